@@ -1,0 +1,1 @@
+"""Intake, classification and triage for a district governance centre."""

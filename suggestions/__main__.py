@@ -1,0 +1,3 @@
+from suggestions.cli import main
+
+main()

@@ -1,0 +1,109 @@
+"""The Litestar application: one factory, nothing done at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from suggestions import web
+from suggestions.db import create_pool, provide_connection
+from suggestions.errors import exception_handlers
+from suggestions.intake.routes import create_item, track_item
+from suggestions.queue import create_queue
+from suggestions.settings import Settings
+from suggestions.triage.routes import StaffController
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class Readiness(msgspec.Struct):
+    ready: bool
+    postgres: bool
+    redis: bool
+    model: str | None
+
+
+@get("/healthz", tags=["health"], summary="The process is up", include_in_schema=True)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["health"], summary="PostgreSQL and Redis reachable, model loaded")
+async def readyz(state: State) -> Response[Readiness]:
+    postgres = redis = False
+    try:
+        postgres = await asyncio.wait_for(state.db_pool.fetchval("SELECT true"), 2)
+    except Exception:  # any failure means "not ready"; the reason is in the server's log
+        log.warning("readyz: PostgreSQL unreachable")
+    try:
+        redis = bool(await asyncio.wait_for(state.queue.ping(), 2))
+    except Exception:
+        log.warning("readyz: Redis unreachable")
+    model = getattr(state.get("model"), "version", None)
+    readiness = Readiness(ready=bool(postgres and redis and model), postgres=bool(postgres), redis=redis, model=model)
+    return Response(readiness, status_code=200 if readiness.ready else 503)
+
+
+def create_app(
+    settings: Settings, *, pool: asyncpg.Pool | None = None, queue: Any = None, model: Any = None
+) -> Litestar:
+    """Build the app. Tests pass their own pool, queue and model; otherwise the lifespan opens them."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own_pool = pool is None
+        own_queue = queue is None
+        app.state.db_pool = pool or await create_pool(settings.database_url, size=settings.db_pool_size)
+        app.state.queue = queue or await create_queue(settings.redis_url, settings.queue_name)
+        app.state.model = model
+        if model is None:
+            from suggestions.classify.worker import load_serving_model
+
+            app.state.model = await asyncio.get_running_loop().run_in_executor(None, load_serving_model, settings)
+        try:
+            yield
+        finally:
+            if own_queue:
+                await app.state.queue.aclose()
+            if own_pool:
+                await app.state.db_pool.close()
+
+    return Litestar(
+        route_handlers=[healthz, readyz, create_item, track_item, StaffController, *web.routes],
+        lifespan=[lifespan],
+        dependencies={
+            "db_connection": Provide(provide_connection),
+            "db_pool": Provide(lambda state: state.db_pool, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+        },
+        exception_handlers=exception_handlers(),
+        request_max_body_size=settings.max_body_bytes,
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="suggestions",
+            version="1",
+            description="Residents' suggestions and complaints: intake, classification and triage.",
+            path="/api/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="sgt_…")}
+            ),
+        ),
+        debug=False,
+    )

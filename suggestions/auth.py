@@ -1,0 +1,89 @@
+"""Bearer tokens and roles.
+
+Tokens are random, shown once when created and stored only as a SHA-256 hash. Every request looks its token up in
+PostgreSQL, so a revoked token stops working in every API process at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any, Literal
+
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+Role = Literal["operator", "grid", "staff", "admin"]
+ROLES: tuple[Role, ...] = ("operator", "grid", "staff", "admin")
+TOKEN_PREFIX = "sgt_"  # noqa: S105 (a prefix that makes leaked tokens easy to spot, not a secret)
+
+# Who may enter items on each channel. Residents use the web channel without a token.
+CHANNEL_ROLES: dict[str, frozenset[str]] = {
+    "web": frozenset(ROLES),
+    "hotline": frozenset({"operator", "admin"}),
+    "grid": frozenset({"grid", "admin"}),
+}
+STAFF_ROLES = frozenset({"staff", "admin"})
+
+
+class Principal(msgspec.Struct, frozen=True):
+    token_id: int
+    role: Role
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def create_token(conn: Any, *, role: Role, label: str = "") -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    await conn.execute(
+        "INSERT INTO api_tokens (token_hash, role, label) VALUES ($1, $2, $3)", hash_token(token), role, label
+    )
+    return token
+
+
+async def revoke_token(conn: Any, token: str) -> bool:
+    status: str = await conn.execute(
+        "UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(token)
+    )
+    return status.endswith(" 1")
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """The caller's principal, None without a token; a token that is present but unknown is refused."""
+    token = bearer_token(connection)
+    if token is None:
+        return None
+    pool = connection.app.state.db_pool
+    row = await pool.fetchrow(
+        "SELECT id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(token)
+    )
+    if row is None:
+        raise NotAuthorizedException("invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return Principal(token_id=row["id"], role=row["role"])
+
+
+async def require_roles(connection: ASGIConnection[Any, Any, Any, Any], roles: frozenset[str]) -> Principal:
+    principal = await authenticate(connection)
+    if principal is None:
+        raise NotAuthorizedException("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    if principal.role not in roles:
+        raise PermissionDeniedException(f"role {principal.role!r} may not do this")
+    return principal
+
+
+async def provide_staff(request: Any) -> Principal:
+    """Dependency for staff endpoints."""
+    return await require_roles(request, STAFF_ROLES)

@@ -1,0 +1,1 @@
+"""Classifying items by topic, risk and kind, in workers."""

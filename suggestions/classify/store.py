@@ -1,0 +1,165 @@
+"""SQL for claiming items, recording classifications and giving up on items that keep failing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+# Feed rank from risk: 0 is the most urgent.
+PRIORITY_BY_RISK = {3: 0, 2: 1, 1: 2, 0: 3}
+
+
+class Claimed(msgspec.Struct, frozen=True):
+    id: int
+    text: str
+
+
+class Outcome(msgspec.Struct, frozen=True):
+    """One item's classification, as the model gave it."""
+
+    item_id: int
+    topic: str
+    topic_confidence: float
+    risk_level: int
+    risk_confidence: float
+    kind: str
+    terms: list[str]
+    needs_review: bool
+    model_version: str
+
+
+# Takes pending items no live worker holds: the asked-for one first, then the oldest. SKIP LOCKED lets any number
+# of workers claim side by side; the lease lets another take over from a worker that died.
+CLAIM = """
+WITH picked AS (
+    SELECT id FROM items
+    WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < now())
+    ORDER BY (id = $1) DESC, received_at, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE items SET lease_until = now() + make_interval(secs => $3), attempts = attempts + 1
+FROM picked WHERE items.id = picked.id
+RETURNING items.id, items.text_masked
+"""
+
+CLAIM_ONE = """
+UPDATE items SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
+WHERE id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())
+RETURNING id, text_masked
+"""
+
+LOCK_STILL_PENDING = """
+SELECT id FROM items WHERE id = ANY($1::bigint[]) AND status = 'pending' ORDER BY id FOR UPDATE
+"""
+
+RETIRE_CURRENT = """
+UPDATE classifications SET is_current = false WHERE item_id = ANY($1::bigint[]) AND is_current
+"""
+
+INSERT_CLASSIFICATIONS = """
+INSERT INTO classifications
+    (item_id, topic, topic_confidence, risk_level, risk_confidence, kind, terms, needs_review, model_version)
+SELECT o.item_id, o.topic, o.topic_confidence, o.risk_level, o.risk_confidence, o.kind,
+       coalesce((SELECT array_agg(t) FROM jsonb_array_elements_text(o.terms) t), '{}'), o.needs_review,
+       o.model_version
+FROM jsonb_to_recordset($1::jsonb) AS o(item_id bigint, topic text, topic_confidence real, risk_level smallint,
+                                        risk_confidence real, kind text, terms jsonb, needs_review boolean,
+                                        model_version text)
+RETURNING id, item_id, risk_level, topic, kind, needs_review
+"""
+
+APPLY_CLASSIFICATION = """
+UPDATE items SET
+    status = 'open',
+    classification_id = c.id,
+    topic = c.topic,
+    risk_level = c.risk_level,
+    needs_review = c.needs_review,
+    priority = c.priority,
+    kind = coalesce(items.kind, c.kind),
+    kind_source = CASE WHEN items.kind IS NULL THEN 'model' ELSE items.kind_source END,
+    lease_until = NULL,
+    last_error = NULL,
+    updated_at = now()
+FROM jsonb_to_recordset($1::jsonb) AS c(id bigint, item_id bigint, topic text, risk_level smallint,
+                                        needs_review boolean, priority smallint, kind text)
+WHERE items.id = c.item_id
+"""
+
+RECORD_FAILURE = """
+UPDATE items SET
+    lease_until = NULL,
+    last_error = $2,
+    status = CASE WHEN attempts >= $3 THEN 'failed' ELSE status END,
+    updated_at = now()
+WHERE id = $1 AND status = 'pending'
+RETURNING status
+"""
+
+# Items whose worker died over and over while holding them (a crash, not an exception) are given up too.
+GIVE_UP_ON_CRASHES = """
+UPDATE items SET status = 'failed', last_error = 'WorkerStopped', lease_until = NULL, updated_at = now()
+WHERE status = 'pending' AND attempts >= $1 AND (lease_until IS NULL OR lease_until < now())
+RETURNING id
+"""
+
+OVERDUE = """
+SELECT id FROM items
+WHERE status = 'pending' AND received_at < now() - make_interval(secs => $1)
+  AND (lease_until IS NULL OR lease_until < now())
+ORDER BY received_at
+LIMIT $2
+"""
+
+
+async def claim(conn: Any, *, first: int | None, limit: int, lease_seconds: int) -> list[Claimed]:
+    rows = await conn.fetch(CLAIM, first if first is not None else -1, limit, float(lease_seconds))
+    return [Claimed(id=r["id"], text=r["text_masked"]) for r in rows]
+
+
+async def claim_one(conn: Any, *, item_id: int, lease_seconds: int) -> Claimed | None:
+    row = await conn.fetchrow(CLAIM_ONE, item_id, float(lease_seconds))
+    return None if row is None else Claimed(id=row["id"], text=row["text_masked"])
+
+
+async def record_classifications(conn: Any, outcomes: Sequence[Outcome]) -> list[int]:
+    """Store outcomes for items still pending; returns their ids. Running it twice changes nothing."""
+    async with conn.transaction():
+        pending = {r["id"] for r in await conn.fetch(LOCK_STILL_PENDING, [o.item_id for o in outcomes])}
+        fresh = [o for o in outcomes if o.item_id in pending]
+        if not fresh:
+            return []
+        await conn.execute(RETIRE_CURRENT, [o.item_id for o in fresh])
+        inserted = await conn.fetch(INSERT_CLASSIFICATIONS, [msgspec.to_builtins(o) for o in fresh])
+        await conn.execute(
+            APPLY_CLASSIFICATION,
+            [
+                {
+                    "id": r["id"],
+                    "item_id": r["item_id"],
+                    "topic": r["topic"],
+                    "risk_level": r["risk_level"],
+                    "needs_review": r["needs_review"],
+                    "priority": PRIORITY_BY_RISK[r["risk_level"]],
+                    "kind": r["kind"],
+                }
+                for r in inserted
+            ],
+        )
+        return [r["item_id"] for r in inserted]
+
+
+async def record_failure(conn: Any, *, item_id: int, error: str, max_attempts: int) -> str | None:
+    status: str | None = await conn.fetchval(RECORD_FAILURE, item_id, error, max_attempts)
+    return status
+
+
+async def give_up_on_crashes(conn: Any, *, crash_limit: int) -> list[int]:
+    return [r["id"] for r in await conn.fetch(GIVE_UP_ON_CRASHES, crash_limit)]
+
+
+async def overdue(conn: Any, *, older_than_seconds: int, limit: int) -> list[int]:
+    return [r["id"] for r in await conn.fetch(OVERDUE, float(older_than_seconds), limit)]

@@ -1,0 +1,170 @@
+"""The arq worker: classifies items, and sweeps up whatever the queue lost.
+
+Jobs carry an item id and nothing else. PostgreSQL says what is waiting; a job only says "look now". A job may run
+twice, or after its item was classified by another worker: it then finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from arq import cron
+
+from suggestions import queue
+from suggestions.classify import store
+from suggestions.classify.store import Claimed, Outcome
+from suggestions.db import create_pool
+from suggestions.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+# A worker that died this many times while holding an item has probably been killed by the item itself.
+CRASHES_PER_ATTEMPT = 3
+SWEEP_SECONDS = 5
+
+
+def load_serving_model(settings: Settings) -> Any:
+    from ml.serving import ensure_default_model, load_model
+
+    directory = Path(settings.model_dir) if settings.model_dir else ensure_default_model()
+    return load_model(directory)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.setdefault("settings", load_settings())
+    if "db_pool" not in ctx:
+        ctx["db_pool"] = await create_pool(settings.database_url, size=4)
+        ctx["owns_pool"] = True
+    # One thread: the model's CPU work leaves the event loop free for the database and Redis.
+    ctx["executor"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
+    if "model" not in ctx:
+        ctx["model"] = await asyncio.get_running_loop().run_in_executor(ctx["executor"], load_serving_model, settings)
+    log.info("worker ready, model %s", ctx["model"].version)
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    ctx["executor"].shutdown(wait=True)
+    if ctx.pop("owns_pool", False):
+        await ctx["db_pool"].close()
+
+
+def _outcomes(model: Any, claimed: list[Claimed]) -> list[Outcome]:
+    predictions = model.predict([c.text for c in claimed])
+    return [
+        Outcome(
+            item_id=c.id,
+            topic=p.topic,
+            topic_confidence=float(p.topic_confidence),
+            risk_level=int(p.risk_level),
+            risk_confidence=float(p.risk_confidence),
+            kind=p.kind,
+            terms=list(p.terms),
+            needs_review=bool(p.needs_review),
+            model_version=model.version,
+        )
+        for c, p in zip(claimed, predictions, strict=True)
+    ]
+
+
+async def classify_claimed(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
+    """Classify claimed items in one model call; if the batch fails, item by item, so one bad item fails alone."""
+    if not claimed:
+        return 0
+    settings: Settings = ctx["settings"]
+    pool = ctx["db_pool"]
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter()
+    try:
+        outcomes = await loop.run_in_executor(ctx["executor"], _outcomes, ctx["model"], claimed)
+    except Exception:
+        outcomes = []
+        for one in claimed:
+            try:
+                outcomes.extend(await loop.run_in_executor(ctx["executor"], _outcomes, ctx["model"], [one]))
+            except Exception as exc:
+                async with pool.acquire() as conn:
+                    status = await store.record_failure(
+                        conn, item_id=one.id, error=type(exc).__name__, max_attempts=settings.max_attempts
+                    )
+                log.warning("item %s: classification raised %s (now %s)", one.id, type(exc).__name__, status)
+    async with pool.acquire() as conn:
+        done = await store.record_classifications(conn, outcomes)
+    log.info("classified %d items in %.0f ms", len(done), (time.perf_counter() - started) * 1000)
+    return len(done)
+
+
+async def classify_item(ctx: dict[str, Any], item_id: int) -> int:
+    """Job: classify this item, and with it other pending items up to a batch, so a backlog drains in batches."""
+    settings: Settings = ctx["settings"]
+    async with ctx["db_pool"].acquire() as conn:
+        claimed = await store.claim(
+            conn, first=item_id, limit=settings.classify_batch_size, lease_seconds=settings.lease_seconds
+        )
+    return await classify_claimed(ctx, claimed)
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    """Cron: classify pending items that waited too long (their wake-up was lost, or their worker died)."""
+    settings: Settings = ctx["settings"]
+    pool = ctx["db_pool"]
+    async with pool.acquire() as conn:
+        given_up = await store.give_up_on_crashes(conn, crash_limit=settings.max_attempts * CRASHES_PER_ATTEMPT)
+        if given_up:
+            log.warning("gave up on %d items whose workers kept dying", len(given_up))
+        overdue = await store.overdue(conn, older_than_seconds=settings.sweep_after_seconds, limit=1000)
+    done = 0
+    deadline = time.monotonic() + SWEEP_SECONDS - 1
+    while overdue and time.monotonic() < deadline:
+        batch, overdue = overdue[: settings.classify_batch_size], overdue[settings.classify_batch_size :]
+        async with pool.acquire() as conn:
+            claimed = [
+                c
+                for item_id in batch
+                if (c := await store.claim_one(conn, item_id=item_id, lease_seconds=settings.lease_seconds))
+            ]
+        done += await classify_claimed(ctx, claimed)
+    if done:
+        log.info("sweeper classified %d overdue items", done)
+    return done
+
+
+async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
+    from suggestions.intake.store import delete_expired_idempotency_keys
+
+    async with ctx["db_pool"].acquire() as conn:
+        return await delete_expired_idempotency_keys(conn, hours=ctx["settings"].idempotency_hours)
+
+
+def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments for arq's Worker."""
+    options: dict[str, Any] = {
+        "functions": [classify_item],
+        "cron_jobs": [
+            cron(sweep, second=set(range(0, 60, SWEEP_SECONDS)), run_at_startup=True, unique=True, timeout=60),
+            cron(purge_idempotency_keys, minute={17}, second={0}, unique=True),
+        ],
+        "queue_name": settings.queue_name,
+        "redis_settings": queue.redis_settings(settings.redis_url),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "job_serializer": queue.job_serializer,
+        "job_deserializer": queue.job_deserializer,
+        "job_timeout": 60,
+        "keep_result": 0,
+        "max_jobs": 8,
+        "poll_delay": 0.2,
+        "ctx": {"settings": settings},
+    }
+    options.update(overrides)
+    return options
+
+
+def run_worker(settings: Settings) -> None:
+    from arq.worker import Worker
+
+    Worker(**worker_settings(settings)).run()

@@ -1,0 +1,224 @@
+"""The `suggestions` command: dev, serve, worker, migrate, token, import."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from suggestions.settings import Settings, load_settings
+
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def _require_urls(settings: Settings) -> None:
+    missing = [
+        name
+        for name, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url))
+        if not value
+    ]
+    if missing:
+        raise click.ClickException(
+            f"set {' and '.join(missing)} (or use `suggestions dev`, which starts embedded servers)"
+        )
+
+
+async def _connect(settings: Settings) -> Any:
+    import asyncpg
+
+    return await asyncpg.connect(settings.database_url)
+
+
+@click.group()
+def main() -> None:
+    """Residents' suggestions and complaints: intake, classification, triage."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("set DATABASE_URL")
+    from suggestions.migrate import migrate as apply
+
+    async def go() -> list[str]:
+        conn = await _connect(settings)
+        try:
+            return await apply(conn)
+        finally:
+            await conn.close()
+
+    applied = _run(go())
+    click.echo(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="API processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    _require_urls(load_settings())
+    uvicorn.run("suggestions.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@main.command()
+def worker() -> None:
+    """Run a classification worker (any number may run side by side)."""
+    from suggestions.classify.worker import run_worker
+    from suggestions.logs import configure_logging
+
+    configure_logging()
+    settings = load_settings()
+    _require_urls(settings)
+    run_worker(settings)
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["operator", "grid", "staff", "admin"]))
+@click.option("--label", default="", help="who or what the token is for")
+def token_create(role: str, label: str) -> None:
+    """Create a token and print it (it is shown only this once)."""
+    from suggestions.auth import create_token
+
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("set DATABASE_URL")
+
+    async def go() -> str:
+        conn = await _connect(settings)
+        try:
+            return await create_token(conn, role=role, label=label)  # type: ignore[arg-type]
+        finally:
+            await conn.close()
+
+    click.echo(_run(go()))
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_items(path: Path) -> None:
+    """Import items from a JSONL file: one POST body a line; idempotent by external_id."""
+    from suggestions.importer import import_jsonl
+
+    settings = load_settings()
+    _require_urls(settings)
+    report = _run(import_jsonl(settings, path))
+    for line_number, field, message in report.bad:
+        click.echo(f"line {line_number}: {field or 'line'}: {message}", err=True)
+    click.echo(f"created {report.created}, already present {report.present}, bad {len(report.bad)}")
+    if report.bad:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def dev(host: str, port: int) -> None:
+    """Everything in one process tree: API and worker, with embedded PostgreSQL and Redis unless URLs are set."""
+    from suggestions.embedded import EmbeddedServers
+
+    settings = load_settings()
+    data_dir = Path(settings.data_dir).resolve()
+    servers = EmbeddedServers()
+    env = dict(os.environ)
+    try:
+        if not settings.database_url:
+            env["DATABASE_URL"] = servers.postgres_url(data_dir)
+            click.echo(f"PostgreSQL: embedded, data in {data_dir / 'postgres'}")
+        if not settings.redis_url:
+            env["REDIS_URL"] = servers.redis_url(data_dir)
+            click.echo(f"Redis: embedded, data in {data_dir / 'redis'}")
+        settings = load_settings(env)
+        _prepare(settings)
+        staff_token = _dev_token(settings)
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-m", "suggestions", "serve", "--host", host, "--port", str(port)], env=env
+            ),
+            subprocess.Popen([sys.executable, "-m", "suggestions", "worker"], env=env),
+        ]
+        base = f"http://{host}:{port}"
+        click.echo(
+            f"\n  resident page   {base}/"
+            f"\n  API docs        {base}/api/docs"
+            f"\n  triage feed     {base}/api/v1/triage"
+            f"\n  staff token     {staff_token}"
+            f"\n\n  try: curl -H 'Authorization: Bearer {staff_token}' {base}/api/v1/triage"
+            "\n  Ctrl-C stops everything.\n"
+        )
+        _wait(children)
+    finally:
+        servers.close()
+
+
+def _prepare(settings: Settings) -> None:
+    from ml.serving import ensure_default_model
+
+    from suggestions.migrate import migrate as apply
+
+    async def go() -> list[str]:
+        conn = await _connect(settings)
+        try:
+            return await apply(conn)
+        finally:
+            await conn.close()
+
+    applied = _run(go())
+    click.echo(f"migrations: {len(applied)} applied")
+    started = time.perf_counter()
+    model_dir = ensure_default_model()
+    click.echo(f"model: {model_dir} ({time.perf_counter() - started:.1f} s)")
+
+
+def _dev_token(settings: Settings) -> str:
+    from suggestions.auth import create_token
+
+    async def go() -> str:
+        conn = await _connect(settings)
+        try:
+            return await create_token(conn, role="staff", label="dev")
+        finally:
+            await conn.close()
+
+    return _run(go())
+
+
+def _wait(children: list[subprocess.Popen[bytes]]) -> None:
+    def stop(*_: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()

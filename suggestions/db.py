@@ -1,0 +1,36 @@
+"""The PostgreSQL pool and the per-request connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import msgspec
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # jsonb in and out as plain Python values, encoded by msgspec.
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=lambda v: msgspec.json.encode(v).decode(), decoder=msgspec.json.decode
+    )
+
+
+async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=size,
+        init=_init_connection,
+        command_timeout=30,
+        # Statements are small and few; keep a bounded cache per connection.
+        statement_cache_size=256,
+        server_settings={"application_name": "suggestions"},
+    )
+    return pool
+
+
+async def provide_connection(db_pool: asyncpg.Pool) -> AsyncIterator[Any]:
+    """A connection for one request, returned to the pool afterwards."""
+    async with db_pool.acquire() as conn:
+        yield conn

@@ -1,0 +1,146 @@
+"""Every error leaves as RFC 9457 problem details, mapped here and only here.
+
+Bad input names the field. Database and queue outages become 503 with Retry-After. Nothing else ever shows a
+stack trace or a database message to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+
+
+class FieldProblem(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class InvalidInput(Exception):
+    """Input that decoded but breaks a rule across fields or of the domain."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.problems = [FieldProblem(field, message)]
+
+
+class Conflict(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def problem(
+    status: int, title: str, *, detail: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "status": status, "title": title}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_from_key(key: str | None, message: str) -> str:
+    if key:
+        return key
+    # msgspec says where: "... - at `$.text`"
+    if "at `$." in message:
+        return message.rsplit("at `$.", 1)[1].rstrip("`").split("[")[0]
+    if "unknown field `" in message:
+        return message.split("unknown field `", 1)[1].split("`", 1)[0]
+    if "required field `" in message:
+        return message.split("required field `", 1)[1].split("`", 1)[0]
+    return ""
+
+
+def _validation_problems(exc: ValidationException) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for entry in extra:
+        if not isinstance(entry, dict):
+            continue
+        message = str(entry.get("message", ""))
+        problems.append(FieldProblem(_field_from_key(entry.get("key"), message), message))
+    if not problems:
+        problems.append(FieldProblem(_field_from_key(None, str(exc.detail)), str(exc.detail)))
+    return problems
+
+
+def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    problems = _validation_problems(exc)
+    # A body that is not JSON at all is a 400; JSON that breaks the schema is a 422.
+    malformed = any("malformed" in p.message.lower() or "json is malformed" in p.message.lower() for p in problems)
+    status = 400 if malformed else HTTP_422_UNPROCESSABLE_ENTITY
+    return problem(
+        status,
+        "Request body is not valid JSON" if malformed else "Invalid input",
+        errors=[msgspec.structs.asdict(p) for p in problems],
+    )
+
+
+def on_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Response[dict[str, Any]]:
+    return problem(
+        HTTP_422_UNPROCESSABLE_ENTITY, "Invalid input", errors=[msgspec.structs.asdict(p) for p in exc.problems]
+    )
+
+
+def on_conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[dict[str, Any]]:
+    extra: dict[str, Any] = {"errors": [{"field": exc.field, "message": str(exc)}]} if exc.field else {}
+    return problem(HTTP_422_UNPROCESSABLE_ENTITY, "Conflicts with an earlier request", detail=str(exc), **extra)
+
+
+def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    extra: dict[str, Any] = {}
+    if isinstance(exc.extra, dict):
+        extra.update(exc.extra)
+    return problem(exc.status_code, exc.detail, headers=exc.headers, **extra)
+
+
+def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return problem(
+        503,
+        "Service temporarily unavailable",
+        detail="Nothing was saved. Please try again shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # Log the class and where, never the message: it may quote the resident's text.
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=False)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error")
+
+
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    TimeoutError,
+)
+
+
+def exception_handlers() -> dict[type[Exception] | int, Any]:
+    handlers: dict[type[Exception] | int, Any] = {
+        ValidationException: on_validation,
+        InvalidInput: on_invalid_input,
+        Conflict: on_conflict,
+        HTTPException: on_http_exception,
+        Exception: on_unexpected,
+    }
+    for outage in DATABASE_OUTAGES:
+        handlers[outage] = on_database_unavailable
+    return handlers

@@ -1,0 +1,60 @@
+"""Importing items in bulk from JSONL: good lines are kept, bad lines reported by number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from suggestions.db import create_pool
+from suggestions.errors import Conflict, InvalidInput
+from suggestions.intake.schema import ItemIn
+from suggestions.intake.service import accept_item
+from suggestions.queue import create_queue, wake_classifier
+from suggestions.settings import Settings
+
+
+class ImportReport(msgspec.Struct):
+    created: int = 0
+    present: int = 0
+    bad: list[tuple[int, str, str]] = msgspec.field(default_factory=list)  # (line number, field, message)
+
+
+def _field_of(exc: msgspec.ValidationError) -> str:
+    message = str(exc)
+    return message.rsplit("at `$.", 1)[1].rstrip("`").split("[")[0] if "at `$." in message else ""
+
+
+async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
+    report = ImportReport()
+    decoder = msgspec.json.Decoder(ItemIn)
+    pool = await create_pool(settings.database_url, size=2)
+    queue = await create_queue(settings.redis_url, settings.queue_name)
+    try:
+        async with pool.acquire() as conn:
+            with path.open("rb") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        item = decoder.decode(line)
+                        accepted = await accept_item(conn, item, principal=None, history=True)
+                    except msgspec.ValidationError as exc:
+                        report.bad.append((number, _field_of(exc), str(exc).split(" - at ")[0]))
+                        continue
+                    except msgspec.DecodeError:
+                        report.bad.append((number, "", "not a JSON object"))
+                        continue
+                    except (InvalidInput, Conflict) as exc:
+                        field = exc.problems[0].field if isinstance(exc, InvalidInput) else ""
+                        report.bad.append((number, field, str(exc)))
+                        continue
+                    if accepted.created:
+                        report.created += 1
+                        await wake_classifier(queue, accepted.item.id)
+                    else:
+                        report.present += 1
+    finally:
+        await queue.aclose()
+        await pool.close()
+    return report

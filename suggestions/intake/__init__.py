@@ -1,0 +1,1 @@
+"""Accepting items from residents, operators and grid workers."""

@@ -1,0 +1,86 @@
+"""Intake over HTTP: items from every channel, and tracking by code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import HeaderParameter
+
+from suggestions.auth import CHANNEL_ROLES, authenticate, require_roles
+from suggestions.intake import store
+from suggestions.intake.schema import ItemCreated, ItemIn, Tracking
+from suggestions.intake.service import accept_item
+from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.queue import wake_classifier
+from suggestions.settings import Settings
+
+STATUS_TEXT = {
+    "pending": "已受理，正在分派",
+    "open": "已受理，等待处理",
+    "failed": "已受理，正在人工分派",
+    "assigned": "处理中",
+    "closed": "已办结",
+}
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=200,
+        description="a key of the client's choosing; the same key and body within 24 h store one item",
+    ),
+]
+
+
+@post(
+    "/api/v1/items",
+    tags=["intake"],
+    summary="Submit an item",
+    description="web needs no token; hotline needs an operator token and grid a grid token. "
+    "201 for a new item; 200 when an earlier request with the same Idempotency-Key or external_id stored it.",
+    status_code=201,
+)
+async def create_item(
+    request: Request[Any, Any, Any],
+    data: ItemIn,
+    db_connection: Any,
+    settings: Settings,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[ItemCreated]:
+    principal = await authenticate(request)
+    if data.channel != "web":
+        principal = await require_roles(request, CHANNEL_ROLES[data.channel])
+    accepted = await accept_item(
+        db_connection,
+        data,
+        principal=principal,
+        idempotency_key=idempotency_key,
+        idempotency_hours=settings.idempotency_hours,
+    )
+    if accepted.created:
+        await wake_classifier(request.app.state.queue, accepted.item.id)
+    return Response(
+        accepted.item,
+        status_code=201 if accepted.created else 200,
+        headers={"Location": f"/api/v1/track/{accepted.item.tracking_code}"},
+    )
+
+
+@get("/api/v1/track/{tracking_code:str}", tags=["intake"], summary="Status of an item, by its tracking code")
+async def track_item(tracking_code: str, db_connection: Any) -> Tracking:
+    code = normalise_tracking_code(tracking_code)
+    row = await store.tracking(db_connection, code) if code else None
+    if row is None:
+        raise NotFoundException("no item has this tracking code")
+    return Tracking(
+        tracking_code=row["tracking_code"],
+        status=row["status"],
+        status_text=STATUS_TEXT[row["status"]],
+        received_at=row["received_at"],
+        updated_at=row["updated_at"],
+        closed_at=row["closed_at"],
+    )

@@ -1,0 +1,67 @@
+"""What an item looks like at the edge. Validation happens here, when the body is decoded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+MAX_TEXT_LENGTH = 5000
+
+Channel = Literal["web", "hotline", "grid"]
+Kind = Literal["suggestion", "complaint", "inquiry", "report", "help"]
+Status = Literal["pending", "open", "failed", "assigned", "closed"]
+
+Text = Annotated[
+    str, Meta(min_length=1, max_length=MAX_TEXT_LENGTH, description="what happened, in the sender's words")
+]
+ContactName = Annotated[str, Meta(max_length=50)]
+ContactPhone = Annotated[str, Meta(max_length=40, description="mobile or landline with area code")]
+Place = Annotated[str, Meta(max_length=200, description="where it happened: 街道/镇, 社区, 小区, road")]
+Latitude = Annotated[float, Meta(ge=-90, le=90)]
+Longitude = Annotated[float, Meta(ge=-180, le=180)]
+ExternalId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+        description="the sending system's own number, e.g. a 12345 work-order id; unique per channel",
+    ),
+]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: an unknown field is an error, not silently dropped."""
+
+
+class ItemIn(Strict):
+    channel: Channel
+    text: Text
+    kind: Kind | None = None
+    contact_name: ContactName | None = None
+    contact_phone: ContactPhone | None = None
+    place: Place | None = None
+    received_at: datetime | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    external_id: ExternalId | None = None
+
+
+class ItemCreated(msgspec.Struct, kw_only=True):
+    id: int
+    tracking_code: str
+    status: Status
+
+
+class Tracking(msgspec.Struct, kw_only=True):
+    """What anyone holding a tracking code may see: status and dates, nothing personal."""
+
+    tracking_code: str
+    status: Status
+    status_text: str
+    received_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None

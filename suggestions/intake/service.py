@@ -1,0 +1,134 @@
+"""Accepting one item: the rules every channel shares (API, web form, import)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from suggestions.auth import Principal
+from suggestions.errors import Conflict, InvalidInput
+from suggestions.intake import store
+from suggestions.intake.schema import ItemCreated, ItemIn
+from suggestions.intake.tracking_code import new_tracking_code
+from suggestions.privacy import mask_pii, normalize_phone
+
+# A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    item: ItemCreated
+    created: bool  # False: an earlier request (same Idempotency-Key, or same external id) already stored it
+
+
+class _LostRace(Exception):
+    """A concurrent request with the same Idempotency-Key committed first."""
+
+
+class _Checked(msgspec.Struct, frozen=True):
+    text: str
+    contact_name: str | None
+    contact_phone: str | None
+    place: str
+
+
+def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = None) -> _Checked:
+    """Rules that the schema alone cannot say; each failure names its field.
+
+    `history` is for imports of earlier records, which keep their own received_at on every channel.
+    """
+    text = item.text.strip()
+    if not text:
+        raise InvalidInput("text", "text must not be blank / 内容不能为空")
+    if item.received_at is not None:
+        if item.channel == "web" and not history:
+            raise InvalidInput("received_at", "received_at is set by the service for web items")
+        if item.received_at.tzinfo is None:
+            raise InvalidInput("received_at", "received_at needs a time zone, e.g. 2026-11-29T09:30:00+08:00")
+        if item.received_at > (now or datetime.now(UTC)) + CLOCK_SKEW:
+            raise InvalidInput("received_at", "received_at is in the future")
+    if (item.lat is None) != (item.lon is None):
+        raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
+    phone = None
+    if item.contact_phone and item.contact_phone.strip():
+        try:
+            phone = normalize_phone(item.contact_phone)
+        except ValueError as exc:
+            raise InvalidInput("contact_phone", str(exc)) from None
+    name = item.contact_name.strip() if item.contact_name else None
+    return _Checked(
+        text=text, contact_name=name or None, contact_phone=phone, place=mask_pii((item.place or "").strip())
+    )
+
+
+def request_hash(item: ItemIn) -> bytes:
+    return hashlib.sha256(msgspec.json.encode(item, order="sorted")).digest()
+
+
+def idempotency_scope(item: ItemIn, principal: Principal | None) -> str:
+    return f"{item.channel}:{principal.token_id if principal else 'public'}"
+
+
+async def accept_item(
+    conn: Any,
+    item: ItemIn,
+    *,
+    principal: Principal | None,
+    idempotency_key: str | None = None,
+    idempotency_hours: int = 24,
+    history: bool = False,
+) -> Accepted:
+    """Store the item and its contact in one transaction. The caller wakes a worker after this returns."""
+    checked = check_item(item, history=history)
+    scope = idempotency_scope(item, principal)
+    digest = request_hash(item)
+    try:
+        async with conn.transaction():
+            if idempotency_key is not None:
+                earlier = await store.earlier_request(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+                if earlier is not None:
+                    return _replay(earlier, digest)
+                await store.forget_expired_key(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+            created = await store.insert_item(
+                conn,
+                tracking_code=new_tracking_code(),
+                channel=item.channel,
+                kind=item.kind,
+                text=checked.text,
+                text_masked=mask_pii(checked.text),
+                place=checked.place,
+                lat=item.lat,
+                lon=item.lon,
+                external_id=item.external_id,
+                submitted_by=principal.token_id if principal else None,
+                received_at=item.received_at,
+            )
+            if created is None:
+                assert item.external_id is not None  # only the external id can conflict
+                existing = await store.item_by_external_id(conn, channel=item.channel, external_id=item.external_id)
+                assert existing is not None
+                return Accepted(item=existing, created=False)
+            if checked.contact_name or checked.contact_phone:
+                await store.insert_contact(
+                    conn, item_id=created.id, name=checked.contact_name, phone=checked.contact_phone
+                )
+            if idempotency_key is not None and not await store.claim_idempotency_key(
+                conn, scope=scope, key=idempotency_key, request_hash=digest, item_id=created.id
+            ):
+                raise _LostRace
+            return Accepted(item=created, created=True)
+    except _LostRace:
+        assert idempotency_key is not None
+        earlier = await store.earlier_request(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+        assert earlier is not None
+        return _replay(earlier, digest)
+
+
+def _replay(earlier: tuple[bytes, ItemCreated], digest: bytes) -> Accepted:
+    earlier_digest, earlier_item = earlier
+    if earlier_digest != digest:
+        raise Conflict("this Idempotency-Key was used with a different body", field="Idempotency-Key")
+    return Accepted(item=earlier_item, created=False)

@@ -1,0 +1,115 @@
+"""SQL for items as they arrive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from suggestions.intake.schema import ItemCreated
+
+INSERT_ITEM = """
+INSERT INTO items (tracking_code, channel, kind, text, text_masked, place, lat, lon, external_id, submitted_by,
+                   received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()))
+ON CONFLICT (channel, external_id) DO NOTHING
+RETURNING id, tracking_code, status
+"""
+
+INSERT_CONTACT = "INSERT INTO contacts (item_id, name, phone) VALUES ($1, $2, $3)"
+
+SELECT_BY_EXTERNAL_ID = """
+SELECT id, tracking_code, status FROM items WHERE channel = $1 AND external_id = $2
+"""
+
+CLAIM_IDEMPOTENCY_KEY = """
+INSERT INTO idempotency_keys (scope, key, request_hash, item_id) VALUES ($1, $2, $3, $4)
+ON CONFLICT (scope, key) DO NOTHING
+RETURNING key
+"""
+
+SELECT_IDEMPOTENCY_KEY = """
+SELECT k.request_hash, i.id, i.tracking_code, i.status
+FROM idempotency_keys k JOIN items i ON i.id = k.item_id
+WHERE k.scope = $1 AND k.key = $2 AND k.created_at > now() - make_interval(hours => $3)
+"""
+
+DELETE_EXPIRED_IDEMPOTENCY_KEY = """
+DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at <= now() - make_interval(hours => $3)
+"""
+
+DELETE_EXPIRED_IDEMPOTENCY_KEYS = """
+DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(hours => $1)
+"""
+
+SELECT_TRACKING = """
+SELECT tracking_code, status, received_at, updated_at, closed_at FROM items WHERE tracking_code = $1
+"""
+
+
+async def insert_item(
+    conn: Any,
+    *,
+    tracking_code: str,
+    channel: str,
+    kind: str | None,
+    text: str,
+    text_masked: str,
+    place: str,
+    lat: float | None,
+    lon: float | None,
+    external_id: str | None,
+    submitted_by: int | None,
+    received_at: datetime | None,
+) -> ItemCreated | None:
+    """The new item, or None when the channel already has an item with this external id."""
+    row = await conn.fetchrow(
+        INSERT_ITEM,
+        tracking_code,
+        channel,
+        kind,
+        text,
+        text_masked,
+        place,
+        lat,
+        lon,
+        external_id,
+        submitted_by,
+        received_at,
+    )
+    return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
+
+
+async def insert_contact(conn: Any, *, item_id: int, name: str | None, phone: str | None) -> None:
+    await conn.execute(INSERT_CONTACT, item_id, name, phone)
+
+
+async def item_by_external_id(conn: Any, *, channel: str, external_id: str) -> ItemCreated | None:
+    row = await conn.fetchrow(SELECT_BY_EXTERNAL_ID, channel, external_id)
+    return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
+
+
+async def claim_idempotency_key(conn: Any, *, scope: str, key: str, request_hash: bytes, item_id: int) -> bool:
+    """True if this request now owns the key; waits for a concurrent owner to commit or roll back."""
+    return await conn.fetchval(CLAIM_IDEMPOTENCY_KEY, scope, key, request_hash, item_id) is not None
+
+
+async def earlier_request(conn: Any, *, scope: str, key: str, hours: int) -> tuple[bytes, ItemCreated] | None:
+    row = await conn.fetchrow(SELECT_IDEMPOTENCY_KEY, scope, key, hours)
+    if row is None:
+        return None
+    return bytes(row["request_hash"]), ItemCreated(
+        id=row["id"], tracking_code=row["tracking_code"], status=row["status"]
+    )
+
+
+async def forget_expired_key(conn: Any, *, scope: str, key: str, hours: int) -> None:
+    await conn.execute(DELETE_EXPIRED_IDEMPOTENCY_KEY, scope, key, hours)
+
+
+async def delete_expired_idempotency_keys(conn: Any, *, hours: int) -> int:
+    status: str = await conn.execute(DELETE_EXPIRED_IDEMPOTENCY_KEYS, hours)
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def tracking(conn: Any, tracking_code: str) -> Any:
+    return await conn.fetchrow(SELECT_TRACKING, tracking_code)

@@ -1,0 +1,80 @@
+"""Forward-only SQL migrations: numbered files, a checksum each, one runner at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import asyncpg
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Any constant shared by all runners: pg_advisory_lock serialises concurrent `migrate` processes.
+_LOCK_ID = 0x5_0667_3573
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    name       text PRIMARY KEY,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+class MigrationError(Exception):
+    pass
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
+    files = sorted(p for p in directory.iterdir() if p.suffix == ".sql")
+    for path in files:
+        if not _NAME.match(path.name):
+            raise MigrationError(f"{path.name}: migration files are named NNNN_words.sql")
+    numbers = [p.name[:4] for p in files]
+    if len(set(numbers)) != len(numbers):
+        raise MigrationError("two migration files share a number")
+    return files
+
+
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction. Returns the names applied.
+
+    Refuses to run when an applied file has changed since: history is never rewritten.
+    """
+    files = migration_files(directory)
+    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
+    try:
+        await conn.execute(CREATE_TABLE)
+        applied = {r["name"]: r["checksum"] for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")}
+        unknown = set(applied) - {p.name for p in files}
+        if unknown:
+            raise MigrationError(f"the database has migrations this code does not know: {sorted(unknown)}")
+        done: list[str] = []
+        for path in files:
+            checksum = _checksum(path)
+            if path.name in applied:
+                if applied[path.name] != checksum:
+                    raise MigrationError(f"{path.name} has changed since it was applied; add a new migration instead")
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text(encoding="utf-8"))
+                await conn.execute(
+                    "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", path.name, checksum
+                )
+            done.append(path.name)
+        return done
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+
+
+async def pending_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    applied = set()
+    if exists:
+        applied = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+    return [p.name for p in migration_files(directory) if p.name not in applied]

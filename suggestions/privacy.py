@@ -1,0 +1,234 @@
+"""Masking of personal numbers in residents' free text, and validation of contact phone numbers.
+
+Everything staff lists and everything public shows text through `mask_pii`; logs and job payloads never carry the
+raw numbers. The rules lean towards masking: privacy beats fidelity, so a mistyped 身份证 number is still masked,
+while ordinary numbers (amounts, years, dates, house numbers, postcodes, work-order numbers longer than any of these
+patterns) are left alone.
+
+Decisions that apply to every pattern:
+
+- A number never starts or ends next to another digit: "13812345678" inside a 20-digit work-order number belongs to
+  that number. A longer run is masked only when the whole run is itself an ID or a bank card.
+- Letters are ordinary neighbours and do not shield a number: "ABC13812345678" and "tel:13812345678" are masked.
+  Licence plates (闽A12345) and short product codes have too few digits to look like any pattern here, whereas
+  reading letters as part of a code would let an ID or a phone glued to a word leak. The one letter that belongs to
+  a number is the X/x check character closing an 18-character ID.
+- Full-width digits and punctuation (全角 input) count the same as ASCII.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+MOBILE_PLACEHOLDER = "[手机号]"
+LANDLINE_PLACEHOLDER = "[电话]"
+ID_PLACEHOLDER = "[身份证号]"
+BANK_CARD_PLACEHOLDER = "[银行卡号]"
+
+# Full-width forms, dashes and wide spaces folded to ASCII before matching. The mapping is one character to one
+# character, so a position in the folded text is the same position in the original.
+_FOLD = str.maketrans(
+    "０１２３４５６７８９＋－（）Ｘｘ\u3000\u00a0\u2010\u2011\u2012\u2013\u2212",
+    "0123456789+-()Xx  -----",
+)
+_DIGIT = re.compile(r"[0-9]")
+_NON_DIGIT = re.compile(r"[^0-9]")
+
+# Pattern fragments shared by masking and by contact-phone validation. `[ -]?` is the optional single space or
+# hyphen residents put between digit groups.
+_NO_DIGIT_BEFORE = r"(?<![0-9])"
+_NO_DIGIT_AFTER = r"(?![0-9])"
+_COUNTRY_CODE = r"\(?(?:\+|00)?86\)?[ -]?"  # +86, 86, 0086, (+86)
+_MOBILE_NUMBER = r"(?P<mobile>1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4})"  # 3-4-4 groups, separators optional
+# Area codes follow the national plan: 010 and 02x have three characters, every other code has four (0xxx), so a
+# run like "075512345678" splits in exactly one way.
+_AREA_CODE = r"\(?(?P<area>0(?:10|2[0-9]|[3-9][0-9]{2}))\)?[ -]?"
+_LOCAL_NUMBER = r"(?P<local>[0-9]{3,4}[ -]?[0-9]{4})"  # 7 or 8 digits
+_EXTENSION = r"(?:[ ]?(?:转|分机|-|(?i:ext)\.?|\#)[ ]?(?P<extension>[0-9]{1,6}))"
+
+# 18-character 身份证 number: 6-digit region, birth date YYYYMMDD, 3-digit sequence, check character. Written
+# whole, 6-8-4 or 6-4-4-4. No region code starts with 0, which keeps "0086 …" phones and landlines out.
+_ID_18 = re.compile(
+    rf"""
+    {_NO_DIGIT_BEFORE}
+    [1-9][0-9]{{5}} [ -]?
+    (?P<birth>[0-9]{{4}} [ -]? [0-9]{{4}}) [ -]?
+    [0-9]{{3}} [0-9Xx]
+    {_NO_DIGIT_AFTER}
+    """,
+    re.VERBOSE,
+)
+
+# 15-digit 身份证 number issued before 1999: region, birth date YYMMDD in the 1900s, 3-digit sequence.
+_ID_15 = re.compile(
+    rf"""
+    {_NO_DIGIT_BEFORE}
+    [1-9][0-9]{{5}} [ -]?
+    (?P<birth>[0-9]{{6}}) [ -]?
+    [0-9]{{3}}
+    {_NO_DIGIT_AFTER}
+    """,
+    re.VERBOSE,
+)
+
+# Bank card: 16 to 19 digits, whole or in groups of four, the last group holding what is left over.
+_BANK_CARD = re.compile(
+    rf"""
+    {_NO_DIGIT_BEFORE}
+    (?P<head>[0-9]{{4}} (?:[ -]?[0-9]{{4}}){{3}})
+    (?P<tail>[ -]?[0-9]{{1,3}})?
+    {_NO_DIGIT_AFTER}
+    """,
+    re.VERBOSE,
+)
+
+# Mobile number with an optional country code, or with the trunk 0 some people dial before a mobile.
+_MOBILE = re.compile(rf"{_NO_DIGIT_BEFORE}(?:{_COUNTRY_CODE}|0)?{_MOBILE_NUMBER}{_NO_DIGIT_AFTER}")
+
+# Landline with area code, e.g. 010-12345678, (0591)8765 4321, 0755-1234-5678转808; the extension is masked too.
+_LANDLINE = re.compile(rf"{_NO_DIGIT_BEFORE}{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?{_NO_DIGIT_AFTER}")
+
+# The same numbers as a whole contact-phone field.
+_CONTACT_MOBILE = re.compile(rf"(?:{_COUNTRY_CODE})?{_MOBILE_NUMBER}")
+_CONTACT_LANDLINE = re.compile(rf"{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?")
+
+_EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def luhn_ok(digits: str) -> bool:
+    """Whether a string of ASCII digits passes the Luhn check that bank card numbers carry."""
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit)
+        if position % 2 == 1:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def is_birth_date(yyyymmdd: str) -> bool:
+    """Whether eight ASCII digits are a real calendar date between 1900-01-01 and today.
+
+    Only the birth date decides whether an 18-character run is an ID: the check character is not consulted, because a
+    resident who mistypes one digit of their ID has still written down their ID.
+    """
+    try:
+        born = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:]))
+    except ValueError:
+        return False
+    return _EARLIEST_BIRTH <= born <= date.today()
+
+
+def _digits(number: str) -> str:
+    return _NON_DIGIT.sub("", number)
+
+
+def _whole_match(match: re.Match[str]) -> int:
+    return match.end()
+
+
+def _id_18_end(match: re.Match[str]) -> int | None:
+    return match.end() if is_birth_date(_digits(match["birth"])) else None
+
+
+def _id_15_end(match: re.Match[str]) -> int | None:
+    return match.end() if is_birth_date("19" + _digits(match["birth"])) else None
+
+
+def _bank_card_end(match: re.Match[str]) -> int | None:
+    if luhn_ok(_digits(match[0])):
+        return match.end()
+    # "6222 0212 3456 7890 123" may be a 16-digit card followed by an unrelated short number.
+    tail = match["tail"]
+    if tail is not None and tail[0] in " -" and luhn_ok(_digits(match["head"])):
+        return match.end("head")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    placeholder: str
+    # Where the personal number in a match ends (a card may end before the match does), or None when the match is
+    # an ordinary number that merely has the right shape.
+    personal_end: Callable[[re.Match[str]], int | None]
+
+
+# Order matters: an ID or a card may contain a run shaped like a phone, never the other way round.
+_RULES = (
+    _Rule(_ID_18, ID_PLACEHOLDER, _id_18_end),
+    _Rule(_ID_15, ID_PLACEHOLDER, _id_15_end),
+    _Rule(_BANK_CARD, BANK_CARD_PLACEHOLDER, _bank_card_end),
+    _Rule(_MOBILE, MOBILE_PLACEHOLDER, _whole_match),
+    _Rule(_LANDLINE, LANDLINE_PLACEHOLDER, _whole_match),
+)
+
+# Stands in for a masked number while later rules run: not a digit, not a separator, not a bracket.
+_BLANK = "\x00"
+
+
+def _personal_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, placeholder) of every personal number in text, in order."""
+    working = text.translate(_FOLD)
+    if _DIGIT.search(working) is None:
+        return []
+    spans: list[tuple[int, int, str]] = []
+    for rule in _RULES:
+        position = 0
+        while (match := rule.pattern.search(working, position)) is not None:
+            end = rule.personal_end(match)
+            if end is None:
+                # The shape fitted but the number is ordinary; a personal number may still start after one of its
+                # separators, so look again from the next character rather than after the whole match.
+                position = match.start() + 1
+                continue
+            spans.append((match.start(), end, rule.placeholder))
+            # Later rules must neither match inside a masked number nor see its digits as neighbours.
+            working = working[: match.start()] + _BLANK * (end - match.start()) + working[end:]
+            position = end
+    return sorted(spans)
+
+
+def _mask_once(text: str) -> str:
+    pieces: list[str] = []
+    position = 0
+    for start, end, placeholder in _personal_spans(text):
+        pieces += (text[position:start], placeholder)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def mask_pii(text: str) -> str:
+    """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]"."""
+    masked = _mask_once(text)
+    # Masking one number can free another: in "…123X13812345678" the ID ends against the phone's digits and only
+    # counts as an ID once the phone is gone.
+    while masked != text:
+        text, masked = masked, _mask_once(masked)
+    return masked
+
+
+def contains_pii(text: str) -> bool:
+    """Whether `mask_pii` would change text."""
+    return bool(_personal_spans(text))
+
+
+def normalize_phone(value: str) -> str:
+    """A contact phone field in canonical form: "13812345678" for a mobile, "010-12345678" for a landline.
+
+    A landline extension is kept as "010-12345678转123" so that staff can still reach the resident.
+    """
+    folded = value.translate(_FOLD).strip()
+    if (mobile := _CONTACT_MOBILE.fullmatch(folded)) is not None:
+        return _digits(mobile["mobile"])
+    if (landline := _CONTACT_LANDLINE.fullmatch(folded)) is not None:
+        number = f"{landline['area']}-{_digits(landline['local'])}"
+        extension = landline["extension"]
+        return number if extension is None else f"{number}转{extension}"
+    # The rejected value stays out of the message: messages end up in logs.
+    raise ValueError(
+        "电话号码格式不正确：请填写手机号或带区号的固定电话 / "
+        "invalid phone number: expected a Chinese mobile number or a landline number with area code"
+    )

@@ -1,0 +1,54 @@
+"""The arq queue: a wake-up signal for workers, never the record of what is waiting (PostgreSQL is)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import msgspec
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+log = logging.getLogger(__name__)
+
+CLASSIFY_JOB = "classify_item"
+# Jobs carry ids only, as JSON: nothing personal and nothing executable travels through Redis.
+job_serializer = msgspec.json.encode
+
+
+def job_deserializer(payload: bytes) -> dict[str, Any]:
+    decoded: dict[str, Any] = msgspec.json.decode(payload)
+    return decoded
+
+
+def redis_settings(url: str) -> RedisSettings:
+    settings = RedisSettings.from_dsn(url)
+    # Fail fast when Redis is away: intake must answer, the sweeper catches up later.
+    settings.conn_timeout = 2
+    settings.conn_retries = 1
+    settings.conn_retry_delay = 0
+    return settings
+
+
+async def create_queue(url: str, queue_name: str) -> ArqRedis:
+    pool: ArqRedis = await create_pool(
+        redis_settings(url),
+        job_serializer=job_serializer,
+        job_deserializer=job_deserializer,
+        default_queue_name=queue_name,
+    )
+    return pool
+
+
+def classify_job_id(item_id: int) -> str:
+    return f"classify:{item_id}"
+
+
+async def wake_classifier(queue: ArqRedis, item_id: int, *, wait_seconds: float = 1.0) -> bool:
+    """Ask a worker to classify an item. A lost signal is harmless: the sweeper finds the item again."""
+    try:
+        await asyncio.wait_for(queue.enqueue_job(CLASSIFY_JOB, item_id, _job_id=classify_job_id(item_id)), wait_seconds)
+    except Exception as exc:  # Redis down, slow or wiped: none of it may fail an item already accepted
+        log.warning("queue unavailable, item %s left for the sweeper (%s)", item_id, type(exc).__name__)
+        return False
+    return True

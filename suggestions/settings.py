@@ -1,0 +1,49 @@
+"""Settings, read once from the environment into one frozen struct."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # PostgreSQL DSN; empty means "start an embedded server under data_dir" (development only).
+    database_url: str = ""
+    # Redis URL (redis:// or unix://); empty means "start an embedded server under data_dir" (development only).
+    redis_url: str = ""
+    # Where embedded servers keep their files.
+    data_dir: str = ".data"
+    # Name of the arq queue; several deployments may share one Redis.
+    queue_name: str = "suggestions:classify"
+    # Folder of the serving model; empty means the default model built from the seed corpus.
+    model_dir: str = ""
+    # Connections each API process keeps open to PostgreSQL.
+    db_pool_size: int = 10
+    # Largest request body accepted, in bytes.
+    max_body_bytes: int = 64 * 1024
+    # Items a worker classifies in one model call.
+    classify_batch_size: int = 32
+    # Failed classification attempts before an item is marked failed and left to staff.
+    max_attempts: int = 3
+    # How long a worker may hold an item before another may take it over, in seconds.
+    lease_seconds: int = 60
+    # A pending item older than this, in seconds, is put back on the queue by the sweeper.
+    sweep_after_seconds: int = 15
+    # How long an Idempotency-Key is remembered, in hours.
+    idempotency_hours: int = 24
+    # Lowest confidence that is trusted without a person's review (the model may set a stricter one).
+    review_threshold: float = 0.0
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from SUGGESTIONS_* variables, plus the conventional DATABASE_URL and REDIS_URL."""
+    env = os.environ if environ is None else environ
+    values: dict[str, str] = {
+        key.removeprefix("SUGGESTIONS_").lower(): value for key, value in env.items() if key.startswith("SUGGESTIONS_")
+    }
+    for conventional in ("DATABASE_URL", "REDIS_URL"):
+        if conventional in env:
+            values.setdefault(conventional.lower(), env[conventional])
+    return msgspec.convert(values, Settings, strict=False)

@@ -1,0 +1,1 @@
+"""What centre staff see: the prioritised feed and single items."""

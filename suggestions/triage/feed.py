@@ -1,0 +1,151 @@
+"""The triage feed: most urgent first, then oldest, each entry saying why it ranks where it does."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from suggestions.errors import InvalidInput
+from suggestions.intake.schema import Channel, Kind, Status
+
+OPEN_STATUSES: tuple[Status, ...] = ("pending", "open", "failed", "assigned")
+RISK_NAMES = {0: "一般", 1: "关注", 2: "预警", 3: "紧急"}
+# An item nobody has assessed yet ranks as a warning: in doubt, the higher level (risk rubric).
+UNASSESSED_RISK = 2
+
+
+class Reason(msgspec.Struct, frozen=True):
+    code: str  # risk | unclassified | classification_failed | needs_review | waiting
+    message: str
+
+
+class FeedEntry(msgspec.Struct, kw_only=True):
+    id: int
+    tracking_code: str
+    priority: int  # 0 is the most urgent
+    reasons: list[Reason]
+    risk_level: int | None
+    topic: str | None
+    place: str
+    status: Status
+    received_at: datetime
+    channel: Channel
+    kind: Kind | None
+    needs_review: bool
+    excerpt: str
+
+
+class Feed(msgspec.Struct, kw_only=True):
+    items: list[FeedEntry]
+    next_cursor: str | None
+
+
+class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
+    statuses: tuple[Status, ...] = OPEN_STATUSES
+    min_risk: int | None = None
+    topic: str | None = None
+    channel: str | None = None
+    place: str | None = None
+    needs_review: bool | None = None
+
+
+class _Cursor(msgspec.Struct, array_like=True, frozen=True):
+    priority: int
+    received_at: datetime
+    id: int
+
+
+FEED = """
+SELECT id, tracking_code, priority, risk_level, topic, place, status, received_at, channel, kind, needs_review,
+       left(text_masked, 120) AS excerpt
+FROM items
+WHERE status = ANY($1::text[])
+  AND ($2::int IS NULL OR coalesce(risk_level, $10) >= $2)
+  AND ($3::text IS NULL OR topic = $3)
+  AND ($4::text IS NULL OR channel = $4)
+  AND ($5::text IS NULL OR strpos(place, $5) > 0)
+  AND ($6::boolean IS NULL OR needs_review = $6)
+  AND ($7::smallint IS NULL OR (priority, received_at, id) > ($7, $8, $9))
+ORDER BY priority, received_at, id
+LIMIT $11
+"""
+
+
+def encode_cursor(entry: FeedEntry) -> str:
+    cursor = _Cursor(priority=entry.priority, received_at=entry.received_at, id=entry.id)
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> _Cursor:
+    try:
+        return msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_Cursor)
+    except (ValueError, msgspec.DecodeError):
+        raise InvalidInput("cursor", "not a cursor this feed gave out") from None
+
+
+def _waiting(received_at: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - received_at).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"已等待 {days} 天 {hours} 小时"
+    if hours:
+        return f"已等待 {hours} 小时 {minutes} 分"
+    return f"已等待 {minutes} 分钟"
+
+
+def reasons_for(row: Any, now: datetime) -> list[Reason]:
+    reasons: list[Reason] = []
+    if row["status"] == "pending":
+        reasons.append(Reason("unclassified", "尚未完成自动分类，暂按预警排序"))
+    elif row["status"] == "failed":
+        reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
+    if row["risk_level"] is not None:
+        level = row["risk_level"]
+        reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))
+    if row["needs_review"]:
+        reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))
+    reasons.append(Reason("waiting", _waiting(row["received_at"], now)))
+    return reasons
+
+
+async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | None) -> Feed:
+    after = decode_cursor(cursor) if cursor else None
+    rows = await conn.fetch(
+        FEED,
+        list(flt.statuses),
+        flt.min_risk,
+        flt.topic,
+        flt.channel,
+        flt.place,
+        flt.needs_review,
+        after.priority if after else None,
+        after.received_at if after else None,
+        after.id if after else None,
+        UNASSESSED_RISK,
+        limit + 1,
+    )
+    now = datetime.now(UTC)
+    entries = [
+        FeedEntry(
+            id=r["id"],
+            tracking_code=r["tracking_code"],
+            priority=r["priority"],
+            reasons=reasons_for(r, now),
+            risk_level=r["risk_level"],
+            topic=r["topic"],
+            place=r["place"],
+            status=r["status"],
+            received_at=r["received_at"],
+            channel=r["channel"],
+            kind=r["kind"],
+            needs_review=r["needs_review"],
+            excerpt=r["excerpt"],
+        )
+        for r in rows[:limit]
+    ]
+    next_cursor = encode_cursor(entries[-1]) if len(rows) > limit else None
+    return Feed(items=entries, next_cursor=next_cursor)

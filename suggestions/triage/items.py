@@ -1,0 +1,108 @@
+"""One item as staff see it: masked text, its current classification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from suggestions.intake.schema import Channel, Kind, Status
+
+
+class ClassificationView(msgspec.Struct, kw_only=True):
+    topic: str
+    topic_confidence: float
+    risk_level: int
+    risk_confidence: float
+    model_version: str
+    terms: list[str]
+    needs_review: bool
+    source: str
+    classified_at: datetime
+
+
+class ItemView(msgspec.Struct, kw_only=True):
+    id: int
+    tracking_code: str
+    text: str  # masked: phone, ID and card numbers never leave in a listing
+    channel: Channel
+    kind: Kind | None
+    kind_source: str
+    external_id: str | None
+    received_at: datetime
+    updated_at: datetime
+    status: Status
+    place: str
+    lat: float | None
+    lon: float | None
+    has_contact: bool
+    classification: ClassificationView | None
+    case_id: int | None = None
+
+
+class ItemList(msgspec.Struct):
+    items: list[ItemView]
+
+
+SELECT_ITEMS = """
+SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i.external_id, i.received_at,
+       i.updated_at, i.status, i.place, i.lat, i.lon,
+       EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
+       c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,
+       c.source, c.created_at AS classified_at
+FROM items i LEFT JOIN classifications c ON c.id = i.classification_id
+"""
+
+BY_ID = SELECT_ITEMS + "WHERE i.id = $1"
+
+BY_EXTERNAL = (
+    SELECT_ITEMS
+    + """
+WHERE ($1::text IS NULL OR i.channel = $1) AND ($2::text IS NULL OR i.external_id = $2)
+ORDER BY i.id DESC
+LIMIT $3
+"""
+)
+
+
+def _view(row: Any) -> ItemView:
+    classification = None
+    if row["topic"] is not None:
+        classification = ClassificationView(
+            topic=row["topic"],
+            topic_confidence=round(float(row["topic_confidence"]), 4),
+            risk_level=row["risk_level"],
+            risk_confidence=round(float(row["risk_confidence"]), 4),
+            model_version=row["model_version"],
+            terms=list(row["terms"]),
+            needs_review=row["needs_review"],
+            source=row["source"],
+            classified_at=row["classified_at"],
+        )
+    return ItemView(
+        id=row["id"],
+        tracking_code=row["tracking_code"],
+        text=row["text_masked"],
+        channel=row["channel"],
+        kind=row["kind"],
+        kind_source=row["kind_source"],
+        external_id=row["external_id"],
+        received_at=row["received_at"],
+        updated_at=row["updated_at"],
+        status=row["status"],
+        place=row["place"],
+        lat=row["lat"],
+        lon=row["lon"],
+        has_contact=row["has_contact"],
+        classification=classification,
+    )
+
+
+async def item_by_id(conn: Any, item_id: int) -> ItemView | None:
+    row = await conn.fetchrow(BY_ID, item_id)
+    return None if row is None else _view(row)
+
+
+async def items_by_external_id(conn: Any, *, channel: str | None, external_id: str | None, limit: int) -> ItemList:
+    return ItemList(items=[_view(r) for r in await conn.fetch(BY_EXTERNAL, channel, external_id, limit)])

@@ -1,0 +1,107 @@
+"""Residents' pages: a short form, a tracking code at once, and a status look-up. Server-rendered, no script."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from suggestions.errors import InvalidInput
+from suggestions.intake import store
+from suggestions.intake.routes import STATUS_TEXT
+from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
+from suggestions.intake.service import accept_item
+from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.queue import wake_classifier
+from suggestions.settings import Settings
+
+KINDS = [
+    ("suggestion", "建议"),
+    ("complaint", "投诉"),
+    ("inquiry", "咨询"),
+    ("report", "反映情况"),
+    ("help", "求助"),
+]
+FIELD_NAMES = {"text": "内容", "place": "地点", "contact_name": "称呼", "contact_phone": "电话", "kind": "类型"}
+FIELD_MESSAGES = {
+    "text": f"请写下发生了什么（不超过 {MAX_TEXT_LENGTH} 字）",
+    "place": "地点请不超过 200 字",
+    "contact_name": "称呼请不超过 50 字",
+    "contact_phone": "电话号码格式不对，请填写手机号或带区号的固定电话",
+    "kind": "请选择类型",
+}
+
+
+class WebForm(msgspec.Struct, kw_only=True):
+    text: str = ""
+    place: str = ""
+    kind: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+def _form_page(form: WebForm, errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
+    return Template(
+        template_name="index.html",
+        context={"form": form, "errors": errors or {}, "kinds": KINDS, "max_length": MAX_TEXT_LENGTH},
+        status_code=status_code,
+    )
+
+
+@get("/", include_in_schema=False)
+async def index() -> Template:
+    return _form_page(WebForm())
+
+
+@post("/submit", include_in_schema=False)
+async def submit(
+    request: Request[Any, Any, Any],
+    data: Annotated[WebForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    db_connection: Any,
+    settings: Settings,
+) -> Template:
+    fields: dict[str, Any] = {"channel": "web", "text": data.text}
+    for name in ("place", "kind", "contact_name", "contact_phone"):
+        if value := getattr(data, name).strip():
+            fields[name] = value
+    try:
+        item = msgspec.convert(fields, ItemIn)
+        accepted = await accept_item(db_connection, item, principal=None, idempotency_hours=settings.idempotency_hours)
+    except msgspec.ValidationError as exc:
+        field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else "text"
+        return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
+    except InvalidInput as exc:
+        field = exc.problems[0].field
+        return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
+    if accepted.created:
+        await wake_classifier(request.app.state.queue, accepted.item.id)
+    return Template(template_name="submitted.html", context={"code": accepted.item.tracking_code}, status_code=201)
+
+
+@get("/track", include_in_schema=False)
+async def track_page(db_connection: Any, code: str | None = None) -> Template | Redirect:
+    if code is None:
+        return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
+    normalised = normalise_tracking_code(code)
+    row = await store.tracking(db_connection, normalised) if normalised else None
+    if row is None:
+        return Template(
+            template_name="track.html",
+            context={"code": code[:40], "result": None, "error": "没有找到这个查询码，请核对后再试"},
+            status_code=404,
+        )
+    result = {
+        "code": row["tracking_code"],
+        "status_text": STATUS_TEXT[row["status"]],
+        "received_at": row["received_at"].astimezone().strftime("%Y-%m-%d %H:%M"),
+        "updated_at": row["updated_at"].astimezone().strftime("%Y-%m-%d %H:%M"),
+        "closed_at": row["closed_at"].astimezone().strftime("%Y-%m-%d %H:%M") if row["closed_at"] else None,
+    }
+    return Template(template_name="track.html", context={"code": row["tracking_code"], "result": result, "error": None})
+
+
+routes = [index, submit, track_page]

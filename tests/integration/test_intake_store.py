@@ -1,0 +1,69 @@
+import asyncio
+from typing import Any
+
+import asyncpg
+import msgspec
+import pytest
+
+from suggestions.errors import Conflict
+from suggestions.intake.schema import ItemIn
+from suggestions.intake.service import accept_item
+
+
+def item(**fields: Any) -> ItemIn:
+    return msgspec.convert({"channel": "web", "text": "楼道里堆满杂物，消防通道被堵", **fields}, ItemIn)
+
+
+async def test_contact_is_stored_apart_from_the_text(conn: asyncpg.Connection) -> None:
+    accepted = await accept_item(
+        conn,
+        item(text="我的电话13812345678，请回电", contact_name="王阿姨", contact_phone="138 1234 5678"),
+        principal=None,
+    )
+    row = await conn.fetchrow("SELECT text, text_masked FROM items WHERE id = $1", accepted.item.id)
+    assert "13812345678" in row["text"]
+    assert "13812345678" not in row["text_masked"]
+    contact = await conn.fetchrow("SELECT name, phone FROM contacts WHERE item_id = $1", accepted.item.id)
+    assert (contact["name"], contact["phone"]) == ("王阿姨", "13812345678")
+
+
+async def test_anonymous_items_have_no_contact_row(conn: asyncpg.Connection) -> None:
+    accepted = await accept_item(conn, item(), principal=None)
+    assert await conn.fetchval("SELECT count(*) FROM contacts WHERE item_id = $1", accepted.item.id) == 0
+
+
+async def test_the_same_external_item_is_stored_once(pool: asyncpg.Pool) -> None:
+    hotline = item(channel="hotline", external_id="WO-2026-000123")
+
+    async def send() -> Any:
+        async with pool.acquire() as c:
+            return await accept_item(c, hotline, principal=None)
+
+    results = await asyncio.gather(*(send() for _ in range(10)))
+    assert sum(r.created for r in results) == 1
+    assert len({r.item.id for r in results}) == 1
+    # The same number on another channel is another item.
+    async with pool.acquire() as c:
+        grid = await accept_item(c, item(channel="grid", external_id="WO-2026-000123"), principal=None)
+    assert grid.created
+
+
+async def test_idempotency_key_under_concurrency(pool: asyncpg.Pool) -> None:
+    async def send(body: ItemIn) -> Any:
+        async with pool.acquire() as c:
+            return await accept_item(c, body, principal=None, idempotency_key="k-1")
+
+    results = await asyncio.gather(*(send(item()) for _ in range(20)))
+    assert sum(r.created for r in results) == 1
+    assert len({r.item.id for r in results}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+    with pytest.raises(Conflict):
+        await send(item(text="另一件事"))
+
+
+async def test_idempotency_keys_expire(conn: asyncpg.Connection) -> None:
+    first = await accept_item(conn, item(), principal=None, idempotency_key="k-2")
+    await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+    second = await accept_item(conn, item(), principal=None, idempotency_key="k-2")
+    assert second.created
+    assert second.item.id != first.item.id

@@ -1,0 +1,50 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from suggestions.errors import InvalidInput
+from suggestions.triage.feed import FeedEntry, decode_cursor, encode_cursor, reasons_for
+
+
+def entry() -> FeedEntry:
+    return FeedEntry(
+        id=7,
+        tracking_code="ABCD-EFGH-JKMN",
+        priority=1,
+        reasons=[],
+        risk_level=2,
+        topic="城乡建设",
+        place="",
+        status="open",
+        received_at=datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        channel="web",
+        kind=None,
+        needs_review=False,
+        excerpt="",
+    )
+
+
+def test_cursor_round_trip() -> None:
+    cursor = decode_cursor(encode_cursor(entry()))
+    assert (cursor.priority, cursor.received_at, cursor.id) == (1, datetime(2026, 11, 1, 8, 30, tzinfo=UTC), 7)
+
+
+@pytest.mark.parametrize("bad", ["", "not-a-cursor", "W10", "eyJhIjoxfQ"])
+def test_a_forged_cursor_is_bad_input(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        decode_cursor(bad or "=")
+
+
+def test_reasons_say_why() -> None:
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "open",
+        "risk_level": 3,
+        "needs_review": True,
+        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+    }
+    codes = [r.code for r in reasons_for(row, now)]
+    assert codes == ["risk", "needs_review", "waiting"]
+    assert reasons_for(row, now)[-1].message == "已等待 3 小时 15 分"
+    pending = {**row, "status": "pending", "risk_level": None, "needs_review": False}
+    assert [r.code for r in reasons_for(pending, now)] == ["unclassified", "waiting"]

@@ -1,0 +1,86 @@
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+
+from suggestions.errors import InvalidInput
+from suggestions.intake.schema import ItemIn
+from suggestions.intake.service import check_item, request_hash
+from suggestions.intake.tracking_code import ALPHABET, new_tracking_code, normalise_tracking_code
+
+
+def item(**fields: object) -> ItemIn:
+    return msgspec.convert({"channel": "web", "text": "小区门口路灯坏了一个月", **fields}, ItemIn)
+
+
+def field_of(exc: pytest.ExceptionInfo[InvalidInput]) -> str:
+    return exc.value.problems[0].field
+
+
+def test_blank_text_is_refused_by_name() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_item(item(text="   \n "))
+    assert field_of(exc) == "text"
+
+
+def test_unknown_fields_and_wrong_channel_fail_decoding() -> None:
+    with pytest.raises(msgspec.ValidationError, match="unknown field `colour`"):
+        item(colour="red")
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.channel"):
+        item(channel="fax")
+
+
+def test_text_over_the_cap_fails_decoding() -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.text"):
+        item(text="字" * 5001)
+
+
+def test_web_items_cannot_backdate() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_item(item(received_at=datetime.now(UTC) - timedelta(hours=1)))
+    assert field_of(exc) == "received_at"
+    # ...but history imports keep their own dates.
+    check_item(item(received_at=datetime(2024, 5, 1, tzinfo=UTC)), history=True)
+
+
+def test_received_at_in_the_future_is_refused() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_item(item(channel="hotline", received_at=datetime.now(UTC) + timedelta(hours=2)))
+    assert field_of(exc) == "received_at"
+
+
+def test_lat_without_lon() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_item(item(lat=40.2))
+    assert field_of(exc) == "lon"
+
+
+def test_bad_phone_names_the_field_and_good_phone_is_normalised() -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_item(item(contact_phone="12345"))
+    assert field_of(exc) == "contact_phone"
+    assert check_item(item(contact_phone="+86 138-1234-5678")).contact_phone == "13812345678"
+
+
+def test_phone_numbers_in_place_are_masked() -> None:
+    assert "13812345678" not in check_item(item(place="回龙观 13812345678")).place
+
+
+def test_request_hash_ignores_field_order_but_not_content() -> None:
+    a = msgspec.json.decode(b'{"channel": "web", "text": "x", "place": "y"}', type=ItemIn)
+    b = msgspec.json.decode(b'{"place": "y", "text": "x", "channel": "web"}', type=ItemIn)
+    c = msgspec.json.decode(b'{"place": "z", "text": "x", "channel": "web"}', type=ItemIn)
+    assert request_hash(a) == request_hash(b) != request_hash(c)
+
+
+def test_tracking_codes_are_random_and_typed_back_loosely() -> None:
+    codes = {new_tracking_code() for _ in range(1000)}
+    assert len(codes) == 1000
+    code = codes.pop()
+    raw = code.replace("-", "")
+    assert len(raw) == 12
+    assert set(raw) <= set(ALPHABET)
+    assert normalise_tracking_code(raw.lower()) == code
+    assert normalise_tracking_code(" " + code.replace("-", " ") + " ") == code
+    assert normalise_tracking_code("0000-1111-IIII") is None
+    assert normalise_tracking_code("../../etc") is None

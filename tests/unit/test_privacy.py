@@ -1,0 +1,314 @@
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from suggestions.privacy import (
+    BANK_CARD_PLACEHOLDER,
+    ID_PLACEHOLDER,
+    LANDLINE_PLACEHOLDER,
+    MOBILE_PLACEHOLDER,
+    contains_pii,
+    mask_pii,
+    normalize_phone,
+)
+
+FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
+
+# Synthetic numbers. 110101199003071233 carries a correct check character, 110101199003071234 a wrong one; both
+# are 18-digit runs that fail the Luhn check, so they can only be masked as IDs.
+ID_VALID = "110101199003071233"
+ID_MISTYPED = "110101199003071234"
+CARD_16 = "6222021234567894"
+CARD_19 = "6217000000000000004"
+
+
+def with_luhn_digit(body: str) -> str:
+    """body followed by the digit that makes it pass the Luhn check."""
+    total = 0
+    for position, digit in enumerate(reversed(body)):
+        value = int(digit) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return body + str(-total % 10)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("电话13812345678", "电话[手机号]"),
+        ("电话 138 1234 5678 找我", "电话 [手机号] 找我"),
+        ("电话138-1234-5678", "电话[手机号]"),
+        ("电话1381234 5678", "电话[手机号]"),
+        ("+8613812345678", "[手机号]"),
+        ("+86 138 1234 5678", "[手机号]"),
+        ("(+86)13812345678", "[手机号]"),
+        ("0086-13812345678", "[手机号]"),
+        ("86 19912345678", "[手机号]"),
+        ("拨013812345678", "拨[手机号]"),
+        ("１３８１２３４５６７８", "[手机号]"),
+        ("＋８６ １３８－１２３４－５６７８", "[手机号]"),
+        ("１３８\u3000１２３４\u3000５６７８", "[手机号]"),
+    ],
+)
+def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("座机010-12345678", "座机[电话]"),
+        ("座机0755 1234 5678", "座机[电话]"),
+        ("(0591)87654321", "[电话]"),
+        ("（0591）8765-4321转808", "[电话]"),
+        ("0591-87654321-12", "[电话]"),
+        ("0591 8765432 分机 6", "[电话]"),
+        ("021 1234567", "[电话]"),
+        ("05918765432", "[电话]"),
+        ("０５９１－８７６５４３２１", "[电话]"),
+    ],
+)
+def test_landline_numbers_are_masked_with_their_extension(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"身份证{ID_VALID}",
+        f"身份证{ID_MISTYPED}",
+        "身份证11010519491231002X",
+        "身份证11010519491231002x",
+        "身份证110101 19900307 1234",
+        "身份证110101-1990-0307-1234",
+        "身份证１１０１０１１９９００３０７１２３４",
+        "身份证110101900307123",
+    ],
+)
+def test_id_numbers_with_a_plausible_birth_date_are_masked_whatever_the_checksum(text: str) -> None:
+    assert mask_pii(text) == "身份证[身份证号]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"卡号{CARD_16}",
+        "卡号6222 0212 3456 7894",
+        "卡号6222-0212-3456-7894",
+        f"卡号{CARD_19}",
+        "卡号6217 0000 0000 0000 004",
+        "卡号４１１１１１１１１１１１１１１１",
+    ],
+)
+def test_bank_card_numbers_passing_luhn_are_masked(text: str) -> None:
+    assert mask_pii(text) == "卡号[银行卡号]"
+
+
+def test_card_followed_by_a_short_number_keeps_the_short_number() -> None:
+    assert mask_pii("卡号6222 0212 3456 7894 123号") == "卡号[银行卡号] 123号"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "编号1381234567",  # 10 digits
+        "编号138123456789",  # 12 digits
+        "编号12345678901",  # 11 digits but no mobile prefix 13-19
+        "工单号20231015138123456780已受理",  # a phone-shaped run inside a 20-digit work-order number
+        "工单号62220212345678941234",  # a card-shaped run inside a 20-digit number
+        "赔偿13800元",
+        "赔偿1,380,000.00元",
+        "2023年10月15日",
+        "日期20231015",
+        "2023-10-15 10:30-11:45",
+        "邮编350001",
+        "18号楼2单元301室",
+        "0591-2345",
+        "闽A12345",
+        "110101199013071234",  # month 13
+        "110101199002301234",  # 30 February
+        "110101189912311234",  # born before 1900
+        "110101209901011234",  # born in the future
+        "011010199003071234",  # no region code starts with 0
+        "110101901307123",  # old 15-digit ID with month 13
+        "6222021234567890",  # Luhn fails
+        "6222 0212 3456 7890",  # Luhn fails
+    ],
+)
+def test_ordinary_numbers_stay(text: str) -> None:
+    assert mask_pii(text) == text
+    assert not contains_pii(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ABC13812345678", "ABC[手机号]"),
+        ("tel:13812345678", "tel:[手机号]"),
+        (f"SN{ID_VALID}", "SN[身份证号]"),
+        (f"{CARD_16}ABC", "[银行卡号]ABC"),
+        # The ID's X only ends the ID once the phone glued to it is masked.
+        ("11010119900307123X13812345678", "[身份证号][手机号]"),
+    ],
+)
+def test_letters_do_not_shield_a_number(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+def test_several_numbers_in_one_text_with_chinese_punctuation() -> None:
+    text = (
+        f"联系人：张先生，手机：13812345678；座机：（0591）87654321。"
+        f"身份证号“{ID_VALID}”、银行卡号{CARD_16}！2023年共欠款13800元，见工单20231015000000000001。"
+    )
+    assert mask_pii(text) == (
+        "联系人：张先生，手机：[手机号]；座机：[电话]。"
+        "身份证号“[身份证号]”、银行卡号[银行卡号]！2023年共欠款13800元，见工单20231015000000000001。"
+    )
+
+
+def test_contains_pii() -> None:
+    assert contains_pii("请回电13812345678")
+    assert not contains_pii("请回电[手机号]")
+    assert not contains_pii("2023年10月15日，金额13800元")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("13812345678", "13812345678"),
+        (" 138 1234 5678 ", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("8613812345678", "13812345678"),
+        ("0086-138-1234-5678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),
+        ("010-12345678", "010-12345678"),
+        ("01012345678", "010-12345678"),
+        ("0755 1234 5678", "0755-12345678"),
+        ("(0591)8765432", "0591-8765432"),
+        ("（０５９１）８７６５４３２１", "0591-87654321"),
+        ("0755-12345678转123", "0755-12345678转123"),
+        ("010-12345678-123", "010-12345678转123"),
+    ],
+)
+def test_normalize_phone(value: str, expected: str) -> None:
+    assert normalize_phone(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "1381234567", "138123456789", "12345678901", "12345678", "010-1234", "138 1234 5678 转 1", "无", "+1 202 555 0123"],
+)
+def test_normalize_phone_rejects_other_values_without_echoing_them(value: str) -> None:
+    with pytest.raises(ValueError, match="电话号码格式不正确.*invalid phone number") as raised:
+        normalize_phone(value)
+    if value:
+        assert value not in str(raised.value)
+
+
+def digits(count: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet="0123456789", min_size=count, max_size=count)
+
+
+mobile_numbers = st.builds(lambda second, rest: f"1{second}{rest}", st.sampled_from("3456789"), digits(9))
+birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=date.today())
+id_numbers = st.builds(
+    lambda region, born, sequence, check: f"{region}{born:%Y%m%d}{sequence}{check}",
+    st.builds(lambda first, rest: first + rest, st.sampled_from("12345678"), digits(5)),
+    birth_dates,
+    digits(3),
+    st.sampled_from("0123456789X"),
+)
+old_id_numbers = st.builds(
+    lambda region, born, sequence: f"{region}{born:%y%m%d}{sequence}",
+    st.builds(lambda first, rest: first + rest, st.sampled_from("12345678"), digits(5)),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(1999, 12, 31)),
+    digits(3),
+)
+card_numbers = st.integers(min_value=15, max_value=18).flatmap(digits).map(with_luhn_digit)
+
+
+def grouped(number: str, sizes: tuple[int, ...], separator: str) -> str:
+    groups = []
+    for size in sizes:
+        groups.append(number[:size])
+        number = number[size:]
+    return separator.join(groups) + (separator + number if number else "")
+
+
+separators = st.sampled_from(["", " ", "-"])
+country_codes = st.sampled_from(["", "+86", "+86 ", "86-", "0086 ", "(+86)"])
+written_mobiles = st.builds(
+    lambda number, prefix, separator: prefix + grouped(number, (3, 4), separator), mobile_numbers, country_codes, separators
+)
+written_ids = st.one_of(
+    st.builds(lambda number, separator: grouped(number, (6, 8), separator), id_numbers, separators),
+    st.builds(lambda number, separator: grouped(number, (6, 6), separator), old_id_numbers, st.just("")),
+)
+written_cards = st.builds(lambda number, separator: grouped(number, (4, 4, 4, 4), separator), card_numbers, separators)
+
+
+def maybe_full_width(numbers: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(numbers, numbers.map(lambda number: number.translate(FULL_WIDTH)))
+
+
+# Text around a number: Chinese, Chinese punctuation, spaces and letters, but no digits, and none of the characters
+# a number may legitimately absorb from its neighbours (a leading "+" or "(" before 86, a trailing X after an ID).
+chinese_text = st.text(
+    alphabet=st.sampled_from(list("的一是在不了有和人这中大为上我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面")
+    + list("，。！？；：、“”《》【】—…· -abcdefghijklmnopqrstuvwyzABCDEFGHIJKLMNOPQRSTUVWYZ")),
+    max_size=20,
+)
+
+personal_numbers = st.one_of(
+    maybe_full_width(written_mobiles).map(lambda number: (number, {MOBILE_PLACEHOLDER})),
+    maybe_full_width(written_ids).map(lambda number: (number, {ID_PLACEHOLDER})),
+    # A contiguous 18-digit card whose digits 7-14 happen to form a birth date is masked as an ID.
+    maybe_full_width(written_cards).map(lambda number: (number, {BANK_CARD_PLACEHOLDER, ID_PLACEHOLDER})),
+)
+
+
+@given(personal_numbers, chinese_text, chinese_text)
+def test_a_personal_number_between_chinese_text_never_survives(
+    number_and_placeholders: tuple[str, set[str]], before: str, after: str
+) -> None:
+    number, placeholders = number_and_placeholders
+    masked = mask_pii(before + number + after)
+    assert masked in {before + placeholder + after for placeholder in placeholders}
+
+
+messy_text = st.lists(
+    st.one_of(
+        chinese_text,
+        written_mobiles,
+        written_ids,
+        written_cards,
+        maybe_full_width(digits(4)),
+        st.text(alphabet="0123456789０１２ -+()（）Xx转号年元", max_size=30),
+        st.text(max_size=10),
+    ),
+    max_size=8,
+).map("".join)
+
+
+@given(messy_text)
+def test_masking_is_idempotent_and_leaves_nothing_to_find(text: str) -> None:
+    masked = mask_pii(text)
+    assert mask_pii(masked) == masked
+    assert not contains_pii(masked)
+    assert contains_pii(text) == (masked != text)
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=["Nd"])))
+def test_text_without_digits_is_never_changed(text: str) -> None:
+    assert mask_pii(text) == text
+    assert not contains_pii(text)
+
+
+@given(mobile_numbers, country_codes, separators, st.booleans())
+def test_normalize_phone_accepts_every_written_form_of_a_mobile(
+    number: str, prefix: str, separator: str, full_width: bool
+) -> None:
+    written = prefix + grouped(number, (3, 4), separator)
+    assert normalize_phone(written.translate(FULL_WIDTH) if full_width else written) == number
