@@ -78,7 +78,8 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--check", is_flag=True, help="exit 0 if a worker reported healthy recently (for health checks)")
+def worker(check: bool) -> None:
     """Run a classification worker (any number may run side by side)."""
     from suggestions.classify.worker import run_worker
     from suggestions.logs import configure_logging
@@ -86,6 +87,12 @@ def worker() -> None:
     configure_logging()
     settings = load_settings()
     _require_urls(settings)
+    if check:
+        from arq.worker import async_check_health
+
+        from suggestions.queue import redis_settings
+
+        sys.exit(_run(async_check_health(redis_settings(settings.redis_url), queue_name=settings.queue_name)))
     run_worker(settings)
 
 

@@ -9,10 +9,12 @@ Decisions that apply to every pattern:
 
 - A number never starts or ends next to another digit: "13812345678" inside a 20-digit work-order number belongs to
   that number. A longer run is masked only when the whole run is itself an ID or a bank card.
-- Letters are ordinary neighbours and do not shield a number: "ABC13812345678" and "tel:13812345678" are masked.
-  Licence plates (闽A12345) and short product codes have too few digits to look like any pattern here, whereas
-  reading letters as part of a code would let an ID or a phone glued to a word leak. The one letter that belongs to
-  a number is the X/x check character closing an 18-character ID.
+- A phone-shaped run written straight after ASCII letters is part of a code and stays: work-order numbers such as
+  "FZ16082600608" (FZ + YYMMDD + 5 digits) look exactly like mobiles from 2013 on, and so do product codes such as
+  "ABC13812345678". The same holds after a reference label such as "编号：". Letters that label a phone ("Tel",
+  "mobile") do not shield it. IDs and bank cards carry their own evidence (birth date, Luhn check) and are masked
+  whatever their neighbours, so an ID-like or card-like run never leaks. The one letter that belongs to a number is
+  the X/x check character closing an 18-character ID.
 - Full-width digits and punctuation (全角 input) count the same as ASCII.
 """
 
@@ -54,8 +56,8 @@ _ID_18 = re.compile(
     {_NO_DIGIT_BEFORE}
     [1-9][0-9]{{5}} [ -]?
     (?P<birth>[0-9]{{4}} [ -]? [0-9]{{4}}) [ -]?
-    [0-9]{{3}} [0-9Xx]
-    {_NO_DIGIT_AFTER}
+    [0-9]{{3}}
+    (?:[0-9]{_NO_DIGIT_AFTER} | [Xx])   # only an ID ends in X, so digits may even follow it
     """,
     re.VERBOSE,
 )
@@ -124,8 +126,24 @@ def _digits(number: str) -> str:
     return _NON_DIGIT.sub("", number)
 
 
-def _whole_match(match: re.Match[str]) -> int:
-    return match.end()
+# What may come straight before a reference number: a letter code ("FZ", "SN", but not the X closing an ID) or a
+# reference label ("诉求编号：（").
+_REFERENCE_BEFORE = re.compile(r"(?:(?<![A-Za-z0-9])(?P<letters>[A-Za-z]+)|(?:编号|单号|件号|案号)[为是]?[:：]?[ (]*)\Z")
+_PHONE_LABELS = frozenset({"tel", "phone", "mobile", "mob", "cell", "fax"})
+
+
+def _is_reference(match: re.Match[str]) -> bool:
+    """Whether a phone-shaped match is the digit part of a work-order number or product code."""
+    start = match.start()
+    before = _REFERENCE_BEFORE.search(match.string, max(0, start - 16), start)
+    if before is None:
+        return False
+    letters = before["letters"]
+    return letters is None or letters.lower() not in _PHONE_LABELS
+
+
+def _phone_end(match: re.Match[str]) -> int | None:
+    return None if _is_reference(match) else match.end()
 
 
 def _id_18_end(match: re.Match[str]) -> int | None:
@@ -160,8 +178,8 @@ _RULES = (
     _Rule(_ID_18, ID_PLACEHOLDER, _id_18_end),
     _Rule(_ID_15, ID_PLACEHOLDER, _id_15_end),
     _Rule(_BANK_CARD, BANK_CARD_PLACEHOLDER, _bank_card_end),
-    _Rule(_MOBILE, MOBILE_PLACEHOLDER, _whole_match),
-    _Rule(_LANDLINE, LANDLINE_PLACEHOLDER, _whole_match),
+    _Rule(_MOBILE, MOBILE_PLACEHOLDER, _phone_end),
+    _Rule(_LANDLINE, LANDLINE_PLACEHOLDER, _phone_end),
 )
 
 # Stands in for a masked number while later rules run: not a digit, not a separator, not a bracket.
@@ -203,8 +221,8 @@ def _mask_once(text: str) -> str:
 def mask_pii(text: str) -> str:
     """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]"."""
     masked = _mask_once(text)
-    # Masking one number can free another: in "…123X13812345678" the ID ends against the phone's digits and only
-    # counts as an ID once the phone is gone.
+    # Repeat until nothing is left to mask, so that the result never holds anything `contains_pii` would find,
+    # whatever a masked number changed about its neighbours.
     while masked != text:
         text, masked = masked, _mask_once(masked)
     return masked

@@ -158,6 +158,7 @@ def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "keep_result": 0,
         "max_jobs": 8,
         "poll_delay": 0.2,
+        "health_check_interval": 10,
         "ctx": {"settings": settings},
     }
     options.update(overrides)

@@ -142,17 +142,35 @@ def test_ordinary_numbers_stay(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    "text",
     [
-        ("ABC13812345678", "ABC[手机号]"),
-        ("tel:13812345678", "tel:[手机号]"),
-        (f"SN{ID_VALID}", "SN[身份证号]"),
-        (f"{CARD_16}ABC", "[银行卡号]ABC"),
-        # The ID's X only ends the ID once the phone glued to it is masked.
-        ("11010119900307123X13812345678", "[身份证号][手机号]"),
+        "见诉求件FZ16082600608的答复",  # work-order number: FZ + YYMMDD + 5 digits
+        "产品型号ABC13812345678",
+        "诉求编号：（17090300156）",
+        "编号：09042400228",
     ],
 )
-def test_letters_do_not_shield_a_number(text: str, expected: str) -> None:
+def test_phone_shaped_reference_numbers_stay(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tel13812345678", "Tel[手机号]"),
+        ("tel:13812345678", "tel:[手机号]"),
+        ("13812345678ABC", "[手机号]ABC"),
+        ("MOBILE+86 13812345678", "MOBILE[手机号]"),
+        (f"SN{ID_VALID}", "SN[身份证号]"),
+        (f"编号{ID_VALID}", "编号[身份证号]"),
+        (f"ABC{CARD_16}", "ABC[银行卡号]"),
+        (f"{CARD_16}ABC", "[银行卡号]ABC"),
+        # Only an ID ends in X, so the X is not a letter code shielding the phone glued to it.
+        ("11010119900307123X13812345678", "[身份证号][手机号]"),
+        ("11010119900307123X5", "[身份证号]5"),
+    ],
+)
+def test_letters_never_shield_an_id_or_a_card_nor_a_labelled_phone(text: str, expected: str) -> None:
     assert mask_pii(text) == expected
 
 
@@ -253,13 +271,12 @@ def maybe_full_width(numbers: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(numbers, numbers.map(lambda number: number.translate(FULL_WIDTH)))
 
 
-# Text around a number: Chinese, Chinese punctuation, spaces and letters, but no digits, and none of the characters
-# a number may legitimately absorb from its neighbours (a leading "+" or "(" before 86, a trailing X after an ID).
-chinese_text = st.text(
-    alphabet=st.sampled_from(list("的一是在不了有和人这中大为上我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面")
-    + list("，。！？；：、“”《》【】—…· -abcdefghijklmnopqrstuvwyzABCDEFGHIJKLMNOPQRSTUVWYZ")),
-    max_size=20,
-)
+CHINESE = "的一是在不了有和人这中大为上我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面"
+# Text around a number: Chinese, Chinese punctuation and spaces, but no digits, no letters (a letter code before a
+# phone-shaped run makes it a reference number) and none of the characters a number may absorb from its
+# neighbours (a leading "+" or "(" before 86).
+chinese_text = st.text(alphabet=st.sampled_from(list(CHINESE + "，。！？；：、“”《》【】—…· -")), max_size=20)
+letter_code = st.text(alphabet=st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwyz"), min_size=1, max_size=4)
 
 personal_numbers = st.one_of(
     maybe_full_width(written_mobiles).map(lambda number: (number, {MOBILE_PLACEHOLDER})),
@@ -278,9 +295,29 @@ def test_a_personal_number_between_chinese_text_never_survives(
     assert masked in {before + placeholder + after for placeholder in placeholders}
 
 
+@given(maybe_full_width(st.one_of(written_ids, written_cards)), letter_code, letter_code)
+def test_an_id_or_a_card_inside_a_letter_code_never_survives(number: str, before: str, after: str) -> None:
+    masked = mask_pii(before + number + after)
+    assert masked in {before + ID_PLACEHOLDER + after, before + BANK_CARD_PLACEHOLDER + after}
+
+
+neighbours = st.sampled_from(list(CHINESE + "，。：；“”《》【】"))
+any_text = st.one_of(st.text(alphabet=st.sampled_from(list("0123456789０１ -+()（）Xx转分机号编年元的")), max_size=25), st.text())
+
+
+@given(personal_numbers, any_text, neighbours, neighbours, any_text)
+def test_a_personal_number_is_masked_whatever_the_text_beyond_its_neighbours(
+    number_and_placeholders: tuple[str, set[str]], before: str, left: str, right: str, after: str
+) -> None:
+    number, placeholders = number_and_placeholders
+    masked = mask_pii(before + left + number + right + after)
+    assert masked in {mask_pii(before + left) + placeholder + mask_pii(right + after) for placeholder in placeholders}
+
+
 messy_text = st.lists(
     st.one_of(
         chinese_text,
+        letter_code,
         written_mobiles,
         written_ids,
         written_cards,

@@ -1,0 +1,135 @@
+"""Bad input gets a clear 4xx naming the field; the public sees nothing personal; staff endpoints need staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+VALID = {"channel": "web", "text": "小区东门的垃圾桶已经三天没人清运了，气味很大。"}
+
+
+def problem_fields(response: Any) -> set[str]:
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == response.status_code
+    assert body["title"]
+    return {e["field"] for e in body.get("errors", [])}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**VALID, "text": ""}, "text"),
+        ({**VALID, "text": "   "}, "text"),
+        ({**VALID, "text": "字" * 5001}, "text"),
+        ({**VALID, "text": 42}, "text"),
+        ({"channel": "web"}, "text"),
+        ({**VALID, "channel": "fax"}, "channel"),
+        ({**VALID, "kind": "praise"}, "kind"),
+        ({**VALID, "contact_phone": "12345"}, "contact_phone"),
+        ({**VALID, "contact_phone": "138123456789"}, "contact_phone"),
+        ({**VALID, "colour": "red"}, "colour"),
+        ({**VALID, "lat": 91, "lon": 116}, "lat"),
+        ({**VALID, "lat": 40.2}, "lon"),
+        ({**VALID, "received_at": "2026-01-01T08:00:00+08:00"}, "received_at"),
+        ({**VALID, "external_id": "no spaces allowed"}, "external_id"),
+        ({**VALID, "place": "路" * 201}, "place"),
+    ],
+)
+async def test_bad_input_is_a_422_naming_the_field(client: Any, body: dict[str, Any], field: str) -> None:
+    response = await client.post("/api/v1/items", json=body)
+    assert response.status_code == 422, response.text
+    assert field in problem_fields(response)
+
+
+async def test_malformed_json_is_a_400(client: Any) -> None:
+    response = await client.post("/api/v1/items", content=b'{"channel": "web", "text": ', headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    problem_fields(response)
+
+
+async def test_an_oversized_body_is_a_413(client: Any) -> None:
+    response = await client.post("/api/v1/items", json={**VALID, "text": "字" * 40_000})
+    assert response.status_code == 413
+    problem_fields(response)
+
+
+async def test_hotline_and_grid_need_the_right_token(
+    client: Any, operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    hotline = {**VALID, "channel": "hotline"}
+    assert (await client.post("/api/v1/items", json=hotline)).status_code == 401
+    bad = {"Authorization": "Bearer sgt_not-a-real-token"}
+    assert (await client.post("/api/v1/items", json=hotline, headers=bad)).status_code == 401
+    assert (await client.post("/api/v1/items", json=hotline, headers=grid_worker)).status_code == 403
+    assert (await client.post("/api/v1/items", json=hotline, headers=operator)).status_code == 201
+    grid = {**VALID, "channel": "grid"}
+    assert (await client.post("/api/v1/items", json=grid, headers=operator)).status_code == 403
+    assert (await client.post("/api/v1/items", json=grid, headers=grid_worker)).status_code == 201
+
+
+async def test_staff_endpoints_need_a_staff_token(client: Any, operator: dict[str, str], staff: dict[str, str]) -> None:
+    for path in ("/api/v1/triage", "/api/v1/items/1", "/api/v1/items?channel=web"):
+        assert (await client.get(path)).status_code == 401
+        assert (await client.get(path, headers=operator)).status_code == 403
+    assert (await client.get("/api/v1/items/999999", headers=staff)).status_code == 404
+    response = await client.get("/api/v1/triage?min_risk=7", headers=staff)
+    assert response.status_code == 400
+    response = await client.get("/api/v1/triage?cursor=forged", headers=staff)
+    assert response.status_code == 422
+    assert "cursor" in problem_fields(response)
+
+
+async def test_tracking_shows_status_and_dates_only(client: Any) -> None:
+    body = {**VALID, "text": "我家电话 13812345678，身份证 110101199003071234", "contact_name": "李阿姨",
+            "contact_phone": "13812345678", "place": "城北街道"}
+    created = (await client.post("/api/v1/items", json=body)).json()
+    response = await client.get(f"/api/v1/track/{created['tracking_code'].lower().replace('-', '')}")
+    assert response.status_code == 200
+    tracking = response.json()
+    assert set(tracking) == {"tracking_code", "status", "status_text", "received_at", "updated_at", "closed_at"}
+    assert tracking["tracking_code"] == created["tracking_code"]
+    assert (await client.get("/api/v1/track/ABCD-EFGH-JKMN")).status_code == 404
+    assert (await client.get("/api/v1/track/x")).status_code == 404
+
+
+async def test_staff_see_masked_text(client: Any, staff: dict[str, str]) -> None:
+    body = {**VALID, "text": "有事请打13812345678或者找我，身份证110101199003071234，卡号6222020200112233445"}
+    created = (await client.post("/api/v1/items", json=body)).json()
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    for secret in ("13812345678", "110101199003071234", "6222020200112233445"):
+        assert secret not in item["text"]
+    entry = (await client.get("/api/v1/triage", headers=staff)).json()["items"][0]
+    assert "13812345678" not in entry["excerpt"]
+
+
+async def test_idempotency_key_replays_and_refuses_a_different_body(client: Any) -> None:
+    headers = {"Idempotency-Key": "call-20261129-0001"}
+    first = await client.post("/api/v1/items", json=VALID, headers=headers)
+    again = await client.post("/api/v1/items", json=VALID, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    other = await client.post("/api/v1/items", json={**VALID, "text": "另一件事"}, headers=headers)
+    assert other.status_code == 422
+    assert "Idempotency-Key" in problem_fields(other)
+
+
+async def test_items_by_external_id(client: Any, operator: dict[str, str], staff: dict[str, str]) -> None:
+    body = {**VALID, "channel": "hotline", "external_id": "12345-2026-0042"}
+    first = await client.post("/api/v1/items", json=body, headers=operator)
+    second = await client.post("/api/v1/items", json=body, headers=operator)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
+    found = (await client.get("/api/v1/items", params={"channel": "hotline", "external_id": "12345-2026-0042"}, headers=staff)).json()
+    assert [i["id"] for i in found["items"]] == [first.json()["id"]]
+
+
+async def test_health_readiness_and_openapi(client: Any) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["ready"] is True
+    assert ready.json()["model"]
+    schema = (await client.get("/api/docs/openapi.json")).json()
+    assert {"/api/v1/items", "/api/v1/triage", "/api/v1/track/{tracking_code}"} <= set(schema["paths"])

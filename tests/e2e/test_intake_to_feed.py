@@ -1,0 +1,153 @@
+"""Items in over HTTP on every channel, classified by a real worker, out through the triage feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from suggestions.classify.worker import sweep
+from suggestions.queue import CLASSIFY_JOB
+
+GAS_LEAK = "来电人反映：回龙观街道龙跃苑二区5号楼3单元楼道里燃气泄漏，味道很大，有老人在家，请马上派人处置。"
+UNPAID = "网格员走访发现：沙河镇一工地四十多名工人已经半年没拿到工资，工人们商量明天一起去区政府讨要说法。"
+STREETLIGHT = "建议在我们小区门口的路口加装一盏路灯，晚上太黑了，老人出门不方便。"
+
+
+async def submit(client: Any, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    response = await client.post("/api/v1/items", json=body, headers=headers or {})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    assert set(created) == {"id", "tracking_code", "status"}
+    assert created["status"] == "pending"
+    return created
+
+
+async def feed(client: Any, staff: dict[str, str], **params: Any) -> dict[str, Any]:
+    response = await client.get("/api/v1/triage", params=params, headers=staff)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_three_channels_end_in_the_feed_most_urgent_first(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    light = await submit(client, {"channel": "web", "text": STREETLIGHT, "kind": "suggestion"})
+    unpaid = await submit(client, {"channel": "grid", "text": UNPAID, "place": "沙河镇"}, grid_worker)
+    gas = await submit(
+        client,
+        {"channel": "hotline", "text": GAS_LEAK, "contact_phone": "13912345678", "external_id": "WO-1"},
+        operator,
+    )
+    assert await drain() >= 1
+
+    entries = (await feed(client, staff))["items"]
+    assert [e["id"] for e in entries] == [gas["id"], unpaid["id"], light["id"]]
+    assert entries[0]["risk_level"] == 3
+    assert entries[1]["risk_level"] >= 2
+    assert [e["priority"] for e in entries] == sorted(e["priority"] for e in entries)
+    for entry in entries:
+        assert entry["status"] == "open"
+        assert entry["topic"]
+        assert {"risk", "waiting"} <= {r["code"] for r in entry["reasons"]}
+
+    item = (await client.get(f"/api/v1/items/{gas['id']}", headers=staff)).json()
+    classification = item["classification"]
+    assert classification["risk_level"] == 3
+    assert 0 < classification["topic_confidence"] <= 1
+    assert 0 < classification["risk_confidence"] <= 1
+    assert classification["model_version"]
+    assert classification["terms"]
+    assert item["channel"] == "hotline"
+    assert item["external_id"] == "WO-1"
+    assert item["has_contact"] is True
+    assert "13912345678" not in str(item)
+    # The sender gave no kind: the model's is kept, and said to be the model's.
+    assert item["kind"] is not None
+    assert item["kind_source"] == "model"
+
+
+async def test_items_wait_for_a_worker_that_starts_late(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    ids = [(await submit(client, {"channel": "web", "text": f"{STREETLIGHT}（第{n}次反映）"}))["id"] for n in range(5)]
+    waiting = (await feed(client, staff))["items"]
+    assert {e["id"] for e in waiting} == set(ids)
+    assert all(e["status"] == "pending" and e["reasons"][0]["code"] == "unclassified" for e in waiting)
+
+    await drain()
+    classified = (await feed(client, staff))["items"]
+    assert {e["id"] for e in classified} == set(ids)
+    assert all(e["status"] == "open" and e["topic"] for e in classified)
+
+
+async def test_a_job_run_twice_changes_nothing(
+    client: Any, drain: Any, staff: dict[str, str], queue: ArqRedis, pool: Any
+) -> None:
+    created = await submit(client, {"channel": "web", "text": UNPAID})
+    await drain()
+    before = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+
+    await queue.enqueue_job(CLASSIFY_JOB, created["id"], _job_id="again")
+    await drain()
+    after = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert after == before
+    assert await pool.fetchval("SELECT count(*) FROM classifications WHERE item_id = $1", created["id"]) == 1
+
+
+async def test_the_sweeper_finds_what_the_queue_lost(
+    client: Any, staff: dict[str, str], queue: ArqRedis, settings: Any, pool: Any, model: Any
+) -> None:
+    ids = [(await submit(client, {"channel": "web", "text": f"{GAS_LEAK} {n}"}))["id"] for n in range(3)]
+    await queue.flushall()  # Redis wiped: every wake-up is gone
+
+    from suggestions.classify.worker import shutdown, startup
+
+    ctx: dict[str, Any] = {"settings": settings, "db_pool": pool, "model": model}
+    await startup(ctx)
+    try:
+        assert await sweep(ctx) == 3
+        assert await sweep(ctx) == 0
+    finally:
+        await shutdown(ctx)
+    entries = (await feed(client, staff))["items"]
+    assert {e["id"] for e in entries} == set(ids)
+    assert all(e["status"] == "open" for e in entries)
+
+
+class PoisonedModel:
+    """The real model, except that one text makes it raise."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.version = model.version
+
+    def predict(self, texts: list[str]) -> Any:
+        if any("毒丸" in t for t in texts):
+            raise RuntimeError("cannot classify")
+        return self.model.predict(texts)
+
+
+async def test_a_poison_item_fails_alone_and_stays_visible(
+    client: Any, drain: Any, staff: dict[str, str], settings: Any, pool: Any, model: Any
+) -> None:
+    poison = await submit(client, {"channel": "web", "text": "毒丸：这条内容让分类出错"})
+    good = await submit(client, {"channel": "web", "text": STREETLIGHT})
+    poisoned = PoisonedModel(model)
+    await drain(model=poisoned)
+
+    from suggestions.classify.worker import shutdown, startup
+
+    ctx: dict[str, Any] = {"settings": settings, "db_pool": pool, "model": poisoned}
+    await startup(ctx)
+    try:
+        for _ in range(settings.max_attempts):
+            await sweep(ctx)
+    finally:
+        await shutdown(ctx)
+
+    entries = {e["id"]: e for e in (await feed(client, staff))["items"]}
+    assert entries[good["id"]]["status"] == "open"
+    assert entries[poison["id"]]["status"] == "failed"
+    assert entries[poison["id"]]["reasons"][0]["code"] == "classification_failed"
+    failed_only = (await feed(client, staff, status="failed"))["items"]
+    assert [e["id"] for e in failed_only] == [poison["id"]]
