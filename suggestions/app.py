@@ -26,7 +26,7 @@ from suggestions.errors import exception_handlers
 from suggestions.intake.routes import create_item, track_item
 from suggestions.queue import create_queue
 from suggestions.settings import Settings
-from suggestions.triage.routes import StaffController
+from suggestions.triage import routes as triage_routes
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -60,6 +60,11 @@ async def readyz(state: State) -> Response[Readiness]:
     return Response(readiness, status_code=200 if readiness.ready else 503)
 
 
+def _provide_pool(state: State) -> asyncpg.Pool:
+    pool: asyncpg.Pool = state.db_pool
+    return pool
+
+
 def create_app(
     settings: Settings, *, pool: asyncpg.Pool | None = None, queue: Any = None, model: Any = None
 ) -> Litestar:
@@ -67,11 +72,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        own_pool = pool is None
-        own_queue = queue is None
-        app.state.db_pool = pool or await create_pool(settings.database_url, size=settings.db_pool_size)
-        app.state.queue = queue or await create_queue(settings.redis_url, settings.queue_name)
-        app.state.model = model
+        if pool is None:
+            app.state.db_pool = await create_pool(settings.database_url, size=settings.db_pool_size)
+        if queue is None:
+            app.state.queue = await create_queue(settings.redis_url, settings.queue_name)
         if model is None:
             from suggestions.classify.worker import load_serving_model
 
@@ -79,17 +83,19 @@ def create_app(
         try:
             yield
         finally:
-            if own_queue:
+            if queue is None:
                 await app.state.queue.aclose()
-            if own_pool:
+            if pool is None:
                 await app.state.db_pool.close()
 
     return Litestar(
-        route_handlers=[healthz, readyz, create_item, track_item, StaffController, *web.routes],
+        route_handlers=[healthz, readyz, create_item, track_item, *triage_routes.routes, *web.routes],
         lifespan=[lifespan],
+        # What the caller passed in is there from the start; the lifespan opens the rest.
+        state=State({"db_pool": pool, "queue": queue, "model": model}),
         dependencies={
             "db_connection": Provide(provide_connection),
-            "db_pool": Provide(lambda state: state.db_pool, sync_to_thread=False),
+            "db_pool": Provide(_provide_pool, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
         },
         exception_handlers=exception_handlers(),

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 
 Role = Literal["operator", "grid", "staff", "admin"]
 ROLES: tuple[Role, ...] = ("operator", "grid", "staff", "admin")
@@ -84,6 +85,6 @@ async def require_roles(connection: ASGIConnection[Any, Any, Any, Any], roles: f
     return principal
 
 
-async def provide_staff(request: Any) -> Principal:
-    """Dependency for staff endpoints."""
-    return await require_roles(request, STAFF_ROLES)
+async def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for staff endpoints."""
+    await require_roles(connection, STAFF_ROLES)

@@ -181,7 +181,6 @@ def dev(host: str, port: int) -> None:
 
 def _prepare(settings: Settings) -> None:
     from ml.serving import ensure_default_model
-
     from suggestions.migrate import migrate as apply
 
     async def go() -> list[str]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from litestar.di import NamedDependency
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -30,7 +31,7 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
     return pool
 
 
-async def provide_connection(db_pool: asyncpg.Pool) -> AsyncIterator[Any]:
+async def provide_connection(db_pool: NamedDependency[asyncpg.Pool]) -> AsyncIterator[Any]:
     """A connection for one request, returned to the pool afterwards."""
     async with db_pool.acquire() as conn:
         yield conn

@@ -24,7 +24,7 @@ class EmbeddedServers:
         import pgserver
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._postgres = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+        self._postgres = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")  # type: ignore[attr-defined]
         url: str = self._postgres.get_uri()
         log.info("embedded PostgreSQL under %s", data_dir / "postgres")
         return url

@@ -50,17 +50,16 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_from_key(key: str | None, message: str) -> str:
-    if key:
-        return key
-    # msgspec says where: "... - at `$.text`"
+def _field_name(key: str | None, message: str) -> str:
+    """The field a decoding error is about, from msgspec's message ("... - at `$.data.text`") or Litestar's key."""
+    for marker in ("unknown field `", "required field `"):
+        if marker in message:
+            return message.split(marker, 1)[1].split("`", 1)[0]
     if "at `$." in message:
-        return message.rsplit("at `$.", 1)[1].rstrip("`").split("[")[0]
-    if "unknown field `" in message:
-        return message.split("unknown field `", 1)[1].split("`", 1)[0]
-    if "required field `" in message:
-        return message.split("required field `", 1)[1].split("`", 1)[0]
-    return ""
+        path = message.rsplit("at `$.", 1)[1].rstrip("`").split("[")[0]
+        # Litestar nests the body under "data".
+        return path.removeprefix("data.") if path != "data" else ""
+    return key or ""
 
 
 def _validation_problems(exc: ValidationException) -> list[FieldProblem]:
@@ -70,9 +69,9 @@ def _validation_problems(exc: ValidationException) -> list[FieldProblem]:
         if not isinstance(entry, dict):
             continue
         message = str(entry.get("message", ""))
-        problems.append(FieldProblem(_field_from_key(entry.get("key"), message), message))
+        problems.append(FieldProblem(_field_name(entry.get("key"), message), message))
     if not problems:
-        problems.append(FieldProblem(_field_from_key(None, str(exc.detail)), str(exc.detail)))
+        problems.append(FieldProblem(_field_name(None, str(exc.detail)), str(exc.detail)))
     return problems
 
 

@@ -10,7 +10,7 @@ Decisions that apply to every pattern:
 - A number never starts or ends next to another digit: "13812345678" inside a 20-digit work-order number belongs to
   that number. A longer run is masked only when the whole run is itself an ID or a bank card.
 - A phone-shaped run written straight after ASCII letters is part of a code and stays: work-order numbers such as
-  "FZ16082600608" (FZ + YYMMDD + 5 digits) look exactly like mobiles from 2013 on, and so do product codes such as
+  "FZ18050200321" (FZ + YYMMDD + 5 digits) look exactly like mobiles from 2013 on, and so do product codes such as
   "ABC13812345678". The same holds after a reference label such as "编号：". Letters that label a phone ("Tel",
   "mobile") do not shield it. IDs and bank cards carry their own evidence (birth date, Luhn check) and are masked
   whatever their neighbours, so an ID-like or card-like run never leaks. The one letter that belongs to a number is
@@ -31,8 +31,8 @@ BANK_CARD_PLACEHOLDER = "[银行卡号]"
 # Full-width forms, dashes and wide spaces folded to ASCII before matching. The mapping is one character to one
 # character, so a position in the folded text is the same position in the original.
 _FOLD = str.maketrans(
-    "０１２３４５６７８９＋－（）Ｘｘ\u3000\u00a0\u2010\u2011\u2012\u2013\u2212",
-    "0123456789+-()Xx  -----",
+    "０１２３４５６７８９＋－（）．Ｘｘ\u3000\u00a0\u2010\u2011\u2012\u2013\u2212",
+    "0123456789+-().Xx  -----",
 )
 _DIGIT = re.compile(r"[0-9]")
 _NON_DIGIT = re.compile(r"[^0-9]")
@@ -41,6 +41,7 @@ _NON_DIGIT = re.compile(r"[^0-9]")
 # hyphen residents put between digit groups.
 _NO_DIGIT_BEFORE = r"(?<![0-9])"
 _NO_DIGIT_AFTER = r"(?![0-9])"
+_NO_DECIMALS_AFTER = r"(?!\.[0-9])"  # "13912345678.50" is an amount, not a phone
 _COUNTRY_CODE = r"\(?(?:\+|00)?86\)?[ -]?"  # +86, 86, 0086, (+86)
 _MOBILE_NUMBER = r"(?P<mobile>1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4})"  # 3-4-4 groups, separators optional
 # Area codes follow the national plan: 010 and 02x have three characters, every other code has four (0xxx), so a
@@ -74,11 +75,12 @@ _ID_15 = re.compile(
     re.VERBOSE,
 )
 
-# Bank card: 16 to 19 digits, whole or in groups of four, the last group holding what is left over.
+# Bank card: 16 to 19 digits, whole or in groups of four, the last group holding what is left over. No card number
+# starts with 0, which keeps a landline followed by a year ("0591 8765 4321 2023") out.
 _BANK_CARD = re.compile(
     rf"""
     {_NO_DIGIT_BEFORE}
-    (?P<head>[0-9]{{4}} (?:[ -]?[0-9]{{4}}){{3}})
+    (?P<head>[1-9][0-9]{{3}} (?:[ -]?[0-9]{{4}}){{3}})
     (?P<tail>[ -]?[0-9]{{1,3}})?
     {_NO_DIGIT_AFTER}
     """,
@@ -86,10 +88,12 @@ _BANK_CARD = re.compile(
 )
 
 # Mobile number with an optional country code, or with the trunk 0 some people dial before a mobile.
-_MOBILE = re.compile(rf"{_NO_DIGIT_BEFORE}(?:{_COUNTRY_CODE}|0)?{_MOBILE_NUMBER}{_NO_DIGIT_AFTER}")
+_MOBILE = re.compile(rf"{_NO_DIGIT_BEFORE}(?:{_COUNTRY_CODE}|0)?{_MOBILE_NUMBER}{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}")
 
 # Landline with area code, e.g. 010-12345678, (0591)8765 4321, 0755-1234-5678转808; the extension is masked too.
-_LANDLINE = re.compile(rf"{_NO_DIGIT_BEFORE}{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?{_NO_DIGIT_AFTER}")
+_LANDLINE = re.compile(
+    rf"{_NO_DIGIT_BEFORE}{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
+)
 
 # The same numbers as a whole contact-phone field.
 _CONTACT_MOBILE = re.compile(rf"(?:{_COUNTRY_CODE})?{_MOBILE_NUMBER}")
@@ -128,7 +132,9 @@ def _digits(number: str) -> str:
 
 # What may come straight before a reference number: a letter code ("FZ", "SN", but not the X closing an ID) or a
 # reference label ("诉求编号：（").
-_REFERENCE_BEFORE = re.compile(r"(?:(?<![A-Za-z0-9])(?P<letters>[A-Za-z]+)|(?:编号|单号|件号|案号)[为是]?[:：]?[ (]*)\Z")
+_REFERENCE_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z0-9])(?P<letters>[A-Za-z]+)|(?:编号|单号|件号|案号)[为是]?[:：]?[ (]*)\Z"
+)
 _PHONE_LABELS = frozenset({"tel", "phone", "mobile", "mob", "cell", "fax"})
 
 

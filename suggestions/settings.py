@@ -33,8 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_after_seconds: int = 15
     # How long an Idempotency-Key is remembered, in hours.
     idempotency_hours: int = 24
-    # Lowest confidence that is trusted without a person's review (the model may set a stricter one).
-    review_threshold: float = 0.0
+    # Time zone in which residents' pages show dates.
+    timezone: str = "Asia/Shanghai"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
-from litestar.response import Redirect, Template
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Template
 
 from suggestions.errors import InvalidInput
 from suggestions.intake import store
@@ -60,9 +62,9 @@ async def index() -> Template:
 @post("/submit", include_in_schema=False)
 async def submit(
     request: Request[Any, Any, Any],
-    data: Annotated[WebForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    db_connection: Any,
-    settings: Settings,
+    data: URLEncodedBody[WebForm],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
 ) -> Template:
     fields: dict[str, Any] = {"channel": "web", "text": data.text}
     for name in ("place", "kind", "contact_name", "contact_phone"):
@@ -83,7 +85,9 @@ async def submit(
 
 
 @get("/track", include_in_schema=False)
-async def track_page(db_connection: Any, code: str | None = None) -> Template | Redirect:
+async def track_page(
+    db_connection: NamedDependency[Any], settings: NamedDependency[Settings], code: FromQuery[str | None] = None
+) -> Template:
     if code is None:
         return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
     normalised = normalise_tracking_code(code)
@@ -94,12 +98,17 @@ async def track_page(db_connection: Any, code: str | None = None) -> Template | 
             context={"code": code[:40], "result": None, "error": "没有找到这个查询码，请核对后再试"},
             status_code=404,
         )
+    zone = ZoneInfo(settings.timezone)
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
+
     result = {
         "code": row["tracking_code"],
         "status_text": STATUS_TEXT[row["status"]],
-        "received_at": row["received_at"].astimezone().strftime("%Y-%m-%d %H:%M"),
-        "updated_at": row["updated_at"].astimezone().strftime("%Y-%m-%d %H:%M"),
-        "closed_at": row["closed_at"].astimezone().strftime("%Y-%m-%d %H:%M") if row["closed_at"] else None,
+        "received_at": local(row["received_at"]),
+        "updated_at": local(row["updated_at"]),
+        "closed_at": local(row["closed_at"]),
     }
     return Template(template_name="track.html", context={"code": row["tracking_code"], "result": result, "error": None})
 

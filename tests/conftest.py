@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 from arq.connections import ArqRedis
 from arq.worker import Worker
-from litestar.testing import AsyncTestClient
 
 from suggestions.app import create_app
 from suggestions.auth import create_token
@@ -122,8 +122,9 @@ async def conn(pool: asyncpg.Pool) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def client(settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any) -> AsyncIterator[Any]:
+    # httpx straight onto the ASGI app: requests run on the test's own event loop, where the pool lives.
     app = create_app(settings, pool=pool, queue=queue, model=model)
-    async with AsyncTestClient(app=app) as test_client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as test_client:
         yield test_client
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import HeaderParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from suggestions.auth import CHANNEL_ROLES, authenticate, require_roles
 from suggestions.intake import store
@@ -46,9 +47,9 @@ IdempotencyKey = Annotated[
 )
 async def create_item(
     request: Request[Any, Any, Any],
-    data: ItemIn,
-    db_connection: Any,
-    settings: Settings,
+    data: JSONBody[ItemIn],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[ItemCreated]:
     principal = await authenticate(request)
@@ -71,7 +72,7 @@ async def create_item(
 
 
 @get("/api/v1/track/{tracking_code:str}", tags=["intake"], summary="Status of an item, by its tracking code")
-async def track_item(tracking_code: str, db_connection: Any) -> Tracking:
+async def track_item(tracking_code: FromPath[str], db_connection: NamedDependency[Any]) -> Tracking:
     code = normalise_tracking_code(tracking_code)
     row = await store.tracking(db_connection, code) if code else None
     if row is None:

@@ -14,8 +14,13 @@ async def test_form_gives_a_tracking_code_that_finds_the_status(client: Any, poo
 
     response = await client.post(
         "/submit",
-        data={"text": "小区里的健身器材坏了好几件，孩子玩的时候容易受伤。", "place": "霍营街道", "kind": "", "contact_name": "",
-              "contact_phone": ""},
+        data={
+            "text": "小区里的健身器材坏了好几件，孩子玩的时候容易受伤。",
+            "place": "霍营街道",
+            "kind": "",
+            "contact_name": "",
+            "contact_phone": "",
+        },
     )
     assert response.status_code == 201
     code = re.search(r'class="code">([A-Z0-9-]+)<', response.text)
@@ -36,14 +41,17 @@ async def test_form_errors_are_shown_in_chinese_and_keep_what_was_typed(client: 
     assert "路灯不亮" in response.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
 
-    empty = await client.post("/submit", data={"text": "  ", "place": "", "kind": "", "contact_name": "", "contact_phone": ""})
+    empty = await client.post(
+        "/submit", data={"text": "  ", "place": "", "kind": "", "contact_name": "", "contact_phone": ""}
+    )
     assert empty.status_code == 422
     assert "请写下发生了什么" in empty.text
 
 
 async def test_form_output_is_escaped(client: Any) -> None:
     response = await client.post(
-        "/submit", data={"text": "<script>alert(1)</script>", "place": "", "kind": "", "contact_name": "", "contact_phone": "x"}
+        "/submit",
+        data={"text": "<script>alert(1)</script>", "place": "", "kind": "", "contact_name": "", "contact_phone": "x"},
     )
     assert "<script>alert(1)</script>" not in response.text
     assert "&lt;script&gt;" in response.text

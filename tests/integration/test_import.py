@@ -10,7 +10,12 @@ async def test_import_keeps_good_lines_reports_bad_ones_and_is_idempotent(
     tmp_path: Path, settings: Any, pool: Any
 ) -> None:
     lines = [
-        {"channel": "hotline", "text": "来电反映小区供暖不热", "external_id": "A-1", "received_at": "2025-12-01T09:00:00+08:00"},
+        {
+            "channel": "hotline",
+            "text": "来电反映小区供暖不热",
+            "external_id": "A-1",
+            "received_at": "2025-12-01T09:00:00+08:00",
+        },
         {"channel": "grid", "text": "巡查发现井盖缺失", "external_id": "A-2"},
         {"channel": "hotline", "text": ""},
         {"channel": "web", "text": "建议增设公交站", "received_at": "2025-11-30T20:00:00+08:00", "external_id": "W-9"},

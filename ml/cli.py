@@ -1,0 +1,188 @@
+"""`python -m ml`: train-seed, train, evaluate, predict. Results go to stdout as JSON; progress to stderr."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ml.artifacts import ModelError, load_model
+from ml.corpus import CorpusError, read_csv
+from ml.dictionary import default_district_dir
+from ml.metrics import report
+from ml.segment import DEFAULT_ENGINE, ENGINES
+from ml.serving import default_model_dir, ensure_default_model, train_seed_command
+
+PREDICT_BATCH = 256
+
+
+class PredictRequest(msgspec.Struct, frozen=True):
+    id: str | int
+    text: str
+
+
+class PredictResult(msgspec.Struct, frozen=True):
+    id: str | int
+    topic: str
+    topic_confidence: float
+    risk_level: int
+    risk_confidence: float
+    model_version: str
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(arguments)
+    args.command_line = shlex.join(["python", "-m", "ml", *arguments])
+    try:
+        return int(args.run(args))
+    except (ModelError, CorpusError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _train_seed(args: argparse.Namespace) -> int:
+    from ml.train import train_seed
+
+    command = train_seed_command(args.out, args.seed_dir, args.district, args.engine)
+    metadata = train_seed(
+        seed_dir=args.seed_dir, district_dir=args.district, out=args.out, engine=args.engine, command=command
+    )
+    _print_json(
+        {
+            "version": metadata.version,
+            "out": str(args.out),
+            "train_seconds": metadata.train_seconds,
+            "n_train": metadata.n_train,
+            "n_heldout": metadata.n_heldout,
+            "review_threshold": metadata.review_threshold,
+            "metrics": metadata.metrics,
+        }
+    )
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ml.train import train_csv
+
+    metadata = train_csv(
+        data=args.data,
+        text_cols=args.text_cols,
+        label_col=args.label_col,
+        split_col=args.split_col,
+        out=args.out,
+        seed_dir=args.seed_dir,
+        district_dir=args.district,
+        engine=args.engine,
+        command=args.command_line,
+    )
+    _print_json(
+        {
+            "version": metadata.version,
+            "out": str(args.out),
+            "train_seconds": metadata.train_seconds,
+            "n_train": metadata.n_train,
+            "review_threshold": metadata.review_threshold,
+            "metrics": metadata.metrics,
+        }
+    )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    rows = read_csv(
+        args.data, text_cols=args.text_cols, label_col=args.label_col, split_col=args.split_col, split=args.split
+    )
+    if not rows:
+        raise ValueError(f"{args.data}: no rows to evaluate")
+    labels, probabilities = model.topic_probabilities([r.text for r in rows])
+    predicted = [str(labels[i]) for i in probabilities.argmax(axis=1)]
+    result = report([r.label for r in rows], predicted, labels=model.topics, confidence=probabilities.max(axis=1))
+    _print_json({"model_version": model.version, **msgspec.to_builtins(result)})
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    model = load_model(args.model or ensure_default_model())
+    decoder = msgspec.json.Decoder(PredictRequest)
+    encoder = msgspec.json.Encoder()
+    for batch in _batches(sys.stdin, PREDICT_BATCH):
+        requests = [decoder.decode(line) for line in batch]
+        for request, prediction in zip(requests, model.predict([r.text for r in requests]), strict=True):
+            result = PredictResult(
+                id=request.id,
+                topic=prediction.topic,
+                topic_confidence=prediction.topic_confidence,
+                risk_level=prediction.risk_level,
+                risk_confidence=prediction.risk_confidence,
+                model_version=model.version,
+            )
+            sys.stdout.write(encoder.encode(result).decode() + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _batches(lines: Iterator[str] | Any, size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        if line.strip():
+            batch.append(line)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(value), indent=2).decode() + "\n")
+
+
+def _columns(value: str) -> list[str]:
+    return [c.strip() for c in value.split(",") if c.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ml.corpus import default_seed_dir
+
+    parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    def training_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--seed-dir", type=Path, default=default_seed_dir(), help="seed corpus (*.jsonl)")
+        command.add_argument("--district", type=Path, default=default_district_dir(), help="district folder")
+        command.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="segmenter")
+
+    seed = commands.add_parser("train-seed", help="train the default model from the seed corpus")
+    training_options(seed)
+    seed.add_argument("--out", type=Path, default=default_model_dir())
+    seed.set_defaults(run=_train_seed)
+
+    train = commands.add_parser("train", help="train a topic model on a CSV (risk and kind from the seed corpus)")
+    train.add_argument("--data", type=Path, required=True)
+    train.add_argument("--text-cols", type=_columns, required=True, help="comma-separated, joined in this order")
+    train.add_argument("--label-col", required=True)
+    train.add_argument("--split-col", help="train on rows whose value here is `train`")
+    train.add_argument("--out", type=Path, required=True)
+    training_options(train)
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="topic metrics of a model on a CSV")
+    evaluate.add_argument("--model", type=Path, required=True)
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--text-cols", type=_columns, required=True)
+    evaluate.add_argument("--label-col", required=True)
+    evaluate.add_argument("--split-col")
+    evaluate.add_argument("--split", help="evaluate rows whose --split-col value is this")
+    evaluate.set_defaults(run=_evaluate)
+
+    predict = commands.add_parser("predict", help='JSONL {"id", "text"} on stdin to JSONL predictions on stdout')
+    predict.add_argument("--model", type=Path, help="artifact folder (default: the default model, trained if needed)")
+    predict.set_defaults(run=_predict)
+    return parser

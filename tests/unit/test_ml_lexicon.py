@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from ml.lexicon import risk_floor
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "phrase"),
+    [
+        ("来电人称邻居因噪音纠纷扬言要跳楼，情绪激动", 3, "跳楼"),
+        ("他说再不还钱就拿刀去找对方", 3, "拿刀"),
+        ("楼道里燃气泄漏，味道很大", 3, "燃气泄漏"),
+        ("老人正在转账给自称公安的人", 3, "正在转账"),
+        ("几十名工人此刻在厂门口堵路讨薪", 3, "堵路"),
+        ("工地40多名工人被拖欠半年工资", 2, "40多名工人"),
+        ("业主们准备拉横幅维权", 2, "拉横幅"),
+        ("说不解决就越级上访", 2, "越级上访"),
+        ("小区几十户业主联名反对", 2, "几十户"),
+        ("这个问题已经多次反映了", 1, "多次反映"),
+    ],
+)
+def test_explicit_signals_set_a_floor(text: str, level: int, phrase: str) -> None:
+    assert risk_floor(text) == (level, (phrase,))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "经排查没有燃气泄漏，是下水道的味道",
+        "现场无燃气泄漏",
+        "网格员到场，未发现明显漏气",
+        "并未起火，只是冒了点热气",
+    ],
+)
+def test_a_negated_signal_sets_no_floor(text: str) -> None:
+    assert risk_floor(text) == (0, ())
+
+
+def test_a_negation_elsewhere_in_the_clause_does_not_cancel_a_threat() -> None:
+    assert risk_floor("如果不解决就同归于尽")[0] == 3
+
+
+@pytest.mark.parametrize("text", ["楼道堆满纸箱，存在火灾隐患", "担心老楼墙体坍塌", "消防通道被占，万一起火人出不去"])
+def test_a_hazard_only_feared_is_a_warning_not_an_emergency(text: str) -> None:
+    assert risk_floor(text)[0] == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["施工车辆堵路，早高峰很难走", "建议在龙跃苑东门增设公交站", "长期被噪音困扰", "希望给小区加装电梯"],
+)
+def test_ordinary_items_have_no_floor(text: str) -> None:
+    assert risk_floor(text)[0] == 0
+
+
+def test_the_strongest_signal_wins() -> None:
+    level, phrases = risk_floor("多次反映无果，全体业主要去上访，有人说要跳楼")
+
+    assert (level, phrases) == (3, ("跳楼",))

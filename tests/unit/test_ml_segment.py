@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ml.corpus import default_seed_dir, seed_files
+from ml.dictionary import DictEntry, default_district_dir, load_district
+from ml.segment import ENGINES, Segmenter, normalise
+from tests.ml.tiny_corpus import write_district
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO / ".." / "shared"
+# rjieba must give jieba's token lists on nearly every text to stand in for it
+AGREEMENT = 0.995
+
+
+@pytest.fixture(scope="module")
+def tiny_entries(tmp_path_factory: pytest.TempPathFactory) -> tuple[DictEntry, ...]:
+    return load_district(write_district(tmp_path_factory.mktemp("district"))).entries
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_district_words_and_place_aliases_stay_whole(engine: str, tiny_entries: tuple[DictEntry, ...]) -> None:
+    segmenter = Segmenter(tiny_entries, engine)
+
+    tokens = segmenter.cut("天北小区的楼道照明坏了，回龙观街道也有烧烤烟雾")
+
+    assert {"天北", "楼道照明", "回龙观街道", "烧烤烟雾"} <= set(tokens)
+
+
+def test_documents_are_words_joined_by_single_spaces() -> None:
+    document = Segmenter(engine="rjieba").document("  路灯坏了！！\n\t请尽快修理。")
+
+    assert document.split(" ") == ["路灯", "坏", "了", "请", "尽快", "修理"]
+
+
+def test_full_width_letters_and_digits_read_as_ascii() -> None:
+    assert normalise("１２３４５热线　ＡＢＣ") == "12345热线 ABC"
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="engine"):
+        Segmenter(engine="thulac")
+
+
+def test_importing_the_serving_module_loads_no_segmenter() -> None:
+    probe = "import sys, ml.serving; print(sorted(m for m in ('jieba', 'rjieba') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"
+
+
+def _agreement(texts: list[str], entries: tuple[DictEntry, ...]) -> float:
+    reference, port = Segmenter(entries, "jieba"), Segmenter(entries, "rjieba")
+    return sum(reference.cut(text) == port.cut(text) for text in texts) / len(texts)
+
+
+def test_rjieba_agrees_with_jieba_on_the_seed_corpus() -> None:
+    files = seed_files(default_seed_dir())
+    if not files:
+        pytest.skip("no seed corpus")
+    texts = [json.loads(line)["text"] for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+
+    assert _agreement(texts, load_district(default_district_dir()).entries) >= AGREEMENT
+
+
+@pytest.mark.shared_data
+def test_rjieba_agrees_with_jieba_on_real_messages() -> None:
+    messages = SHARED / "data" / "tipdm2020c_messages.csv"
+    if not messages.is_file():
+        pytest.skip("shared data absent")
+    with messages.open(encoding="utf-8") as file:
+        texts = [f"{row['title']}\n{row['detail']}" for _, row in zip(range(300), csv.DictReader(file), strict=False)]
+
+    assert _agreement(texts, load_district(default_district_dir()).entries) >= AGREEMENT
