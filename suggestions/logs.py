@@ -11,5 +11,5 @@ def configure_logging(level: str | None = None) -> None:
         level=(level or os.environ.get("SUGGESTIONS_LOG_LEVEL", "INFO")).upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    # Access logs carry the path only: tracking codes in /api/v1/track/... are not personal data.
-    logging.getLogger("arq.jobs").setLevel(logging.WARNING)
+    # arq logs every job and cron tick; the worker logs its own batches instead.
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)

@@ -32,7 +32,10 @@ def load_serving_model(settings: Settings) -> Any:
     from ml.serving import ensure_default_model, load_model
 
     directory = Path(settings.model_dir) if settings.model_dir else ensure_default_model()
-    return load_model(directory)
+    model = load_model(directory)
+    # Load dictionaries now, not on the first item: the first resident should not wait for them.
+    model.warm_up()
+    return model
 
 
 async def startup(ctx: dict[str, Any]) -> None:

@@ -1,0 +1,41 @@
+"""When PostgreSQL or Redis is away, intake says so honestly: never 201 without a row, never a bare 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+from arq.connections import ArqRedis
+
+from suggestions.app import create_app
+from suggestions.settings import Settings
+
+DEAD_PORT = 9  # discard: nothing listens there
+
+ITEM = {"channel": "web", "text": "路口红绿灯坏了，车辆乱成一团。"}
+
+
+async def test_postgres_down_gives_503_with_retry_after(settings: Settings, queue: ArqRedis, model: Any) -> None:
+    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
+    app = create_app(settings, pool=dead_pool, queue=queue, model=model)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        response = await client.post("/api/v1/items", json=ITEM)
+        assert response.status_code == 503
+        assert response.headers["retry-after"].isdigit()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["postgres"] is False
+    await dead_pool.close()
+
+
+async def test_redis_down_still_accepts_and_the_row_waits(settings: Settings, pool: asyncpg.Pool, model: Any) -> None:
+    dead_queue = ArqRedis(host="127.0.0.1", port=DEAD_PORT, socket_connect_timeout=0.5)
+    app = create_app(settings, pool=pool, queue=dead_queue, model=model)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        response = await client.post("/api/v1/items", json=ITEM)
+        assert response.status_code == 201
+        assert (await client.get("/readyz")).json()["redis"] is False
+    await dead_queue.aclose()
+    assert await pool.fetchval("SELECT status FROM items WHERE id = $1", response.json()["id"]) == "pending"
