@@ -83,48 +83,51 @@ async def accept_item(
 ) -> Accepted:
     """Store the item and its contact in one transaction. The caller wakes a worker after this returns."""
     checked = check_item(item, history=history)
+    if idempotency_key is None:
+        return await _store(conn, item, checked, principal)
     scope = idempotency_scope(item, principal)
     digest = request_hash(item)
     try:
         async with conn.transaction():
-            if idempotency_key is not None:
-                earlier = await store.earlier_request(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
-                if earlier is not None:
-                    return _replay(earlier, digest)
-                await store.forget_expired_key(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
-            created = await store.insert_item(
-                conn,
-                tracking_code=new_tracking_code(),
-                channel=item.channel,
-                kind=item.kind,
-                text=checked.text,
-                text_masked=mask_pii(checked.text),
-                place=checked.place,
-                lat=item.lat,
-                lon=item.lon,
-                external_id=item.external_id,
-                submitted_by=principal.token_id if principal else None,
-                received_at=item.received_at,
-            )
-            if created is None:
-                assert item.external_id is not None  # only the external id can conflict
-                existing = await store.item_by_external_id(conn, channel=item.channel, external_id=item.external_id)
-                assert existing is not None
-                return Accepted(item=existing, created=False)
-            if checked.contact_name or checked.contact_phone:
-                await store.insert_contact(
-                    conn, item_id=created.id, name=checked.contact_name, phone=checked.contact_phone
-                )
-            if idempotency_key is not None and not await store.claim_idempotency_key(
-                conn, scope=scope, key=idempotency_key, request_hash=digest, item_id=created.id
+            earlier = await store.earlier_request(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+            if earlier is not None:
+                return _replay(earlier, digest)
+            await store.forget_expired_key(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+            accepted = await _store(conn, item, checked, principal)
+            if accepted.created and not await store.claim_idempotency_key(
+                conn, scope=scope, key=idempotency_key, request_hash=digest, item_id=accepted.item.id
             ):
                 raise _LostRace
-            return Accepted(item=created, created=True)
+            return accepted
     except _LostRace:
-        assert idempotency_key is not None
         earlier = await store.earlier_request(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
         assert earlier is not None
         return _replay(earlier, digest)
+
+
+async def _store(conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None) -> Accepted:
+    created = await store.insert_item(
+        conn,
+        tracking_code=new_tracking_code(),
+        channel=item.channel,
+        kind=item.kind,
+        text=checked.text,
+        text_masked=mask_pii(checked.text),
+        place=checked.place,
+        lat=item.lat,
+        lon=item.lon,
+        external_id=item.external_id,
+        submitted_by=principal.token_id if principal else None,
+        received_at=item.received_at,
+        contact_name=checked.contact_name,
+        contact_phone=checked.contact_phone,
+    )
+    if created is not None:
+        return Accepted(item=created, created=True)
+    assert item.external_id is not None  # only the external id can conflict
+    existing = await store.item_by_external_id(conn, channel=item.channel, external_id=item.external_id)
+    assert existing is not None
+    return Accepted(item=existing, created=False)
 
 
 def _replay(earlier: tuple[bytes, ItemCreated], digest: bytes) -> Accepted:

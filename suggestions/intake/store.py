@@ -7,15 +7,20 @@ from typing import Any
 
 from suggestions.intake.schema import ItemCreated
 
+# One statement, so one round trip and atomic without an explicit transaction: the item, and its contact if any.
 INSERT_ITEM = """
-INSERT INTO items (tracking_code, channel, kind, text, text_masked, place, lat, lon, external_id, submitted_by,
-                   received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()))
-ON CONFLICT (channel, external_id) DO NOTHING
-RETURNING id, tracking_code, status
+WITH item AS (
+    INSERT INTO items (tracking_code, channel, kind, text, text_masked, place, lat, lon, external_id, submitted_by,
+                       received_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()))
+    ON CONFLICT (channel, external_id) DO NOTHING
+    RETURNING id, tracking_code, status
+), contact AS (
+    INSERT INTO contacts (item_id, name, phone)
+    SELECT id, $12, $13 FROM item WHERE $12::text IS NOT NULL OR $13::text IS NOT NULL
+)
+SELECT id, tracking_code, status FROM item
 """
-
-INSERT_CONTACT = "INSERT INTO contacts (item_id, name, phone) VALUES ($1, $2, $3)"
 
 SELECT_BY_EXTERNAL_ID = """
 SELECT id, tracking_code, status FROM items WHERE channel = $1 AND external_id = $2
@@ -60,6 +65,8 @@ async def insert_item(
     external_id: str | None,
     submitted_by: int | None,
     received_at: datetime | None,
+    contact_name: str | None,
+    contact_phone: str | None,
 ) -> ItemCreated | None:
     """The new item, or None when the channel already has an item with this external id."""
     row = await conn.fetchrow(
@@ -75,12 +82,10 @@ async def insert_item(
         external_id,
         submitted_by,
         received_at,
+        contact_name,
+        contact_phone,
     )
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
-
-
-async def insert_contact(conn: Any, *, item_id: int, name: str | None, phone: str | None) -> None:
-    await conn.execute(INSERT_CONTACT, item_id, name, phone)
 
 
 async def item_by_external_id(conn: Any, *, channel: str, external_id: str) -> ItemCreated | None:
