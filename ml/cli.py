@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def _predict(args: argparse.Namespace) -> int:
     decoder = msgspec.json.Decoder(PredictRequest)
     encoder = msgspec.json.Encoder()
     for batch in _batches(sys.stdin, PREDICT_BATCH):
-        requests = [decoder.decode(line) for line in batch]
+        requests = [_request(decoder, line) for line in batch]
         for request, prediction in zip(requests, model.predict([r.text for r in requests]), strict=True):
             result = PredictResult(
                 id=request.id,
@@ -128,7 +128,14 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _batches(lines: Iterator[str] | Any, size: int) -> Iterator[list[str]]:
+def _request(decoder: msgspec.json.Decoder[PredictRequest], line: str) -> PredictRequest:
+    try:
+        return decoder.decode(line)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"input line {line[:60]!r}: {exc}") from None
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
     batch: list[str] = []
     for line in lines:
         if line.strip():

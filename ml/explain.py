@@ -51,12 +51,14 @@ class WordReader:
         self._names: NDArray[np.str_] | None = None
         self._is_char: NDArray[np.bool_] | None = None
 
-    def scores(self, row: csr_matrix, class_index: int, tokens: Sequence[str]) -> dict[str, float]:
+    def scores(self, matrix: csr_matrix, row: int, class_index: int, tokens: Sequence[str]) -> dict[str, float]:
         """Share of the class's positive evidence each readable token of the text carries (sums to at most 1)."""
         names, is_char = self._columns()
-        contribution = row.data * self._coefficients[class_index, row.indices]
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        columns, values = matrix.indices[start:end], matrix.data[start:end]
+        contribution = values * self._coefficients[class_index, columns]
         positive = contribution > 0
-        columns, contribution = row.indices[positive], contribution[positive]
+        columns, contribution = columns[positive], contribution[positive]
         total = float(contribution.sum())
         words = {token.lower(): token for token in tokens if readable(token)}
         scores: dict[str, float] = defaultdict(float)

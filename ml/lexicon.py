@@ -29,19 +29,46 @@ _TRAFFIC = r"车|施工|占道|拥堵|停车|摊"
 
 _RULES = (
     # threats of self-harm or violence
-    _Rule(URGENT, r"跳楼|跳河|跳桥|自杀|轻生|寻短见|不想活了|喝农药|服毒|割腕|上吊|以死相逼|同归于尽"),
-    _Rule(URGENT, r"拿刀|持刀|拿着刀|动刀|砍人|砍死|捅人|捅死|杀人|杀了(?:他|她|你|他们)|泼汽油|浇汽油|放火"),
+    _Rule(
+        URGENT,
+        r"跳楼|跳河|跳桥|跳下[去来]|自杀|轻生|寻短见|不想活了|喝农药|服毒|割腕|上吊|以死相逼|同归于尽|一起完蛋",
+    ),
+    _Rule(
+        URGENT,
+        r"拿刀|持刀|拿着.{0,2}刀|刀拿在手|动刀|砍人|砍死|捅人|捅死|杀人|杀了(?:他|她|你|他们)|跟.{0,6}拼了"
+        r"|泼汽油|浇汽油|浇了汽油|提着.{0,3}汽油|放火|点火",
+    ),
     # harm happening now
-    _Rule(URGENT, r"(?:燃气|煤气|天然气)(?:管道?)?泄[漏露]|漏气|闻到.{0,4}(?:燃气|煤气|天然气)味", True),
-    _Rule(URGENT, r"起火|着火|失火|火灾|爆炸|坍塌|倒塌|塌陷|塌方|塌了|触电|被困(?!扰)", True),
+    _Rule(
+        URGENT,
+        r"(?:燃气|煤气|天然气)(?:管道?)?泄[漏露]|漏气|(?:燃气|煤气|天然气)味",
+        feared_is_warning=True,
+    ),
+    _Rule(
+        URGENT,
+        r"起火|(?<!憋)着火|失火|火灾|火势|爆炸|爆裂|坍塌|倒塌|塌陷|塌方|塌了|要塌|滑坡|触电"
+        r"|被困(?!扰)|困人|困在|砸下来|砸到人|踩踏|喘不上气|晕过去|失去意识|昏迷",
+        feared_is_warning=True,
+    ),
     # fraud in progress
     _Rule(URGENT, r"正在(?:转账|汇款|打款)|正要转账|准备转账|马上(?:就要)?转账|催(?:促)?(?:他|她|老人)?转账"),
     # a mass incident under way
-    _Rule(URGENT, r"堵路|堵住(?:了)?(?:马路|道路|大门|校门)|围堵|聚众闹事|正在聚集", True, _TRAFFIC),
-    _Rule(URGENT, r"聚集在.{0,10}(?:门口|门前|楼下|大门|政府|售楼处|工地|路口)", True, _TRAFFIC),
+    _Rule(
+        URGENT,
+        r"(?<!拥)堵路(?!口)|把(?:大门|校门|路口|道路|马路|门口)堵|堵住(?:了)?(?:马路|道路|大门|校门)|围堵"
+        r"|聚众闹事|正在聚集|设置路障|拦截.{0,4}车辆",
+        feared_is_warning=True,
+        unless_before=_TRAFFIC,
+    ),
+    _Rule(
+        URGENT,
+        r"聚集在.{0,10}(?:门口|门前|楼下|大门|政府|售楼处|工地|现场|路口)",
+        feared_is_warning=True,
+        unless_before=_TRAFFIC,
+    ),
     # many people involved, or a stated intent to escalate
-    _Rule(WARNING, r"集体讨薪|集体上访|越级上访|上访|进京|拉横幅|打横幅|挂横幅|举牌|找媒体|向媒体|曝光(?!台)|集体维权"),
-    _Rule(WARNING, r"全体(?:业主|村民|工人|员工|家长|住户)|多名(?:工人|业主|村民|员工|农民工|家长|住户|老人|学员)"),
+    _Rule(WARNING, r"集体讨薪|集体上访|越级上访|上访|进京|横幅|举牌|找媒体|向媒体|媒体曝光|曝光(?!台)|集体维权"),
+    _Rule(WARNING, r"全体(?:业主|村民|工人|员工|住户)|多名(?:工人|业主|员工|农民工)"),
     _Rule(WARNING, r"(?:几十|数十|上百|几百|数百)多?(?:户|名|位)"),
     _Rule(
         WARNING,
@@ -63,11 +90,12 @@ _COMPILED = tuple(
 )
 
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;：:\n]")
-# the negation must stand right before the phrase: 没有燃气泄漏, 未发现明显漏气; 不解决就跳楼 is not a negation.
+# the negation must stand right before the phrase: 没有燃气泄漏, 未发现明显漏气, 打不着火; 不解决就跳楼 is no negation.
 _NEGATED = re.compile(
-    r"(?:没有|没|无|未|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人)*$"
+    r"(?:没有|没|无|未|不|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人)*$"
 )
-_ONLY_FEARED_BEFORE = re.compile(r"担心|害怕|怕|防止|预防|避免|以防|谨防|防范|存在|可能|容易|一旦|如果|万一")
+# "随时可能坍塌" is imminent, "可能坍塌" is not
+_ONLY_FEARED_BEFORE = re.compile(r"担心|害怕|怕|防止|预防|避免|以防|谨防|防范|存在|(?<!随时)可能|容易|一旦|如果|万一")
 _ONLY_FEARED_AFTER = re.compile(r"^(?:的)?(?:隐患|风险|危险|可能|之虞)")
 
 

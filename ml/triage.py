@@ -101,9 +101,9 @@ class TriageModel:
             topic_confidence = round(float(topic_p[i, topic_index]), 4)
             risk_confidence = round(float(risk_p[i, risk_index]), 4) if risk_index is not None else 0.0
             tokens = documents[i].split(" ")
-            evidence = [self._topic.words.scores(topic_matrix[i], topic_index, tokens)]
+            evidence = [self._topic.words.scores(topic_matrix, i, topic_index, tokens)]
             if level > 0 and risk_index is not None:
-                evidence.append(self._risk.words.scores(risk_matrix[i], risk_index, tokens))
+                evidence.append(self._risk.words.scores(risk_matrix, i, risk_index, tokens))
             predictions.append(
                 Prediction(
                     topic=str(self._topic.labels[topic_index]),
