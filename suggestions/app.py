@@ -21,6 +21,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from suggestions import web
+from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
 from suggestions.errors import exception_handlers
 from suggestions.intake.routes import create_item, track_item
@@ -89,7 +90,15 @@ def create_app(
                 await app.state.db_pool.close()
 
     return Litestar(
-        route_handlers=[healthz, readyz, create_item, track_item, *triage_routes.routes, *web.routes],
+        route_handlers=[
+            healthz,
+            readyz,
+            create_item,
+            track_item,
+            *triage_routes.routes,
+            put_classification,
+            *web.routes,
+        ],
         lifespan=[lifespan],
         # What the caller passed in is there from the start; the lifespan opens the rest.
         state=State({"db_pool": pool, "queue": queue, "model": model}),

@@ -139,6 +139,50 @@ def import_items(path: Path) -> None:
 
 
 @main.command()
+def reclassify() -> None:
+    """Re-classify items classified by another model version with the serving model (staff corrections stay)."""
+    from suggestions.classify.backlog import reclassify as run
+    from suggestions.classify.worker import load_serving_model
+    from suggestions.db import create_pool
+
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("set DATABASE_URL")
+    model = load_serving_model(settings)
+
+    async def go() -> int:
+        pool = await create_pool(settings.database_url, size=2)
+        try:
+            return await run(pool, model)
+        finally:
+            await pool.close()
+
+    click.echo(f"re-classified {_run(go())} item(s) with model {model.version}")
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["corrections", "classifications"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export(what: str, out: Path) -> None:
+    """Export staff corrections (CSV, for retraining) or classifications (JSONL without text, for drift reports)."""
+    from suggestions.classify.backlog import export_classifications, export_corrections
+
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("set DATABASE_URL")
+    write = export_corrections if what == "corrections" else export_classifications
+
+    async def go() -> int:
+        conn = await _connect(settings)
+        try:
+            return await write(conn, out)
+        finally:
+            await conn.close()
+
+    click.echo(f"wrote {_run(go())} {what} to {out}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:

@@ -55,6 +55,21 @@ LOCK_STILL_PENDING = """
 SELECT id FROM items WHERE id = ANY($1::bigint[]) AND status = 'pending' ORDER BY id FOR UPDATE
 """
 
+# Items whose current classification is another model version's (never a staff correction): the backlog a newly
+# promoted model re-classifies.
+LOCK_OUTDATED = """
+SELECT i.id FROM items i JOIN classifications c ON c.id = i.classification_id
+WHERE i.id = ANY($1::bigint[]) AND c.source = 'model' AND c.model_version <> $2
+ORDER BY i.id FOR UPDATE OF i
+"""
+
+OUTDATED_PAGE = """
+SELECT i.id, i.text_masked FROM items i JOIN classifications c ON c.id = i.classification_id
+WHERE c.source = 'model' AND c.model_version <> $1 AND i.id > $2
+ORDER BY i.id
+LIMIT $3
+"""
+
 RETIRE_CURRENT = """
 UPDATE classifications SET is_current = false WHERE item_id = ANY($1::bigint[]) AND is_current
 """
@@ -73,7 +88,7 @@ RETURNING id, item_id, risk_level, topic, kind, needs_review
 
 APPLY_CLASSIFICATION = """
 UPDATE items SET
-    status = 'open',
+    status = CASE WHEN items.status = 'pending' THEN 'open' ELSE items.status END,
     classification_id = c.id,
     topic = c.topic,
     risk_level = c.risk_level,
@@ -125,10 +140,20 @@ async def claim_one(conn: Any, *, item_id: int, lease_seconds: int) -> Claimed |
     return None if row is None else Claimed(id=row["id"], text=row["text_masked"])
 
 
-async def record_classifications(conn: Any, outcomes: Sequence[Outcome]) -> list[int]:
-    """Store outcomes for items still pending; returns their ids. Running it twice changes nothing."""
+async def record_classifications(
+    conn: Any, outcomes: Sequence[Outcome], *, replace_version: str | None = None
+) -> list[int]:
+    """Store outcomes for items still pending; returns their ids. Running it twice changes nothing.
+
+    With `replace_version`, for items whose current classification is another model version's instead (re-classifying
+    the backlog with that version); staff corrections are never replaced.
+    """
+    ids = [o.item_id for o in outcomes]
     async with conn.transaction():
-        pending = {r["id"] for r in await conn.fetch(LOCK_STILL_PENDING, [o.item_id for o in outcomes])}
+        if replace_version is None:
+            pending = {r["id"] for r in await conn.fetch(LOCK_STILL_PENDING, ids)}
+        else:
+            pending = {r["id"] for r in await conn.fetch(LOCK_OUTDATED, ids, replace_version)}
         fresh = [o for o in outcomes if o.item_id in pending]
         if not fresh:
             return []
@@ -163,3 +188,8 @@ async def give_up_on_crashes(conn: Any, *, crash_limit: int) -> list[int]:
 
 async def overdue(conn: Any, *, older_than_seconds: int, limit: int) -> list[int]:
     return [r["id"] for r in await conn.fetch(OVERDUE, float(older_than_seconds), limit)]
+
+
+async def outdated_page(conn: Any, *, version: str, after_id: int, limit: int) -> list[Claimed]:
+    rows = await conn.fetch(OUTDATED_PAGE, version, after_id, limit)
+    return [Claimed(id=r["id"], text=r["text_masked"]) for r in rows]

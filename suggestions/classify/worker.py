@@ -56,7 +56,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["db_pool"].close()
 
 
-def _outcomes(model: Any, claimed: list[Claimed]) -> list[Outcome]:
+def predict_outcomes(model: Any, claimed: list[Claimed]) -> list[Outcome]:
     predictions = model.predict([c.text for c in claimed])
     return [
         Outcome(
@@ -83,12 +83,12 @@ async def classify_claimed(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
-        outcomes = await loop.run_in_executor(ctx["executor"], _outcomes, ctx["model"], claimed)
+        outcomes = await loop.run_in_executor(ctx["executor"], predict_outcomes, ctx["model"], claimed)
     except Exception:
         outcomes = []
         for one in claimed:
             try:
-                outcomes.extend(await loop.run_in_executor(ctx["executor"], _outcomes, ctx["model"], [one]))
+                outcomes.extend(await loop.run_in_executor(ctx["executor"], predict_outcomes, ctx["model"], [one]))
             except Exception as exc:
                 async with pool.acquire() as conn:
                     status = await store.record_failure(

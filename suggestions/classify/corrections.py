@@ -1,0 +1,120 @@
+"""Staff correcting a classification: kept as a label for retraining, and applied to the item at once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, put
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+from msgspec import Meta
+
+from suggestions.auth import STAFF_ROLES, require_roles, staff_only
+from suggestions.classify.store import PRIORITY_BY_RISK
+from suggestions.errors import InvalidInput
+from suggestions.intake.schema import Strict
+from suggestions.triage.items import ItemView, item_by_id
+
+
+class Correction(Strict):
+    topic: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+    risk_level: Annotated[int, Meta(ge=0, le=3)] | None = None
+
+
+LOCK_ITEM = "SELECT topic, risk_level FROM items WHERE id = $1 FOR UPDATE"
+
+# The model's classification stays in history (is_current = false); its kind and terms are kept.
+RETIRE = """
+UPDATE classifications SET is_current = false WHERE item_id = $1 AND is_current RETURNING kind, terms
+"""
+
+INSERT_CORRECTION = """
+INSERT INTO classifications
+    (item_id, topic, topic_confidence, risk_level, risk_confidence, kind, terms, needs_review, model_version, source)
+VALUES ($1, $2, 1, $3, 1, $4, $5, false, $6, 'staff')
+RETURNING id
+"""
+
+APPLY = """
+UPDATE items SET
+    classification_id = $2, topic = $3, risk_level = $4, priority = $5, needs_review = false,
+    status = CASE WHEN status IN ('pending', 'failed') THEN 'open' ELSE status END,
+    lease_until = NULL, updated_at = now()
+WHERE id = $1
+"""
+
+CORRECTIONS = """
+SELECT i.text_masked AS text,
+       CASE WHEN c.topic IS DISTINCT FROM m.topic THEN c.topic END AS topic,
+       CASE WHEN c.risk_level IS DISTINCT FROM m.risk_level THEN c.risk_level END AS risk_level
+FROM classifications c
+JOIN items i ON i.id = c.item_id
+LEFT JOIN LATERAL (
+    SELECT topic, risk_level FROM classifications m
+    WHERE m.item_id = c.item_id AND m.source = 'model' AND m.created_at < c.created_at
+    ORDER BY m.created_at DESC LIMIT 1
+) m ON true
+WHERE c.source = 'staff' AND c.is_current
+ORDER BY c.id
+"""
+
+
+class CorrectionRow(msgspec.Struct):
+    text: str
+    topic: str | None
+    risk_level: int | None
+
+
+async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tuple[str, ...], who: int) -> bool:
+    """Apply a staff correction; False if there is no such item."""
+    if correction.topic is None and correction.risk_level is None:
+        raise InvalidInput("topic", "give a topic, a risk_level or both")
+    if correction.topic is not None and correction.topic not in topics:
+        raise InvalidInput("topic", f"not one of the district's topics: {', '.join(topics)}")
+    async with conn.transaction():
+        item = await conn.fetchrow(LOCK_ITEM, item_id)
+        if item is None:
+            return False
+        topic = correction.topic or item["topic"]
+        risk_level = correction.risk_level if correction.risk_level is not None else item["risk_level"]
+        if topic is None or risk_level is None:
+            missing = "topic" if topic is None else "risk_level"
+            raise InvalidInput(missing, "an item not classified yet needs both topic and risk_level")
+        retired = await conn.fetchrow(RETIRE, item_id)
+        kind, terms = (retired["kind"], retired["terms"]) if retired else (None, [])
+        classification_id = await conn.fetchval(
+            INSERT_CORRECTION, item_id, topic, risk_level, kind, terms, f"staff:{who}"
+        )
+        await conn.execute(APPLY, item_id, classification_id, topic, risk_level, PRIORITY_BY_RISK[risk_level])
+    return True
+
+
+async def corrections(conn: Any) -> list[CorrectionRow]:
+    """Every current staff correction, with only the labels staff actually changed."""
+    return [CorrectionRow(r["text"], r["topic"], r["risk_level"]) for r in await conn.fetch(CORRECTIONS)]
+
+
+@put(
+    "/api/v1/items/{item_id:int}/classification",
+    summary="Correct an item's topic and/or risk level",
+    description="Kept as a label for retraining; the model's classification stays in the item's history.",
+    tags=["staff"],
+    guards=[staff_only],
+    security=[{"bearer": []}],
+)
+async def put_classification(
+    request: Request[Any, Any, Any],
+    item_id: FromPath[int],
+    data: JSONBody[Correction],
+    db_connection: NamedDependency[Any],
+) -> ItemView:
+    principal = await require_roles(request, STAFF_ROLES)
+    if not await correct(
+        db_connection, item_id=item_id, correction=data, topics=request.app.state.model.topics, who=principal.token_id
+    ):
+        raise NotFoundException("no such item")
+    view = await item_by_id(db_connection, item_id)
+    assert view is not None
+    return view

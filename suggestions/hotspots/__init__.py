@@ -1,0 +1,1 @@
+"""Hotspots: places and cases where disputes are gathering, found early."""

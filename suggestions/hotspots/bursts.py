@@ -1,0 +1,160 @@
+"""Burst and escalation rules for hotspots: is a street × topic seeing far more distinct problems than usual, and
+is the risk of a case or area climbing.
+
+Both read only what the database already keeps (daily counts of distinct problems per street × topic; the risk
+level and time of each report) and answer with the numbers behind the verdict, so staff see why something is hot.
+
+The burst rule is a one-sided test of the recent window count against the series' own baseline. The baseline rate
+is uncertain (a month of a quiet series holds a handful of cases), so the window count is compared with its
+posterior predictive distribution, not with a Poisson of the point estimate: a Gamma prior centred on the
+district-wide rate per series, updated with the baseline days, gives a negative binomial. The prior keeps a quiet
+series' rate above zero and stands in for the baseline entirely where a district has no history yet.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+import msgspec
+from scipy import stats
+
+# Calibrated with bench/bursts_eval.py: 330 series (22 streets × 15 topics) with background rates spread over 0–1
+# distinct problems a day give well under one false hotspot a week, while 10 problems in 3 days on top of that
+# background are flagged by their 10th item.
+MAX_P_VALUE = 1e-4
+# A burst is something staff can act on as a cluster; below this many problems in the window it is not one, however
+# unlikely the count is for a series that is almost always silent.
+MIN_OBSERVED = 5
+# Distinct problems per street × topic per day, district-wide, when the caller knows nothing better: the middle of
+# the 0–1 a day range a district of some 22 streets shows.
+DEFAULT_PRIOR_RATE = 0.5
+# How many days of history the district-wide prior is worth: a week, so that a series' own month outweighs it four
+# to one while a silent series still gets a rate of the order of prior_rate / 5 rather than zero.
+DEFAULT_PRIOR_DAYS = 7.0
+# Escalation needs a trend, which needs at least this many reports.
+MIN_ESCALATION_POINTS = 3
+
+
+class DayCount(msgspec.Struct, frozen=True):
+    day: date
+    count: int  # distinct problems (cases) opened that day
+
+
+class BurstVerdict(msgspec.Struct, frozen=True):
+    hot: bool
+    observed: int  # distinct problems in the window
+    expected: float  # what the baseline (and prior) predict for the window
+    window_days: int
+    baseline_days: int  # days of the series' own history behind `expected`; 0 for a district with no history yet
+    score: float  # P(window count ≥ observed | baseline): the smaller, the less ordinary
+
+
+class Escalation(msgspec.Struct, frozen=True):
+    rising: bool
+    first_level: int  # typical risk level of the earliest reports
+    last_level: int  # typical risk level of the latest reports
+    slope_per_day: float  # robust (Theil–Sen) trend of the risk level, levels per day
+    span_days: float  # from the first report to the last
+
+
+class RiskPoint(msgspec.Struct, frozen=True):
+    at: datetime
+    risk_level: int
+
+
+def burst(
+    counts: Sequence[DayCount],
+    today: date,
+    *,
+    now_fraction: float = 1.0,
+    window_days: int = 3,
+    baseline_days: int = 28,
+    history_start: date | None = None,
+    prior_rate: float = DEFAULT_PRIOR_RATE,
+    prior_days: float = DEFAULT_PRIOR_DAYS,
+    max_p_value: float = MAX_P_VALUE,
+    min_observed: int = MIN_OBSERVED,
+) -> BurstVerdict:
+    """Whether a street × topic is a burst hotspot now, from its daily counts of distinct problems.
+
+    `now_fraction` is how much of `today` has passed (0–1). The window holds every day that touches the last
+    `window_days` × 24 hours: before the day is over that includes the day `window_days` ago, whose problems may lie
+    inside the last 72 hours, so a burst that began yesterday evening is not cut in two at midnight. The expectation
+    counts each full day once and today by the fraction elapsed. The baseline is the `baseline_days` before the
+    window, never overlapping it, so a burst does not raise its own bar. `history_start` is the first day the
+    district's counts exist: days before it are unknown, not zero (a new district has no baseline, only the prior).
+    `prior_rate` is the district-wide rate of distinct problems per street × topic per day.
+    """
+    if not 0.0 <= now_fraction <= 1.0:
+        raise ValueError(f"now_fraction must lie in [0, 1], not {now_fraction}")
+    if window_days < 1 or baseline_days < 0:
+        raise ValueError("window_days must be at least 1 and baseline_days not negative")
+    if prior_rate <= 0.0 or prior_days <= 0.0:
+        raise ValueError("the district-wide prior needs a positive rate and weight")
+
+    whole_day = now_fraction >= 1.0
+    window_start = today - timedelta(days=window_days - 1 if whole_day else window_days)
+    baseline_start = window_start - timedelta(days=baseline_days)
+    if history_start is not None:
+        baseline_start = max(baseline_start, history_start)
+    known_since = window_start if history_start is None else max(window_start, history_start)
+
+    observed = 0
+    baseline_count = 0
+    for entry in counts:
+        if known_since <= entry.day <= today:
+            observed += entry.count
+        elif baseline_start <= entry.day < window_start:
+            baseline_count += entry.count
+
+    past_days = max(0, (today - known_since).days)
+    exposure = past_days + (now_fraction if known_since <= today else 0.0)
+    history_days = max(0, (window_start - baseline_start).days)
+
+    # Gamma(shape, rate) posterior for the daily rate; the window count is then negative binomial.
+    shape = prior_rate * prior_days + baseline_count
+    rate = prior_days + history_days
+    expected = shape / rate * exposure
+    score = float(stats.nbinom.sf(observed - 1, shape, rate / (rate + exposure))) if observed > 0 else 1.0
+    return BurstVerdict(
+        hot=observed >= min_observed and score <= max_p_value,
+        observed=observed,
+        expected=expected,
+        window_days=window_days,
+        baseline_days=history_days,
+        score=score,
+    )
+
+
+def escalation(points: Sequence[RiskPoint]) -> Escalation:
+    """Whether the later reports of a case or area carry clearly higher risk than the earlier ones.
+
+    The reports are split into thirds by time and the upper median level of the first third is compared with that
+    of the last third. A whole level up counts as rising (1 → 2 → 3, or a run of complaints whose latest reports speak of
+    threats); one stray high report in the middle, or levels that flip between two values, do not. The upper median
+    because the risk rubric prefers the higher level when in doubt: half of the latest reports at a level is enough.
+    """
+    ordered = sorted(points, key=lambda point: point.at)
+    if not ordered:
+        return Escalation(rising=False, first_level=0, last_level=0, slope_per_day=0.0, span_days=0.0)
+    span_days = (ordered[-1].at - ordered[0].at).total_seconds() / 86400.0
+    tail = max(1, -(-len(ordered) // 3))
+    first_level = statistics.median_high([point.risk_level for point in ordered[:tail]])
+    last_level = statistics.median_high([point.risk_level for point in ordered[-tail:]])
+    return Escalation(
+        rising=len(ordered) >= MIN_ESCALATION_POINTS and last_level > first_level,
+        first_level=first_level,
+        last_level=last_level,
+        slope_per_day=_trend_per_day(ordered),
+        span_days=span_days,
+    )
+
+
+def _trend_per_day(ordered: Sequence[RiskPoint]) -> float:
+    days = [(point.at - ordered[0].at).total_seconds() / 86400.0 for point in ordered]
+    # Theil–Sen needs two distinct times; reports all at one moment have no trend to speak of.
+    if len(ordered) < 2 or days[-1] <= 0.0:
+        return 0.0
+    return float(stats.theilslopes([point.risk_level for point in ordered], days).slope)
