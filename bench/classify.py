@@ -55,8 +55,8 @@ def bare_loop(texts: list[str], batch: int) -> tuple[float, float]:
 
 async def store_items(database_url: str, texts: list[str]) -> list[int]:
     conn = await asyncpg.connect(database_url)
-    rows = [(f"BENCH-{n:08d}", text, text) for n, text in enumerate(texts)]
-    await conn.copy_records_to_table("items", records=rows, columns=["tracking_code", "text", "text_masked"])
+    rows = [(f"BENCH-{n:08d}", "web", text, text) for n, text in enumerate(texts)]
+    await conn.copy_records_to_table("items", records=rows, columns=["tracking_code", "channel", "text", "text_masked"])
     ids = [r["id"] for r in await conn.fetch("SELECT id FROM items ORDER BY id")]
     await conn.close()
     return ids

@@ -162,6 +162,8 @@ def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "max_jobs": 8,
         "poll_delay": 0.2,
         "health_check_interval": 10,
+        # On SIGTERM finish the batch in hand (a deploy should not leave leases to expire).
+        "job_completion_wait": 15,
         "ctx": {"settings": settings},
     }
     options.update(overrides)
