@@ -1,0 +1,375 @@
+"""Where an item is: its 街道/镇 and, when the words allow it without guessing, a finer place, from the gazetteer.
+
+The gazetteer (`name,level,parent,aliases`) lists streets (街道, 镇, and a 地区 that other places name as their
+parent), areas (a 地区 nobody names as parent, such as 回天地区: it spans several streets) and finer places (社区,
+小区, 村, 道路, 地标) whose `parent` is their street, or empty for a road or landmark that crosses streets. Names and
+aliases both count; one Aho–Corasick automaton finds every occurrence in one pass.
+
+How words become a `Place`, in order:
+
+1. Matching. Every name and alias is found in the place field and in the text (full-width letters and digits count
+   as ASCII, letters ignore case, "龙跃苑2区" counts as "龙跃苑二区"). Overlapping matches keep the longest:
+   龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
+   G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
+   the field, punctuation, another place, or a word that goes with places on each side (在…, 我们…, …附近, …的,
+   …一家, …派出所). So 城南 in 城南北, 南口 in 胡同南口, 回天 in 无力回天, 百善 in 百善孝为先, 六环 in 第六环境,
+   G6 in G6PD and 十一条 in 第十一条 do not count. A name whose last character starts a common word with what follows
+   does not count either: 智慧社区 is 智慧 + 社区, not the estate 智慧社; 科技创新园区 is a park, not the estate 创新园.
+2. Reading a match. A name under several parents (王庄村 is in 南口镇, 沙河镇 and 十三陵镇) is read only from
+   context: a street named in the place field or text, or another place that lies in one street only; when there is
+   none, two ambiguous names that share exactly one street settle each other. Otherwise the name tells nothing.
+   A name that stays ambiguous within one street (大东流 is both a 社区 and a 村 of 小汤山镇) gives the street but no
+   finer place.
+3. The street. The place field outranks the text. Within each, a 社区, 小区 or 村 named in full outranks a street
+   named outright, which outranks a road, a landmark or a loose name: residents keep using street names from before
+   re-divisions (回龙观 was split into 回龙观, 龙泽园 and 史各庄 in 2019; seed reports still file 龙跃苑 under
+   回龙观街道), while the gazetteer is the authority on which street an estate belongs to, and reports about one
+   estate must share a street for duplicate grouping and burst counts to see them together.
+   Conflicts at the best rank: in the place field, the text decides between the candidates when it supports exactly
+   one of them, else the street stays None; in the text, the first mentioned wins, unless the text lists places of
+   different streets as equals ("十三陵、居庸关、小汤山") — then it is about several places and the street stays None.
+4. The finer place. The first one (place field before text; estates and villages before roads and landmarks; then
+   order of mention) that lies in the chosen street, or crosses streets; a longer name that extends it wins
+   (华龙苑北里 over 华龙苑). Places in other streets are dropped: they are mentioned, not where the item is.
+"""
+
+import csv
+import re
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+from pathlib import Path
+
+import ahocorasick_rs
+import msgspec
+
+STREET_LEVELS = frozenset({"街道", "镇"})
+AREA_LEVEL = "地区"
+RESIDENTIAL_LEVELS = frozenset({"社区", "小区", "村"})
+LEVELS = frozenset({*STREET_LEVELS, AREA_LEVEL, *RESIDENTIAL_LEVELS, "道路", "地标"})
+
+_HEADER = ["name", "level", "parent", "aliases"]
+
+# Evidence of a street, strongest first (module docstring, step 3).
+_ESTATE, _STREET, _MENTION = 0, 1, 2
+
+# Words that go right before a place ("住在沙河", "到南口", "昌平区城北", "我们霍营", "举报霍营某社区").
+_BEFORE_PLACE = ("在", "住", "于", "到", "去", "往", "回", "离", "从", "自", "至", "是", "近", "靠", "临", "和", "与",
+                 "及", "或", "经", "们", "咱", "家", "查", "访", "举报", "反映", "昌平", "区")  # fmt: skip
+# Words that go right after one: position words, place suffixes, its people and offices, and what one does there
+# ("在霍营一家银行", "在沙河开了家店", "南口我们村").
+_AFTER_PLACE = ("的", "这", "那", "附近", "一", "某", "各", "几", "两", "地区", "地界", "周边", "周围", "片区", "区域",
+                "境内", "辖区", "街道", "镇", "村", "社区", "小区", "居民", "村民", "老百姓", "有", "和", "与", "及",
+                "或", "等", "到", "至", "去", "往", "之间", "交界", "方向", "路段", "边", "旁", "里", "上", "山",
+                "工作", "打工", "开", "租", "买", "住", "给", "找", "我", "咱", "派出所", "政府", "中学",
+                "小学", "幼儿园", "医院", "卫生院", "市场", "大集", "地铁", "站")  # fmt: skip
+# A name whose last character is the first of one of these words, followed by its second, is really that word.
+_COMMON_WORDS = frozenset({"社区", "小区", "街道"})
+# What may stand between places listed as equals.
+_LIST_SEPARATORS = frozenset("、和与及或跟/")
+_NUMERALS = frozenset("一二三四五六七八九十百零〇两第")
+_MEASURE_WORDS = frozenset("条个号次件项名位点层楼栋户排组队")
+_WIDE = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_WIDE_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B)}
+# "二区" and "第二" are written with digits as often as with characters.
+_NUMBERED = re.compile(r"(?<=第)[一二三四五六七八九]|[一二三四五六七八九](?=区)")
+_DIGIT_FOR = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+
+
+class Place(msgspec.Struct, frozen=True):
+    street: str | None  # canonical 街道/镇 name from the gazetteer, e.g. "回龙观街道"; None if unknown
+    locality: str | None  # canonical finer place (社区/小区/村/道路/地标) if resolved unambiguously, else None
+    locality_level: str | None  # its level
+
+
+UNKNOWN = Place(street=None, locality=None, locality_level=None)
+
+
+class _Entry(msgspec.Struct, frozen=True):
+    name: str
+    level: str
+    street: str | None  # the street itself, a finer place's parent; None for areas and places that cross streets
+    is_street: bool
+    rank: int
+
+
+class _Meaning(msgspec.Struct, frozen=True):
+    """What a match says: the street it points at and the finer place it names, each None if not exactly one."""
+
+    street: str | None
+    locality: _Entry | None
+    rank: int
+
+
+_NOTHING = _Meaning(street=None, locality=None, rank=_MENTION)
+
+
+class _Surface(msgspec.Struct, frozen=True):
+    """One written form — a name, an alias or its spelling with digits — and the places it may mean."""
+
+    text: str
+    entries: tuple[_Entry, ...]
+    streets: frozenset[str]  # the streets its places lie in
+    meaning: _Meaning | None  # what it says whatever the context; None when only context can tell
+    loose: bool
+    residential: bool
+
+
+class _Reading(msgspec.Struct, frozen=True):
+    """A match read in context, and where it stands."""
+
+    street: str | None
+    locality: _Entry | None
+    rank: int
+    start: int
+    end: int
+
+
+class Gazetteer:
+    """The district's places and a matcher over their names; immutable once built."""
+
+    def __init__(self, entries: Sequence[_Entry], forms: dict[str, list[_Entry]]) -> None:
+        self._streets = tuple(entry.name for entry in entries if entry.is_street)
+        self._surfaces = tuple(_surface(form, meanings) for form, meanings in forms.items())
+        self._automaton = ahocorasick_rs.AhoCorasick(forms)
+
+    @classmethod
+    def load(cls, path: Path) -> "Gazetteer":
+        """Read a gazetteer CSV (header `name,level,parent,aliases`); a malformed row raises ValueError."""
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            rows = list(csv.reader(file))
+        if not rows or [cell.strip() for cell in rows[0]] != _HEADER:
+            raise ValueError(f"{path}: the header must be {','.join(_HEADER)}")
+        return cls.from_rows(rows[1:], source=str(path))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[str]], *, source: str = "gazetteer") -> "Gazetteer":
+        """Build from the CSV's rows after the header; `source` names the file in error messages."""
+        cleaned: list[tuple[str, str, str, str, tuple[str, ...]]] = []
+        for line, row in enumerate(rows, start=2):
+            where = f"{source}:{line}"
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(_HEADER):
+                raise ValueError(f"{where}: expected {len(_HEADER)} fields, got {len(row)}")
+            name, level, parent = (cell.strip() for cell in row[:3])
+            if not name or level not in LEVELS:
+                raise ValueError(f"{where}: needs a name and a level among {'/'.join(sorted(LEVELS))}")
+            cleaned.append((where, name, level, parent, tuple(a.strip() for a in row[3].split("|") if a.strip())))
+
+        parents = {parent for *_, parent, _ in cleaned if parent}
+        # A 地区 that other places belong to is a street-level unit (Beijing's 地区办事处); one that nobody names as
+        # parent is an area drawn across streets and places nothing by itself.
+        streets = {name for _, name, level, _, _ in cleaned if level in STREET_LEVELS or (
+            level == AREA_LEVEL and name in parents)}  # fmt: skip
+        entries: list[_Entry] = []
+        forms: dict[str, list[_Entry]] = {}
+        listed: set[tuple[str, str]] = set()
+        for where, name, level, parent, aliases in cleaned:
+            if name in streets and parent:
+                raise ValueError(f"{where}: a 街道/镇 has no parent")
+            if parent and parent not in streets:
+                raise ValueError(f"{where}: parent {parent!r} is not a 街道/镇 of this gazetteer")
+            if (name, parent) in listed:
+                raise ValueError(f"{where}: {name!r} under {parent or 'the district'} is listed twice")
+            listed.add((name, parent))
+            is_street = name in streets
+            entry = _Entry(
+                name=name,
+                level=level,
+                street=name if is_street else parent or None,
+                is_street=is_street,
+                rank=_STREET if is_street else _ESTATE if level in RESIDENTIAL_LEVELS else _MENTION,
+            )
+            entries.append(entry)
+            for written in (name, *aliases):
+                form = _normalise(written)
+                for spelling in (form, _NUMBERED.sub(lambda numeral: _DIGIT_FOR[numeral.group()], form)):
+                    meanings = forms.setdefault(spelling, [])
+                    if entry not in meanings:
+                        meanings.append(entry)
+        if not entries:
+            raise ValueError(f"{source}: no places")
+        return cls(entries, forms)
+
+    def streets(self) -> tuple[str, ...]:
+        """Canonical street-level names, in gazetteer order."""
+        return self._streets
+
+    def resolve(self, text: str, place: str = "") -> Place:
+        """The street and finer place of an item, from its sender's place field and its text."""
+        place, text = _normalise(place), _normalise(text)
+        place_matches, text_matches = self._matches(place), self._matches(text)
+        if not place_matches and not text_matches:
+            return UNKNOWN
+        context = _context_streets(surface for _, _, surface in (*place_matches, *text_matches))
+        place_readings = [_read(match, context) for match in place_matches]
+        text_readings = [_read(match, context) for match in text_matches]
+        street = _choose_street(place_readings, text_readings, text)
+        locality = _choose_locality(place_readings, text_readings, street)
+        if locality is None:
+            return Place(street=street, locality=None, locality_level=None)
+        return Place(street=street, locality=locality.name, locality_level=locality.level)
+
+    def _matches(self, text: str) -> list[tuple[int, int, _Surface]]:
+        """(start, end, surface) of the places named in text, in text order; the longest where they overlap."""
+        if not text:
+            return []
+        found = self._automaton.find_matches_as_indexes(text, overlapping=True)
+        if not found:
+            return []
+        # A loose name next to another place name stands as a place ("西镇柳村", "沙河于辛庄").
+        starts = {start for _, start, _ in found}
+        ends = {end for _, _, end in found}
+        kept: list[tuple[int, int, _Surface]] = []
+        taken = bytearray(len(text))
+        for index, start, end in sorted(found, key=lambda match: (match[1] - match[2], match[1])):
+            surface = self._surfaces[index]
+            if taken.find(1, start, end) != -1:
+                continue
+            if surface.loose and not _stands_alone(text, start, end, starts, ends):
+                continue
+            if _runs_into_common_word(text, end, surface.residential):
+                continue
+            kept.append((start, end, surface))
+            taken[start:end] = b"\x01" * (end - start)
+        kept.sort(key=lambda match: match[0])
+        return kept
+
+
+def _surface(form: str, meanings: Sequence[_Entry]) -> _Surface:
+    loose = _is_loose(form)
+    settled = len({entry.street for entry in meanings}) == 1
+    return _Surface(
+        text=form,
+        entries=tuple(meanings),
+        streets=frozenset(entry.street for entry in meanings if entry.street),
+        meaning=_meaning(meanings, loose) if settled else None,
+        loose=loose,
+        residential=all(entry.level in RESIDENTIAL_LEVELS for entry in meanings),
+    )
+
+
+def _context_streets(surfaces: Iterable[_Surface]) -> frozenset[str]:
+    """Streets the item names or implies without doubt; when there are none, the one street that two ambiguous
+    names have in common, if there is exactly one."""
+    certain: set[str] = set()
+    ambiguous: set[frozenset[str]] = set()
+    for surface in surfaces:
+        if len(surface.streets) == 1:
+            certain |= surface.streets
+        elif surface.streets:
+            ambiguous.add(surface.streets)
+    if certain or len(ambiguous) < 2:
+        return frozenset(certain)
+    listed = list(ambiguous)
+    shared = {street for i, one in enumerate(listed) for other in listed[i + 1 :] for street in one & other}
+    return frozenset(shared) if len(shared) == 1 else frozenset()
+
+
+def _read(match: tuple[int, int, _Surface], context: frozenset[str]) -> _Reading:
+    start, end, surface = match
+    meaning = surface.meaning
+    if meaning is None:
+        meaning = _meaning([entry for entry in surface.entries if entry.street in context], surface.loose)
+    return _Reading(street=meaning.street, locality=meaning.locality, rank=meaning.rank, start=start, end=end)
+
+
+def _meaning(entries: Sequence[_Entry], loose: bool) -> _Meaning:
+    streets = {entry.street for entry in entries}
+    if len(streets) != 1:
+        return _NOTHING
+    (street,) = streets
+    # Several meanings within one street (a 社区 and a 村 of one name, or the street itself) name no finer place.
+    locality = None
+    if len(entries) == 1 and not entries[0].is_street and entries[0].level != AREA_LEVEL:
+        locality = entries[0]
+    rank = min(entry.rank for entry in entries)
+    if loose and rank == _ESTATE:
+        rank = _MENTION
+    return _Meaning(street=street, locality=locality, rank=rank)
+
+
+def _choose_street(place_readings: Sequence[_Reading], text_readings: Sequence[_Reading], text: str) -> str | None:
+    in_place = [reading for reading in place_readings if reading.street]
+    if in_place:
+        best = min(reading.rank for reading in in_place)
+        candidates = list(dict.fromkeys(reading.street for reading in in_place if reading.rank == best))
+        if len(candidates) == 1:
+            return candidates[0]
+        said_in_text = {reading.street for reading in text_readings}
+        supported = [street for street in candidates if street in said_in_text]
+        return supported[0] if len(supported) == 1 else None
+    in_text = [reading for reading in text_readings if reading.street]
+    if not in_text:
+        return None
+    best = min(reading.rank for reading in in_text)
+    first = next(reading for reading in in_text if reading.rank == best)
+    for one, following in pairwise(in_text):
+        between = text[one.end : following.start]
+        listed = bool(between) and set(between) <= _LIST_SEPARATORS
+        if listed and one.street != following.street and best in (one.rank, following.rank):
+            return None
+    return first.street
+
+
+def _choose_locality(
+    place_readings: Sequence[_Reading], text_readings: Sequence[_Reading], street: str | None
+) -> _Entry | None:
+    fitting = [
+        (source, reading.rank, reading.start, reading.locality)
+        for source, readings in enumerate((place_readings, text_readings))
+        for reading in readings
+        if reading.locality is not None and reading.locality.street in (street, None)
+    ]
+    if not fitting:
+        return None
+    first = min(fitting, key=lambda candidate: candidate[:3])[3]
+    extending = [entry for *_, entry in fitting if entry.street == first.street and entry.name.startswith(first.name)]
+    return max(extending, key=lambda entry: len(entry.name))
+
+
+def _normalise(text: str) -> str:
+    if _WIDE.search(text):
+        text = text.translate(_WIDE_TO_ASCII)
+    return text.upper()
+
+
+def _is_loose(form: str) -> bool:
+    """Short names and numbered ones ("十一条") are ordinary words too often to count wherever they appear."""
+    return len(form) <= 2 or (form[-1] in _MEASURE_WORDS and all(character in _NUMERALS for character in form[:-1]))
+
+
+def _stands_alone(text: str, start: int, end: int, place_starts: set[int], place_ends: set[int]) -> bool:
+    before = (
+        start == 0
+        or not _same_word(text[start - 1], text[start])
+        or start in place_ends
+        or text.endswith(_BEFORE_PLACE, 0, start)
+    )
+    after = (
+        end == len(text)
+        or not _same_word(text[end - 1], text[end])
+        or end in place_starts
+        or text.startswith(_AFTER_PLACE, end)
+    )
+    return before and after
+
+
+def _runs_into_common_word(text: str, end: int, residential: bool) -> bool:
+    if end == len(text):
+        return False
+    return text[end - 1 : end + 1] in _COMMON_WORDS or (residential and text[end] == "区")
+
+
+def _same_word(one: str, other: str) -> bool:
+    """Whether two neighbouring characters may belong to one word: both Chinese, or both ASCII letters or digits
+    ("G6" is not the road in "G6PD", while "沙河3号楼" is 沙河)."""
+    return _script(one) == _script(other) != ""
+
+
+def _script(character: str) -> str:
+    if "\u3400" <= character <= "\u9fff" or "\uf900" <= character <= "\ufaff":
+        return "han"
+    if character.isascii() and character.isalnum():
+        return "ascii"
+    return ""

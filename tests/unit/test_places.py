@@ -1,0 +1,255 @@
+import csv
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from suggestions.hotspots.places import UNKNOWN, Gazetteer, Place
+
+GAZETTEER = Path(__file__).resolve().parents[2] / "ml" / "district" / "changping" / "gazetteer.csv"
+
+
+def gazetteer_rows() -> list[dict[str, str]]:
+    with GAZETTEER.open(encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+ROWS = gazetteer_rows()
+NAMES = sorted({row["name"] for row in ROWS} | {alias for row in ROWS for alias in row["aliases"].split("|") if alias})
+PARENTS: dict[tuple[str, str], set[str | None]] = {(row["name"], row["level"]): set() for row in ROWS}
+for row in ROWS:
+    PARENTS[row["name"], row["level"]].add(row["parent"] or None)
+# Texts made of place names and the small words found around them.
+WORDS = st.one_of(
+    st.sampled_from(NAMES), st.sampled_from(["的", "在", "、", "，", "和", "路灯坏了", "我们", "2区", " "])
+)
+
+
+@pytest.fixture(scope="module")
+def changping() -> Gazetteer:
+    return Gazetteer.load(GAZETTEER)
+
+
+def street_only(street: str | None) -> Place:
+    return Place(street=street, locality=None, locality_level=None)
+
+
+def test_streets_are_the_townships_in_file_order(changping: Gazetteer) -> None:
+    streets = changping.streets()
+    assert len(streets) == 22
+    assert streets[:3] == ("城北街道", "城南街道", "天通苑北街道")
+    assert "回天地区" not in streets  # an area across streets, not a street
+    assert "天通苑" not in streets
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "expected"),
+    [
+        # The place field alone is enough, and counts before the text.
+        ("路灯坏了", "回龙观街道", street_only("回龙观街道")),
+        ("我在城南街道上班，小区门口路灯坏了", "城北街道", street_only("城北街道")),
+        ("路灯坏了", "城北", street_only("城北街道")),
+        # Aliases count; the longest name wins.
+        ("我是城北的，想问低保", "", street_only("城北街道")),
+        ("天通苑北街道某小区停水", "", street_only("天通苑北街道")),
+        ("龙跃苑二区楼下垃圾没人清", "", Place("龙泽园街道", "龙跃苑二区社区", "社区")),
+        ("霍营地铁站附近积水很深", "", Place("霍营街道", "霍营站", "地标")),
+        # A finer place implies its street.
+        ("于辛庄村西侧空地焚烧垃圾", "", Place("沙河镇", "于辛庄村", "村")),
+        ("华龙苑北里一栋楼外墙脱落", "霍营街道 华龙苑", Place("霍营街道", "华龙苑北里社区", "社区")),
+        # Digits and full-width characters are the same names.
+        ("龙跃苑2区东门", "", Place("龙泽园街道", "龙跃苑二区社区", "社区")),
+        ("龙跃苑２区东门", "", Place("龙泽园街道", "龙跃苑二区社区", "社区")),
+        ("温泉花园ａ区门口", "", Place("北七家镇", "温泉花园A区社区", "社区")),
+        # Roads that cross streets are a finer place without a street of their own.
+        ("京藏高速辅路有个深坑", "", Place(None, "京藏高速", "道路")),
+        ("G6辅路有个深坑", "", Place(None, "京藏高速", "道路")),
+        ("回龙观西大街上有人讨薪", "回龙观街道", Place("回龙观街道", "回龙观西大街", "道路")),
+        # Areas drawn across streets place nothing.
+        ("回天地区的公交太挤", "", UNKNOWN),
+        ("天通苑这边的公交太挤", "", UNKNOWN),
+        ("", "", UNKNOWN),
+    ],
+)
+def test_resolves_streets_and_finer_places(changping: Gazetteer, text: str, place: str, expected: Place) -> None:
+    assert changping.resolve(text, place) == expected
+
+
+def test_an_estate_files_under_the_street_the_gazetteer_gives_it(changping: Gazetteer) -> None:
+    # Residents still say 回龙观 for estates that moved to 龙泽园街道; reports of one estate must share a street.
+    from_place_field = changping.resolve("电梯困人了", "回龙观街道 龙跃苑二区")
+    from_text = changping.resolve("回龙观龙跃苑二区电梯困人了")
+    assert from_place_field == from_text == Place("龙泽园街道", "龙跃苑二区社区", "社区")
+
+
+def test_a_place_in_another_street_is_mentioned_not_located(changping: Gazetteer) -> None:
+    assert changping.resolve("每天去沙河高教园上班，路上太堵", "城北街道") == street_only("城北街道")
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "expected"),
+    [
+        ("王庄村的路灯坏了", "", UNKNOWN),  # 王庄村 lies in 南口镇, 沙河镇 and 十三陵镇
+        ("十三陵镇王庄村的路灯坏了", "", Place("十三陵镇", "王庄村", "村")),
+        ("王庄村离德胜口村不远，路灯坏了", "", Place("十三陵镇", "王庄村", "村")),  # 德胜口村 is in 十三陵镇 only
+        ("天通西苑某号楼暖气爆了", "", UNKNOWN),
+        ("暖气爆了", "天通苑南街道 天通西苑", Place("天通苑南街道", "天通西苑", "小区")),
+        ("龙锦苑门口", "", UNKNOWN),
+        ("龙锦苑门口", "霍营街道", Place("霍营街道", "龙锦苑", "小区")),
+        ("大东流这边", "", street_only("小汤山镇")),  # a 社区 and a 村 of one street share the alias
+    ],
+)
+def test_names_under_several_parents_are_read_from_context_only(
+    changping: Gazetteer, text: str, place: str, expected: Place
+) -> None:
+    assert changping.resolve(text, place) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "expected"),
+    [
+        ("城北街道的居民，去城南街道办事被推诿", "", "城北街道"),  # the first mentioned
+        ("十三陵、居庸关、小汤山都值得去", "", None),  # places listed as equals
+        ("龙跃苑和华龙苑之间的路没人修", "", None),
+        ("噪音扰民", "城北街道 城南街道", None),  # the sender's own field contradicts itself
+        ("城南街道这边噪音扰民", "城北街道 城南街道", "城南街道"),  # ... unless the text settles it
+    ],
+)
+def test_conflicting_streets(changping: Gazetteer, text: str, place: str, expected: str | None) -> None:
+    assert changping.resolve(text, place).street == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "问题已经无力回天",
+        "来自天南地北的朋友",
+        "百善孝为先",
+        "依据第十一条规定处理",
+        "胡同南口有个垃圾堆",
+        "建议建设智慧社区",
+        "科技创新园区招商",
+        "混凝土楼板开裂",
+        "孩子查出G6PD缺乏症",
+        "他一点都不讲礼貌",
+        "南沙河水质变差",
+        "老城南北两条街",
+        "门前一片桃林",
+    ],
+)
+def test_short_names_inside_ordinary_words_do_not_count(changping: Gazetteer, text: str) -> None:
+    assert changping.resolve(text) == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我在霍营一家银行办卡", street_only("霍营街道")),
+        ("住在沙河，每天堵车", street_only("沙河镇")),
+        ("我们阳坊这边老人多", street_only("阳坊镇")),
+        ("家住桃林，村口路灯坏了", Place("兴寿镇", "桃林村", "村")),
+    ],
+)
+def test_short_names_count_where_they_stand_as_places(changping: Gazetteer, text: str, expected: Place) -> None:
+    assert changping.resolve(text) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(WORDS, max_size=8).map("".join), place=st.lists(WORDS, max_size=3).map("".join))
+def test_every_answer_agrees_with_the_gazetteer(changping: Gazetteer, text: str, place: str) -> None:
+    resolved = changping.resolve(text, place)
+    assert resolved.street is None or resolved.street in changping.streets()
+    assert (resolved.locality is None) == (resolved.locality_level is None)
+    if resolved.locality is not None:
+        assert resolved.locality_level is not None
+        parents = PARENTS[resolved.locality, resolved.locality_level]
+        assert resolved.street in parents or None in parents
+
+
+def test_resolving_a_long_text_is_fast(changping: Gazetteer) -> None:
+    text = (
+        "来电人反映，其居住的回龙观龙跃苑二区东边工地夜间施工，噪音很大。在霍营一家银行上班的邻居也说，"
+        "京藏高速辅路和回龙观西大街早晚都堵，沙河高教园附近的公交末班车太早。希望有关部门协调处理。"
+    ) * 3
+    rounds = 500
+    started = time.perf_counter()
+    for _ in range(rounds):
+        changping.resolve(text[:300], "回龙观街道 龙跃苑")
+    per_item = (time.perf_counter() - started) / rounds
+    assert per_item < 0.001  # budget 0.1 ms; ten times that leaves room for a busy machine
+
+
+TINY = """name,level,parent,aliases
+东镇,镇,,东乡
+西镇,镇,,
+南镇,镇,,
+北地区,地区,,
+环城区域,地区,,
+柳村,村,东镇,
+柳村,村,西镇,
+松村,村,东镇,
+松村,村,南镇,
+杏林村,村,西镇,杏林
+桃园社区,社区,东镇,桃园
+桃园村,村,东镇,桃园
+枣村,村,北地区,
+梨园,小区,西镇,
+梨园二区,小区,西镇,
+环城路,道路,,
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Gazetteer:
+    path = tmp_path / "gazetteer.csv"
+    path.write_text(TINY, encoding="utf-8")
+    return Gazetteer.load(path)
+
+
+def test_a_district_that_others_belong_to_is_a_street(tiny: Gazetteer) -> None:
+    assert tiny.streets() == ("东镇", "西镇", "南镇", "北地区")
+    assert tiny.resolve("枣村的路坏了") == Place("北地区", "枣村", "村")
+    assert tiny.resolve("环城区域的路坏了") == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "expected"),
+    [
+        ("柳村的路坏了", "", UNKNOWN),
+        ("柳村的路坏了", "东镇", Place("东镇", "柳村", "村")),  # its parent in the place field
+        ("西镇柳村的路坏了", "", Place("西镇", "柳村", "村")),  # its parent in the text
+        ("柳村的路坏了", "杏林村", Place("西镇", "杏林村", "村")),  # another place of that parent
+        ("柳村的路坏了，杏林的也坏了", "", Place("西镇", "柳村", "村")),
+        ("柳村和松村之间的路坏了", "", Place("东镇", "柳村", "村")),  # two ambiguous names share one street
+        ("柳村的路坏了", "南镇", street_only("南镇")),  # the context rules out every reading: no guess
+        ("桃园的路坏了", "", street_only("东镇")),  # a 社区 and a 村 of one street share the alias
+    ],
+)
+def test_ambiguous_names(tiny: Gazetteer, text: str, place: str, expected: Place) -> None:
+    assert tiny.resolve(text, place) == expected
+
+
+def test_the_longest_name_and_the_finer_place_win(tiny: Gazetteer) -> None:
+    assert tiny.resolve("梨园二区的路坏了") == Place("西镇", "梨园二区", "小区")
+    assert tiny.resolve("梨园二区3号楼漏水", "梨园") == Place("西镇", "梨园二区", "小区")
+    assert tiny.resolve("环城路上有坑", "东乡") == Place("东镇", "环城路", "道路")
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [
+        ("name,level\n东镇,镇\n", "header"),
+        ("name,level,parent,aliases\n东镇,县,,\n", "level"),
+        ("name,level,parent,aliases\n柳村,村,东镇,\n", "parent"),
+        ("name,level,parent,aliases\n东镇,镇,,\n柳村,村,东镇,\n柳村,村,东镇,柳\n", "twice"),
+        ("name,level,parent,aliases\n东镇,镇,,\n柳村,村,东镇\n", "fields"),
+        ("name,level,parent,aliases\n", "no places"),
+    ],
+)
+def test_a_malformed_gazetteer_is_refused(tmp_path: Path, csv_text: str, message: str) -> None:
+    path = tmp_path / "gazetteer.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        Gazetteer.load(path)
