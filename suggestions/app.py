@@ -23,7 +23,9 @@ from litestar.template.config import TemplateConfig
 from suggestions import web
 from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
+from suggestions.district import load_gazetteer
 from suggestions.errors import exception_handlers
+from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, track_item
 from suggestions.queue import create_queue
 from suggestions.settings import Settings
@@ -67,9 +69,14 @@ def _provide_pool(state: State) -> asyncpg.Pool:
 
 
 def create_app(
-    settings: Settings, *, pool: asyncpg.Pool | None = None, queue: Any = None, model: Any = None
+    settings: Settings,
+    *,
+    pool: asyncpg.Pool | None = None,
+    queue: Any = None,
+    model: Any = None,
+    gazetteer: Gazetteer | None = None,
 ) -> Litestar:
-    """Build the app. Tests pass their own pool, queue and model; otherwise the lifespan opens them."""
+    """Build the app. Tests pass their own pool, queue, model and gazetteer; otherwise the lifespan opens them."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -77,6 +84,8 @@ def create_app(
             app.state.db_pool = await create_pool(settings.database_url, size=settings.db_pool_size)
         if queue is None:
             app.state.queue = await create_queue(settings.redis_url, settings.queue_name)
+        if gazetteer is None:
+            app.state.gazetteer = await asyncio.get_running_loop().run_in_executor(None, load_gazetteer, settings)
         if model is None:
             from suggestions.classify.worker import load_serving_model
 
@@ -101,7 +110,7 @@ def create_app(
         ],
         lifespan=[lifespan],
         # What the caller passed in is there from the start; the lifespan opens the rest.
-        state=State({"db_pool": pool, "queue": queue, "model": model}),
+        state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer}),
         dependencies={
             "db_connection": Provide(provide_connection),
             "db_pool": Provide(_provide_pool, sync_to_thread=False),

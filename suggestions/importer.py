@@ -7,6 +7,7 @@ from pathlib import Path
 import msgspec
 
 from suggestions.db import create_pool
+from suggestions.district import load_gazetteer
 from suggestions.errors import Conflict, InvalidInput
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import accept_item
@@ -27,6 +28,7 @@ def _field_of(exc: msgspec.ValidationError) -> str:
 
 async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
     report = ImportReport()
+    gazetteer = load_gazetteer(settings)
     decoder = msgspec.json.Decoder(ItemIn)
     pool = await create_pool(settings.database_url, size=2)
     queue = await create_queue(settings.redis_url, settings.queue_name)
@@ -38,7 +40,7 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
                         continue
                     try:
                         item = decoder.decode(line)
-                        accepted = await accept_item(conn, item, principal=None, history=True)
+                        accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
                     except msgspec.ValidationError as exc:
                         report.bad.append((number, _field_of(exc), str(exc).split(" - at ")[0]))
                         continue

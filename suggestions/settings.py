@@ -33,6 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_after_seconds: int = 15
     # How long an Idempotency-Key is remembered, in hours.
     idempotency_hours: int = 24
+    # The district's data folder (topics, user dictionary, gazetteer); empty means the packaged default district.
+    district_dir: str = ""
     # Time zone in which residents' pages show dates.
     timezone: str = "Asia/Shanghai"
 

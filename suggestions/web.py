@@ -72,7 +72,13 @@ async def submit(
             fields[name] = value
     try:
         item = msgspec.convert(fields, ItemIn)
-        accepted = await accept_item(db_connection, item, principal=None, idempotency_hours=settings.idempotency_hours)
+        accepted = await accept_item(
+            db_connection,
+            item,
+            principal=None,
+            gazetteer=request.app.state.gazetteer,
+            idempotency_hours=settings.idempotency_hours,
+        )
     except msgspec.ValidationError as exc:
         field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else "text"
         return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)

@@ -22,7 +22,9 @@ from suggestions.app import create_app
 from suggestions.auth import create_token
 from suggestions.classify.worker import shutdown, worker_settings
 from suggestions.db import create_pool
+from suggestions.district import load_gazetteer
 from suggestions.embedded import EmbeddedServers
+from suggestions.hotspots.places import Gazetteer
 from suggestions.migrate import migrate
 from suggestions.queue import create_queue
 from suggestions.settings import Settings
@@ -107,6 +109,11 @@ def model() -> Any:
     return load_model(ensure_default_model())
 
 
+@pytest.fixture(scope="session")
+def gazetteer(settings: Settings) -> Gazetteer:
+    return load_gazetteer(settings)
+
+
 @pytest.fixture
 async def clean(pool: asyncpg.Pool, queue: ArqRedis) -> None:
     """Empty tables and an empty queue: what integration and end-to-end tests start from."""
@@ -121,9 +128,11 @@ async def conn(pool: asyncpg.Pool) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def client(settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any) -> AsyncIterator[Any]:
+async def client(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Gazetteer
+) -> AsyncIterator[Any]:
     # httpx straight onto the ASGI app: requests run on the test's own event loop, where the pool lives.
-    app = create_app(settings, pool=pool, queue=queue, model=model)
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as test_client:
         yield test_client
 

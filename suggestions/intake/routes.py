@@ -59,6 +59,7 @@ async def create_item(
         db_connection,
         data,
         principal=principal,
+        gazetteer=request.app.state.gazetteer,
         idempotency_key=idempotency_key,
         idempotency_hours=settings.idempotency_hours,
     )

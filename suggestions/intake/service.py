@@ -10,6 +10,7 @@ import msgspec
 
 from suggestions.auth import Principal
 from suggestions.errors import Conflict, InvalidInput
+from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
 from suggestions.intake.tracking_code import new_tracking_code
@@ -78,13 +79,14 @@ async def accept_item(
     *,
     principal: Principal | None,
     idempotency_key: str | None = None,
+    gazetteer: Gazetteer,
     idempotency_hours: int = 24,
     history: bool = False,
 ) -> Accepted:
     """Store the item and its contact in one transaction. The caller wakes a worker after this returns."""
     checked = check_item(item, history=history)
     if idempotency_key is None:
-        return await _store(conn, item, checked, principal)
+        return await _store(conn, item, checked, principal, gazetteer)
     scope = idempotency_scope(item, principal)
     digest = request_hash(item)
     try:
@@ -93,7 +95,7 @@ async def accept_item(
             if earlier is not None:
                 return _replay(earlier, digest)
             await store.forget_expired_key(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
-            accepted = await _store(conn, item, checked, principal)
+            accepted = await _store(conn, item, checked, principal, gazetteer)
             if accepted.created and not await store.claim_idempotency_key(
                 conn, scope=scope, key=idempotency_key, request_hash=digest, item_id=accepted.item.id
             ):
@@ -105,7 +107,9 @@ async def accept_item(
         return _replay(earlier, digest)
 
 
-async def _store(conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None) -> Accepted:
+async def _store(
+    conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None, gazetteer: Gazetteer
+) -> Accepted:
     created = await store.insert_item(
         conn,
         tracking_code=new_tracking_code(),
@@ -121,6 +125,7 @@ async def _store(conn: Any, item: ItemIn, checked: _Checked, principal: Principa
         received_at=item.received_at,
         contact_name=checked.contact_name,
         contact_phone=checked.contact_phone,
+        where=gazetteer.resolve(checked.text, checked.place),
     )
     if created is not None:
         return Accepted(item=created, created=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from suggestions.hotspots.places import Place
 from suggestions.intake.schema import ItemCreated
 
 # One statement, so one round trip and atomic without an explicit transaction: the item, and its contact if any.
 INSERT_ITEM = """
 WITH item AS (
     INSERT INTO items (tracking_code, channel, kind, text, text_masked, place, lat, lon, external_id, submitted_by,
-                       received_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()))
+                       received_at, street, locality, locality_level)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $14, $15, $16)
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING id, tracking_code, status
 ), contact AS (
@@ -67,6 +68,7 @@ async def insert_item(
     received_at: datetime | None,
     contact_name: str | None,
     contact_phone: str | None,
+    where: Place,
 ) -> ItemCreated | None:
     """The new item, or None when the channel already has an item with this external id."""
     row = await conn.fetchrow(
@@ -84,6 +86,9 @@ async def insert_item(
         received_at,
         contact_name,
         contact_phone,
+        where.street,
+        where.locality,
+        where.locality_level,
     )
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 

@@ -30,6 +30,7 @@ class FeedEntry(msgspec.Struct, kw_only=True):
     risk_level: int | None
     topic: str | None
     place: str
+    street: str | None
     status: Status
     received_at: datetime
     channel: Channel
@@ -59,14 +60,14 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
 
 
 FEED = """
-SELECT id, tracking_code, priority, risk_level, topic, place, status, received_at, channel, kind, needs_review,
+SELECT id, tracking_code, priority, risk_level, topic, place, street, status, received_at, channel, kind, needs_review,
        left(text_masked, 120) AS excerpt
 FROM items
 WHERE status = ANY($1::text[])
   AND ($2::int IS NULL OR coalesce(risk_level, $10) >= $2)
   AND ($3::text IS NULL OR topic = $3)
   AND ($4::text IS NULL OR channel = $4)
-  AND ($5::text IS NULL OR strpos(place, $5) > 0)
+  AND ($5::text IS NULL OR strpos(place, $5) > 0 OR street = $5 OR locality = $5)
   AND ($6::boolean IS NULL OR needs_review = $6)
   AND ($7::smallint IS NULL OR (priority, received_at, id) > ($7, $8, $9))
 ORDER BY priority, received_at, id
@@ -138,6 +139,7 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
             risk_level=r["risk_level"],
             topic=r["topic"],
             place=r["place"],
+            street=r["street"],
             status=r["status"],
             received_at=r["received_at"],
             channel=r["channel"],

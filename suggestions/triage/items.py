@@ -34,6 +34,8 @@ class ItemView(msgspec.Struct, kw_only=True):
     updated_at: datetime
     status: Status
     place: str
+    street: str | None  # 街道/镇 from the gazetteer
+    locality: str | None  # 社区/小区/村/road, when the words allow it without guessing
     lat: float | None
     lon: float | None
     has_contact: bool
@@ -47,7 +49,7 @@ class ItemList(msgspec.Struct):
 
 SELECT_ITEMS = """
 SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i.external_id, i.received_at,
-       i.updated_at, i.status, i.place, i.lat, i.lon,
+       i.updated_at, i.status, i.place, i.street, i.locality, i.lat, i.lon, i.case_id,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
        c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,
        c.source, c.created_at AS classified_at
@@ -92,10 +94,13 @@ def _view(row: Any) -> ItemView:
         updated_at=row["updated_at"],
         status=row["status"],
         place=row["place"],
+        street=row["street"],
+        locality=row["locality"],
         lat=row["lat"],
         lon=row["lon"],
         has_contact=row["has_contact"],
         classification=classification,
+        case_id=row["case_id"],
     )
 
 

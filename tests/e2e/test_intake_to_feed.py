@@ -62,6 +62,8 @@ async def test_three_channels_end_in_the_feed_most_urgent_first(
     assert item["channel"] == "hotline"
     assert item["external_id"] == "WO-1"
     assert item["has_contact"] is True
+    # The text is the address: 龙跃苑二区 lies in 龙泽园街道 (the gazetteer knows better than older street names).
+    assert (item["street"], item["locality"]) == ("龙泽园街道", "龙跃苑二区社区")
     assert "13912345678" not in str(item)
     # The sender gave no kind: the model's is kept, and said to be the model's.
     assert item["kind"] is not None

@@ -16,9 +16,11 @@ DEAD_PORT = 9  # discard: nothing listens there
 ITEM = {"channel": "web", "text": "路口红绿灯坏了，车辆乱成一团。"}
 
 
-async def test_postgres_down_gives_503_with_retry_after(settings: Settings, queue: ArqRedis, model: Any) -> None:
+async def test_postgres_down_gives_503_with_retry_after(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
     dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
-    app = create_app(settings, pool=dead_pool, queue=queue, model=model)
+    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         response = await client.post("/api/v1/items", json=ITEM)
         assert response.status_code == 503
@@ -30,9 +32,11 @@ async def test_postgres_down_gives_503_with_retry_after(settings: Settings, queu
     await dead_pool.close()
 
 
-async def test_redis_down_still_accepts_and_the_row_waits(settings: Settings, pool: asyncpg.Pool, model: Any) -> None:
+async def test_redis_down_still_accepts_and_the_row_waits(
+    settings: Settings, pool: asyncpg.Pool, model: Any, gazetteer: Any
+) -> None:
     dead_queue = ArqRedis(host="127.0.0.1", port=DEAD_PORT, socket_connect_timeout=0.5)
-    app = create_app(settings, pool=pool, queue=dead_queue, model=model)
+    app = create_app(settings, pool=pool, queue=dead_queue, model=model, gazetteer=gazetteer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         response = await client.post("/api/v1/items", json=ITEM)
         assert response.status_code == 201

@@ -15,6 +15,7 @@ def entry() -> FeedEntry:
         risk_level=2,
         topic="城乡建设",
         place="",
+        street=None,
         status="open",
         received_at=datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
         channel="web",
