@@ -25,6 +25,7 @@ from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
 from suggestions.errors import exception_handlers
+from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, track_item
 from suggestions.queue import create_queue
@@ -106,6 +107,7 @@ def create_app(
             track_item,
             *triage_routes.routes,
             put_classification,
+            *hotspot_routes.routes,
             *web.routes,
         ],
         lifespan=[lifespan],

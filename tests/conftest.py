@@ -31,7 +31,9 @@ from suggestions.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-TABLES = "idempotency_keys, classifications, contacts, items, api_tokens"
+TABLES = (
+    "hotspots, cases, place_topic_days, district_prior, idempotency_keys, classifications, contacts, items, api_tokens"
+)
 
 
 def _answers(port: int) -> bool:

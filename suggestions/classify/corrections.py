@@ -12,7 +12,6 @@ from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from suggestions.auth import STAFF_ROLES, require_roles, staff_only
-from suggestions.classify.store import PRIORITY_BY_RISK
 from suggestions.errors import InvalidInput
 from suggestions.intake.schema import Strict
 from suggestions.triage.items import ItemView, item_by_id
@@ -39,7 +38,7 @@ RETURNING id
 
 APPLY = """
 UPDATE items SET
-    classification_id = $2, topic = $3, risk_level = $4, priority = $5, needs_review = false,
+    classification_id = $2, topic = $3, risk_level = $4, needs_review = false,
     status = CASE WHEN status IN ('pending', 'failed') THEN 'open' ELSE status END,
     lease_until = NULL, updated_at = now()
 WHERE id = $1
@@ -87,7 +86,7 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
         classification_id = await conn.fetchval(
             INSERT_CORRECTION, item_id, topic, risk_level, kind, terms, f"staff:{who}"
         )
-        await conn.execute(APPLY, item_id, classification_id, topic, risk_level, PRIORITY_BY_RISK[risk_level])
+        await conn.execute(APPLY, item_id, classification_id, topic, risk_level)
     return True
 
 

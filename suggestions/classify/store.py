@@ -7,8 +7,8 @@ from typing import Any
 
 import msgspec
 
-# Feed rank from risk: 0 is the most urgent.
-PRIORITY_BY_RISK = {3: 0, 2: 1, 1: 2, 0: 3}
+from suggestions.hotspots.similarity import Signature, signature
+from suggestions.hotspots.tracker import Placed, district_prior, track
 
 
 class Claimed(msgspec.Struct, frozen=True):
@@ -28,6 +28,7 @@ class Outcome(msgspec.Struct, frozen=True):
     terms: list[str]
     needs_review: bool
     model_version: str
+    signature: Signature | None = None  # of the text, for grouping into cases; computed beside the prediction
 
 
 # Takes pending items no live worker holds: the asked-for one first, then the oldest. SKIP LOCKED lets any number
@@ -52,7 +53,10 @@ RETURNING id, text_masked
 """
 
 LOCK_STILL_PENDING = """
-SELECT id FROM items WHERE id = ANY($1::bigint[]) AND status = 'pending' ORDER BY id FOR UPDATE
+SELECT id, text_masked, street, locality, received_at FROM items
+WHERE id = ANY($1::bigint[]) AND status = 'pending'
+ORDER BY id
+FOR UPDATE
 """
 
 # Items whose current classification is another model version's (never a staff correction): the backlog a newly
@@ -93,14 +97,13 @@ UPDATE items SET
     topic = c.topic,
     risk_level = c.risk_level,
     needs_review = c.needs_review,
-    priority = c.priority,
     kind = coalesce(items.kind, c.kind),
     kind_source = CASE WHEN items.kind IS NULL THEN 'model' ELSE items.kind_source END,
     lease_until = NULL,
     last_error = NULL,
     updated_at = now()
 FROM jsonb_to_recordset($1::jsonb) AS c(id bigint, item_id bigint, topic text, risk_level smallint,
-                                        needs_review boolean, priority smallint, kind text)
+                                        needs_review boolean, kind text)
 WHERE items.id = c.item_id
 """
 
@@ -151,14 +154,16 @@ async def record_classifications(
     ids = [o.item_id for o in outcomes]
     async with conn.transaction():
         if replace_version is None:
-            pending = {r["id"] for r in await conn.fetch(LOCK_STILL_PENDING, ids)}
+            pending = {r["id"]: r for r in await conn.fetch(LOCK_STILL_PENDING, ids)}
         else:
-            pending = {r["id"] for r in await conn.fetch(LOCK_OUTDATED, ids, replace_version)}
+            pending = {r["id"]: r for r in await conn.fetch(LOCK_OUTDATED, ids, replace_version)}
         fresh = [o for o in outcomes if o.item_id in pending]
         if not fresh:
             return []
         await conn.execute(RETIRE_CURRENT, [o.item_id for o in fresh])
-        inserted = await conn.fetch(INSERT_CLASSIFICATIONS, [msgspec.to_builtins(o) for o in fresh])
+        inserted = await conn.fetch(
+            INSERT_CLASSIFICATIONS, [msgspec.to_builtins(o) | {"signature": None} for o in fresh]
+        )
         await conn.execute(
             APPLY_CLASSIFICATION,
             [
@@ -168,13 +173,28 @@ async def record_classifications(
                     "topic": r["topic"],
                     "risk_level": r["risk_level"],
                     "needs_review": r["needs_review"],
-                    "priority": PRIORITY_BY_RISK[r["risk_level"]],
                     "kind": r["kind"],
                 }
                 for r in inserted
             ],
         )
+        if replace_version is None:
+            # A first classification places the item in a case and counts it; a re-classification does not.
+            await track(conn, [_placed(o, pending[o.item_id]) for o in fresh], prior=await district_prior(conn))
         return [r["item_id"] for r in inserted]
+
+
+def _placed(outcome: Outcome, row: Any) -> Placed:
+    return Placed(
+        id=outcome.item_id,
+        text=row["text_masked"],
+        street=row["street"],
+        locality=row["locality"],
+        topic=outcome.topic,
+        risk_level=outcome.risk_level,
+        received_at=row["received_at"],
+        signature=outcome.signature or signature(row["text_masked"]),
+    )
 
 
 async def record_failure(conn: Any, *, item_id: int, error: str, max_attempts: int) -> str | None:

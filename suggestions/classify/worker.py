@@ -19,6 +19,8 @@ from suggestions import queue
 from suggestions.classify import store
 from suggestions.classify.store import Claimed, Outcome
 from suggestions.db import create_pool
+from suggestions.hotspots.similarity import signature
+from suggestions.hotspots.tracker import refit_prior, review_hotspots
 from suggestions.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ def predict_outcomes(model: Any, claimed: list[Claimed]) -> list[Outcome]:
             terms=list(p.terms),
             needs_review=bool(p.needs_review),
             model_version=model.version,
+            signature=signature(c.text),
         )
         for c, p in zip(claimed, predictions, strict=True)
     ]
@@ -143,6 +146,13 @@ async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
         return await delete_expired_idempotency_keys(conn, hours=ctx["settings"].idempotency_hours)
 
 
+async def hourly(ctx: dict[str, Any]) -> None:
+    """Cron: refit the burst prior to the district's counts, and end hotspots that have cooled."""
+    async with ctx["db_pool"].acquire() as conn:
+        await refit_prior(conn)
+        await review_hotspots(conn)
+
+
 def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments for arq's Worker."""
     options: dict[str, Any] = {
@@ -150,6 +160,7 @@ def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "cron_jobs": [
             cron(sweep, second=set(range(0, 60, SWEEP_SECONDS)), run_at_startup=True, unique=True, timeout=60),
             cron(purge_idempotency_keys, minute={17}, second={0}, unique=True),
+            cron(hourly, minute={7}, second={0}, unique=True, run_at_startup=True),
         ],
         "queue_name": settings.queue_name,
         "redis_settings": queue.redis_settings(settings.redis_url),

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from suggestions.errors import InvalidInput
+from suggestions.hotspots.views import explain
 from suggestions.intake.schema import Channel, Kind, Status
 
 OPEN_STATUSES: tuple[Status, ...] = ("pending", "open", "failed", "assigned")
@@ -18,7 +19,7 @@ UNASSESSED_RISK = 2
 
 
 class Reason(msgspec.Struct, frozen=True):
-    code: str  # risk | unclassified | classification_failed | needs_review | waiting
+    code: str  # risk | unclassified | classification_failed | hotspot | needs_review | waiting
     message: str
 
 
@@ -37,6 +38,8 @@ class FeedEntry(msgspec.Struct, kw_only=True):
     kind: Kind | None
     needs_review: bool
     excerpt: str
+    case_id: int | None = None
+    hotspot_id: int | None = None
 
 
 class Feed(msgspec.Struct, kw_only=True):
@@ -60,17 +63,19 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
 
 
 FEED = """
-SELECT id, tracking_code, priority, risk_level, topic, place, street, status, received_at, channel, kind, needs_review,
-       left(text_masked, 120) AS excerpt
-FROM items
-WHERE status = ANY($1::text[])
-  AND ($2::int IS NULL OR coalesce(risk_level, $10) >= $2)
-  AND ($3::text IS NULL OR topic = $3)
-  AND ($4::text IS NULL OR channel = $4)
-  AND ($5::text IS NULL OR strpos(place, $5) > 0 OR street = $5 OR locality = $5)
-  AND ($6::boolean IS NULL OR needs_review = $6)
-  AND ($7::smallint IS NULL OR (priority, received_at, id) > ($7, $8, $9))
-ORDER BY priority, received_at, id
+SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
+       i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
+       h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why
+FROM items i
+LEFT JOIN hotspots h ON h.id = i.hotspot_id
+WHERE i.status = ANY($1::text[])
+  AND ($2::int IS NULL OR coalesce(i.risk_level, $10) >= $2)
+  AND ($3::text IS NULL OR i.topic = $3)
+  AND ($4::text IS NULL OR i.channel = $4)
+  AND ($5::text IS NULL OR strpos(i.place, $5) > 0 OR i.street = $5 OR i.locality = $5)
+  AND ($6::boolean IS NULL OR i.needs_review = $6)
+  AND ($7::smallint IS NULL OR (i.priority, i.received_at, i.id) > ($7, $8, $9))
+ORDER BY i.priority, i.received_at, i.id
 LIMIT $11
 """
 
@@ -107,6 +112,9 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
     if row["risk_level"] is not None:
         level = row["risk_level"]
         reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))
+    if row["hotspot_id"] is not None:
+        why = explain(row["hotspot_kind"], row["hotspot_street"], row["hotspot_topic"], row["hotspot_why"])
+        reasons.append(Reason("hotspot", f"属于热点，提前一档：{why}"))
     if row["needs_review"]:
         reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))
     reasons.append(Reason("waiting", _waiting(row["received_at"], now)))
@@ -146,6 +154,8 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
             kind=r["kind"],
             needs_review=r["needs_review"],
             excerpt=r["excerpt"],
+            case_id=r["case_id"],
+            hotspot_id=r["hotspot_id"],
         )
         for r in rows[:limit]
     ]

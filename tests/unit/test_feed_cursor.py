@@ -42,6 +42,7 @@ def test_reasons_say_why() -> None:
         "status": "open",
         "risk_level": 3,
         "needs_review": True,
+        "hotspot_id": None,
         "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
     }
     codes = [r.code for r in reasons_for(row, now)]

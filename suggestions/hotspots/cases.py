@@ -1,0 +1,166 @@
+"""Which open case a new report belongs to: text similarity, weighed by where and what it is about.
+
+Reports of one problem come from different people in different words, so the text alone is weak evidence; the
+place is strong evidence. Two reports naming the same 社区 or 村 and sharing the problem's words are almost always
+the same case. Two naming different 社区 of one street usually describe two problems of one kind (two estates'
+lifts, two villages' dumped rubble), so the place weighs a match down hard rather than ruling it out. A report that
+names only its street may still be about a known estate: it is weighed down less. Topic disagreement weighs a little:
+the classifier can put one problem under two departments (a gym vanishing with prepaid fees is 商贸旅游 or 政法).
+
+Thresholds were chosen on half of `tests/data/duplicate_stream.jsonl` (even cluster ids) and checked on the other
+half with `bench/duplicates_eval.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import msgspec
+
+from suggestions.hotspots.similarity import Signature, as_map, combine, similarity_to
+
+THRESHOLD = 0.30  # best_match: below this a report opens a new case
+SUGGESTION_FLOOR = 0.15  # rank_suggestions: below this a case is not worth an operator's glance
+CASE_SIGNATURE_SIZE = 128  # a case keeps more features than one report: its members word the problem differently
+
+
+# Suffixes that name a place's kind, not which place: 北街家园第三社区 and 北街家园第三 are one estate.
+_KIND_SUFFIXES = ("社区", "小区", "村")
+
+
+class Weights(msgspec.Struct, frozen=True):
+    """Factors on the text similarity for how the places and topics of a report and a case agree."""
+
+    same_locality: float = 1.0
+    nested_locality: float = 0.9  # 北街家园 and 北街家园第三社区: one name inside the other, likely one estate
+    street_only: float = 0.8  # one side names only the street
+    other_locality: float = 0.4  # both name a place of the street, different ones
+    unknown_place: float = 0.7  # a side has no street at all
+    other_street: float = 0.0
+    topic_disagrees: float = 0.85
+
+
+WEIGHTS = Weights()
+
+
+class Report(msgspec.Struct, frozen=True):
+    signature: Signature
+    street: str | None
+    locality: str | None
+    topic: str | None
+    at: datetime
+
+
+class CaseCandidate(msgspec.Struct, frozen=True):
+    id: int
+    street: str | None
+    locality: str | None
+    topic: str | None
+    last_activity: datetime
+    signature: Signature
+    size: int
+
+
+class Match(msgspec.Struct, frozen=True):
+    case_id: int
+    score: float
+
+
+def best_match(
+    report: Report,
+    candidates: Sequence[CaseCandidate],
+    *,
+    window: timedelta = timedelta(days=7),
+    threshold: float = THRESHOLD,
+    weights: Weights = WEIGHTS,
+) -> Match | None:
+    """The open case the report most likely belongs to, or None when it is a new problem.
+
+    A case is open for the report while its last activity lies within `window` before it (or after it: reports can
+    arrive out of order).
+    """
+    query = as_map(report.signature)
+    best: Match | None = None
+    for case in candidates:
+        if abs(report.at - case.last_activity) > window:
+            continue
+        score = similarity_to(query, case.signature)
+        score *= place_factor(report.street, report.locality, case.street, case.locality, weights)
+        score *= topic_factor(report.topic, case.topic, weights)
+        if score >= threshold and (best is None or score > best.score):
+            best = Match(case_id=case.id, score=score)
+    return best
+
+
+def rank_suggestions(
+    text_signature: Signature,
+    street: str | None,
+    locality: str | None,
+    candidates: Sequence[CaseCandidate],
+    limit: int = 5,
+    *,
+    floor: float = SUGGESTION_FLOOR,
+    weights: Weights = WEIGHTS,
+) -> list[Match]:
+    """Open cases an operator may be typing about, best first. No topic and no time: the call is being taken now,
+    the candidates are the open cases, and the text is not finished enough to classify."""
+    query = as_map(text_signature)
+    matches = []
+    for case in candidates:
+        score = similarity_to(query, case.signature)
+        score *= place_factor(street, locality, case.street, case.locality, weights)
+        if score >= floor:
+            matches.append(Match(case_id=case.id, score=score))
+    matches.sort(key=lambda m: (-m.score, m.case_id))
+    return matches[:limit]
+
+
+def merge_signature(case: Signature, member: Signature, size: int) -> Signature:
+    """The case's signature once `member` joins it; `size` is the number of members before.
+
+    The mean of the members' signatures: what they share adds up, what one member alone says fades as the case grows.
+    """
+    if size <= 0:
+        return combine([(member, 1.0)], size=CASE_SIGNATURE_SIZE)
+    return combine([(case, float(size)), (member, 1.0)], size=CASE_SIGNATURE_SIZE)
+
+
+def place_factor(
+    street_a: str | None,
+    locality_a: str | None,
+    street_b: str | None,
+    locality_b: str | None,
+    weights: Weights = WEIGHTS,
+) -> float:
+    if not street_a or not street_b:
+        return weights.unknown_place
+    if street_a != street_b:
+        return weights.other_street
+    if not locality_a or not locality_b:
+        return weights.street_only
+    if locality_a == locality_b:
+        return weights.same_locality
+    if _nested(locality_a, locality_b):
+        return weights.nested_locality
+    return weights.other_locality
+
+
+def topic_factor(topic_a: str | None, topic_b: str | None, weights: Weights = WEIGHTS) -> float:
+    if topic_a is None or topic_b is None or topic_a == topic_b:
+        return 1.0
+    return weights.topic_disagrees
+
+
+def _nested(a: str, b: str) -> bool:
+    # The gazetteer lists an estate (小区 天通北苑) and the 社区 it holds (天通北苑第二东社区) as separate places of
+    # one street; a resolver can return either for the same building.
+    a, b = _core(a), _core(b)
+    return a.startswith(b) or b.startswith(a)
+
+
+def _core(name: str) -> str:
+    for suffix in _KIND_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name

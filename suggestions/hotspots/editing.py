@@ -1,0 +1,113 @@
+"""Staff correcting the machine's grouping: merge two cases, or move a report to another case or a case of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from suggestions.errors import InvalidInput
+from suggestions.hotspots.cases import merge_signature
+from suggestions.hotspots.similarity import EMPTY, signature
+from suggestions.hotspots.tracker import DISTRICT_ZONE
+
+MEMBERS = "SELECT text_masked, received_at, risk_level FROM items WHERE case_id = $1 ORDER BY received_at"
+
+REFRESH = """
+UPDATE cases SET size = $2, opened_at = coalesce($3, opened_at), last_activity = coalesce($4, last_activity),
+    max_risk = $5, signature_keys = $6, signature_weights = $7,
+    status = CASE WHEN $2 = 0 THEN 'closed' ELSE status END, updated_at = now()
+WHERE id = $1
+"""
+
+LOCK_CASES = (
+    "SELECT id, street, topic, opened_at, status FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
+)
+
+LOCK_ITEM = """
+SELECT case_id, street, locality, topic, received_at, text_masked FROM items WHERE id = $1 FOR UPDATE
+"""
+
+OWN_CASE = """
+INSERT INTO cases (street, locality, topic, opened_at, last_activity, summary)
+VALUES ($1, $2, $3, $4, $4, left($5, 80))
+RETURNING id
+"""
+
+COUNT_PROBLEM = """
+INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, $4, 0)
+ON CONFLICT (street, topic, day) DO UPDATE SET problems = greatest(0, place_topic_days.problems + excluded.problems)
+"""
+
+
+async def refresh_case(conn: Any, case_id: int) -> None:
+    """Recompute a case's size, dates, risk and signature from its members."""
+    members = await conn.fetch(MEMBERS, case_id)
+    merged = EMPTY
+    for size, member in enumerate(members):
+        merged = merge_signature(merged, signature(member["text_masked"]), size)
+    risks = [m["risk_level"] for m in members if m["risk_level"] is not None]
+    await conn.execute(
+        REFRESH,
+        case_id,
+        len(members),
+        members[0]["received_at"] if members else None,
+        members[-1]["received_at"] if members else None,
+        max(risks) if risks else None,
+        merged.keys,
+        merged.weights,
+    )
+
+
+async def _count_problem(conn: Any, case: Any, change: int) -> None:
+    # Bursts count distinct problems: a merge removes one, a split adds one.
+    if case["street"] is not None and case["topic"] is not None:
+        day = case["opened_at"].astimezone(DISTRICT_ZONE).date()
+        await conn.execute(COUNT_PROBLEM, case["street"], case["topic"], day, change)
+
+
+async def merge_cases(conn: Any, *, case_id: int, into: int) -> bool:
+    """Move every report of `case_id` into `into`. False if either case does not exist."""
+    if case_id == into:
+        raise InvalidInput("into", "a case cannot be merged into itself")
+    async with conn.transaction():
+        cases = {r["id"]: r for r in await conn.fetch(LOCK_CASES, [case_id, into])}
+        if len(cases) != 2:
+            return False
+        if cases[into]["status"] != "open":
+            raise InvalidInput("into", "merge into an open case")
+        await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE case_id = $1", case_id, into)
+        await conn.execute("UPDATE cases SET merged_into = $2 WHERE id = $1", case_id, into)
+        await refresh_case(conn, case_id)
+        await refresh_case(conn, into)
+        await _count_problem(conn, cases[case_id], -1)
+    return True
+
+
+async def move_item(conn: Any, *, item_id: int, case_id: int | None) -> int | None:
+    """Put a report in another open case, or (case_id None) in a case of its own. Returns its case, None if no item."""
+    async with conn.transaction():
+        item = await conn.fetchrow(LOCK_ITEM, item_id)
+        if item is None:
+            return None
+        if item["case_id"] == case_id and case_id is not None:
+            return case_id
+        if case_id is None:
+            case_id = await conn.fetchval(
+                OWN_CASE,
+                item["street"],
+                item["locality"],
+                item["topic"],
+                item["received_at"],
+                item["text_masked"],
+            )
+            await _count_problem(
+                conn, {"street": item["street"], "topic": item["topic"], "opened_at": item["received_at"]}, 1
+            )
+        else:
+            target = await conn.fetchrow("SELECT status FROM cases WHERE id = $1 FOR UPDATE", case_id)
+            if target is None or target["status"] != "open":
+                raise InvalidInput("case_id", "no open case with this id")
+        await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE id = $1", item_id, case_id)
+        if item["case_id"] is not None:
+            await refresh_case(conn, item["case_id"])
+        await refresh_case(conn, case_id)
+        return case_id

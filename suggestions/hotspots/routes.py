@@ -1,0 +1,122 @@
+"""Hotspots, cases and, for operators taking a call, the open cases it may belong to."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import get, post
+from litestar.connection import Request
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody, QueryParameter
+from msgspec import Meta
+
+from suggestions.auth import STAFF_ROLES, require_roles, staff_only
+from suggestions.hotspots.editing import merge_cases, move_item
+from suggestions.hotspots.views import CaseView, Hotspots, Suggestions, active_hotspots, case_view, suggest_cases
+from suggestions.intake.schema import MAX_TEXT_LENGTH, Place, Strict
+
+STAFF_TAGS = ["hotspots"]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+# Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to.
+SUGGEST_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
+
+
+class SuggestRequest(Strict):
+    text: Annotated[str, Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
+    place: Place = ""
+
+
+class MergeRequest(Strict):
+    into: Annotated[int, Meta(ge=1)]
+
+
+class MoveRequest(Strict):
+    case_id: Annotated[int, Meta(ge=1)] | None  # null: the report becomes a case of its own
+
+
+class Moved(msgspec.Struct):
+    item_id: int
+    case_id: int
+
+
+@get(
+    "/api/v1/hotspots",
+    summary="Current hotspots, with their members and why",
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+)
+async def hotspots(
+    db_connection: NamedDependency[Any], limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50
+) -> Hotspots:
+    return await active_hotspots(db_connection, limit=limit)
+
+
+@get(
+    "/api/v1/cases/{case_id:int}",
+    summary="A case and its reports",
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+)
+async def get_case(db_connection: NamedDependency[Any], case_id: FromPath[int]) -> CaseView:
+    view = await case_view(db_connection, case_id)
+    if view is None:
+        raise NotFoundException("no such case")
+    return view
+
+
+@post(
+    "/api/v1/cases/suggest",
+    summary="Open cases a text being typed may belong to",
+    description="POST, not GET: the text may be personal and never goes into a URL.",
+    tags=STAFF_TAGS,
+    security=BEARER,
+    status_code=200,
+)
+async def suggest(
+    request: Request[Any, Any, Any],
+    data: JSONBody[SuggestRequest],
+    db_connection: NamedDependency[Any],
+    limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
+) -> Suggestions:
+    await require_roles(request, SUGGEST_ROLES)
+    return await suggest_cases(
+        db_connection, request.app.state.gazetteer, text=data.text, place=data.place, limit=limit
+    )
+
+
+@post(
+    "/api/v1/cases/{case_id:int}/merge",
+    summary="Merge a case into another",
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+)
+async def merge(db_connection: NamedDependency[Any], case_id: FromPath[int], data: JSONBody[MergeRequest]) -> CaseView:
+    if not await merge_cases(db_connection, case_id=case_id, into=data.into):
+        raise NotFoundException("no such case")
+    view = await case_view(db_connection, data.into)
+    assert view is not None
+    return view
+
+
+@post(
+    "/api/v1/items/{item_id:int}/case",
+    summary="Move a report to another case, or to a case of its own",
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+)
+async def move(db_connection: NamedDependency[Any], item_id: FromPath[int], data: JSONBody[MoveRequest]) -> Moved:
+    case_id = await move_item(db_connection, item_id=item_id, case_id=data.case_id)
+    if case_id is None:
+        raise NotFoundException("no such item")
+    return Moved(item_id=item_id, case_id=case_id)
+
+
+routes = [hotspots, get_case, suggest, merge, move]

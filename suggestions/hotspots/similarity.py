@@ -1,0 +1,159 @@
+"""Text signatures for grouping reports of one problem: hashed characters and character pairs, cut to the strongest.
+
+Two reports of one problem share few sentences: "暖气一直不热" and "供暖温度不达标", "电梯困人" and "被关在轿厢里".
+They share characters (暖, 梯) and some pairs (暖气, 电梯, 12号楼) far more than words, so the features are single
+characters and bigrams. On the evaluation stream (`bench/duplicates_eval.py`) they separate duplicates from other
+reports as well as jieba words plus characters do, and better than words, bigrams or bigrams plus trigrams; they need
+no dictionary, so a change to the district's word list cannot change the signatures already stored.
+
+Cut out before counting:
+- what every report says whatever its problem: the channels' openings ("来电人反映", "网格员巡查发现"), requests
+  ("希望尽快解决", "要求有关部门处理") and characters that carry no subject (的, 了, 我, 在);
+- the report's own place names (`places`): where a report is, its street and locality already say; left in the text a
+  long estate name is a dozen features that make every report of that estate look alike, whatever its problem.
+
+A feature is the crc32 of its UTF-8 bytes: the same in every process and every Python version, so signatures can be
+stored and compared later. Weights are sublinear counts, a single character weighted above a pair (a pair is kept
+anyway when its characters are), L2-normalised after keeping the strongest `SIGNATURE_SIZE`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+
+import msgspec
+
+SIGNATURE_SIZE = 64
+
+# Phrases of the channels' own form and of any request, longest first so "来电人再次反映" goes before "来电人".
+BOILERPLATE = tuple(
+    sorted(
+        {
+            "来电人再次反映", "来电人反映", "来电人称", "来电人表示", "来电人认为", "来电人希望", "来电人要求",
+            "来电人", "市民来电称", "市民来电反映", "市民来电", "来电反映", "来电称", "来电",
+            "网格员", "巡查发现", "巡查了解", "夜间巡查", "凌晨巡查", "清晨巡查", "走访发现", "走访了解", "走访核实",
+            "入户走访", "入户了解", "检查发现", "核查发现", "到场了解", "巡查", "走访", "发现",
+            "反映", "诉求", "希望", "尽快", "解决", "要求", "请求", "恳请", "麻烦", "相关部门", "有关部门",
+            "相关单位", "主管部门", "上级部门", "部门", "处理", "处置", "督促", "协调", "落实", "情况", "问题",
+            "已上报", "上报", "建议", "能不能", "是否", "一下", "我们", "他们", "现在", "已经", "目前", "近日",
+            "这几天", "一直", "多次", "非常", "特别", "严重", "影响", "居民", "市民", "群众", "小区", "社区",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+
+_PLACEHOLDER = re.compile(r"\[[^\]\s]{1,12}\]")  # "[手机号]", "[身份证号]": masks say nothing about the problem
+_BOILERPLATE = re.compile("|".join(map(re.escape, BOILERPLATE)))
+# Runs of Han characters, letters and digits; bigrams never cross punctuation or a cut-out phrase.
+_RUN = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+
+# Function characters: alone they say nothing of the problem; a bigram of two of them ("我们", "已经") neither.
+STOP_CHARACTERS = frozenset(
+    "的了在是有我们你他她它这那个和也都就还到说要把被给让很太又好没不一上下里中来去着过吗呢吧啊呀么什怎为与及或"
+    "而且但等从对向于以其之所能会可已经再才只每各些该此"
+)
+
+UNIGRAM_WEIGHT = 1.5
+# Suffixes of a place's kind: "陈庄村" is also written "陈庄", "霍营街道" "霍营".
+_PLACE_SUFFIXES = ("街道", "地区", "社区", "小区", "镇", "村")
+
+
+class Signature(msgspec.Struct, frozen=True, array_like=True):
+    keys: list[int]  # crc32 of the features, ascending
+    weights: list[float]  # L2-normalised, in the order of keys
+
+
+EMPTY = Signature(keys=[], weights=[])
+
+
+def signature(text: str, *, places: Collection[str | None] = (), size: int = SIGNATURE_SIZE) -> Signature:
+    """`places`: the report's own street and locality (canonical names), to be cut from the text."""
+    return from_features(features(text, places=places), size=size)
+
+
+def features(text: str, *, places: Collection[str | None] = ()) -> Counter[str]:
+    """The characters and bigrams of the text with what every report says cut out, and their counts."""
+    counts: Counter[str] = Counter()
+    for run in runs(text, places=places):
+        counts.update(ch for ch in run if ch not in STOP_CHARACTERS)
+        counts.update(
+            run[i : i + 2]
+            for i in range(len(run) - 1)
+            if run[i] not in STOP_CHARACTERS or run[i + 1] not in STOP_CHARACTERS
+        )
+    return counts
+
+
+def runs(text: str, *, places: Collection[str | None] = ()) -> list[str]:
+    cleaned = unicodedata.normalize("NFKC", text).lower()
+    for name in _place_forms(places):
+        cleaned = cleaned.replace(name, " ")
+    cleaned = _BOILERPLATE.sub(" ", _PLACEHOLDER.sub(" ", cleaned))
+    return _RUN.findall(cleaned)
+
+
+def _place_forms(places: Iterable[str | None]) -> list[str]:
+    forms = set()
+    for place in places:
+        if not place:
+            continue
+        name = unicodedata.normalize("NFKC", place).lower()
+        forms.add(name)
+        for suffix in _PLACE_SUFFIXES:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                forms.add(name[: -len(suffix)])
+    return sorted(forms, key=len, reverse=True)  # "华龙苑中里社区" before "华龙苑中里"
+
+
+def from_features(counts: Mapping[str, float], *, size: int = SIGNATURE_SIZE) -> Signature:
+    weighted: dict[int, float] = {}
+    for feature, count in counts.items():
+        if count <= 0:
+            continue
+        key = zlib.crc32(feature.encode())
+        # Sublinear: a word repeated in a long complaint should not outweigh everything else it says.
+        weight = (1.0 + math.log(count)) * (UNIGRAM_WEIGHT if len(feature) == 1 else 1.0)
+        weighted[key] = weighted.get(key, 0.0) + weight
+    return _normalised(weighted.items(), size)
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """Cosine of the two signatures, in [0, 1] (weights are never negative)."""
+    if len(a.keys) > len(b.keys):
+        a, b = b, a
+    return similarity_to(as_map(b), a)
+
+
+def as_map(sig: Signature) -> dict[int, float]:
+    """The form to build once when one signature is compared with many."""
+    return dict(zip(sig.keys, sig.weights, strict=True))
+
+
+def similarity_to(query: Mapping[int, float], sig: Signature) -> float:
+    get = query.get
+    dot = sum(w * get(k, 0.0) for k, w in zip(sig.keys, sig.weights, strict=True))
+    return min(1.0, max(0.0, dot))  # rounding can push a self-similarity just past 1
+
+
+def combine(parts: Iterable[tuple[Signature, float]], *, size: int) -> Signature:
+    """The weighted sum of signatures, normalised and cut to the `size` strongest features."""
+    total: dict[int, float] = {}
+    for sig, factor in parts:
+        for key, weight in zip(sig.keys, sig.weights, strict=True):
+            total[key] = total.get(key, 0.0) + factor * weight
+    return _normalised(total.items(), size)
+
+
+def _normalised(weighted: Iterable[tuple[int, float]], size: int) -> Signature:
+    strongest = sorted(((key, w) for key, w in weighted if w > 0.0), key=lambda kw: (-kw[1], kw[0]))[:size]
+    norm = math.sqrt(sum(w * w for _, w in strongest))
+    if norm == 0.0:
+        return EMPTY
+    strongest.sort()
+    return Signature(keys=[key for key, _ in strongest], weights=[w / norm for _, w in strongest])

@@ -1,0 +1,342 @@
+"""Cases and hotspots, kept up to date as each item is classified.
+
+Runs inside the transaction that records an item's classification, so an item is classified, placed in a case and
+counted exactly once, or not at all. The work per item is bounded whatever the number of items stored: one index
+scan for candidate cases of its street, one row of daily counts, at most a month of its series, at most a case's
+latest reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from suggestions.hotspots.bursts import DEFAULT_PRIOR, DayCount, DistrictPrior, RiskPoint, burst, escalation
+from suggestions.hotspots.bursts import district_prior as fit_prior
+from suggestions.hotspots.cases import CaseCandidate, Report, best_match, merge_signature
+from suggestions.hotspots.similarity import Signature
+
+# A case whose reporters reach this many is a hotspot on its own: many people see the same problem.
+CASE_HOTSPOT_REPORTS = 5
+CASE_WINDOW = timedelta(days=7)
+# Candidate cases looked at for one report: the most recently active of its street.
+CANDIDATES = 500
+BURST_WINDOW_HOURS = 72
+# Days of counts a burst verdict reads: the 3-day window, the 28-day baseline and a day of slack.
+SERIES_DAYS = 32
+# Reports of a case an escalation verdict reads: its latest.
+ESCALATION_POINTS = 200
+# Days are the district's days: a burst "today" means today in the district.
+DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class Placed(msgspec.Struct, frozen=True):
+    """A freshly classified item, as the tracker needs it."""
+
+    id: int
+    text: str
+    street: str | None
+    locality: str | None
+    topic: str
+    risk_level: int
+    received_at: datetime
+    signature: Signature
+
+
+CANDIDATE_CASES = """
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size
+FROM cases
+WHERE status = 'open' AND street IS NOT DISTINCT FROM $1 AND last_activity > $2
+ORDER BY last_activity DESC
+LIMIT $3
+"""
+
+# A report with no known street is compared with the open cases of its topic anywhere (weighted down as "unknown
+# place"), not with every open case of the district.
+CANDIDATE_CASES_NO_STREET = """
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size
+FROM cases
+WHERE status = 'open' AND topic = $1 AND last_activity > $2
+ORDER BY last_activity DESC
+LIMIT $3
+"""
+
+OPEN_CASE = """
+INSERT INTO cases (street, locality, topic, opened_at, last_activity, size, max_risk, signature_keys,
+                   signature_weights, summary)
+VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, left($8, 80))
+RETURNING id
+"""
+
+JOIN_CASE = """
+UPDATE cases SET
+    size = size + 1,
+    last_activity = greatest(last_activity, $2),
+    opened_at = least(opened_at, $2),
+    max_risk = greatest(max_risk, $3),
+    locality = coalesce(locality, $4),
+    signature_keys = $5,
+    signature_weights = $6,
+    updated_at = now()
+WHERE id = $1
+RETURNING size
+"""
+
+SET_ITEM_CASE = "UPDATE items SET case_id = $2, case_score = $3 WHERE id = $1"
+
+COUNT_DAY = """
+INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, $4, 1)
+ON CONFLICT (street, topic, day) DO UPDATE
+SET problems = place_topic_days.problems + excluded.problems, reports = place_topic_days.reports + 1
+"""
+
+SERIES = """
+SELECT day, problems FROM place_topic_days WHERE street = $1 AND topic = $2 AND day > $3 ORDER BY day
+"""
+
+FIRST_DAY = "SELECT min(day) FROM place_topic_days"
+
+CASE_RISKS = """
+SELECT received_at, risk_level FROM (
+    SELECT received_at, risk_level FROM items WHERE case_id = $1 AND risk_level IS NOT NULL
+    ORDER BY received_at DESC LIMIT $2
+) latest ORDER BY received_at
+"""
+
+CASE_FACTS = """
+SELECT count(*) AS reports, count(DISTINCT channel) AS channels, min(received_at) AS first, max(received_at) AS last,
+       max(risk_level) AS max_risk
+FROM items WHERE case_id = $1
+"""
+
+# One active hotspot per kind and place-topic or case: a new verdict updates its numbers.
+UPSERT_BURST = """
+INSERT INTO hotspots (kind, street, topic, why, score) VALUES ('burst', $1, $2, $3, $4)
+ON CONFLICT (street, topic) WHERE status = 'active' AND kind = 'burst'
+DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
+RETURNING id
+"""
+
+UPSERT_CASE_HOTSPOT = """
+INSERT INTO hotspots (kind, street, topic, case_id, why, score) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (case_id, kind) WHERE status = 'active' AND kind <> 'burst'
+DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
+RETURNING id
+"""
+
+END_BURST = """
+UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
+WHERE kind = 'burst' AND status = 'active' AND street = $1 AND topic = $2
+RETURNING id
+"""
+
+# Items of a hotspot rank one step higher in the feed (items.priority follows hotspot_id).
+LIFT = """
+UPDATE items SET hotspot_id = $1
+WHERE id = ANY($2::bigint[]) AND status <> 'closed' AND hotspot_id IS DISTINCT FROM $1
+"""
+
+DROP_LIFT = "UPDATE items SET hotspot_id = NULL WHERE hotspot_id = ANY($1::bigint[])"
+
+BURST_MEMBERS = """
+SELECT id FROM items
+WHERE street = $1 AND topic = $2 AND received_at > $3 AND status <> 'closed'
+"""
+
+CASE_MEMBERS = "SELECT id FROM items WHERE case_id = $1 AND status <> 'closed'"
+
+
+PRIOR = "SELECT rate, days FROM district_prior WHERE id = 1"
+
+SAVE_PRIOR = """
+INSERT INTO district_prior (id, rate, days) VALUES (1, $1, $2)
+ON CONFLICT (id) DO UPDATE SET rate = excluded.rate, days = excluded.days, updated_at = now()
+"""
+
+# Every street × topic's distinct problems over the baseline, zeros included (the cross join), for the prior.
+SERIES_TOTALS = """
+WITH streets AS (SELECT DISTINCT street FROM place_topic_days),
+     topics AS (SELECT DISTINCT topic FROM place_topic_days)
+SELECT coalesce(sum(d.problems), 0) AS total
+FROM streets s CROSS JOIN topics t
+LEFT JOIN place_topic_days d ON d.street = s.street AND d.topic = t.topic AND d.day > $1
+GROUP BY s.street, t.topic
+"""
+
+
+async def district_prior(conn: Any) -> DistrictPrior:
+    row = await conn.fetchrow(PRIOR)
+    return DEFAULT_PRIOR if row is None else DistrictPrior(rate=row["rate"], days=row["days"])
+
+
+async def refit_prior(conn: Any, *, days: int = 28) -> DistrictPrior:
+    """Refit the district-wide prior from the last `days` days of counts (hourly, by a worker)."""
+    today = datetime.now(UTC).astimezone(DISTRICT_ZONE).date()
+    first: date | None = await conn.fetchval(FIRST_DAY)
+    if first is None:
+        return DEFAULT_PRIOR
+    span = min(days, (today - first).days + 1)
+    totals = [r["total"] for r in await conn.fetch(SERIES_TOTALS, today - timedelta(days=span))]
+    prior = fit_prior(totals, float(span))
+    await conn.execute(SAVE_PRIOR, prior.rate, prior.days)
+    return prior
+
+
+def candidate_from_row(row: Any) -> CaseCandidate:
+    return CaseCandidate(
+        id=row["id"],
+        street=row["street"],
+        locality=row["locality"],
+        topic=row["topic"],
+        last_activity=row["last_activity"],
+        signature=Signature(keys=list(row["signature_keys"]), weights=list(row["signature_weights"])),
+        size=row["size"],
+    )
+
+
+async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DEFAULT_PRIOR) -> None:
+    """Place each item in a case, count it, and update the hotspots it touches. Call inside a transaction."""
+    # Reports of one street are placed one at a time across workers: two reports of a new problem arriving together
+    # must not open two cases. Locks are taken in one order, so workers never deadlock.
+    for street in sorted({item.street or "" for item in items}):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
+    for item in sorted(items, key=lambda i: i.received_at):
+        case_id, new_problem, size = await _place(conn, item)
+        if item.street is not None:
+            day = item.received_at.astimezone(DISTRICT_ZONE).date()
+            await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
+            if new_problem:
+                await _check_burst(conn, item.street, item.topic, prior)
+        if size >= 3:
+            await _check_case(conn, case_id, item, size)
+
+
+async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
+    """(case id, whether the item opened it, the case's size now)."""
+    since = item.received_at - CASE_WINDOW
+    if item.street is None:
+        rows = await conn.fetch(CANDIDATE_CASES_NO_STREET, item.topic, since, CANDIDATES)
+    else:
+        rows = await conn.fetch(CANDIDATE_CASES, item.street, since, CANDIDATES)
+    candidates = {row["id"]: candidate_from_row(row) for row in rows}
+    report = Report(
+        signature=item.signature, street=item.street, locality=item.locality, topic=item.topic, at=item.received_at
+    )
+    match = best_match(report, list(candidates.values()), window=CASE_WINDOW)
+    if match is None:
+        case_id = await conn.fetchval(
+            OPEN_CASE,
+            item.street,
+            item.locality,
+            item.topic,
+            item.received_at,
+            item.risk_level,
+            item.signature.keys,
+            item.signature.weights,
+            item.text,
+        )
+        await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
+        return case_id, True, 1
+    case = candidates[match.case_id]
+    merged = merge_signature(case.signature, item.signature, case.size)
+    size: int = await conn.fetchval(
+        JOIN_CASE, case.id, item.received_at, item.risk_level, item.locality, merged.keys, merged.weights
+    )
+    await conn.execute(SET_ITEM_CASE, item.id, case.id, round(match.score, 4))
+    return case.id, False, size
+
+
+async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior) -> None:
+    now = datetime.now(UTC)
+    today = now.astimezone(DISTRICT_ZONE).date()
+    rows = await conn.fetch(SERIES, street, topic, today - timedelta(days=SERIES_DAYS))
+    history_start: date | None = await conn.fetchval(FIRST_DAY)
+    local = now.astimezone(DISTRICT_ZONE)
+    verdict = burst(
+        [DayCount(day=r["day"], count=r["problems"]) for r in rows],
+        today,
+        now_fraction=(local.hour * 3600 + local.minute * 60 + local.second) / 86400,
+        history_start=history_start,
+        prior=prior,
+    )
+    if not verdict.hot:
+        ended = [r["id"] for r in await conn.fetch(END_BURST, street, topic)]
+        if ended:
+            await conn.execute(DROP_LIFT, ended)
+        return
+    why = {
+        "problems": verdict.observed,
+        "expected": round(verdict.expected, 2),
+        "window_days": verdict.window_days,
+        "baseline_days": verdict.baseline_days,
+        "p_value": float(f"{verdict.score:.2g}"),
+    }
+    hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, verdict.observed / max(verdict.expected, 0.1))
+    members = [
+        r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, now - timedelta(hours=BURST_WINDOW_HOURS))
+    ]
+    await conn.execute(LIFT, hotspot_id, members)
+
+
+async def _check_case(conn: Any, case_id: int, item: Placed, size: int) -> None:
+    facts = await conn.fetchrow(CASE_FACTS, case_id)
+    span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
+    points = [
+        RiskPoint(at=r["received_at"], risk_level=r["risk_level"])
+        for r in await conn.fetch(CASE_RISKS, case_id, ESCALATION_POINTS)
+    ]
+    trend = escalation(points)
+    hotspots: list[int] = []
+    if trend.rising:
+        why = {
+            "reports": facts["reports"],
+            "first_level": trend.first_level,
+            "last_level": trend.last_level,
+            # Reports minutes apart have no meaningful rate per day.
+            "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
+            "span_days": span_days,
+        }
+        hotspots.append(
+            await conn.fetchval(
+                UPSERT_CASE_HOTSPOT, "escalation", item.street, item.topic, case_id, why, float(trend.last_level)
+            )
+        )
+    if size >= CASE_HOTSPOT_REPORTS:
+        why = {
+            "reports": facts["reports"],
+            "channels": facts["channels"],
+            "span_days": span_days,
+            "max_risk": facts["max_risk"],
+        }
+        hotspots.append(
+            await conn.fetchval(UPSERT_CASE_HOTSPOT, "case", item.street, item.topic, case_id, why, float(size))
+        )
+    if hotspots:
+        members = [r["id"] for r in await conn.fetch(CASE_MEMBERS, case_id)]
+        # An escalating case outranks a merely crowded one: its id goes on the items.
+        await conn.execute(LIFT, hotspots[0], members)
+
+
+END_QUIET_CASE_HOTSPOTS = """
+UPDATE hotspots h SET status = 'ended', ended_at = now(), updated_at = now()
+FROM cases c
+WHERE h.case_id = c.id AND h.status = 'active' AND (c.status = 'closed' OR c.last_activity < $1)
+RETURNING h.id
+"""
+
+ACTIVE_BURSTS = "SELECT street, topic FROM hotspots WHERE kind = 'burst' AND status = 'active'"
+
+
+async def review_hotspots(conn: Any) -> None:
+    """End hotspots that time has cooled: a burst whose window moved on, a case nobody reported for a week."""
+    async with conn.transaction():
+        ended = [r["id"] for r in await conn.fetch(END_QUIET_CASE_HOTSPOTS, datetime.now(UTC) - CASE_WINDOW)]
+        if ended:
+            await conn.execute(DROP_LIFT, ended)
+        prior = await district_prior(conn)
+        for row in await conn.fetch(ACTIVE_BURSTS):
+            await _check_burst(conn, row["street"], row["topic"], prior)

@@ -1,0 +1,198 @@
+"""What staff read about cases and hotspots, and what operators see while they type a call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from suggestions.hotspots.cases import rank_suggestions
+from suggestions.hotspots.places import Gazetteer
+from suggestions.hotspots.similarity import signature
+from suggestions.hotspots.tracker import CANDIDATES, CASE_WINDOW, candidate_from_row
+from suggestions.intake.schema import Channel, Status
+
+MEMBERS_SHOWN = 50
+
+
+class Member(msgspec.Struct, kw_only=True):
+    id: int
+    tracking_code: str
+    received_at: datetime
+    channel: Channel
+    status: Status
+    risk_level: int | None
+    case_score: float | None  # the machine's grouping score; null for the report that opened the case
+    excerpt: str
+
+
+class CaseView(msgspec.Struct, kw_only=True):
+    id: int
+    street: str | None
+    locality: str | None
+    topic: str | None
+    status: str
+    opened_at: datetime
+    last_activity: datetime
+    size: int
+    max_risk: int | None
+    summary: str
+    members: list[Member]
+
+
+class Hotspot(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str  # burst | case | escalation
+    street: str | None
+    topic: str | None
+    case_id: int | None
+    why: dict[str, Any]  # the numbers behind it
+    explanation: str  # the same, in a sentence for staff
+    started_at: datetime
+    updated_at: datetime
+    members: list[Member]
+
+
+class Hotspots(msgspec.Struct):
+    hotspots: list[Hotspot]
+
+
+class Suggestion(msgspec.Struct, kw_only=True):
+    case_id: int
+    score: float
+    street: str | None
+    locality: str | None
+    topic: str | None
+    size: int
+    last_activity: datetime
+    summary: str
+
+
+class Suggestions(msgspec.Struct):
+    street: str | None
+    locality: str | None
+    cases: list[Suggestion]
+
+
+CASE = "SELECT * FROM cases WHERE id = $1"
+CASE_MEMBERS = """
+SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt
+FROM items WHERE case_id = $1 ORDER BY received_at LIMIT $2
+"""
+
+ACTIVE_HOTSPOTS = """
+SELECT id, kind, street, topic, case_id, why, started_at, updated_at
+FROM hotspots WHERE status = 'active'
+ORDER BY CASE kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, score DESC, id
+LIMIT $1
+"""
+# A case's hotspot lists the case's reports; a burst lists the reports it lifted (its street × topic, 72 hours).
+HOTSPOT_MEMBERS = """
+SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt
+FROM items WHERE CASE WHEN $3::bigint IS NULL THEN hotspot_id = $1 ELSE case_id = $3 END
+ORDER BY received_at DESC LIMIT $2
+"""
+
+SUGGESTION_CANDIDATES = """
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size, summary
+FROM cases
+WHERE status = 'open' AND last_activity > $2 AND ($1::text IS NULL OR street = $1 OR street IS NULL)
+ORDER BY last_activity DESC
+LIMIT $3
+"""
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        id=row["id"],
+        tracking_code=row["tracking_code"],
+        received_at=row["received_at"],
+        channel=row["channel"],
+        status=row["status"],
+        risk_level=row["risk_level"],
+        case_score=row["case_score"],
+        excerpt=row["excerpt"],
+    )
+
+
+async def case_view(conn: Any, case_id: int) -> CaseView | None:
+    row = await conn.fetchrow(CASE, case_id)
+    if row is None:
+        return None
+    members = [_member(r) for r in await conn.fetch(CASE_MEMBERS, case_id, MEMBERS_SHOWN)]
+    return CaseView(
+        id=row["id"],
+        street=row["street"],
+        locality=row["locality"],
+        topic=row["topic"],
+        status=row["status"],
+        opened_at=row["opened_at"],
+        last_activity=row["last_activity"],
+        size=row["size"],
+        max_risk=row["max_risk"],
+        summary=row["summary"],
+        members=members,
+    )
+
+
+def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any]) -> str:
+    where = f"{street or '地点不详'}·{topic or '未分类'}"
+    if kind == "burst":
+        return (
+            f"{where}：近 {why['window_days']} 天 {why['problems']} 个不同问题，"
+            f"常态约 {why['expected']} 个（p={why['p_value']}）"
+        )
+    if kind == "escalation":
+        return (
+            f"{where}：同一问题 {why['reports']} 次反映，风险由 {why['first_level']} 级升至 {why['last_level']} 级，"
+            f"历时 {why['span_days']} 天"
+        )
+    return f"{where}：同一问题 {why['reports']} 次反映，来自 {why['channels']} 个渠道，历时 {why['span_days']} 天"
+
+
+async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
+    hotspots = []
+    for row in await conn.fetch(ACTIVE_HOTSPOTS, limit):
+        members = [_member(r) for r in await conn.fetch(HOTSPOT_MEMBERS, row["id"], MEMBERS_SHOWN, row["case_id"])]
+        hotspots.append(
+            Hotspot(
+                id=row["id"],
+                kind=row["kind"],
+                street=row["street"],
+                topic=row["topic"],
+                case_id=row["case_id"],
+                why=row["why"],
+                explanation=explain(row["kind"], row["street"], row["topic"], row["why"]),
+                started_at=row["started_at"],
+                updated_at=row["updated_at"],
+                members=members,
+            )
+        )
+    return Hotspots(hotspots=hotspots)
+
+
+async def suggest_cases(conn: Any, gazetteer: Gazetteer, *, text: str, place: str, limit: int) -> Suggestions:
+    """Open cases a call being typed may belong to: its place from the words so far, then text similarity."""
+    where = gazetteer.resolve(text, place)
+    rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, datetime.now(UTC) - CASE_WINDOW, CANDIDATES)
+    candidates = {row["id"]: (candidate_from_row(row), row["summary"]) for row in rows}
+    matches = rank_suggestions(
+        signature(text), where.street, where.locality, [c for c, _ in candidates.values()], limit=limit
+    )
+    suggestions = []
+    for match in matches:
+        case, summary = candidates[match.case_id]
+        suggestions.append(
+            Suggestion(
+                case_id=case.id,
+                score=round(match.score, 3),
+                street=case.street,
+                locality=case.locality,
+                topic=case.topic,
+                size=case.size,
+                last_activity=case.last_activity,
+                summary=summary,
+            )
+        )
+    return Suggestions(street=where.street, locality=where.locality, cases=suggestions)

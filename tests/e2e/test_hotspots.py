@@ -1,0 +1,208 @@
+"""Cases and hotspots from streams the tests write: reworded duplicates across channels, a burst, an escalation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ml.serving import Prediction
+
+LIFT_ROAD = "龙泽园街道 龙跃苑二区"
+LIFT = [
+    ("web", "龙跃苑二区5号楼的电梯又坏了，已经停了三天，楼里好多老人上不了楼，物业一直说等配件。"),
+    (
+        "hotline",
+        "来电人反映：龙跃苑二区5号楼电梯故障停运三天，家中老人无法下楼就医，物业称等待配件，诉求尽快修复电梯。",
+    ),
+    (
+        "grid",
+        "网格员巡查发现龙跃苑二区5号楼电梯停运，张贴维修通知已三日，多名老年住户出行困难，已督促物业联系维保单位。",
+    ),
+    ("web", "龙跃苑二区五号楼电梯坏了好几天了，八十多岁的老人被困在家里，物业到底什么时候修？"),
+    ("hotline", "市民来电称龙跃苑二区5号楼电梯连续多日不能使用，物业未给出维修时间，情绪激动，要求相关部门督促。"),
+]
+OTHER_PROBLEM_SAME_PLACE = "龙跃苑二区门口的垃圾站每天傍晚才清运，夏天气味很大，建议早上清运一次。"
+SAME_PROBLEM_OTHER_PLACE = "天通苑北街道天通西苑三区12号楼电梯坏了一周，物业说没有维修资金。"
+
+
+class FixedTopic:
+    """The real model, with the topic fixed: the tests are about grouping and hotspots, not the classifier."""
+
+    def __init__(self, model: Any, topic: str, risks: dict[str, int] | None = None) -> None:
+        self.model = model
+        self.version = model.version
+        self.topics = model.topics
+        self.topic = topic
+        self.risks = risks or {}
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        out = []
+        for text, p in zip(texts, self.model.predict(texts), strict=True):
+            risk = next((level for marker, level in self.risks.items() if marker in text), p.risk_level)
+            out.append(
+                Prediction(
+                    topic=self.topic,
+                    topic_confidence=p.topic_confidence,
+                    risk_level=risk,
+                    risk_confidence=p.risk_confidence,
+                    kind=p.kind,
+                    terms=p.terms,
+                    needs_review=False,
+                )
+            )
+        return out
+
+
+async def post(client: Any, channel: str, text: str, headers: dict[str, str], **extra: Any) -> int:
+    body = {"channel": channel, "text": text, **extra}
+    response = await client.post("/api/v1/items", json=body, headers=headers if channel != "web" else {})
+    assert response.status_code == 201, response.text
+    item_id: int = response.json()["id"]
+    return item_id
+
+
+async def test_reworded_reports_across_channels_become_one_case_and_a_hotspot(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    tokens = {"hotline": operator, "grid": grid_worker, "web": {}}
+    ids = [await post(client, channel, text, tokens[channel]) for channel, text in LIFT]
+    other_problem = await post(client, "web", OTHER_PROBLEM_SAME_PLACE, {})
+    other_place = await post(client, "web", SAME_PROBLEM_OTHER_PLACE, {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    async def item(item_id: int) -> dict[str, Any]:
+        found: dict[str, Any] = (await client.get(f"/api/v1/items/{item_id}", headers=staff)).json()
+        return found
+
+    cases = {(await item(i))["case_id"] for i in ids}
+    assert len(cases) == 1
+    [case_id] = cases
+    assert (await item(other_problem))["case_id"] != case_id
+    assert (await item(other_place))["case_id"] != case_id
+
+    case = (await client.get(f"/api/v1/cases/{case_id}", headers=staff)).json()
+    assert case["size"] == 5
+    assert {m["channel"] for m in case["members"]} == {"web", "hotline", "grid"}
+
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    crowded = [h for h in hotspots if h["kind"] == "case" and h["case_id"] == case_id]
+    assert len(crowded) == 1
+    assert crowded[0]["why"]["reports"] == 5
+    assert crowded[0]["why"]["channels"] == 3
+    assert {m["id"] for m in crowded[0]["members"]} == set(ids)
+    assert "5 次反映" in crowded[0]["explanation"]
+
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    by_id = {e["id"]: e for e in feed}
+    for i in ids:
+        assert "hotspot" in {r["code"] for r in by_id[i]["reasons"]}
+        assert by_id[i]["priority"] == max(0, 3 - by_id[i]["risk_level"] - 1)
+    assert "hotspot" not in {r["code"] for r in by_id[other_problem]["reasons"]}
+
+
+async def test_operators_are_shown_the_open_case_while_typing(
+    client: Any, drain: Any, model: Any, operator: dict[str, str]
+) -> None:
+    for channel, text in LIFT[:2]:
+        await post(client, channel, text, operator)
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    typed = {"text": "来电人说龙跃苑二区5号楼电梯还是不能用", "place": ""}
+    response = await client.post("/api/v1/cases/suggest", json=typed, headers=operator)
+    assert response.status_code == 200, response.text
+    suggestions = response.json()
+    assert suggestions["street"] == "龙泽园街道"
+    assert suggestions["cases"]
+    assert suggestions["cases"][0]["size"] == 2
+    assert (await client.post("/api/v1/cases/suggest", json=typed)).status_code == 401
+    unrelated = {"text": "城南街道有人问社保卡怎么补办", "place": ""}
+    assert (await client.post("/api/v1/cases/suggest", json=unrelated, headers=operator)).json()["cases"] == []
+
+
+async def test_staff_merge_and_split_cases(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    first = await post(client, "web", LIFT[0][1], {})
+    apart = await post(client, "web", SAME_PROBLEM_OTHER_PLACE, {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    case_a = (await client.get(f"/api/v1/items/{first}", headers=staff)).json()["case_id"]
+    case_b = (await client.get(f"/api/v1/items/{apart}", headers=staff)).json()["case_id"]
+
+    merged = await client.post(f"/api/v1/cases/{case_b}/merge", json={"into": case_a}, headers=staff)
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["size"] == 2
+    assert (await client.get(f"/api/v1/cases/{case_b}", headers=staff)).json()["size"] == 0
+
+    split = await client.post(f"/api/v1/items/{apart}/case", json={"case_id": None}, headers=staff)
+    assert split.status_code == 200
+    assert split.json()["case_id"] not in (case_a, case_b)
+    assert (await client.get(f"/api/v1/cases/{case_a}", headers=staff)).json()["size"] == 1
+    assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": case_a}, headers=staff)).status_code == 422
+    assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": 1}, headers=operator)).status_code == 403
+
+
+NOISES = [
+    "城北街道鼓楼南街一家KTV每晚唱到凌晨，音响震得窗户响。",
+    "城北街道政府街工地夜里十二点还在打桩，严重影响休息。",
+    "城北街道西环路菜市场早上四点就开始卸货，喇叭叫卖声吵醒全楼。",
+    "城北街道一小区楼下广场舞音响开得太大，晚上十点还不停。",
+    "城北街道一家烧烤店的排风机噪音很大，整夜嗡嗡响。",
+    "城北街道某小区有住户在阳台养了十几只狗，半夜狂叫。",
+    "城北街道商业街门口促销活动用大喇叭循环播放，整天不停。",
+    "城北街道一栋楼的空调外机支架松动，运行时哐哐响。",
+    "城北街道一处洗车店高压水泵从早响到晚，没人管。",
+    "城北街道某餐馆凌晨两点还在用鼓风机，油烟机声音扰民。",
+    "城北街道一家健身房深夜还放很大声的音乐，楼上没法睡。",
+]
+
+
+async def test_a_burst_of_different_problems_in_one_street_is_flagged(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
+) -> None:
+    # A month of quiet: now and then one noise problem in 城北街道.
+    today = datetime.now(UTC).date()
+    quiet = [today - timedelta(days=d) for d in range(5, 33, 4)]
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", d) for d in quiet],
+    )
+    fixed = FixedTopic(model, "环境保护")
+    flagged_at = None
+    for n, text in enumerate(NOISES, start=1):
+        await post(client, "web", text, {})
+        await drain(model=fixed)
+        hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+        bursts = [h for h in hotspots if h["kind"] == "burst" and h["street"] == "城北街道"]
+        if bursts and flagged_at is None:
+            flagged_at = n
+            burst = bursts[0]
+    assert flagged_at is not None
+    assert flagged_at <= 11
+    assert burst["topic"] == "环境保护"
+    assert burst["why"]["problems"] >= 5
+    assert burst["why"]["expected"] < 1
+    days = await pool.fetchval("SELECT count(DISTINCT case_id) FROM items")
+    assert days == len(NOISES)  # different problems: no two grouped
+
+
+async def test_a_case_whose_risk_rises_is_an_escalation(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=4)
+    wage = "沙河镇于辛庄村一处工地拖欠工人工资"
+    steps = [
+        (0, "来电人反映沙河镇于辛庄村一处工地拖欠工人工资两个月，老板说月底结清。【一】"),
+        (1, "来电人反映沙河镇于辛庄村工地拖欠工人工资，老板一直拖着不给，工人们很着急。【一】"),
+        (2, "来电人反映沙河镇于辛庄村工地拖欠工资仍未解决，几十名工人说再不给就去区政府上访。【二】"),
+        (3, "来电人反映沙河镇于辛庄村工地讨薪工人已经堵住了工地门口的路，情绪激动，有人扬言跳楼。【三】"),
+    ]
+    for day, text in steps:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    rising = [h for h in hotspots if h["kind"] == "escalation"]
+    assert len(rising) == 1, hotspots
+    assert (rising[0]["why"]["first_level"], rising[0]["why"]["last_level"]) == (1, 3)
+    assert rising[0]["why"]["reports"] == 4
+    assert wage[:4] in rising[0]["members"][0]["excerpt"]
