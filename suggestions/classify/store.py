@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from suggestions.hotspots.similarity import Signature, signature
+from suggestions.hotspots.similarity import signature
 from suggestions.hotspots.tracker import Placed, district_prior, track
 
 
@@ -28,7 +28,6 @@ class Outcome(msgspec.Struct, frozen=True):
     terms: list[str]
     needs_review: bool
     model_version: str
-    signature: Signature | None = None  # of the text, for grouping into cases; computed beside the prediction
 
 
 # Takes pending items no live worker holds: the asked-for one first, then the oldest. SKIP LOCKED lets any number
@@ -161,9 +160,7 @@ async def record_classifications(
         if not fresh:
             return []
         await conn.execute(RETIRE_CURRENT, [o.item_id for o in fresh])
-        inserted = await conn.fetch(
-            INSERT_CLASSIFICATIONS, [msgspec.to_builtins(o) | {"signature": None} for o in fresh]
-        )
+        inserted = await conn.fetch(INSERT_CLASSIFICATIONS, [msgspec.to_builtins(o) for o in fresh])
         await conn.execute(
             APPLY_CLASSIFICATION,
             [
@@ -193,7 +190,9 @@ def _placed(outcome: Outcome, row: Any) -> Placed:
         topic=outcome.topic,
         risk_level=outcome.risk_level,
         received_at=row["received_at"],
-        signature=outcome.signature or signature(row["text_masked"]),
+        # The item's own places are cut from its text: reports of different problems in one place must not look
+        # alike for naming it.
+        signature=signature(row["text_masked"], places=(row["street"], row["locality"])),
     )
 
 

@@ -19,7 +19,6 @@ from suggestions import queue
 from suggestions.classify import store
 from suggestions.classify.store import Claimed, Outcome
 from suggestions.db import create_pool
-from suggestions.hotspots.similarity import signature
 from suggestions.hotspots.tracker import refit_prior, review_hotspots
 from suggestions.settings import Settings, load_settings
 
@@ -71,7 +70,6 @@ def predict_outcomes(model: Any, claimed: list[Claimed]) -> list[Outcome]:
             terms=list(p.terms),
             needs_review=bool(p.needs_review),
             model_version=model.version,
-            signature=signature(c.text),
         )
         for c, p in zip(claimed, predictions, strict=True)
     ]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 import msgspec
+import numpy as np
 from scipy import stats
 
 # Calibrated with bench/bursts_eval.py: 330 series (22 streets × 15 topics) at 0–1 distinct problems a day turn
@@ -228,4 +229,5 @@ def _trend_per_day(ordered: Sequence[RiskPoint]) -> float:
     # Theil–Sen needs two distinct times; reports all at one moment have no trend to speak of.
     if len(ordered) < 2 or days[-1] <= 0.0:
         return 0.0
-    return float(stats.theilslopes([point.risk_level for point in ordered], days).slope)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the slope's confidence interval is not used
+        return float(stats.theilslopes([point.risk_level for point in ordered], days).slope)

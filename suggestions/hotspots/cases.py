@@ -1,14 +1,20 @@
 """Which open case a new report belongs to: text similarity, weighed by where and what it is about.
 
-Reports of one problem come from different people in different words, so the text alone is weak evidence; the
-place is strong evidence. Two reports naming the same 社区 or 村 and sharing the problem's words are almost always
-the same case. Two naming different 社区 of one street usually describe two problems of one kind (two estates'
-lifts, two villages' dumped rubble), so the place weighs a match down hard rather than ruling it out. A report that
-names only its street may still be about a known estate: it is weighed down less. Topic disagreement weighs a little:
-the classifier can put one problem under two departments (a gym vanishing with prepaid fees is 商贸旅游 or 政法).
+Reports of one problem come from different people in different words, so the text alone is weak evidence and the
+place carries much of the decision. The signatures leave the report's own place names out (`similarity`); the place
+comes back here as a factor on the text similarity:
+- the same 社区, 村 or road: the text decides alone;
+- one side names only the street: the text decides alone too (tuning found nothing to gain in weighing it down:
+  a report that names no estate is still most likely about one with an open case, if its words match);
+- different localities of one street: usually two problems of one kind (two estates' lifts, two villages' dumped
+  rubble), so the match is weighed down hard but not ruled out (a resolver can name a road for one report of an
+  estate's problem and the estate for another);
+- different streets: never the same case.
+Topic disagreement weighs a little: the classifier can file one problem under two departments (a gym vanishing with
+prepaid fees is 商贸旅游 or 政法; illegal parking 政法 or 交通运输).
 
-Thresholds were chosen on half of `tests/data/duplicate_stream.jsonl` (even cluster ids) and checked on the other
-half with `bench/duplicates_eval.py`.
+The threshold and factors were chosen on the tuning half of `tests/data/duplicate_stream.jsonl` (even cluster ids)
+by `bench/duplicates_eval.py --tune`, which also reports the held-out half.
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ import msgspec
 
 from suggestions.hotspots.similarity import Signature, as_map, combine, similarity_to
 
-THRESHOLD = 0.30  # best_match: below this a report opens a new case
-SUGGESTION_FLOOR = 0.15  # rank_suggestions: below this a case is not worth an operator's glance
+THRESHOLD = 0.22  # best_match: below this a report opens a new case
+SUGGESTION_FLOOR = 0.12  # rank_suggestions: an operator glances at a list, so it reaches lower than best_match
 CASE_SIGNATURE_SIZE = 128  # a case keeps more features than one report: its members word the problem differently
 
 
-# Suffixes that name a place's kind, not which place: 北街家园第三社区 and 北街家园第三 are one estate.
+# Suffixes that name a place's kind, not which place: 北街家园第三社区 and 北街家园第三 are one estate, 陈庄村 and
+# 陈庄 one village.
 _KIND_SUFFIXES = ("社区", "小区", "村")
 
 
@@ -34,9 +41,9 @@ class Weights(msgspec.Struct, frozen=True):
 
     same_locality: float = 1.0
     nested_locality: float = 0.9  # 北街家园 and 北街家园第三社区: one name inside the other, likely one estate
-    street_only: float = 0.8  # one side names only the street
+    street_only: float = 1.0  # one side names only the street
     other_locality: float = 0.4  # both name a place of the street, different ones
-    unknown_place: float = 0.7  # a side has no street at all
+    unknown_place: float = 0.7  # a side has neither street nor locality, or only a locality; not tuned
     other_street: float = 0.0
     topic_disagrees: float = 0.85
 
@@ -85,9 +92,11 @@ def best_match(
     for case in candidates:
         if abs(report.at - case.last_activity) > window:
             continue
-        score = similarity_to(query, case.signature)
-        score *= place_factor(report.street, report.locality, case.street, case.locality, weights)
-        score *= topic_factor(report.topic, case.topic, weights)
+        factor = place_factor(report.street, report.locality, case.street, case.locality, weights)
+        factor *= topic_factor(report.topic, case.topic, weights)
+        if factor == 0.0:
+            continue
+        score = similarity_to(query, case.signature) * factor
         if score >= threshold and (best is None or score > best.score):
             best = Match(case_id=case.id, score=score)
     return best
@@ -108,8 +117,10 @@ def rank_suggestions(
     query = as_map(text_signature)
     matches = []
     for case in candidates:
-        score = similarity_to(query, case.signature)
-        score *= place_factor(street, locality, case.street, case.locality, weights)
+        factor = place_factor(street, locality, case.street, case.locality, weights)
+        if factor == 0.0:
+            continue
+        score = similarity_to(query, case.signature) * factor
         if score >= floor:
             matches.append(Match(case_id=case.id, score=score))
     matches.sort(key=lambda m: (-m.score, m.case_id))
@@ -133,30 +144,27 @@ def place_factor(
     locality_b: str | None,
     weights: Weights = WEIGHTS,
 ) -> float:
-    if not street_a or not street_b:
-        return weights.unknown_place
-    if street_a != street_b:
+    if street_a and street_b and street_a != street_b:
         return weights.other_street
-    if not locality_a or not locality_b:
+    # Localities are compared even when a street is unknown: a road or landmark that crosses streets has none.
+    if locality_a and locality_b:
+        core_a, core_b = _core(locality_a), _core(locality_b)
+        if core_a == core_b:
+            return weights.same_locality
+        # The gazetteer lists an estate (小区 天通北苑) and the 社区 it holds (天通北苑第二东社区) as separate places of
+        # one street; a resolver can return either for the same building.
+        if core_a.startswith(core_b) or core_b.startswith(core_a):
+            return weights.nested_locality
+        return weights.other_locality
+    if street_a and street_b:
         return weights.street_only
-    if locality_a == locality_b:
-        return weights.same_locality
-    if _nested(locality_a, locality_b):
-        return weights.nested_locality
-    return weights.other_locality
+    return weights.unknown_place
 
 
 def topic_factor(topic_a: str | None, topic_b: str | None, weights: Weights = WEIGHTS) -> float:
     if topic_a is None or topic_b is None or topic_a == topic_b:
         return 1.0
     return weights.topic_disagrees
-
-
-def _nested(a: str, b: str) -> bool:
-    # The gazetteer lists an estate (小区 天通北苑) and the 社区 it holds (天通北苑第二东社区) as separate places of
-    # one street; a resolver can return either for the same building.
-    a, b = _core(a), _core(b)
-    return a.startswith(b) or b.startswith(a)
 
 
 def _core(name: str) -> str:

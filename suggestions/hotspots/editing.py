@@ -9,7 +9,9 @@ from suggestions.hotspots.cases import merge_signature
 from suggestions.hotspots.similarity import EMPTY, signature
 from suggestions.hotspots.tracker import DISTRICT_ZONE
 
-MEMBERS = "SELECT text_masked, received_at, risk_level FROM items WHERE case_id = $1 ORDER BY received_at"
+MEMBERS = """
+SELECT text_masked, street, locality, received_at, risk_level FROM items WHERE case_id = $1 ORDER BY received_at
+"""
 
 REFRESH = """
 UPDATE cases SET size = $2, opened_at = coalesce($3, opened_at), last_activity = coalesce($4, last_activity),
@@ -43,7 +45,8 @@ async def refresh_case(conn: Any, case_id: int) -> None:
     members = await conn.fetch(MEMBERS, case_id)
     merged = EMPTY
     for size, member in enumerate(members):
-        merged = merge_signature(merged, signature(member["text_masked"]), size)
+        own = signature(member["text_masked"], places=(member["street"], member["locality"]))
+        merged = merge_signature(merged, own, size)
     risks = [m["risk_level"] for m in members if m["risk_level"] is not None]
     await conn.execute(
         REFRESH,

@@ -1,20 +1,22 @@
 """Text signatures for grouping reports of one problem: hashed characters and character pairs, cut to the strongest.
 
 Two reports of one problem share few sentences: "暖气一直不热" and "供暖温度不达标", "电梯困人" and "被关在轿厢里".
-They share characters (暖, 梯) and some pairs (暖气, 电梯, 12号楼) far more than words, so the features are single
-characters and bigrams. On the evaluation stream (`bench/duplicates_eval.py`) they separate duplicates from other
-reports as well as jieba words plus characters do, and better than words, bigrams or bigrams plus trigrams; they need
-no dictionary, so a change to the district's word list cannot change the signatures already stored.
+They share characters (暖, 梯) and a few pairs (暖气, 电梯, 号楼) far more than words or longer runs, so the features
+are single characters, weighted above pairs, and bigrams. Measured on the evaluation stream (`bench/duplicates_eval.py`,
+average precision over report pairs less than a week apart, place and topic factors applied): characters and bigrams
+0.922; characters alone 0.918; jieba words plus characters 0.915, no better, at the cost of a dictionary whose every
+change would change the signatures already stored; jieba words 0.72; bigrams 0.81; bigrams and trigrams 0.71.
+Weighting features by their document frequency in the seed corpus changed nothing, so no corpus is needed either.
 
 Cut out before counting:
 - what every report says whatever its problem: the channels' openings ("来电人反映", "网格员巡查发现"), requests
   ("希望尽快解决", "要求有关部门处理") and characters that carry no subject (的, 了, 我, 在);
-- the report's own place names (`places`): where a report is, its street and locality already say; left in the text a
-  long estate name is a dozen features that make every report of that estate look alike, whatever its problem.
+- the report's own place names (`places`): where a report is, its street and locality already say, and `cases`
+  weighs that separately; left in the text, a long estate name is a dozen features that make every report of the
+  estate look alike whatever its problem (pairwise precision on the stream falls from 0.93 to 0.77).
 
 A feature is the crc32 of its UTF-8 bytes: the same in every process and every Python version, so signatures can be
-stored and compared later. Weights are sublinear counts, a single character weighted above a pair (a pair is kept
-anyway when its characters are), L2-normalised after keeping the strongest `SIGNATURE_SIZE`.
+stored and compared later. Weights are sublinear counts, L2-normalised after keeping the strongest `SIGNATURE_SIZE`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import math
 import re
 import unicodedata
 import zlib
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 
@@ -59,6 +62,7 @@ STOP_CHARACTERS = frozenset(
     "而且但等从对向于以其之所能会可已经再才只每各些该此"
 )
 
+# Reworded duplicates share characters more than pairs: a character outranks a pair when the signature is cut.
 UNIGRAM_WEIGHT = 1.5
 # Suffixes of a place's kind: "陈庄村" is also written "陈庄", "霍营街道" "霍营".
 _PLACE_SUFFIXES = ("街道", "地区", "社区", "小区", "镇", "村")
@@ -73,7 +77,8 @@ EMPTY = Signature(keys=[], weights=[])
 
 
 def signature(text: str, *, places: Collection[str | None] = (), size: int = SIGNATURE_SIZE) -> Signature:
-    """`places`: the report's own street and locality (canonical names), to be cut from the text."""
+    """`places`: the report's own street and locality as resolved (canonical names), cut from the text with their
+    short forms (霍营街道 → 霍营). The thresholds in `cases` were chosen with them cut: pass them."""
     return from_features(features(text, places=places), size=size)
 
 
@@ -136,8 +141,12 @@ def as_map(sig: Signature) -> dict[int, float]:
 
 
 def similarity_to(query: Mapping[int, float], sig: Signature) -> float:
-    get = query.get
-    dot = sum(w * get(k, 0.0) for k, w in zip(sig.keys, sig.weights, strict=True))
+    # Two signatures share a handful of features: intersect the keys in C, then find each shared one's weight by
+    # bisection (keys are sorted). Against 500 open cases this is what a new report's matching costs.
+    keys, weights = sig.keys, sig.weights
+    dot = 0.0
+    for key in query.keys() & keys:
+        dot += query[key] * weights[bisect_left(keys, key)]
     return min(1.0, max(0.0, dot))  # rounding can push a self-similarity just past 1
 
 

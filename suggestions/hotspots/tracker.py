@@ -47,10 +47,11 @@ class Placed(msgspec.Struct, frozen=True):
     signature: Signature
 
 
+# Cases of the report's street, and cases whose street nobody has named yet (a report that names it may join them).
 CANDIDATE_CASES = """
 SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size
 FROM cases
-WHERE status = 'open' AND street IS NOT DISTINCT FROM $1 AND last_activity > $2
+WHERE status = 'open' AND (street = $1 OR street IS NULL) AND last_activity > $2
 ORDER BY last_activity DESC
 LIMIT $3
 """
@@ -78,6 +79,7 @@ UPDATE cases SET
     last_activity = greatest(last_activity, $2),
     opened_at = least(opened_at, $2),
     max_risk = greatest(max_risk, $3),
+    street = coalesce(street, $7),
     locality = coalesce(locality, $4),
     signature_keys = $5,
     signature_weights = $6,
@@ -144,7 +146,7 @@ DROP_LIFT = "UPDATE items SET hotspot_id = NULL WHERE hotspot_id = ANY($1::bigin
 
 BURST_MEMBERS = """
 SELECT id FROM items
-WHERE street = $1 AND topic = $2 AND received_at > $3 AND status <> 'closed'
+WHERE street = $1 AND topic = $2 AND received_at > $3 AND received_at <= $4 AND status <> 'closed'
 """
 
 CASE_MEMBERS = "SELECT id FROM items WHERE case_id = $1 AND status <> 'closed'"
@@ -202,7 +204,8 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     """Place each item in a case, count it, and update the hotspots it touches. Call inside a transaction."""
     # Reports of one street are placed one at a time across workers: two reports of a new problem arriving together
     # must not open two cases. Locks are taken in one order, so workers never deadlock.
-    for street in sorted({item.street or "" for item in items}):
+    # A report with a street may also join a case no one has placed yet, so it takes that ("") lock too.
+    for street in sorted({item.street or "" for item in items} | {""}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
     for item in sorted(items, key=lambda i: i.received_at):
         case_id, new_problem, size = await _place(conn, item)
@@ -210,7 +213,7 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
             day = item.received_at.astimezone(DISTRICT_ZONE).date()
             await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
             if new_problem:
-                await _check_burst(conn, item.street, item.topic, prior)
+                await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
         if size >= 3:
             await _check_case(conn, case_id, item, size)
 
@@ -244,18 +247,18 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     case = candidates[match.case_id]
     merged = merge_signature(case.signature, item.signature, case.size)
     size: int = await conn.fetchval(
-        JOIN_CASE, case.id, item.received_at, item.risk_level, item.locality, merged.keys, merged.weights
+        JOIN_CASE, case.id, item.received_at, item.risk_level, item.locality, merged.keys, merged.weights, item.street
     )
     await conn.execute(SET_ITEM_CASE, item.id, case.id, round(match.score, 4))
     return case.id, False, size
 
 
-async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior) -> None:
-    now = datetime.now(UTC)
-    today = now.astimezone(DISTRICT_ZONE).date()
+async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime) -> None:
+    """Judge the street × topic as of `at`: now for live items and reviews, the item's own time for history imports."""
+    local = at.astimezone(DISTRICT_ZONE)
+    today = local.date()
     rows = await conn.fetch(SERIES, street, topic, today - timedelta(days=SERIES_DAYS))
     history_start: date | None = await conn.fetchval(FIRST_DAY)
-    local = now.astimezone(DISTRICT_ZONE)
     verdict = burst(
         [DayCount(day=r["day"], count=r["problems"]) for r in rows],
         today,
@@ -276,9 +279,8 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior)
         "p_value": float(f"{verdict.score:.2g}"),
     }
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, verdict.observed / max(verdict.expected, 0.1))
-    members = [
-        r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, now - timedelta(hours=BURST_WINDOW_HOURS))
-    ]
+    since = at - timedelta(hours=BURST_WINDOW_HOURS)
+    members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
     await conn.execute(LIFT, hotspot_id, members)
 
 
@@ -339,4 +341,4 @@ async def review_hotspots(conn: Any) -> None:
             await conn.execute(DROP_LIFT, ended)
         prior = await district_prior(conn)
         for row in await conn.fetch(ACTIVE_BURSTS):
-            await _check_burst(conn, row["street"], row["topic"], prior)
+            await _check_burst(conn, row["street"], row["topic"], prior, at=datetime.now(UTC))

@@ -178,7 +178,11 @@ async def suggest_cases(conn: Any, gazetteer: Gazetteer, *, text: str, place: st
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, datetime.now(UTC) - CASE_WINDOW, CANDIDATES)
     candidates = {row["id"]: (candidate_from_row(row), row["summary"]) for row in rows}
     matches = rank_suggestions(
-        signature(text), where.street, where.locality, [c for c, _ in candidates.values()], limit=limit
+        signature(text, places=(where.street, where.locality)),
+        where.street,
+        where.locality,
+        [c for c, _ in candidates.values()],
+        limit=limit,
     )
     suggestions = []
     for match in matches:
