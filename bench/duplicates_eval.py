@@ -34,7 +34,16 @@ from typing import TypeVar
 import msgspec
 
 from suggestions.hotspots import cases
-from suggestions.hotspots.cases import CaseCandidate, Report, Weights, best_match, merge_signature, rank_suggestions
+from suggestions.hotspots.cases import (
+    CaseCandidate,
+    Report,
+    Weights,
+    best_match,
+    cases_to_absorb,
+    merge_signature,
+    rank_suggestions,
+    scored_matches,
+)
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import Signature, signature
 
@@ -80,7 +89,8 @@ Matcher = Callable[[Report, Sequence[CaseCandidate]], cases.Match | None]
 
 
 def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], matcher: Matcher) -> dict[int, int]:
-    """Report id → case id, the cases built as the service would build them."""
+    """Report id → case id, the cases built as the service builds them: join the best case, then absorb the other
+    open cases the report shows to be the same problem."""
     open_cases: dict[int, CaseCandidate] = {}
     assigned: dict[int, int] = {}
     for item in stream:
@@ -115,6 +125,18 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 signature=merge_signature(old.signature, report.signature, old.size),
                 size=old.size + 1,
             )
+            others = scored_matches(report, list(open_cases.values()), window=WINDOW)
+            for absorbed in cases_to_absorb(case, others, open_cases):
+                other = open_cases.pop(absorbed)
+                for member, case_id in assigned.items():
+                    if case_id == absorbed:
+                        assigned[member] = case.id
+                case = msgspec.structs.replace(
+                    case,
+                    last_activity=max(case.last_activity, other.last_activity),
+                    signature=merge_signature(case.signature, other.signature, case.size),
+                    size=case.size + other.size,
+                )
         open_cases[case.id] = case
         assigned[item.id] = case.id
     return assigned

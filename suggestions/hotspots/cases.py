@@ -19,14 +19,17 @@ by `bench/duplicates_eval.py --tune`, which also reports the held-out half.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import msgspec
 
-from suggestions.hotspots.similarity import Signature, as_map, combine, similarity_to
+from suggestions.hotspots.similarity import Signature, as_map, combine, similarity, similarity_to
 
 THRESHOLD = 0.22  # best_match: below this a report opens a new case
+# cases_to_absorb: chosen on the tuning half of the evaluation stream, with best_match's threshold fixed.
+ABSORB_REPORT_FLOOR = 0.15
+ABSORB_THRESHOLD = 0.28
 SUGGESTION_FLOOR = 0.12  # rank_suggestions: an operator glances at a list, so it reaches lower than best_match
 CASE_SIGNATURE_SIZE = 128  # a case keeps more features than one report: its members word the problem differently
 
@@ -74,21 +77,21 @@ class Match(msgspec.Struct, frozen=True):
     score: float
 
 
-def best_match(
+def scored_matches(
     report: Report,
     candidates: Sequence[CaseCandidate],
     *,
     window: timedelta = timedelta(days=7),
-    threshold: float = THRESHOLD,
+    floor: float = 0.0,
     weights: Weights = WEIGHTS,
-) -> Match | None:
-    """The open case the report most likely belongs to, or None when it is a new problem.
+) -> list[Match]:
+    """Every open case scoring at least `floor` for the report, best first.
 
     A case is open for the report while its last activity lies within `window` before it (or after it: reports can
     arrive out of order).
     """
     query = as_map(report.signature)
-    best: Match | None = None
+    matches = []
     for case in candidates:
         if abs(report.at - case.last_activity) > window:
             continue
@@ -97,9 +100,51 @@ def best_match(
         if factor == 0.0:
             continue
         score = similarity_to(query, case.signature) * factor
-        if score >= threshold and (best is None or score > best.score):
-            best = Match(case_id=case.id, score=score)
-    return best
+        if score >= floor:
+            matches.append(Match(case_id=case.id, score=score))
+    matches.sort(key=lambda m: (-m.score, m.case_id))
+    return matches
+
+
+def best_match(
+    report: Report,
+    candidates: Sequence[CaseCandidate],
+    *,
+    window: timedelta = timedelta(days=7),
+    threshold: float = THRESHOLD,
+    weights: Weights = WEIGHTS,
+) -> Match | None:
+    """The open case the report most likely belongs to, or None when it is a new problem."""
+    matches = scored_matches(report, candidates, window=window, floor=threshold, weights=weights)
+    return matches[0] if matches else None
+
+
+def cases_to_absorb(
+    joined: CaseCandidate,
+    report_matches: Sequence[Match],
+    candidates: Mapping[int, CaseCandidate],
+    *,
+    report_floor: float = ABSORB_REPORT_FLOOR,
+    threshold: float = ABSORB_THRESHOLD,
+    weights: Weights = WEIGHTS,
+) -> list[int]:
+    """Other open cases that the report just joined to `joined` shows to be the same problem.
+
+    The second report of a problem often scores too low against a case of one report and opens a case of its own;
+    a later report that resembles both reveals it. A case is absorbed when the report also matches it
+    (`report_floor`) and it matches the joined case as a whole (`threshold`), so one report alone cannot chain two
+    problems together.
+    """
+    absorbed = []
+    for match in report_matches:
+        if match.case_id == joined.id or match.score < report_floor:
+            continue
+        other = candidates[match.case_id]
+        factor = place_factor(joined.street, joined.locality, other.street, other.locality, weights)
+        factor *= topic_factor(joined.topic, other.topic, weights)
+        if similarity(joined.signature, other.signature) * factor >= threshold:
+            absorbed.append(other.id)
+    return absorbed
 
 
 def rank_suggestions(

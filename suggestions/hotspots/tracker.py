@@ -17,7 +17,14 @@ import msgspec
 
 from suggestions.hotspots.bursts import DEFAULT_PRIOR, DayCount, DistrictPrior, RiskPoint, burst, escalation
 from suggestions.hotspots.bursts import district_prior as fit_prior
-from suggestions.hotspots.cases import CaseCandidate, Report, best_match, merge_signature
+from suggestions.hotspots.cases import (
+    THRESHOLD,
+    CaseCandidate,
+    Report,
+    cases_to_absorb,
+    merge_signature,
+    scored_matches,
+)
 from suggestions.hotspots.similarity import Signature
 
 # A case whose reporters reach this many is a hotspot on its own: many people see the same problem.
@@ -229,8 +236,8 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     report = Report(
         signature=item.signature, street=item.street, locality=item.locality, topic=item.topic, at=item.received_at
     )
-    match = best_match(report, list(candidates.values()), window=CASE_WINDOW)
-    if match is None:
+    matches = scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
+    if not matches or matches[0].score < THRESHOLD:
         case_id = await conn.fetchval(
             OPEN_CASE,
             item.street,
@@ -244,12 +251,21 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         )
         await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
         return case_id, True, 1
-    case = candidates[match.case_id]
+    best = matches[0]
+    case = candidates[best.case_id]
     merged = merge_signature(case.signature, item.signature, case.size)
     size: int = await conn.fetchval(
         JOIN_CASE, case.id, item.received_at, item.risk_level, item.locality, merged.keys, merged.weights, item.street
     )
-    await conn.execute(SET_ITEM_CASE, item.id, case.id, round(match.score, 4))
+    await conn.execute(SET_ITEM_CASE, item.id, case.id, round(best.score, 4))
+    joined = msgspec.structs.replace(case, signature=merged, size=size)
+    absorbed = cases_to_absorb(joined, matches, candidates)
+    if absorbed:
+        from suggestions.hotspots.editing import merge_cases
+
+        for other in absorbed:
+            await merge_cases(conn, case_id=other, into=case.id)
+        size = await conn.fetchval("SELECT size FROM cases WHERE id = $1", case.id)
     return case.id, False, size
 
 
