@@ -1,0 +1,204 @@
+"""Duplicate suggestions and hotspot updates with many items stored: the cost per item must not grow with them.
+
+    .venv/bin/python -m bench.hotspots_scale [--items 1000000] [--probes 300]
+
+Fills a fresh database with synthetic history (items spread over three years, the default district's streets and
+the 15 topics, one case per two items, daily counts), then measures, at a small size and at the full size:
+- `POST /api/v1/cases/suggest`-equivalent (`suggest_cases`, what the endpoint runs) p50/p95 in ms;
+- tracking one newly classified item (case placement, daily count, burst and case checks, in its transaction).
+The ratio full / small is the number to compare: near 1 means the work per item does not grow with the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from bench._servers import ROOT, fresh_database
+from suggestions.district import load_gazetteer
+from suggestions.hotspots.similarity import signature
+from suggestions.hotspots.tracker import Placed, track
+from suggestions.hotspots.views import suggest_cases
+from suggestions.settings import Settings
+
+TOPICS = ["城乡建设", "环境保护", "交通运输", "劳动和社会保障", "政法", "民政", "教育文体", "卫生计生", "商贸旅游"]
+
+
+def seed_texts() -> list[str]:
+    return [
+        msgspec.json.decode(line)["text"]
+        for path in sorted((ROOT / "ml" / "seed").glob("*.jsonl"))
+        for line in path.read_bytes().splitlines()
+        if line.strip()
+    ]
+
+
+async def fill(url: str, count: int, streets: list[str], texts: list[str], start_id: int) -> None:
+    """Append `count` items (and a case per two items) spread evenly over the last three years."""
+    rng = random.Random(start_id)
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(url)
+    signatures = [signature(t) for t in texts]
+    cases = []
+    for n in range(count // 2):
+        s = signatures[n % len(signatures)]
+        at = now - timedelta(days=rng.random() * 3 * 365)
+        cases.append(
+            (
+                rng.choice(streets),
+                None,
+                rng.choice(TOPICS),
+                "closed" if at < now - timedelta(days=8) else "open",
+                at,
+                at,
+                2,
+                rng.randint(0, 3),
+                s.keys,
+                s.weights,
+                texts[n % len(texts)][:80],
+            )
+        )
+    await conn.copy_records_to_table(
+        "cases",
+        records=cases,
+        columns=[
+            "street",
+            "locality",
+            "topic",
+            "status",
+            "opened_at",
+            "last_activity",
+            "size",
+            "max_risk",
+            "signature_keys",
+            "signature_weights",
+            "summary",
+        ],
+    )
+    first_case = await conn.fetchval("SELECT min(id) FROM cases WHERE id >= $1", start_id // 2 + 1)
+    items = []
+    for n in range(count):
+        case = cases[n // 2]
+        text = texts[n % len(texts)]
+        items.append(
+            (
+                f"S{start_id + n:011d}",
+                "web",
+                text,
+                text,
+                case[0],
+                case[2],
+                case[7],
+                case[4],
+                "open",
+                first_case + n // 2,
+            )
+        )
+    await conn.copy_records_to_table(
+        "items",
+        records=items,
+        columns=[
+            "tracking_code",
+            "channel",
+            "text",
+            "text_masked",
+            "street",
+            "topic",
+            "risk_level",
+            "received_at",
+            "status",
+            "case_id",
+        ],
+    )
+    await conn.execute("""
+        INSERT INTO place_topic_days (street, topic, day, problems, reports)
+        SELECT street, topic, (opened_at AT TIME ZONE 'Asia/Shanghai')::date, count(*), count(*) * 2 FROM cases
+        GROUP BY 1, 2, 3
+        ON CONFLICT (street, topic, day) DO UPDATE SET problems = excluded.problems, reports = excluded.reports
+    """)
+    await conn.execute("ANALYZE")
+    await conn.close()
+
+
+async def measure(url: str, texts: list[str], streets: list[str], probes: int, gazetteer: Any) -> dict[str, float]:
+    rng = random.Random(7)
+    conn = await asyncpg.connect(url)
+    from suggestions.db import _init_connection
+
+    await _init_connection(conn)
+    suggest_ms = []
+    for _ in range(probes):
+        text = f"{rng.choice(streets)}{rng.choice(texts)}"
+        started = time.perf_counter()
+        await suggest_cases(conn, gazetteer, text=text, place="", limit=5)
+        suggest_ms.append((time.perf_counter() - started) * 1000)
+    track_ms = []
+    for n in range(probes):
+        text = rng.choice(texts)
+        street = rng.choice(streets)
+        item_id = await conn.fetchval(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, street, status) "
+            "VALUES ($1, 'web', $2, $2, $3, 'open') RETURNING id",
+            f"P{len(streets)}-{id(track_ms)}-{n}",
+            text,
+            street,
+        )
+        placed = Placed(
+            id=item_id,
+            text=text,
+            street=street,
+            locality=None,
+            topic=rng.choice(TOPICS),
+            risk_level=1,
+            received_at=datetime.now(UTC),
+            signature=signature(text, places=(street, None)),
+        )
+        started = time.perf_counter()
+        async with conn.transaction():
+            await track(conn, [placed])
+        track_ms.append((time.perf_counter() - started) * 1000)
+    await conn.close()
+
+    def p(values: list[float], q: float) -> float:
+        return sorted(values)[int(q * (len(values) - 1))]
+
+    return {
+        "suggest_p50_ms": round(statistics.median(suggest_ms), 2),
+        "suggest_p95_ms": round(p(suggest_ms, 0.95), 2),
+        "track_p50_ms": round(statistics.median(track_ms), 2),
+        "track_p95_ms": round(p(track_ms, 0.95), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--probes", type=int, default=300)
+    args = parser.parse_args()
+    texts = seed_texts()
+    gazetteer = load_gazetteer(Settings())
+    streets = list(gazetteer.streets())
+    with fresh_database() as url:
+        asyncio.run(fill(url, args.small, streets, texts, 0))
+        small = asyncio.run(measure(url, texts, streets, args.probes, gazetteer))
+        started = time.perf_counter()
+        asyncio.run(fill(url, args.items - args.small, streets, texts, args.small))
+        filled = time.perf_counter() - started
+        full = asyncio.run(measure(url, texts, streets, args.probes, gazetteer))
+    print(f"filled to {args.items:,} items in {filled:.0f} s")
+    print(f"{args.small:,} items stored:   {small}")
+    print(f"{args.items:,} items stored: {full}")
+    print("ratios full/small:", {k: round(full[k] / small[k], 2) for k in small})
+
+
+if __name__ == "__main__":
+    main()
