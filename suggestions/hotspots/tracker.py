@@ -37,6 +37,9 @@ BURST_WINDOW_HOURS = 72
 SERIES_DAYS = 32
 # Reports of a case an escalation verdict reads: its latest.
 ESCALATION_POINTS = 200
+# An area's risk trend reads its reports of the last two weeks, and needs a few of them.
+AREA_WINDOW = timedelta(days=14)
+AREA_MIN_REPORTS = 4
 # Days are the district's days: a burst "today" means today in the district.
 DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -137,6 +140,27 @@ DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
 RETURNING id
 """
 
+UPSERT_AREA_ESCALATION = """
+INSERT INTO hotspots (kind, street, topic, why, score) VALUES ('escalation', $1, $2, $3, $4)
+ON CONFLICT (street, topic) WHERE status = 'active' AND kind = 'escalation' AND case_id IS NULL
+DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
+RETURNING id
+"""
+
+# The area's latest assessed reports over the escalation window, oldest first.
+AREA_RISKS = """
+SELECT received_at, risk_level FROM (
+    SELECT received_at, risk_level FROM items
+    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3 AND received_at <= $4
+    ORDER BY received_at DESC LIMIT $5
+) latest ORDER BY received_at
+"""
+
+AREA_MEMBERS = """
+SELECT id FROM items
+WHERE street = $1 AND topic = $2 AND received_at > $3 AND received_at <= $4 AND risk_level >= 2 AND status <> 'closed'
+"""
+
 END_BURST = """
 UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
 WHERE kind = 'burst' AND status = 'active' AND street = $1 AND topic = $2
@@ -223,6 +247,8 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
         if size >= 3:
             await _check_case(conn, case_id, item, size)
+        if item.street is not None and item.risk_level >= 2:
+            await _check_area(conn, item)
 
 
 async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
@@ -300,6 +326,27 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     await conn.execute(LIFT, hotspot_id, members)
 
 
+async def _check_area(conn: Any, item: Placed) -> None:
+    """An area whose reports turn from complaints to warnings and threats, across cases (a wage dispute spreading
+    from one site to several, say). Only a report of risk 2 or more can make an area rise."""
+    assert item.street is not None
+    since = item.received_at - AREA_WINDOW
+    rows = await conn.fetch(AREA_RISKS, item.street, item.topic, since, item.received_at, ESCALATION_POINTS)
+    trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
+    if not trend.rising or trend.last_level < 2 or len(rows) < AREA_MIN_REPORTS:
+        return
+    why = {
+        "reports": len(rows),
+        "first_level": trend.first_level,
+        "last_level": trend.last_level,
+        "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
+        "span_days": round(trend.span_days, 1),
+    }
+    hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
+    members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since, item.received_at)]
+    await conn.execute(LIFT, hotspot_id, members)
+
+
 async def _check_case(conn: Any, case_id: int, item: Placed, size: int) -> None:
     facts = await conn.fetchrow(CASE_FACTS, case_id)
     span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
@@ -339,6 +386,12 @@ async def _check_case(conn: Any, case_id: int, item: Placed, size: int) -> None:
         await conn.execute(LIFT, hotspots[0], members)
 
 
+END_QUIET_AREA_ESCALATIONS = """
+UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
+WHERE kind = 'escalation' AND case_id IS NULL AND status = 'active' AND updated_at < $1
+RETURNING id
+"""
+
 END_QUIET_CASE_HOTSPOTS = """
 UPDATE hotspots h SET status = 'ended', ended_at = now(), updated_at = now()
 FROM cases c
@@ -352,7 +405,9 @@ ACTIVE_BURSTS = "SELECT street, topic FROM hotspots WHERE kind = 'burst' AND sta
 async def review_hotspots(conn: Any) -> None:
     """End hotspots that time has cooled: a burst whose window moved on, a case nobody reported for a week."""
     async with conn.transaction():
-        ended = [r["id"] for r in await conn.fetch(END_QUIET_CASE_HOTSPOTS, datetime.now(UTC) - CASE_WINDOW)]
+        quiet_since = datetime.now(UTC) - CASE_WINDOW
+        ended = [r["id"] for r in await conn.fetch(END_QUIET_CASE_HOTSPOTS, quiet_since)]
+        ended += [r["id"] for r in await conn.fetch(END_QUIET_AREA_ESCALATIONS, quiet_since)]
         if ended:
             await conn.execute(DROP_LIFT, ended)
         prior = await district_prior(conn)

@@ -136,7 +136,7 @@ async def case_view(conn: Any, case_id: int) -> CaseView | None:
     )
 
 
-def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any]) -> str:
+def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any], case_id: int | None = None) -> str:
     where = f"{street or '地点不详'}·{topic or '未分类'}"
     if kind == "burst":
         return (
@@ -144,8 +144,9 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
             f"常态约 {why['expected']} 个（p={why['p_value']}）"
         )
     if kind == "escalation":
+        subject = "同一问题" if case_id is not None else "该区域同类问题"
         return (
-            f"{where}：同一问题 {why['reports']} 次反映，风险由 {why['first_level']} 级升至 {why['last_level']} 级，"
+            f"{where}：{subject} {why['reports']} 次反映，风险由 {why['first_level']} 级升至 {why['last_level']} 级，"
             f"历时 {why['span_days']} 天"
         )
     return f"{where}：同一问题 {why['reports']} 次反映，来自 {why['channels']} 个渠道，历时 {why['span_days']} 天"
@@ -163,7 +164,7 @@ async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
                 topic=row["topic"],
                 case_id=row["case_id"],
                 why=row["why"],
-                explanation=explain(row["kind"], row["street"], row["topic"], row["why"]),
+                explanation=explain(row["kind"], row["street"], row["topic"], row["why"], row["case_id"]),
                 started_at=row["started_at"],
                 updated_at=row["updated_at"],
                 members=members,

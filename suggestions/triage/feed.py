@@ -65,7 +65,8 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
 FEED = """
 SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
-       h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why
+       h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
+       h.case_id AS hotspot_case_id
 FROM items i
 LEFT JOIN hotspots h ON h.id = i.hotspot_id
 WHERE i.status = ANY($1::text[])
@@ -113,7 +114,9 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         level = row["risk_level"]
         reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))
     if row["hotspot_id"] is not None:
-        why = explain(row["hotspot_kind"], row["hotspot_street"], row["hotspot_topic"], row["hotspot_why"])
+        why = explain(
+            row["hotspot_kind"], row["hotspot_street"], row["hotspot_topic"], row["hotspot_why"], row["hotspot_case_id"]
+        )
         reasons.append(Reason("hotspot", f"属于热点，提前一档：{why}"))
     if row["needs_review"]:
         reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))

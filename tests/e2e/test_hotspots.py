@@ -201,8 +201,32 @@ async def test_a_case_whose_risk_rises_is_an_escalation(
     await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
 
     hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-    rising = [h for h in hotspots if h["kind"] == "escalation"]
+    rising = [h for h in hotspots if h["kind"] == "escalation" and h["case_id"] is not None]
     assert len(rising) == 1, hotspots
     assert (rising[0]["why"]["first_level"], rising[0]["why"]["last_level"]) == (1, 3)
     assert rising[0]["why"]["reports"] == 4
     assert wage[:4] in rising[0]["members"][0]["excerpt"]
+
+
+async def test_an_area_whose_risk_rises_across_problems_is_an_escalation(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=10)
+    reports = [
+        (0, "来电人反映沙河镇一家快递分拣站拖欠临时工三周工钱。【一】"),
+        (2, "来电人反映沙河镇某装修公司不给离职员工结清上个月工资。【一】"),
+        (4, "来电人反映沙河镇一处小区工地二十多名工人被拖欠半年工资，准备集体去区里讨说法。【二】"),
+        (6, "来电人反映沙河镇一家餐馆老板失联，十几名服务员工资没着落，大家说要去找媒体。【二】"),
+        (8, "来电人反映沙河镇高教园附近工地讨薪工人正在围堵项目部大门，现场有推搡。【三】"),
+    ]
+    for day, text in reports:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    area = [h for h in hotspots if h["kind"] == "escalation" and h["case_id"] is None]
+    assert len(area) == 1, hotspots
+    assert (area[0]["street"], area[0]["topic"]) == ("沙河镇", "劳动和社会保障")
+    assert area[0]["why"]["last_level"] == 3
+    assert "该区域同类问题" in area[0]["explanation"]
+    assert len(area[0]["members"]) == 3  # the reports at warning level and above, lifted in the feed
