@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.hotspots_scale [--items 1000000] [--probes 300]
 
-Fills a fresh database with synthetic history (items spread over three years, the default district's streets and
-the 15 topics, one case per two items, daily counts), then measures, at a small size and at the full size:
+Fills a fresh database with synthetic history (900 items a day, the default district's streets, nine topics, one
+case per two items, daily counts), first the latest 10,000 items, then older history up to the full size, and
+measures at both sizes:
 - `POST /api/v1/cases/suggest`-equivalent (`suggest_cases`, what the endpoint runs) p50/p95 in ms;
 - tracking one newly classified item (case placement, daily count, burst and case checks, in its transaction).
 The ratio full / small is the number to compare: near 1 means the work per item does not grow with the store.
@@ -29,6 +30,7 @@ from suggestions.hotspots.tracker import Placed, track
 from suggestions.hotspots.views import suggest_cases
 from suggestions.settings import Settings
 
+PER_DAY = 900  # about 1,000,000 items in three years
 TOPICS = ["城乡建设", "环境保护", "交通运输", "劳动和社会保障", "政法", "民政", "教育文体", "卫生计生", "商贸旅游"]
 
 
@@ -42,7 +44,8 @@ def seed_texts() -> list[str]:
 
 
 async def fill(url: str, count: int, streets: list[str], texts: list[str], start_id: int) -> None:
-    """Append `count` items (and a case per two items) spread evenly over the last three years."""
+    """Append `count` items (and a case per two items) at a district's steady rate of PER_DAY items a day, going back
+    in time from where the last fill stopped: the recent weeks look the same however long the history is."""
     rng = random.Random(start_id)
     now = datetime.now(UTC)
     conn = await asyncpg.connect(url)
@@ -50,7 +53,7 @@ async def fill(url: str, count: int, streets: list[str], texts: list[str], start
     cases = []
     for n in range(count // 2):
         s = signatures[n % len(signatures)]
-        at = now - timedelta(days=rng.random() * 3 * 365)
+        at = now - timedelta(days=(start_id + 2 * n + rng.random()) / PER_DAY)
         cases.append(
             (
                 rng.choice(streets),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from suggestions.errors import InvalidInput
-from suggestions.hotspots.cases import merge_signature
-from suggestions.hotspots.similarity import EMPTY, signature
+from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
+from suggestions.hotspots.similarity import EMPTY, combine, signature
 from suggestions.hotspots.tracker import DISTRICT_ZONE
 
 MEMBERS = """
@@ -83,6 +85,40 @@ async def merge_cases(conn: Any, *, case_id: int, into: int) -> bool:
         await refresh_case(conn, into)
         await _count_problem(conn, cases[case_id], -1)
     return True
+
+
+ABSORB = """
+UPDATE cases SET size = size + $2, opened_at = least(opened_at, $3), last_activity = greatest(last_activity, $4),
+    max_risk = greatest(max_risk, $5), signature_keys = $6, signature_weights = $7, updated_at = now()
+WHERE id = $1
+"""
+
+
+async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> CaseCandidate:
+    """The machine's merge while placing a report: like `merge_cases`, but the signatures are combined as they are
+    (weighted by size) instead of recomputed from every member's text, so it costs the same for any case size."""
+    other_row = await conn.fetchrow(
+        "UPDATE cases SET status = 'closed', merged_into = $2, size = 0, updated_at = now() WHERE id = $1 "
+        "RETURNING street, topic, opened_at, max_risk",
+        other.id,
+        into.id,
+    )
+    await conn.execute("UPDATE items SET case_id = $2 WHERE case_id = $1", other.id, into.id)
+    merged = combine(
+        [(into.signature, float(into.size)), (other.signature, float(other.size))], size=CASE_SIGNATURE_SIZE
+    )
+    await conn.execute(
+        ABSORB,
+        into.id,
+        other.size,
+        other_row["opened_at"],
+        other.last_activity,
+        other_row["max_risk"],
+        merged.keys,
+        merged.weights,
+    )
+    await _count_problem(conn, other_row, -1)
+    return msgspec.structs.replace(into, signature=merged, size=into.size + other.size)
 
 
 async def move_item(conn: Any, *, item_id: int, case_id: int | None) -> int | None:

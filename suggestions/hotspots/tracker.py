@@ -287,11 +287,11 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     joined = msgspec.structs.replace(case, signature=merged, size=size)
     absorbed = cases_to_absorb(joined, matches, candidates)
     if absorbed:
-        from suggestions.hotspots.editing import merge_cases
+        from suggestions.hotspots.editing import absorb
 
         for other in absorbed:
-            await merge_cases(conn, case_id=other, into=case.id)
-        size = await conn.fetchval("SELECT size FROM cases WHERE id = $1", case.id)
+            joined = await absorb(conn, into=joined, other=candidates[other])
+        size = joined.size
     return case.id, False, size
 
 
