@@ -285,7 +285,9 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     )
     await conn.execute(SET_ITEM_CASE, item.id, case.id, round(best.score, 4))
     joined = msgspec.structs.replace(case, signature=merged, size=size)
-    absorbed = cases_to_absorb(joined, matches, candidates)
+    # Only a report that names its street may show two cases to be one: without a place, resemblance alone chains
+    # unrelated problems together.
+    absorbed = cases_to_absorb(joined, matches, candidates) if item.street is not None else []
     if absorbed:
         from suggestions.hotspots.editing import absorb
 
@@ -333,7 +335,9 @@ async def _check_area(conn: Any, item: Placed) -> None:
     since = item.received_at - AREA_WINDOW
     rows = await conn.fetch(AREA_RISKS, item.street, item.topic, since, item.received_at, ESCALATION_POINTS)
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
-    if not trend.rising or trend.last_level < 2 or len(rows) < AREA_MIN_REPORTS:
+    # An area rises when it went from ordinary complaints (0-1) to warnings or threats: a street whose reports are
+    # already warnings moving to urgent is each report's own risk, already at the top of the feed.
+    if not trend.rising or trend.first_level > 1 or trend.last_level < 2 or len(rows) < AREA_MIN_REPORTS:
         return
     why = {
         "reports": len(rows),

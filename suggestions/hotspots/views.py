@@ -87,11 +87,22 @@ FROM hotspots WHERE status = 'active'
 ORDER BY CASE kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, score DESC, id
 LIMIT $1
 """
-# A case's hotspot lists the case's reports; a burst lists the reports it lifted (its street × topic, 72 hours).
+# A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
+# lists its street × topic's reports over its window up to the latest one: an item shows one hotspot in the feed
+# but belongs to every one it is part of.
 HOTSPOT_MEMBERS = """
-SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt
-FROM items WHERE CASE WHEN $3::bigint IS NULL THEN hotspot_id = $1 ELSE case_id = $3 END
-ORDER BY received_at DESC LIMIT $2
+WITH h AS (SELECT * FROM hotspots WHERE id = $1),
+     latest AS (SELECT max(i.received_at) AS at FROM items i, h WHERE i.street = h.street AND i.topic = h.topic)
+SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
+       left(i.text_masked, 80) AS excerpt
+FROM items i, h, latest
+WHERE CASE WHEN h.case_id IS NOT NULL THEN i.case_id = h.case_id
+           WHEN h.kind = 'burst' THEN i.street = h.street AND i.topic = h.topic
+                                      AND i.received_at > latest.at - interval '72 hours'
+           ELSE i.street = h.street AND i.topic = h.topic AND i.risk_level >= 2
+                AND i.received_at > latest.at - interval '14 days' END
+ORDER BY i.received_at DESC
+LIMIT $2
 """
 
 SUGGESTION_CANDIDATES = """
@@ -155,7 +166,7 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
 async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
     hotspots = []
     for row in await conn.fetch(ACTIVE_HOTSPOTS, limit):
-        members = [_member(r) for r in await conn.fetch(HOTSPOT_MEMBERS, row["id"], MEMBERS_SHOWN, row["case_id"])]
+        members = [_member(r) for r in await conn.fetch(HOTSPOT_MEMBERS, row["id"], MEMBERS_SHOWN)]
         hotspots.append(
             Hotspot(
                 id=row["id"],
