@@ -75,7 +75,7 @@ async def replay(database_url: str, messages: list[dict[str, str]], top: int) ->
         await sweep(ctx)
     await shutdown(ctx)
     async with pool.acquire() as conn:
-        hotspots = await active_hotspots(conn, limit=top)
+        hotspots = await active_hotspots(conn, limit=1000)
         all_hotspots = await conn.fetch("SELECT kind, count(*) FROM hotspots GROUP BY kind")
         cases = await conn.fetchrow("SELECT count(*) AS cases, count(*) FILTER (WHERE size > 1) AS grouped FROM cases")
     await queue.aclose()
@@ -86,14 +86,22 @@ async def replay(database_url: str, messages: list[dict[str, str]], top: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--top", type=int, default=5, help="hotspots shown of each kind")
     args = parser.parse_args()
     messages = read_stream(args.data)
     with fresh_database() as url:
         hotspots, ids, counts, cases = asyncio.run(replay(url, messages, args.top))
     print(f"messages: {len(messages)}; cases: {cases['cases']} ({cases['grouped']} with more than one report)")
     print("hotspots ever raised:", {r["kind"]: r["count"] for r in counts})
-    for hotspot in hotspots.hotspots:
+    print(
+        "active at the end:",
+        {kind: sum(h.kind == kind for h in hotspots.hotspots) for kind in ("burst", "case", "escalation")},
+    )
+    shown: dict[str, int] = {}
+    for hotspot in hotspots.hotspots:  # most urgent kind first, strongest first within a kind
+        shown[hotspot.kind] = shown.get(hotspot.kind, 0) + 1
+        if shown[hotspot.kind] > args.top:
+            continue
         print(f"\n[{hotspot.kind}] {hotspot.explanation}")
         for member in hotspot.members[:8]:
             when = f"{member.received_at:%Y-%m-%d}"
