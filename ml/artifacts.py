@@ -1,8 +1,7 @@
-"""A model artifact is a folder: `topic.joblib`, `risk.joblib`, `kind.joblib` (fitted scikit-learn pipelines) and
-`metadata.json`. Loading refuses an artifact that the installed libraries or the current dictionaries would
-silently misread.
-
-The joblib files are pickles: load only artifacts this project trained.
+"""A model artifact is a folder: `features.npz` (vocabulary and IDF weights), `heads.npz` (the weights of the
+topic, risk and kind heads) and `metadata.json`. Plain numpy arrays, read with `allow_pickle=False`: loading runs
+no code from the artifact. Loading refuses an artifact that the installed libraries or the current dictionaries
+would silently misread.
 """
 
 from __future__ import annotations
@@ -14,21 +13,23 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Literal
 
-import joblib
 import msgspec
-from sklearn.pipeline import Pipeline
+import numpy as np
 
 from ml.dictionary import District, load_district, package_dir
-from ml.features import FeatureConfig
+from ml.features import FeatureConfig, TextFeatures
+from ml.heads import HeadConfig, LinearHead
 from ml.metrics import Report
 from ml.segment import ENGINES, Segmenter
-from ml.triage import TriageModel
+from ml.triage import HEADS, TriageModel
 
-FORMAT = 1
-HEADS = ("topic", "risk", "kind")
+FORMAT = 3
 METADATA_FILE = "metadata.json"
-# a pickle written by one minor version of these may not load, or load wrongly, in another
-PINNED_LIBRARIES = ("scikit-learn", "numpy")
+FEATURES_FILE = "features.npz"
+HEADS_FILE = "heads.npz"
+# besides the segmenter (which decides the tokens the vocabulary was built from), nothing the artifact holds depends
+# on a library version: it is plain arrays
+PINNED_LIBRARIES: tuple[str, ...] = ()
 
 
 class ModelError(Exception):
@@ -39,9 +40,9 @@ class Metadata(msgspec.Struct, frozen=True, kw_only=True):
     format: int = FORMAT
     version: str  # source-date-data hash prefix, stored with every classification
     created_at: str  # ISO 8601, UTC
-    source: Literal["seed", "csv"]
+    source: Literal["seed", "csv", "district"]  # seed corpus; topic from a CSV; seed plus a district's own data
     command: str  # re-creates this artifact
-    data_sha256: str  # of the topic training data (the seed files, or the CSV file)
+    data_sha256: str  # of the topic training data (the seed files, the CSV file, or seed and extra files)
     seed_sha256: str  # of the seed files the risk and kind heads were trained on
     n_train: dict[str, int]  # per head
     n_heldout: dict[str, int]  # per head
@@ -54,9 +55,13 @@ class Metadata(msgspec.Struct, frozen=True, kw_only=True):
     segmenter: str  # engine
     district: str  # folder, relative to the ml package when inside it
     district_sha256: str
-    features: dict[str, FeatureConfig]  # per head
+    features: FeatureConfig  # shared by the heads
+    heads: dict[str, HeadConfig]
     metrics: dict[str, Report]  # on held-out data, per head ("risk": final levels, "risk_model": model alone)
     train_seconds: float
+    extra_data: dict[str, str] = {}  # file name -> sha256 of the extra training files (district models)
+    promoted_at: str | None = None  # when `python -m ml promote` made it the serving model
+    promoted_over: str | None = None  # the version it replaced, if any
 
 
 def library_versions() -> dict[str, str]:
@@ -73,20 +78,24 @@ def district_path(reference: str) -> Path:
     return package_dir() / reference
 
 
-def write_artifact(directory: Path, metadata: Metadata, heads: dict[str, Pipeline]) -> None:
+def write_artifact(directory: Path, metadata: Metadata, features: TextFeatures, heads: dict[str, LinearHead]) -> None:
     """Written beside the target and moved into place, so a reader never sees half an artifact."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = directory.with_name(f".{directory.name}.{os.getpid()}.new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    for name in HEADS:
-        joblib.dump(heads[name], staging / f"{name}.joblib")
-    (staging / METADATA_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(metadata)))
+    np.savez(staging / FEATURES_FILE, **features.state())
+    np.savez(staging / HEADS_FILE, **{k: v for name in HEADS for k, v in heads[name].state(name).items()})
+    write_metadata(staging, metadata)
     retired = directory.with_name(f".{directory.name}.{os.getpid()}.old")
     if directory.exists():
         directory.rename(retired)
     staging.rename(directory)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_metadata(directory: Path, metadata: Metadata) -> None:
+    (directory / METADATA_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(metadata)))
 
 
 def read_metadata(directory: Path) -> Metadata:
@@ -125,31 +134,34 @@ def load_model(directory: Path, *, district: Path | None = None, engine: str | N
     except FileNotFoundError as exc:
         raise ModelError(str(exc)) from None
     check_compatible(metadata, loaded_district)
-    heads = {}
-    for name in HEADS:
-        path = directory / f"{name}.joblib"
-        try:
-            pipeline = joblib.load(path)
-        except Exception as exc:
-            raise ModelError(f"cannot load {path}: {type(exc).__name__}: {exc}") from None
-        if not isinstance(pipeline, Pipeline):
-            raise ModelError(f"{path} does not hold a scikit-learn pipeline")
-        heads[name] = pipeline
+    label_types: dict[str, type] = {"topic": str, "risk": int, "kind": str}
+    try:
+        with np.load(directory / FEATURES_FILE, allow_pickle=False) as state:
+            features = TextFeatures.from_state(metadata.features, state)
+        with np.load(directory / HEADS_FILE, allow_pickle=False) as state:
+            heads = {name: LinearHead.from_state(name, state, label_types[name]) for name in HEADS}
+    except (OSError, KeyError, ValueError) as exc:
+        raise ModelError(
+            f"cannot load model {metadata.version} from {directory}: {type(exc).__name__}: {exc}"
+        ) from None
+    for name, head in heads.items():
+        if head.coef.shape[0] != features.n_features:
+            raise ModelError(f"the {name} head has {head.coef.shape[0]} weights for {features.n_features} features")
     _check_labels(metadata, heads)
     if engine is not None and engine not in ENGINES:
         raise ModelError(f"unknown segmenter engine {engine!r}")
     segmenter = Segmenter(loaded_district.entries, engine or metadata.segmenter)
-    return TriageModel(metadata=metadata, segmenter=segmenter, heads=heads)
+    return TriageModel(metadata=metadata, segmenter=segmenter, features=features, heads=heads)
 
 
-def _check_labels(metadata: Metadata, heads: dict[str, Pipeline]) -> None:
+def _check_labels(metadata: Metadata, heads: dict[str, LinearHead]) -> None:
     expected: dict[str, list[str] | list[int]] = {
         "topic": metadata.topics,
         "risk": metadata.risk_levels,
         "kind": metadata.kinds,
     }
     for name, labels in expected.items():
-        found = heads[name].classes_.tolist()
+        found = list(heads[name].labels)
         if set(found) != set(labels):
             raise ModelError(f"the {name} head predicts {sorted(found)}, the metadata lists {sorted(labels)}")
 

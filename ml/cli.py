@@ -1,4 +1,7 @@
-"""`python -m ml`: train-seed, train, evaluate, predict. Results go to stdout as JSON; progress to stderr."""
+"""`python -m ml`: train-seed, train, evaluate, evaluate-risk, evaluate-kind, promote, drift, predict.
+
+Results go to stdout as JSON; errors to stderr.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from ml.corpus import CorpusError, read_csv
 from ml.dictionary import default_district_dir
 from ml.metrics import report
 from ml.segment import DEFAULT_ENGINE, ENGINES
-from ml.serving import default_model_dir, ensure_default_model, train_seed_command
+from ml.serving import default_model_dir, promoted_model_dir, serving_model_dir, train_seed_command
 
 PREDICT_BATCH = 256
 
@@ -50,8 +53,14 @@ def _train_seed(args: argparse.Namespace) -> int:
     from ml.train import train_seed
 
     command = train_seed_command(args.out, args.seed_dir, args.district, args.engine)
+    command += "".join(f" --extra {shlex.quote(str(path))}" for path in args.extra)
     metadata = train_seed(
-        seed_dir=args.seed_dir, district_dir=args.district, out=args.out, engine=args.engine, command=command
+        seed_dir=args.seed_dir,
+        district_dir=args.district,
+        out=args.out,
+        engine=args.engine,
+        command=command,
+        extra=args.extra,
     )
     _print_json(
         {
@@ -108,8 +117,70 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_risk(args: argparse.Namespace) -> int:
+    from ml.evaluation import evaluate_risk, read_risk_labels
+
+    model = load_model(args.model or serving_model_dir())
+    _print_json(evaluate_risk(model, read_risk_labels(args.labels), args.data_dir))
+    return 0
+
+
+def _evaluate_kind(args: argparse.Namespace) -> int:
+    from ml.evaluation import evaluate_kind
+
+    model = load_model(args.model or serving_model_dir())
+    _print_json({"model_version": model.version, **msgspec.to_builtins(evaluate_kind(model, args.data))})
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from ml.promote import promote
+
+    current = args.serving if (args.serving / "metadata.json").is_file() else default_model_dir()
+    decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current_dir=current, tolerance=args.tolerance)
+    _print_json({**msgspec.to_builtins(decision), "serving": str(args.serving)})
+    if not decision.promoted:
+        print(f"error: model {decision.candidate} not promoted, {decision.reason}", file=sys.stderr)
+    return 0 if decision.promoted else 1
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from ml.drift import monthly, read_classifications
+
+    with args.data.open("rb") as file:
+        months = monthly(read_classifications(file))
+    _print_json(months)
+    return 0
+
+
+def _label_risk(args: argparse.Namespace) -> int:
+    import csv
+
+    from ml.corpus import write_rule_labelled
+
+    exclude: set[str] = set()
+    if args.exclude:
+        with args.exclude.open(encoding="utf-8", newline="") as file:
+            # an evaluation set names its messages by source (the data file's name) and key
+            exclude = {
+                row["key"] for row in csv.DictReader(file) if row.get("source", args.data.stem) == args.data.stem
+            }
+    written = write_rule_labelled(
+        args.data,
+        args.out,
+        text_cols=args.text_cols,
+        topic_col=args.topic_col,
+        split_col=args.split_col,
+        split=args.split,
+        key_col=args.key_col,
+        exclude=exclude,
+    )
+    _print_json({"out": str(args.out), "rows": written, "excluded_keys": len(exclude)})
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
-    model = load_model(args.model or ensure_default_model())
+    model = load_model(args.model or serving_model_dir())
     decoder = msgspec.json.Decoder(PredictRequest)
     encoder = msgspec.json.Encoder()
     for batch in _batches(sys.stdin, PREDICT_BATCH):
@@ -166,9 +237,18 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--district", type=Path, default=default_district_dir(), help="district folder")
         command.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE, help="segmenter")
 
-    seed = commands.add_parser("train-seed", help="train the default model from the seed corpus")
+    seed = commands.add_parser(
+        "train-seed", help="train the default model from the seed corpus (and a district's own data: --extra)"
+    )
     training_options(seed)
     seed.add_argument("--out", type=Path, default=default_model_dir())
+    seed.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="CSV of more training rows (text or title,detail; topic or label; risk_level; kind), repeatable",
+    )
     seed.set_defaults(run=_train_seed)
 
     train = commands.add_parser("train", help="train a topic model on a CSV (risk and kind from the seed corpus)")
@@ -189,7 +269,42 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", help="evaluate rows whose --split-col value is this")
     evaluate.set_defaults(run=_evaluate)
 
+    risk = commands.add_parser("evaluate-risk", help="risk figures on the labelled real messages")
+    risk.add_argument("--labels", type=Path, required=True, help="ml/eval/risk_labels.csv")
+    risk.add_argument("--data-dir", type=Path, required=True, help="folder holding the labelled messages' corpora")
+    risk.add_argument("--model", type=Path, help="artifact folder (default: the serving model)")
+    risk.set_defaults(run=_evaluate_risk)
+
+    kind = commands.add_parser("evaluate-kind", help="kind figures on a CSV with a kind column")
+    kind.add_argument("--data", type=Path, required=True)
+    kind.add_argument("--model", type=Path, help="artifact folder (default: the serving model)")
+    kind.set_defaults(run=_evaluate_kind)
+
+    promote = commands.add_parser("promote", help="make a model the serving one if it is no worse on held-out data")
+    promote.add_argument("--model", type=Path, required=True)
+    promote.add_argument("--serving", type=Path, default=promoted_model_dir())
+    promote.add_argument("--seed-dir", type=Path, default=default_seed_dir())
+    promote.add_argument("--tolerance", type=float, default=0.0, help="a figure may drop this much")
+    promote.set_defaults(run=_promote)
+
+    drift = commands.add_parser("drift", help="monthly topic and risk distributions of exported classifications")
+    drift.add_argument("--data", type=Path, required=True, help='JSONL {"at", "topic", "risk_level", ...}')
+    drift.set_defaults(run=_drift)
+
+    label = commands.add_parser(
+        "label-risk", help="extra training rows for train-seed: risk levels derived by the lexicon's rules"
+    )
+    label.add_argument("--data", type=Path, required=True)
+    label.add_argument("--text-cols", type=_columns, required=True)
+    label.add_argument("--topic-col", help="copied as the topic label")
+    label.add_argument("--split-col")
+    label.add_argument("--split", help="only rows whose --split-col value is this")
+    label.add_argument("--key-col", help="column naming a row, matched against --exclude")
+    label.add_argument("--exclude", type=Path, help="CSV with source,key of rows to leave out (an evaluation set)")
+    label.add_argument("--out", type=Path, required=True)
+    label.set_defaults(run=_label_risk)
+
     predict = commands.add_parser("predict", help='JSONL {"id", "text"} on stdin to JSONL predictions on stdout')
-    predict.add_argument("--model", type=Path, help="artifact folder (default: the default model, trained if needed)")
+    predict.add_argument("--model", type=Path, help="artifact folder (default: the serving model)")
     predict.set_defaults(run=_predict)
     return parser

@@ -40,6 +40,15 @@ class LabelledText(msgspec.Struct, frozen=True):
     label: str
 
 
+class ExtraItem(msgspec.Struct, frozen=True):
+    """A row of a district's own training data: imported history or a staff correction. A missing label is None."""
+
+    text: str
+    topic: str | None
+    risk_level: int | None
+    kind: str | None
+
+
 def default_seed_dir() -> Path:
     return package_dir() / "seed"
 
@@ -130,3 +139,76 @@ def split_heldout(
         heldout.extend(ranked[:cut])
         training.extend(ranked[cut:])
     return training, heldout
+
+
+def read_extra(path: Path, topics: Sequence[str]) -> list[ExtraItem]:
+    """A CSV of extra training rows.
+
+    Text: column `text`, or `title` and `detail` joined by a newline. Labels: `topic` (or `label`), `risk_level`
+    (0–3), `kind`; any may be missing or empty, and a row with none is skipped. Rows whose `split` is `test` are
+    skipped too: they are kept for evaluation.
+    """
+    csv.field_size_limit(sys.maxsize)
+    known = set(topics)
+    items = []
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.DictReader(file)
+        columns = set(reader.fieldnames or [])
+        if "text" not in columns and not {"title", "detail"} <= columns:
+            raise CorpusError(f"{path}: needs a text column, or title and detail (columns: {', '.join(columns)})")
+        topic_col = "topic" if "topic" in columns else "label" if "label" in columns else None
+        for number, row in enumerate(reader, start=2):
+            if row.get("split") == "test":
+                continue
+            text = row["text"] if "text" in columns else "\n".join(p for p in (row["title"], row["detail"]) if p)
+            topic = (row.get(topic_col) or "").strip() if topic_col else ""
+            risk = (row.get("risk_level") or "").strip()
+            kind = (row.get("kind") or "").strip()
+            if not text.strip() or not (topic or risk or kind):
+                continue
+            if topic and topic not in known:
+                raise CorpusError(f"{path}:{number}: unknown topic {topic!r}")
+            if risk and risk not in {str(level) for level in RISK_LEVELS}:
+                raise CorpusError(f"{path}:{number}: risk_level must be 0, 1, 2 or 3, not {risk!r}")
+            if kind and kind not in KINDS:
+                raise CorpusError(f"{path}:{number}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+            items.append(
+                ExtraItem(text=text, topic=topic or None, risk_level=int(risk) if risk else None, kind=kind or None)
+            )
+    return items
+
+
+def write_rule_labelled(
+    data: Path,
+    out: Path,
+    *,
+    text_cols: Sequence[str],
+    topic_col: str | None,
+    split_col: str | None,
+    split: str | None,
+    key_col: str | None,
+    exclude: set[str],
+) -> int:
+    """Writes `text,topic,risk_level` rows for `train-seed --extra`: the risk level set by the lexicon's rules (the
+    highest explicit signal), the topic copied from `topic_col`. Rows whose `key_col` value is in `exclude` (e.g.
+    messages of an evaluation set) are left out. Returns the number of rows written."""
+    from ml.lexicon import risk_floor
+
+    csv.field_size_limit(sys.maxsize)
+    written = 0
+    with data.open(encoding="utf-8-sig", newline="") as source, out.open("w", encoding="utf-8", newline="") as target:
+        reader = csv.DictReader(source)
+        wanted = [*text_cols, *(c for c in (topic_col, split_col, key_col) if c)]
+        missing = [c for c in wanted if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CorpusError(f"{data}: no column {', '.join(missing)}")
+        writer = csv.writer(target)
+        writer.writerow(["text", "topic", "risk_level"])
+        for row in reader:
+            if (split_col and split and row[split_col] != split) or (key_col and row[key_col] in exclude):
+                continue
+            text = "\n".join(row[c] for c in text_cols if row[c])
+            if text.strip():
+                writer.writerow([text, row[topic_col].strip() if topic_col else "", risk_floor(text)[0]])
+                written += 1
+    return written

@@ -1,14 +1,26 @@
 """Explicit risk signals from the rubric: phrases that set a floor under the model's risk level.
 
-Missing an urgent item is the worst error the triage can make, and a handful of phrases say "urgent" or "escalating"
-outright; the model alone may not have seen them often enough. A phrase does not count when the clause negates it
-right before it (没有燃气泄漏, 未发现起火). A physical hazard or mass action that is only feared or possible
-(担心坍塌, 存在火灾隐患) is a warning (2), not an emergency (3).
+The rubric's signals, as the labelled real messages read them (`ml/eval/README.md`):
+- urgent (3): harm that may happen now — a stated wish to die or a threat of self-harm, a threat to kill or maim
+  (or a knife drawn), a gas leak, a fire, collapse or explosion under way, a person trapped, held or missing now, a
+  blockade or gathering under way, a fraud being paid right now;
+- warning (2): many people involved or escalation — groups of owners, villagers, workers, teachers; wages owed to
+  a group; compensation disputes over demolition and land; petitioning, media, banners; scuffles and assaults that
+  are over; schemes with many victims; deaths or grave injuries behind a dispute; hazards to many people, feared
+  or backed by an incident (the same hazard words as level 3 when nothing says it is happening now);
+- watch (1): an unresolved problem hardening, an individual loss, a dispute between two parties.
+
+A phrase does not count when the clause negates it right before it (没有燃气泄漏, 未发现起火). Each rule names
+literal triggers, one of which every match contains: one Aho–Corasick pass over the text finds which rules can
+match at all, so most texts cost a single scan.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from functools import cache
+from typing import Any
 
 import msgspec
 
@@ -20,73 +32,159 @@ WATCH = 1
 class _Rule(msgspec.Struct, frozen=True):
     level: int
     pattern: str
+    triggers: str  # space-separated literals; every match of `pattern` contains one of them
     feared_is_warning: bool = False  # "担心坍塌", "存在火灾隐患": a hazard not yet happening is a warning
+    urgent_only_now: bool = False  # a hazard word is urgent only when the clause says it is happening now
     unless_before: str | None = None  # the clause before the phrase shows it means something ordinary
+    unless_after: str | None = None  # what follows shows it is over or means something else
 
 
 # traffic, parking or a building site "blocks the road" too; that is not a mass incident.
 _TRAFFIC = r"车|施工|占道|拥堵|停车|摊"
+# the harm is over: a death, an attempt that failed, an event reported afterwards
+_OVER = r"^(?:了)?(?:身亡|死亡|去世|未遂|事件|案|事故|的事)"
+# parties that are many people by themselves, and those that are only when counted
+_GROUP = r"村民|业主|居民|住户|职工|员工|工人|农民工|民工|司机|商户|拆迁户|股民|投资人|退休人员"
+_COUNTED = rf"{_GROUP}|教师|老师|家长|学员|会员|群众|老人|学生|户"
+_MANY = "全体 众多 多名 多位 数十 几十 上百 几百 数百 上千 几千 大批"
 
 _RULES = (
-    # threats of self-harm or violence
+    # threats of self-harm
     _Rule(
         URGENT,
-        r"跳楼|跳河|跳桥|跳下[去来]|自杀|轻生|寻短见|不想活了|喝农药|服毒|割腕|上吊|以死相逼|同归于尽|一起完蛋",
+        r"以死相逼|同归于尽|一起完蛋|不想活了|活不下去|寻死|誓死|拼死|死也(?:要|不)|死在[^，。！？]{0,8}(?:门口|面前|门前|大门)"
+        r"|以(?:生命|死)(?:来)?(?:抗争|维权|保护|相拼|明志)|报复社会",
+        "以死相逼 同归于尽 一起完蛋 不想活了 活不下去 寻死 誓死 拼死 死也 死在 以生命 以死 报复社会",
     ),
     _Rule(
         URGENT,
-        r"拿刀|持刀|拿着.{0,2}刀|刀拿在手|动刀|砍人|砍死|捅人|捅死|杀人|杀了(?:他|她|你|他们)|跟.{0,6}拼了"
-        r"|泼汽油|浇汽油|浇了汽油|提着.{0,3}汽油|放火|点火",
+        r"跳楼|跳河|跳桥|跳江|跳下[去来]|自杀(?!式)|轻生|寻短见|喝农药|服毒|割腕|上吊",
+        "跳楼 跳河 跳桥 跳江 跳下 自杀 轻生 寻短见 喝农药 服毒 割腕 上吊",
+        unless_after=_OVER,
     ),
-    # harm happening now
+    # threats to kill or maim, a weapon drawn
     _Rule(
         URGENT,
-        r"(?:燃气|煤气|天然气)(?:管道?)?泄[漏露]|漏气|(?:燃气|煤气|天然气)味",
+        r"(?:扬言|威胁|恐吓|声称|叫嚣|放话)[^。！？]{0,16}(?:杀|砍|弄死|打死|捅|扫了|报复|炸|烧死|灭了|废了|拼了|好看)"
+        r"|拿刀|持刀|拿着.{0,2}刀|刀拿在手|提着刀|动刀|杀了(?:你|他|她|他们|你们)|砍死你|弄死你|打死你"
+        r"|泼汽油|浇汽油|浇了汽油|提着.{0,3}汽油|放火|跟.{0,6}拼了",
+        "扬言 威胁 恐吓 声称 叫嚣 放话 刀 杀了 砍死你 弄死你 打死你 汽油 放火 拼了",
+    ),
+    # harm happening now: a gas or chemical leak is urgent unless only feared or over
+    _Rule(
+        URGENT,
+        r"(?:燃气|煤气|天然气|液化气|毒气|氨气|氯气)(?:管道?)?泄[漏露]"
+        r"|(?<!信息)(?<!隐私)(?<!数据)(?<!资料)(?<!号码)(?<!个人)(?<!内容)(?<!题)泄[漏露]|漏气"
+        r"|(?:燃气|煤气|天然气|液化气)味",
+        "泄漏 泄露 漏气 燃气味 煤气味 天然气味 液化气味",
         feared_is_warning=True,
+        unless_after=r"^(?:了)?(?:的)?(?:信息|隐私|个人|身份|号码|资料|秘密|事故后|事件)",
     ),
+    # fire, explosion, collapse, entrapment: urgent when happening now, else a hazard to many people
     _Rule(
         URGENT,
-        r"起火|(?<!憋)着火|失火|火灾|火势|爆炸|爆裂|坍塌|倒塌|塌陷|塌方|塌了|要塌|滑坡|触电"
+        r"起火|(?<!憋)着火|失火|火灾|火情|火势|爆炸|爆燃|坍塌|倒塌|塌陷|塌方|垮塌|塌了|要塌|滑坡|触电"
         r"|被困(?!扰)|困人|困在|砸下来|砸到人|踩踏|喘不上气|晕过去|失去意识|昏迷",
+        "起火 着火 失火 火灾 火情 火势 爆炸 爆燃 坍塌 倒塌 塌陷 塌方 垮塌 塌了 要塌 滑坡 触电 被困 困人 困在 "
+        "砸下来 砸到人 踩踏 喘不上气 晕过去 失去意识 昏迷",
         feared_is_warning=True,
+        urgent_only_now=True,
+    ),
+    # a person held or missing
+    _Rule(
+        URGENT,
+        r"失联|失踪|走失|下落不明|联系不上(?:人|了)|非法拘禁|扣押(?:了)?(?:人|工人|他|她)|绑架|囚禁",
+        "失联 失踪 走失 下落不明 联系不上 非法拘禁 扣押 绑架 囚禁",
+        unless_after=r"^(?:人口|儿童|人员)?(?:的)?(?:案|事件|多年)",
     ),
     # fraud in progress
-    _Rule(URGENT, r"正在(?:转账|汇款|打款)|正要转账|准备转账|马上(?:就要)?转账|催(?:促)?(?:他|她|老人)?转账"),
-    # a mass incident under way
     _Rule(
         URGENT,
-        r"(?<!拥)堵路(?!口)|把(?:大门|校门|路口|道路|马路|门口)堵|堵住(?:了)?(?:马路|道路|大门|校门)|围堵"
-        r"|聚众闹事|正在聚集|设置路障|拦截.{0,4}车辆",
-        feared_is_warning=True,
-        unless_before=_TRAFFIC,
+        r"正在(?:转账|汇款|打款)|正要转账|准备转账|马上(?:就要)?转账|催(?:促)?(?:他|她|老人)?转账",
+        "转账 汇款 打款",
     ),
+    # a mass incident: urgent while under way, a warning when reported or threatened
     _Rule(
         URGENT,
-        r"聚集在.{0,10}(?:门口|门前|楼下|大门|政府|售楼处|工地|现场|路口)",
+        r"(?<!拥)堵路(?!口)|堵门|拦路|把(?:大门|校门|路口|道路|马路|门口)堵|堵住(?:了)?(?:马路|道路|大门|校门)|围堵"
+        r"|聚众闹事|正在聚集|设置路障|拦截.{0,4}车辆|聚集(?:在|到|于).{0,10}(?:门口|门前|楼下|大门|政府|售楼处|工地|现场|路口|路|局)"
+        r"|静坐|游行|示威|冲击(?:政府|派出所)",
+        "堵路 堵门 拦路 堵 围堵 聚众闹事 聚集 路障 拦截 静坐 游行 示威 冲击",
         feared_is_warning=True,
+        urgent_only_now=True,
         unless_before=_TRAFFIC,
     ),
-    # many people involved, or a stated intent to escalate
-    _Rule(WARNING, r"集体讨薪|集体上访|越级上访|上访|进京|横幅|举牌|找媒体|向媒体|媒体曝光|曝光(?!台)|集体维权"),
-    _Rule(WARNING, r"全体(?:业主|村民|工人|员工|住户)|多名(?:工人|业主|员工|农民工)"),
-    _Rule(WARNING, r"(?:几十|数十|上百|几百|数百)多?(?:户|名|位)"),
+    # escalation
     _Rule(
         WARNING,
-        r"(?:[1-9]\d+|十几|二十|三十|四十|五十|六十|七十|八十|九十|一百)多?(?:名|位|个|户)?"
-        r"(?:工人|农民工|员工|业主|村民|家长|住户|商户|学员|会员)",
+        r"越级上访|集体上访|上访|越级|进京|赴京|(?:去|到|上)北京|集体信访|多次信访|横幅|举牌|找媒体|向媒体|媒体曝光|新闻媒体|记者"
+        r"|曝光(?!台)|集体维权|联名",
+        "上访 越级 进京 赴京 北京 信访 横幅 举牌 媒体 记者 曝光 维权 联名",
     ),
-    _Rule(WARNING, r"打架|打起来|厮打|推搡|殴打|动手打|大打出手|肢体冲突|扭打"),
+    # many people involved
     _Rule(
         WARNING,
-        r"(?:拆迁|征地|征收)[^，。！？；]{0,12}(?:纠纷|不公|不合理|太低|过低|不到位|未到位|不满|拖欠|没兑现|未兑现)",
+        rf"(?:全体|众多|多名|多位|数十|几十|上百|几百|数百|上千|几千|成百上千|大批)(?:名|位|户|个)?(?:{_COUNTED})"
+        rf"|(?:{_GROUP})们",
+        f"{_MANY} {' '.join(f'{group}们' for group in _GROUP.split('|'))}",
     ),
-    _Rule(WARNING, r"(?:老人|老年人|大爷|大妈|老太太)[^。！？]{0,20}(?:被骗|受骗)|被骗(?:了)?\d+万"),
+    _Rule(
+        WARNING,
+        rf"(?:[1-9]\d+|十几|二十|三十|四十|五十|六十|七十|八十|九十|一百)多?(?:名|位|个|户)?(?:{_COUNTED})(?!民币|次|天|年)",
+        " ".join(_COUNTED.split("|")),
+    ),
+    _Rule(
+        WARNING,
+        rf"(?:我们|我等|本村|全村|全组|本组|全小区|整栋)(?:是|这些|这里的|全体|所有)?[^，。！？]{{0,8}}(?:{_GROUP})",
+        "我们 我等 本村 全村 全组 本组 全小区 整栋",
+    ),
+    # wages and benefits owed, compensation for demolition and land
+    _Rule(
+        WARNING,
+        r"集体讨薪|欠薪|(?:拖欠|欠发|克扣|拒发)[^。！？]{0,12}(?:工资|薪|奖金|补贴|绩效|社保|养老金|退休金|工程款|劳务费)",
+        "讨薪 欠薪 拖欠 欠发 克扣 拒发",
+    ),
+    _Rule(
+        WARNING,
+        r"强拆|(?:拆迁|征地|征收|棚改|安置)[^。！？]{0,16}(?:纠纷|不公|不合理|太低|过低|不到位|未到位|不满|拖欠|没兑现"
+        r"|未兑现|补偿|赔偿|强行|威逼)",
+        "强拆 拆迁 征地 征收 棚改 安置",
+    ),
+    # a developer's dispute is with all the owners of the estate
+    _Rule(WARNING, r"开发商", "开发商"),
+    # scuffles and assaults, over
+    _Rule(
+        WARNING,
+        r"打架|打起来|厮打|推搡|殴打|打伤|打人|被打|围攻|群殴|大打出手|肢体冲突|扭打|杀人|砍人|捅人|砍伤|捅伤",
+        "打架 打起来 厮打 推搡 殴打 打伤 打人 被打 围攻 群殴 大打出手 肢体冲突 扭打 杀人 砍人 捅人 砍伤 捅伤",
+    ),
+    # schemes with many victims
+    _Rule(
+        WARNING,
+        r"传销|非法集资|集资诈骗|p2p|暴雷|爆雷|庞氏|骗局|(?:老人|老年人|大爷|大妈|老太太)[^。！？]{0,20}(?:被骗|受骗|保健品)"
+        r"|被骗(?:了)?\d+万",
+        "传销 集资 p2p 暴雷 爆雷 庞氏 骗局 被骗 受骗 保健品",
+    ),
+    # deaths or grave injuries
+    _Rule(
+        WARNING,
+        r"死亡|身亡|致死|丧命|遇难|重伤|伤残|医疗事故|自残|溺亡",
+        "死亡 身亡 致死 丧命 遇难 重伤 伤残 医疗事故 自残 溺亡",
+    ),
+    # hazards to many people backed by a breach
+    _Rule(
+        WARNING,
+        r"电梯[^。！？]{0,12}(?:故障|事故|坠落|下坠|停运|频繁|急停|关人|困人)|消防通道[^。！？]{0,6}(?:堵|占)|墙体开裂|开裂|裂缝|裂痕"
+        r"|(?:饮用水|自来水|水源|井水)[^。！？]{0,10}(?:污染|发黄|浑浊|异味|发臭|超标)"
+        r"|污染[^。！？]{0,20}(?:村民|居民|群众|百姓|健康|水源|饮用水)|(?:村民|居民|群众|百姓)[^。！？]{0,20}污染",
+        "电梯 消防通道 开裂 裂缝 裂痕 饮用水 自来水 水源 井水 污染",
+    ),
     # an unresolved problem hardening
-    _Rule(WATCH, r"多次反映|反映多次|多次投诉|多次来电|一直没(?:有)?解决|至今未解决|仍未解决|迟迟不解决|被骗"),
-)
-
-_COMPILED = tuple(
-    (rule, re.compile(rule.pattern), re.compile(rule.unless_before) if rule.unless_before else None) for rule in _RULES
+    _Rule(
+        WATCH,
+        r"多次反映|反映多次|多次投诉|多次来电|多次举报|一直没(?:有)?解决|至今未解决|仍未解决|迟迟不解决|被骗|纠纷|安全隐患",
+        "多次 反映多次 一直没 至今未 仍未 迟迟 被骗 纠纷 安全隐患",
+    ),
 )
 
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;：:\n]")
@@ -95,8 +193,16 @@ _NEGATED = re.compile(
     r"(?:没有|没|无|未|不|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人)*$"
 )
 # "随时可能坍塌" is imminent, "可能坍塌" is not
-_ONLY_FEARED_BEFORE = re.compile(r"担心|害怕|怕|防止|预防|避免|以防|谨防|防范|存在|(?<!随时)可能|容易|一旦|如果|万一")
+_ONLY_FEARED_BEFORE = re.compile(
+    r"担心|害怕|怕|防止|预防|避免|以防|谨防|防范|存在|(?<!随时)可能|容易|一旦|如果|万一|要去|准备|打算|扬言|威胁"
+)
 _ONLY_FEARED_AFTER = re.compile(r"^(?:的)?(?:隐患|风险|危险|可能|之虞)")
+# the hazard or the crowd is there now
+_NOW = re.compile(
+    r"正在|现在|此刻|此时|目前|刚刚|刚才|马上|随时|快要|即将|眼看|还在|仍在|一直在|当场|已经|救命|今天|今日|今晚|今早"
+)
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+_NOW_AFTER = re.compile(r"^(?:了|着)?[^，。！？]{0,4}(?:了[，。！!]|出不来|救命|快来|求救|请求救援|正在|中)")
 
 
 class RiskSignal(msgspec.Struct, frozen=True):
@@ -104,19 +210,70 @@ class RiskSignal(msgspec.Struct, frozen=True):
     phrase: str  # as written in the text
 
 
+_Compiled = tuple[_Rule, re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None]
+
+
+@cache
+def _compiled() -> tuple[Any, tuple[_Compiled, ...], list[int]]:
+    """The trigger automaton, the compiled rules, and the rules each trigger can start (bit n: rule n).
+
+    Built on first use."""
+    import ahocorasick_rs
+
+    triggers: list[str] = []
+    rules_of: dict[str, list[int]] = {}
+    for number, rule in enumerate(_RULES):
+        for trigger in rule.triggers.split():
+            if trigger not in rules_of:
+                rules_of[trigger] = []
+                triggers.append(trigger)
+            rules_of[trigger].append(number)
+    compiled = tuple(
+        (
+            rule,
+            re.compile(rule.pattern),
+            re.compile(rule.unless_before) if rule.unless_before else None,
+            re.compile(rule.unless_after) if rule.unless_after else None,
+        )
+        for rule in _RULES
+    )
+    automaton = ahocorasick_rs.AhoCorasick(triggers)
+    return automaton, compiled, [sum(1 << n for n in rules_of[t]) for t in triggers]
+
+
 def risk_signals(text: str) -> list[RiskSignal]:
     """Every non-negated signal in the text, strongest first."""
+    automaton, compiled, rules_of = _compiled()
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer: positions must stay those of text
+        lowered = text
+    possible = 0
+    for index, _, _ in automaton.find_matches_as_indexes(lowered, overlapping=True):
+        possible |= rules_of[index]
+    candidates = [number for number in range(len(compiled)) if possible >> number & 1]
     signals = []
-    for rule, pattern, unless_before in _COMPILED:
-        for match in pattern.finditer(text):
-            before = _clause_before(text, match.start())
+    clauses = sentences = None
+    for number in candidates:
+        rule, pattern, unless_before, unless_after = compiled[number]
+        for match in pattern.finditer(lowered):
+            if clauses is None or sentences is None:
+                clauses = [0, *(m.end() for m in _CLAUSE_END.finditer(lowered))]
+                sentences = [0, *(m.end() for m in _SENTENCE_END.finditer(lowered))]
+            before = lowered[_start(clauses, match.start()) : match.start()]
+            after = lowered[match.end() :]
             if _NEGATED.search(before) or (unless_before and unless_before.search(before)):
                 continue
-            found = rule.level
-            feared = _ONLY_FEARED_BEFORE.search(before) or _ONLY_FEARED_AFTER.match(text[match.end() :])
-            if rule.feared_is_warning and feared:
-                found = WARNING
-            signals.append(RiskSignal(level=found, phrase=match.group()))
+            if unless_after and unless_after.match(after):
+                found = WARNING if rule.level == URGENT else rule.level
+            else:
+                found = rule.level
+            if found == URGENT and rule.feared_is_warning:
+                feared = _ONLY_FEARED_BEFORE.search(before) or _ONLY_FEARED_AFTER.match(after)
+                sentence = lowered[_start(sentences, match.start()) : match.start()]
+                now = _NOW.search(sentence) or _NOW_AFTER.match(after)
+                if feared or (rule.urgent_only_now and not now):
+                    found = WARNING
+            signals.append(RiskSignal(level=found, phrase=text[match.start() : match.end()]))
     return sorted(signals, key=lambda signal: -signal.level)
 
 
@@ -131,6 +288,6 @@ def risk_floor(text: str) -> tuple[int, tuple[str, ...]]:
     return level, tuple(p for p in phrases if not any(p != other and p in other for other in phrases))
 
 
-def _clause_before(text: str, position: int) -> str:
-    start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, position)), default=0)
-    return text[start:position]
+def _start(ends: list[int], position: int) -> int:
+    """Where the clause (or sentence) holding `position` starts, given where each one ends."""
+    return ends[bisect_right(ends, position) - 1]

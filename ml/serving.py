@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ml.artifacts import ModelError, check_compatible, district_path, load_model, read_metadata
+from ml.artifacts import METADATA_FILE, ModelError, check_compatible, district_path, load_model, read_metadata
 from ml.corpus import CorpusError, default_seed_dir, seed_sha256
 from ml.dictionary import default_district_dir, load_district, package_dir
 from ml.segment import DEFAULT_ENGINE
@@ -23,12 +23,27 @@ __all__ = [
     "default_model_dir",
     "ensure_default_model",
     "load_model",
+    "promoted_model_dir",
+    "serving_model_dir",
     "train_seed_command",
 ]
 
 
 def default_model_dir() -> Path:
     return package_dir() / "artifacts" / "default"
+
+
+def promoted_model_dir() -> Path:
+    """Where `python -m ml promote` puts the model the service should use."""
+    return package_dir() / "artifacts" / "serving"
+
+
+def serving_model_dir(promoted: Path | None = None) -> Path:
+    """The promoted model if there is one, else the default seed model (trained first if missing or stale)."""
+    promoted = promoted or promoted_model_dir()
+    if (promoted / METADATA_FILE).is_file():
+        return promoted
+    return ensure_default_model()
 
 
 def train_seed_command(out: Path, seed_dir: Path, district: Path, engine: str) -> str:

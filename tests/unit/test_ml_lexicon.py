@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml.lexicon import risk_floor
+from ml.lexicon import _RULES, risk_floor, risk_signals
 
 
 @pytest.mark.parametrize(
@@ -13,15 +13,20 @@ from ml.lexicon import risk_floor
         ("楼道里燃气泄漏，味道很大", 3, "燃气泄漏"),
         ("老人正在转账给自称公安的人", 3, "正在转账"),
         ("几十名工人此刻在厂门口堵路讨薪", 3, "堵路"),
+        ("楼下饭店着火了，浓烟很大", 3, "着火"),
         ("工地40多名工人被拖欠半年工资", 2, "40多名工人"),
         ("业主们准备拉横幅维权", 2, "横幅"),
         ("说不解决就越级上访", 2, "越级上访"),
-        ("小区几十户业主联名反对", 2, "几十户"),
+        ("小区几十户业主联名反对", 2, "几十户业主"),
+        ("开发商延期交房两年", 2, "开发商"),
         ("这个问题已经多次反映了", 1, "多次反映"),
     ],
 )
 def test_explicit_signals_set_a_floor(text: str, level: int, phrase: str) -> None:
-    assert risk_floor(text) == (level, (phrase,))
+    found, phrases = risk_floor(text)
+
+    assert found == level
+    assert phrase in phrases
 
 
 @pytest.mark.parametrize(
@@ -46,9 +51,20 @@ def test_a_hazard_only_feared_is_a_warning_not_an_emergency(text: str) -> None:
     assert risk_floor(text)[0] == 2
 
 
+@pytest.mark.parametrize("text", ["去年小区发生过火灾", "前年工地塌方", "上个月有人跳楼身亡"])
+def test_harm_that_is_over_is_a_warning_not_an_emergency(text: str) -> None:
+    assert risk_floor(text)[0] == 2
+
+
 @pytest.mark.parametrize(
     "text",
-    ["施工车辆堵路，早高峰很难走", "建议在龙跃苑东门增设公交站", "长期被噪音困扰", "希望给小区加装电梯"],
+    [
+        "施工车辆堵路，早高峰很难走",
+        "建议在龙跃苑东门增设公交站",
+        "长期被噪音困扰",
+        "希望给小区加装电梯",
+        "请相关人员尽快处理",
+    ],
 )
 def test_ordinary_items_have_no_floor(text: str) -> None:
     assert risk_floor(text)[0] == 0
@@ -58,3 +74,25 @@ def test_the_strongest_signal_wins() -> None:
     level, phrases = risk_floor("多次反映无果，全体业主要去上访，有人说要跳楼")
 
     assert (level, phrases) == (3, ("跳楼",))
+
+
+def test_every_rule_match_holds_one_of_its_triggers() -> None:
+    """The trigger scan may skip a rule only when the rule cannot match: checked on each rule's own phrases."""
+    texts = [
+        "燃气泄漏了",
+        "电梯多次故障关人",
+        "拖欠员工三个月工资",
+        "拆迁补偿太低",
+        "被骗了5万",
+        "传销猖獗",
+        "饮用水被污染",
+        "我们是村民",
+        "联系不上人了",
+        "跟他拼了",
+        "以生命来抗争",
+        "20多名家长",
+    ]
+    for text in texts:
+        for signal in risk_signals(text):
+            holders = [rule for rule in _RULES if any(t in signal.phrase.lower() for t in rule.triggers.split())]
+            assert holders, signal

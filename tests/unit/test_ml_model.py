@@ -115,13 +115,13 @@ def test_loading_is_quick(trained: Path) -> None:
     assert time.perf_counter() - started < 2.0
 
 
-def test_a_scikit_learn_version_mismatch_is_refused_with_the_command_to_run(artifact: Path) -> None:
+def test_a_segmenter_version_mismatch_is_refused_with_the_command_to_run(artifact: Path) -> None:
     path = artifact / "metadata.json"
     metadata = json.loads(path.read_text(encoding="utf-8"))
-    metadata["libraries"]["scikit-learn"] = "0.24.2"
+    metadata["libraries"]["rjieba"] = "0.1.0"
     path.write_text(json.dumps(metadata), encoding="utf-8")
 
-    with pytest.raises(ModelError, match=r"scikit-learn 0\.24\.2.*python -m ml train-seed"):
+    with pytest.raises(ModelError, match=r"rjieba 0\.1\.0.*python -m ml train-seed"):
         load_model(artifact)
 
 
@@ -135,10 +135,10 @@ def test_a_changed_dictionary_is_refused(artifact: Path, tmp_path: Path) -> None
         load_model(artifact, district=changed)
 
 
-def test_a_corrupt_pipeline_file_is_refused(artifact: Path) -> None:
-    (artifact / "risk.joblib").write_bytes(b"not a pickle")
+def test_a_corrupt_weights_file_is_refused(artifact: Path) -> None:
+    (artifact / "heads.npz").write_bytes(b"not an archive")
 
-    with pytest.raises(ModelError, match=r"risk\.joblib"):
+    with pytest.raises(ModelError, match=r"cannot load model"):
         load_model(artifact)
 
 

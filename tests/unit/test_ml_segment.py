@@ -10,7 +10,7 @@ import pytest
 
 from ml.corpus import default_seed_dir, seed_files
 from ml.dictionary import DictEntry, default_district_dir, load_district
-from ml.segment import ENGINES, Segmenter, normalise
+from ml.segment import ENGINES, Segmenter, is_word, normalise
 from tests.ml.tiny_corpus import write_district
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,3 +78,16 @@ def test_rjieba_agrees_with_jieba_on_real_messages() -> None:
         texts = [f"{row['title']}\n{row['detail']}" for _, row in zip(range(300), csv.DictReader(file), strict=False)]
 
     assert _agreement(texts, load_district(default_district_dir()).entries) >= AGREEMENT
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_documents_keep_exactly_the_words_of_the_cut(engine: str) -> None:
+    """The fast path (no token can mix letters or digits with punctuation) and the careful one agree."""
+    files = seed_files(default_seed_dir())
+    texts = [json.loads(line)["text"] for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    texts += ["价格上涨2.5%，A-3号楼。", "网址www.abc.com_1", "①号楼　ＡＢＣ", "", "！！！"]
+    segmenter = Segmenter(load_district(default_district_dir()).entries, engine)
+
+    expected = [" ".join(token for token in segmenter.cut(text) if is_word(token)) for text in texts]
+
+    assert segmenter.documents(texts) == expected

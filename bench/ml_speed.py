@@ -1,0 +1,117 @@
+"""Speed of the triage model on one core, stage by stage, in one run.
+
+    .venv/bin/python -m bench.ml_speed [--model DIR] [--items 20000] [--batch 512] [--length 200] [--engine rjieba]
+
+Texts are seed items cycled and cut to `--length` characters. Prints JSON: the time `load_model` takes, the time
+`warm_up` then takes (segmenter dictionary, compiled loops read from their cache), then items/s for segmentation
+alone, features, the three heads' probabilities, the risk lexicon, terms, and the whole `model.predict` on
+batches of `--batch`. Threads of numerical libraries are limited to one before numpy loads.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def seed_texts(count: int, length: int) -> list[str]:
+    base = [
+        json.loads(line)["text"]
+        for path in sorted((ROOT / "ml" / "seed").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    texts = []
+    for n in range(count):
+        text = base[n % len(base)]
+        while len(text) < length:
+            text += base[(n * 7 + len(text)) % len(base)]
+        texts.append(text[:length])
+    return texts
+
+
+def rate(texts: Sequence[Any], batch: int, stage: Callable[[Sequence[Any]], object]) -> float:
+    """Items per second of `stage` over `texts` in batches (best of two passes: the machine is shared)."""
+    best = 0.0
+    for _ in range(2):
+        started = time.perf_counter()
+        for i in range(0, len(texts), batch):
+            stage(texts[i : i + batch])
+        best = max(best, len(texts) / (time.perf_counter() - started))
+    return round(best)
+
+
+def main() -> None:
+    from ml.explain import Evidence, terms
+    from ml.lexicon import risk_floor
+    from ml.serving import load_model, serving_model_dir
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="artifact folder (default: the serving model)")
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--length", type=int, default=200)
+    parser.add_argument("--engine", choices=("jieba", "rjieba"), help="segmenter (default: the model's own)")
+    args = parser.parse_args()
+
+    directory = args.model or serving_model_dir()
+    started = time.perf_counter()
+    model = load_model(directory, engine=args.engine)
+    load_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    model.warm_up()
+    warm_up_seconds = time.perf_counter() - started
+    texts = seed_texts(args.items, args.length)
+    model.predict(texts[: args.batch])
+
+    documents = model.segmenter.documents(texts)
+    transformed = [model.features.transform(documents[i : i + args.batch]) for i in range(0, len(texts), args.batch)]
+    topic, risk = model.heads["topic"], model.heads["risk"]
+
+    def heads(batch: Sequence[Any]) -> None:
+        for matrix, _ in batch:
+            for head in model.heads.values():
+                head.probabilities(matrix)
+
+    def explain(batch: Sequence[Any]) -> None:
+        for matrix, occurrences in batch:
+            rows = matrix.shape[0]
+            chosen = (topic.scores(matrix).argmax(axis=1), risk.scores(matrix).argmax(axis=1))
+            evidence = [Evidence(topic.coef, chosen[0]), Evidence(risk.coef, chosen[1])]
+            terms(matrix, occurrences, evidence, [()] * rows)
+
+    per_batch = len(transformed) / len(texts)
+    result = {
+        "model": model.version,
+        "engine": model.segmenter.engine,
+        "items": len(texts),
+        "length": args.length,
+        "batch": args.batch,
+        "load_seconds": round(load_seconds, 3),
+        "warm_up_seconds": round(warm_up_seconds, 3),
+        "items_per_second": {
+            "segment": rate(texts, args.batch, model.segmenter.documents),
+            "features": rate(documents, args.batch, model.features.transform),
+            # these two run over precomputed batches: one list entry is a whole batch
+            "heads": round(rate(transformed, 1, heads) / per_batch),
+            "lexicon": rate(texts, args.batch, lambda batch: [risk_floor(text) for text in batch]),
+            "terms": round(rate(transformed, 1, explain) / per_batch),
+            "predict": rate(texts, args.batch, model.predict),
+        },
+    }
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

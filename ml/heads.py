@@ -1,0 +1,122 @@
+"""A head is a linear classifier over the shared features, with probabilities calibrated by one temperature.
+
+Training: `LinearSVC` scores every training document out of fold (stratified K-fold), the temperature that makes
+softmax(score / T) fit those out-of-fold labels best is kept, and the classifier is refit on all the documents.
+Serving is a sparse-dense product and a softmax: no scikit-learn object and no pickle is needed to load a head.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize_scalar
+from scipy.sparse import csr_matrix
+
+MAX_CALIBRATION_FOLDS = 5
+
+
+class HeadConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    c: float = 0.5  # inverse regularisation strength of the linear SVM
+    class_weight: Literal["balanced"] | None = None
+    calibration_folds: int = MAX_CALIBRATION_FOLDS
+
+
+class LinearHead:
+    """scores = X @ coef + intercept; probabilities = softmax(scores / temperature)."""
+
+    def __init__(
+        self,
+        labels: Sequence[Any],
+        coef: NDArray[np.float32],
+        intercept: NDArray[np.float32],
+        temperature: float,
+    ) -> None:
+        self.labels = tuple(labels)
+        self.coef = np.ascontiguousarray(coef, dtype=np.float32)  # (features, labels)
+        self.intercept = np.asarray(intercept, dtype=np.float32)
+        self.temperature = float(temperature)
+        if self.coef.shape[1] != len(self.labels) or self.intercept.shape != (len(self.labels),):
+            raise ValueError(f"a head for {len(self.labels)} labels has weights of shape {self.coef.shape}")
+
+    def scores(self, matrix: csr_matrix) -> NDArray[np.float32]:
+        return np.asarray(matrix @ self.coef) + self.intercept
+
+    def probabilities(self, matrix: csr_matrix) -> NDArray[np.float64]:
+        return softmax(self.scores(matrix).astype(np.float64) / self.temperature)
+
+    def state(self, prefix: str) -> dict[str, Any]:
+        return {
+            f"{prefix}_labels": np.array([str(label) for label in self.labels]),
+            f"{prefix}_coef": self.coef,
+            f"{prefix}_intercept": self.intercept,
+            f"{prefix}_temperature": np.array(self.temperature),
+        }
+
+    @classmethod
+    def from_state(cls, prefix: str, state: Any, label_type: type = str) -> LinearHead:
+        return cls(
+            [label_type(label) for label in state[f"{prefix}_labels"].tolist()],
+            state[f"{prefix}_coef"],
+            state[f"{prefix}_intercept"],
+            float(state[f"{prefix}_temperature"]),
+        )
+
+
+def softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
+
+
+def fit_head(matrix: csr_matrix, labels: Sequence[Any], config: HeadConfig) -> tuple[LinearHead, NDArray[np.float64]]:
+    """The head, and its calibrated out-of-fold probabilities for the training rows (one column per label)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    smallest = min(Counter(labels).values())
+    if smallest < 2 or len(set(labels)) < 2:
+        raise ValueError("every label needs at least 2 training examples, and a head at least 2 labels")
+    classes = sorted(set(labels))
+    y = np.array([classes.index(label) for label in labels])
+    folds = StratifiedKFold(n_splits=min(config.calibration_folds, smallest), shuffle=True, random_state=0)
+    out_of_fold = np.zeros((len(y), len(classes)))
+    for train, held in folds.split(np.zeros(len(y)), y):
+        coef, intercept = _fit_linear(matrix[train], y[train], len(classes), config)
+        out_of_fold[held] = np.asarray(matrix[held] @ coef) + intercept
+    coef, intercept = _fit_linear(matrix, y, len(classes), config)
+    temperature = fit_temperature(out_of_fold, y)
+    return LinearHead(classes, coef, intercept, temperature), softmax(out_of_fold / temperature)
+
+
+def fit_temperature(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
+    """The T minimising the negative log-likelihood of softmax(scores / T)."""
+
+    def loss(log_t: float) -> float:
+        shifted = scores / np.exp(log_t)
+        shifted = shifted - shifted.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return float(-log_p[np.arange(len(y)), y].mean())
+
+    return float(np.exp(minimize_scalar(loss, bounds=(-6.0, 4.0), method="bounded").x))
+
+
+def _fit_linear(
+    matrix: csr_matrix, y: NDArray[np.int64], n_classes: int, config: HeadConfig
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    from sklearn.svm import LinearSVC
+
+    present = np.unique(y)
+    svm = LinearSVC(C=config.c, class_weight=config.class_weight, max_iter=10_000).fit(matrix, y)
+    coef = np.zeros((matrix.shape[1], n_classes), dtype=np.float32)
+    # a class missing from this fold scores far below the others
+    intercept = np.full(n_classes, -10.0, dtype=np.float32)
+    if len(present) == 2:  # one weight vector scores the second class against the first
+        coef[:, present[1]], coef[:, present[0]] = svm.coef_[0] / 2, -svm.coef_[0] / 2
+        intercept[present[1]], intercept[present[0]] = svm.intercept_[0] / 2, -svm.intercept_[0] / 2
+    else:
+        coef[:, present] = svm.coef_.T
+        intercept[present] = svm.intercept_
+    return coef, intercept
