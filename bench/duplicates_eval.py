@@ -45,7 +45,8 @@ from suggestions.hotspots.cases import (
     scored_matches,
 )
 from suggestions.hotspots.places import Gazetteer
-from suggestions.hotspots.similarity import Signature, signature
+from suggestions.hotspots.similarity import Signature, signature, similarity
+from suggestions.hotspots.tracker import ANCHOR_FLOOR
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -93,6 +94,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
     open cases the report shows to be the same problem."""
     open_cases: dict[int, CaseCandidate] = {}
     assigned: dict[int, int] = {}
+    anchors: dict[int, Signature] = {}  # each case's first report, which a new report must resemble too
     for item in stream:
         report = Report(
             signature=signatures[item.id],
@@ -103,7 +105,8 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
-        match = matcher(report, list(open_cases.values()))
+        eligible = [c for c in open_cases.values() if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR]
+        match = matcher(report, eligible)
         if match is None:
             case = CaseCandidate(
                 id=item.id,
@@ -114,6 +117,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 signature=merge_signature(report.signature, report.signature, 0),
                 size=1,
             )
+            anchors[case.id] = report.signature
         else:
             old = open_cases[match.case_id]
             case = msgspec.structs.replace(
@@ -125,7 +129,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 signature=merge_signature(old.signature, report.signature, old.size),
                 size=old.size + 1,
             )
-            others = scored_matches(report, list(open_cases.values()), window=WINDOW)
+            others = scored_matches(report, eligible, window=WINDOW) if report.street else []
             for absorbed in cases_to_absorb(case, others, open_cases):
                 other = open_cases.pop(absorbed)
                 for member, case_id in assigned.items():

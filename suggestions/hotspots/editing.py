@@ -18,6 +18,9 @@ SELECT text_masked, street, locality, received_at, risk_level FROM items WHERE c
 REFRESH = """
 UPDATE cases SET size = $2, opened_at = coalesce($3, opened_at), last_activity = coalesce($4, last_activity),
     max_risk = $5, signature_keys = $6, signature_weights = $7,
+    -- A case staff opened by splitting a report off takes that report as its first.
+    anchor_keys = CASE WHEN cardinality(anchor_keys) = 0 THEN $6 ELSE anchor_keys END,
+    anchor_weights = CASE WHEN cardinality(anchor_weights) = 0 THEN $7 ELSE anchor_weights END,
     status = CASE WHEN $2 = 0 THEN 'closed' ELSE status END, updated_at = now()
 WHERE id = $1
 """

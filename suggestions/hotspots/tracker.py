@@ -25,11 +25,17 @@ from suggestions.hotspots.cases import (
     merge_signature,
     scored_matches,
 )
-from suggestions.hotspots.similarity import Signature
+from suggestions.hotspots.similarity import Signature, similarity
 
 # A case whose reporters reach this many is a hotspot on its own: many people see the same problem.
 CASE_HOTSPOT_REPORTS = 5
 CASE_WINDOW = timedelta(days=7)
+# A case takes new reports for this long after its first: a problem that lasts longer opens a new case (staff may
+# merge them), so no case grows without end.
+CASE_LIFETIME = timedelta(days=30)
+# A report must resemble a case's first report at least this much as well as the case as a whole (chosen on the
+# tuning half of the evaluation stream: the largest value that costs nothing there).
+ANCHOR_FLOOR = 0.10
 # Candidate cases looked at for one report: the most recently active of its street.
 CANDIDATES = 500
 BURST_WINDOW_HOURS = 72
@@ -59,9 +65,10 @@ class Placed(msgspec.Struct, frozen=True):
 
 # Cases of the report's street, and cases whose street nobody has named yet (a report that names it may join them).
 CANDIDATE_CASES = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size, anchor_keys,
+       anchor_weights
 FROM cases
-WHERE status = 'open' AND (street = $1 OR street IS NULL) AND last_activity > $2
+WHERE status = 'open' AND (street = $1 OR street IS NULL) AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
 LIMIT $3
 """
@@ -69,17 +76,18 @@ LIMIT $3
 # A report with no known street is compared with the open cases of its topic anywhere (weighted down as "unknown
 # place"), not with every open case of the district.
 CANDIDATE_CASES_NO_STREET = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size, anchor_keys,
+       anchor_weights
 FROM cases
-WHERE status = 'open' AND topic = $1 AND last_activity > $2
+WHERE status = 'open' AND topic = $1 AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
 LIMIT $3
 """
 
 OPEN_CASE = """
 INSERT INTO cases (street, locality, topic, opened_at, last_activity, size, max_risk, signature_keys,
-                   signature_weights, summary)
-VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, left($8, 80))
+                   signature_weights, anchor_keys, anchor_weights, summary)
+VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, $6, $7, left($8, 80))
 RETURNING id
 """
 
@@ -254,15 +262,21 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
 async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     """(case id, whether the item opened it, the case's size now)."""
     since = item.received_at - CASE_WINDOW
+    born_after = item.received_at - CASE_LIFETIME
     if item.street is None:
-        rows = await conn.fetch(CANDIDATE_CASES_NO_STREET, item.topic, since, CANDIDATES)
+        rows = await conn.fetch(CANDIDATE_CASES_NO_STREET, item.topic, since, CANDIDATES, born_after)
     else:
-        rows = await conn.fetch(CANDIDATE_CASES, item.street, since, CANDIDATES)
+        rows = await conn.fetch(CANDIDATE_CASES, item.street, since, CANDIDATES, born_after)
     candidates = {row["id"]: candidate_from_row(row) for row in rows}
+    anchors = {row["id"]: Signature(keys=list(row["anchor_keys"]), weights=list(row["anchor_weights"])) for row in rows}
     report = Report(
         signature=item.signature, street=item.street, locality=item.locality, topic=item.topic, at=item.received_at
     )
-    matches = scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
+    matches = [
+        match
+        for match in scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
+        if similarity(item.signature, anchors[match.case_id]) >= ANCHOR_FLOOR
+    ]
     if not matches or matches[0].score < THRESHOLD:
         case_id = await conn.fetchval(
             OPEN_CASE,
