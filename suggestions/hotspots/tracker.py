@@ -243,8 +243,10 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     """Place each item in a case, count it, and update the hotspots it touches. Call inside a transaction."""
     # Reports of one street are placed one at a time across workers: two reports of a new problem arriving together
     # must not open two cases. Locks are taken in one order, so workers never deadlock.
-    # A report with a street may also join a case no one has placed yet, so it takes that ("") lock too.
-    for street in sorted({item.street or "" for item in items} | {""}):
+    # (A report with a street may also join a case whose street nobody has named yet, under that case's own row
+    # lock; only the running mean of its text may then miss one report. Not taking the street-less lock as well
+    # keeps workers of different streets from waiting on each other.)
+    for street in sorted({item.street or "" for item in items}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
     for item in sorted(items, key=lambda i: i.received_at):
         case_id, new_problem, size = await _place(conn, item)
