@@ -1,6 +1,6 @@
 """Drift report: how the service's classifications move from month to month.
 
-Input: JSON lines `{"at": ISO datetime, "topic", "risk_level", "model_version"}`, optionally with
+Input: JSON lines `{"at": ISO datetime, "topic", "risk_level", "model_version"}`, optionally with `confidence`,
 `topic_confidence` and `risk_confidence` (the service exports its classifications so). Per month: counts, the
 topic and risk distributions, mean confidences, the model versions seen, and the Jensen–Shannon distance (base 2,
 0 = same distribution, 1 = disjoint) of each distribution to the previous month's.
@@ -21,6 +21,7 @@ class Classification(msgspec.Struct, frozen=True):
     topic: str
     risk_level: int
     model_version: str
+    confidence: float | None = None  # one figure for the classification, when the export gives one
     topic_confidence: float | None = None
     risk_confidence: float | None = None
 
@@ -31,6 +32,7 @@ class Month(msgspec.Struct, frozen=True):
     topics: dict[str, float]  # share of the month's items
     risk_levels: dict[str, float]
     model_versions: dict[str, int]
+    mean_confidence: float | None  # of `confidence`, else of the lower of topic and risk confidence
     mean_topic_confidence: float | None
     mean_risk_confidence: float | None
     topic_js_distance: float | None  # to the previous month; None for the first
@@ -80,6 +82,7 @@ def monthly(classifications: Iterable[Classification]) -> list[Month]:
                 topics=topics,
                 risk_levels=risks,
                 model_versions=dict(Counter(c.model_version for c in items).most_common()),
+                mean_confidence=_mean([_overall(c) for c in items]),
                 mean_topic_confidence=_mean([c.topic_confidence for c in items]),
                 mean_risk_confidence=_mean([c.risk_confidence for c in items]),
                 topic_js_distance=js_distance(topics, previous.topics) if previous else None,
@@ -87,6 +90,13 @@ def monthly(classifications: Iterable[Classification]) -> list[Month]:
             )
         )
     return months
+
+
+def _overall(c: Classification) -> float | None:
+    if c.confidence is not None:
+        return c.confidence
+    present = [x for x in (c.topic_confidence, c.risk_confidence) if x is not None]
+    return min(present) if present else None
 
 
 def _shares(counts: Counter[str]) -> dict[str, float]:

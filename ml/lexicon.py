@@ -27,6 +27,7 @@ import msgspec
 URGENT = 3
 WARNING = 2
 WATCH = 1
+MAX_TERM = 8  # characters of a phrase named as a term when a shorter phrase sets the same level
 
 
 class _Rule(msgspec.Struct, frozen=True):
@@ -37,10 +38,13 @@ class _Rule(msgspec.Struct, frozen=True):
     urgent_only_now: bool = False  # a hazard word is urgent only when the clause says it is happening now
     unless_before: str | None = None  # the clause before the phrase shows it means something ordinary
     unless_after: str | None = None  # what follows shows it is over or means something else
+    # `pattern` is what must stand right before a trigger (ending in $): the match is that and the trigger. Faster
+    # than scanning the whole text when what comes first (a number) is common and the trigger (a noun) is not.
+    before_trigger: bool = False
 
 
 # traffic, parking or a building site "blocks the road" too; that is not a mass incident.
-_TRAFFIC = r"车|施工|占道|拥堵|停车|摊"
+_TRAFFIC = r"车|施工|占道|拥堵|停车|摊|拥$"
 # the harm is over: a death, an attempt that failed, an event reported afterwards
 _OVER = r"^(?:了)?(?:身亡|死亡|去世|未遂|事件|案|事故|的事)"
 # parties that are many people by themselves, and those that are only when counted
@@ -73,22 +77,22 @@ _RULES = (
     # harm happening now: a gas or chemical leak is urgent unless only feared or over
     _Rule(
         URGENT,
-        r"(?:燃气|煤气|天然气|液化气|毒气|氨气|氯气)(?:管道?)?泄[漏露]"
-        r"|(?<!信息)(?<!隐私)(?<!数据)(?<!资料)(?<!号码)(?<!个人)(?<!内容)(?<!题)泄[漏露]|漏气"
-        r"|(?:燃气|煤气|天然气|液化气)味",
+        r"(?:燃气|煤气|天然气|液化气|毒气|氨气|氯气)(?:管道?)?泄[漏露]|泄[漏露]|漏气|(?:燃气|煤气|天然气|液化气)味",
         "泄漏 泄露 漏气 燃气味 煤气味 天然气味 液化气味",
         feared_is_warning=True,
+        unless_before=r"(?:信息|隐私|数据|资料|号码|个人|内容|题)$",
         unless_after=r"^(?:了)?(?:的)?(?:信息|隐私|个人|身份|号码|资料|秘密|事故后|事件)",
     ),
     # fire, explosion, collapse, entrapment: urgent when happening now, else a hazard to many people
     _Rule(
         URGENT,
-        r"起火|(?<!憋)着火|失火|火灾|火情|火势|爆炸|爆燃|坍塌|倒塌|塌陷|塌方|垮塌|塌了|要塌|滑坡|触电"
+        r"起火|着火|失火|火灾|火情|火势|爆炸|爆燃|坍塌|倒塌|塌陷|塌方|垮塌|塌了|要塌|滑坡|触电"
         r"|被困(?!扰)|困人|困在|砸下来|砸到人|踩踏|喘不上气|晕过去|失去意识|昏迷",
         "起火 着火 失火 火灾 火情 火势 爆炸 爆燃 坍塌 倒塌 塌陷 塌方 垮塌 塌了 要塌 滑坡 触电 被困 困人 困在 "
         "砸下来 砸到人 踩踏 喘不上气 晕过去 失去意识 昏迷",
         feared_is_warning=True,
         urgent_only_now=True,
+        unless_before="憋$",
     ),
     # a person held or missing
     _Rule(
@@ -106,7 +110,7 @@ _RULES = (
     # a mass incident: urgent while under way, a warning when reported or threatened
     _Rule(
         URGENT,
-        r"(?<!拥)堵路(?!口)|堵门|拦路|把(?:大门|校门|路口|道路|马路|门口)堵|堵住(?:了)?(?:马路|道路|大门|校门)|围堵"
+        r"堵路(?!口)|堵门|拦路|把(?:大门|校门|路口|道路|马路|门口)堵|堵住(?:了)?(?:马路|道路|大门|校门)|围堵"
         r"|聚众闹事|正在聚集|设置路障|拦截.{0,4}车辆|聚集(?:在|到|于).{0,10}(?:门口|门前|楼下|大门|政府|售楼处|工地|现场|路口|路|局)"
         r"|静坐|游行|示威|冲击(?:政府|派出所)",
         "堵路 堵门 拦路 堵 围堵 聚众闹事 聚集 路障 拦截 静坐 游行 示威 冲击",
@@ -124,14 +128,15 @@ _RULES = (
     # many people involved
     _Rule(
         WARNING,
-        rf"(?:全体|众多|多名|多位|数十|几十|上百|几百|数百|上千|几千|成百上千|大批)(?:名|位|户|个)?(?:{_COUNTED})"
-        rf"|(?:{_GROUP})们",
-        f"{_MANY} {' '.join(f'{group}们' for group in _GROUP.split('|'))}",
+        rf"(?:全体|众多|多名|多位|数十|几十|上百|几百|数百|上千|几千|成百上千|大批)(?:名|位|户|个)?(?:{_COUNTED})",
+        _MANY,
     ),
+    _Rule(WARNING, rf"(?:{_GROUP})们", " ".join(f"{group}们" for group in _GROUP.split("|"))),
     _Rule(
         WARNING,
-        rf"(?:[1-9]\d+|十几|二十|三十|四十|五十|六十|七十|八十|九十|一百)多?(?:名|位|个|户)?(?:{_COUNTED})(?!民币|次|天|年)",
+        r"(?:[1-9]\d+|十几|二十|三十|四十|五十|六十|七十|八十|九十|一百)多?(?:名|位|个|户)?$",
         " ".join(_COUNTED.split("|")),
+        before_trigger=True,
     ),
     _Rule(
         WARNING,
@@ -187,6 +192,8 @@ _RULES = (
     ),
 )
 
+# characters a `before_trigger` pattern may need before its trigger
+_LONGEST_BEFORE = 12
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;：:\n]")
 # the negation must stand right before the phrase: 没有燃气泄漏, 未发现明显漏气, 打不着火; 不解决就跳楼 is no negation.
 _NEGATED = re.compile(
@@ -247,20 +254,34 @@ def risk_signals(text: str) -> list[RiskSignal]:
     lowered = text.lower()
     if len(lowered) != len(text):  # a character whose lower case is longer: positions must stay those of text
         lowered = text
+    try:
+        hits = automaton.find_matches_as_indexes(lowered, overlapping=True)
+    except UnicodeEncodeError:  # a lone surrogate (broken input) becomes "?"
+        text, lowered = (t.encode("utf-8", "replace").decode("utf-8") for t in (text, lowered))
+        hits = automaton.find_matches_as_indexes(lowered, overlapping=True)
     possible = 0
-    for index, _, _ in automaton.find_matches_as_indexes(lowered, overlapping=True):
+    for index, _, _ in hits:
         possible |= rules_of[index]
     candidates = [number for number in range(len(compiled)) if possible >> number & 1]
     signals = []
     clauses = sentences = None
     for number in candidates:
         rule, pattern, unless_before, unless_after = compiled[number]
-        for match in pattern.finditer(lowered):
+        if rule.before_trigger:
+            spans = [
+                (leading.start(), end)
+                for index, start, end in hits
+                if rules_of[index] >> number & 1
+                and (leading := pattern.search(lowered, max(0, start - _LONGEST_BEFORE), start))
+            ]
+        else:
+            spans = [match.span() for match in pattern.finditer(lowered)]
+        for begin, end in spans:
             if clauses is None or sentences is None:
                 clauses = [0, *(m.end() for m in _CLAUSE_END.finditer(lowered))]
                 sentences = [0, *(m.end() for m in _SENTENCE_END.finditer(lowered))]
-            before = lowered[_start(clauses, match.start()) : match.start()]
-            after = lowered[match.end() :]
+            before = lowered[_start(clauses, begin) : begin]
+            after = lowered[end:]
             if _NEGATED.search(before) or (unless_before and unless_before.search(before)):
                 continue
             if unless_after and unless_after.match(after):
@@ -269,11 +290,11 @@ def risk_signals(text: str) -> list[RiskSignal]:
                 found = rule.level
             if found == URGENT and rule.feared_is_warning:
                 feared = _ONLY_FEARED_BEFORE.search(before) or _ONLY_FEARED_AFTER.match(after)
-                sentence = lowered[_start(sentences, match.start()) : match.start()]
+                sentence = lowered[_start(sentences, begin) : begin]
                 now = _NOW.search(sentence) or _NOW_AFTER.match(after)
                 if feared or (rule.urgent_only_now and not now):
                     found = WARNING
-            signals.append(RiskSignal(level=found, phrase=text[match.start() : match.end()]))
+            signals.append(RiskSignal(level=found, phrase=text[begin:end]))
     return sorted(signals, key=lambda signal: -signal.level)
 
 
@@ -284,6 +305,8 @@ def risk_floor(text: str) -> tuple[int, tuple[str, ...]]:
         return 0, ()
     level = signals[0].level
     phrases = list(dict.fromkeys(signal.phrase for signal in signals if signal.level == level))
+    # a phrase spanning a gap (拖欠…工资) reads badly as a term when a short one says as much
+    phrases = [p for p in phrases if len(p) <= MAX_TERM] or phrases
     # "40多名工人" also matches as "多名工人": name the longest phrase only
     return level, tuple(p for p in phrases if not any(p != other and p in other for other in phrases))
 

@@ -51,7 +51,12 @@ def normalise_all(texts: Sequence[str]) -> list[str]:
     """`normalise` for a batch: one pass over arrays for the full-width forms, NFKC only where still needed."""
     joined = _SEPARATOR.join(text.replace(_SEPARATOR, " ") for text in texts)
     if not joined.isascii():
-        code_points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).copy()
+        try:
+            encoded = joined.encode("utf-32-le")
+        except UnicodeEncodeError:  # a lone surrogate (broken input) becomes "?"
+            joined = joined.encode("utf-8", "replace").decode("utf-8")
+            encoded = joined.encode("utf-32-le")
+        code_points = np.frombuffer(encoded, dtype=np.uint32).copy()
         full_width = (code_points >= _FULL_WIDTH_FIRST) & (code_points <= _FULL_WIDTH_LAST)
         code_points[full_width] -= _FULL_WIDTH_SHIFT
         code_points[code_points == _IDEOGRAPHIC_SPACE] = 32

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from ml.explain import Evidence, terms
 from ml.features import TextFeatures
-from ml.heads import LinearHead
+from ml.heads import LinearHead, softmax
 from ml.kinds import stated_kind
 from ml.lexicon import risk_floor
 from ml.segment import Segmenter
@@ -60,6 +60,10 @@ class TriageModel:
         self.segmenter = segmenter
         self.features = features
         self.heads = heads
+        # the three heads' weights side by side: one pass over the features scores them all
+        self._coef = np.hstack([heads[name].coef for name in HEADS])
+        self._intercept = np.concatenate([heads[name].intercept for name in HEADS])
+        self._splits = np.cumsum([len(heads[name].labels) for name in HEADS])[:-1]
 
     def warm_up(self) -> None:
         """Load the segmenter's dictionary and the compiled loops now rather than on the first prediction."""
@@ -82,7 +86,11 @@ class TriageModel:
         documents = self.segmenter.documents(texts)
         matrix, occurrences = self.features.transform(documents)
         topic, risk, kind = (self.heads[name] for name in HEADS)
-        topic_p, risk_p, kind_p = (head.probabilities(matrix) for head in (topic, risk, kind))
+        scores = np.split(np.asarray(matrix @ self._coef) + self._intercept, self._splits, axis=1)
+        topic_p, risk_p, kind_p = (
+            softmax(part.astype(np.float64) / head.temperature)
+            for part, head in zip(scores, (topic, risk, kind), strict=True)
+        )
         rows = np.arange(len(texts))
         topic_index = topic_p.argmax(axis=1)
         topic_confidence = topic_p[rows, topic_index].round(4)

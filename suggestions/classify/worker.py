@@ -30,9 +30,10 @@ SWEEP_SECONDS = 5
 
 
 def load_serving_model(settings: Settings) -> Any:
-    from ml.serving import ensure_default_model, load_model
+    from ml.serving import load_model, serving_model_dir
 
-    directory = Path(settings.model_dir) if settings.model_dir else ensure_default_model()
+    # The promoted model when there is one (`python -m ml promote`), else the default model from the seed corpus.
+    directory = Path(settings.model_dir) if settings.model_dir else serving_model_dir()
     model = load_model(directory)
     # Load dictionaries now, not on the first item: the first resident should not wait for them.
     model.warm_up()

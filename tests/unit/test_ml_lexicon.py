@@ -96,3 +96,7 @@ def test_every_rule_match_holds_one_of_its_triggers() -> None:
         for signal in risk_signals(text):
             holders = [rule for rule in _RULES if any(t in signal.phrase.lower() for t in rule.triggers.split())]
             assert holders, signal
+
+
+def test_broken_input_is_read_around_its_broken_character() -> None:
+    assert risk_floor("燃气泄漏\ud83d了") == (3, ("燃气泄漏",))

@@ -143,6 +143,7 @@ def test_drift_reports_each_month_and_its_distance_to_the_previous() -> None:
     assert months[1].topic_js_distance == js_distance({"城乡建设": 1.0}, {"环境保护": 0.5, "城乡建设": 0.5})
     assert 0 < months[1].topic_js_distance < 1
     assert months[1].mean_topic_confidence == 0.8
+    assert months[1].mean_confidence == 0.8
     assert months[1].mean_risk_confidence is None
 
 

@@ -91,3 +91,9 @@ def test_documents_keep_exactly_the_words_of_the_cut(engine: str) -> None:
     expected = [" ".join(token for token in segmenter.cut(text) if is_word(token)) for text in texts]
 
     assert segmenter.documents(texts) == expected
+
+
+def test_broken_and_unusual_input_still_segments() -> None:
+    documents = Segmenter(engine="rjieba").documents(["路灯\ud83d坏了", "\x00\x00", "表情😀路灯", ""])
+
+    assert documents == ["路灯 坏 了", "", "表情 路灯", ""]
