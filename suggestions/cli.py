@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,10 +35,18 @@ def _require_urls(settings: Settings) -> None:
         )
 
 
-async def _connect(settings: Settings) -> Any:
+def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work` with one PostgreSQL connection, closed afterwards."""
     import asyncpg
 
-    return await asyncpg.connect(settings.database_url)
+    async def go() -> T:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
 
 
 @click.group()
@@ -54,14 +62,7 @@ def migrate() -> None:
         raise click.ClickException("set DATABASE_URL")
     from suggestions.migrate import migrate as apply
 
-    async def go() -> list[str]:
-        conn = await _connect(settings)
-        try:
-            return await apply(conn)
-        finally:
-            await conn.close()
-
-    applied = _run(go())
+    applied = _with_connection(settings, apply)
     click.echo(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
 
 
@@ -112,14 +113,7 @@ def token_create(role: str, label: str) -> None:
     if not settings.database_url:
         raise click.ClickException("set DATABASE_URL")
 
-    async def go() -> str:
-        conn = await _connect(settings)
-        try:
-            return await create_token(conn, role=role, label=label)  # type: ignore[arg-type]
-        finally:
-            await conn.close()
-
-    click.echo(_run(go()))
+    click.echo(_with_connection(settings, lambda conn: create_token(conn, role=role, label=label)))  # type: ignore[arg-type]
 
 
 @main.command("import")
@@ -172,14 +166,7 @@ def export(what: str, out: Path) -> None:
         raise click.ClickException("set DATABASE_URL")
     write = export_corrections if what == "corrections" else export_classifications
 
-    async def go() -> int:
-        conn = await _connect(settings)
-        try:
-            return await write(conn, out)
-        finally:
-            await conn.close()
-
-    click.echo(f"wrote {_run(go())} {what} to {out}")
+    click.echo(f"wrote {_with_connection(settings, lambda conn: write(conn, out))} {what} to {out}")
 
 
 @main.command()
@@ -227,14 +214,7 @@ def _prepare(settings: Settings) -> None:
     from ml.serving import ensure_default_model
     from suggestions.migrate import migrate as apply
 
-    async def go() -> list[str]:
-        conn = await _connect(settings)
-        try:
-            return await apply(conn)
-        finally:
-            await conn.close()
-
-    applied = _run(go())
+    applied = _with_connection(settings, apply)
     click.echo(f"migrations: {len(applied)} applied")
     started = time.perf_counter()
     model_dir = ensure_default_model()
@@ -244,14 +224,7 @@ def _prepare(settings: Settings) -> None:
 def _dev_token(settings: Settings) -> str:
     from suggestions.auth import create_token
 
-    async def go() -> str:
-        conn = await _connect(settings)
-        try:
-            return await create_token(conn, role="staff", label="dev")
-        finally:
-            await conn.close()
-
-    return _run(go())
+    return _with_connection(settings, lambda conn: create_token(conn, role="staff", label="dev"))
 
 
 def _wait(children: list[subprocess.Popen[bytes]]) -> None:
