@@ -155,18 +155,20 @@ DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
 RETURNING id
 """
 
-# The area's latest assessed reports over the escalation window, oldest first.
+# The area's latest assessed reports from the start of the escalation window on, oldest first. No upper bound: a
+# worker placing an earlier report must also see later ones another worker committed first, or an area whose
+# reports were split between two batches would never be judged whole.
 AREA_RISKS = """
 SELECT received_at, risk_level FROM (
     SELECT received_at, risk_level FROM items
-    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3 AND received_at <= $4
-    ORDER BY received_at DESC LIMIT $5
+    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3
+    ORDER BY received_at DESC LIMIT $4
 ) latest ORDER BY received_at
 """
 
 AREA_MEMBERS = """
 SELECT id FROM items
-WHERE street = $1 AND topic = $2 AND received_at > $3 AND received_at <= $4 AND risk_level >= 2 AND status <> 'closed'
+WHERE street = $1 AND topic = $2 AND received_at > $3 AND risk_level >= 2 AND status <> 'closed'
 """
 
 END_BURST = """
@@ -349,7 +351,7 @@ async def _check_area(conn: Any, item: Placed) -> None:
     from one site to several, say). Only a report of risk 2 or more can make an area rise."""
     assert item.street is not None
     since = item.received_at - AREA_WINDOW
-    rows = await conn.fetch(AREA_RISKS, item.street, item.topic, since, item.received_at, ESCALATION_POINTS)
+    rows = await conn.fetch(AREA_RISKS, item.street, item.topic, since, ESCALATION_POINTS)
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
     # An area rises when it went from ordinary complaints (0-1) to warnings or threats: a street whose reports are
     # already warnings moving to urgent is each report's own risk, already at the top of the feed.
@@ -363,7 +365,7 @@ async def _check_area(conn: Any, item: Placed) -> None:
         "span_days": round(trend.span_days, 1),
     }
     hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
-    members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since, item.received_at)]
+    members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since)]
     await conn.execute(LIFT, hotspot_id, members)
 
 
