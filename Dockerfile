@@ -7,13 +7,15 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.txt
 
-COPY pyproject.toml README.md ./
-COPY migrations migrations
-COPY ml ml
-COPY suggestions suggestions
-# The default model is built from the seed corpus in the repository, so the image serves without a training step.
-RUN python -m ml train-seed && useradd --system --uid 10001 suggestions
+RUN useradd --system --uid 10001 suggestions
+COPY --chown=suggestions pyproject.toml README.md ./
+COPY --chown=suggestions migrations migrations
+COPY --chown=suggestions ml ml
+COPY --chown=suggestions suggestions suggestions
 USER suggestions
+# The default model is built from the seed corpus in the repository, so the image serves without a training step.
+# Built as the service's own user: serving takes a lock beside the model and numba caches its compiled kernels.
+RUN python -m ml train-seed
 
 EXPOSE 8000
 CMD ["python", "-m", "suggestions", "serve", "--host", "0.0.0.0", "--port", "8000"]
