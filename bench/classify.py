@@ -20,24 +20,7 @@ from pathlib import Path
 import asyncpg
 
 from bench._servers import REDIS_URL, ROOT, fresh_database
-
-
-def seed_texts(count: int, length: int = 200) -> list[str]:
-    import msgspec
-
-    base = [
-        msgspec.json.decode(line)["text"]
-        for path in sorted((ROOT / "ml" / "seed").glob("*.jsonl"))
-        for line in path.read_bytes().splitlines()
-        if line.strip()
-    ]
-    texts = []
-    for n in range(count):
-        text = base[n % len(base)]
-        while len(text) < length:
-            text += base[(n * 7 + len(text)) % len(base)]
-        texts.append(text[:length])
-    return texts
+from bench._texts import seed_texts
 
 
 def bare_loop(texts: list[str], batch: int) -> tuple[float, float]:

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import msgspec
 
-from bench._servers import ROOT, fresh_database
+from bench._servers import fresh_database
+from bench._texts import seed_corpus_texts
 from suggestions.district import load_gazetteer
 from suggestions.hotspots.similarity import signature
 from suggestions.hotspots.tracker import Placed, track
@@ -32,15 +32,6 @@ from suggestions.settings import Settings
 
 PER_DAY = 900  # about 1,000,000 items in three years
 TOPICS = ["城乡建设", "环境保护", "交通运输", "劳动和社会保障", "政法", "民政", "教育文体", "卫生计生", "商贸旅游"]
-
-
-def seed_texts() -> list[str]:
-    return [
-        msgspec.json.decode(line)["text"]
-        for path in sorted((ROOT / "ml" / "seed").glob("*.jsonl"))
-        for line in path.read_bytes().splitlines()
-        if line.strip()
-    ]
 
 
 async def fill(url: str, count: int, streets: list[str], texts: list[str], start_id: int) -> None:
@@ -187,7 +178,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--probes", type=int, default=300)
     args = parser.parse_args()
-    texts = seed_texts()
+    texts = seed_corpus_texts()
     gazetteer = load_gazetteer(Settings())
     streets = list(gazetteer.streets())
     with fresh_database() as url:

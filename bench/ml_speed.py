@@ -22,23 +22,9 @@ from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from bench._texts import seed_texts  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def seed_texts(count: int, length: int) -> list[str]:
-    base = [
-        json.loads(line)["text"]
-        for path in sorted((ROOT / "ml" / "seed").glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-    texts = []
-    for n in range(count):
-        text = base[n % len(base)]
-        while len(text) < length:
-            text += base[(n * 7 + len(text)) % len(base)]
-        texts.append(text[:length])
-    return texts
 
 
 def rate(texts: Sequence[Any], batch: int, stage: Callable[[Sequence[Any]], object]) -> float:
