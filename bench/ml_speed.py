@@ -24,8 +24,6 @@ from typing import Any  # noqa: E402
 
 from bench._texts import seed_texts  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def rate(texts: Sequence[Any], batch: int, stage: Callable[[Sequence[Any]], object]) -> float:
     """Items per second of `stage` over `texts` in batches (best of two passes: the machine is shared)."""

@@ -50,7 +50,7 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _field_name(key: str | None, message: str) -> str:
+def field_name(message: str, key: str | None = None) -> str:
     """The field a decoding error is about, from msgspec's message ("... - at `$.data.text`") or Litestar's key."""
     for marker in ("unknown field `", "required field `"):
         if marker in message:
@@ -69,9 +69,9 @@ def _validation_problems(exc: ValidationException) -> list[FieldProblem]:
         if not isinstance(entry, dict):
             continue
         message = str(entry.get("message", ""))
-        problems.append(FieldProblem(_field_name(entry.get("key"), message), message))
+        problems.append(FieldProblem(field_name(message, entry.get("key")), message))
     if not problems:
-        problems.append(FieldProblem(_field_name(None, str(exc.detail)), str(exc.detail)))
+        problems.append(FieldProblem(field_name(str(exc.detail)), str(exc.detail)))
     return problems
 
 

@@ -8,7 +8,7 @@ import msgspec
 
 from suggestions.db import create_pool
 from suggestions.district import load_gazetteer
-from suggestions.errors import Conflict, InvalidInput
+from suggestions.errors import Conflict, InvalidInput, field_name
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import accept_item
 from suggestions.queue import create_queue, wake_classifier
@@ -19,11 +19,6 @@ class ImportReport(msgspec.Struct):
     created: int = 0
     present: int = 0
     bad: list[tuple[int, str, str]] = msgspec.field(default_factory=list)  # (line number, field, message)
-
-
-def _field_of(exc: msgspec.ValidationError) -> str:
-    message = str(exc)
-    return message.rsplit("at `$.", 1)[1].rstrip("`").split("[")[0] if "at `$." in message else ""
 
 
 async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
@@ -42,7 +37,7 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
                         item = decoder.decode(line)
                         accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
                     except msgspec.ValidationError as exc:
-                        report.bad.append((number, _field_of(exc), str(exc).split(" - at ")[0]))
+                        report.bad.append((number, field_name(str(exc)), str(exc).split(" - at ")[0]))
                         continue
                     except msgspec.DecodeError:
                         report.bad.append((number, "", "not a JSON object"))

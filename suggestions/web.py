@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Template
 
-from suggestions.errors import InvalidInput
+from suggestions.errors import InvalidInput, field_name
 from suggestions.intake import store
 from suggestions.intake.routes import STATUS_TEXT
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
@@ -80,7 +80,7 @@ async def submit(
             idempotency_hours=settings.idempotency_hours,
         )
     except msgspec.ValidationError as exc:
-        field = str(exc).rsplit("$.", 1)[-1].rstrip("`") if "$." in str(exc) else "text"
+        field = field_name(str(exc)) or "text"
         return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
     except InvalidInput as exc:
         field = exc.problems[0].field
