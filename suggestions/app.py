@@ -77,7 +77,10 @@ def create_app(
     model: Any = None,
     gazetteer: Gazetteer | None = None,
 ) -> Litestar:
-    """Build the app. Tests pass their own pool, queue, model and gazetteer; otherwise the lifespan opens them."""
+    """Build the app. Tests pass their own pool, queue, model and gazetteer; otherwise the lifespan opens them.
+
+    `model` needs only `version` and `topics`: classification happens in workers.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -88,9 +91,9 @@ def create_app(
         if gazetteer is None:
             app.state.gazetteer = await asyncio.get_running_loop().run_in_executor(None, load_gazetteer, settings)
         if model is None:
-            from suggestions.classify.worker import load_serving_model
+            from suggestions.classify.worker import serving_model_info
 
-            app.state.model = await asyncio.get_running_loop().run_in_executor(None, load_serving_model, settings)
+            app.state.model = await asyncio.get_running_loop().run_in_executor(None, serving_model_info, settings)
         try:
             yield
         finally:

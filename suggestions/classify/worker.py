@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from arq import cron
 
 from suggestions import queue
@@ -29,12 +30,32 @@ CRASHES_PER_ATTEMPT = 3
 SWEEP_SECONDS = 5
 
 
-def load_serving_model(settings: Settings) -> Any:
-    from ml.serving import load_model, serving_model_dir
+class ServingModel(msgspec.Struct, frozen=True):
+    """What an API process needs of the serving model: its version (readiness) and topics (staff corrections).
+    The model itself is loaded only by workers."""
+
+    version: str
+    topics: tuple[str, ...]
+
+
+def serving_dir(settings: Settings) -> Path:
+    from ml.serving import serving_model_dir
 
     # The promoted model when there is one (`python -m ml promote`), else the default model from the seed corpus.
-    directory = Path(settings.model_dir) if settings.model_dir else serving_model_dir()
-    model = load_model(directory)
+    return Path(settings.model_dir) if settings.model_dir else serving_model_dir()
+
+
+def serving_model_info(settings: Settings) -> ServingModel:
+    from ml.artifacts import read_metadata
+
+    metadata = read_metadata(serving_dir(settings))
+    return ServingModel(version=metadata.version, topics=tuple(metadata.topics))
+
+
+def load_serving_model(settings: Settings) -> Any:
+    from ml.serving import load_model
+
+    model = load_model(serving_dir(settings))
     # Load dictionaries now, not on the first item: the first resident should not wait for them.
     model.warm_up()
     return model

@@ -43,3 +43,14 @@ async def test_redis_down_still_accepts_and_the_row_waits(
         assert (await client.get("/readyz")).json()["redis"] is False
     await dead_queue.aclose()
     assert await pool.fetchval("SELECT status FROM items WHERE id = $1", response.json()["id"]) == "pending"
+
+
+def test_an_app_opens_its_own_resources_and_reports_ready(settings: Settings, model: Any) -> None:
+    from litestar.testing import TestClient
+
+    # Nothing passed in: the lifespan opens the pool, the queue, the gazetteer and reads the serving model's metadata.
+    with TestClient(app=create_app(settings)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"ready": True, "postgres": True, "redis": True, "model": model.version}
+        assert client.post("/api/v1/items", json=ITEM).status_code == 201
