@@ -230,3 +230,32 @@ async def test_an_area_whose_risk_rises_across_problems_is_an_escalation(
     assert area[0]["why"]["last_level"] == 3
     assert "该区域同类问题" in area[0]["explanation"]
     assert len(area[0]["members"]) == 3  # the reports at warning level and above, lifted in the feed
+
+
+async def test_a_hotspot_ends_when_its_case_goes_quiet_and_the_lift_goes_with_it(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    from suggestions.hotspots.tracker import refit_prior, review_hotspots
+
+    tokens = {"hotline": operator, "grid": grid_worker, "web": {}}
+    ids = [await post(client, channel, text, tokens[channel]) for channel, text in LIFT]
+    await drain(model=FixedTopic(model, "城乡建设"))
+    assert (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+
+    await pool.execute("UPDATE cases SET last_activity = now() - interval '8 days'")
+    async with pool.acquire() as conn:
+        prior = await refit_prior(conn)
+        await review_hotspots(conn)
+    assert prior.rate > 0
+    assert await pool.fetchval("SELECT count(*) FROM district_prior") == 1
+    assert (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"] == []
+    feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
+    for i in ids:
+        assert "hotspot" not in {r["code"] for r in feed[i]["reasons"]}
+        assert feed[i]["priority"] == 3 - feed[i]["risk_level"]
