@@ -26,6 +26,8 @@ CHANNEL_ROLES: dict[str, frozenset[str]] = {
     "grid": frozenset({"grid", "admin"}),
 }
 STAFF_ROLES = frozenset({"staff", "admin"})
+# OpenAPI security requirement of every endpoint that takes a token.
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 class Principal(msgspec.Struct, frozen=True):

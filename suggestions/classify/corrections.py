@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
-from suggestions.auth import STAFF_ROLES, require_roles, staff_only
+from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
 from suggestions.errors import InvalidInput
 from suggestions.intake.schema import Strict
 from suggestions.triage.items import ItemView, item_by_id
@@ -101,7 +101,7 @@ async def corrections(conn: Any) -> list[CorrectionRow]:
     description="Kept as a label for retraining; the model's classification stays in the item's history.",
     tags=["staff"],
     guards=[staff_only],
-    security=[{"bearer": []}],
+    security=BEARER,
 )
 async def put_classification(
     request: Request[Any, Any, Any],

@@ -12,13 +12,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
-from suggestions.auth import STAFF_ROLES, require_roles, staff_only
+from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
 from suggestions.hotspots.editing import merge_cases, move_item
 from suggestions.hotspots.views import CaseView, Hotspots, Suggestions, active_hotspots, case_view, suggest_cases
 from suggestions.intake.schema import MAX_TEXT_LENGTH, Place, Strict
 
 STAFF_TAGS = ["hotspots"]
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 # Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to.
 SUGGEST_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
 

@@ -9,13 +9,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from suggestions.auth import staff_only
+from suggestions.auth import BEARER, staff_only
 from suggestions.intake.schema import Channel, ExternalId, Status
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
 
 STAFF_TAGS = ["staff"]
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 @get(
