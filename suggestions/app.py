@@ -29,6 +29,7 @@ from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, track_item
 from suggestions.queue import create_queue
+from suggestions.ratelimit import RateLimiter, RateLimitMiddleware
 from suggestions.settings import Settings
 from suggestions.triage import routes as triage_routes
 
@@ -82,6 +83,8 @@ def create_app(
     `model` needs only `version` and `topics`: classification happens in workers.
     """
 
+    limiter = RateLimiter(settings)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if pool is None:
@@ -97,6 +100,7 @@ def create_app(
         try:
             yield
         finally:
+            await limiter.close()
             if queue is None:
                 await app.state.queue.aclose()
             if pool is None:
@@ -115,12 +119,13 @@ def create_app(
         ],
         lifespan=[lifespan],
         # What the caller passed in is there from the start; the lifespan opens the rest.
-        state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer}),
+        state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer, "limiter": limiter}),
         dependencies={
             "db_connection": Provide(provide_connection),
             "db_pool": Provide(_provide_pool, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
         },
+        middleware=[RateLimitMiddleware(limiter)],
         exception_handlers=exception_handlers(),
         request_max_body_size=settings.max_body_bytes,
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),

@@ -245,3 +245,7 @@ def _wait(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
+
+
+if __name__ == "__main__":
+    main()

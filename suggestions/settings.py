@@ -35,6 +35,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     idempotency_hours: int = 24
     # The district's data folder (topics, user dictionary, gazetteer); empty means the packaged default district.
     district_dir: str = ""
+    # Rate limits ("10/minute;60/hour"; empty turns one off), counted in Redis across API processes. public:
+    # anonymous submissions per client address; token: requests per bearer token; address: every request per client
+    # address. A district's busiest hour is a few hundred items; these leave room for a hotline centre behind one
+    # address and stop a script.
+    rate_limit_public: str = "10/minute;60/hour"
+    rate_limit_token: str = "600/minute"  # noqa: S105 (a limit, not a secret)
+    rate_limit_address: str = "1200/minute"
     # Time zone in which residents' pages show dates.
     timezone: str = "Asia/Shanghai"
 

@@ -1,0 +1,177 @@
+"""Rate limits per client, counted in Redis so that every API process sees the same counts.
+
+Three limits, each a `limits` string such as "10/minute;60/hour" (empty turns it off):
+
+- public: anonymous submissions (the resident form and `POST /api/v1/items` without a token), per client address;
+- token: every request that carries a bearer token, per token;
+- address: every request to the API and the resident pages, per client address, whatever token it carries, so that
+  inventing tokens does not escape the limits.
+
+The client address is the ASGI client: behind a reverse proxy, run uvicorn with `--proxy-headers` and
+`--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses and tokens are hashed before they
+become Redis keys, and the keys expire with their window.
+
+When Redis cannot be reached, requests pass: intake must keep accepting items while the queue is away (the row is
+in PostgreSQL and the sweeper finds it). After a failure the limiter rests for a few seconds rather than make every
+request wait for a dead server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import msgspec
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
+from redis.asyncio import ConnectionPool
+
+from suggestions.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REST_AFTER_FAILURE_SECONDS = 5.0
+LIMITED_PREFIXES = ("/api/v1/", "/submit", "/track")
+ANONYMOUS_INTAKE = {("POST", "/api/v1/items"), ("POST", "/submit")}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after: int = 0
+
+
+def _limits(spec: str, name: str) -> list[RateLimitItem]:
+    if not spec.strip():
+        return []
+    try:
+        return parse_many(spec)
+    except ValueError as exc:
+        raise ValueError(f"SUGGESTIONS_RATE_LIMIT_{name.upper()}: {exc}") from exc
+
+
+def _storage_uri(redis_url: str) -> str:
+    # limits wants its own scheme prefix; unix sockets (the embedded Redis) are spelled redis+unix.
+    return "async+redis+" + redis_url if redis_url.startswith("unix://") else "async+" + redis_url
+
+
+def _key(kind: str, value: str) -> str:
+    return kind + ":" + hashlib.sha256(value.encode()).hexdigest()[:24]
+
+
+class RateLimiter:
+    """The three limits over one Redis; `check` says whether a request may go on."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.public = _limits(settings.rate_limit_public, "public")
+        self.token = _limits(settings.rate_limit_token, "token")
+        self.address = _limits(settings.rate_limit_address, "address")
+        self.enabled = bool(self.public or self.token or self.address)
+        self._connections: ConnectionPool | None = None
+        self._strategy: SlidingWindowCounterRateLimiter | None = None
+        if self.enabled:
+            # Short timeouts: a limiter that waits on a dead Redis would slow every request.
+            self._connections = ConnectionPool.from_url(
+                settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
+            )
+            storage = RedisStorage(
+                _storage_uri(settings.redis_url),
+                implementation="redispy",
+                key_prefix=f"{settings.queue_name}:limits",
+                wrap_exceptions=True,
+                connection_pool=self._connections,  # type: ignore[arg-type]
+            )
+            self._strategy = SlidingWindowCounterRateLimiter(storage)
+        self._resting_until = 0.0
+
+    async def close(self) -> None:
+        if self._connections is not None:
+            await self._connections.aclose()
+
+    async def check(self, *, method: str, path: str, address: str, token: str | None) -> Decision:
+        if self._strategy is None or time.monotonic() < self._resting_until:
+            return Decision(True)
+        checks: list[tuple[list[RateLimitItem], str]] = [(self.address, _key("addr", address))]
+        if token is not None:
+            checks.append((self.token, _key("token", token)))
+        elif (method, path) in ANONYMOUS_INTAKE:
+            checks.append((self.public, _key("public", address)))
+        try:
+            for items, key in checks:
+                for item in items:
+                    if not await self._strategy.hit(item, key):
+                        stats = await self._strategy.get_window_stats(item, key)
+                        return Decision(False, retry_after=max(1, math.ceil(stats.reset_time - time.time())))
+        except Exception as exc:  # Redis away: let the request through, rest a moment, say so once
+            self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
+            log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
+        return Decision(True)
+
+
+class RateLimitMiddleware(ASGIMiddleware):
+    """Answers 429 with Retry-After, as problem details for the API and as a page for the resident form."""
+
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path: str = scope["path"]
+        if not self.limiter.enabled or not path.startswith(LIMITED_PREFIXES):
+            await next_app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        client = scope.get("client")
+        decision = await self.limiter.check(
+            method=str(scope.get("method", "")),
+            path=path,
+            address=client[0] if client else "unknown",
+            token=token.strip() if scheme.lower() == "bearer" and token.strip() else None,
+        )
+        if decision.allowed:
+            await next_app(scope, receive, send)
+            return
+        await _too_many(send, path=path, retry_after=decision.retry_after)
+
+
+TOO_MANY_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>请稍后再试</title></head>
+<body style="font-size:1.25rem;line-height:1.7;margin:1.5rem"><h1>提交太频繁了</h1>
+<p>请过 {minutes} 分钟后再提交。情况紧急请直接拨打 12345，危及人身安全请拨打 110。</p>
+<p><a href="/">返回</a></p></body></html>"""
+
+
+async def _too_many(send: Send, *, path: str, retry_after: int) -> None:
+    if path.startswith("/api/"):
+        body = msgspec.json.encode(
+            {
+                "type": "about:blank",
+                "status": 429,
+                "title": "Too Many Requests",
+                "detail": f"rate limit reached; try again in {retry_after} s",
+            }
+        )
+        content_type = b"application/problem+json"
+    else:
+        body = TOO_MANY_PAGE.format(minutes=max(1, math.ceil(retry_after / 60))).encode()
+        content_type = b"text/html; charset=utf-8"
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": 429,
+        "headers": [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(retry_after).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,103 @@
+"""Rate limits: 429 with Retry-After, counted in Redis so that every API process shares one count."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+from arq.connections import ArqRedis
+
+from suggestions.app import create_app
+from suggestions.settings import Settings
+from tests import processes
+
+ITEM = {"channel": "web", "text": "小区门口的路灯坏了一个多星期，晚上回家很黑。"}
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any
+) -> AsyncIterator[Any]:
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            yield client
+    finally:
+        await app.state.limiter.close()
+
+
+async def test_anonymous_submissions_are_limited_per_address(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    limited = msgspec_replace(settings, rate_limit_public="3/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        statuses = [(await client.post("/api/v1/items", json=ITEM)).status_code for _ in range(3)]
+        assert statuses == [201, 201, 201]
+        refused = await client.post("/api/v1/items", json=ITEM)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["status"] == 429
+        # The resident form shares the count and answers with a page in Chinese, not JSON.
+        page = await client.post("/submit", data={"text": ITEM["text"]})
+        assert page.status_code == 429
+        assert "请过" in page.text
+        assert "12345" in page.text
+        # Reading is not submitting.
+        assert (await client.get("/healthz")).status_code == 200
+    assert await pool.fetchval("SELECT count(*) FROM items") == 3
+
+
+async def test_each_token_has_its_own_count_and_tokens_are_not_held_to_the_public_limit(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    queue: ArqRedis,
+    model: Any,
+    gazetteer: Any,
+    operator: dict[str, str],
+    staff: dict[str, str],
+) -> None:
+    limited = msgspec_replace(settings, rate_limit_public="1/minute", rate_limit_token="4/minute")
+    hotline = {**ITEM, "channel": "hotline"}
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        statuses = [(await client.post("/api/v1/items", json=hotline, headers=operator)).status_code for _ in range(5)]
+        assert statuses == [201, 201, 201, 201, 429]
+        # Another token from the same address still has its whole allowance.
+        assert (await client.get("/api/v1/triage", headers=staff)).status_code == 200
+        # Invented tokens count against the address, and are refused as unknown.
+        assert (await client.get("/api/v1/triage", headers={"Authorization": "Bearer sgt_invented"})).status_code == 401
+
+
+async def test_a_dead_redis_lets_intake_through(
+    settings: Settings, pool: asyncpg.Pool, model: Any, gazetteer: Any
+) -> None:
+    dead = f"redis://127.0.0.1:{processes.free_port()}/0"
+    limited = msgspec_replace(settings, redis_url=dead, rate_limit_public="1/minute")
+    dead_queue = ArqRedis(host="127.0.0.1", port=int(dead.rsplit(":", 1)[1].split("/")[0]), socket_connect_timeout=0.5)
+    async with app_client(limited, pool, dead_queue, model, gazetteer) as client:
+        statuses = [(await client.post("/api/v1/items", json=ITEM)).status_code for _ in range(3)]
+    await dead_queue.aclose()
+    assert statuses == [201, 201, 201]
+
+
+def test_the_count_is_shared_by_api_processes(settings: Settings, model: Any) -> None:
+    """Two uvicorn processes, one Redis: together they accept the limit once, not once each."""
+    limited = msgspec_replace(settings, rate_limit_public="6/minute")
+    ports = [processes.free_port(), processes.free_port()]
+    servers = [processes.api(limited, port, name=f"api-{i}") for i, port in enumerate(ports)]
+    with processes.running(*servers):
+        statuses = [
+            httpx.post(f"http://127.0.0.1:{ports[i % 2]}/api/v1/items", json=ITEM, timeout=10).status_code
+            for i in range(10)
+        ]
+    assert statuses.count(201) == 6, statuses
+    assert statuses[6:] == [429] * 4
+
+
+def msgspec_replace(settings: Settings, **changes: Any) -> Settings:
+    import msgspec
+
+    return msgspec.structs.replace(settings, **changes)
