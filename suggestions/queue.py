@@ -40,14 +40,19 @@ async def create_queue(url: str, queue_name: str) -> ArqRedis:
     return pool
 
 
-def classify_job_id(item_id: int) -> str:
-    return f"classify:{item_id}"
+def classify_job_id(queue_name: str, item_id: int) -> str:
+    # arq keys jobs by id across the whole Redis database, whatever their queue: the queue's name keeps deployments
+    # that share a Redis (and test runs) from swallowing each other's wake-ups for the same item id.
+    return f"{queue_name}:{item_id}"
 
 
 async def wake_classifier(queue: ArqRedis, item_id: int, *, wait_seconds: float = 1.0) -> bool:
     """Ask a worker to classify an item. A lost signal is harmless: the sweeper finds the item again."""
     try:
-        await asyncio.wait_for(queue.enqueue_job(CLASSIFY_JOB, item_id, _job_id=classify_job_id(item_id)), wait_seconds)
+        await asyncio.wait_for(
+            queue.enqueue_job(CLASSIFY_JOB, item_id, _job_id=classify_job_id(queue.default_queue_name, item_id)),
+            wait_seconds,
+        )
     except Exception as exc:  # Redis down, slow or wiped: none of it may fail an item already accepted
         log.warning("queue unavailable, item %s left for the sweeper (%s)", item_id, type(exc).__name__)
         return False

@@ -27,8 +27,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     classify_batch_size: int = 32
     # Failed classification attempts before an item is marked failed and left to staff.
     max_attempts: int = 3
-    # How long a worker may hold an item before another may take it over, in seconds.
-    lease_seconds: int = 60
+    # How long a worker may hold an item before another may take it over, in seconds. A batch takes well under a
+    # second; a short lease lets a killed worker's items go back to work soon. A second worker finding an item whose
+    # lease ran out cannot classify it twice: only items still pending are recorded.
+    lease_seconds: int = 20
     # A pending item older than this, in seconds, is put back on the queue by the sweeper.
     sweep_after_seconds: int = 15
     # How long an Idempotency-Key is remembered, in hours.

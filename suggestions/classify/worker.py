@@ -7,6 +7,7 @@ twice, or after its item was classified by another worker: it then finds nothing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -67,16 +68,18 @@ async def startup(ctx: dict[str, Any]) -> None:
         ctx["db_pool"] = await create_pool(settings.database_url, size=4)
         ctx["owns_pool"] = True
     # One thread: the model's CPU work leaves the event loop free for the database and Redis.
-    ctx["executor"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
+    if "executor" not in ctx:
+        ctx["executor"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
     if "model" not in ctx:
         ctx["model"] = await asyncio.get_running_loop().run_in_executor(ctx["executor"], load_serving_model, settings)
     log.info("worker ready, model %s", ctx["model"].version)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    ctx["executor"].shutdown(wait=True)
+    if (executor := ctx.pop("executor", None)) is not None:
+        executor.shutdown(wait=True)
     if ctx.pop("owns_pool", False):
-        await ctx["db_pool"].close()
+        await ctx.pop("db_pool").close()
 
 
 def predict_outcomes(model: Any, claimed: list[Claimed]) -> list[Outcome]:
@@ -202,6 +205,30 @@ def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
 
 
 def run_worker(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM. Losing Redis, or PostgreSQL at start-up, does not end the worker: it waits and
+    connects again, keeping its model, so that restarting either server needs nobody to restart the workers."""
+    import asyncpg
     from arq.worker import Worker
+    from redis.exceptions import RedisError
 
-    Worker(**worker_settings(settings)).run()
+    unreachable = (RedisError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+    ctx: dict[str, Any] = {"settings": settings}
+    stopping = asyncio.Event()
+    delay = 1.0
+    while not stopping.is_set():
+        worker = Worker(**worker_settings(settings, ctx=ctx))
+        worker.on_stop = lambda _signal: stopping.set()
+        try:
+            worker.run()
+            return
+        except unreachable as exc:
+            log.warning("server unreachable (%s); connecting again in %.0f s", type(exc).__name__, delay)
+        # Sleep on the worker's loop, so that SIGTERM during the wait is heard.
+        worker.loop.run_until_complete(_sleep_unless(stopping, delay))
+        delay = min(delay * 2, 10.0)
+
+
+async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), seconds)
