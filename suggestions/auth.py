@@ -64,13 +64,16 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-    """The caller's principal, None without a token; a token that is present but unknown is refused."""
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any = None) -> Principal | None:
+    """The caller's principal, None without a token; a token that is present but unknown is refused.
+
+    A handler that already holds a database connection passes it as `db`: taking a second one from the pool while
+    holding the first deadlocks once as many requests as the pool has connections wait for their second.
+    """
     token = bearer_token(connection)
     if token is None:
         return None
-    pool = connection.app.state.db_pool
-    row = await pool.fetchrow(
+    row = await (db if db is not None else connection.app.state.db_pool).fetchrow(
         "SELECT id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(token)
     )
     if row is None:
@@ -78,8 +81,10 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     return Principal(token_id=row["id"], role=row["role"])
 
 
-async def require_roles(connection: ASGIConnection[Any, Any, Any, Any], roles: frozenset[str]) -> Principal:
-    principal = await authenticate(connection)
+async def require_roles(
+    connection: ASGIConnection[Any, Any, Any, Any], roles: frozenset[str], db: Any = None
+) -> Principal:
+    principal = await authenticate(connection, db)
     if principal is None:
         raise NotAuthorizedException("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     if principal.role not in roles:

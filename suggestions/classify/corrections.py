@@ -109,7 +109,7 @@ async def put_classification(
     data: JSONBody[Correction],
     db_connection: NamedDependency[Any],
 ) -> ItemView:
-    principal = await require_roles(request, STAFF_ROLES)
+    principal = await require_roles(request, STAFF_ROLES, db_connection)
     if not await correct(
         db_connection, item_id=item_id, correction=data, topics=request.app.state.model.topics, who=principal.token_id
     ):

@@ -81,7 +81,7 @@ async def suggest(
     db_connection: NamedDependency[Any],
     limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
 ) -> Suggestions:
-    await require_roles(request, SUGGEST_ROLES)
+    await require_roles(request, SUGGEST_ROLES, db_connection)
     return await suggest_cases(
         db_connection, request.app.state.gazetteer, text=data.text, place=data.place, limit=limit
     )

@@ -52,9 +52,9 @@ async def create_item(
     settings: NamedDependency[Settings],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[ItemCreated]:
-    principal = await authenticate(request)
+    principal = await authenticate(request, db_connection)
     if data.channel != "web":
-        principal = await require_roles(request, CHANNEL_ROLES[data.channel])
+        principal = await require_roles(request, CHANNEL_ROLES[data.channel], db_connection)
     accepted = await accept_item(
         db_connection,
         data,

@@ -1,0 +1,67 @@
+"""Idempotency-Key: one item however many times, and however concurrently, a request is repeated within 24 h."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from suggestions.intake.store import delete_expired_idempotency_keys
+
+ITEM = {"channel": "hotline", "text": "来电反映：小区二期的电梯已经停了两天，老人上下楼很困难。"}
+
+
+async def test_the_same_key_fifty_times_at_once_stores_one_item(
+    client: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    headers = {**operator, "Idempotency-Key": "call-20261129-0042"}
+    responses = await asyncio.gather(*(client.post("/api/v1/items", json=ITEM, headers=headers) for _ in range(50)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 49 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len({r.json()["tracking_code"] for r in responses}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+    assert await pool.fetchval("SELECT count(*) FROM contacts") <= 1
+
+
+async def test_the_same_key_with_another_body_is_refused(client: Any, operator: dict[str, str]) -> None:
+    headers = {**operator, "Idempotency-Key": "call-20261129-0043"}
+    assert (await client.post("/api/v1/items", json=ITEM, headers=headers)).status_code == 201
+    other = await client.post("/api/v1/items", json={**ITEM, "text": "另一件事"}, headers=headers)
+    assert other.status_code == 422
+    assert other.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in other.json()["errors"]] == ["Idempotency-Key"]
+
+
+async def test_keys_of_different_clients_never_collide(
+    client: Any, operator: dict[str, str], pool: asyncpg.Pool
+) -> None:
+    from suggestions.auth import create_token
+
+    async with pool.acquire() as conn:
+        second = {"Authorization": f"Bearer {await create_token(conn, role='operator')}"}
+    key = {"Idempotency-Key": "1"}
+    first = await client.post("/api/v1/items", json=ITEM, headers={**operator, **key})
+    other = await client.post("/api/v1/items", json=ITEM, headers={**second, **key})
+    assert (first.status_code, other.status_code) == (201, 201)
+    assert first.json()["id"] != other.json()["id"]
+
+
+async def test_a_key_expires_after_24_hours(client: Any, pool: asyncpg.Pool, operator: dict[str, str]) -> None:
+    headers = {**operator, "Idempotency-Key": "call-20261129-0044"}
+    first = await client.post("/api/v1/items", json=ITEM, headers=headers)
+    # A day and a minute later (the key's clock moved back instead of the test waiting).
+    await pool.execute("UPDATE idempotency_keys SET created_at = now() - interval '24 hours 1 minute'")
+    again = await client.post("/api/v1/items", json=ITEM, headers=headers)
+    assert again.status_code == 201
+    assert again.json()["id"] != first.json()["id"]
+    # The hourly purge removes expired keys; the fresh one stays.
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, item_id, created_at) "
+            "VALUES ('hotline:0', 'stale', '\\x00', $1, now() - interval '25 hours')",
+            first.json()["id"],
+        )
+        assert await delete_expired_idempotency_keys(conn, hours=24) == 1
+    assert await pool.fetchval("SELECT count(*) FROM idempotency_keys") == 1
