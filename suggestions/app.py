@@ -127,6 +127,9 @@ def create_app(
         },
         middleware=[RateLimitMiddleware(limiter)],
         exception_handlers=exception_handlers(),
+        # Logging is the process's (suggestions.logs): one JSON line a record, nothing personal. Unexpected errors are
+        # logged, by class, by the handlers in suggestions.errors.
+        logging_config=None,
         request_max_body_size=settings.max_body_bytes,
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

@@ -1,15 +1,54 @@
-"""Logging: one line a record, with ids and classes only. Texts, names and phone numbers are never logged."""
+"""Logging: one JSON object a line, with ids and exception classes only.
+
+Texts, names and phone numbers are never logged: messages carry ids, counts and classes, and an exception is logged
+as its class and the frames it passed through, never its message (a database error can quote the row it refused).
+`SUGGESTIONS_LOG_FORMAT=text` gives plain lines for a person at a terminal.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+# Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 
-def configure_logging(level: str | None = None) -> None:
-    logging.basicConfig(
-        level=(level or os.environ.get("SUGGESTIONS_LOG_LEVEL", "INFO")).upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and isinstance(value, str | int | float | bool | None):
+                entry[key] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = record.exc_info[0].__name__
+            frames = traceback.extract_tb(record.exc_info[2])
+            entry["frames"] = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames]
+        return msgspec.json.encode(entry).decode()
+
+
+def configure_logging(level: str | None = None, log_format: str | None = None) -> None:
+    handler = logging.StreamHandler()
+    if (log_format or os.environ.get("SUGGESTIONS_LOG_FORMAT", "json")) == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel((level or os.environ.get("SUGGESTIONS_LOG_LEVEL", "INFO")).upper())
     # arq logs every job and cron tick; the worker logs its own batches instead.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    # uvicorn's loggers write through the root handler, in the same format.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

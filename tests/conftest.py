@@ -29,6 +29,7 @@ from suggestions.migrate import migrate
 from suggestions.queue import create_queue
 from suggestions.settings import Settings
 
+PII_SCAN = pytest.StashKey[tuple[dict[str, int], list[str]]]()
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 TABLES = (
@@ -61,6 +62,33 @@ def servers() -> Iterator[tuple[str, str]]:
     )
     yield postgres, redis
     embedded.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def personal_data_scan(servers: tuple[str, str], request: pytest.FixtureRequest) -> Iterator[None]:
+    """The whole run is watched for personal numbers in logs, Redis and job payloads (tests/pii_scan.py)."""
+    from tests import processes
+    from tests.pii_scan import PersonalDataScan
+
+    scan = PersonalDataScan(servers[1], processes.LOG_DIR)
+    scan.start()
+    yield
+    found = scan.finish()
+    request.config.stash[PII_SCAN] = (scan.counts, found)
+    if found:
+        pytest.fail(f"personal numbers found in {len(found)} places: {', '.join(found[:20])}", pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if PII_SCAN not in config.stash:
+        return
+    counts, found = config.stash[PII_SCAN]
+    logs = sum(n for source, n in counts.items() if source.startswith("output of"))
+    terminalreporter.write_line(
+        f"personal-data scan: {counts['log record']} log records, {counts['redis command']} Redis commands, "
+        f"{counts['redis content']} Redis keys and values, {logs} lines of server output: "
+        + (f"{len(found)} personal numbers found" if found else "no personal number found")
+    )
 
 
 @pytest.fixture(scope="session")

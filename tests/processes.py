@@ -147,10 +147,13 @@ class RedisServer:
 class PostgresServer:
     """A PostgreSQL of the test's own (pgserver's binaries), stopped the hard way and started again."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
         import pgserver
 
-        self.server: Any = pgserver.get_server(folder, cleanup_mode="delete")  # type: ignore[attr-defined]
+        # A folder of its own, not pytest's: as root, pgserver runs PostgreSQL as another user, who must reach it.
+        self.folder = Path(tempfile.mkdtemp(prefix="suggestions-pg-"))
+        self.folder.chmod(0o755)
+        self.server: Any = pgserver.get_server(self.folder / "data", cleanup_mode="delete")  # type: ignore[attr-defined]
         self.url: str = self.server.get_uri()
 
     def crash(self) -> None:
@@ -164,7 +167,10 @@ class PostgresServer:
             self.server.ensure_postgres_running()
 
     def close(self) -> None:
+        import shutil
+
         self.server.cleanup()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @contextmanager

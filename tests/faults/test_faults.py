@@ -1,0 +1,180 @@
+"""Faults: workers killed, Redis killed and wiped, PostgreSQL crashed, each under load, each ending in the accounting.
+
+Real processes only: workers are `suggestions worker` processes killed with SIGKILL, Redis and PostgreSQL are servers
+of the test's own that it kills and starts again. The API runs in the test's process, over ASGI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+from arq.connections import ArqRedis
+
+from suggestions.app import create_app
+from suggestions.db import create_pool
+from suggestions.migrate import migrate
+from suggestions.queue import create_queue
+from suggestions.settings import Settings
+from tests import processes
+from tests.faults.accounting import account, submit_all, wait_classified
+
+PRODUCTION = Settings()  # lease and sweep timings as deployed, not the suite's quick ones
+
+
+def deployed(settings: Settings, **changes: Any) -> Settings:
+    return msgspec.structs.replace(
+        settings,
+        lease_seconds=PRODUCTION.lease_seconds,
+        sweep_after_seconds=PRODUCTION.sweep_after_seconds,
+        **changes,
+    )
+
+
+@asynccontextmanager
+async def api(settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any) -> AsyncIterator[Any]:
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
+        yield client
+
+
+async def test_workers_killed_three_times_under_load(
+    clean: None, settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """2,000 items posted concurrently while the only worker is killed with SIGKILL three times."""
+    run = deployed(settings)
+    worker = processes.worker(run)
+    kills: list[float] = []
+    thresholds = [500, 1000, 1500]
+
+    async def classified() -> int:
+        return int(await pool.fetchval("SELECT count(*) FROM items WHERE status <> 'pending'"))
+
+    async def killer() -> None:
+        for threshold in thresholds:
+            while await pool.fetchval("SELECT count(*) FROM items") < threshold:
+                await asyncio.sleep(0.05)
+            # Kill it while it is working: wait until it has classified something since it (re)started.
+            before = await classified()
+            deadline = time.monotonic() + 20
+            while await classified() == before and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            worker.kill()
+            kills.append(time.monotonic())
+            worker.start()
+
+    with processes.running(worker):
+        async with api(run, pool, queue, model, gazetteer) as client:
+            killing = asyncio.create_task(killer())
+            submissions = await submit_all(client, 2000, concurrency=32, per_second=150)
+            await killing
+        assert len(kills) == 3
+        waited = await wait_classified(pool, within=60)
+        since_last_restart = time.monotonic() - kills[-1]
+
+    async with pool.acquire() as conn:
+        accounting = await account(conn, set(submissions.created.values()))
+    print(f"\nworker killed 3 times: {accounting.line()}; all classified {since_last_restart:.1f} s after the restart")
+    assert submissions.statuses.count(201) == 2000
+    assert accounting.exact, accounting.line()
+    assert waited <= 60
+
+
+async def test_redis_killed_restarted_then_wiped(
+    clean: None, settings: Settings, pool: asyncpg.Pool, model: Any, gazetteer: Any, tmp_path: Path
+) -> None:
+    """Intake keeps answering 201 while Redis is dead and after it loses everything; the sweeper finishes the rest."""
+    redis = processes.RedisServer(tmp_path)
+    run = deployed(settings, redis_url=redis.url)
+    queue = await create_queue(redis.url, run.queue_name)
+    worker = processes.worker(run)
+    events: list[str] = []
+
+    async def saboteur(accepted: int) -> None:
+        if accepted >= 150 and "killed" not in events:
+            events.append("killed")
+            redis.kill()
+        elif accepted >= 300 and "restarted" not in events:
+            events.append("restarted")
+            redis.start()
+        elif accepted >= 450 and "wiped" not in events:
+            events.append("wiped")
+            await queue.flushall()
+
+    try:
+        with processes.running(worker):
+            async with api(run, pool, queue, model, gazetteer) as client:
+                submissions = await submit_all(client, 600, concurrency=8, per_second=100, on_progress=saboteur)
+            await wait_classified(pool, within=60)
+    finally:
+        await queue.aclose()
+        redis.kill()
+
+    async with pool.acquire() as conn:
+        accounting = await account(conn, set(submissions.created.values()))
+    print(f"\nRedis killed, restarted and wiped: {accounting.line()}")
+    assert events == ["killed", "restarted", "wiped"]
+    assert set(submissions.statuses) == {201}
+    assert accounting.exact, accounting.line()
+
+
+@pytest.fixture
+async def own_postgres() -> AsyncIterator[processes.PostgresServer]:
+    server = await asyncio.to_thread(processes.PostgresServer)
+    conn = await asyncpg.connect(server.url)
+    await migrate(conn)
+    await conn.close()
+    yield server
+    await asyncio.to_thread(server.close)
+
+
+async def test_postgres_crashed_and_restarted(
+    settings: Settings, own_postgres: processes.PostgresServer, model: Any, gazetteer: Any
+) -> None:
+    """While PostgreSQL is down intake answers 503 with Retry-After, never 201 without a row; it recovers by itself.
+
+    The clients behave as the API asks: a 503 is retried with the same Idempotency-Key."""
+    run = deployed(settings, database_url=own_postgres.url, queue_name=settings.queue_name + ":pg")
+    pool = await create_pool(run.database_url, size=8)
+    queue = await create_queue(run.redis_url, run.queue_name)
+    worker = processes.worker(run)
+    outage: dict[str, float] = {}
+
+    async def saboteur(accepted: int) -> None:
+        if accepted >= 150 and "down" not in outage:
+            outage["down"] = time.monotonic()
+            await asyncio.to_thread(own_postgres.crash)
+            await asyncio.sleep(2)  # down for two seconds while clients keep posting
+            await asyncio.to_thread(own_postgres.start)
+            outage["up"] = time.monotonic()
+
+    try:
+        with processes.running(worker):
+            async with api(run, pool, queue, model, gazetteer) as client:
+                submissions = await submit_all(
+                    client, 500, concurrency=8, per_second=100, retry_503=True, on_progress=saboteur
+                )
+            await wait_classified(pool, within=60)
+        async with pool.acquire() as conn:
+            accounting = await account(conn, set(submissions.created.values()))
+    finally:
+        await queue.delete(run.queue_name)
+        await queue.aclose()
+        await pool.close()
+
+    refused = submissions.statuses.count(503)
+    print(f"\nPostgreSQL crashed for 2 s: {refused} answers were 503, then retried; {accounting.line()}")
+    assert set(submissions.statuses) <= {200, 201, 503}
+    assert refused > 0
+    assert submissions.retry_after_missing == 0
+    assert submissions.accepted == 500
+    assert accounting.exact, accounting.line()
