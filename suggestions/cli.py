@@ -1,4 +1,4 @@
-"""The `suggestions` command: dev, serve, worker, migrate, token, import."""
+"""The `suggestions` command: dev, serve, worker, migrate, token, import, export, reclassify, retention."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import msgspec
 
 from suggestions.settings import Settings, load_settings
 
@@ -167,6 +168,26 @@ def export(what: str, out: Path) -> None:
     write = export_corrections if what == "corrections" else export_classifications
 
     click.echo(f"wrote {_with_connection(settings, lambda conn: write(conn, out))} {what} to {out}")
+
+
+@main.command()
+@click.option(
+    "--closed-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="anonymise items closed more than N days ago  [default: SUGGESTIONS_RETENTION_DAYS, else 365]",
+)
+@click.option("--dry-run", is_flag=True, help="count what would be anonymised; change nothing")
+def retention(closed_days: int | None, dry_run: bool) -> None:
+    """Anonymise the personal data of items closed long ago; statistics stay. Prints counts as one JSON line."""
+    from suggestions.retention import anonymise_closed
+
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("set DATABASE_URL")
+    days = settings.retention_days if closed_days is None else closed_days
+    report = _with_connection(settings, lambda conn: anonymise_closed(conn, closed_days=days, dry_run=dry_run))
+    click.echo(msgspec.json.encode(report).decode())
 
 
 @main.command()

@@ -13,7 +13,11 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,14 @@ class Conflict(Exception):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class StateConflict(Exception):
+    """A valid request that the item's current status does not allow, such as closing a closed item."""
+
+    def __init__(self, message: str, *, current_status: str) -> None:
+        super().__init__(message)
+        self.current_status = current_status
 
 
 def problem(
@@ -98,6 +110,15 @@ def on_conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[dict
     return problem(HTTP_422_UNPROCESSABLE_ENTITY, "Conflicts with an earlier request", detail=str(exc), **extra)
 
 
+def on_state_conflict(request: Request[Any, Any, Any], exc: StateConflict) -> Response[dict[str, Any]]:
+    return problem(
+        HTTP_409_CONFLICT,
+        "Not possible in the item's current status",
+        detail=str(exc),
+        current_status=exc.current_status,
+    )
+
+
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     extra: dict[str, Any] = {}
     if isinstance(exc.extra, dict):
@@ -137,6 +158,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         ValidationException: on_validation,
         InvalidInput: on_invalid_input,
         Conflict: on_conflict,
+        StateConflict: on_state_conflict,
         HTTPException: on_http_exception,
         Exception: on_unexpected,
     }

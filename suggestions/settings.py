@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated
 
 import msgspec
 
@@ -46,6 +47,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_address: str = "1200/minute"
     # Time zone in which residents' pages show dates.
     timezone: str = "Asia/Shanghai"
+    # Days after closing that `suggestions retention` keeps an item's personal data; then it is anonymised.
+    retention_days: Annotated[int, msgspec.Meta(ge=0)] = 365
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -115,6 +115,7 @@ async def track_page(
         "received_at": local(row["received_at"]),
         "updated_at": local(row["updated_at"]),
         "closed_at": local(row["closed_at"]),
+        "answer": row["answer"],
     }
     return Template(template_name="track.html", context={"code": row["tracking_code"], "result": result, "error": None})
 

@@ -72,7 +72,11 @@ async def create_item(
     )
 
 
-@get("/api/v1/track/{tracking_code:str}", tags=["intake"], summary="Status of an item, by its tracking code")
+@get(
+    "/api/v1/track/{tracking_code:str}",
+    tags=["intake"],
+    summary="Status of an item and, once closed, the reply, by its tracking code",
+)
 async def track_item(tracking_code: FromPath[str], db_connection: NamedDependency[Any]) -> Tracking:
     code = normalise_tracking_code(tracking_code)
     row = await store.tracking(db_connection, code) if code else None
@@ -85,4 +89,5 @@ async def track_item(tracking_code: FromPath[str], db_connection: NamedDependenc
         received_at=row["received_at"],
         updated_at=row["updated_at"],
         closed_at=row["closed_at"],
+        answer=row["answer"],
     )

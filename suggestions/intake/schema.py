@@ -57,7 +57,7 @@ class ItemCreated(msgspec.Struct, kw_only=True):
 
 
 class Tracking(msgspec.Struct, kw_only=True):
-    """What anyone holding a tracking code may see: status and dates, nothing personal."""
+    """What anyone holding a tracking code may see: status, dates and, once closed, the reply; nothing personal."""
 
     tracking_code: str
     status: Status
@@ -65,3 +65,4 @@ class Tracking(msgspec.Struct, kw_only=True):
     received_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    answer: str | None  # the staff's reply once the item is closed, phone, ID and card numbers masked

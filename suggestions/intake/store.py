@@ -48,7 +48,9 @@ DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(hours => 
 """
 
 SELECT_TRACKING = """
-SELECT tracking_code, status, received_at, updated_at, closed_at FROM items WHERE tracking_code = $1
+SELECT tracking_code, status, received_at, updated_at, closed_at,
+       CASE WHEN status = 'closed' THEN answer_masked END AS answer
+FROM items WHERE tracking_code = $1
 """
 
 

@@ -40,6 +40,7 @@ class FeedEntry(msgspec.Struct, kw_only=True):
     excerpt: str
     case_id: int | None = None
     hotspot_id: int | None = None
+    assigned_to: str | None = None
 
 
 class Feed(msgspec.Struct, kw_only=True):
@@ -65,6 +66,7 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
 FEED = """
 SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
+       i.assigned_to,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id
 FROM items i
@@ -159,6 +161,7 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
             excerpt=r["excerpt"],
             case_id=r["case_id"],
             hotspot_id=r["hotspot_id"],
+            assigned_to=r["assigned_to"],
         )
         for r in rows[:limit]
     ]

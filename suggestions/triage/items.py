@@ -41,6 +41,10 @@ class ItemView(msgspec.Struct, kw_only=True):
     has_contact: bool
     classification: ClassificationView | None
     case_id: int | None = None
+    assigned_to: str | None = None  # the desk or department handling it
+    assigned_at: datetime | None = None
+    closed_at: datetime | None = None
+    answer: str | None = None  # the reply to the resident, masked like the text
 
 
 class ItemList(msgspec.Struct):
@@ -49,7 +53,8 @@ class ItemList(msgspec.Struct):
 
 SELECT_ITEMS = """
 SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i.external_id, i.received_at,
-       i.updated_at, i.status, i.place, i.street, i.locality, i.lat, i.lon, i.case_id,
+       i.updated_at, i.status, i.place, i.street, i.locality, i.lat, i.lon, i.case_id, i.assigned_to, i.assigned_at,
+       i.closed_at, i.answer_masked,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
        c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,
        c.source, c.created_at AS classified_at
@@ -101,6 +106,10 @@ def _view(row: Any) -> ItemView:
         has_contact=row["has_contact"],
         classification=classification,
         case_id=row["case_id"],
+        assigned_to=row["assigned_to"],
+        assigned_at=row["assigned_at"],
+        closed_at=row["closed_at"],
+        answer=row["answer_masked"],
     )
 
 

@@ -1,18 +1,19 @@
-"""Staff endpoints: the triage feed and single items."""
+"""Staff endpoints: the triage feed, single items, and assigning and closing them."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from suggestions.auth import BEARER, staff_only
+from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
 from suggestions.intake.schema import Channel, ExternalId, Status
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
+from suggestions.triage.workflow import Assignment, Closing, assign, close
 
 STAFF_TAGS = ["staff"]
 
@@ -76,4 +77,53 @@ async def items(
     return await items_by_external_id(db_connection, channel=channel, external_id=external_id, limit=limit)
 
 
-routes = [feed, item, items]
+async def _changed_item(db_connection: Any, item_id: int, found: bool) -> ItemView:
+    if not found:
+        raise NotFoundException("no such item")
+    view = await item_by_id(db_connection, item_id)
+    assert view is not None
+    return view
+
+
+@post(
+    "/api/v1/items/{item_id:int}/assign",
+    summary="Assign an item to a desk or department",
+    description="Reassigning an assigned item is allowed; a closed item, or one still being classified, is a 409.",
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+)
+async def assign_item(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    item_id: FromPath[int],
+    data: JSONBody[Assignment],
+) -> ItemView:
+    principal = await require_roles(request, STAFF_ROLES)
+    found = await assign(db_connection, item_id=item_id, assignment=data, who=principal.token_id)
+    return await _changed_item(db_connection, item_id, found)
+
+
+@post(
+    "/api/v1/items/{item_id:int}/close",
+    summary="Close an item with the reply to the resident",
+    description="The reply is shown on the resident's tracking page, phone, ID and card numbers masked. "
+    "Closing a closed item, or one still being classified, is a 409.",
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+)
+async def close_item(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    item_id: FromPath[int],
+    data: JSONBody[Closing],
+) -> ItemView:
+    principal = await require_roles(request, STAFF_ROLES)
+    found = await close(db_connection, item_id=item_id, closing=data, who=principal.token_id)
+    return await _changed_item(db_connection, item_id, found)
+
+
+routes = [feed, item, items, assign_item, close_item]

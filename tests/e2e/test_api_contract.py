@@ -84,7 +84,7 @@ async def test_staff_endpoints_need_a_staff_token(client: Any, operator: dict[st
     assert "cursor" in problem_fields(response)
 
 
-async def test_tracking_shows_status_and_dates_only(client: Any) -> None:
+async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any) -> None:
     body = {
         **VALID,
         "text": "我家电话 13812345678，身份证 110101199003071234",
@@ -96,7 +96,16 @@ async def test_tracking_shows_status_and_dates_only(client: Any) -> None:
     response = await client.get(f"/api/v1/track/{created['tracking_code'].lower().replace('-', '')}")
     assert response.status_code == 200
     tracking = response.json()
-    assert set(tracking) == {"tracking_code", "status", "status_text", "received_at", "updated_at", "closed_at"}
+    assert set(tracking) == {
+        "tracking_code",
+        "status",
+        "status_text",
+        "received_at",
+        "updated_at",
+        "closed_at",
+        "answer",  # the staff's reply, once closed
+    }
+    assert tracking["answer"] is None
     assert tracking["tracking_code"] == created["tracking_code"]
     assert (await client.get("/api/v1/track/ABCD-EFGH-JKMN")).status_code == 404
     assert (await client.get("/api/v1/track/x")).status_code == 404

@@ -1,0 +1,80 @@
+"""Staff workflow: assign an item to a desk or department, close it with a reply to the resident."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from msgspec import Meta
+
+from suggestions.errors import InvalidInput, StateConflict
+from suggestions.intake.schema import Strict
+from suggestions.privacy import mask_pii
+
+MAX_ANSWER_LENGTH = 5000
+
+
+class Assignment(Strict):
+    to: Annotated[str, Meta(min_length=1, max_length=100, description="the desk or department that handles it")]
+
+
+class Closing(Strict):
+    answer: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=MAX_ANSWER_LENGTH,
+            description="the reply to the resident; shown on the tracking page with phone, ID and card numbers masked",
+        ),
+    ]
+
+
+LOCK_ITEM = "SELECT status FROM items WHERE id = $1 FOR UPDATE"
+
+ASSIGN = """
+UPDATE items SET status = 'assigned', assigned_to = $2, assigned_by = $3, assigned_at = now(), updated_at = now()
+WHERE id = $1
+"""
+
+CLOSE = """
+UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by = $4, closed_at = now(),
+    updated_at = now()
+WHERE id = $1
+"""
+
+
+def _refuse_unless_workable(status: str) -> None:
+    if status == "closed":
+        raise StateConflict("the item is closed", current_status=status)
+    # A pending item is being classified; taking it out of `pending` would leave it without topic and risk.
+    if status == "pending":
+        raise StateConflict(
+            "the item is still being classified: try again shortly, or set its classification first",
+            current_status=status,
+        )
+
+
+async def _change(conn: Any, item_id: int, statement: str, *args: Any) -> bool:
+    """Apply one workflow step to an item that allows it; False if there is no such item."""
+    async with conn.transaction():
+        status = await conn.fetchval(LOCK_ITEM, item_id)
+        if status is None:
+            return False
+        _refuse_unless_workable(status)
+        await conn.execute(statement, item_id, *args)
+    return True
+
+
+async def assign(conn: Any, *, item_id: int, assignment: Assignment, who: int) -> bool:
+    """Assign an open, failed or already assigned item (reassigning it); False if there is no such item."""
+    desk = assignment.to.strip()
+    if not desk:
+        raise InvalidInput("to", "name the desk or department")
+    return await _change(conn, item_id, ASSIGN, desk, who)
+
+
+async def close(conn: Any, *, item_id: int, closing: Closing, who: int) -> bool:
+    """Close an item with the reply to the resident; False if there is no such item."""
+    answer = closing.answer.strip()
+    if not answer:
+        raise InvalidInput("answer", "write the reply to the resident")
+    return await _change(conn, item_id, CLOSE, answer, mask_pii(answer), who)

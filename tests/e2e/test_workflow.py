@@ -1,0 +1,128 @@
+"""Staff assign an item and close it with a reply; the resident reads the reply by the tracking code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_api_contract import problem_fields
+
+TEXT = "小区东门的路灯坏了一个多月，晚上老人出门很不安全。"
+ANSWER = "您好，路灯已于本周修复。如仍有问题，请联系社区王主任 13912345678。"
+
+
+async def classified_item(client: Any, drain: Any) -> dict[str, Any]:
+    created: dict[str, Any] = (await client.post("/api/v1/items", json={"channel": "web", "text": TEXT})).json()
+    await drain()
+    return created
+
+
+async def test_assign_then_close_shows_the_reply_to_the_resident(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    created = await classified_item(client, drain)
+
+    assigned = await client.post(f"/api/v1/items/{created['id']}/assign", json={"to": " 城市管理科 "}, headers=staff)
+    assert assigned.status_code == 200, assigned.text
+    assert (assigned.json()["status"], assigned.json()["assigned_to"]) == ("assigned", "城市管理科")
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert (entry["status"], entry["assigned_to"]) == ("assigned", "城市管理科")
+    tracking = (await client.get(f"/api/v1/track/{created['tracking_code']}")).json()
+    assert (tracking["status_text"], tracking["answer"]) == ("处理中", None)
+
+    closed = await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": ANSWER}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    item = closed.json()
+    assert item["status"] == "closed"
+    assert item["closed_at"]
+    assert "13912345678" not in item["answer"]
+    assert item["answer"].startswith("您好，路灯已于本周修复。")
+    assert (await client.get("/api/v1/triage", headers=staff)).json()["items"] == []
+
+    tracking = (await client.get(f"/api/v1/track/{created['tracking_code']}")).json()
+    assert (tracking["status"], tracking["status_text"]) == ("closed", "已办结")
+    assert tracking["closed_at"] == item["closed_at"]
+    assert tracking["answer"] == item["answer"]
+    page = await client.get("/track", params={"code": created["tracking_code"]})
+    assert "办理答复" in page.text
+    assert "路灯已于本周修复" in page.text
+    assert "13912345678" not in page.text
+
+
+async def test_an_open_item_can_be_closed_directly_and_only_once(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}"
+    assert (await client.post(f"{url}/close", json={"answer": "已转交相关部门。"}, headers=staff)).status_code == 200
+
+    again = await client.post(f"{url}/close", json={"answer": "再答复一次"}, headers=staff)
+    assert again.status_code == 409
+    problem_fields(again)
+    assert again.json()["current_status"] == "closed"
+    reassigned = await client.post(f"{url}/assign", json={"to": "信访科"}, headers=staff)
+    assert reassigned.status_code == 409
+    item = (await client.get(url, headers=staff)).json()
+    assert (item["answer"], item["assigned_to"]) == ("已转交相关部门。", None)
+
+
+async def test_an_assigned_item_can_be_reassigned(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}/assign"
+    await client.post(url, json={"to": "城市管理科"}, headers=staff)
+    moved = await client.post(url, json={"to": "住建科"}, headers=staff)
+    assert moved.status_code == 200
+    assert (moved.json()["status"], moved.json()["assigned_to"]) == ("assigned", "住建科")
+
+
+async def test_an_item_still_being_classified_is_not_taken_out_of_classification(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    created = (await client.post("/api/v1/items", json={"channel": "web", "text": TEXT})).json()
+    for step, body in (("assign", {"to": "城市管理科"}), ("close", {"answer": "已处理"})):
+        response = await client.post(f"/api/v1/items/{created['id']}/{step}", json=body, headers=staff)
+        assert response.status_code == 409
+        assert response.json()["current_status"] == "pending"
+    await drain()
+    assert (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()["classification"] is not None
+
+
+@pytest.mark.parametrize(
+    ("step", "body", "field"),
+    [
+        ("assign", {}, "to"),
+        ("assign", {"to": ""}, "to"),
+        ("assign", {"to": "   "}, "to"),
+        ("assign", {"to": 7}, "to"),
+        ("assign", {"to": "科" * 101}, "to"),
+        ("assign", {"to": "城市管理科", "priority": 1}, "priority"),
+        ("close", {}, "answer"),
+        ("close", {"answer": ""}, "answer"),
+        ("close", {"answer": " \n "}, "answer"),
+        ("close", {"answer": "答" * 5001}, "answer"),
+        ("close", {"reply": "已处理"}, "reply"),
+    ],
+)
+async def test_bad_bodies_are_a_422_naming_the_field(
+    client: Any, drain: Any, staff: dict[str, str], step: str, body: dict[str, Any], field: str
+) -> None:
+    created = await classified_item(client, drain)
+    response = await client.post(f"/api/v1/items/{created['id']}/{step}", json=body, headers=staff)
+    assert response.status_code == 422, response.text
+    assert field in problem_fields(response)
+    assert (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()["status"] == "open"
+
+
+@pytest.mark.parametrize(("step", "body"), [("assign", {"to": "城市管理科"}), ("close", {"answer": "已处理"})])
+async def test_only_staff_change_items_that_exist(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], step: str, body: dict[str, Any]
+) -> None:
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}/{step}"
+    assert (await client.post(url, json=body)).status_code == 401
+    assert (await client.post(url, json=body, headers=operator)).status_code == 403
+    missing = await client.post(f"/api/v1/items/999999/{step}", json=body, headers=staff)
+    assert missing.status_code == 404
+    problem_fields(missing)
+    assert (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()["status"] == "open"
