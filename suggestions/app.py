@@ -28,6 +28,7 @@ from suggestions.errors import exception_handlers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, track_item
+from suggestions.metrics import http_metrics, metrics
 from suggestions.queue import create_queue
 from suggestions.ratelimit import RateLimiter, RateLimitMiddleware
 from suggestions.settings import Settings
@@ -110,6 +111,7 @@ def create_app(
         route_handlers=[
             healthz,
             readyz,
+            metrics,
             create_item,
             track_item,
             *triage_routes.routes,
@@ -125,7 +127,7 @@ def create_app(
             "db_pool": Provide(_provide_pool, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
         },
-        middleware=[RateLimitMiddleware(limiter)],
+        middleware=[http_metrics.middleware, RateLimitMiddleware(limiter)],
         exception_handlers=exception_handlers(),
         # Logging is the process's (suggestions.logs): one JSON line a record, nothing personal. Unexpected errors are
         # logged, by class, by the handlers in suggestions.errors.

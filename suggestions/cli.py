@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,10 +73,18 @@ def migrate() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="API processes")
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API.
+
+    Behind a reverse proxy, set FORWARDED_ALLOW_IPS to the proxy's address (uvicorn reads it) so that rate limits see
+    residents' addresses. With several processes, set PROMETHEUS_MULTIPROC_DIR so that /metrics sums them all.
+    """
     import uvicorn
 
     _require_urls(load_settings())
+    if metrics_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # prometheus_client's multiprocess files must not outlive the processes that wrote them.
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        Path(metrics_dir).mkdir(parents=True)
     uvicorn.run("suggestions.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 

@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_public: str = "10/minute;60/hour"
     rate_limit_token: str = "600/minute"  # noqa: S105 (a limit, not a secret)
     rate_limit_address: str = "1200/minute"
+    # Port on which each worker serves its Prometheus counters; 0: none (the API's /metrics has the service's state).
+    worker_metrics_port: int = 0
     # Time zone in which residents' pages show dates.
     timezone: str = "Asia/Shanghai"
     # Days after closing that `suggestions retention` keeps an item's personal data; then it is anonymised.

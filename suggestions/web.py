@@ -18,6 +18,7 @@ from suggestions.intake.routes import STATUS_TEXT
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
 
@@ -86,6 +87,7 @@ async def submit(
         field = exc.problems[0].field
         return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
     if accepted.created:
+        ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)
     return Template(template_name="submitted.html", context={"code": accepted.item.tracking_code}, status_code=201)
 

@@ -22,6 +22,7 @@ from suggestions.classify import store
 from suggestions.classify.store import Claimed, Outcome
 from suggestions.db import create_pool
 from suggestions.hotspots.tracker import refit_prior, review_hotspots
+from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
 from suggestions.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ async def classify_claimed(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
             try:
                 outcomes.extend(await loop.run_in_executor(ctx["executor"], predict_outcomes, ctx["model"], [one]))
             except Exception as exc:
+                CLASSIFICATION_FAILURES.inc()
                 async with pool.acquire() as conn:
                     status = await store.record_failure(
                         conn, item_id=one.id, error=type(exc).__name__, max_attempts=settings.max_attempts
@@ -123,7 +125,10 @@ async def classify_claimed(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
                 log.warning("item %s: classification raised %s (now %s)", one.id, type(exc).__name__, status)
     async with pool.acquire() as conn:
         done = await store.record_classifications(conn, outcomes)
-    log.info("classified %d items in %.0f ms", len(done), (time.perf_counter() - started) * 1000)
+    seconds = time.perf_counter() - started
+    ITEMS_CLASSIFIED.inc(len(done))
+    BATCH_SECONDS.observe(seconds)
+    log.info("classified %d items in %.0f ms", len(done), seconds * 1000)
     return len(done)
 
 
@@ -211,8 +216,16 @@ def run_worker(settings: Settings) -> None:
     from arq.worker import Worker
     from redis.exceptions import RedisError
 
-    unreachable = (RedisError, OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+    unreachable = (
+        RedisError,
+        OSError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+        asyncpg.CannotConnectNowError,  # PostgreSQL is starting up or recovering
+        asyncpg.TooManyConnectionsError,
+    )
 
+    serve_worker_metrics(settings.worker_metrics_port)
     ctx: dict[str, Any] = {"settings": settings}
     stopping = asyncio.Event()
     delay = 1.0

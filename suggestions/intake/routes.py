@@ -14,6 +14,7 @@ from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn, Tracking
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
 
@@ -64,6 +65,7 @@ async def create_item(
         idempotency_hours=settings.idempotency_hours,
     )
     if accepted.created:
+        ITEMS_ACCEPTED.labels(channel=data.channel).inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)
     return Response(
         accepted.item,

@@ -1,0 +1,130 @@
+"""Prometheus metrics at `/metrics`.
+
+Two kinds. What a process counts (requests by route and status, through Litestar's Prometheus middleware, and items
+accepted by channel) lives in that process; run several API processes with `PROMETHEUS_MULTIPROC_DIR` set and every
+process's counts are summed. What the service as a whole is doing (items waiting, the oldest wait, items whose
+classification failed, the queue's depth, how long classification took lately) is read from PostgreSQL and Redis at
+each scrape, so that every process reports the same truth.
+
+Workers serve their own counters (items classified, failures, batch times) on `SUGGESTIONS_WORKER_METRICS_PORT`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+log = logging.getLogger(__name__)
+
+PREFIX = "suggestions"
+LATENCY_WINDOW_MINUTES = 15
+LATENCY_QUANTILES = (0.5, 0.95, 0.99)
+
+ITEMS_ACCEPTED = Counter(f"{PREFIX}_items_accepted", "Items stored by intake, by channel", ["channel"])
+
+# Worker-side, served by each worker on its own port.
+ITEMS_CLASSIFIED = Counter(f"{PREFIX}_items_classified", "Items a worker classified")
+CLASSIFICATION_FAILURES = Counter(f"{PREFIX}_classification_failures", "Classification attempts that raised")
+BATCH_SECONDS = Histogram(
+    f"{PREFIX}_classify_batch_seconds",
+    "Time to classify and record one batch",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+http_metrics = PrometheusConfig(
+    app_name=PREFIX,
+    prefix=PREFIX,
+    group_path=True,  # label requests by route template, not by item id
+    exclude=["/metrics", "/healthz", "/readyz"],
+)
+
+STATE = """
+SELECT
+    count(*) FILTER (WHERE status = 'pending') AS waiting,
+    coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE status = 'pending')), 0) AS oldest_waiting,
+    count(*) FILTER (WHERE status = 'failed') AS failed
+FROM items
+WHERE status IN ('pending', 'failed')
+"""
+
+LATENCY = """
+SELECT count(*) AS classified,
+       percentile_cont($1::float8[]) WITHIN GROUP (ORDER BY extract(epoch FROM c.created_at - i.created_at)) AS q
+FROM classifications c JOIN items i ON i.id = c.item_id
+WHERE c.source = 'model'
+  AND c.created_at > now() - make_interval(mins => $2)
+  AND NOT EXISTS (SELECT 1 FROM classifications e WHERE e.item_id = c.item_id AND e.id < c.id)
+"""
+
+
+async def _service_registry(state: State) -> CollectorRegistry:
+    """The service-wide gauges, read now."""
+    registry = CollectorRegistry()
+    waiting = Gauge(f"{PREFIX}_items_waiting", "Items accepted and not yet classified", registry=registry)
+    oldest = Gauge(f"{PREFIX}_oldest_waiting_seconds", "Age of the oldest item waiting", registry=registry)
+    failed = Gauge(f"{PREFIX}_items_failed", "Items whose classification failed, in the feed", registry=registry)
+    depth = Gauge(f"{PREFIX}_queue_depth", "Wake-up jobs queued in Redis (-1: Redis unreachable)", registry=registry)
+    recent = Gauge(
+        f"{PREFIX}_classified_recently",
+        f"Items first classified in the last {LATENCY_WINDOW_MINUTES} minutes",
+        registry=registry,
+    )
+    latency = Gauge(
+        f"{PREFIX}_classification_latency_seconds",
+        f"From acceptance to first classification, over the last {LATENCY_WINDOW_MINUTES} minutes",
+        ["quantile"],
+        registry=registry,
+    )
+    row = await state.db_pool.fetchrow(STATE)
+    waiting.set(row["waiting"])
+    oldest.set(float(row["oldest_waiting"]))
+    failed.set(row["failed"])
+    timing = await state.db_pool.fetchrow(LATENCY, list(LATENCY_QUANTILES), LATENCY_WINDOW_MINUTES)
+    recent.set(timing["classified"])
+    for quantile, value in zip(LATENCY_QUANTILES, timing["q"] or [], strict=False):
+        latency.labels(quantile=str(quantile)).set(value)
+    try:
+        depth.set(await asyncio.wait_for(state.queue.zcard(state.queue.default_queue_name), 1))
+    except Exception as exc:  # Redis away: say so in the number, not with an error
+        log.warning("metrics: queue depth unknown (%s)", type(exc).__name__)
+        depth.set(-1)
+    return registry
+
+
+def _process_registry() -> Any:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
+
+
+@get("/metrics", tags=["health"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+async def metrics(state: State) -> Response[bytes]:
+    body = generate_latest(_process_registry()) + generate_latest(await _service_registry(state))
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def serve_worker_metrics(port: int) -> None:
+    """Workers: counters on a port of their own (0: none)."""
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(port)
+        log.info("worker metrics on port %d", port)

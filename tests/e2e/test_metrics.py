@@ -1,0 +1,60 @@
+"""/metrics: what a process counted, and the service's state read from PostgreSQL and Redis at each scrape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+ITEM = {"channel": "web", "text": "小区南门外的下水道井盖松动，车压过去响声很大，担心有人踩空。"}
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def test_metrics_report_intake_waiting_items_queue_and_latency(client: Any, drain: Any) -> None:
+    before = samples((await client.get("/metrics")).text)
+    accepted_before = before.get(("suggestions_items_accepted_total", (("channel", "web"),)), 0)
+    for _ in range(3):
+        assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    now = samples(response.text)
+    assert now[("suggestions_items_accepted_total", (("channel", "web"),))] == accepted_before + 3
+    assert now[("suggestions_items_waiting", ())] == 3
+    assert now[("suggestions_queue_depth", ())] == 3
+    assert now[("suggestions_oldest_waiting_seconds", ())] >= 0
+    assert now[("suggestions_items_failed", ())] == 0
+    # Requests are labelled by route template, never by an id or a code.
+    paths = {dict(labels).get("path") for name, labels in now if name == "suggestions_requests_total"}
+    assert "/api/v1/items" in paths
+
+    await drain()
+    after = samples((await client.get("/metrics")).text)
+    assert after[("suggestions_items_waiting", ())] == 0
+    assert after[("suggestions_classified_recently", ())] == 3
+    assert after[("suggestions_classification_latency_seconds", (("quantile", "0.5"),))] > 0
+
+
+async def test_metrics_survive_a_dead_redis(settings: Any, pool: Any, model: Any, gazetteer: Any) -> None:
+    import httpx
+    from arq.connections import ArqRedis
+
+    from suggestions.app import create_app
+    from tests.processes import free_port
+
+    dead = ArqRedis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
+    dead.default_queue_name = settings.queue_name
+    app = create_app(settings, pool=pool, queue=dead, model=model, gazetteer=gazetteer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        response = await client.get("/metrics")
+    await dead.aclose()
+    assert response.status_code == 200
+    assert samples(response.text)[("suggestions_queue_depth", ())] == -1
