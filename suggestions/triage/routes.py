@@ -100,7 +100,7 @@ async def assign_item(
     item_id: FromPath[int],
     data: JSONBody[Assignment],
 ) -> ItemView:
-    principal = await require_roles(request, STAFF_ROLES)
+    principal = await require_roles(request, STAFF_ROLES, db_connection)
     found = await assign(db_connection, item_id=item_id, assignment=data, who=principal.token_id)
     return await _changed_item(db_connection, item_id, found)
 
@@ -121,7 +121,7 @@ async def close_item(
     item_id: FromPath[int],
     data: JSONBody[Closing],
 ) -> ItemView:
-    principal = await require_roles(request, STAFF_ROLES)
+    principal = await require_roles(request, STAFF_ROLES, db_connection)
     found = await close(db_connection, item_id=item_id, closing=data, who=principal.token_id)
     return await _changed_item(db_connection, item_id, found)
 
