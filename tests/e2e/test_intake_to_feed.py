@@ -8,6 +8,7 @@ from arq.connections import ArqRedis
 
 from suggestions.classify.worker import sweep
 from suggestions.queue import CLASSIFY_JOB
+from tests.faults.accounting import account
 
 GAS_LEAK = "来电人反映：回龙观街道龙跃苑二区5号楼3单元楼道里燃气泄漏，味道很大，有老人在家，请马上派人处置。"
 UNPAID = "网格员走访发现：沙河镇一工地四十多名工人已经半年没拿到工资，工人们商量明天一起去区政府讨要说法。"
@@ -153,3 +154,7 @@ async def test_a_poison_item_fails_alone_and_stays_visible(
     assert entries[poison["id"]]["reasons"][0]["code"] == "classification_failed"
     failed_only = (await feed(client, staff, status="failed"))["items"]
     assert [e["id"] for e in failed_only] == [poison["id"]]
+    async with pool.acquire() as conn:
+        accounting = await account(conn, {poison["id"], good["id"]})
+    assert accounting.exact, accounting.line()
+    assert (accounting.classified_once, accounting.failed_visible) == (1, 1)
