@@ -85,7 +85,16 @@ def serve(host: str, port: int, workers: int) -> None:
         # prometheus_client's multiprocess files must not outlive the processes that wrote them.
         shutil.rmtree(metrics_dir, ignore_errors=True)
         Path(metrics_dir).mkdir(parents=True)
-    uvicorn.run("suggestions.asgi:create", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "suggestions.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        # No access log: it would hold residents' addresses and tracking codes; /metrics counts requests instead.
+        access_log=False,
+    )
 
 
 @main.command()
