@@ -38,7 +38,7 @@ def rate(texts: Sequence[Any], batch: int, stage: Callable[[Sequence[Any]], obje
 
 def main() -> None:
     from ml.explain import Evidence, terms
-    from ml.lexicon import risk_floor
+    from ml.lexicon import risk_floors
     from ml.serving import load_model, serving_model_dir
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -89,7 +89,7 @@ def main() -> None:
             "features": rate(documents, args.batch, model.features.transform),
             # these two run over precomputed batches: one list entry is a whole batch
             "heads": round(rate(transformed, 1, heads) / per_batch),
-            "lexicon": rate(texts, args.batch, lambda batch: [risk_floor(text) for text in batch]),
+            "lexicon": rate(texts, args.batch, risk_floors),
             "terms": round(rate(transformed, 1, explain) / per_batch),
             "predict": rate(texts, args.batch, model.predict),
         },

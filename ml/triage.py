@@ -15,7 +15,7 @@ from ml.explain import Evidence, terms
 from ml.features import TextFeatures
 from ml.heads import LinearHead, softmax
 from ml.kinds import stated_kind
-from ml.lexicon import risk_floor
+from ml.lexicon import risk_floors
 from ml.segment import Segmenter
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class TriageModel:
         topic_confidence = topic_p[rows, topic_index].round(4)
         levels = [int(level) for level in risk.labels]
         modelled = escalated_levels(risk_p, levels, self.metadata.risk_escalation)
-        floors = [risk_floor(text) for text in texts]
+        floors = risk_floors(texts)
         level = np.maximum(modelled, [floor for floor, _ in floors])
         position = {lvl: i for i, lvl in enumerate(levels)}
         risk_index = np.array([position.get(int(lvl), -1) for lvl in level])
