@@ -30,24 +30,24 @@ _ONE = np.uint64(1)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _find(slots: Any, values: Any, shift: Any, key: Any) -> int:
-    mask = np.uint64(len(slots) - 1)
+def _find(table: Any, shift: Any, key: Any) -> int:
+    mask = np.uint64(len(table) - 1)
     slot = (key * GOLDEN) >> shift
     while True:
-        held = slots[slot]
+        held = table[slot, 0]
         if held == key:
-            return int(values[slot])
+            return int(table[slot, 1])
         if held == EMPTY:
             return -1
         slot = (slot + _ONE) & mask
 
 
 @njit(cache=True, nogil=True)
-def lookup(slots: Any, values: Any, shift: Any, keys: Any) -> Any:
-    """The value of each key, -1 where it is not in the table."""
+def lookup(table: Any, shift: Any, keys: Any) -> Any:
+    """The value of each key, -1 where it is not in the table (uint64 rows of key and value, C order)."""
     found = np.empty(len(keys), dtype=np.int64)
     for i in range(len(keys)):
-        found[i] = _find(slots, values, shift, keys[i])
+        found[i] = _find(table, shift, keys[i])
     return found
 
 
@@ -65,7 +65,7 @@ def ngrams(
     char_high: int,
     word_ngrams: int,
     head_chars: int,
-    tables: Any,  # ((slots, values, shift) per block); ignored when fitting
+    tables: Any,  # ((table, shift) per block, see `lookup`); ignored when fitting
     fitting: bool,
     stop_keys: Any,  # uint64, sorted: word keys of function words, which explain nothing
 ) -> Any:
@@ -127,8 +127,8 @@ def ngrams(
                         if fitting:
                             column = -1
                         else:
-                            slots, values, shift = tables[block]
-                            column = _find(slots, values, shift, key)
+                            table, shift = tables[block]
+                            column = _find(table, shift, key)
                             if column < 0:
                                 continue
                             occ_column[n_occ] = column
@@ -161,8 +161,8 @@ def ngrams(
                     occ_key[n_occ] = key
                     occ_column[n_occ] = -1
                 else:
-                    slots, values, shift = tables[WORDS]
-                    column = _find(slots, values, shift, key)
+                    table, shift = tables[WORDS]
+                    column = _find(table, shift, key)
                     if gram == 0:
                         token_column[n_tokens] = column
                     if column < 0:
