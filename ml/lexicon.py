@@ -197,7 +197,9 @@ _RULES = (
 _BATCH_SEPARATOR = "\n"
 # characters a `before_trigger` pattern may need before its trigger
 _LONGEST_BEFORE = 12
-_CLAUSE_ENDS = np.array([ord(c) for c in "，。！？；,.!?;：:\n"], dtype=np.uint32)
+_CLAUSE_ENDS = "，。！？；,.!?;：:\n"
+_SENTENCE_ENDS = "。！？!?\n"
+_LAST_END = 0xFFFF  # every clause end is below; any character from here on ends nothing
 # the negation must stand right before the phrase: 没有燃气泄漏, 未发现明显漏气, 打不着火; 不解决就跳楼 is no negation.
 _NEGATED = re.compile(
     r"(?:没有|没|无|未|不|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人)*$"
@@ -211,7 +213,6 @@ _ONLY_FEARED_AFTER = re.compile(r"^(?:的)?(?:隐患|风险|危险|可能|之虞
 _NOW = re.compile(
     r"正在|现在|此刻|此时|目前|刚刚|刚才|马上|随时|快要|即将|眼看|还在|仍在|一直在|当场|已经|救命|今天|今日|今晚|今早"
 )
-_SENTENCE_ENDS = np.array([ord(c) for c in "。！？!?\n"], dtype=np.uint32)
 _NOW_AFTER = re.compile(r"^(?:了|着)?[^，。！？]{0,4}(?:了[，。！!]|出不来|救命|快来|求救|请求救援|正在|中)")
 
 
@@ -258,72 +259,45 @@ def risk_signals(text: str) -> list[RiskSignal]:
 
 
 def batch_risk_signals(texts: Sequence[str]) -> list[list[RiskSignal]]:
-    """`risk_signals` of each text. The batch is scanned as one text, its texts separated by newlines: no trigger
-    holds a newline, and a newline ends a clause and a sentence, so that no text reads into the next."""
-    automaton, _, rules_of = _compiled()
+    """`risk_signals` of each text. The batch is read as one string, its texts separated by newlines: no trigger
+    holds a newline, a newline ends a clause and a sentence, and each rule reads only the text of a trigger it
+    matched (its own slice of the string), so that no text reads into the next."""
+    automaton, compiled, rules_of = _compiled()
     texts = list(texts)
-    lowered = [_lower(text) for text in texts]
-    joined = _BATCH_SEPARATOR.join(lowered)
+    joined = _BATCH_SEPARATOR.join(_lower(text) for text in texts)
     try:
         hits = automaton.find_matches_as_indexes(joined, overlapping=True)
     except UnicodeEncodeError:  # a lone surrogate (broken input) becomes "?"
         texts = [text.encode("utf-8", "replace").decode("utf-8") for text in texts]
-        lowered = [_lower(text) for text in texts]
-        joined = _BATCH_SEPARATOR.join(lowered)
+        joined = _BATCH_SEPARATOR.join(_lower(text) for text in texts)
         hits = automaton.find_matches_as_indexes(joined, overlapping=True)
-    offsets = np.cumsum([0, *(len(text) + 1 for text in lowered[:-1])])
     found: list[list[RiskSignal]] = [[] for _ in texts]
     if not hits:
         return found
+    original = _BATCH_SEPARATOR.join(texts)  # the same positions as `joined`
+    text_start = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
+    text_end = (text_start + [len(text) for text in texts]).tolist()
     clause_start, sentence_start = _starts(joined)
     trigger, hit_start, hit_end = np.array(hits, dtype=np.int64).T
-    hit_text = np.searchsorted(offsets, hit_start, side="right") - 1
+    hit_text = np.searchsorted(text_start, hit_start, side="right") - 1
     possible = np.asarray(rules_of, dtype=np.int64)[trigger]
-    firsts = np.flatnonzero(np.concatenate([[True], hit_text[1:] != hit_text[:-1]]))
-    rules = np.bitwise_or.reduceat(possible, firsts).tolist()
-    lasts = [*firsts[1:].tolist(), len(hits)]
-    numbers = hit_text[firsts].tolist()
-    for first, last, number, possible_rules in zip(firsts.tolist(), lasts, numbers, rules, strict=True):
-        offset = int(offsets[number])
-        text_hits = (
-            trigger[first:last].tolist(),
-            (hit_start[first:last] - offset).tolist(),
-            (hit_end[first:last] - offset).tolist(),
-        )
-        found[number] = _signals(
-            texts[number], lowered[number], offset, possible_rules, text_hits, clause_start, sentence_start
-        )
-    return found
-
-
-def _signals(
-    text: str,
-    lowered: str,
-    offset: int,
-    possible: int,
-    hits: tuple[list[int], list[int], list[int]],
-    clause_start: NDArray[np.int64],
-    sentence_start: NDArray[np.int64],
-) -> list[RiskSignal]:
-    """The signals of one text, given the rules its triggers can start (bit n: rule n) and the trigger hits."""
-    _, compiled, rules_of = _compiled()
-    signals = []
-    while possible:
-        number = (possible & -possible).bit_length() - 1
-        possible &= possible - 1
-        rule, pattern, unless_before, unless_after = compiled[number]
+    for number, (rule, pattern, unless_before, unless_after) in enumerate(compiled):
+        mine = (possible >> number & 1).astype(np.bool_)
+        if not mine.any():
+            continue
+        spans: list[tuple[int, int, int]] = []
         if rule.before_trigger:
-            spans = [
-                (leading.start(), end)
-                for index, start, end in zip(*hits, strict=True)
-                if rules_of[index] >> number & 1
-                and (leading := pattern.search(lowered, max(0, start - _LONGEST_BEFORE), start))
-            ]
+            rule_hits = zip(hit_start[mine].tolist(), hit_end[mine].tolist(), hit_text[mine].tolist(), strict=True)
+            for start, end, text in rule_hits:
+                leading = pattern.search(joined, max(int(text_start[text]), start - _LONGEST_BEFORE), start)
+                if leading:
+                    spans.append((leading.start(), end, text))
         else:
-            spans = [match.span() for match in pattern.finditer(lowered)]
-        for begin, end in spans:
-            before = lowered[int(clause_start[offset + begin]) - offset : begin]
-            after = lowered[end:]
+            for text in np.unique(hit_text[mine]).tolist():
+                spans.extend((*m.span(), text) for m in pattern.finditer(joined, text_start[text], text_end[text]))
+        for begin, end, text in spans:
+            before = joined[clause_start[begin] : begin]
+            after = joined[end : text_end[text]]
             if _NEGATED.search(before) or (unless_before and unless_before.search(before)):
                 continue
             if unless_after and unless_after.match(after):
@@ -332,12 +306,11 @@ def _signals(
                 level = rule.level
             if level == URGENT and rule.feared_is_warning:
                 feared = _ONLY_FEARED_BEFORE.search(before) or _ONLY_FEARED_AFTER.match(after)
-                sentence = lowered[int(sentence_start[offset + begin]) - offset : begin]
-                now = _NOW.search(sentence) or _NOW_AFTER.match(after)
+                now = _NOW.search(joined, sentence_start[begin], begin) or _NOW_AFTER.match(after)
                 if feared or (rule.urgent_only_now and not now):
                     level = WARNING
-            signals.append(RiskSignal(level=level, phrase=text[begin:end]))
-    return sorted(signals, key=lambda signal: -signal.level)
+            found[text].append(RiskSignal(level=level, phrase=original[begin:end]))
+    return [sorted(signals, key=lambda signal: -signal.level) for signals in found]
 
 
 def risk_floor(text: str) -> tuple[int, tuple[str, ...]]:
@@ -370,10 +343,18 @@ def _lower(text: str) -> str:
 def _starts(joined: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """For each position of `joined`, where its clause and its sentence start."""
     code_points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    positions = np.arange(1, len(code_points) + 1, dtype=np.int64)
-    starts = []
-    for ends in (_CLAUSE_ENDS, _SENTENCE_ENDS):
-        after_end = np.where(np.isin(code_points, ends), positions, 0)
-        # the clause holding position i starts after the last end before i
-        starts.append(np.maximum.accumulate(np.concatenate([[0], after_end[:-1]])))
-    return starts[0], starts[1]
+    # what ends at each position: 0 nothing, 1 a clause, 2 a sentence (and its clause)
+    ends = _ends_table()[np.minimum(code_points, _LAST_END)]
+    after = np.arange(1, len(code_points) + 1, dtype=np.int64)
+    # a clause holding position i starts after the last end before i
+    clause = np.maximum.accumulate(np.concatenate([[0], np.where(ends > 0, after, 0)[:-1]]))
+    sentence = np.maximum.accumulate(np.concatenate([[0], np.where(ends == 2, after, 0)[:-1]]))
+    return clause, sentence
+
+
+@cache
+def _ends_table() -> NDArray[np.uint8]:
+    table = np.zeros(_LAST_END + 1, dtype=np.uint8)
+    table[[ord(c) for c in _CLAUSE_ENDS]] = 1
+    table[[ord(c) for c in _SENTENCE_ENDS]] = 2
+    return table
