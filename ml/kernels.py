@@ -213,6 +213,7 @@ def tfidf(
     share = np.empty(n_occ, dtype=np.float32)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     norms = np.zeros(3, dtype=np.float64)
+    scale = np.zeros(3, dtype=np.float64)
     n_entries = 0
     o = 0
     for row in range(n_rows):
@@ -230,15 +231,18 @@ def tfidf(
         norms[:] = 0.0
         for e in range(first_entry, n_entries):
             column = indices[e]
-            value = (1.0 + np.log(np.float64(count[column]))) * idf[column]
+            seen = count[column]
+            # most n-grams occur once in a row, and 1 + log(1) is 1
+            value = idf[column] if seen == 1 else (1.0 + np.log(np.float64(seen))) * idf[column]
             data[e] = value
             norms[_block_of(column, offsets)] += value * value
         for u in range(first_occ, o):
             share[u] = 1.0 / count[occ_column[u]]
+        for block in range(3):
+            scale[block] = block_weight[block] / np.sqrt(norms[block]) if norms[block] > 0 else 0.0
         for e in range(first_entry, n_entries):
             column = indices[e]
-            block = _block_of(column, offsets)
-            data[e] = data[e] / np.sqrt(norms[block]) * block_weight[block]
+            data[e] = data[e] * scale[_block_of(column, offsets)]
             count[column] = 0
         indptr[row + 1] = n_entries
     return indptr, indices[:n_entries], data[:n_entries], occ_entry, share
@@ -270,28 +274,29 @@ def token_scores(
     n_rows = len(indptr) - 1
     entry_value = np.zeros(len(data), dtype=np.float64)
     head_value = np.empty(len(data), dtype=np.float64)
-    for h in range(len(coefs)):
-        coef = coefs[h]
-        for r in range(n_rows):
+    for r in range(n_rows):
+        first, last = indptr[r], indptr[r + 1]
+        for h in range(len(coefs)):
             label = chosen[h, r]
             if label < 0:
                 continue
+            coef = coefs[h]
             total = 0.0
-            for e in range(indptr[r], indptr[r + 1]):
-                value = data[e] * coef[indices[e], label]
-                if value > 0:
-                    head_value[e] = value
-                    total += value
-                else:
-                    head_value[e] = 0.0
+            for e in range(first, last):
+                value = max(data[e] * coef[indices[e], label], 0.0)
+                head_value[e] = value
+                total += value
             if total > 0:
-                for e in range(indptr[r], indptr[r + 1]):
-                    entry_value[e] += head_value[e] / total
+                inverse = 1.0 / total
+                for e in range(first, last):
+                    entry_value[e] += head_value[e] * inverse
     scores = np.zeros(n_tokens, dtype=np.float64)
     for o in range(len(occ_entry)):
-        value = entry_value[occ_entry[o]] * share[o]
         token = occ_token[o]
-        if value <= 0 or token < 0:
+        if token < 0:
+            continue
+        value = entry_value[occ_entry[o]] * share[o]
+        if value <= 0:
             continue
         if occ_pair[o]:
             scores[token] += value / 2
