@@ -314,6 +314,8 @@ def rank_tokens(scores: Any, token_row: Any, token_column: Any, readable: Any, n
     best = np.zeros(per_row, dtype=np.float64)
     summed = np.zeros(len(scores), dtype=np.float64)
     n_tokens = len(scores)
+    # the row's first scored occurrence of each known word
+    holder_of = np.full(max(token_column.max() + 1, 1) if n_tokens else 1, -1, dtype=np.int32)
     t = 0
     while t < n_tokens:
         row = token_row[t]
@@ -325,12 +327,16 @@ def rank_tokens(scores: Any, token_row: Any, token_column: Any, readable: Any, n
             if scores[u] <= 0 or not readable[u]:
                 continue
             holder = u
-            if token_column[u] >= 0:
-                for v in range(first, u):
-                    if token_column[v] == token_column[u] and summed[v] > 0:
-                        holder = v
-                        break
+            column = token_column[u]
+            if column >= 0:
+                if holder_of[column] >= 0:
+                    holder = holder_of[column]
+                else:
+                    holder_of[column] = u
             summed[holder] += scores[u]
+        for u in range(first, t):
+            if token_column[u] >= 0:
+                holder_of[token_column[u]] = -1
         filled = 0
         for u in range(first, t):
             score = summed[u]
