@@ -42,15 +42,15 @@ class FeatureConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Occurrences(msgspec.Struct, frozen=True):
     """Where each value of a batch's matrix came from: one entry per n-gram occurrence, and the batch's tokens."""
 
-    entry: NDArray[np.int64]  # index into the matrix's `data`
-    token: NDArray[np.int64]  # the token the n-gram lies in, -1 if it spans two
+    entry: NDArray[np.int32]  # index into the matrix's `data`
+    token: NDArray[np.int32]  # the token the n-gram lies in, -1 if it spans two
     pair: NDArray[np.bool_]  # a word bigram: `token` and the token after it share it
     share: NDArray[np.float32]  # of the entry's value: 1 / its count in the row
     text: str  # the documents joined by "\x00"; a token is text[token_start:token_end]
-    token_start: NDArray[np.int64]
-    token_end: NDArray[np.int64]
-    token_row: NDArray[np.int64]
-    token_column: NDArray[np.int64]  # the column of the token as a word unigram, -1 if unknown
+    token_start: NDArray[np.int32]
+    token_end: NDArray[np.int32]
+    token_row: NDArray[np.int32]
+    token_column: NDArray[np.int32]  # the column of the token as a word unigram, -1 if unknown
     token_readable: NDArray[np.bool_]  # 2+ characters, a Chinese character or a letter, no function word
 
     def token_text(self, token: int) -> str:

@@ -79,17 +79,19 @@ def ngrams(
     n = len(code_points)
     n_orders = char_high - char_low + 1
     capacity = 2 * n + n_orders * (n + head_chars * n_rows) + 1
+    # int32, and nothing written that is not read: a batch's scratch arrays are fresh memory, each page of which
+    # costs a fault when first touched
     occ_block = np.empty(capacity, dtype=np.int8)
     occ_key = np.zeros(capacity if fitting else 1, dtype=np.uint64)
-    occ_column = np.empty(capacity, dtype=np.int64)
-    occ_row = np.empty(capacity, dtype=np.int64)
-    occ_token = np.empty(capacity, dtype=np.int64)
-    occ_pair = np.zeros(capacity, dtype=np.bool_)
-    token_start = np.empty(n + 1, dtype=np.int64)
-    token_end = np.empty(n + 1, dtype=np.int64)
-    token_row = np.empty(n + 1, dtype=np.int64)
-    token_column = np.full(n + 1, -1, dtype=np.int64)
-    token_readable = np.zeros(n + 1, dtype=np.bool_)
+    occ_column = np.empty(capacity, dtype=np.int32)
+    occ_row = np.empty(capacity, dtype=np.int32)
+    occ_token = np.empty(capacity, dtype=np.int32)
+    occ_pair = np.empty(capacity, dtype=np.bool_)
+    token_start = np.empty(n + 1, dtype=np.int32)
+    token_end = np.empty(n + 1, dtype=np.int32)
+    token_row = np.empty(n + 1, dtype=np.int32)
+    token_column = np.empty(n + 1, dtype=np.int32)
+    token_readable = np.empty(n + 1, dtype=np.bool_)
     recent = np.zeros(2, dtype=np.uint64)  # the row's last two characters
     recent_token = np.zeros(2, dtype=np.int64)
     n_occ = 0
@@ -149,6 +151,8 @@ def ngrams(
             token_start[n_tokens] = start
             token_end[n_tokens] = i
             token_row[n_tokens] = row
+            token_column[n_tokens] = -1
+            token_readable[n_tokens] = False
             if lettered and i - start >= 2:
                 found = np.searchsorted(stop_keys, word)
                 token_readable[n_tokens] = found >= len(stop_keys) or stop_keys[found] != word
@@ -195,7 +199,7 @@ def ngrams(
 
 @njit(cache=True, nogil=True)
 def tfidf(
-    occ_column: Any,  # int64, already offset to the block's columns, in row order
+    occ_column: Any,  # int32, already offset to the block's columns, in row order
     occ_row: Any,
     n_rows: int,
     idf: Any,  # float32 per column
@@ -206,10 +210,10 @@ def tfidf(
     each occurrence went to, and each occurrence's share of its entry (1 / count)."""
     n_occ = len(occ_column)
     count = np.zeros(len(idf), dtype=np.int32)
-    entry_of = np.empty(len(idf), dtype=np.int64)
+    entry_of = np.empty(len(idf), dtype=np.int32)
     indices = np.empty(n_occ, dtype=np.int32)
     data = np.empty(n_occ, dtype=np.float32)
-    occ_entry = np.empty(n_occ, dtype=np.int64)
+    occ_entry = np.empty(n_occ, dtype=np.int32)
     share = np.empty(n_occ, dtype=np.float32)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     norms = np.zeros(3, dtype=np.float64)
