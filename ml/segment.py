@@ -34,6 +34,7 @@ _FULL_WIDTH_FIRST, _FULL_WIDTH_LAST, _FULL_WIDTH_SHIFT = 0xFF01, 0xFF5E, 0xFEE0
 _IDEOGRAPHIC_SPACE = 0x3000
 _SEPARATOR = "\x00"
 _BATCH_SEPARATOR = "\n"
+_TEXTS_PER_CUT = 64
 _SPACE, _NEWLINE, _UNDERSCORE, _HAN_FIRST, _HAN_LAST, _FIRST_ASTRAL = 32, 10, 95, 0x4E00, 0x9FFF, 0x10000
 _HAN = re.compile("[\u4e00-\u9fd5]")
 # jieba's finalseg splits a run of non-Chinese characters with this pattern.
@@ -100,16 +101,22 @@ class Segmenter:
         normalised = normalise_all(list(texts))
         if not normalised:
             return []
-        # One cut for the whole batch: both engines segment each run between whitespace and punctuation on its own,
-        # so a newline between two texts (a normalised text holds none) changes no token and comes back as one.
-        # Only where a letter or digit touches punctuation can a token mix them (2.5, A-3, 50%); elsewhere every
-        # token is a word, or punctuation and space, and dropping whatever is not a word character keeps the words.
-        joined = _BATCH_SEPARATOR.join(normalised)
-        plain = _word_documents(cut(joined))
-        return [
-            " ".join(_words(cut(text), split)) if mixed else document
-            for text, document, mixed in zip(normalised, plain, _may_mix(joined, len(normalised)), strict=True)
-        ]
+        # One cut for many texts: both engines segment each run between whitespace and punctuation on its own, so a
+        # newline between two texts (a normalised text holds none) changes no token and comes back as one. Only
+        # where a letter or digit touches punctuation can a token mix them (2.5, A-3, 50%); elsewhere every token is
+        # a word, or punctuation and space, and dropping whatever is not a word character keeps the words.
+        # A few dozen texts at a time: the tokens of a whole batch would take fresh memory, which is slow.
+        out = []
+        for start in range(0, len(normalised), _TEXTS_PER_CUT):
+            group = normalised[start : start + _TEXTS_PER_CUT]
+            joined = _BATCH_SEPARATOR.join(group)
+            out += [
+                " ".join(_words(cut(text), split)) if mixed else document
+                for text, document, mixed in zip(
+                    group, _word_documents(cut(joined)), _may_mix(joined, len(group)), strict=True
+                )
+            ]
+        return out
 
     def warm_up(self) -> None:
         self._cutter()
