@@ -293,7 +293,7 @@ def batch_risk_signals(texts: Sequence[str]) -> list[list[RiskSignal]]:
                 if leading:
                     spans.append((leading.start(), end, text))
         else:
-            for text in np.unique(hit_text[mine]).tolist():
+            for text in dict.fromkeys(hit_text[mine].tolist()):  # each text once, in order
                 spans.extend((*m.span(), text) for m in pattern.finditer(joined, text_start[text], text_end[text]))
         for begin, end, text in spans:
             before = joined[clause_start[begin] : begin]
