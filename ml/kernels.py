@@ -358,3 +358,23 @@ def rank_tokens(scores: Any, token_row: Any, token_column: Any, readable: Any, n
             best[k] = score
             out[row, k] = u
     return out
+
+
+@njit(cache=True, nogil=True)
+def clause_starts(code_points: Any, ends: Any) -> Any:
+    """Per position, where its clause and its sentence start; `ends` maps a code point to what it ends (0 nothing,
+    1 a clause, 2 a sentence and its clause; code points past the table end nothing)."""
+    n = len(code_points)
+    clause = np.empty(n, dtype=np.int32)
+    sentence = np.empty(n, dtype=np.int32)
+    clause_start = sentence_start = 0
+    for i in range(n):
+        clause[i] = clause_start
+        sentence[i] = sentence_start
+        point = code_points[i]
+        ended = ends[point] if point < len(ends) else 0
+        if ended > 0:
+            clause_start = i + 1
+            if ended == 2:
+                sentence_start = i + 1
+    return clause, sentence

@@ -340,20 +340,18 @@ def _lower(text: str) -> str:
     return lowered if len(lowered) == len(text) else text
 
 
-def _starts(joined: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _starts(joined: str) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """For each position of `joined`, where its clause and its sentence start."""
+    from ml.kernels import clause_starts
+
     code_points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    # what ends at each position: 0 nothing, 1 a clause, 2 a sentence (and its clause)
-    ends = _ends_table()[np.minimum(code_points, _LAST_END)]
-    after = np.arange(1, len(code_points) + 1, dtype=np.int64)
-    # a clause holding position i starts after the last end before i
-    clause = np.maximum.accumulate(np.concatenate([[0], np.where(ends > 0, after, 0)[:-1]]))
-    sentence = np.maximum.accumulate(np.concatenate([[0], np.where(ends == 2, after, 0)[:-1]]))
-    return clause, sentence
+    starts: tuple[NDArray[np.int32], NDArray[np.int32]] = clause_starts(code_points, _ends_table())
+    return starts
 
 
 @cache
 def _ends_table() -> NDArray[np.uint8]:
+    """What each code point ends: 0 nothing, 1 a clause, 2 a sentence (and its clause)."""
     table = np.zeros(_LAST_END + 1, dtype=np.uint8)
     table[[ord(c) for c in _CLAUSE_ENDS]] = 1
     table[[ord(c) for c in _SENTENCE_ENDS]] = 2
