@@ -5,9 +5,6 @@ kind head, which only guesses from the whole text. The earliest cue in the first
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from collections.abc import Sequence
-from itertools import accumulate
 
 OPENING = 40
 
@@ -22,16 +19,5 @@ _CUES = re.compile(
 
 def stated_kind(text: str) -> str | None:
     """suggestion | complaint | inquiry | report | help, when the opening of the text says so."""
-    return stated_kinds([text])[0]
-
-
-def stated_kinds(texts: Sequence[str]) -> list[str | None]:
-    """`stated_kind` of each text, in one scan of their openings joined by newlines (no cue holds one)."""
-    openings = [text[:OPENING] for text in texts]
-    starts = list(accumulate((len(opening) + 1 for opening in openings[:-1]), initial=0))
-    kinds: list[str | None] = [None] * len(texts)
-    for match in _CUES.finditer("\n".join(openings)):
-        number = bisect_right(starts, match.start()) - 1
-        if kinds[number] is None:
-            kinds[number] = match.lastgroup
-    return kinds
+    match = _CUES.search(text, 0, OPENING)
+    return match.lastgroup if match else None

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from ml.explain import Evidence, terms
 from ml.features import TextFeatures
 from ml.heads import LinearHead, softmax
-from ml.kinds import stated_kinds
+from ml.kinds import stated_kind
 from ml.lexicon import risk_floors
 from ml.segment import Segmenter
 
@@ -128,9 +128,7 @@ class TriageModel:
         risk_index = np.array([position.get(int(lvl), -1) for lvl in level])
         risk_confidence = np.where(risk_index >= 0, risk_p[rows, np.maximum(risk_index, 0)], 0.0).round(4)
         kind_index = kind_p.argmax(axis=1)
-        kinds = [
-            stated or str(kind.labels[k]) for stated, k in zip(stated_kinds(texts), kind_index.tolist(), strict=True)
-        ]
+        kinds = [stated_kind(text) or str(kind.labels[k]) for text, k in zip(texts, kind_index.tolist(), strict=True)]
         evidence = [
             Evidence(topic.coef, topic_index),
             Evidence(risk.coef, np.where(level > 0, risk_index, -1)),
