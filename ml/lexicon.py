@@ -264,22 +264,23 @@ def batch_risk_signals(texts: Sequence[str]) -> list[list[RiskSignal]]:
     matched (its own slice of the string), so that no text reads into the next."""
     automaton, compiled, rules_of = _compiled()
     texts = list(texts)
-    joined = _BATCH_SEPARATOR.join(_lower(text) for text in texts)
+    original = _BATCH_SEPARATOR.join(texts)
+    joined = _lower(original, texts)
     try:
         hits = automaton.find_matches_as_indexes(joined, overlapping=True)
     except UnicodeEncodeError:  # a lone surrogate (broken input) becomes "?"
         texts = [text.encode("utf-8", "replace").decode("utf-8") for text in texts]
-        joined = _BATCH_SEPARATOR.join(_lower(text) for text in texts)
+        original = _BATCH_SEPARATOR.join(texts)
+        joined = _lower(original, texts)
         hits = automaton.find_matches_as_indexes(joined, overlapping=True)
     found: list[list[RiskSignal]] = [[] for _ in texts]
     if not hits:
         return found
-    original = _BATCH_SEPARATOR.join(texts)  # the same positions as `joined`
-    text_start = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
-    text_end = (text_start + [len(text) for text in texts]).tolist()
+    starts = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
+    text_start, text_end = starts.tolist(), (starts + [len(text) for text in texts]).tolist()
     clause_start, sentence_start = _starts(joined)
     trigger, hit_start, hit_end = np.array(hits, dtype=np.int64).T
-    hit_text = np.searchsorted(text_start, hit_start, side="right") - 1
+    hit_text = np.searchsorted(starts, hit_start, side="right") - 1
     possible = np.asarray(rules_of, dtype=np.int64)[trigger]
     for number, (rule, pattern, unless_before, unless_after) in enumerate(compiled):
         mine = (possible >> number & 1).astype(np.bool_)
@@ -289,7 +290,7 @@ def batch_risk_signals(texts: Sequence[str]) -> list[list[RiskSignal]]:
         if rule.before_trigger:
             rule_hits = zip(hit_start[mine].tolist(), hit_end[mine].tolist(), hit_text[mine].tolist(), strict=True)
             for start, end, text in rule_hits:
-                leading = pattern.search(joined, max(int(text_start[text]), start - _LONGEST_BEFORE), start)
+                leading = pattern.search(joined, max(text_start[text], start - _LONGEST_BEFORE), start)
                 if leading:
                     spans.append((leading.start(), end, text))
         else:
@@ -334,10 +335,13 @@ def _floor(signals: list[RiskSignal]) -> tuple[int, tuple[str, ...]]:
     return level, tuple(p for p in phrases if not any(p != other and p in other for other in phrases))
 
 
-def _lower(text: str) -> str:
-    lowered = text.lower()
-    # a character whose lower case is longer: positions must stay those of the text
-    return lowered if len(lowered) == len(text) else text
+def _lower(joined: str, texts: list[str]) -> str:
+    """The joined texts in lower case, each text kept as it is where a character's lower case is longer (so that
+    positions stay those of the text)."""
+    lowered = joined.lower()
+    if len(lowered) == len(joined):
+        return lowered
+    return _BATCH_SEPARATOR.join(low if len(low := text.lower()) == len(text) else text for text in texts)
 
 
 def _starts(joined: str) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
