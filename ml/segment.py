@@ -35,6 +35,7 @@ _IDEOGRAPHIC_SPACE = 0x3000
 _SEPARATOR = "\x00"
 _BATCH_SEPARATOR = "\n"
 _TEXTS_PER_CUT = 64
+_CUT_TO_SEARCH = 10
 _SPACE, _NEWLINE, _UNDERSCORE, _HAN_FIRST, _HAN_LAST, _FIRST_ASTRAL = 32, 10, 95, 0x4E00, 0x9FFF, 0x10000
 _HAN = re.compile("[\u4e00-\u9fd5]")
 # jieba's finalseg splits a run of non-Chinese characters with this pattern.
@@ -110,12 +111,19 @@ class Segmenter:
         for start in range(0, len(normalised), _TEXTS_PER_CUT):
             group = normalised[start : start + _TEXTS_PER_CUT]
             joined = _BATCH_SEPARATOR.join(group)
-            out += [
-                " ".join(_words(cut(text), split)) if mixed else document
-                for text, document, mixed in zip(
-                    group, _word_documents(cut(joined)), _may_mix(joined, len(group)), strict=True
-                )
-            ]
+            tokens = cut(joined)
+            documents = _word_documents(tokens)
+            mixed = [n for n, may_mix in enumerate(_may_mix(joined, len(group))) if may_mix]
+            # a mixed text's own tokens: cut again when such texts are few (cutting costs some ten times as much per
+            # character as finding where a text's tokens lie among the group's)
+            if sum(len(group[n]) for n in mixed) * _CUT_TO_SEARCH < len(joined):
+                for n in mixed:
+                    documents[n] = " ".join(_words(cut(group[n]), split))
+            elif mixed:
+                bounds = _text_bounds(tokens, len(group))
+                for n in mixed:
+                    documents[n] = " ".join(_words(tokens[bounds[n] + 1 : bounds[n + 1]], split))
+            out += documents
         return out
 
     def warm_up(self) -> None:
@@ -182,6 +190,16 @@ def _word_documents(tokens: list[str]) -> list[str]:
     kept[1:] |= word[:-1]
     text = np.where(word | (code_points == _NEWLINE), code_points, _SPACE)[kept].astype(np.uint32)
     return [document.strip() for document in text.tobytes().decode("utf-32-le").split(_BATCH_SEPARATOR)]
+
+
+def _text_bounds(tokens: list[str], count: int) -> list[int]:
+    """Where each of `count` texts' tokens start (minus one) and the last one ends, in the tokens of one cut of the
+    texts joined by newlines: text n is tokens[bounds[n] + 1 : bounds[n + 1]]."""
+    bounds = [-1]
+    for _ in range(count - 1):
+        bounds.append(tokens.index(_BATCH_SEPARATOR, bounds[-1] + 1))
+    bounds.append(len(tokens))
+    return bounds
 
 
 def _may_mix(joined: str, count: int) -> list[bool]:
