@@ -72,19 +72,28 @@ def terms(
     from ml.kernels import rank_tokens
 
     rows = matrix.shape[0]
+    if not len(occurrences.token_start):
+        return [tuple(first[r][:limit]) for r in range(rows)]
     scores = token_scores(matrix, occurrences, evidence)
     ranked = rank_tokens(
         scores, occurrences.token_row, occurrences.token_column, occurrences.token_readable, rows, CANDIDATES
-    ).tolist()
-    text, starts, ends = occurrences.text, occurrences.token_start.tolist(), occurrences.token_end.tolist()
+    )
+    found = ranked >= 0
+    # where the candidates lie in the text, -1 past the last one of a row
+    starts = np.where(found, occurrences.token_start[ranked], -1).tolist()
+    ends = np.where(found, occurrences.token_end[ranked], -1).tolist()
+    text = occurrences.text
     out = []
     for r in range(rows):
         chosen = list(first[r][:limit])
-        for t in ranked[r]:
-            if t < 0 or len(chosen) == limit:
+        for start, end in zip(starts[r], ends[r], strict=True):
+            if start < 0 or len(chosen) == limit:
                 break
-            word = text[starts[t] : ends[t]]
-            if not any(word in other or other in word for other in chosen):
+            word = text[start:end]
+            for other in chosen:
+                if word in other or other in word:
+                    break
+            else:
                 chosen.append(word)
         out.append(tuple(chosen))
     return out

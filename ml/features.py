@@ -42,15 +42,15 @@ class FeatureConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Occurrences(msgspec.Struct, frozen=True):
     """Where each value of a batch's matrix came from: one entry per n-gram occurrence, and the batch's tokens."""
 
-    entry: NDArray[np.int64]  # index into the matrix's `data`
-    token: NDArray[np.int64]  # the token the n-gram lies in, -1 if it spans two
+    entry: NDArray[np.int32]  # index into the matrix's `data`
+    token: NDArray[np.int32]  # the token the n-gram lies in, -1 if it spans two
     pair: NDArray[np.bool_]  # a word bigram: `token` and the token after it share it
     share: NDArray[np.float32]  # of the entry's value: 1 / its count in the row
     text: str  # the documents joined by "\x00"; a token is text[token_start:token_end]
-    token_start: NDArray[np.int64]
-    token_end: NDArray[np.int64]
-    token_row: NDArray[np.int64]
-    token_column: NDArray[np.int64]  # the column of the token as a word unigram, -1 if unknown
+    token_start: NDArray[np.int32]
+    token_end: NDArray[np.int32]
+    token_row: NDArray[np.int32]
+    token_column: NDArray[np.int32]  # the column of the token as a word unigram, -1 if unknown
     token_readable: NDArray[np.bool_]  # 2+ characters, a Chinese character or a letter, no function word
 
     def token_text(self, token: int) -> str:
@@ -66,8 +66,8 @@ class KeyIndex:
         self._shift = np.uint64(64 - bits)
         self._mask = (1 << bits) - 1
         # a key and its column side by side: one probe reads one cache line
-        table = np.full((1 << bits, 2), _EMPTY, dtype=np.uint64)
-        self._slots, self._values = table[:, 0], table[:, 1]
+        self._table = np.full((1 << bits, 2), _EMPTY, dtype=np.uint64)
+        self._slots, self._values = self._table[:, 0], self._table[:, 1]
         pending = np.arange(len(self.keys), dtype=np.int64)
         slot = self._home(self.keys)
         while pending.size:
@@ -81,14 +81,14 @@ class KeyIndex:
             placed[np.flatnonzero(free)[first]] = True
             pending, slot = pending[~placed], (slot[~placed] + 1) & self._mask
 
-    def table(self) -> tuple[NDArray[np.uint64], NDArray[np.uint64], np.uint64]:
-        """(slots, values, shift) for `ml.kernels`."""
-        return self._slots, self._values, self._shift
+    def table(self) -> tuple[NDArray[np.uint64], np.uint64]:
+        """(table, shift) for `ml.kernels`: row i of the table is slot i's key and value."""
+        return self._table, self._shift
 
     def lookup(self, queries: NDArray[np.uint64]) -> NDArray[np.int64]:
         from ml.kernels import lookup
 
-        return np.asarray(lookup(self._slots, self._values, self._shift, np.asarray(queries, dtype=np.uint64)))
+        return np.asarray(lookup(self._table, self._shift, np.asarray(queries, dtype=np.uint64)))
 
     def _home(self, keys: NDArray[np.uint64]) -> NDArray[np.int64]:
         return ((keys * _GOLDEN) >> self._shift).astype(np.int64)

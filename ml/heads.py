@@ -1,7 +1,10 @@
 """A head is a linear classifier over the shared features, with probabilities calibrated by one temperature.
 
-Training: `LinearSVC` scores every training document out of fold (stratified K-fold), the temperature that makes
-softmax(score / T) fit those out-of-fold labels best is kept, and the classifier is refit on all the documents.
+Training: the head's models score every training document out of fold (stratified K-fold), the temperature that
+makes softmax(score / T) fit those out-of-fold labels best is kept, and the models are refit on all the documents.
+The models are a `LinearSVC`, optionally blended with an NB-SVM (an SVM on the features scaled by each class's
+naive Bayes log-count ratio, Wang and Manning 2012) and complement naive Bayes, each one's scores divided by their
+spread out of fold. Every one of them scores X·W + b on the same features, so the blend is one weight matrix too.
 Serving is a sparse-dense product and a softmax: no scikit-learn object and no pickle is needed to load a head.
 """
 
@@ -21,9 +24,12 @@ MAX_CALIBRATION_FOLDS = 5
 
 
 class HeadConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    c: float = 0.5  # inverse regularisation strength of the linear SVM
+    c: float = 0.5  # inverse regularisation strength of the linear SVMs
     class_weight: Literal["balanced"] | None = None
     calibration_folds: int = MAX_CALIBRATION_FOLDS
+    # weights of the linear SVM, the NB-SVM and complement naive Bayes in the blend; (1, 0, 0): the SVM alone
+    blend: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    naive_bayes_alpha: float = 0.1  # additive smoothing of complement naive Bayes
 
 
 class LinearHead:
@@ -81,14 +87,27 @@ def fit_head(matrix: csr_matrix, labels: Sequence[Any], config: HeadConfig) -> t
         raise ValueError("every label needs at least 2 training examples, and a head at least 2 labels")
     classes = sorted(set(labels))
     y = np.array([classes.index(label) for label in labels])
+    models = [(weight, fit) for weight, fit in zip(config.blend, _MODELS, strict=True) if weight]
+    if not models:
+        raise ValueError("a head needs a model with a weight above 0")
     folds = StratifiedKFold(n_splits=min(config.calibration_folds, smallest), shuffle=True, random_state=0)
-    out_of_fold = np.zeros((len(y), len(classes)))
+    out_of_fold = np.zeros((len(models), len(y), len(classes)))
     for train, held in folds.split(np.zeros(len(y)), y):
-        coef, intercept = _fit_linear(matrix[train], y[train], len(classes), config)
-        out_of_fold[held] = np.asarray(matrix[held] @ coef) + intercept
-    coef, intercept = _fit_linear(matrix, y, len(classes), config)
-    temperature = fit_temperature(out_of_fold, y)
-    return LinearHead(classes, coef, intercept, temperature), softmax(out_of_fold / temperature)
+        for scores, (_, fit) in zip(out_of_fold, models, strict=True):
+            coef, intercept = fit(matrix[train], y[train], len(classes), config)
+            scores[held] = np.asarray(matrix[held] @ coef) + intercept
+    # one model needs no common scale: the temperature absorbs its own
+    spreads = [_spread(scores) for scores in out_of_fold] if len(models) > 1 else [1.0]
+    factors = [weight / spread for (weight, _), spread in zip(models, spreads, strict=True)]
+    blended = sum(factor * scores for factor, scores in zip(factors, out_of_fold, strict=True))
+    coef = np.zeros((matrix.shape[1], len(classes)), dtype=np.float32)
+    intercept = np.zeros(len(classes), dtype=np.float32)
+    for factor, (_, fit) in zip(factors, models, strict=True):
+        model_coef, model_intercept = fit(matrix, y, len(classes), config)
+        coef += factor * model_coef
+        intercept += factor * model_intercept
+    temperature = fit_temperature(np.asarray(blended), y)
+    return LinearHead(classes, coef, intercept, temperature), softmax(np.asarray(blended) / temperature)
 
 
 def fit_temperature(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
@@ -103,7 +122,12 @@ def fit_temperature(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
     return float(np.exp(minimize_scalar(loss, bounds=(-6.0, 4.0), method="bounded").x))
 
 
-def _fit_linear(
+def _spread(scores: NDArray[np.float64]) -> float:
+    """Standard deviation of the scores around each row's mean (what a softmax sees)."""
+    return float(np.std(scores - scores.mean(axis=1, keepdims=True))) or 1.0
+
+
+def _fit_svm(
     matrix: csr_matrix, y: NDArray[np.int64], n_classes: int, config: HeadConfig
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     from sklearn.svm import LinearSVC
@@ -120,3 +144,43 @@ def _fit_linear(
         coef[:, present] = svm.coef_.T
         intercept[present] = svm.intercept_
     return coef, intercept
+
+
+def _fit_nbsvm(
+    matrix: csr_matrix, y: NDArray[np.int64], n_classes: int, config: HeadConfig
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Per class, an SVM of the class against the rest on the features times the class's log-count ratio r; its
+    weights w score x·(w∘r)."""
+    from scipy.sparse import diags
+    from sklearn.svm import LinearSVC
+
+    present = matrix.copy()
+    present.data[:] = 1.0
+    coef = np.zeros((matrix.shape[1], n_classes), dtype=np.float32)
+    intercept = np.full(n_classes, -10.0, dtype=np.float32)
+    for label in np.unique(y):
+        mine = y == label
+        inside = 1.0 + np.asarray(present[mine].sum(axis=0)).ravel()
+        outside = 1.0 + np.asarray(present[~mine].sum(axis=0)).ravel()
+        ratio = np.log((inside / inside.sum()) / (outside / outside.sum()))
+        svm = LinearSVC(C=config.c, class_weight=config.class_weight, max_iter=10_000)
+        svm.fit(matrix @ diags(ratio), mine.astype(np.int64))
+        coef[:, label] = svm.coef_[0] * ratio
+        intercept[label] = svm.intercept_[0]
+    return coef, intercept
+
+
+def _fit_complement_nb(
+    matrix: csr_matrix, y: NDArray[np.int64], n_classes: int, config: HeadConfig
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    from sklearn.naive_bayes import ComplementNB
+
+    model = ComplementNB(alpha=config.naive_bayes_alpha).fit(matrix, y)
+    coef = np.zeros((matrix.shape[1], n_classes), dtype=np.float32)
+    intercept = np.full(n_classes, -10.0, dtype=np.float32)
+    coef[:, model.classes_] = model.feature_log_prob_.T
+    intercept[model.classes_] = 0.0
+    return coef, intercept
+
+
+_MODELS = (_fit_svm, _fit_nbsvm, _fit_complement_nb)

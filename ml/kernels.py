@@ -30,24 +30,24 @@ _ONE = np.uint64(1)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _find(slots: Any, values: Any, shift: Any, key: Any) -> int:
-    mask = np.uint64(len(slots) - 1)
+def _find(table: Any, shift: Any, key: Any) -> int:
+    mask = np.uint64(len(table) - 1)
     slot = (key * GOLDEN) >> shift
     while True:
-        held = slots[slot]
+        held = table[slot, 0]
         if held == key:
-            return int(values[slot])
+            return int(table[slot, 1])
         if held == EMPTY:
             return -1
         slot = (slot + _ONE) & mask
 
 
 @njit(cache=True, nogil=True)
-def lookup(slots: Any, values: Any, shift: Any, keys: Any) -> Any:
-    """The value of each key, -1 where it is not in the table."""
+def lookup(table: Any, shift: Any, keys: Any) -> Any:
+    """The value of each key, -1 where it is not in the table (uint64 rows of key and value, C order)."""
     found = np.empty(len(keys), dtype=np.int64)
     for i in range(len(keys)):
-        found[i] = _find(slots, values, shift, keys[i])
+        found[i] = _find(table, shift, keys[i])
     return found
 
 
@@ -65,7 +65,7 @@ def ngrams(
     char_high: int,
     word_ngrams: int,
     head_chars: int,
-    tables: Any,  # ((slots, values, shift) per block); ignored when fitting
+    tables: Any,  # ((table, shift) per block, see `lookup`); ignored when fitting
     fitting: bool,
     stop_keys: Any,  # uint64, sorted: word keys of function words, which explain nothing
 ) -> Any:
@@ -79,17 +79,19 @@ def ngrams(
     n = len(code_points)
     n_orders = char_high - char_low + 1
     capacity = 2 * n + n_orders * (n + head_chars * n_rows) + 1
+    # int32, and nothing written that is not read: a batch's scratch arrays are fresh memory, each page of which
+    # costs a fault when first touched
     occ_block = np.empty(capacity, dtype=np.int8)
     occ_key = np.zeros(capacity if fitting else 1, dtype=np.uint64)
-    occ_column = np.empty(capacity, dtype=np.int64)
-    occ_row = np.empty(capacity, dtype=np.int64)
-    occ_token = np.empty(capacity, dtype=np.int64)
-    occ_pair = np.zeros(capacity, dtype=np.bool_)
-    token_start = np.empty(n + 1, dtype=np.int64)
-    token_end = np.empty(n + 1, dtype=np.int64)
-    token_row = np.empty(n + 1, dtype=np.int64)
-    token_column = np.full(n + 1, -1, dtype=np.int64)
-    token_readable = np.zeros(n + 1, dtype=np.bool_)
+    occ_column = np.empty(capacity, dtype=np.int32)
+    occ_row = np.empty(capacity, dtype=np.int32)
+    occ_token = np.empty(capacity, dtype=np.int32)
+    occ_pair = np.empty(capacity, dtype=np.bool_)
+    token_start = np.empty(n + 1, dtype=np.int32)
+    token_end = np.empty(n + 1, dtype=np.int32)
+    token_row = np.empty(n + 1, dtype=np.int32)
+    token_column = np.empty(n + 1, dtype=np.int32)
+    token_readable = np.empty(n + 1, dtype=np.bool_)
     recent = np.zeros(2, dtype=np.uint64)  # the row's last two characters
     recent_token = np.zeros(2, dtype=np.int64)
     n_occ = 0
@@ -127,8 +129,8 @@ def ngrams(
                         if fitting:
                             column = -1
                         else:
-                            slots, values, shift = tables[block]
-                            column = _find(slots, values, shift, key)
+                            table, shift = tables[block]
+                            column = _find(table, shift, key)
                             if column < 0:
                                 continue
                             occ_column[n_occ] = column
@@ -149,6 +151,8 @@ def ngrams(
             token_start[n_tokens] = start
             token_end[n_tokens] = i
             token_row[n_tokens] = row
+            token_column[n_tokens] = -1
+            token_readable[n_tokens] = False
             if lettered and i - start >= 2:
                 found = np.searchsorted(stop_keys, word)
                 token_readable[n_tokens] = found >= len(stop_keys) or stop_keys[found] != word
@@ -161,8 +165,8 @@ def ngrams(
                     occ_key[n_occ] = key
                     occ_column[n_occ] = -1
                 else:
-                    slots, values, shift = tables[WORDS]
-                    column = _find(slots, values, shift, key)
+                    table, shift = tables[WORDS]
+                    column = _find(table, shift, key)
                     if gram == 0:
                         token_column[n_tokens] = column
                     if column < 0:
@@ -195,7 +199,7 @@ def ngrams(
 
 @njit(cache=True, nogil=True)
 def tfidf(
-    occ_column: Any,  # int64, already offset to the block's columns, in row order
+    occ_column: Any,  # int32, already offset to the block's columns, in row order
     occ_row: Any,
     n_rows: int,
     idf: Any,  # float32 per column
@@ -206,13 +210,14 @@ def tfidf(
     each occurrence went to, and each occurrence's share of its entry (1 / count)."""
     n_occ = len(occ_column)
     count = np.zeros(len(idf), dtype=np.int32)
-    entry_of = np.empty(len(idf), dtype=np.int64)
+    entry_of = np.empty(len(idf), dtype=np.int32)
     indices = np.empty(n_occ, dtype=np.int32)
     data = np.empty(n_occ, dtype=np.float32)
-    occ_entry = np.empty(n_occ, dtype=np.int64)
+    occ_entry = np.empty(n_occ, dtype=np.int32)
     share = np.empty(n_occ, dtype=np.float32)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     norms = np.zeros(3, dtype=np.float64)
+    scale = np.zeros(3, dtype=np.float64)
     n_entries = 0
     o = 0
     for row in range(n_rows):
@@ -230,15 +235,18 @@ def tfidf(
         norms[:] = 0.0
         for e in range(first_entry, n_entries):
             column = indices[e]
-            value = (1.0 + np.log(np.float64(count[column]))) * idf[column]
+            seen = count[column]
+            # most n-grams occur once in a row, and 1 + log(1) is 1
+            value = idf[column] if seen == 1 else (1.0 + np.log(np.float64(seen))) * idf[column]
             data[e] = value
             norms[_block_of(column, offsets)] += value * value
         for u in range(first_occ, o):
             share[u] = 1.0 / count[occ_column[u]]
+        for block in range(3):
+            scale[block] = block_weight[block] / np.sqrt(norms[block]) if norms[block] > 0 else 0.0
         for e in range(first_entry, n_entries):
             column = indices[e]
-            block = _block_of(column, offsets)
-            data[e] = data[e] / np.sqrt(norms[block]) * block_weight[block]
+            data[e] = data[e] * scale[_block_of(column, offsets)]
             count[column] = 0
         indptr[row + 1] = n_entries
     return indptr, indices[:n_entries], data[:n_entries], occ_entry, share
@@ -270,28 +278,29 @@ def token_scores(
     n_rows = len(indptr) - 1
     entry_value = np.zeros(len(data), dtype=np.float64)
     head_value = np.empty(len(data), dtype=np.float64)
-    for h in range(len(coefs)):
-        coef = coefs[h]
-        for r in range(n_rows):
+    for r in range(n_rows):
+        first, last = indptr[r], indptr[r + 1]
+        for h in range(len(coefs)):
             label = chosen[h, r]
             if label < 0:
                 continue
+            coef = coefs[h]
             total = 0.0
-            for e in range(indptr[r], indptr[r + 1]):
-                value = data[e] * coef[indices[e], label]
-                if value > 0:
-                    head_value[e] = value
-                    total += value
-                else:
-                    head_value[e] = 0.0
+            for e in range(first, last):
+                value = max(data[e] * coef[indices[e], label], 0.0)
+                head_value[e] = value
+                total += value
             if total > 0:
-                for e in range(indptr[r], indptr[r + 1]):
-                    entry_value[e] += head_value[e] / total
+                inverse = 1.0 / total
+                for e in range(first, last):
+                    entry_value[e] += head_value[e] * inverse
     scores = np.zeros(n_tokens, dtype=np.float64)
     for o in range(len(occ_entry)):
-        value = entry_value[occ_entry[o]] * share[o]
         token = occ_token[o]
-        if value <= 0 or token < 0:
+        if token < 0:
+            continue
+        value = entry_value[occ_entry[o]] * share[o]
+        if value <= 0:
             continue
         if occ_pair[o]:
             scores[token] += value / 2
@@ -309,6 +318,8 @@ def rank_tokens(scores: Any, token_row: Any, token_column: Any, readable: Any, n
     best = np.zeros(per_row, dtype=np.float64)
     summed = np.zeros(len(scores), dtype=np.float64)
     n_tokens = len(scores)
+    # the row's first scored occurrence of each known word
+    holder_of = np.full(max(token_column.max() + 1, 1) if n_tokens else 1, -1, dtype=np.int32)
     t = 0
     while t < n_tokens:
         row = token_row[t]
@@ -320,12 +331,16 @@ def rank_tokens(scores: Any, token_row: Any, token_column: Any, readable: Any, n
             if scores[u] <= 0 or not readable[u]:
                 continue
             holder = u
-            if token_column[u] >= 0:
-                for v in range(first, u):
-                    if token_column[v] == token_column[u] and summed[v] > 0:
-                        holder = v
-                        break
+            column = token_column[u]
+            if column >= 0:
+                if holder_of[column] >= 0:
+                    holder = holder_of[column]
+                else:
+                    holder_of[column] = u
             summed[holder] += scores[u]
+        for u in range(first, t):
+            if token_column[u] >= 0:
+                holder_of[token_column[u]] = -1
         filled = 0
         for u in range(first, t):
             score = summed[u]
@@ -343,3 +358,23 @@ def rank_tokens(scores: Any, token_row: Any, token_column: Any, readable: Any, n
             best[k] = score
             out[row, k] = u
     return out
+
+
+@njit(cache=True, nogil=True)
+def clause_starts(code_points: Any, ends: Any) -> Any:
+    """Per position, where its clause and its sentence start; `ends` maps a code point to what it ends (0 nothing,
+    1 a clause, 2 a sentence and its clause; code points past the table end nothing)."""
+    n = len(code_points)
+    clause = np.empty(n, dtype=np.int32)
+    sentence = np.empty(n, dtype=np.int32)
+    clause_start = sentence_start = 0
+    for i in range(n):
+        clause[i] = clause_start
+        sentence[i] = sentence_start
+        point = code_points[i]
+        ended = ends[point] if point < len(ends) else 0
+        if ended > 0:
+            clause_start = i + 1
+            if ended == 2:
+                sentence_start = i + 1
+    return clause, sentence

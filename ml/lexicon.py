@@ -18,11 +18,13 @@ match at all, so most texts cost a single scan.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 import msgspec
+import numpy as np
+from numpy.typing import NDArray
 
 URGENT = 3
 WARNING = 2
@@ -192,9 +194,12 @@ _RULES = (
     ),
 )
 
+_BATCH_SEPARATOR = "\n"
 # characters a `before_trigger` pattern may need before its trigger
 _LONGEST_BEFORE = 12
-_CLAUSE_END = re.compile(r"[，。！？；,.!?;：:\n]")
+_CLAUSE_ENDS = "，。！？；,.!?;：:\n"
+_SENTENCE_ENDS = "。！？!?\n"
+_LAST_END = 0xFFFF  # every clause end is below; any character from here on ends nothing
 # the negation must stand right before the phrase: 没有燃气泄漏, 未发现明显漏气, 打不着火; 不解决就跳楼 is no negation.
 _NEGATED = re.compile(
     r"(?:没有|没|无|未|不|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人)*$"
@@ -208,7 +213,6 @@ _ONLY_FEARED_AFTER = re.compile(r"^(?:的)?(?:隐患|风险|危险|可能|之虞
 _NOW = re.compile(
     r"正在|现在|此刻|此时|目前|刚刚|刚才|马上|随时|快要|即将|眼看|还在|仍在|一直在|当场|已经|救命|今天|今日|今晚|今早"
 )
-_SENTENCE_END = re.compile(r"[。！？!?\n]")
 _NOW_AFTER = re.compile(r"^(?:了|着)?[^，。！？]{0,4}(?:了[，。！!]|出不来|救命|快来|求救|请求救援|正在|中)")
 
 
@@ -244,63 +248,83 @@ def _compiled() -> tuple[Any, tuple[_Compiled, ...], list[int]]:
         )
         for rule in _RULES
     )
-    automaton = ahocorasick_rs.AhoCorasick(triggers)
+    # a DFA: larger than the default automaton, and twice as fast to scan with
+    automaton = ahocorasick_rs.AhoCorasick(triggers, implementation=ahocorasick_rs.Implementation.DFA)
     return automaton, compiled, [sum(1 << n for n in rules_of[t]) for t in triggers]
 
 
 def risk_signals(text: str) -> list[RiskSignal]:
     """Every non-negated signal in the text, strongest first."""
+    return batch_risk_signals([text])[0]
+
+
+def batch_risk_signals(texts: Sequence[str]) -> list[list[RiskSignal]]:
+    """`risk_signals` of each text. The batch is read as one string, its texts separated by newlines: no trigger
+    holds a newline, a newline ends a clause and a sentence, and each rule reads only the text of a trigger it
+    matched (its own slice of the string), so that no text reads into the next."""
     automaton, compiled, rules_of = _compiled()
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a character whose lower case is longer: positions must stay those of text
-        lowered = text
+    texts = list(texts)
+    original = _BATCH_SEPARATOR.join(texts)
+    joined = _lower(original, texts)
     try:
-        hits = automaton.find_matches_as_indexes(lowered, overlapping=True)
+        hits = automaton.find_matches_as_indexes(joined, overlapping=True)
     except UnicodeEncodeError:  # a lone surrogate (broken input) becomes "?"
-        text, lowered = (t.encode("utf-8", "replace").decode("utf-8") for t in (text, lowered))
-        hits = automaton.find_matches_as_indexes(lowered, overlapping=True)
-    possible = 0
-    for index, _, _ in hits:
-        possible |= rules_of[index]
-    candidates = [number for number in range(len(compiled)) if possible >> number & 1]
-    signals = []
-    clauses = sentences = None
-    for number in candidates:
-        rule, pattern, unless_before, unless_after = compiled[number]
+        texts = [text.encode("utf-8", "replace").decode("utf-8") for text in texts]
+        original = _BATCH_SEPARATOR.join(texts)
+        joined = _lower(original, texts)
+        hits = automaton.find_matches_as_indexes(joined, overlapping=True)
+    found: list[list[RiskSignal]] = [[] for _ in texts]
+    if not hits:
+        return found
+    starts = np.cumsum([0, *(len(text) + 1 for text in texts[:-1])])
+    text_start, text_end = starts.tolist(), (starts + [len(text) for text in texts]).tolist()
+    clause_start, sentence_start = _starts(joined)
+    trigger, hit_start, hit_end = np.array(hits, dtype=np.int64).T
+    hit_text = np.searchsorted(starts, hit_start, side="right") - 1
+    possible = np.asarray(rules_of, dtype=np.int64)[trigger]
+    for number, (rule, pattern, unless_before, unless_after) in enumerate(compiled):
+        mine = (possible >> number & 1).astype(np.bool_)
+        if not mine.any():
+            continue
+        spans: list[tuple[int, int, int]] = []
         if rule.before_trigger:
-            spans = [
-                (leading.start(), end)
-                for index, start, end in hits
-                if rules_of[index] >> number & 1
-                and (leading := pattern.search(lowered, max(0, start - _LONGEST_BEFORE), start))
-            ]
+            rule_hits = zip(hit_start[mine].tolist(), hit_end[mine].tolist(), hit_text[mine].tolist(), strict=True)
+            for start, end, text in rule_hits:
+                leading = pattern.search(joined, max(text_start[text], start - _LONGEST_BEFORE), start)
+                if leading:
+                    spans.append((leading.start(), end, text))
         else:
-            spans = [match.span() for match in pattern.finditer(lowered)]
-        for begin, end in spans:
-            if clauses is None or sentences is None:
-                clauses = [0, *(m.end() for m in _CLAUSE_END.finditer(lowered))]
-                sentences = [0, *(m.end() for m in _SENTENCE_END.finditer(lowered))]
-            before = lowered[_start(clauses, begin) : begin]
-            after = lowered[end:]
+            for text in dict.fromkeys(hit_text[mine].tolist()):  # each text once, in order
+                spans.extend((*m.span(), text) for m in pattern.finditer(joined, text_start[text], text_end[text]))
+        for begin, end, text in spans:
+            before = joined[clause_start[begin] : begin]
+            after = joined[end : text_end[text]]
             if _NEGATED.search(before) or (unless_before and unless_before.search(before)):
                 continue
             if unless_after and unless_after.match(after):
-                found = WARNING if rule.level == URGENT else rule.level
+                level = WARNING if rule.level == URGENT else rule.level
             else:
-                found = rule.level
-            if found == URGENT and rule.feared_is_warning:
+                level = rule.level
+            if level == URGENT and rule.feared_is_warning:
                 feared = _ONLY_FEARED_BEFORE.search(before) or _ONLY_FEARED_AFTER.match(after)
-                sentence = lowered[_start(sentences, begin) : begin]
-                now = _NOW.search(sentence) or _NOW_AFTER.match(after)
+                now = _NOW.search(joined, sentence_start[begin], begin) or _NOW_AFTER.match(after)
                 if feared or (rule.urgent_only_now and not now):
-                    found = WARNING
-            signals.append(RiskSignal(level=found, phrase=text[begin:end]))
-    return sorted(signals, key=lambda signal: -signal.level)
+                    level = WARNING
+            found[text].append(RiskSignal(level=level, phrase=original[begin:end]))
+    return [sorted(signals, key=lambda signal: -signal.level) for signals in found]
 
 
 def risk_floor(text: str) -> tuple[int, tuple[str, ...]]:
     """The lowest level the text allows, and the phrases that set it."""
-    signals = risk_signals(text)
+    return _floor(risk_signals(text))
+
+
+def risk_floors(texts: Sequence[str]) -> list[tuple[int, tuple[str, ...]]]:
+    """`risk_floor` of each text."""
+    return [_floor(signals) for signals in batch_risk_signals(texts)]
+
+
+def _floor(signals: list[RiskSignal]) -> tuple[int, tuple[str, ...]]:
     if not signals:
         return 0, ()
     level = signals[0].level
@@ -311,6 +335,28 @@ def risk_floor(text: str) -> tuple[int, tuple[str, ...]]:
     return level, tuple(p for p in phrases if not any(p != other and p in other for other in phrases))
 
 
-def _start(ends: list[int], position: int) -> int:
-    """Where the clause (or sentence) holding `position` starts, given where each one ends."""
-    return ends[bisect_right(ends, position) - 1]
+def _lower(joined: str, texts: list[str]) -> str:
+    """The joined texts in lower case, each text kept as it is where a character's lower case is longer (so that
+    positions stay those of the text)."""
+    lowered = joined.lower()
+    if len(lowered) == len(joined):
+        return lowered
+    return _BATCH_SEPARATOR.join(low if len(low := text.lower()) == len(text) else text for text in texts)
+
+
+def _starts(joined: str) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+    """For each position of `joined`, where its clause and its sentence start."""
+    from ml.kernels import clause_starts
+
+    code_points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    starts: tuple[NDArray[np.int32], NDArray[np.int32]] = clause_starts(code_points, _ends_table())
+    return starts
+
+
+@cache
+def _ends_table() -> NDArray[np.uint8]:
+    """What each code point ends: 0 nothing, 1 a clause, 2 a sentence (and its clause)."""
+    table = np.zeros(_LAST_END + 1, dtype=np.uint8)
+    table[[ord(c) for c in _CLAUSE_ENDS]] = 1
+    table[[ord(c) for c in _SENTENCE_ENDS]] = 2
+    return table

@@ -16,9 +16,11 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ml.dictionary import DictEntry
 
@@ -31,9 +33,11 @@ _WHITESPACE = re.compile(r"\s+")
 _FULL_WIDTH_FIRST, _FULL_WIDTH_LAST, _FULL_WIDTH_SHIFT = 0xFF01, 0xFF5E, 0xFEE0
 _IDEOGRAPHIC_SPACE = 0x3000
 _SEPARATOR = "\x00"
+_BATCH_SEPARATOR = "\n"
+_TEXTS_PER_CUT = 64
+_CUT_TO_SEARCH = 10
+_SPACE, _NEWLINE, _UNDERSCORE, _HAN_FIRST, _HAN_LAST, _FIRST_ASTRAL = 32, 10, 95, 0x4E00, 0x9FFF, 0x10000
 _HAN = re.compile("[\u4e00-\u9fd5]")
-# a letter or digit (not a Chinese character) next to punctuation: only there can a token hold both (2.5, A-3)
-_MAY_MIX = re.compile(r"[^\W_\u4e00-\u9fff][^\w\s]|[^\w\s][^\W_\u4e00-\u9fff]|_")
 # jieba's finalseg splits a run of non-Chinese characters with this pattern.
 _JIEBA_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
 
@@ -95,13 +99,31 @@ class Segmenter:
         """Each text normalised, segmented, its words (tokens with a letter or digit) joined by single spaces."""
         cut = self._raw_cutter()
         split = self.engine == "rjieba"
+        normalised = normalise_all(list(texts))
+        if not normalised:
+            return []
+        # One cut for many texts: both engines segment each run between whitespace and punctuation on its own, so a
+        # newline between two texts (a normalised text holds none) changes no token and comes back as one. Only
+        # where a letter or digit touches punctuation can a token mix them (2.5, A-3, 50%); elsewhere every token is
+        # a word, or punctuation and space, and dropping whatever is not a word character keeps the words.
+        # A few dozen texts at a time: the tokens of a whole batch would take fresh memory, which is slow.
         out = []
-        for text in normalise_all(list(texts)):
-            tokens = cut(text)
-            # only where a letter or digit touches punctuation can a token mix them (2.5, A-3, 50%); elsewhere every
-            # token is a word, or punctuation and space
-            mixed = _MAY_MIX.search(text)
-            out.append(" ".join(_words(tokens, split) if mixed else [t for t in tokens if t.isalnum()]))
+        for start in range(0, len(normalised), _TEXTS_PER_CUT):
+            group = normalised[start : start + _TEXTS_PER_CUT]
+            joined = _BATCH_SEPARATOR.join(group)
+            tokens = cut(joined)
+            documents = _word_documents(tokens)
+            mixed = [n for n, may_mix in enumerate(_may_mix(joined, len(group))) if may_mix]
+            # a mixed text's own tokens: cut again when such texts are few (cutting costs some ten times as much per
+            # character as finding where a text's tokens lie among the group's)
+            if sum(len(group[n]) for n in mixed) * _CUT_TO_SEARCH < len(joined):
+                for n in mixed:
+                    documents[n] = " ".join(_words(cut(group[n]), split))
+            elif mixed:
+                bounds = _text_bounds(tokens, len(group))
+                for n in mixed:
+                    documents[n] = " ".join(_words(tokens[bounds[n] + 1 : bounds[n + 1]], split))
+            out += documents
         return out
 
     def warm_up(self) -> None:
@@ -155,6 +177,61 @@ def _load_rjieba(entries: Sequence[DictEntry]) -> _Cutter:
         return list(tokenizer.cut(text, True))
 
     return cut
+
+
+def _word_documents(tokens: list[str]) -> list[str]:
+    """Per text of a batch cut (texts separated by newline tokens), its words joined by single spaces, when every
+    token is either all word characters or none: `" ".join(t for t in tokens if t.isalnum())` with array operations.
+    """
+    code_points = np.frombuffer(" ".join(tokens).encode("utf-32-le"), dtype=np.uint32)
+    word = _word_characters(code_points)
+    kept = word | (code_points == _NEWLINE)
+    # a space stays only right after a word character: one per run of spaces and punctuation
+    kept[1:] |= word[:-1]
+    text = np.where(word | (code_points == _NEWLINE), code_points, _SPACE)[kept].astype(np.uint32)
+    return [document.strip() for document in text.tobytes().decode("utf-32-le").split(_BATCH_SEPARATOR)]
+
+
+def _text_bounds(tokens: list[str], count: int) -> list[int]:
+    """Where each of `count` texts' tokens start (minus one) and the last one ends, in the tokens of one cut of the
+    texts joined by newlines: text n is tokens[bounds[n] + 1 : bounds[n + 1]]."""
+    bounds = [-1]
+    for _ in range(count - 1):
+        bounds.append(tokens.index(_BATCH_SEPARATOR, bounds[-1] + 1))
+    bounds.append(len(tokens))
+    return bounds
+
+
+def _may_mix(joined: str, count: int) -> list[bool]:
+    """Per text of `joined` (texts separated by newlines): whether it has an underscore, or a letter or digit (not a
+    Chinese character) next to punctuation. Only there can a token hold both a word character and another (2.5, A-3).
+    """
+    code_points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    word = _word_characters(code_points)
+    underscore = code_points == _UNDERSCORE
+    letter_or_digit = word & ((code_points < _HAN_FIRST) | (code_points > _HAN_LAST))
+    punctuation = ~word & ~underscore & (code_points != _SPACE) & (code_points != _NEWLINE)
+    touching = (letter_or_digit[:-1] & punctuation[1:]) | (punctuation[:-1] & letter_or_digit[1:])
+    where = np.concatenate([np.flatnonzero(touching), np.flatnonzero(underscore)])
+    mixed = np.zeros(count, dtype=np.bool_)
+    text_starts = np.flatnonzero(code_points == _NEWLINE)
+    mixed[np.searchsorted(text_starts, where)] = True
+    return list(mixed.tolist())
+
+
+def _word_characters(code_points: NDArray[np.uint32]) -> NDArray[np.bool_]:
+    """`chr(c).isalnum()` for each code point."""
+    table = _basic_plane_word_table()
+    word = table[np.minimum(code_points, _FIRST_ASTRAL - 1)]
+    astral = code_points >= _FIRST_ASTRAL
+    if astral.any():  # emoji, rare Chinese characters: few, looked up one by one
+        word[astral] = [chr(c).isalnum() for c in code_points[astral].tolist()]
+    return word
+
+
+@cache
+def _basic_plane_word_table() -> NDArray[np.bool_]:
+    return np.array([chr(c).isalnum() for c in range(_FIRST_ASTRAL)], dtype=np.bool_)
 
 
 def _words(tokens: list[str], split: bool) -> list[str]:

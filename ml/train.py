@@ -52,6 +52,9 @@ HEAD_CONFIGS = {
     "risk": HeadConfig(c=0.5, class_weight="balanced"),
     "kind": HeadConfig(c=0.5),
 }
+# a district's own labelled history is larger than the seed corpus: there the blend of the SVM with an NB-SVM and
+# complement naive Bayes scored macro-F1 0.924 out of fold against 0.920 for the SVM alone (same corpus and folds)
+CSV_HEAD_CONFIGS = {**HEAD_CONFIGS, "topic": HeadConfig(c=0.5, class_weight="balanced", blend=(1.0, 1.0, 0.5))}
 
 
 def train_seed(
@@ -145,7 +148,7 @@ def train_csv(
     features = TextFeatures.fit(documents, FEATURES)
     matrix, _ = features.transform(documents)
     csv_rows, seed_rows = matrix[: len(rows)], matrix[len(rows) :]
-    topic, out_of_fold = fit_head(csv_rows, [r.label for r in rows], HEAD_CONFIGS["topic"])
+    topic, out_of_fold = fit_head(csv_rows, [r.label for r in rows], CSV_HEAD_CONFIGS["topic"])
     heads = {
         "topic": topic,
         "risk": fit_head(seed_rows, [i.risk_level for i in training], HEAD_CONFIGS["risk"])[0],
@@ -164,6 +167,7 @@ def train_csv(
         heads=heads,
         district=district,
         engine=engine,
+        head_configs=CSV_HEAD_CONFIGS,
     )
     model = TriageModel(metadata=draft, segmenter=segmenter, features=features, heads=heads)
     predicted = [str(topic.labels[i]) for i in out_of_fold.argmax(axis=1)]
@@ -251,6 +255,7 @@ def _metadata(
     district: District,
     engine: str,
     extra_data: dict[str, str] | None = None,
+    head_configs: dict[str, HeadConfig] = HEAD_CONFIGS,
 ) -> Metadata:
     now = datetime.now(UTC)
     return Metadata(
@@ -272,7 +277,7 @@ def _metadata(
         district=district_reference(Path(district.path)),
         district_sha256=district.sha256,
         features=FEATURES,
-        heads=HEAD_CONFIGS,
+        heads=head_configs,
         metrics={},
         train_seconds=0.0,
         extra_data=extra_data or {},

@@ -106,3 +106,19 @@ def test_terms_are_the_words_that_carry_the_chosen_labels_evidence() -> None:
 
     assert explained[0][0] == "电梯"
     assert explained[1][:2] == ("公交", "站牌")
+
+
+def test_a_blended_head_is_one_linear_head_that_learns_the_topics() -> None:
+    """SVM, NB-SVM and complement naive Bayes fold into one weight matrix: serving is the same product."""
+    corpus = items(per_topic=12)
+    documents = [" ".join(str(item["text"])) for item in corpus]
+    topics = [str(item["topic"]) for item in corpus]
+    matrix, _ = TextFeatures.fit(documents, FeatureConfig()).transform(documents)
+
+    head, out_of_fold = fit_head(matrix, topics, HeadConfig(class_weight="balanced", blend=(1.0, 1.0, 0.5)))
+
+    predicted = [head.labels[i] for i in head.probabilities(matrix).argmax(axis=1)]
+    held_out = [head.labels[i] for i in out_of_fold.argmax(axis=1)]
+    assert predicted == topics
+    assert sum(p == t for p, t in zip(held_out, topics, strict=True)) >= 0.8 * len(topics)
+    assert np.allclose(out_of_fold.sum(axis=1), 1.0)

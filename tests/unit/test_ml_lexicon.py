@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml.lexicon import _RULES, risk_floor, risk_signals
+from ml.lexicon import _RULES, risk_floor, risk_floors, risk_signals
 
 
 @pytest.mark.parametrize(
@@ -100,3 +100,11 @@ def test_every_rule_match_holds_one_of_its_triggers() -> None:
 
 def test_broken_input_is_read_around_its_broken_character() -> None:
     assert risk_floor("燃气泄漏\ud83d了") == (3, ("燃气泄漏",))
+
+
+def test_a_batch_reads_each_text_on_its_own() -> None:
+    """The batch is scanned as one text: the end of one text must not make the next one's fire happen now."""
+    texts = ["楼里的人正在", "着火", "没有", "燃气泄漏", "20多名", "家长在门口"]
+
+    assert risk_floors(texts) == [risk_floor(text) for text in texts]
+    assert risk_floors(texts)[1][0] == 2

@@ -97,3 +97,14 @@ def test_broken_and_unusual_input_still_segments() -> None:
     documents = Segmenter(engine="rjieba").documents(["路灯\ud83d坏了", "\x00\x00", "表情😀路灯", ""])
 
     assert documents == ["路灯 坏 了", "", "表情 路灯", ""]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_documents_of_texts_full_of_numbers_keep_the_words_of_the_cut(engine: str) -> None:
+    """Most texts mixing digits and punctuation: their tokens are read out of the batch cut, not cut again."""
+    texts = [f"{n}号楼2.{n}%的住户，A-{n}单元漏水。" if n % 5 else f"第{n}次反映路灯坏了" for n in range(150)]
+    segmenter = Segmenter(load_district(default_district_dir()).entries, engine)
+
+    expected = [" ".join(token for token in segmenter.cut(text) if is_word(token)) for text in texts]
+
+    assert segmenter.documents(texts) == expected
