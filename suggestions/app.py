@@ -14,7 +14,7 @@ import msgspec
 from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -48,7 +48,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["health"], summary="PostgreSQL and Redis reachable, model loaded")
+@get(
+    "/readyz",
+    tags=["health"],
+    summary="PostgreSQL and Redis reachable, model loaded",
+    responses={503: ResponseSpec(Readiness, description="Not ready: what is missing", generate_examples=False)},
+)
 async def readyz(state: State) -> Response[Readiness]:
     postgres = redis = False
     try:

@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,38 @@ RETRY_AFTER_SECONDS = 5
 class FieldProblem(msgspec.Struct, frozen=True):
     field: str
     message: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """How every error leaves: RFC 9457 problem details. Declared in the OpenAPI schema; built by `problem`."""
+
+    type: str = "about:blank"
+    status: int
+    title: str
+    detail: str | None = None
+    errors: list[FieldProblem] | None = None  # bad input: one entry per field
+
+
+# What each error status means here, as the OpenAPI schema says it.
+PROBLEMS = {
+    400: "Malformed request, such as a body that is not JSON",
+    401: "A bearer token is missing, unknown or revoked",
+    403: "The token's role may not do this",
+    404: "Nothing has this id or code",
+    413: "The body is larger than the service accepts",
+    422: "Invalid input: `errors` names each field",
+    503: "PostgreSQL is unreachable; nothing was saved. Try again after `Retry-After` seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI declaration of the problem details an endpoint may answer with."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, description=PROBLEMS[status], media_type=PROBLEM_JSON, generate_examples=False
+        )
+        for status in statuses
+    }
 
 
 class InvalidInput(Exception):

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
-from suggestions.errors import InvalidInput
+from suggestions.errors import InvalidInput, problem_responses
 from suggestions.intake.schema import Strict
 from suggestions.triage.items import ItemView, item_by_id
 
@@ -102,6 +102,7 @@ async def corrections(conn: Any) -> list[CorrectionRow]:
     tags=["staff"],
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
 async def put_classification(
     request: Request[Any, Any, Any],

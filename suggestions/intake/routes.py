@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from suggestions.auth import CHANNEL_ROLES, authenticate, require_roles
+from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, authenticate, require_roles
+from suggestions.errors import problem_responses
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn, Tracking
 from suggestions.intake.service import accept_item
@@ -44,6 +47,14 @@ IdempotencyKey = Annotated[
     description="web needs no token; hotline needs an operator token and grid a grid token. "
     "201 for a new item; 200 when an earlier request with the same Idempotency-Key or external_id stored it.",
     status_code=201,
+    security=OPTIONAL_BEARER,
+    response_headers=[
+        ResponseHeader(name="Location", description="where to track the item", documentation_only=True, required=True)
+    ],
+    responses={
+        200: ResponseSpec(ItemCreated, description="Stored by an earlier request", generate_examples=False),
+        **problem_responses(400, 401, 403, 413, 422, 503),
+    },
 )
 async def create_item(
     request: Request[Any, Any, Any],
@@ -72,7 +83,12 @@ async def create_item(
     )
 
 
-@get("/api/v1/track/{tracking_code:str}", tags=["intake"], summary="Status of an item, by its tracking code")
+@get(
+    "/api/v1/track/{tracking_code:str}",
+    tags=["intake"],
+    summary="Status of an item, by its tracking code",
+    responses=problem_responses(400, 404, 503),
+)
 async def track_item(tracking_code: FromPath[str], db_connection: NamedDependency[Any]) -> Tracking:
     code = normalise_tracking_code(tracking_code)
     row = await store.tracking(db_connection, code) if code else None

@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from suggestions.auth import BEARER, staff_only
+from suggestions.errors import problem_responses
 from suggestions.intake.schema import Channel, ExternalId, Status
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
@@ -23,6 +24,7 @@ STAFF_TAGS = ["staff"]
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def feed(
     db_connection: NamedDependency[Any],
@@ -52,6 +54,7 @@ async def feed(
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
 async def item(db_connection: NamedDependency[Any], item_id: FromPath[int]) -> ItemView:
     view = await item_by_id(db_connection, item_id)
@@ -66,6 +69,7 @@ async def item(db_connection: NamedDependency[Any], item_id: FromPath[int]) -> I
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def items(
     db_connection: NamedDependency[Any],
