@@ -35,9 +35,10 @@ def problem_fields(response: Any) -> set[str]:
         ({**VALID, "received_at": "2026-01-01T08:00:00+08:00"}, "received_at"),
         ({**VALID, "external_id": "no spaces allowed"}, "external_id"),
         ({**VALID, "place": "路" * 201}, "place"),
+        ([VALID], "body"),
     ],
 )
-async def test_bad_input_is_a_422_naming_the_field(client: Any, body: dict[str, Any], field: str) -> None:
+async def test_bad_input_is_a_422_naming_the_field(client: Any, body: Any, field: str) -> None:
     response = await client.post("/api/v1/items", json=body)
     assert response.status_code == 422, response.text
     assert field in problem_fields(response)
@@ -48,7 +49,8 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
         "/api/v1/items", content=b'{"channel": "web", "text": ', headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
-    problem_fields(response)
+    assert problem_fields(response) == {"body"}
+    assert response.json()["title"] == "Request body is not valid JSON"
 
 
 async def test_an_oversized_body_is_a_413(client: Any) -> None:
