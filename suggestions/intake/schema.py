@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+from litestar.params import PathParameter
 from msgspec import Meta
 
 MAX_TEXT_LENGTH = 5000
+MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints
 
 Channel = Literal["web", "hotline", "grid"]
 Kind = Literal["suggestion", "complaint", "inquiry", "report", "help"]
@@ -31,6 +33,9 @@ ExternalId = Annotated[
         description="the sending system's own number, e.g. a 12345 work-order id; unique per channel",
     ),
 ]
+# An item's or a case's id, in a body and in a path: a larger number is no id, not a database error.
+RowId = Annotated[int, Meta(ge=1, le=MAX_ID)]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

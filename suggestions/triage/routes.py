@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from suggestions.auth import BEARER, staff_only
 from suggestions.errors import problem_responses
-from suggestions.intake.schema import Channel, ExternalId, Status
+from suggestions.intake.schema import Channel, ExternalId, PathId, Status
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
 
@@ -56,7 +56,7 @@ async def feed(
     security=BEARER,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
-async def item(db_connection: NamedDependency[Any], item_id: FromPath[int]) -> ItemView:
+async def item(db_connection: NamedDependency[Any], item_id: PathId) -> ItemView:
     view = await item_by_id(db_connection, item_id)
     if view is None:
         raise NotFoundException("no such item")

@@ -53,6 +53,30 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
     assert response.json()["title"] == "Request body is not valid JSON"
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/items/9223372036854775808", "item_id"),  # past bigint: bad input, not a database error
+        ("/api/v1/cases/0", "case_id"),
+    ],
+)
+async def test_a_bad_path_or_query_value_is_a_422_naming_it(
+    client: Any, staff: dict[str, str], path: str, field: str
+) -> None:
+    response = await client.get(path, headers=staff)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {field}
+
+
+async def test_ids_in_bodies_past_bigint_are_a_422(client: Any, staff: dict[str, str]) -> None:
+    response = await client.post("/api/v1/cases/1/merge", json={"into": 2**63}, headers=staff)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {"into"}
+    response = await client.post("/api/v1/items/1/case", json={"case_id": 2**63}, headers=staff)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {"case_id"}
+
+
 async def test_an_oversized_body_is_a_413(client: Any) -> None:
     response = await client.post("/api/v1/items", json={**VALID, "text": "字" * 40_000})
     assert response.status_code == 413
