@@ -14,7 +14,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, authenticate, require_roles
 from suggestions.errors import problem_responses
 from suggestions.intake import store
-from suggestions.intake.schema import ItemCreated, ItemIn, Tracking
+from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Tracking
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.queue import wake_classifier
@@ -35,6 +35,7 @@ IdempotencyKey = Annotated[
         required=False,
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description="a key of the client's choosing; the same key and body within 24 h store one item",
     ),
 ]

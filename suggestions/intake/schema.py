@@ -16,12 +16,16 @@ Channel = Literal["web", "hotline", "grid"]
 Kind = Literal["suggestion", "complaint", "inquiry", "report", "help"]
 Status = Literal["pending", "open", "failed", "assigned", "closed"]
 
+# PostgreSQL text cannot hold a NUL character: a string with one is bad input, refused when decoded.
+NO_NUL = r"^[^\x00]*$"
+
 Text = Annotated[
-    str, Meta(min_length=1, max_length=MAX_TEXT_LENGTH, description="what happened, in the sender's words")
+    str,
+    Meta(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=NO_NUL, description="what happened, in the sender's words"),
 ]
-ContactName = Annotated[str, Meta(max_length=50)]
-ContactPhone = Annotated[str, Meta(max_length=40, description="mobile or landline with area code")]
-Place = Annotated[str, Meta(max_length=200, description="where it happened: 街道/镇, 社区, 小区, road")]
+ContactName = Annotated[str, Meta(max_length=50, pattern=NO_NUL)]
+ContactPhone = Annotated[str, Meta(max_length=40, pattern=NO_NUL, description="mobile or landline with area code")]
+Place = Annotated[str, Meta(max_length=200, pattern=NO_NUL, description="where it happened: 街道/镇, 社区, 小区, road")]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
 ExternalId = Annotated[

@@ -11,7 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 
 from suggestions.auth import BEARER, staff_only
 from suggestions.errors import problem_responses
-from suggestions.intake.schema import Channel, ExternalId, PathId, Status
+from suggestions.intake.schema import NO_NUL, Channel, ExternalId, PathId, Status
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
 
@@ -30,9 +30,9 @@ async def feed(
     db_connection: NamedDependency[Any],
     status: FromQuery[list[Status] | None] = None,
     min_risk: Annotated[int | None, QueryParameter(ge=0, le=3)] = None,
-    topic: Annotated[str | None, QueryParameter(max_length=40)] = None,
+    topic: Annotated[str | None, QueryParameter(max_length=40, pattern=NO_NUL)] = None,
     channel: FromQuery[Channel | None] = None,
-    place: Annotated[str | None, QueryParameter(min_length=1, max_length=100)] = None,
+    place: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     needs_review: FromQuery[bool | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,

@@ -35,6 +35,10 @@ def problem_fields(response: Any) -> set[str]:
         ({**VALID, "received_at": "2026-01-01T08:00:00+08:00"}, "received_at"),
         ({**VALID, "external_id": "no spaces allowed"}, "external_id"),
         ({**VALID, "place": "路" * 201}, "place"),
+        # PostgreSQL text cannot hold NUL: refused when decoded, not a 500 from the database.
+        ({**VALID, "text": "垃圾桶\x00满了"}, "text"),
+        ({**VALID, "place": "城北街道\x00"}, "place"),
+        ({**VALID, "contact_name": "\x00"}, "contact_name"),
         ([VALID], "body"),
     ],
 )
@@ -58,6 +62,7 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
     [
         ("/api/v1/items/9223372036854775808", "item_id"),  # past bigint: bad input, not a database error
         ("/api/v1/cases/0", "case_id"),
+        ("/api/v1/triage?place=%00", "place"),
     ],
 )
 async def test_a_bad_path_or_query_value_is_a_422_naming_it(
