@@ -168,6 +168,13 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
     assert [i["id"] for i in found["items"]] == [first.json()["id"]]
 
 
+async def test_options_lists_every_method_of_a_path(client: Any) -> None:
+    # Intake (POST) and the staff listing (GET) share /api/v1/items.
+    response = await client.options("/api/v1/items")
+    assert response.status_code == 204
+    assert set(response.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}
+
+
 async def test_health_readiness_and_openapi(client: Any) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
