@@ -28,6 +28,7 @@ from suggestions.errors import exception_handlers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, track_item
+from suggestions.openapi import StrictStructSchemaPlugin
 from suggestions.queue import create_queue
 from suggestions.settings import Settings
 from suggestions.triage import routes as triage_routes
@@ -128,6 +129,7 @@ def create_app(
             *web.routes,
         ],
         lifespan=[lifespan],
+        plugins=[StrictStructSchemaPlugin()],
         # What the caller passed in is there from the start; the lifespan opens the rest.
         state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer}),
         dependencies={

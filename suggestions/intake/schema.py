@@ -28,12 +28,14 @@ ContactPhone = Annotated[str, Meta(max_length=40, pattern=NO_NUL, description="m
 Place = Annotated[str, Meta(max_length=200, pattern=NO_NUL, description="where it happened: 街道/镇, 社区, 小区, road")]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+EXTERNAL_ID_LENGTH = 64
 ExternalId = Annotated[
     str,
     Meta(
         min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+        max_length=EXTERNAL_ID_LENGTH,
+        pattern=EXTERNAL_ID_PATTERN,
         description="the sending system's own number, e.g. a 12345 work-order id; unique per channel",
     ),
 ]

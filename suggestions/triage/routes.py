@@ -11,7 +11,14 @@ from litestar.params import FromQuery, QueryParameter
 
 from suggestions.auth import BEARER, staff_only
 from suggestions.errors import problem_responses
-from suggestions.intake.schema import NO_NUL, Channel, ExternalId, PathId, Status
+from suggestions.intake.schema import (
+    EXTERNAL_ID_LENGTH,
+    EXTERNAL_ID_PATTERN,
+    NO_NUL,
+    Channel,
+    PathId,
+    Status,
+)
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
 
@@ -74,7 +81,10 @@ async def item(db_connection: NamedDependency[Any], item_id: PathId) -> ItemView
 async def items(
     db_connection: NamedDependency[Any],
     channel: FromQuery[Channel | None] = None,
-    external_id: FromQuery[ExternalId | None] = None,
+    # The constraints of ExternalId, spelt out: Litestar leaves a union's out of the OpenAPI document.
+    external_id: Annotated[
+        str | None, QueryParameter(min_length=1, max_length=EXTERNAL_ID_LENGTH, pattern=EXTERNAL_ID_PATTERN)
+    ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
 ) -> ItemList:
     return await items_by_external_id(db_connection, channel=channel, external_id=external_id, limit=limit)

@@ -63,6 +63,7 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
         ("/api/v1/items/9223372036854775808", "item_id"),  # past bigint: bad input, not a database error
         ("/api/v1/cases/0", "case_id"),
         ("/api/v1/triage?place=%00", "place"),
+        ("/api/v1/items?external_id=a%20b", "external_id"),
     ],
 )
 async def test_a_bad_path_or_query_value_is_a_422_naming_it(
