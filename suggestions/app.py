@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -24,7 +26,7 @@ from suggestions import web
 from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
-from suggestions.errors import exception_handlers
+from suggestions.errors import InvalidInput, exception_handlers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, track_item
@@ -78,6 +80,15 @@ async def items_options(request: Request[Any, Any, Any]) -> Response[None]:
     return Response(None, status_code=204, headers={"Allow": ", ".join(sorted(methods))})
 
 
+async def refuse_repeated_query_values(request: Request[Any, Any, Any]) -> None:
+    """A query parameter that takes one value, given more than once, is bad input: Litestar would keep one of them."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+        one_value = isinstance(field.kwarg_definition, QueryParameter) and not field.is_non_string_sequence
+        if one_value and counts[name] > 1:
+            raise InvalidInput(name, f"{name} takes one value")
+
+
 def _provide_pool(state: State) -> asyncpg.Pool:
     pool: asyncpg.Pool = state.db_pool
     return pool
@@ -129,6 +140,7 @@ def create_app(
             *web.routes,
         ],
         lifespan=[lifespan],
+        before_request=refuse_repeated_query_values,
         plugins=[StrictStructSchemaPlugin()],
         # What the caller passed in is there from the start; the lifespan opens the rest.
         state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer}),

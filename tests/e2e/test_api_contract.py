@@ -64,6 +64,7 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
         ("/api/v1/cases/0", "case_id"),
         ("/api/v1/triage?place=%00", "place"),
         ("/api/v1/items?external_id=a%20b", "external_id"),
+        ("/api/v1/triage?min_risk=3&min_risk=0", "min_risk"),  # which one was meant is a guess
     ],
 )
 async def test_a_bad_path_or_query_value_is_a_422_naming_it(
@@ -72,6 +73,11 @@ async def test_a_bad_path_or_query_value_is_a_422_naming_it(
     response = await client.get(path, headers=staff)
     assert response.status_code == 422, response.text
     assert problem_fields(response) == {field}
+
+
+async def test_a_list_filter_takes_several_values(client: Any, staff: dict[str, str]) -> None:
+    response = await client.get("/api/v1/triage?status=open&status=closed", headers=staff)
+    assert response.status_code == 200, response.text
 
 
 async def test_ids_in_bodies_past_bigint_are_a_422(client: Any, staff: dict[str, str]) -> None:
