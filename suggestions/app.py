@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,12 +12,13 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Litestar, Response, get
+from litestar import Litestar, Request, Response, get, route
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -24,11 +26,12 @@ from suggestions import web
 from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
-from suggestions.errors import exception_handlers
+from suggestions.errors import InvalidInput, exception_handlers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, track_item
 from suggestions.metrics import http_metrics, metrics
+from suggestions.openapi import StrictStructSchemaPlugin
 from suggestions.queue import create_queue
 from suggestions.ratelimit import RateLimiter, RateLimitMiddleware
 from suggestions.settings import Settings
@@ -50,7 +53,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["health"], summary="PostgreSQL and Redis reachable, model loaded")
+@get(
+    "/readyz",
+    tags=["health"],
+    summary="PostgreSQL and Redis reachable, model loaded",
+    responses={503: ResponseSpec(Readiness, description="Not ready: what is missing", generate_examples=False)},
+)
 async def readyz(state: State) -> Response[Readiness]:
     postgres = redis = False
     try:
@@ -64,6 +72,23 @@ async def readyz(state: State) -> Response[Readiness]:
     model = getattr(state.get("model"), "version", None)
     readiness = Readiness(ready=bool(postgres and redis and model), postgres=bool(postgres), redis=redis, model=model)
     return Response(readiness, status_code=200 if readiness.ready else 503)
+
+
+@route("/api/v1/items", http_method="OPTIONS", include_in_schema=False)
+async def items_options(request: Request[Any, Any, Any]) -> Response[None]:
+    # Litestar 2 answers OPTIONS with the methods of the first handler registered on a path (litestar#4169), and
+    # intake (POST) and triage (GET) both serve this one: list them all.
+    methods = request.app.route_handler_method_map["/api/v1/items"]
+    return Response(None, status_code=204, headers={"Allow": ", ".join(sorted(methods))})
+
+
+async def refuse_repeated_query_values(request: Request[Any, Any, Any]) -> None:
+    """A query parameter that takes one value, given more than once, is bad input: Litestar would keep one of them."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+        one_value = isinstance(field.kwarg_definition, QueryParameter) and not field.is_non_string_sequence
+        if one_value and counts[name] > 1:
+            raise InvalidInput(name, f"{name} takes one value")
 
 
 def _provide_pool(state: State) -> asyncpg.Pool:
@@ -112,6 +137,7 @@ def create_app(
             healthz,
             readyz,
             metrics,
+            items_options,
             create_item,
             track_item,
             *triage_routes.routes,
@@ -120,6 +146,8 @@ def create_app(
             *web.routes,
         ],
         lifespan=[lifespan],
+        before_request=refuse_repeated_query_values,
+        plugins=[StrictStructSchemaPlugin()],
         # What the caller passed in is there from the start; the lifespan opens the rest.
         state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer, "limiter": limiter}),
         dependencies={

@@ -28,6 +28,8 @@ CHANNEL_ROLES: dict[str, frozenset[str]] = {
 STAFF_ROLES = frozenset({"staff", "admin"})
 # OpenAPI security requirement of every endpoint that takes a token.
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+# ... and of one where a token is optional (web items need none).
+OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, *BEARER]
 
 
 class Principal(msgspec.Struct, frozen=True):

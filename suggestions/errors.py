@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -22,12 +23,49 @@ from litestar.status_codes import (
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# The field a problem with the request body as a whole names (not JSON, or JSON but not an object).
+BODY = "body"
 RETRY_AFTER_SECONDS = 5
 
 
 class FieldProblem(msgspec.Struct, frozen=True):
     field: str
     message: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """How every error leaves: RFC 9457 problem details. Declared in the OpenAPI schema; built by `problem`."""
+
+    type: str = "about:blank"
+    status: int
+    title: str
+    detail: str | None = None
+    errors: list[FieldProblem] | None = None  # bad input: one entry per field
+
+
+# What each error status means here, as the OpenAPI schema says it.
+PROBLEMS = {
+    400: "Malformed request, such as a body that is not JSON (`errors` names `body`)",
+    401: "A bearer token is missing, unknown or revoked",
+    403: "The token's role may not do this",
+    404: "Nothing has this id or code",
+    413: "The body is larger than the service accepts",
+    409: "The item's status does not allow this step: `current_status` says which it is in",
+    422: "Invalid input: `errors` names each field",
+    429: "Too many requests from this client or token: try again after `Retry-After` seconds",
+    503: "PostgreSQL is unreachable; nothing was saved. Try again after `Retry-After` seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI declaration of the problem details an API endpoint may answer with; every API endpoint is rate
+    limited (suggestions.ratelimit), so 429 is always among them."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, description=PROBLEMS[status], media_type=PROBLEM_JSON, generate_examples=False
+        )
+        for status in sorted({*statuses, 429})
+    }
 
 
 class InvalidInput(Exception):
@@ -81,21 +119,19 @@ def _validation_problems(exc: ValidationException) -> list[FieldProblem]:
         if not isinstance(entry, dict):
             continue
         message = str(entry.get("message", ""))
-        problems.append(FieldProblem(field_name(message, entry.get("key")), message))
+        # Litestar's key for the body is "data", a name the caller never sees.
+        field = field_name(message, entry.get("key"))
+        problems.append(FieldProblem(field if field not in ("", "data") else BODY, message))
     if not problems:
         problems.append(FieldProblem(field_name(str(exc.detail)), str(exc.detail)))
     return problems
 
 
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    problems = _validation_problems(exc)
-    # A body that is not JSON at all is a 400; JSON that breaks the schema is a 422.
-    malformed = any("malformed" in p.message.lower() or "json is malformed" in p.message.lower() for p in problems)
-    status = 400 if malformed else HTTP_422_UNPROCESSABLE_ENTITY
     return problem(
-        status,
-        "Request body is not valid JSON" if malformed else "Invalid input",
-        errors=[msgspec.structs.asdict(p) for p in problems],
+        HTTP_422_UNPROCESSABLE_ENTITY,
+        "Invalid input",
+        errors=[msgspec.structs.asdict(p) for p in _validation_problems(exc)],
     )
 
 
@@ -120,6 +156,9 @@ def on_state_conflict(request: Request[Any, Any, Any], exc: StateConflict) -> Re
 
 
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc.__cause__, SerializationException):
+        # A body that is not JSON at all: Litestar raises a bare 400 carrying msgspec's message, which quotes no input.
+        return problem(400, "Request body is not valid JSON", errors=[{"field": BODY, "message": exc.detail}])
     extra: dict[str, Any] = {}
     if isinstance(exc.extra, dict):
         extra.update(exc.extra)

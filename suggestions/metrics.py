@@ -30,6 +30,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from suggestions.errors import problem_responses
+
 log = logging.getLogger(__name__)
 
 PREFIX = "suggestions"
@@ -115,7 +117,13 @@ def _process_registry() -> Any:
     return REGISTRY
 
 
-@get("/metrics", tags=["health"], summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+@get(
+    "/metrics",
+    tags=["health"],
+    summary="Prometheus metrics",
+    media_type=CONTENT_TYPE_LATEST,
+    responses={503: problem_responses(503)[503]},
+)
 async def metrics(state: State) -> Response[bytes]:
     body = generate_latest(_process_registry()) + generate_latest(await _service_registry(state))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

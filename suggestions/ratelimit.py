@@ -73,7 +73,8 @@ class RateLimiter:
         self.public = _limits(settings.rate_limit_public, "public")
         self.token = _limits(settings.rate_limit_token, "token")
         self.address = _limits(settings.rate_limit_address, "address")
-        self.enabled = bool(self.public or self.token or self.address)
+        # Without a Redis URL (an app built only to read its OpenAPI document) there is nothing to count in.
+        self.enabled = bool(settings.redis_url and (self.public or self.token or self.address))
         self._connections: ConnectionPool | None = None
         self._strategy: SlidingWindowCounterRateLimiter | None = None
         if self.enabled:

@@ -8,12 +8,12 @@ import msgspec
 from litestar import Request, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from msgspec import Meta
 
 from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
-from suggestions.errors import InvalidInput
-from suggestions.intake.schema import Strict
+from suggestions.errors import InvalidInput, problem_responses
+from suggestions.intake.schema import PathId, Strict
 from suggestions.triage.items import ItemView, item_by_id
 
 
@@ -102,10 +102,11 @@ async def corrections(conn: Any) -> list[CorrectionRow]:
     tags=["staff"],
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
 async def put_classification(
     request: Request[Any, Any, Any],
-    item_id: FromPath[int],
+    item_id: PathId,
     data: JSONBody[Correction],
     db_connection: NamedDependency[Any],
 ) -> ItemView:

@@ -9,13 +9,14 @@ from litestar import get, post
 from litestar.connection import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
 from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
+from suggestions.errors import problem_responses
 from suggestions.hotspots.editing import merge_cases, move_item
 from suggestions.hotspots.views import CaseView, Hotspots, Suggestions, active_hotspots, case_view, suggest_cases
-from suggestions.intake.schema import MAX_TEXT_LENGTH, Place, Strict
+from suggestions.intake.schema import MAX_TEXT_LENGTH, PathId, Place, RowId, Strict
 
 STAFF_TAGS = ["hotspots"]
 # Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to.
@@ -28,11 +29,11 @@ class SuggestRequest(Strict):
 
 
 class MergeRequest(Strict):
-    into: Annotated[int, Meta(ge=1)]
+    into: RowId
 
 
 class MoveRequest(Strict):
-    case_id: Annotated[int, Meta(ge=1)] | None  # null: the report becomes a case of its own
+    case_id: RowId | None  # null: the report becomes a case of its own
 
 
 class Moved(msgspec.Struct):
@@ -46,6 +47,7 @@ class Moved(msgspec.Struct):
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def hotspots(
     db_connection: NamedDependency[Any], limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50
@@ -59,8 +61,9 @@ async def hotspots(
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
-async def get_case(db_connection: NamedDependency[Any], case_id: FromPath[int]) -> CaseView:
+async def get_case(db_connection: NamedDependency[Any], case_id: PathId) -> CaseView:
     view = await case_view(db_connection, case_id)
     if view is None:
         raise NotFoundException("no such case")
@@ -74,6 +77,7 @@ async def get_case(db_connection: NamedDependency[Any], case_id: FromPath[int]) 
     tags=STAFF_TAGS,
     security=BEARER,
     status_code=200,
+    responses=problem_responses(400, 401, 403, 413, 422, 503),
 )
 async def suggest(
     request: Request[Any, Any, Any],
@@ -94,8 +98,9 @@ async def suggest(
     guards=[staff_only],
     security=BEARER,
     status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
-async def merge(db_connection: NamedDependency[Any], case_id: FromPath[int], data: JSONBody[MergeRequest]) -> CaseView:
+async def merge(db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[MergeRequest]) -> CaseView:
     if not await merge_cases(db_connection, case_id=case_id, into=data.into):
         raise NotFoundException("no such case")
     view = await case_view(db_connection, data.into)
@@ -110,8 +115,9 @@ async def merge(db_connection: NamedDependency[Any], case_id: FromPath[int], dat
     guards=[staff_only],
     security=BEARER,
     status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
-async def move(db_connection: NamedDependency[Any], item_id: FromPath[int], data: JSONBody[MoveRequest]) -> Moved:
+async def move(db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[MoveRequest]) -> Moved:
     case_id = await move_item(db_connection, item_id=item_id, case_id=data.case_id)
     if case_id is None:
         raise NotFoundException("no such item")

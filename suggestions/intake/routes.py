@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from suggestions.auth import CHANNEL_ROLES, authenticate, require_roles
+from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, authenticate, require_roles
+from suggestions.errors import problem_responses
 from suggestions.intake import store
-from suggestions.intake.schema import ItemCreated, ItemIn, Tracking
+from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Tracking
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
@@ -33,6 +36,7 @@ IdempotencyKey = Annotated[
         required=False,
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description="a key of the client's choosing; the same key and body within 24 h store one item",
     ),
 ]
@@ -45,6 +49,14 @@ IdempotencyKey = Annotated[
     description="web needs no token; hotline needs an operator token and grid a grid token. "
     "201 for a new item; 200 when an earlier request with the same Idempotency-Key or external_id stored it.",
     status_code=201,
+    security=OPTIONAL_BEARER,
+    response_headers=[
+        ResponseHeader(name="Location", description="where to track the item", documentation_only=True, required=True)
+    ],
+    responses={
+        200: ResponseSpec(ItemCreated, description="Stored by an earlier request", generate_examples=False),
+        **problem_responses(400, 401, 403, 413, 422, 503),
+    },
 )
 async def create_item(
     request: Request[Any, Any, Any],
@@ -78,6 +90,7 @@ async def create_item(
     "/api/v1/track/{tracking_code:str}",
     tags=["intake"],
     summary="Status of an item and, once closed, the reply, by its tracking code",
+    responses=problem_responses(400, 404, 503),
 )
 async def track_item(tracking_code: FromPath[str], db_connection: NamedDependency[Any]) -> Tracking:
     code = normalise_tracking_code(tracking_code)

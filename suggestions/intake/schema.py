@@ -6,31 +6,42 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+from litestar.params import PathParameter
 from msgspec import Meta
 
 MAX_TEXT_LENGTH = 5000
+MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints
 
 Channel = Literal["web", "hotline", "grid"]
 Kind = Literal["suggestion", "complaint", "inquiry", "report", "help"]
 Status = Literal["pending", "open", "failed", "assigned", "closed"]
 
+# PostgreSQL text cannot hold a NUL character: a string with one is bad input, refused when decoded.
+NO_NUL = r"^[^\x00]*$"
+
 Text = Annotated[
-    str, Meta(min_length=1, max_length=MAX_TEXT_LENGTH, description="what happened, in the sender's words")
+    str,
+    Meta(min_length=1, max_length=MAX_TEXT_LENGTH, pattern=NO_NUL, description="what happened, in the sender's words"),
 ]
-ContactName = Annotated[str, Meta(max_length=50)]
-ContactPhone = Annotated[str, Meta(max_length=40, description="mobile or landline with area code")]
-Place = Annotated[str, Meta(max_length=200, description="where it happened: 街道/镇, 社区, 小区, road")]
+ContactName = Annotated[str, Meta(max_length=50, pattern=NO_NUL)]
+ContactPhone = Annotated[str, Meta(max_length=40, pattern=NO_NUL, description="mobile or landline with area code")]
+Place = Annotated[str, Meta(max_length=200, pattern=NO_NUL, description="where it happened: 街道/镇, 社区, 小区, road")]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+EXTERNAL_ID_LENGTH = 64
 ExternalId = Annotated[
     str,
     Meta(
         min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$",
+        max_length=EXTERNAL_ID_LENGTH,
+        pattern=EXTERNAL_ID_PATTERN,
         description="the sending system's own number, e.g. a 12345 work-order id; unique per channel",
     ),
 ]
+# An item's or a case's id, in a body and in a path: a larger number is no id, not a database error.
+RowId = Annotated[int, Meta(ge=1, le=MAX_ID)]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

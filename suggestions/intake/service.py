@@ -18,6 +18,9 @@ from suggestions.privacy import mask_pii, normalize_phone
 
 # A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
+# No record the service keeps predates this; an earlier time is a typing error (and year 1 with a positive offset
+# is before year 1 in UTC, which PostgreSQL refuses).
+EARLIEST_RECEIVED_AT = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -51,6 +54,8 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             raise InvalidInput("received_at", "received_at needs a time zone, e.g. 2026-11-29T09:30:00+08:00")
         if item.received_at > (now or datetime.now(UTC)) + CLOCK_SKEW:
             raise InvalidInput("received_at", "received_at is in the future")
+        if item.received_at < EARLIEST_RECEIVED_AT:
+            raise InvalidInput("received_at", "received_at is before 1970")
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
     phone = None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from suggestions.errors import InvalidInput
 from suggestions.hotspots.views import explain
-from suggestions.intake.schema import Channel, Kind, Status
+from suggestions.intake.schema import Channel, Kind, RowId, Status
 
 OPEN_STATUSES: tuple[Status, ...] = ("pending", "open", "failed", "assigned")
 RISK_NAMES = {0: "一般", 1: "关注", 2: "预警", 3: "紧急"}
@@ -58,9 +59,10 @@ class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Cursor(msgspec.Struct, array_like=True, frozen=True):
-    priority: int
+    # Bounded like the columns it is compared with: a forged number past them is bad input, not a database error.
+    priority: Annotated[int, Meta(ge=-(2**15), le=2**15 - 1)]  # smallint
     received_at: datetime
-    id: int
+    id: RowId
 
 
 FEED = """

@@ -7,10 +7,18 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
-from suggestions.intake.schema import Channel, ExternalId, Status
+from suggestions.errors import problem_responses
+from suggestions.intake.schema import (
+    EXTERNAL_ID_LENGTH,
+    EXTERNAL_ID_PATTERN,
+    NO_NUL,
+    Channel,
+    PathId,
+    Status,
+)
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
 from suggestions.triage.workflow import Assignment, Closing, assign, close
@@ -24,14 +32,15 @@ STAFF_TAGS = ["staff"]
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def feed(
     db_connection: NamedDependency[Any],
     status: FromQuery[list[Status] | None] = None,
     min_risk: Annotated[int | None, QueryParameter(ge=0, le=3)] = None,
-    topic: Annotated[str | None, QueryParameter(max_length=40)] = None,
+    topic: Annotated[str | None, QueryParameter(max_length=40, pattern=NO_NUL)] = None,
     channel: FromQuery[Channel | None] = None,
-    place: Annotated[str | None, QueryParameter(min_length=1, max_length=100)] = None,
+    place: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     needs_review: FromQuery[bool | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
@@ -53,8 +62,9 @@ async def feed(
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
-async def item(db_connection: NamedDependency[Any], item_id: FromPath[int]) -> ItemView:
+async def item(db_connection: NamedDependency[Any], item_id: PathId) -> ItemView:
     view = await item_by_id(db_connection, item_id)
     if view is None:
         raise NotFoundException("no such item")
@@ -67,11 +77,15 @@ async def item(db_connection: NamedDependency[Any], item_id: FromPath[int]) -> I
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def items(
     db_connection: NamedDependency[Any],
     channel: FromQuery[Channel | None] = None,
-    external_id: FromQuery[ExternalId | None] = None,
+    # The constraints of ExternalId, spelt out: Litestar leaves a union's out of the OpenAPI document.
+    external_id: Annotated[
+        str | None, QueryParameter(min_length=1, max_length=EXTERNAL_ID_LENGTH, pattern=EXTERNAL_ID_PATTERN)
+    ] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
 ) -> ItemList:
     return await items_by_external_id(db_connection, channel=channel, external_id=external_id, limit=limit)
@@ -93,11 +107,12 @@ async def _changed_item(db_connection: Any, item_id: int, found: bool) -> ItemVi
     guards=[staff_only],
     security=BEARER,
     status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
 )
 async def assign_item(
     request: Request[Any, Any, Any],
     db_connection: NamedDependency[Any],
-    item_id: FromPath[int],
+    item_id: PathId,
     data: JSONBody[Assignment],
 ) -> ItemView:
     principal = await require_roles(request, STAFF_ROLES, db_connection)
@@ -114,11 +129,12 @@ async def assign_item(
     guards=[staff_only],
     security=BEARER,
     status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
 )
 async def close_item(
     request: Request[Any, Any, Any],
     db_connection: NamedDependency[Any],
-    item_id: FromPath[int],
+    item_id: PathId,
     data: JSONBody[Closing],
 ) -> ItemView:
     principal = await require_roles(request, STAFF_ROLES, db_connection)

@@ -7,14 +7,16 @@ from typing import Annotated, Any
 from msgspec import Meta
 
 from suggestions.errors import InvalidInput, StateConflict
-from suggestions.intake.schema import Strict
+from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.privacy import mask_pii
 
 MAX_ANSWER_LENGTH = 5000
 
 
 class Assignment(Strict):
-    to: Annotated[str, Meta(min_length=1, max_length=100, description="the desk or department that handles it")]
+    to: Annotated[
+        str, Meta(min_length=1, max_length=100, pattern=NO_NUL, description="the desk or department that handles it")
+    ]
 
 
 class Closing(Strict):
@@ -23,6 +25,7 @@ class Closing(Strict):
         Meta(
             min_length=1,
             max_length=MAX_ANSWER_LENGTH,
+            pattern=NO_NUL,
             description="the reply to the resident; shown on the tracking page with phone, ID and card numbers masked",
         ),
     ]

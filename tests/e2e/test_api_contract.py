@@ -35,9 +35,14 @@ def problem_fields(response: Any) -> set[str]:
         ({**VALID, "received_at": "2026-01-01T08:00:00+08:00"}, "received_at"),
         ({**VALID, "external_id": "no spaces allowed"}, "external_id"),
         ({**VALID, "place": "路" * 201}, "place"),
+        # PostgreSQL text cannot hold NUL: refused when decoded, not a 500 from the database.
+        ({**VALID, "text": "垃圾桶\x00满了"}, "text"),
+        ({**VALID, "place": "城北街道\x00"}, "place"),
+        ({**VALID, "contact_name": "\x00"}, "contact_name"),
+        ([VALID], "body"),
     ],
 )
-async def test_bad_input_is_a_422_naming_the_field(client: Any, body: dict[str, Any], field: str) -> None:
+async def test_bad_input_is_a_422_naming_the_field(client: Any, body: Any, field: str) -> None:
     response = await client.post("/api/v1/items", json=body)
     assert response.status_code == 422, response.text
     assert field in problem_fields(response)
@@ -48,7 +53,40 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
         "/api/v1/items", content=b'{"channel": "web", "text": ', headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
-    problem_fields(response)
+    assert problem_fields(response) == {"body"}
+    assert response.json()["title"] == "Request body is not valid JSON"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/items/9223372036854775808", "item_id"),  # past bigint: bad input, not a database error
+        ("/api/v1/cases/0", "case_id"),
+        ("/api/v1/triage?place=%00", "place"),
+        ("/api/v1/items?external_id=a%20b", "external_id"),
+        ("/api/v1/triage?min_risk=3&min_risk=0", "min_risk"),  # which one was meant is a guess
+    ],
+)
+async def test_a_bad_path_or_query_value_is_a_422_naming_it(
+    client: Any, staff: dict[str, str], path: str, field: str
+) -> None:
+    response = await client.get(path, headers=staff)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {field}
+
+
+async def test_a_list_filter_takes_several_values(client: Any, staff: dict[str, str]) -> None:
+    response = await client.get("/api/v1/triage?status=open&status=closed", headers=staff)
+    assert response.status_code == 200, response.text
+
+
+async def test_ids_in_bodies_past_bigint_are_a_422(client: Any, staff: dict[str, str]) -> None:
+    response = await client.post("/api/v1/cases/1/merge", json={"into": 2**63}, headers=staff)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {"into"}
+    response = await client.post("/api/v1/items/1/case", json={"case_id": 2**63}, headers=staff)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {"case_id"}
 
 
 async def test_an_oversized_body_is_a_413(client: Any) -> None:
@@ -144,6 +182,13 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
         )
     ).json()
     assert [i["id"] for i in found["items"]] == [first.json()["id"]]
+
+
+async def test_options_lists_every_method_of_a_path(client: Any) -> None:
+    # Intake (POST) and the staff listing (GET) share /api/v1/items.
+    response = await client.options("/api/v1/items")
+    assert response.status_code == 204
+    assert set(response.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}
 
 
 async def test_health_readiness_and_openapi(client: Any) -> None:

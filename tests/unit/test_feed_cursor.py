@@ -1,3 +1,4 @@
+import base64
 from datetime import UTC, datetime
 
 import pytest
@@ -34,6 +35,14 @@ def test_cursor_round_trip() -> None:
 def test_a_forged_cursor_is_bad_input(bad: str) -> None:
     with pytest.raises(InvalidInput):
         decode_cursor(bad or "=")
+
+
+@pytest.mark.parametrize(
+    "forged", [b'[99999,"2026-11-01T08:30:00Z",7]', b'[1,"2026-11-01T08:30:00Z",99999999999999999999]']
+)
+def test_a_cursor_past_the_columns_ranges_is_bad_input(forged: bytes) -> None:
+    with pytest.raises(InvalidInput):
+        decode_cursor(base64.urlsafe_b64encode(forged).decode())
 
 
 def test_reasons_say_why() -> None:

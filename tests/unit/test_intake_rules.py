@@ -43,6 +43,13 @@ def test_web_items_cannot_backdate() -> None:
     check_item(item(received_at=datetime(2024, 5, 1, tzinfo=UTC)), history=True)
 
 
+@pytest.mark.parametrize("received_at", ["0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59Z"])
+def test_received_at_before_1970_is_refused(received_at: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_item(item(channel="hotline", received_at=received_at))
+    assert field_of(exc) == "received_at"
+
+
 def test_received_at_in_the_future_is_refused() -> None:
     with pytest.raises(InvalidInput) as exc:
         check_item(item(channel="hotline", received_at=datetime.now(UTC) + timedelta(hours=2)))

@@ -1,0 +1,53 @@
+"""The OpenAPI document says what the API enforces and answers: clients generate code from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from suggestions.app import create_app
+from suggestions.intake.schema import EXTERNAL_ID_PATTERN
+from suggestions.settings import Settings
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    # Building the app opens nothing: the placeholders are never used.
+    app = create_app(Settings(), pool=object(), queue=object(), model=object(), gazetteer=object())
+    schema: dict[str, Any] = app.openapi_schema.to_schema()
+    return schema
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(f"{method.upper()} {path}", op) for path, ops in document["paths"].items() for method, op in ops.items()]
+
+
+def test_request_bodies_refuse_unknown_fields_and_say_so(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        for _, op in operations(document)
+        if "requestBody" in op
+    ]
+    assert bodies
+    for ref in bodies:
+        assert schemas[ref.rsplit("/", 1)[1]]["additionalProperties"] is False, ref
+
+
+def test_the_external_id_filter_says_what_an_external_id_is(document: dict[str, Any]) -> None:
+    [external_id] = [p for p in document["paths"]["/api/v1/items"]["get"]["parameters"] if p["name"] == "external_id"]
+    assert external_id["schema"]["pattern"] == EXTERNAL_ID_PATTERN
+
+
+def test_every_error_an_endpoint_declares_is_problem_details(document: dict[str, Any]) -> None:
+    for label, op in operations(document):
+        if label == "GET /readyz":  # not ready is a readiness report, like ready
+            continue
+        for status, response in op["responses"].items():
+            if int(status) >= 400:
+                assert response["content"] == {"application/problem+json": {"schema": PROBLEM}}, (label, status)
+        if op.get("security") == [{"bearer": []}]:
+            assert {"401", "403"} <= set(op["responses"]), label
