@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,13 +83,22 @@ async def items_options(request: Request[Any, Any, Any]) -> Response[None]:
     return Response(None, status_code=204, headers={"Allow": ", ".join(sorted(methods))})
 
 
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
 async def refuse_repeated_query_values(request: Request[Any, Any, Any]) -> None:
-    """A query parameter that takes one value, given more than once, is bad input: Litestar would keep one of them."""
-    counts = Counter(key for key, _ in request.query_params.multi_items())
+    """Query values Litestar would quietly reinterpret are bad input: a parameter that takes one value given more
+    than once (Litestar keeps one of them), and a whole-number parameter written otherwise ("1.0", "1e0")."""
+    query = request.query_params
+    counts = Counter(key for key, _ in query.multi_items())
     for name, field in request.route_handler.parsed_fn_signature.parameters.items():
-        one_value = isinstance(field.kwarg_definition, QueryParameter) and not field.is_non_string_sequence
-        if one_value and counts[name] > 1:
+        if not isinstance(field.kwarg_definition, QueryParameter):
+            continue
+        if not field.is_non_string_sequence and counts[name] > 1:
             raise InvalidInput(name, f"{name} takes one value")
+        whole = int in (field.annotation, *getattr(field.annotation, "__args__", ()))
+        if whole and name in query and not WHOLE_NUMBER.fullmatch(query[name]):
+            raise InvalidInput(name, f"{name} is a whole number")
 
 
 def _provide_pool(state: State) -> asyncpg.Pool:

@@ -65,6 +65,8 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
         ("/api/v1/triage?place=%00", "place"),
         ("/api/v1/items?external_id=a%20b", "external_id"),
         ("/api/v1/triage?min_risk=3&min_risk=0", "min_risk"),  # which one was meant is a guess
+        ("/api/v1/triage?min_risk=0.0", "min_risk"),  # a whole number written as a decimal
+        ("/api/v1/triage?limit=1e1", "limit"),
     ],
 )
 async def test_a_bad_path_or_query_value_is_a_422_naming_it(
