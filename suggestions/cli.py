@@ -219,6 +219,8 @@ def dev(host: str, port: int) -> None:
     data_dir = Path(settings.data_dir).resolve()
     servers = EmbeddedServers()
     env = dict(os.environ)
+    # A person reads these logs at a terminal: plain lines unless asked otherwise.
+    env.setdefault("SUGGESTIONS_LOG_FORMAT", "text")
     try:
         if not settings.database_url:
             env["DATABASE_URL"] = servers.postgres_url(data_dir)

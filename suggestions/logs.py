@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

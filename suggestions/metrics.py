@@ -40,13 +40,17 @@ LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 
 ITEMS_ACCEPTED = Counter(f"{PREFIX}_items_accepted", "Items stored by intake, by channel", ["channel"])
 
-# Worker-side, served by each worker on its own port.
-ITEMS_CLASSIFIED = Counter(f"{PREFIX}_items_classified", "Items a worker classified")
-CLASSIFICATION_FAILURES = Counter(f"{PREFIX}_classification_failures", "Classification attempts that raised")
+# Worker-side, in a registry of their own that each worker serves on its own port (API processes never show them).
+WORKER_REGISTRY = CollectorRegistry()
+ITEMS_CLASSIFIED = Counter(f"{PREFIX}_items_classified", "Items a worker classified", registry=WORKER_REGISTRY)
+CLASSIFICATION_FAILURES = Counter(
+    f"{PREFIX}_classification_failures", "Classification attempts that raised", registry=WORKER_REGISTRY
+)
 BATCH_SECONDS = Histogram(
     f"{PREFIX}_classify_batch_seconds",
     "Time to classify and record one batch",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=WORKER_REGISTRY,
 )
 
 http_metrics = PrometheusConfig(
@@ -134,5 +138,5 @@ def serve_worker_metrics(port: int) -> None:
     if port:
         from prometheus_client import start_http_server
 
-        start_http_server(port)
+        start_http_server(port, registry=WORKER_REGISTRY)
         log.info("worker metrics on port %d", port)

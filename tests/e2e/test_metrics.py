@@ -36,8 +36,14 @@ async def test_metrics_report_intake_waiting_items_queue_and_latency(client: Any
     paths = {dict(labels).get("path") for name, labels in now if name == "suggestions_requests_total"}
     assert "/api/v1/items" in paths
 
+    from suggestions.metrics import WORKER_REGISTRY
+
+    classified_before = WORKER_REGISTRY.get_sample_value("suggestions_items_classified_total") or 0
     await drain()
+    # Workers count what they did in their own registry, served on their own port; the API's page never shows it.
+    assert WORKER_REGISTRY.get_sample_value("suggestions_items_classified_total") == classified_before + 3
     after = samples((await client.get("/metrics")).text)
+    assert not any(name.startswith("suggestions_items_classified") for name, _ in after)
     assert after[("suggestions_items_waiting", ())] == 0
     assert after[("suggestions_classified_recently", ())] == 3
     assert after[("suggestions_classification_latency_seconds", (("quantile", "0.5"),))] > 0
