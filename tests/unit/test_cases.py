@@ -64,7 +64,13 @@ def test_the_same_problem_at_another_estate_of_the_street_is_a_new_case() -> Non
 
 
 def test_a_report_naming_only_its_street_can_join_an_estates_case() -> None:
-    match = best_match(report(HEATING_STREET_ONLY, None), [case(2, HEATING)])
+    # Naming only the street costs nothing: the score is the one the same words would get naming the estate.
+    street_only = best_match(report(HEATING_STREET_ONLY, None), [case(2, HEATING)], threshold=0.0)
+    named = best_match(report(HEATING_STREET_ONLY), [case(2, HEATING)], threshold=0.0)
+    assert street_only is not None
+    assert named is not None
+    assert street_only.score == named.score
+    match = best_match(report(HEATING_STREET_ONLY + "供暖温度不达标。", None), [case(2, HEATING)])
     assert match is not None
     assert match.case_id == 2
 

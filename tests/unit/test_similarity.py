@@ -84,3 +84,8 @@ def test_similarity_is_a_symmetric_cosine_in_the_unit_interval(one: str, other: 
     assert similarity(a, b) == pytest.approx(similarity(b, a))
     if a.keys:
         assert similarity(a, a) == pytest.approx(1.0)
+
+
+def test_building_unit_and_floor_numbers_say_where_not_what() -> None:
+    assert signature("12号楼2单元楼道里堆满杂物") == signature("3栋五层楼道里堆满杂物")
+    assert signature("１２号楼消防通道被占") == signature("7号楼消防通道被占")  # full-width digits too
