@@ -95,5 +95,11 @@ async def require_roles(
 
 
 async def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard for staff endpoints."""
-    await require_roles(connection, STAFF_ROLES)
+    """Guard for staff endpoints; the principal it found stays on the request for the handler (`staff_principal`)."""
+    connection.state.principal = await require_roles(connection, STAFF_ROLES)
+
+
+def staff_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Who passed the `staff_only` guard: the token is looked up once a request, not again in the handler."""
+    principal: Principal = connection.state.principal
+    return principal

@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
+from suggestions.auth import BEARER, staff_only, staff_principal
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.intake.schema import PathId, Strict
 from suggestions.triage.items import ItemView, item_by_id
@@ -110,7 +110,7 @@ async def put_classification(
     data: JSONBody[Correction],
     db_connection: NamedDependency[Any],
 ) -> ItemView:
-    principal = await require_roles(request, STAFF_ROLES, db_connection)
+    principal = staff_principal(request)
     if not await correct(
         db_connection, item_id=item_id, correction=data, topics=request.app.state.model.topics, who=principal.token_id
     ):

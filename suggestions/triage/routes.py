@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
+from suggestions.auth import BEARER, staff_only, staff_principal
 from suggestions.errors import problem_responses
 from suggestions.intake.schema import (
     EXTERNAL_ID_LENGTH,
@@ -115,7 +115,7 @@ async def assign_item(
     item_id: PathId,
     data: JSONBody[Assignment],
 ) -> ItemView:
-    principal = await require_roles(request, STAFF_ROLES, db_connection)
+    principal = staff_principal(request)
     found = await assign(db_connection, item_id=item_id, assignment=data, who=principal.token_id)
     return await _changed_item(db_connection, item_id, found)
 
@@ -137,7 +137,7 @@ async def close_item(
     item_id: PathId,
     data: JSONBody[Closing],
 ) -> ItemView:
-    principal = await require_roles(request, STAFF_ROLES, db_connection)
+    principal = staff_principal(request)
     found = await close(db_connection, item_id=item_id, closing=data, who=principal.token_id)
     return await _changed_item(db_connection, item_id, found)
 
