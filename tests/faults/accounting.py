@@ -141,12 +141,12 @@ async def account(conn: Any, created_ids: set[int]) -> Accounting:
         """
     )
     ids = {r["id"] for r in rows}
-    in_feed = {r["id"] for r in await conn.fetch("SELECT id FROM items WHERE status = 'failed' AND status <> 'closed'")}
     return Accounting(
         accepted=len(created_ids),
         rows=len(rows),
         classified_once=sum(1 for r in rows if r["status"] == "open" and r["current"] == 1 and r["total"] == 1),
-        failed_visible=sum(1 for r in rows if r["status"] == "failed" and r["id"] in in_feed),
+        # The feed lists every status but closed, so a failed item is in it (the poison test reads it there).
+        failed_visible=sum(1 for r in rows if r["status"] == "failed"),
         pending=sum(1 for r in rows if r["status"] == "pending"),
         classified_twice=sum(1 for r in rows if r["total"] > 1 or r["current"] > 1),
         rows_without_201=len(ids - created_ids),
