@@ -1,4 +1,5 @@
-"""`python -m ml`: train-seed, train, evaluate, evaluate-risk, evaluate-kind, promote, drift, predict.
+"""`python -m ml`: train-seed, train, evaluate, evaluate-risk, evaluate-kind, promote, drift, label-risk,
+select-risk-dev, predict.
 
 Results go to stdout as JSON; errors to stderr.
 """
@@ -222,6 +223,15 @@ def _print_json(value: Any) -> None:
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(value), indent=2).decode() + "\n")
 
 
+def _select_risk_dev(args: argparse.Namespace) -> int:
+    from ml.devset import select_risk_dev, write_keys
+
+    messages = select_risk_dev(args.data_dir, args.exclude)
+    write_keys(messages, args.out)
+    _print_json({"out": str(args.out), "messages": len(messages)})
+    return 0
+
+
 def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
@@ -303,6 +313,14 @@ def _parser() -> argparse.ArgumentParser:
     label.add_argument("--exclude", type=Path, help="CSV with source,key of rows to leave out (an evaluation set)")
     label.add_argument("--out", type=Path, required=True)
     label.set_defaults(run=_label_risk)
+
+    dev = commands.add_parser(
+        "select-risk-dev", help="the messages of the risk development set (keys only), kept apart from --exclude"
+    )
+    dev.add_argument("--data-dir", type=Path, required=True, help="folder holding the public corpora")
+    dev.add_argument("--exclude", type=Path, required=True, help="ml/eval/risk_labels.csv")
+    dev.add_argument("--out", type=Path, required=True, help="CSV source,key,sample")
+    dev.set_defaults(run=_select_risk_dev)
 
     predict = commands.add_parser("predict", help='JSONL {"id", "text"} on stdin to JSONL predictions on stdout')
     predict.add_argument("--model", type=Path, help="artifact folder (default: the serving model)")
