@@ -18,10 +18,10 @@ import msgspec
 from suggestions.hotspots.bursts import DEFAULT_PRIOR, DayCount, DistrictPrior, RiskPoint, burst, escalation
 from suggestions.hotspots.bursts import district_prior as fit_prior
 from suggestions.hotspots.cases import (
-    THRESHOLD,
     CaseCandidate,
     Report,
     cases_to_absorb,
+    joinable,
     merge_signature,
     scored_matches,
 )
@@ -65,8 +65,8 @@ class Placed(msgspec.Struct, frozen=True):
 
 # Cases of the report's street, and cases whose street nobody has named yet (a report that names it may join them).
 CANDIDATE_CASES = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size, anchor_keys,
-       anchor_weights
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets, size,
+       anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND (street = $1 OR street IS NULL) AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
@@ -76,8 +76,8 @@ LIMIT $3
 # A report with no known street is compared with the open cases of its topic anywhere (weighted down as "unknown
 # place"), not with every open case of the district.
 CANDIDATE_CASES_NO_STREET = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, size, anchor_keys,
-       anchor_weights
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets, size,
+       anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND topic = $1 AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
@@ -86,8 +86,8 @@ LIMIT $3
 
 OPEN_CASE = """
 INSERT INTO cases (street, locality, topic, opened_at, last_activity, size, max_risk, signature_keys,
-                   signature_weights, anchor_keys, anchor_weights, summary)
-VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, $6, $7, left($8, 80))
+                   signature_weights, signature_facets, anchor_keys, anchor_weights, summary)
+VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, $9, $6, $7, left($8, 80))
 RETURNING id
 """
 
@@ -101,6 +101,7 @@ UPDATE cases SET
     locality = coalesce(locality, $4),
     signature_keys = $5,
     signature_weights = $6,
+    signature_facets = $8,
     updated_at = now()
 WHERE id = $1
 RETURNING size
@@ -236,7 +237,11 @@ def candidate_from_row(row: Any) -> CaseCandidate:
         locality=row["locality"],
         topic=row["topic"],
         last_activity=row["last_activity"],
-        signature=Signature(keys=list(row["signature_keys"]), weights=list(row["signature_weights"])),
+        signature=Signature(
+            keys=list(row["signature_keys"]),
+            weights=list(row["signature_weights"]),
+            facets=list(row["signature_facets"]),
+        ),
         size=row["size"],
     )
 
@@ -281,7 +286,8 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         for match in scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
         if similarity(item.signature, anchors[match.case_id]) >= ANCHOR_FLOOR
     ]
-    if not matches or matches[0].score < THRESHOLD:
+    best = joinable(matches, candidates)
+    if best is None:
         case_id = await conn.fetchval(
             OPEN_CASE,
             item.street,
@@ -292,14 +298,22 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
             item.signature.keys,
             item.signature.weights,
             item.text,
+            item.signature.facets,
         )
         await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
         return case_id, True, 1
-    best = matches[0]
     case = candidates[best.case_id]
     merged = merge_signature(case.signature, item.signature, case.size)
     size: int = await conn.fetchval(
-        JOIN_CASE, case.id, item.received_at, item.risk_level, item.locality, merged.keys, merged.weights, item.street
+        JOIN_CASE,
+        case.id,
+        item.received_at,
+        item.risk_level,
+        item.locality,
+        merged.keys,
+        merged.weights,
+        item.street,
+        merged.facets,
     )
     await conn.execute(SET_ITEM_CASE, item.id, case.id, round(best.score, 4))
     joined = msgspec.structs.replace(case, signature=merged, size=size)

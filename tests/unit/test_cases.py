@@ -2,6 +2,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bench.duplicates_eval import Setting, StreamReport, load, matcher_with, pairwise, replay, tuning_half
@@ -9,12 +10,17 @@ from ml.dictionary import DEFAULT_TOPICS
 from suggestions.hotspots.cases import (
     CASE_SIGNATURE_SIZE,
     CaseCandidate,
+    Match,
     Report,
     best_match,
+    facet_factor,
+    join_threshold,
+    joinable,
     merge_signature,
     place_factor,
     rank_suggestions,
 )
+from suggestions.hotspots.facets import facets
 from suggestions.hotspots.similarity import signature, similarity
 
 STREAM = Path(__file__).resolve().parent.parent / "data" / "duplicate_stream.jsonl"
@@ -24,6 +30,7 @@ STREET = "霍营街道"
 HEATING = "来电人反映，华龙苑中里社区8号楼暖气一直不热，室内只有十四度，家里有婴儿，要求供热单位上门排查。"
 HEATING_AGAIN = "华龙苑中里8号楼的暖气这几天摸着是温的，屋里只有十四五度，得穿羽绒服，供热公司电话打不通。"
 HEATING_STREET_ONLY = "霍营这边有没有人管供暖？我们楼里暖气不热快一星期了，早上起床屋里冷得直哆嗦。"
+WATER = "来电人反映，华龙苑中里社区8号楼这几天早晚用水高峰水压很低，水龙头只有细细一股，热水器打不着火。"
 LIGHTS = "网格员巡查发现，华龙苑中里社区3号楼楼道声控灯二至六层均不亮，已告知物业更换灯泡。"
 
 
@@ -124,6 +131,38 @@ def test_a_case_signature_is_the_mean_of_its_members() -> None:
     assert len(merge_signature(two, lights, 2).keys) <= CASE_SIGNATURE_SIZE
 
 
+def test_facets_name_the_thing_at_fault_not_the_landmarks_around_it() -> None:
+    assert facets(HEATING) == ["暖气"]
+    assert facets(WATER) == ["供水"]
+    assert facets("地铁站出口外面共享单车堆满了盲道") == ["共享单车"]
+    assert facets("工地旁边的路灯晚上黑漆漆的") == ["路灯"]
+    assert facets("建议多组织一些社区活动") == []
+
+
+def test_different_facets_weigh_a_match_down_and_a_shared_one_up() -> None:
+    heating, again, water, plain = (
+        signature(text) for text in (HEATING, HEATING_AGAIN, WATER, "楼里的事一直没人管，希望尽快解决")
+    )
+    assert facet_factor(heating, water) == 0.5
+    assert facet_factor(heating, again) == 1.4
+    assert facet_factor(heating, plain) == 1.0
+    # Low water pressure in the building of a heating case is another problem.
+    assert best_match(report(WATER), [case(1, HEATING)]) is None
+    # A case's facets are those of all its members.
+    merged = merge_signature(merge_signature(heating, heating, 0), water, 1)
+    assert facet_factor(merged, water) == facet_factor(merged, heating) == 1.4
+
+
+def test_the_bar_to_join_rises_with_the_size_of_the_case() -> None:
+    small, large = case(1, HEATING), msgspec.structs.replace(case(2, HEATING), size=8)
+    score = (join_threshold(1) + join_threshold(8)) / 2
+    assert join_threshold(1) < score < join_threshold(8)
+    assert joinable([Match(case_id=2, score=score), Match(case_id=1, score=score)], [small, large]) == Match(
+        case_id=1, score=score
+    )
+    assert joinable([Match(case_id=2, score=score)], [small, large]) is None
+
+
 def test_the_evaluation_stream_is_what_it_says() -> None:
     stream = load(STREAM)
     clusters = Counter(r.cluster for r in stream if r.cluster is not None)
@@ -145,6 +184,20 @@ def test_grouping_on_the_held_out_half_of_the_stream() -> None:
     held_out = [r for r in stream if not tuning_half(r)]
     signatures = {r.id: signature(r.text, places=(r.street, r.locality)) for r in held_out}
     scores = pairwise(held_out, replay(held_out, signatures, matcher_with(Setting())))
-    # Measured 0.956 and 0.813; the floor leaves room for harmless changes, not for a regression.
+    # Measured 0.966 and 0.851; the floor leaves room for harmless changes, not for a regression.
     assert float(scores["precision"]) >= 0.9
-    assert float(scores["recall"]) >= 0.78
+    assert float(scores["recall"]) >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("name", "precision", "recall"),
+    # Measured on the whole streams: 0.936 / 0.871, 0.911 / 0.915. Stream 1 and 2 chose the facet factors and the
+    # size step.
+    [("duplicate_stream.jsonl", 0.9, 0.85), ("duplicate_stream_2.jsonl", 0.88, 0.88)],
+)
+def test_grouping_on_whole_streams(name: str, precision: float, recall: float) -> None:
+    stream = load(STREAM.parent / name)
+    signatures = {r.id: signature(r.text, places=(r.street, r.locality)) for r in stream}
+    scores = pairwise(stream, replay(stream, signatures, matcher_with(Setting())))
+    assert float(scores["precision"]) >= precision
+    assert float(scores["recall"]) >= recall
