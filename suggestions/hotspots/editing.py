@@ -17,7 +17,7 @@ SELECT text_masked, street, locality, received_at, risk_level FROM items WHERE c
 
 REFRESH = """
 UPDATE cases SET size = $2, opened_at = coalesce($3, opened_at), last_activity = coalesce($4, last_activity),
-    max_risk = $5, signature_keys = $6, signature_weights = $7, signature_facets = $8,
+    max_risk = $5, signature_keys = $6, signature_weights = $7, signature_facets = $8, signature_buildings = $9,
     -- A case staff opened by splitting a report off takes that report as its first.
     anchor_keys = CASE WHEN cardinality(anchor_keys) = 0 THEN $6 ELSE anchor_keys END,
     anchor_weights = CASE WHEN cardinality(anchor_weights) = 0 THEN $7 ELSE anchor_weights END,
@@ -63,6 +63,7 @@ async def refresh_case(conn: Any, case_id: int) -> None:
         merged.keys,
         merged.weights,
         merged.facets,
+        merged.buildings,
     )
 
 
@@ -94,7 +95,7 @@ async def merge_cases(conn: Any, *, case_id: int, into: int) -> bool:
 ABSORB = """
 UPDATE cases SET size = size + $2, opened_at = least(opened_at, $3), last_activity = greatest(last_activity, $4),
     max_risk = greatest(max_risk, $5), signature_keys = $6, signature_weights = $7, signature_facets = $8,
-    updated_at = now()
+    signature_buildings = $9, updated_at = now()
 WHERE id = $1
 """
 
@@ -122,6 +123,7 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
         merged.keys,
         merged.weights,
         merged.facets,
+        merged.buildings,
     )
     await _count_problem(conn, other_row, -1)
     return msgspec.structs.replace(into, signature=merged, size=into.size + other.size)

@@ -55,6 +55,15 @@ BOILERPLATE = tuple(
 )  # fmt: skip
 
 _BUILDING = re.compile(r"[0-9０-９一二三四五六七八九十两]+(?:号楼|栋|单元|号院|层|楼)")
+# Which building: 12号楼, 3栋, 5号院, and each number of 12、13号楼. Units and floors say where inside one building.
+# Spelled-out numbers only before 号楼/号院: 两栋楼, 一栋楼 count buildings, they do not name one.
+_LIST = "(?:{n})(?:[、和与及,，](?:{n}))*"
+_BUILDINGS = re.compile(
+    "({d})(?:号楼|号院|栋|幢)|({c})(?:号楼|号院)".format(
+        d=_LIST.format(n="[0-9]+"), c=_LIST.format(n="[一二三四五六七八九十两]+")
+    )
+)
+_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"两": 2}
 _PLACEHOLDER = re.compile(r"\[[^\]\s]{1,12}\]")  # "[手机号]", "[身份证号]": masks say nothing about the problem
 _BOILERPLATE = re.compile("|".join(map(re.escape, BOILERPLATE)))
 # Runs of Han characters, letters and digits; bigrams never cross punctuation or a cut-out phrase.
@@ -76,6 +85,7 @@ class Signature(msgspec.Struct, frozen=True, array_like=True):
     keys: list[int]  # crc32 of the features, ascending
     weights: list[float]  # L2-normalised, in the order of keys
     facets: list[int] = []  # crc32 of the problem facets named (`facets`), ascending; compared apart from the text
+    buildings: list[int] = []  # building numbers named (12号楼, 3栋), ascending; compared apart from the text
 
 
 EMPTY = Signature(keys=[], weights=[])
@@ -93,11 +103,36 @@ def signature(text: str, *, places: Collection[str | None] = (), size: int = SIG
     evaluation streams this raised pairwise precision (0.935 → 0.957 and 0.754 → 0.786 on the whole streams) and
     changed no recall.
 
-    The facets the opening names (`facets`) ride along apart from the weights: `cases` compares them on their own."""
+    The facets (`facets`) and building numbers (`buildings`) the opening names ride along apart from the weights:
+    `cases` compares them on their own."""
     opening = _BUILDING.sub(" ", text)[:SIGNATURE_CHARS]
     sig = from_features(features(opening, places=places), size=size)
-    named = facet_keys(facets(opening))
-    return msgspec.structs.replace(sig, facets=named) if named and sig.keys else sig
+    if not sig.keys:
+        return sig
+    return msgspec.structs.replace(sig, facets=facet_keys(facets(opening)), buildings=buildings(text[:SIGNATURE_CHARS]))
+
+
+def buildings(text: str) -> list[int]:
+    """The building numbers the text names, ascending."""
+    found = set()
+    for match in _BUILDINGS.finditer(unicodedata.normalize("NFKC", text)):
+        for number in re.split(r"[、和与及,，]", match.group(1) or match.group(2)):
+            value = _number(number)
+            if value is not None:
+                found.add(value)
+    return sorted(found)
+
+
+def _number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    # 十二 → 12, 二十三 → 23, 三 → 3; anything else (一百零五) is not a building number a report would spell out.
+    tens, _, units = text.partition("十")
+    if "十" not in text:
+        return _DIGITS.get(text) if len(text) == 1 else None
+    if len(tens) > 1 or len(units) > 1:
+        return None
+    return _DIGITS.get(tens, 1 if not tens else -100) * 10 + (_DIGITS.get(units, -100) if units else 0) or None
 
 
 def facet_keys(names: Iterable[str]) -> list[int]:
@@ -173,15 +208,20 @@ def similarity_to(query: Mapping[int, float], sig: Signature) -> float:
 
 
 def combine(parts: Iterable[tuple[Signature, float]], *, size: int) -> Signature:
-    """The weighted sum of signatures, normalised and cut to the `size` strongest features; the facets of all."""
+    """The weighted sum of signatures, normalised and cut to the `size` strongest features; the facets and buildings
+    of all."""
     total: dict[int, float] = {}
     named: set[int] = set()
+    numbers: set[int] = set()
     for sig, factor in parts:
         named.update(sig.facets)
+        numbers.update(sig.buildings)
         for key, weight in zip(sig.keys, sig.weights, strict=True):
             total[key] = total.get(key, 0.0) + factor * weight
     combined = _normalised(total.items(), size)
-    return msgspec.structs.replace(combined, facets=sorted(named)) if named and combined.keys else combined
+    if not combined.keys:
+        return combined
+    return msgspec.structs.replace(combined, facets=sorted(named), buildings=sorted(numbers))
 
 
 def _normalised(weighted: Iterable[tuple[int, float]], size: int) -> Signature:

@@ -65,8 +65,8 @@ class Placed(msgspec.Struct, frozen=True):
 
 # Cases of the report's street, and cases whose street nobody has named yet (a report that names it may join them).
 CANDIDATE_CASES = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets, size,
-       anchor_keys, anchor_weights
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets,
+       signature_buildings, size, anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND (street = $1 OR street IS NULL) AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
@@ -76,8 +76,8 @@ LIMIT $3
 # A report with no known street is compared with the open cases of its topic anywhere (weighted down as "unknown
 # place"), not with every open case of the district.
 CANDIDATE_CASES_NO_STREET = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets, size,
-       anchor_keys, anchor_weights
+SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets,
+       signature_buildings, size, anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND topic = $1 AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
@@ -86,8 +86,8 @@ LIMIT $3
 
 OPEN_CASE = """
 INSERT INTO cases (street, locality, topic, opened_at, last_activity, size, max_risk, signature_keys,
-                   signature_weights, signature_facets, anchor_keys, anchor_weights, summary)
-VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, $9, $6, $7, left($8, 80))
+                   signature_weights, signature_facets, signature_buildings, anchor_keys, anchor_weights, summary)
+VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, $9, $10, $6, $7, left($8, 80))
 RETURNING id
 """
 
@@ -102,6 +102,7 @@ UPDATE cases SET
     signature_keys = $5,
     signature_weights = $6,
     signature_facets = $8,
+    signature_buildings = $9,
     updated_at = now()
 WHERE id = $1
 RETURNING size
@@ -241,6 +242,7 @@ def candidate_from_row(row: Any) -> CaseCandidate:
             keys=list(row["signature_keys"]),
             weights=list(row["signature_weights"]),
             facets=list(row["signature_facets"]),
+            buildings=list(row["signature_buildings"]),
         ),
         size=row["size"],
     )
@@ -299,6 +301,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
             item.signature.weights,
             item.text,
             item.signature.facets,
+            item.signature.buildings,
         )
         await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
         return case_id, True, 1
@@ -314,6 +317,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         merged.weights,
         item.street,
         merged.facets,
+        merged.buildings,
     )
     await conn.execute(SET_ITEM_CASE, item.id, case.id, round(best.score, 4))
     joined = msgspec.structs.replace(case, signature=merged, size=size)

@@ -13,6 +13,7 @@ from suggestions.hotspots.cases import (
     Match,
     Report,
     best_match,
+    building_factor,
     facet_factor,
     join_threshold,
     joinable,
@@ -21,7 +22,7 @@ from suggestions.hotspots.cases import (
     rank_suggestions,
 )
 from suggestions.hotspots.facets import facets
-from suggestions.hotspots.similarity import signature, similarity
+from suggestions.hotspots.similarity import buildings, signature, similarity
 
 STREAM = Path(__file__).resolve().parent.parent / "data" / "duplicate_stream.jsonl"
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -153,6 +154,22 @@ def test_different_facets_weigh_a_match_down_and_a_shared_one_up() -> None:
     assert facet_factor(merged, water) == facet_factor(merged, heating) == 1.4
 
 
+def test_different_buildings_weigh_a_match_down() -> None:
+    assert buildings("12号楼和13号楼之间的消防通道") == [12, 13]
+    assert buildings("十二号楼三单元") == [12]
+    assert buildings("两栋楼之间，一栋楼的电梯") == []
+    three, twelve, both, none = (
+        signature(text) for text in ("3号楼电梯停了", "12号楼电梯停了", "12、13号楼电梯", "电梯又停了")
+    )
+    assert building_factor(three, twelve) == 0.5
+    assert building_factor(twelve, both) == building_factor(three, none) == 1.0
+
+
+def test_a_village_and_a_community_of_one_name_are_two_places() -> None:
+    assert place_factor(STREET, "二街村", STREET, "二街社区") == place_factor(STREET, "甲村", STREET, "乙社区")
+    assert place_factor(STREET, "陈庄村", STREET, "陈庄") == 1.0
+
+
 def test_the_bar_to_join_rises_with_the_size_of_the_case() -> None:
     small, large = case(1, HEATING), msgspec.structs.replace(case(2, HEATING), size=8)
     score = (join_threshold(1) + join_threshold(8)) / 2
@@ -184,19 +201,20 @@ def test_grouping_on_the_held_out_half_of_the_stream() -> None:
     held_out = [r for r in stream if not tuning_half(r)]
     signatures = {r.id: signature(r.text, places=(r.street, r.locality)) for r in held_out}
     scores = pairwise(held_out, replay(held_out, signatures, matcher_with(Setting())))
-    # Measured 0.966 and 0.851; the floor leaves room for harmless changes, not for a regression.
+    # Measured 0.967 and 0.873; the floor leaves room for harmless changes, not for a regression.
     assert float(scores["precision"]) >= 0.9
     assert float(scores["recall"]) >= 0.8
 
 
 @pytest.mark.parametrize(
     ("name", "precision", "recall"),
-    # Measured on the whole streams: 0.936 / 0.871, 0.911 / 0.915, 0.836 / 0.928. Streams 1 and 2 chose the facet
-    # factors and the size step; stream 3 was written apart and scored once, afterwards.
+    # Measured on the whole streams: 0.936 / 0.884, 0.911 / 0.915, 0.870 / 0.936. Streams 1 and 2 chose the facet
+    # factors; stream 3, written apart and first scored once (0.836 / 0.928), then joined them for the building
+    # factor and the size step.
     [
         ("duplicate_stream.jsonl", 0.9, 0.85),
         ("duplicate_stream_2.jsonl", 0.88, 0.88),
-        ("duplicate_stream_3.jsonl", 0.8, 0.9),
+        ("duplicate_stream_3.jsonl", 0.84, 0.9),
     ],
 )
 def test_grouping_on_whole_streams(name: str, precision: float, recall: float) -> None:
