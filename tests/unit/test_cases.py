@@ -215,6 +215,8 @@ def test_grouping_on_the_held_out_half_of_the_stream() -> None:
         ("duplicate_stream.jsonl", 0.9, 0.85),
         ("duplicate_stream_2.jsonl", 0.88, 0.88),
         ("duplicate_stream_3.jsonl", 0.84, 0.9),
+        # Written apart and scored once, after the last change: 0.850 / 0.936 (0.805 / 0.914 before facets).
+        ("duplicate_stream_4.jsonl", 0.82, 0.9),
     ],
 )
 def test_grouping_on_whole_streams(name: str, precision: float, recall: float) -> None:
