@@ -147,6 +147,9 @@ def test_different_facets_weigh_a_match_down_and_a_shared_one_up() -> None:
     assert facet_factor(heating, water) == 0.5
     assert facet_factor(heating, again) == 1.2
     assert facet_factor(heating, plain) == 1.0
+    # Without a street on both sides a shared facet says no more than a shared topic; a different one still counts.
+    assert facet_factor(heating, again, placed=False) == 1.0
+    assert facet_factor(heating, water, placed=False) == 0.5
     # Low water pressure in the building of a heating case is another problem.
     assert best_match(report(WATER), [case(1, HEATING)]) is None
     # A case's facets are those of all its members.
