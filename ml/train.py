@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
 from ml.artifacts import Metadata, district_reference, library_versions, write_artifact
 from ml.corpus import (
@@ -144,10 +145,7 @@ def train_csv(
         raise ValueError(f"{data}: no training rows")
     items = read_seed(seed_dir, district.topics)
     training, heldout = split_heldout(items, text=lambda i: i.text, stratum=lambda i: i.topic)
-    documents = segmenter.documents([r.text for r in rows] + [i.text for i in training])
-    features = TextFeatures.fit(documents, FEATURES)
-    matrix, _ = features.transform(documents)
-    csv_rows, seed_rows = matrix[: len(rows)], matrix[len(rows) :]
+    features, csv_rows, seed_rows = csv_features(segmenter, rows, training)
     topic, out_of_fold = fit_head(csv_rows, [r.label for r in rows], CSV_HEAD_CONFIGS["topic"])
     heads = {
         "topic": topic,
@@ -188,6 +186,17 @@ def train_csv(
     )
     write_artifact(out, metadata, features, heads)
     return metadata
+
+
+def csv_features(
+    segmenter: Segmenter, rows: Sequence[LabelledText], training: Sequence[SeedItem]
+) -> tuple[TextFeatures, csr_matrix, csr_matrix]:
+    """The vocabulary of a CSV model, fit on the CSV's training rows and the seed corpus's training items, and the
+    matrix of each (the topic head learns from the first, risk and kind from the second)."""
+    documents = segmenter.documents([r.text for r in rows] + [i.text for i in training])
+    features = TextFeatures.fit(documents, FEATURES)
+    matrix, _ = features.transform(documents)
+    return features, matrix[: len(rows)], matrix[len(rows) :]
 
 
 def topic_report(model: TriageModel, rows: Sequence[LabelledText]) -> Report:
