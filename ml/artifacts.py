@@ -20,6 +20,7 @@ from ml.dictionary import District, load_district, package_dir
 from ml.features import FeatureConfig, TextFeatures
 from ml.heads import HeadConfig, LinearHead
 from ml.metrics import Report
+from ml.risk import RiskTraining
 from ml.segment import ENGINES, Segmenter
 from ml.triage import HEADS, TriageModel
 
@@ -60,6 +61,7 @@ class Metadata(msgspec.Struct, frozen=True, kw_only=True):
     metrics: dict[str, Report]  # on held-out data, per head ("risk": final levels, "risk_model": model alone)
     train_seconds: float
     extra_data: dict[str, str] = {}  # file name -> sha256 of the extra training files (district models)
+    risk_training: RiskTraining | None = None  # how labelled real messages joined the risk head (`--risk-dev`)
     promoted_at: str | None = None  # when `python -m ml promote` made it the serving model
     promoted_over: str | None = None  # the version it replaced, if any
 

@@ -1,4 +1,4 @@
-"""`python -m ml`: train-seed, train, evaluate, evaluate-risk, evaluate-kind, promote, drift, label-risk,
+"""`python -m ml`: train-seed, cv-risk, train, evaluate, evaluate-risk, evaluate-kind, promote, drift, label-risk,
 select-risk-dev, predict.
 
 Results go to stdout as JSON; errors to stderr.
@@ -55,6 +55,11 @@ def _train_seed(args: argparse.Namespace) -> int:
 
     command = train_seed_command(args.out, args.seed_dir, args.district, args.engine)
     command += "".join(f" --extra {shlex.quote(str(path))}" for path in args.extra)
+    if args.risk_dev:
+        if not args.data_dir:
+            raise ValueError("--risk-dev needs --data-dir, the folder holding the labelled messages' corpora")
+        command += f" --risk-dev {shlex.quote(str(args.risk_dev))} --data-dir {shlex.quote(str(args.data_dir))}"
+        command += "".join(f" --risk-history {shlex.quote(str(path))}" for path in args.risk_history)
     metadata = train_seed(
         seed_dir=args.seed_dir,
         district_dir=args.district,
@@ -62,6 +67,9 @@ def _train_seed(args: argparse.Namespace) -> int:
         engine=args.engine,
         command=command,
         extra=args.extra,
+        risk_dev=args.risk_dev,
+        data_dir=args.data_dir,
+        risk_history=args.risk_history,
     )
     _print_json(
         {
@@ -74,6 +82,34 @@ def _train_seed(args: argparse.Namespace) -> int:
             "metrics": metadata.metrics,
         }
     )
+    return 0
+
+
+def _cv_risk(args: argparse.Namespace) -> int:
+    from ml.heads import HeadConfig
+    from ml.risk import DEV_ESCALATION, DEV_HISTORY_ESCALATION, DEV_TRAINING, RiskTraining, cross_validate_dev
+
+    training = RiskTraining(
+        real_weight=DEV_TRAINING.real_weight if args.real_weight is None else args.real_weight,
+        history_weight=DEV_TRAINING.history_weight if args.history_weight is None else args.history_weight,
+        with_seed=not args.real_only,
+        head=HeadConfig(
+            c=DEV_TRAINING.head.c if args.c is None else args.c,
+            class_weight=None if args.unbalanced else "balanced",
+        ),
+    )
+    figures = cross_validate_dev(
+        labels=args.risk_dev,
+        data_dir=args.data_dir,
+        seed_dir=args.seed_dir,
+        district_dir=args.district,
+        engine=args.engine,
+        training=training,
+        history=args.risk_history,
+        repeats=args.repeats,
+    )
+    default = DEV_HISTORY_ESCALATION if args.risk_history else DEV_ESCALATION
+    _print_json({"training": training, "default_escalation": default, "figures": figures})
     return 0
 
 
@@ -160,10 +196,10 @@ def _label_risk(args: argparse.Namespace) -> int:
     from ml.corpus import write_rule_labelled
 
     exclude: set[str] = set()
-    if args.exclude:
-        with args.exclude.open(encoding="utf-8", newline="") as file:
+    for path in args.exclude:
+        with path.open(encoding="utf-8", newline="") as file:
             # an evaluation set names its messages by source (the data file's name) and key
-            exclude = {
+            exclude |= {
                 row["key"] for row in csv.DictReader(file) if row.get("source", args.data.stem) == args.data.stem
             }
     written = write_rule_labelled(
@@ -259,7 +295,35 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="CSV of more training rows (text or title,detail; topic or label; risk_level; kind), repeatable",
     )
+    seed.add_argument(
+        "--risk-dev",
+        type=Path,
+        help="risk labels of real messages (ml/dev/risk_dev_labels.csv): the risk head learns from them too",
+    )
+    seed.add_argument("--data-dir", type=Path, help="folder holding the corpora of the --risk-dev messages")
+    seed.add_argument(
+        "--risk-history",
+        type=Path,
+        action="append",
+        default=[],
+        help="with --risk-dev: CSV of history rows whose risk level the lexicon's rules set (label-risk), repeatable",
+    )
     seed.set_defaults(run=_train_seed)
+
+    cv = commands.add_parser(
+        "cv-risk", help="cross-validate the risk head trained with real messages on the development set"
+    )
+    training_options(cv)
+    cv.add_argument("--risk-dev", type=Path, required=True, help="ml/dev/risk_dev_labels.csv")
+    cv.add_argument("--data-dir", type=Path, required=True, help="folder holding the labelled messages' corpora")
+    cv.add_argument("--risk-history", type=Path, action="append", default=[], help="rule-labelled history CSV")
+    cv.add_argument("--real-weight", type=float, help="weight of a real row (a seed row weighs 1)")
+    cv.add_argument("--history-weight", type=float, help="weight of a rule-labelled history row")
+    cv.add_argument("--c", type=float, help="inverse regularisation of the SVM")
+    cv.add_argument("--unbalanced", action="store_true", help="no class balancing")
+    cv.add_argument("--real-only", action="store_true", help="train the risk head on the real rows alone")
+    cv.add_argument("--repeats", type=int, default=3, help="fold assignments to average over")
+    cv.set_defaults(run=_cv_risk)
 
     train = commands.add_parser("train", help="train a topic model on a CSV (risk and kind from the seed corpus)")
     train.add_argument("--data", type=Path, required=True)
@@ -310,7 +374,13 @@ def _parser() -> argparse.ArgumentParser:
     label.add_argument("--split-col")
     label.add_argument("--split", help="only rows whose --split-col value is this")
     label.add_argument("--key-col", help="column naming a row, matched against --exclude")
-    label.add_argument("--exclude", type=Path, help="CSV with source,key of rows to leave out (an evaluation set)")
+    label.add_argument(
+        "--exclude",
+        type=Path,
+        action="append",
+        default=[],
+        help="CSV with source,key of rows to leave out (an evaluation or development set), repeatable",
+    )
     label.add_argument("--out", type=Path, required=True)
     label.set_defaults(run=_label_risk)
 

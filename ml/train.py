@@ -41,6 +41,7 @@ from ml.dictionary import District, load_district
 from ml.features import FeatureConfig, TextFeatures
 from ml.heads import HeadConfig, LinearHead, fit_head
 from ml.metrics import Report, report
+from ml.risk import DEV_ESCALATION, DEV_HISTORY_ESCALATION, DEV_TRAINING, RiskTraining, fit_weighted_head
 from ml.segment import DEFAULT_ENGINE, Segmenter
 from ml.triage import HEADS, Prediction, TriageModel, escalated_levels
 
@@ -67,15 +68,37 @@ def train_seed(
     engine: str = DEFAULT_ENGINE,
     command: str,
     extra: Sequence[Path] = (),
+    risk_dev: Path | None = None,
+    data_dir: Path | None = None,
+    risk_history: Sequence[Path] = (),
 ) -> Metadata:
-    """The seed model; with `extra` files, a district model trained on the seed corpus and those files too."""
+    """The seed model; with `extra` files, a district model trained on the seed corpus and those files too.
+
+    With `risk_dev` (risk labels of real messages, `ml/dev/risk_dev_labels.csv`, whose texts are read from
+    `data_dir`), the risk head also learns from those messages, weighted above the seed's, and the escalation
+    threshold is the one cross-validation chose for such a head (`ml.risk`). `risk_history` files (rows whose level
+    the lexicon's rules set, `label-risk`) join the risk head too, weighted below the seed's."""
     started = time.perf_counter()
     district = load_district(district_dir)
     segmenter = Segmenter(district.entries, engine)
     items = read_seed(seed_dir, district.topics)
     training, heldout = split_heldout(items, text=lambda i: i.text, stratum=lambda i: i.topic)
     extras = [row for path in extra for row in read_extra(path, district.topics)]
-    texts = [i.text for i in training] + [e.text for e in extras]
+    real = _real_risk_rows(risk_dev, data_dir)
+    if risk_history and not real:
+        raise ValueError("rule-labelled risk history (--risk-history) joins a risk head trained with --risk-dev")
+    history = [
+        (e.text, e.risk_level)
+        for path in risk_history
+        for e in read_extra(path, district.topics)
+        if e.risk_level is not None
+    ]
+    texts = (
+        [i.text for i in training]
+        + [e.text for e in extras]
+        + [text for text, _ in history]
+        + [text for text, _ in real]
+    )
     documents = segmenter.documents(texts)
     features = TextFeatures.fit(documents, FEATURES)
     matrix, _ = features.transform(documents)
@@ -85,12 +108,27 @@ def train_seed(
         "risk": _with_extras(seed_rows, [i.risk_level for i in training], extras, "risk_level"),
         "kind": _with_extras(seed_rows, [i.kind for i in training], extras, "kind"),
     }
-    heads = {name: fit_head(matrix[rows], labels, HEAD_CONFIGS[name])[0] for name, (rows, labels) in labelled.items()}
-    hashes = {path.name: file_sha256(path) for path in extra}
+    fitted = {name: labelled[name] for name in HEADS if not (name == "risk" and real)}
+    heads = {name: fit_head(matrix[rows], labels, HEAD_CONFIGS[name])[0] for name, (rows, labels) in fitted.items()}
+    head_configs = HEAD_CONFIGS
+    if real:
+        rows, labels = labelled["risk"]
+        added = np.arange(len(texts) - len(history) - len(real), len(texts))
+        weights = (
+            [1.0] * len(rows) + [DEV_TRAINING.history_weight] * len(history) + [DEV_TRAINING.real_weight] * len(real)
+        )
+        labels = labels + [level for _, level in history] + [level for _, level in real]
+        rows, labels = labelled["risk"] = (np.concatenate([rows, added]), labels)
+        heads["risk"] = fit_weighted_head(matrix[rows], labels, weights, DEV_TRAINING.head)[0]
+        heads = {name: heads[name] for name in HEADS}
+        head_configs = {**HEAD_CONFIGS, "risk": DEV_TRAINING.head}
+    hashes = {
+        path.name: file_sha256(path) for path in [*extra, *([risk_dev] if risk_dev and real else []), *risk_history]
+    }
     seed_hash = seed_sha256(seed_dir)
-    data_hash = _combined_sha256(seed_hash, hashes) if extra else seed_hash
+    data_hash = _combined_sha256(seed_hash, hashes) if hashes else seed_hash
     draft = _metadata(
-        source="district" if extra else "seed",
+        source="district" if hashes else "seed",
         command=command,
         data_sha256=data_hash,
         seed_sha256=seed_hash,
@@ -101,6 +139,9 @@ def train_seed(
         district=district,
         engine=engine,
         extra_data=hashes,
+        head_configs=head_configs,
+        risk_escalation=(DEV_HISTORY_ESCALATION if history else DEV_ESCALATION) if real else RISK_ESCALATION,
+        risk_training=(DEV_TRAINING if history else _without_history(DEV_TRAINING)) if real else None,
     )
     model = TriageModel(metadata=draft, segmenter=segmenter, features=features, heads=heads)
     predictions = model.predict([i.text for i in heldout])
@@ -223,6 +264,23 @@ def seed_reports(
     }
 
 
+def _without_history(training: RiskTraining) -> RiskTraining:
+    import msgspec
+
+    return msgspec.structs.replace(training, history_weight=0.0)
+
+
+def _real_risk_rows(labels: Path | None, data_dir: Path | None) -> list[tuple[str, int]]:
+    """(text, risk level) of the labelled real messages, read from their corpora in `data_dir`."""
+    if labels is None:
+        return []
+    if data_dir is None:
+        raise ValueError("risk labels of real messages need the folder of their corpora (--data-dir)")
+    from ml.devset import dev_rows
+
+    return [(text, level) for text, _, level in dev_rows(labels, data_dir, topics=False)]
+
+
 def _with_extras(
     seed_rows: NDArray[np.int64], seed_labels: list[Any], extras: Sequence[ExtraItem], field: str
 ) -> tuple[NDArray[np.int64], list[Any]]:
@@ -266,6 +324,8 @@ def _metadata(
     engine: str,
     extra_data: dict[str, str] | None = None,
     head_configs: dict[str, HeadConfig] = HEAD_CONFIGS,
+    risk_escalation: float = RISK_ESCALATION,
+    risk_training: RiskTraining | None = None,
 ) -> Metadata:
     now = datetime.now(UTC)
     return Metadata(
@@ -281,7 +341,7 @@ def _metadata(
         risk_levels=sorted(int(level) for level in heads["risk"].labels),
         kinds=[k for k in KINDS if k in set(heads["kind"].labels)],
         review_threshold=0.0,
-        risk_escalation=RISK_ESCALATION,
+        risk_escalation=risk_escalation,
         libraries=library_versions(),
         segmenter=engine,
         district=district_reference(Path(district.path)),
@@ -291,4 +351,5 @@ def _metadata(
         metrics={},
         train_seconds=0.0,
         extra_data=extra_data or {},
+        risk_training=risk_training,
     )
