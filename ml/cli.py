@@ -202,6 +202,10 @@ def _label_risk(args: argparse.Namespace) -> int:
             exclude |= {
                 row["key"] for row in csv.DictReader(file) if row.get("source", args.data.stem) == args.data.stem
             }
+    for path, column in args.exclude_keys_in:
+        csv.field_size_limit(sys.maxsize)
+        with path.open(encoding="utf-8", newline="") as file:
+            exclude |= {row[column] for row in csv.DictReader(file)}
     written = write_rule_labelled(
         args.data,
         args.out,
@@ -266,6 +270,13 @@ def _select_risk_dev(args: argparse.Namespace) -> int:
     write_keys(messages, args.out)
     _print_json({"out": str(args.out), "messages": len(messages)})
     return 0
+
+
+def _file_column(value: str) -> tuple[Path, str]:
+    path, sep, column = value.rpartition(":")
+    if not sep or not path or not column:
+        raise argparse.ArgumentTypeError(f"expected CSV:COLUMN, not {value!r}")
+    return Path(path), column
 
 
 def _columns(value: str) -> list[str]:
@@ -380,6 +391,14 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="CSV with source,key of rows to leave out (an evaluation or development set), repeatable",
+    )
+    label.add_argument(
+        "--exclude-keys-in",
+        type=_file_column,
+        action="append",
+        default=[],
+        metavar="CSV:COLUMN",
+        help="also leave out rows whose key is a value of COLUMN in CSV (messages another corpus holds), repeatable",
     )
     label.add_argument("--out", type=Path, required=True)
     label.set_defaults(run=_label_risk)

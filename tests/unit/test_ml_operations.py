@@ -204,3 +204,20 @@ def test_label_risk_writes_rule_labels_and_leaves_out_evaluation_rows(
     assert json.loads(capsys.readouterr().out)["rows"] == 2
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert [(r["topic"], r["risk_level"]) for r in rows] == [("城乡建设", "3"), ("城乡建设", "0")]
+
+
+def test_label_risk_leaves_out_rows_another_corpus_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "stream.csv"
+    data.write_text("msg_id,title,detail\n7,燃气,楼道燃气泄漏了\n8,路灯,路灯坏了\n")
+    other = tmp_path / "messages.csv"
+    other.write_text("row,msg_id,title\n0,7,燃气\n")
+    out = tmp_path / "extra.csv"
+
+    code = main(
+        ["label-risk", "--data", str(data), "--text-cols", "title,detail", "--key-col", "msg_id",
+         "--exclude-keys-in", f"{other}:msg_id", "--out", str(out)]
+    )  # fmt: skip
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 1
+    assert [r["risk_level"] for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))] == ["0"]
