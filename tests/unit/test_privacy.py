@@ -374,3 +374,12 @@ def test_normalize_phone_accepts_every_written_form_of_a_mobile(
 ) -> None:
     written = prefix + grouped(number, (3, 4), separator)
     assert normalize_phone(written.translate(FULL_WIDTH) if full_width else written) == number
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_rate_limit_keys_never_read_as_personal_numbers(secret: bytes) -> None:
+    from suggestions.ratelimit import _key
+
+    # The keys are Redis commands' arguments, which the personal-data scan reads; a hex digest sometimes held a
+    # run of digits shaped like a mobile number.
+    assert not contains_pii(_key("token", secret.hex()))
