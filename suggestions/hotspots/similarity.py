@@ -64,6 +64,7 @@ _BUILDINGS = re.compile(
     )
 )
 _DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"两": 2}
+_MAX_BUILDING = 2**31 - 1  # cases.signature_buildings is integer[]: a larger number would fail the item's placing
 _PLACEHOLDER = re.compile(r"\[[^\]\s]{1,12}\]")  # "[手机号]", "[身份证号]": masks say nothing about the problem
 _BOILERPLATE = re.compile("|".join(map(re.escape, BOILERPLATE)))
 # Runs of Han characters, letters and digits; bigrams never cross punctuation or a cut-out phrase.
@@ -118,7 +119,7 @@ def buildings(text: str) -> list[int]:
     for match in _BUILDINGS.finditer(unicodedata.normalize("NFKC", text)):
         for number in re.split(r"[、和与及,，]", match.group(1) or match.group(2)):
             value = _number(number)
-            if value is not None:
+            if value is not None and value <= _MAX_BUILDING:
                 found.add(value)
     return sorted(found)
 
@@ -130,9 +131,9 @@ def _number(text: str) -> int | None:
     tens, _, units = text.partition("十")
     if "十" not in text:
         return _DIGITS.get(text) if len(text) == 1 else None
-    if len(tens) > 1 or len(units) > 1:
+    if len(tens) > 1 or len(units) > 1 or (tens and tens not in _DIGITS) or (units and units not in _DIGITS):
         return None
-    return _DIGITS.get(tens, 1 if not tens else -100) * 10 + (_DIGITS.get(units, -100) if units else 0) or None
+    return (_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[units] if units else 0) or None
 
 
 def facet_keys(names: Iterable[str]) -> list[int]:

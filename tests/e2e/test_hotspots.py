@@ -119,6 +119,18 @@ async def test_operators_are_shown_the_open_case_while_typing(
     assert (await client.post("/api/v1/cases/suggest", json=unrelated, headers=operator)).json()["cases"] == []
 
 
+async def test_a_building_number_past_the_column_still_places_the_report(
+    client: Any, drain: Any, model: Any, staff: dict[str, str]
+) -> None:
+    first = await post(client, "web", "龙跃苑二区9999999999号楼的电梯又坏了，已经停了三天，物业一直说等配件。", {})
+    again = await post(client, "web", "龙跃苑二区9999999999号楼电梯坏了好几天了，老人被困在家里，物业什么时候修？", {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    for item_id in (first, again):
+        found = (await client.get(f"/api/v1/items/{item_id}", headers=staff)).json()
+        assert found["status"] != "failed"
+        assert found["case_id"] is not None
+
+
 async def test_staff_merge_and_split_cases(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:

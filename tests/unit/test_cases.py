@@ -168,6 +168,15 @@ def test_different_buildings_weigh_a_match_down() -> None:
     assert building_factor(twelve, both) == building_factor(three, none) == 1.0
 
 
+def test_only_real_building_numbers_are_kept() -> None:
+    # The cases column is integer[]: a number past it failed the whole transaction that records the item.
+    assert buildings("9999999999号楼电梯坏了") == []
+    assert buildings("3、2147483648号楼") == [3]
+    # A spelled-out number that is not one (十十) names no building; 十 and 二十 do.
+    assert buildings("十十号楼和十号楼") == [10]
+    assert buildings("二十号楼") == [20]
+
+
 def test_a_village_and_a_community_of_one_name_are_two_places() -> None:
     assert place_factor(STREET, "二街村", STREET, "二街社区") == place_factor(STREET, "甲村", STREET, "乙社区")
     assert place_factor(STREET, "陈庄村", STREET, "陈庄") == 1.0
