@@ -320,7 +320,14 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         merged.buildings,
     )
     await conn.execute(SET_ITEM_CASE, item.id, case.id, round(best.score, 4))
-    joined = msgspec.structs.replace(case, signature=merged, size=size)
+    # The case as JOIN_CASE left it: a case nobody had placed learns the report's street and locality.
+    joined = msgspec.structs.replace(
+        case,
+        street=item.street if case.street is None else case.street,
+        locality=item.locality if case.locality is None else case.locality,
+        signature=merged,
+        size=size,
+    )
     # Only a report that names its street may show two cases to be one: without a place, resemblance alone chains
     # unrelated problems together.
     absorbed = cases_to_absorb(joined, matches, candidates) if item.street is not None else []

@@ -271,3 +271,39 @@ async def test_a_hotspot_ends_when_its_case_goes_quiet_and_the_lift_goes_with_it
     for i in ids:
         assert "hotspot" not in {r["code"] for r in feed[i]["reasons"]}
         assert feed[i]["priority"] == 3 - feed[i]["risk_level"]
+
+
+async def test_a_case_joined_by_a_report_naming_its_street_is_weighed_for_absorbing_with_that_street(
+    conn: Any, monkeypatch: Any
+) -> None:
+    from suggestions.hotspots import tracker
+    from suggestions.hotspots.similarity import signature
+
+    at = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    seen: list[Any] = []
+
+    def spy(joined: Any, matches: Any, candidates: Any) -> list[int]:
+        seen.append(joined)
+        return []
+
+    monkeypatch.setattr(tracker, "cases_to_absorb", spy)
+
+    def placed(item_id: int, street: str | None, locality: str | None, text: str) -> tracker.Placed:
+        return tracker.Placed(
+            id=item_id,
+            text=text,
+            street=street,
+            locality=locality,
+            topic="城乡建设",
+            risk_level=0,
+            received_at=at + timedelta(minutes=item_id),
+            signature=signature(text, places=(street, locality)),
+        )
+
+    async with conn.transaction():
+        opened, _, _ = await tracker._place(conn, placed(1, None, None, LIFT[0][1]))
+        joined, new, _ = await tracker._place(conn, placed(2, "龙泽园街道", "龙跃苑二区", LIFT[0][1]))
+    assert (joined, new) == (opened, False)
+    row = await conn.fetchrow("SELECT street, locality FROM cases WHERE id = $1", opened)
+    # The case as the join left it, as `bench/duplicates_eval.py` weighs it.
+    assert (seen[0].street, seen[0].locality) == (row["street"], row["locality"]) == ("龙泽园街道", "龙跃苑二区")
