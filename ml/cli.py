@@ -204,7 +204,7 @@ def _label_risk(args: argparse.Namespace) -> int:
             }
     for path, column in args.exclude_keys_in:
         csv.field_size_limit(sys.maxsize)
-        with path.open(encoding="utf-8", newline="") as file:
+        with path.open(encoding="utf-8-sig", newline="") as file:
             exclude |= {row[column] for row in csv.DictReader(file)}
     written = write_rule_labelled(
         args.data,

@@ -39,6 +39,8 @@ def test_explicit_signals_set_a_floor(text: str, level: int, phrase: str) -> Non
         "现场无燃气泄漏",
         "网格员到场，未发现明显漏气",
         "并未起火，只是冒了点热气",
+        "我不想死，只想要回工资",
+        "好久不见，想死你了",
     ],
 )
 def test_a_negated_signal_sets_no_floor(text: str) -> None:
