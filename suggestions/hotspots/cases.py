@@ -26,7 +26,7 @@ by `bench/duplicates_eval.py --tune`. The facet and building factors and the thr
 were then chosen on the whole evaluation streams 1-3 from a small grid, and checked on a real, unlabelled stream of
 4,326 letters (`bench/hotspots_replay.py`): a larger facet boost (×1.4) or a lower threshold (0.20) scored better on
 the written streams but chained unrelated long letters into cases of 20-40 on the real one (97 and 99 case
-hotspots against 90 before facets), and so did a shared facet between letters that name no place (every bus route
+hotspots against 87 before facets), and so did a shared facet between letters that name no place (every bus route
 letter of the city names 公交): the boost now needs both sides to know their street (64 case hotspots). Stream 4,
 written apart, was scored after the first setting (×1.4) and after this one.
 """
