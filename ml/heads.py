@@ -78,8 +78,13 @@ def softmax(scores: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
 
 
-def fit_head(matrix: csr_matrix, labels: Sequence[Any], config: HeadConfig) -> tuple[LinearHead, NDArray[np.float64]]:
-    """The head, and its calibrated out-of-fold probabilities for the training rows (one column per label)."""
+def fit_head(
+    matrix: csr_matrix, labels: Sequence[Any], config: HeadConfig, weights: Sequence[float] | None = None
+) -> tuple[LinearHead, NDArray[np.float64]]:
+    """The head, and its calibrated out-of-fold probabilities for the training rows (one column per label).
+
+    `weights`: one per row (labelled real messages above synthetic ones, say); they train the SVM alone, and with
+    `class_weight="balanced"` every class carries the same total weight (`class_balanced`)."""
     from sklearn.model_selection import StratifiedKFold
 
     smallest = min(Counter(labels).values())
@@ -90,11 +95,14 @@ def fit_head(matrix: csr_matrix, labels: Sequence[Any], config: HeadConfig) -> t
     models = [(weight, fit) for weight, fit in zip(config.blend, _MODELS, strict=True) if weight]
     if not models:
         raise ValueError("a head needs a model with a weight above 0")
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if w is not None and config.blend[1:] != (0.0, 0.0):
+        raise ValueError("row weights train the SVM alone, not a blend")
     folds = StratifiedKFold(n_splits=min(config.calibration_folds, smallest), shuffle=True, random_state=0)
     out_of_fold = np.zeros((len(models), len(y), len(classes)))
     for train, held in folds.split(np.zeros(len(y)), y):
         for scores, (_, fit) in zip(out_of_fold, models, strict=True):
-            coef, intercept = fit(matrix[train], y[train], len(classes), config)
+            coef, intercept = fit(matrix[train], y[train], len(classes), config, None if w is None else w[train])
             scores[held] = np.asarray(matrix[held] @ coef) + intercept
     # one model needs no common scale: the temperature absorbs its own
     spreads = [_spread(scores) for scores in out_of_fold] if len(models) > 1 else [1.0]
@@ -103,23 +111,37 @@ def fit_head(matrix: csr_matrix, labels: Sequence[Any], config: HeadConfig) -> t
     coef = np.zeros((matrix.shape[1], len(classes)), dtype=np.float32)
     intercept = np.zeros(len(classes), dtype=np.float32)
     for factor, (_, fit) in zip(factors, models, strict=True):
-        model_coef, model_intercept = fit(matrix, y, len(classes), config)
+        model_coef, model_intercept = fit(matrix, y, len(classes), config, w)
         coef += factor * model_coef
         intercept += factor * model_intercept
-    temperature = fit_temperature(np.asarray(blended), y)
+    temperature = fit_temperature(np.asarray(blended), y, w)
     return LinearHead(classes, coef, intercept, temperature), softmax(np.asarray(blended) / temperature)
 
 
-def fit_temperature(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
-    """The T minimising the negative log-likelihood of softmax(scores / T)."""
+def fit_temperature(
+    scores: NDArray[np.float64], y: NDArray[np.int64], weights: NDArray[np.float64] | None = None
+) -> float:
+    """The T minimising the (row-weighted) negative log-likelihood of softmax(scores / T)."""
 
     def loss(log_t: float) -> float:
         shifted = scores / np.exp(log_t)
         shifted = shifted - shifted.max(axis=1, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return float(-log_p[np.arange(len(y)), y].mean())
+        picked = log_p[np.arange(len(y)), y]
+        if weights is None:
+            return float(-picked.mean())
+        return float(-(weights * picked).sum() / weights.sum())
 
     return float(np.exp(minimize_scalar(loss, bounds=(-6.0, 4.0), method="bounded").x))
+
+
+def class_balanced(labels: NDArray[np.int64], weights: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Row weights scaled so that every class carries the same total weight (and the mean weight stays 1)."""
+    classes = np.unique(labels)
+    totals = {c: weights[labels == c].sum() for c in classes}
+    target = weights.sum() / len(classes)
+    scaled = np.array([w * target / totals[c] for w, c in zip(weights, labels, strict=True)])
+    return np.asarray(scaled * len(scaled) / scaled.sum())
 
 
 def _spread(scores: NDArray[np.float64]) -> float:
@@ -128,12 +150,21 @@ def _spread(scores: NDArray[np.float64]) -> float:
 
 
 def _fit_svm(
-    matrix: csr_matrix, y: NDArray[np.int64], n_classes: int, config: HeadConfig
+    matrix: csr_matrix,
+    y: NDArray[np.int64],
+    n_classes: int,
+    config: HeadConfig,
+    weights: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     from sklearn.svm import LinearSVC
 
     present = np.unique(y)
-    svm = LinearSVC(C=config.c, class_weight=config.class_weight, max_iter=10_000).fit(matrix, y)
+    if weights is None:
+        svm = LinearSVC(C=config.c, class_weight=config.class_weight, max_iter=10_000).fit(matrix, y)
+    else:
+        # scikit-learn balances classes by their row counts; weighted rows are balanced by their total weight
+        balanced = class_balanced(y, weights) if config.class_weight == "balanced" else weights
+        svm = LinearSVC(C=config.c, max_iter=10_000).fit(matrix, y, sample_weight=balanced)
     coef = np.zeros((matrix.shape[1], n_classes), dtype=np.float32)
     # a class missing from this fold scores far below the others
     intercept = np.full(n_classes, -10.0, dtype=np.float32)
@@ -147,7 +178,11 @@ def _fit_svm(
 
 
 def _fit_nbsvm(
-    matrix: csr_matrix, y: NDArray[np.int64], n_classes: int, config: HeadConfig
+    matrix: csr_matrix,
+    y: NDArray[np.int64],
+    n_classes: int,
+    config: HeadConfig,
+    weights: NDArray[np.float64] | None = None,  # unused: `fit_head` trains only the SVM with row weights
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     """Per class, an SVM of the class against the rest on the features times the class's log-count ratio r; its
     weights w score x·(w∘r)."""
@@ -171,7 +206,11 @@ def _fit_nbsvm(
 
 
 def _fit_complement_nb(
-    matrix: csr_matrix, y: NDArray[np.int64], n_classes: int, config: HeadConfig
+    matrix: csr_matrix,
+    y: NDArray[np.int64],
+    n_classes: int,
+    config: HeadConfig,
+    weights: NDArray[np.float64] | None = None,  # unused: `fit_head` trains only the SVM with row weights
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     from sklearn.naive_bayes import ComplementNB
 

@@ -2,8 +2,6 @@
 below the seed) and labelled real messages (weighted above it), and the cross-validation on the development set
 (`ml/dev/`) that chose how.
 
-- `fit_weighted_head`: a class-balanced `LinearSVC` with per-row weights, calibrated by one temperature fit on its
-  out-of-fold scores (stratified 5-fold), as `ml.heads.fit_head` does for unweighted heads.
 - `decide_levels`: the service's rule from the risk probabilities and the lexicon floors: the highest level `k`
   with P(level >= k) >= the escalation threshold, raised to the floor.
 - `cross_validate`: K-fold on the development set stratified by level; each fold trains on the seed's training
@@ -20,9 +18,8 @@ from typing import TYPE_CHECKING
 import msgspec
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
 
-from ml.heads import HeadConfig, LinearHead, softmax
+from ml.heads import HeadConfig, fit_head
 
 if TYPE_CHECKING:
     from ml.features import FeatureConfig
@@ -39,70 +36,6 @@ class RiskTraining(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     history_weight: float = 1.0  # weight of a history row whose level the lexicon's rules set (`label-risk`)
     with_seed: bool = True  # False: the risk head learns from the real rows alone (no seed, no history)
     head: HeadConfig = HeadConfig(c=0.5, class_weight="balanced")
-
-
-def class_balanced(labels: NDArray[np.int64], weights: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Row weights scaled so that every class carries the same total weight (and the mean weight stays 1)."""
-    classes = np.unique(labels)
-    totals = {c: weights[labels == c].sum() for c in classes}
-    target = weights.sum() / len(classes)
-    scaled = np.array([w * target / totals[c] for w, c in zip(weights, labels, strict=True)])
-    return np.asarray(scaled * len(scaled) / scaled.sum())
-
-
-def _fit_svm(
-    matrix: csr_matrix, y: NDArray[np.int64], weights: NDArray[np.float64], n_classes: int, config: HeadConfig
-) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    from sklearn.svm import LinearSVC
-
-    if config.class_weight == "balanced":
-        weights = class_balanced(y, weights)
-    present = np.unique(y)
-    svm = LinearSVC(C=config.c, max_iter=10_000).fit(matrix, y, sample_weight=weights)
-    coef = np.zeros((matrix.shape[1], n_classes), dtype=np.float32)
-    intercept = np.full(n_classes, -10.0, dtype=np.float32)  # a class missing from this fold scores far below
-    if len(present) == 2:
-        coef[:, present[1]], coef[:, present[0]] = svm.coef_[0] / 2, -svm.coef_[0] / 2
-        intercept[present[1]], intercept[present[0]] = svm.intercept_[0] / 2, -svm.intercept_[0] / 2
-    else:
-        coef[:, present] = svm.coef_.T
-        intercept[present] = svm.intercept_
-    return coef, intercept
-
-
-def fit_temperature_weighted(scores: NDArray[np.float64], y: NDArray[np.int64], weights: NDArray[np.float64]) -> float:
-    """The T minimising the weighted negative log-likelihood of softmax(scores / T)."""
-    from scipy.optimize import minimize_scalar
-
-    def loss(log_t: float) -> float:
-        shifted = scores / np.exp(log_t)
-        shifted = shifted - shifted.max(axis=1, keepdims=True)
-        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        return float(-(weights * log_p[np.arange(len(y)), y]).sum() / weights.sum())
-
-    return float(np.exp(minimize_scalar(loss, bounds=(-6.0, 4.0), method="bounded").x))
-
-
-def fit_weighted_head(
-    matrix: csr_matrix, labels: Sequence[int], weights: Sequence[float], config: HeadConfig
-) -> tuple[LinearHead, NDArray[np.float64]]:
-    """The head, and its calibrated out-of-fold probabilities for the training rows (one column per label)."""
-    from sklearn.model_selection import StratifiedKFold
-
-    classes = sorted(set(labels))
-    y = np.array([classes.index(label) for label in labels])
-    w = np.asarray(weights, dtype=np.float64)
-    smallest = int(np.bincount(y).min())
-    if smallest < 2 or len(classes) < 2:
-        raise ValueError("every label needs at least 2 training examples, and a head at least 2 labels")
-    folds = StratifiedKFold(n_splits=min(config.calibration_folds, smallest), shuffle=True, random_state=0)
-    out_of_fold = np.zeros((len(y), len(classes)))
-    for train, held in folds.split(np.zeros(len(y)), y):
-        coef, intercept = _fit_svm(matrix[train], y[train], w[train], len(classes), config)
-        out_of_fold[held] = np.asarray(matrix[held] @ coef) + intercept
-    coef, intercept = _fit_svm(matrix, y, w, len(classes), config)
-    temperature = fit_temperature_weighted(out_of_fold, y, w)
-    return LinearHead(classes, coef, intercept, temperature), softmax(out_of_fold / temperature)
 
 
 def decide_levels(
@@ -171,7 +104,7 @@ def cross_validate(
                 rows = np.arange(n_base, len(documents))
                 labels = dev_y[train].tolist()
                 weights = [1.0] * len(train)
-            head, _ = fit_weighted_head(matrix[rows], labels, weights, training.head)
+            head, _ = fit_head(matrix[rows], labels, training.head, weights=weights)
             probabilities = head.probabilities(held_matrix)
             for column, level in enumerate(head.labels):
                 result[held, int(level)] = probabilities[:, column]

@@ -41,7 +41,7 @@ from ml.dictionary import District, load_district
 from ml.features import FeatureConfig, TextFeatures
 from ml.heads import HeadConfig, LinearHead, fit_head
 from ml.metrics import Report, report
-from ml.risk import DEV_ESCALATION, DEV_HISTORY_ESCALATION, DEV_TRAINING, RiskTraining, fit_weighted_head
+from ml.risk import DEV_ESCALATION, DEV_HISTORY_ESCALATION, DEV_TRAINING, RiskTraining
 from ml.segment import DEFAULT_ENGINE, Segmenter
 from ml.triage import HEADS, Prediction, TriageModel, escalated_levels
 
@@ -119,7 +119,7 @@ def train_seed(
         )
         labels = labels + [level for _, level in history] + [level for _, level in real]
         rows, labels = labelled["risk"] = (np.concatenate([rows, added]), labels)
-        heads["risk"] = fit_weighted_head(matrix[rows], labels, weights, DEV_TRAINING.head)[0]
+        heads["risk"] = fit_head(matrix[rows], labels, DEV_TRAINING.head, weights=weights)[0]
         heads = {name: heads[name] for name in HEADS}
         head_configs = {**HEAD_CONFIGS, "risk": DEV_TRAINING.head}
     hashes = {

@@ -12,17 +12,15 @@ from scipy.sparse import csr_matrix
 
 from ml.artifacts import read_metadata
 from ml.cli import main
-from ml.heads import HeadConfig
+from ml.heads import HeadConfig, class_balanced, fit_head
 from ml.risk import (
     DEV_ESCALATION,
     DEV_HISTORY_ESCALATION,
     DEV_TRAINING,
     RiskTraining,
-    class_balanced,
     cross_validate,
     cv_figures,
     decide_levels,
-    fit_weighted_head,
     stratified_folds,
 )
 from ml.segment import Segmenter
@@ -55,7 +53,7 @@ def _toy(n: int = 40) -> tuple[csr_matrix, list[int]]:
 def test_a_weighted_head_gives_calibrated_probabilities_for_every_level() -> None:
     matrix, labels = _toy()
 
-    head, out_of_fold = fit_weighted_head(matrix, labels, [1.0] * len(labels), HeadConfig(c=1.0))
+    head, out_of_fold = fit_head(matrix, labels, HeadConfig(c=1.0), weights=[1.0] * len(labels))
 
     assert head.labels == (0, 1, 2, 3)
     assert out_of_fold.shape == (len(labels), 4)
@@ -70,7 +68,7 @@ def test_a_heavier_row_pulls_the_boundary_its_way() -> None:
     labels = [0] * 6 + [1] * 6 + [0, 1]
 
     def predicted(weights: list[float]) -> int:
-        head, _ = fit_weighted_head(matrix, labels, weights, HeadConfig(c=1.0, calibration_folds=2))
+        head, _ = fit_head(matrix, labels, HeadConfig(c=1.0, calibration_folds=2), weights=weights)
         return int(head.labels[int(head.probabilities(matrix[12]).argmax())])
 
     assert predicted([1.0] * 12 + [10.0, 1.0]) == 0
