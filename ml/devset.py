@@ -12,12 +12,12 @@ import csv
 import random
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
 
-from ml.evaluation import RISK_SOURCES, read_risk_labels
+from ml.evaluation import RISK_SOURCES, RiskLabel, labelled_texts, read_risk_labels
 
 DEV_SEED = 2027
 MESSAGES = "tipdm2020c_messages"
@@ -101,19 +101,10 @@ def select_risk_dev(data_dir: Path, exclude: Path, n_random: int = 300, n_keywor
     ]
 
 
-def dev_rows(labels: Path, data_dir: Path, topics: bool = True) -> Iterable[tuple[str, str, int]]:
-    """(text, topic, risk_level) for each labelled development message; topic is empty when the source has none
-    (the hotspot stream) or when `topics` is false."""
-    from ml.evaluation import labelled_texts
-
+def dev_rows(labels: Path, data_dir: Path) -> list[tuple[RiskLabel, str]]:
+    """Each labelled development message with its title and detail, read from the corpora in `data_dir`."""
     rows = read_risk_labels(labels)
-    texts = labelled_texts(rows, data_dir)
-    topic_of: dict[str, str] = {}
-    if topics:
-        topic_of = {row["row"]: row["label"] for row in _read(data_dir / RISK_SOURCES[MESSAGES][0])}
-    for label, text in zip(rows, texts, strict=True):
-        topic = topic_of.get(label.key, "") if label.source == MESSAGES else ""
-        yield text, topic, label.risk_level
+    return list(zip(rows, labelled_texts(rows, data_dir), strict=True))
 
 
 def write_keys(messages: Sequence[DevMessage], out: Path) -> None:

@@ -195,16 +195,15 @@ def cross_validate_dev(
     from ml.corpus import read_extra, read_seed, split_heldout
     from ml.devset import dev_rows
     from ml.dictionary import load_district
-    from ml.evaluation import read_risk_labels
     from ml.lexicon import risk_floors
     from ml.segment import Segmenter
 
     district = load_district(district_dir)
     segmenter = Segmenter(district.entries, engine)
     seed, _ = split_heldout(read_seed(seed_dir, district.topics), text=lambda i: i.text, stratum=lambda i: i.topic)
-    rows = list(dev_rows(labels, data_dir, topics=False))
-    levels = [level for _, _, level in rows]
-    texts = [text for text, _, _ in rows]
+    rows = dev_rows(labels, data_dir)
+    levels = [label.risk_level for label, _ in rows]
+    texts = [text for _, text in rows]
     history_rows = [
         (e.text, e.risk_level)
         for path in history
@@ -228,5 +227,5 @@ def cross_validate_dev(
         )[0]
         for repeat in range(repeats)
     ]
-    random_part = [label.sample == "random" for label in read_risk_labels(labels)]
+    random_part = [label.sample == "random" for label, _ in rows]
     return cv_figures(probabilities, levels, random_part, [floor for floor, _ in risk_floors(texts)])

@@ -278,7 +278,7 @@ def _real_risk_rows(labels: Path | None, data_dir: Path | None) -> list[tuple[st
         raise ValueError("risk labels of real messages need the folder of their corpora (--data-dir)")
     from ml.devset import dev_rows
 
-    return [(text, level) for text, _, level in dev_rows(labels, data_dir, topics=False)]
+    return [(text, label.risk_level) for label, text in dev_rows(labels, data_dir)]
 
 
 def _with_extras(
