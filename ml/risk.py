@@ -211,8 +211,7 @@ def cross_validate_dev(
         if e.risk_level is not None
     ]
     seed_documents = segmenter.documents([i.text for i in seed])
-    # (`Segmenter.documents([])` gives one empty document)
-    history_documents = segmenter.documents([text for text, _ in history_rows]) if history_rows else []
+    history_documents = segmenter.documents([text for text, _ in history_rows])
     dev_documents = segmenter.documents(texts)
     probabilities = [
         cross_validate(

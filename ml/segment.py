@@ -53,6 +53,8 @@ def normalise(text: str) -> str:
 
 def normalise_all(texts: Sequence[str]) -> list[str]:
     """`normalise` for a batch: one pass over arrays for the full-width forms, NFKC only where still needed."""
+    if not texts:
+        return []  # joined, no texts and one empty text look alike
     joined = _SEPARATOR.join(text.replace(_SEPARATOR, " ") for text in texts)
     if not joined.isascii():
         try:

@@ -10,7 +10,7 @@ import pytest
 
 from ml.corpus import default_seed_dir, seed_files
 from ml.dictionary import DictEntry, default_district_dir, load_district
-from ml.segment import ENGINES, Segmenter, is_word, normalise
+from ml.segment import ENGINES, Segmenter, is_word, normalise, normalise_all
 from tests.ml.tiny_corpus import write_district
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,3 +108,9 @@ def test_documents_of_texts_full_of_numbers_keep_the_words_of_the_cut(engine: st
     expected = [" ".join(token for token in segmenter.cut(text) if is_word(token)) for text in texts]
 
     assert segmenter.documents(texts) == expected
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_texts_make_no_documents(engine: str) -> None:
+    assert Segmenter([], engine).documents([]) == []
+    assert normalise_all([]) == []
