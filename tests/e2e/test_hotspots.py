@@ -307,3 +307,36 @@ async def test_a_case_joined_by_a_report_naming_its_street_is_weighed_for_absorb
     row = await conn.fetchrow("SELECT street, locality FROM cases WHERE id = $1", opened)
     # The case as the join left it, as `bench/duplicates_eval.py` weighs it.
     assert (seen[0].street, seen[0].locality) == (row["street"], row["locality"]) == ("龙泽园街道", "龙跃苑二区")
+
+
+async def test_a_case_keeps_the_facets_and_buildings_of_all_its_reports(conn: Any) -> None:
+    from suggestions.hotspots import tracker
+    from suggestions.hotspots.similarity import facet_keys, signature
+
+    at = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    street, estate = "龙泽园街道", "龙跃苑二区"
+    texts = [
+        "龙跃苑二区5号楼电梯又坏了，老人上不了楼，物业一直说等配件。",
+        "龙跃苑二区6号楼和5号楼电梯都停了好几天，轿厢里还困过人，物业什么时候修？",
+    ]
+
+    async with conn.transaction():
+        for n, text in enumerate(texts, start=1):
+            case_id, _, _ = await tracker._place(
+                conn,
+                tracker.Placed(
+                    id=n,
+                    text=text,
+                    street=street,
+                    locality=estate,
+                    topic="城乡建设",
+                    risk_level=0,
+                    received_at=at + timedelta(minutes=n),
+                    signature=signature(text, places=(street, estate)),
+                ),
+            )
+        [row] = await conn.fetch(tracker.CANDIDATE_CASES, street, at, tracker.CANDIDATES, at - timedelta(days=1))
+    stored = tracker.candidate_from_row(row)
+    assert (stored.id, stored.size) == (case_id, 2)
+    assert stored.signature.facets == facet_keys(["电梯"])
+    assert stored.signature.buildings == [5, 6]

@@ -12,6 +12,7 @@ from suggestions.hotspots.cases import (
     CaseCandidate,
     Match,
     Report,
+    Weights,
     best_match,
     building_factor,
     facet_factor,
@@ -20,6 +21,7 @@ from suggestions.hotspots.cases import (
     merge_signature,
     place_factor,
     rank_suggestions,
+    scored_matches,
 )
 from suggestions.hotspots.facets import facets
 from suggestions.hotspots.similarity import buildings, signature, similarity
@@ -152,6 +154,9 @@ def test_different_facets_weigh_a_match_down_and_a_shared_one_up() -> None:
     assert facet_factor(heating, water, placed=False) == 0.5
     # Low water pressure in the building of a heating case is another problem.
     assert best_match(report(WATER), [case(1, HEATING)]) is None
+    [weighed] = scored_matches(report(WATER), [case(1, HEATING)])
+    [unweighed] = scored_matches(report(WATER), [case(1, HEATING)], weights=Weights(facets_disagree=1.0))
+    assert weighed.score == pytest.approx(unweighed.score * 0.5)
     # A case's facets are those of all its members.
     merged = merge_signature(merge_signature(heating, heating, 0), water, 1)
     assert facet_factor(merged, water) == facet_factor(merged, heating) == 1.2
