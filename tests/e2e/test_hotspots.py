@@ -277,7 +277,6 @@ async def test_a_case_joined_by_a_report_naming_its_street_is_weighed_for_absorb
     conn: Any, monkeypatch: Any
 ) -> None:
     from suggestions.hotspots import tracker
-    from suggestions.hotspots.similarity import signature
 
     at = datetime(2025, 3, 3, 9, tzinfo=UTC)
     seen: list[Any] = []
@@ -288,21 +287,9 @@ async def test_a_case_joined_by_a_report_naming_its_street_is_weighed_for_absorb
 
     monkeypatch.setattr(tracker, "cases_to_absorb", spy)
 
-    def placed(item_id: int, street: str | None, locality: str | None, text: str) -> tracker.Placed:
-        return tracker.Placed(
-            id=item_id,
-            text=text,
-            street=street,
-            locality=locality,
-            topic="城乡建设",
-            risk_level=0,
-            received_at=at + timedelta(minutes=item_id),
-            signature=signature(text, places=(street, locality)),
-        )
-
     async with conn.transaction():
-        opened, _, _ = await tracker._place(conn, placed(1, None, None, LIFT[0][1]))
-        joined, new, _ = await tracker._place(conn, placed(2, "龙泽园街道", "龙跃苑二区", LIFT[0][1]))
+        opened, _, _ = await tracker._place(conn, _placed(1, None, None, LIFT[0][1], at))
+        joined, new, _ = await tracker._place(conn, _placed(2, "龙泽园街道", "龙跃苑二区", LIFT[0][1], at))
     assert (joined, new) == (opened, False)
     row = await conn.fetchrow("SELECT street, locality FROM cases WHERE id = $1", opened)
     # The case as the join left it, as `bench/duplicates_eval.py` weighs it.
@@ -311,7 +298,7 @@ async def test_a_case_joined_by_a_report_naming_its_street_is_weighed_for_absorb
 
 async def test_a_case_keeps_the_facets_and_buildings_of_all_its_reports(conn: Any) -> None:
     from suggestions.hotspots import tracker
-    from suggestions.hotspots.similarity import facet_keys, signature
+    from suggestions.hotspots.similarity import facet_keys
 
     at = datetime(2025, 3, 3, 9, tzinfo=UTC)
     street, estate = "龙泽园街道", "龙跃苑二区"
@@ -322,21 +309,26 @@ async def test_a_case_keeps_the_facets_and_buildings_of_all_its_reports(conn: An
 
     async with conn.transaction():
         for n, text in enumerate(texts, start=1):
-            case_id, _, _ = await tracker._place(
-                conn,
-                tracker.Placed(
-                    id=n,
-                    text=text,
-                    street=street,
-                    locality=estate,
-                    topic="城乡建设",
-                    risk_level=0,
-                    received_at=at + timedelta(minutes=n),
-                    signature=signature(text, places=(street, estate)),
-                ),
-            )
+            case_id, _, _ = await tracker._place(conn, _placed(n, street, estate, text, at))
         [row] = await conn.fetch(tracker.CANDIDATE_CASES, street, at, tracker.CANDIDATES, at - timedelta(days=1))
     stored = tracker.candidate_from_row(row)
     assert (stored.id, stored.size) == (case_id, 2)
     assert stored.signature.facets == facet_keys(["电梯"])
     assert stored.signature.buildings == [5, 6]
+
+
+def _placed(item_id: int, street: str | None, locality: str | None, text: str, at: datetime) -> Any:
+    """A classified report as the tracker places it, `item_id` minutes after `at`."""
+    from suggestions.hotspots import tracker
+    from suggestions.hotspots.similarity import signature
+
+    return tracker.Placed(
+        id=item_id,
+        text=text,
+        street=street,
+        locality=locality,
+        topic="城乡建设",
+        risk_level=0,
+        received_at=at + timedelta(minutes=item_id),
+        signature=signature(text, places=(street, locality)),
+    )
