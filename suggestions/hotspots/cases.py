@@ -34,7 +34,7 @@ written apart, was scored after the first setting (×1.4) and after this one.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import msgspec
@@ -150,13 +150,13 @@ def join_threshold(size: int, *, threshold: float = THRESHOLD, size_step: float 
 
 def joinable(
     matches: Sequence[Match],
-    candidates: Sequence[CaseCandidate] | Mapping[int, CaseCandidate],
+    candidates: Iterable[CaseCandidate],
     *,
     threshold: float = THRESHOLD,
     size_step: float = SIZE_STEP,
 ) -> Match | None:
     """The best of `matches` (best first) that clears the bar of its case's size."""
-    sizes = {c.id: c.size for c in (candidates.values() if isinstance(candidates, Mapping) else candidates)}
+    sizes = {c.id: c.size for c in candidates}
     for match in matches:
         if match.score >= join_threshold(sizes[match.case_id], threshold=threshold, size_step=size_step):
             return match

@@ -288,7 +288,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         for match in scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
         if similarity(item.signature, anchors[match.case_id]) >= ANCHOR_FLOOR
     ]
-    best = joinable(matches, candidates)
+    best = joinable(matches, candidates.values())
     if best is None:
         case_id = await conn.fetchval(
             OPEN_CASE,
