@@ -246,8 +246,9 @@ def place_factor(
         if core_a == core_b:
             return weights.same_locality
         # The gazetteer lists an estate (小区 天通北苑) and the 社区 it holds (天通北苑第二东社区) as separate places of
-        # one street; a resolver can return either for the same building.
-        if core_a.startswith(core_b) or core_b.startswith(core_a):
+        # one street; a resolver can return either for the same building. Two 社区 (or two 村) are siblings, not one
+        # inside the other, however their names run: 龙禧苑社区 and 龙禧苑二区社区 are two communities.
+        if (core_a.startswith(core_b) or core_b.startswith(core_a)) and not _same_kind(locality_a, locality_b):
             return weights.nested_locality
         return weights.other_locality
     if street_a and street_b:
@@ -279,6 +280,10 @@ def building_factor(a: Signature, b: Signature, weights: Weights = WEIGHTS) -> f
 
 def _has_kind(name: str) -> bool:
     return name.endswith(_KIND_SUFFIXES)
+
+
+def _same_kind(a: str, b: str) -> bool:
+    return any(a.endswith(suffix) and b.endswith(suffix) for suffix in ("社区", "村"))
 
 
 def _is_village(name: str) -> bool:

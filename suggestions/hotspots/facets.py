@@ -5,13 +5,17 @@ Two reports of one place can share most of their characters and still be two pro
 low water pressure in one building, shared bikes and unlicensed taxis at one station exit, night piling on a site
 and a basketball court's noise at one estate. The characters they share (水, 楼, 晚上, 车) say little; the facet
 says what the problem is. `similarity.signature` records the facets a report's opening names, and `cases` weighs a
-match down when both sides name facets and share none. Sharing one adds nothing (two reports about parking at one
-estate are often two problems), and a report naming none is compared on its characters alone.
+match down when both sides name facets and share none, and up a little when they share one; a report naming none is
+compared on its characters alone.
 
 Each facet lists words for the object at fault, not for the places around it: 地铁 and 工地 are left out because
 reports name them as landmarks (地铁站出口, 工地旁边) as often as the problem; generic words (施工, 邻居, 办理)
 are left out because they name no object. A facet's name is its first word; the name, not the word, is compared,
 so 路灯 and 灯不亮 count as one.
+
+A business that vanishes with its customers' prepaid fees is named by its kind (健身房) as often as by the card, so
+the gym is a facet of its own. Pests (蚊蝇, 老鼠) are not: reports name them beside the problem (a rubbish station's
+smell, its flies), and as a facet they split one problem's reports in two on the evaluation streams.
 """
 
 from __future__ import annotations
@@ -55,8 +59,8 @@ FACETS = """
 异味 异味 臭味 恶臭 刺鼻 臭气
 扬尘 扬尘 粉尘 裸土 苫盖
 养犬 养狗 遛狗 犬只 狗粪 拴绳 流浪狗 烈性犬 狗叫 宠物叫
-欠薪 欠薪 讨薪 拖欠工资 工钱 劳务费 农民工工资
-社保 社保 养老保险 医保 医疗保险 失业保险 工伤 退休金 养老金 公积金
+欠薪 欠薪 讨薪 拖欠工资 工钱 劳务费 农民工工资 工资
+社保 社保 养老保险 医保 医疗保险 失业保险 工伤 退休金 养老金 公积金 退休工资 工资标准
 拆迁 拆迁 征收 征地 补偿款 安置房 回迁 腾退
 房产证 房产证 不动产证 产权证 网签 交房 延期交房 烂尾
 租房 房东 租客 押金 群租 隔断间
@@ -65,8 +69,17 @@ FACETS = """
 预付卡 退费 预付卡 办卡 跑路 退款 会员卡
 诈骗 诈骗 骗子 被骗 集资 传销 骗局
 盗窃 盗窃 被偷 偷盗 小偷
-公交 公交线路 公交车 班次 末班车 首班车 站台 候车亭 公交站台
+公交 公交线路 公交车 班次 末班车 首班车 站台 候车亭 公交站台 公交站 站牌
 宽带 宽带 手机信号 光纤 网速 没信号
+外墙 外墙 外墙皮 保温层 保温板 墙皮脱落 瓷砖脱落
+漏雨 漏雨 屋顶漏水 楼顶漏水 房顶漏水 防水层
+药品 开药 缺药 药品 配药 拿药
+焚烧 焚烧 露天焚烧 烧垃圾 烧电线 烧秸秆 烧荒
+采砂 采砂 挖沙 盗采 取土
+灌溉 灌溉 机井 浇地 春灌
+物业交接 物业交接 撤场 新旧物业 物业撤离
+健身房 健身房 健身会所 健身中心 健身馆
+护栏 护栏 隔离栏 隔离护栏
 """.strip()
 
 

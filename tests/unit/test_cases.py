@@ -108,6 +108,13 @@ def test_one_name_inside_the_other_counts_as_the_same_estate_nearly() -> None:
     assert place_factor(STREET, "陈庄", STREET, "陈庄村") == place_factor(STREET, "陈庄村", STREET, "陈庄村")
 
 
+def test_two_communities_whose_names_run_alike_are_two_places() -> None:
+    other = place_factor(STREET, "甲社区", STREET, "乙社区")
+    assert place_factor(STREET, "北街家园社区", STREET, "北街家园第三社区") == other
+    assert place_factor(STREET, "陈庄村", STREET, "陈庄新村") == other
+    assert place_factor(STREET, "北街家园", STREET, "北街家园第三社区") > other
+
+
 def test_a_road_that_crosses_streets_is_compared_by_its_name() -> None:
     assert place_factor(None, "回龙观西大街", "回龙观街道", "回龙观西大街") == place_factor(
         STREET, "蓝天园", STREET, "蓝天园"
@@ -140,6 +147,9 @@ def test_facets_name_the_thing_at_fault_not_the_landmarks_around_it() -> None:
     assert facets("地铁站出口外面共享单车堆满了盲道") == ["共享单车"]
     assert facets("工地旁边的路灯晚上黑漆漆的") == ["路灯"]
     assert facets("建议多组织一些社区活动") == []
+    assert facets("楼北侧外墙保温层大面积脱落") == ["外墙"]
+    assert facets("小区门口那家健身会所关门了，办的卡退不了") == ["健身房"]
+    assert facets("退休工资什么时候调整") == ["社保"]
 
 
 def test_different_facets_weigh_a_match_down_and_a_shared_one_up() -> None:
