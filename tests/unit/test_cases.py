@@ -152,6 +152,18 @@ def test_facets_name_the_thing_at_fault_not_the_landmarks_around_it() -> None:
     assert facets("退休工资什么时候调整") == ["社保"]
 
 
+def test_a_shared_facet_that_the_report_names_only_second_weighs_a_little_down() -> None:
+    first = signature("电梯又坏了，物业费一分没少交，电梯隔三差五停运")
+    lift = merge_signature(first, first, 0)
+    leak = signature("顶楼下雨就漏，卧室天花板长霉，找物业说要动用维修基金")
+    again = signature("电梯停了好几天，能不能用维修基金换新的")
+    assert leak.lead_facet
+    assert leak.lead_facet not in lift.facets
+    assert facet_factor(leak, lift) == 0.8
+    assert facet_factor(again, lift) == 1.2
+    assert lift.lead_facet == 0  # a case has no first facet: its members name theirs in any order
+
+
 def test_different_facets_weigh_a_match_down_and_a_shared_one_up() -> None:
     heating, again, water, plain = (
         signature(text) for text in (HEATING, HEATING_AGAIN, WATER, "楼里的事一直没人管，希望尽快解决")
@@ -228,21 +240,22 @@ def test_grouping_on_the_held_out_half_of_the_stream() -> None:
     held_out = [r for r in stream if not tuning_half(r)]
     signatures = {r.id: signature(r.text, places=(r.street, r.locality)) for r in held_out}
     scores = pairwise(held_out, replay(held_out, signatures, matcher_with(Setting())))
-    # Measured 0.967 and 0.873; the floor leaves room for harmless changes, not for a regression.
+    # Measured 0.968 and 0.896; the floor leaves room for harmless changes, not for a regression.
     assert float(scores["precision"]) >= 0.9
     assert float(scores["recall"]) >= 0.8
 
 
 @pytest.mark.parametrize(
     ("name", "precision", "recall"),
-    # Measured on the whole streams: 0.931 / 0.807, 0.967 / 0.869, 0.887 / 0.924, 0.880 / 0.936. Streams 1-3 chose
-    # the facet and building factors and the size step; stream 4 was written apart and scored with the final setting
-    # and the one before it (0.850 / 0.936). Stream 1's recall was 0.867 before facets, at lower precision elsewhere.
+    # Measured on the whole streams: 0.954 / 0.897, 0.968 / 0.907, 0.915 / 0.939, 0.950 / 0.932, 0.941 / 0.845,
+    # 0.891 / 0.829. All six have chosen factors or facets (`cases` says which and when each was first scored).
     [
-        ("duplicate_stream.jsonl", 0.9, 0.78),
-        ("duplicate_stream_2.jsonl", 0.93, 0.84),
-        ("duplicate_stream_3.jsonl", 0.86, 0.9),
-        ("duplicate_stream_4.jsonl", 0.85, 0.9),
+        ("duplicate_stream.jsonl", 0.93, 0.87),
+        ("duplicate_stream_2.jsonl", 0.94, 0.88),
+        ("duplicate_stream_3.jsonl", 0.89, 0.91),
+        ("duplicate_stream_4.jsonl", 0.92, 0.9),
+        ("duplicate_stream_5.jsonl", 0.91, 0.82),
+        ("duplicate_stream_6.jsonl", 0.86, 0.8),
     ],
 )
 def test_grouping_on_whole_streams(name: str, precision: float, recall: float) -> None:
