@@ -35,8 +35,12 @@ sibling rule and the first facet additions below, stream 6 after stream 5 had be
 streams 1-4, then chose: two 社区 or two 村 whose names run alike are two places (龙禧苑社区, 龙禧苑二区社区);
 more facets (façades, roof leaks, vaccines, subsidies, meal services …, `facets`); and the weight of a shared facet
 that is not the one the report names first (`lead_elsewhere`). A larger or smaller threshold, facet factor or
-place factor gained on some streams only what it lost on others. Stream 7, written apart after all of this, is the
-held-out one. The real stream's replay kept its shape (63 case hotspots).
+place factor gained on some streams only what it lost on others. The real stream's replay kept its shape (63 case
+hotspots). Stream 7, written apart after all of this, scored 0.813 / 0.817: its decoys (a gas-inspection scam in
+the building of a gas leak, a valve leaking during the heating trial before the radiators stayed cold, wages owed
+by a restaurant and by a building site of one town) share place and facet with a true case. Classes of what is
+wrong (不热, 漏, 坏, 收费 …) weighed like the facets raised its precision to 0.866 at a recall of 0.775 and moved the
+other streams less: no better, so not kept.
 """
 
 from __future__ import annotations
