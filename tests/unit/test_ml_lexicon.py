@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from ml.lexicon import _RULES, risk_floor, risk_floors, risk_signals
@@ -17,6 +20,15 @@ from ml.lexicon import _RULES, risk_floor, risk_floors, risk_signals
         ("房子住不进去，真是想死的心都有了", 3, "想死"),
         ("举报后村民接到匿名的死亡威胁", 3, "死亡威胁"),
         ("对方说不给钱就不放人", 3, "不放人"),
+        ("他说再拖下去就一了百了", 3, "一了百了"),
+        ("她在电话里说今晚就“了结”了", 3, "“了结”"),
+        ("退不了钱，我手腕上已经划了一道", 3, "手腕上已经划"),
+        ("那人拎着瓶子说要拿硫酸泼她", 3, "拿硫酸"),
+        ("讨薪的工人现在被关在宿舍里，手机都收了", 3, "被关在"),
+        ("孩子被反锁在车里出不来了", 3, "出不来"),
+        ("几十个工人坐在厂门口不走", 3, "坐在厂门口不走"),
+        ("大家把老板的车围起来了", 3, "围起来了"),
+        ("骗子还在催，我妈正准备再转", 3, "正准备再转"),
         ("工地40多名工人被拖欠半年工资", 2, "40多名工人"),
         ("业主们准备拉横幅维权", 2, "横幅"),
         ("说不解决就越级上访", 2, "越级上访"),
@@ -56,7 +68,9 @@ def test_a_hazard_only_feared_is_a_warning_not_an_emergency(text: str) -> None:
     assert risk_floor(text)[0] == 2
 
 
-@pytest.mark.parametrize("text", ["去年小区发生过火灾", "前年工地塌方", "上个月有人跳楼身亡"])
+@pytest.mark.parametrize(
+    "text", ["去年小区发生过火灾", "前年工地塌方", "上个月有人跳楼身亡", "走失的老人昨晚已被民警找到，送回家中"]
+)
 def test_harm_that_is_over_is_a_warning_not_an_emergency(text: str) -> None:
     assert risk_floor(text)[0] == 2
 
@@ -73,6 +87,19 @@ def test_harm_that_is_over_is_a_warning_not_an_emergency(text: str) -> None:
 )
 def test_ordinary_items_have_no_floor(text: str) -> None:
     assert risk_floor(text)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请问孩子被锁在车里这种事该怎么预防",
+        "建议给失智老人配发防走失手环",
+        "我准备转学，想问问手续",
+        "钥匙锁在屋里了，开锁多少钱",
+    ],
+)
+def test_a_person_locked_in_or_missing_only_in_passing_is_no_emergency(text: str) -> None:
+    assert risk_floor(text)[0] < 3
 
 
 def test_the_strongest_signal_wins() -> None:
@@ -113,3 +140,15 @@ def test_a_batch_reads_each_text_on_its_own() -> None:
 
     assert risk_floors(texts) == [risk_floor(text) for text in texts]
     assert risk_floors(texts)[1][0] == 2
+
+
+def test_the_urgent_probe_is_what_it_says() -> None:
+    from bench.urgent_probe import load
+
+    probe = load(Path(__file__).resolve().parents[1] / "data" / "urgent_probe.jsonl")
+    assert [m.id for m in probe] == list(range(1, len(probe) + 1))
+    assert len({m.text for m in probe}) == len(probe)
+    kinds = Counter(m.category for m in probe if m.level == 3)
+    assert set(kinds) == {"self_harm", "threat", "hazard_now", "person_held", "gathering_now", "fraud_now"}
+    assert min(kinds.values()) >= 12
+    assert {m.level for m in probe if m.category == "lookalike"} <= {0, 1, 2}
