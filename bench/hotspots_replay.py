@@ -2,11 +2,13 @@
 hotspots with their members and why.
 
     .venv/bin/python -m bench.hotspots_replay --data ../shared/data/tipdm2020c_hotspot_stream.csv [--top 10]
+        [--cases-out FILE]
 
 The stream's places are anonymised district codes ("A市A3区") rather than the default district's streets, so a
 gazetteer of those codes is built from the data itself (what a district replacing `gazetteer.csv` would do);
 finer places are left to text similarity. Topics come from the serving model. Nothing is tuned on this data: the
-thresholds are the service's own.
+thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON line
+(`{"case": id, "members": [msg_id, ...]}`, members in time order) for reading them by hand: message ids only, no text.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -78,19 +81,27 @@ async def replay(database_url: str, messages: list[dict[str, str]], top: int) ->
         hotspots = await active_hotspots(conn, limit=1000)
         all_hotspots = await conn.fetch("SELECT kind, count(*) FROM hotspots GROUP BY kind")
         cases = await conn.fetchrow("SELECT count(*) AS cases, count(*) FILTER (WHERE size > 1) AS grouped FROM cases")
+        members = await conn.fetch(
+            "SELECT case_id, array_agg(id ORDER BY received_at, id) AS items FROM items WHERE case_id IS NOT NULL"
+            " GROUP BY case_id HAVING count(*) > 1 ORDER BY case_id"
+        )
     await queue.aclose()
     await pool.close()
-    return hotspots, ids, all_hotspots, cases
+    grouped = [{"case": row["case_id"], "members": [ids[item] for item in row["items"]]} for row in members]
+    return hotspots, ids, all_hotspots, cases, grouped
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--top", type=int, default=5, help="hotspots shown of each kind")
+    parser.add_argument("--cases-out", type=Path, help="write the cases of more than one report here, as JSON lines")
     args = parser.parse_args()
     messages = read_stream(args.data)
     with fresh_database() as url:
-        hotspots, ids, counts, cases = asyncio.run(replay(url, messages, args.top))
+        hotspots, ids, counts, cases, grouped = asyncio.run(replay(url, messages, args.top))
+    if args.cases_out:
+        args.cases_out.write_text("".join(json.dumps(case) + "\n" for case in grouped))
     print(f"messages: {len(messages)}; cases: {cases['cases']} ({cases['grouped']} with more than one report)")
     print("hotspots ever raised:", {r["kind"]: r["count"] for r in counts})
     print(

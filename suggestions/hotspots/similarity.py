@@ -9,7 +9,8 @@ change would change the signatures already stored; jieba words 0.72; bigrams 0.8
 Weighting features by their document frequency in the seed corpus changed nothing, so no corpus is needed either.
 
 Cut out before counting:
-- what every report says whatever its problem: the channels' openings ("来电人反映", "网格员巡查发现"), requests
+- what every report says whatever its problem: the channels' openings ("来电人反映", "网格员巡查发现", a letter's
+  "尊敬的领导：您好！本人…"), requests
   ("希望尽快解决", "要求有关部门处理") and characters that carry no subject (的, 了, 我, 在);
 - the report's own place names (`places`): where a report is, its street and locality already say, and `cases`
   weighs that separately; left in the text, a long estate name is a dozen features that make every report of the
@@ -48,6 +49,7 @@ BOILERPLATE = tuple(
             "相关单位", "主管部门", "上级部门", "部门", "处理", "处置", "督促", "协调", "落实", "情况", "问题",
             "已上报", "上报", "建议", "能不能", "是否", "一下", "我们", "他们", "现在", "已经", "目前", "近日",
             "这几天", "一直", "多次", "非常", "特别", "严重", "影响", "居民", "市民", "群众", "小区", "社区",
+            "尊敬的", "领导", "您好", "你好", "本人", "书记", "市长", "局长", "咨询", "投诉", "举报", "请问", "询问",
         },
         key=len,
         reverse=True,
@@ -63,6 +65,10 @@ _BUILDINGS = re.compile(
         d=_LIST.format(n="[0-9]+"), c=_LIST.format(n="[一二三四五六七八九十两]+")
     )
 )
+# A bus route (273路, 昌21路) or a metro line (4号线) says which problem as a building number does: letters about
+# route 273 and route 702 are two requests. Kept beside the buildings, negated (273路 → −273, 4号线 → −10004).
+_LINES = re.compile(r"(?<![0-9a-z.])([0-9]{1,4})(路|号线|公交)(?!口)|(?:公交车?|巴士)([0-9]{1,4})(?![0-9.])")
+_METRO = 10_000
 _DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"两": 2}
 _MAX_BUILDING = 2**31 - 1  # cases.signature_buildings is integer[]: a larger number would fail the item's placing
 _PLACEHOLDER = re.compile(r"\[[^\]\s]{1,12}\]")  # "[手机号]", "[身份证号]": masks say nothing about the problem
@@ -86,7 +92,7 @@ class Signature(msgspec.Struct, frozen=True, array_like=True):
     keys: list[int]  # crc32 of the features, ascending
     weights: list[float]  # L2-normalised, in the order of keys
     facets: list[int] = []  # crc32 of the problem facets named (`facets`), ascending; compared apart from the text
-    buildings: list[int] = []  # building numbers named (12号楼, 3栋), ascending; compared apart from the text
+    buildings: list[int] = []  # building numbers (12号楼, 3栋) and lines (−273 for 273路), ascending; compared apart
     lead_facet: int = 0  # a report's: the key of the facet its opening names first (0: none); a case's: 0
 
 
@@ -122,9 +128,10 @@ def signature(text: str, *, places: Collection[str | None] = (), size: int = SIG
 
 
 def buildings(text: str) -> list[int]:
-    """The building numbers the text names, ascending."""
-    found = set()
-    for match in _BUILDINGS.finditer(unicodedata.normalize("NFKC", text)):
+    """The building numbers the text names, and its bus and metro lines negated (`_LINES`), ascending."""
+    normalised = unicodedata.normalize("NFKC", text).lower()
+    found = {-(int(n or route) + (_METRO if kind == "号线" else 0)) for n, kind, route in _LINES.findall(normalised)}
+    for match in _BUILDINGS.finditer(normalised):
         for number in re.split(r"[、和与及,，]", match.group(1) or match.group(2)):
             value = _number(number)
             if value is not None and value <= _MAX_BUILDING:

@@ -58,6 +58,8 @@ def test_what_every_report_says_counts_for_nothing() -> None:
     b = signature("网格员巡查发现，诉求：要求相关部门尽快处理解决。")
     assert similarity(a, b) == 0.0
     assert a == EMPTY
+    # A letter's salutation is the web channel's form, as "来电人反映" is the hotline's.
+    assert signature("尊敬的领导：您好！本人咨询。") == EMPTY
 
 
 def test_masked_numbers_say_nothing_about_the_problem() -> None:
