@@ -2,12 +2,17 @@
 
     .venv/bin/python -m bench.duplicates_eval [--stream tests/data/duplicate_stream.jsonl] [--tune]
         [--resolve-places ml/district/changping/gazetteer.csv] [--keep-place-names] [--no-latency]
+    .venv/bin/python -m bench.duplicates_eval --overlay tests/data/duplicate_stream*.jsonl --no-latency
 
 The stream is replayed in time order through `best_match`, the case store kept in memory: a report joins the case
 it matches, else opens a new one; a case stays open for 7 days after its last report. Each report is signed with
 its own street and locality cut from the text, as `signature` asks; the places are the stream's labels, or with
 `--resolve-places` what the gazetteer resolver reads in the text. Pairwise: every pair of reports put in one case is
 a predicted pair, every pair of one cluster a true pair.
+
+`--overlay` lays several streams over one another, each moved to begin when the first does (ids and clusters kept
+apart): a busy district, where one street's open cases are many and several of them are about the same kind of
+problem at the same estates (the writers drew on one gazetteer).
 
 Three replays: the tuning half (even cluster ids and singletons of even id), the held-out half (the rest), the
 whole stream. `--tune` first searches the threshold and place factors on the tuning half and replays with the best.
@@ -38,6 +43,7 @@ from suggestions.hotspots.cases import (
     CaseCandidate,
     Report,
     Weights,
+    background_bar,
     best_match,
     cases_to_absorb,
     merge_signature,
@@ -82,11 +88,27 @@ def resolved(stream: Sequence[StreamReport], gazetteer_path: Path) -> list[Strea
     return placed
 
 
+def overlaid(streams: Sequence[Sequence[StreamReport]]) -> list[StreamReport]:
+    """The streams as one, each moved in time to begin when the first begins; ids and clusters offset per stream."""
+    start = min(r.at for r in streams[0])
+    merged = []
+    for number, stream in enumerate(streams, start=1):
+        shift = min(r.at for r in stream) - start
+        offset = number * 10_000
+        merged += [
+            msgspec.structs.replace(
+                r, id=offset + r.id, cluster=None if r.cluster is None else offset + r.cluster, at=r.at - shift
+            )
+            for r in stream
+        ]
+    return sorted(merged, key=_when)
+
+
 def tuning_half(report: StreamReport) -> bool:
     return (report.cluster if report.cluster is not None else report.id) % 2 == 0
 
 
-Matcher = Callable[[Report, Sequence[CaseCandidate]], cases.Match | None]
+Matcher = Callable[[Report, Sequence[CaseCandidate], float], cases.Match | None]
 
 
 def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], matcher: Matcher) -> dict[int, int]:
@@ -105,8 +127,10 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
+        # as the tracker does: the report's background over every open case, then only those like a case's first
+        bar = background_bar([m.score for m in scored_matches(report, list(open_cases.values()), window=WINDOW)])
         eligible = [c for c in open_cases.values() if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR]
-        match = matcher(report, eligible)
+        match = matcher(report, eligible, bar)
         if match is None:
             case = CaseCandidate(
                 id=item.id,
@@ -207,8 +231,10 @@ def tune(stream: Sequence[StreamReport], signatures: dict[int, Signature]) -> Se
 
 
 def matcher_with(setting: Setting) -> Matcher:
-    def match(report: Report, candidates: Sequence[CaseCandidate]) -> cases.Match | None:
-        return best_match(report, candidates, window=WINDOW, threshold=setting.threshold, weights=setting.weights)
+    def match(report: Report, candidates: Sequence[CaseCandidate], bar: float) -> cases.Match | None:
+        return best_match(
+            report, candidates, window=WINDOW, threshold=setting.threshold, weights=setting.weights, bar=bar
+        )
 
     return match
 
@@ -294,6 +320,7 @@ def _timed(call: Callable[[T], object], inputs: Iterable[T], rounds: int = 3) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stream", type=Path, default=ROOT / "tests" / "data" / "duplicate_stream.jsonl")
+    parser.add_argument("--overlay", type=Path, nargs="+", help="lay these streams over one another, as one")
     parser.add_argument("--tune", action="store_true", help="search the threshold and place factors first")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument(
@@ -307,7 +334,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    stream = load(args.stream)
+    stream = overlaid([load(path) for path in args.overlay]) if args.overlay else load(args.stream)
     if args.resolve_places:
         stream = resolved(stream, args.resolve_places)
     signatures = {

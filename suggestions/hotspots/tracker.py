@@ -20,6 +20,7 @@ from suggestions.hotspots.bursts import district_prior as fit_prior
 from suggestions.hotspots.cases import (
     CaseCandidate,
     Report,
+    background_bar,
     cases_to_absorb,
     joinable,
     merge_signature,
@@ -283,12 +284,10 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     report = Report(
         signature=item.signature, street=item.street, locality=item.locality, topic=item.topic, at=item.received_at
     )
-    matches = [
-        match
-        for match in scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
-        if similarity(item.signature, anchors[match.case_id]) >= ANCHOR_FLOOR
-    ]
-    best = joinable(matches, candidates.values())
+    scored = scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
+    bar = background_bar([match.score for match in scored])
+    matches = [match for match in scored if similarity(item.signature, anchors[match.case_id]) >= ANCHOR_FLOOR]
+    best = joinable(matches, candidates.values(), bar=bar)
     if best is None:
         case_id = await conn.fetchval(
             OPEN_CASE,

@@ -8,11 +8,13 @@ import pytest
 from bench.duplicates_eval import Setting, StreamReport, load, matcher_with, pairwise, replay, tuning_half
 from ml.dictionary import DEFAULT_TOPICS
 from suggestions.hotspots.cases import (
+    BACKGROUND_Z,
     CASE_SIGNATURE_SIZE,
     CaseCandidate,
     Match,
     Report,
     Weights,
+    background_bar,
     best_match,
     building_factor,
     facet_factor,
@@ -258,18 +260,19 @@ def test_grouping_on_the_held_out_half_of_the_stream() -> None:
 
 @pytest.mark.parametrize(
     ("name", "precision", "recall"),
-    # Measured on the whole streams: 0.954 / 0.897, 0.968 / 0.907, 0.915 / 0.939, 0.973 / 0.932, 0.941 / 0.845,
-    # 0.887 / 0.829, 0.813 / 0.817, 0.860 / 0.819. Streams 1-6 have chosen factors or facets (`cases` says which and
-    # when each was first scored); streams 7 and 8 were scored once each with this setting.
+    # Measured on the whole streams: 0.959 / 0.897, 0.968 / 0.894, 0.919 / 0.939, 0.973 / 0.932, 0.941 / 0.845,
+    # 0.887 / 0.829, 0.813 / 0.817, 0.869 / 0.795. Streams 1-6 have chosen factors or facets (`cases` says which and
+    # when each was first scored); streams 7 and 8 were scored once each (8 at 0.860 / 0.819, before the background
+    # bar).
     [
         ("duplicate_stream.jsonl", 0.93, 0.87),
-        ("duplicate_stream_2.jsonl", 0.94, 0.88),
+        ("duplicate_stream_2.jsonl", 0.94, 0.87),
         ("duplicate_stream_3.jsonl", 0.89, 0.91),
         ("duplicate_stream_4.jsonl", 0.92, 0.9),
         ("duplicate_stream_5.jsonl", 0.91, 0.82),
         ("duplicate_stream_6.jsonl", 0.86, 0.8),
         ("duplicate_stream_7.jsonl", 0.78, 0.79),
-        ("duplicate_stream_8.jsonl", 0.83, 0.79),
+        ("duplicate_stream_8.jsonl", 0.84, 0.77),
     ],
 )
 def test_grouping_on_whole_streams(name: str, precision: float, recall: float) -> None:
@@ -278,3 +281,15 @@ def test_grouping_on_whole_streams(name: str, precision: float, recall: float) -
     scores = pairwise(stream, replay(stream, signatures, matcher_with(Setting())))
     assert float(scores["precision"]) >= precision
     assert float(scores["recall"]) >= recall
+
+
+def test_a_report_must_stand_out_from_its_background() -> None:
+    assert background_bar([0.3] * 7) == 0.0  # too few to say
+    flat = background_bar([0.1] * 20)
+    assert flat == pytest.approx(0.1)
+    spread = background_bar([0.1, 0.3] * 10)
+    assert spread == pytest.approx(0.2 + BACKGROUND_Z * 0.1)
+    # Against twenty letters scoring 0.2-0.35 with it, 0.31 is no evidence; against short reports it would be.
+    candidates = [case(n, LIGHTS) for n in range(20)]
+    assert joinable([Match(case_id=0, score=0.31)], candidates, bar=background_bar([0.2, 0.25, 0.3, 0.35] * 5)) is None
+    assert joinable([Match(case_id=0, score=0.31)], candidates) == Match(case_id=0, score=0.31)
