@@ -10,9 +10,8 @@ Weighting features by their document frequency in the seed corpus changed nothin
 
 Cut out before counting:
 - what every report says whatever its problem: the channels' openings ("来电人反映", "网格员巡查发现", a letter's
-  "尊敬的领导：您好！本人…"), requests
-  ("希望尽快解决", "要求有关部门处理") and characters that carry no subject (的, 了, 我, 在; digits and 年, 月, 元, 区,
-  which dates, sums and districts are written with);
+  "尊敬的领导：您好！本人…"), requests ("希望尽快解决", "要求有关部门处理") and characters that carry no subject
+  (的, 了, 我, 在; digits and 年, 月, 元, 区, which dates, sums and districts are written with);
 - the report's own place names (`places`): where a report is, its street and locality already say, and `cases`
   weighs that separately; left in the text, a long estate name is a dozen features that make every report of the
   estate look alike whatever its problem (pairwise precision on the stream falls from 0.93 to 0.77).
