@@ -54,7 +54,10 @@ their problem, and most letters have no duplicate at all. And the eight streams 
 deviations above their mean, once there are eight of them. On the real stream it left 473 of the 1,001 pairs the
 readers judged wrong in one case (560 without it) and 129 of the 134 judged right (129); on the written streams it
 moves precision and recall by at most 0.025; a bar of three deviations left 264 and 115, and cost the overlay 0.07
-of recall.
+of recall. Digits and the characters of dates and districts then left the signatures (`similarity`): 145 and 124.
+Read afresh, the final replay's cases (all 18 of six reports or more, and 45 of the 489 smaller ones at random)
+came to a pairwise precision of 0.80 and 0.58, about 0.71 over the whole stream (0.51 without its three largest
+cases, which are true); 30 case hotspots were raised instead of 65.
 """
 
 from __future__ import annotations
