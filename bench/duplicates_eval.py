@@ -108,7 +108,9 @@ def tuning_half(report: StreamReport) -> bool:
     return (report.cluster if report.cluster is not None else report.id) % 2 == 0
 
 
-Matcher = Callable[[Report, Sequence[CaseCandidate], float], cases.Match | None]
+# (report, the open cases like its case's first report, every open case): the tracker's order of work. The tracker
+# compares a report with no street only with the open cases of its topic; every written stream names its streets.
+Matcher = Callable[[Report, Sequence[CaseCandidate], Sequence[CaseCandidate]], cases.Match | None]
 
 
 def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], matcher: Matcher) -> dict[int, int]:
@@ -127,10 +129,8 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
-        # as the tracker does: the report's background over every open case, then only those like a case's first
-        bar = background_bar([m.score for m in scored_matches(report, list(open_cases.values()), window=WINDOW)])
         eligible = [c for c in open_cases.values() if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR]
-        match = matcher(report, eligible, bar)
+        match = matcher(report, eligible, list(open_cases.values()))
         if match is None:
             case = CaseCandidate(
                 id=item.id,
@@ -231,9 +231,18 @@ def tune(stream: Sequence[StreamReport], signatures: dict[int, Signature]) -> Se
 
 
 def matcher_with(setting: Setting) -> Matcher:
-    def match(report: Report, candidates: Sequence[CaseCandidate], bar: float) -> cases.Match | None:
+    def match(
+        report: Report, candidates: Sequence[CaseCandidate], every_open: Sequence[CaseCandidate]
+    ) -> cases.Match | None:
+        # as the tracker does: the report's background over every open case, then only those like a case's first
+        scores = [m.score for m in scored_matches(report, every_open, window=WINDOW, weights=setting.weights)]
         return best_match(
-            report, candidates, window=WINDOW, threshold=setting.threshold, weights=setting.weights, bar=bar
+            report,
+            candidates,
+            window=WINDOW,
+            threshold=setting.threshold,
+            weights=setting.weights,
+            bar=background_bar(scores),
         )
 
     return match

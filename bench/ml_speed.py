@@ -7,8 +7,8 @@ Texts are seed items cycled and cut to `--length` characters. Prints JSON: the t
 alone, features, the three heads' probabilities, the risk lexicon, terms, and the whole `model.predict` on
 batches of `--batch`, by the wall clock and per second of the process's CPU time (the same on an idle machine; on
 a shared one, the second leaves out the time other processes held the core); then plain jieba and plain rjieba, one
-item per call, as yardsticks of the machine (`predict_per_reference`). Threads of numerical libraries are limited
-to one before numpy loads.
+item per call, as yardsticks of the machine (`predict_per_reference`; the goal's shares hold for `--length 200`).
+Threads of numerical libraries are limited to one before numpy loads.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Two reports of one place can share most of their characters and still be two pro
 low water pressure in one building, shared bikes and unlicensed taxis at one station exit, night piling on a site
 and a basketball court's noise at one estate. The characters they share (水, 楼, 晚上, 车) say little; the facet
 says what the problem is. `similarity.signature` records the facets a report's opening names, and `cases` weighs a
-match down when both sides name facets and share none, and up a little when they share one; a report naming none is
-compared on its characters alone.
+match down when both sides name facets and share none, up a little when they share the one the report names first,
+and down a little when they share only another; a report naming none is compared on its characters alone.
 
 Each facet lists words for the object at fault, not for the places around it: 地铁 and 工地 are left out because
 reports name them as landmarks (地铁站出口, 工地旁边) as often as the problem; generic words (施工, 邻居, 办理)

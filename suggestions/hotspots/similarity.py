@@ -67,7 +67,11 @@ _BUILDINGS = re.compile(
 )
 # A bus route (273路, 昌21路) or a metro line (4号线) says which problem as a building number does: letters about
 # route 273 and route 702 are two requests. Kept beside the buildings, negated (273路 → −273, 4号线 → −10004).
-_LINES = re.compile(r"(?<![0-9a-z.])([0-9]{1,4})(路|号线|公交)(?!口)|(?:公交车?|巴士)([0-9]{1,4})(?![0-9.])")
+# Not a time, a fare or a duration: 7:30公交车, 公交车10分钟一班, 巴士30元, 坐公交1个小时.
+_LINES = re.compile(
+    r"(?<![0-9a-z.:])([0-9]{1,4})(路|号线|公交)(?!口)"
+    r"|(?:公交车?|巴士)([0-9]{1,4})(?![0-9.:分点个年元站次多公里米号岁秒天周月])"
+)
 _METRO = 10_000
 _DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"两": 2}
 _MAX_BUILDING = 2**31 - 1  # cases.signature_buildings is integer[]: a larger number would fail the item's placing

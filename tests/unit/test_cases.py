@@ -212,6 +212,7 @@ def test_bus_and_metro_lines_are_kept_apart_like_buildings() -> None:
     assert buildings("地铁4号线能不能延长") == [-10004]
     assert buildings("3号楼门口5路车站") == [-5, 3]
     assert buildings("走到路口往东六路") == []
+    assert buildings("早上7:30公交车10分钟一班，巴士30元，坐公交1个小时") == []
     # Letters about two routes are two requests, however alike their words.
     one, other = signature("115路公交车早高峰太挤，建议加车"), signature("20路公交车早高峰太挤，建议加车")
     assert building_factor(one, other) == 0.5
@@ -284,11 +285,18 @@ def test_grouping_on_whole_streams(name: str, precision: float, recall: float) -
 
 def test_a_report_must_stand_out_from_its_background() -> None:
     assert background_bar([0.3] * 7) == 0.0  # too few to say
-    flat = background_bar([0.1] * 20)
-    assert flat == pytest.approx(0.1)
-    spread = background_bar([0.1, 0.3] * 10)
-    assert spread == pytest.approx(0.2 + BACKGROUND_Z * 0.1)
+    assert background_bar([0.1] * 20) == pytest.approx(0.1)
+    spread = background_bar([0.2, 0.25, 0.3, 0.35] * 5)
+    assert spread == pytest.approx(0.275 + BACKGROUND_Z * 1.4826 * 0.05)
     # Against twenty letters scoring 0.2-0.35 with it, 0.31 is no evidence; against short reports it would be.
     candidates = [case(n, LIGHTS) for n in range(20)]
-    assert joinable([Match(case_id=0, score=0.31)], candidates, bar=background_bar([0.2, 0.25, 0.3, 0.35] * 5)) is None
+    assert joinable([Match(case_id=0, score=0.31)], candidates, bar=spread) is None
     assert joinable([Match(case_id=0, score=0.31)], candidates) == Match(case_id=0, score=0.31)
+
+
+def test_two_open_cases_of_the_reports_own_problem_do_not_raise_the_bar_above_themselves() -> None:
+    others = [case(n, LIGHTS) for n in range(6)]
+    twins = [case(10, HEATING), case(11, HEATING_AGAIN)]
+    match = best_match(report("网格员走访发现，华龙苑中里8号楼多户暖气温度偏低，室内十四五度"), others + twins)
+    assert match is not None
+    assert match.case_id in {10, 11}
