@@ -317,6 +317,41 @@ async def test_a_case_keeps_the_facets_and_buildings_of_all_its_reports(conn: An
     assert stored.signature.buildings == [5, 6]
 
 
+async def test_a_report_is_measured_against_every_open_case_of_its_street(conn: Any, monkeypatch: Any) -> None:
+    from suggestions.hotspots import tracker
+
+    at = datetime(2025, 3, 3, 9, tzinfo=UTC)
+    street, estate = "龙泽园街道", "龙跃苑二区"
+    problems = [
+        "5号楼电梯又坏了，老人上不了楼。",
+        "小区东门的路灯一到晚上就不亮。",
+        "楼下烧烤店油烟太大，窗户都不敢开。",
+        "地下车库入口积水很深，车开不进去。",
+        "广场舞音响声音太大，孩子没法写作业。",
+        "共享单车堆满了东门外的盲道。",
+        "垃圾站好几天没清运，臭味很重。",
+        "楼道里堆满纸箱和旧家具，挡住了消防通道。",
+        "小区里有人遛狗不拴绳，孩子被吓哭了。",
+    ]
+    seen: list[int] = []
+    real = tracker.background_bar
+
+    def spy(scores: Any) -> float:
+        seen.append(len(scores))
+        return real(scores)
+
+    monkeypatch.setattr(tracker, "background_bar", spy)
+    async with conn.transaction():
+        opened = {
+            (await tracker._place(conn, _placed(n, street, estate, text, at)))[0]
+            for n, text in enumerate(problems, start=1)
+        }
+        await tracker._place(conn, _placed(20, street, estate, "6号楼的电梯也停了两天了。", at))
+    assert len(opened) == len(problems)
+    # The background is the report's scores against all nine, before any is left out as unlike a case's first report.
+    assert seen[-1] == len(problems)
+
+
 def _placed(item_id: int, street: str | None, locality: str | None, text: str, at: datetime) -> Any:
     """A classified report as the tracker places it, `item_id` minutes after `at`."""
     from suggestions.hotspots import tracker
