@@ -154,10 +154,7 @@ def scored_matches(
     for case in candidates:
         if abs(report.at - case.last_activity) > window:
             continue
-        factor = place_factor(report.street, report.locality, case.street, case.locality, weights)
-        factor *= topic_factor(report.topic, case.topic, weights)
-        factor *= facet_factor(report.signature, case.signature, weights, placed=bool(report.street and case.street))
-        factor *= building_factor(report.signature, case.signature, weights)
+        factor = match_factor(report, case, weights)
         if factor == 0.0:
             continue
         score = similarity_to(query, case.signature) * factor
@@ -247,11 +244,7 @@ def cases_to_absorb(
         if match.case_id == joined.id or match.score < report_floor:
             continue
         other = candidates[match.case_id]
-        factor = place_factor(joined.street, joined.locality, other.street, other.locality, weights)
-        factor *= topic_factor(joined.topic, other.topic, weights)
-        factor *= facet_factor(joined.signature, other.signature, weights, placed=bool(joined.street and other.street))
-        factor *= building_factor(joined.signature, other.signature, weights)
-        if similarity(joined.signature, other.signature) * factor >= threshold:
+        if similarity(joined.signature, other.signature) * match_factor(joined, other, weights) >= threshold:
             absorbed.append(other.id)
     return absorbed
 
@@ -289,6 +282,15 @@ def merge_signature(case: Signature, member: Signature, size: int) -> Signature:
     if size <= 0:
         return combine([(member, 1.0)], size=CASE_SIGNATURE_SIZE)
     return combine([(case, float(size)), (member, 1.0)], size=CASE_SIGNATURE_SIZE)
+
+
+def match_factor(a: Report | CaseCandidate, b: CaseCandidate, weights: Weights = WEIGHTS) -> float:
+    """The factor on the text similarity of a report (or a case) and a case: how their places, topics, facets and
+    building numbers agree."""
+    factor = place_factor(a.street, a.locality, b.street, b.locality, weights)
+    factor *= topic_factor(a.topic, b.topic, weights)
+    factor *= facet_factor(a.signature, b.signature, weights, placed=bool(a.street and b.street))
+    return factor * building_factor(a.signature, b.signature, weights)
 
 
 def place_factor(

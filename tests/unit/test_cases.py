@@ -5,7 +5,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from bench.duplicates_eval import Setting, StreamReport, load, matcher_with, pairwise, replay, tuning_half
+from bench.duplicates_eval import Setting, StreamReport, load, matcher_with, overlaid, pairwise, replay, tuning_half
 from ml.dictionary import DEFAULT_TOPICS
 from suggestions.hotspots.cases import (
     BACKGROUND_Z,
@@ -300,3 +300,16 @@ def test_two_open_cases_of_the_reports_own_problem_do_not_raise_the_bar_above_th
     match = best_match(report("网格员走访发现，华龙苑中里8号楼多户暖气温度偏低，室内十四五度"), others + twins)
     assert match is not None
     assert match.case_id in {10, 11}
+
+
+def test_overlaid_streams_begin_together_and_keep_their_reports_and_clusters_apart() -> None:
+    one, two = load(STREAM), load(STREAM.parent / "duplicate_stream_2.jsonl")
+    busy = overlaid([one, two])
+    assert len(busy) == len(one) + len(two)
+    assert len({r.id for r in busy}) == len(busy)
+    assert min(r.at for r in busy if r.id >= 20_000) == min(r.at for r in one)
+    clusters = Counter(r.cluster for r in busy if r.cluster is not None)
+    assert len(clusters) == len({r.cluster for r in one if r.cluster is not None}) + len(
+        {r.cluster for r in two if r.cluster is not None}
+    )
+    assert [r.at for r in busy] == sorted(r.at for r in busy)
