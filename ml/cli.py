@@ -87,7 +87,7 @@ def _train_seed(args: argparse.Namespace) -> int:
 
 def _cv_risk(args: argparse.Namespace) -> int:
     from ml.heads import HeadConfig
-    from ml.risk import DEV_ESCALATION, DEV_HISTORY_ESCALATION, DEV_TRAINING, RiskTraining, cross_validate_dev
+    from ml.risk import DEV_TRAINING, RiskTraining, cross_validate_dev, dev_escalation
 
     training = RiskTraining(
         real_weight=DEV_TRAINING.real_weight if args.real_weight is None else args.real_weight,
@@ -108,7 +108,7 @@ def _cv_risk(args: argparse.Namespace) -> int:
         history=args.risk_history,
         repeats=args.repeats,
     )
-    default = DEV_HISTORY_ESCALATION if args.risk_history else DEV_ESCALATION
+    default = dev_escalation(bool(args.risk_history))
     _print_json({"training": training, "default_escalation": default, "figures": figures})
     return 0
 

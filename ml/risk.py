@@ -2,8 +2,8 @@
 below the seed) and labelled real messages (weighted above it), and the cross-validation on the development set
 (`ml/dev/`) that chose how.
 
-- `decide_levels`: the service's rule from the risk probabilities and the lexicon floors: the highest level `k`
-  with P(level >= k) >= the escalation threshold, raised to the floor.
+- `decide_levels` (`ml.triage`): the service's rule from the risk probabilities and the lexicon floors: the highest
+  level `k` with P(level >= k) >= the escalation threshold, raised to the floor.
 - `cross_validate`: K-fold on the development set stratified by level; each fold trains on the seed's training
   slice and the other folds, and scores the held-out fold. Returns out-of-fold probabilities, so that decision
   rules can be compared without training again.
@@ -20,6 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ml.heads import HeadConfig, fit_head
+from ml.triage import decide_levels
+
+__all__ = ["decide_levels"]  # the service's rule, which the cross-validation applies
 
 if TYPE_CHECKING:
     from ml.features import FeatureConfig
@@ -36,15 +39,6 @@ class RiskTraining(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     history_weight: float = 1.0  # weight of a history row whose level the lexicon's rules set (`label-risk`)
     with_seed: bool = True  # False: the risk head learns from the real rows alone (no seed, no history)
     head: HeadConfig = HeadConfig(c=0.5, class_weight="balanced")
-
-
-def decide_levels(
-    probabilities: NDArray[np.float64], levels: Sequence[int], escalation: float, floors: Sequence[int]
-) -> NDArray[np.int64]:
-    """The service's rule: the escalated level of the model, raised to the lexicon's floor."""
-    from ml.triage import escalated_levels
-
-    return np.maximum(escalated_levels(probabilities, levels, escalation), np.asarray(floors, dtype=np.int64))
 
 
 def stratified_folds(labels: Sequence[int], k: int = CV_FOLDS, seed: int = 0) -> NDArray[np.int64]:
@@ -123,6 +117,17 @@ DEV_ESCALATION = 0.3  # seed + development set
 DEV_HISTORY_ESCALATION = 0.2  # seed + rule-labelled history + development set
 
 
+def dev_escalation(with_history: bool) -> float:
+    return DEV_HISTORY_ESCALATION if with_history else DEV_ESCALATION
+
+
+def history_rows(paths: Sequence[Path], topics: Sequence[str]) -> list[tuple[str, int]]:
+    """(text, risk level) of the rule-labelled history files' rows that carry a level (`label-risk`)."""
+    from ml.corpus import read_extra
+
+    return [(e.text, e.risk_level) for path in paths for e in read_extra(path, topics) if e.risk_level is not None]
+
+
 class CvFigures(msgspec.Struct, frozen=True):
     escalation: float
     recall_2_plus: float  # all development rows, mean over the fold assignments
@@ -192,7 +197,7 @@ def cross_validate_dev(
     folds: int = CV_FOLDS,
 ) -> list[CvFigures]:
     """`cross_validate` on a development set with `repeats` fold assignments, then `cv_figures` per threshold."""
-    from ml.corpus import read_extra, read_seed, split_heldout
+    from ml.corpus import read_seed, split_heldout
     from ml.devset import dev_rows
     from ml.dictionary import load_district
     from ml.lexicon import risk_floors
@@ -204,21 +209,16 @@ def cross_validate_dev(
     rows = dev_rows(labels, data_dir)
     levels = [label.risk_level for label, _ in rows]
     texts = [text for _, text in rows]
-    history_rows = [
-        (e.text, e.risk_level)
-        for path in history
-        for e in read_extra(path, district.topics)
-        if e.risk_level is not None
-    ]
+    history_levels = history_rows(history, district.topics)
     seed_documents = segmenter.documents([i.text for i in seed])
-    history_documents = segmenter.documents([text for text, _ in history_rows])
+    history_documents = segmenter.documents([text for text, _ in history_levels])
     dev_documents = segmenter.documents(texts)
     probabilities = [
         cross_validate(
             seed_documents=seed_documents,
             seed_levels=[i.risk_level for i in seed],
             history_documents=history_documents,
-            history_levels=[level for _, level in history_rows],
+            history_levels=[level for _, level in history_levels],
             dev_documents=dev_documents,
             dev_levels=levels,
             trainings=[training],

@@ -41,7 +41,7 @@ from ml.dictionary import District, load_district
 from ml.features import FeatureConfig, TextFeatures
 from ml.heads import HeadConfig, LinearHead, fit_head
 from ml.metrics import Report, report
-from ml.risk import DEV_ESCALATION, DEV_HISTORY_ESCALATION, DEV_TRAINING, RiskTraining
+from ml.risk import DEV_TRAINING, RiskTraining, dev_escalation, history_rows
 from ml.segment import DEFAULT_ENGINE, Segmenter
 from ml.triage import HEADS, Prediction, TriageModel, escalated_levels
 
@@ -87,12 +87,7 @@ def train_seed(
     real = _real_risk_rows(risk_dev, data_dir)
     if risk_history and not real:
         raise ValueError("rule-labelled risk history (--risk-history) joins a risk head trained with --risk-dev")
-    history = [
-        (e.text, e.risk_level)
-        for path in risk_history
-        for e in read_extra(path, district.topics)
-        if e.risk_level is not None
-    ]
+    history = history_rows(risk_history, district.topics)
     texts = (
         [i.text for i in training]
         + [e.text for e in extras]
@@ -108,20 +103,21 @@ def train_seed(
         "risk": _with_extras(seed_rows, [i.risk_level for i in training], extras, "risk_level"),
         "kind": _with_extras(seed_rows, [i.kind for i in training], extras, "kind"),
     }
-    fitted = {name: labelled[name] for name in HEADS if not (name == "risk" and real)}
-    heads = {name: fit_head(matrix[rows], labels, HEAD_CONFIGS[name])[0] for name, (rows, labels) in fitted.items()}
+    weights: dict[str, list[float] | None] = dict.fromkeys(HEADS)
     head_configs = HEAD_CONFIGS
     if real:
+        # history and real rows are the last documents, and join the risk head only, weighted
         rows, labels = labelled["risk"]
         added = np.arange(len(texts) - len(history) - len(real), len(texts))
-        weights = (
+        labelled["risk"] = (np.concatenate([rows, added]), labels + [level for _, level in [*history, *real]])
+        weights["risk"] = (
             [1.0] * len(rows) + [DEV_TRAINING.history_weight] * len(history) + [DEV_TRAINING.real_weight] * len(real)
         )
-        labels = labels + [level for _, level in history] + [level for _, level in real]
-        rows, labels = labelled["risk"] = (np.concatenate([rows, added]), labels)
-        heads["risk"] = fit_head(matrix[rows], labels, DEV_TRAINING.head, weights=weights)[0]
-        heads = {name: heads[name] for name in HEADS}
         head_configs = {**HEAD_CONFIGS, "risk": DEV_TRAINING.head}
+    heads = {
+        name: fit_head(matrix[rows], labels, head_configs[name], weights=weights[name])[0]
+        for name, (rows, labels) in labelled.items()
+    }
     hashes = {
         path.name: file_sha256(path) for path in [*extra, *([risk_dev] if risk_dev and real else []), *risk_history]
     }
@@ -140,7 +136,7 @@ def train_seed(
         engine=engine,
         extra_data=hashes,
         head_configs=head_configs,
-        risk_escalation=(DEV_HISTORY_ESCALATION if history else DEV_ESCALATION) if real else RISK_ESCALATION,
+        risk_escalation=dev_escalation(bool(history)) if real else RISK_ESCALATION,
         risk_training=(DEV_TRAINING if history else _without_history(DEV_TRAINING)) if real else None,
     )
     model = TriageModel(metadata=draft, segmenter=segmenter, features=features, heads=heads)

@@ -49,6 +49,13 @@ def escalated_levels(probabilities: NDArray[np.float64], levels: Sequence[int], 
     return chosen
 
 
+def decide_levels(
+    probabilities: NDArray[np.float64], levels: Sequence[int], escalation: float, floors: Sequence[int]
+) -> NDArray[np.int64]:
+    """The service's rule: the escalated level of the model, raised to the lexicon's floor."""
+    return np.maximum(escalated_levels(probabilities, levels, escalation), np.asarray(floors, dtype=np.int64))
+
+
 def escalated_level(probabilities: NDArray[np.float64], levels: Sequence[int], escalation: float) -> int:
     return int(escalated_levels(probabilities[None, :], levels, escalation)[0])
 
@@ -121,9 +128,8 @@ class TriageModel:
         topic_index = topic_p.argmax(axis=1)
         topic_confidence = topic_p[rows, topic_index].round(4)
         levels = [int(level) for level in risk.labels]
-        modelled = escalated_levels(risk_p, levels, self.metadata.risk_escalation)
         floors = risk_floors(texts)
-        level = np.maximum(modelled, [floor for floor, _ in floors])
+        level = decide_levels(risk_p, levels, self.metadata.risk_escalation, [floor for floor, _ in floors])
         position = {lvl: i for i, lvl in enumerate(levels)}
         risk_index = np.array([position.get(int(lvl), -1) for lvl in level])
         risk_confidence = np.where(risk_index >= 0, risk_p[rows, np.maximum(risk_index, 0)], 0.0).round(4)
