@@ -21,6 +21,9 @@ from scipy.optimize import minimize_scalar
 from scipy.sparse import csr_matrix
 
 MAX_CALIBRATION_FOLDS = 5
+# liblinear visits rows in a random order: a fixed seed makes a model the same every time it is trained from the
+# same data, as its data hash says it is
+SVM_SEED = 0
 
 
 class HeadConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -159,12 +162,12 @@ def _fit_svm(
     from sklearn.svm import LinearSVC
 
     present = np.unique(y)
-    if weights is None:
-        svm = LinearSVC(C=config.c, class_weight=config.class_weight, max_iter=10_000).fit(matrix, y)
-    else:
+    class_weight, sample_weight = config.class_weight, weights
+    if weights is not None and config.class_weight == "balanced":
         # scikit-learn balances classes by their row counts; weighted rows are balanced by their total weight
-        balanced = class_balanced(y, weights) if config.class_weight == "balanced" else weights
-        svm = LinearSVC(C=config.c, max_iter=10_000).fit(matrix, y, sample_weight=balanced)
+        class_weight, sample_weight = None, class_balanced(y, weights)
+    svm = LinearSVC(C=config.c, class_weight=class_weight, max_iter=10_000, random_state=SVM_SEED)
+    svm.fit(matrix, y, sample_weight=sample_weight)
     coef = np.zeros((matrix.shape[1], n_classes), dtype=np.float32)
     # a class missing from this fold scores far below the others
     intercept = np.full(n_classes, -10.0, dtype=np.float32)
@@ -198,7 +201,7 @@ def _fit_nbsvm(
         inside = 1.0 + np.asarray(present[mine].sum(axis=0)).ravel()
         outside = 1.0 + np.asarray(present[~mine].sum(axis=0)).ravel()
         ratio = np.log((inside / inside.sum()) / (outside / outside.sum()))
-        svm = LinearSVC(C=config.c, class_weight=config.class_weight, max_iter=10_000)
+        svm = LinearSVC(C=config.c, class_weight=config.class_weight, max_iter=10_000, random_state=SVM_SEED)
         svm.fit(matrix @ diags(ratio), mine.astype(np.int64))
         coef[:, label] = svm.coef_[0] * ratio
         intercept[label] = svm.intercept_[0]
