@@ -36,7 +36,7 @@ from numpy.typing import NDArray  # noqa: E402
 
 from ml.corpus import LabelledText, default_seed_dir, read_csv, read_seed, split_heldout  # noqa: E402
 from ml.dictionary import default_district_dir, load_district  # noqa: E402
-from ml.heads import _MODELS, _spread  # noqa: E402
+from ml.heads import _MODELS, blend_factors  # noqa: E402
 from ml.metrics import report  # noqa: E402
 from ml.segment import Segmenter  # noqa: E402
 from ml.train import CSV_HEAD_CONFIGS, csv_features  # noqa: E402
@@ -116,9 +116,9 @@ def cross_validate(
         for scores, fit in zip(out_of_fold, _MODELS, strict=True):
             coef, intercept = fit(matrix[train], y[train], len(classes), config)
             scores[held] = np.asarray(matrix[held] @ coef) + intercept
-    blend = sum(
-        weight / _spread(scores) * scores for weight, scores in zip(config.blend, out_of_fold, strict=True) if weight
-    )
+    blended = [(weight, scores) for weight, scores in zip(config.blend, out_of_fold, strict=True) if weight]
+    factors = blend_factors([weight for weight, _ in blended], [scores for _, scores in blended])
+    blend = sum(factor * scores for factor, (_, scores) in zip(factors, blended, strict=True))
     truth = [classes[i] for i in y]
 
     def figures(scores: NDArray[np.float64]) -> dict[str, float]:

@@ -107,9 +107,7 @@ def fit_head(
         for scores, (_, fit) in zip(out_of_fold, models, strict=True):
             coef, intercept = fit(matrix[train], y[train], len(classes), config, None if w is None else w[train])
             scores[held] = np.asarray(matrix[held] @ coef) + intercept
-    # one model needs no common scale: the temperature absorbs its own
-    spreads = [_spread(scores) for scores in out_of_fold] if len(models) > 1 else [1.0]
-    factors = [weight / spread for (weight, _), spread in zip(models, spreads, strict=True)]
+    factors = blend_factors([weight for weight, _ in models], list(out_of_fold))
     blended = sum(factor * scores for factor, scores in zip(factors, out_of_fold, strict=True))
     coef = np.zeros((matrix.shape[1], len(classes)), dtype=np.float32)
     intercept = np.zeros(len(classes), dtype=np.float32)
@@ -119,6 +117,14 @@ def fit_head(
         intercept += factor * model_intercept
     temperature = fit_temperature(np.asarray(blended), y, w)
     return LinearHead(classes, coef, intercept, temperature), softmax(np.asarray(blended) / temperature)
+
+
+def blend_factors(blend: Sequence[float], out_of_fold: Sequence[NDArray[np.float64]]) -> list[float]:
+    """Each blended model's factor: its weight over the spread of its out-of-fold scores, so that the weights, not
+    the models' scales, decide. One model needs no common scale: the temperature absorbs its own."""
+    if len(out_of_fold) == 1:
+        return [blend[0]]
+    return [weight / _spread(scores) for weight, scores in zip(blend, out_of_fold, strict=True)]
 
 
 def fit_temperature(
