@@ -108,8 +108,9 @@ def tuning_half(report: StreamReport) -> bool:
     return (report.cluster if report.cluster is not None else report.id) % 2 == 0
 
 
-# (report, the open cases like its case's first report, every open case): the tracker's order of work. The tracker
-# compares a report with no street only with the open cases of its topic; every written stream names its streets.
+# (report, the open cases like its case's first report, every open case it is compared with): the tracker's order of
+# work. As in the tracker, a report with no street is compared with the open cases of its topic only (a report with
+# a street meets every open case, and `match_factor` rules out those of other streets).
 Matcher = Callable[[Report, Sequence[CaseCandidate], Sequence[CaseCandidate]], cases.Match | None]
 
 
@@ -129,8 +130,9 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
-        eligible = [c for c in open_cases.values() if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR]
-        match = matcher(report, eligible, list(open_cases.values()))
+        compared = [c for c in open_cases.values() if report.street or c.topic == report.topic]
+        eligible = [c for c in compared if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR]
+        match = matcher(report, eligible, compared)
         if match is None:
             case = CaseCandidate(
                 id=item.id,

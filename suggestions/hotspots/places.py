@@ -8,7 +8,9 @@ aliases both count; one Aho–Corasick automaton finds every occurrence in one p
 How words become a `Place`, in order:
 
 1. Matching. Every name and alias is found in the place field and in the text (full-width letters and digits count
-   as ASCII, letters ignore case, "龙跃苑2区" counts as "龙跃苑二区"). Overlapping matches keep the longest:
+   as ASCII, letters ignore case, "龙跃苑2区" counts as "龙跃苑二区"), and so do the short forms residents use for
+   a 社区 or 小区 where no listed name is written so (`_short_forms`: 龙腾四区 for 龙腾苑四区, 天通西苑三区 for
+   天通西苑第三社区, 太阳城 for 太阳城社区). Overlapping matches keep the longest:
    龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
    G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
    the field, punctuation, another place, or a word that goes with places on each side (在…, 我们…, …附近, …的,
@@ -72,6 +74,11 @@ _WIDE = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _WIDE_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B)}
 # "二区" and "第二" are written with digits as often as with characters.
 _NUMBERED = re.compile(r"(?<=第)[一二三四五六七八九]|[一二三四五六七八九](?=区)")
+# "龙腾苑四区", "融泽家园二区", "龙锦苑东五区": an estate's numbered part, which residents name without 苑, 园 or 家园.
+_SUB_ESTATE = re.compile(r"(?P<estate>.{2,}?)(?:家园|花园|苑|园)(?P<part>[东西南北]?[一二三四五六七八九]区)")
+# "天通西苑第三": the third part of an estate, which residents call 天通西苑三区.
+_ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五六七八九])")
+_SHORTEST_DERIVED = 3
 _DIGIT_FOR = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
@@ -182,11 +189,23 @@ class Gazetteer:
             )
             entries.append(entry)
             for written in (name, *aliases):
-                form = _normalise(written)
-                for spelling in (form, _NUMBERED.sub(lambda numeral: _DIGIT_FOR[numeral.group()], form)):
+                for spelling in _spellings(_normalise(written)):
                     meanings = forms.setdefault(spelling, [])
                     if entry not in meanings:
                         meanings.append(entry)
+        # Short forms people use, where no name or alias of the gazetteer is written so (step 1 of the docstring).
+        short: dict[str, list[_Entry]] = {}
+        for entry, (*_, aliases) in zip(entries, cleaned, strict=True):
+            if entry.level not in ("社区", "小区"):
+                continue
+            for written in (entry.name, *aliases):
+                for derived in _short_forms(_normalise(written)):
+                    for spelling in _spellings(derived):
+                        if spelling not in forms and spelling not in streets:
+                            meanings = short.setdefault(spelling, [])
+                            if entry not in meanings:
+                                meanings.append(entry)
+        forms.update(short)
         if not entries:
             raise ValueError(f"{source}: no places")
         return cls(entries, forms)
@@ -326,6 +345,27 @@ def _choose_locality(
     first = min(fitting, key=lambda candidate: candidate[:3])[3]
     extending = [entry for *_, entry in fitting if entry.street == first.street and entry.name.startswith(first.name)]
     return max(extending, key=lambda entry: len(entry.name))
+
+
+def _spellings(form: str) -> tuple[str, ...]:
+    """The form, and the form with "二区" and "第二" written in digits."""
+    digits = _NUMBERED.sub(lambda numeral: _DIGIT_FOR[numeral.group()], form)
+    return (form,) if digits == form else (form, digits)
+
+
+def _short_forms(form: str) -> list[str]:
+    """How residents shorten a 社区's or 小区's name: 太阳城社区 → 太阳城, 龙腾苑四区 → 龙腾四区, 名佳花园三区 →
+    名佳三区, 天通西苑第三(社区) → 天通西苑三区, 北街家园第三(社区) → 北街家园三区 and 北街三区. Never a name of two
+    characters (东辰 stays an ordinary word unless the gazetteer lists it), and never a village's name without 村: the
+    stems of village names are everyday words too often (发电站, 分水岭, 新建)."""
+    found = []
+    if form.endswith("社区") and len(form) - len("社区") >= _SHORTEST_DERIVED:
+        found.append(form := form[: -len("社区")])
+    if ordinal := _ORDINAL_ESTATE.fullmatch(form):
+        found.append(form := f"{ordinal['estate']}{ordinal['number']}区")
+    if numbered := _SUB_ESTATE.fullmatch(form):
+        found.append(numbered["estate"] + numbered["part"])
+    return found
 
 
 def _normalise(text: str) -> str:

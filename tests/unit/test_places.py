@@ -84,6 +84,27 @@ def test_an_estate_files_under_the_street_the_gazetteer_gives_it(changping: Gaze
     assert from_place_field == from_text == Place("龙泽园街道", "龙跃苑二区社区", "社区")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a numbered part without 苑, 家园 or 花园, and 三区 for 第三
+        ("龙腾四区12号楼电梯又坏了", Place("龙泽园街道", "龙腾苑四区社区", "社区")),
+        ("融泽2区门口的健身房跑路了", Place("回龙观街道", "融泽家园二区社区", "社区")),
+        ("名佳三区靠南那几栋夜里施工", Place("北七家镇", "名佳花园三区社区", "社区")),
+        ("住天通西苑三区，楼下停车难", Place("天通苑北街道", "天通西苑第三社区", "社区")),
+        ("北街三区7号楼电梯卡住了", Place("沙河镇", "北街家园第三社区", "社区")),
+        # a 社区 without the word 社区
+        ("太阳城那个老年餐桌关了", Place("小汤山镇", "太阳城社区", "社区")),
+        # a short form never shadows a name the gazetteer lists (领秀慧谷 is a 小区 beside 领秀慧谷社区)
+        ("领秀慧谷门口的公交站没了", Place("史各庄街道", "领秀慧谷", "小区")),
+        # no short form of two characters, and none from a village's name: 发电站村's stem is an everyday word
+        ("附近的发电站噪音大", UNKNOWN),
+    ],
+)
+def test_short_forms_residents_use(changping: Gazetteer, text: str, expected: Place) -> None:
+    assert changping.resolve(text) == expected
+
+
 def test_a_place_in_another_street_is_mentioned_not_located(changping: Gazetteer) -> None:
     assert changping.resolve("每天去沙河高教园上班，路上太堵", "城北街道") == street_only("城北街道")
 
