@@ -6,9 +6,9 @@
 
 The stream is replayed in time order through `best_match`, the case store kept in memory: a report joins the case
 it matches, else opens a new one; a case stays open for 7 days after its last report. Each report is signed with
-its own street and locality cut from the text, as `signature` asks; the places are the stream's labels, or with
-`--resolve-places` what the gazetteer resolver reads in the text. Pairwise: every pair of reports put in one case is
-a predicted pair, every pair of one cluster a true pair.
+its own street and locality cut from the text, as `signature` asks; the places are the stream's labels (with their
+levels from the district's gazetteer), or with `--resolve-places` what the gazetteer resolver reads in the text.
+Pairwise: every pair of reports put in one case is a predicted pair, every pair of one cluster a true pair.
 
 `--overlay` lays several streams over one another, each moved to begin when the first does (ids and clusters kept
 apart): a busy district, where one street's open cases are many and several of them are about the same kind of
@@ -55,6 +55,7 @@ from suggestions.hotspots.similarity import Signature, signature, similarity
 from suggestions.hotspots.tracker import ANCHOR_FLOOR
 
 ROOT = Path(__file__).resolve().parent.parent
+GAZETTEER = ROOT / "ml" / "district" / "changping" / "gazetteer.csv"  # the streams' district
 T = TypeVar("T")
 WINDOW = timedelta(days=7)
 
@@ -68,6 +69,7 @@ class StreamReport(msgspec.Struct, frozen=True):
     locality: str
     topic: str
     text: str
+    locality_level: str = ""  # not in the files: `with_levels` or `resolved` fill it in
 
 
 def load(path: Path) -> list[StreamReport]:
@@ -84,8 +86,23 @@ def resolved(stream: Sequence[StreamReport], gazetteer_path: Path) -> list[Strea
     placed = []
     for report in stream:
         place = gazetteer.resolve(report.text)
-        placed.append(msgspec.structs.replace(report, street=place.street or "", locality=place.locality or ""))
+        placed.append(
+            msgspec.structs.replace(
+                report,
+                street=place.street or "",
+                locality=place.locality or "",
+                locality_level=place.locality_level or "",
+            )
+        )
     return placed
+
+
+def with_levels(stream: Sequence[StreamReport], gazetteer_path: Path) -> list[StreamReport]:
+    """The stream with each labelled locality's level, as the gazetteer lists it."""
+    gazetteer = Gazetteer.load(gazetteer_path)
+    return [
+        msgspec.structs.replace(report, locality_level=gazetteer.level_of(report.locality) or "") for report in stream
+    ]
 
 
 def overlaid(streams: Sequence[Sequence[StreamReport]]) -> list[StreamReport]:
@@ -127,6 +144,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
             locality=item.locality or None,
             topic=item.topic,
             at=item.at,
+            locality_level=item.locality_level or None,
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
@@ -142,6 +160,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 last_activity=item.at,
                 signature=merge_signature(report.signature, report.signature, 0),
                 size=1,
+                locality_level=report.locality_level,
             )
             anchors[case.id] = report.signature
         else:
@@ -151,6 +170,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 # A case filed at street level learns its estate from the first member that names one.
                 street=old.street or report.street,
                 locality=old.locality or report.locality,
+                locality_level=old.locality_level if old.locality else report.locality_level,
                 last_activity=max(old.last_activity, item.at),
                 signature=merge_signature(old.signature, report.signature, old.size),
                 size=old.size + 1,
@@ -346,8 +366,7 @@ def main() -> None:
     args = parser.parse_args()
 
     stream = overlaid([load(path) for path in args.overlay]) if args.overlay else load(args.stream)
-    if args.resolve_places:
-        stream = resolved(stream, args.resolve_places)
+    stream = resolved(stream, args.resolve_places) if args.resolve_places else with_levels(stream, GAZETTEER)
     signatures = {
         r.id: signature(r.text, places=() if args.keep_place_names else (r.street, r.locality)) for r in stream
     }

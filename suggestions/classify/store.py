@@ -52,7 +52,7 @@ RETURNING id, text_masked
 """
 
 LOCK_STILL_PENDING = """
-SELECT id, text_masked, street, locality, received_at FROM items
+SELECT id, text_masked, street, locality, locality_level, received_at FROM items
 WHERE id = ANY($1::bigint[]) AND status = 'pending'
 ORDER BY id
 FOR UPDATE
@@ -187,6 +187,7 @@ def _placed(outcome: Outcome, row: Any) -> Placed:
         text=row["text_masked"],
         street=row["street"],
         locality=row["locality"],
+        locality_level=row["locality_level"],
         topic=outcome.topic,
         risk_level=outcome.risk_level,
         received_at=row["received_at"],

@@ -30,12 +30,12 @@ LOCK_CASES = (
 )
 
 LOCK_ITEM = """
-SELECT case_id, street, locality, topic, received_at, text_masked FROM items WHERE id = $1 FOR UPDATE
+SELECT case_id, street, locality, locality_level, topic, received_at, text_masked FROM items WHERE id = $1 FOR UPDATE
 """
 
 OWN_CASE = """
-INSERT INTO cases (street, locality, topic, opened_at, last_activity, summary)
-VALUES ($1, $2, $3, $4, $4, left($5, 80))
+INSERT INTO cases (street, locality, topic, opened_at, last_activity, summary, locality_level)
+VALUES ($1, $2, $3, $4, $4, left($5, 80), $6)
 RETURNING id
 """
 
@@ -145,6 +145,7 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None) -> int | No
                 item["topic"],
                 item["received_at"],
                 item["text_masked"],
+                item["locality_level"],
             )
             await _count_problem(
                 conn, {"street": item["street"], "topic": item["topic"], "opened_at": item["received_at"]}, 1

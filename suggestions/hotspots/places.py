@@ -136,6 +136,10 @@ class Gazetteer:
 
     def __init__(self, entries: Sequence[_Entry], forms: dict[str, list[_Entry]]) -> None:
         self._streets = tuple(entry.name for entry in entries if entry.is_street)
+        levels: dict[str, set[str]] = {}
+        for entry in entries:
+            levels.setdefault(entry.name, set()).add(entry.level)
+        self._levels = {name: next(iter(kinds)) for name, kinds in levels.items() if len(kinds) == 1}
         self._surfaces = tuple(_surface(form, meanings) for form, meanings in forms.items())
         self._automaton = ahocorasick_rs.AhoCorasick(forms)
 
@@ -213,6 +217,10 @@ class Gazetteer:
     def streets(self) -> tuple[str, ...]:
         """Canonical street-level names, in gazetteer order."""
         return self._streets
+
+    def level_of(self, name: str) -> str | None:
+        """The level of the place listed under `name` (社区, 道路 …), None when there is none or several."""
+        return self._levels.get(name)
 
     def resolve(self, text: str, place: str = "") -> Place:
         """The street and finer place of an item, from its sender's place field and its text."""

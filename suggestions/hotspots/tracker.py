@@ -62,12 +62,13 @@ class Placed(msgspec.Struct, frozen=True):
     risk_level: int
     received_at: datetime
     signature: Signature
+    locality_level: str | None = None
 
 
 # Cases of the report's street, and cases whose street nobody has named yet (a report that names it may join them).
 CANDIDATE_CASES = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets,
-       signature_buildings, size, anchor_keys, anchor_weights
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size, anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND (street = $1 OR street IS NULL) AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
@@ -77,8 +78,8 @@ LIMIT $3
 # A report with no known street is compared with the open cases of its topic anywhere (weighted down as "unknown
 # place"), not with every open case of the district.
 CANDIDATE_CASES_NO_STREET = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets,
-       signature_buildings, size, anchor_keys, anchor_weights
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size, anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND topic = $1 AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC
@@ -87,8 +88,9 @@ LIMIT $3
 
 OPEN_CASE = """
 INSERT INTO cases (street, locality, topic, opened_at, last_activity, size, max_risk, signature_keys,
-                   signature_weights, signature_facets, signature_buildings, anchor_keys, anchor_weights, summary)
-VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, $9, $10, $6, $7, left($8, 80))
+                   signature_weights, signature_facets, signature_buildings, anchor_keys, anchor_weights, summary,
+                   locality_level)
+VALUES ($1, $2, $3, $4, $4, 1, $5, $6, $7, $9, $10, $6, $7, left($8, 80), $11)
 RETURNING id
 """
 
@@ -100,6 +102,7 @@ UPDATE cases SET
     max_risk = greatest(max_risk, $3),
     street = coalesce(street, $7),
     locality = coalesce(locality, $4),
+    locality_level = CASE WHEN locality IS NULL THEN $10 ELSE locality_level END,
     signature_keys = $5,
     signature_weights = $6,
     signature_facets = $8,
@@ -246,6 +249,7 @@ def candidate_from_row(row: Any) -> CaseCandidate:
             buildings=list(row["signature_buildings"]),
         ),
         size=row["size"],
+        locality_level=row["locality_level"],
     )
 
 
@@ -282,7 +286,12 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     candidates = {row["id"]: candidate_from_row(row) for row in rows}
     anchors = {row["id"]: Signature(keys=list(row["anchor_keys"]), weights=list(row["anchor_weights"])) for row in rows}
     report = Report(
-        signature=item.signature, street=item.street, locality=item.locality, topic=item.topic, at=item.received_at
+        signature=item.signature,
+        street=item.street,
+        locality=item.locality,
+        topic=item.topic,
+        at=item.received_at,
+        locality_level=item.locality_level,
     )
     scored = scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
     bar = background_bar([match.score for match in scored])
@@ -301,6 +310,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
             item.text,
             item.signature.facets,
             item.signature.buildings,
+            item.locality_level,
         )
         await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
         return case_id, True, 1
@@ -317,6 +327,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         item.street,
         merged.facets,
         merged.buildings,
+        item.locality_level,
     )
     await conn.execute(SET_ITEM_CASE, item.id, case.id, round(best.score, 4))
     # The case as JOIN_CASE left it: a case nobody had placed learns the report's street and locality.
@@ -324,6 +335,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         case,
         street=item.street if case.street is None else case.street,
         locality=item.locality if case.locality is None else case.locality,
+        locality_level=item.locality_level if case.locality is None else case.locality_level,
         signature=merged,
         size=size,
     )

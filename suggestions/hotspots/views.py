@@ -106,8 +106,8 @@ LIMIT $2
 """
 
 SUGGESTION_CANDIDATES = """
-SELECT id, street, locality, topic, last_activity, signature_keys, signature_weights, signature_facets,
-       signature_buildings, size, summary
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size, summary
 FROM cases
 WHERE status = 'open' AND last_activity > $2 AND ($1::text IS NULL OR street = $1 OR street IS NULL)
 ORDER BY last_activity DESC

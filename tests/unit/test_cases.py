@@ -128,6 +128,27 @@ def test_two_communities_whose_names_run_alike_are_two_places() -> None:
     assert place_factor(STREET, "北街家园", STREET, "北街家园第三社区") > other
 
 
+def test_two_estates_are_further_apart_than_an_estate_and_a_landmark() -> None:
+    estates = place_factor(STREET, "华龙苑中里社区", STREET, "蓝天园社区", levels=("社区", "社区"))
+    landmark = place_factor(STREET, "华龙苑中里社区", STREET, "霍营站", levels=("社区", "地标"))
+    unknown = place_factor(STREET, "华龙苑中里社区", STREET, "蓝天园社区")  # a case opened before levels were kept
+    assert estates < landmark == unknown
+    # nested and equal names are read as before, whatever the levels
+    assert place_factor(STREET, "北街家园", STREET, "北街家园第三社区", levels=("小区", "社区")) > landmark
+    # the report at 华龙苑南里社区, the case at 华龙苑中里社区: weighed down further once both levels are known
+    other_estate = Report(
+        signature=signature(HEATING_AGAIN, places=(STREET, "华龙苑南里社区")),
+        street=STREET,
+        locality="华龙苑南里社区",
+        topic="城乡建设",
+        at=NOW,
+        locality_level="社区",
+    )
+    unleveled = scored_matches(other_estate, [case(1, HEATING)])
+    leveled = scored_matches(other_estate, [msgspec.structs.replace(case(1, HEATING), locality_level="社区")])
+    assert leveled[0].score == pytest.approx(unleveled[0].score * estates / unknown)
+
+
 def test_a_road_that_crosses_streets_is_compared_by_its_name() -> None:
     assert place_factor(None, "回龙观西大街", "回龙观街道", "回龙观西大街") == place_factor(
         STREET, "蓝天园", STREET, "蓝天园"

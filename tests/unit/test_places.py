@@ -105,6 +105,13 @@ def test_short_forms_residents_use(changping: Gazetteer, text: str, expected: Pl
     assert changping.resolve(text) == expected
 
 
+def test_the_level_of_a_listed_name(changping: Gazetteer) -> None:
+    assert changping.level_of("龙腾苑四区社区") == "社区"
+    assert changping.level_of("霍营站") == "地标"
+    assert changping.level_of("龙腾四区") is None  # a written form, not a listed name
+    assert changping.level_of("大东流") is None  # an alias (of a 社区 and of a 村), not a listed name
+
+
 def test_a_place_in_another_street_is_mentioned_not_located(changping: Gazetteer) -> None:
     assert changping.resolve("每天去沙河高教园上班，路上太堵", "城北街道") == street_only("城北街道")
 
