@@ -43,12 +43,11 @@ from suggestions.hotspots.cases import (
     CaseCandidate,
     Report,
     Weights,
-    background_bar,
     best_match,
     cases_to_absorb,
+    choose_case,
     merge_signature,
     rank_suggestions,
-    scored_matches,
 )
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import Signature, signature, similarity
@@ -125,10 +124,13 @@ def tuning_half(report: StreamReport) -> bool:
     return (report.cluster if report.cluster is not None else report.id) % 2 == 0
 
 
-# (report, the open cases like its case's first report, every open case it is compared with): the tracker's order of
-# work. As in the tracker, a report with no street is compared with the open cases of its topic only (a report with
-# a street meets every open case, and `match_factor` rules out those of other streets).
-Matcher = Callable[[Report, Sequence[CaseCandidate], Sequence[CaseCandidate]], cases.Match | None]
+# (report, the open cases it is compared with, whether a case may be joined: the new report resembles its first
+# report) → (the case to join, the eligible matches): `cases.choose_case`, the tracker's order of work. As in the
+# tracker, a report with no street is compared with the open cases of its topic only (a report with a street meets
+# every open case, and `match_factor` rules out those of other streets).
+Matcher = Callable[
+    [Report, Sequence[CaseCandidate], Callable[[int], bool]], tuple[cases.Match | None, list[cases.Match]]
+]
 
 
 def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], matcher: Matcher) -> dict[int, int]:
@@ -149,8 +151,8 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
         compared = [c for c in open_cases.values() if report.street or c.topic == report.topic]
-        eligible = [c for c in compared if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR]
-        match = matcher(report, eligible, compared)
+        like_first = {c.id for c in compared if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR}
+        match, matches = matcher(report, compared, like_first.__contains__)
         if match is None:
             case = CaseCandidate(
                 id=item.id,
@@ -175,8 +177,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 signature=merge_signature(old.signature, report.signature, old.size),
                 size=old.size + 1,
             )
-            others = scored_matches(report, eligible, window=WINDOW) if report.street else []
-            for absorbed in cases_to_absorb(case, others, open_cases):
+            for absorbed in cases_to_absorb(case, matches if report.street else [], open_cases):
                 other = open_cases.pop(absorbed)
                 for member, case_id in assigned.items():
                     if case_id == absorbed:
@@ -254,17 +255,10 @@ def tune(stream: Sequence[StreamReport], signatures: dict[int, Signature]) -> Se
 
 def matcher_with(setting: Setting) -> Matcher:
     def match(
-        report: Report, candidates: Sequence[CaseCandidate], every_open: Sequence[CaseCandidate]
-    ) -> cases.Match | None:
-        # as the tracker does: the report's background over every open case, then only those like a case's first
-        scores = [m.score for m in scored_matches(report, every_open, window=WINDOW, weights=setting.weights)]
-        return best_match(
-            report,
-            candidates,
-            window=WINDOW,
-            threshold=setting.threshold,
-            weights=setting.weights,
-            bar=background_bar(scores),
+        report: Report, compared: Sequence[CaseCandidate], eligible: Callable[[int], bool]
+    ) -> tuple[cases.Match | None, list[cases.Match]]:
+        return choose_case(
+            report, compared, eligible, window=WINDOW, threshold=setting.threshold, weights=setting.weights
         )
 
     return match

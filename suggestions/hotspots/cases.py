@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import msgspec
@@ -180,16 +180,32 @@ def best_match(
     threshold: float = THRESHOLD,
     size_step: float = SIZE_STEP,
     weights: Weights = WEIGHTS,
-    bar: float | None = None,
 ) -> Match | None:
-    """The open case the report most likely belongs to, or None when it is a new problem.
+    """The open case the report most likely belongs to, or None when it is a new problem."""
+    best, _ = choose_case(
+        report, candidates, lambda _: True, window=window, threshold=threshold, size_step=size_step, weights=weights
+    )
+    return best
 
-    `bar`: the report's `background_bar`, when the candidates are not all the open cases it was compared with (the
-    tracker leaves out those unlike a case's first report after scoring); by default, the candidates'."""
-    matches = scored_matches(report, candidates, window=window, weights=weights)
-    if bar is None:
-        bar = background_bar([m.score for m in matches])
-    return joinable(matches, candidates, threshold=threshold, size_step=size_step, bar=bar)
+
+def choose_case(
+    report: Report,
+    candidates: Sequence[CaseCandidate],
+    eligible: Callable[[int], bool],
+    *,
+    window: timedelta = timedelta(days=7),
+    threshold: float = THRESHOLD,
+    size_step: float = SIZE_STEP,
+    weights: Weights = WEIGHTS,
+) -> tuple[Match | None, list[Match]]:
+    """The case to join (None: a new problem) and the eligible matches, best first (`cases_to_absorb` reads them).
+
+    Every candidate is scored and sets the report's `background_bar`; only the cases `eligible` (by id) may be
+    joined: the tracker keeps those whose first report the new one resembles too."""
+    scored = scored_matches(report, candidates, window=window, weights=weights)
+    bar = background_bar([match.score for match in scored])
+    matches = [match for match in scored if eligible(match.case_id)]
+    return joinable(matches, candidates, threshold=threshold, size_step=size_step, bar=bar), matches
 
 
 def background_bar(scores: Sequence[float], *, z: float = BACKGROUND_Z, minimum: int = BACKGROUND_MIN) -> float:

@@ -17,15 +17,7 @@ import msgspec
 
 from suggestions.hotspots.bursts import DEFAULT_PRIOR, DayCount, DistrictPrior, RiskPoint, burst, escalation
 from suggestions.hotspots.bursts import district_prior as fit_prior
-from suggestions.hotspots.cases import (
-    CaseCandidate,
-    Report,
-    background_bar,
-    cases_to_absorb,
-    joinable,
-    merge_signature,
-    scored_matches,
-)
+from suggestions.hotspots.cases import CaseCandidate, Report, cases_to_absorb, choose_case, merge_signature
 from suggestions.hotspots.similarity import Signature, similarity
 
 # A case whose reporters reach this many is a hotspot on its own: many people see the same problem.
@@ -293,10 +285,12 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         at=item.received_at,
         locality_level=item.locality_level,
     )
-    scored = scored_matches(report, list(candidates.values()), window=CASE_WINDOW)
-    bar = background_bar([match.score for match in scored])
-    matches = [match for match in scored if similarity(item.signature, anchors[match.case_id]) >= ANCHOR_FLOOR]
-    best = joinable(matches, candidates.values(), bar=bar)
+    best, matches = choose_case(
+        report,
+        list(candidates.values()),
+        lambda case_id: similarity(item.signature, anchors[case_id]) >= ANCHOR_FLOOR,
+        window=CASE_WINDOW,
+    )
     if best is None:
         case_id = await conn.fetchval(
             OPEN_CASE,
