@@ -318,7 +318,7 @@ async def test_a_case_keeps_the_facets_and_buildings_of_all_its_reports(conn: An
 
 
 async def test_a_report_is_measured_against_every_open_case_of_its_street(conn: Any, monkeypatch: Any) -> None:
-    from suggestions.hotspots import tracker
+    from suggestions.hotspots import cases, tracker
 
     at = datetime(2025, 3, 3, 9, tzinfo=UTC)
     street, estate = "龙泽园街道", "龙跃苑二区"
@@ -334,13 +334,13 @@ async def test_a_report_is_measured_against_every_open_case_of_its_street(conn: 
         "小区里有人遛狗不拴绳，孩子被吓哭了。",
     ]
     seen: list[int] = []
-    real = tracker.background_bar
+    real = cases.background_bar
 
     def spy(scores: Any) -> float:
         seen.append(len(scores))
         return real(scores)
 
-    monkeypatch.setattr(tracker, "background_bar", spy)
+    monkeypatch.setattr(cases, "background_bar", spy)  # `choose_case` computes it for the tracker
     async with conn.transaction():
         opened = {
             (await tracker._place(conn, _placed(n, street, estate, text, at)))[0]
