@@ -22,8 +22,6 @@ from numpy.typing import NDArray
 from ml.heads import HeadConfig, fit_head
 from ml.triage import decide_levels
 
-__all__ = ["decide_levels"]  # the service's rule, which the cross-validation applies
-
 if TYPE_CHECKING:
     from ml.features import FeatureConfig
 

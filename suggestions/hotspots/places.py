@@ -79,6 +79,7 @@ _SUB_ESTATE = re.compile(r"(?P<estate>.{2,}?)(?:家园|花园|苑|园)(?P<part>[
 # "天通西苑第三": the third part of an estate, which residents call 天通西苑三区.
 _ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五六七八九])")
 _SHORTEST_DERIVED = 3
+_SHORTENED_LEVELS = frozenset({"社区", "小区"})  # not 村: `_short_forms`
 _DIGIT_FOR = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
@@ -200,7 +201,7 @@ class Gazetteer:
         # Short forms people use, where no name or alias of the gazetteer is written so (step 1 of the docstring).
         short: dict[str, list[_Entry]] = {}
         for entry, (*_, aliases) in zip(entries, cleaned, strict=True):
-            if entry.level not in ("社区", "小区"):
+            if entry.level not in _SHORTENED_LEVELS:
                 continue
             for written in (entry.name, *aliases):
                 for derived in _short_forms(_normalise(written)):

@@ -92,6 +92,7 @@ def test_ordinary_items_have_no_floor(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        # a person locked in or missing, only in passing: prevention, a thing held, a rescue that is over
         "请问孩子被锁在车里这种事该怎么预防",
         "建议给失智老人配发防走失手环",
         "我准备转学，想问问手续",
@@ -102,15 +103,7 @@ def test_ordinary_items_have_no_floor(text: str) -> None:
         "押金被扣住了",
         "我家的狗被邻居关起来了",
         "来电人和孩子被关在里面二十多分钟才被救出来",
-    ],
-)
-def test_a_person_locked_in_or_missing_only_in_passing_is_no_emergency(text: str) -> None:
-    assert risk_floor(text)[0] < 3
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
+        # everyday words of the urgent rules
         "我的车停在楼下被人划了一道口子",
         "建议在路口划一道停车线",
         "把这条路彻底修好，一了百了",
@@ -123,7 +116,7 @@ def test_a_person_locked_in_or_missing_only_in_passing_is_no_emergency(text: str
         "上个月仓库着火了",
     ],
 )
-def test_everyday_words_of_the_urgent_rules_are_no_emergency(text: str) -> None:
+def test_look_alikes_of_the_urgent_rules_are_no_emergency(text: str) -> None:
     assert risk_floor(text)[0] < 3
 
 

@@ -20,12 +20,12 @@ from ml.risk import (
     RiskTraining,
     cross_validate,
     cv_figures,
-    decide_levels,
     stratified_folds,
 )
 from ml.segment import Segmenter
 from ml.serving import load_model
 from ml.train import train_seed
+from ml.triage import decide_levels
 from tests.ml.tiny_corpus import RISK_WORDS, TOPIC_WORDS, items, write_district, write_seed
 
 
