@@ -132,7 +132,7 @@ async def test_a_building_number_past_the_column_still_places_the_report(
 
 
 async def test_staff_merge_and_split_cases(
-    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
 ) -> None:
     first = await post(client, "web", LIFT[0][1], {})
     apart = await post(client, "web", SAME_PROBLEM_OTHER_PLACE, {})
@@ -148,6 +148,11 @@ async def test_staff_merge_and_split_cases(
     split = await client.post(f"/api/v1/items/{apart}/case", json={"case_id": None}, headers=staff)
     assert split.status_code == 200
     assert split.json()["case_id"] not in (case_a, case_b)
+    # the report's own case keeps its place, and the place's level that weighs it against other estates
+    own = await pool.fetchrow("SELECT locality, locality_level FROM cases WHERE id = $1", split.json()["case_id"])
+    item = await pool.fetchrow("SELECT locality, locality_level FROM items WHERE id = $1", apart)
+    assert own["locality_level"] is not None
+    assert tuple(own) == tuple(item)
     assert (await client.get(f"/api/v1/cases/{case_a}", headers=staff)).json()["size"] == 1
     assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": case_a}, headers=staff)).status_code == 422
     assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": 1}, headers=operator)).status_code == 403
