@@ -12,7 +12,8 @@ The rubric's signals, as the labelled real messages read them (`ml/eval/README.m
 
 A phrase does not count when the clause negates it right before it (没有燃气泄漏, 未发现起火). Each rule names
 literal triggers, one of which every match contains: one Aho–Corasick pass over the text finds which rules can
-match at all, so most texts cost a single scan.
+match at all and where, so most texts cost a single scan, and a rule's pattern reads only the stretches around its
+triggers.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ _RULES = (
     _Rule(
         WARNING,
         r"传销|非法集资|集资诈骗|p2p|暴雷|爆雷|庞氏|骗局|(?:老人|老年人|大爷|大妈|老太太)[^。！？]{0,20}(?:被骗|受骗|保健品)"
-        r"|被骗(?:了)?\d+万",
+        r"|被骗(?:了)?\d{1,8}万",
         "传销 集资 p2p 暴雷 爆雷 庞氏 骗局 被骗 受骗 保健品",
     ),
     # deaths or grave injuries
@@ -224,13 +225,19 @@ _RULES = (
 _BATCH_SEPARATOR = "\n"
 # characters a `before_trigger` pattern may need before its trigger
 _LONGEST_BEFORE = 12
+# No rule's match is longer than this, and no lookahead reads further than `_LOOKAHEAD` past a match (the tests
+# check both): a rule's matches lie within that reach of the triggers they hold, so a rule reads those windows of a
+# text rather than the whole of it.
+_LONGEST_MATCH = 32
+_LOOKAHEAD = 4
 _CLAUSE_ENDS = "，。！？；,.!?;：:\n"
 _SENTENCE_ENDS = "。！？!?\n"
 _LAST_END = 0xFFFF  # every clause end is below; any character from here on ends nothing
 # the negation must stand right before the phrase: 没有燃气泄漏, 未发现明显漏气, 打不着火; 不解决就跳楼 is no negation.
 _NEGATED = re.compile(
-    r"(?:没有|没|无|未|不|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人)*$"
+    r"(?:没有|没|无|未|不|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人){0,4}$"
 )
+_LONGEST_NEGATION = 11  # characters `_NEGATED` can match
 # "随时可能坍塌" is imminent, "可能坍塌" is not
 _ONLY_FEARED_BEFORE = re.compile(
     r"担心|害怕|怕|防止|预防|避免|以防|谨防|防范|存在|(?<!随时)可能|容易|一旦|如果|万一|要去|准备|打算|扬言|威胁"
@@ -309,36 +316,61 @@ def batch_risk_signals(texts: Sequence[str]) -> list[list[RiskSignal]]:
     trigger, hit_start, hit_end = np.array(hits, dtype=np.int64).T
     hit_text = np.searchsorted(starts, hit_start, side="right") - 1
     possible = np.asarray(rules_of, dtype=np.int64)[trigger]
-    for number, (rule, pattern, unless_before, unless_after) in enumerate(compiled):
+    spans: list[tuple[int, int, int, int]] = []  # rule, begin, end, text
+    for number, (rule, pattern, _, _) in enumerate(compiled):
         mine = (possible >> number & 1).astype(np.bool_)
         if not mine.any():
             continue
-        spans: list[tuple[int, int, int]] = []
+        rule_hits = hit_start[mine].tolist(), hit_end[mine].tolist(), hit_text[mine].tolist()
         if rule.before_trigger:
-            rule_hits = zip(hit_start[mine].tolist(), hit_end[mine].tolist(), hit_text[mine].tolist(), strict=True)
-            for start, end, text in rule_hits:
+            for start, end, text in zip(*rule_hits, strict=True):
                 leading = pattern.search(joined, max(text_start[text], start - _LONGEST_BEFORE), start)
                 if leading:
-                    spans.append((leading.start(), end, text))
+                    spans.append((number, leading.start(), end, text))
         else:
-            for text in dict.fromkeys(hit_text[mine].tolist()):  # each text once, in order
-                spans.extend((*m.span(), text) for m in pattern.finditer(joined, text_start[text], text_end[text]))
-        for begin, end, text in spans:
-            before = joined[clause_start[begin] : begin]
+            for begin, end, text in _windows(*rule_hits, text_start, text_end):
+                spans.extend((number, *m.span(), text) for m in pattern.finditer(joined, begin, end))
+    begins = [begin for _, begin, _, _ in spans]
+    clauses, sentences = clause_start[begins].tolist(), sentence_start[begins].tolist()
+    for (number, begin, end, text), clause, sentence in zip(spans, clauses, sentences, strict=True):
+        rule, _, unless_before, unless_after = compiled[number]
+        if _NEGATED.search(joined, max(clause, begin - _LONGEST_NEGATION), begin):
+            continue
+        before = joined[clause:begin]
+        if unless_before and unless_before.search(before):
+            continue
+        level = rule.level
+        if unless_after or rule.feared_is_warning:
             after = joined[end : text_end[text]]
-            if _NEGATED.search(before) or (unless_before and unless_before.search(before)):
-                continue
             if unless_after and unless_after.match(after):
                 level = WARNING if rule.level == URGENT else rule.level
-            else:
-                level = rule.level
             if level == URGENT and rule.feared_is_warning:
                 feared = _ONLY_FEARED_BEFORE.search(before) or _ONLY_FEARED_AFTER.match(after)
-                now = _NOW.search(joined, sentence_start[begin], begin) or _NOW_AFTER.match(after)
+                now = _NOW.search(joined, sentence, begin) or _NOW_AFTER.match(after)
                 if feared or (rule.urgent_only_now and not now):
                     level = WARNING
-            found[text].append(RiskSignal(level=level, phrase=original[begin:end]))
-    return [sorted(signals, key=lambda signal: -signal.level) for signals in found]
+        found[text].append(RiskSignal(level=level, phrase=original[begin:end]))
+    return [sorted(signals, key=lambda signal: -signal.level) if len(signals) > 1 else signals for signals in found]
+
+
+def _windows(
+    starts: list[int], ends: list[int], texts: list[int], text_start: list[int], text_end: list[int]
+) -> list[tuple[int, int, int]]:
+    """(begin, end, text) of the stretches around the triggers (at starts/ends, in texts) where a rule's matches may
+    lie, overlapping ones merged.
+
+    A scan of a stretch finds the matches a scan of the whole text finds there: every match holds a trigger and lies
+    within its window, so none crosses the edge of a merged stretch.
+    """
+    out: list[tuple[int, int, int]] = []
+    for start, end, text in sorted(zip(starts, ends, texts, strict=True)):
+        begin = max(text_start[text], start - _LONGEST_MATCH)
+        finish = min(text_end[text], end + _LONGEST_MATCH + _LOOKAHEAD)
+        if out and out[-1][2] == text and begin <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], finish), text)
+        else:
+            out.append((begin, finish, text))
+    return out
 
 
 def risk_floor(text: str) -> tuple[int, tuple[str, ...]]:

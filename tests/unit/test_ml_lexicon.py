@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import importlib
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ml.lexicon import _RULES, risk_floor, risk_floors, risk_signals
+import ml.lexicon
+from ml.lexicon import _RULES, batch_risk_signals, risk_floor, risk_floors, risk_signals
 
 
 @pytest.mark.parametrize(
@@ -177,3 +180,56 @@ def test_the_urgent_probe_is_what_it_says() -> None:
     assert set(kinds) == {"self_harm", "threat", "hazard_now", "person_held", "gathering_now", "fraud_now"}
     assert min(kinds.values()) >= 12
     assert {m.level for m in probe if m.category == "lookalike"} <= {0, 1, 2}
+
+
+def _widths(pattern: str) -> tuple[int, int]:
+    """(longest match, furthest a lookahead reads past a match's end) of a pattern, from the regex parser."""
+    parser = importlib.import_module("re._parser")  # private, but the only reader of a pattern's widths
+
+    lookahead = 0
+
+    def walk(items: Any) -> None:
+        nonlocal lookahead
+        for op, arg in items:
+            if str(op) in ("ASSERT", "ASSERT_NOT") and arg[0] == 1:
+                lookahead = max(lookahead, arg[1].getwidth()[1])
+            for part in arg if isinstance(arg, (list, tuple)) else ():
+                if isinstance(part, parser.SubPattern):
+                    walk(part)
+                elif isinstance(part, (list, tuple)):
+                    for inner in part:
+                        if isinstance(inner, parser.SubPattern):
+                            walk(inner)
+
+    parsed = parser.parse(pattern)
+    walk(parsed)
+    return parsed.getwidth()[1], lookahead
+
+
+def test_rules_read_windows_as_wide_as_their_longest_match() -> None:
+    for rule in _RULES:
+        longest, lookahead = _widths(rule.pattern)
+        if rule.before_trigger:  # reads a fixed stretch before its trigger instead
+            continue
+        assert longest <= ml.lexicon._LONGEST_MATCH, rule.pattern
+        assert lookahead <= ml.lexicon._LOOKAHEAD, rule.pattern
+    assert _widths(ml.lexicon._NEGATED.pattern)[0] <= ml.lexicon._LONGEST_NEGATION
+    assert _widths("(?<!不)想死(?!你|了你)") == (2, 2)
+
+
+def test_windows_find_what_a_scan_of_the_whole_text_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench._texts import seed_corpus_texts, seed_texts
+    from bench.urgent_probe import load
+
+    probe = load(Path(__file__).resolve().parents[1] / "data" / "urgent_probe.jsonl")
+    texts = [*seed_corpus_texts(), *seed_texts(2_000, 400), *(m.text for m in probe)]
+    windowed = batch_risk_signals(texts)
+
+    def whole_texts(
+        starts: list[int], ends: list[int], texts: list[int], text_start: list[int], text_end: list[int]
+    ) -> list[tuple[int, int, int]]:
+        return [(text_start[t], text_end[t], t) for t in dict.fromkeys(texts)]
+
+    monkeypatch.setattr(ml.lexicon, "_windows", whole_texts)
+    assert windowed == batch_risk_signals(texts)
+    assert sum(map(len, windowed)) > 1_000
