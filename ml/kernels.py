@@ -24,6 +24,7 @@ FNV_OFFSET = np.uint64(0xCBF2_9CE4_8422_2325)
 FNV_PRIME = np.uint64(0x0000_0100_0000_01B3)
 CODE_BITS = np.uint64(21)
 SPACE = 32
+NEWLINE = 10
 DOCUMENT_END = 0
 WORDS, CHARS, HEAD = 0, 1, 2
 _ONE = np.uint64(1)
@@ -358,6 +359,39 @@ def rank_tokens(scores: Any, token_row: Any, token_column: Any, readable: Any, n
             best[k] = score
             out[row, k] = u
     return out
+
+
+@njit(cache=True, nogil=True)
+def word_runs(code_points: Any, is_word: Any) -> Any:
+    """The words of a cut's tokens joined by single spaces (`ml.segment._word_documents`): word characters kept,
+    every run of other characters after a word one space, newlines (between texts) kept, no space before a newline
+    or at the end. Returns the code points and their count; the count is -1 where a code point lies past `is_word`
+    (a character outside the basic plane), which the caller reads another way."""
+    n = len(code_points)
+    out = np.empty(n, dtype=np.uint32)
+    k = 0
+    after_word = False
+    for i in range(n):
+        point = code_points[i]
+        if point >= len(is_word):
+            return out, -1
+        if point == NEWLINE:
+            if k > 0 and out[k - 1] == SPACE:
+                k -= 1
+            out[k] = point
+            k += 1
+            after_word = False
+        elif is_word[point]:
+            out[k] = point
+            k += 1
+            after_word = True
+        elif after_word:
+            out[k] = SPACE
+            k += 1
+            after_word = False
+    if k > 0 and out[k - 1] == SPACE:
+        k -= 1
+    return out, k
 
 
 @njit(cache=True, nogil=True)

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -85,7 +87,7 @@ def test_documents_keep_exactly_the_words_of_the_cut(engine: str) -> None:
     """The fast path (no token can mix letters or digits with punctuation) and the careful one agree."""
     files = seed_files(default_seed_dir())
     texts = [json.loads(line)["text"] for path in files for line in path.read_text(encoding="utf-8").splitlines()]
-    texts += ["价格上涨2.5%，A-3号楼。", "网址www.abc.com_1", "①号楼　ＡＢＣ", "", "！！！"]
+    texts += ["价格上涨2.5%，A-3号楼。", "网址www.abc.com_1", "①号楼　ＡＢＣ", "", "！！！", "表情😀路灯𠀀坏了"]
     segmenter = Segmenter(load_district(default_district_dir()).entries, engine)
 
     expected = [" ".join(token for token in segmenter.cut(text) if is_word(token)) for text in texts]
@@ -114,3 +116,15 @@ def test_documents_of_texts_full_of_numbers_keep_the_words_of_the_cut(engine: st
 def test_no_texts_make_no_documents(engine: str) -> None:
     assert Segmenter([], engine).documents([]) == []
     assert normalise_all([]) == []
+
+
+def test_a_batch_is_normalised_as_each_text_would_be_with_a_pattern() -> None:
+    """Runs of any Unicode whitespace become one space, as `\\s+` would make them; full-width forms become ASCII."""
+    spaces = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+    texts = [f" 楼道{spaces}灯坏了\t\n", "\u3000\u3000ＡＢ　１２", spaces, "", "一\x85二\xa0三\u2028四 ", "ﬁ①㎡"]
+    pattern = re.compile(r"\s+")
+
+    expected = [pattern.sub(" ", unicodedata.normalize("NFKC", text)).strip() for text in texts]
+
+    assert normalise_all(texts) == expected
+    assert [normalise(text) for text in texts] == expected
