@@ -4,10 +4,12 @@
 
 Texts are seed items cycled and cut to `--length` characters. Prints JSON: the time `load_model` takes, the time
 `warm_up` then takes (segmenter dictionary, compiled loops read from their cache), then items/s for segmentation
-alone, features, the three heads' probabilities, the risk lexicon, terms, and the whole `model.predict` on
-batches of `--batch`, by the wall clock and per second of the process's CPU time (the same on an idle machine; on
-a shared one, the second leaves out the time other processes held the core); then plain jieba and plain rjieba, one
-item per call, as yardsticks of the machine (`predict_per_reference`; the goal's shares hold for `--length 200`).
+alone, features, the three heads' probabilities, the risk lexicon, terms, and the whole `model.predict` on batches
+of `--batch`, by the wall clock and per second of the process's CPU time (the same on an idle machine; on a shared
+one, the second leaves out the time other processes held the core); then plain jieba and plain rjieba, one item per
+call, as yardsticks of the machine (`predict_per_reference`; the goal's shares hold for `--length 200`), and the
+same shares again with `predict` and each yardstick timed batch by batch in turn
+(`predict_per_reference_interleaved`), which a busy neighbour moves less.
 Threads of numerical libraries are limited to one before numpy loads.
 """
 
@@ -47,6 +49,7 @@ def rate(texts: Sequence[Any], batch: int, stage: Callable[[Sequence[Any]], obje
 # 200-character item per call. Their ratios to `predict` compare across machines where absolute rates do not.
 GOAL = 10_000
 REFERENCE_RATES = {"jieba_reference": 1_150, "rjieba_reference": 1_150 * 36}
+ROUND_BATCHES = 8
 REFERENCE_ITEMS = {"jieba_reference": 2_000, "rjieba_reference": 20_000}
 
 
@@ -76,6 +79,31 @@ def rjieba_reference() -> Callable[[Sequence[str]], object]:
             tokenizer.cut(text, True)
 
     return segment
+
+
+def interleaved(
+    texts: Sequence[str],
+    batch: int,
+    stage: Callable[[Sequence[str]], object],
+    references: dict[str, Callable[[Sequence[str]], object]],
+) -> dict[str, float]:
+    """`stage`'s rate as a share of each reference's, all timed in turn, `ROUND_BATCHES` batches at a time (CPU
+    time): a neighbour that slows the machine for a while slows both sides of the ratio alike, and each side's first
+    items, which find the caches full of the other's data, are a small part of its round. The jieba yardstick reads
+    an eighth of each round, being some 25 times slower."""
+    spent = dict.fromkeys(["stage", *references], 0.0)
+    items = dict.fromkeys(spent, 0)
+    for i in range(0, len(texts), batch * ROUND_BATCHES):
+        part = texts[i : i + batch * ROUND_BATCHES]
+        for name, call in (("stage", stage), *references.items()):
+            share = part[: max(1, len(part) // 8)] if name == "jieba_reference" else part
+            started = time.process_time()
+            for j in range(0, len(share), batch):
+                call(share[j : j + batch])
+            spent[name] += time.process_time() - started
+            items[name] += len(share)
+    rates = {name: items[name] / max(spent[name], 1e-9) for name in spent}
+    return {name: round(rates["stage"] / rates[name], 3) for name in references}
 
 
 def main() -> None:
@@ -118,6 +146,7 @@ def main() -> None:
             terms(matrix, occurrences, evidence, [()] * rows)
 
     per_batch = len(transformed) / len(texts)
+    yardsticks = {"jieba_reference": jieba_reference(), "rjieba_reference": rjieba_reference()}
     rates = {
         "segment": rate(texts, args.batch, model.segmenter.documents),
         "features": rate(documents, args.batch, model.features.transform),
@@ -126,9 +155,9 @@ def main() -> None:
         "lexicon": rate(texts, args.batch, risk_floors),
         "terms": tuple(r / per_batch for r in rate(transformed, 1, explain)),
         "predict": rate(texts, args.batch, model.predict),
-        "jieba_reference": rate(texts[: REFERENCE_ITEMS["jieba_reference"]], 1, jieba_reference()),
-        "rjieba_reference": rate(texts[: REFERENCE_ITEMS["rjieba_reference"]], 1, rjieba_reference()),
+        **{name: rate(texts[: REFERENCE_ITEMS[name]], 1, call) for name, call in yardsticks.items()},
     }
+    shares = interleaved(texts, args.batch, model.predict, yardsticks)
     result = {
         "model": model.version,
         "engine": model.segmenter.engine,
@@ -142,6 +171,11 @@ def main() -> None:
         # predict's rate as a share of each yardstick's, here and in the goal
         "predict_per_reference": {
             name: {"here": round(rates["predict"][1] / rates[name][1], 3), "goal": round(GOAL / goal_rate, 3)}
+            for name, goal_rate in REFERENCE_RATES.items()
+        },
+        # the same shares with `predict` and each yardstick timed batch by batch in turn (`interleaved`)
+        "predict_per_reference_interleaved": {
+            name: {"here": shares[name], "goal": round(GOAL / goal_rate, 3)}
             for name, goal_rate in REFERENCE_RATES.items()
         },
     }
