@@ -184,7 +184,9 @@ def _load_rjieba(entries: Sequence[DictEntry]) -> _Cutter:
 
 def _word_documents(tokens: list[str]) -> list[str]:
     """Per text of a batch cut (texts separated by newline tokens), its words joined by single spaces, when every
-    token is either all word characters or none: `" ".join(t for t in tokens if t.isalnum())` with array operations.
+    token is either all word characters or none: `" ".join(t for t in tokens if t.isalnum())` in one compiled pass
+    over the characters (`kernels.word_runs`), or with array operations where a character lies outside the basic
+    plane.
     """
     from ml.kernels import word_runs
 
