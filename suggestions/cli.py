@@ -174,16 +174,22 @@ def reclassify() -> None:
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["corrections", "classifications"]))
+@click.argument("what", type=click.Choice(["corrections", "classifications", "case-edits"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export(what: str, out: Path) -> None:
-    """Export staff corrections (CSV, for retraining) or classifications (JSONL without text, for drift reports)."""
+    """Export staff corrections (CSV, for retraining), classifications (JSONL without text, for drift reports) or
+    staff corrections of the grouping (JSONL of ids, for measuring and retraining it)."""
     from suggestions.classify.backlog import export_classifications, export_corrections
+    from suggestions.hotspots.editing import export_case_edits
 
     settings = load_settings()
     if not settings.database_url:
         raise click.ClickException("set DATABASE_URL")
-    write = export_corrections if what == "corrections" else export_classifications
+    write = {
+        "corrections": export_corrections,
+        "classifications": export_classifications,
+        "case-edits": export_case_edits,
+    }[what]
 
     click.echo(f"wrote {_with_connection(settings, lambda conn: write(conn, out))} {what} to {out}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -30,7 +31,15 @@ LOCK_CASES = (
 )
 
 LOCK_ITEM = """
-SELECT case_id, street, locality, locality_level, topic, received_at, text_masked FROM items WHERE id = $1 FOR UPDATE
+SELECT case_id, case_score, street, locality, locality_level, topic, received_at, text_masked
+FROM items WHERE id = $1 FOR UPDATE
+"""
+
+MEMBER_IDS = "SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM items WHERE case_id = $1"
+
+RECORD_EDIT = """
+INSERT INTO case_edits (edited_by, action, item_id, from_case, to_case, from_members, to_members, machine_score)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 
 OWN_CASE = """
@@ -74,8 +83,9 @@ async def _count_problem(conn: Any, case: Any, change: int) -> None:
         await conn.execute(COUNT_PROBLEM, case["street"], case["topic"], day, change)
 
 
-async def merge_cases(conn: Any, *, case_id: int, into: int) -> bool:
-    """Move every report of `case_id` into `into`. False if either case does not exist."""
+async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = None) -> bool:
+    """Move every report of `case_id` into `into`. False if either case does not exist. `by`: the staff token, kept
+    with the edit (`case_edits`)."""
     if case_id == into:
         raise InvalidInput("into", "a case cannot be merged into itself")
     async with conn.transaction():
@@ -84,6 +94,8 @@ async def merge_cases(conn: Any, *, case_id: int, into: int) -> bool:
             return False
         if cases[into]["status"] != "open":
             raise InvalidInput("into", "merge into an open case")
+        moved, kept = await conn.fetchval(MEMBER_IDS, case_id), await conn.fetchval(MEMBER_IDS, into)
+        await conn.execute(RECORD_EDIT, by, "merge", None, case_id, into, moved, kept, None)
         await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE case_id = $1", case_id, into)
         await conn.execute("UPDATE cases SET merged_into = $2 WHERE id = $1", case_id, into)
         await refresh_case(conn, case_id)
@@ -129,14 +141,16 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
     return msgspec.structs.replace(into, signature=merged, size=into.size + other.size)
 
 
-async def move_item(conn: Any, *, item_id: int, case_id: int | None) -> int | None:
-    """Put a report in another open case, or (case_id None) in a case of its own. Returns its case, None if no item."""
+async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | None = None) -> int | None:
+    """Put a report in another open case, or (case_id None) in a case of its own. Returns its case, None if no item.
+    `by`: the staff token, kept with the edit (`case_edits`) when the report had a case to leave."""
     async with conn.transaction():
         item = await conn.fetchrow(LOCK_ITEM, item_id)
         if item is None:
             return None
         if item["case_id"] == case_id and case_id is not None:
             return case_id
+        action = "split" if case_id is None else "move"
         if case_id is None:
             case_id = await conn.fetchval(
                 OWN_CASE,
@@ -154,8 +168,57 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None) -> int | No
             target = await conn.fetchrow("SELECT status FROM cases WHERE id = $1 FOR UPDATE", case_id)
             if target is None or target["status"] != "open":
                 raise InvalidInput("case_id", "no open case with this id")
+        joined = await conn.fetchval(MEMBER_IDS, case_id)
         await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE id = $1", item_id, case_id)
         if item["case_id"] is not None:
+            left = await conn.fetchval(MEMBER_IDS, item["case_id"])
+            score = item["case_score"]
+            await conn.execute(RECORD_EDIT, by, action, item_id, item["case_id"], case_id, left, joined, score)
             await refresh_case(conn, item["case_id"])
         await refresh_case(conn, case_id)
         return case_id
+
+
+class CaseEdit(msgspec.Struct):
+    """One staff correction of the grouping, as `suggestions export case-edits` writes it: ids only, no text."""
+
+    at: str
+    action: str  # merge | move | split
+    edited_by: int | None  # the staff token's id
+    item_id: int | None  # move and split: the report
+    from_case: int
+    to_case: int
+    from_members: list[int]  # merge: the reports moved; move and split: the reports left in from_case
+    to_members: list[int]  # the reports of to_case before the edit
+    machine_score: float | None  # move and split: the report's score with the case it left
+
+
+EXPORT_EDITS = """
+SELECT at, action, edited_by, item_id, from_case, to_case, from_members, to_members, machine_score
+FROM case_edits ORDER BY id
+"""
+
+
+async def export_case_edits(conn: Any, path: Path) -> int:
+    """JSONL of every staff correction of the grouping. The reports of a merge, and a moved report and the reports of
+    its new case, are one problem each; a moved or split report and the reports left in its old case are two."""
+    count = 0
+    encoder = msgspec.json.Encoder()
+    with path.open("wb") as out:
+        async with conn.transaction():
+            async for row in conn.cursor(EXPORT_EDITS):
+                score = row["machine_score"]
+                edit = CaseEdit(
+                    at=row["at"].isoformat(),
+                    action=row["action"],
+                    edited_by=row["edited_by"],
+                    item_id=row["item_id"],
+                    from_case=row["from_case"],
+                    to_case=row["to_case"],
+                    from_members=list(row["from_members"]),
+                    to_members=list(row["to_members"]),
+                    machine_score=None if score is None else round(float(score), 4),
+                )
+                out.write(encoder.encode(edit) + b"\n")
+                count += 1
+    return count

@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
-from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only
+from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only, staff_principal
 from suggestions.errors import problem_responses
 from suggestions.hotspots.editing import merge_cases, move_item
 from suggestions.hotspots.views import CaseView, Hotspots, Suggestions, active_hotspots, case_view, suggest_cases
@@ -100,8 +100,11 @@ async def suggest(
     status_code=200,
     responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
-async def merge(db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[MergeRequest]) -> CaseView:
-    if not await merge_cases(db_connection, case_id=case_id, into=data.into):
+async def merge(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[MergeRequest]
+) -> CaseView:
+    who = staff_principal(request).token_id
+    if not await merge_cases(db_connection, case_id=case_id, into=data.into, by=who):
         raise NotFoundException("no such case")
     view = await case_view(db_connection, data.into)
     assert view is not None
@@ -117,8 +120,11 @@ async def merge(db_connection: NamedDependency[Any], case_id: PathId, data: JSON
     status_code=200,
     responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
 )
-async def move(db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[MoveRequest]) -> Moved:
-    case_id = await move_item(db_connection, item_id=item_id, case_id=data.case_id)
+async def move(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[MoveRequest]
+) -> Moved:
+    who = staff_principal(request).token_id
+    case_id = await move_item(db_connection, item_id=item_id, case_id=data.case_id, by=who)
     if case_id is None:
         raise NotFoundException("no such item")
     return Moved(item_id=item_id, case_id=case_id)

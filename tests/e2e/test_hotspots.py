@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ml.serving import Prediction
@@ -132,8 +134,10 @@ async def test_a_building_number_past_the_column_still_places_the_report(
 
 
 async def test_staff_merge_and_split_cases(
-    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any, tmp_path: Path
 ) -> None:
+    from suggestions.hotspots.editing import export_case_edits
+
     first = await post(client, "web", LIFT[0][1], {})
     apart = await post(client, "web", SAME_PROBLEM_OTHER_PLACE, {})
     await drain(model=FixedTopic(model, "城乡建设"))
@@ -156,6 +160,23 @@ async def test_staff_merge_and_split_cases(
     assert (await client.get(f"/api/v1/cases/{case_a}", headers=staff)).json()["size"] == 1
     assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": case_a}, headers=staff)).status_code == 422
     assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": 1}, headers=operator)).status_code == 403
+
+    # Both corrections are kept, with who made them and the reports on either side: labels for the grouping.
+    edits = await pool.fetch("SELECT * FROM case_edits ORDER BY id")
+    staff_token = await pool.fetchval("SELECT id FROM api_tokens WHERE role = 'staff' ORDER BY id DESC LIMIT 1")
+    assert [(e["action"], e["item_id"], e["from_case"], e["to_case"]) for e in edits] == [
+        ("merge", None, case_b, case_a),
+        ("split", apart, case_a, split.json()["case_id"]),
+    ]
+    assert [(list(e["from_members"]), list(e["to_members"])) for e in edits] == [([apart], [first]), ([first], [])]
+    assert {e["edited_by"] for e in edits} == {staff_token}
+    assert edits[0]["machine_score"] is None  # a merge moves a whole case: no one report's score
+    out = tmp_path / "edits.jsonl"
+    async with pool.acquire() as conn:
+        assert await export_case_edits(conn, out) == 2
+    exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [e["action"] for e in exported] == ["merge", "split"]
+    assert exported[1]["from_members"] == [first]
 
 
 NOISES = [
