@@ -1,4 +1,5 @@
-"""The `suggestions` command: dev, serve, worker, migrate, token, import, export, reclassify, retention."""
+"""The `suggestions` command: dev, serve, worker, migrate, token, import, export, reclassify, grouping-report,
+retention."""
 
 from __future__ import annotations
 
@@ -192,6 +193,19 @@ def export(what: str, out: Path) -> None:
     }[what]
 
     click.echo(f"wrote {_with_connection(settings, lambda conn: write(conn, out))} {what} to {out}")
+
+
+@main.command("grouping-report")
+@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="reports received since")
+def grouping_report(days: int) -> None:
+    """How staff corrected the machine's grouping: its joins, the share staff undid (and their scores), the merges.
+    Prints one JSON line."""
+    from suggestions.hotspots.editing import grouping_report as report
+
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("set DATABASE_URL")
+    click.echo(msgspec.json.encode(_with_connection(settings, lambda conn: report(conn, days=days))).decode())
 
 
 @main.command()

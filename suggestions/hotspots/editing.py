@@ -222,3 +222,48 @@ async def export_case_edits(conn: Any, path: Path) -> int:
                 out.write(encoder.encode(edit) + b"\n")
                 count += 1
     return count
+
+
+class GroupingReport(msgspec.Struct):
+    """How staff corrected the machine's grouping of the reports received in the last `days` days
+    (`suggestions grouping-report`). Staff fix what they notice, so the undone share is a floor on wrong joins."""
+
+    days: int
+    machine_joins: int  # reports the machine put in an open case (kept or undone since)
+    undone: int  # of those, reports staff then moved to another case or split off
+    undone_share: float | None
+    merges: int  # cases staff merged into another: problems the machine took for two or more
+    kept_scores: list[float]  # 10th, 50th and 90th percentile of the kept joins' scores
+    undone_scores: list[float]  # the same for the undone joins: which scores a higher bar would have caught
+
+
+GROUPING_REPORT = """
+WITH recent AS (SELECT id, case_score FROM items WHERE received_at > now() - make_interval(days => $1)),
+undone AS (
+    SELECT DISTINCT ON (e.item_id) e.item_id, e.machine_score
+    FROM case_edits e JOIN recent r ON r.id = e.item_id
+    WHERE e.action IN ('move', 'split') AND e.machine_score IS NOT NULL
+    ORDER BY e.item_id, e.id
+)
+SELECT
+    (SELECT count(*) FROM recent WHERE case_score IS NOT NULL) AS kept,
+    (SELECT count(*) FROM undone) AS undone,
+    (SELECT count(*) FROM case_edits WHERE action = 'merge' AND at > now() - make_interval(days => $1)) AS merges,
+    (SELECT percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY case_score) FROM recent
+        WHERE case_score IS NOT NULL AND id NOT IN (SELECT item_id FROM undone)) AS kept_scores,
+    (SELECT percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY machine_score) FROM undone) AS undone_scores
+"""
+
+
+async def grouping_report(conn: Any, *, days: int) -> GroupingReport:
+    row = await conn.fetchrow(GROUPING_REPORT, days)
+    joins = row["kept"] + row["undone"]
+    return GroupingReport(
+        days=days,
+        machine_joins=joins,
+        undone=row["undone"],
+        undone_share=round(row["undone"] / joins, 4) if joins else None,
+        merges=row["merges"],
+        kept_scores=[round(float(v), 4) for v in row["kept_scores"] or []],
+        undone_scores=[round(float(v), 4) for v in row["undone_scores"] or []],
+    )

@@ -179,6 +179,38 @@ async def test_staff_merge_and_split_cases(
     assert exported[1]["from_members"] == [first]
 
 
+async def test_the_grouping_report_counts_the_joins_staff_undid(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    from suggestions.hotspots.editing import grouping_report
+
+    tokens = {"hotline": operator, "grid": grid_worker, "web": {}}
+    first, second, third = [await post(client, channel, text, tokens[channel]) for channel, text in LIFT[:3]]
+    await drain(model=FixedTopic(model, "城乡建设"))
+    case_id = (await client.get(f"/api/v1/items/{first}", headers=staff)).json()["case_id"]
+    assert {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (second, third)} == {
+        case_id
+    }
+    score = await pool.fetchval("SELECT case_score FROM items WHERE id = $1", third)
+
+    split = await client.post(f"/api/v1/items/{third}/case", json={"case_id": None}, headers=staff)
+    assert split.status_code == 200
+    merged = await client.post(f"/api/v1/cases/{split.json()['case_id']}/merge", json={"into": case_id}, headers=staff)
+    assert merged.status_code == 200
+
+    async with pool.acquire() as conn:
+        report = await grouping_report(conn, days=30)
+    # two machine joins, one undone by the split (its score kept), and the split mended by a merge
+    assert (report.machine_joins, report.undone, report.undone_share, report.merges) == (2, 1, 0.5, 1)
+    assert report.undone_scores == [round(score, 4)] * 3
+
+
 NOISES = [
     "城北街道鼓楼南街一家KTV每晚唱到凌晨，音响震得窗户响。",
     "城北街道政府街工地夜里十二点还在打桩，严重影响休息。",

@@ -1,4 +1,6 @@
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -48,3 +50,13 @@ def test_commands_refuse_to_run_without_urls() -> None:
 def test_token_roles_are_checked() -> None:
     result = CliRunner().invoke(main, ["token", "create", "--role", "mayor"], env={"DATABASE_URL": "postgresql://x"})
     assert result.exit_code == 2
+
+
+def test_the_grouping_report_and_the_edits_export_run_from_the_command_line(settings: Settings, tmp_path: Path) -> None:
+    report = CliRunner().invoke(main, ["grouping-report", "--days", "7"], env=env(settings))
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.output)["days"] == 7
+    out = tmp_path / "edits.jsonl"
+    exported = CliRunner().invoke(main, ["export", "case-edits", "--out", str(out)], env=env(settings))
+    assert exported.exit_code == 0, exported.output
+    assert out.exists()
