@@ -63,11 +63,18 @@ async def post(client: Any, channel: str, text: str, headers: dict[str, str], **
     return item_id
 
 
+async def post_all(
+    client: Any, reports: list[tuple[str, str]], operator: dict[str, str], grid_worker: dict[str, str]
+) -> list[int]:
+    """Each (channel, text) posted as its channel's sender: a resident on the web form, an operator, a grid worker."""
+    tokens = {"hotline": operator, "grid": grid_worker, "web": {}}
+    return [await post(client, channel, text, tokens[channel]) for channel, text in reports]
+
+
 async def test_reworded_reports_across_channels_become_one_case_and_a_hotspot(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
-    tokens = {"hotline": operator, "grid": grid_worker, "web": {}}
-    ids = [await post(client, channel, text, tokens[channel]) for channel, text in LIFT]
+    ids = await post_all(client, LIFT, operator, grid_worker)
     other_problem = await post(client, "web", OTHER_PROBLEM_SAME_PLACE, {})
     other_place = await post(client, "web", SAME_PROBLEM_OTHER_PLACE, {})
     await drain(model=FixedTopic(model, "城乡建设"))
@@ -180,18 +187,11 @@ async def test_staff_merge_and_split_cases(
 
 
 async def test_the_grouping_report_counts_the_joins_staff_undid(
-    client: Any,
-    drain: Any,
-    model: Any,
-    staff: dict[str, str],
-    operator: dict[str, str],
-    grid_worker: dict[str, str],
-    pool: Any,
+    client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
 ) -> None:
     from suggestions.hotspots.editing import grouping_report
 
-    tokens = {"hotline": operator, "grid": grid_worker, "web": {}}
-    first, second, third = [await post(client, channel, text, tokens[channel]) for channel, text in LIFT[:3]]
+    first, second, third = [await post(client, "web", text, {}) for _, text in LIFT[:3]]  # residents, one by one
     await drain(model=FixedTopic(model, "城乡建设"))
     case_id = (await client.get(f"/api/v1/items/{first}", headers=staff)).json()["case_id"]
     assert {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (second, third)} == {
@@ -313,8 +313,7 @@ async def test_a_hotspot_ends_when_its_case_goes_quiet_and_the_lift_goes_with_it
 ) -> None:
     from suggestions.hotspots.tracker import refit_prior, review_hotspots
 
-    tokens = {"hotline": operator, "grid": grid_worker, "web": {}}
-    ids = [await post(client, channel, text, tokens[channel]) for channel, text in LIFT]
+    ids = await post_all(client, LIFT, operator, grid_worker)
     await drain(model=FixedTopic(model, "城乡建设"))
     assert (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
 
