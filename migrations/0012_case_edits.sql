@@ -12,6 +12,7 @@ CREATE TABLE case_edits (
     to_case       bigint NOT NULL REFERENCES cases (id),
     from_members  bigint[] NOT NULL,                      -- reports left in (move, split) or moved from (merge) from_case
     to_members    bigint[] NOT NULL,                      -- reports of to_case before the edit
-    machine_score real                                    -- the report's score with the case it left (move, split)
+    machine_score real,                                   -- the report's score with the case it left (move, split)
+    member_scores real[]                                  -- merge: the machine's score of each report in from_members
 );
 CREATE INDEX case_edits_at ON case_edits (at);

@@ -196,7 +196,7 @@ def export(what: str, out: Path) -> None:
 
 
 @main.command("grouping-report")
-@click.option("--days", type=click.IntRange(min=1), default=30, show_default=True, help="reports received since")
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="reports received since")
 def grouping_report(days: int) -> None:
     """How staff corrected the machine's grouping: its joins, the share staff undid (and their scores), the merges.
     Prints one JSON line."""

@@ -36,10 +36,13 @@ FROM items WHERE id = $1 FOR UPDATE
 """
 
 MEMBER_IDS = "SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM items WHERE case_id = $1"
+MEMBER_SCORES = "SELECT coalesce(array_agg(case_score ORDER BY id), '{}') FROM items WHERE case_id = $1"
 
 RECORD_EDIT = """
-INSERT INTO case_edits (edited_by, action, item_id, from_case, to_case, from_members, to_members, machine_score)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO case_edits (
+    edited_by, action, item_id, from_case, to_case, from_members, to_members, machine_score, member_scores
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
 OWN_CASE = """
@@ -94,8 +97,11 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
             return False
         if cases[into]["status"] != "open":
             raise InvalidInput("into", "merge into an open case")
+        if cases[case_id]["status"] != "open":  # merged away already, or emptied: it has no reports to move
+            raise InvalidInput("case_id", "merge an open case")
         moved, kept = await conn.fetchval(MEMBER_IDS, case_id), await conn.fetchval(MEMBER_IDS, into)
-        await conn.execute(RECORD_EDIT, by, "merge", None, case_id, into, moved, kept, None)
+        scores = await conn.fetchval(MEMBER_SCORES, case_id)
+        await conn.execute(RECORD_EDIT, by, "merge", None, case_id, into, moved, kept, None, scores)
         await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE case_id = $1", case_id, into)
         await conn.execute("UPDATE cases SET merged_into = $2 WHERE id = $1", case_id, into)
         await refresh_case(conn, case_id)
@@ -173,7 +179,7 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
         if item["case_id"] is not None:
             left = await conn.fetchval(MEMBER_IDS, item["case_id"])
             score = item["case_score"]
-            await conn.execute(RECORD_EDIT, by, action, item_id, item["case_id"], case_id, left, joined, score)
+            await conn.execute(RECORD_EDIT, by, action, item_id, item["case_id"], case_id, left, joined, score, None)
             await refresh_case(conn, item["case_id"])
         await refresh_case(conn, case_id)
         return case_id
@@ -191,10 +197,12 @@ class CaseEdit(msgspec.Struct):
     from_members: list[int]  # merge: the reports moved; move and split: the reports left in from_case
     to_members: list[int]  # the reports of to_case before the edit
     machine_score: float | None  # move and split: the report's score with the case it left
+    member_scores: list[float | None] | None  # merge: the machine's score of each of from_members (None: it opened
+    # its case, or staff had placed it)
 
 
 EXPORT_EDITS = """
-SELECT at, action, edited_by, item_id, from_case, to_case, from_members, to_members, machine_score
+SELECT at, action, edited_by, item_id, from_case, to_case, from_members, to_members, machine_score, member_scores
 FROM case_edits ORDER BY id
 """
 
@@ -218,6 +226,9 @@ async def export_case_edits(conn: Any, path: Path) -> int:
                     from_members=list(row["from_members"]),
                     to_members=list(row["to_members"]),
                     machine_score=None if score is None else round(float(score), 4),
+                    member_scores=None
+                    if row["member_scores"] is None
+                    else [None if v is None else round(float(v), 4) for v in row["member_scores"]],
                 )
                 out.write(encoder.encode(edit) + b"\n")
                 count += 1
@@ -229,35 +240,50 @@ class GroupingReport(msgspec.Struct):
     (`suggestions grouping-report`). Staff fix what they notice, so the undone share is a floor on wrong joins."""
 
     days: int
-    machine_joins: int  # reports the machine put in an open case (kept or undone since)
-    undone: int  # of those, reports staff then moved to another case or split off
+    machine_joins: int  # reports the machine put in an open case, whatever staff did with them since
+    undone: int  # of those, reports whose first staff edit moved them to another case or split them off
     undone_share: float | None
-    merges: int  # cases staff merged into another: problems the machine took for two or more
-    kept_scores: list[float]  # 10th, 50th and 90th percentile of the kept joins' scores
+    merges: int  # merges staff made in the window: problems the machine took for two or more
+    kept_scores: list[float]  # 10th, 50th and 90th percentile of the scores of the joins not undone
     undone_scores: list[float]  # the same for the undone joins: which scores a higher bar would have caught
 
 
+# A report's machine score stays on the report until staff move it (`case_score`); the edit that moved it keeps it
+# (`machine_score`, or `member_scores` beside `from_members` for a merge). The first such edit says whether staff
+# undid the join: a move or a split did (even if a later edit put it back), a merge of its case did not.
 GROUPING_REPORT = """
 WITH recent AS (SELECT id, case_score FROM items WHERE received_at > now() - make_interval(days => $1)),
-undone AS (
-    SELECT DISTINCT ON (e.item_id) e.item_id, e.machine_score
-    FROM case_edits e JOIN recent r ON r.id = e.item_id
-    WHERE e.action IN ('move', 'split') AND e.machine_score IS NOT NULL
-    ORDER BY e.item_id, e.id
+scored_edits AS (
+    SELECT id, action, item_id AS report, machine_score AS score
+    FROM case_edits WHERE action IN ('move', 'split') AND machine_score IS NOT NULL
+    UNION ALL
+    SELECT e.id, e.action, m.report, m.score
+    FROM case_edits e, unnest(e.from_members, e.member_scores) AS m(report, score)
+    WHERE e.action = 'merge' AND m.score IS NOT NULL
+),
+first_edit AS (
+    SELECT DISTINCT ON (s.report) s.report, s.action, s.score
+    FROM scored_edits s JOIN recent r ON r.id = s.report
+    ORDER BY s.report, s.id
+),
+joins AS (
+    SELECT case_score AS score, false AS undone FROM recent WHERE case_score IS NOT NULL
+    UNION ALL
+    SELECT score, action <> 'merge' FROM first_edit
 )
 SELECT
-    (SELECT count(*) FROM recent WHERE case_score IS NOT NULL) AS kept,
-    (SELECT count(*) FROM undone) AS undone,
-    (SELECT count(*) FROM case_edits WHERE action = 'merge' AND at > now() - make_interval(days => $1)) AS merges,
-    (SELECT percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY case_score) FROM recent
-        WHERE case_score IS NOT NULL AND id NOT IN (SELECT item_id FROM undone)) AS kept_scores,
-    (SELECT percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY machine_score) FROM undone) AS undone_scores
+    count(*) AS joins,
+    count(*) FILTER (WHERE undone) AS undone,
+    percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY score) FILTER (WHERE NOT undone) AS kept_scores,
+    percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY score) FILTER (WHERE undone) AS undone_scores,
+    (SELECT count(*) FROM case_edits WHERE action = 'merge' AND at > now() - make_interval(days => $1)) AS merges
+FROM joins
 """
 
 
 async def grouping_report(conn: Any, *, days: int) -> GroupingReport:
     row = await conn.fetchrow(GROUPING_REPORT, days)
-    joins = row["kept"] + row["undone"]
+    joins = row["joins"]
     return GroupingReport(
         days=days,
         machine_joins=joins,

@@ -25,6 +25,7 @@ LIFT = [
 ]
 OTHER_PROBLEM_SAME_PLACE = "龙跃苑二区门口的垃圾站每天傍晚才清运，夏天气味很大，建议早上清运一次。"
 SAME_PROBLEM_OTHER_PLACE = "天通苑北街道天通西苑三区12号楼电梯坏了一周，物业说没有维修资金。"
+RUBBISH_AGAIN = "龙跃苑二区门口垃圾站总是傍晚才清运，天一热臭味熏人，能不能早上就清运一次。"
 
 
 class FixedTopic:
@@ -191,24 +192,32 @@ async def test_the_grouping_report_counts_the_joins_staff_undid(
 ) -> None:
     from suggestions.hotspots.editing import grouping_report
 
-    first, second, third = [await post(client, "web", text, {}) for _, text in LIFT[:3]]  # residents, one by one
+    lift = [await post(client, "web", text, {}) for _, text in LIFT[:3]]  # residents, one by one
+    rubbish = [await post(client, "web", text, {}) for text in (OTHER_PROBLEM_SAME_PLACE, RUBBISH_AGAIN)]
     await drain(model=FixedTopic(model, "城乡建设"))
-    case_id = (await client.get(f"/api/v1/items/{first}", headers=staff)).json()["case_id"]
-    assert {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (second, third)} == {
-        case_id
-    }
-    score = await pool.fetchval("SELECT case_score FROM items WHERE id = $1", third)
+    cases = {i: (await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in lift + rubbish}
+    lift_case, rubbish_case = cases[lift[0]], cases[rubbish[0]]
+    assert {cases[i] for i in lift} == {lift_case}
+    assert {cases[i] for i in rubbish} == {rubbish_case} != {lift_case}
+    scores = {i: await pool.fetchval("SELECT case_score FROM items WHERE id = $1", i) for i in lift + rubbish}
 
-    split = await client.post(f"/api/v1/items/{third}/case", json={"case_id": None}, headers=staff)
+    # staff split a lift report off and put it back, and merge the rubbish case into the lift case
+    split = await client.post(f"/api/v1/items/{lift[2]}/case", json={"case_id": None}, headers=staff)
     assert split.status_code == 200
-    merged = await client.post(f"/api/v1/cases/{split.json()['case_id']}/merge", json={"into": case_id}, headers=staff)
+    back = await client.post(f"/api/v1/cases/{split.json()['case_id']}/merge", json={"into": lift_case}, headers=staff)
+    assert back.status_code == 200
+    merged = await client.post(f"/api/v1/cases/{rubbish_case}/merge", json={"into": lift_case}, headers=staff)
     assert merged.status_code == 200
+    again = await client.post(f"/api/v1/cases/{rubbish_case}/merge", json={"into": lift_case}, headers=staff)
+    assert again.status_code == 422  # merged away already: nothing left to merge, nothing recorded
 
     async with pool.acquire() as conn:
         report = await grouping_report(conn, days=30)
-    # two machine joins, one undone by the split (its score kept), and the split mended by a merge
-    assert (report.machine_joins, report.undone, report.undone_share, report.merges) == (2, 1, 0.5, 1)
-    assert report.undone_scores == [round(score, 4)] * 3
+    # three machine joins: two of the lift case, one of the rubbish case, whose score the merge kept; the first edit
+    # of the split report undid its join, though staff put it back
+    assert (report.machine_joins, report.undone, report.undone_share, report.merges) == (3, 1, 0.3333, 2)
+    assert report.undone_scores == [round(scores[lift[2]], 4)] * 3
+    assert await pool.fetchval("SELECT count(*) FROM case_edits") == 3
 
 
 NOISES = [
