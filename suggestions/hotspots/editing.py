@@ -197,8 +197,7 @@ class CaseEdit(msgspec.Struct):
     from_members: list[int]  # merge: the reports moved; move and split: the reports left in from_case
     to_members: list[int]  # the reports of to_case before the edit
     machine_score: float | None  # move and split: the report's score with the case it left
-    member_scores: list[float | None] | None  # merge: the machine's score of each of from_members (None: it opened
-    # its case, or staff had placed it)
+    member_scores: list[float | None] | None  # merge: the machine's score of each of from_members, where it had one
 
 
 EXPORT_EDITS = """
