@@ -151,8 +151,11 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
         compared = [c for c in open_cases.values() if report.street or c.topic == report.topic]
-        like_first = {c.id for c in compared if similarity(report.signature, anchors[c.id]) >= ANCHOR_FLOOR}
-        match, matches = matcher(report, compared, like_first.__contains__)
+
+        def like_first(case_id: int, new: Signature = report.signature) -> bool:
+            return similarity(new, anchors[case_id]) >= ANCHOR_FLOOR
+
+        match, matches = matcher(report, compared, like_first)
         if match is None:
             case = CaseCandidate(
                 id=item.id,

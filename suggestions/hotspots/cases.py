@@ -220,14 +220,18 @@ def choose_case(
     threshold: float = THRESHOLD,
     size_step: float = SIZE_STEP,
     weights: Weights = WEIGHTS,
+    floor: float = ABSORB_REPORT_FLOOR,
 ) -> tuple[Match | None, list[Match]]:
-    """The case to join (None: a new problem) and the eligible matches, best first (`cases_to_absorb` reads them).
+    """The case to join (None: a new problem) and the eligible matches scoring at least `floor` or `threshold`,
+    whichever is lower, best first (`cases_to_absorb` reads them, and reads none below its own floor).
 
     Every candidate is scored and sets the report's `background_bar`; only the cases `eligible` (by id) may be
-    joined: the tracker keeps those whose first report the new one resembles too."""
+    joined: the tracker keeps those whose first report the new one resembles too. Eligibility is asked only of
+    matches that could be joined or absorbed: it costs a comparison with the case's first report."""
     scored = scored_matches(report, candidates, window=window, weights=weights)
     bar = background_bar([match.score for match in scored])
-    matches = [match for match in scored if eligible(match.case_id)]
+    least = min(floor, threshold)
+    matches = [match for match in scored if match.score >= least and eligible(match.case_id)]
     return joinable(matches, candidates, threshold=threshold, size_step=size_step, bar=bar), matches
 
 
