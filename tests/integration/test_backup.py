@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 import pytest
 
+from suggestions.hotspots.editing import move_item
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import accept_item
 from suggestions.migrate import pending_migrations
@@ -26,6 +27,7 @@ TABLES = {
     "contacts": "item_id",
     "classifications": "id",
     "cases": "id",
+    "case_edits": "id",
     "api_tokens": "id",
     "schema_migrations": "name",
 }
@@ -72,7 +74,8 @@ async def stored_district(conn: Any) -> None:
         conn, text="公交站牌被撞歪了", topic="交通运输", risk_level=0, channel="web", contact=contact
     )
     assert await assign(conn, item_id=assigned, assignment=Assignment(to="交通科"), who=staff)
-    await classified_item(conn, text="楼道堆物堵住消防通道", topic="城乡建设", risk_level=3, days_ago=2)
+    blocked = await classified_item(conn, text="楼道堆物堵住消防通道", topic="城乡建设", risk_level=3, days_ago=2)
+    assert await move_item(conn, item_id=blocked, case_id=None, by=staff)  # a staff correction of the grouping
 
 
 async def test_a_dump_restores_every_item_contact_and_classification(
@@ -86,6 +89,7 @@ async def test_a_dump_restores_every_item_contact_and_classification(
     original = await fingerprint(conn)
     assert original["contacts"]["rows"] == 2
     assert original["classifications"]["rows"] == 4
+    assert original["case_edits"]["rows"] == 1
 
     dump = tmp_path / "suggestions.dump"
     await run("pg_dump", "--format=custom", "--file", str(dump), "--dbname", database_url)
