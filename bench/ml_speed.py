@@ -8,7 +8,7 @@ alone, features, the three heads' probabilities, the risk lexicon, terms, and th
 of `--batch`, by the wall clock and per second of the process's CPU time (the same on an idle machine; on a shared
 one, the second leaves out the time other processes held the core); then plain jieba and plain rjieba, one item per
 call, as yardsticks of the machine (`predict_per_reference`; the goal's shares hold for `--length 200`), and the
-same shares again with `predict` and each yardstick timed batch by batch in turn
+same shares again with `predict` and each yardstick timed in turn, eight batches at a time
 (`predict_per_reference_interleaved`), which a busy neighbour moves less.
 Threads of numerical libraries are limited to one before numpy loads.
 """
@@ -173,7 +173,7 @@ def main() -> None:
             name: {"here": round(rates["predict"][1] / rates[name][1], 3), "goal": round(GOAL / goal_rate, 3)}
             for name, goal_rate in REFERENCE_RATES.items()
         },
-        # the same shares with `predict` and each yardstick timed batch by batch in turn (`interleaved`)
+        # the same shares with `predict` and each yardstick timed in turn, a few batches at a time (`interleaved`)
         "predict_per_reference_interleaved": {
             name: {"here": shares[name], "goal": round(GOAL / goal_rate, 3)}
             for name, goal_rate in REFERENCE_RATES.items()

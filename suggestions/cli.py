@@ -38,6 +38,14 @@ def _require_urls(settings: Settings) -> None:
         )
 
 
+def _database_settings() -> Settings:
+    """The settings, for a command that needs PostgreSQL only."""
+    settings = load_settings()
+    if not settings.database_url:
+        raise click.ClickException("set DATABASE_URL")
+    return settings
+
+
 def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work` with one PostgreSQL connection, closed afterwards."""
     import asyncpg
@@ -60,9 +68,7 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    settings = load_settings()
-    if not settings.database_url:
-        raise click.ClickException("set DATABASE_URL")
+    settings = _database_settings()
     from suggestions.migrate import migrate as apply
 
     applied = _with_connection(settings, apply)
@@ -129,9 +135,7 @@ def token_create(role: str, label: str) -> None:
     """Create a token and print it (it is shown only this once)."""
     from suggestions.auth import create_token
 
-    settings = load_settings()
-    if not settings.database_url:
-        raise click.ClickException("set DATABASE_URL")
+    settings = _database_settings()
 
     click.echo(_with_connection(settings, lambda conn: create_token(conn, role=role, label=label)))  # type: ignore[arg-type]
 
@@ -159,9 +163,7 @@ def reclassify() -> None:
     from suggestions.classify.worker import load_serving_model
     from suggestions.db import create_pool
 
-    settings = load_settings()
-    if not settings.database_url:
-        raise click.ClickException("set DATABASE_URL")
+    settings = _database_settings()
     model = load_serving_model(settings)
 
     async def go() -> int:
@@ -183,9 +185,7 @@ def export(what: str, out: Path) -> None:
     from suggestions.classify.backlog import export_classifications, export_corrections
     from suggestions.hotspots.editing import export_case_edits
 
-    settings = load_settings()
-    if not settings.database_url:
-        raise click.ClickException("set DATABASE_URL")
+    settings = _database_settings()
     write = {
         "corrections": export_corrections,
         "classifications": export_classifications,
@@ -202,9 +202,7 @@ def grouping_report(days: int) -> None:
     Prints one JSON line."""
     from suggestions.hotspots.editing import grouping_report as report
 
-    settings = load_settings()
-    if not settings.database_url:
-        raise click.ClickException("set DATABASE_URL")
+    settings = _database_settings()
     click.echo(msgspec.json.encode(_with_connection(settings, lambda conn: report(conn, days=days))).decode())
 
 
@@ -220,9 +218,7 @@ def retention(closed_days: int | None, dry_run: bool) -> None:
     """Anonymise the personal data of items closed long ago; statistics stay. Prints counts as one JSON line."""
     from suggestions.retention import anonymise_closed
 
-    settings = load_settings()
-    if not settings.database_url:
-        raise click.ClickException("set DATABASE_URL")
+    settings = _database_settings()
     days = settings.retention_days if closed_days is None else closed_days
     report = _with_connection(settings, lambda conn: anonymise_closed(conn, closed_days=days, dry_run=dry_run))
     click.echo(msgspec.json.encode(report).decode())

@@ -36,7 +36,10 @@ FROM items WHERE id = $1 FOR UPDATE
 """
 
 MEMBER_IDS = "SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM items WHERE case_id = $1"
-MEMBER_SCORES = "SELECT coalesce(array_agg(case_score ORDER BY id), '{}') FROM items WHERE case_id = $1"
+MEMBERS_AND_SCORES = """
+SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, coalesce(array_agg(case_score ORDER BY id), '{}') AS scores
+FROM items WHERE case_id = $1
+"""
 
 RECORD_EDIT = """
 INSERT INTO case_edits (
@@ -99,9 +102,8 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
             raise InvalidInput("into", "merge into an open case")
         if cases[case_id]["status"] != "open":  # merged away already, or emptied: it has no reports to move
             raise InvalidInput("case_id", "merge an open case")
-        moved, kept = await conn.fetchval(MEMBER_IDS, case_id), await conn.fetchval(MEMBER_IDS, into)
-        scores = await conn.fetchval(MEMBER_SCORES, case_id)
-        await conn.execute(RECORD_EDIT, by, "merge", None, case_id, into, moved, kept, None, scores)
+        moved, kept = await conn.fetchrow(MEMBERS_AND_SCORES, case_id), await conn.fetchval(MEMBER_IDS, into)
+        await conn.execute(RECORD_EDIT, by, "merge", None, case_id, into, moved["ids"], kept, None, moved["scores"])
         await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE case_id = $1", case_id, into)
         await conn.execute("UPDATE cases SET merged_into = $2 WHERE id = $1", case_id, into)
         await refresh_case(conn, case_id)
