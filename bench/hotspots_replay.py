@@ -2,12 +2,15 @@
 hotspots with their members and why.
 
     .venv/bin/python -m bench.hotspots_replay --data ../shared/data/tipdm2020c_hotspot_stream.csv [--top 10]
-        [--cases-out FILE]
+        [--cases-out FILE] [--localities]
 
 The stream's places are anonymised district codes ("A市A3区") rather than the default district's streets, so a
 gazetteer of those codes is built from the data itself (what a district replacing `gazetteer.csv` would do);
-finer places are left to text similarity. Topics come from the serving model. Nothing is tuned on this data: the
-thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON line
+finer places are left to text similarity. With `--localities` the gazetteer also lists the estates, villages and
+roads the letters name right after a district, county, street or town (A市A2区某某新城小区, 某某街道某某村), when
+at least two letters name them (what a district listing its 社区, 小区 and roads would have): an estate under the
+district code most of its letters give, a road under none. Topics come from the serving model. Nothing is tuned on
+this data: the thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON line
 (`{"case": id, "members": [msg_id, ...]}`, members in time order) for reading them by hand: message ids only, no text.
 """
 
@@ -18,11 +21,13 @@ import asyncio
 import csv
 import json
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import ahocorasick_rs
 import msgspec
 
 from bench._servers import REDIS_URL, fresh_database
@@ -37,6 +42,7 @@ from suggestions.settings import Settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 DISTRICT_CODE = re.compile(r"[A-Z]市([A-Z]\d+区)")
+DISTRICT_MENTION = re.compile(r"[A-Z]\d+区")  # "A4区四方坪…": letters name their district without the city too
 
 
 def parse_time(text: str) -> datetime:
@@ -52,17 +58,62 @@ def read_stream(path: Path) -> list[dict[str, str]]:
     return sorted(messages, key=lambda m: parse_time(m["time"]))
 
 
-def gazetteer_of(messages: list[dict[str, str]]) -> Gazetteer:
-    codes = sorted({code for m in messages for code in DISTRICT_CODE.findall(m["title"] + m["detail"])})
-    return Gazetteer.from_rows([[code, "街道", "", f"A市{code}"] for code in codes])
+# A place named right after its district, county, street or town: an estate, a village or a road.
+NAMED_PLACE = re.compile(
+    r"(?:[A-Z]\d+[区县]|[\u4e00-\u9fa5]{2,3}(?:街道|镇|乡))"
+    r"(?P<name>[\u4e00-\u9fa5A-Za-z0-9]{2,8}?(?P<kind>小区|社区|村|花园|家园|新城|新村|公寓|苑|路|大道))"
+)
+# What such a pattern also catches that is no one place: 我们小区, 周边小区, 公交线路, 城际铁路, A1区路 ….
+NOT_A_PLACE = re.compile(
+    r"^[我本该这那其某各每有在的和与及是]|^(?:住宅|周边|居民|安置|附近|整个|老旧)|街道|镇|乡|线路|铁路|[A-Z]\d"
+)
+LEVEL_OF_KIND = {"社区": "社区", "村": "村", "路": "道路", "大道": "道路"}  # the rest are estates: 小区
 
 
-async def replay(database_url: str, messages: list[dict[str, str]], top: int) -> Any:
+def gazetteer_of(messages: list[dict[str, str]], *, localities: bool = False) -> Gazetteer:
+    texts = [m["title"] + "。" + m["detail"] for m in messages]
+    codes = sorted({code for text in texts for code in DISTRICT_CODE.findall(text)})
+    rows = [[code, "街道", "", f"A市{code}"] for code in codes]
+    if localities:
+        rows += locality_rows(texts)
+    return Gazetteer.from_rows(rows)
+
+
+def locality_rows(texts: list[str]) -> list[list[str]]:
+    """Gazetteer rows of the places the letters name after a district or street (`NAMED_PLACE`), named by two
+    letters at least."""
+    kinds: dict[str, str] = {}
+    districts: dict[str, Counter[str]] = {}
+    for text in texts:
+        mention = DISTRICT_MENTION.search(text)
+        for match in NAMED_PLACE.finditer(text):
+            name = match["name"]
+            if NOT_A_PLACE.search(name):
+                continue
+            kinds[name] = LEVEL_OF_KIND.get(match["kind"], "小区")
+            if mention:
+                districts.setdefault(name, Counter())[mention[0]] += 1
+    automaton = ahocorasick_rs.AhoCorasick(list(kinds))
+    letters = Counter(index for text in texts for index in {m[0] for m in automaton.find_matches_as_indexes(text)})
+    rows = []
+    for index, name in enumerate(kinds):
+        if letters[index] < 2:
+            continue
+        level = kinds[name]
+        parent = ""
+        if level != "道路" and name in districts:
+            [(district, count)] = districts[name].most_common(1)
+            parent = district if count >= 0.8 * sum(districts[name].values()) else ""
+        rows.append([name, level, parent, ""])
+    return rows
+
+
+async def replay(database_url: str, messages: list[dict[str, str]], *, localities: bool = False) -> Any:
     settings = Settings(database_url=database_url, redis_url=REDIS_URL, queue_name="bench:replay", lease_seconds=600)
     pool = await create_pool(database_url, size=4)
     queue = await create_queue(REDIS_URL, settings.queue_name)
     await queue.flushdb()
-    gazetteer = gazetteer_of(messages)
+    gazetteer = gazetteer_of(messages, localities=localities)
     ids: dict[int, str] = {}
     async with pool.acquire() as conn:
         for message in messages:
@@ -96,10 +147,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--top", type=int, default=5, help="hotspots shown of each kind")
     parser.add_argument("--cases-out", type=Path, help="write the cases of more than one report here, as JSON lines")
+    parser.add_argument(
+        "--localities", action="store_true", help="also place letters at the estates, villages and roads they name"
+    )
     args = parser.parse_args()
     messages = read_stream(args.data)
     with fresh_database() as url:
-        hotspots, ids, counts, cases, grouped = asyncio.run(replay(url, messages, args.top))
+        hotspots, ids, counts, cases, grouped = asyncio.run(replay(url, messages, localities=args.localities))
     if args.cases_out:
         args.cases_out.write_text("".join(json.dumps(case) + "\n" for case in grouped))
     print(f"messages: {len(messages)}; cases: {cases['cases']} ({cases['grouped']} with more than one report)")

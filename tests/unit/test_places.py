@@ -281,3 +281,18 @@ def test_a_malformed_gazetteer_is_refused(tmp_path: Path, csv_text: str, message
     path.write_text(csv_text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         Gazetteer.load(path)
+
+
+def test_the_real_stream_replay_lists_the_places_letters_name_after_their_district() -> None:
+    from bench.hotspots_replay import locality_rows
+
+    letters = [
+        "A市A2区青枫家园小区门口的路灯坏了",
+        "青枫家园的路灯一直没人修，A2区城管也不管",
+        "A5区松溪路口红绿灯时间太短",
+        "松溪路上大货车太多，A3区这边晚上很吵",
+        "A市A4区我们小区电梯又坏了",  # 我们小区 is no place
+        "A6区白鹭村只出现过一次",  # named by one letter only
+    ]
+    rows = {row[0]: row[1:] for row in locality_rows(letters)}
+    assert rows == {"青枫家园": ["小区", "A2区", ""], "松溪路": ["道路", "", ""]}
