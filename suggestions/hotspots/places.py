@@ -47,7 +47,8 @@ import msgspec
 STREET_LEVELS = frozenset({"街道", "镇"})
 AREA_LEVEL = "地区"
 RESIDENTIAL_LEVELS = frozenset({"社区", "小区", "村"})
-LEVELS = frozenset({*STREET_LEVELS, AREA_LEVEL, *RESIDENTIAL_LEVELS, "道路", "地标"})
+ROAD_LEVEL = "道路"
+LEVELS = frozenset({*STREET_LEVELS, AREA_LEVEL, *RESIDENTIAL_LEVELS, ROAD_LEVEL, "地标"})
 
 _HEADER = ["name", "level", "parent", "aliases"]
 
