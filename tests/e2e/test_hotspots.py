@@ -433,3 +433,21 @@ def _placed(item_id: int, street: str | None, locality: str | None, text: str, a
         received_at=at + timedelta(minutes=item_id),
         signature=signature(text, places=(street, locality)),
     )
+
+
+async def test_a_problems_second_report_joins_its_first_at_the_lower_bar(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    from suggestions.hotspots.cases import SECOND_REPORT_THRESHOLD, THRESHOLD
+
+    first = await post(
+        client, "hotline", "龙跃苑二区5号楼暖气一直不热，屋里只有十四度，家里有婴儿，希望供热单位上门看看。", operator
+    )
+    second = await post(client, "web", "龙跃苑二区5号楼供暖温度太低，晚上睡觉盖两床被子还冷。", {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    case_of = {i: (await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, second)}
+    assert case_of[first] == case_of[second]
+    assert (
+        SECOND_REPORT_THRESHOLD <= await pool.fetchval("SELECT case_score FROM items WHERE id = $1", second) < THRESHOLD
+    )
