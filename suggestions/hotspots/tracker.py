@@ -164,6 +164,10 @@ SELECT received_at, risk_level FROM (
 ) latest ORDER BY received_at
 """
 
+WARNED_AFTER = """
+SELECT EXISTS (SELECT 1 FROM items WHERE street = $1 AND topic = $2 AND received_at > $3 AND risk_level >= 2)
+"""
+
 AREA_MEMBERS = """
 SELECT id FROM items
 WHERE street = $1 AND topic = $2 AND received_at > $3 AND risk_level >= 2 AND status <> 'closed'
@@ -254,6 +258,8 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     # keeps workers of different streets from waiting on each other.)
     for street in sorted({item.street or "" for item in items}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
+    late: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
+    judged: set[tuple[str, str]] = set()
     for item in sorted(items, key=lambda i: i.received_at):
         case_id, new_problem, size = await _place(conn, item)
         if item.street is not None:
@@ -263,7 +269,17 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
         if size >= 3:
             await _check_case(conn, case_id, item, size)
-        if item.street is not None and item.risk_level >= 2:
+        if item.street is not None:
+            if item.risk_level >= 2:
+                await _check_area(conn, item)
+                judged.add((item.street, item.topic))
+            else:
+                late.setdefault((item.street, item.topic), item)
+    # Reports below risk 2 judge their area only when a warning or threat was received after them and placed before
+    # them (by another worker's batch, or a grid worker's reports synced late): they may be the complaints a rise
+    # starts from, and no later report would judge the area whole.
+    for (street, topic), item in late.items():
+        if (street, topic) not in judged and await conn.fetchval(WARNED_AFTER, street, topic, item.received_at):
             await _check_area(conn, item)
 
 
@@ -378,7 +394,8 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
 
 async def _check_area(conn: Any, item: Placed) -> None:
     """An area whose reports turn from complaints to warnings and threats, across cases (a wage dispute spreading
-    from one site to several, say). Only a report of risk 2 or more can make an area rise."""
+    from one site to several, say): judged when a report of risk 2 or more is placed, or one of lower risk placed
+    after a warning received later (`track`)."""
     assert item.street is not None
     since = item.received_at - AREA_WINDOW
     rows = await conn.fetch(AREA_RISKS, item.street, item.topic, since, ESCALATION_POINTS)

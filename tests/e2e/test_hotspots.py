@@ -311,6 +311,34 @@ async def test_an_area_whose_risk_rises_across_problems_is_an_escalation(
     assert len(area[0]["members"]) == 3  # the reports at warning level and above, lifted in the feed
 
 
+async def test_an_area_rise_is_seen_when_its_earlier_complaints_are_placed_last(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    # The warnings and the threat are placed first (another worker's batch, or a grid worker's reports synced
+    # late); the two plain complaints that came before them are placed after, and complete the rise.
+    start = datetime.now(UTC) - timedelta(days=10)
+    risks = FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3})
+
+    async def post_on(day: int, text: str) -> None:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+
+    async def areas() -> list[dict[str, Any]]:
+        hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+        return [h for h in hotspots if h["kind"] == "escalation" and h["case_id"] is None]
+
+    await post_on(4, "沙河镇一个小区工地几十名工人半年没拿到工资，说要集体去区里。【二】")
+    await post_on(6, "沙河镇一家饭店关门，十几个服务员的工钱没人管，大家要去找记者。【二】")
+    await post_on(8, "沙河镇高教园附近工地讨薪的工人正在堵项目部大门，有人推搡。【三】")
+    await drain(model=risks)
+    assert await areas() == []  # warnings to a threat: each report's own risk, no rise yet
+    await post_on(0, "沙河镇一家快递站欠了临时工三个星期的工钱。【一】")
+    await post_on(2, "沙河镇一家装修公司不给走了的员工结上个月工资。【一】")
+    await drain(model=risks)
+
+    [area] = await areas()
+    assert (area["why"]["first_level"], area["why"]["last_level"], area["why"]["reports"]) == (1, 3, 5)
+
+
 async def test_a_hotspot_ends_when_its_case_goes_quiet_and_the_lift_goes_with_it(
     client: Any,
     drain: Any,
