@@ -3,13 +3,15 @@
     .venv/bin/python -m bench.ml_speed [--model DIR] [--items 20000] [--batch 512] [--length 200] [--engine rjieba]
 
 Texts are seed items cycled and cut to `--length` characters. Prints JSON: the time `load_model` takes, the time
-`warm_up` then takes (segmenter dictionary, compiled loops read from their cache), then items/s for segmentation
-alone, features, the three heads' probabilities, the risk lexicon, terms, and the whole `model.predict` on batches
-of `--batch`, by the wall clock and per second of the process's CPU time (the same on an idle machine; on a shared
-one, the second leaves out the time other processes held the core); then plain jieba and plain rjieba, one item per
-call, as yardsticks of the machine (`predict_per_reference`; the goal's shares hold for `--length 200`), and the
-same shares again with `predict` and each yardstick timed in turn, eight batches at a time
-(`predict_per_reference_interleaved`), which a busy neighbour moves less.
+`warm_up` then takes (segmenter dictionary, compiled loops read from their cache), then items/s on batches of
+`--batch` for segmentation alone, features, the three heads' probabilities, the risk lexicon, terms, `classify`
+(segment, features and the three heads in one call: the goal's "segment + features + predict") and the whole
+`model.predict` (which adds the risk lexicon's floor, the kind an item states and the terms that explain it), by
+the wall clock and per second of the process's CPU time (the same on an idle machine; on a shared one, the second
+leaves out the time other processes held the core); then plain jieba and plain rjieba, one item per call, as
+yardsticks of the machine (`predict_per_reference`; the goal's shares hold for `--length 200`), and the same shares
+again with `predict` (and `classify`) and each yardstick timed in turn, eight batches at a time
+(`predict_per_reference_interleaved`, `classify_per_reference_interleaved`), which a busy neighbour moves less.
 Threads of numerical libraries are limited to one before numpy loads.
 """
 
@@ -145,6 +147,11 @@ def main() -> None:
             evidence = [Evidence(topic.coef, chosen[0]), Evidence(risk.coef, chosen[1])]
             terms(matrix, occurrences, evidence, [()] * rows)
 
+    def classify(batch: Sequence[str]) -> None:
+        matrix, _ = model.features.transform(model.segmenter.documents(batch))
+        for head in model.heads.values():
+            head.probabilities(matrix)
+
     per_batch = len(transformed) / len(texts)
     yardsticks = {"jieba_reference": jieba_reference(), "rjieba_reference": rjieba_reference()}
     rates = {
@@ -154,10 +161,12 @@ def main() -> None:
         "heads": tuple(r / per_batch for r in rate(transformed, 1, heads)),
         "lexicon": rate(texts, args.batch, risk_floors),
         "terms": tuple(r / per_batch for r in rate(transformed, 1, explain)),
+        "classify": rate(texts, args.batch, classify),
         "predict": rate(texts, args.batch, model.predict),
         **{name: rate(texts[: REFERENCE_ITEMS[name]], 1, call) for name, call in yardsticks.items()},
     }
     shares = interleaved(texts, args.batch, model.predict, yardsticks)
+    classify_shares = interleaved(texts, args.batch, classify, yardsticks)
     result = {
         "model": model.version,
         "engine": model.segmenter.engine,
@@ -176,6 +185,11 @@ def main() -> None:
         # the same shares with `predict` and each yardstick timed in turn, a few batches at a time (`interleaved`)
         "predict_per_reference_interleaved": {
             name: {"here": shares[name], "goal": round(GOAL / goal_rate, 3)}
+            for name, goal_rate in REFERENCE_RATES.items()
+        },
+        # the same for `classify`: segment, features and the heads without the lexicon, kinds and terms
+        "classify_per_reference_interleaved": {
+            name: {"here": classify_shares[name], "goal": round(GOAL / goal_rate, 3)}
             for name, goal_rate in REFERENCE_RATES.items()
         },
     }
