@@ -258,7 +258,7 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     # keeps workers of different streets from waiting on each other.)
     for street in sorted({item.street or "" for item in items}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
-    late: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
+    lower: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
     judged: set[tuple[str, str]] = set()
     for item in sorted(items, key=lambda i: i.received_at):
         case_id, new_problem, size = await _place(conn, item)
@@ -274,11 +274,11 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
                 await _check_area(conn, item)
                 judged.add((item.street, item.topic))
             else:
-                late.setdefault((item.street, item.topic), item)
+                lower.setdefault((item.street, item.topic), item)
     # Reports below risk 2 judge their area only when a warning or threat was received after them and placed before
     # them (by another worker's batch, or a grid worker's reports synced late): they may be the complaints a rise
     # starts from, and no later report would judge the area whole.
-    for (street, topic), item in late.items():
+    for (street, topic), item in lower.items():
         if (street, topic) not in judged and await conn.fetchval(WARNED_AFTER, street, topic, item.received_at):
             await _check_area(conn, item)
 
