@@ -8,8 +8,10 @@ The stream's places are anonymised district codes ("A市A3区") rather than the 
 gazetteer of those codes is built from the data itself (what a district replacing `gazetteer.csv` would do);
 finer places are left to text similarity. With `--localities` the gazetteer also lists the estates, villages and
 roads the letters name right after a district, county, street or town (A市A2区某某新城小区, 某某街道某某村), when
-at least two letters name them (what a district listing its 社区, 小区 and roads would have): an estate under the
-district code most of its letters give, a road under none. Topics come from the serving model. Nothing is tuned on
+the name appears in two letters at least (what a district listing its 社区, 小区 and roads would have): an estate,
+village or 社区 under the district that at least 80 % of the letters naming it with a district give (the district
+written right before it, else the letter's first), else under none; a road under none. Topics come from the serving
+model. Nothing is tuned on
 this data: the thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON line
 (`{"case": id, "members": [msg_id, ...]}`, members in time order) for reading them by hand: message ids only, no text.
 """
@@ -22,6 +24,7 @@ import csv
 import json
 import re
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -60,7 +63,7 @@ def read_stream(path: Path) -> list[dict[str, str]]:
 
 # A place named right after its district, county, street or town: an estate, a village or a road.
 NAMED_PLACE = re.compile(
-    r"(?:[A-Z]\d+[区县]|[\u4e00-\u9fa5]{2,3}(?:街道|镇|乡))"
+    r"(?:(?P<district>[A-Z]\d+区)|[A-Z]\d+县|[\u4e00-\u9fa5]{2,3}(?:街道|镇|乡))"
     r"(?P<name>[\u4e00-\u9fa5A-Za-z0-9]{2,8}?(?P<kind>小区|社区|村|花园|家园|新城|新村|公寓|苑|路|大道))"
 )
 # What such a pattern also catches that is no one place: 我们小区, 周边小区, 公交线路, 城际铁路, A1区路 ….
@@ -75,13 +78,13 @@ def gazetteer_of(messages: list[dict[str, str]], *, localities: bool = False) ->
     codes = sorted({code for text in texts for code in DISTRICT_CODE.findall(text)})
     rows = [[code, "街道", "", f"A市{code}"] for code in codes]
     if localities:
-        rows += locality_rows(texts)
+        rows += locality_rows(texts, codes)
     return Gazetteer.from_rows(rows)
 
 
-def locality_rows(texts: list[str]) -> list[list[str]]:
-    """Gazetteer rows of the places the letters name after a district or street (`NAMED_PLACE`), named by two
-    letters at least."""
+def locality_rows(texts: list[str], codes: Collection[str]) -> list[list[str]]:
+    """Gazetteer rows of the places the letters name after a district or street (`NAMED_PLACE`) whose names appear in
+    two letters at least; a parent only among the districts the letters write with their city (`DISTRICT_CODE`)."""
     kinds: dict[str, str] = {}
     districts: dict[str, Counter[str]] = {}
     for text in texts:
@@ -91,8 +94,8 @@ def locality_rows(texts: list[str]) -> list[list[str]]:
             if NOT_A_PLACE.search(name):
                 continue
             kinds[name] = LEVEL_OF_KIND.get(match["kind"], "小区")
-            if mention:
-                districts.setdefault(name, Counter())[mention[0]] += 1
+            if district := match["district"] or (mention[0] if mention else None):
+                districts.setdefault(name, Counter())[district] += 1
     automaton = ahocorasick_rs.AhoCorasick(list(kinds))
     letters = Counter(index for text in texts for index in {m[0] for m in automaton.find_matches_as_indexes(text)})
     rows = []
@@ -103,7 +106,8 @@ def locality_rows(texts: list[str]) -> list[list[str]]:
         parent = ""
         if level != "道路" and name in districts:
             [(district, count)] = districts[name].most_common(1)
-            parent = district if count >= 0.8 * sum(districts[name].values()) else ""
+            if district in codes and count >= 0.8 * sum(districts[name].values()):
+                parent = district
         rows.append([name, level, parent, ""])
     return rows
 

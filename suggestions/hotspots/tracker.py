@@ -164,8 +164,12 @@ SELECT received_at, risk_level FROM (
 ) latest ORDER BY received_at
 """
 
+# A warning or threat of the area received from $3 on and within its window of $3 (AREA_WINDOW, $4).
 WARNED_AFTER = """
-SELECT EXISTS (SELECT 1 FROM items WHERE street = $1 AND topic = $2 AND received_at > $3 AND risk_level >= 2)
+SELECT EXISTS (
+    SELECT 1 FROM items
+    WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at < $3 + $4 AND risk_level >= 2
+)
 """
 
 AREA_MEMBERS = """
@@ -259,7 +263,7 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     for street in sorted({item.street or "" for item in items}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
     lower: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
-    judged: set[tuple[str, str]] = set()
+    judged: dict[tuple[str, str], datetime] = {}  # each area's earliest report of risk 2 or more in the batch
     for item in sorted(items, key=lambda i: i.received_at):
         case_id, new_problem, size = await _place(conn, item)
         if item.street is not None:
@@ -272,14 +276,18 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
         if item.street is not None:
             if item.risk_level >= 2:
                 await _check_area(conn, item)
-                judged.add((item.street, item.topic))
+                judged.setdefault((item.street, item.topic), item.received_at)
             else:
                 lower.setdefault((item.street, item.topic), item)
-    # Reports below risk 2 judge their area only when a warning or threat was received after them and placed before
-    # them (by another worker's batch, or a grid worker's reports synced late): they may be the complaints a rise
-    # starts from, and no later report would judge the area whole.
-    for (street, topic), item in lower.items():
-        if (street, topic) not in judged and await conn.fetchval(WARNED_AFTER, street, topic, item.received_at):
+    # Reports below risk 2 judge their area only when a warning or threat was received after them, within their
+    # window, and placed before them (by another worker's batch, or a grid worker's reports synced late): they may be
+    # the complaints a rise starts from, and no later report would judge the area whole. Not when a warning of this
+    # batch, judged after them, already read them in its window.
+    for area, item in lower.items():
+        warned = judged.get(area)
+        if warned is not None and item.received_at > warned - AREA_WINDOW:
+            continue
+        if await conn.fetchval(WARNED_AFTER, *area, item.received_at, AREA_WINDOW):
             await _check_area(conn, item)
 
 

@@ -294,5 +294,10 @@ def test_the_real_stream_replay_lists_the_places_letters_name_after_their_distri
         "A市A4区我们小区电梯又坏了",  # 我们小区 is no place
         "A6区白鹭村只出现过一次",  # named by one letter only
     ]
-    rows = {row[0]: row[1:] for row in locality_rows(letters)}
+    rows = {row[0]: row[1:] for row in locality_rows(letters, codes={"A2区", "A5区"})}
     assert rows == {"青枫家园": ["小区", "A2区", ""], "松溪路": ["道路", "", ""]}
+    # The district written right before a name is its district; one the letters never write with their city is none.
+    letters = ["A3区的领导您好，我住在A2区青枫家园小区", "青枫家园门口又堵了"]
+    letters += ["A6区白鹭村的路灯坏了", "白鹭村的路灯还没修"]
+    rows = {row[0]: row[1:] for row in locality_rows(letters, codes={"A2区", "A3区"})}
+    assert rows == {"青枫家园": ["小区", "A2区", ""], "白鹭村": ["村", "", ""]}
