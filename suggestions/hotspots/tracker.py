@@ -78,6 +78,26 @@ ORDER BY last_activity DESC
 LIMIT $3
 """
 
+# The open cases holding an earlier report of the same resident, for `cases.follow_up`: the same phone on the web form
+# or to the hotline (a grid worker's reports of many problems may all carry the worker's own), within the case's
+# lifetime rather than its 7 days: a resident may chase a problem nobody else reports after a week. The phone never
+# leaves the database.
+OWN_CASES = """
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size, anchor_keys, anchor_weights
+FROM cases
+WHERE status = 'open' AND opened_at > $3 AND id IN (
+    SELECT earlier.case_id
+    FROM items me
+    JOIN contacts mine ON mine.item_id = me.id
+    JOIN contacts theirs ON theirs.phone = mine.phone AND theirs.item_id <> me.id
+    JOIN items earlier ON earlier.id = theirs.item_id
+    WHERE me.id = $1 AND me.channel <> 'grid' AND mine.phone IS NOT NULL AND mine.anonymised_at IS NULL
+      AND earlier.channel <> 'grid' AND earlier.case_id IS NOT NULL
+      AND earlier.received_at <= me.received_at AND earlier.received_at > me.received_at - $2::interval
+)
+"""
+
 OPEN_CASE = """
 INSERT INTO cases (street, locality, topic, opened_at, last_activity, size, max_risk, signature_keys,
                    signature_weights, signature_facets, signature_buildings, anchor_keys, anchor_weights, summary,
@@ -299,8 +319,13 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         rows = await conn.fetch(CANDIDATE_CASES_NO_STREET, item.topic, since, CANDIDATES, born_after)
     else:
         rows = await conn.fetch(CANDIDATE_CASES, item.street, since, CANDIDATES, born_after)
+    own_rows = await conn.fetch(OWN_CASES, item.id, CASE_LIFETIME, born_after)
+    own = [candidate_from_row(row) for row in own_rows]
     candidates = {row["id"]: candidate_from_row(row) for row in rows}
-    anchors = {row["id"]: Signature(keys=list(row["anchor_keys"]), weights=list(row["anchor_weights"])) for row in rows}
+    anchors = {
+        row["id"]: Signature(keys=list(row["anchor_keys"]), weights=list(row["anchor_weights"]))
+        for row in [*rows, *own_rows]
+    }
     report = Report(
         signature=item.signature,
         street=item.street,
@@ -314,6 +339,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         list(candidates.values()),
         lambda case_id: similarity(item.signature, anchors[case_id]) >= ANCHOR_FLOOR,
         window=CASE_WINDOW,
+        own=own,
     )
     if best is None:
         case_id = await conn.fetchval(
@@ -332,7 +358,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         )
         await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
         return case_id, True, 1
-    case = candidates[best.case_id]
+    case = candidates.get(best.case_id) or next(c for c in own if c.id == best.case_id)
     merged = merge_signature(case.signature, item.signature, case.size)
     size: int = await conn.fetchval(
         JOIN_CASE,

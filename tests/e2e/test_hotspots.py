@@ -480,3 +480,55 @@ async def test_a_problems_second_report_joins_its_first_at_the_lower_bar(
     assert (
         SECOND_REPORT_THRESHOLD <= await pool.fetchval("SELECT case_score FROM items WHERE id = $1", second) < THRESHOLD
     )
+
+
+async def test_a_residents_follow_up_that_names_no_place_joins_their_own_case(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    from suggestions.hotspots.cases import FOLLOW_UP_THRESHOLD
+    from suggestions.hotspots.tracker import CASE_LIFETIME, OWN_CASES
+
+    heating = FixedTopic(model, "城乡建设")
+    phone = "13912340001"
+    first = await post(
+        client,
+        "hotline",
+        "龙跃苑二区5号楼暖气一直不热，屋里只有十四度，家里有婴儿，希望供热单位上门看看。",
+        operator,
+        contact_phone=phone,
+    )
+    await drain(model=heating)
+    # Another resident's report of no place, about heating too: no earlier report of theirs, so no follow-up.
+    someone_else = await post(
+        client, "web", "暖气不热的事反映了也没人来修，孩子都冻感冒了。", {}, contact_phone="13912340002"
+    )
+    await drain(model=heating)
+    again = await post(
+        client, "web", "上周反映的暖气不热的事，到现在还是没人来修，屋里还是冷。", {}, contact_phone=phone
+    )
+    await drain(model=heating)
+    # A grid worker's reports may all carry one phone, whatever their problem: no follow-up there.
+    patrol = await post(
+        client, "grid", "网格员回访：暖气不热的问题还没有人上门处理。", grid_worker, contact_phone=phone
+    )
+    await drain(model=heating)
+
+    case_of = {
+        i: (await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"]
+        for i in (first, someone_else, again)
+    }
+    # Without the phone it would have joined the other resident's case, which its words resemble more.
+    assert case_of[again] == case_of[first]
+    assert await pool.fetchval("SELECT case_score FROM items WHERE id = $1", again) >= FOLLOW_UP_THRESHOLD
+    assert case_of[someone_else] != case_of[first]
+    own = {}
+    for item_id in (again, patrol):
+        at = await pool.fetchval("SELECT received_at FROM items WHERE id = $1", item_id)
+        own[item_id] = {row["id"] for row in await pool.fetch(OWN_CASES, item_id, CASE_LIFETIME, at - CASE_LIFETIME)}
+    assert own == {again: {case_of[first]}, patrol: set()}

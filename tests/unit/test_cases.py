@@ -21,6 +21,7 @@ from ml.dictionary import DEFAULT_TOPICS
 from suggestions.hotspots.cases import (
     BACKGROUND_Z,
     CASE_SIGNATURE_SIZE,
+    FOLLOW_UP_THRESHOLD,
     SECOND_REPORT_THRESHOLD,
     THIRD_REPORT_THRESHOLD,
     THRESHOLD,
@@ -31,7 +32,9 @@ from suggestions.hotspots.cases import (
     background_bar,
     best_match,
     building_factor,
+    choose_case,
     facet_factor,
+    follow_up,
     join_threshold,
     joinable,
     merge_signature,
@@ -404,6 +407,47 @@ def test_a_second_report_of_one_road_is_not_joined_at_the_lower_bar() -> None:
     assert best_match(road, [case(2, HEATING)]) is None
     road_case = msgspec.structs.replace(case(2, HEATING), locality_level="道路")
     assert best_match(report(HEATING_SECOND), [road_case]) is None
+
+
+FOLLOW_UP = "上周打电话说的暖气不热，到现在还没人来，屋里还是冷得穿羽绒服。"  # names no place
+
+
+def placeless(text: str, *, topic: str | None = "城乡建设") -> Report:
+    return Report(signature=signature(text), street=None, locality=None, topic=topic, at=NOW)
+
+
+def test_a_residents_follow_up_joins_their_own_case_whatever_place_it_names() -> None:
+    def anyone(_: int) -> bool:
+        return True
+
+    [match] = scored_matches(placeless(FOLLOW_UP), [case(2, HEATING)])  # weighed down as of unknown place
+    assert match.score < THRESHOLD
+    assert choose_case(placeless(FOLLOW_UP), [case(2, HEATING)], anyone)[0] is None
+    joined, _ = choose_case(placeless(FOLLOW_UP), [case(2, HEATING)], anyone, own=[case(2, HEATING)])
+    assert joined is not None
+    assert joined.case_id == 2
+    assert joined.score >= max(FOLLOW_UP_THRESHOLD, match.score)
+    # The resident's own case comes before another case the words resemble more.
+    rival = case(3, FOLLOW_UP, None, street="")
+    other, _ = choose_case(placeless(FOLLOW_UP), [rival], anyone)
+    assert other is not None
+    assert other.case_id == 3
+    preferred, _ = choose_case(placeless(FOLLOW_UP), [rival], anyone, own=[case(2, HEATING)])
+    assert preferred is not None
+    assert preferred.case_id == 2
+
+
+def test_a_follow_up_needs_its_cases_topic_no_other_place_facet_or_building_and_some_likeness() -> None:
+    own = case(2, HEATING)
+    assert follow_up(placeless(FOLLOW_UP), [own], lambda _: True) is not None
+    assert follow_up(placeless(FOLLOW_UP, topic="环境保护"), [own], lambda _: True) is None
+    assert follow_up(report(FOLLOW_UP, "华龙苑中里社区"), [own], lambda _: True) is not None
+    assert follow_up(report(FOLLOW_UP, "蓝天园社区"), [own], lambda _: True) is None  # another estate of the street
+    assert follow_up(placeless("上周说的楼道灯还是不亮，晚上下楼摸黑。"), [own], lambda _: True) is None  # 路灯, 暖气
+    assert follow_up(placeless(FOLLOW_UP + "是9号楼。"), [own], lambda _: True) is None  # 8号楼 in the case
+    assert follow_up(placeless("请问办居住证需要什么材料"), [own], lambda _: True) is None
+    assert follow_up(placeless(FOLLOW_UP), [own], lambda _: False) is None  # unlike the case's first report
+    assert follow_up(placeless(FOLLOW_UP), [own], lambda _: True, bar=0.99) is None  # `background_bar`
 
 
 def test_two_open_cases_of_the_reports_own_problem_do_not_raise_the_bar_above_themselves() -> None:
