@@ -10,12 +10,14 @@ How words become a `Place`, in order:
 1. Matching. Every name and alias is found in the place field and in the text (full-width letters and digits count
    as ASCII, letters ignore case, "龙跃苑2区" counts as "龙跃苑二区"), and so do the short forms residents use for
    a 社区 or 小区 where no listed name is written so (`_short_forms`: 龙腾四区 for 龙腾苑四区, 天通西苑三区 for
-   天通西苑第三社区, 太阳城 for 太阳城社区). Overlapping matches keep the longest:
+   天通西苑第三社区, 太阳城 for 太阳城社区), and a station's as riders say it (霍营地铁站, 霍营地铁口, 地铁霍营站
+   for 霍营站). Overlapping matches keep the longest:
    龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
    G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
    the field, punctuation, another place, or a word that goes with places on each side (在…, 我们…, …附近, …的,
    …一家, …派出所). So 城南 in 城南北, 南口 in 胡同南口, 回天 in 无力回天, 百善 in 百善孝为先, 六环 in 第六环境,
-   G6 in G6PD and 十一条 in 第十一条 do not count. A name whose last character starts a common word with what follows
+   G6 in G6PD and 十一条 in 第十一条 do not count; nor does 南口 (北口 …) as the exit of what stands before it
+   (霍营站南口, 小区南口). A name whose last character starts a common word with what follows
    does not count either: 智慧社区 is 智慧 + 社区, not the estate 智慧社; 科技创新园区 is a park, not the estate 创新园.
 2. Reading a match. A name under several parents (王庄村 is in 南口镇, 沙河镇 and 十三陵镇) is read only from
    context: a street named in the place field or text, or another place that lies in one street only; when there is
@@ -80,6 +82,12 @@ _SUB_ESTATE = re.compile(r"(?P<estate>.{2,}?)(?:家园|花园|苑|园)(?P<part>[
 # "天通西苑第三": the third part of an estate, which residents call 天通西苑三区.
 _ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五六七八九])")
 _SHORTEST_DERIVED = 3
+# An exit or gate: 霍营站南口, 小区北口, 公园东口 name a side of the place before them, not the town 南口. A loose name
+# of this shape counts only where no such place or word stands right before it.
+_EXITS = frozenset({"东口", "南口", "西口", "北口"})
+_BEFORE_EXIT = frozenset("站门园院村楼路街桥场苑里城校馆厂店区")
+# A station (霍营站) as riders name it: 霍营地铁站, 霍营地铁口, 地铁霍营站.
+_STATION_SPELLINGS = ("{stem}地铁站", "{stem}地铁口", "地铁{stem}站")
 _SHORTENED_LEVELS = frozenset({"社区", "小区"})  # not 村: `_short_forms`
 _DIGIT_FOR = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
@@ -202,10 +210,11 @@ class Gazetteer:
         # Short forms people use, where no name or alias of the gazetteer is written so (step 1 of the docstring).
         short: dict[str, list[_Entry]] = {}
         for entry, (*_, aliases) in zip(entries, cleaned, strict=True):
-            if entry.level not in _SHORTENED_LEVELS:
+            if entry.level not in _SHORTENED_LEVELS and not _is_station(entry):
                 continue
             for written in (entry.name, *aliases):
-                for derived in _short_forms(_normalise(written)):
+                derive = _station_forms if _is_station(entry) else _short_forms
+                for derived in derive(_normalise(written)):
                     for spelling in _spellings(derived):
                         if spelling not in forms and spelling not in streets:
                             meanings = short.setdefault(spelling, [])
@@ -256,6 +265,8 @@ class Gazetteer:
             if taken.find(1, start, end) != -1:
                 continue
             if surface.loose and not _stands_alone(text, start, end, starts, ends):
+                continue
+            if surface.text in _EXITS and _is_exit(text, start, ends):
                 continue
             if _runs_into_common_word(text, end, surface.residential):
                 continue
@@ -376,6 +387,27 @@ def _short_forms(form: str) -> list[str]:
     if numbered := _SUB_ESTATE.fullmatch(form):
         found.append(numbered["estate"] + numbered["part"])
     return found
+
+
+def _is_station(entry: _Entry) -> bool:
+    return entry.level == "地标" and entry.name.endswith("站") and not entry.name.endswith(("火车站", "汽车站"))
+
+
+def _station_forms(form: str) -> list[str]:
+    """霍营站 → 霍营地铁站, 霍营地铁口, 地铁霍营站; an alias already spelled with 地铁 gives nothing more."""
+    if not form.endswith("站") or "地铁" in form or len(form) - 1 < 2:
+        return []
+    return [spelling.format(stem=form[:-1]) for spelling in _STATION_SPELLINGS]
+
+
+def _is_exit(text: str, start: int, place_ends: set[int]) -> bool:
+    """Whether 南口 (or 北口 …) at `start` is the exit of what stands before it: a place name, or a word such as 站,
+    门 or 小区. After 昌平区 it is the town."""
+    if start == 0:
+        return False
+    if text.endswith(("昌平区", "昌平"), 0, start):
+        return False
+    return start in place_ends or text[start - 1] in _BEFORE_EXIT
 
 
 def _normalise(text: str) -> str:

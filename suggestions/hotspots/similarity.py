@@ -56,12 +56,13 @@ BOILERPLATE = tuple(
     )
 )  # fmt: skip
 
-_BUILDING = re.compile(r"[0-9０-９一二三四五六七八九十两]+(?:号楼|栋|单元|号院|层|楼)")
-# Which building: 12号楼, 3栋, 5号院, and each number of 12、13号楼. Units and floors say where inside one building.
-# Spelled-out numbers only before 号楼/号院: 两栋楼, 一栋楼 count buildings, they do not name one.
+_BUILDING = re.compile(r"[0-9０-９一二三四五六七八九十两]+(?:号楼|栋|单元|号院|层|楼)|[0-9０-９]+[#＃]")
+# Which building: 12号楼, 3栋, 5号院, 12# (as grid workers write it), and each number of 12、13号楼. Units and floors
+# say where inside one building. Spelled-out numbers only before 号楼/号院: 两栋楼, 一栋楼 count buildings, they do
+# not name one.
 _LIST = "(?:{n})(?:[、和与及,，](?:{n}))*"
 _BUILDINGS = re.compile(
-    "({d})(?:号楼|号院|栋|幢)|({c})(?:号楼|号院)".format(
+    "({d})(?:号楼|号院|栋|幢|[#＃])|({c})(?:号楼|号院)".format(
         d=_LIST.format(n="[0-9]+"), c=_LIST.format(n="[一二三四五六七八九十两]+")
     )
 )

@@ -229,6 +229,7 @@ def test_different_facets_weigh_a_match_down_and_a_shared_one_up() -> None:
 def test_different_buildings_weigh_a_match_down() -> None:
     assert buildings("12号楼和13号楼之间的消防通道") == [12, 13]
     assert buildings("十二号楼三单元") == [12]
+    assert buildings("中苑二区12#2单元直梯停运") == [12]  # as grid workers write it
     assert buildings("两栋楼之间，一栋楼的电梯") == []
     three, twelve, both, none = (
         signature(text) for text in ("3号楼电梯停了", "12号楼电梯停了", "12、13号楼电梯", "电梯又停了")

@@ -99,6 +99,10 @@ def test_an_estate_files_under_the_street_the_gazetteer_gives_it(changping: Gaze
         ("领秀慧谷门口的公交站没了", Place("史各庄街道", "领秀慧谷", "小区")),
         # no short form of two characters, and none from a village's name: 发电站村's stem is an everyday word
         ("附近的发电站噪音大", UNKNOWN),
+        # a metro station as riders name it
+        ("霍营地铁口的单车又堆成山了", Place("霍营街道", "霍营站", "地标")),
+        ("朱辛庄地铁站换乘的扶梯停了", Place("史各庄街道", "朱辛庄站", "地标")),
+        ("地铁南邵站旁边的围挡", Place("南邵镇", "南邵站", "地标")),
     ],
 )
 def test_short_forms_residents_use(changping: Gazetteer, text: str, expected: Place) -> None:
@@ -157,6 +161,8 @@ def test_conflicting_streets(changping: Gazetteer, text: str, place: str, expect
         "百善孝为先",
         "依据第十一条规定处理",
         "胡同南口有个垃圾堆",
+        "小区南口的垃圾桶满了",  # an estate's south gate
+        "公园东口停满了车",
         "建议建设智慧社区",
         "科技创新园区招商",
         "混凝土楼板开裂",
@@ -178,6 +184,9 @@ def test_short_names_inside_ordinary_words_do_not_count(changping: Gazetteer, te
         ("住在沙河，每天堵车", street_only("沙河镇")),
         ("我们阳坊这边老人多", street_only("阳坊镇")),
         ("家住桃林，村口路灯坏了", Place("兴寿镇", "桃林村", "村")),
+        ("昌平区南口这边的路灯不亮", street_only("南口镇")),
+        # 南口 after a station is its south exit, not the town
+        ("霍营站南口有黑车揽客", Place("霍营街道", "霍营站", "地标")),
     ],
 )
 def test_short_names_count_where_they_stand_as_places(changping: Gazetteer, text: str, expected: Place) -> None:
