@@ -16,7 +16,8 @@ from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only, sta
 from suggestions.errors import problem_responses
 from suggestions.hotspots.editing import merge_cases, move_item
 from suggestions.hotspots.views import CaseView, Hotspots, Suggestions, active_hotspots, case_view, suggest_cases
-from suggestions.intake.schema import MAX_TEXT_LENGTH, PathId, Place, RowId, Strict
+from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Place, RowId, Strict
+from suggestions.intake.service import checked_phone
 
 STAFF_TAGS = ["hotspots"]
 # Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to.
@@ -26,6 +27,8 @@ SUGGEST_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
 class SuggestRequest(Strict):
     text: Annotated[str, Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
     place: Place = ""
+    # The caller's phone, when the operator has it: the open cases of the caller's earlier reports come first.
+    contact_phone: ContactPhone | None = None
 
 
 class MergeRequest(Strict):
@@ -87,7 +90,12 @@ async def suggest(
 ) -> Suggestions:
     await require_roles(request, SUGGEST_ROLES, db_connection)
     return await suggest_cases(
-        db_connection, request.app.state.gazetteer, text=data.text, place=data.place, limit=limit
+        db_connection,
+        request.app.state.gazetteer,
+        text=data.text,
+        place=data.place,
+        limit=limit,
+        phone=checked_phone(data.contact_phone),
     )
 
 

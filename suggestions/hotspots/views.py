@@ -10,7 +10,7 @@ import msgspec
 from suggestions.hotspots.cases import rank_suggestions
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import CANDIDATES, CASE_WINDOW, candidate_from_row
+from suggestions.hotspots.tracker import CANDIDATES, CASE_LIFETIME, CASE_WINDOW, candidate_from_row
 from suggestions.intake.schema import Channel, Status
 
 MEMBERS_SHOWN = 50
@@ -67,6 +67,7 @@ class Suggestion(msgspec.Struct, kw_only=True):
     size: int
     last_activity: datetime
     summary: str
+    caller: bool = False  # holds an earlier report from the caller's phone: listed first
 
 
 class Suggestions(msgspec.Struct):
@@ -110,6 +111,20 @@ SELECT id, street, locality, locality_level, topic, last_activity, signature_key
        signature_facets, signature_buildings, size, summary
 FROM cases
 WHERE status = 'open' AND last_activity > $2 AND ($1::text IS NULL OR street = $1 OR street IS NULL)
+ORDER BY last_activity DESC
+LIMIT $3
+"""
+
+# The open cases of the caller's own earlier reports (web form or hotline, not the grid), as the tracker finds them for
+# a follow-up: the phone is compared in the database and goes no further.
+CALLER_CASES = """
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size, summary
+FROM cases
+WHERE status = 'open' AND opened_at > $2 AND id IN (
+    SELECT i.case_id FROM contacts ct JOIN items i ON i.id = ct.item_id
+    WHERE ct.phone = $1 AND i.channel <> 'grid' AND i.case_id IS NOT NULL AND i.received_at > $2
+)
 ORDER BY last_activity DESC
 LIMIT $3
 """
@@ -185,20 +200,23 @@ async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
     return Hotspots(hotspots=hotspots)
 
 
-async def suggest_cases(conn: Any, gazetteer: Gazetteer, *, text: str, place: str, limit: int) -> Suggestions:
-    """Open cases a call being typed may belong to: its place from the words so far, then text similarity."""
+async def suggest_cases(
+    conn: Any, gazetteer: Gazetteer, *, text: str, place: str, limit: int, phone: str | None = None
+) -> Suggestions:
+    """Open cases a call being typed may belong to: its place from the words so far, then text similarity. With the
+    caller's `phone` (canonical), the open cases of the caller's own earlier reports come first, however the words
+    so far compare: a caller who rings again is most often chasing what they reported."""
     where = gazetteer.resolve(text, place)
-    rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, datetime.now(UTC) - CASE_WINDOW, CANDIDATES)
-    candidates = {row["id"]: (candidate_from_row(row), row["summary"]) for row in rows}
-    matches = rank_suggestions(
-        signature(text, places=(where.street, where.locality)),
-        where.street,
-        where.locality,
-        [c for c, _ in candidates.values()],
-        limit=limit,
-    )
+    now = datetime.now(UTC)
+    rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES)
+    own_rows = await conn.fetch(CALLER_CASES, phone, now - CASE_LIFETIME, limit) if phone else []
+    candidates = {row["id"]: (candidate_from_row(row), row["summary"]) for row in [*rows, *own_rows]}
+    query = signature(text, places=(where.street, where.locality))
+    own = rank_suggestions(query, None, None, [candidates[row["id"]][0] for row in own_rows], limit=limit, floor=0.0)
+    others = rank_suggestions(query, where.street, where.locality, [c for c, _ in candidates.values()], limit=limit)
+    mine = {match.case_id for match in own}
     suggestions = []
-    for match in matches:
+    for match in [*own, *(m for m in others if m.case_id not in mine)][:limit]:
         case, summary = candidates[match.case_id]
         suggestions.append(
             Suggestion(
@@ -210,6 +228,7 @@ async def suggest_cases(conn: Any, gazetteer: Gazetteer, *, text: str, place: st
                 size=case.size,
                 last_activity=case.last_activity,
                 summary=summary,
+                caller=case.id in mine,
             )
         )
     return Suggestions(street=where.street, locality=where.locality, cases=suggestions)

@@ -58,16 +58,23 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             raise InvalidInput("received_at", "received_at is before 1970")
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
-    phone = None
-    if item.contact_phone and item.contact_phone.strip():
-        try:
-            phone = normalize_phone(item.contact_phone)
-        except ValueError as exc:
-            raise InvalidInput("contact_phone", str(exc)) from None
     name = item.contact_name.strip() if item.contact_name else None
     return _Checked(
-        text=text, contact_name=name or None, contact_phone=phone, place=mask_pii((item.place or "").strip())
+        text=text,
+        contact_name=name or None,
+        contact_phone=checked_phone(item.contact_phone),
+        place=mask_pii((item.place or "").strip()),
     )
+
+
+def checked_phone(value: str | None) -> str | None:
+    """A `contact_phone` field in canonical form, None when left empty; InvalidInput naming the field otherwise."""
+    if not value or not value.strip():
+        return None
+    try:
+        return normalize_phone(value)
+    except ValueError as exc:
+        raise InvalidInput("contact_phone", str(exc)) from None
 
 
 def request_hash(item: ItemIn) -> bytes:

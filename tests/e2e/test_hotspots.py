@@ -129,6 +129,30 @@ async def test_operators_are_shown_the_open_case_while_typing(
     assert (await client.post("/api/v1/cases/suggest", json=unrelated, headers=operator)).json()["cases"] == []
 
 
+async def test_a_callers_own_open_cases_are_suggested_first(
+    client: Any, drain: Any, model: Any, operator: dict[str, str]
+) -> None:
+    await post(client, "hotline", LIFT[1][1], operator, contact_phone="13912340003")
+    await post(client, "web", OTHER_PROBLEM_SAME_PLACE, {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    async def suggested(body: dict[str, str]) -> Any:
+        response = await client.post("/api/v1/cases/suggest", json=body, headers=operator)
+        assert response.status_code == 200, response.text
+        return response.json()["cases"]
+
+    # The caller rings again; the words so far name neither the place nor the lift.
+    typed = {"text": "来电人说上周反映的事情到现在还没有解决", "place": ""}
+    [own] = await suggested({**typed, "contact_phone": "139 1234 0003"})
+    assert own["caller"] is True
+    assert own["summary"].startswith("来电人反映：龙跃苑二区5号楼电梯")
+    assert await suggested(typed) == []
+    assert await suggested({**typed, "contact_phone": "13912340004"}) == []
+    response = await client.post("/api/v1/cases/suggest", json={**typed, "contact_phone": "12345"}, headers=operator)
+    assert response.status_code == 422
+    assert "contact_phone" in response.text
+
+
 async def test_a_building_number_past_the_column_still_places_the_report(
     client: Any, drain: Any, model: Any, staff: dict[str, str]
 ) -> None:
