@@ -31,6 +31,9 @@ from suggestions.hotspots.views import suggest_cases
 from suggestions.settings import Settings
 
 PER_DAY = 900  # about 1,000,000 items in three years
+# One item in three leaves a phone, drawn from this many residents: some call again, as residents do. A tracked item
+# and a suggestion carry one too, so the lookup of a resident's own cases (`follow_up`, `caller`) is measured.
+PHONES = 200_000
 TOPICS = ["城乡建设", "环境保护", "交通运输", "劳动和社会保障", "政法", "民政", "教育文体", "卫生计生", "商贸旅游"]
 
 
@@ -78,6 +81,7 @@ async def fill(url: str, count: int, streets: list[str], texts: list[str], start
         ],
     )
     first_case = await conn.fetchval("SELECT min(id) FROM cases WHERE id >= $1", start_id // 2 + 1)
+    first_item = await conn.fetchval("SELECT coalesce(max(id), 0) + 1 FROM items")
     items = []
     for n in range(count):
         case = cases[n // 2]
@@ -112,6 +116,13 @@ async def fill(url: str, count: int, streets: list[str], texts: list[str], start
             "case_id",
         ],
     )
+    await conn.execute(
+        "INSERT INTO contacts (item_id, phone) SELECT id, $2 || lpad(((id * 7919) % $3)::text, 8, '0') FROM items "
+        "WHERE id >= $1 AND id % 3 = 0",
+        first_item,
+        "139",
+        PHONES,
+    )
     await conn.execute("""
         INSERT INTO place_topic_days (street, topic, day, problems, reports)
         SELECT street, topic, (opened_at AT TIME ZONE 'Asia/Shanghai')::date, count(*), count(*) * 2 FROM cases
@@ -120,6 +131,10 @@ async def fill(url: str, count: int, streets: list[str], texts: list[str], start
     """)
     await conn.execute("ANALYZE")
     await conn.close()
+
+
+def phone(rng: random.Random) -> str:
+    return f"139{rng.randrange(PHONES):08d}"
 
 
 async def measure(url: str, texts: list[str], streets: list[str], probes: int, gazetteer: Any) -> dict[str, float]:
@@ -132,9 +147,9 @@ async def measure(url: str, texts: list[str], streets: list[str], probes: int, g
     for _ in range(probes):
         text = f"{rng.choice(streets)}{rng.choice(texts)}"
         started = time.perf_counter()
-        await suggest_cases(conn, gazetteer, text=text, place="", limit=5)
+        await suggest_cases(conn, gazetteer, text=text, place="", limit=5, phone=phone(rng))
         suggest_ms.append((time.perf_counter() - started) * 1000)
-    track_ms = []
+    track_ms: list[float] = []
     for n in range(probes):
         text = rng.choice(texts)
         street = rng.choice(streets)
@@ -145,6 +160,7 @@ async def measure(url: str, texts: list[str], streets: list[str], probes: int, g
             text,
             street,
         )
+        await conn.execute("INSERT INTO contacts (item_id, phone) VALUES ($1, $2)", item_id, phone(rng))
         placed = Placed(
             id=item_id,
             text=text,

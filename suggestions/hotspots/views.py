@@ -123,7 +123,7 @@ SELECT id, street, locality, locality_level, topic, last_activity, signature_key
 FROM cases
 WHERE status = 'open' AND opened_at > $2 AND id IN (
     SELECT i.case_id FROM contacts ct JOIN items i ON i.id = ct.item_id
-    WHERE ct.phone = $1 AND i.channel <> 'grid' AND i.case_id IS NOT NULL AND i.received_at > $2
+    WHERE ct.phone = $1 AND i.channel <> 'grid' AND i.case_id IS NOT NULL
 )
 ORDER BY last_activity DESC
 LIMIT $3
