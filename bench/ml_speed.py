@@ -5,7 +5,8 @@
 Texts are seed items cycled and cut to `--length` characters. Prints JSON: the time `load_model` takes, the time
 `warm_up` then takes (segmenter dictionary, compiled loops read from their cache), then items/s on batches of
 `--batch` for segmentation alone, features, the three heads' probabilities, the risk lexicon, terms, `classify`
-(segment, features and the three heads in one call: the goal's "segment + features + predict") and the whole
+(`model.classify`: segment, features and the three heads, what `predict` runs first: the goal's "segment +
+features + predict") and the whole
 `model.predict` (which adds the risk lexicon's floor, the kind an item states and the terms that explain it), by
 the wall clock and per second of the process's CPU time (the same on an idle machine; on a shared one, the second
 leaves out the time other processes held the core); then plain jieba and plain rjieba, one item per call, as
@@ -148,9 +149,7 @@ def main() -> None:
             terms(matrix, occurrences, evidence, [()] * rows)
 
     def classify(batch: Sequence[str]) -> None:
-        matrix, _ = model.features.transform(model.segmenter.documents(batch))
-        for head in model.heads.values():
-            head.probabilities(matrix)
+        model.classify(batch)
 
     per_batch = len(transformed) / len(texts)
     yardsticks = {"jieba_reference": jieba_reference(), "rjieba_reference": rjieba_reference()}

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import msgspec
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
 from ml.explain import Evidence, terms
-from ml.features import TextFeatures
+from ml.features import Occurrences, TextFeatures
 from ml.heads import LinearHead, softmax
 from ml.kinds import stated_kind
 from ml.lexicon import risk_floors
@@ -37,6 +38,16 @@ class Prediction(msgspec.Struct, frozen=True):
     kind: str  # suggestion | complaint | inquiry | report | help
     terms: tuple[str, ...]  # up to 5 words of the text that pushed topic and risk most, strongest first
     needs_review: bool  # topic or risk confidence below the model's review threshold
+
+
+class Classified(msgspec.Struct, frozen=True):
+    """A batch as `TriageModel.classify` leaves it: its features and each head's probabilities, one row per text."""
+
+    matrix: csr_matrix
+    occurrences: Occurrences
+    topic: NDArray[np.float64]
+    risk: NDArray[np.float64]
+    kind: NDArray[np.float64]
 
 
 def escalated_levels(probabilities: NDArray[np.float64], levels: Sequence[int], escalation: float) -> NDArray[np.int64]:
@@ -113,17 +124,24 @@ class TriageModel:
         matrix, _ = self.features.transform(self.segmenter.documents(texts))
         return self.heads["risk"].labels, self.heads["risk"].probabilities(matrix)
 
+    def classify(self, texts: Sequence[str]) -> Classified:
+        """Segment, featurise once and score the three heads: the model's own work, before the lexicon's risk floor,
+        the kind an item states and the explaining terms that `predict` adds."""
+        matrix, occurrences = self.features.transform(self.segmenter.documents(texts))
+        scores = np.split(np.asarray(matrix @ self._coef) + self._intercept, self._splits, axis=1)
+        topic_p, risk_p, kind_p = (
+            softmax(part.astype(np.float64) / self.heads[name].temperature)
+            for part, name in zip(scores, HEADS, strict=True)
+        )
+        return Classified(matrix=matrix, occurrences=occurrences, topic=topic_p, risk=risk_p, kind=kind_p)
+
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        documents = self.segmenter.documents(texts)
-        matrix, occurrences = self.features.transform(documents)
+        classified = self.classify(texts)
+        matrix, occurrences = classified.matrix, classified.occurrences
+        topic_p, risk_p, kind_p = classified.topic, classified.risk, classified.kind
         topic, risk, kind = (self.heads[name] for name in HEADS)
-        scores = np.split(np.asarray(matrix @ self._coef) + self._intercept, self._splits, axis=1)
-        topic_p, risk_p, kind_p = (
-            softmax(part.astype(np.float64) / head.temperature)
-            for part, head in zip(scores, (topic, risk, kind), strict=True)
-        )
         rows = np.arange(len(texts))
         topic_index = topic_p.argmax(axis=1)
         topic_confidence = topic_p[rows, topic_index].round(4)
