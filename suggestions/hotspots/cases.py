@@ -256,8 +256,9 @@ def choose_case(
 ) -> tuple[Match | None, list[Match]]:
     """The case to join (None: a new problem) and the eligible matches scoring at least `floor` or `threshold`,
     whichever is lower, best first (`cases_to_absorb` reads them, and reads none below its own floor). The case is
-    the one of `own` (open cases holding an earlier report of the same resident) that the report `follow_up`s, else
-    the best match that `joinable` allows, else the best one when the report is its problem's `second_report`.
+    the best match that `joinable` allows, else the best one when the report is its problem's `second_report`, else
+    the one of `own` (open cases holding another report of the same resident) that the report `follow_up`s; for a
+    report that names no place, the resident's own case comes first.
 
     Every candidate is scored and sets the report's `background_bar`; only the cases `eligible` (by id) may be
     joined: the tracker keeps those whose first report the new one resembles too. Eligibility is asked only of
@@ -268,13 +269,17 @@ def choose_case(
     matches = [
         match for match in scored if match.score >= min(least, SECOND_REPORT_THRESHOLD) and eligible(match.case_id)
     ]
-    # A resident's own open case comes first: of one topic and no other place, what they report again is most
-    # likely what they reported before, however close another resident's wording of another problem comes.
-    best = follow_up(report, own, eligible, bar=bar, weights=weights) if own else None
+    # A resident's report that names no place is most likely about what they reported before, however close another
+    # resident's wording of another problem comes: their own open case comes first. One that names a place is matched
+    # as any report is, and falls back on the resident's own case.
+    placeless = report.street is None and report.locality is None
+    best = follow_up(report, own, eligible, bar=bar, weights=weights) if own and placeless else None
     if best is None:
         best = joinable(matches, candidates, threshold=threshold, size_step=size_step, bar=bar)
     if best is None and matches:
         best = second_report(report, matches[0], candidates, bar=bar)
+    if best is None and own and not placeless:
+        best = follow_up(report, own, eligible, bar=bar, weights=weights)
     return best, [match for match in matches if match.score >= least]
 
 

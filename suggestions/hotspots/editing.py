@@ -247,8 +247,9 @@ class GroupingReport(msgspec.Struct):
     merges: int  # merges staff made in the window: problems the machine took for two or more
     kept_scores: list[float]  # 10th, 50th and 90th percentile of the scores of the joins not undone
     # The same for the undone joins: which scores a higher bar would have caught. Scores from 0.15 to 0.22 are the
-    # joins of a problem's second or third report (`cases.second_report`), which have a bar of their own, and so are
-    # scores from 0.10 of a resident's follow-up to their own case (`cases.follow_up`).
+    # joins of a problem's second or third report (`cases.second_report`), which have a bar of their own. A resident's
+    # follow-up to their own case (`cases.follow_up`) keeps its plain text similarity, from 0.10, without the place
+    # factor the other scores carry.
     undone_scores: list[float]
 
 

@@ -8,7 +8,7 @@ import msgspec
 from litestar import get, post
 from litestar.connection import Request
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
@@ -20,8 +20,10 @@ from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Pla
 from suggestions.intake.service import checked_phone
 
 STAFF_TAGS = ["hotspots"]
-# Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to.
+# Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to;
+# only those who answer residents may ask by a resident's phone (a grid worker has no caller).
 SUGGEST_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
+CALLER_ROLES = frozenset({"operator", *STAFF_ROLES})
 
 
 class SuggestRequest(Strict):
@@ -76,7 +78,10 @@ async def get_case(db_connection: NamedDependency[Any], case_id: PathId) -> Case
 @post(
     "/api/v1/cases/suggest",
     summary="Open cases a text being typed may belong to",
-    description="POST, not GET: the text may be personal and never goes into a URL.",
+    description=(
+        "POST, not GET: the text and the caller's phone may be personal and never go into a URL. With the caller's "
+        "contact_phone (operators and staff), the open cases of the caller's own reports come first, marked caller."
+    ),
     tags=STAFF_TAGS,
     security=BEARER,
     status_code=200,
@@ -88,14 +93,17 @@ async def suggest(
     db_connection: NamedDependency[Any],
     limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
 ) -> Suggestions:
-    await require_roles(request, SUGGEST_ROLES, db_connection)
+    principal = await require_roles(request, SUGGEST_ROLES, db_connection)
+    phone = checked_phone(data.contact_phone)
+    if phone is not None and principal.role not in CALLER_ROLES:
+        raise PermissionDeniedException(f"role {principal.role!r} may not look up cases by contact_phone")
     return await suggest_cases(
         db_connection,
         request.app.state.gazetteer,
         text=data.text,
         place=data.place,
         limit=limit,
-        phone=checked_phone(data.contact_phone),
+        phone=phone,
     )
 
 

@@ -56,13 +56,15 @@ BOILERPLATE = tuple(
     )
 )  # fmt: skip
 
-_BUILDING = re.compile(r"[0-9０-９一二三四五六七八九十两]+(?:号楼|栋|单元|号院|层|楼)|[0-9０-９]+[#＃]")
+_BUILDING = re.compile(
+    r"[0-9０-９一二三四五六七八九十两]+(?:号楼|栋|单元|号院|层|楼)|(?<![#＃0-9０-９])[0-9０-９]{1,3}[#＃]"
+)
 # Which building: 12号楼, 3栋, 5号院, 12# (as grid workers write it), and each number of 12、13号楼. Units and floors
 # say where inside one building. Spelled-out numbers only before 号楼/号院: 两栋楼, 一栋楼 count buildings, they do
 # not name one.
 _LIST = "(?:{n})(?:[、和与及,，](?:{n}))*"
 _BUILDINGS = re.compile(
-    "({d})(?:号楼|号院|栋|幢|[#＃])|({c})(?:号楼|号院)".format(
+    "({d})(?:号楼|号院|栋|幢)|(?<![#＃0-9])([0-9]{{1,3}})[#＃]|({c})(?:号楼|号院)".format(
         d=_LIST.format(n="[0-9]+"), c=_LIST.format(n="[一二三四五六七八九十两]+")
     )
 )
@@ -140,7 +142,7 @@ def buildings(text: str) -> list[int]:
     normalised = unicodedata.normalize("NFKC", text).lower()
     found = {-(int(n or route) + (_METRO if kind == "号线" else 0)) for n, kind, route in _LINES.findall(normalised)}
     for match in _BUILDINGS.finditer(normalised):
-        for number in re.split(r"[、和与及,，]", match.group(1) or match.group(2)):
+        for number in re.split(r"[、和与及,，]", match.group(1) or match.group(2) or match.group(3)):
             value = _number(number)
             if value is not None and value <= _MAX_BUILDING:
                 found.add(value)

@@ -20,7 +20,7 @@ from suggestions.hotspots.bursts import district_prior as fit_prior
 from suggestions.hotspots.cases import CaseCandidate, Report, cases_to_absorb, choose_case, merge_signature
 from suggestions.hotspots.similarity import Signature, similarity
 
-# A case whose reporters reach this many is a hotspot on its own: many people see the same problem.
+# A case whose reporters (`CASE_FACTS`) reach this many is a hotspot on its own: many people see the same problem.
 CASE_HOTSPOT_REPORTS = 5
 CASE_WINDOW = timedelta(days=7)
 # A case takes new reports for this long after its first: a problem that lasts longer opens a new case (staff may
@@ -78,24 +78,39 @@ ORDER BY last_activity DESC
 LIMIT $3
 """
 
-# The open cases holding an earlier report of the same resident, for `cases.follow_up`: the same phone on the web form
-# or to the hotline (a grid worker's reports of many problems may all carry the worker's own), within the case's
-# lifetime rather than its 7 days: a resident may chase a problem nobody else reports after a week. The phone never
-# leaves the database.
+# The open cases holding another report of the same resident, for `cases.follow_up`: the same phone on the web form
+# or to the hotline (a grid worker's reports of many problems may all carry the worker's own), received within a case's
+# lifetime of this one, before or after it (reports are placed out of order too), rather than its 7 days: a resident may
+# chase a problem nobody else reports after a week. The phone never leaves the database. The work is bounded: the
+# phone's latest RESIDENT_REPORTS reports, and OWN_CASES_MAX + 1 cases, enough to tell a shared phone. Each step is
+# materialised so that it runs in this order, by keys and the phone's index, whatever the statistics say: planned
+# freely over a young database, the lookup scanned every open case for each report.
+RESIDENT_REPORTS = 50
+OWN_CASES_MAX = 3
 OWN_CASES = """
-SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
-       signature_facets, signature_buildings, size, anchor_keys, anchor_weights
-FROM cases
-WHERE status = 'open' AND opened_at > $3 AND id IN (
-    SELECT earlier.case_id
-    FROM items me
-    JOIN contacts mine ON mine.item_id = me.id
-    JOIN contacts theirs ON theirs.phone = mine.phone AND theirs.item_id <> me.id
-    JOIN items earlier ON earlier.id = theirs.item_id
-    WHERE me.id = $1 AND me.channel <> 'grid' AND mine.phone IS NOT NULL AND mine.anonymised_at IS NULL
-      AND earlier.channel <> 'grid' AND earlier.case_id IS NOT NULL
-      AND earlier.received_at <= me.received_at AND earlier.received_at > me.received_at - $2::interval
+WITH mine AS MATERIALIZED (
+    SELECT contact.phone, item.received_at
+    FROM items item JOIN contacts contact ON contact.item_id = item.id
+    WHERE item.id = $1 AND item.channel <> 'grid' AND contact.phone IS NOT NULL AND contact.anonymised_at IS NULL
+), theirs AS MATERIALIZED (
+    SELECT latest.item_id FROM mine CROSS JOIN LATERAL (
+        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id <> $1 ORDER BY item_id DESC LIMIT $4
+    ) latest
+), earlier AS MATERIALIZED (
+    SELECT DISTINCT item.case_id
+    FROM mine, theirs JOIN items item ON item.id = theirs.item_id
+    WHERE item.channel <> 'grid' AND item.case_id IS NOT NULL
+      AND item.received_at > mine.received_at - $2::interval AND item.received_at < mine.received_at + $2::interval
 )
+SELECT c.*
+FROM earlier CROSS JOIN LATERAL (
+    SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+           signature_facets, signature_buildings, size, anchor_keys, anchor_weights
+    FROM cases WHERE id = earlier.case_id AND status = 'open' AND opened_at > $3
+    LIMIT 1  -- one row by primary key: planned apart, so it stays a key lookup
+) c
+ORDER BY c.last_activity DESC
+LIMIT $5
 """
 
 OPEN_CASE = """
@@ -120,7 +135,7 @@ UPDATE cases SET
     signature_facets = $8,
     signature_buildings = $9,
     updated_at = now()
-WHERE id = $1
+WHERE id = $1 AND status = 'open'
 RETURNING size
 """
 
@@ -145,10 +160,17 @@ SELECT received_at, risk_level FROM (
 ) latest ORDER BY received_at
 """
 
+# Reporters: a resident's phone on the web form or to the hotline counts once however often they report (a grid
+# worker's phone may be the worker's own), every report without one as a reporter of its own.
 CASE_FACTS = """
-SELECT count(*) AS reports, count(DISTINCT channel) AS channels, min(received_at) AS first, max(received_at) AS last,
-       max(risk_level) AS max_risk
-FROM items WHERE case_id = $1
+SELECT count(*) AS reports,
+       count(DISTINCT coalesce(contact.phone, 'item:' || item.id)) AS reporters,
+       count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
+       max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street
+FROM items item
+LEFT JOIN contacts contact
+       ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
+WHERE item.case_id = $1
 """
 
 # One active hotspot per kind and place-topic or case: a new verdict updates its numbers.
@@ -292,7 +314,7 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
             if new_problem:
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
         if size >= 3:
-            await _check_case(conn, case_id, item, size)
+            await _check_case(conn, case_id, item)
         if item.street is not None:
             if item.risk_level >= 2:
                 await _check_area(conn, item)
@@ -319,8 +341,12 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         rows = await conn.fetch(CANDIDATE_CASES_NO_STREET, item.topic, since, CANDIDATES, born_after)
     else:
         rows = await conn.fetch(CANDIDATE_CASES, item.street, since, CANDIDATES, born_after)
-    own_rows = await conn.fetch(OWN_CASES, item.id, CASE_LIFETIME, born_after)
-    own = [candidate_from_row(row) for row in own_rows]
+    own_rows = await conn.fetch(OWN_CASES, item.id, CASE_LIFETIME, born_after, RESIDENT_REPORTS, OWN_CASES_MAX + 1)
+    # More open cases than a resident has: a phone many share (a switchboard, a committee's landline, a placeholder
+    # an operator typed), which says nothing of who reported what.
+    if len(own_rows) > OWN_CASES_MAX:
+        own_rows = []
+    own = {row["id"]: candidate_from_row(row) for row in own_rows}
     candidates = {row["id"]: candidate_from_row(row) for row in rows}
     anchors = {
         row["id"]: Signature(keys=list(row["anchor_keys"]), weights=list(row["anchor_weights"]))
@@ -339,28 +365,43 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         list(candidates.values()),
         lambda case_id: similarity(item.signature, anchors[case_id]) >= ANCHOR_FLOOR,
         window=CASE_WINDOW,
-        own=own,
+        own=list(own.values()),
     )
-    if best is None:
-        case_id = await conn.fetchval(
-            OPEN_CASE,
-            item.street,
-            item.locality,
-            item.topic,
-            item.received_at,
-            item.risk_level,
-            item.signature.keys,
-            item.signature.weights,
-            item.text,
-            item.signature.facets,
-            item.signature.buildings,
-            item.locality_level,
-        )
-        await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
-        return case_id, True, 1
-    case = candidates.get(best.case_id) or next(c for c in own if c.id == best.case_id)
+    if best is not None:
+        joined = await _join(conn, item, candidates.get(best.case_id) or own[best.case_id], best.score)
+        # None: another worker closed the case in the meantime (absorbed it, or staff merged it away)
+        if joined is not None:
+            # Only a report that names its street may show two cases to be one: without a place, resemblance alone
+            # chains unrelated problems together.
+            absorbed = cases_to_absorb(joined, matches, candidates) if item.street is not None else []
+            if absorbed:
+                from suggestions.hotspots.editing import absorb
+
+                for other in absorbed:
+                    joined = await absorb(conn, into=joined, other=candidates[other])
+            return joined.id, False, joined.size
+    case_id = await conn.fetchval(
+        OPEN_CASE,
+        item.street,
+        item.locality,
+        item.topic,
+        item.received_at,
+        item.risk_level,
+        item.signature.keys,
+        item.signature.weights,
+        item.text,
+        item.signature.facets,
+        item.signature.buildings,
+        item.locality_level,
+    )
+    await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
+    return case_id, True, 1
+
+
+async def _join(conn: Any, item: Placed, case: CaseCandidate, score: float) -> CaseCandidate | None:
+    """The case once the item has joined it, or None when the case is no longer open."""
     merged = merge_signature(case.signature, item.signature, case.size)
-    size: int = await conn.fetchval(
+    size: int | None = await conn.fetchval(
         JOIN_CASE,
         case.id,
         item.received_at,
@@ -373,9 +414,11 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         merged.buildings,
         item.locality_level,
     )
-    await conn.execute(SET_ITEM_CASE, item.id, case.id, round(best.score, 4))
+    if size is None:
+        return None
+    await conn.execute(SET_ITEM_CASE, item.id, case.id, round(score, 4))
     # The case as JOIN_CASE left it: a case nobody had placed learns the report's street and locality.
-    joined = msgspec.structs.replace(
+    return msgspec.structs.replace(
         case,
         street=item.street if case.street is None else case.street,
         locality=item.locality if case.locality is None else case.locality,
@@ -383,16 +426,6 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         signature=merged,
         size=size,
     )
-    # Only a report that names its street may show two cases to be one: without a place, resemblance alone chains
-    # unrelated problems together.
-    absorbed = cases_to_absorb(joined, matches, candidates) if item.street is not None else []
-    if absorbed:
-        from suggestions.hotspots.editing import absorb
-
-        for other in absorbed:
-            joined = await absorb(conn, into=joined, other=candidates[other])
-        size = joined.size
-    return case.id, False, size
 
 
 async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime) -> None:
@@ -450,8 +483,9 @@ async def _check_area(conn: Any, item: Placed) -> None:
     await conn.execute(LIFT, hotspot_id, members)
 
 
-async def _check_case(conn: Any, case_id: int, item: Placed, size: int) -> None:
+async def _check_case(conn: Any, case_id: int, item: Placed) -> None:
     facts = await conn.fetchrow(CASE_FACTS, case_id)
+    street = facts["street"] or item.street  # the case's: a report that names no place may have joined it
     span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
     points = [
         RiskPoint(at=r["received_at"], risk_level=r["risk_level"])
@@ -470,18 +504,21 @@ async def _check_case(conn: Any, case_id: int, item: Placed, size: int) -> None:
         }
         hotspots.append(
             await conn.fetchval(
-                UPSERT_CASE_HOTSPOT, "escalation", item.street, item.topic, case_id, why, float(trend.last_level)
+                UPSERT_CASE_HOTSPOT, "escalation", street, item.topic, case_id, why, float(trend.last_level)
             )
         )
-    if size >= CASE_HOTSPOT_REPORTS:
+    if facts["reporters"] >= CASE_HOTSPOT_REPORTS:
         why = {
             "reports": facts["reports"],
+            "reporters": facts["reporters"],
             "channels": facts["channels"],
             "span_days": span_days,
             "max_risk": facts["max_risk"],
         }
         hotspots.append(
-            await conn.fetchval(UPSERT_CASE_HOTSPOT, "case", item.street, item.topic, case_id, why, float(size))
+            await conn.fetchval(
+                UPSERT_CASE_HOTSPOT, "case", street, item.topic, case_id, why, float(facts["reporters"])
+            )
         )
     if hotspots:
         members = [r["id"] for r in await conn.fetch(CASE_MEMBERS, case_id)]

@@ -10,7 +10,7 @@ import msgspec
 from suggestions.hotspots.cases import rank_suggestions
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import CANDIDATES, CASE_LIFETIME, CASE_WINDOW, candidate_from_row
+from suggestions.hotspots.tracker import CANDIDATES, CASE_LIFETIME, CASE_WINDOW, RESIDENT_REPORTS, candidate_from_row
 from suggestions.intake.schema import Channel, Status
 
 MEMBERS_SHOWN = 50
@@ -67,7 +67,7 @@ class Suggestion(msgspec.Struct, kw_only=True):
     size: int
     last_activity: datetime
     summary: str
-    caller: bool = False  # holds an earlier report from the caller's phone: listed first
+    caller: bool  # holds a report from the caller's phone: listed first
 
 
 class Suggestions(msgspec.Struct):
@@ -115,17 +115,25 @@ ORDER BY last_activity DESC
 LIMIT $3
 """
 
-# The open cases of the caller's own earlier reports (web form or hotline, not the grid), as the tracker finds them for
-# a follow-up: the phone is compared in the database and goes no further.
+# The open cases of the caller's own reports (web form or hotline, not the grid), as the tracker finds them for a
+# follow-up: the phone's latest reports, each step by keys and the phone's index; the phone is compared in the database
+# and goes no further.
 CALLER_CASES = """
-SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
-       signature_facets, signature_buildings, size, summary
-FROM cases
-WHERE status = 'open' AND opened_at > $2 AND id IN (
-    SELECT i.case_id FROM contacts ct JOIN items i ON i.id = ct.item_id
-    WHERE ct.phone = $1 AND i.channel <> 'grid' AND i.case_id IS NOT NULL
+WITH theirs AS MATERIALIZED (
+    SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT $4
+), cases_of AS MATERIALIZED (
+    SELECT DISTINCT item.case_id
+    FROM theirs JOIN items item ON item.id = theirs.item_id
+    WHERE item.channel <> 'grid' AND item.case_id IS NOT NULL
 )
-ORDER BY last_activity DESC
+SELECT c.*
+FROM cases_of CROSS JOIN LATERAL (
+    SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+           signature_facets, signature_buildings, size, summary
+    FROM cases WHERE id = cases_of.case_id AND status = 'open' AND opened_at > $2
+    LIMIT 1  -- one row by primary key: planned apart, so it stays a key lookup
+) c
+ORDER BY c.last_activity DESC
 LIMIT $3
 """
 
@@ -176,7 +184,11 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
             f"{where}：{subject} {why['reports']} 次反映，风险由 {why['first_level']} 级升至 {why['last_level']} 级，"
             f"历时 {why['span_days']} 天"
         )
-    return f"{where}：同一问题 {why['reports']} 次反映，来自 {why['channels']} 个渠道，历时 {why['span_days']} 天"
+    reporters = f"（{why['reporters']} 位反映人）" if "reporters" in why else ""
+    return (
+        f"{where}：同一问题 {why['reports']} 次反映{reporters}，来自 {why['channels']} 个渠道，"
+        f"历时 {why['span_days']} 天"
+    )
 
 
 async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
@@ -209,7 +221,7 @@ async def suggest_cases(
     where = gazetteer.resolve(text, place)
     now = datetime.now(UTC)
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES)
-    own_rows = await conn.fetch(CALLER_CASES, phone, now - CASE_LIFETIME, limit) if phone else []
+    own_rows = await conn.fetch(CALLER_CASES, phone, now - CASE_LIFETIME, limit, RESIDENT_REPORTS) if phone else []
     candidates = {row["id"]: (candidate_from_row(row), row["summary"]) for row in [*rows, *own_rows]}
     query = signature(text, places=(where.street, where.locality))
     own = rank_suggestions(query, None, None, [candidates[row["id"]][0] for row in own_rows], limit=limit, floor=0.0)

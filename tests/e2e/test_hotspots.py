@@ -130,7 +130,7 @@ async def test_operators_are_shown_the_open_case_while_typing(
 
 
 async def test_a_callers_own_open_cases_are_suggested_first(
-    client: Any, drain: Any, model: Any, operator: dict[str, str]
+    client: Any, drain: Any, model: Any, operator: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
     await post(client, "hotline", LIFT[1][1], operator, contact_phone="13912340003")
     await post(client, "web", OTHER_PROBLEM_SAME_PLACE, {})
@@ -151,6 +151,11 @@ async def test_a_callers_own_open_cases_are_suggested_first(
     response = await client.post("/api/v1/cases/suggest", json={**typed, "contact_phone": "12345"}, headers=operator)
     assert response.status_code == 422
     assert "contact_phone" in response.text
+    # A grid worker has no caller to look up.
+    by_grid = {**typed, "contact_phone": "13912340003"}
+    response = await client.post("/api/v1/cases/suggest", json=by_grid, headers=grid_worker)
+    assert response.status_code == 403
+    assert (await client.post("/api/v1/cases/suggest", json=typed, headers=grid_worker)).status_code == 200
 
 
 async def test_a_building_number_past_the_column_still_places_the_report(
@@ -516,7 +521,7 @@ async def test_a_residents_follow_up_that_names_no_place_joins_their_own_case(
     pool: Any,
 ) -> None:
     from suggestions.hotspots.cases import FOLLOW_UP_THRESHOLD
-    from suggestions.hotspots.tracker import CASE_LIFETIME, OWN_CASES
+    from suggestions.hotspots.tracker import CASE_LIFETIME, OWN_CASES, RESIDENT_REPORTS
 
     heating = FixedTopic(model, "城乡建设")
     phone = "13912340001"
@@ -533,26 +538,63 @@ async def test_a_residents_follow_up_that_names_no_place_joins_their_own_case(
         client, "web", "暖气不热的事反映了也没人来修，孩子都冻感冒了。", {}, contact_phone="13912340002"
     )
     await drain(model=heating)
-    again = await post(
-        client, "web", "上周反映的暖气不热的事，到现在还是没人来修，屋里还是冷。", {}, contact_phone=phone
-    )
+    # The follow-up's words, first from a third resident who reported nothing before: they go where the words lead.
+    follow_up = "上周反映的暖气不热的事，到现在还是没人来修，屋里还是冷。"
+    stranger = await post(client, "web", follow_up, {}, contact_phone="13912340009")
+    await drain(model=heating)
+    again = await post(client, "web", follow_up, {}, contact_phone=phone)
     await drain(model=heating)
     # A grid worker's reports may all carry one phone, whatever their problem: no follow-up there.
     patrol = await post(
         client, "grid", "网格员回访：暖气不热的问题还没有人上门处理。", grid_worker, contact_phone=phone
     )
-    await drain(model=heating)
 
     case_of = {
         i: (await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"]
-        for i in (first, someone_else, again)
+        for i in (first, someone_else, again, stranger)
     }
-    # Without the phone it would have joined the other resident's case, which its words resemble more.
     assert case_of[again] == case_of[first]
-    assert await pool.fetchval("SELECT case_score FROM items WHERE id = $1", again) >= FOLLOW_UP_THRESHOLD
     assert case_of[someone_else] != case_of[first]
+    assert case_of[stranger] == case_of[someone_else]  # where `again` would have gone without the phone
+    score = await pool.fetchval("SELECT case_score FROM items WHERE id = $1", again)
+    assert score >= FOLLOW_UP_THRESHOLD
     own = {}
     for item_id in (again, patrol):
         at = await pool.fetchval("SELECT received_at FROM items WHERE id = $1", item_id)
-        own[item_id] = {row["id"] for row in await pool.fetch(OWN_CASES, item_id, CASE_LIFETIME, at - CASE_LIFETIME)}
+        rows = await pool.fetch(OWN_CASES, item_id, CASE_LIFETIME, at - CASE_LIFETIME, RESIDENT_REPORTS, 4)
+        own[item_id] = {row["id"] for row in rows}
     assert own == {again: {case_of[first]}, patrol: set()}
+
+
+async def test_a_phone_many_share_is_nobodys_follow_up(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    from suggestions.hotspots.tracker import OWN_CASES_MAX
+
+    heating = FixedTopic(model, "城乡建设")
+    switchboard = "010-69712345"
+    estates = ["龙跃苑二区", "天通西苑三区", "北街家园三区", "名佳花园三区", "太阳城"]
+    for estate in estates[: OWN_CASES_MAX + 1]:
+        await post(
+            client, "hotline", f"{estate}5号楼暖气一直不热，屋里只有十四度。", operator, contact_phone=switchboard
+        )
+    await drain(model=heating)
+    # Like enough to each case for a follow-up (0.13), not for a report of no place (x0.7)
+    again = await post(
+        client, "hotline", "上周打电话说的事到现在没人来，屋里还是冷。", operator, contact_phone=switchboard
+    )
+    await drain(model=heating)
+    item = (await client.get(f"/api/v1/items/{again}", headers=staff)).json()
+    case = (await client.get(f"/api/v1/cases/{item['case_id']}", headers=staff)).json()
+    assert [member["id"] for member in case["members"]] == [again]
+
+
+async def test_a_case_hotspot_counts_reporters_not_reports(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    # One resident calling five times about the lift is one reporter, however often they call.
+    for _, text in LIFT:
+        await post(client, "hotline", text, operator, contact_phone="13912340005")
+    await drain(model=FixedTopic(model, "城乡建设"))
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    assert not [h for h in hotspots if h["kind"] == "case"]

@@ -439,6 +439,15 @@ def test_a_residents_follow_up_joins_their_own_case_whatever_place_it_names() ->
     preferred, _ = choose_case(placeless(FOLLOW_UP), [rival], anyone, own=[case(2, HEATING)])
     assert preferred is not None
     assert preferred.case_id == 2
+    # A report that names its place is matched as any other first: the resident may report a new problem.
+    named = report(HEATING_AGAIN)
+    neighbours = case(3, HEATING_AGAIN)
+    first, _ = choose_case(named, [neighbours], anyone, own=[case(2, HEATING)])
+    assert first is not None
+    assert first.case_id == 3
+    fallback, _ = choose_case(named, [], anyone, own=[case(2, HEATING)])
+    assert fallback is not None
+    assert fallback.case_id == 2
 
 
 def test_a_follow_up_needs_its_cases_topic_no_other_place_facet_or_building_and_some_likeness() -> None:
@@ -447,7 +456,9 @@ def test_a_follow_up_needs_its_cases_topic_no_other_place_facet_or_building_and_
     assert follow_up(placeless(FOLLOW_UP, topic="环境保护"), [own], lambda _: True) is None
     assert follow_up(report(FOLLOW_UP, "华龙苑中里社区"), [own], lambda _: True) is not None
     assert follow_up(report(FOLLOW_UP, "蓝天园社区"), [own], lambda _: True) is None  # another estate of the street
-    assert follow_up(placeless("上周说的楼道灯还是不亮，晚上下楼摸黑。"), [own], lambda _: True) is None  # 路灯, 暖气
+    water = placeless("上周反映过的，家里水压低得热水器打不着火，有婴儿没法洗澡，要求上门排查。")  # 供水, not 暖气
+    assert similarity(water.signature, own.signature) >= FOLLOW_UP_THRESHOLD
+    assert follow_up(water, [own], lambda _: True) is None
     assert follow_up(placeless(FOLLOW_UP + "是9号楼。"), [own], lambda _: True) is None  # 8号楼 in the case
     assert follow_up(placeless("请问办居住证需要什么材料"), [own], lambda _: True) is None
     assert follow_up(placeless(FOLLOW_UP), [own], lambda _: False) is None  # unlike the case's first report

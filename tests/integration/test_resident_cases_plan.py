@@ -1,0 +1,54 @@
+"""The lookups of a resident's own open cases stay key lookups, however young or unanalysed the database.
+
+Planned freely, the tracker's lookup scanned every open case of a young database for each report; a soak of 20
+items a second then held its street lock for seconds per report, and the worker's jobs timed out behind it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from suggestions.hotspots.tracker import CASE_LIFETIME, OWN_CASES, RESIDENT_REPORTS
+from suggestions.hotspots.views import CALLER_CASES
+
+
+async def fill(conn: Any) -> int:
+    await conn.execute(
+        """INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, signature_keys,
+                              signature_weights, anchor_keys, anchor_weights, summary)
+           SELECT '城北街道', '城乡建设', now() - g * interval '1 minute', now(), 2, 0, '{1}', '{1}', '{1}', '{1}', ''
+           FROM generate_series(1, 1000) g"""
+    )
+    await conn.execute(
+        """INSERT INTO items (tracking_code, channel, text, text_masked, status, case_id, received_at)
+           SELECT 'T' || g, 'web', '', '', 'open', (SELECT min(id) FROM cases) + g / 2, now() - g * interval '1 minute'
+           FROM generate_series(1, 1999) g"""
+    )
+    await conn.execute("INSERT INTO contacts (item_id, phone) SELECT id, '139000000' || (id % 50) FROM items")
+    newest: int = await conn.fetchval("SELECT max(id) FROM items")
+    return newest
+
+
+def scans_of(plan: dict[str, Any], relation: str) -> list[str]:
+    found = [plan["Node Type"]] if plan.get("Relation Name") == relation else []
+    for child in plan.get("Plans", []):
+        found += scans_of(child, relation)
+    return found
+
+
+async def plan(conn: Any, query: str, *args: Any) -> dict[str, Any]:
+    [row] = await conn.fetch("EXPLAIN (FORMAT JSON) " + query, *args)
+    root: dict[str, Any] = json.loads(row[0])[0]["Plan"]
+    return root
+
+
+async def test_a_residents_cases_are_read_by_key(conn: Any) -> None:
+    item = await fill(conn)
+    since = datetime.now(UTC) - CASE_LIFETIME
+    own = (OWN_CASES, (item, CASE_LIFETIME, since, RESIDENT_REPORTS, 4))
+    caller = (CALLER_CASES, ("1390000007", since, 5, RESIDENT_REPORTS))
+    for query, args in (own, caller):
+        root = await plan(conn, query, *args)
+        assert scans_of(root, "cases") == ["Index Scan"], query
+        assert await conn.fetch(query, *args)  # and they find the resident's cases
