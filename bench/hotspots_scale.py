@@ -8,6 +8,8 @@ measures at both sizes:
 - `POST /api/v1/cases/suggest`-equivalent (`suggest_cases`, what the endpoint runs) p50/p95 in ms;
 - tracking one newly classified item (case placement, daily count, burst and case checks, in its transaction).
 The ratio full / small is the number to compare: near 1 means the work per item does not grow with the store.
+The fill closes cases older than 8 days, which a district's staff may leave open for longer: every lookup reads open
+cases by recent activity or by key, so older open cases would add nothing to what it reads.
 """
 
 from __future__ import annotations
