@@ -51,7 +51,7 @@ from suggestions.hotspots.cases import (
 )
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import Signature, signature, similarity
-from suggestions.hotspots.tracker import ANCHOR_FLOOR
+from suggestions.hotspots.tracker import ANCHOR_FLOOR, CASE_LIFETIME, OWN_CASES_MAX, RESIDENT_REPORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 GAZETTEER = ROOT / "ml" / "district" / "changping" / "gazetteer.csv"  # the streams' district
@@ -69,6 +69,7 @@ class StreamReport(msgspec.Struct, frozen=True):
     topic: str
     text: str
     locality_level: str = ""  # not in the files: `with_levels` or `resolved` fill it in
+    reporter: str | None = None  # who sent it, where the stream says (streams 18 on): a resident's phone
 
 
 def load(path: Path) -> list[StreamReport]:
@@ -105,7 +106,8 @@ def with_levels(stream: Sequence[StreamReport], gazetteer_path: Path) -> list[St
 
 
 def overlaid(streams: Sequence[Sequence[StreamReport]]) -> list[StreamReport]:
-    """The streams as one, each moved in time to begin when the first begins; ids and clusters offset per stream."""
+    """The streams as one, each moved in time to begin when the first begins; ids, clusters and reporters kept apart
+    per stream."""
     start = min(r.at for r in streams[0])
     merged = []
     for number, stream in enumerate(streams, start=1):
@@ -113,7 +115,11 @@ def overlaid(streams: Sequence[Sequence[StreamReport]]) -> list[StreamReport]:
         offset = number * 10_000
         merged += [
             msgspec.structs.replace(
-                r, id=offset + r.id, cluster=None if r.cluster is None else offset + r.cluster, at=r.at - shift
+                r,
+                id=offset + r.id,
+                cluster=None if r.cluster is None else offset + r.cluster,
+                at=r.at - shift,
+                reporter=None if r.reporter is None else f"{number}:{r.reporter}",
             )
             for r in stream
         ]
@@ -125,11 +131,13 @@ def tuning_half(report: StreamReport) -> bool:
 
 
 # (report, the open cases it is compared with, whether a case may be joined: the new report resembles its first
-# report) → (the case to join, the eligible matches): `cases.choose_case`, the tracker's order of work. As in the
-# tracker, a report with no street is compared with the open cases of its topic only (a report with a street meets
-# every open case, and `match_factor` rules out those of other streets).
+# report, the open cases of the sender's other reports) → (the case to join, the eligible matches):
+# `cases.choose_case`, the tracker's order of work. As in the tracker, a report with no street is compared with the
+# open cases of its topic only (a report with a street meets every open case, and `match_factor` rules out those of
+# other streets).
 Matcher = Callable[
-    [Report, Sequence[CaseCandidate], Callable[[int], bool]], tuple[cases.Match | None, list[cases.Match]]
+    [Report, Sequence[CaseCandidate], Callable[[int], bool], Sequence[CaseCandidate]],
+    tuple[cases.Match | None, list[cases.Match]],
 ]
 
 
@@ -139,6 +147,9 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
     open_cases: dict[int, CaseCandidate] = {}
     assigned: dict[int, int] = {}
     anchors: dict[int, Signature] = {}  # each case's first report, which a new report must resemble too
+    every_case: dict[int, CaseCandidate] = {}  # open or gone quiet: a resident's own case stays theirs longer
+    opened: dict[int, datetime] = {}
+    sent: dict[str, list[StreamReport]] = {}  # each reporter's reports so far
     for item in stream:
         report = Report(
             signature=signatures[item.id],
@@ -155,7 +166,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         def like_first(case_id: int, new: Signature = report.signature) -> bool:
             return similarity(new, anchors[case_id]) >= ANCHOR_FLOOR
 
-        match, matches = matcher(report, compared, like_first)
+        match, matches = matcher(report, compared, like_first, own_cases(item, sent, assigned, every_case, opened))
         if match is None:
             case = CaseCandidate(
                 id=item.id,
@@ -169,7 +180,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
             )
             anchors[case.id] = report.signature
         else:
-            old = open_cases[match.case_id]
+            old = every_case[match.case_id]
             case = msgspec.structs.replace(
                 old,
                 # A case filed at street level learns its estate from the first member that names one.
@@ -191,9 +202,38 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                     signature=merge_signature(case.signature, other.signature, case.size),
                     size=case.size + other.size,
                 )
+                del every_case[absorbed]
         open_cases[case.id] = case
+        every_case[case.id] = case
+        opened.setdefault(case.id, item.at)
         assigned[item.id] = case.id
+        if item.reporter is not None and item.channel != "grid":
+            sent.setdefault(item.reporter, []).append(item)
     return assigned
+
+
+def own_cases(
+    item: StreamReport,
+    sent: dict[str, list[StreamReport]],
+    assigned: dict[int, int],
+    every_case: dict[int, CaseCandidate],
+    opened: dict[int, datetime],
+) -> list[CaseCandidate]:
+    """The cases of the sender's other reports, as the tracker's OWN_CASES finds them: within a case's lifetime of this
+    one, the case opened within it, the latest few; none for a phone on more open cases than a resident has."""
+    if item.reporter is None or item.channel == "grid":
+        return []
+    ids = {
+        assigned[other.id]
+        for other in sent.get(item.reporter, [])[-RESIDENT_REPORTS:]
+        if abs(other.at - item.at) < CASE_LIFETIME and assigned.get(other.id) in every_case
+    }
+    own = sorted(
+        (every_case[i] for i in ids if opened[i] > item.at - CASE_LIFETIME),
+        key=lambda case: case.last_activity,
+        reverse=True,
+    )[: OWN_CASES_MAX + 1]
+    return [] if len(own) > OWN_CASES_MAX else own
 
 
 def pairwise(stream: Sequence[StreamReport], assigned: dict[int, int]) -> dict[str, float | int]:
@@ -258,10 +298,13 @@ def tune(stream: Sequence[StreamReport], signatures: dict[int, Signature]) -> Se
 
 def matcher_with(setting: Setting) -> Matcher:
     def match(
-        report: Report, compared: Sequence[CaseCandidate], eligible: Callable[[int], bool]
+        report: Report,
+        compared: Sequence[CaseCandidate],
+        eligible: Callable[[int], bool],
+        own: Sequence[CaseCandidate] = (),
     ) -> tuple[cases.Match | None, list[cases.Match]]:
         return choose_case(
-            report, compared, eligible, window=WINDOW, threshold=setting.threshold, weights=setting.weights
+            report, compared, eligible, window=WINDOW, threshold=setting.threshold, weights=setting.weights, own=own
         )
 
     return match

@@ -450,6 +450,30 @@ def test_a_residents_follow_up_joins_their_own_case_whatever_place_it_names() ->
     assert fallback.case_id == 2
 
 
+def test_the_replay_links_a_senders_reports_as_the_tracker_does() -> None:
+    def sent(number: int, text: str, street: str, locality: str, reporter: str | None, hours: int) -> StreamReport:
+        return StreamReport(
+            id=number,
+            cluster=1,
+            at=NOW + timedelta(hours=hours),
+            channel="hotline",
+            street=street,
+            locality=locality,
+            topic="城乡建设",
+            text=text,
+            reporter=reporter,
+        )
+
+    def grouped(stream: list[StreamReport]) -> bool:
+        signatures = {r.id: signature(r.text, places=(r.street, r.locality)) for r in stream}
+        assigned = replay(stream, signatures, matcher_with(Setting()))
+        return assigned[1] == assigned[2]
+
+    for reporter, together in (("R1", True), (None, False)):
+        stream = [sent(1, HEATING, STREET, "华龙苑中里社区", reporter, 0), sent(2, FOLLOW_UP, "", "", reporter, 30)]
+        assert grouped(stream) is together
+
+
 def test_a_follow_up_needs_its_cases_topic_no_other_place_facet_or_building_and_some_likeness() -> None:
     own = case(2, HEATING)
     assert follow_up(placeless(FOLLOW_UP), [own], lambda _: True) is not None
