@@ -2,7 +2,7 @@
 hotspots with their members and why.
 
     .venv/bin/python -m bench.hotspots_replay --data ../shared/data/tipdm2020c_hotspot_stream.csv [--top 10]
-        [--cases-out FILE] [--localities]
+        [--cases-out FILE] [--localities] [--senders]
 
 The stream's places are anonymised district codes ("A市A3区") rather than the default district's streets, so a
 gazetteer of those codes is built from the data itself (what a district replacing `gazetteer.csv` would do);
@@ -10,7 +10,9 @@ finer places are left to text similarity. With `--localities` the gazetteer also
 roads the letters name right after a district, county, street or town (A市A2区某某新城小区, 某某街道某某村), when
 the name appears in two letters at least (what a district listing its 社区, 小区 and roads would have): an estate,
 village or 社区 under the district that at least 80 % of the letters naming it with a district give (the district
-written right before it, else the letter's first), else under none; a road under none. Topics come from the serving
+written right before it, else the letter's first), else under none; a road under none. With `--senders` each letter's
+anonymised user code stands for its sender's phone, so that a writer's letters are theirs (`cases.follow_up`); the
+codes stay in the replay's own database, which is dropped. Topics come from the serving
 model. Nothing is tuned on
 this data: the thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON line
 (`{"case": id, "members": [msg_id, ...]}`, members in time order) for reading them by hand: message ids only, no text.
@@ -112,7 +114,9 @@ def locality_rows(texts: list[str], codes: Collection[str]) -> list[list[str]]:
     return rows
 
 
-async def replay(database_url: str, messages: list[dict[str, str]], *, localities: bool = False) -> Any:
+async def replay(
+    database_url: str, messages: list[dict[str, str]], *, localities: bool = False, senders: bool = False
+) -> Any:
     settings = Settings(database_url=database_url, redis_url=REDIS_URL, queue_name="bench:replay", lease_seconds=600)
     pool = await create_pool(database_url, size=4)
     queue = await create_queue(REDIS_URL, settings.queue_name)
@@ -126,6 +130,9 @@ async def replay(database_url: str, messages: list[dict[str, str]], *, localitie
             item = msgspec.convert({"channel": "web", "text": text, "received_at": at}, ItemIn)
             accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
             ids[accepted.item.id] = message["msg_id"]
+            if senders and message.get("user"):
+                # the stream's anonymised user code stands for the sender's phone, in this throwaway database only
+                await conn.execute(SENDER, accepted.item.id, f"user:{message['user']}")
     # The worker's own sweeper classifies everything waiting, oldest first, in batches.
     ctx: dict[str, Any] = {"settings": settings, "db_pool": pool}
     await startup(ctx)
@@ -146,6 +153,12 @@ async def replay(database_url: str, messages: list[dict[str, str]], *, localitie
     return hotspots, ids, all_hotspots, cases, grouped
 
 
+SENDER = """
+INSERT INTO contacts (item_id, phone) VALUES ($1, $2)
+ON CONFLICT (item_id) DO UPDATE SET phone = excluded.phone
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True)
@@ -154,10 +167,15 @@ def main() -> None:
     parser.add_argument(
         "--localities", action="store_true", help="also place letters at the estates, villages and roads they name"
     )
+    parser.add_argument(
+        "--senders", action="store_true", help="take each letter's user code for its sender's phone (`cases.follow_up`)"
+    )
     args = parser.parse_args()
     messages = read_stream(args.data)
     with fresh_database() as url:
-        hotspots, ids, counts, cases, grouped = asyncio.run(replay(url, messages, localities=args.localities))
+        hotspots, ids, counts, cases, grouped = asyncio.run(
+            replay(url, messages, localities=args.localities, senders=args.senders)
+        )
     if args.cases_out:
         args.cases_out.write_text("".join(json.dumps(case) + "\n" for case in grouped))
     print(f"messages: {len(messages)}; cases: {cases['cases']} ({cases['grouped']} with more than one report)")

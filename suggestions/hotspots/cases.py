@@ -273,7 +273,10 @@ def choose_case(
     # resident's wording of another problem comes: their own open case comes first. One that names a place is matched
     # as any report is, and falls back on the resident's own case.
     placeless = report.street is None and report.locality is None
-    best = follow_up(report, own, eligible, bar=bar, weights=weights) if own and placeless else None
+    # The background bar on a follow-up's scale: its score carries no place factor, while a report of no place meets
+    # every other case at `unknown_place`. Long letters of one writer share their wording whatever their problem.
+    own_bar = bar / weights.unknown_place if placeless and weights.unknown_place > 0 else bar
+    best = follow_up(report, own, eligible, bar=own_bar, weights=weights) if own and placeless else None
     if best is None:
         best = joinable(matches, candidates, threshold=threshold, size_step=size_step, bar=bar)
     if best is None and matches:

@@ -82,7 +82,8 @@ LIMIT $3
 # or to the hotline (a grid worker's reports of many problems may all carry the worker's own), received within a case's
 # lifetime of this one, before or after it (reports are placed out of order too), rather than its 7 days: a resident may
 # chase a problem nobody else reports after a week. The phone never leaves the database. The work is bounded: the
-# phone's latest RESIDENT_REPORTS reports, and OWN_CASES_MAX + 1 cases, enough to tell a shared phone. Each step is
+# phone's RESIDENT_REPORTS reports received next before and next after this one (ids follow intake, and an import
+# takes its records in time order), and OWN_CASES_MAX + 1 cases, enough to tell a shared phone. Each step is
 # materialised so that it runs in this order, by keys and the phone's index, whatever the statistics say: planned
 # freely over a young database, the lookup scanned every open case for each report.
 RESIDENT_REPORTS = 50
@@ -93,9 +94,13 @@ WITH mine AS MATERIALIZED (
     FROM items item JOIN contacts contact ON contact.item_id = item.id
     WHERE item.id = $1 AND item.channel <> 'grid' AND contact.phone IS NOT NULL AND contact.anonymised_at IS NULL
 ), theirs AS MATERIALIZED (
-    SELECT latest.item_id FROM mine CROSS JOIN LATERAL (
-        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id <> $1 ORDER BY item_id DESC LIMIT $4
-    ) latest
+    SELECT before.item_id FROM mine CROSS JOIN LATERAL (
+        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id < $1 ORDER BY item_id DESC LIMIT $4
+    ) before
+    UNION ALL
+    SELECT after.item_id FROM mine CROSS JOIN LATERAL (
+        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id > $1 ORDER BY item_id LIMIT $4
+    ) after
 ), earlier AS MATERIALIZED (
     SELECT DISTINCT item.case_id
     FROM mine, theirs JOIN items item ON item.id = theirs.item_id
