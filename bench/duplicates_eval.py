@@ -5,9 +5,11 @@
     .venv/bin/python -m bench.duplicates_eval --overlay tests/data/duplicate_stream*.jsonl --no-latency
 
 The stream is replayed in time order through `best_match`, the case store kept in memory: a report joins the case
-it matches, else opens a new one; a case stays open for 7 days after its last report. Each report is signed with
-its own street and locality cut from the text, as `signature` asks; the places are the stream's labels (with their
-levels from the district's gazetteer), or with `--resolve-places` what the gazetteer resolver reads in the text.
+it matches, else opens a new one; a case stays open for 7 days after its last report. Where a stream says who sent
+each report (`reporter`, streams 18 on), the cases of the sender's other reports go to the matcher as the tracker's
+OWN_CASES finds them (`own_cases`, `cases.follow_up`). Each report is signed with its own street and locality cut
+from the text, as `signature` asks; the places are the stream's labels (with their levels from the district's
+gazetteer), or with `--resolve-places` what the gazetteer resolver reads in the text.
 Pairwise: every pair of reports put in one case is a predicted pair, every pair of one cluster a true pair.
 
 `--overlay` lays several streams over one another, each moved to begin when the first does (ids and clusters kept
@@ -161,7 +163,12 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
-        compared = [c for c in open_cases.values() if report.street or c.topic == report.topic]
+        # As the tracker's CANDIDATE_CASES: a case takes reports for CASE_LIFETIME after it opened.
+        compared = [
+            c
+            for c in open_cases.values()
+            if (report.street or c.topic == report.topic) and opened[c.id] > item.at - CASE_LIFETIME
+        ]
 
         def like_first(case_id: int, new: Signature = report.signature) -> bool:
             return similarity(new, anchors[case_id]) >= ANCHOR_FLOOR
@@ -203,6 +210,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                     size=case.size + other.size,
                 )
                 del every_case[absorbed]
+                opened[case.id] = min(opened.get(case.id, item.at), opened[absorbed])
         open_cases[case.id] = case
         every_case[case.id] = case
         opened.setdefault(case.id, item.at)

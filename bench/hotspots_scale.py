@@ -8,8 +8,9 @@ measures at both sizes:
 - `POST /api/v1/cases/suggest`-equivalent (`suggest_cases`, what the endpoint runs) p50/p95 in ms;
 - tracking one newly classified item (case placement, daily count, burst and case checks, in its transaction).
 The ratio full / small is the number to compare: near 1 means the work per item does not grow with the store.
-The fill closes cases older than 8 days, which a district's staff may leave open for longer: every lookup reads open
-cases by recent activity or by key, so older open cases would add nothing to what it reads.
+The fill closes cases older than 8 days, which a district's staff may leave open for longer. The lookups read open
+cases by street, topic or recency and last activity (indexes of migrations 0002 and 0014), or by key, so older open
+cases add little to what they read; the probes all name a street.
 """
 
 from __future__ import annotations

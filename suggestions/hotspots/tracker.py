@@ -82,10 +82,10 @@ LIMIT $3
 # or to the hotline (a grid worker's reports of many problems may all carry the worker's own), received within a case's
 # lifetime of this one, before or after it (reports are placed out of order too), rather than its 7 days: a resident may
 # chase a problem nobody else reports after a week. The phone never leaves the database. The work is bounded: the
-# phone's RESIDENT_REPORTS reports received next before and next after this one (ids follow intake, and an import
-# takes its records in time order), and OWN_CASES_MAX + 1 cases, enough to tell a shared phone. Each step is
-# materialised so that it runs in this order, by keys and the phone's index, whatever the statistics say: planned
-# freely over a young database, the lookup scanned every open case for each report.
+# phone's RESIDENT_REPORTS reports next before and next after this one in id order (ids follow intake, so these are
+# the nearest in time unless an import was out of order), and OWN_CASES_MAX + 1 cases, enough to tell a shared phone.
+# Each step is materialised so that it runs in this order, by keys and the phone's index, whatever the statistics say:
+# planned freely over a young database, the lookup scanned every open case for each report.
 RESIDENT_REPORTS = 50
 OWN_CASES_MAX = 3
 OWN_CASES = """

@@ -115,9 +115,9 @@ ORDER BY last_activity DESC
 LIMIT $3
 """
 
-# The open cases of the caller's own reports (web form or hotline, not the grid), as the tracker finds them for a
-# follow-up: the phone's latest reports, each step by keys and the phone's index; the phone is compared in the database
-# and goes no further.
+# The open cases of the caller's own reports (web form or hotline, not the grid): the phone's latest reports by id, the
+# call being taken now (the tracker reads the reports nearest the one it places instead), each step by keys and the
+# phone's index; the phone is compared in the database and goes no further.
 CALLER_CASES = """
 WITH theirs AS MATERIALIZED (
     SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT $4

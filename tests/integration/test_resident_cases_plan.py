@@ -44,11 +44,12 @@ async def plan(conn: Any, query: str, *args: Any) -> dict[str, Any]:
 
 
 async def test_a_residents_cases_are_read_by_key(conn: Any) -> None:
-    item = await fill(conn)
+    newest = await fill(conn)
+    middle = newest - 1000  # its phone's reports lie on both sides of it
     since = datetime.now(UTC) - CASE_LIFETIME
-    own = (OWN_CASES, (item, CASE_LIFETIME, since, RESIDENT_REPORTS, 4))
-    caller = (CALLER_CASES, ("1390000007", since, 5, RESIDENT_REPORTS))
-    for query, args in (own, caller):
+    lookups = [(OWN_CASES, (item, CASE_LIFETIME, since, RESIDENT_REPORTS, 4)) for item in (newest, middle)]
+    lookups.append((CALLER_CASES, ("1390000007", since, 5, RESIDENT_REPORTS)))
+    for query, args in lookups:
         root = await plan(conn, query, *args)
         assert scans_of(root, "cases") == ["Index Scan"], query
         assert await conn.fetch(query, *args)  # and they find the resident's cases

@@ -11,6 +11,7 @@ from bench.duplicates_eval import (
     load,
     matcher_with,
     overlaid,
+    own_cases,
     pairwise,
     replay,
     resolved,
@@ -25,6 +26,7 @@ from suggestions.hotspots.cases import (
     SECOND_REPORT_THRESHOLD,
     THIRD_REPORT_THRESHOLD,
     THRESHOLD,
+    WEIGHTS,
     CaseCandidate,
     Match,
     Report,
@@ -45,6 +47,7 @@ from suggestions.hotspots.cases import (
 )
 from suggestions.hotspots.facets import facets
 from suggestions.hotspots.similarity import buildings, signature, similarity
+from suggestions.hotspots.tracker import OWN_CASES_MAX
 
 STREAM = Path(__file__).resolve().parent.parent / "data" / "duplicate_stream.jsonl"
 GAZETTEER = Path(__file__).resolve().parents[2] / "ml" / "district" / "changping" / "gazetteer.csv"
@@ -476,6 +479,44 @@ def test_the_replay_links_a_senders_reports_as_the_tracker_does() -> None:
     for reporter, together in (("R1", True), (None, False)):
         stream = [sent(1, HEATING, STREET, "华龙苑中里社区", reporter, 0), sent(2, FOLLOW_UP, "", "", reporter, 30)]
         assert grouped(stream) is together
+
+
+def test_a_follow_up_stands_out_from_its_background_on_its_own_scale() -> None:
+    # Eight other cases a report of no place meets at x0.7, each scoring 0.137: its background bar. The own case's
+    # plain similarity (0.186) clears that bar, not the bar on the same scale (0.137 / 0.7 = 0.196).
+    follow, own = placeless(FOLLOW_UP), case(2, HEATING)
+    background = [case(n, "暖气片冰凉") for n in range(10, 18)]
+    bar = background_bar([match.score for match in scored_matches(follow, background)])
+    assert bar < similarity(follow.signature, own.signature) < bar / WEIGHTS.unknown_place
+    assert follow_up(follow, [own], lambda _: True, bar=bar) is not None
+    assert choose_case(follow, background, lambda _: True, own=[own])[0] is None
+
+
+def test_the_replays_own_cases_keep_the_trackers_bounds() -> None:
+    def sent(number: int, channel: str = "web", days: int = 0) -> StreamReport:
+        return StreamReport(
+            id=number,
+            cluster=None,
+            at=NOW + timedelta(days=days),
+            channel=channel,
+            street=STREET,
+            locality="",
+            topic="城乡建设",
+            text="",
+            reporter="R1",
+        )
+
+    cases = {n: case(n, HEATING) for n in range(1, 6)}
+    opened = dict.fromkeys(cases, NOW)
+    earlier = [sent(n) for n in range(1, 6)]
+    one = {"R1": earlier[:1]}
+    assigned = {r.id: r.id for r in earlier}
+    assert own_cases(sent(9), one, assigned, cases, opened) == [cases[1]]
+    assert own_cases(sent(9, "grid"), one, assigned, cases, opened) == []  # a grid worker's phone links nothing
+    assert own_cases(sent(9, days=31), one, assigned, cases, opened) == []  # past a case's lifetime
+    three, four = {"R1": earlier[:3]}, {"R1": earlier[:4]}
+    assert len(own_cases(sent(9), three, assigned, cases, opened)) == OWN_CASES_MAX
+    assert own_cases(sent(9), four, assigned, cases, opened) == []  # a phone many share
 
 
 def test_a_follow_up_needs_its_cases_topic_no_other_place_facet_or_building_and_some_likeness() -> None:
