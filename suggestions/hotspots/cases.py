@@ -316,9 +316,7 @@ def second_report(report: Report, top: Match, candidates: Sequence[CaseCandidate
     if ROAD_LEVEL in (report.locality_level, case.locality_level):
         return None
     # Nothing they name may disagree: another facet or another building is another problem of the estate.
-    if facet_factor(report.signature, case.signature) < 1.0 or building_factor(report.signature, case.signature) < 1.0:
-        return None
-    return top
+    return top if names_nothing_else(report.signature, case.signature) else None
 
 
 def follow_up(
@@ -351,9 +349,7 @@ def follow_up(
         )
         if place < min(weights.unknown_place, weights.nested_locality, weights.street_only):
             continue
-        if facet_factor(report.signature, case.signature, weights, placed=False) < 1.0:
-            continue
-        if building_factor(report.signature, case.signature, weights) < 1.0:
+        if not names_nothing_else(report.signature, case.signature, weights):
             continue
         score = similarity_to(query, case.signature)
         if score < max(bar, FOLLOW_UP_THRESHOLD) or (best is not None and score <= best.score):
@@ -361,6 +357,12 @@ def follow_up(
         if eligible(case.id):
             best = Match(case_id=case.id, score=score)
     return best
+
+
+def names_nothing_else(report: Signature, case: Signature, weights: Weights = WEIGHTS) -> bool:
+    """Whether the report names no facet and no building that the case's reports do not (`facet_factor`,
+    `building_factor`): the condition of the lower bars, `second_report` and `follow_up`."""
+    return facet_factor(report, case, weights) >= 1.0 and building_factor(report, case, weights) >= 1.0
 
 
 def background_bar(scores: Sequence[float], *, z: float = BACKGROUND_Z, minimum: int = BACKGROUND_MIN) -> float:
