@@ -52,10 +52,14 @@ RETURNING id, text_masked
 """
 
 LOCK_STILL_PENDING = """
-SELECT id, text_masked, street, locality, locality_level, received_at FROM items
+SELECT id, text_masked, street, locality, locality_level, received_at,
+       channel <> 'grid' AND EXISTS (
+           SELECT 1 FROM contacts WHERE item_id = items.id AND phone IS NOT NULL AND anonymised_at IS NULL
+       ) AS resident_phone
+FROM items
 WHERE id = ANY($1::bigint[]) AND status = 'pending'
 ORDER BY id
-FOR UPDATE
+FOR UPDATE OF items
 """
 
 # Items whose current classification is another model version's (never a staff correction): the backlog a newly
@@ -191,6 +195,7 @@ def _placed(outcome: Outcome, row: Any) -> Placed:
         topic=outcome.topic,
         risk_level=outcome.risk_level,
         received_at=row["received_at"],
+        resident_phone=row["resident_phone"],
         # The item's own places are cut from its text: reports of different problems in one place must not look
         # alike for naming it.
         signature=signature(row["text_masked"], places=(row["street"], row["locality"])),

@@ -55,6 +55,9 @@ class Placed(msgspec.Struct, frozen=True):
     received_at: datetime
     signature: Signature
     locality_level: str | None = None
+    # A resident's phone, by web form or hotline: False spares the lookup of the resident's own cases (OWN_CASES);
+    # True when not known, and the lookup tells.
+    resident_phone: bool = True
 
 
 # Cases of the report's street, and cases whose street nobody has named yet (a report that names it may join them).
@@ -346,7 +349,11 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         rows = await conn.fetch(CANDIDATE_CASES_NO_STREET, item.topic, since, CANDIDATES, born_after)
     else:
         rows = await conn.fetch(CANDIDATE_CASES, item.street, since, CANDIDATES, born_after)
-    own_rows = await conn.fetch(OWN_CASES, item.id, CASE_LIFETIME, born_after, RESIDENT_REPORTS, OWN_CASES_MAX + 1)
+    own_rows = (
+        await conn.fetch(OWN_CASES, item.id, CASE_LIFETIME, born_after, RESIDENT_REPORTS, OWN_CASES_MAX + 1)
+        if item.resident_phone
+        else []
+    )
     # More open cases than a resident has: a phone many share (a switchboard, a committee's landline, a placeholder
     # an operator typed), which says nothing of who reported what.
     if len(own_rows) > OWN_CASES_MAX:
