@@ -12,10 +12,10 @@ the name appears in two letters at least (what a district listing its 社区, �
 village or 社区 under the district that at least 80 % of the letters naming it with a district give (the district
 written right before it, else the letter's first), else under none; a road under none. With `--senders` each letter's
 anonymised user code stands for its sender's phone, so that a writer's letters are theirs (`cases.follow_up`); the
-codes stay in the replay's own database, which is dropped. Topics come from the serving
-model. Nothing is tuned on
-this data: the thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON line
-(`{"case": id, "members": [msg_id, ...]}`, members in time order) for reading them by hand: message ids only, no text.
+codes stay in the replay's own database, which is dropped. Topics come from the serving model. Nothing is tuned on
+this data: the thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON
+line (`{"case": id, "members": [msg_id, ...]}`, members in time order) for reading them by hand: message ids only, no
+text.
 """
 
 from __future__ import annotations

@@ -210,10 +210,11 @@ class Gazetteer:
         # Short forms people use, where no name or alias of the gazetteer is written so (step 1 of the docstring).
         short: dict[str, list[_Entry]] = {}
         for entry, (*_, aliases) in zip(entries, cleaned, strict=True):
-            if entry.level not in _SHORTENED_LEVELS and not _is_station(entry):
+            station = _is_station(entry)
+            if entry.level not in _SHORTENED_LEVELS and not station:
                 continue
+            derive = _station_forms if station else _short_forms
             for written in (entry.name, *aliases):
-                derive = _station_forms if _is_station(entry) else _short_forms
                 for derived in derive(_normalise(written)):
                     for spelling in _spellings(derived):
                         if spelling not in forms and spelling not in streets:

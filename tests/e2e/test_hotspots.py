@@ -98,9 +98,10 @@ async def test_reworded_reports_across_channels_become_one_case_and_a_hotspot(
     crowded = [h for h in hotspots if h["kind"] == "case" and h["case_id"] == case_id]
     assert len(crowded) == 1
     assert crowded[0]["why"]["reports"] == 5
+    assert crowded[0]["why"]["reporters"] == 5  # no phones: each report its own reporter
     assert crowded[0]["why"]["channels"] == 3
     assert {m["id"] for m in crowded[0]["members"]} == set(ids)
-    assert "5 次反映" in crowded[0]["explanation"]
+    assert "5 次反映（5 位反映人）" in crowded[0]["explanation"]
 
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
     by_id = {e["id"]: e for e in feed}
