@@ -1,0 +1,51 @@
+"""A report joins only a case that is still open: another worker may absorb it, or staff merge it away, between the
+tracker reading the case and joining it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from suggestions.hotspots.cases import merge_signature
+from suggestions.hotspots.similarity import signature
+from suggestions.hotspots.tracker import Placed, _join, candidate_from_row
+
+TEXT = "龙跃苑二区5号楼的电梯又坏了，已经停了三天。"
+
+
+async def test_a_report_does_not_join_a_case_closed_meanwhile(conn: Any) -> None:
+    sig = merge_signature(signature(TEXT), signature(TEXT), 0)
+    row = await conn.fetchrow(
+        """INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, signature_keys,
+                              signature_weights, anchor_keys, anchor_weights, summary)
+           VALUES ('龙泽园街道', '城乡建设', now(), now(), 1, 0, $1, $2, $1, $2, '')
+           RETURNING *""",
+        sig.keys,
+        sig.weights,
+    )
+    item_id = await conn.fetchval(
+        "INSERT INTO items (tracking_code, channel, text, text_masked, status) VALUES ('J1', 'web', $1, $1, 'open') "
+        "RETURNING id",
+        TEXT,
+    )
+    item = Placed(
+        id=item_id,
+        text=TEXT,
+        street="龙泽园街道",
+        locality=None,
+        topic="城乡建设",
+        risk_level=0,
+        received_at=datetime.now(UTC),
+        signature=signature(TEXT),
+    )
+    case = candidate_from_row(row)
+    await conn.execute("UPDATE cases SET status = 'closed' WHERE id = $1", case.id)
+    assert await _join(conn, item, case, 0.5) is None
+    assert await conn.fetchval("SELECT case_id FROM items WHERE id = $1", item_id) is None
+    assert await conn.fetchval("SELECT size FROM cases WHERE id = $1", case.id) == 1
+
+    await conn.execute("UPDATE cases SET status = 'open' WHERE id = $1", case.id)
+    joined = await _join(conn, item, case, 0.5)
+    assert joined is not None
+    assert joined.size == 2
+    assert await conn.fetchval("SELECT case_id FROM items WHERE id = $1", item_id) == case.id
