@@ -30,7 +30,7 @@ from suggestions.district import load_gazetteer
 from suggestions.errors import InvalidInput, exception_handlers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
-from suggestions.intake.routes import create_item, track_item
+from suggestions.intake.routes import create_item, rate_reply, track_item
 from suggestions.metrics import http_metrics, metrics
 from suggestions.openapi import StrictStructSchemaPlugin
 from suggestions.queue import create_queue
@@ -150,6 +150,7 @@ def create_app(
             items_options,
             create_item,
             track_item,
+            rate_reply,
             *triage_routes.routes,
             put_classification,
             *hotspot_routes.routes,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Template
 
-from suggestions.errors import InvalidInput, field_name
+from suggestions.errors import InvalidInput, StateConflict, field_name
 from suggestions.intake import store
 from suggestions.intake.routes import STATUS_TEXT
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
@@ -21,6 +21,7 @@ from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
+from suggestions.triage.ratings import MAX_COMMENT_LENGTH, RATING_DAYS, RATING_TEXT, RatingIn, can_rate, rate
 
 KINDS = [
     ("suggestion", "建议"),
@@ -37,6 +38,9 @@ FIELD_MESSAGES = {
     "contact_phone": "电话号码格式不对，请填写手机号或带区号的固定电话",
     "kind": "请选择类型",
 }
+
+
+RATING_CHOICES = [(value, text) for value, text in RATING_TEXT.items()]
 
 
 class WebForm(msgspec.Struct, kw_only=True):
@@ -98,8 +102,47 @@ async def track_page(
 ) -> Template:
     if code is None:
         return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
+    return await _tracking_page(db_connection, settings, code)
+
+
+class RatingForm(msgspec.Struct, kw_only=True):
+    code: str = ""
+    rating: str = ""
+    comment: str = ""
+
+
+@post("/track/rate", include_in_schema=False)
+async def rate_page(
+    data: URLEncodedBody[RatingForm], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
+) -> Template:
+    normalised = normalise_tracking_code(data.code)
+    if normalised is None:
+        return await _tracking_page(db_connection, settings, data.code)
+    try:
+        rating = msgspec.convert({"rating": data.rating, "comment": data.comment or None}, RatingIn)
+    except msgspec.ValidationError:
+        notice = f"请选择满意、基本满意或不满意；补充的话请不超过 {MAX_COMMENT_LENGTH} 字"
+        return await _tracking_page(db_connection, settings, data.code, notice=notice, status_code=422)
+    try:
+        rated = await rate(db_connection, tracking_code=normalised, rating=rating, now=datetime.now(UTC))
+    except StateConflict:
+        notice = f"这件事现在不能评价：办结后 {RATING_DAYS} 天内可以评价"
+        return await _tracking_page(db_connection, settings, data.code, notice=notice, status_code=409)
+    if rated is None:
+        return await _tracking_page(db_connection, settings, data.code)
+    notice = (
+        "已收到您的评价。这件事已退回重新办理，办好后会再次答复您。"
+        if rated.reopened
+        else f"已收到您的评价：{rated.rating_text}。谢谢您！"
+    )
+    return await _tracking_page(db_connection, settings, data.code, notice=notice)
+
+
+async def _tracking_page(
+    conn: Any, settings: Settings, code: str, *, notice: str | None = None, status_code: int = 200
+) -> Template:
     normalised = normalise_tracking_code(code)
-    row = await store.tracking(db_connection, normalised) if normalised else None
+    row = await store.tracking(conn, normalised) if normalised else None
     if row is None:
         return Template(
             template_name="track.html",
@@ -118,8 +161,16 @@ async def track_page(
         "updated_at": local(row["updated_at"]),
         "closed_at": local(row["closed_at"]),
         "answer": row["answer"],
+        "rating": RATING_TEXT.get(row["rating"] or ""),
+        "can_rate": can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
+        "reopened": row["reopened_at"] is not None and row["status"] != "closed",
+        "ratings": RATING_CHOICES,
     }
-    return Template(template_name="track.html", context={"code": row["tracking_code"], "result": result, "error": None})
+    return Template(
+        template_name="track.html",
+        context={"code": row["tracking_code"], "result": result, "error": None, "notice": notice},
+        status_code=status_code,
+    )
 
 
-routes = [index, submit, track_page]
+routes = [index, submit, track_page, rate_page]

@@ -7,10 +7,11 @@ from typing import Any
 
 import msgspec
 
-from suggestions.errors import InvalidInput
+from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
-from suggestions.hotspots.tracker import DISTRICT_ZONE
+from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT
+from suggestions.privacy import mask_pii
 
 MEMBERS = """
 SELECT text_masked, street, locality, received_at, risk_level FROM items WHERE case_id = $1 ORDER BY received_at
@@ -298,3 +299,42 @@ async def grouping_report(conn: Any, *, days: int) -> GroupingReport:
         kept_scores=[round(float(v), 4) for v in row["kept_scores"] or []],
         undone_scores=[round(float(v), 4) for v in row["undone_scores"] or []],
     )
+
+
+LOCK_CASE = "SELECT status, merged_into FROM cases WHERE id = $1 FOR UPDATE"
+
+# Every report still being worked on gets the case's reply; a report already closed keeps its own.
+ANSWER_MEMBERS = """
+UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by = $4, closed_at = now(),
+    updated_at = now()
+WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
+"""
+
+END_CASE_HOTSPOTS = """
+UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
+WHERE case_id = $1 AND status = 'active'
+RETURNING id
+"""
+
+
+async def close_case(conn: Any, *, case_id: int, answer: str, by: int) -> bool:
+    """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
+
+    Each reporter reads the reply by their own tracking code and can rate it (`triage.ratings`). The case's hotspots
+    end with it, and a later report of the problem opens a new case."""
+    answer = answer.strip()
+    if not answer:
+        raise InvalidInput("answer", "write the reply to the residents")
+    async with conn.transaction():
+        case = await conn.fetchrow(LOCK_CASE, case_id)
+        if case is None:
+            return False
+        if case["status"] != "open":
+            merged = f": merged into case {case['merged_into']}" if case["merged_into"] else ""
+            raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
+        await conn.execute(ANSWER_MEMBERS, case_id, answer, mask_pii(answer), by)
+        await conn.execute("UPDATE cases SET status = 'closed', updated_at = now() WHERE id = $1", case_id)
+        ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOTS, case_id)]
+        if ended:
+            await conn.execute(DROP_LIFT, ended)
+    return True

@@ -14,10 +14,11 @@ from msgspec import Meta
 
 from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only, staff_principal
 from suggestions.errors import problem_responses
-from suggestions.hotspots.editing import merge_cases, move_item
+from suggestions.hotspots.editing import close_case, merge_cases, move_item
 from suggestions.hotspots.views import CaseView, Hotspots, Suggestions, active_hotspots, case_view, suggest_cases
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Place, RowId, Strict
 from suggestions.intake.service import checked_phone
+from suggestions.triage.workflow import Closing
 
 STAFF_TAGS = ["hotspots"]
 # Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to;
@@ -146,4 +147,30 @@ async def move(
     return Moved(item_id=item_id, case_id=case_id)
 
 
-routes = [hotspots, get_case, suggest, merge, move]
+@post(
+    "/api/v1/cases/{case_id:int}/close",
+    summary="Close a case with one reply to all its reporters",
+    description=(
+        "Every report of the case still open, assigned or failed is closed with this reply, which each reporter reads "
+        "by their own tracking code (phone, ID and card numbers masked) and can rate; a report closed before keeps its "
+        "own reply. The case's hotspots end, and a later report of the problem opens a new case. Closing a closed or "
+        "merged case is a 409."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def close(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[Closing]
+) -> CaseView:
+    who = staff_principal(request).token_id
+    if not await close_case(db_connection, case_id=case_id, answer=data.answer, by=who):
+        raise NotFoundException("no such case")
+    view = await case_view(db_connection, case_id)
+    assert view is not None
+    return view
+
+
+routes = [hotspots, get_case, suggest, merge, move, close]

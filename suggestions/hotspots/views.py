@@ -25,6 +25,7 @@ class Member(msgspec.Struct, kw_only=True):
     risk_level: int | None
     case_score: float | None  # the machine's grouping score; null for the report that opened the case
     excerpt: str
+    satisfaction: str | None = None  # the reporter's last rating of a reply
 
 
 class CaseView(msgspec.Struct, kw_only=True):
@@ -78,7 +79,8 @@ class Suggestions(msgspec.Struct):
 
 CASE = "SELECT * FROM cases WHERE id = $1"
 CASE_MEMBERS = """
-SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt
+SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt,
+       satisfaction
 FROM items WHERE case_id = $1 ORDER BY received_at LIMIT $2
 """
 
@@ -95,7 +97,7 @@ HOTSPOT_MEMBERS = """
 WITH h AS (SELECT * FROM hotspots WHERE id = $1),
      latest AS (SELECT max(i.received_at) AS at FROM items i, h WHERE i.street = h.street AND i.topic = h.topic)
 SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
-       left(i.text_masked, 80) AS excerpt
+       left(i.text_masked, 80) AS excerpt, i.satisfaction
 FROM items i, h, latest
 WHERE CASE WHEN h.case_id IS NOT NULL THEN i.case_id = h.case_id
            WHEN h.kind = 'burst' THEN i.street = h.street AND i.topic = h.topic
@@ -148,6 +150,7 @@ def _member(row: Any) -> Member:
         risk_level=row["risk_level"],
         case_score=row["case_score"],
         excerpt=row["excerpt"],
+        satisfaction=row["satisfaction"],
     )
 
 

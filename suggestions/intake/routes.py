@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -20,6 +21,7 @@ from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
+from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
 
 STATUS_TEXT = {
     "pending": "已受理，正在分派",
@@ -105,4 +107,30 @@ async def track_item(tracking_code: FromPath[str], db_connection: NamedDependenc
         updated_at=row["updated_at"],
         closed_at=row["closed_at"],
         answer=row["answer"],
+        rating=row["rating"],
+        can_rate=can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
+        reopened_at=row["reopened_at"],
     )
+
+
+@post(
+    "/api/v1/track/{tracking_code:str}/rating",
+    tags=["intake"],
+    summary="The resident's rating of the reply, by the item's tracking code",
+    description=(
+        f"Once the item is closed, and within {RATING_DAYS} days, anyone holding its tracking code may rate the reply "
+        "satisfied, basically_satisfied or dissatisfied, and change the rating while the reply stands. A "
+        "dissatisfied rating sends the item back to work (its desk, or the feed), with the comment for staff. "
+        "Rating an item that is not closed, or too late, is a 409."
+    ),
+    status_code=200,
+    responses=problem_responses(400, 404, 409, 413, 422, 503),
+)
+async def rate_reply(
+    tracking_code: FromPath[str], data: JSONBody[RatingIn], db_connection: NamedDependency[Any]
+) -> Rated:
+    code = normalise_tracking_code(tracking_code)
+    rated = await rate(db_connection, tracking_code=code, rating=data, now=datetime.now(UTC)) if code else None
+    if rated is None:
+        raise NotFoundException("no item has this tracking code")
+    return rated

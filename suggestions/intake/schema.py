@@ -77,3 +77,6 @@ class Tracking(msgspec.Struct, kw_only=True):
     updated_at: datetime
     closed_at: datetime | None
     answer: str | None  # the staff's reply once the item is closed, phone, ID and card numbers masked
+    rating: str | None = None  # the resident's rating of that reply, once given
+    can_rate: bool = False  # the reply can be rated (or the rating changed) now
+    reopened_at: datetime | None = None  # when a dissatisfied rating last sent the item back to work

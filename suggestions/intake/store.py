@@ -48,9 +48,10 @@ DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(hours => 
 """
 
 SELECT_TRACKING = """
-SELECT tracking_code, status, received_at, updated_at, closed_at,
-       CASE WHEN status = 'closed' THEN answer_masked END AS answer
-FROM items WHERE tracking_code = $1
+SELECT i.tracking_code, i.status, i.received_at, i.updated_at, i.closed_at, i.reopened_at,
+       CASE WHEN i.status = 'closed' THEN i.answer_masked END AS answer, r.rating
+FROM items i LEFT JOIN ratings r ON r.item_id = i.id AND r.closed_at = i.closed_at
+WHERE i.tracking_code = $1
 """
 
 

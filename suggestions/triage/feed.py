@@ -20,7 +20,7 @@ UNASSESSED_RISK = 2
 
 
 class Reason(msgspec.Struct, frozen=True):
-    code: str  # risk | unclassified | classification_failed | hotspot | needs_review | waiting
+    code: str  # risk | unclassified | classification_failed | dissatisfied | hotspot | needs_review | waiting
     message: str
 
 
@@ -68,7 +68,7 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
 FEED = """
 SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
-       i.assigned_to,
+       i.assigned_to, i.reopened_at, i.reopen_count,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id
 FROM items i
@@ -114,6 +114,9 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         reasons.append(Reason("unclassified", "尚未完成自动分类，暂按预警排序"))
     elif row["status"] == "failed":
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
+    if row["reopened_at"] is not None and row["status"] in ("open", "assigned"):
+        times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""
+        reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}"))
     if row["risk_level"] is not None:
         level = row["risk_level"]
         reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))

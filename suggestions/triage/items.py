@@ -22,6 +22,13 @@ class ClassificationView(msgspec.Struct, kw_only=True):
     classified_at: datetime
 
 
+class RatingView(msgspec.Struct, kw_only=True):
+    closed_at: datetime  # the closing whose reply was rated
+    rating: str
+    comment: str | None  # the resident's words, masked
+    rated_at: datetime
+
+
 class ItemView(msgspec.Struct, kw_only=True):
     id: int
     tracking_code: str
@@ -44,7 +51,10 @@ class ItemView(msgspec.Struct, kw_only=True):
     assigned_to: str | None = None  # the desk or department handling it
     assigned_at: datetime | None = None
     closed_at: datetime | None = None
-    answer: str | None = None  # the reply to the resident, masked like the text
+    answer: str | None = None  # the reply to the resident, masked like the text; the last one, if sent back
+    satisfaction: str | None = None  # the resident's last rating of a reply
+    reopen_count: int = 0  # how often a dissatisfied resident sent it back to work
+    ratings: list[RatingView] = []  # every reply's rating, oldest first
 
 
 class ItemList(msgspec.Struct):
@@ -54,7 +64,10 @@ class ItemList(msgspec.Struct):
 SELECT_ITEMS = """
 SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i.external_id, i.received_at,
        i.updated_at, i.status, i.place, i.street, i.locality, i.lat, i.lon, i.case_id, i.assigned_to, i.assigned_at,
-       i.closed_at, i.answer_masked,
+       i.closed_at, i.answer_masked, i.satisfaction, i.reopen_count,
+       (SELECT coalesce(json_agg(json_build_object('closed_at', r.closed_at, 'rating', r.rating, 'comment', r.comment,
+                                                   'rated_at', r.rated_at) ORDER BY r.closed_at), '[]')
+        FROM ratings r WHERE r.item_id = i.id) AS ratings,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
        c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,
        c.source, c.created_at AS classified_at
@@ -110,6 +123,9 @@ def _view(row: Any) -> ItemView:
         assigned_at=row["assigned_at"],
         closed_at=row["closed_at"],
         answer=row["answer_masked"],
+        satisfaction=row["satisfaction"],
+        reopen_count=row["reopen_count"],
+        ratings=msgspec.json.decode(row["ratings"], type=list[RatingView]),
     )
 
 

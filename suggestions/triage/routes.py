@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
@@ -19,8 +21,10 @@ from suggestions.intake.schema import (
     PathId,
     Status,
 )
+from suggestions.settings import Settings
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
+from suggestions.triage.ratings import SatisfactionReport, satisfaction_report
 from suggestions.triage.workflow import Assignment, Closing, assign, close
 
 STAFF_TAGS = ["staff"]
@@ -142,4 +146,29 @@ async def close_item(
     return await _changed_item(db_connection, item_id, found)
 
 
-routes = [feed, item, items, assign_item, close_item]
+@get(
+    "/api/v1/satisfaction",
+    summary="How residents rated the replies of a period",
+    description=(
+        "Closings from since to until (whole days in the district's time zone, inclusive; default the last 30 days), "
+        "each reply counted once, a reply a dissatisfied resident sent back included: how many were rated, and how, "
+        "in all and by topic, by the desk the item is assigned to now, and by channel."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def satisfaction(
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+    since: FromQuery[date | None] = None,
+    until: FromQuery[date | None] = None,
+) -> SatisfactionReport:
+    zone = ZoneInfo(settings.timezone)
+    last = until or datetime.now(zone).date()
+    first = since or last - timedelta(days=29)
+    return await satisfaction_report(db_connection, since=first, until=last, zone=zone)
+
+
+routes = [feed, item, items, assign_item, close_item, satisfaction]

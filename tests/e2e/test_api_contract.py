@@ -144,6 +144,9 @@ async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any)
         "updated_at",
         "closed_at",
         "answer",  # the staff's reply, once closed
+        "rating",  # the resident's rating of it
+        "can_rate",
+        "reopened_at",  # a dissatisfied rating sent it back to work
     }
     assert tracking["answer"] is None
     assert tracking["tracking_code"] == created["tracking_code"]

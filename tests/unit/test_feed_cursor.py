@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from suggestions.errors import InvalidInput
-from suggestions.triage.feed import FeedEntry, decode_cursor, encode_cursor, reasons_for
+from suggestions.triage.feed import FeedEntry, Reason, decode_cursor, encode_cursor, reasons_for
 
 
 def entry() -> FeedEntry:
@@ -53,9 +53,15 @@ def test_reasons_say_why() -> None:
         "needs_review": True,
         "hotspot_id": None,
         "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
     }
     codes = [r.code for r in reasons_for(row, now)]
     assert codes == ["risk", "needs_review", "waiting"]
     assert reasons_for(row, now)[-1].message == "已等待 3 小时 15 分"
     pending = {**row, "status": "pending", "risk_level": None, "needs_review": False}
     assert [r.code for r in reasons_for(pending, now)] == ["unclassified", "waiting"]
+    sent_back = {**row, "status": "assigned", "reopened_at": now, "reopen_count": 2}
+    assert reasons_for(sent_back, now)[0] == Reason("dissatisfied", "居民对答复不满意，退回重办（第 2 次）")
+    closed_after = {**sent_back, "status": "closed"}
+    assert "dissatisfied" not in [r.code for r in reasons_for(closed_after, now)]

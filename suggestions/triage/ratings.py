@@ -1,0 +1,183 @@
+"""Residents rate the reply they were given; staff read how replies were received.
+
+Anyone holding an item's tracking code may rate its reply once the item is closed, within `RATING_DAYS` of the
+closing, and may change the rating while the closing stands. A dissatisfied rating sends the item back to work: it
+returns to the feed, to the desk it was assigned to, with the resident's reason. Its next closing is rated anew.
+This is 12345 practice (不满意件重办): a reply the resident does not accept is not the end of the item.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from msgspec import Meta
+
+from suggestions.errors import InvalidInput, StateConflict
+from suggestions.intake.schema import NO_NUL, Strict
+from suggestions.metrics import RATINGS
+from suggestions.privacy import mask_pii
+
+RATING_DAYS = 30
+MAX_COMMENT_LENGTH = 500
+MAX_REPORT_DAYS = 366
+
+Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+RATING_TEXT: dict[str, str] = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+
+
+class RatingIn(Strict):
+    rating: Annotated[Rating, Meta(description="满意 satisfied, 基本满意 basically_satisfied, 不满意 dissatisfied")]
+    comment: (
+        Annotated[
+            str,
+            Meta(
+                max_length=MAX_COMMENT_LENGTH,
+                pattern=NO_NUL,
+                description="what the resident wants to add; stored with phone, ID and card numbers masked",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class Rated(msgspec.Struct, kw_only=True):
+    tracking_code: str
+    rating: Rating
+    rating_text: str
+    reopened: bool  # the item went back to work
+    status: str  # the item's status now
+
+
+LOCK_BY_CODE = "SELECT id, tracking_code, status, closed_at FROM items WHERE tracking_code = $1 FOR UPDATE"
+
+RECORD = """
+INSERT INTO ratings (item_id, closed_at, rating, comment, reopened) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (item_id, closed_at) DO UPDATE
+SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, rated_at = now()
+"""
+
+KEEP = "UPDATE items SET satisfaction = $2, updated_at = now() WHERE id = $1 RETURNING status"
+
+# Back to the desk it was assigned to, or to the feed's open items. The reply stays on the item for staff to read.
+REOPEN = """
+UPDATE items SET satisfaction = 'dissatisfied', status = CASE WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
+    closed_at = NULL, closed_by = NULL, reopened_at = now(), reopen_count = reopen_count + 1, updated_at = now()
+WHERE id = $1
+RETURNING status
+"""
+
+
+def can_rate(status: str, closed_at: datetime | None, now: datetime) -> bool:
+    return status == "closed" and closed_at is not None and now - closed_at <= timedelta(days=RATING_DAYS)
+
+
+async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime) -> Rated | None:
+    """Record the resident's rating of the item's current reply; None if no item has this code."""
+    comment = mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
+    async with conn.transaction():
+        item = await conn.fetchrow(LOCK_BY_CODE, tracking_code)
+        if item is None:
+            return None
+        if item["status"] != "closed":
+            raise StateConflict(
+                "the item has no reply to rate yet: it can be rated once it is closed", current_status=item["status"]
+            )
+        if not can_rate(item["status"], item["closed_at"], now):
+            raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")
+        reopened = rating.rating == "dissatisfied"
+        await conn.execute(RECORD, item["id"], item["closed_at"], rating.rating, comment, reopened)
+        if reopened:
+            status = await conn.fetchval(REOPEN, item["id"])
+        else:
+            status = await conn.fetchval(KEEP, item["id"], rating.rating)
+    RATINGS.labels(rating=rating.rating).inc()
+    return Rated(
+        tracking_code=item["tracking_code"],
+        rating=rating.rating,
+        rating_text=RATING_TEXT[rating.rating],
+        reopened=reopened,
+        status=status,
+    )
+
+
+class Tally(msgspec.Struct, kw_only=True):
+    key: str | None  # the topic, desk or channel; null: none recorded (no topic yet, never assigned)
+    closed: int  # closings in the period, each reply counted once, a reply sent back included
+    rated: int
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+    response_rate: float | None  # rated / closed
+    satisfaction_rate: float | None  # (satisfied + basically satisfied) / rated
+
+
+class SatisfactionReport(msgspec.Struct, kw_only=True):
+    since: date
+    until: date  # inclusive: days in the district's time zone
+    total: Tally
+    by_topic: list[Tally]
+    by_desk: list[Tally]  # the desk each item is assigned to now
+    by_channel: list[Tally]
+
+
+# Every closing in the period: the items closed now, and the closings a dissatisfied resident sent back (their
+# items were closed again later or are being worked on). Each with the rating it got, if any.
+REPORT = """
+WITH closings AS (
+    SELECT i.id, i.closed_at, i.topic, i.assigned_to, i.channel FROM items i
+    WHERE i.status = 'closed' AND i.closed_at >= $1 AND i.closed_at < $2
+    UNION ALL
+    SELECT i.id, r.closed_at, i.topic, i.assigned_to, i.channel FROM ratings r JOIN items i ON i.id = r.item_id
+    WHERE r.reopened AND r.closed_at >= $1 AND r.closed_at < $2
+)
+SELECT grouping(c.topic, c.assigned_to, c.channel) AS set, c.topic, c.assigned_to, c.channel,
+       count(*) AS closed, count(r.rating) AS rated,
+       count(*) FILTER (WHERE r.rating = 'satisfied') AS satisfied,
+       count(*) FILTER (WHERE r.rating = 'basically_satisfied') AS basically_satisfied,
+       count(*) FILTER (WHERE r.rating = 'dissatisfied') AS dissatisfied
+FROM closings c LEFT JOIN ratings r ON r.item_id = c.id AND r.closed_at = c.closed_at
+GROUP BY GROUPING SETS ((), (c.topic), (c.assigned_to), (c.channel))
+ORDER BY closed DESC, c.topic, c.assigned_to, c.channel
+"""
+# grouping() sets a bit for each column left out: topic is the highest of the three.
+_TOTAL, _BY_TOPIC, _BY_DESK, _BY_CHANNEL = 0b111, 0b011, 0b101, 0b110
+
+
+def _tally(row: Any, key: str | None) -> Tally:
+    rated, kept = row["rated"], row["satisfied"] + row["basically_satisfied"]
+    return Tally(
+        key=key,
+        closed=row["closed"],
+        rated=rated,
+        satisfied=row["satisfied"],
+        basically_satisfied=row["basically_satisfied"],
+        dissatisfied=row["dissatisfied"],
+        response_rate=round(rated / row["closed"], 4) if row["closed"] else None,
+        satisfaction_rate=round(kept / rated, 4) if rated else None,
+    )
+
+
+EMPTY_TALLY = {"closed": 0, "rated": 0, "satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0}
+
+
+async def satisfaction_report(conn: Any, *, since: date, until: date, zone: ZoneInfo) -> SatisfactionReport:
+    """How the replies of closings from `since` to `until` (whole days, inclusive) were rated."""
+    if until < since:
+        raise InvalidInput("until", "until is before since")
+    if (until - since).days >= MAX_REPORT_DAYS:
+        raise InvalidInput("since", f"a report covers at most {MAX_REPORT_DAYS} days")
+    start = datetime.combine(since, time(), zone)
+    end = datetime.combine(until + timedelta(days=1), time(), zone)
+    rows = await conn.fetch(REPORT, start, end)
+    total = next((_tally(r, None) for r in rows if r["set"] == _TOTAL), _tally(EMPTY_TALLY, None))
+    return SatisfactionReport(
+        since=since,
+        until=until,
+        total=total,
+        by_topic=[_tally(r, r["topic"]) for r in rows if r["set"] == _BY_TOPIC],
+        by_desk=[_tally(r, r["assigned_to"]) for r in rows if r["set"] == _BY_DESK],
+        by_channel=[_tally(r, r["channel"]) for r in rows if r["set"] == _BY_CHANNEL],
+    )

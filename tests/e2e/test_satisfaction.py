@@ -1,0 +1,247 @@
+"""Residents rate the reply; a dissatisfied rating sends the item back to work; staff read how replies were received.
+And a case is closed with one reply to all its reporters, each of whom can rate it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_api_contract import problem_fields
+from tests.e2e.test_hotspots import LIFT, FixedTopic, post_all
+from tests.e2e.test_workflow import classified_item
+
+
+async def closed_item(client: Any, drain: Any, staff: dict[str, str], desk: str | None = None) -> dict[str, Any]:
+    created = await classified_item(client, drain)
+    if desk:
+        assert (await client.post(f"/api/v1/items/{created['id']}/assign", json={"to": desk}, headers=staff)).is_success
+    closed = await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    return created
+
+
+async def test_a_resident_rates_the_reply_and_may_change_the_rating(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    created = await classified_item(client, drain)
+    track = f"/api/v1/track/{created['tracking_code']}"
+    before = (await client.get(track)).json()
+    assert (before["can_rate"], before["rating"]) == (False, None)
+    too_early = await client.post(f"{track}/rating", json={"rating": "satisfied"})
+    assert too_early.status_code == 409
+    problem_fields(too_early)
+
+    await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    assert (await client.get(track)).json()["can_rate"] is True
+    rated = await client.post(f"{track}/rating", json={"rating": "satisfied"})
+    assert rated.status_code == 200, rated.text
+    assert rated.json() == {
+        "tracking_code": created["tracking_code"],
+        "rating": "satisfied",
+        "rating_text": "满意",
+        "reopened": False,
+        "status": "closed",
+    }
+    # A code typed in lower case with a separator is the same code.
+    typed = created["tracking_code"].lower()
+    changed = await client.post(f"/api/v1/track/{typed[:6]}-{typed[6:]}/rating", json={"rating": "basically_satisfied"})
+    assert changed.status_code == 200, changed.text
+
+    tracking = (await client.get(track)).json()
+    assert (tracking["status"], tracking["rating"], tracking["can_rate"]) == ("closed", "basically_satisfied", True)
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert item["satisfaction"] == "basically_satisfied"
+    assert [(r["rating"], r["closed_at"]) for r in item["ratings"]] == [("basically_satisfied", item["closed_at"])]
+
+
+async def test_a_dissatisfied_resident_sends_the_item_back_to_its_desk(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    track = f"/api/v1/track/{created['tracking_code']}"
+    comment = "灯还是不亮，请回电 13912345678"
+    rated = await client.post(f"{track}/rating", json={"rating": "dissatisfied", "comment": comment})
+    assert rated.status_code == 200, rated.text
+    assert (rated.json()["reopened"], rated.json()["status"]) == (True, "assigned")
+
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert (entry["id"], entry["status"], entry["assigned_to"]) == (created["id"], "assigned", "城市管理科")
+    assert entry["reasons"][0] == {"code": "dissatisfied", "message": "居民对答复不满意，退回重办"}
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert (item["satisfaction"], item["reopen_count"], item["closed_at"]) == ("dissatisfied", 1, None)
+    assert item["answer"] == "路灯已修复。"  # the reply that was sent back stays for staff to read
+    [first] = item["ratings"]
+    assert first["comment"] == "灯还是不亮，请回电 [手机号]"
+    assert await pool.fetchval("SELECT count(*) FROM ratings WHERE comment LIKE '%13912345678%'") == 0
+
+    tracking = (await client.get(track)).json()
+    assert (tracking["status_text"], tracking["answer"], tracking["rating"]) == ("处理中", None, None)
+    assert tracking["reopened_at"]
+    assert not tracking["can_rate"]
+    again = await client.post(f"{track}/rating", json={"rating": "satisfied"})
+    assert again.status_code == 409
+
+    # Closed again with a better reply, which is rated anew; both closings keep their rating.
+    url = f"/api/v1/items/{created['id']}/close"
+    assert (await client.post(url, json={"answer": "已更换灯具，今晚起正常照明。"}, headers=staff)).is_success
+    assert (await client.post(f"{track}/rating", json={"rating": "satisfied"})).json()["reopened"] is False
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert [r["rating"] for r in item["ratings"]] == ["dissatisfied", "satisfied"]
+    assert (item["status"], item["satisfaction"], item["reopen_count"]) == ("closed", "satisfied", 1)
+
+    report = (await client.get("/api/v1/satisfaction", headers=staff)).json()
+    assert report["total"] == {
+        "key": None,
+        "closed": 2,
+        "rated": 2,
+        "satisfied": 1,
+        "basically_satisfied": 0,
+        "dissatisfied": 1,
+        "response_rate": 1.0,
+        "satisfaction_rate": 0.5,
+    }
+    assert [(t["key"], t["closed"], t["dissatisfied"]) for t in report["by_desk"]] == [("城市管理科", 2, 1)]
+    assert [t["key"] for t in report["by_channel"]] == ["web"]
+    assert len(report["by_topic"]) == 1
+
+
+async def test_a_dissatisfied_rating_of_an_unassigned_item_puts_it_back_in_the_open_feed(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    created = await closed_item(client, drain, staff)
+    rated = await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert rated.json()["status"] == "open"
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert entry["status"] == "open"
+
+
+async def test_a_reply_is_rated_within_its_window(client: Any, drain: Any, staff: dict[str, str], pool: Any) -> None:
+    created = await closed_item(client, drain, staff)
+    await pool.execute("UPDATE items SET closed_at = now() - interval '31 days' WHERE id = $1", created["id"])
+    track = f"/api/v1/track/{created['tracking_code']}"
+    assert (await client.get(track)).json()["can_rate"] is False
+    late = await client.post(f"{track}/rating", json={"rating": "dissatisfied"})
+    assert late.status_code == 409
+    assert "30 days" in late.json()["title"] + late.json().get("detail", "")
+    assert (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()["status"] == "closed"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"rating": "very_satisfied"}, "rating"),
+        ({}, "rating"),
+        ({"rating": "satisfied", "comment": "长" * 501}, "comment"),
+        ({"rating": "satisfied", "stars": 5}, "stars"),
+    ],
+)
+async def test_a_bad_rating_names_its_field(
+    client: Any, drain: Any, staff: dict[str, str], body: dict[str, Any], field: str
+) -> None:
+    created = await closed_item(client, drain, staff)
+    response = await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json=body)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {field}
+
+
+async def test_an_unknown_code_cannot_be_rated(client: Any) -> None:
+    for code in ("ABCDEFGHJKMN", "not-a-code"):
+        response = await client.post(f"/api/v1/track/{code}/rating", json={"rating": "satisfied"})
+        assert response.status_code == 404
+        problem_fields(response)
+
+
+async def test_the_satisfaction_report_refuses_a_bad_period(client: Any, staff: dict[str, str]) -> None:
+    backwards = await client.get("/api/v1/satisfaction", params={"since": "2026-05-02", "until": "2026-05-01"})
+    assert backwards.status_code == 401
+    backwards = await client.get(
+        "/api/v1/satisfaction", params={"since": "2026-05-02", "until": "2026-05-01"}, headers=staff
+    )
+    assert backwards.status_code == 422
+    assert problem_fields(backwards) == {"until"}
+    long = await client.get(
+        "/api/v1/satisfaction", params={"since": "2024-01-01", "until": "2026-05-01"}, headers=staff
+    )
+    assert problem_fields(long) == {"since"}
+    empty = await client.get("/api/v1/satisfaction", params={"since": "2026-05-01"}, headers=staff)
+    assert empty.status_code == 200, empty.text
+    assert (empty.json()["total"]["closed"], empty.json()["total"]["satisfaction_rate"]) == (0, None)
+    assert problem_fields(await client.get("/api/v1/satisfaction", params={"since": "May"}, headers=staff)) == {"since"}
+
+
+async def test_the_resident_rates_on_the_tracking_page(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    created = await classified_item(client, drain)
+    code = created["tracking_code"]
+    assert "您对这次答复满意吗" not in (await client.get("/track", params={"code": code})).text
+    await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    page = (await client.get("/track", params={"code": code})).text
+    assert "您对这次答复满意吗" in page
+    assert all(f'value="{value}"' in page for value in ("satisfied", "basically_satisfied", "dissatisfied"))
+
+    bad = await client.post("/track/rate", data={"code": code, "rating": "great"})
+    assert bad.status_code == 422
+    assert "请选择满意、基本满意或不满意" in bad.text
+    thanks = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
+    assert thanks.status_code == 200
+    assert "已收到您的评价：满意" in thanks.text
+    assert "您的评价：<strong>满意</strong>" in thanks.text
+    assert "想改一下评价" in thanks.text
+
+    back = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "comment": "还是不亮"})
+    assert back.status_code == 200
+    assert "已退回重新办理" in back.text
+    assert "您对上次答复不满意" in back.text
+    assert 'action="/track/rate"' not in back.text
+    closed_again = await client.post("/track/rate", data={"code": code, "rating": "satisfied"})
+    assert closed_again.status_code == 409
+    assert "不能评价" in closed_again.text
+    assert (await client.post("/track/rate", data={"code": "nope", "rating": "satisfied"})).status_code == 404
+
+
+async def test_a_case_is_closed_with_one_reply_to_every_reporter(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+) -> None:
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    items = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json() for i in ids]
+    [case_id] = {i["case_id"] for i in items}
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    assert any(h["case_id"] == case_id for h in hotspots)
+    # One report was answered on its own before: it keeps its own reply.
+    await client.post(f"/api/v1/items/{ids[0]}/close", json={"answer": "已联系物业。"}, headers=staff)
+
+    url = f"/api/v1/cases/{case_id}/close"
+    assert problem_fields(await client.post(url, json={"answer": "  "}, headers=staff)) == {"answer"}
+    assert (await client.post(url, json={"answer": "电梯已修复。"}, headers=operator)).status_code == 403
+    closed = await client.post(url, json={"answer": "电梯已修复，请拨 13912345678 联系维保。"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    case = closed.json()
+    assert case["status"] == "closed"
+    assert {m["status"] for m in case["members"]} == {"closed"}
+
+    answers = [(await client.get(f"/api/v1/track/{i['tracking_code']}")).json()["answer"] for i in items]
+    assert answers[0] == "已联系物业。"
+    assert set(answers[1:]) == {"电梯已修复，请拨 [手机号] 联系维保。"}
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    assert not any(h["case_id"] == case_id for h in hotspots)
+    assert (await client.get("/api/v1/triage", headers=staff)).json()["items"] == []
+
+    # Each reporter rates on their own; one dissatisfied reporter's item goes back to work, the case stays closed.
+    rated = await client.post(f"/api/v1/track/{items[2]['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert rated.json()["reopened"] is True
+    case = (await client.get(f"/api/v1/cases/{case_id}", headers=staff)).json()
+    assert case["status"] == "closed"
+    assert [m["satisfaction"] for m in case["members"] if m["id"] == ids[2]] == ["dissatisfied"]
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert entry["id"] == ids[2]
+
+    again = await client.post(url, json={"answer": "再答复一次"}, headers=staff)
+    assert again.status_code == 409
+    assert again.json()["current_status"] == "closed"
+    assert (await client.post("/api/v1/cases/999999999/close", json={"answer": "x"}, headers=staff)).status_code == 404
