@@ -7,6 +7,8 @@ CREATE TABLE ratings (
     rating    text NOT NULL CHECK (rating IN ('satisfied', 'basically_satisfied', 'dissatisfied')),
     comment   text,                  -- the resident's words, phone, ID and card numbers masked before storing
     reopened  boolean NOT NULL DEFAULT false,  -- the rating sent the item back to work
+    desk      text,                  -- the desk that wrote the reply, and the item's topic then: a reply sent back
+    topic     text,                  -- is counted against them even when the item moves on
     rated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (item_id, closed_at)
 );

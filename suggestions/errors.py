@@ -175,6 +175,17 @@ def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> 
     )
 
 
+def on_transaction_rollback(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # A deadlock or serialisation failure: PostgreSQL rolled the request's transaction back to let another through.
+    log.warning("transaction rolled back: %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem(
+        503,
+        "Service temporarily busy",
+        detail="Another change to the same records went first and nothing was saved. Please try again.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Log the class and where, never the message: it may quote the resident's text.
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=False)
@@ -199,6 +210,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         Conflict: on_conflict,
         StateConflict: on_state_conflict,
         HTTPException: on_http_exception,
+        asyncpg.exceptions.TransactionRollbackError: on_transaction_rollback,
         Exception: on_unexpected,
     }
     for outage in DATABASE_OUTAGES:

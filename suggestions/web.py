@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from suggestions.errors import InvalidInput, StateConflict, field_name
 from suggestions.intake import store
@@ -96,50 +98,69 @@ async def submit(
     return Template(template_name="submitted.html", context={"code": accepted.item.tracking_code}, status_code=201)
 
 
+RATED_NOTICES = {
+    "kept": "已收到您的评价，谢谢您！",
+    "reopened": "已收到您的评价。这件事已退回重新办理，办好后会再次答复您。",
+}
+
+
 @get("/track", include_in_schema=False)
 async def track_page(
-    db_connection: NamedDependency[Any], settings: NamedDependency[Settings], code: FromQuery[str | None] = None
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+    code: FromQuery[str | None] = None,
+    rated: FromQuery[str | None] = None,
 ) -> Template:
     if code is None:
         return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
-    return await _tracking_page(db_connection, settings, code)
+    return await _tracking_page(db_connection, settings, code, notice=RATED_NOTICES.get(rated or ""))
 
 
 class RatingForm(msgspec.Struct, kw_only=True):
     code: str = ""
     rating: str = ""
     comment: str = ""
+    confirm: str = ""  # "yes" once the resident has confirmed sending the item back
 
 
 @post("/track/rate", include_in_schema=False)
 async def rate_page(
     data: URLEncodedBody[RatingForm], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
-) -> Template:
+) -> Template | Redirect:
     normalised = normalise_tracking_code(data.code)
     if normalised is None:
         return await _tracking_page(db_connection, settings, data.code)
+    comment = data.comment.replace("\r\n", "\n").strip()  # browsers send line breaks as CRLF
+    page = partial(_tracking_page, db_connection, settings, data.code, comment=comment)
     try:
-        rating = msgspec.convert({"rating": data.rating, "comment": data.comment or None}, RatingIn)
+        rating = msgspec.convert({"rating": data.rating, "comment": comment or None}, RatingIn)
     except msgspec.ValidationError:
-        notice = f"请选择满意、基本满意或不满意；补充的话请不超过 {MAX_COMMENT_LENGTH} 字"
-        return await _tracking_page(db_connection, settings, data.code, notice=notice, status_code=422)
+        alert = f"请选择满意、基本满意或不满意；想补充的话请不超过 {MAX_COMMENT_LENGTH} 字"
+        return await page(alert=alert, status_code=422)
+    if rating.rating == "dissatisfied" and data.confirm != "yes":
+        # One tap sends the item back to work: ask first, keeping what was typed.
+        return await page(confirm=True)
     try:
         rated = await rate(db_connection, tracking_code=normalised, rating=rating, now=datetime.now(UTC))
     except StateConflict:
-        notice = f"这件事现在不能评价：办结后 {RATING_DAYS} 天内可以评价"
-        return await _tracking_page(db_connection, settings, data.code, notice=notice, status_code=409)
+        return await page(alert=f"这件事现在不能评价：办结后 {RATING_DAYS} 天内可以评价", status_code=409)
     if rated is None:
         return await _tracking_page(db_connection, settings, data.code)
-    notice = (
-        "已收到您的评价。这件事已退回重新办理，办好后会再次答复您。"
-        if rated.reopened
-        else f"已收到您的评价：{rated.rating_text}。谢谢您！"
-    )
-    return await _tracking_page(db_connection, settings, data.code, notice=notice)
+    # Back to the page by GET, so that reloading it does not send the rating again.
+    outcome = "reopened" if rated.reopened else "kept"
+    return Redirect(f"/track?{urlencode({'code': rated.tracking_code, 'rated': outcome})}", status_code=303)
 
 
 async def _tracking_page(
-    conn: Any, settings: Settings, code: str, *, notice: str | None = None, status_code: int = 200
+    conn: Any,
+    settings: Settings,
+    code: str,
+    *,
+    notice: str | None = None,
+    alert: str | None = None,
+    confirm: bool = False,
+    comment: str = "",
+    status_code: int = 200,
 ) -> Template:
     normalised = normalise_tracking_code(code)
     row = await store.tracking(conn, normalised) if normalised else None
@@ -154,6 +175,10 @@ async def _tracking_page(
     def local(moment: datetime | None) -> str | None:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
 
+    reopened = row["reopened_at"] is not None and row["status"] != "closed"
+    if reopened and alert and status_code == 409:
+        # A second tap after the first sent the item back: that is news, not an error.
+        alert, notice, status_code = None, RATED_NOTICES["reopened"], 200
     result = {
         "code": row["tracking_code"],
         "status_text": STATUS_TEXT[row["status"]],
@@ -163,14 +188,20 @@ async def _tracking_page(
         "answer": row["answer"],
         "rating": RATING_TEXT.get(row["rating"] or ""),
         "can_rate": can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
-        "reopened": row["reopened_at"] is not None and row["status"] != "closed",
+        "reopened": reopened,
         "ratings": RATING_CHOICES,
     }
-    return Template(
-        template_name="track.html",
-        context={"code": row["tracking_code"], "result": result, "error": None, "notice": notice},
-        status_code=status_code,
-    )
+    context = {
+        "code": row["tracking_code"],
+        "result": result,
+        "error": None,
+        "notice": notice,
+        "alert": alert,
+        "confirm": confirm and result["can_rate"],
+        "comment": comment,
+        "max_comment": MAX_COMMENT_LENGTH,
+    }
+    return Template(template_name="track.html", context=context, status_code=status_code)
 
 
 routes = [index, submit, track_page, rate_page]

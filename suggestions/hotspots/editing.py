@@ -302,6 +302,9 @@ async def grouping_report(conn: Any, *, days: int) -> GroupingReport:
 
 
 LOCK_CASE = "SELECT status, merged_into FROM cases WHERE id = $1 FOR UPDATE"
+LOCK_OPEN_MEMBERS = """
+SELECT id FROM items WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned') ORDER BY id FOR UPDATE
+"""
 
 # Every report still being worked on gets the case's reply; a report already closed keeps its own.
 ANSWER_MEMBERS = """
@@ -321,11 +324,15 @@ async def close_case(conn: Any, *, case_id: int, answer: str, by: int) -> bool:
     """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
 
     Each reporter reads the reply by their own tracking code and can rate it (`triage.ratings`). The case's hotspots
-    end with it, and a later report of the problem opens a new case."""
+    end with it, and a later report of the problem opens a new case. A report still being classified is left open
+    (it can only be here if staff moved it in), and so is a report a dissatisfied reporter sends back later: each is
+    then closed on its own."""
     answer = answer.strip()
     if not answer:
         raise InvalidInput("answer", "write the reply to the residents")
     async with conn.transaction():
+        # The reports before their case, in id order: the worker and a move lock them in that order too.
+        await conn.fetch(LOCK_OPEN_MEMBERS, case_id)
         case = await conn.fetchrow(LOCK_CASE, case_id)
         if case is None:
             return False

@@ -114,7 +114,7 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         reasons.append(Reason("unclassified", "尚未完成自动分类，暂按预警排序"))
     elif row["status"] == "failed":
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
-    if row["reopened_at"] is not None and row["status"] in ("open", "assigned"):
+    if row["reopened_at"] is not None and row["status"] in ("open", "assigned", "failed"):
         times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""
         reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}"))
     if row["risk_level"] is not None:

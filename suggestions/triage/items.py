@@ -65,8 +65,13 @@ SELECT_ITEMS = """
 SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i.external_id, i.received_at,
        i.updated_at, i.status, i.place, i.street, i.locality, i.lat, i.lon, i.case_id, i.assigned_to, i.assigned_at,
        i.closed_at, i.answer_masked, i.satisfaction, i.reopen_count,
-       (SELECT coalesce(json_agg(json_build_object('closed_at', r.closed_at, 'rating', r.rating, 'comment', r.comment,
-                                                   'rated_at', r.rated_at) ORDER BY r.closed_at), '[]')
+       -- Times inside the JSON in UTC, as asyncpg returns the others, whatever the session's time zone.
+       (SELECT coalesce(json_agg(json_build_object(
+                   'closed_at', to_char(r.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   'rating', r.rating,
+                   'comment', r.comment,
+                   'rated_at', to_char(r.rated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+               ) ORDER BY r.closed_at), '[]')
         FROM ratings r WHERE r.item_id = i.id) AS ratings,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
        c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,

@@ -23,6 +23,8 @@ from suggestions.privacy import mask_pii
 RATING_DAYS = 30
 MAX_COMMENT_LENGTH = 500
 MAX_REPORT_DAYS = 366
+# Days a report can name: anything else is a typing slip, and the far ends overflow the date arithmetic.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
 RATING_TEXT: dict[str, str] = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
@@ -51,20 +53,27 @@ class Rated(msgspec.Struct, kw_only=True):
     status: str  # the item's status now
 
 
-LOCK_BY_CODE = "SELECT id, tracking_code, status, closed_at FROM items WHERE tracking_code = $1 FOR UPDATE"
+LOCK_BY_CODE = """
+SELECT id, tracking_code, status, closed_at, assigned_to, topic FROM items WHERE tracking_code = $1 FOR UPDATE
+"""
 
 RECORD = """
-INSERT INTO ratings (item_id, closed_at, rating, comment, reopened) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO ratings (item_id, closed_at, rating, comment, reopened, desk, topic) VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (item_id, closed_at) DO UPDATE
-SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, rated_at = now()
+SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, desk = excluded.desk,
+    topic = excluded.topic, rated_at = now()
 """
 
 KEEP = "UPDATE items SET satisfaction = $2, updated_at = now() WHERE id = $1 RETURNING status"
 
-# Back to the desk it was assigned to, or to the feed's open items. The reply stays on the item for staff to read.
+# Back to the desk it was assigned to, or to the feed's open items; an item nobody classified back among the failed,
+# so that the feed still says so. The reply stays on the item for staff to read. An item anonymised early (a retention
+# period shorter than the rating window) is open again, and its next reply is anonymised when it is closed long enough.
 REOPEN = """
-UPDATE items SET satisfaction = 'dissatisfied', status = CASE WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
-    closed_at = NULL, closed_by = NULL, reopened_at = now(), reopen_count = reopen_count + 1, updated_at = now()
+UPDATE items SET satisfaction = 'dissatisfied',
+    status = CASE WHEN classification_id IS NULL THEN 'failed' WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
+    closed_at = NULL, closed_by = NULL, reopened_at = now(), reopen_count = reopen_count + 1, anonymised_at = NULL,
+    updated_at = now()
 WHERE id = $1
 RETURNING status
 """
@@ -88,7 +97,9 @@ async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime
         if not can_rate(item["status"], item["closed_at"], now):
             raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")
         reopened = rating.rating == "dissatisfied"
-        await conn.execute(RECORD, item["id"], item["closed_at"], rating.rating, comment, reopened)
+        await conn.execute(
+            RECORD, item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]
+        )
         if reopened:
             status = await conn.fetchval(REOPEN, item["id"])
         else:
@@ -119,7 +130,7 @@ class SatisfactionReport(msgspec.Struct, kw_only=True):
     until: date  # inclusive: days in the district's time zone
     total: Tally
     by_topic: list[Tally]
-    by_desk: list[Tally]  # the desk each item is assigned to now
+    by_desk: list[Tally]  # the desk that wrote the reply
     by_channel: list[Tally]
 
 
@@ -130,7 +141,7 @@ WITH closings AS (
     SELECT i.id, i.closed_at, i.topic, i.assigned_to, i.channel FROM items i
     WHERE i.status = 'closed' AND i.closed_at >= $1 AND i.closed_at < $2
     UNION ALL
-    SELECT i.id, r.closed_at, i.topic, i.assigned_to, i.channel FROM ratings r JOIN items i ON i.id = r.item_id
+    SELECT i.id, r.closed_at, r.topic, r.desk, i.channel FROM ratings r JOIN items i ON i.id = r.item_id
     WHERE r.reopened AND r.closed_at >= $1 AND r.closed_at < $2
 )
 SELECT grouping(c.topic, c.assigned_to, c.channel) AS set, c.topic, c.assigned_to, c.channel,
@@ -163,8 +174,16 @@ def _tally(row: Any, key: str | None) -> Tally:
 EMPTY_TALLY = {"closed": 0, "rated": 0, "satisfied": 0, "basically_satisfied": 0, "dissatisfied": 0}
 
 
+def checked_day(name: str, day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(name, f"a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
 async def satisfaction_report(conn: Any, *, since: date, until: date, zone: ZoneInfo) -> SatisfactionReport:
     """How the replies of closings from `since` to `until` (whole days, inclusive) were rated."""
+    checked_day("since", since)
+    checked_day("until", until)
     if until < since:
         raise InvalidInput("until", "until is before since")
     if (until - since).days >= MAX_REPORT_DAYS:

@@ -24,7 +24,7 @@ from suggestions.intake.schema import (
 from suggestions.settings import Settings
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
-from suggestions.triage.ratings import SatisfactionReport, satisfaction_report
+from suggestions.triage.ratings import FIRST_DAY, SatisfactionReport, checked_day, satisfaction_report
 from suggestions.triage.workflow import Assignment, Closing, assign, close
 
 STAFF_TAGS = ["staff"]
@@ -152,7 +152,7 @@ async def close_item(
     description=(
         "Closings from since to until (whole days in the district's time zone, inclusive; default the last 30 days), "
         "each reply counted once, a reply a dissatisfied resident sent back included: how many were rated, and how, "
-        "in all and by topic, by the desk the item is assigned to now, and by channel."
+        "in all and by topic, by the desk that wrote the reply, and by channel."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -166,8 +166,9 @@ async def satisfaction(
     until: FromQuery[date | None] = None,
 ) -> SatisfactionReport:
     zone = ZoneInfo(settings.timezone)
-    last = until or datetime.now(zone).date()
-    first = since or last - timedelta(days=29)
+    first = checked_day("since", since) if since else None
+    last = checked_day("until", until) if until else datetime.now(zone).date()
+    first = first or max(FIRST_DAY, last - timedelta(days=29))
     return await satisfaction_report(db_connection, since=first, until=last, zone=zone)
 
 

@@ -3,6 +3,7 @@ And a case is closed with one reply to all its reporters, each of whom can rate 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -52,7 +53,8 @@ async def test_a_resident_rates_the_reply_and_may_change_the_rating(
     assert (tracking["status"], tracking["rating"], tracking["can_rate"]) == ("closed", "basically_satisfied", True)
     item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
     assert item["satisfaction"] == "basically_satisfied"
-    assert [(r["rating"], r["closed_at"]) for r in item["ratings"]] == [("basically_satisfied", item["closed_at"])]
+    [only] = item["ratings"]
+    assert (only["rating"], only["closed_at"]) == ("basically_satisfied", item["closed_at"])
 
 
 async def test_a_dissatisfied_resident_sends_the_item_back_to_its_desk(
@@ -168,6 +170,48 @@ async def test_the_satisfaction_report_refuses_a_bad_period(client: Any, staff: 
     assert empty.status_code == 200, empty.text
     assert (empty.json()["total"]["closed"], empty.json()["total"]["satisfaction_rate"]) == (0, None)
     assert problem_fields(await client.get("/api/v1/satisfaction", params={"since": "May"}, headers=staff)) == {"since"}
+    for params, field in (
+        ({"until": "9999-12-31"}, "until"),
+        ({"until": "0001-01-05"}, "until"),
+        ({"since": "0001-01-01", "until": "0001-01-02"}, "since"),
+    ):
+        response = await client.get("/api/v1/satisfaction", params=params, headers=staff)
+        assert response.status_code == 422, response.text
+        assert problem_fields(response) == {field}
+
+
+async def test_the_report_counts_closings_by_the_district_day_and_the_desk_that_replied(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    # 00:30 on 2 May in the district is still 1 May in UTC: it counts on the district's 2 May.
+    await pool.execute("UPDATE items SET closed_at = '2026-05-02 00:30+08' WHERE id = $1", created["id"])
+
+    async def report(day: str) -> dict[str, Any]:
+        params = {"since": day, "until": day}
+        found: dict[str, Any] = (await client.get("/api/v1/satisfaction", params=params, headers=staff)).json()
+        return found
+
+    assert (await report("2026-05-02"))["total"]["closed"] == 1
+    assert (await report("2026-05-01"))["total"]["closed"] == 0
+    # Rated dissatisfied (within its window, moved to now) and handed to another desk: the reply stays the first
+    # desk's.
+    await pool.execute("UPDATE items SET closed_at = now() - interval '1 hour' WHERE id = $1", created["id"])
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    await client.post(f"/api/v1/items/{created['id']}/assign", json={"to": "住建科"}, headers=staff)
+    [desk] = (await client.get("/api/v1/satisfaction", headers=staff)).json()["by_desk"]
+    assert (desk["key"], desk["closed"], desk["dissatisfied"]) == ("城市管理科", 1, 1)
+
+
+async def test_a_failed_item_sent_back_is_failed_again(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    created = await closed_item(client, drain, staff)
+    await pool.execute("UPDATE items SET classification_id = NULL WHERE id = $1", created["id"])
+    rated = await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert rated.json()["status"] == "failed"
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert [r["code"] for r in entry["reasons"]][:2] == ["classification_failed", "dissatisfied"]
 
 
 async def test_the_resident_rates_on_the_tracking_page(client: Any, drain: Any, staff: dict[str, str]) -> None:
@@ -179,23 +223,47 @@ async def test_the_resident_rates_on_the_tracking_page(client: Any, drain: Any, 
     assert "您对这次答复满意吗" in page
     assert all(f'value="{value}"' in page for value in ("satisfied", "basically_satisfied", "dissatisfied"))
 
-    bad = await client.post("/track/rate", data={"code": code, "rating": "great"})
+    bad = await client.post("/track/rate", data={"code": code, "rating": "great", "comment": "灯亮了\r\n谢谢"})
     assert bad.status_code == 422
-    assert "请选择满意、基本满意或不满意" in bad.text
+    assert 'role="alert">请选择满意、基本满意或不满意' in bad.text
+    assert "灯亮了\n谢谢</textarea>" in bad.text  # what was typed is kept
+    # After rating, the page is fetched again by GET: reloading it sends nothing twice.
     thanks = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
-    assert thanks.status_code == 200
-    assert "已收到您的评价：满意" in thanks.text
-    assert "您的评价：<strong>满意</strong>" in thanks.text
-    assert "想改一下评价" in thanks.text
+    assert thanks.status_code == 303
+    assert thanks.headers["location"] == f"/track?code={code}&rated=kept"
+    page = (await client.get(thanks.headers["location"])).text
+    assert "已收到您的评价，谢谢您！" in page
+    assert "您的评价：<strong>满意</strong>" in page
+    assert "想改一下评价" in page
 
-    back = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "comment": "还是不亮"})
-    assert back.status_code == 200
-    assert "已退回重新办理" in back.text
-    assert "您对上次答复不满意" in back.text
-    assert 'action="/track/rate"' not in back.text
-    closed_again = await client.post("/track/rate", data={"code": code, "rating": "satisfied"})
-    assert closed_again.status_code == 409
-    assert "不能评价" in closed_again.text
+    # 不满意 sends the item back to work: the page asks first, keeping the comment.
+    ask = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "comment": "还是<不亮>"})
+    assert ask.status_code == 200
+    assert "这件事会退回重新办理。确定吗" in ask.text
+    assert "还是&lt;不亮&gt;</textarea>" in ask.text
+    tracking = (await client.get(f"/api/v1/track/{code}")).json()
+    assert (tracking["status"], tracking["rating"]) == ("closed", "satisfied")
+
+    confirmed = {"code": code, "rating": "dissatisfied", "comment": "还是不亮", "confirm": "yes"}
+    back = await client.post("/track/rate", data=confirmed)
+    assert back.status_code == 303
+    page = (await client.get(back.headers["location"])).text
+    assert "已退回重新办理" in page
+    assert "您对上次答复不满意" in page
+    assert 'action="/track/rate"' not in page
+    # A second tap on the old page: the item is already back at work, which is news, not an error.
+    again = await client.post("/track/rate", data=confirmed)
+    assert again.status_code == 200
+    assert "已退回重新办理" in again.text
+    assert 'role="alert"' not in again.text
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert (item["reopen_count"], [r["comment"] for r in item["ratings"]]) == (1, ["还是不亮"])
+
+    await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "已换灯。"}, headers=staff)
+    assert (await client.post("/track/rate", data={"code": code, "rating": "satisfied"})).status_code == 303
+    # The new reply's rating can still change within its window.
+    changed = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "confirm": "yes"})
+    assert changed.headers["location"].endswith("rated=reopened")
     assert (await client.post("/track/rate", data={"code": "nope", "rating": "satisfied"})).status_code == 404
 
 
@@ -245,3 +313,38 @@ async def test_a_case_is_closed_with_one_reply_to_every_reporter(
     assert again.status_code == 409
     assert again.json()["current_status"] == "closed"
     assert (await client.post("/api/v1/cases/999999999/close", json={"answer": "x"}, headers=staff)).status_code == 404
+
+
+async def test_closing_a_case_takes_its_reports_before_the_case_as_the_worker_does(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    """The worker locks a report, then joins a case; closing the case in the other order would deadlock with it."""
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    case_id = (await client.get(f"/api/v1/items/{ids[0]}", headers=staff)).json()["case_id"]
+    async with pool.acquire() as worker:
+        transaction = worker.transaction()
+        await transaction.start()
+        await worker.execute("SELECT 1 FROM items WHERE id = $1 FOR UPDATE", ids[1])
+        closing = asyncio.create_task(
+            client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "电梯已修复。"}, headers=staff)
+        )
+        async with asyncio.timeout(10):
+            while not await pool.fetchval(WAITING_FOR_A_LOCK):
+                await asyncio.sleep(0.02)
+        await worker.execute("UPDATE cases SET updated_at = now() WHERE id = $1", case_id)  # as JOIN_CASE does
+        await transaction.commit()
+    response = await closing
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "closed"
+
+
+WAITING_FOR_A_LOCK = """
+SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
