@@ -10,8 +10,9 @@ How words become a `Place`, in order:
 1. Matching. Every name and alias is found in the place field and in the text (full-width letters and digits count
    as ASCII, letters ignore case, "龙跃苑2区" counts as "龙跃苑二区"), and so do the short forms residents use for
    a 社区 or 小区 where no listed name is written so (`_short_forms`: 龙腾四区 for 龙腾苑四区, 天通西苑三区 for
-   天通西苑第三社区, 太阳城 for 太阳城社区), and a station's as riders say it (霍营地铁站, 霍营地铁口, 地铁霍营站
-   for 霍营站). Overlapping matches keep the longest:
+   天通西苑第三社区, 太阳城 for 太阳城社区, 郝庄西区 for 郝庄家园西区; and 中苑二区 for 天通中苑第二社区, since
+   天通 holds several estates whose residents name their parts without it), and a station's as riders say it
+   (霍营地铁站, 霍营地铁口, 地铁霍营站, 霍营轻轨站 for 霍营站). Overlapping matches keep the longest:
    龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
    G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
    the field, punctuation, another place, or a word that goes with places on each side (在…, 我们…, …附近, …的,
@@ -66,7 +67,8 @@ _AFTER_PLACE = ("的", "这", "那", "附近", "一", "某", "各", "几", "两"
                 "境内", "辖区", "街道", "镇", "村", "社区", "小区", "居民", "村民", "老百姓", "有", "和", "与", "及",
                 "或", "等", "到", "至", "去", "往", "之间", "交界", "方向", "路段", "边", "旁", "里", "上", "山",
                 "工作", "打工", "开", "租", "买", "住", "给", "找", "我", "咱", "派出所", "政府", "中学",
-                "小学", "幼儿园", "医院", "卫生院", "市场", "大集", "地铁", "站")  # fmt: skip
+                "小学", "幼儿园", "医院", "卫生院", "市场", "大集", "地铁", "站", "景区", "景点", "停车场", "门口",
+                "参观")  # fmt: skip
 # A name whose last character is the first of one of these words, followed by its second, is really that word.
 _COMMON_WORDS = frozenset({"社区", "小区", "街道"})
 # What may stand between places listed as equals.
@@ -77,17 +79,23 @@ _WIDE = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _WIDE_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF10, 0xFF5B)}
 # "二区" and "第二" are written with digits as often as with characters.
 _NUMBERED = re.compile(r"(?<=第)[一二三四五六七八九]|[一二三四五六七八九](?=区)")
-# "龙腾苑四区", "融泽家园二区", "龙锦苑东五区": an estate's numbered part, which residents name without 苑, 园 or 家园.
-_SUB_ESTATE = re.compile(r"(?P<estate>.{2,}?)(?:家园|花园|苑|园)(?P<part>[东西南北]?[一二三四五六七八九]区)")
+# "龙腾苑四区", "融泽家园二区", "龙锦苑东五区", "郝庄家园西区": an estate's numbered part or side, which residents
+# name without 苑, 园 or 家园.
+_SUB_ESTATE = re.compile(
+    r"(?P<estate>.{2,}?)(?:家园|花园|苑|园)(?P<part>[东西南北]?[一二三四五六七八九]区|[东西南北]区)"
+)
 # "天通西苑第三": the third part of an estate, which residents call 天通西苑三区.
-_ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五六七八九])")
+_ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五六七八九])(?P<side>[东西南北]?)")
+# "天通中苑第二": one of several estates of an area (天通东苑, 天通西苑, 天通中苑 …), whose residents name its parts
+# without the area: 中苑二区, 北苑二东.
+_AREA_ESTATE = re.compile(r"(?P<area>.{2})(?P<estate>.{2})第[一二三四五六七八九][东西南北]?")
 _SHORTEST_DERIVED = 3
 # An exit or gate: 霍营站南口, 小区北口, 公园东口 name a side of the place before them, not the town 南口. A loose name
 # of this shape counts only where no such place or word stands right before it.
 _EXITS = frozenset({"东口", "南口", "西口", "北口"})
 _BEFORE_EXIT = frozenset("站门园院村楼路街桥场苑里城校馆厂店区")
 # A station (霍营站) as riders name it: 霍营地铁站, 霍营地铁口, 地铁霍营站.
-_STATION_SPELLINGS = ("{stem}地铁站", "{stem}地铁口", "地铁{stem}站")
+_STATION_SPELLINGS = ("{stem}地铁站", "{stem}地铁口", "地铁{stem}站", "{stem}轻轨站")
 _SHORTENED_LEVELS = frozenset({"社区", "小区"})  # not 村: `_short_forms`
 _DIGIT_FOR = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
@@ -209,13 +217,14 @@ class Gazetteer:
                         meanings.append(entry)
         # Short forms people use, where no name or alias of the gazetteer is written so (step 1 of the docstring).
         short: dict[str, list[_Entry]] = {}
+        areas = _areas(entry.name for entry in entries if entry.level in _SHORTENED_LEVELS)
         for entry, (*_, aliases) in zip(entries, cleaned, strict=True):
             station = _is_station(entry)
             if entry.level not in _SHORTENED_LEVELS and not station:
                 continue
-            derive = _station_forms if station else _short_forms
             for written in (entry.name, *aliases):
-                for derived in derive(_normalise(written)):
+                normalised = _normalise(written)
+                for derived in _station_forms(normalised) if station else _short_forms(normalised, areas):
                     for spelling in _spellings(derived):
                         if spelling not in forms and spelling not in streets:
                             meanings = short.setdefault(spelling, [])
@@ -375,19 +384,34 @@ def _spellings(form: str) -> tuple[str, ...]:
     return (form,) if digits == form else (form, digits)
 
 
-def _short_forms(form: str) -> list[str]:
+def _short_forms(form: str, areas: frozenset[str] = frozenset()) -> list[str]:
     """How residents shorten a 社区's or 小区's name: 太阳城社区 → 太阳城, 龙腾苑四区 → 龙腾四区, 名佳花园三区 →
-    名佳三区, 天通西苑第三(社区) → 天通西苑三区, 北街家园第三(社区) → 北街家园三区 and 北街三区. Never a name of two
-    characters (东辰 stays an ordinary word unless the gazetteer lists it), and never a village's name without 村: the
-    stems of village names are everyday words too often (发电站, 分水岭, 新建)."""
+    名佳三区, 郝庄家园西区 → 郝庄西区, 天通西苑第三(社区) → 天通西苑三区, 北街家园第三(社区) → 北街家园三区 and
+    北街三区, 天通北苑第二东 → 天通北苑二东; and, for the parts of an estate among several of one area (`areas`:
+    天通), without the area: 西苑三区, 北苑二东. Never a name of two characters (东辰 stays an ordinary word unless
+    the gazetteer lists it), and never a village's name without 村: the stems of village names are everyday words
+    too often (发电站, 分水岭, 新建)."""
     found = []
     if form.endswith("社区") and len(form) - len("社区") >= _SHORTEST_DERIVED:
         found.append(form := form[: -len("社区")])
     if ordinal := _ORDINAL_ESTATE.fullmatch(form):
-        found.append(form := f"{ordinal['estate']}{ordinal['number']}区")
+        part = f"{ordinal['number']}{ordinal['side']}" if ordinal["side"] else f"{ordinal['number']}区"
+        found.append(form := f"{ordinal['estate']}{part}")
+        area = next((area for area in areas if ordinal["estate"].startswith(area)), None)
+        if area and len(ordinal["estate"]) - len(area) >= 2:
+            found.append(ordinal["estate"][len(area) :] + part)
     if numbered := _SUB_ESTATE.fullmatch(form):
         found.append(numbered["estate"] + numbered["part"])
     return found
+
+
+def _areas(names: Iterable[str]) -> frozenset[str]:
+    """The areas whose estates' parts are numbered (天通 of 天通东苑第一, 天通西苑第三 …): two estates or more."""
+    estates: dict[str, set[str]] = {}
+    for name in names:
+        if found := _AREA_ESTATE.match(name):
+            estates.setdefault(found["area"], set()).add(found["estate"])
+    return frozenset(area for area, held in estates.items() if len(held) >= 2)
 
 
 def _is_station(entry: _Entry) -> bool:

@@ -103,6 +103,14 @@ def test_an_estate_files_under_the_street_the_gazetteer_gives_it(changping: Gaze
         ("霍营地铁口的单车又堆成山了", Place("霍营街道", "霍营站", "地标")),
         ("朱辛庄地铁站换乘的扶梯停了", Place("史各庄街道", "朱辛庄站", "地标")),
         ("地铁南邵站旁边的围挡", Place("南邵镇", "南邵站", "地标")),
+        ("霍营轻轨站下面积水", Place("霍营街道", "霍营站", "地标")),
+        # the part of one of an area's estates (天通东苑, 天通中苑 …) without the area, and a part named by its side
+        ("中苑二区的消防通道又被堵了", Place("天通苑北街道", "天通中苑第二社区", "社区")),
+        ("北苑二东8号楼停水", Place("天通苑北街道", "天通北苑第二东社区", "社区")),
+        ("郝庄西区门口摆摊的太多", Place("城南街道", "郝庄家园西区社区", "社区")),
+        # ... but not a part that several estates have: 东二区 of 天通东苑 or of 龙锦苑
+        ("东二区电梯又坏了", UNKNOWN),
+        ("融泽嘉园二区停电了", Place("回龙观街道", "融泽家园二区社区", "社区")),  # the estate's other spelling
     ],
 )
 def test_short_forms_residents_use(changping: Gazetteer, text: str, expected: Place) -> None:
@@ -187,6 +195,8 @@ def test_short_names_inside_ordinary_words_do_not_count(changping: Gazetteer, te
         ("昌平区南口这边的路灯不亮", street_only("南口镇")),
         # 南口 after a station is its south exit, not the town
         ("霍营站南口有黑车揽客", Place("霍营街道", "霍营站", "地标")),
+        ("定陵景区的厕所太少", Place("十三陵镇", "定陵", "地标")),
+        ("法大门口单车乱停", Place("城北街道", "中国政法大学昌平校区", "地标")),
     ],
 )
 def test_short_names_count_where_they_stand_as_places(changping: Gazetteer, text: str, expected: Place) -> None:
