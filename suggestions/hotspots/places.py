@@ -11,7 +11,8 @@ How words become a `Place`, in order:
    as ASCII, letters ignore case, "龙跃苑2区" counts as "龙跃苑二区"), and so do the short forms residents use for
    a 社区 or 小区 where no listed name is written so (`_short_forms`: 龙腾四区 for 龙腾苑四区, 天通西苑三区 for
    天通西苑第三社区, 太阳城 for 太阳城社区, 郝庄西区 for 郝庄家园西区; and 中苑二区 for 天通中苑第二社区, since
-   天通 holds several estates whose residents name their parts without it), and a station's as riders say it
+   天通 holds several estates whose residents name their parts without it; 罗兰香谷 for 保利罗兰香谷 and 恒大二区
+   for 恒大幸福家园第二社区, without the developer or with it alone), and a station's as riders say it
    (霍营地铁站, 霍营地铁口, 地铁霍营站, 霍营轻轨站 for 霍营站). Overlapping matches keep the longest:
    龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
    G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
@@ -90,6 +91,10 @@ _ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五�
 # without the area: 中苑二区, 北苑二东.
 _AREA_ESTATE = re.compile(r"(?P<area>.{2})(?P<estate>.{2})第[一二三四五六七八九][东西南北]?")
 _SHORTEST_DERIVED = 3
+# Developers whose name residents leave off an estate's (保利罗兰香谷 is 罗兰香谷) or keep alone (恒大二区).
+_DEVELOPERS = ("保利", "恒大", "万科", "金隅", "龙湖", "首开", "华润", "中海", "远洋", "碧桂园", "富力", "北辰", "金地",
+               "融创", "招商", "旭辉", "中粮", "首创", "合生", "住总", "鲁能", "中铁", "中建", "绿地", "万达", "泰禾",
+               "天恒")  # fmt: skip
 # An exit or gate: 霍营站南口, 小区北口, 公园东口 name a side of the place before them, not the town 南口. A loose name
 # of this shape counts only where no such place or word stands right before it.
 _EXITS = frozenset({"东口", "南口", "西口", "北口"})
@@ -385,6 +390,24 @@ def _spellings(form: str) -> tuple[str, ...]:
 
 
 def _short_forms(form: str, areas: frozenset[str] = frozenset()) -> list[str]:
+    """`_estate_forms`, and for an estate named after its developer (保利罗兰香谷, 恒大幸福家园第二) the same without
+    the developer (罗兰香谷, 幸福家园二区) and its part with the developer alone (恒大二区)."""
+    found = _estate_forms(form, areas)
+    developer = next((name for name in _DEVELOPERS if form.startswith(name)), None)
+    if developer:
+        rest = form[len(developer) :]
+        if len(rest.removesuffix("社区")) >= _SHORTEST_DERIVED:
+            found += [rest, *_estate_forms(rest, areas)]
+        if ordinal := _ORDINAL_ESTATE.fullmatch(form.removesuffix("社区")):
+            found.append(developer + _part(ordinal))
+    return list(dict.fromkeys(found))
+
+
+def _part(ordinal: re.Match[str]) -> str:
+    return f"{ordinal['number']}{ordinal['side']}" if ordinal["side"] else f"{ordinal['number']}区"
+
+
+def _estate_forms(form: str, areas: frozenset[str]) -> list[str]:
     """How residents shorten a 社区's or 小区's name: 太阳城社区 → 太阳城, 龙腾苑四区 → 龙腾四区, 名佳花园三区 →
     名佳三区, 郝庄家园西区 → 郝庄西区, 天通西苑第三(社区) → 天通西苑三区, 北街家园第三(社区) → 北街家园三区 and
     北街三区, 天通北苑第二东 → 天通北苑二东; and, for the parts of an estate among several of one area (`areas`:
@@ -395,7 +418,7 @@ def _short_forms(form: str, areas: frozenset[str] = frozenset()) -> list[str]:
     if form.endswith("社区") and len(form) - len("社区") >= _SHORTEST_DERIVED:
         found.append(form := form[: -len("社区")])
     if ordinal := _ORDINAL_ESTATE.fullmatch(form):
-        part = f"{ordinal['number']}{ordinal['side']}" if ordinal["side"] else f"{ordinal['number']}区"
+        part = _part(ordinal)
         found.append(form := f"{ordinal['estate']}{part}")
         area = next((area for area in areas if ordinal["estate"].startswith(area)), None)
         if area and len(ordinal["estate"]) - len(area) >= 2:

@@ -111,6 +111,9 @@ def test_an_estate_files_under_the_street_the_gazetteer_gives_it(changping: Gaze
         # ... but not a part that several estates have: 东二区 of 天通东苑 or of 龙锦苑
         ("东二区电梯又坏了", UNKNOWN),
         ("融泽嘉园二区停电了", Place("回龙观街道", "融泽家园二区社区", "社区")),  # the estate's other spelling
+        # an estate named after its developer, without it, or its part with the developer alone
+        ("罗兰香谷底商的培训班关门了", Place("沙河镇", "保利罗兰香谷社区", "社区")),
+        ("恒大二区的孩子入学要走很远", Place("沙河镇", "恒大幸福家园第二社区", "社区")),
     ],
 )
 def test_short_forms_residents_use(changping: Gazetteer, text: str, expected: Place) -> None:
