@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
@@ -51,9 +52,29 @@ async def create_token(conn: Any, *, role: Role, label: str = "") -> str:
     return token
 
 
-async def revoke_token(conn: Any, token: str) -> bool:
+class TokenInfo(msgspec.Struct, kw_only=True):
+    """What an admin may read of a token: never the token, which only its holder has."""
+
+    id: int
+    role: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def list_tokens(conn: Any, *, revoked: bool = False) -> list[TokenInfo]:
+    """The tokens in use, oldest first; with `revoked`, the revoked ones too."""
+    rows = await conn.fetch(
+        "SELECT id, role, label, created_at, revoked_at FROM api_tokens WHERE $1 OR revoked_at IS NULL ORDER BY id",
+        revoked,
+    )
+    return [TokenInfo(**dict(row)) for row in rows]
+
+
+async def revoke_token(conn: Any, token_id: int) -> bool:
+    """Revoke the token with this id at once (a lost phone, a leaver); False if there is none in use."""
     status: str = await conn.execute(
-        "UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(token)
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
     )
     return status.endswith(" 1")
 

@@ -140,6 +140,29 @@ def token_create(role: str, label: str) -> None:
     click.echo(_with_connection(settings, lambda conn: create_token(conn, role=role, label=label)))  # type: ignore[arg-type]
 
 
+@token.command("list")
+@click.option("--revoked", is_flag=True, help="the revoked tokens too")
+def token_list(revoked: bool) -> None:
+    """The tokens in use, one JSON line each: id, role, label, created_at, revoked_at (never the token itself)."""
+    from suggestions.auth import list_tokens
+
+    settings = _database_settings()
+    for info in _with_connection(settings, lambda conn: list_tokens(conn, revoked=revoked)):
+        click.echo(msgspec.json.encode(info).decode())
+
+
+@token.command("revoke")
+@click.argument("token_id", type=click.IntRange(min=1))
+def token_revoke(token_id: int) -> None:
+    """Revoke a token by its id (`token list`): it stops working in every API process at once."""
+    from suggestions.auth import revoke_token
+
+    settings = _database_settings()
+    if not _with_connection(settings, lambda conn: revoke_token(conn, token_id)):
+        raise click.ClickException(f"no token in use has id {token_id}")
+    click.echo(f"revoked token {token_id}")
+
+
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_items(path: Path) -> None:

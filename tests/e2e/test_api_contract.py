@@ -111,6 +111,19 @@ async def test_hotline_and_grid_need_the_right_token(
     assert (await client.post("/api/v1/items", json=grid, headers=grid_worker)).status_code == 201
 
 
+async def test_a_revoked_token_stops_working_at_once(client: Any, grid_worker: dict[str, str], pool: Any) -> None:
+    from suggestions.auth import list_tokens, revoke_token
+
+    grid = {**VALID, "channel": "grid"}
+    assert (await client.post("/api/v1/items", json=grid, headers=grid_worker)).status_code == 201
+    async with pool.acquire() as conn:
+        [phone] = [t for t in await list_tokens(conn) if t.role == "grid"]
+        assert await revoke_token(conn, phone.id)
+    refused = await client.post("/api/v1/items", json=grid, headers=grid_worker)
+    assert refused.status_code == 401
+    assert refused.json()["title"] == "invalid or revoked token"
+
+
 async def test_staff_endpoints_need_a_staff_token(client: Any, operator: dict[str, str], staff: dict[str, str]) -> None:
     for path in ("/api/v1/triage", "/api/v1/items/1", "/api/v1/items?channel=web"):
         assert (await client.get(path)).status_code == 401

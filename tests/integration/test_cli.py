@@ -60,3 +60,33 @@ def test_the_grouping_report_and_the_edits_export_run_from_the_command_line(sett
     exported = CliRunner().invoke(main, ["export", "case-edits", "--out", str(out)], env=env(settings))
     assert exported.exit_code == 0, exported.output
     assert out.exists()
+
+
+def test_tokens_are_listed_without_their_secret_and_revoked_by_id(settings: Settings) -> None:
+    runner = CliRunner()
+    first = runner.invoke(
+        main, ["token", "create", "--role", "grid", "--label", "网格员 张三的手机"], env=env(settings)
+    )
+    second = runner.invoke(main, ["token", "create", "--role", "staff"], env=env(settings))
+    listed = runner.invoke(main, ["token", "list"], env=env(settings))
+    assert listed.exit_code == 0, listed.output
+    assert first.output.strip() not in listed.output
+    assert second.output.strip() not in listed.output
+    tokens = [json.loads(line) for line in listed.output.splitlines()]
+    phone = next(t for t in tokens if t["label"] == "网格员 张三的手机")
+    assert (phone["role"], phone["revoked_at"]) == ("grid", None)
+    assert set(phone) == {"id", "role", "label", "created_at", "revoked_at"}
+
+    revoked = runner.invoke(main, ["token", "revoke", str(phone["id"])], env=env(settings))
+    assert revoked.exit_code == 0, revoked.output
+    assert phone["id"] not in [
+        json.loads(line)["id"] for line in runner.invoke(main, ["token", "list"], env=env(settings)).output.splitlines()
+    ]
+    everything = runner.invoke(main, ["token", "list", "--revoked"], env=env(settings)).output.splitlines()
+    [gone] = [json.loads(line) for line in everything if json.loads(line)["id"] == phone["id"]]
+    assert gone["revoked_at"] is not None
+
+    again = runner.invoke(main, ["token", "revoke", str(phone["id"])], env=env(settings))
+    assert again.exit_code == 1
+    assert f"no token in use has id {phone['id']}" in again.output
+    assert runner.invoke(main, ["token", "revoke", "0"], env=env(settings)).exit_code == 2
