@@ -27,6 +27,7 @@ class RatingView(msgspec.Struct, kw_only=True):
     rating: str
     comment: str | None  # the resident's words, masked
     rated_at: datetime
+    source: str  # resident (by the tracking code) | callback (taken down by staff on a call)
 
 
 class ItemView(msgspec.Struct, kw_only=True):
@@ -70,7 +71,8 @@ SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i
                    'closed_at', to_char(r.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                    'rating', r.rating,
                    'comment', r.comment,
-                   'rated_at', to_char(r.rated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                   'rated_at', to_char(r.rated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   'source', r.source
                ) ORDER BY r.closed_at), '[]')
         FROM ratings r WHERE r.item_id = i.id) AS ratings,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,

@@ -1,9 +1,10 @@
 """Residents rate the reply they were given; staff read how replies were received.
 
 Anyone holding an item's tracking code may rate its reply once the item is closed, within `RATING_DAYS` of the
-closing, and may change the rating while the closing stands. A dissatisfied rating sends the item back to work: it
-returns to the feed, to the desk it was assigned to, with the resident's reason. Its next closing is rated anew.
-This is 12345 practice (不满意件重办): a reply the resident does not accept is not the end of the item.
+closing, and may change the rating while the closing stands. Staff who call a resident back (many residents never
+open the tracking page) take the rating down for them, under the same rules. A dissatisfied rating sends the item
+back to work: it returns to the feed, to the desk it was assigned to, with the resident's reason. Its next closing
+is rated anew. This is 12345 practice (不满意件重办): a reply the resident does not accept is not the end of the item.
 """
 
 from __future__ import annotations
@@ -56,12 +57,14 @@ class Rated(msgspec.Struct, kw_only=True):
 LOCK_BY_CODE = """
 SELECT id, tracking_code, status, closed_at, assigned_to, topic FROM items WHERE tracking_code = $1 FOR UPDATE
 """
+LOCK_BY_ID = "SELECT id, tracking_code, status, closed_at, assigned_to, topic FROM items WHERE id = $1 FOR UPDATE"
 
 RECORD = """
-INSERT INTO ratings (item_id, closed_at, rating, comment, reopened, desk, topic) VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO ratings (item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (item_id, closed_at) DO UPDATE
 SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, desk = excluded.desk,
-    topic = excluded.topic, rated_at = now()
+    topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by, rated_at = now()
 """
 
 KEEP = "UPDATE items SET satisfaction = $2, updated_at = now() WHERE id = $1 RETURNING status"
@@ -83,11 +86,23 @@ def can_rate(status: str, closed_at: datetime | None, now: datetime) -> bool:
     return status == "closed" and closed_at is not None and now - closed_at <= timedelta(days=RATING_DAYS)
 
 
-async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime) -> Rated | None:
-    """Record the resident's rating of the item's current reply; None if no item has this code."""
+async def rate(
+    conn: Any,
+    *,
+    rating: RatingIn,
+    now: datetime,
+    tracking_code: str | None = None,
+    item_id: int | None = None,
+    recorded_by: int | None = None,
+) -> Rated | None:
+    """Record the rating of the item's current reply, the item found by its tracking code (the resident) or by its id
+    (`recorded_by`: the staff token that took it down on a call back); None if there is no such item."""
     comment = mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
     async with conn.transaction():
-        item = await conn.fetchrow(LOCK_BY_CODE, tracking_code)
+        if tracking_code is not None:
+            item = await conn.fetchrow(LOCK_BY_CODE, tracking_code)
+        else:
+            item = await conn.fetchrow(LOCK_BY_ID, item_id)
         if item is None:
             return None
         if item["status"] != "closed":
@@ -97,8 +112,11 @@ async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime
         if not can_rate(item["status"], item["closed_at"], now):
             raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")
         reopened = rating.rating == "dissatisfied"
+        source = "resident" if recorded_by is None else "callback"
         await conn.execute(
-            RECORD, item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]
+            RECORD,
+            *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
+            *(source, recorded_by),
         )
         if reopened:
             status = await conn.fetchval(REOPEN, item["id"])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -22,9 +23,19 @@ from suggestions.intake.schema import (
     Status,
 )
 from suggestions.settings import Settings
+from suggestions.triage.contacts import Contact, NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
-from suggestions.triage.ratings import FIRST_DAY, SatisfactionReport, checked_day, satisfaction_report
+from suggestions.triage.ratings import (
+    FIRST_DAY,
+    RATING_DAYS,
+    Rated,
+    RatingIn,
+    SatisfactionReport,
+    checked_day,
+    rate,
+    satisfaction_report,
+)
 from suggestions.triage.workflow import Assignment, Closing, assign, close
 
 STAFF_TAGS = ["staff"]
@@ -172,4 +183,55 @@ async def satisfaction(
     return await satisfaction_report(db_connection, since=first, until=last, zone=zone)
 
 
-routes = [feed, item, items, assign_item, close_item, satisfaction]
+@get(
+    "/api/v1/items/{item_id:int}/contact",
+    summary="The resident's contact, to call them back",
+    description=(
+        "The name and phone the sender left, for a call back (to answer them, or to ask whether they are "
+        "satisfied). Every read is recorded with the staff token and the time. 404 when the item has no contact: "
+        "the sender left none, or retention erased it."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+    cache_control=CacheControlHeader(no_store=True),
+)
+async def contact(request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId) -> Contact:
+    principal = staff_principal(request)
+    try:
+        found = await read_contact(db_connection, item_id=item_id, who=principal.token_id)
+    except NoContact as exc:
+        raise NotFoundException(str(exc)) from None
+    if found is None:
+        raise NotFoundException("no such item")
+    return found
+
+
+@post(
+    "/api/v1/items/{item_id:int}/rating",
+    summary="Take down the resident's rating on a call back",
+    description=(
+        "For a resident who rates the reply on the phone rather than on the tracking page: the same rules "
+        f"(a closed item, within {RATING_DAYS} days; a dissatisfied rating sends it back to work), recorded as taken "
+        "down by this staff token. Rating an item that is not closed, or too late, is a 409."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def rate_for_resident(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[RatingIn]
+) -> Rated:
+    principal = staff_principal(request)
+    rated = await rate(
+        db_connection, item_id=item_id, rating=data, now=datetime.now(UTC), recorded_by=principal.token_id
+    )
+    if rated is None:
+        raise NotFoundException("no such item")
+    return rated
+
+
+routes = [feed, item, items, assign_item, close_item, satisfaction, contact, rate_for_resident]

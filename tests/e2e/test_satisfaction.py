@@ -348,3 +348,57 @@ async def test_closing_a_case_takes_its_reports_before_the_case_as_the_worker_do
 WAITING_FOR_A_LOCK = """
 SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
 """
+
+
+async def test_staff_call_a_resident_back_and_take_down_the_rating(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    body = {
+        "channel": "hotline",
+        "text": "小区东门的路灯坏了一个多月。",
+        "contact_name": "李阿姨",
+        "contact_phone": "13912345678",
+    }
+    created = (await client.post("/api/v1/items", json=body, headers=operator)).json()
+    await drain()
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+
+    assert (await client.get(f"{url}/contact", headers=operator)).status_code == 403
+    read = await client.get(f"{url}/contact", headers=staff)
+    assert read.status_code == 200, read.text
+    assert read.json() == {"item_id": created["id"], "name": "李阿姨", "phone": "13912345678"}
+    assert read.headers["cache-control"] == "no-store"
+    [(item_id, reader)] = await pool.fetch("SELECT item_id, read_by FROM contact_reads")
+    assert item_id == created["id"]
+    assert reader == await pool.fetchval("SELECT id FROM api_tokens WHERE role = 'staff'")
+
+    rated = await client.post(f"{url}/rating", json={"rating": "satisfied", "comment": "电话回访，满意"}, headers=staff)
+    assert rated.status_code == 200, rated.text
+    assert rated.json()["reopened"] is False
+    assert (await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=operator)).status_code == 403
+    item = (await client.get(url, headers=staff)).json()
+    assert [(r["rating"], r["source"]) for r in item["ratings"]] == [("satisfied", "callback")]
+    # The resident may still change it on the tracking page, within the window.
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "basically_satisfied"})
+    item = (await client.get(url, headers=staff)).json()
+    assert [(r["rating"], r["source"]) for r in item["ratings"]] == [("basically_satisfied", "resident")]
+    assert (
+        await client.post("/api/v1/items/999999999/rating", json={"rating": "satisfied"}, headers=staff)
+    ).status_code == 404
+
+    # Once retention has erased it, there is nothing to read.
+    await pool.execute("UPDATE contacts SET name = NULL, phone = NULL, anonymised_at = now()")
+    erased = await client.get(f"{url}/contact", headers=staff)
+    assert (erased.status_code, erased.json()["title"]) == (404, "the contact was erased by retention")
+
+
+async def test_an_item_without_a_contact_has_none_to_read(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    created = await classified_item(client, drain)  # a web report left anonymous
+    response = await client.get(f"/api/v1/items/{created['id']}/contact", headers=staff)
+    assert response.status_code == 404
+    assert response.json()["title"] == "the sender left no contact"
+    assert (await client.get("/api/v1/items/999999999/contact", headers=staff)).status_code == 404
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 0
