@@ -2,7 +2,7 @@
 -- Every read is recorded: who read which item's contact, and when. The record holds no personal data itself.
 CREATE TABLE contact_reads (
     id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    item_id  bigint NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    item_id  bigint NOT NULL REFERENCES items (id),  -- no cascade: deleting an item must not erase who read it
     read_by  bigint NOT NULL REFERENCES api_tokens (id),
     read_at  timestamptz NOT NULL DEFAULT now()
 );

@@ -152,7 +152,7 @@ def token_list(revoked: bool) -> None:
 
 
 @token.command("revoke")
-@click.argument("token_id", type=click.IntRange(min=1))
+@click.argument("token_id", type=click.IntRange(min=1, max=2**63 - 1))
 def token_revoke(token_id: int) -> None:
     """Revoke a token by its id (`token list`): it stops working in every API process at once."""
     from suggestions.auth import revoke_token

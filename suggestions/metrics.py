@@ -39,7 +39,11 @@ LATENCY_WINDOW_MINUTES = 15
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 
 ITEMS_ACCEPTED = Counter(f"{PREFIX}_items_accepted", "Items stored by intake, by channel", ["channel"])
-RATINGS = Counter(f"{PREFIX}_ratings", "Residents' ratings of replies, by rating", ["rating"])
+RATINGS = Counter(
+    f"{PREFIX}_ratings",
+    "Ratings of replies, by rating and by who recorded them (resident, callback)",
+    ["rating", "source"],
+)
 
 # Worker-side, in a registry of their own that each worker serves on its own port (API processes never show them).
 WORKER_REGISTRY = CollectorRegistry()

@@ -68,8 +68,9 @@ _AFTER_PLACE = ("的", "这", "那", "附近", "一", "某", "各", "几", "两"
                 "境内", "辖区", "街道", "镇", "村", "社区", "小区", "居民", "村民", "老百姓", "有", "和", "与", "及",
                 "或", "等", "到", "至", "去", "往", "之间", "交界", "方向", "路段", "边", "旁", "里", "上", "山",
                 "工作", "打工", "开", "租", "买", "住", "给", "找", "我", "咱", "派出所", "政府", "中学",
-                "小学", "幼儿园", "医院", "卫生院", "市场", "大集", "地铁", "站", "景区", "景点", "停车场", "门口",
-                "参观")  # fmt: skip
+                "小学", "幼儿园", "医院", "卫生院", "市场", "大集", "地铁", "站", "停车场", "门口")  # fmt: skip
+# ... and after a landmark, what one does or finds at a sight ("定陵景区", "去长陵参观").
+_AFTER_LANDMARK = ("景区", "景点", "参观")
 # A name whose last character is the first of one of these words, followed by its second, is really that word.
 _COMMON_WORDS = frozenset({"社区", "小区", "街道"})
 # What may stand between places listed as equals.
@@ -91,6 +92,10 @@ _ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五�
 # without the area: 中苑二区, 北苑二东.
 _AREA_ESTATE = re.compile(r"(?P<area>.{2})(?P<estate>.{2})第[一二三四五六七八九][东西南北]?")
 _SHORTEST_DERIVED = 3
+# Words an estate's name shares with slogans and everyday praise: without its developer it no longer names it.
+_SLOGAN_WORDS = ("幸福", "和谐", "美好", "美丽", "阳光", "温馨", "文明", "平安", "祥和", "康乐")
+_PART = re.compile(r"第?[一二三四五六七八九][东西南北]?区?$")
+_ESTATE_WORD = re.compile("家园|花园|苑|园")
 # Developers whose name residents leave off an estate's (保利罗兰香谷 is 罗兰香谷) or keep alone (恒大二区).
 _DEVELOPERS = ("保利", "恒大", "万科", "金隅", "龙湖", "首开", "华润", "中海", "远洋", "碧桂园", "富力", "北辰", "金地",
                "融创", "招商", "旭辉", "中粮", "首创", "合生", "住总", "鲁能", "中铁", "中建", "绿地", "万达", "泰禾",
@@ -142,6 +147,7 @@ class _Surface(msgspec.Struct, frozen=True):
     meaning: _Meaning | None  # what it says whatever the context; None when only context can tell
     loose: bool
     residential: bool
+    landmark: bool  # every place it may mean is a 地标
 
 
 class _Reading(msgspec.Struct, frozen=True):
@@ -279,7 +285,7 @@ class Gazetteer:
             surface = self._surfaces[index]
             if taken.find(1, start, end) != -1:
                 continue
-            if surface.loose and not _stands_alone(text, start, end, starts, ends):
+            if surface.loose and not _stands_alone(text, start, end, starts, ends, landmark=surface.landmark):
                 continue
             if surface.text in _EXITS and _is_exit(text, start, ends):
                 continue
@@ -301,6 +307,7 @@ def _surface(form: str, meanings: Sequence[_Entry]) -> _Surface:
         meaning=_meaning(meanings, loose) if settled else None,
         loose=loose,
         residential=all(entry.level in RESIDENTIAL_LEVELS for entry in meanings),
+        landmark=all(entry.level == "地标" for entry in meanings),
     )
 
 
@@ -397,7 +404,12 @@ def _short_forms(form: str, areas: frozenset[str] = frozenset()) -> list[str]:
     if developer:
         rest = form[len(developer) :]
         if len(rest.removesuffix("社区")) >= _SHORTEST_DERIVED:
-            found += [rest, *_estate_forms(rest, areas)]
+            # When what is left reads as a slogan (幸福家园 in "共建幸福家园"), only its numbered parts that keep the
+            # estate's word still name it: 幸福家园二区, not 幸福家园 or 幸福二区.
+            if rest.startswith(_SLOGAN_WORDS):
+                found += [f for f in _estate_forms(rest, areas) if _PART.search(f) and _ESTATE_WORD.search(f)]
+            else:
+                found += [rest, *_estate_forms(rest, areas)]
         if ordinal := _ORDINAL_ESTATE.fullmatch(form.removesuffix("社区")):
             found.append(developer + _part(ordinal))
     return list(dict.fromkeys(found))
@@ -469,7 +481,9 @@ def _is_loose(form: str) -> bool:
     return len(form) <= 2 or (form[-1] in _MEASURE_WORDS and all(character in _NUMERALS for character in form[:-1]))
 
 
-def _stands_alone(text: str, start: int, end: int, place_starts: set[int], place_ends: set[int]) -> bool:
+def _stands_alone(
+    text: str, start: int, end: int, place_starts: set[int], place_ends: set[int], *, landmark: bool = False
+) -> bool:
     before = (
         start == 0
         or not _same_word(text[start - 1], text[start])
@@ -481,6 +495,7 @@ def _stands_alone(text: str, start: int, end: int, place_starts: set[int], place
         or not _same_word(text[end - 1], text[end])
         or end in place_starts
         or text.startswith(_AFTER_PLACE, end)
+        or (landmark and text.startswith(_AFTER_LANDMARK, end))
     )
     return before and after
 

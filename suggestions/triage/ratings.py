@@ -58,6 +58,11 @@ LOCK_BY_CODE = """
 SELECT id, tracking_code, status, closed_at, assigned_to, topic FROM items WHERE tracking_code = $1 FOR UPDATE
 """
 LOCK_BY_ID = "SELECT id, tracking_code, status, closed_at, assigned_to, topic FROM items WHERE id = $1 FOR UPDATE"
+# What a call back needs: someone to call, and no rating of this reply that the resident gave themselves.
+CALLABLE = """
+SELECT EXISTS (SELECT 1 FROM contacts WHERE item_id = $1 AND phone IS NOT NULL AND anonymised_at IS NULL) AS callable,
+       EXISTS (SELECT 1 FROM ratings WHERE item_id = $1 AND closed_at = $2 AND source = 'resident') AS resident_rated
+"""
 
 RECORD = """
 INSERT INTO ratings (item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by)
@@ -86,23 +91,31 @@ def can_rate(status: str, closed_at: datetime | None, now: datetime) -> bool:
     return status == "closed" and closed_at is not None and now - closed_at <= timedelta(days=RATING_DAYS)
 
 
-async def rate(
+async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime) -> Rated | None:
+    """Record the resident's own rating of the item's current reply; None if no item has this code."""
+    return await _rate(conn, LOCK_BY_CODE, tracking_code, rating=rating, now=now, source="resident", recorded_by=None)
+
+
+async def rate_on_call(conn: Any, *, item_id: int, rating: RatingIn, now: datetime, recorded_by: int) -> Rated | None:
+    """Record the rating a resident gave on a call back, taken down by the staff token `recorded_by`; None if there is
+    no such item. A reply the resident rated themselves keeps their rating, and an item whose sender left no phone
+    (or whose phone retention erased) had nobody to call."""
+    return await _rate(conn, LOCK_BY_ID, item_id, rating=rating, now=now, source="callback", recorded_by=recorded_by)
+
+
+async def _rate(
     conn: Any,
+    lock: str,
+    key: str | int,
     *,
     rating: RatingIn,
     now: datetime,
-    tracking_code: str | None = None,
-    item_id: int | None = None,
-    recorded_by: int | None = None,
+    source: Literal["resident", "callback"],
+    recorded_by: int | None,
 ) -> Rated | None:
-    """Record the rating of the item's current reply, the item found by its tracking code (the resident) or by its id
-    (`recorded_by`: the staff token that took it down on a call back); None if there is no such item."""
     comment = mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
     async with conn.transaction():
-        if tracking_code is not None:
-            item = await conn.fetchrow(LOCK_BY_CODE, tracking_code)
-        else:
-            item = await conn.fetchrow(LOCK_BY_ID, item_id)
+        item = await conn.fetchrow(lock, key)
         if item is None:
             return None
         if item["status"] != "closed":
@@ -111,8 +124,13 @@ async def rate(
             )
         if not can_rate(item["status"], item["closed_at"], now):
             raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")
+        if source == "callback":
+            check = await conn.fetchrow(CALLABLE, item["id"], item["closed_at"])
+            if not check["callable"]:
+                raise StateConflict("the sender left no phone to call back", current_status="closed")
+            if check["resident_rated"]:
+                raise StateConflict("the resident rated this reply themselves", current_status="closed")
         reopened = rating.rating == "dissatisfied"
-        source = "resident" if recorded_by is None else "callback"
         await conn.execute(
             RECORD,
             *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
@@ -122,7 +140,7 @@ async def rate(
             status = await conn.fetchval(REOPEN, item["id"])
         else:
             status = await conn.fetchval(KEEP, item["id"], rating.rating)
-    RATINGS.labels(rating=rating.rating).inc()
+    RATINGS.labels(rating=rating.rating, source=source).inc()
     return Rated(
         tracking_code=item["tracking_code"],
         rating=rating.rating,
@@ -150,6 +168,7 @@ class SatisfactionReport(msgspec.Struct, kw_only=True):
     by_topic: list[Tally]
     by_desk: list[Tally]  # the desk that wrote the reply
     by_channel: list[Tally]
+    by_source: list[Tally]  # resident (on the tracking page), callback (taken down by staff), null: not rated
 
 
 # Every closing in the period: the items closed now, and the closings a dissatisfied resident sent back (their
@@ -162,17 +181,17 @@ WITH closings AS (
     SELECT i.id, r.closed_at, r.topic, r.desk, i.channel FROM ratings r JOIN items i ON i.id = r.item_id
     WHERE r.reopened AND r.closed_at >= $1 AND r.closed_at < $2
 )
-SELECT grouping(c.topic, c.assigned_to, c.channel) AS set, c.topic, c.assigned_to, c.channel,
+SELECT grouping(c.topic, c.assigned_to, c.channel, r.source) AS set, c.topic, c.assigned_to, c.channel, r.source,
        count(*) AS closed, count(r.rating) AS rated,
        count(*) FILTER (WHERE r.rating = 'satisfied') AS satisfied,
        count(*) FILTER (WHERE r.rating = 'basically_satisfied') AS basically_satisfied,
        count(*) FILTER (WHERE r.rating = 'dissatisfied') AS dissatisfied
 FROM closings c LEFT JOIN ratings r ON r.item_id = c.id AND r.closed_at = c.closed_at
-GROUP BY GROUPING SETS ((), (c.topic), (c.assigned_to), (c.channel))
-ORDER BY closed DESC, c.topic, c.assigned_to, c.channel
+GROUP BY GROUPING SETS ((), (c.topic), (c.assigned_to), (c.channel), (r.source))
+ORDER BY closed DESC, c.topic, c.assigned_to, c.channel, r.source
 """
-# grouping() sets a bit for each column left out: topic is the highest of the three.
-_TOTAL, _BY_TOPIC, _BY_DESK, _BY_CHANNEL = 0b111, 0b011, 0b101, 0b110
+# grouping() sets a bit for each column left out: topic is the highest of the four.
+_TOTAL, _BY_TOPIC, _BY_DESK, _BY_CHANNEL, _BY_SOURCE = 0b1111, 0b0111, 0b1011, 0b1101, 0b1110
 
 
 def _tally(row: Any, key: str | None) -> Tally:
@@ -217,4 +236,5 @@ async def satisfaction_report(conn: Any, *, since: date, until: date, zone: Zone
         by_topic=[_tally(r, r["topic"]) for r in rows if r["set"] == _BY_TOPIC],
         by_desk=[_tally(r, r["assigned_to"]) for r in rows if r["set"] == _BY_DESK],
         by_channel=[_tally(r, r["channel"]) for r in rows if r["set"] == _BY_CHANNEL],
+        by_source=[_tally(r, r["source"]) for r in rows if r["set"] == _BY_SOURCE],
     )

@@ -33,7 +33,7 @@ from suggestions.triage.ratings import (
     RatingIn,
     SatisfactionReport,
     checked_day,
-    rate,
+    rate_on_call,
     satisfaction_report,
 )
 from suggestions.triage.workflow import Assignment, Closing, assign, close
@@ -214,7 +214,8 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
     description=(
         "For a resident who rates the reply on the phone rather than on the tracking page: the same rules "
         f"(a closed item, within {RATING_DAYS} days; a dissatisfied rating sends it back to work), recorded as taken "
-        "down by this staff token. Rating an item that is not closed, or too late, is a 409."
+        "down by this staff token. 409 for an item not closed, a reply older than that, an item whose sender left no "
+        "phone, or a reply the resident rated themselves (their rating stands)."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -226,7 +227,7 @@ async def rate_for_resident(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[RatingIn]
 ) -> Rated:
     principal = staff_principal(request)
-    rated = await rate(
+    rated = await rate_on_call(
         db_connection, item_id=item_id, rating=data, now=datetime.now(UTC), recorded_by=principal.token_id
     )
     if rated is None:

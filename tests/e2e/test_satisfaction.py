@@ -376,6 +376,7 @@ async def test_staff_call_a_resident_back_and_take_down_the_rating(
     rated = await client.post(f"{url}/rating", json={"rating": "satisfied", "comment": "电话回访，满意"}, headers=staff)
     assert rated.status_code == 200, rated.text
     assert rated.json()["reopened"] is False
+    assert await pool.fetchval("SELECT recorded_by FROM ratings") == reader
     assert (await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=operator)).status_code == 403
     item = (await client.get(url, headers=staff)).json()
     assert [(r["rating"], r["source"]) for r in item["ratings"]] == [("satisfied", "callback")]
@@ -387,10 +388,51 @@ async def test_staff_call_a_resident_back_and_take_down_the_rating(
         await client.post("/api/v1/items/999999999/rating", json={"rating": "satisfied"}, headers=staff)
     ).status_code == 404
 
-    # Once retention has erased it, there is nothing to read.
+    # The resident's own rating stands: a call back cannot overwrite it.
+    overwrite = await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=staff)
+    assert (overwrite.status_code, overwrite.json()["detail"]) == (409, "the resident rated this reply themselves")
+
+    # Every read is recorded, an admin's too; once retention has erased the contact, there is nothing to read.
+    admin = {"Authorization": f"Bearer {await admin_token(pool)}"}
+    assert (await client.get(f"{url}/contact", headers=staff)).status_code == 200
+    assert (await client.get(f"{url}/contact", headers=admin)).status_code == 200
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads WHERE item_id = $1", created["id"]) == 3
     await pool.execute("UPDATE contacts SET name = NULL, phone = NULL, anonymised_at = now()")
     erased = await client.get(f"{url}/contact", headers=staff)
     assert (erased.status_code, erased.json()["title"]) == (404, "the contact was erased by retention")
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads WHERE item_id = $1", created["id"]) == 3
+
+
+async def admin_token(pool: Any) -> str:
+    from suggestions.auth import create_token
+
+    async with pool.acquire() as conn:
+        token: str = await create_token(conn, role="admin", label="test")
+    return token
+
+
+async def test_a_call_back_rating_follows_the_residents_rules(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    body = {"channel": "hotline", "text": "小区东门的路灯坏了一个多月。", "contact_phone": "13912345678"}
+    created = (await client.post("/api/v1/items", json=body, headers=operator)).json()
+    await drain()
+    url = f"/api/v1/items/{created['id']}"
+    not_closed = await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=staff)
+    assert (not_closed.status_code, not_closed.json()["current_status"]) == (409, "open")
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    sent_back = await client.post(
+        f"{url}/rating", json={"rating": "dissatisfied", "comment": "还是不亮"}, headers=staff
+    )
+    assert (sent_back.json()["reopened"], sent_back.json()["status"]) == (True, "open")
+    report = (await client.get("/api/v1/satisfaction", headers=staff)).json()
+    assert [(t["key"], t["rated"], t["dissatisfied"]) for t in report["by_source"]] == [("callback", 1, 1)]
+
+    # An anonymous web report had nobody to call.
+    anonymous = await classified_item(client, drain)
+    await client.post(f"/api/v1/items/{anonymous['id']}/close", json={"answer": "已处理。"}, headers=staff)
+    nobody = await client.post(f"/api/v1/items/{anonymous['id']}/rating", json={"rating": "satisfied"}, headers=staff)
+    assert (nobody.status_code, nobody.json()["detail"]) == (409, "the sender left no phone to call back")
 
 
 async def test_an_item_without_a_contact_has_none_to_read(

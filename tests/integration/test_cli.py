@@ -90,3 +90,4 @@ def test_tokens_are_listed_without_their_secret_and_revoked_by_id(settings: Sett
     assert again.exit_code == 1
     assert f"no token in use has id {phone['id']}" in again.output
     assert runner.invoke(main, ["token", "revoke", "0"], env=env(settings)).exit_code == 2
+    assert runner.invoke(main, ["token", "revoke", str(2**63)], env=env(settings)).exit_code == 2
