@@ -1,9 +1,9 @@
 """Retention: the personal data of items closed longer ago than the retention period is anonymised.
 
 What statistics read stays as it was: topic, risk, kind, channel, place, street, dates, classifications, cases and
-every count. What goes: the contact's name and phone, the raw text and the raw reply (each replaced by its masked
-form, which staff and the public already see), coordinates finer than about 100 m, and any idempotency key left
-(a hash of the original request, contact included).
+every count. What goes: the contact's name and phone, the raw text, the raw reply and the raw follow-up notes (each
+replaced by its masked form, which staff and the public already see), coordinates finer than about 100 m, and any
+idempotency key left (a hash of the original request, contact included).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ WITH batch AS (
     UPDATE contacts c SET name = NULL, phone = NULL, anonymised_at = now()
     FROM batch WHERE c.item_id = batch.id AND c.anonymised_at IS NULL
     RETURNING c.item_id
+), anonymised_notes AS (
+    UPDATE item_notes n SET text = n.text_masked
+    FROM batch WHERE n.item_id = batch.id AND n.text <> n.text_masked
 ), forgotten_keys AS (
     DELETE FROM idempotency_keys k USING batch WHERE k.item_id = batch.id
 )

@@ -23,6 +23,7 @@ from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
+from suggestions.triage.notes import public_progress
 from suggestions.triage.ratings import MAX_COMMENT_LENGTH, RATING_DAYS, RATING_TEXT, RatingIn, can_rate, rate
 
 KINDS = [
@@ -190,6 +191,7 @@ async def _tracking_page(
         "can_rate": can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
         "reopened": reopened,
         "ratings": RATING_CHOICES,
+        "progress": [(local(p.at), p.text) for p in await public_progress(conn, row["tracking_code"])],
     }
     context = {
         "code": row["tracking_code"],

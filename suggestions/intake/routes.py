@@ -21,6 +21,7 @@ from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
+from suggestions.triage.notes import public_progress
 from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
 
 STATUS_TEXT = {
@@ -110,6 +111,7 @@ async def track_item(tracking_code: FromPath[str], db_connection: NamedDependenc
         rating=row["rating"],
         can_rate=can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
         reopened_at=row["reopened_at"],
+        progress=await public_progress(db_connection, row["tracking_code"]),
     )
 
 

@@ -67,6 +67,13 @@ class ItemCreated(msgspec.Struct, kw_only=True):
     status: Status
 
 
+class Progress(msgspec.Struct, kw_only=True):
+    """An interim reply staff wrote, as the resident reads it."""
+
+    at: datetime
+    text: str  # phone, ID and card numbers masked
+
+
 class Tracking(msgspec.Struct, kw_only=True):
     """What anyone holding a tracking code may see: status, dates and, once closed, the reply; nothing personal."""
 
@@ -80,3 +87,4 @@ class Tracking(msgspec.Struct, kw_only=True):
     rating: str | None = None  # the resident's rating of that reply, once given
     can_rate: bool = False  # the reply can be rated (or the rating changed) now
     reopened_at: datetime | None = None  # when a dissatisfied rating last sent the item back to work
+    progress: list[Progress] = []  # staff's interim replies, oldest first, masked

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from suggestions.intake.schema import Channel, Kind, Status
+from suggestions.triage.notes import NoteView
 
 
 class ClassificationView(msgspec.Struct, kw_only=True):
@@ -56,6 +57,7 @@ class ItemView(msgspec.Struct, kw_only=True):
     satisfaction: str | None = None  # the resident's last rating of a reply
     reopen_count: int = 0  # how often a dissatisfied resident sent it back to work
     ratings: list[RatingView] = []  # every reply's rating, oldest first
+    notes: list[NoteView] = []  # staff's follow-up notes and interim replies, oldest first
 
 
 class ItemList(msgspec.Struct):
@@ -75,6 +77,12 @@ SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i
                    'source', r.source
                ) ORDER BY r.closed_at), '[]')
         FROM ratings r WHERE r.item_id = i.id) AS ratings,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'id', n.id, 'text', n.text_masked,
+                   'audience', CASE WHEN n.public THEN 'resident' ELSE 'staff' END,
+                   'written_at', to_char(n.written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+               ) ORDER BY n.written_at, n.id), '[]')
+        FROM item_notes n WHERE n.item_id = i.id) AS notes,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
        c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,
        c.source, c.created_at AS classified_at
@@ -133,6 +141,7 @@ def _view(row: Any) -> ItemView:
         satisfaction=row["satisfaction"],
         reopen_count=row["reopen_count"],
         ratings=msgspec.json.decode(row["ratings"], type=list[RatingView]),
+        notes=msgspec.json.decode(row["notes"], type=list[NoteView]),
     )
 
 

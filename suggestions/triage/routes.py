@@ -26,6 +26,7 @@ from suggestions.settings import Settings
 from suggestions.triage.contacts import Contact, NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
+from suggestions.triage.notes import NoteIn, NoteView, add_note
 from suggestions.triage.ratings import (
     FIRST_DAY,
     RATING_DAYS,
@@ -235,4 +236,27 @@ async def rate_for_resident(
     return rated
 
 
-routes = [feed, item, items, assign_item, close_item, satisfaction, contact, rate_for_resident]
+@post(
+    "/api/v1/items/{item_id:int}/notes",
+    summary="Follow an item up: a note for staff, or an interim reply the resident reads",
+    description=(
+        "A note on the way from assigning to closing (1-2,000 characters). With audience resident it is an interim "
+        "reply (阶段性答复) shown on the resident's tracking page, phone, ID and card numbers masked; with staff (the "
+        "default) only staff read it, in the item."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=201,
+    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
+)
+async def write_note(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[NoteIn]
+) -> NoteView:
+    note = await add_note(db_connection, item_id=item_id, note=data, who=staff_principal(request).token_id)
+    if note is None:
+        raise NotFoundException("no such item")
+    return note
+
+
+routes = [feed, item, items, assign_item, close_item, write_note, satisfaction, contact, rate_for_resident]

@@ -160,6 +160,7 @@ async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any)
         "rating",  # the resident's rating of it
         "can_rate",
         "reopened_at",  # a dissatisfied rating sent it back to work
+        "progress",  # staff's interim replies
     }
     assert tracking["answer"] is None
     assert tracking["tracking_code"] == created["tracking_code"]

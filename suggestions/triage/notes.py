@@ -1,0 +1,71 @@
+"""Following an item up: staff notes on the way from assigning to closing it.
+
+A public note is an interim reply (阶段性答复) the resident reads on the tracking page, so that a problem that takes
+weeks does not read as "处理中" and nothing else; the others are for staff, a handover from one desk or shift to the
+next. Notes are shown with phone, ID and card numbers masked, and retention keeps only that form.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from suggestions.errors import InvalidInput
+from suggestions.intake.schema import NO_NUL, Progress, Strict
+from suggestions.privacy import mask_pii
+
+MAX_NOTE_LENGTH = 2000
+
+
+# Who reads a note: staff only, or the resident too, on the tracking page, as an interim reply. A word rather than a
+# flag: request bodies are decoded leniently, and 0 or "" would pass for false.
+Audience = Literal["staff", "resident"]
+
+
+class NoteIn(Strict):
+    text: Annotated[str, Meta(min_length=1, max_length=MAX_NOTE_LENGTH, pattern=NO_NUL, description="the note")]
+    audience: Annotated[Audience, Meta(description="staff: a note for staff; resident: an interim reply")] = "staff"
+
+
+class NoteView(msgspec.Struct, kw_only=True):
+    id: int
+    text: str  # masked
+    audience: Audience
+    written_at: datetime
+
+
+ADD = """
+WITH item AS (SELECT id FROM items WHERE id = $1)
+INSERT INTO item_notes (item_id, text, text_masked, public, written_by)
+SELECT id, $2, $3, $4, $5 FROM item
+RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS audience, written_at
+"""
+# The resident sees the item updated when a public note is written.
+TOUCH = "UPDATE items SET updated_at = now() WHERE id = $1"
+
+PUBLIC = """
+SELECT n.written_at AS at, n.text_masked AS text FROM item_notes n JOIN items i ON i.id = n.item_id
+WHERE i.tracking_code = $1 AND n.public ORDER BY n.written_at, n.id
+"""
+
+
+async def add_note(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteView | None:
+    """Write a note on the item; None if there is no such item."""
+    text = note.text.strip()
+    if not text:
+        raise InvalidInput("text", "write the note")
+    async with conn.transaction():
+        public = note.audience == "resident"
+        row = await conn.fetchrow(ADD, item_id, text, mask_pii(text), public, who)
+        if row is None:
+            return None
+        if public:
+            await conn.execute(TOUCH, item_id)
+    return NoteView(id=row["id"], text=row["text_masked"], audience=row["audience"], written_at=row["written_at"])
+
+
+async def public_progress(conn: Any, tracking_code: str) -> list[Progress]:
+    return [Progress(at=r["at"], text=r["text"]) for r in await conn.fetch(PUBLIC, tracking_code)]
