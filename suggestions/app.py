@@ -16,10 +16,11 @@ import msgspec
 from litestar import Litestar, Request, Response, get, route
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import RequestEncodingType
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import QueryParameter
+from litestar.params import BodyKwarg, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -27,7 +28,7 @@ from suggestions import web
 from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
-from suggestions.errors import InvalidInput, exception_handlers
+from suggestions.errors import InvalidInput, exception_handlers, field_name
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, rate_reply, track_item
@@ -101,6 +102,32 @@ async def refuse_repeated_query_values(request: Request[Any, Any, Any]) -> None:
             raise InvalidInput(name, f"{name} is a whole number")
 
 
+async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
+    """A JSON body is held to its declared types. Litestar converts a handler's arguments leniently, as query strings
+    need ("5" for 5, 5.0 for 5, 0 for false), and would pass such a body on; here it is bad input naming the field.
+    A body that is not JSON at all is left to Litestar's own answer."""
+    field = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if field is None or not isinstance(field.kwarg_definition, BodyKwarg):
+        return
+    if field.kwarg_definition.media_type != RequestEncodingType.JSON:
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        msgspec.json.decode(body, type=field.annotation, strict=True)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        raise InvalidInput(field_name(message) or "body", message.split(" - at ")[0]) from None
+    except msgspec.DecodeError:
+        return
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    await refuse_repeated_query_values(request)
+    await refuse_loose_json(request)
+
+
 def _provide_pool(state: State) -> asyncpg.Pool:
     pool: asyncpg.Pool = state.db_pool
     return pool
@@ -157,7 +184,7 @@ def create_app(
             *web.routes,
         ],
         lifespan=[lifespan],
-        before_request=refuse_repeated_query_values,
+        before_request=check_request,
         plugins=[StrictStructSchemaPlugin()],
         # What the caller passed in is there from the start; the lifespan opens the rest.
         state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer, "limiter": limiter}),

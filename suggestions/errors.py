@@ -194,7 +194,8 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[d
 
 DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     OSError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.PostgresConnectionError,  # class 08: the connection failed or was lost
+    asyncpg.exceptions.CrashShutdownError,  # 57P02: another backend crashed, every session is ended
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,

@@ -218,3 +218,25 @@ async def test_health_readiness_and_openapi(client: Any) -> None:
     assert ready.json()["model"]
     schema = (await client.get("/api/docs/openapi.json")).json()
     assert {"/api/v1/items", "/api/v1/triage", "/api/v1/track/{tracking_code}"} <= set(schema["paths"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/items", {**VALID, "lat": "40.1", "lon": 116.3}, "lat"),  # a number written as a string
+        ("/api/v1/cases/1/merge", {"into": "5"}, "into"),
+        ("/api/v1/cases/1/merge", {"into": 5.0}, "into"),  # a whole number written as a decimal
+        ("/api/v1/items/1/classification", {"risk_level": "2"}, "risk_level"),
+    ],
+)
+async def test_a_json_body_is_held_to_its_declared_types(
+    client: Any, staff: dict[str, str], path: str, body: dict[str, Any], field: str
+) -> None:
+    method = client.put if path.endswith("/classification") else client.post
+    response = await method(path, json=body, headers=staff)
+    assert response.status_code == 422, response.text
+    assert problem_fields(response) == {field}
+
+
+async def test_a_bad_body_to_a_staff_endpoint_without_a_token_is_still_a_401(client: Any) -> None:
+    assert (await client.post("/api/v1/cases/1/merge", json={"into": "5"})).status_code == 401
