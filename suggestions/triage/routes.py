@@ -1,4 +1,4 @@
-"""Staff endpoints: the triage feed, single items, and assigning and closing them."""
+"""Staff endpoints: the triage feed, single items, assigning, following up and closing them, call backs, ratings."""
 
 from __future__ import annotations
 
