@@ -107,9 +107,10 @@ async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
     need ("5" for 5, 5.0 for 5, 0 for false), and would pass such a body on; here it is bad input naming the field.
     A body that is not JSON at all is left to Litestar's own answer."""
     field = request.route_handler.parsed_fn_signature.parameters.get("data")
-    if field is None or not isinstance(field.kwarg_definition, BodyKwarg):
+    if field is None or request.route_handler.resolve_data_dto() is not None:
         return
-    if field.kwarg_definition.media_type != RequestEncodingType.JSON:
+    # A body declared without Body(...) is JSON too.
+    if isinstance(field.kwarg_definition, BodyKwarg) and field.kwarg_definition.media_type != RequestEncodingType.JSON:
         return
     body = await request.body()
     if not body:

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
+from asyncpg.exceptions import _base as asyncpg_base
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -194,7 +195,12 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[d
 
 DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     OSError,
-    asyncpg.exceptions.PostgresConnectionError,  # class 08: the connection failed or was lost
+    # Class 08, the connection failed or was lost; not 08P01 (a protocol violation is a bug) nor 08007 (a commit
+    # whose outcome is unknown must not read "nothing was saved").
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.ClientCannotConnectError,
+    asyncpg.exceptions.ConnectionRejectionError,
     asyncpg.exceptions.CrashShutdownError,  # 57P02: another backend crashed, every session is ended
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.InterfaceError,
@@ -216,4 +222,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
     }
     for outage in DATABASE_OUTAGES:
         handlers[outage] = on_database_unavailable
+    # An InterfaceError of the driver's own making (an argument of the wrong type for a query) is a bug, not an
+    # outage; asyncpg exports the server's DataError under that name, so the client's is taken from its module.
+    handlers[asyncpg_base.DataError] = on_unexpected
     return handlers

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from suggestions.errors import InvalidInput
+from suggestions.errors import InvalidInput, StateConflict
 from suggestions.intake.schema import NO_NUL, Progress, Strict
 from suggestions.privacy import mask_pii
 
@@ -37,10 +37,9 @@ class NoteView(msgspec.Struct, kw_only=True):
     written_at: datetime
 
 
+LOCK_ITEM = "SELECT status, anonymised_at FROM items WHERE id = $1 FOR UPDATE"
 ADD = """
-WITH item AS (SELECT id FROM items WHERE id = $1)
-INSERT INTO item_notes (item_id, text, text_masked, public, written_by)
-SELECT id, $2, $3, $4, $5 FROM item
+INSERT INTO item_notes (item_id, text, text_masked, public, written_by) VALUES ($1, $2, $3, $4, $5)
 RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS audience, written_at
 """
 # The resident sees the item updated when a public note is written.
@@ -59,9 +58,16 @@ async def add_note(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteVi
         raise InvalidInput("text", "write the note")
     async with conn.transaction():
         public = note.audience == "resident"
-        row = await conn.fetchrow(ADD, item_id, text, mask_pii(text), public, who)
-        if row is None:
+        item = await conn.fetchrow(LOCK_ITEM, item_id)
+        if item is None:
             return None
+        # Retention passes over an item once: a note written after it would keep its raw text for good.
+        if item["anonymised_at"] is not None:
+            raise StateConflict(
+                "the item's personal data was erased by retention: it takes no more notes",
+                current_status=item["status"],
+            )
+        row = await conn.fetchrow(ADD, item_id, text, mask_pii(text), public, who)
         if public:
             await conn.execute(TOUCH, item_id)
     return NoteView(id=row["id"], text=row["text_masked"], audience=row["audience"], written_at=row["written_at"])

@@ -242,13 +242,14 @@ async def rate_for_resident(
     description=(
         "A note on the way from assigning to closing (1-2,000 characters). With audience resident it is an interim "
         "reply (阶段性答复) shown on the resident's tracking page, phone, ID and card numbers masked; with staff (the "
-        "default) only staff read it, in the item."
+        "default) only staff read it, in the item. Names are not masked: write none in an interim reply. An item "
+        "whose personal data retention has erased takes no more notes (409)."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
     status_code=201,
-    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def write_note(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[NoteIn]

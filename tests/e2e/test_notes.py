@@ -72,3 +72,40 @@ async def test_notes_are_for_staff(client: Any, drain: Any, staff: dict[str, str
     assert (await client.post(url, json={"text": "x"})).status_code == 401
     assert (await client.post(url, json={"text": "x"}, headers=operator)).status_code == 403
     assert (await client.post("/api/v1/items/999999999/notes", json={"text": "x"}, headers=staff)).status_code == 404
+
+
+async def test_a_staff_note_leaves_the_residents_view_as_it_was(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    created = await classified_item(client, drain)
+    track = f"/api/v1/track/{created['tracking_code']}"
+    before = (await client.get(track)).json()
+    await client.post(f"/api/v1/items/{created['id']}/notes", json={"text": "内部：等物业回话"}, headers=staff)
+    assert (await client.get(track)).json() == before
+
+
+async def test_an_interim_reply_is_masked_and_escaped_for_the_resident(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    created = await classified_item(client, drain)
+    text = "请联系维修师傅 13912345678 <script>alert(1)</script>"
+    await client.post(
+        f"/api/v1/items/{created['id']}/notes", json={"text": text, "audience": "resident"}, headers=staff
+    )
+    [progress] = (await client.get(f"/api/v1/track/{created['tracking_code']}")).json()["progress"]
+    assert progress["text"] == "请联系维修师傅 [手机号] <script>alert(1)</script>"
+    page = (await client.get("/track", params={"code": created["tracking_code"]})).text
+    assert "13912345678" not in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;" in page
+
+
+async def test_an_item_retention_has_anonymised_takes_no_more_notes(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{url}/close", json={"answer": "已处理。"}, headers=staff)
+    assert (await client.post(f"{url}/notes", json={"text": "回访：满意"}, headers=staff)).status_code == 201
+    await pool.execute("UPDATE items SET anonymised_at = now() WHERE id = $1", created["id"])
+    refused = await client.post(f"{url}/notes", json={"text": "回访：电话 13912345678"}, headers=staff)
+    assert refused.status_code == 409
+    assert await pool.fetchval("SELECT count(*) FROM item_notes WHERE text LIKE '%13912345678%'") == 0

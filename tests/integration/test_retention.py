@@ -89,13 +89,15 @@ async def district(conn: Any) -> District:
         ),
     ]
     for item_id in old:
-        await conn.execute(
-            "INSERT INTO item_notes (item_id, text, text_masked, public, written_by) VALUES ($1, $2, $3, false, $4)",
-            item_id,
-            f"联系物业 {PHONE}",
-            "联系物业 [手机号]",
-            staff,
-        )
+        for public in (False, True):  # a note for staff, and an interim reply the resident read
+            await conn.execute(
+                "INSERT INTO item_notes (item_id, text, text_masked, public, written_by) VALUES ($1, $2, $3, $4, $5)",
+                item_id,
+                f"联系物业 {PHONE}",
+                "联系物业 [手机号]",
+                public,
+                staff,
+            )
         await close_item(conn, item_id, answer=ANSWER, staff_id=staff, days_ago=400)
     recent = await classified_item(
         conn, text=f"小区门口积水，电话{PHONE}", topic="城乡建设", risk_level=1, days_ago=40, contact=contact
@@ -145,7 +147,7 @@ async def test_old_closed_items_are_anonymised_and_statistics_stay(conn: Any) ->
         == 0
     )
     notes = await conn.fetch("SELECT text FROM item_notes WHERE item_id = ANY($1::bigint[])", items.old_closed)
-    assert [n["text"] for n in notes] == ["联系物业 [手机号]"] * 3
+    assert [n["text"] for n in notes] == ["联系物业 [手机号]"] * 6
 
     assert await rows_of(conn, items.recent_closed + items.not_due) == untouched
     assert await snapshot(conn, STATISTICS) == statistics
