@@ -56,6 +56,7 @@ class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     channel: str | None = None
     place: str | None = None
     needs_review: bool | None = None
+    sent_back: bool | None = None  # a resident rated its reply dissatisfied and it went back to work
 
 
 class _Cursor(msgspec.Struct, array_like=True, frozen=True):
@@ -79,6 +80,7 @@ WHERE i.status = ANY($1::text[])
   AND ($4::text IS NULL OR i.channel = $4)
   AND ($5::text IS NULL OR strpos(i.place, $5) > 0 OR i.street = $5 OR i.locality = $5)
   AND ($6::boolean IS NULL OR i.needs_review = $6)
+  AND ($12::boolean IS NULL OR (i.reopened_at IS NOT NULL) = $12)
   AND ($7::smallint IS NULL OR (i.priority, i.received_at, i.id) > ($7, $8, $9))
 ORDER BY i.priority, i.received_at, i.id
 LIMIT $11
@@ -146,6 +148,7 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
         after.id if after else None,
         UNASSESSED_RISK,
         limit + 1,
+        flt.sent_back,
     )
     now = datetime.now(UTC)
     entries = [

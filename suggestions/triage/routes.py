@@ -58,6 +58,7 @@ async def feed(
     channel: FromQuery[Channel | None] = None,
     place: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     needs_review: FromQuery[bool | None] = None,
+    sent_back: FromQuery[bool | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Feed:
@@ -68,6 +69,7 @@ async def feed(
         channel=channel,
         place=place,
         needs_review=needs_review,
+        sent_back=sent_back,
     )
     return await triage_feed(db_connection, flt, limit=limit, cursor=cursor)
 

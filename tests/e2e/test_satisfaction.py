@@ -118,6 +118,20 @@ async def test_a_dissatisfied_rating_of_an_unassigned_item_puts_it_back_in_the_o
     assert entry["status"] == "open"
 
 
+async def test_the_feed_keeps_the_items_residents_sent_back(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    sent_back = await closed_item(client, drain, staff)
+    await client.post(f"/api/v1/track/{sent_back['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    other = await classified_item(client, drain)
+
+    async def ids(**params: str) -> list[int]:
+        feed = (await client.get("/api/v1/triage", params=params, headers=staff)).json()
+        return [entry["id"] for entry in feed["items"]]
+
+    assert await ids(sent_back="true") == [sent_back["id"]]
+    assert await ids(sent_back="false") == [other["id"]]
+    assert sorted(await ids()) == sorted([sent_back["id"], other["id"]])
+
+
 async def test_a_reply_is_rated_within_its_window(client: Any, drain: Any, staff: dict[str, str], pool: Any) -> None:
     created = await closed_item(client, drain, staff)
     await pool.execute("UPDATE items SET closed_at = now() - interval '31 days' WHERE id = $1", created["id"])
