@@ -26,7 +26,8 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
         command_timeout=30,
         # Statements are small and few; keep a bounded cache per connection.
         statement_cache_size=256,
-        server_settings={"application_name": "suggestions"},
+        # Times written by the server itself (inside JSON built in SQL) in UTC, as asyncpg returns the others.
+        server_settings={"application_name": "suggestions", "timezone": "UTC"},
     )
     return pool
 

@@ -68,19 +68,15 @@ SELECT_ITEMS = """
 SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i.external_id, i.received_at,
        i.updated_at, i.status, i.place, i.street, i.locality, i.lat, i.lon, i.case_id, i.assigned_to, i.assigned_at,
        i.closed_at, i.answer_masked, i.satisfaction, i.reopen_count,
-       -- Times inside the JSON in UTC, as asyncpg returns the others, whatever the session's time zone.
        (SELECT coalesce(json_agg(json_build_object(
-                   'closed_at', to_char(r.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                   'rating', r.rating,
-                   'comment', r.comment,
-                   'rated_at', to_char(r.rated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                   'closed_at', r.closed_at, 'rating', r.rating, 'comment', r.comment, 'rated_at', r.rated_at,
                    'source', r.source
                ) ORDER BY r.closed_at), '[]')
         FROM ratings r WHERE r.item_id = i.id) AS ratings,
        (SELECT coalesce(json_agg(json_build_object(
                    'id', n.id, 'text', n.text_masked,
                    'audience', CASE WHEN n.public THEN 'resident' ELSE 'staff' END,
-                   'written_at', to_char(n.written_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                   'written_at', n.written_at
                ) ORDER BY n.written_at, n.id), '[]')
         FROM item_notes n WHERE n.item_id = i.id) AS notes,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
