@@ -15,16 +15,14 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions.errors import InvalidInput, StateConflict, field_name
-from suggestions.intake import store
-from suggestions.intake.routes import STATUS_TEXT
+from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
-from suggestions.triage.notes import public_progress
-from suggestions.triage.ratings import MAX_COMMENT_LENGTH, RATING_DAYS, RATING_TEXT, RatingIn, can_rate, rate
+from suggestions.triage.ratings import MAX_COMMENT_LENGTH, RATING_DAYS, RATING_TEXT, RatingIn, rate
 
 KINDS = [
     ("suggestion", "建议"),
@@ -163,9 +161,8 @@ async def _tracking_page(
     comment: str = "",
     status_code: int = 200,
 ) -> Template:
-    normalised = normalise_tracking_code(code)
-    row = await store.tracking(conn, normalised) if normalised else None
-    if row is None:
+    found = await find_tracking(conn, code)
+    if found is None:
         return Template(
             template_name="track.html",
             context={"code": code[:40], "result": None, "error": "没有找到这个查询码，请核对后再试"},
@@ -176,25 +173,25 @@ async def _tracking_page(
     def local(moment: datetime | None) -> str | None:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
 
-    reopened = row["reopened_at"] is not None and row["status"] != "closed"
+    reopened = found.reopened_at is not None and found.status != "closed"
     if reopened and alert and status_code == 409:
         # A second tap after the first sent the item back: that is news, not an error.
         alert, notice, status_code = None, RATED_NOTICES["reopened"], 200
     result = {
-        "code": row["tracking_code"],
-        "status_text": STATUS_TEXT[row["status"]],
-        "received_at": local(row["received_at"]),
-        "updated_at": local(row["updated_at"]),
-        "closed_at": local(row["closed_at"]),
-        "answer": row["answer"],
-        "rating": RATING_TEXT.get(row["rating"] or ""),
-        "can_rate": can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
+        "code": found.tracking_code,
+        "status_text": found.status_text,
+        "received_at": local(found.received_at),
+        "updated_at": local(found.updated_at),
+        "closed_at": local(found.closed_at),
+        "answer": found.answer,
+        "rating": RATING_TEXT.get(found.rating or ""),
+        "can_rate": found.can_rate,
         "reopened": reopened,
         "ratings": RATING_CHOICES,
-        "progress": [(local(p.at), p.text) for p in await public_progress(conn, row["tracking_code"])],
+        "progress": [(local(p.at), p.text) for p in found.progress],
     }
     context = {
-        "code": row["tracking_code"],
+        "code": found.tracking_code,
         "result": result,
         "error": None,
         "notice": notice,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
@@ -15,13 +16,12 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, authenticate, require_roles
 from suggestions.errors import problem_responses
 from suggestions.intake import store
-from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Tracking
+from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Tracking
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
-from suggestions.triage.notes import public_progress
 from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
 
 STATUS_TEXT = {
@@ -96,10 +96,19 @@ async def create_item(
     responses=problem_responses(400, 404, 503),
 )
 async def track_item(tracking_code: FromPath[str], db_connection: NamedDependency[Any]) -> Tracking:
-    code = normalise_tracking_code(tracking_code)
-    row = await store.tracking(db_connection, code) if code else None
-    if row is None:
+    found = await find_tracking(db_connection, tracking_code)
+    if found is None:
         raise NotFoundException("no item has this tracking code")
+    return found
+
+
+async def find_tracking(conn: Any, typed_code: str) -> Tracking | None:
+    """What the holder of a tracking code may see, in one query; None if the code is no item's (or no code at all).
+    The API and the resident's page both read it."""
+    code = normalise_tracking_code(typed_code)
+    row = await store.tracking(conn, code) if code else None
+    if row is None:
+        return None
     return Tracking(
         tracking_code=row["tracking_code"],
         status=row["status"],
@@ -111,7 +120,7 @@ async def track_item(tracking_code: FromPath[str], db_connection: NamedDependenc
         rating=row["rating"],
         can_rate=can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
         reopened_at=row["reopened_at"],
-        progress=await public_progress(db_connection, row["tracking_code"]),
+        progress=msgspec.json.decode(row["progress"], type=list[Progress]),
     )
 
 

@@ -49,7 +49,11 @@ DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(hours => 
 
 SELECT_TRACKING = """
 SELECT i.tracking_code, i.status, i.received_at, i.updated_at, i.closed_at, i.reopened_at,
-       CASE WHEN i.status = 'closed' THEN i.answer_masked END AS answer, r.rating
+       CASE WHEN i.status = 'closed' THEN i.answer_masked END AS answer, r.rating,
+       -- staff's interim replies (public notes), masked, oldest first
+       (SELECT coalesce(json_agg(json_build_object('at', n.written_at, 'text', n.text_masked)
+                                 ORDER BY n.written_at, n.id), '[]')
+        FROM item_notes n WHERE n.item_id = i.id AND n.public) AS progress
 FROM items i LEFT JOIN ratings r ON r.item_id = i.id AND r.closed_at = i.closed_at
 WHERE i.tracking_code = $1
 """

@@ -14,7 +14,7 @@ import msgspec
 from msgspec import Meta
 
 from suggestions.errors import InvalidInput, StateConflict
-from suggestions.intake.schema import NO_NUL, Progress, Strict
+from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.privacy import mask_pii
 
 MAX_NOTE_LENGTH = 2000
@@ -45,11 +45,6 @@ RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS 
 # The resident sees the item updated when a public note is written.
 TOUCH = "UPDATE items SET updated_at = now() WHERE id = $1"
 
-PUBLIC = """
-SELECT n.written_at AS at, n.text_masked AS text FROM item_notes n JOIN items i ON i.id = n.item_id
-WHERE i.tracking_code = $1 AND n.public ORDER BY n.written_at, n.id
-"""
-
 
 async def add_note(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteView | None:
     """Write a note on the item; None if there is no such item."""
@@ -71,7 +66,3 @@ async def add_note(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteVi
         if public:
             await conn.execute(TOUCH, item_id)
     return NoteView(id=row["id"], text=row["text_masked"], audience=row["audience"], written_at=row["written_at"])
-
-
-async def public_progress(conn: Any, tracking_code: str) -> list[Progress]:
-    return [Progress(at=r["at"], text=r["text"]) for r in await conn.fetch(PUBLIC, tracking_code)]
