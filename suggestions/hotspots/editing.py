@@ -11,7 +11,7 @@ from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
 from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT
-from suggestions.privacy import mask_pii
+from suggestions.triage.workflow import Closing, reply
 
 MEMBERS = """
 SELECT text_masked, street, locality, received_at, risk_level FROM items WHERE case_id = $1 ORDER BY received_at
@@ -320,16 +320,14 @@ RETURNING id
 """
 
 
-async def close_case(conn: Any, *, case_id: int, answer: str, by: int) -> bool:
+async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int) -> bool:
     """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
 
     Each reporter reads the reply by their own tracking code and can rate it (`triage.ratings`). The case's hotspots
     end with it, and a later report of the problem opens a new case. A report still being classified is left open
     (it can only be here if staff moved it in), and so is a report a dissatisfied reporter sends back later: each is
     then closed on its own."""
-    answer = answer.strip()
-    if not answer:
-        raise InvalidInput("answer", "write the reply to the residents")
+    answer, masked = reply(closing)
     async with conn.transaction():
         # The reports before their case, in id order: the worker and a move lock them in that order too.
         await conn.fetch(LOCK_OPEN_MEMBERS, case_id)
@@ -339,7 +337,7 @@ async def close_case(conn: Any, *, case_id: int, answer: str, by: int) -> bool:
         if case["status"] != "open":
             merged = f": merged into case {case['merged_into']}" if case["merged_into"] else ""
             raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
-        await conn.execute(ANSWER_MEMBERS, case_id, answer, mask_pii(answer), by)
+        await conn.execute(ANSWER_MEMBERS, case_id, answer, masked, by)
         await conn.execute("UPDATE cases SET status = 'closed', updated_at = now() WHERE id = $1", case_id)
         ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOTS, case_id)]
         if ended:

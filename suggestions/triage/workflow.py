@@ -75,9 +75,14 @@ async def assign(conn: Any, *, item_id: int, assignment: Assignment, who: int) -
     return await _change(conn, item_id, ASSIGN, desk, who)
 
 
-async def close(conn: Any, *, item_id: int, closing: Closing, who: int) -> bool:
-    """Close an item with the reply to the resident; False if there is no such item."""
+def reply(closing: Closing) -> tuple[str, str]:
+    """The reply as written (the record) and as residents read it, phone, ID and card numbers masked."""
     answer = closing.answer.strip()
     if not answer:
         raise InvalidInput("answer", "write the reply to the resident")
-    return await _change(conn, item_id, CLOSE, answer, mask_pii(answer), who)
+    return answer, mask_pii(answer)
+
+
+async def close(conn: Any, *, item_id: int, closing: Closing, who: int) -> bool:
+    """Close an item with the reply to the resident; False if there is no such item."""
+    return await _change(conn, item_id, CLOSE, *reply(closing), who)
