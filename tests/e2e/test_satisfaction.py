@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.test_api_contract import problem_fields
 from tests.e2e.test_hotspots import LIFT, FixedTopic, post_all
+from tests.e2e.test_metrics import samples
 from tests.e2e.test_workflow import classified_item
 
 
@@ -35,7 +36,10 @@ async def test_a_resident_rates_the_reply_and_may_change_the_rating(
 
     await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "路灯已修复。"}, headers=staff)
     assert (await client.get(track)).json()["can_rate"] is True
+    key = ("suggestions_ratings_total", (("rating", "satisfied"), ("source", "resident")))
+    counted = samples((await client.get("/metrics")).text).get(key, 0)
     rated = await client.post(f"{track}/rating", json={"rating": "satisfied"})
+    assert samples((await client.get("/metrics")).text)[key] == counted + 1
     assert rated.status_code == 200, rated.text
     assert rated.json() == {
         "tracking_code": created["tracking_code"],
