@@ -50,6 +50,7 @@ from suggestions.hotspots.cases import (
     choose_case,
     merge_signature,
     rank_suggestions,
+    says_follow_up,
 )
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import Signature, signature, similarity
@@ -160,6 +161,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
             topic=item.topic,
             at=item.at,
             locality_level=item.locality_level or None,
+            says_follow_up=says_follow_up(item.text),
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]

@@ -17,7 +17,14 @@ import msgspec
 
 from suggestions.hotspots.bursts import DEFAULT_PRIOR, DayCount, DistrictPrior, RiskPoint, burst, escalation
 from suggestions.hotspots.bursts import district_prior as fit_prior
-from suggestions.hotspots.cases import CaseCandidate, Report, cases_to_absorb, choose_case, merge_signature
+from suggestions.hotspots.cases import (
+    CaseCandidate,
+    Report,
+    cases_to_absorb,
+    choose_case,
+    merge_signature,
+    says_follow_up,
+)
 from suggestions.hotspots.similarity import Signature, similarity
 
 # A case whose reporters (`CASE_FACTS`) reach this many is a hotspot on its own: many people see the same problem.
@@ -371,6 +378,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         topic=item.topic,
         at=item.received_at,
         locality_level=item.locality_level,
+        says_follow_up=says_follow_up(item.text),
     )
     best, matches = choose_case(
         report,
