@@ -95,6 +95,7 @@ _SHORTEST_DERIVED = 3
 # Words an estate's name shares with slogans and everyday praise: without its developer it no longer names it.
 _SLOGAN_WORDS = ("幸福", "和谐", "美好", "美丽", "阳光", "温馨", "文明", "平安", "祥和", "康乐")
 _PART = re.compile(r"第?[一二三四五六七八九][东西南北]?区?$")
+_SIDE_PART = re.compile(r"区[东西南北]$")  # 北苑二区东: a part's side, as residents write 第二东
 _ESTATE_WORD = re.compile("家园|花园|苑|园")
 # Developers whose name residents leave off an estate's (保利罗兰香谷 is 罗兰香谷) or keep alone (恒大二区).
 _DEVELOPERS = ("保利", "恒大", "万科", "金隅", "龙湖", "首开", "华润", "中海", "远洋", "碧桂园", "富力", "北辰", "金地",
@@ -289,6 +290,10 @@ class Gazetteer:
                 continue
             if surface.text in _EXITS and _is_exit(text, start, ends):
                 continue
+            # 一区东门 is 一区's east gate as often as the gate of 一区东: such a name before 门 is read as the part
+            # without its side (天通东苑一区), which the overlapping shorter match gives.
+            if _SIDE_PART.search(surface.text) and text.startswith("门", end):
+                continue
             if _runs_into_common_word(text, end, surface.residential):
                 continue
             kept.append((start, end, surface))
@@ -411,30 +416,34 @@ def _short_forms(form: str, areas: frozenset[str] = frozenset()) -> list[str]:
             else:
                 found += [rest, *_estate_forms(rest, areas)]
         if ordinal := _ORDINAL_ESTATE.fullmatch(form.removesuffix("社区")):
-            found.append(developer + _part(ordinal))
+            found += [developer + part for part in _parts(ordinal)]
     return list(dict.fromkeys(found))
 
 
-def _part(ordinal: re.Match[str]) -> str:
-    return f"{ordinal['number']}{ordinal['side']}" if ordinal["side"] else f"{ordinal['number']}区"
+def _parts(ordinal: re.Match[str]) -> list[str]:
+    """第二 → 二区; 第二东 → 二东, and 二区东 as residents write it too."""
+    number, side = ordinal["number"], ordinal["side"]
+    return [f"{number}{side}", f"{number}区{side}"] if side else [f"{number}区"]
 
 
 def _estate_forms(form: str, areas: frozenset[str]) -> list[str]:
     """How residents shorten a 社区's or 小区's name: 太阳城社区 → 太阳城, 龙腾苑四区 → 龙腾四区, 名佳花园三区 →
     名佳三区, 郝庄家园西区 → 郝庄西区, 天通西苑第三(社区) → 天通西苑三区, 北街家园第三(社区) → 北街家园三区 and
-    北街三区, 天通北苑第二东 → 天通北苑二东; and, for the parts of an estate among several of one area (`areas`:
-    天通), without the area: 西苑三区, 北苑二东. Never a name of two characters (东辰 stays an ordinary word unless
-    the gazetteer lists it), and never a village's name without 村: the stems of village names are everyday words
-    too often (发电站, 分水岭, 新建)."""
+    北街三区, 天通北苑第二东 → 天通北苑二东 and 天通北苑二区东; and, for the parts of an estate among several of one
+    area (`areas`: 天通), without the area: 西苑三区, 北苑二东. Never a name of two characters (东辰 stays an ordinary
+    word unless the gazetteer lists it), and never a village's name without 村: the stems of village names are
+    everyday words too often (发电站, 分水岭, 新建)."""
     found = []
     if form.endswith("社区") and len(form) - len("社区") >= _SHORTEST_DERIVED:
         found.append(form := form[: -len("社区")])
     if ordinal := _ORDINAL_ESTATE.fullmatch(form):
-        part = _part(ordinal)
-        found.append(form := f"{ordinal['estate']}{part}")
+        parts = _parts(ordinal)
         area = next((area for area in areas if ordinal["estate"].startswith(area)), None)
-        if area and len(ordinal["estate"]) - len(area) >= 2:
-            found.append(ordinal["estate"][len(area) :] + part)
+        for part in parts:
+            found.append(f"{ordinal['estate']}{part}")
+            if area and len(ordinal["estate"]) - len(area) >= 2:
+                found.append(ordinal["estate"][len(area) :] + part)
+        form = f"{ordinal['estate']}{parts[0]}"
     if numbered := _SUB_ESTATE.fullmatch(form):
         found.append(numbered["estate"] + numbered["part"])
     return found
