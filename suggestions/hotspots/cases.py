@@ -167,10 +167,12 @@ FOLLOW_UP_THRESHOLD = 0.10
 # estate (stream 20: a playground's broken slide, then the parking fee's rise) as about the first.
 FOLLOW_UP_WINDOW = timedelta(days=7)
 # What a report that follows an earlier one says: that it calls again (再次来电), that the problem is still there
-# (仍未修, 还是没人管, 至今), or when it was reported (上周反映的, 之前, 都两个礼拜了).
+# (仍未修, 还是没, 至今), or that and when it was reported (上周反映的, 之前打过电话, 都俩礼拜了). A time alone is
+# not enough: 上周开始 and 月底之前 open reports and set deadlines.
 _FOLLOWS_UP = re.compile(
-    "再次|又一次|又来|仍|依然|依旧|还是没|还没|还未|至今|迄今|上次|上回|上周|上个月|之前|此前|前几天|前些天|前段时间"
-    "|反映过|投诉过|打过|催办|没下文|没有下文|没人管|没人理|没人处理|都俩|都两|都[一二三四五六七八九十几]+[个天周礼]"
+    "再次|又一次|仍|依然|依旧|还是没|还没|还未|至今|迄今|反映过|投诉过|打过电话|来过电话|催办|没下文|没有下文|上次|上回"
+    "|(?:之前|此前|上周|上个?月|前几天|前些天|前段时间)(?:已经?|就|也)?(?:反映|打|说|来电|投诉|报|提)"
+    "|都(?:俩|两|[一二三四五六七八九十几半]+)个?(?:天|周|礼拜|星期|月)"
 )
 SUGGESTION_FLOOR = 0.12  # rank_suggestions: an operator glances at a list, so it reaches lower than best_match
 CASE_SIGNATURE_SIZE = 128  # a case keeps more features than one report: its members word the problem differently

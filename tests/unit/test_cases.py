@@ -558,6 +558,7 @@ def test_a_late_follow_up_must_say_it_follows_an_earlier_report() -> None:
     assert says_follow_up("来电人再次来电：仍未修复")
     assert says_follow_up("都俩礼拜了，还是没人管")
     assert not says_follow_up("物业昨天贴通知，停车费下个月起上涨一倍多。")
+    assert not says_follow_up("从上周开始家里手机没信号，要求月底之前恢复。")  # a time alone: a start, a deadline
 
 
 def test_two_open_cases_of_the_reports_own_problem_do_not_raise_the_bar_above_themselves() -> None:
