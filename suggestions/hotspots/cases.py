@@ -166,13 +166,17 @@ FOLLOW_UP_THRESHOLD = 0.10
 # ordinary bar of the case's size. Three weeks on, the same phone is as likely to be about another problem of the
 # estate (stream 20: a playground's broken slide, then the parking fee's rise) as about the first.
 FOLLOW_UP_WINDOW = timedelta(days=7)
-# What a report that follows an earlier one says: that it calls again (再次来电), that the problem is still there
-# (仍未修, 还是没, 至今), or that and when it was reported (上周反映的, 之前打过电话, 都俩礼拜了). A time alone is
-# not enough: 上周开始 and 月底之前 open reports and set deadlines.
+# What a report that follows an earlier one says: that it calls again (再次来电, 第三次反映), that the problem is
+# still there (仍未修, 还是没人管, 至今), how long it has lasted (都俩礼拜了), or when it was reported
+# (上周五打电话反映的, 前几天我反映的). A date alone says nothing: 上周开始 and 月底之前 open reports and set
+# deadlines. The words need not be sure: a report that says them only meets the bar every follow-up met within the
+# week, and one that does not still joins its case at the ordinary bar.
 _FOLLOWS_UP = re.compile(
-    "再次|又一次|仍|依然|依旧|还是没|还没|还未|至今|迄今|反映过|投诉过|打过电话|来过电话|催办|没下文|没有下文|上次|上回"
-    "|(?:之前|此前|上周|上个?月|前几天|前些天|前段时间)(?:已经?|就|也)?(?:反映|打|说|来电|投诉|报|提)"
-    "|都(?:俩|两|[一二三四五六七八九十几半]+)个?(?:天|周|礼拜|星期|月)"
+    "再次|又一次|又来|第[二三四五六七八九十几]次|多次来电|仍|依然|依旧|还是没|还没|还未|至今|迄今|一直没|没人管|没人理"
+    "|没人处理|没下文|没有下文|反映过|投诉过|打过电话|来过电话|催办|上次|上回"
+    "|(?:之前|此前|上周|上个?月|前几天|前些天|前段时间)[^，。！？,.!?；;]{0,8}?"
+    "(?:反映|来电|投诉|打电话|打过|报修|提过|说过|找过)"
+    "|都(?:俩|[0-9两一二三四五六七八九十几半多]+)个?多?(?:天|周|礼拜|星期|月)"
 )
 SUGGESTION_FLOOR = 0.12  # rank_suggestions: an operator glances at a list, so it reaches lower than best_match
 CASE_SIGNATURE_SIZE = 128  # a case keeps more features than one report: its members word the problem differently
@@ -377,7 +381,8 @@ def follow_up(
             continue
         score = similarity_to(query, case.signature)
         floor = FOLLOW_UP_THRESHOLD
-        if abs(report.at - case.last_activity) > FOLLOW_UP_WINDOW and not report.says_follow_up:
+        # Later than the window, not earlier: a report placed out of order (an import) came before the rest.
+        if report.at - case.last_activity > FOLLOW_UP_WINDOW and not report.says_follow_up:
             floor = join_threshold(case.size)
         if score < max(bar, floor) or (best is not None and score <= best.score):
             continue

@@ -96,6 +96,8 @@ _SHORTEST_DERIVED = 3
 _SLOGAN_WORDS = ("幸福", "和谐", "美好", "美丽", "阳光", "温馨", "文明", "平安", "祥和", "康乐")
 _PART = re.compile(r"第?[一二三四五六七八九][东西南北]?区?$")
 _SIDE_PART = re.compile(r"区[东西南北]$")  # 北苑二区东: a part's side, as residents write 第二东
+# What follows a side that is a direction or the start of a word (东门, 东侧, 东南角, 北京): not a part's name.
+_AFTER_DIRECTION = frozenset("门侧边面角口部头南北东西大小出京路街")
 _ESTATE_WORD = re.compile("家园|花园|苑|园")
 # Developers whose name residents leave off an estate's (保利罗兰香谷 is 罗兰香谷) or keep alone (恒大二区).
 _DEVELOPERS = ("保利", "恒大", "万科", "金隅", "龙湖", "首开", "华润", "中海", "远洋", "碧桂园", "富力", "北辰", "金地",
@@ -172,6 +174,7 @@ class Gazetteer:
         self._levels = {name: next(iter(kinds)) for name, kinds in levels.items() if len(kinds) == 1}
         self._surfaces = tuple(_surface(form, meanings) for form, meanings in forms.items())
         self._automaton = ahocorasick_rs.AhoCorasick(forms)
+        self._forms = frozenset(forms)
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
@@ -290,9 +293,10 @@ class Gazetteer:
                 continue
             if surface.text in _EXITS and _is_exit(text, start, ends):
                 continue
-            # 一区东门 is 一区's east gate as often as the gate of 一区东: such a name before 门 is read as the part
-            # without its side (天通东苑一区), which the overlapping shorter match gives.
-            if _SIDE_PART.search(surface.text) and text.startswith("门", end):
+            # 一区东门 is 一区's east gate as often as the gate of 一区东, 二区北京华联 a shop in 二区: where the estate
+            # also has the part without the side, a side followed by what a side or a word goes on with is read as
+            # that part (天通东苑一区), which the overlapping shorter match gives.
+            if _side_reads_as_direction(text, end, surface.text, self._forms):
                 continue
             if _runs_into_common_word(text, end, surface.residential):
                 continue
@@ -467,6 +471,13 @@ def _station_forms(form: str) -> list[str]:
     if not form.endswith("站") or "地铁" in form or len(form) - 1 < 2:
         return []
     return [spelling.format(stem=form[:-1]) for spelling in _STATION_SPELLINGS]
+
+
+def _side_reads_as_direction(text: str, end: int, form: str, forms: frozenset[str]) -> bool:
+    """Whether `form`, a part named by its side (二区东), reads at `end` as the part without the side and a
+    direction (二区东门, 二区东侧) instead: only where the gazetteer also knows that part (天通东苑一区 beside
+    天通东苑一区东). Where it does not (天通北苑 has 二区东 and 二区西 only), 北苑二区东门 is that part's gate."""
+    return bool(_SIDE_PART.search(form)) and text[end : end + 1] in _AFTER_DIRECTION and form[:-1] in forms
 
 
 def _is_exit(text: str, start: int, place_ends: set[int]) -> bool:

@@ -562,6 +562,10 @@ def test_a_late_follow_up_must_say_it_follows_an_earlier_report() -> None:
     assert says_follow_up("都俩礼拜了，还是没人管")
     assert not says_follow_up("物业昨天贴通知，停车费下个月起上涨一倍多。")
     assert not says_follow_up("从上周开始家里手机没信号，要求月底之前恢复。")  # a time alone: a start, a deadline
+    assert says_follow_up("上周五打电话反映的，到今天都两三天了")
+    assert not says_follow_up("物业上个月说停车费要涨，之前提交的车位申请也没批。")
+    # A report placed out of order (an import) before the case's last report needs no words of a follow-up.
+    assert follow_up(later(colder, -21), [own], lambda _: True) is not None
 
 
 def test_two_open_cases_of_the_reports_own_problem_do_not_raise_the_bar_above_themselves() -> None:
