@@ -109,8 +109,12 @@ def test_an_estate_files_under_the_street_the_gazetteer_gives_it(changping: Gaze
         ("北苑二东8号楼停水", Place("天通苑北街道", "天通北苑第二东社区", "社区")),
         ("天通北苑二区东11号楼的电梯坏了", Place("天通苑北街道", "天通北苑第二东社区", "社区")),
         ("北苑二区东 晚上路灯全黑", Place("天通苑北街道", "天通北苑第二东社区", "社区")),
-        # ... but 一区东门 is 一区's east gate as often as the gate of 一区东: the part without its side
+        # ... but 一区东门 is 一区's east gate as often as the gate of 一区东: the part without its side, where the
+        # gazetteer has it; where it has only the sided parts, the gate is the sided part's
         ("天通东苑一区东门外的路面塌了", Place("天通苑南街道", "天通东苑第一社区", "社区")),
+        ("天通东苑一区东侧的人行道", Place("天通苑南街道", "天通东苑第一社区", "社区")),
+        ("天通东苑二区北京华联门口占道", Place("天通苑南街道", "天通东苑第二社区", "社区")),
+        ("北苑二区东门口有人摆摊", Place("天通苑北街道", "天通北苑第二东社区", "社区")),
         ("郝庄西区门口摆摊的太多", Place("城南街道", "郝庄家园西区社区", "社区")),
         # ... but not a part that several estates have: 东二区 of 天通东苑 or of 龙锦苑
         ("东二区电梯又坏了", UNKNOWN),
