@@ -42,6 +42,7 @@ import msgspec
 
 from suggestions.hotspots import cases
 from suggestions.hotspots.cases import (
+    MEMBER_TRIES,
     CaseCandidate,
     Report,
     Weights,
@@ -49,7 +50,9 @@ from suggestions.hotspots.cases import (
     cases_to_absorb,
     choose_case,
     merge_signature,
+    needs_a_member,
     rank_suggestions,
+    resembles_a_member,
     says_follow_up,
 )
 from suggestions.hotspots.places import Gazetteer
@@ -149,6 +152,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
     open cases the report shows to be the same problem."""
     open_cases: dict[int, CaseCandidate] = {}
     assigned: dict[int, int] = {}
+    texts = {item.id: item.text for item in stream}
     anchors: dict[int, Signature] = {}  # each case's first report, which a new report must resemble too
     every_case: dict[int, CaseCandidate] = {}  # open or gone quiet: a resident's own case stays theirs longer
     opened: dict[int, datetime] = {}
@@ -175,7 +179,27 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         def like_first(case_id: int, new: Signature = report.signature) -> bool:
             return similarity(new, anchors[case_id]) >= ANCHOR_FLOOR
 
-        match, matches = matcher(report, compared, like_first, own_cases(item, sent, assigned, every_case, opened))
+        # As the tracker's `_place`: a long letter joins a case of several only if it resembles one of its reports.
+        own = own_cases(item, sent, assigned, every_case, opened)
+        excluded: set[int] = set()
+
+        def allowed(case_id: int, new: Signature = report.signature, excluded: set[int] = excluded) -> bool:
+            return case_id not in excluded and like_first(case_id, new)
+
+        for _ in range(MEMBER_TRIES):
+            match, matches = matcher(report, compared, allowed, own)
+            if match is None or not needs_a_member(item.text, every_case[match.case_id].size):
+                break
+            members = [
+                (texts[report_id], signatures[report_id])
+                for report_id, case_id in assigned.items()
+                if case_id == match.case_id
+            ]
+            if resembles_a_member(report.signature, members):
+                break
+            excluded.add(match.case_id)
+            matches = [m for m in matches if m.case_id != match.case_id]
+            match = None
         if match is None:
             case = CaseCandidate(
                 id=item.id,

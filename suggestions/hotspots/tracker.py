@@ -18,14 +18,18 @@ import msgspec
 from suggestions.hotspots.bursts import DEFAULT_PRIOR, DayCount, DistrictPrior, RiskPoint, burst, escalation
 from suggestions.hotspots.bursts import district_prior as fit_prior
 from suggestions.hotspots.cases import (
+    MEMBER_TRIES,
     CaseCandidate,
+    Match,
     Report,
     cases_to_absorb,
     choose_case,
     merge_signature,
+    needs_a_member,
+    resembles_a_member,
     says_follow_up,
 )
-from suggestions.hotspots.similarity import Signature, similarity
+from suggestions.hotspots.similarity import Signature, signature, similarity
 
 # A case whose reporters (`CASE_FACTS`) reach this many is a hotspot on its own: many people see the same problem.
 CASE_HOTSPOT_REPORTS = 5
@@ -36,6 +40,14 @@ CASE_LIFETIME = timedelta(days=30)
 # A report must resemble a case's first report at least this much as well as the case as a whole (chosen on the
 # tuning half of the evaluation stream: the largest value that costs nothing there).
 ANCHOR_FLOOR = 0.10
+# The reports of a case a long letter is compared with, one by one (`cases.needs_a_member`): its latest.
+MEMBERS_READ = 50
+MEMBER_TEXTS = """
+SELECT text_masked, street, locality FROM items
+WHERE case_id = $1 AND id <> $2
+ORDER BY received_at DESC, id DESC
+LIMIT $3
+"""
 # Candidate cases looked at for one report: the most recently active of its street.
 CANDIDATES = 500
 BURST_WINDOW_HOURS = 72
@@ -380,13 +392,25 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         locality_level=item.locality_level,
         says_follow_up=says_follow_up(item.text),
     )
-    best, matches = choose_case(
-        report,
-        list(candidates.values()),
-        lambda case_id: similarity(item.signature, anchors[case_id]) >= ANCHOR_FLOOR,
-        window=CASE_WINDOW,
-        own=list(own.values()),
-    )
+    excluded: set[int] = set()  # cases a long letter matched only by their mean (`cases.needs_a_member`)
+    best: Match | None = None
+    matches: list[Match] = []
+    for _ in range(MEMBER_TRIES):
+        best, matches = choose_case(
+            report,
+            list(candidates.values()),
+            lambda case_id: case_id not in excluded and similarity(item.signature, anchors[case_id]) >= ANCHOR_FLOOR,
+            window=CASE_WINDOW,
+            own=list(own.values()),
+        )
+        if best is None:
+            break
+        chosen = candidates.get(best.case_id) or own[best.case_id]
+        if not needs_a_member(item.text, chosen.size) or await _resembles_a_member(conn, item, chosen.id):
+            break
+        excluded.add(chosen.id)
+        matches = [match for match in matches if match.case_id != chosen.id]
+        best = None
     if best is not None:
         joined = await _join(conn, item, candidates.get(best.case_id) or own[best.case_id], best.score)
         # None: another worker closed the case in the meantime (absorbed it, or staff merged it away)
@@ -416,6 +440,15 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     )
     await conn.execute(SET_ITEM_CASE, item.id, case_id, None)
     return case_id, True, 1
+
+
+async def _resembles_a_member(conn: Any, item: Placed, case_id: int) -> bool:
+    """Whether the item resembles one of the case's latest MEMBERS_READ reports at `cases.MEMBER_FLOOR`."""
+    rows = await conn.fetch(MEMBER_TEXTS, case_id, item.id, MEMBERS_READ)
+    members = [
+        (row["text_masked"], signature(row["text_masked"], places=(row["street"], row["locality"]))) for row in rows
+    ]
+    return resembles_a_member(item.signature, members)
 
 
 async def _join(conn: Any, item: Placed, case: CaseCandidate, score: float) -> CaseCandidate | None:

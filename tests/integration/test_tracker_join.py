@@ -8,9 +8,23 @@ from typing import Any
 
 from suggestions.hotspots.cases import merge_signature
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import Placed, _join, candidate_from_row
+from suggestions.hotspots.tracker import Placed, _join, _resembles_a_member, candidate_from_row
+from tests.letters import BUS_ROUTE, JUNCTION_LIGHTS, JUNCTION_LIGHTS_AGAIN, TRAFFIC_IN_GENERAL
 
 TEXT = "龙跃苑二区5号楼的电梯又坏了，已经停了三天。"
+
+
+def placed(item_id: int, text: str, *, street: str, topic: str) -> Placed:
+    return Placed(
+        id=item_id,
+        text=text,
+        street=street,
+        locality=None,
+        topic=topic,
+        risk_level=0,
+        received_at=datetime.now(UTC),
+        signature=signature(text, places=(street, None)),
+    )
 
 
 async def test_a_report_does_not_join_a_case_closed_meanwhile(conn: Any) -> None:
@@ -28,16 +42,7 @@ async def test_a_report_does_not_join_a_case_closed_meanwhile(conn: Any) -> None
         "RETURNING id",
         TEXT,
     )
-    item = Placed(
-        id=item_id,
-        text=TEXT,
-        street="龙泽园街道",
-        locality=None,
-        topic="城乡建设",
-        risk_level=0,
-        received_at=datetime.now(UTC),
-        signature=signature(TEXT),
-    )
+    item = placed(item_id, TEXT, street="龙泽园街道", topic="城乡建设")
     case = candidate_from_row(row)
     await conn.execute("UPDATE cases SET status = 'closed' WHERE id = $1", case.id)
     assert await _join(conn, item, case, 0.5) is None
@@ -49,3 +54,25 @@ async def test_a_report_does_not_join_a_case_closed_meanwhile(conn: Any) -> None
     assert joined is not None
     assert joined.size == 2
     assert await conn.fetchval("SELECT case_id FROM items WHERE id = $1", item_id) == case.id
+
+
+async def test_a_long_letter_is_compared_with_the_cases_reports_one_by_one(conn: Any) -> None:
+    case_id = await conn.fetchval(
+        """INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, summary)
+           VALUES ('城北街道', '交通运输', now(), now(), 2, 0, '') RETURNING id"""
+    )
+
+    async def item(code: str, text: str, case: int | None) -> Placed:
+        item_id = await conn.fetchval(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, case_id)"
+            " VALUES ($1, 'web', $2, $2, 'open', '城北街道', $3) RETURNING id",
+            code,
+            text,
+            case,
+        )
+        return placed(item_id, text, street="城北街道", topic="交通运输")
+
+    await item("L1", JUNCTION_LIGHTS, case_id)
+    await item("L2", BUS_ROUTE, case_id)
+    assert await _resembles_a_member(conn, await item("L3", JUNCTION_LIGHTS_AGAIN, None), case_id)
+    assert not await _resembles_a_member(conn, await item("L4", TRAFFIC_IN_GENERAL, None), case_id)

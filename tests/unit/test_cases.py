@@ -40,8 +40,10 @@ from suggestions.hotspots.cases import (
     join_threshold,
     joinable,
     merge_signature,
+    needs_a_member,
     place_factor,
     rank_suggestions,
+    resembles_a_member,
     says_follow_up,
     scored_matches,
     second_report,
@@ -49,6 +51,7 @@ from suggestions.hotspots.cases import (
 from suggestions.hotspots.facets import facets
 from suggestions.hotspots.similarity import buildings, signature, similarity
 from suggestions.hotspots.tracker import OWN_CASES_MAX
+from tests.letters import BUS_ROUTE, JUNCTION_LIGHTS, JUNCTION_LIGHTS_AGAIN, TRAFFIC_IN_GENERAL
 
 STREAM = Path(__file__).resolve().parent.parent / "data" / "duplicate_stream.jsonl"
 GAZETTEER = Path(__file__).resolve().parents[2] / "ml" / "district" / "changping" / "gazetteer.csv"
@@ -566,6 +569,21 @@ def test_a_late_follow_up_must_say_it_follows_an_earlier_report() -> None:
     assert not says_follow_up("物业上个月说停车费要涨，之前提交的车位申请也没批。")
     # A report placed out of order (an import) before the case's last report needs no words of a follow-up.
     assert follow_up(later(colder, -21), [own], lambda _: True) is not None
+
+
+def test_a_long_letter_must_resemble_one_of_the_cases_reports_not_only_their_mean() -> None:
+    assert needs_a_member(TRAFFIC_IN_GENERAL, 2)
+    assert not needs_a_member(TRAFFIC_IN_GENERAL, 1)  # a case of one report: its mean is that report
+    assert not needs_a_member(HEATING, 5)  # a short report
+    letters = [(text, signature(text)) for text in (JUNCTION_LIGHTS, BUS_ROUTE)]
+    mean = merge_signature(letters[0][1], letters[1][1], 1)
+    general = signature(TRAFFIC_IN_GENERAL)
+    assert similarity(general, mean) >= join_threshold(2)  # the mean would take it: traffic, roads, buses
+    assert not resembles_a_member(general, letters)
+    assert resembles_a_member(signature(JUNCTION_LIGHTS_AGAIN), letters)  # the same junction's lights
+    # A case of short reports: their mean is one problem's wording, not a kind's.
+    short = [(text, signature(text)) for text in (HEATING, HEATING_AGAIN, LIGHTS)]
+    assert resembles_a_member(general, short)
 
 
 def test_two_open_cases_of_the_reports_own_problem_do_not_raise_the_bar_above_themselves() -> None:
