@@ -50,6 +50,7 @@ from suggestions.hotspots.cases import (
     cases_to_absorb,
     choose_case,
     merge_signature,
+    mostly_long,
     needs_a_member,
     rank_suggestions,
     resembles_a_member,
@@ -186,16 +187,17 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         def allowed(case_id: int, new: Signature = report.signature, excluded: set[int] = excluded) -> bool:
             return case_id not in excluded and like_first(case_id, new)
 
+        def may_take(case_id: int, item: StreamReport = item, own: list[CaseCandidate] = own) -> bool:
+            if any(case.id == case_id for case in own) or not needs_a_member(item.text, every_case[case_id].size):
+                return True
+            members = [report_id for report_id, assigned_case in assigned.items() if assigned_case == case_id]
+            if not mostly_long([texts[report_id] for report_id in members]):
+                return True
+            return resembles_a_member(signatures[item.id], (signatures[report_id] for report_id in members))
+
         for _ in range(MEMBER_TRIES):
             match, matches = matcher(report, compared, allowed, own)
-            if match is None or not needs_a_member(item.text, every_case[match.case_id].size):
-                break
-            members = [
-                (texts[report_id], signatures[report_id])
-                for report_id, case_id in assigned.items()
-                if case_id == match.case_id
-            ]
-            if resembles_a_member(report.signature, members):
+            if match is None or may_take(match.case_id):
                 break
             excluded.add(match.case_id)
             matches = [m for m in matches if m.case_id != match.case_id]
@@ -225,6 +227,8 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 size=old.size + 1,
             )
             for absorbed in cases_to_absorb(case, matches if report.street else [], open_cases):
+                if not may_take(absorbed):
+                    continue
                 other = open_cases.pop(absorbed)
                 for member, case_id in assigned.items():
                     if case_id == absorbed:

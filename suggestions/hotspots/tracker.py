@@ -8,7 +8,7 @@ latest reports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from suggestions.hotspots.cases import (
     cases_to_absorb,
     choose_case,
     merge_signature,
+    mostly_long,
     needs_a_member,
     resembles_a_member,
     says_follow_up,
@@ -406,7 +407,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         if best is None:
             break
         chosen = candidates.get(best.case_id) or own[best.case_id]
-        if not needs_a_member(item.text, chosen.size) or await _resembles_a_member(conn, item, chosen.id):
+        if await _may_take(conn, item, chosen, own):
             break
         excluded.add(chosen.id)
         matches = [match for match in matches if match.case_id != chosen.id]
@@ -422,7 +423,9 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
                 from suggestions.hotspots.editing import absorb
 
                 for other in absorbed:
-                    joined = await absorb(conn, into=joined, other=candidates[other])
+                    # Showing two cases to be one asks what joining asks: a case of long letters only by one of them.
+                    if await _may_take(conn, item, candidates[other], own):
+                        joined = await absorb(conn, into=joined, other=candidates[other])
             return joined.id, False, joined.size
     case_id = await conn.fetchval(
         OPEN_CASE,
@@ -442,12 +445,16 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     return case_id, True, 1
 
 
-async def _resembles_a_member(conn: Any, item: Placed, case_id: int) -> bool:
-    """Whether the item resembles one of the case's latest MEMBERS_READ reports at `cases.MEMBER_FLOOR`."""
-    rows = await conn.fetch(MEMBER_TEXTS, case_id, item.id, MEMBERS_READ)
-    members = [
-        (row["text_masked"], signature(row["text_masked"], places=(row["street"], row["locality"]))) for row in rows
-    ]
+async def _may_take(conn: Any, item: Placed, case: CaseCandidate, own: Mapping[int, CaseCandidate]) -> bool:
+    """Whether the item may join (or absorb) the case as far as `cases.needs_a_member` goes: a short report, a case of
+    one report or the resident's own case may; a long letter may join a case mostly of long letters only when it
+    resembles one of the case's latest MEMBERS_READ reports, not only their mean."""
+    if case.id in own or not needs_a_member(item.text, case.size):
+        return True
+    rows = await conn.fetch(MEMBER_TEXTS, case.id, item.id, MEMBERS_READ)
+    if not mostly_long([row["text_masked"] for row in rows]):
+        return True
+    members = (signature(row["text_masked"], places=(row["street"], row["locality"])) for row in rows)
     return resembles_a_member(item.signature, members)
 
 
