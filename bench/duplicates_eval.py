@@ -180,7 +180,8 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
         def like_first(case_id: int, new: Signature = report.signature) -> bool:
             return similarity(new, anchors[case_id]) >= ANCHOR_FLOOR
 
-        # As the tracker's `_place`: a long letter joins a case of several only if it resembles one of its reports.
+        # As the tracker's `_place` and `_may_take`: a long letter joins (or absorbs) a case of several reports, mostly
+        # long, only if it resembles one of them; a resident's own case is exempt. The tracker reads the latest 50.
         own = own_cases(item, sent, assigned, every_case, opened)
         excluded: set[int] = set()
 

@@ -3,7 +3,8 @@
 Runs inside the transaction that records an item's classification, so an item is classified, placed in a case and
 counted exactly once, or not at all. The work per item is bounded whatever the number of items stored: one index
 scan for candidate cases of its street, one row of daily counts, at most a month of its series, at most a case's
-latest reports.
+latest reports; and for a long letter, the latest MEMBERS_READ reports of each case it is checked against
+(`cases.needs_a_member`: three cases at most, and each case it would absorb).
 """
 
 from __future__ import annotations
