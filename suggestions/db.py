@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import msgspec
 from litestar.di import NamedDependency
+
+log = logging.getLogger(__name__)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -34,5 +37,20 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
 
 async def provide_connection(db_pool: NamedDependency[asyncpg.Pool]) -> AsyncIterator[Any]:
     """A connection for one request, returned to the pool afterwards."""
-    async with db_pool.acquire() as conn:
+    conn = await db_pool.acquire()
+    try:
         yield conn
+    finally:
+        await release(db_pool, conn)
+
+
+async def release(pool: asyncpg.Pool, conn: Any) -> None:
+    """Return a connection to the pool. When the server drops the connection while it is being returned, asyncpg's
+    pool frees its slot from the connection's close callback first and then refuses the release itself
+    (InternalClientError: release() called on a free connection holder). The pool has the slot back either way, and
+    the request's own outcome (a 503 for the outage that dropped it, or what it had committed) must not turn into a
+    500 for that."""
+    try:
+        await pool.release(conn)
+    except asyncpg.exceptions.InternalClientError:
+        log.warning("connection was already back in the pool when released")
