@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -37,19 +38,27 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
 
 async def provide_connection(db_pool: NamedDependency[asyncpg.Pool]) -> AsyncIterator[Any]:
     """A connection for one request, returned to the pool afterwards."""
-    conn = await db_pool.acquire()
+    async with connection(db_pool) as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[Any]:
+    """A connection from the pool, returned by `release` afterwards: what `pool.acquire()` gives, for the API's
+    requests and the worker's jobs alike."""
+    conn = await pool.acquire()
     try:
         yield conn
     finally:
-        await release(db_pool, conn)
+        await release(pool, conn)
 
 
 async def release(pool: asyncpg.Pool, conn: Any) -> None:
     """Return a connection to the pool. When the server drops the connection while it is being returned, asyncpg's
     pool frees its slot from the connection's close callback first and then refuses the release itself
     (InternalClientError: release() called on a free connection holder). The pool has the slot back either way, and
-    the request's own outcome (a 503 for the outage that dropped it, or what it had committed) must not turn into a
-    500 for that."""
+    the request's or job's own outcome (a 503 for the outage that dropped it, or what it had committed) must not turn
+    into a 500 or a failed job for that."""
     try:
         await pool.release(conn)
     except asyncpg.exceptions.InternalClientError:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 
-from suggestions.db import create_pool
+from suggestions.db import connection, create_pool
 from suggestions.district import load_gazetteer
 from suggestions.errors import Conflict, InvalidInput, field_name
 from suggestions.intake.schema import ItemIn
@@ -28,7 +28,7 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
     pool = await create_pool(settings.database_url, size=2)
     queue = await create_queue(settings.redis_url, settings.queue_name)
     try:
-        async with pool.acquire() as conn:
+        async with connection(pool) as conn:
             with path.open("rb") as lines:
                 for number, line in enumerate(lines, start=1):
                     if not line.strip():

@@ -12,6 +12,7 @@ import msgspec
 from suggestions.classify import store
 from suggestions.classify.corrections import corrections
 from suggestions.classify.worker import predict_outcomes
+from suggestions.db import connection
 
 
 async def reclassify(pool: Any, model: Any, *, batch_size: int = 256) -> int:
@@ -19,13 +20,13 @@ async def reclassify(pool: Any, model: Any, *, batch_size: int = 256) -> int:
     done = 0
     after_id = 0
     while True:
-        async with pool.acquire() as conn:
+        async with connection(pool) as conn:
             page = await store.outdated_page(conn, version=model.version, after_id=after_id, limit=batch_size)
         if not page:
             return done
         after_id = page[-1].id
         outcomes = await asyncio.to_thread(predict_outcomes, model, page)
-        async with pool.acquire() as conn:
+        async with connection(pool) as conn:
             done += len(await store.record_classifications(conn, outcomes, replace_version=model.version))
 
 

@@ -20,7 +20,7 @@ from arq import cron
 from suggestions import queue
 from suggestions.classify import store
 from suggestions.classify.store import Claimed, Outcome
-from suggestions.db import create_pool
+from suggestions.db import connection, create_pool
 from suggestions.hotspots.tracker import refit_prior, review_hotspots
 from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
 from suggestions.settings import Settings, load_settings
@@ -118,12 +118,12 @@ async def classify_claimed(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
                 outcomes.extend(await loop.run_in_executor(ctx["executor"], predict_outcomes, ctx["model"], [one]))
             except Exception as exc:
                 CLASSIFICATION_FAILURES.inc()
-                async with pool.acquire() as conn:
+                async with connection(pool) as conn:
                     status = await store.record_failure(
                         conn, item_id=one.id, error=type(exc).__name__, max_attempts=settings.max_attempts
                     )
                 log.warning("item %s: classification raised %s (now %s)", one.id, type(exc).__name__, status)
-    async with pool.acquire() as conn:
+    async with connection(pool) as conn:
         done = await store.record_classifications(conn, outcomes)
     seconds = time.perf_counter() - started
     ITEMS_CLASSIFIED.inc(len(done))
@@ -135,7 +135,7 @@ async def classify_claimed(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
 async def classify_item(ctx: dict[str, Any], item_id: int) -> int:
     """Job: classify this item, and with it other pending items up to a batch, so a backlog drains in batches."""
     settings: Settings = ctx["settings"]
-    async with ctx["db_pool"].acquire() as conn:
+    async with connection(ctx["db_pool"]) as conn:
         claimed = await store.claim(
             conn, first=item_id, limit=settings.classify_batch_size, lease_seconds=settings.lease_seconds
         )
@@ -146,7 +146,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     """Cron: classify pending items that waited too long (their wake-up was lost, or their worker died)."""
     settings: Settings = ctx["settings"]
     pool = ctx["db_pool"]
-    async with pool.acquire() as conn:
+    async with connection(pool) as conn:
         given_up = await store.give_up_on_crashes(conn, crash_limit=settings.max_attempts * CRASHES_PER_ATTEMPT)
         if given_up:
             log.warning("gave up on %d items whose workers kept dying", len(given_up))
@@ -155,7 +155,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     deadline = time.monotonic() + SWEEP_SECONDS - 1
     while overdue and time.monotonic() < deadline:
         batch, overdue = overdue[: settings.classify_batch_size], overdue[settings.classify_batch_size :]
-        async with pool.acquire() as conn:
+        async with connection(pool) as conn:
             claimed = [
                 c
                 for item_id in batch
@@ -170,13 +170,13 @@ async def sweep(ctx: dict[str, Any]) -> int:
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
     from suggestions.intake.store import delete_expired_idempotency_keys
 
-    async with ctx["db_pool"].acquire() as conn:
+    async with connection(ctx["db_pool"]) as conn:
         return await delete_expired_idempotency_keys(conn, hours=ctx["settings"].idempotency_hours)
 
 
 async def hourly(ctx: dict[str, Any]) -> None:
     """Cron: refit the burst prior to the district's counts, and end hotspots that have cooled."""
-    async with ctx["db_pool"].acquire() as conn:
+    async with connection(ctx["db_pool"]) as conn:
         await refit_prior(conn)
         await review_hotspots(conn)
 
