@@ -201,7 +201,6 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
             if match is None or may_take(match.case_id):
                 break
             excluded.add(match.case_id)
-            matches = [m for m in matches if m.case_id != match.case_id]
             match = None
         if match is None:
             case = CaseCandidate(

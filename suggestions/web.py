@@ -41,7 +41,7 @@ FIELD_MESSAGES = {
 }
 
 
-RATING_CHOICES = [(value, text) for value, text in RATING_TEXT.items()]
+RATING_CHOICES = list(RATING_TEXT.items())
 
 
 class WebForm(msgspec.Struct, kw_only=True):

@@ -120,7 +120,7 @@ one problem, about the share of the stream's grouping as a whole.
 
 Stream 20, scored once on arrival (0.897 / 0.802 with labels, 0.783 / 0.501 from text), showed the follow-up's cost: a
 resident's report of their estate's parking fee rising joined their own case of a broken slide, three weeks old, and
-the fee's eleven other reports followed it (0.10 of similarity: 物业, 请). Past FOLLOW_UP_WINDOW a report joins its
+the fee's eleven other reports followed it (0.10 of similarity: 物业, 请). Past the case's window a report joins its
 sender's case at the lower bar only when it says it follows an earlier report (再次来电, 仍未, 上周反映的, 都俩礼拜了):
 stream 20 0.935 / 0.802 and 0.887 / 0.501; streams 18 and 19, whose late follow-ups (8 to 14 days) all say so,
 unchanged. On the real stream with senders, 23 pairs were split, all but one two problems (one writer's letters about
@@ -177,11 +177,11 @@ MEMBER_TRIES = 3  # the best cases a long letter is checked against before it op
 # the written streams score at least this, against 36 % of the different problems of one topic within a week; a
 # resident has one or two open cases, not a street's hundreds.
 FOLLOW_UP_THRESHOLD = 0.10
-# A resident's own case stays theirs for its whole lifetime, but a report more than this after the case's last one
-# joins it at the follow-up bar only when it says it follows an earlier report (`says_follow_up`); otherwise at the
-# ordinary bar of the case's size. Three weeks on, the same phone is as likely to be about another problem of the
-# estate (stream 20: a playground's broken slide, then the parking fee's rise) as about the first.
-FOLLOW_UP_WINDOW = timedelta(days=7)
+# A resident's own case stays theirs for its whole lifetime, but once it is closed to other reports (past the
+# matching `window` after its last one) their report joins it at the follow-up bar only when it says it follows an
+# earlier report (`says_follow_up`); otherwise at the ordinary bar of the case's size. Three weeks on, the same phone
+# is as likely to be about another problem of the estate (stream 20: a playground's broken slide, then the parking
+# fee's rise) as about the first.
 # What a report that follows an earlier one says: that it calls again (再次来电, 第三次反映), that the problem is
 # still there (仍未修, 还是没人管, 至今), how long it has lasted (都俩礼拜了), or when it was reported
 # (上周五打电话反映的, 前几天我反映的). A date alone says nothing: 上周开始 and 月底之前 open reports and set
@@ -327,13 +327,13 @@ def choose_case(
     # The background bar on a follow-up's scale: its score carries no place factor, while a report of no place meets
     # every other case at `unknown_place`. Long letters of one writer share their wording whatever their problem.
     own_bar = bar / weights.unknown_place if placeless and weights.unknown_place > 0 else bar
-    best = follow_up(report, own, eligible, bar=own_bar, weights=weights) if own and placeless else None
+    best = follow_up(report, own, eligible, bar=own_bar, window=window, weights=weights) if own and placeless else None
     if best is None:
         best = joinable(matches, candidates, threshold=threshold, size_step=size_step, bar=bar)
     if best is None and matches:
         best = second_report(report, matches[0], candidates, bar=bar)
     if best is None and own and not placeless:
-        best = follow_up(report, own, eligible, bar=bar, weights=weights)
+        best = follow_up(report, own, eligible, bar=bar, window=window, weights=weights)
     return best, [match for match in matches if match.score >= least]
 
 
@@ -368,6 +368,7 @@ def follow_up(
     eligible: Callable[[int], bool],
     *,
     bar: float = 0.0,
+    window: timedelta = timedelta(days=7),
     weights: Weights = WEIGHTS,
 ) -> Match | None:
     """The open case of the resident's own earlier report that this report follows up, if any.
@@ -376,8 +377,9 @@ def follow_up(
     did. Against the street's cases such a report is weighed down as of unknown place and clears no bar; against the
     cases that hold the same resident's earlier reports it needs only FOLLOW_UP_THRESHOLD of text similarity, with the
     case's topic, no other place (a resident may report two estates' problems), no other facet or building, and the
-    report's `background_bar`. The place counts as agreeing when the report names none. More than FOLLOW_UP_WINDOW
-    after the case's last report, the lower bar needs a report that says it follows an earlier one."""
+    report's `background_bar`. The place counts as agreeing when the report names none. More than `window` after the
+    case's last report, when it takes no other report, the lower bar needs a report that says it follows an earlier
+    one."""
     best: Match | None = None
     query = as_map(report.signature)
     for case in own:
@@ -398,7 +400,7 @@ def follow_up(
         score = similarity_to(query, case.signature)
         floor = FOLLOW_UP_THRESHOLD
         # Later than the window, not earlier: a report placed out of order (an import) came before the rest.
-        if report.at - case.last_activity > FOLLOW_UP_WINDOW and not report.says_follow_up:
+        if report.at - case.last_activity > window and not report.says_follow_up:
             floor = join_threshold(case.size)
         if score < max(bar, floor) or (best is not None and score <= best.score):
             continue

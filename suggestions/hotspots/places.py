@@ -174,7 +174,10 @@ class Gazetteer:
         self._levels = {name: next(iter(kinds)) for name, kinds in levels.items() if len(kinds) == 1}
         self._surfaces = tuple(_surface(form, meanings) for form, meanings in forms.items())
         self._automaton = ahocorasick_rs.AhoCorasick(forms)
-        self._forms = frozenset(forms)
+        # Parts named by their side (一区东) whose estate also has the part without it (一区), so that before a
+        # direction (一区东门) the side may be the gate's, not the part's. Where the estate has only sided parts
+        # (天通北苑 has 二区东 and 二区西), 北苑二区东门 is that part's gate.
+        self._sided = frozenset(form for form in forms if _SIDE_PART.search(form) and form[:-1] in forms)
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
@@ -296,7 +299,7 @@ class Gazetteer:
             # 一区东门 is 一区's east gate as often as the gate of 一区东, 二区北京华联 a shop in 二区: where the estate
             # also has the part without the side, a side followed by what a side or a word goes on with is read as
             # that part (天通东苑一区), which the overlapping shorter match gives.
-            if _side_reads_as_direction(text, end, surface.text, self._forms):
+            if surface.text in self._sided and text[end : end + 1] in _AFTER_DIRECTION:
                 continue
             if _runs_into_common_word(text, end, surface.residential):
                 continue
@@ -471,13 +474,6 @@ def _station_forms(form: str) -> list[str]:
     if not form.endswith("站") or "地铁" in form or len(form) - 1 < 2:
         return []
     return [spelling.format(stem=form[:-1]) for spelling in _STATION_SPELLINGS]
-
-
-def _side_reads_as_direction(text: str, end: int, form: str, forms: frozenset[str]) -> bool:
-    """Whether `form`, a part named by its side (二区东), reads at `end` as the part without the side and a
-    direction (二区东门, 二区东侧) instead: only where the gazetteer also knows that part (天通东苑一区 beside
-    天通东苑一区东). Where it does not (天通北苑 has 二区东 and 二区西 only), 北苑二区东门 is that part's gate."""
-    return bool(_SIDE_PART.search(form)) and text[end : end + 1] in _AFTER_DIRECTION and form[:-1] in forms
 
 
 def _is_exit(text: str, start: int, place_ends: set[int]) -> bool:

@@ -410,8 +410,7 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         chosen = candidates.get(best.case_id) or own[best.case_id]
         if await _may_take(conn, item, chosen, own):
             break
-        excluded.add(chosen.id)
-        matches = [match for match in matches if match.case_id != chosen.id]
+        excluded.add(chosen.id)  # the next choice's matches leave it out too (`eligible`)
         best = None
     if best is not None:
         joined = await _join(conn, item, candidates.get(best.case_id) or own[best.case_id], best.score)
