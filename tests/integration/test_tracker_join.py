@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from suggestions.hotspots.cases import CaseCandidate, merge_signature
-from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import Placed, _join, _may_take, candidate_from_row
+import msgspec
+
+from suggestions.hotspots.cases import CaseCandidate, join_threshold, merge_signature
+from suggestions.hotspots.similarity import signature, similarity
+from suggestions.hotspots.tracker import Placed, _join, _may_take, _place, candidate_from_row
 from tests.letters import BUS_ROUTE, JUNCTION_LIGHTS, JUNCTION_LIGHTS_AGAIN, TRAFFIC_IN_GENERAL
 
 TEXT = "龙跃苑二区5号楼的电梯又坏了，已经停了三天。"
@@ -83,3 +85,37 @@ async def test_a_long_letter_is_compared_with_the_cases_reports_one_by_one(conn:
     assert await _may_take(conn, general, letters, {letters.id: letters})  # the resident's own case: a follow-up
     # A case of short reports is not checked: a long account of its problem joins the operators' summaries.
     assert await _may_take(conn, general, await case_of(TEXT, TEXT, BUS_ROUTE), {})
+
+
+async def test_a_long_letter_like_only_the_cases_mean_opens_a_case_of_its_own(conn: Any) -> None:
+    """The tracker's placing: a case of two long letters whose mean a third letter matches (traffic in general), but
+    neither letter, is passed over; a letter like one of them joins it."""
+    members = [signature(text, places=("城北街道", None)) for text in (JUNCTION_LIGHTS, BUS_ROUTE)]
+    mean, first = merge_signature(members[0], members[1], 1), members[0]
+    case_id = await conn.fetchval(
+        """INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, signature_keys,
+                              signature_weights, anchor_keys, anchor_weights, summary)
+           VALUES ('城北街道', '交通运输', now(), now(), 2, 0, $1, $2, $3, $4, '') RETURNING id""",
+        mean.keys,
+        mean.weights,
+        first.keys,
+        first.weights,
+    )
+
+    async def letter(text: str, case: int | None = None) -> Placed:
+        item_id = await conn.fetchval(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, case_id)"
+            " VALUES (substr(md5(random()::text), 1, 10), 'web', $1, $1, 'open', '城北街道', $2) RETURNING id",
+            text,
+            case,
+        )
+        return msgspec.structs.replace(placed(item_id, text, street="城北街道", topic="交通运输"), resident_phone=False)
+
+    await letter(JUNCTION_LIGHTS, case_id)
+    await letter(BUS_ROUTE, case_id)
+    general = await letter(TRAFFIC_IN_GENERAL)
+    assert similarity(general.signature, mean) >= join_threshold(2)  # the mean alone would take it
+    placed_at, opened, size = await _place(conn, general)
+    assert (placed_at != case_id, opened, size) == (True, True, 1)
+    placed_at, opened, size = await _place(conn, await letter(JUNCTION_LIGHTS_AGAIN))
+    assert (placed_at, opened, size) == (case_id, False, 3)
