@@ -29,6 +29,17 @@ def placed(item_id: int, text: str, *, street: str, topic: str) -> Placed:
     )
 
 
+async def letter(conn: Any, text: str, case: int | None = None) -> Placed:
+    """A traffic letter of 城北街道 stored (in `case`, if given) and ready to place; no resident's phone."""
+    item_id = await conn.fetchval(
+        "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, case_id)"
+        " VALUES (substr(md5(random()::text), 1, 10), 'web', $1, $1, 'open', '城北街道', $2) RETURNING id",
+        text,
+        case,
+    )
+    return msgspec.structs.replace(placed(item_id, text, street="城北街道", topic="交通运输"), resident_phone=False)
+
+
 async def test_a_report_does_not_join_a_case_closed_meanwhile(conn: Any) -> None:
     sig = merge_signature(signature(TEXT), signature(TEXT), 0)
     row = await conn.fetchrow(
@@ -66,21 +77,12 @@ async def test_a_long_letter_is_compared_with_the_cases_reports_one_by_one(conn:
             len(texts),
         )
         for text in texts:
-            await item(text, row["id"])
+            await letter(conn, text, row["id"])
         return candidate_from_row(row)
 
-    async def item(text: str, case: int | None = None) -> Placed:
-        item_id = await conn.fetchval(
-            "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, case_id)"
-            " VALUES (substr(md5(random()::text), 1, 10), 'web', $1, $1, 'open', '城北街道', $2) RETURNING id",
-            text,
-            case,
-        )
-        return placed(item_id, text, street="城北街道", topic="交通运输")
-
     letters = await case_of(JUNCTION_LIGHTS, BUS_ROUTE)
-    assert await _may_take(conn, await item(JUNCTION_LIGHTS_AGAIN), letters, {})  # like the junction's letter
-    general = await item(TRAFFIC_IN_GENERAL)
+    assert await _may_take(conn, await letter(conn, JUNCTION_LIGHTS_AGAIN), letters, {})  # like the junction's letter
+    general = await letter(conn, TRAFFIC_IN_GENERAL)
     assert not await _may_take(conn, general, letters, {})  # like their mean only
     assert await _may_take(conn, general, letters, {letters.id: letters})  # the resident's own case: a follow-up
     # A case of short reports is not checked: a long account of its problem joins the operators' summaries.
@@ -102,20 +104,11 @@ async def test_a_long_letter_like_only_the_cases_mean_opens_a_case_of_its_own(co
         first.weights,
     )
 
-    async def letter(text: str, case: int | None = None) -> Placed:
-        item_id = await conn.fetchval(
-            "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, case_id)"
-            " VALUES (substr(md5(random()::text), 1, 10), 'web', $1, $1, 'open', '城北街道', $2) RETURNING id",
-            text,
-            case,
-        )
-        return msgspec.structs.replace(placed(item_id, text, street="城北街道", topic="交通运输"), resident_phone=False)
-
-    await letter(JUNCTION_LIGHTS, case_id)
-    await letter(BUS_ROUTE, case_id)
-    general = await letter(TRAFFIC_IN_GENERAL)
+    await letter(conn, JUNCTION_LIGHTS, case_id)
+    await letter(conn, BUS_ROUTE, case_id)
+    general = await letter(conn, TRAFFIC_IN_GENERAL)
     assert similarity(general.signature, mean) >= join_threshold(2)  # the mean alone would take it
     placed_at, opened, size = await _place(conn, general)
     assert (placed_at != case_id, opened, size) == (True, True, 1)
-    placed_at, opened, size = await _place(conn, await letter(JUNCTION_LIGHTS_AGAIN))
+    placed_at, opened, size = await _place(conn, await letter(conn, JUNCTION_LIGHTS_AGAIN))
     assert (placed_at, opened, size) == (case_id, False, 3)
