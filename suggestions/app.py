@@ -17,6 +17,7 @@ from litestar import Litestar, Request, Response, get, route
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -120,6 +121,11 @@ async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
     except msgspec.ValidationError as exc:
         message = str(exc)
         raise InvalidInput(field_name(message) or "body", message.split(" - at ")[0]) from None
+    except UnicodeDecodeError:
+        # msgspec raises this, not DecodeError, for bytes that are not UTF-8 inside a string; so does Litestar's decoder
+        raise ClientException(
+            "Request body is not valid JSON", extra={"errors": [{"field": "body", "message": "not UTF-8"}]}
+        ) from None
     except msgspec.DecodeError:
         return
 

@@ -166,6 +166,11 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     return problem(exc.status_code, exc.detail, headers=exc.headers, **extra)
 
 
+def _route(request: Request[Any, Any, Any]) -> str:
+    # The route's template, never the path: a path holds what the caller typed (a "tracking code" may be a phone).
+    return str(request.scope.get("path_template") or "(no route)")
+
+
 def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.warning("database unavailable: %s", type(exc).__name__)
     return problem(
@@ -178,7 +183,7 @@ def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> 
 
 def on_transaction_rollback(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # A deadlock or serialisation failure: PostgreSQL rolled the request's transaction back to let another through.
-    log.warning("transaction rolled back: %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    log.warning("transaction rolled back: %s on %s %s", type(exc).__name__, request.method, _route(request))
     return problem(
         503,
         "Service temporarily busy",
@@ -189,7 +194,7 @@ def on_transaction_rollback(request: Request[Any, Any, Any], exc: Exception) -> 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Log the class and where, never the message: it may quote the resident's text.
-    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path, exc_info=False)
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, _route(request), exc_info=False)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Internal error")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -60,6 +60,19 @@ def _form_page(form: WebForm, errors: dict[str, str] | None = None, status_code:
     )
 
 
+async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
+    """Whether the form's bytes, raw and percent-decoded, are UTF-8: Litestar would turn any other encoding into
+    mojibake or U+FFFD and the resident's words would be stored garbled."""
+    try:
+        parse_qsl((await request.body()).decode(), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+NOT_UTF8 = "页面编码有误，请刷新页面后重新填写提交"
+
+
 @get("/", include_in_schema=False)
 async def index() -> Template:
     return _form_page(WebForm())
@@ -72,6 +85,8 @@ async def submit(
     db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
 ) -> Template:
+    if not await _is_utf8_form(request):
+        return _form_page(WebForm(), {"text": NOT_UTF8}, status_code=400)
     fields: dict[str, Any] = {"channel": "web", "text": data.text}
     for name in ("place", "kind", "contact_name", "contact_phone"):
         if value := getattr(data, name).strip():
@@ -124,9 +139,14 @@ class RatingForm(msgspec.Struct, kw_only=True):
 
 @post("/track/rate", include_in_schema=False)
 async def rate_page(
-    data: URLEncodedBody[RatingForm], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    data: URLEncodedBody[RatingForm],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     normalised = normalise_tracking_code(data.code)
+    if normalised is not None and not await _is_utf8_form(request):
+        return await _tracking_page(db_connection, settings, data.code, alert=NOT_UTF8, status_code=400)
     if normalised is None:
         return await _tracking_page(db_connection, settings, data.code)
     comment = data.comment.replace("\r\n", "\n").strip()  # browsers send line breaks as CRLF

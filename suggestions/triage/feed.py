@@ -94,8 +94,11 @@ def encode_cursor(entry: FeedEntry) -> str:
 
 def decode_cursor(text: str) -> _Cursor:
     try:
-        return msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_Cursor)
-    except (ValueError, msgspec.DecodeError):
+        cursor = msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_Cursor)
+        # A forged time whose UTC form is outside years 1-9999 is no time asyncpg can send.
+        cursor.received_at.astimezone(UTC)
+        return cursor
+    except (ValueError, OverflowError, msgspec.DecodeError):
         raise InvalidInput("cursor", "not a cursor this feed gave out") from None
 
 

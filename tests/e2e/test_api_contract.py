@@ -58,6 +58,19 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/items", b'{"channel": "web", "text": "\xff\xfe"}'),
+        ("/api/v1/track/AB12-CD34/rating", b'{"rating": "satisfied", "comment": "\xff"}'),
+    ],
+)
+async def test_a_json_body_that_is_not_utf8_is_a_400(client: Any, path: str, body: bytes) -> None:
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert problem_fields(response) == {"body"}
+
+
+@pytest.mark.parametrize(
     ("path", "field"),
     [
         ("/api/v1/items/9223372036854775808", "item_id"),  # past bigint: bad input, not a database error
@@ -67,6 +80,9 @@ async def test_malformed_json_is_a_400(client: Any) -> None:
         ("/api/v1/triage?min_risk=3&min_risk=0", "min_risk"),  # which one was meant is a guess
         ("/api/v1/triage?min_risk=0.0", "min_risk"),  # a whole number written as a decimal
         ("/api/v1/triage?limit=1e1", "limit"),
+        # cursors forged with a time past what PostgreSQL holds, once in UTC: [9, "9999-12-31T23:59:59-14:00", 1]
+        ("/api/v1/triage?cursor=WzksIjk5OTktMTItMzFUMjM6NTk6NTktMTQ6MDAiLDFd", "cursor"),
+        ("/api/v1/triage?cursor=WzksIjAwMDEtMDEtMDFUMDA6MDA6MDArMTQ6MDAiLDFd", "cursor"),
     ],
 )
 async def test_a_bad_path_or_query_value_is_a_422_naming_it(

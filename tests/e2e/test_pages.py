@@ -61,3 +61,17 @@ async def test_an_unknown_code_says_so(client: Any) -> None:
     response = await client.get("/track", params={"code": "AAAA-BBBB-CCCC"})
     assert response.status_code == 404
     assert "没有找到" in response.text
+
+
+async def test_a_form_not_in_utf8_is_refused_rather_than_stored_garbled(client: Any, pool: Any) -> None:
+    """An old phone browser or a page saved in GBK: the words would be stored as mojibake, so the form comes back."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    bodies = [
+        "text=垃圾桶满了三天没人管&place=&kind=&contact_name=&contact_phone=".encode("gbk"),
+        b"text=%C0%AC%BB%F8%CD%B0%C2%FA%C1%CB&place=&kind=&contact_name=&contact_phone=",  # GBK, percent-encoded
+    ]
+    for body in bodies:
+        response = await client.post("/submit", content=body, headers=form)
+        assert response.status_code == 400
+        assert "页面编码有误" in response.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
+import pytest
 from asyncpg.exceptions import _base as asyncpg_base
+from litestar import Request
 
 from suggestions.errors import (
     DATABASE_OUTAGES,
@@ -47,3 +51,21 @@ def test_a_bug_is_not_dressed_as_an_outage() -> None:
     ):
         assert handler_for(exc) is on_unexpected, exc
         assert not issubclass(exc, DATABASE_OUTAGES) or exc is asyncpg_base.DataError
+
+
+def test_an_error_is_logged_with_its_route_never_the_path_the_caller_typed(caplog: pytest.LogCaptureFixture) -> None:
+    """A tracking code in a path may be whatever a resident typed, their phone number included."""
+    scope: Any = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/track/WHAT-THEY-TYPED/rating",
+        "path_template": "/api/v1/track/{tracking_code}/rating",
+        "headers": [],
+        "query_string": b"",
+    }
+    for handler in (on_unexpected, on_transaction_rollback):
+        caplog.clear()
+        handler(Request(scope), RuntimeError())
+        logged = " ".join(record.getMessage() for record in caplog.records)
+        assert "/api/v1/track/{tracking_code}/rating" in logged
+        assert "WHAT-THEY-TYPED" not in logged
