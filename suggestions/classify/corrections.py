@@ -12,6 +12,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from suggestions.auth import BEARER, staff_only, staff_principal
+from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.intake.schema import PathId, Strict
 from suggestions.triage.items import ItemView, item_by_id
@@ -22,7 +23,7 @@ class Correction(Strict):
     risk_level: Annotated[int, Meta(ge=0, le=3)] | None = None
 
 
-LOCK_ITEM = "SELECT topic, risk_level FROM items WHERE id = $1 FOR UPDATE"
+LOCK_ITEM = "SELECT topic, risk_level, status FROM items WHERE id = $1 FOR UPDATE"
 
 # The model's classification stays in history (is_current = false); its kind and terms are kept.
 RETIRE = """
@@ -87,6 +88,9 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
             INSERT_CORRECTION, item_id, topic, risk_level, kind, terms, f"staff:{who}"
         )
         await conn.execute(APPLY, item_id, classification_id, topic, risk_level)
+        if item["status"] in ("pending", "failed"):
+            # The worker will not classify it now, so it would never be placed in a case or counted.
+            await place_unplaced(conn, item_id=item_id, topic=topic, risk_level=risk_level)
     return True
 
 

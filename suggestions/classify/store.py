@@ -14,6 +14,7 @@ from suggestions.hotspots.tracker import Placed, district_prior, track
 class Claimed(msgspec.Struct, frozen=True):
     id: int
     text: str
+    attempts: int = 1  # claims so far, this one included: more than one, and a worker died holding it before
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -30,37 +31,46 @@ class Outcome(msgspec.Struct, frozen=True):
     model_version: str
 
 
-# Takes pending items no live worker holds: the asked-for one first, then the oldest. SKIP LOCKED lets any number
-# of workers claim side by side; the lease lets another take over from a worker that died.
+# Takes pending items no live worker holds, oldest first (`items_pending`), to ride along with the one a job asked
+# for (CLAIM_ONE). SKIP LOCKED lets any number of workers claim side by side; the lease lets another take over from a
+# worker that died. Only items never claimed before ride along: one whose worker died holding it may be what killed
+# the worker, and a batch of it would count a crash against every item beside it (`sweep` retries them one by one).
 CLAIM = """
 WITH picked AS (
     SELECT id FROM items
-    WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < now())
-    ORDER BY (id = $1) DESC, received_at, id
-    LIMIT $2
+    WHERE status = 'pending' AND attempts = 0 AND (lease_until IS NULL OR lease_until < now())
+    ORDER BY received_at, id
+    LIMIT $1
     FOR UPDATE SKIP LOCKED
 )
-UPDATE items SET lease_until = now() + make_interval(secs => $3), attempts = attempts + 1
+UPDATE items SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
 FROM picked WHERE items.id = picked.id
-RETURNING items.id, items.text_masked
+RETURNING items.id, items.text_masked, items.attempts
 """
 
 CLAIM_ONE = """
 UPDATE items SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
 WHERE id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())
-RETURNING id, text_masked
+RETURNING id, text_masked, attempts
 """
 
-LOCK_STILL_PENDING = """
+# What the tracker reads of an item to place it (`_placed`).
+_TO_PLACE = """
 SELECT id, text_masked, street, locality, locality_level, received_at,
        channel <> 'grid' AND EXISTS (
            SELECT 1 FROM contacts WHERE item_id = items.id AND phone IS NOT NULL AND anonymised_at IS NULL
        ) AS resident_phone
 FROM items
+"""
+
+LOCK_STILL_PENDING = f"""{_TO_PLACE}
 WHERE id = ANY($1::bigint[]) AND status = 'pending'
 ORDER BY id
 FOR UPDATE OF items
 """
+
+# An item staff classified while it was pending or given up on (`corrections.correct`): the worker never placed it.
+UNPLACED = f"{_TO_PLACE} WHERE id = $1 AND case_id IS NULL"
 
 # Items whose current classification is another model version's (never a staff correction): the backlog a newly
 # promoted model re-classifies.
@@ -137,13 +147,23 @@ LIMIT $2
 
 
 async def claim(conn: Any, *, first: int | None, limit: int, lease_seconds: int) -> list[Claimed]:
-    rows = await conn.fetch(CLAIM, first if first is not None else -1, limit, float(lease_seconds))
-    return [Claimed(id=r["id"], text=r["text_masked"]) for r in rows]
+    """The asked-for item (if still pending and free), then the oldest never-claimed items, up to `limit`."""
+    claimed = []
+    if first is not None and (one := await claim_one(conn, item_id=first, lease_seconds=lease_seconds)):
+        claimed.append(one)
+    if len(claimed) < limit:
+        rows = await conn.fetch(CLAIM, limit - len(claimed), float(lease_seconds))
+        claimed += [_claimed(r) for r in rows]
+    return claimed
 
 
 async def claim_one(conn: Any, *, item_id: int, lease_seconds: int) -> Claimed | None:
     row = await conn.fetchrow(CLAIM_ONE, item_id, float(lease_seconds))
-    return None if row is None else Claimed(id=row["id"], text=row["text_masked"])
+    return None if row is None else _claimed(row)
+
+
+def _claimed(row: Any) -> Claimed:
+    return Claimed(id=row["id"], text=row["text_masked"], attempts=row["attempts"])
 
 
 async def record_classifications(
@@ -181,19 +201,31 @@ async def record_classifications(
         )
         if replace_version is None:
             # A first classification places the item in a case and counts it; a re-classification does not.
-            await track(conn, [_placed(o, pending[o.item_id]) for o in fresh], prior=await district_prior(conn))
+            placed = [_placed(pending[o.item_id], topic=o.topic, risk_level=o.risk_level) for o in fresh]
+            await track(conn, placed, prior=await district_prior(conn))
         return [r["item_id"] for r in inserted]
 
 
-def _placed(outcome: Outcome, row: Any) -> Placed:
+async def place_unplaced(conn: Any, *, item_id: int, topic: str, risk_level: int) -> bool:
+    """Place and count an item that staff classified before the worker did, or after it gave up on the item: the
+    worker places only what it classifies itself. Call in the correction's transaction, the item locked. False if the
+    item already has a case."""
+    row = await conn.fetchrow(UNPLACED, item_id)
+    if row is None:
+        return False
+    await track(conn, [_placed(row, topic=topic, risk_level=risk_level)], prior=await district_prior(conn))
+    return True
+
+
+def _placed(row: Any, *, topic: str, risk_level: int) -> Placed:
     return Placed(
-        id=outcome.item_id,
+        id=row["id"],
         text=row["text_masked"],
         street=row["street"],
         locality=row["locality"],
         locality_level=row["locality_level"],
-        topic=outcome.topic,
-        risk_level=outcome.risk_level,
+        topic=topic,
+        risk_level=risk_level,
         received_at=row["received_at"],
         resident_phone=row["resident_phone"],
         # The item's own places are cut from its text: reports of different problems in one place must not look

@@ -102,6 +102,16 @@ def predict_outcomes(model: Any, claimed: list[Claimed]) -> list[Outcome]:
 
 
 async def classify_claimed(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
+    """Classify claimed items: those claimed for the first time in one model call, then each one a worker died holding
+    on its own, so that an item that kills its worker is given up alone (`store.GIVE_UP_ON_CRASHES`) and never takes
+    the items beside it with it."""
+    done = await _classify_batch(ctx, [c for c in claimed if c.attempts <= 1])
+    for retried in (c for c in claimed if c.attempts > 1):
+        done += await _classify_batch(ctx, [retried])
+    return done
+
+
+async def _classify_batch(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
     """Classify claimed items in one model call; if the batch fails, item by item, so one bad item fails alone."""
     if not claimed:
         return 0

@@ -9,7 +9,7 @@ import msgspec
 
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
-from suggestions.hotspots.similarity import EMPTY, combine, signature
+from suggestions.hotspots.similarity import EMPTY, Signature, combine, signature
 from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT
 from suggestions.triage.workflow import Closing, reply
 
@@ -31,11 +31,14 @@ LOCK_CASES = (
     "SELECT id, street, topic, opened_at, status FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
 )
 
+LOCK_MEMBERS = "SELECT id FROM items WHERE case_id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
+
 LOCK_ITEM = """
-SELECT case_id, case_score, street, locality, locality_level, topic, received_at, text_masked
+SELECT case_id, case_score, status, street, locality, locality_level, topic, received_at, text_masked
 FROM items WHERE id = $1 FOR UPDATE
 """
 
+ALONE = "SELECT NOT EXISTS (SELECT 1 FROM items WHERE case_id = $1 AND id <> $2)"
 MEMBER_IDS = "SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM items WHERE case_id = $1"
 MEMBERS_AND_SCORES = """
 SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, coalesce(array_agg(case_score ORDER BY id), '{}') AS scores
@@ -96,6 +99,8 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
     if case_id == into:
         raise InvalidInput("into", "a case cannot be merged into itself")
     async with conn.transaction():
+        # The reports before their cases, in id order, as closing a case and a move lock them.
+        await conn.fetch(LOCK_MEMBERS, [case_id, into])
         cases = {r["id"]: r for r in await conn.fetch(LOCK_CASES, [case_id, into])}
         if len(cases) != 2:
             return False
@@ -121,33 +126,51 @@ WHERE id = $1
 """
 
 
+LOCK_OPEN = """
+SELECT id, street, topic, opened_at, last_activity, max_risk, size, signature_keys, signature_weights,
+       signature_facets, signature_buildings
+FROM cases WHERE id = $1 AND status = 'open'
+FOR UPDATE
+"""
+
+
 async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> CaseCandidate:
     """The machine's merge while placing a report: like `merge_cases`, but the signatures are combined as they are
-    (weighted by size) instead of recomputed from every member's text, so it costs the same for any case size."""
-    other_row = await conn.fetchrow(
-        "UPDATE cases SET status = 'closed', merged_into = $2, size = 0, updated_at = now() WHERE id = $1 "
-        "RETURNING street, topic, opened_at, max_risk",
+    (weighted by size) instead of recomputed from every member's text, so it costs the same for any case size.
+
+    `other` is read again under its lock: staff may have merged it away, or reports into it, since the tracker read
+    it. A case no longer open is left alone (`into` comes back as it was)."""
+    row = await conn.fetchrow(LOCK_OPEN, other.id)
+    if row is None:
+        return into
+    size = row["size"]
+    await conn.execute(
+        "UPDATE cases SET status = 'closed', merged_into = $2, size = 0, updated_at = now() WHERE id = $1",
         other.id,
         into.id,
     )
     await conn.execute("UPDATE items SET case_id = $2 WHERE case_id = $1", other.id, into.id)
-    merged = combine(
-        [(into.signature, float(into.size)), (other.signature, float(other.size))], size=CASE_SIGNATURE_SIZE
+    own = Signature(
+        keys=list(row["signature_keys"]),
+        weights=list(row["signature_weights"]),
+        facets=list(row["signature_facets"]),
+        buildings=list(row["signature_buildings"]),
     )
+    merged = combine([(into.signature, float(into.size)), (own, float(size))], size=CASE_SIGNATURE_SIZE)
     await conn.execute(
         ABSORB,
         into.id,
-        other.size,
-        other_row["opened_at"],
-        other.last_activity,
-        other_row["max_risk"],
+        size,
+        row["opened_at"],
+        row["last_activity"],
+        row["max_risk"],
         merged.keys,
         merged.weights,
         merged.facets,
         merged.buildings,
     )
-    await _count_problem(conn, other_row, -1)
-    return msgspec.structs.replace(into, signature=merged, size=into.size + other.size)
+    await _count_problem(conn, row, -1)
+    return msgspec.structs.replace(into, signature=merged, size=into.size + size)
 
 
 async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | None = None) -> int | None:
@@ -159,6 +182,14 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
             return None
         if item["case_id"] == case_id and case_id is not None:
             return case_id
+        # The worker places a report when it classifies it: one moved before would be counted in two cases.
+        if item["status"] == "pending":
+            raise StateConflict("the item is still being classified: try again shortly", current_status="pending")
+        # Both cases locked (in id order, as merges lock them) before their members are read: a report a worker
+        # joins to either meanwhile is then counted in the size `refresh_case` writes.
+        locked = {r["id"]: r for r in await conn.fetch(LOCK_CASES, [c for c in (item["case_id"], case_id) if c])}
+        if case_id is None and item["case_id"] is not None and await conn.fetchval(ALONE, item["case_id"], item_id):
+            return int(item["case_id"])  # a case of its own already: a repeated split changes nothing
         action = "split" if case_id is None else "move"
         if case_id is None:
             case_id = await conn.fetchval(
@@ -174,7 +205,7 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
                 conn, {"street": item["street"], "topic": item["topic"], "opened_at": item["received_at"]}, 1
             )
         else:
-            target = await conn.fetchrow("SELECT status FROM cases WHERE id = $1 FOR UPDATE", case_id)
+            target = locked.get(case_id)
             if target is None or target["status"] != "open":
                 raise InvalidInput("case_id", "no open case with this id")
         joined = await conn.fetchval(MEMBER_IDS, case_id)
@@ -324,12 +355,12 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int) -> b
     """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
 
     Each reporter reads the reply by their own tracking code and can rate it (`triage.ratings`). The case's hotspots
-    end with it, and a later report of the problem opens a new case. A report still being classified is left open
-    (it can only be here if staff moved it in), and so is a report a dissatisfied reporter sends back later: each is
-    then closed on its own."""
+    end with it, and a later report of the problem opens a new case. A report a dissatisfied reporter sends back later
+    is left open, and closed on its own."""
     answer, masked = reply(closing)
     async with conn.transaction():
-        # The reports before their case, in id order: the worker and a move lock them in that order too.
+        # The reports before their case, in id order, as a move locks them. The tracker locks a case before its
+        # reports only to lift them into a hotspot, and passes over those held here (`tracker.LIFT`).
         await conn.fetch(LOCK_OPEN_MEMBERS, case_id)
         case = await conn.fetchrow(LOCK_CASE, case_id)
         if case is None:

@@ -131,11 +131,12 @@ async def merge(
 @post(
     "/api/v1/items/{item_id:int}/case",
     summary="Move a report to another case, or to a case of its own",
+    description="A report still being classified is a 409: the worker places it in a case when it classifies it.",
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404, 413, 422, 503),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def move(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[MoveRequest]

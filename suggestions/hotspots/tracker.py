@@ -168,6 +168,14 @@ WHERE id = $1 AND status = 'open'
 RETURNING size
 """
 
+# The case as it is now, locked: staff may have merged reports into it, or closed it, since the candidates were read.
+LOCK_OPEN_CASE = """
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size
+FROM cases WHERE id = $1 AND status = 'open'
+FOR UPDATE
+"""
+
 SET_ITEM_CASE = "UPDATE items SET case_id = $2, case_score = $3 WHERE id = $1"
 
 COUNT_DAY = """
@@ -254,10 +262,16 @@ WHERE kind = 'burst' AND status = 'active' AND street = $1 AND topic = $2
 RETURNING id
 """
 
-# Items of a hotspot rank one step higher in the feed (items.priority follows hotspot_id).
+# Items of a hotspot rank one step higher in the feed (items.priority follows hotspot_id). The lift is a hint, so an
+# item staff hold (closing its case, moving it) is passed over rather than waited for: staff lock items before
+# cases, the tracker cases before items, and waiting here would deadlock the two.
 LIFT = """
 UPDATE items SET hotspot_id = $1
-WHERE id = ANY($2::bigint[]) AND status <> 'closed' AND hotspot_id IS DISTINCT FROM $1
+WHERE id IN (
+    SELECT id FROM items
+    WHERE id = ANY($2::bigint[]) AND status <> 'closed' AND hotspot_id IS DISTINCT FROM $1
+    FOR UPDATE SKIP LOCKED
+)
 """
 
 DROP_LIFT = "UPDATE items SET hotspot_id = NULL WHERE hotspot_id = ANY($1::bigint[])"
@@ -329,8 +343,8 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     # Reports of one street are placed one at a time across workers: two reports of a new problem arriving together
     # must not open two cases. Locks are taken in one order, so workers never deadlock.
     # (A report with a street may also join a case whose street nobody has named yet, under that case's own row
-    # lock; only the running mean of its text may then miss one report. Not taking the street-less lock as well
-    # keeps workers of different streets from waiting on each other.)
+    # lock, which `_join` takes before it reads the case. Not taking the street-less lock as well keeps workers of
+    # different streets from waiting on each other.)
     for street in sorted({item.street or "" for item in items}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
     lower: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
@@ -460,6 +474,10 @@ async def _may_take(conn: Any, item: Placed, case: CaseCandidate, own: Mapping[i
 
 async def _join(conn: Any, item: Placed, case: CaseCandidate, score: float) -> CaseCandidate | None:
     """The case once the item has joined it, or None when the case is no longer open."""
+    row = await conn.fetchrow(LOCK_OPEN_CASE, case.id)
+    if row is None:
+        return None
+    case = candidate_from_row(row)
     merged = merge_signature(case.signature, item.signature, case.size)
     size: int | None = await conn.fetchval(
         JOIN_CASE,

@@ -196,6 +196,11 @@ async def test_staff_merge_and_split_cases(
     assert own["locality_level"] is not None
     assert tuple(own) == tuple(item)
     assert (await client.get(f"/api/v1/cases/{case_a}", headers=staff)).json()["size"] == 1
+    # Splitting it again (a retry, a double click) changes nothing: the counts of problems stay as they are.
+    problems = await pool.fetchval("SELECT sum(problems) FROM place_topic_days")
+    again = await client.post(f"/api/v1/items/{apart}/case", json={"case_id": None}, headers=staff)
+    assert again.json()["case_id"] == split.json()["case_id"]
+    assert await pool.fetchval("SELECT sum(problems) FROM place_topic_days") == problems
     assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": case_a}, headers=staff)).status_code == 422
     assert (await client.post(f"/api/v1/cases/{case_a}/merge", json={"into": 1}, headers=operator)).status_code == 403
 

@@ -65,7 +65,7 @@ async def client_major(tool: str) -> int:
 async def stored_district(conn: Any) -> None:
     staff = await staff_token_id(conn)
     contact = ("李师傅", "13812345678")
-    await classified_item(
+    lamp = await classified_item(
         conn, text="小区门口的路灯坏了一个月", topic="城乡建设", risk_level=1, contact=contact, place="回龙观街道"
     )
     answered = await classified_item(conn, text="河道里有人倾倒垃圾", topic="环境保护", risk_level=2, channel="grid")
@@ -75,7 +75,8 @@ async def stored_district(conn: Any) -> None:
     )
     assert await assign(conn, item_id=assigned, assignment=Assignment(to="交通科"), who=staff)
     blocked = await classified_item(conn, text="楼道堆物堵住消防通道", topic="城乡建设", risk_level=3, days_ago=2)
-    assert await move_item(conn, item_id=blocked, case_id=None, by=staff)  # a staff correction of the grouping
+    lamp_case = await conn.fetchval("SELECT case_id FROM items WHERE id = $1", lamp)
+    assert await move_item(conn, item_id=blocked, case_id=lamp_case, by=staff)  # a staff correction of the grouping
 
 
 async def test_a_dump_restores_every_item_contact_and_classification(

@@ -1,0 +1,216 @@
+"""Staff editing the grouping while a worker places reports: sizes match members, counts stay true, nothing deadlocks.
+
+Each test stops one side at the racing moment (a transaction left open, or a hook on the tracker) and lets the other
+run on its own connection."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from suggestions.classify import store
+from suggestions.classify.corrections import Correction, correct
+from suggestions.classify.store import Outcome
+from suggestions.errors import StateConflict
+from suggestions.hotspots import editing, tracker
+from suggestions.triage.workflow import Closing
+
+LIFT_TEXT = "龙跃苑二区5号楼的电梯又坏了，已经停了三天。"
+BINS = "小区门口垃圾桶满了没人清理，臭气熏天。"
+STREET = "龙泽园街道"
+TOPIC = "城乡建设"
+
+
+async def pending(conn: Any, text: str = LIFT_TEXT, street: str | None = STREET) -> int:
+    return int(
+        await conn.fetchval(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, street) "
+            "VALUES (substr(md5(random()::text), 1, 10), 'hotline', $1, $1, $2) RETURNING id",
+            text,
+            street,
+        )
+    )
+
+
+async def classify(conn: Any, item_id: int) -> list[int]:
+    outcome = Outcome(
+        item_id=item_id,
+        topic=TOPIC,
+        topic_confidence=0.9,
+        risk_level=0,
+        risk_confidence=0.9,
+        kind="complaint",
+        terms=[],
+        needs_review=False,
+        model_version="test",
+    )
+    return await store.record_classifications(conn, [outcome])
+
+
+async def placed(conn: Any, text: str = LIFT_TEXT, street: str = STREET) -> tuple[int, int]:
+    """(item, its case): a report stored and classified."""
+    item_id = await pending(conn, text, street)
+    await classify(conn, item_id)
+    return item_id, await conn.fetchval("SELECT case_id FROM items WHERE id = $1", item_id)
+
+
+async def case_state(conn: Any, case_id: int) -> tuple[str, int, int]:
+    """(status, stored size, members)."""
+    row = await conn.fetchrow("SELECT status, size FROM cases WHERE id = $1", case_id)
+    members = await conn.fetchval("SELECT count(*) FROM items WHERE case_id = $1", case_id)
+    return row["status"], row["size"], members
+
+
+async def test_a_move_while_a_worker_joins_the_case_it_leaves_counts_the_new_report(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as worker, pool.acquire() as staff:
+        moved, left = await placed(worker)
+        _, target = await placed(worker, "路灯不亮", street="城北街道")
+        joining = await pending(worker)
+        transaction = worker.transaction()
+        await transaction.start()
+        await classify(worker, joining)  # joins `left`, not committed yet
+        assert await worker.fetchval("SELECT case_id FROM items WHERE id = $1", joining) == left
+        move = asyncio.create_task(editing.move_item(staff, item_id=moved, case_id=target))
+        await asyncio.sleep(0.3)
+        await transaction.commit()
+        await move
+        assert await case_state(worker, left) == ("open", 1, 1)
+        assert await case_state(worker, target) == ("open", 2, 2)
+
+
+async def test_a_report_still_being_classified_cannot_be_moved(conn: Any) -> None:
+    _, case_id = await placed(conn)
+    waiting = await pending(conn)
+    with pytest.raises(StateConflict):
+        await editing.move_item(conn, item_id=waiting, case_id=case_id)
+    await classify(conn, waiting)  # the worker places it, once
+    _, size, members = await case_state(conn, case_id)
+    assert size == members == 2
+
+
+@pytest.mark.parametrize("given_up", [False, True])
+async def test_a_report_staff_classify_before_the_worker_is_placed_and_counted(conn: Any, given_up: bool) -> None:
+    await placed(conn)
+    waiting = await pending(conn)
+    if given_up:
+        await conn.execute("UPDATE items SET status = 'failed' WHERE id = $1", waiting)
+    correction = Correction(topic=TOPIC, risk_level=1)
+    assert await correct(conn, item_id=waiting, correction=correction, topics=(TOPIC,), who=0)
+    assert await classify(conn, waiting) == []  # no longer pending: the worker leaves it alone
+    row = await conn.fetchrow("SELECT status, case_id FROM items WHERE id = $1", waiting)
+    assert row["status"] == "open"
+    assert row["case_id"] is not None
+    assert await conn.fetchval("SELECT sum(reports) FROM place_topic_days WHERE street = $1", STREET) == 2
+    # A second correction places nothing again.
+    assert await correct(conn, item_id=waiting, correction=Correction(risk_level=2), topics=(TOPIC,), who=0)
+    assert await conn.fetchval("SELECT sum(reports) FROM place_topic_days WHERE street = $1", STREET) == 2
+
+
+async def test_the_tracker_leaves_alone_a_case_staff_merged_away_before_it_absorbs_it(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with pool.acquire() as worker, pool.acquire() as staff:
+        _, joined = await placed(worker)
+        _, other = await placed(worker, BINS)
+        await classify(worker, await pending(worker, BINS))
+        _, elsewhere = await placed(worker, "路灯不亮", street="城北街道")
+        assert len({joined, other, elsewhere}) == 3
+        problems = await worker.fetchval("SELECT sum(problems) FROM place_topic_days WHERE street = $1", STREET)
+        monkeypatch.setattr(tracker, "cases_to_absorb", lambda case, matches, candidates: [other])
+        join = tracker._join
+
+        async def join_then_staff_merge(conn: Any, item: Any, case: Any, score: float) -> Any:
+            result = await join(conn, item, case, score)
+            assert await editing.merge_cases(staff, case_id=other, into=elsewhere, by=None)
+            return result
+
+        monkeypatch.setattr(tracker, "_join", join_then_staff_merge)
+        await classify(worker, await pending(worker))
+        assert await case_state(worker, joined) == ("open", 2, 2)
+        assert await worker.fetchval("SELECT merged_into FROM cases WHERE id = $1", other) == elsewhere
+        assert await case_state(worker, elsewhere) == ("open", 3, 3)
+        # The staff merge took one problem away from the street's counts; the tracker took none.
+        after = await worker.fetchval("SELECT sum(problems) FROM place_topic_days WHERE street = $1", STREET)
+        assert after == problems - 1
+
+
+async def test_a_join_keeps_the_reports_staff_merged_into_the_case_meanwhile(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with pool.acquire() as worker, pool.acquire() as staff:
+        _, case_id = await placed(worker)
+        _, other = await placed(worker, BINS)
+        join = tracker._join
+
+        async def staff_merge_then_join(conn: Any, item: Any, case: Any, score: float) -> Any:
+            assert await editing.merge_cases(staff, case_id=other, into=case_id, by=None)
+            return await join(conn, item, case, score)
+
+        monkeypatch.setattr(tracker, "_join", staff_merge_then_join)
+        await classify(worker, await pending(worker))
+        assert await case_state(worker, case_id) == ("open", 3, 3)
+        stored = set(await worker.fetchval("SELECT signature_keys FROM cases WHERE id = $1", case_id))
+        transaction = worker.transaction()
+        await transaction.start()
+        await editing.refresh_case(worker, case_id)  # the signature rebuilt from every member's text
+        rebuilt = set(await worker.fetchval("SELECT signature_keys FROM cases WHERE id = $1", case_id))
+        await transaction.rollback()
+        assert stored == rebuilt
+
+
+async def test_closing_a_case_while_the_tracker_lifts_it_into_a_hotspot_does_not_deadlock(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with pool.acquire() as worker, pool.acquire() as staff:
+        _, case_id = await placed(worker)
+        for _ in range(3):
+            await classify(worker, await pending(worker))
+        token = await worker.fetchval("INSERT INTO api_tokens (token_hash, role) VALUES ('x', 'staff') RETURNING id")
+        check_case = tracker._check_case
+        closing: list[asyncio.Task[bool]] = []
+
+        async def staff_close_meanwhile(conn: Any, case: int, item: Any) -> None:
+            close = editing.close_case(staff, case_id=case, closing=Closing(answer="已处理"), by=token)
+            closing.append(asyncio.create_task(close))
+            await asyncio.sleep(0.3)  # the members are locked; staff wait for the case the worker holds
+            await check_case(conn, case, item)
+
+        monkeypatch.setattr(tracker, "_check_case", staff_close_meanwhile)
+        await classify(worker, await pending(worker))  # the fifth reporter: a case hotspot
+        assert await closing[0]
+        assert (await case_state(worker, case_id))[0] == "closed"
+
+
+async def test_a_batch_takes_along_only_items_never_claimed(conn: Any) -> None:
+    asked, fresh, crashed = [await pending(conn) for _ in range(3)]
+    await conn.execute("UPDATE items SET attempts = 1 WHERE id = $1", crashed)  # its worker died holding it
+    claimed = await store.claim(conn, first=asked, limit=10, lease_seconds=60)
+    assert [c.id for c in claimed] == [asked, fresh]
+    alone = await store.claim(conn, first=crashed, limit=10, lease_seconds=60)
+    assert [(c.id, c.attempts) for c in alone] == [(crashed, 2)]
+
+
+async def test_a_merge_and_a_close_of_one_case_at_once_do_not_deadlock(pool: asyncpg.Pool) -> None:
+    """Staff lock reports before cases in every edit; a merge that locked the cases first deadlocked with a close."""
+    async with pool.acquire() as setup:
+        token = await setup.fetchval("INSERT INTO api_tokens (token_hash, role) VALUES ('x', 'staff') RETURNING id")
+        outcomes = []
+        for _ in range(5):
+            _, case_id = await placed(setup)
+            _, into = await placed(setup, "路灯不亮", street="城北街道")
+
+            async def merge(case_id: int = case_id, into: int = into) -> bool:
+                async with pool.acquire() as conn:
+                    return await editing.merge_cases(conn, case_id=case_id, into=into, by=token)
+
+            async def close(case_id: int = case_id) -> bool:
+                async with pool.acquire() as conn:
+                    return await editing.close_case(conn, case_id=case_id, closing=Closing(answer="已处理"), by=token)
+
+            results = await asyncio.gather(merge(), close(), return_exceptions=True)
+            outcomes.append(tuple(type(r).__name__ for r in results))
+    # One of the two goes first; the other finds the case merged away or closed (a 4xx), never a deadlock.
+    assert all(name in {"bool", "InvalidInput", "StateConflict"} for pair in outcomes for name in pair), outcomes
