@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,13 +40,19 @@ class _Checked(msgspec.Struct, frozen=True):
     place: str
 
 
+def shows_anything(text: str) -> bool:
+    """Whether the text has a character a reader sees: not only spaces, line breaks and invisible format characters
+    (a zero-width space, a byte-order mark) that `str.strip` leaves."""
+    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
+
+
 def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = None) -> _Checked:
     """Rules that the schema alone cannot say; each failure names its field.
 
     `history` is for imports of earlier records, which keep their own received_at on every channel.
     """
     text = item.text.strip()
-    if not text:
+    if not shows_anything(text):
         raise InvalidInput("text", "text must not be blank / 内容不能为空")
     if item.received_at is not None:
         if item.channel == "web" and not history:
@@ -58,7 +65,7 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             raise InvalidInput("received_at", "received_at is before 1970")
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
-    name = item.contact_name.strip() if item.contact_name else None
+    name = item.contact_name.strip() if item.contact_name and shows_anything(item.contact_name) else None
     return _Checked(
         text=text,
         contact_name=name or None,
