@@ -14,6 +14,7 @@ from msgspec import Meta
 from suggestions.auth import BEARER, staff_only, staff_principal
 from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
+from suggestions.hotspots.tracker import retopic
 from suggestions.intake.schema import PathId, Strict
 from suggestions.triage.items import ItemView, item_by_id
 
@@ -43,6 +44,11 @@ UPDATE items SET
     status = CASE WHEN status IN ('pending', 'failed') THEN 'open' ELSE status END,
     lease_until = NULL, updated_at = now()
 WHERE id = $1
+"""
+
+CASE_MAX_RISK = """
+UPDATE cases c SET max_risk = (SELECT max(risk_level) FROM items WHERE case_id = c.id), updated_at = now()
+FROM items item WHERE item.id = $1 AND c.id = item.case_id AND c.status = 'open'
 """
 
 CORRECTIONS = """
@@ -91,6 +97,13 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
         if item["status"] in ("pending", "failed"):
             # The worker will not classify it now, so it would never be placed in a case or counted.
             await place_unplaced(conn, item_id=item_id, topic=topic, risk_level=risk_level)
+        else:
+            if item["topic"] is not None:
+                await retopic(conn, item_id, item["topic"], topic)
+            if risk_level != item["risk_level"]:
+                # The case shows its highest risk; the case's and the area's rise are judged again with the next
+                # report, which reads the levels as corrected.
+                await conn.execute(CASE_MAX_RISK, item_id)
     return True
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import Placed, district_prior, track
+from suggestions.hotspots.tracker import Placed, district_prior, retopic, track
 
 
 class Claimed(msgspec.Struct, frozen=True):
@@ -75,7 +75,7 @@ UNPLACED = f"{_TO_PLACE} WHERE id = $1 AND case_id IS NULL"
 # Items whose current classification is another model version's (never a staff correction): the backlog a newly
 # promoted model re-classifies.
 LOCK_OUTDATED = """
-SELECT i.id FROM items i JOIN classifications c ON c.id = i.classification_id
+SELECT i.id, i.topic FROM items i JOIN classifications c ON c.id = i.classification_id
 WHERE i.id = ANY($1::bigint[]) AND c.source = 'model' AND c.model_version <> $2
 ORDER BY i.id FOR UPDATE OF i
 """
@@ -199,8 +199,12 @@ async def record_classifications(
                 for r in inserted
             ],
         )
-        if replace_version is None:
-            # A first classification places the item in a case and counts it; a re-classification does not.
+        if replace_version is not None:
+            # A re-classification places nothing; an item whose topic changed is counted under its new one.
+            for o in fresh:
+                await retopic(conn, o.item_id, pending[o.item_id]["topic"], o.topic)
+        else:
+            # A first classification places the item in a case and counts it.
             placed = [_placed(pending[o.item_id], topic=o.topic, risk_level=o.risk_level) for o in fresh]
             await track(conn, placed, prior=await district_prior(conn))
         return [r["item_id"] for r in inserted]

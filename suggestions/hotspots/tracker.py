@@ -510,6 +510,42 @@ async def _join(conn: Any, item: Placed, case: CaseCandidate, score: float) -> C
     )
 
 
+RETOPIC_ITEM = "SELECT street, received_at, case_id FROM items WHERE id = $1"
+LOCK_CASE_ALONE = "SELECT opened_at FROM cases WHERE id = $1 AND status = 'open' AND size = 1 FOR UPDATE"
+
+MOVE_COUNT = """
+INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (street, topic, day) DO UPDATE
+SET problems = greatest(0, place_topic_days.problems + excluded.problems),
+    reports = greatest(0, place_topic_days.reports + excluded.reports)
+"""
+
+
+async def retopic(conn: Any, item_id: int, old: str, new: str) -> None:
+    """Count a placed item under its new topic (a staff correction, a newly promoted model), so that bursts read what
+    staff see. Its report moves to the new topic's day; a case it holds alone follows it, with its problem. A case of
+    several reports keeps its topic: it is its first report's, and the others were matched against it. Call inside
+    the transaction that changed the topic."""
+    if old == new:
+        return
+    row = await conn.fetchrow(RETOPIC_ITEM, item_id)
+    if row is None or row["street"] is None:
+        return
+    street = row["street"]
+    day = row["received_at"].astimezone(DISTRICT_ZONE).date()
+    await conn.execute(MOVE_COUNT, street, old, day, 0, -1)
+    await conn.execute(MOVE_COUNT, street, new, day, 0, 1)
+    case_opened = await conn.fetchval(LOCK_CASE_ALONE, row["case_id"]) if row["case_id"] is not None else None
+    if case_opened is not None:
+        await conn.execute("UPDATE cases SET topic = $2, updated_at = now() WHERE id = $1", row["case_id"], new)
+        opened = case_opened.astimezone(DISTRICT_ZONE).date()
+        await conn.execute(MOVE_COUNT, street, old, opened, -1, 0)
+        await conn.execute(MOVE_COUNT, street, new, opened, 1, 0)
+        prior = await district_prior(conn)
+        for topic in (old, new):
+            await _check_burst(conn, street, topic, prior, at=datetime.now(UTC))
+
+
 async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime) -> None:
     """Judge the street × topic as of `at`: now for live items and reviews, the item's own time for history imports."""
     local = at.astimezone(DISTRICT_ZONE)

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from suggestions.classify.backlog import export_classifications, export_corrections, reclassify
+from tests.e2e.test_hotspots import FixedTopic
 
 NOISE = "楼下的烧烤店每天晚上营业到凌晨两点，油烟和吵闹声让人没法睡觉。"
 
@@ -94,3 +95,44 @@ async def test_reclassify_moves_model_items_to_the_new_version_and_keeps_correct
     records = [msgspec.json.decode(line) for line in (tmp_path / "c.jsonl").read_bytes().splitlines()]
     assert {r["source"] for r in records} == {"model", "staff"}
     assert all("text" not in r for r in records)
+
+
+PLACED = "霍营街道华龙苑北里3号楼楼下的烧烤店每天晚上营业到凌晨两点，油烟和吵闹声让人没法睡觉。"
+
+
+async def counts(conn: Any) -> dict[str, tuple[int, int]]:
+    """Problems and reports per topic, over every day of the street."""
+    rows = await conn.fetch(
+        "SELECT topic, sum(problems) AS p, sum(reports) AS r FROM place_topic_days WHERE street = '霍营街道' "
+        "GROUP BY topic HAVING sum(problems) > 0 OR sum(reports) > 0"
+    )
+    return {row["topic"]: (row["p"], row["r"]) for row in rows}
+
+
+async def test_a_corrected_topic_is_counted_where_staff_put_it(
+    client: Any, drain: Any, staff: dict[str, str], conn: Any
+) -> None:
+    """Bursts count a street's problems by topic: a report staff move to another topic moves its count, and a case it
+    holds alone follows it. A correction of the risk shows in its case."""
+    item = await classified_item(client, drain, staff, PLACED)
+    model_topic = item["classification"]["topic"]
+    new_topic = "商贸旅游" if model_topic != "商贸旅游" else "环境保护"
+    assert await counts(conn) == {model_topic: (1, 1)}
+
+    await client.put(f"/api/v1/items/{item['id']}/classification", json={"topic": new_topic}, headers=staff)
+    assert await counts(conn) == {new_topic: (1, 1)}
+    case = (await client.get(f"/api/v1/cases/{item['case_id']}", headers=staff)).json()
+    assert case["topic"] == new_topic
+
+    await client.put(f"/api/v1/items/{item['id']}/classification", json={"risk_level": 3}, headers=staff)
+    assert (await client.get(f"/api/v1/cases/{item['case_id']}", headers=staff)).json()["max_risk"] == 3
+
+
+async def test_a_new_models_topic_is_counted_where_it_put_it(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any, model: Any
+) -> None:
+    item = await classified_item(client, drain, staff, PLACED)
+    elsewhere = "商贸旅游" if item["classification"]["topic"] != "商贸旅游" else "环境保护"
+    assert await reclassify(pool, FixedTopic(RenamedModel(model), elsewhere)) == 1
+    async with pool.acquire() as conn:
+        assert await counts(conn) == {elsewhere: (1, 1)}
