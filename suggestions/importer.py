@@ -43,7 +43,7 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
                         report.bad.append((number, "", "not a JSON object"))
                         continue
                     except (InvalidInput, Conflict) as exc:
-                        field = exc.problems[0].field if isinstance(exc, InvalidInput) else ""
+                        field = exc.problems[0].field if isinstance(exc, InvalidInput) else exc.field or ""
                         report.bad.append((number, field, str(exc)))
                         continue
                     if accepted.created:

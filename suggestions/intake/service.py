@@ -149,7 +149,9 @@ async def _store(
     if created is not None:
         return Accepted(item=created, created=True)
     assert item.external_id is not None  # only the external id can conflict
-    existing = await store.item_by_external_id(conn, channel=item.channel, external_id=item.external_id)
+    existing = await store.item_by_external_id(
+        conn, channel=item.channel, external_id=item.external_id, text=checked.text
+    )
     assert existing is not None
     return Accepted(item=existing, created=False)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from suggestions.errors import Conflict
 from suggestions.hotspots.places import Place
 from suggestions.intake.schema import ItemCreated
+from suggestions.privacy import mask_pii
 
 # One statement, so one round trip and atomic without an explicit transaction: the item, and its contact if any.
 INSERT_ITEM = """
@@ -24,7 +26,7 @@ SELECT id, tracking_code, status FROM item
 """
 
 SELECT_BY_EXTERNAL_ID = """
-SELECT id, tracking_code, status FROM items WHERE channel = $1 AND external_id = $2
+SELECT id, tracking_code, status, text, text_masked FROM items WHERE channel = $1 AND external_id = $2
 """
 
 CLAIM_IDEMPOTENCY_KEY = """
@@ -100,9 +102,16 @@ async def insert_item(
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
 
-async def item_by_external_id(conn: Any, *, channel: str, external_id: str) -> ItemCreated | None:
+async def item_by_external_id(conn: Any, *, channel: str, external_id: str, text: str) -> ItemCreated | None:
+    """The item stored under this external id; Conflict naming `external_id` when it holds another text (what was
+    sent again is not what was stored: answering it as stored would drop it without a word)."""
     row = await conn.fetchrow(SELECT_BY_EXTERNAL_ID, channel, external_id)
-    return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
+    if row is None:
+        return None
+    # Retention may have replaced the text with its masked form.
+    if text not in (row["text"], row["text_masked"]) and mask_pii(text) != row["text_masked"]:
+        raise Conflict("this external_id already names an item with another text", field="external_id")
+    return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
 
 async def claim_idempotency_key(conn: Any, *, scope: str, key: str, request_hash: bytes, item_id: int) -> bool:

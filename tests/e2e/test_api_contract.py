@@ -212,6 +212,10 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
     second = await client.post("/api/v1/items", json=body, headers=operator)
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["id"] == second.json()["id"]
+    # The same work order sent again with another text is not what was stored: said so, not answered as stored.
+    changed = await client.post("/api/v1/items", json={**body, "text": "另一件事"}, headers=operator)
+    assert changed.status_code == 422
+    assert problem_fields(changed) == {"external_id"}
     found = (
         await client.get(
             "/api/v1/items", params={"channel": "hotline", "external_id": "12345-2026-0042"}, headers=staff
