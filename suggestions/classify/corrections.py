@@ -14,7 +14,7 @@ from msgspec import Meta
 from suggestions.auth import BEARER, staff_only, staff_principal
 from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
-from suggestions.hotspots.tracker import retopic
+from suggestions.hotspots.tracker import refresh_case_risk, retopic
 from suggestions.intake.schema import PathId, Strict
 from suggestions.triage.items import ItemView, item_by_id
 
@@ -24,7 +24,7 @@ class Correction(Strict):
     risk_level: Annotated[int, Meta(ge=0, le=3)] | None = None
 
 
-LOCK_ITEM = "SELECT topic, risk_level, status FROM items WHERE id = $1 FOR UPDATE"
+LOCK_ITEM = "SELECT topic, risk_level, status, case_id FROM items WHERE id = $1 FOR UPDATE"
 
 # The model's classification stays in history (is_current = false); its kind and terms are kept.
 RETIRE = """
@@ -44,11 +44,6 @@ UPDATE items SET
     status = CASE WHEN status IN ('pending', 'failed') THEN 'open' ELSE status END,
     lease_until = NULL, updated_at = now()
 WHERE id = $1
-"""
-
-CASE_MAX_RISK = """
-UPDATE cases c SET max_risk = (SELECT max(risk_level) FROM items WHERE case_id = c.id), updated_at = now()
-FROM items item WHERE item.id = $1 AND c.id = item.case_id AND c.status = 'open'
 """
 
 CORRECTIONS = """
@@ -94,16 +89,17 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
             INSERT_CORRECTION, item_id, topic, risk_level, kind, terms, f"staff:{who}"
         )
         await conn.execute(APPLY, item_id, classification_id, topic, risk_level)
-        if item["status"] in ("pending", "failed"):
-            # The worker will not classify it now, so it would never be placed in a case or counted.
-            await place_unplaced(conn, item_id=item_id, topic=topic, risk_level=risk_level)
+        if item["topic"] is None:
+            # Never classified (pending, or given up on and perhaps assigned since): the worker will not classify it
+            # now, so it would never be placed in a case or counted. A report already closed is left where it is.
+            if item["case_id"] is None and item["status"] != "closed":
+                await place_unplaced(conn, item_id=item_id, topic=topic, risk_level=risk_level)
         else:
-            if item["topic"] is not None:
-                await retopic(conn, item_id, item["topic"], topic)
+            await retopic(conn, item_id, item["topic"], topic)
             if risk_level != item["risk_level"]:
-                # The case shows its highest risk; the case's and the area's rise are judged again with the next
-                # report, which reads the levels as corrected.
-                await conn.execute(CASE_MAX_RISK, item_id)
+                # The case's and the area's rise are judged again with the next report, which reads the levels as
+                # corrected.
+                await refresh_case_risk(conn, item_id)
     return True
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import Placed, district_prior, retopic, track
+from suggestions.hotspots.tracker import Placed, district_prior, lock_streets, refresh_case_risk, retopic, track
 
 
 class Claimed(msgspec.Struct, frozen=True):
@@ -31,7 +31,7 @@ class Outcome(msgspec.Struct, frozen=True):
     model_version: str
 
 
-# Takes pending items no live worker holds, oldest first (`items_pending`), to ride along with the one a job asked
+# Takes pending items no live worker holds, oldest first (`items_pending_order`), to ride along with the one a job asked
 # for (CLAIM_ONE). SKIP LOCKED lets any number of workers claim side by side; the lease lets another take over from a
 # worker that died. Only items never claimed before ride along: one whose worker died holding it may be what killed
 # the worker, and a batch of it would count a crash against every item beside it (`sweep` retries them one by one).
@@ -75,7 +75,7 @@ UNPLACED = f"{_TO_PLACE} WHERE id = $1 AND case_id IS NULL"
 # Items whose current classification is another model version's (never a staff correction): the backlog a newly
 # promoted model re-classifies.
 LOCK_OUTDATED = """
-SELECT i.id, i.topic FROM items i JOIN classifications c ON c.id = i.classification_id
+SELECT i.id, i.topic, i.risk_level, i.street FROM items i JOIN classifications c ON c.id = i.classification_id
 WHERE i.id = ANY($1::bigint[]) AND c.source = 'model' AND c.model_version <> $2
 ORDER BY i.id FOR UPDATE OF i
 """
@@ -138,7 +138,7 @@ RETURNING id
 """
 
 OVERDUE = """
-SELECT id FROM items
+SELECT id, attempts FROM items
 WHERE status = 'pending' AND received_at < now() - make_interval(secs => $1)
   AND (lease_until IS NULL OR lease_until < now())
 ORDER BY received_at
@@ -200,9 +200,15 @@ async def record_classifications(
             ],
         )
         if replace_version is not None:
-            # A re-classification places nothing; an item whose topic changed is counted under its new one.
+            # A re-classification places nothing; an item whose topic changed is counted under its new one. The
+            # streets are locked up front, in order, as the tracker locks them.
+            await lock_streets(conn, [pending[o.item_id]["street"] for o in fresh])
             for o in fresh:
-                await retopic(conn, o.item_id, pending[o.item_id]["topic"], o.topic)
+                before = pending[o.item_id]
+                if before["topic"] is not None:
+                    await retopic(conn, o.item_id, before["topic"], o.topic)
+                if before["risk_level"] != o.risk_level:
+                    await refresh_case_risk(conn, o.item_id)
         else:
             # A first classification places the item in a case and counts it.
             placed = [_placed(pending[o.item_id], topic=o.topic, risk_level=o.risk_level) for o in fresh]
@@ -247,8 +253,9 @@ async def give_up_on_crashes(conn: Any, *, crash_limit: int) -> list[int]:
     return [r["id"] for r in await conn.fetch(GIVE_UP_ON_CRASHES, crash_limit)]
 
 
-async def overdue(conn: Any, *, older_than_seconds: int, limit: int) -> list[int]:
-    return [r["id"] for r in await conn.fetch(OVERDUE, float(older_than_seconds), limit)]
+async def overdue(conn: Any, *, older_than_seconds: int, limit: int) -> list[tuple[int, int]]:
+    """(id, claims so far) of the pending items that waited too long, oldest first."""
+    return [(r["id"], r["attempts"]) for r in await conn.fetch(OVERDUE, float(older_than_seconds), limit)]
 
 
 async def outdated_page(conn: Any, *, version: str, after_id: int, limit: int) -> list[Claimed]:

@@ -161,10 +161,14 @@ async def sweep(ctx: dict[str, Any]) -> int:
         if given_up:
             log.warning("gave up on %d items whose workers kept dying", len(given_up))
         overdue = await store.overdue(conn, older_than_seconds=settings.sweep_after_seconds, limit=1000)
+    # Items never claimed (their wake-up was lost) go in batches. An item a worker died holding is claimed only when
+    # its turn comes, and classified alone: one that kills its worker then counts a crash against no other item.
+    fresh = [item_id for item_id, attempts in overdue if attempts == 0]
+    retried = [item_id for item_id, attempts in overdue if attempts > 0]
     done = 0
     deadline = time.monotonic() + SWEEP_SECONDS - 1
-    while overdue and time.monotonic() < deadline:
-        batch, overdue = overdue[: settings.classify_batch_size], overdue[settings.classify_batch_size :]
+    while fresh and time.monotonic() < deadline:
+        batch, fresh = fresh[: settings.classify_batch_size], fresh[settings.classify_batch_size :]
         async with connection(pool) as conn:
             claimed = [
                 c
@@ -172,6 +176,12 @@ async def sweep(ctx: dict[str, Any]) -> int:
                 if (c := await store.claim_one(conn, item_id=item_id, lease_seconds=settings.lease_seconds))
             ]
         done += await classify_claimed(ctx, claimed)
+    for item_id in retried:
+        if time.monotonic() >= deadline:
+            break
+        async with connection(pool) as conn:
+            one = await store.claim_one(conn, item_id=item_id, lease_seconds=settings.lease_seconds)
+        done += await classify_claimed(ctx, [one] if one else [])
     if done:
         log.info("sweeper classified %d overdue items", done)
     return done

@@ -126,11 +126,18 @@ WHERE id = $1
 """
 
 
-LOCK_OPEN = """
+# The tracker holds the case it joined; staff lock reports before cases. So the other case and its reports are taken
+# only if nobody holds them (SKIP LOCKED): waiting could deadlock with a close, a move or a merge, and an absorb
+# passed over is a merge staff can make, or the next report may.
+LOCK_OPEN_IF_FREE = """
 SELECT id, street, topic, opened_at, last_activity, max_risk, size, signature_keys, signature_weights,
        signature_facets, signature_buildings
 FROM cases WHERE id = $1 AND status = 'open'
-FOR UPDATE
+FOR UPDATE SKIP LOCKED
+"""
+LOCK_MEMBERS_IF_FREE = """
+SELECT (SELECT count(*) FROM items WHERE case_id = $1) = count(locked.id)
+FROM (SELECT id FROM items WHERE case_id = $1 FOR UPDATE SKIP LOCKED) locked
 """
 
 
@@ -139,9 +146,10 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
     (weighted by size) instead of recomputed from every member's text, so it costs the same for any case size.
 
     `other` is read again under its lock: staff may have merged it away, or reports into it, since the tracker read
-    it. A case no longer open is left alone (`into` comes back as it was)."""
-    row = await conn.fetchrow(LOCK_OPEN, other.id)
-    if row is None:
+    it. A case no longer open, or held by staff (it or one of its reports), is left alone (`into` comes back as it
+    was)."""
+    row = await conn.fetchrow(LOCK_OPEN_IF_FREE, other.id)
+    if row is None or not await conn.fetchval(LOCK_MEMBERS_IF_FREE, other.id):
         return into
     size = row["size"]
     await conn.execute(

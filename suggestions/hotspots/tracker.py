@@ -9,7 +9,7 @@ latest reports; and for a long letter, the latest MEMBERS_READ reports of each c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -278,7 +278,20 @@ WHERE id IN (
 )
 """
 
-DROP_LIFT = "UPDATE items SET hotspot_id = NULL WHERE hotspot_id = ANY($1::bigint[])"
+# Dropping a lift is a hint too: an item another transaction holds keeps it until the hourly review (STALE_LIFTS).
+DROP_LIFT = """
+UPDATE items SET hotspot_id = NULL
+WHERE id IN (SELECT id FROM items WHERE hotspot_id = ANY($1::bigint[]) FOR UPDATE SKIP LOCKED)
+"""
+
+STALE_LIFTS = """
+UPDATE items SET hotspot_id = NULL
+WHERE id IN (
+    SELECT item.id FROM items item JOIN hotspots h ON h.id = item.hotspot_id
+    WHERE h.status = 'ended'
+    FOR UPDATE OF item SKIP LOCKED
+)
+"""
 
 BURST_MEMBERS = """
 SELECT id FROM items
@@ -349,8 +362,7 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     # (A report with a street may also join a case whose street nobody has named yet, under that case's own row
     # lock, which `_join` takes before it reads the case. Not taking the street-less lock as well keeps workers of
     # different streets from waiting on each other.)
-    for street in sorted({item.street or "" for item in items}):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
+    await lock_streets(conn, [item.street for item in items])
     lower: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
     judged: dict[tuple[str, str], datetime] = {}  # each area's earliest report of risk 2 or more in the batch
     for item in sorted(items, key=lambda i: i.received_at):
@@ -510,40 +522,70 @@ async def _join(conn: Any, item: Placed, case: CaseCandidate, score: float) -> C
     )
 
 
-RETOPIC_ITEM = "SELECT street, received_at, case_id FROM items WHERE id = $1"
-LOCK_CASE_ALONE = "SELECT opened_at FROM cases WHERE id = $1 AND status = 'open' AND size = 1 FOR UPDATE"
-
-MOVE_COUNT = """
+RETOPIC_ITEM = """
+SELECT item.street, item.received_at, item.case_id, c.street AS case_street
+FROM items item LEFT JOIN cases c ON c.id = item.case_id
+WHERE item.id = $1
+"""
+# A case the item holds alone (a case merged away has size 0), with what its problem was counted under.
+LOCK_CASE_ALONE = "SELECT street, topic, opened_at FROM cases WHERE id = $1 AND size = 1 FOR UPDATE"
+# A count moves only if it is there to move: a count never made (an item placed before corrections were counted)
+# is not invented under the new topic.
+TAKE_COUNT = """
+UPDATE place_topic_days SET problems = problems - $4, reports = reports - $5
+WHERE street = $1 AND topic = $2 AND day = $3 AND problems >= $4 AND reports >= $5
+RETURNING 1
+"""
+ADD_COUNT = """
 INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (street, topic, day) DO UPDATE
-SET problems = greatest(0, place_topic_days.problems + excluded.problems),
-    reports = greatest(0, place_topic_days.reports + excluded.reports)
+SET problems = place_topic_days.problems + excluded.problems, reports = place_topic_days.reports + excluded.reports
 """
+
+
+CASE_MAX_RISK = """
+UPDATE cases c SET max_risk = (SELECT max(risk_level) FROM items WHERE case_id = c.id), updated_at = now()
+FROM items item WHERE item.id = $1 AND c.id = item.case_id AND c.status = 'open'
+"""
+
+
+async def refresh_case_risk(conn: Any, item_id: int) -> None:
+    """The open case of an item whose risk level changed shows its highest level again."""
+    await conn.execute(CASE_MAX_RISK, item_id)
+
+
+async def lock_streets(conn: Any, streets: Iterable[str | None]) -> None:
+    """One transaction at a time places reports of a street and moves its counts; the locks are taken in one order,
+    so two transactions never wait on each other's. Reports of no street take the lock of the empty name."""
+    for street in sorted({street or "" for street in streets}):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('case:' || $1, 0))", street)
 
 
 async def retopic(conn: Any, item_id: int, old: str, new: str) -> None:
     """Count a placed item under its new topic (a staff correction, a newly promoted model), so that bursts read what
-    staff see. Its report moves to the new topic's day; a case it holds alone follows it, with its problem. A case of
-    several reports keeps its topic: it is its first report's, and the others were matched against it. Call inside
-    the transaction that changed the topic."""
+    staff see. Its report moves to the new topic's day; a case it holds alone follows it, with its problem (counted
+    under the case's own street, topic and day). A case of several reports keeps its topic: it is its first report's,
+    and the others were matched against it. Call inside the transaction that changed the topic."""
     if old == new:
         return
     row = await conn.fetchrow(RETOPIC_ITEM, item_id)
     if row is None or row["street"] is None:
         return
-    street = row["street"]
+    await lock_streets(conn, [row["street"], row["case_street"]])
     day = row["received_at"].astimezone(DISTRICT_ZONE).date()
-    await conn.execute(MOVE_COUNT, street, old, day, 0, -1)
-    await conn.execute(MOVE_COUNT, street, new, day, 0, 1)
-    case_opened = await conn.fetchval(LOCK_CASE_ALONE, row["case_id"]) if row["case_id"] is not None else None
-    if case_opened is not None:
+    moves = [(row["street"], old, day, 0, 1)]
+    case = await conn.fetchrow(LOCK_CASE_ALONE, row["case_id"]) if row["case_id"] is not None else None
+    if case is not None:
         await conn.execute("UPDATE cases SET topic = $2, updated_at = now() WHERE id = $1", row["case_id"], new)
-        opened = case_opened.astimezone(DISTRICT_ZONE).date()
-        await conn.execute(MOVE_COUNT, street, old, opened, -1, 0)
-        await conn.execute(MOVE_COUNT, street, new, opened, 1, 0)
+        if case["street"] is not None and case["topic"] is not None:
+            moves.append((case["street"], case["topic"], case["opened_at"].astimezone(DISTRICT_ZONE).date(), 1, 0))
+    for street, topic, when, problems, reports in sorted(moves):
+        if await conn.fetchval(TAKE_COUNT, street, topic, when, problems, reports):
+            await conn.execute(ADD_COUNT, street, new, when, problems, reports)
+    if case is not None and case["street"] is not None and case["topic"] is not None:
         prior = await district_prior(conn)
-        for topic in (old, new):
-            await _check_burst(conn, street, topic, prior, at=datetime.now(UTC))
+        for topic in sorted({case["topic"], new}):
+            await _check_burst(conn, case["street"], topic, prior, at=datetime.now(UTC))
 
 
 async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime) -> None:
@@ -668,6 +710,7 @@ async def review_hotspots(conn: Any) -> None:
         ended += [r["id"] for r in await conn.fetch(END_QUIET_AREA_ESCALATIONS, quiet_since)]
         if ended:
             await conn.execute(DROP_LIFT, ended)
+        await conn.execute(STALE_LIFTS)
         prior = await district_prior(conn)
         for row in await conn.fetch(ACTIVE_BURSTS):
             await _check_burst(conn, row["street"], row["topic"], prior, at=datetime.now(UTC))

@@ -40,10 +40,16 @@ class _Checked(msgspec.Struct, frozen=True):
     place: str
 
 
+# Characters that draw nothing: separators, controls, format characters (a zero-width space, a byte-order mark),
+# combining marks with nothing to combine with, and the fillers that pass for letters or symbols (ㅤ, ⠀).
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Cn", "Mn", "Me"})
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def shows_anything(text: str) -> bool:
-    """Whether the text has a character a reader sees: not only spaces, line breaks and invisible format characters
-    (a zero-width space, a byte-order mark) that `str.strip` leaves."""
-    return any(unicodedata.category(ch)[0] not in "ZC" for ch in text)
+    """Whether the text has a character a reader sees, beyond what `str.strip` leaves. A private-use character
+    counts: older input methods put rare characters of names and places there."""
+    return any(unicodedata.category(ch) not in _BLANK_CATEGORIES and ch not in _FILLERS for ch in text)
 
 
 def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = None) -> _Checked:

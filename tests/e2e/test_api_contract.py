@@ -23,6 +23,7 @@ def problem_fields(response: Any) -> set[str]:
         ({**VALID, "text": ""}, "text"),
         ({**VALID, "text": "   "}, "text"),
         ({**VALID, "text": "\u200b\u3000\ufeff\n"}, "text"),  # invisible characters only: nothing was written
+        ({**VALID, "text": "\u3164\u2800\ufe0f"}, "text"),  # fillers and a variation selector draw nothing either
         ({**VALID, "text": "字" * 5001}, "text"),
         ({**VALID, "text": 42}, "text"),
         ({"channel": "web"}, "text"),

@@ -51,7 +51,7 @@ from suggestions.hotspots.cases import (
 )
 from suggestions.hotspots.facets import facets
 from suggestions.hotspots.similarity import buildings, signature, similarity
-from suggestions.hotspots.tracker import OWN_CASES_MAX
+from suggestions.hotspots.tracker import CASE_LIFETIME, OWN_CASES_MAX
 from tests.letters import BUS_ROUTE, JUNCTION_LIGHTS, JUNCTION_LIGHTS_AGAIN, TRAFFIC_IN_GENERAL
 
 STREAM = Path(__file__).resolve().parent.parent / "data" / "duplicate_stream.jsonl"
@@ -535,7 +535,7 @@ def test_the_replays_own_cases_keep_the_trackers_bounds() -> None:
     assigned = {r.id: r.id for r in earlier}
     assert own_cases(sent(9), one, assigned, cases, opened) == [cases[1]]
     assert own_cases(sent(9, "grid"), one, assigned, cases, opened) == []  # a grid worker's phone links nothing
-    assert own_cases(sent(9, days=31), one, assigned, cases, opened) == []  # past a case's lifetime
+    assert own_cases(sent(9, days=CASE_LIFETIME.days + 1), one, assigned, cases, opened) == []  # past its lifetime
     three, four = {"R1": earlier[:3]}, {"R1": earlier[:4]}
     assert len(own_cases(sent(9), three, assigned, cases, opened)) == OWN_CASES_MAX
     assert own_cases(sent(9), four, assigned, cases, opened) == []  # a phone many share
