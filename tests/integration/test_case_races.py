@@ -35,10 +35,10 @@ async def pending(conn: Any, text: str = LIFT_TEXT, street: str | None = STREET)
     )
 
 
-async def classify(conn: Any, item_id: int) -> list[int]:
+async def classify(conn: Any, item_id: int, topic: str = TOPIC) -> list[int]:
     outcome = Outcome(
         item_id=item_id,
-        topic=TOPIC,
+        topic=topic,
         topic_confidence=0.9,
         risk_level=0,
         risk_confidence=0.9,

@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from suggestions.classify import store
 from suggestions.classify.corrections import Correction, correct
 from suggestions.hotspots import editing, tracker
 from suggestions.triage.workflow import Closing
@@ -76,21 +75,6 @@ async def test_the_tracker_absorbing_a_case_staff_are_closing_does_not_deadlock(
         assert errors in ([], ["StateConflict"]), errors  # the close may find the case merged away: a 409
 
 
-async def classify_as(conn: Any, item_id: int, topic: str) -> None:
-    outcome = store.Outcome(
-        item_id=item_id,
-        topic=topic,
-        topic_confidence=0.9,
-        risk_level=0,
-        risk_confidence=0.9,
-        kind="complaint",
-        terms=[],
-        needs_review=False,
-        model_version="test",
-    )
-    await store.record_classifications(conn, [outcome])
-
-
 class SlowSecondMove(Paused):
     """Sleeps before the second place_topic_days move of a correction: both corrections then hold their first row."""
 
@@ -110,9 +94,9 @@ async def test_two_corrections_moving_counts_opposite_ways_do_not_deadlock(pool:
     topics = (TOPIC, "环境保护")
     async with pool.acquire() as setup:
         a = await pending(setup)
-        await classify_as(setup, a, topics[0])
+        await classify(setup, a, topics[0])
         b = await pending(setup, BINS)
-        await classify_as(setup, b, topics[1])
+        await classify(setup, b, topics[1])
     async with pool.acquire() as one, pool.acquire() as two:
         results = await asyncio.gather(
             correct(SlowSecondMove(one), item_id=a, correction=Correction(topic=topics[1]), topics=topics, who=0),
