@@ -238,6 +238,9 @@ _NEGATED = re.compile(
     r"(?:没有|没|无|未|不|并未|并没有|不存在|排除|不是|并非|否认)(?:发现|出现|存在|闻到|看到|发生|听到|任何|明显|什么|人){0,4}$"
 )
 _LONGEST_NEGATION = 11  # characters `_NEGATED` can match
+# How far around a match its clause is read for what undoes or qualifies it (防止, 担心, 正在, …). A clause is rarely
+# longer; a text of thousands of characters without punctuation would otherwise be read whole for every match.
+_CONTEXT_REACH = 80
 # "随时可能坍塌" is imminent, "可能坍塌" is not
 _ONLY_FEARED_BEFORE = re.compile(
     r"担心|害怕|怕|防止|预防|避免|以防|谨防|防范|存在|(?<!随时)可能|容易|一旦|如果|万一|要去|准备|打算|扬言|威胁"
@@ -336,17 +339,17 @@ def batch_risk_signals(texts: Sequence[str]) -> list[list[RiskSignal]]:
         rule, _, unless_before, unless_after = compiled[number]
         if _NEGATED.search(joined, max(clause, begin - _LONGEST_NEGATION), begin):
             continue
-        before = joined[clause:begin]
+        before = joined[max(clause, begin - _CONTEXT_REACH) : begin]
         if unless_before and unless_before.search(before):
             continue
         level = rule.level
         if unless_after or rule.feared_is_warning:
-            after = joined[end : text_end[text]]
+            after = joined[end : min(text_end[text], end + _CONTEXT_REACH)]
             if unless_after and unless_after.match(after):
                 level = WARNING if rule.level == URGENT else rule.level
             if level == URGENT and rule.feared_is_warning:
                 feared = _ONLY_FEARED_BEFORE.search(before) or _ONLY_FEARED_AFTER.match(after)
-                now = _NOW.search(joined, sentence, begin) or _NOW_AFTER.match(after)
+                now = _NOW.search(joined, max(sentence, begin - _CONTEXT_REACH), begin) or _NOW_AFTER.match(after)
                 if feared or (rule.urgent_only_now and not now):
                     level = WARNING
         found[text].append(RiskSignal(level=level, phrase=original[begin:end]))
