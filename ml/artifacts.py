@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Literal
@@ -82,6 +83,7 @@ def district_path(reference: str) -> Path:
 
 def write_artifact(directory: Path, metadata: Metadata, features: TextFeatures, heads: dict[str, LinearHead]) -> None:
     """Written beside the target and moved into place, so a reader never sees half an artifact."""
+    check_replaceable(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = directory.with_name(f".{directory.name}.{os.getpid()}.new")
     shutil.rmtree(staging, ignore_errors=True)
@@ -94,6 +96,14 @@ def write_artifact(directory: Path, metadata: Metadata, features: TextFeatures, 
         directory.rename(retired)
     staging.rename(directory)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def check_replaceable(directory: Path) -> None:
+    """Refuses a target that is a file, or a non-empty folder that holds no model: replacing it would delete it."""
+    if directory.exists() and not directory.is_dir():
+        raise ModelError(f"{directory} is a file, not a model folder")
+    if directory.is_dir() and not (directory / METADATA_FILE).is_file() and any(directory.iterdir()):
+        raise ModelError(f"{directory} holds files but no model ({METADATA_FILE}); refusing to replace it")
 
 
 def write_metadata(directory: Path, metadata: Metadata) -> None:
@@ -142,7 +152,7 @@ def load_model(directory: Path, *, district: Path | None = None, engine: str | N
             features = TextFeatures.from_state(metadata.features, state)
         with np.load(directory / HEADS_FILE, allow_pickle=False) as state:
             heads = {name: LinearHead.from_state(name, state, label_types[name]) for name in HEADS}
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelError(
             f"cannot load model {metadata.version} from {directory}: {type(exc).__name__}: {exc}"
         ) from None

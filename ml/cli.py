@@ -11,7 +11,7 @@ import shlex
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -23,6 +23,7 @@ from ml.segment import DEFAULT_ENGINE, ENGINES
 from ml.serving import default_model_dir, promoted_model_dir, serving_model_dir, train_seed_command
 
 PREDICT_BATCH = 256
+T = TypeVar("T")
 
 
 class PredictRequest(msgspec.Struct, frozen=True):
@@ -41,11 +42,17 @@ class PredictResult(msgspec.Struct, frozen=True):
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(arguments)
+    parser = _parser()
+    args = parser.parse_args(arguments)
+    # One without the other would quietly read every row: the training rows scored as held out, or kept as labels.
+    if "split" in vars(args) and (args.split is None) != (args.split_col is None):
+        parser.error("--split and --split-col go together")
+    if "key_col" in vars(args) and (args.exclude or args.exclude_keys_in) and not args.key_col:
+        parser.error("--exclude and --exclude-keys-in need --key-col, the column they are matched against")
     args.command_line = shlex.join(["python", "-m", "ml", *arguments])
     try:
         return int(args.run(args))
-    except (ModelError, CorpusError, FileNotFoundError, ValueError) as exc:
+    except (ModelError, CorpusError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
@@ -221,11 +228,21 @@ def _label_risk(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    """One result line per good input line; a bad line is reported on stderr by number and skipped."""
     model = load_model(args.model or serving_model_dir())
     decoder = msgspec.json.Decoder(PredictRequest)
     encoder = msgspec.json.Encoder()
-    for batch in _batches(sys.stdin, PREDICT_BATCH):
-        requests = [_request(decoder, line) for line in batch]
+    bad = 0
+    for batch in _batches(_numbered(sys.stdin.buffer), PREDICT_BATCH):
+        requests = []
+        for number, line in batch:
+            try:
+                requests.append(decoder.decode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line))
+            except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                bad += 1
+                print(f"error: stdin line {number}: {exc}", file=sys.stderr)
+        if not requests:
+            continue
         for request, prediction in zip(requests, model.predict([r.text for r in requests]), strict=True):
             result = PredictResult(
                 id=request.id,
@@ -237,21 +254,19 @@ def _predict(args: argparse.Namespace) -> int:
             )
             sys.stdout.write(encoder.encode(result).decode() + "\n")
         sys.stdout.flush()
-    return 0
+    if bad:
+        print(f"error: {bad} bad input line(s) skipped", file=sys.stderr)
+    return 1 if bad else 0
 
 
-def _request(decoder: msgspec.json.Decoder[PredictRequest], line: str) -> PredictRequest:
-    try:
-        return decoder.decode(line)
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"input line {line[:60]!r}: {exc}") from None
+def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    return ((number, line) for number, line in enumerate(lines, start=1) if line.strip())
 
 
-def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
+def _batches(lines: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for line in lines:
-        if line.strip():
-            batch.append(line)
+        batch.append(line)
         if len(batch) == size:
             yield batch
             batch = []

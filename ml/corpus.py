@@ -194,21 +194,33 @@ def write_rule_labelled(
     messages of an evaluation set) are left out. Returns the number of rows written."""
     from ml.lexicon import risk_floor
 
+    if out.resolve() == data.resolve():
+        raise CorpusError(f"{out}: the output would overwrite the data it is read from")
     csv.field_size_limit(sys.maxsize)
     written = 0
-    with data.open(encoding="utf-8-sig", newline="") as source, out.open("w", encoding="utf-8", newline="") as target:
-        reader = csv.DictReader(source)
-        wanted = [*text_cols, *(c for c in (topic_col, split_col, key_col) if c)]
-        missing = [c for c in wanted if c not in (reader.fieldnames or [])]
-        if missing:
-            raise CorpusError(f"{data}: no column {', '.join(missing)}")
-        writer = csv.writer(target)
-        writer.writerow(["text", "topic", "risk_level"])
-        for row in reader:
-            if (split_col and split and row[split_col] != split) or (key_col and row[key_col] in exclude):
-                continue
-            text = "\n".join(row[c] for c in text_cols if row[c])
-            if text.strip():
-                writer.writerow([text, row[topic_col].strip() if topic_col else "", risk_floor(text)[0]])
-                written += 1
+    # Written beside the target and moved into place: a failure leaves no partial file for `--extra` to read.
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with (
+            data.open(encoding="utf-8-sig", newline="") as source,
+            partial.open("w", encoding="utf-8", newline="") as target,
+        ):
+            reader = csv.DictReader(source)
+            wanted = [*text_cols, *(c for c in (topic_col, split_col, key_col) if c)]
+            missing = [c for c in wanted if c not in (reader.fieldnames or [])]
+            if missing:
+                raise CorpusError(f"{data}: no column {', '.join(missing)}")
+            writer = csv.writer(target)
+            writer.writerow(["text", "topic", "risk_level"])
+            for row in reader:
+                if (split_col and split and row[split_col] != split) or (key_col and row[key_col] in exclude):
+                    continue
+                text = "\n".join(row[c] for c in text_cols if row[c])
+                if text.strip():
+                    writer.writerow([text, row[topic_col].strip() if topic_col else "", risk_floor(text)[0]])
+                    written += 1
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
     return written

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from ml.artifacts import Metadata, district_path, load_model, read_metadata, write_metadata
+from ml.artifacts import Metadata, check_replaceable, district_path, load_model, read_metadata, write_metadata
 from ml.corpus import read_seed, split_heldout
 from ml.dictionary import load_district
 from ml.metrics import report
@@ -67,6 +67,7 @@ def compare(candidate: TriageModel, current: TriageModel, seed_dir: Path) -> lis
 
 def promote(model_dir: Path, serving_dir: Path, *, seed_dir: Path, current_dir: Path, tolerance: float) -> Decision:
     """Copies `model_dir` to `serving_dir` if it is no worse than the model in `current_dir` (the serving one)."""
+    check_replaceable(serving_dir)
     candidate = load_model(model_dir)
     current = load_model(current_dir) if (current_dir / "metadata.json").is_file() else None
     if current is None:

@@ -60,7 +60,30 @@ def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) ->
     return asyncio.run(go())
 
 
-@click.group()
+class _Group(click.Group):
+    """A user's mistake (no server, no database, not migrated, a bad setting, a path) is one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import asyncpg
+
+        from ml.artifacts import ModelError
+        from suggestions.migrate import MigrationError
+
+        try:
+            return super().invoke(ctx)
+        except asyncpg.UndefinedTableError:
+            raise click.ClickException("the database has no tables yet: run `suggestions migrate`") from None
+        except asyncpg.PostgresError as exc:  # its message may quote a row: name the error only
+            raise click.ClickException(f"PostgreSQL refused: {type(exc).__name__} ({exc.sqlstate})") from None
+        except (OSError, asyncpg.InterfaceError) as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        except msgspec.ValidationError as exc:
+            raise click.ClickException(f"bad SUGGESTIONS_* setting: {exc}") from None
+        except (ModelError, MigrationError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
 def main() -> None:
     """Residents' suggestions and complaints: intake, classification, triage."""
 

@@ -34,13 +34,16 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
                     if not line.strip():
                         continue
                     try:
-                        item = decoder.decode(line)
+                        item = decoder.decode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
                         accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
                     except msgspec.ValidationError as exc:
                         report.bad.append((number, field_name(str(exc)), str(exc).split(" - at ")[0]))
                         continue
                     except msgspec.DecodeError:
                         report.bad.append((number, "", "not a JSON object"))
+                        continue
+                    except UnicodeDecodeError as exc:
+                        report.bad.append((number, "", f"not UTF-8 (byte {exc.start + 1} of a string)"))
                         continue
                     except (InvalidInput, Conflict) as exc:
                         field = exc.problems[0].field if isinstance(exc, InvalidInput) else exc.field or ""

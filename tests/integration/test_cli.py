@@ -91,3 +91,11 @@ def test_tokens_are_listed_without_their_secret_and_revoked_by_id(settings: Sett
     assert f"no token in use has id {phone['id']}" in again.output
     assert runner.invoke(main, ["token", "revoke", "0"], env=env(settings)).exit_code == 2
     assert runner.invoke(main, ["token", "revoke", str(2**63)], env=env(settings)).exit_code == 2
+
+
+def test_a_database_that_is_not_there_is_one_line_not_a_traceback(settings: Settings) -> None:
+    missing = settings.database_url.rsplit("/", 1)[0] + "/no_such_database"
+    result = CliRunner().invoke(main, ["grouping-report"], env={**env(settings), "DATABASE_URL": missing})
+    assert result.exit_code == 1
+    assert "InvalidCatalogNameError" in result.output
+    assert "Traceback" not in result.output

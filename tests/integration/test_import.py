@@ -22,11 +22,19 @@ async def test_import_keeps_good_lines_reports_bad_ones_and_is_idempotent(
         {"channel": "hotline", "text": "电话不对", "contact_phone": "99"},
     ]
     path = tmp_path / "items.jsonl"
-    path.write_bytes(b"\n".join(msgspec.json.encode(line) for line in lines) + b"\nnot json\n")
+    # A byte-order mark before the first line, and a line saved in GBK: reported by number, the rest imported.
+    encoded = [msgspec.json.encode(line) for line in lines]
+    gbk = '{"channel": "hotline", "text": "井盖缺失"}'.encode("gbk")
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(encoded) + b"\nnot json\n" + gbk + b"\n")
 
     report = await import_jsonl(settings, path)
     assert (report.created, report.present) == (3, 0)
-    assert [(number, field) for number, field, _ in report.bad] == [(3, "text"), (5, "contact_phone"), (6, "")]
+    assert [(number, field) for number, field, _ in report.bad] == [
+        (3, "text"),
+        (5, "contact_phone"),
+        (6, ""),
+        (7, ""),
+    ]
     received = await pool.fetchval("SELECT received_at FROM items WHERE external_id = 'A-1'")
     assert received.isoformat().startswith("2025-12-01T01:00:00")
 

@@ -65,7 +65,8 @@ def test_predict_reads_and_writes_jsonl(
         {"id": "a1", "text": "我要投诉，霍营街道的噪音问题，扬尘一直这样"},
         {"id": 2, "text": "求助，南口镇的工资问题，有人说要跳楼"},
     ]
-    monkeypatch.setattr("sys.stdin", io.StringIO("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)))
+    body = "\ufeff" + "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines)  # a byte-order mark first
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(body.encode())))
 
     assert main(["predict", "--model", str(out)]) == 0
     results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -83,3 +84,55 @@ def test_a_bad_model_folder_is_an_error_not_a_traceback(
 
     assert main(["predict", "--model", str(tmp_path)]) == 1
     assert "no model" in capsys.readouterr().err
+
+
+def test_predict_reports_a_bad_line_by_number_and_goes_on(
+    inputs: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = inputs["root"] / "predict-model-2"
+    main(["train-seed", *_training_options(inputs), "--out", str(out)])
+    capsys.readouterr()
+    body = b"".join(
+        [
+            '{"id": 1, "text": "路灯不亮"}\n'.encode(),
+            b'{"id": 2, "text": \n',  # cut short
+            b'{"id": 3, "text": "\xff"}\n',  # not UTF-8
+            b'{"id": 4, "text": "x"}\n',
+        ]
+    )
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(body)))
+
+    assert main(["predict", "--model", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in captured.out.splitlines()] == [1, 4]
+    assert "line 2" in captured.err
+    assert "line 3" in captured.err
+
+
+def test_a_folder_that_holds_no_model_is_never_replaced(inputs: dict[str, Path], tmp_path: Path) -> None:
+    """--out names where the model goes; a folder of other files there would be deleted to make room."""
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert main(["train-seed", *_training_options(inputs), "--out", str(tmp_path)]) == 1
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_label_risk_refuses_to_overwrite_its_data_or_to_exclude_without_a_key(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    data = tmp_path / "data.csv"
+    data.write_bytes(inputs["csv"].read_bytes())
+    columns = ["label-risk", "--data", str(data), "--text-cols", "title,detail"]
+    assert main([*columns, "--out", str(data)]) == 1
+    assert data.read_bytes() == inputs["csv"].read_bytes()
+    exclude = tmp_path / "eval.csv"
+    exclude.write_text("source,key,risk_level,sample\ndata,1,2,random\n", encoding="utf-8")
+    with pytest.raises(SystemExit):  # argparse: a usage error
+        main([*columns, "--out", str(tmp_path / "out.csv"), "--exclude", str(exclude)])
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_split_needs_its_column(inputs: dict[str, Path]) -> None:
+    """Without the column every row is read, the training rows included, and the figures are not the held-out ones."""
+    columns = ["--data", str(inputs["csv"]), "--text-cols", "title,detail", "--label-col", "label"]
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--model", str(inputs["root"] / "csv-model"), *columns, "--split", "test"])
