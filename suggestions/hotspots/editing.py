@@ -64,6 +64,21 @@ ON CONFLICT (street, topic, day) DO UPDATE SET problems = greatest(0, place_topi
 """
 
 
+END_CASE_HOTSPOTS = """
+UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
+WHERE case_id = $1 AND status = 'active'
+RETURNING id
+"""
+
+
+async def end_case_hotspots(conn: Any, case_id: int) -> None:
+    """End the hotspots of a case that is closed or merged away, and drop their lift: a merged case's reports count in
+    the case they joined, which the tracker judges again with its next report."""
+    ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOTS, case_id)]
+    if ended:
+        await conn.execute(DROP_LIFT, ended)
+
+
 async def refresh_case(conn: Any, case_id: int) -> None:
     """Recompute a case's size, dates, risk and signature from its members."""
     members = await conn.fetch(MEMBERS, case_id)
@@ -115,6 +130,7 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
         await refresh_case(conn, case_id)
         await refresh_case(conn, into)
         await _count_problem(conn, cases[case_id], -1)
+        await end_case_hotspots(conn, case_id)
     return True
 
 
@@ -178,6 +194,7 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
         merged.buildings,
     )
     await _count_problem(conn, row, -1)
+    await end_case_hotspots(conn, other.id)
     return msgspec.structs.replace(into, signature=merged, size=into.size + size)
 
 
@@ -352,12 +369,6 @@ UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by =
 WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
 """
 
-END_CASE_HOTSPOTS = """
-UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
-WHERE case_id = $1 AND status = 'active'
-RETURNING id
-"""
-
 
 async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int) -> bool:
     """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
@@ -378,7 +389,5 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int) -> b
             raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
         await conn.execute(ANSWER_MEMBERS, case_id, answer, masked, by)
         await conn.execute("UPDATE cases SET status = 'closed', updated_at = now() WHERE id = $1", case_id)
-        ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOTS, case_id)]
-        if ended:
-            await conn.execute(DROP_LIFT, ended)
+        await end_case_hotspots(conn, case_id)
     return True

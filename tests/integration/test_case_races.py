@@ -214,3 +214,16 @@ async def test_a_merge_and_a_close_of_one_case_at_once_do_not_deadlock(pool: asy
             outcomes.append(tuple(type(r).__name__ for r in results))
     # One of the two goes first; the other finds the case merged away or closed (a 4xx), never a deadlock.
     assert all(name in {"bool", "InvalidInput", "StateConflict"} for pair in outcomes for name in pair), outcomes
+
+
+async def test_a_case_merged_away_ends_its_hotspots(conn: Any) -> None:
+    """Its reports now count in the case they joined; a hotspot left on the empty case would list no one."""
+    _, crowded = await placed(conn)
+    for _ in range(4):
+        await classify(conn, await pending(conn))
+    _, into = await placed(conn, "路灯不亮", street="城北街道")
+    active = "SELECT count(*) FROM hotspots WHERE case_id = $1 AND status = 'active'"
+    assert await conn.fetchval(active, crowded) == 1
+    assert await editing.merge_cases(conn, case_id=crowded, into=into)
+    assert await conn.fetchval(active, crowded) == 0
+    assert await conn.fetchval("SELECT count(*) FROM items WHERE hotspot_id IS NOT NULL") == 0
