@@ -11,8 +11,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 import msgspec
@@ -232,11 +234,12 @@ def export(what: str, out: Path) -> None:
     from suggestions.hotspots.editing import export_case_edits
 
     settings = _database_settings()
-    write = {
+    writers: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
         "corrections": export_corrections,
-        "classifications": export_classifications,
+        "classifications": partial(export_classifications, zone=ZoneInfo(settings.timezone)),
         "case-edits": export_case_edits,
-    }[what]
+    }
+    write = writers[what]
 
     click.echo(f"wrote {_with_connection(settings, lambda conn: write(conn, out))} {what} to {out}")
 

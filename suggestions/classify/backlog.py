@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +59,16 @@ ORDER BY c.id
 """
 
 
-async def export_classifications(conn: Any, path: Path) -> int:
-    """JSONL of every classification (no text), for `python -m ml drift`."""
+async def export_classifications(conn: Any, path: Path, *, zone: tzinfo = UTC) -> int:
+    """JSONL of every classification (no text), for `python -m ml drift`. Times are written in `zone`, the district's:
+    the drift report's months are the months of the times as written."""
     count = 0
     encoder = msgspec.json.Encoder()
     with path.open("wb") as out:
         async with conn.transaction():
             async for row in conn.cursor(EXPORT_CLASSIFICATIONS):
                 record = ClassificationRecord(
-                    at=row["created_at"].isoformat(),
+                    at=row["created_at"].astimezone(zone).isoformat(),
                     topic=row["topic"],
                     risk_level=row["risk_level"],
                     topic_confidence=round(float(row["topic_confidence"]), 4),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -91,8 +92,9 @@ async def test_reclassify_moves_model_items_to_the_new_version_and_keeps_correct
     assert versions[second["id"]].startswith("staff:")
 
     async with pool.acquire() as conn:
-        assert await export_classifications(conn, tmp_path / "c.jsonl") == 4
+        assert await export_classifications(conn, tmp_path / "c.jsonl", zone=ZoneInfo("Asia/Shanghai")) == 4
     records = [msgspec.json.decode(line) for line in (tmp_path / "c.jsonl").read_bytes().splitlines()]
+    assert all(r["at"].endswith("+08:00") for r in records)  # the district's months, not UTC's
     assert {r["source"] for r in records} == {"model", "staff"}
     assert all("text" not in r for r in records)
 
