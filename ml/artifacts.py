@@ -148,9 +148,10 @@ def load_model(directory: Path, *, district: Path | None = None, engine: str | N
     check_compatible(metadata, loaded_district)
     label_types: dict[str, type] = {"topic": str, "risk": int, "kind": str}
     try:
-        with np.load(directory / FEATURES_FILE, allow_pickle=False) as state:
+        # Opened here, not by numpy: np.load leaves the file open when it is not a zip file.
+        with (directory / FEATURES_FILE).open("rb") as file, np.load(file, allow_pickle=False) as state:
             features = TextFeatures.from_state(metadata.features, state)
-        with np.load(directory / HEADS_FILE, allow_pickle=False) as state:
+        with (directory / HEADS_FILE).open("rb") as file, np.load(file, allow_pickle=False) as state:
             heads = {name: LinearHead.from_state(name, state, label_types[name]) for name in HEADS}
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ModelError(

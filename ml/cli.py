@@ -181,6 +181,14 @@ def _promote(args: argparse.Namespace) -> int:
     from ml.promote import promote
 
     current = args.serving if (args.serving / "metadata.json").is_file() else default_model_dir()
+    if current == args.serving:
+        try:
+            load_model(current)
+        except ModelError as exc:
+            # The serving model no longer loads (a dictionary changed, a file was damaged): the service cannot use
+            # it either, so the candidate must beat what the service falls back on.
+            print(f"warning: {exc}; comparing with the default model instead", file=sys.stderr)
+            current = default_model_dir()
     decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current_dir=current, tolerance=args.tolerance)
     _print_json({**msgspec.to_builtins(decision), "serving": str(args.serving)})
     if not decision.promoted:

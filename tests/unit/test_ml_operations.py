@@ -95,6 +95,25 @@ def test_promotion_installs_a_model_no_worse_and_records_what_it_replaced(
     assert serving_model_dir(serving) == serving
 
 
+def test_a_serving_model_that_no_longer_loads_can_be_replaced(
+    inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serving = inputs["root"] / "serving-broken"
+    shutil.copytree(inputs["seed_model"], serving)
+    for weights in serving.glob("*.npz"):
+        weights.write_bytes(weights.read_bytes()[:100])  # cut short
+
+    code = main(
+        ["promote", "--model", str(inputs["seed_model"]), "--serving", str(serving), "--seed-dir", str(inputs["seed"])]
+    )
+    captured = capsys.readouterr()
+
+    assert code == 0, captured.err
+    assert "comparing with the default model instead" in captured.err
+    assert json.loads(captured.out)["promoted"]
+    assert serving_model_dir(serving) == serving
+
+
 def test_a_worse_model_is_refused_with_its_numbers(inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     serving = inputs["root"] / "serving-refusal"
     shutil.copytree(inputs["seed_model"], serving)
