@@ -4,18 +4,18 @@ hotspots with their members and why.
     .venv/bin/python -m bench.hotspots_replay --data ../shared/data/tipdm2020c_hotspot_stream.csv [--top 10]
         [--cases-out FILE] [--localities] [--senders]
 
-The stream's places are anonymised district codes ("A市A3区") rather than the default district's streets, so a
-gazetteer of those codes is built from the data itself (what a district replacing `gazetteer.csv` would do);
-finer places are left to text similarity. With `--localities` the gazetteer also lists the estates, villages and
-roads the letters name right after a district, county, street or town (A市A2区某某新城小区, 某某街道某某村), when
-the name appears in two letters at least (what a district listing its 社区, 小区 and roads would have): an estate,
-village or 社区 under the district that at least 80 % of the letters naming it with a district give (the district
-written right before it, else the letter's first), else under none; a road under none. With `--senders` each letter's
-anonymised user code stands for its sender's phone, so that a writer's letters are theirs (`cases.follow_up`); the
-codes stay in the replay's own database, which is dropped. Topics come from the serving model. Nothing is tuned on
-this data: the thresholds are the service's own. `--cases-out` writes every case of more than one report as a JSON
-line (`{"case": id, "members": [msg_id, ...]}`, members in time order) for reading them by hand: message ids only, no
-text.
+The stream's places are anonymised codes of districts, counties and county-level cities ("A市A3区", "A7县", "A9市")
+rather than the default district's streets, so a gazetteer of those codes is built from the data itself (what a
+district replacing `gazetteer.csv` would do); finer places are left to text similarity. With `--localities` the
+gazetteer also lists the estates, villages and roads the letters name right after a district, county, street or town
+(A市A2区某某新城小区, 某某街道某某村), when the name appears in two letters at least (what a district listing its
+社区, 小区 and roads would have): an estate, village or 社区 under the district that at least 80 % of the letters
+naming it with a district give (the district written right before it, else the letter's first), else under none; a
+road under none. With `--senders` each letter's anonymised user code stands for its sender's phone, so that a
+writer's letters are theirs (`cases.follow_up`); the codes stay in the replay's own database, which is dropped.
+Topics come from the serving model. Nothing is tuned on this data: the thresholds are the service's own.
+`--cases-out` writes every case of more than one report as a JSON line (`{"case": id, "members": [msg_id, ...]}`,
+members in time order) for reading them by hand: message ids only, no text.
 """
 
 from __future__ import annotations
@@ -46,8 +46,11 @@ from suggestions.queue import create_queue
 from suggestions.settings import Settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-DISTRICT_CODE = re.compile(r"[A-Z]市([A-Z]\d+区)")
-DISTRICT_MENTION = re.compile(r"[A-Z]\d+区")  # "A4区四方坪…": letters name their district without the city too
+# The city's districts (A3区) and counties (A7县), written after the city, and its county-level cities (A9市), which
+# letters write on their own. Each is a "street" of the replay's gazetteer: a letter placed in none is compared with
+# every case of its topic, and letters of different counties about one kind of thing chain together.
+DISTRICT_CODE = re.compile(r"[A-Z]市([A-Z]\d+[区县])|(?<![A-Za-z0-9])([A-Z]\d+市)")
+DISTRICT_MENTION = re.compile(r"[A-Z]\d+[区县市]")  # "A4区四方坪…": letters name their district without the city too
 
 
 def parse_time(text: str) -> datetime:
@@ -65,7 +68,7 @@ def read_stream(path: Path) -> list[dict[str, str]]:
 
 # A place named right after its district, county, street or town: an estate, a village or a road.
 NAMED_PLACE = re.compile(
-    r"(?:(?P<district>[A-Z]\d+区)|[A-Z]\d+县|[\u4e00-\u9fa5]{2,3}(?:街道|镇|乡))"
+    r"(?:(?P<district>[A-Z]\d+[区县市])|[\u4e00-\u9fa5]{2,3}(?:街道|镇|乡))"
     r"(?P<name>[\u4e00-\u9fa5A-Za-z0-9]{2,8}?(?P<kind>小区|社区|村|花园|家园|新城|新村|公寓|苑|路|大道))"
 )
 # What such a pattern also catches that is no one place: 我们小区, 周边小区, 公交线路, 城际铁路, A1区路 ….
@@ -77,8 +80,8 @@ LEVEL_OF_KIND = {"社区": "社区", "村": "村", "路": "道路", "大道": "�
 
 def gazetteer_of(messages: list[dict[str, str]], *, localities: bool = False) -> Gazetteer:
     texts = [m["title"] + "。" + m["detail"] for m in messages]
-    codes = sorted({code for text in texts for code in DISTRICT_CODE.findall(text)})
-    rows = [[code, "街道", "", f"A市{code}"] for code in codes]
+    codes = sorted({written or alone for text in texts for written, alone in DISTRICT_CODE.findall(text)})
+    rows = [[code, "街道", "", "" if code.endswith("市") else f"A市{code}"] for code in codes]
     if localities:
         rows += locality_rows(texts, codes)
     return Gazetteer.from_rows(rows)
