@@ -21,6 +21,7 @@ from ml.dictionary import default_district_dir
 from ml.metrics import report
 from ml.segment import DEFAULT_ENGINE, ENGINES
 from ml.serving import default_model_dir, promoted_model_dir, serving_model_dir, train_seed_command
+from ml.triage import TriageModel
 
 PREDICT_BATCH = 256
 T = TypeVar("T")
@@ -180,20 +181,28 @@ def _evaluate_kind(args: argparse.Namespace) -> int:
 def _promote(args: argparse.Namespace) -> int:
     from ml.promote import promote
 
-    current = args.serving if (args.serving / "metadata.json").is_file() else default_model_dir()
-    if current == args.serving:
-        try:
-            load_model(current)
-        except ModelError as exc:
-            # The serving model no longer loads (a dictionary changed, a file was damaged): the service cannot use
-            # it either, so the candidate must beat what the service falls back on.
-            print(f"warning: {exc}; comparing with the default model instead", file=sys.stderr)
-            current = default_model_dir()
-    decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current_dir=current, tolerance=args.tolerance)
+    current = _current_model(args.serving)
+    decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current=current, tolerance=args.tolerance)
     _print_json({**msgspec.to_builtins(decision), "serving": str(args.serving)})
     if not decision.promoted:
         print(f"error: model {decision.candidate} not promoted, {decision.reason}", file=sys.stderr)
     return 0 if decision.promoted else 1
+
+
+def _current_model(serving: Path) -> TriageModel | None:
+    """The model a candidate must not fall below: the serving one, else the default seed model (None if not built).
+    A serving model that no longer loads (a dictionary changed, a file was damaged) is one the service cannot use
+    either, so the candidate is held to what the service falls back on."""
+    for directory in (serving, default_model_dir()):
+        if not (directory / "metadata.json").is_file():
+            continue
+        try:
+            return load_model(directory)
+        except ModelError as exc:
+            if directory != serving:
+                raise
+            print(f"warning: {exc}; comparing with the default model instead", file=sys.stderr)
+    return None
 
 
 def _drift(args: argparse.Namespace) -> int:

@@ -65,11 +65,12 @@ def compare(candidate: TriageModel, current: TriageModel, seed_dir: Path) -> lis
     return comparisons
 
 
-def promote(model_dir: Path, serving_dir: Path, *, seed_dir: Path, current_dir: Path, tolerance: float) -> Decision:
-    """Copies `model_dir` to `serving_dir` if it is no worse than the model in `current_dir` (the serving one)."""
+def promote(
+    model_dir: Path, serving_dir: Path, *, seed_dir: Path, current: TriageModel | None, tolerance: float
+) -> Decision:
+    """Copies `model_dir` to `serving_dir` if it is no worse than `current` (the model the service would use)."""
     check_replaceable(serving_dir)
     candidate = load_model(model_dir)
-    current = load_model(current_dir) if (current_dir / "metadata.json").is_file() else None
     if current is None:
         comparisons: list[Comparison] = []
     else:
