@@ -9,8 +9,8 @@ import msgspec
 
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
-from suggestions.hotspots.similarity import EMPTY, Signature, combine, signature
-from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT
+from suggestions.hotspots.similarity import EMPTY, combine, signature
+from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT, OPEN_CASE_BY_ID, candidate_from_row
 from suggestions.triage.workflow import Closing, reply
 
 MEMBERS = """
@@ -145,12 +145,7 @@ WHERE id = $1
 # The tracker holds the case it joined; staff lock reports before cases. So the other case and its reports are taken
 # only if nobody holds them (SKIP LOCKED): waiting could deadlock with a close, a move or a merge, and an absorb
 # passed over is a merge staff can make, or the next report may.
-LOCK_OPEN_IF_FREE = """
-SELECT id, street, topic, opened_at, last_activity, max_risk, size, signature_keys, signature_weights,
-       signature_facets, signature_buildings
-FROM cases WHERE id = $1 AND status = 'open'
-FOR UPDATE SKIP LOCKED
-"""
+LOCK_OPEN_IF_FREE = f"{OPEN_CASE_BY_ID} FOR UPDATE SKIP LOCKED"
 LOCK_MEMBERS_IF_FREE = """
 SELECT (SELECT count(*) FROM items WHERE case_id = $1) = count(locked.id)
 FROM (SELECT id FROM items WHERE case_id = $1 FOR UPDATE SKIP LOCKED) locked
@@ -167,26 +162,22 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
     row = await conn.fetchrow(LOCK_OPEN_IF_FREE, other.id)
     if row is None or not await conn.fetchval(LOCK_MEMBERS_IF_FREE, other.id):
         return into
-    size = row["size"]
+    other = candidate_from_row(row)
     await conn.execute(
         "UPDATE cases SET status = 'closed', merged_into = $2, size = 0, updated_at = now() WHERE id = $1",
         other.id,
         into.id,
     )
     await conn.execute("UPDATE items SET case_id = $2 WHERE case_id = $1", other.id, into.id)
-    own = Signature(
-        keys=list(row["signature_keys"]),
-        weights=list(row["signature_weights"]),
-        facets=list(row["signature_facets"]),
-        buildings=list(row["signature_buildings"]),
+    merged = combine(
+        [(into.signature, float(into.size)), (other.signature, float(other.size))], size=CASE_SIGNATURE_SIZE
     )
-    merged = combine([(into.signature, float(into.size)), (own, float(size))], size=CASE_SIGNATURE_SIZE)
     await conn.execute(
         ABSORB,
         into.id,
-        size,
+        other.size,
         row["opened_at"],
-        row["last_activity"],
+        other.last_activity,
         row["max_risk"],
         merged.keys,
         merged.weights,
@@ -195,7 +186,7 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
     )
     await _count_problem(conn, row, -1)
     await end_case_hotspots(conn, other.id)
-    return msgspec.structs.replace(into, signature=merged, size=into.size + size)
+    return msgspec.structs.replace(into, signature=merged, size=into.size + other.size)
 
 
 async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | None = None) -> int | None:

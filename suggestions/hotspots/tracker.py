@@ -173,13 +173,14 @@ WHERE id = $1 AND status = 'open'
 RETURNING size
 """
 
-# The case as it is now, locked: staff may have merged reports into it, or closed it, since the candidates were read.
-LOCK_OPEN_CASE = """
+# An open case as `candidate_from_row` reads it, with its opening and highest risk (what a merge carries over).
+OPEN_CASE_BY_ID = """
 SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
-       signature_facets, signature_buildings, size
+       signature_facets, signature_buildings, size, opened_at, max_risk
 FROM cases WHERE id = $1 AND status = 'open'
-FOR UPDATE
 """
+# The case as it is now, locked: staff may have merged reports into it, or closed it, since the candidates were read.
+LOCK_OPEN_CASE = f"{OPEN_CASE_BY_ID} FOR UPDATE"
 
 SET_ITEM_CASE = "UPDATE items SET case_id = $2, case_score = $3 WHERE id = $1"
 
@@ -576,17 +577,19 @@ async def retopic(conn: Any, item_id: int, old: str, new: str) -> None:
     day = row["received_at"].astimezone(DISTRICT_ZONE).date()
     moves = [(row["street"], old, day, 0, 1)]
     case = await conn.fetchrow(LOCK_CASE_ALONE, row["case_id"]) if row["case_id"] is not None else None
+    counted: tuple[str, str] | None = None  # where the case's problem was counted: its street and topic
     if case is not None:
         await conn.execute("UPDATE cases SET topic = $2, updated_at = now() WHERE id = $1", row["case_id"], new)
         if case["street"] is not None and case["topic"] is not None:
-            moves.append((case["street"], case["topic"], case["opened_at"].astimezone(DISTRICT_ZONE).date(), 1, 0))
+            counted = (case["street"], case["topic"])
+            moves.append((*counted, case["opened_at"].astimezone(DISTRICT_ZONE).date(), 1, 0))
     for street, topic, when, problems, reports in sorted(moves):
         if await conn.fetchval(TAKE_COUNT, street, topic, when, problems, reports):
             await conn.execute(ADD_COUNT, street, new, when, problems, reports)
-    if case is not None and case["street"] is not None and case["topic"] is not None:
+    if counted is not None:
         prior = await district_prior(conn)
-        for topic in sorted({case["topic"], new}):
-            await _check_burst(conn, case["street"], topic, prior, at=datetime.now(UTC))
+        for topic in sorted({counted[1], new}):
+            await _check_burst(conn, counted[0], topic, prior, at=datetime.now(UTC))
 
 
 async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime) -> None:

@@ -109,7 +109,7 @@ async def item_by_external_id(conn: Any, *, channel: str, external_id: str, text
     if row is None:
         return None
     # Retention may have replaced the text with its masked form.
-    if text not in (row["text"], row["text_masked"]) and mask_pii(text) != row["text_masked"]:
+    if text != row["text"] and mask_pii(text) != row["text_masked"]:
         raise Conflict("this external_id already names an item with another text", field="external_id")
     return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
