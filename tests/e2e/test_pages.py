@@ -75,3 +75,13 @@ async def test_a_form_not_in_utf8_is_refused_rather_than_stored_garbled(client: 
         assert response.status_code == 400
         assert "页面编码有误" in response.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
+    # The rating form's comment too: nothing is rated with a garbled comment.
+    fields = {"text": "路灯不亮", "place": "", "kind": "", "contact_name": "", "contact_phone": ""}
+    created = await client.post("/submit", data=fields)
+    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    assert code is not None
+    rating = f"code={code.group(1)}&rating=dissatisfied&comment=没人来修&confirm=".encode("gbk")
+    response = await client.post("/track/rate", content=rating, headers=form)
+    assert response.status_code == 400
+    assert "页面编码有误" in response.text
+    assert await pool.fetchval("SELECT count(*) FROM ratings") == 0

@@ -227,3 +227,18 @@ async def test_a_case_merged_away_ends_its_hotspots(conn: Any) -> None:
     assert await editing.merge_cases(conn, case_id=crowded, into=into)
     assert await conn.fetchval(active, crowded) == 0
     assert await conn.fetchval("SELECT count(*) FROM items WHERE hotspot_id IS NOT NULL") == 0
+
+
+async def test_the_hourly_review_drops_the_lift_an_ended_hotspot_left_on_a_held_item(conn: Any) -> None:
+    """Dropping a lift passes over an item someone holds; the review clears what such a pass left."""
+    item, case_id = await placed(conn)
+    hotspot = await conn.fetchval(
+        "INSERT INTO hotspots (kind, street, topic, case_id, why, score, status) "
+        "VALUES ('case', $1, $2, $3, '{}', 1, 'ended') RETURNING id",
+        STREET,
+        TOPIC,
+        case_id,
+    )
+    await conn.execute("UPDATE items SET hotspot_id = $2 WHERE id = $1", item, hotspot)
+    await tracker.review_hotspots(conn)
+    assert await conn.fetchval("SELECT hotspot_id FROM items WHERE id = $1", item) is None
