@@ -1,9 +1,11 @@
 """Drift report: how the service's classifications move from month to month.
 
 Input: JSON lines `{"at": ISO datetime, "topic", "risk_level", "model_version"}`, optionally with `confidence`,
-`topic_confidence` and `risk_confidence` (the service exports its classifications so). Per month: counts, the
-topic and risk distributions, mean confidences, the model versions seen, and the Jensen–Shannon distance (base 2,
-0 = same distribution, 1 = disjoint) of each distribution to the previous month's.
+`topic_confidence`, `risk_confidence` and `corrected` (the service exports each item's first classification so, dated
+by the item's arrival, with whether staff corrected it). Per month: counts, the topic and risk distributions, mean
+confidences, the model versions seen, the share staff corrected, and the Jensen–Shannon distance (base 2, 0 = same
+distribution, 1 = disjoint) of each distribution to the previous month's. A rising share of corrections is the
+plainest sign that the model no longer fits what comes in.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Classification(msgspec.Struct, frozen=True):
     confidence: float | None = None  # one figure for the classification, when the export gives one
     topic_confidence: float | None = None
     risk_confidence: float | None = None
+    corrected: bool | None = None  # staff corrected the topic or the risk later
 
 
 class Month(msgspec.Struct, frozen=True):
@@ -35,6 +38,7 @@ class Month(msgspec.Struct, frozen=True):
     mean_confidence: float | None  # of `confidence`, else of the lower of topic and risk confidence
     mean_topic_confidence: float | None
     mean_risk_confidence: float | None
+    corrected_share: float | None  # of the month's items whose export says whether staff corrected them
     topic_js_distance: float | None  # to the previous month; None for the first
     risk_js_distance: float | None
 
@@ -85,6 +89,7 @@ def monthly(classifications: Iterable[Classification]) -> list[Month]:
                 mean_confidence=_mean([_overall(c) for c in items]),
                 mean_topic_confidence=_mean([c.topic_confidence for c in items]),
                 mean_risk_confidence=_mean([c.risk_confidence for c in items]),
+                corrected_share=_mean([None if c.corrected is None else float(c.corrected) for c in items]),
                 topic_js_distance=js_distance(topics, previous.topics) if previous else None,
                 risk_js_distance=js_distance(risks, previous.risk_levels) if previous else None,
             )

@@ -50,31 +50,43 @@ class ClassificationRecord(msgspec.Struct):
     risk_confidence: float
     model_version: str
     source: str
+    corrected: bool
 
 
+# One line per item: the classification it was first given, dated when the item came in, and whether staff corrected
+# it later. Drift is a change in what comes in and in what the model makes of it: re-classifying the backlog with a
+# promoted model would otherwise put every old item into the month of the promotion, and each correction would count
+# its item twice.
 EXPORT_CLASSIFICATIONS = """
-SELECT c.created_at, c.topic, c.risk_level, c.topic_confidence, c.risk_confidence, c.model_version, c.source
-FROM classifications c
-ORDER BY c.id
+SELECT i.received_at, c.topic, c.risk_level, c.topic_confidence, c.risk_confidence, c.model_version, c.source,
+       EXISTS (
+           SELECT 1 FROM classifications s WHERE s.item_id = i.id AND s.source = 'staff' AND s.id > c.id
+       ) AS corrected
+FROM items i
+CROSS JOIN LATERAL (
+    SELECT * FROM classifications c WHERE c.item_id = i.id ORDER BY c.id LIMIT 1
+) c
+ORDER BY i.received_at, i.id
 """
 
 
 async def export_classifications(conn: Any, path: Path, *, zone: tzinfo = UTC) -> int:
-    """JSONL of every classification (no text), for `python -m ml drift`. Times are written in `zone`, the district's:
-    the drift report's months are the months of the times as written."""
+    """JSONL of each classified item's first classification (no text), for `python -m ml drift`, dated by the item's
+    arrival in `zone`, the district's: the drift report's months are the months of the times as written."""
     count = 0
     encoder = msgspec.json.Encoder()
     with path.open("wb") as out:
         async with conn.transaction():
             async for row in conn.cursor(EXPORT_CLASSIFICATIONS):
                 record = ClassificationRecord(
-                    at=row["created_at"].astimezone(zone).isoformat(),
+                    at=row["received_at"].astimezone(zone).isoformat(),
                     topic=row["topic"],
                     risk_level=row["risk_level"],
                     topic_confidence=round(float(row["topic_confidence"]), 4),
                     risk_confidence=round(float(row["risk_confidence"]), 4),
                     model_version=row["model_version"],
                     source=row["source"],
+                    corrected=row["corrected"],
                 )
                 out.write(encoder.encode(record) + b"\n")
                 count += 1

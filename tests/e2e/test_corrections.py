@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -92,10 +93,16 @@ async def test_reclassify_moves_model_items_to_the_new_version_and_keeps_correct
     assert versions[second["id"]].startswith("staff:")
 
     async with pool.acquire() as conn:
-        assert await export_classifications(conn, tmp_path / "c.jsonl", zone=ZoneInfo("Asia/Shanghai")) == 4
+        # One line per item, not per classification: the re-classification and the correction add none.
+        assert await export_classifications(conn, tmp_path / "c.jsonl", zone=ZoneInfo("Asia/Shanghai")) == 2
     records = [msgspec.json.decode(line) for line in (tmp_path / "c.jsonl").read_bytes().splitlines()]
     assert all(r["at"].endswith("+08:00") for r in records)  # the district's months, not UTC's
-    assert {r["source"] for r in records} == {"model", "staff"}
+    received = [datetime.fromisoformat(item["received_at"]) for item in (first, second)]
+    assert [datetime.fromisoformat(r["at"]) for r in records] == received  # dated by arrival, not by the promotion
+    assert [(r["model_version"], r["source"], r["corrected"]) for r in records] == [
+        (model.version, "model", False),
+        (model.version, "model", True),
+    ]
     assert all("text" not in r for r in records)
 
 

@@ -164,6 +164,24 @@ def test_drift_reports_each_month_and_its_distance_to_the_previous() -> None:
     assert months[1].mean_topic_confidence == 0.8
     assert months[1].mean_confidence == 0.8
     assert months[1].mean_risk_confidence is None
+    assert months[1].corrected_share is None  # the lines do not say
+
+
+def test_drift_reports_the_share_staff_corrected() -> None:
+    lines = [
+        json.dumps(
+            {
+                "at": f"2026-05-0{day}T10:00:00+08:00",
+                "topic": "政法",
+                "risk_level": 0,
+                "model_version": "v",
+                "corrected": corrected,
+            }
+        )
+        for day, corrected in [(1, False), (2, True), (3, False), (4, False)]
+    ]
+
+    assert monthly(read_classifications(lines))[0].corrected_share == 0.25
 
 
 def test_drift_command_reads_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
