@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -14,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.errors import InvalidInput, StateConflict, field_name
+from suggestions.errors import Conflict, InvalidInput, StateConflict, field_name
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
 from suggestions.intake.service import accept_item
@@ -50,12 +52,27 @@ class WebForm(msgspec.Struct, kw_only=True):
     kind: str = ""
     contact_name: str = ""
     contact_phone: str = ""
+    # A random token the page carries, the form's Idempotency-Key: a second tap on 提交, or a slow phone network's
+    # retry, gets the first submission's tracking code instead of filing the message twice.
+    submission: str = ""
+
+
+_SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
+SUBMISSION_SCOPE = "web:form"  # apart from the API's keys
 
 
 def _form_page(form: WebForm, errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
+    # A form shown again with its errors keeps its token: nothing was stored, and the corrected form is one submission.
+    token = form.submission if _SUBMISSION.fullmatch(form.submission) else secrets.token_urlsafe(16)
     return Template(
         template_name="index.html",
-        context={"form": form, "errors": errors or {}, "kinds": KINDS, "max_length": MAX_TEXT_LENGTH},
+        context={
+            "form": form,
+            "errors": errors or {},
+            "kinds": KINDS,
+            "max_length": MAX_TEXT_LENGTH,
+            "submission": token,
+        },
         status_code=status_code,
     )
 
@@ -91,15 +108,22 @@ async def submit(
     for name in ("place", "kind", "contact_name", "contact_phone"):
         if value := getattr(data, name).strip():
             fields[name] = value
+    store = partial(
+        accept_item,
+        db_connection,
+        principal=None,
+        gazetteer=request.app.state.gazetteer,
+        idempotency_hours=settings.idempotency_hours,
+    )
+    token = data.submission if _SUBMISSION.fullmatch(data.submission) else None
     try:
         item = msgspec.convert(fields, ItemIn)
-        accepted = await accept_item(
-            db_connection,
-            item,
-            principal=None,
-            gazetteer=request.app.state.gazetteer,
-            idempotency_hours=settings.idempotency_hours,
-        )
+        try:
+            accepted = await store(item, idempotency_key=token, key_scope=SUBMISSION_SCOPE)
+        except Conflict:
+            # The same page sent again with other words: the resident went back and changed the message. It is a
+            # submission of its own.
+            accepted = await store(item)
     except msgspec.ValidationError as exc:
         field = field_name(str(exc)) or "text"
         return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
@@ -109,7 +133,11 @@ async def submit(
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)
-    return Template(template_name="submitted.html", context={"code": accepted.item.tracking_code}, status_code=201)
+    return Template(
+        template_name="submitted.html",
+        context={"code": accepted.item.tracking_code},
+        status_code=201 if accepted.created else 200,
+    )
 
 
 RATED_NOTICES = {

@@ -107,12 +107,16 @@ async def accept_item(
     gazetteer: Gazetteer,
     idempotency_hours: int = 24,
     history: bool = False,
+    key_scope: str | None = None,
 ) -> Accepted:
-    """Store the item and its contact in one transaction. The caller wakes a worker after this returns."""
+    """Store the item and its contact in one transaction. The caller wakes a worker after this returns.
+
+    `key_scope`: where the Idempotency-Key is unique, when not the channel and the caller's token (the residents'
+    form keeps its pages' tokens apart)."""
     checked = check_item(item, history=history)
     if idempotency_key is None:
         return await _store(conn, item, checked, principal, gazetteer)
-    scope = idempotency_scope(item, principal)
+    scope = key_scope or idempotency_scope(item, principal)
     digest = request_hash(item)
     try:
         async with conn.transaction():

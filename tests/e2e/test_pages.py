@@ -85,3 +85,46 @@ async def test_a_form_not_in_utf8_is_refused_rather_than_stored_garbled(client: 
     assert response.status_code == 400
     assert "页面编码有误" in response.text
     assert await pool.fetchval("SELECT count(*) FROM ratings") == 0
+
+
+async def test_a_second_tap_on_submit_files_the_message_once(client: Any, pool: Any) -> None:
+    """A resident taps 提交 twice, or a slow network sends the form again: one item, and the same code both times."""
+    page = await client.get("/")
+    token = re.search(r'name="submission" value="([^"]+)"', page.text)
+    assert token is not None
+    fields = {
+        "text": "楼道里的灯坏了一个多月，晚上老人上下楼看不见。",
+        "place": "",
+        "kind": "",
+        "contact_name": "",
+        "contact_phone": "13800138000",
+        "submission": token.group(1),
+    }
+    first = await client.post("/submit", data=fields)
+    again = await client.post("/submit", data=fields)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    codes = [re.findall(r'class="code">([A-Z0-9-]+)<', r.text) for r in (first, again)]
+    assert len(codes[0]) == 1
+    assert codes[0] == codes[1]
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
+
+    # Back to the page, the words changed: a message of its own. A form from a page without a token is taken too.
+    changed = await client.post("/submit", data=fields | {"text": "楼道里的灯坏了，还有楼梯扶手松了。"})
+    untokened = await client.post("/submit", data=fields | {"submission": ""})
+    assert (changed.status_code, untokened.status_code) == (201, 201)
+    assert await pool.fetchval("SELECT count(*) FROM items") == 3
+    assert await pool.fetchval("SELECT count(*) FROM idempotency_keys WHERE scope = 'web:form'") == 1
+
+
+async def test_a_form_shown_again_with_its_errors_keeps_its_token(client: Any) -> None:
+    page = await client.get("/")
+    token = re.search(r'name="submission" value="([^"]+)"', page.text)
+    assert token is not None
+    fields = {"text": "路灯不亮", "place": "", "kind": "", "contact_name": "", "contact_phone": "123"}
+    shown_again = await client.post("/submit", data=fields | {"submission": token.group(1)})
+    assert shown_again.status_code == 422
+    assert f'name="submission" value="{token.group(1)}"' in shown_again.text
+    other = await client.get("/")
+    assert token.group(1) not in other.text  # each page its own
