@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -16,10 +16,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.errors import Conflict, InvalidInput, StateConflict, field_name
+from suggestions.errors import Conflict, InvalidInput, StateConflict
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
-from suggestions.intake.service import accept_item
+from suggestions.intake.service import accept_item, check_item, checked_phone
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
@@ -77,6 +77,23 @@ def _form_page(form: WebForm, errors: dict[str, str] | None = None, status_code:
     )
 
 
+def form_errors(fields: dict[str, Any]) -> dict[str, str]:
+    """A message for each field of the form that is wrong, all at once: a resident fixes them in one go."""
+    errors: dict[str, str] = {}
+    for name, value in fields.items():
+        if name == "channel":
+            continue
+        try:
+            alone = msgspec.convert({"channel": "web", "text": "-", name: value}, ItemIn)
+            if name == "text":
+                check_item(alone)
+            elif name == "contact_phone":
+                checked_phone(value)
+        except (msgspec.ValidationError, InvalidInput):
+            errors[name] = FIELD_MESSAGES.get(name, "请检查填写的内容")
+    return errors
+
+
 async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
     """Whether the form's bytes, raw and percent-decoded, are UTF-8: Litestar would turn any other encoding into
     mojibake or U+FFFD and the resident's words would be stored garbled."""
@@ -88,6 +105,21 @@ async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
 
 
 NOT_UTF8 = "页面编码有误，请刷新页面后重新填写提交"
+ELSEWHERE = "请在本网站的页面上填写提交"
+
+
+def _from_elsewhere(request: Request[Any, Any, Any]) -> bool:
+    """Whether the form was posted from another site's page. There is no session to steal, but any page could make
+    its visitors' browsers file messages, each from its visitor's own address and so past the per-address limit.
+    Browsers say where a form came from (Sec-Fetch-Site, else Origin); a client that says nothing is let through, as
+    the API lets any client through."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "cross-site"
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return False
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
 
 
 @get("/", include_in_schema=False)
@@ -102,12 +134,20 @@ async def submit(
     db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
 ) -> Template:
+    if _from_elsewhere(request):
+        return _form_page(WebForm(), {"text": ELSEWHERE}, status_code=403)
     if not await _is_utf8_form(request):
         return _form_page(WebForm(), {"text": NOT_UTF8}, status_code=400)
+    # Browsers count a line break as one character against the textarea's maxlength and send it as two (CRLF).
+    data = msgspec.structs.replace(data, text=data.text.replace("\r\n", "\n"))
     fields: dict[str, Any] = {"channel": "web", "text": data.text}
     for name in ("place", "kind", "contact_name", "contact_phone"):
         if value := getattr(data, name).strip():
             fields[name] = value
+    errors = form_errors(fields)
+    if errors:
+        return _form_page(data, errors, status_code=422)
+    item = msgspec.convert(fields, ItemIn)
     store = partial(
         accept_item,
         db_connection,
@@ -117,16 +157,12 @@ async def submit(
     )
     token = data.submission if _SUBMISSION.fullmatch(data.submission) else None
     try:
-        item = msgspec.convert(fields, ItemIn)
         try:
             accepted = await store(item, idempotency_key=token, key_scope=SUBMISSION_SCOPE)
         except Conflict:
             # The same page sent again with other words: the resident went back and changed the message. It is a
             # submission of its own.
             accepted = await store(item)
-    except msgspec.ValidationError as exc:
-        field = field_name(str(exc)) or "text"
-        return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
     except InvalidInput as exc:
         field = exc.problems[0].field
         return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
@@ -173,6 +209,8 @@ async def rate_page(
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     normalised = normalise_tracking_code(data.code)
+    if normalised is not None and _from_elsewhere(request):
+        return await _tracking_page(db_connection, settings, data.code, alert=ELSEWHERE, status_code=403)
     if normalised is not None and not await _is_utf8_form(request):
         return await _tracking_page(db_connection, settings, data.code, alert=NOT_UTF8, status_code=400)
     if normalised is None:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
+
+def form(**fields: str) -> dict[str, str]:
+    return {"text": "", "place": "", "kind": "", "contact_name": "", "contact_phone": "", **fields}
+
 
 async def test_form_gives_a_tracking_code_that_finds_the_status(client: Any, pool: Any) -> None:
     page = await client.get("/")
@@ -128,3 +134,90 @@ async def test_a_form_shown_again_with_its_errors_keeps_its_token(client: Any) -
     assert f'name="submission" value="{token.group(1)}"' in shown_again.text
     other = await client.get("/")
     assert token.group(1) not in other.text  # each page its own
+
+
+@pytest.mark.parametrize("path", ["/", "/track", "/track?code=AAAA-BBBB-CCCC"])
+async def test_resident_pages_run_nothing_from_elsewhere_and_cannot_be_framed(client: Any, path: str) -> None:
+    response = await client.get(path)
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "form-action 'self'" in policy
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"  # a reply, or a form's token, is nobody else's
+
+
+async def test_the_api_documentation_keeps_its_own_policy(client: Any) -> None:
+    response = await client.get("/api/docs/swagger")
+    assert response.status_code == 200
+    assert "content-security-policy" not in response.headers  # its viewer loads from elsewhere
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_text_the_page_allows_is_accepted_and_stored_without_carriage_returns(client: Any, pool: Any) -> None:
+    """A textarea counts a line break as one character against maxlength, and the browser sends it as two."""
+    typed = ("楼道灯坏了" * 19 + "没人来修\n") * 50
+    assert len(typed) == 5000
+    response = await client.post("/submit", data=form(text=typed.replace("\n", "\r\n")))
+    assert response.status_code == 201, re.findall(r'class="error"[^>]*>([^<]*)', response.text)
+    assert "\r" not in await pool.fetchval("SELECT text FROM items")
+
+
+async def test_every_problem_on_the_form_is_shown_at_once(client: Any) -> None:
+    response = await client.post("/submit", data=form(text="", contact_phone="1381234", kind="other"))
+    assert response.status_code == 422
+    assert "请写下发生了什么" in response.text
+    assert "电话号码格式不对" in response.text
+    assert "请选择类型" in response.text
+    assert response.text.count("autofocus") == 1  # the first field in error
+
+
+async def test_a_code_typed_in_full_width_is_found(client: Any) -> None:
+    """A Chinese input method in its 全角 mode types ＡＢＣＤ－２３４５."""
+    created = await client.post("/submit", data=form(text="楼下噪音很大"))
+    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    assert code is not None
+    full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in code.group(1))
+    assert (await client.get("/track", params={"code": full_width})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site", "origin": "https://elsewhere.example"},
+        {"origin": "https://elsewhere.example"},  # an older browser: Origin alone
+    ],
+)
+async def test_a_form_posted_from_another_site_is_refused(client: Any, pool: Any, headers: dict[str, str]) -> None:
+    """Any page could make its visitors' browsers file messages, each past the per-address limit, or rate replies."""
+    created = await client.post("/submit", data=form(text="楼下噪音很大"))
+    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    assert code is not None
+
+    response = await client.post("/submit", data=form(text="垃圾站太臭了"), headers=headers)
+    assert response.status_code == 403
+    assert "请在本网站的页面上填写提交" in response.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+
+    rating = await client.post("/track/rate", data={"code": code.group(1), "rating": "satisfied"}, headers=headers)
+    assert rating.status_code == 403
+    assert "请在本网站的页面上填写提交" in rating.text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "same-origin", "origin": "http://testserver"},
+        {"sec-fetch-site": "none"},  # typed or bookmarked
+        {"origin": "http://testserver"},
+        {"origin": "null"},
+        {},  # a client that says nothing
+    ],
+)
+async def test_a_form_posted_from_the_service_own_page_is_taken(
+    client: Any, pool: Any, headers: dict[str, str]
+) -> None:
+    response = await client.post("/submit", data=form(text="垃圾站太臭了"), headers=headers)
+    assert response.status_code == 201
