@@ -1,7 +1,9 @@
-"""Every error leaves as RFC 9457 problem details, mapped here and only here.
+"""Every error leaves as RFC 9457 problem details, mapped here and only here; on the residents' pages, as a page.
 
 Bad input names the field. Database and queue outages become 503 with Retry-After. Nothing else ever shows a
-stack trace or a database message to the caller.
+stack trace or a database message to the caller. A resident's browser gets a short Chinese page with the same status
+instead of problem details (`resident_page`): a body too large, a field sent twice, a page that is not there, an
+outage.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from asyncpg.exceptions import _base as asyncpg_base
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Template
 from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -215,6 +218,38 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
 )
 
 
+# Paths that are not the residents' pages: the API, probes and metrics answer machines.
+MACHINE_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics")
+RESIDENT_MESSAGES = {
+    404: ("没有找到这个页面", "请从首页重新进入。"),
+    413: ("内容太长了", "请删减一些内容后再提交。"),
+    429: ("提交太频繁了", "请过几分钟再试。情况紧急请直接拨打 12345，危及人身安全请拨打 110。"),
+    503: ("系统暂时繁忙", "您这次提交的内容没有保存，请稍后再试。情况紧急请直接拨打 12345，危及人身安全请拨打 110。"),
+    500: ("系统出错了", "请稍后再试。情况紧急请直接拨打 12345，危及人身安全请拨打 110。"),
+}
+BAD_REQUEST = ("提交的内容有误", "请返回上一页，检查后重新填写提交。")
+
+
+def resident_page(handler: Any) -> Any:
+    """The handler, answering a resident's page with a Chinese page of the same status and Retry-After."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        response: Response[Any] = handler(request, exc)
+        if request.scope["path"].startswith(MACHINE_PREFIXES):
+            return response
+        status = response.status_code or HTTP_500_INTERNAL_SERVER_ERROR
+        heading, message = RESIDENT_MESSAGES.get(status, BAD_REQUEST if status < 500 else RESIDENT_MESSAGES[500])
+        kept = {name: value for name, value in response.headers.items() if name.lower() == "retry-after"}
+        return Template(
+            template_name="error.html",
+            context={"heading": heading, "message": message},
+            status_code=status,
+            headers=kept,
+        )
+
+    return handle
+
+
 def exception_handlers() -> dict[type[Exception] | int, Any]:
     handlers: dict[type[Exception] | int, Any] = {
         ValidationException: on_validation,
@@ -230,4 +265,4 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
     # An InterfaceError of the driver's own making (an argument of the wrong type for a query) is a bug, not an
     # outage; asyncpg exports the server's DataError under that name, so the client's is taken from its module.
     handlers[asyncpg_base.DataError] = on_unexpected
-    return handlers
+    return {key: resident_page(handler) for key, handler in handlers.items()}

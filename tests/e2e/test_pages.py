@@ -221,3 +221,24 @@ async def test_a_form_posted_from_the_service_own_page_is_taken(
 ) -> None:
     response = await client.post("/submit", data=form(text="垃圾站太臭了"), headers=headers)
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/submit", b"text=" + b"a" * 70_000, 413),
+        ("POST", "/submit", "text=路灯不亮&text=路灯不亮".encode(), 422),
+        ("POST", "/track/rate", b"code=AAAA-BBBB-CCCC&code=AAAA-BBBB-CCCC&rating=satisfied", 422),
+        ("GET", "/track?code=AAAA-BBBB-CCCC&code=AAAA-BBBB-CCCC", b"", 422),
+        ("GET", "/no-such-page", b"", 404),
+    ],
+)
+async def test_bad_input_on_resident_pages_gets_a_chinese_page(
+    client: Any, method: str, path: str, body: bytes, status: int
+) -> None:
+    headers = {"content-type": "application/x-www-form-urlencoded"} if body else {}
+    response = await client.request(method, path, content=body or None, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html"), (response.status_code, response.text)
+    assert re.search(r"[\u4e00-\u9fff]", response.text)
+    assert 'lang="zh-CN"' in response.text
