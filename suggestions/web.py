@@ -194,6 +194,23 @@ async def track_page(
     return await _tracking_page(db_connection, settings, code, notice=RATED_NOTICES.get(rated or ""))
 
 
+class LookUpForm(msgspec.Struct, kw_only=True):
+    code: str = ""
+
+
+@post("/track", include_in_schema=False, status_code=200)
+async def look_up(
+    data: URLEncodedBody[LookUpForm],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+) -> Template:
+    """The look-up form posts what was typed, so that it stays out of the address bar, the browser's history and
+    any proxy's log: it may be a phone number typed in the wrong box. `GET /track?code=` still answers links."""
+    if not data.code.strip():
+        return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
+    return await _tracking_page(db_connection, settings, data.code)
+
+
 class RatingForm(msgspec.Struct, kw_only=True):
     code: str = ""
     rating: str = ""
@@ -289,4 +306,4 @@ async def _tracking_page(
     return Template(template_name="track.html", context=context, status_code=status_code)
 
 
-routes = [index, submit, track_page, rate_page]
+routes = [index, submit, track_page, look_up, rate_page]

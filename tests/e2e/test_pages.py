@@ -242,3 +242,24 @@ async def test_bad_input_on_resident_pages_gets_a_chinese_page(
     assert response.headers["content-type"].startswith("text/html"), (response.status_code, response.text)
     assert re.search(r"[\u4e00-\u9fff]", response.text)
     assert 'lang="zh-CN"' in response.text
+
+
+async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) -> None:
+    """What is typed in the look-up box may be a phone number typed in the wrong box: it is posted, never put in a
+    URL, a browser's history or a proxy's log. Links with ?code= still work."""
+    created = await client.post("/submit", data=form(text="楼下噪音很大"))
+    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    assert code is not None
+    assert "?code=" not in created.text
+    assert 'action="/track"' in created.text  # the button to the status posts the code
+
+    page = (await client.get("/track")).text
+    assert '<form method="post" action="/track">' in page
+    found = await client.post("/track", data={"code": code.group(1).lower()})
+    assert found.status_code == 200
+    assert "已受理" in found.text
+    mistaken = await client.post("/track", data={"code": "13812345678"})
+    assert mistaken.status_code == 404
+    assert "没有找到这个查询码" in mistaken.text
+    empty = await client.post("/track", data={"code": " "})
+    assert (empty.status_code, 'role="alert"' in empty.text) == (200, False)
