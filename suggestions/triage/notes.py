@@ -15,6 +15,7 @@ from msgspec import Meta
 
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.intake.schema import NO_NUL, Strict
+from suggestions.intake.service import shows_anything
 from suggestions.privacy import mask_pii
 
 MAX_NOTE_LENGTH = 2000
@@ -49,7 +50,7 @@ TOUCH = "UPDATE items SET updated_at = now() WHERE id = $1"
 async def add_note(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteView | None:
     """Write a note on the item; None if there is no such item."""
     text = note.text.strip()
-    if not text:
+    if not shows_anything(text):
         raise InvalidInput("text", "write the note")
     async with conn.transaction():
         public = note.audience == "resident"

@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from suggestions.auth import BEARER, staff_only, staff_principal
-from suggestions.errors import problem_responses
+from suggestions.errors import InvalidInput, problem_responses
 from suggestions.intake.schema import (
     EXTERNAL_ID_LENGTH,
     EXTERNAL_ID_PATTERN,
@@ -51,10 +51,11 @@ STAFF_TAGS = ["staff"]
     responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def feed(
+    request: Request[Any, Any, Any],
     db_connection: NamedDependency[Any],
     status: FromQuery[list[Status] | None] = None,
     min_risk: Annotated[int | None, QueryParameter(ge=0, le=3)] = None,
-    topic: Annotated[str | None, QueryParameter(max_length=40, pattern=NO_NUL)] = None,
+    topic: Annotated[str | None, QueryParameter(min_length=1, max_length=40, pattern=NO_NUL)] = None,
     channel: FromQuery[Channel | None] = None,
     place: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     needs_review: FromQuery[bool | None] = None,
@@ -62,6 +63,10 @@ async def feed(
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> Feed:
+    topics: tuple[str, ...] = request.app.state.model.topics
+    if topic is not None and topic not in topics:
+        # A typo would read as an empty feed: nothing to do.
+        raise InvalidInput("topic", f"not one of the district's topics: {', '.join(topics)}")
     flt = FeedFilter(
         statuses=tuple(status) if status else OPEN_STATUSES,
         min_risk=min_risk,
@@ -125,7 +130,7 @@ async def _changed_item(db_connection: Any, item_id: int, found: bool) -> ItemVi
     guards=[staff_only],
     security=BEARER,
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def assign_item(
     request: Request[Any, Any, Any],
@@ -147,7 +152,7 @@ async def assign_item(
     guards=[staff_only],
     security=BEARER,
     status_code=200,
-    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def close_item(
     request: Request[Any, Any, Any],

@@ -8,6 +8,7 @@ from msgspec import Meta
 
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.intake.schema import NO_NUL, Strict
+from suggestions.intake.service import shows_anything
 from suggestions.privacy import mask_pii
 
 MAX_ANSWER_LENGTH = 5000
@@ -70,7 +71,7 @@ async def _change(conn: Any, item_id: int, statement: str, *args: Any) -> bool:
 async def assign(conn: Any, *, item_id: int, assignment: Assignment, who: int) -> bool:
     """Assign an open, failed or already assigned item (reassigning it); False if there is no such item."""
     desk = assignment.to.strip()
-    if not desk:
+    if not shows_anything(desk):
         raise InvalidInput("to", "name the desk or department")
     return await _change(conn, item_id, ASSIGN, desk, who)
 
@@ -78,7 +79,7 @@ async def assign(conn: Any, *, item_id: int, assignment: Assignment, who: int) -
 def reply(closing: Closing) -> tuple[str, str]:
     """The reply as written (the record) and as residents read it, phone, ID and card numbers masked."""
     answer = closing.answer.strip()
-    if not answer:
+    if not shows_anything(answer):  # a zero-width space would close the item with a reply the resident cannot see
         raise InvalidInput("answer", "write the reply to the resident")
     return answer, mask_pii(answer)
 

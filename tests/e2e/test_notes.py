@@ -51,6 +51,7 @@ async def test_an_interim_reply_reaches_the_resident_and_a_staff_note_does_not(
     [
         ({"text": ""}, "text"),
         ({"text": "  "}, "text"),
+        ({"text": "\u200b", "audience": "resident"}, "text"),  # an interim reply that shows nothing
         ({"text": "x" * 2001}, "text"),
         ({"note": "x"}, "note"),
         ({"text": "x", "audience": "public"}, "audience"),

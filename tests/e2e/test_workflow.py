@@ -94,12 +94,15 @@ async def test_an_item_still_being_classified_is_not_taken_out_of_classification
         ("assign", {}, "to"),
         ("assign", {"to": ""}, "to"),
         ("assign", {"to": "   "}, "to"),
+        ("assign", {"to": "\u200b\u200b"}, "to"),  # zero-width spaces: an invisible desk
         ("assign", {"to": 7}, "to"),
         ("assign", {"to": "科" * 101}, "to"),
         ("assign", {"to": "城市管理科", "priority": 1}, "priority"),
         ("close", {}, "answer"),
         ("close", {"answer": ""}, "answer"),
         ("close", {"answer": " \n "}, "answer"),
+        ("close", {"answer": "\u200b"}, "answer"),  # a reply the resident would read as nothing
+        ("close", {"answer": "\u3164\u2800\ufeff"}, "answer"),  # fillers and a byte-order mark
         ("close", {"answer": "答" * 5001}, "answer"),
         ("close", {"reply": "已处理"}, "reply"),
     ],
