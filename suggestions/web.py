@@ -24,7 +24,7 @@ from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
-from suggestions.triage.ratings import MAX_COMMENT_LENGTH, RATING_DAYS, RATING_TEXT, RatingIn, rate
+from suggestions.triage.ratings import MAX_COMMENT_LENGTH, RATING_DAYS, RATING_TEXT, AnsweredAgain, RatingIn, rate
 
 KINDS = [
     ("suggestion", "建议"),
@@ -176,6 +176,7 @@ async def submit(
     )
 
 
+ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
     "reopened": "已收到您的评价。这件事已退回重新办理，办好后会再次答复您。",
@@ -216,6 +217,15 @@ class RatingForm(msgspec.Struct, kw_only=True):
     rating: str = ""
     comment: str = ""
     confirm: str = ""  # "yes" once the resident has confirmed sending the item back
+    closed_at: str = ""  # the closing whose reply the page showed (ISO): an item answered again since is not rated
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 @post("/track/rate", include_in_schema=False)
@@ -235,7 +245,9 @@ async def rate_page(
     comment = data.comment.replace("\r\n", "\n").strip()  # browsers send line breaks as CRLF
     page = partial(_tracking_page, db_connection, settings, data.code, comment=comment)
     try:
-        rating = msgspec.convert({"rating": data.rating, "comment": comment or None}, RatingIn)
+        rating = msgspec.convert(
+            {"rating": data.rating, "comment": comment or None, "closed_at": _instant(data.closed_at)}, RatingIn
+        )
     except msgspec.ValidationError:
         alert = f"请选择满意、基本满意或不满意；想补充的话请不超过 {MAX_COMMENT_LENGTH} 字"
         return await page(alert=alert, status_code=422)
@@ -244,6 +256,8 @@ async def rate_page(
         return await page(confirm=True)
     try:
         rated = await rate(db_connection, tracking_code=normalised, rating=rating, now=datetime.now(UTC))
+    except AnsweredAgain:
+        return await page(alert=ANSWERED_AGAIN, status_code=409)
     except StateConflict:
         return await page(alert=f"这件事现在不能评价：办结后 {RATING_DAYS} 天内可以评价", status_code=409)
     if rated is None:
@@ -286,6 +300,7 @@ async def _tracking_page(
         "received_at": local(found.received_at),
         "updated_at": local(found.updated_at),
         "closed_at": local(found.closed_at),
+        "reply_of": found.closed_at.isoformat() if found.closed_at else "",
         "answer": found.answer,
         "rating": RATING_TEXT.get(found.rating or ""),
         "can_rate": found.can_rate,

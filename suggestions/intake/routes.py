@@ -132,7 +132,8 @@ async def find_tracking(conn: Any, typed_code: str) -> Tracking | None:
         f"Once the item is closed, and within {RATING_DAYS} days, anyone holding its tracking code may rate the reply "
         "satisfied, basically_satisfied or dissatisfied, and change the rating while the reply stands. A "
         "dissatisfied rating sends the item back to work (its desk, or the feed), with the comment for staff. "
-        "Rating an item that is not closed, or too late, is a 409."
+        "Rating an item that is not closed, too late, or answered again since the closing `closed_at` names, is a "
+        "409."
     ),
     status_code=200,
     responses=problem_responses(400, 404, 409, 413, 422, 503),

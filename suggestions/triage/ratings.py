@@ -31,6 +31,10 @@ Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
 RATING_TEXT: dict[str, str] = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
 
+class AnsweredAgain(StateConflict):
+    """The rating names a closing that a later one replaced: the resident has not heard the current reply."""
+
+
 class RatingIn(Strict):
     rating: Annotated[Rating, Meta(description="满意 satisfied, 基本满意 basically_satisfied, 不满意 dissatisfied")]
     comment: (
@@ -40,6 +44,18 @@ class RatingIn(Strict):
                 max_length=MAX_COMMENT_LENGTH,
                 pattern=NO_NUL,
                 description="what the resident wants to add; stored with phone, ID and card numbers masked",
+            ),
+        ]
+        | None
+    ) = None
+    closed_at: (
+        Annotated[
+            datetime,
+            Meta(
+                tz=True,
+                description="the closing the rating is about: the item's `closed_at` as the resident was told it. When "
+                "the item has been answered again since, the rating is a 409 rather than a rating of a reply the "
+                "resident has not heard. Required on a call back.",
             ),
         ]
         | None
@@ -99,7 +115,10 @@ async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime
 async def rate_on_call(conn: Any, *, item_id: int, rating: RatingIn, now: datetime, recorded_by: int) -> Rated | None:
     """Record the rating a resident gave on a call back, taken down by the staff token `recorded_by`; None if there is
     no such item. A reply the resident rated themselves keeps their rating, and an item whose sender left no phone
-    (or whose phone retention erased) had nobody to call."""
+    (or whose phone retention erased) had nobody to call. The rating names the closing it is about: while staff were
+    on the phone, the resident may have sent the reply back and the desk answered again."""
+    if rating.closed_at is None:
+        raise InvalidInput("closed_at", "name the reply the resident rated: the item's closed_at")
     return await _rate(conn, LOCK_BY_ID, item_id, rating=rating, now=now, source="callback", recorded_by=recorded_by)
 
 
@@ -122,6 +141,8 @@ async def _rate(
             raise StateConflict(
                 "the item has no reply to rate yet: it can be rated once it is closed", current_status=item["status"]
             )
+        if rating.closed_at is not None and rating.closed_at != item["closed_at"]:
+            raise AnsweredAgain("the item was answered again since: rate its current reply", current_status="closed")
         if not can_rate(item["status"], item["closed_at"], now):
             raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")
         if source == "callback":

@@ -222,8 +222,9 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
     description=(
         "For a resident who rates the reply on the phone rather than on the tracking page: the same rules "
         f"(a closed item, within {RATING_DAYS} days; a dissatisfied rating sends it back to work), recorded as taken "
-        "down by this staff token. 409 for an item not closed, a reply older than that, an item whose sender left no "
-        "phone, or a reply the resident rated themselves (their rating stands)."
+        "down by this staff token. `closed_at` names the reply the resident rated. 409 for an item not closed, a "
+        "reply older than that, an item answered again since that reply, an item whose sender left no phone, or a "
+        "reply the resident rated themselves (their rating stands)."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],

@@ -4,6 +4,7 @@ And a case is closed with one reply to all its reporters, each of whom can rate 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -391,11 +392,16 @@ async def test_staff_call_a_resident_back_and_take_down_the_rating(
     assert item_id == created["id"]
     assert reader == await pool.fetchval("SELECT id FROM api_tokens WHERE role = 'staff'")
 
-    rated = await client.post(f"{url}/rating", json={"rating": "satisfied", "comment": "电话回访，满意"}, headers=staff)
+    reply = {"closed_at": (await client.get(url, headers=staff)).json()["closed_at"]}  # the reply the call was about
+    rated = await client.post(
+        f"{url}/rating", json={"rating": "satisfied", "comment": "电话回访，满意"} | reply, headers=staff
+    )
     assert rated.status_code == 200, rated.text
     assert rated.json()["reopened"] is False
     assert await pool.fetchval("SELECT recorded_by FROM ratings") == reader
-    assert (await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=operator)).status_code == 403
+    assert (
+        await client.post(f"{url}/rating", json={"rating": "satisfied"} | reply, headers=operator)
+    ).status_code == 403
     item = (await client.get(url, headers=staff)).json()
     assert [(r["rating"], r["source"]) for r in item["ratings"]] == [("satisfied", "callback")]
     # The resident may still change it on the tracking page, within the window.
@@ -403,11 +409,11 @@ async def test_staff_call_a_resident_back_and_take_down_the_rating(
     item = (await client.get(url, headers=staff)).json()
     assert [(r["rating"], r["source"]) for r in item["ratings"]] == [("basically_satisfied", "resident")]
     assert (
-        await client.post("/api/v1/items/999999999/rating", json={"rating": "satisfied"}, headers=staff)
+        await client.post("/api/v1/items/999999999/rating", json={"rating": "satisfied"} | reply, headers=staff)
     ).status_code == 404
 
     # The resident's own rating stands: a call back cannot overwrite it.
-    overwrite = await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=staff)
+    overwrite = await client.post(f"{url}/rating", json={"rating": "satisfied"} | reply, headers=staff)
     assert (overwrite.status_code, overwrite.json()["detail"]) == (409, "the resident rated this reply themselves")
 
     # Every read is recorded, an admin's too; once retention has erased the contact, there is nothing to read.
@@ -436,11 +442,15 @@ async def test_a_call_back_rating_follows_the_residents_rules(
     created = (await client.post("/api/v1/items", json=body, headers=operator)).json()
     await drain()
     url = f"/api/v1/items/{created['id']}"
-    not_closed = await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=staff)
+    unnamed = await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=staff)
+    assert (unnamed.status_code, problem_fields(unnamed)) == (422, {"closed_at"})  # which reply was it about?
+    earlier = {"closed_at": "2026-01-01T09:00:00+08:00"}
+    not_closed = await client.post(f"{url}/rating", json={"rating": "satisfied"} | earlier, headers=staff)
     assert (not_closed.status_code, not_closed.json()["current_status"]) == (409, "open")
     await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    reply = {"closed_at": (await client.get(url, headers=staff)).json()["closed_at"]}
     sent_back = await client.post(
-        f"{url}/rating", json={"rating": "dissatisfied", "comment": "还是不亮"}, headers=staff
+        f"{url}/rating", json={"rating": "dissatisfied", "comment": "还是不亮"} | reply, headers=staff
     )
     assert (sent_back.json()["reopened"], sent_back.json()["status"]) == (True, "open")
     report = (await client.get("/api/v1/satisfaction", headers=staff)).json()
@@ -449,7 +459,10 @@ async def test_a_call_back_rating_follows_the_residents_rules(
     # An anonymous web report had nobody to call.
     anonymous = await classified_item(client, drain)
     await client.post(f"/api/v1/items/{anonymous['id']}/close", json={"answer": "已处理。"}, headers=staff)
-    nobody = await client.post(f"/api/v1/items/{anonymous['id']}/rating", json={"rating": "satisfied"}, headers=staff)
+    closed_at = (await client.get(f"/api/v1/items/{anonymous['id']}", headers=staff)).json()["closed_at"]
+    nobody = await client.post(
+        f"/api/v1/items/{anonymous['id']}/rating", json={"rating": "satisfied", "closed_at": closed_at}, headers=staff
+    )
     assert (nobody.status_code, nobody.json()["detail"]) == (409, "the sender left no phone to call back")
 
 
@@ -462,3 +475,57 @@ async def test_an_item_without_a_contact_has_none_to_read(
     assert response.json()["title"] == "the sender left no contact"
     assert (await client.get("/api/v1/items/999999999/contact", headers=staff)).status_code == 404
     assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 0
+
+
+async def test_a_call_back_rating_about_one_reply_is_not_recorded_against_the_next(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """Staff call the resident about a reply; meanwhile the resident sends it back on the tracking page and the desk
+    answers again. What the resident said on the phone was about the first reply, which the second must not carry."""
+    body = {"channel": "hotline", "text": "小区东门的路灯坏了一个多月。", "contact_phone": "13912345678"}
+    created = (await client.post("/api/v1/items", json=body, headers=operator)).json()
+    await drain()
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    first_reply = (await client.get(url, headers=staff)).json()["closed_at"]
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert (await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)).status_code == 200
+
+    late = await client.post(f"{url}/rating", json={"rating": "satisfied", "closed_at": first_reply}, headers=staff)
+    assert (late.status_code, late.json()["detail"]) == (
+        409,
+        "the item was answered again since: rate its current reply",
+    )
+    item = (await client.get(url, headers=staff)).json()
+    assert [(r["closed_at"], r["source"]) for r in item["ratings"]] == [(first_reply, "resident")]
+    # The resident's own API call may name the reply too; without it, the current reply is rated.
+    stale = await client.post(
+        f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "satisfied", "closed_at": first_reply}
+    )
+    assert stale.status_code == 409
+    naive = await client.post(
+        f"/api/v1/track/{created['tracking_code']}/rating",
+        json={"rating": "satisfied", "closed_at": "2026-01-01T09:00"},
+    )
+    assert (naive.status_code, problem_fields(naive)) == (422, {"closed_at"})  # a time needs its zone
+
+
+async def test_the_tracking_page_rates_the_reply_it_showed(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    """A resident reads a reply; before they tap, the item is sent back and answered again (by a call back, say).
+    Their tap was about the reply they read: the page shows the new one and asks again."""
+    created = await classified_item(client, drain)
+    code = created["tracking_code"]
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    page = (await client.post("/track", data={"code": code})).text
+    shown = re.search(r'name="closed_at" value="([^"]+)"', page)
+    assert shown is not None
+    await client.post(f"/api/v1/track/{code}/rating", json={"rating": "dissatisfied"})
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+
+    tapped = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "closed_at": shown.group(1)})
+    assert tapped.status_code == 409
+    assert "这件事刚刚有了新的答复" in tapped.text
+    assert "已更换灯具。" in tapped.text
+    item = (await client.get(url, headers=staff)).json()
+    assert [r["rating"] for r in item["ratings"]] == ["dissatisfied"]
