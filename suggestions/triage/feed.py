@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -47,6 +47,10 @@ class FeedEntry(msgspec.Struct, kw_only=True):
 class Feed(msgspec.Struct, kw_only=True):
     items: list[FeedEntry]
     next_cursor: str | None
+    # On a page after the first: items that now rank above the cursor and rose there (or arrived, or came back to
+    # work) after the previous page was read. Without them a walk would skip an item made urgent meanwhile. An item
+    # may show twice in one walk (here, or again further down after it fell): its id says so.
+    moved_up: list[FeedEntry] = []
 
 
 class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,31 +68,57 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     priority: Annotated[int, Meta(ge=-(2**15), le=2**15 - 1)]  # smallint
     received_at: datetime
     id: RowId
+    read_at: datetime | None = None  # when the page ending here was read; cursors of older releases carry none
 
 
-FEED = """
-SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
-       i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
-       i.assigned_to, i.reopened_at, i.reopen_count,
-       h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
-       h.case_id AS hotspot_case_id
-FROM items i
-LEFT JOIN hotspots h ON h.id = i.hotspot_id
-WHERE i.status = ANY($1::text[])
+# A change committed a little after a page was read may carry a time a little before it (`rank_changed_at` is the
+# clock when the row changed, not when its transaction committed): later pages look back this far.
+MOVED_SLACK = timedelta(seconds=2)
+
+FILTER = """
+  i.status = ANY($1::text[])
   AND ($2::int IS NULL OR coalesce(i.risk_level, $10) >= $2)
   AND ($3::text IS NULL OR i.topic = $3)
   AND ($4::text IS NULL OR i.channel = $4)
   AND ($5::text IS NULL OR strpos(i.place, $5) > 0 OR i.street = $5 OR i.locality = $5)
   AND ($6::boolean IS NULL OR i.needs_review = $6)
   AND ($12::boolean IS NULL OR (i.reopened_at IS NOT NULL) = $12)
-  AND ($7::smallint IS NULL OR (i.priority, i.received_at, i.id) > ($7, $8, $9))
+"""
+
+COLUMNS = """
+SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
+       i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
+       i.assigned_to, i.reopened_at, i.reopen_count,
+       h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
+       h.case_id AS hotspot_case_id, statement_timestamp() AS read_at
+FROM items i
+LEFT JOIN hotspots h ON h.id = i.hotspot_id
+"""
+
+FEED = (
+    COLUMNS
+    + "WHERE"
+    + FILTER
+    + """  AND ($7::smallint IS NULL OR (i.priority, i.received_at, i.id) > ($7, $8, $9))
 ORDER BY i.priority, i.received_at, i.id
 LIMIT $11
 """
+)
+
+# Read from the recent changes (items_rank_changed), few whatever the backlog.
+MOVED_UP = (
+    COLUMNS
+    + "WHERE"
+    + FILTER
+    + """  AND i.rank_changed_at > $13 AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
+ORDER BY i.priority, i.received_at, i.id
+LIMIT $11
+"""
+)
 
 
-def encode_cursor(entry: FeedEntry) -> str:
-    cursor = _Cursor(priority=entry.priority, received_at=entry.received_at, id=entry.id)
+def encode_cursor(entry: FeedEntry, read_at: datetime | None = None) -> str:
+    cursor = _Cursor(priority=entry.priority, received_at=entry.received_at, id=entry.id, read_at=read_at)
     return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
 
 
@@ -97,6 +127,8 @@ def decode_cursor(text: str) -> _Cursor:
         cursor = msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_Cursor)
         # A forged time whose UTC form is outside years 1-9999 is no time asyncpg can send.
         cursor.received_at.astimezone(UTC)
+        if cursor.read_at is not None:
+            (cursor.read_at - MOVED_SLACK).astimezone(UTC)
         return cursor
     except (ValueError, OverflowError, msgspec.DecodeError):
         raise InvalidInput("cursor", "not a cursor this feed gave out") from None
@@ -138,8 +170,7 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
 
 async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | None) -> Feed:
     after = decode_cursor(cursor) if cursor else None
-    rows = await conn.fetch(
-        FEED,
+    arguments = [
         list(flt.statuses),
         flt.min_risk,
         flt.topic,
@@ -152,29 +183,36 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
         UNASSESSED_RISK,
         limit + 1,
         flt.sent_back,
-    )
-    now = datetime.now(UTC)
-    entries = [
-        FeedEntry(
-            id=r["id"],
-            tracking_code=r["tracking_code"],
-            priority=r["priority"],
-            reasons=reasons_for(r, now),
-            risk_level=r["risk_level"],
-            topic=r["topic"],
-            place=r["place"],
-            street=r["street"],
-            status=r["status"],
-            received_at=r["received_at"],
-            channel=r["channel"],
-            kind=r["kind"],
-            needs_review=r["needs_review"],
-            excerpt=r["excerpt"],
-            case_id=r["case_id"],
-            hotspot_id=r["hotspot_id"],
-            assigned_to=r["assigned_to"],
-        )
-        for r in rows[:limit]
     ]
-    next_cursor = encode_cursor(entries[-1]) if len(rows) > limit else None
-    return Feed(items=entries, next_cursor=next_cursor)
+    rows = await conn.fetch(FEED, *arguments)
+    moved: list[Any] = []
+    if after is not None and after.read_at is not None:
+        arguments[10] = limit
+        moved = await conn.fetch(MOVED_UP, *arguments, after.read_at - MOVED_SLACK)
+    now = datetime.now(UTC)
+    entries = [_entry(r, now) for r in rows[:limit]]
+    read_at = rows[0]["read_at"] if rows else None
+    next_cursor = encode_cursor(entries[-1], read_at) if len(rows) > limit else None
+    return Feed(items=entries, next_cursor=next_cursor, moved_up=[_entry(r, now) for r in moved])
+
+
+def _entry(r: Any, now: datetime) -> FeedEntry:
+    return FeedEntry(
+        id=r["id"],
+        tracking_code=r["tracking_code"],
+        priority=r["priority"],
+        reasons=reasons_for(r, now),
+        risk_level=r["risk_level"],
+        topic=r["topic"],
+        place=r["place"],
+        street=r["street"],
+        status=r["status"],
+        received_at=r["received_at"],
+        channel=r["channel"],
+        kind=r["kind"],
+        needs_review=r["needs_review"],
+        excerpt=r["excerpt"],
+        case_id=r["case_id"],
+        hotspot_id=r["hotspot_id"],
+        assigned_to=r["assigned_to"],
+    )

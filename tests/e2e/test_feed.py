@@ -55,3 +55,34 @@ async def test_filters(client: Any, drain: Any, staff: dict[str, str]) -> None:
     assert {e["topic"] for e in await ids(topic=some_topic)} == {some_topic}
     assert await ids(channel="hotline") == []
     assert await ids(status="closed") == []
+
+
+async def test_walking_the_feed_misses_no_item_while_another_desk_reranks(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    ids = []
+    for channel, place, text in TEXTS[:4]:
+        created = await client.post("/api/v1/items", json={"channel": channel, "place": place, "text": text})
+        ids.append(created.json()["id"])
+    await drain()
+    for item_id in ids:  # all at risk 1 (priority 2): the feed is in arrival order
+        put = await client.put(f"/api/v1/items/{item_id}/classification", json={"risk_level": 1}, headers=staff)
+        assert put.status_code == 200, put.text
+
+    first = (await client.get("/api/v1/triage", params={"limit": 2}, headers=staff)).json()
+    walked = [e["id"] for e in first["items"]]
+    assert walked == ids[:2]
+    # While staff member A reads page 1, staff member B re-ranks two items: the last one turns out urgent, the
+    # first one harmless. (A hotspot lift or a pending item being classified moves ranks the same way.)
+    await client.put(f"/api/v1/items/{ids[3]}/classification", json={"risk_level": 3}, headers=staff)
+    await client.put(f"/api/v1/items/{ids[0]}/classification", json={"risk_level": 0}, headers=staff)
+
+    cursor = first["next_cursor"]
+    while cursor:
+        page = (await client.get("/api/v1/triage", params={"limit": 2, "cursor": cursor}, headers=staff)).json()
+        walked += [e["id"] for e in page["moved_up"]] + [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+    assert ids[3] in walked, f"the item raised to risk 3 was never shown: walked {walked}"
+    # Every item at least once: one may show twice (the item lowered to risk 0 again at the end, where it now ranks;
+    # one changed moments before a page was read, among the next page's moved_up), and its id says so.
+    assert set(walked) == set(ids), walked
