@@ -25,6 +25,7 @@ class ClassificationView(msgspec.Struct, kw_only=True):
 
 class RatingView(msgspec.Struct, kw_only=True):
     closed_at: datetime  # the closing whose reply was rated
+    answer: str | None = None  # that reply as the resident read it (masked); none for ratings from older releases
     rating: str
     comment: str | None  # the resident's words, masked
     rated_at: datetime
@@ -69,8 +70,8 @@ SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i
        i.updated_at, i.status, i.place, i.street, i.locality, i.lat, i.lon, i.case_id, i.assigned_to, i.assigned_at,
        i.closed_at, i.answer_masked, i.satisfaction, i.reopen_count,
        (SELECT coalesce(json_agg(json_build_object(
-                   'closed_at', r.closed_at, 'rating', r.rating, 'comment', r.comment, 'rated_at', r.rated_at,
-                   'source', r.source
+                   'closed_at', r.closed_at, 'answer', r.answer_masked, 'rating', r.rating, 'comment', r.comment,
+                   'rated_at', r.rated_at, 'source', r.source
                ) ORDER BY r.closed_at), '[]')
         FROM ratings r WHERE r.item_id = i.id) AS ratings,
        (SELECT coalesce(json_agg(json_build_object(

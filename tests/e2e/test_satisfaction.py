@@ -529,3 +529,22 @@ async def test_the_tracking_page_rates_the_reply_it_showed(client: Any, drain: A
     assert "已更换灯具。" in tapped.text
     item = (await client.get(url, headers=staff)).json()
     assert [r["rating"] for r in item["ratings"]] == ["dissatisfied"]
+
+
+async def test_a_reply_sent_back_stays_readable_after_the_desk_answers_again(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Whoever follows a 不满意件 up reads what the resident rejected, though the item now carries the new reply."""
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{url}/close", json={"answer": "已转物业处理，电话 13912345678。"}, headers=staff)
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "satisfied"})
+
+    item = (await client.get(url, headers=staff)).json()
+    assert item["answer"] == "已更换灯具。"
+    assert [(r["answer"], r["rating"]) for r in item["ratings"]] == [
+        ("已转物业处理，电话 [手机号]。", "dissatisfied"),  # as the resident read it, masked
+        ("已更换灯具。", "satisfied"),
+    ]
