@@ -8,6 +8,7 @@ outage.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -233,6 +234,7 @@ BAD_REQUEST = ("提交的内容有误", "请返回上一页，检查后重新填
 def resident_page(handler: Any) -> Any:
     """The handler, answering a resident's page with a Chinese page of the same status and Retry-After."""
 
+    @functools.wraps(handler)
     def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         response: Response[Any] = handler(request, exc)
         if request.scope["path"].startswith(MACHINE_PREFIXES):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,8 @@ from suggestions.errors import (
 def handler_for(exc: type[Exception]) -> object:
     """The handler Litestar picks: the one registered for the nearest class in the exception's MRO."""
     handlers = exception_handlers()
-    return next(handlers[cls] for cls in exc.__mro__ if cls in handlers)
+    # Unwrapped: every handler answers a resident's page with a page (`resident_page`).
+    return inspect.unwrap(next(handlers[cls] for cls in exc.__mro__ if cls in handlers))
 
 
 def test_a_lost_connection_is_an_outage() -> None:
