@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -10,7 +10,15 @@ import msgspec
 from suggestions.hotspots.cases import rank_suggestions
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import CANDIDATES, CASE_LIFETIME, CASE_WINDOW, RESIDENT_REPORTS, candidate_from_row
+from suggestions.hotspots.tracker import (
+    AREA_WINDOW,
+    BURST_WINDOW_HOURS,
+    CANDIDATES,
+    CASE_LIFETIME,
+    CASE_WINDOW,
+    RESIDENT_REPORTS,
+    candidate_from_row,
+)
 from suggestions.intake.schema import Channel, Status
 
 MEMBERS_SHOWN = 50
@@ -92,21 +100,34 @@ LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
 # lists its street × topic's reports over its window up to the latest one: an item shows one hotspot in the feed
-# but belongs to every one it is part of.
-HOTSPOT_MEMBERS = """
-WITH h AS (SELECT * FROM hotspots WHERE id = $1),
-     latest AS (SELECT max(i.received_at) AS at FROM items i, h WHERE i.street = h.street AND i.topic = h.topic)
-SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
-       left(i.text_masked, 80) AS excerpt, i.satisfaction
-FROM items i, h, latest
-WHERE CASE WHEN h.case_id IS NOT NULL THEN i.case_id = h.case_id
-           WHEN h.kind = 'burst' THEN i.street = h.street AND i.topic = h.topic
-                                      AND i.received_at > latest.at - interval '72 hours'
-           ELSE i.street = h.street AND i.topic = h.topic AND i.risk_level >= 2
-                AND i.received_at > latest.at - interval '14 days' END
-ORDER BY i.received_at DESC
+# but belongs to every one it is part of. One query for each, so that each reads its index (items_case,
+# items_street_topic_time) rather than every item stored.
+CASE_HOTSPOT_MEMBERS = """
+SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt,
+       satisfaction
+FROM items WHERE case_id = $1
+ORDER BY received_at DESC
 LIMIT $2
 """
+AREA_HOTSPOT_MEMBERS = """
+SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
+       left(i.text_masked, 80) AS excerpt, i.satisfaction
+FROM items i, (SELECT max(received_at) AS at FROM items WHERE street = $1 AND topic = $2) latest
+WHERE i.street = $1 AND i.topic = $2 AND i.received_at > latest.at - $3::interval
+  AND ($4::boolean OR i.risk_level >= 2)
+ORDER BY i.received_at DESC
+LIMIT $5
+"""
+
+
+async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> list[Any]:
+    if row["case_id"] is not None:
+        return list(await conn.fetch(CASE_HOTSPOT_MEMBERS, row["case_id"], limit))
+    burst = row["kind"] == "burst"
+    span = timedelta(hours=BURST_WINDOW_HOURS) if burst else AREA_WINDOW
+    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit)
+    return list(rows)
+
 
 SUGGESTION_CANDIDATES = """
 SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
@@ -197,7 +218,7 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
 async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
     hotspots = []
     for row in await conn.fetch(ACTIVE_HOTSPOTS, limit):
-        members = [_member(r) for r in await conn.fetch(HOTSPOT_MEMBERS, row["id"], MEMBERS_SHOWN)]
+        members = [_member(r) for r in await hotspot_members(conn, row)]
         hotspots.append(
             Hotspot(
                 id=row["id"],
