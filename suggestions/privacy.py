@@ -43,7 +43,8 @@ _NO_DIGIT_BEFORE = r"(?<![0-9])"
 _NO_DIGIT_AFTER = r"(?![0-9])"
 _NO_DECIMALS_AFTER = r"(?!\.[0-9])"  # "13912345678.50" is an amount, not a phone
 _COUNTRY_CODE = r"\(?(?:\+|00)?86\)?[ -]?"  # +86, 86, 0086, (+86)
-_MOBILE_NUMBER = r"(?P<mobile>1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4})"  # 3-4-4 groups, separators optional
+# 3-4-4 groups, separators optional: a space, a hyphen or a dot (139.1234.5678)
+_MOBILE_NUMBER = r"(?P<mobile>1[3-9][0-9][ .-]?[0-9]{4}[ .-]?[0-9]{4})"
 # Area codes follow the national plan: 010 and 02x have three characters, every other code has four (0xxx), so a
 # run like "075512345678" splits in exactly one way.
 _AREA_CODE = r"\(?(?P<area>0(?:10|2[0-9]|[3-9][0-9]{2}))\)?[ -]?"
@@ -188,6 +189,28 @@ _RULES = (
     _Rule(_LANDLINE, LANDLINE_PLACEHOLDER, _phone_end),
 )
 
+# What else in free text gives a person away, masked after the numbers: a mobile spelt in Chinese numerals
+# (一三九一二三四五六七八, as a caller's words are typed), an item's tracking code (it reads the item's reply and
+# rates it), and a name after 我叫, 姓名 or 联系人.
+_NUMERAL = "零〇一二三四五六七八九幺"
+_SPELT_MOBILE = re.compile(rf"(?<![{_NUMERAL}])[一幺][三四五六七八九][{_NUMERAL}]{{9}}(?![{_NUMERAL}])")
+_CODE_SYMBOL = "2-9A-HJKMNP-Za-hjkmnp-z"  # tracking_code.ALPHABET, either case
+_TRACKING_CODE = re.compile(
+    rf"(?<![0-9A-Za-z])(?:[{_CODE_SYMBOL}]{{4}}-[{_CODE_SYMBOL}]{{4}}-[{_CODE_SYMBOL}]{{4}}"
+    rf"|(?=[{_CODE_SYMBOL}]*[0-9])(?=[{_CODE_SYMBOL}]*[A-Za-z])[{_CODE_SYMBOL}]{{12}})(?![0-9A-Za-z])"
+)
+_NAMED = re.compile(r"(?:我叫|姓名[:：是]?|联系人[:：是]?)\s*([\u4e00-\u9fff]{2,3})(?=[^\u4e00-\u9fff]|$)")
+SPELT_MOBILE_PLACEHOLDER = MOBILE_PLACEHOLDER
+TRACKING_CODE_PLACEHOLDER = "[查询码]"
+NAME_PLACEHOLDER = "[姓名]"
+
+
+def _mask_words(text: str) -> str:
+    text = _SPELT_MOBILE.sub(SPELT_MOBILE_PLACEHOLDER, text)
+    text = _TRACKING_CODE.sub(TRACKING_CODE_PLACEHOLDER, text)
+    return _NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
+
+
 # Stands in for a masked number while later rules run: not a digit, not a separator, not a bracket.
 _BLANK = "\x00"
 
@@ -225,7 +248,9 @@ def _mask_once(text: str) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]"."""
+    """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]", and a
+    mobile spelt in Chinese numerals, a tracking code and a name after 我叫 or 姓名 too (`_mask_words`)."""
+    text = _mask_words(text)
     masked = _mask_once(text)
     # Repeat until nothing is left to mask, so that the result never holds anything `contains_pii` would find,
     # whatever a masked number changed about its neighbours.
@@ -236,7 +261,7 @@ def mask_pii(text: str) -> str:
 
 def contains_pii(text: str) -> bool:
     """Whether `mask_pii` would change text."""
-    return bool(_personal_spans(text))
+    return bool(_personal_spans(text)) or _mask_words(text) != text
 
 
 def normalize_phone(value: str) -> str:

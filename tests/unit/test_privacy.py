@@ -184,7 +184,7 @@ def test_several_numbers_in_one_text_with_chinese_punctuation() -> None:
         f"身份证号“{ID_VALID}”、银行卡号{CARD_16}！2023年共欠款13800元，见工单20231015000000000001。"
     )
     assert mask_pii(text) == (
-        "联系人：张先生，手机：[手机号]；座机：[电话]。"
+        "联系人：[姓名]，手机：[手机号]；座机：[电话]。"
         "身份证号“[身份证号]”、银行卡号[银行卡号]！2023年共欠款13800元，见工单20231015000000000001。"
     )
 
@@ -384,3 +384,27 @@ def test_rate_limit_keys_never_read_as_personal_numbers(secret: str) -> None:
     # The keys are Redis commands' arguments, which the personal-data scan reads; a hex digest sometimes held a
     # run of digits shaped like a mobile number.
     assert not contains_pii(_key("token", secret))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # As a caller's words are typed: a mobile spelt in Chinese numerals.
+        ("电话一三九一二三四零零零三，", "电话[手机号]，"),
+        ("幺三九一二三四零零零三", "[手机号]"),
+        ("二〇一九年三月", "二〇一九年三月"),  # a date spelt out stays
+        ("电话139.1234.0003", "电话[手机号]"),
+        ("13912345678.50元", "13912345678.50元"),  # an amount, not a phone
+        # A tracking code reads an item's reply and rates it.
+        ("上次查询码ABCD-2345-EFGH。", "上次查询码[查询码]。"),
+        ("查询码 abcd2345efgh 查不到", "查询码 [查询码] 查不到"),
+        ("INTERNATIONAL", "INTERNATIONAL"),
+        # A name the resident gives.
+        ("我叫王秀兰，住3号楼", "我叫[姓名]，住3号楼"),
+        ("姓名：李四。", "姓名：[姓名]。"),
+        ("我叫苦连天也没人管", "我叫苦连天也没人管"),  # more than a name's three characters
+    ],
+)
+def test_what_else_gives_a_person_away_is_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert contains_pii(text) == (text != expected)
