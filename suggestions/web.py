@@ -24,7 +24,15 @@ from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
-from suggestions.triage.ratings import MAX_COMMENT_LENGTH, RATING_DAYS, RATING_TEXT, AnsweredAgain, RatingIn, rate
+from suggestions.triage.ratings import (
+    MAX_COMMENT_LENGTH,
+    RATING_DAYS,
+    RATING_TEXT,
+    AnsweredAgain,
+    RatingIn,
+    rate,
+    same_closing,
+)
 
 KINDS = [
     ("suggestion", "建议"),
@@ -252,8 +260,8 @@ async def rate_page(
         alert = f"请选择满意、基本满意或不满意；想补充的话请不超过 {MAX_COMMENT_LENGTH} 字"
         return await page(alert=alert, status_code=422)
     if rating.rating == "dissatisfied" and data.confirm != "yes":
-        # One tap sends the item back to work: ask first, keeping what was typed.
-        return await page(confirm=True)
+        # One tap sends the item back to work: ask first, keeping what was typed, about the reply the resident read.
+        return await page(confirm=True, about=rating.closed_at)
     try:
         rated = await rate(db_connection, tracking_code=normalised, rating=rating, now=datetime.now(UTC))
     except AnsweredAgain:
@@ -275,9 +283,12 @@ async def _tracking_page(
     notice: str | None = None,
     alert: str | None = None,
     confirm: bool = False,
+    about: datetime | None = None,
     comment: str = "",
     status_code: int = 200,
 ) -> Template:
+    """`about`: the closing whose reply the resident read, when they asked to send it back (`confirm`). If the item
+    has been answered again since, the page shows the new reply instead of asking about it."""
     found = await find_tracking(conn, code)
     if found is None:
         return Template(
@@ -290,6 +301,8 @@ async def _tracking_page(
     def local(moment: datetime | None) -> str | None:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else None
 
+    if confirm and about is not None and not same_closing(about, found.closed_at):
+        confirm, alert, status_code = False, ANSWERED_AGAIN, 409
     reopened = found.reopened_at is not None and found.status != "closed"
     if reopened and alert and status_code == 409:
         # A second tap after the first sent the item back: that is news, not an error.

@@ -107,6 +107,12 @@ RETURNING status
 """
 
 
+def same_closing(named: datetime, current: datetime | None) -> bool:
+    """Whether a rating's `closed_at` names the current closing. To the millisecond: a client that keeps the time as
+    a JavaScript Date has no microseconds, and no two closings of one item come that close."""
+    return current is not None and abs(named - current) < timedelta(milliseconds=1)
+
+
 def can_rate(status: str, closed_at: datetime | None, now: datetime) -> bool:
     return status == "closed" and closed_at is not None and now - closed_at <= timedelta(days=RATING_DAYS)
 
@@ -145,7 +151,7 @@ async def _rate(
             raise StateConflict(
                 "the item has no reply to rate yet: it can be rated once it is closed", current_status=item["status"]
             )
-        if rating.closed_at is not None and rating.closed_at != item["closed_at"]:
+        if rating.closed_at is not None and not same_closing(rating.closed_at, item["closed_at"]):
             raise AnsweredAgain("the item was answered again since: rate its current reply", current_status="closed")
         if not can_rate(item["status"], item["closed_at"], now):
             raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -427,6 +428,14 @@ async def test_staff_call_a_resident_back_and_take_down_the_rating(
     assert await pool.fetchval("SELECT count(*) FROM contact_reads WHERE item_id = $1", created["id"]) == 3
 
 
+async def hotline_item(client: Any, drain: Any, operator: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """A classified hotline report whose caller left a phone to call back, and its staff URL."""
+    body = {"channel": "hotline", "text": "小区东门的路灯坏了一个多月。", "contact_phone": "13912345678"}
+    created: dict[str, Any] = (await client.post("/api/v1/items", json=body, headers=operator)).json()
+    await drain()
+    return created, f"/api/v1/items/{created['id']}"
+
+
 async def admin_token(pool: Any) -> str:
     from suggestions.auth import create_token
 
@@ -438,10 +447,7 @@ async def admin_token(pool: Any) -> str:
 async def test_a_call_back_rating_follows_the_residents_rules(
     client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
-    body = {"channel": "hotline", "text": "小区东门的路灯坏了一个多月。", "contact_phone": "13912345678"}
-    created = (await client.post("/api/v1/items", json=body, headers=operator)).json()
-    await drain()
-    url = f"/api/v1/items/{created['id']}"
+    _created, url = await hotline_item(client, drain, operator)
     unnamed = await client.post(f"{url}/rating", json={"rating": "satisfied"}, headers=staff)
     assert (unnamed.status_code, problem_fields(unnamed)) == (422, {"closed_at"})  # which reply was it about?
     earlier = {"closed_at": "2026-01-01T09:00:00+08:00"}
@@ -482,10 +488,7 @@ async def test_a_call_back_rating_about_one_reply_is_not_recorded_against_the_ne
 ) -> None:
     """Staff call the resident about a reply; meanwhile the resident sends it back on the tracking page and the desk
     answers again. What the resident said on the phone was about the first reply, which the second must not carry."""
-    body = {"channel": "hotline", "text": "小区东门的路灯坏了一个多月。", "contact_phone": "13912345678"}
-    created = (await client.post("/api/v1/items", json=body, headers=operator)).json()
-    await drain()
-    url = f"/api/v1/items/{created['id']}"
+    created, url = await hotline_item(client, drain, operator)
     await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
     first_reply = (await client.get(url, headers=staff)).json()["closed_at"]
     await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
@@ -548,3 +551,35 @@ async def test_a_reply_sent_back_stays_readable_after_the_desk_answers_again(
         ("已转物业处理，电话 [手机号]。", "dissatisfied"),  # as the resident read it, masked
         ("已更换灯具。", "satisfied"),
     ]
+
+
+async def test_sending_back_asks_about_the_reply_the_resident_read(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """The confirm step of 不满意 is about the reply the resident read: if the desk answered again meanwhile, the page
+    shows the new reply rather than asking to send it back unread."""
+    created = await classified_item(client, drain)
+    code = created["tracking_code"]
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    read = re.search(r'name="closed_at" value="([^"]+)"', (await client.post("/track", data={"code": code})).text)
+    assert read is not None
+    await client.post(f"/api/v1/track/{code}/rating", json={"rating": "dissatisfied"})
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+
+    tap = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "closed_at": read.group(1)})
+    assert tap.status_code == 409
+    assert "这件事刚刚有了新的答复" in tap.text
+    assert "确定不满意" not in tap.text
+
+
+async def test_a_call_back_may_name_the_reply_to_the_millisecond(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A front end that keeps the time as a JavaScript Date has no microseconds."""
+    _created, url = await hotline_item(client, drain, operator)
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    closed_at = datetime.fromisoformat((await client.get(url, headers=staff)).json()["closed_at"])
+    in_ms = closed_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    rated = await client.post(f"{url}/rating", json={"rating": "satisfied", "closed_at": in_ms}, headers=staff)
+    assert rated.status_code == 200, rated.text
