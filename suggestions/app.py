@@ -30,7 +30,7 @@ from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
 from suggestions.errors import InvalidInput, exception_handlers, field_name
-from suggestions.headers import SecurityHeadersMiddleware
+from suggestions.headers import security_headers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, rate_reply, track_item
@@ -201,7 +201,8 @@ def create_app(
             "db_pool": Provide(_provide_pool, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
         },
-        middleware=[SecurityHeadersMiddleware(), http_metrics.middleware, RateLimitMiddleware(limiter)],
+        middleware=[http_metrics.middleware, RateLimitMiddleware(limiter)],
+        before_send=[security_headers],
         exception_handlers=exception_handlers(),
         # Logging is the process's (suggestions.logs): one JSON line a record, nothing personal. Unexpected errors are
         # logged, by class, by the handlers in suggestions.errors.

@@ -241,7 +241,7 @@ def resident_page(handler: Any) -> Any:
             return response
         status = response.status_code or HTTP_500_INTERNAL_SERVER_ERROR
         heading, message = RESIDENT_MESSAGES.get(status, BAD_REQUEST if status < 500 else RESIDENT_MESSAGES[500])
-        kept = {name: value for name, value in response.headers.items() if name.lower() == "retry-after"}
+        kept = {name: value for name, value in response.headers.items() if name.lower() in ("retry-after", "allow")}
         return Template(
             template_name="error.html",
             context={"heading": heading, "message": message},

@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_address: str = "1200/minute"
     # Port on which each worker serves its Prometheus counters; 0: none (the API's /metrics has the service's state).
     worker_metrics_port: int = 0
+    # The residents' pages' public origin (https://12345.example.gov.cn), which their forms must come from; empty:
+    # the Host (or X-Forwarded-Host) the request arrived with. Set it behind a proxy that rewrites Host.
+    public_origin: str = ""
     # Time zone in which residents' pages show dates.
     timezone: str = "Asia/Shanghai"
     # Days after closing that `suggestions retention` keeps an item's personal data; then it is anonymised.

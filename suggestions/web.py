@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -16,10 +16,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.errors import Conflict, InvalidInput, StateConflict
+from suggestions.errors import InvalidInput, StateConflict
+from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
-from suggestions.intake.service import accept_item, check_item, checked_phone
+from suggestions.intake.service import accept_item, check_item, checked_phone, request_hash
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
@@ -116,18 +117,8 @@ NOT_UTF8 = "页面编码有误，请刷新页面后重新填写提交"
 ELSEWHERE = "请在本网站的页面上填写提交"
 
 
-def _from_elsewhere(request: Request[Any, Any, Any]) -> bool:
-    """Whether the form was posted from another site's page. There is no session to steal, but any page could make
-    its visitors' browsers file messages, each from its visitor's own address and so past the per-address limit.
-    Browsers say where a form came from (Sec-Fetch-Site, else Origin); a client that says nothing is let through, as
-    the API lets any client through."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site == "cross-site"
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return False
-    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
+def _from_elsewhere(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    return from_elsewhere(request.headers, settings.public_origin)
 
 
 @get("/", include_in_schema=False)
@@ -142,8 +133,8 @@ async def submit(
     db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
 ) -> Template:
-    if _from_elsewhere(request):
-        return _form_page(WebForm(), {"text": ELSEWHERE}, status_code=403)
+    if _from_elsewhere(request, settings):
+        return _form_page(data, {"text": ELSEWHERE}, status_code=403)
     if not await _is_utf8_form(request):
         return _form_page(WebForm(), {"text": NOT_UTF8}, status_code=400)
     # Browsers count a line break as one character against the textarea's maxlength and send it as two (CRLF).
@@ -156,21 +147,19 @@ async def submit(
     if errors:
         return _form_page(data, errors, status_code=422)
     item = msgspec.convert(fields, ItemIn)
-    store = partial(
-        accept_item,
-        db_connection,
-        principal=None,
-        gazetteer=request.app.state.gazetteer,
-        idempotency_hours=settings.idempotency_hours,
-    )
-    token = data.submission if _SUBMISSION.fullmatch(data.submission) else None
+    # The page's token and the message together are the key: the same message sent again gets its first tracking
+    # code, and a message the resident went back and changed is one of its own, itself safe from a second tap.
+    key = f"{data.submission}:{request_hash(item)[:8].hex()}" if _SUBMISSION.fullmatch(data.submission) else None
     try:
-        try:
-            accepted = await store(item, idempotency_key=token, key_scope=SUBMISSION_SCOPE)
-        except Conflict:
-            # The same page sent again with other words: the resident went back and changed the message. It is a
-            # submission of its own.
-            accepted = await store(item)
+        accepted = await accept_item(
+            db_connection,
+            item,
+            principal=None,
+            gazetteer=request.app.state.gazetteer,
+            idempotency_key=key,
+            idempotency_hours=settings.idempotency_hours,
+            key_scope=SUBMISSION_SCOPE,
+        )
     except InvalidInput as exc:
         field = exc.problems[0].field
         return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
@@ -244,7 +233,7 @@ async def rate_page(
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     normalised = normalise_tracking_code(data.code)
-    if normalised is not None and _from_elsewhere(request):
+    if normalised is not None and _from_elsewhere(request, settings):
         return await _tracking_page(db_connection, settings, data.code, alert=ELSEWHERE, status_code=403)
     if normalised is not None and not await _is_utf8_form(request):
         return await _tracking_page(db_connection, settings, data.code, alert=NOT_UTF8, status_code=400)

@@ -9,12 +9,13 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, authenticate, require_roles
 from suggestions.errors import problem_responses
+from suggestions.headers import from_elsewhere
 from suggestions.intake import store
 from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Tracking
 from suggestions.intake.service import accept_item
@@ -45,6 +46,13 @@ IdempotencyKey = Annotated[
 ]
 
 
+def refuse_other_sites(request: Request[Any, Any, Any], settings: Settings) -> None:
+    """A browser on another site's page may post here without a token too: a form of type text/plain carries a JSON
+    body and needs no preflight (`headers.from_elsewhere`)."""
+    if from_elsewhere(request.headers, settings.public_origin):
+        raise PermissionDeniedException("posted from another site's page")
+
+
 @post(
     "/api/v1/items",
     tags=["intake"],
@@ -69,6 +77,8 @@ async def create_item(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[ItemCreated]:
     principal = await authenticate(request, db_connection)
+    if principal is None:
+        refuse_other_sites(request, settings)
     if data.channel != "web":
         principal = await require_roles(request, CHANNEL_ROLES[data.channel], db_connection)
     accepted = await accept_item(
@@ -136,11 +146,16 @@ async def find_tracking(conn: Any, typed_code: str) -> Tracking | None:
         "409."
     ),
     status_code=200,
-    responses=problem_responses(400, 404, 409, 413, 422, 503),
+    responses=problem_responses(400, 403, 404, 409, 413, 422, 503),
 )
 async def rate_reply(
-    tracking_code: FromPath[str], data: JSONBody[RatingIn], db_connection: NamedDependency[Any]
+    request: Request[Any, Any, Any],
+    tracking_code: FromPath[str],
+    data: JSONBody[RatingIn],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
 ) -> Rated:
+    refuse_other_sites(request, settings)
     code = normalise_tracking_code(tracking_code)
     rated = await rate(db_connection, tracking_code=code, rating=data, now=datetime.now(UTC)) if code else None
     if rated is None:

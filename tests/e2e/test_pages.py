@@ -116,12 +116,14 @@ async def test_a_second_tap_on_submit_files_the_message_once(client: Any, pool: 
     assert await pool.fetchval("SELECT count(*) FROM items") == 1
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 1
 
-    # Back to the page, the words changed: a message of its own. A form from a page without a token is taken too.
-    changed = await client.post("/submit", data=fields | {"text": "楼道里的灯坏了，还有楼梯扶手松了。"})
+    # Back to the page, the words changed: a message of its own, itself safe from a second tap. A form from a page
+    # without a token is taken too.
+    changed = fields | {"text": "楼道里的灯坏了，还有楼梯扶手松了。"}
+    taps = [await client.post("/submit", data=changed) for _ in range(2)]
     untokened = await client.post("/submit", data=fields | {"submission": ""})
-    assert (changed.status_code, untokened.status_code) == (201, 201)
+    assert [r.status_code for r in [*taps, untokened]] == [201, 200, 201]
     assert await pool.fetchval("SELECT count(*) FROM items") == 3
-    assert await pool.fetchval("SELECT count(*) FROM idempotency_keys WHERE scope = 'web:form'") == 1
+    assert await pool.fetchval("SELECT count(*) FROM idempotency_keys WHERE scope = 'web:form'") == 2
 
 
 async def test_a_form_shown_again_with_its_errors_keeps_its_token(client: Any) -> None:
@@ -136,15 +138,21 @@ async def test_a_form_shown_again_with_its_errors_keeps_its_token(client: Any) -
     assert token.group(1) not in other.text  # each page its own
 
 
-@pytest.mark.parametrize("path", ["/", "/track", "/track?code=AAAA-BBBB-CCCC"])
-async def test_resident_pages_run_nothing_from_elsewhere_and_cannot_be_framed(client: Any, path: str) -> None:
-    response = await client.get(path)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/"), ("GET", "/track"), ("GET", "/track?code=AAAA-BBBB-CCCC"), ("GET", "/no-such-page"), ("HEAD", "/")],
+)
+async def test_resident_pages_run_nothing_from_elsewhere_and_cannot_be_framed(
+    client: Any, method: str, path: str
+) -> None:
+    """Every response, the router's own 404 and 405 included."""
+    response = await client.request(method, path)
     policy = response.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     assert "frame-ancestors 'none'" in policy
     assert "form-action 'self'" in policy
     assert response.headers["x-frame-options"] == "DENY"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"  # a reply, or a form's token, is nobody else's
 
@@ -187,7 +195,8 @@ async def test_a_code_typed_in_full_width_is_found(client: Any) -> None:
     "headers",
     [
         {"sec-fetch-site": "cross-site", "origin": "https://elsewhere.example"},
-        {"origin": "https://elsewhere.example"},  # an older browser: Origin alone
+        {"origin": "https://elsewhere.example"},  # an older browser, or plain http: Origin alone
+        {"origin": "null"},  # a page that hid where it was (rel=noreferrer)
     ],
 )
 async def test_a_form_posted_from_another_site_is_refused(client: Any, pool: Any, headers: dict[str, str]) -> None:
@@ -212,7 +221,8 @@ async def test_a_form_posted_from_another_site_is_refused(client: Any, pool: Any
         {"sec-fetch-site": "same-origin", "origin": "http://testserver"},
         {"sec-fetch-site": "none"},  # typed or bookmarked
         {"origin": "http://testserver"},
-        {"origin": "null"},
+        {"origin": "http://testserver:80"},
+        {"origin": "https://12345.example.gov.cn", "x-forwarded-host": "12345.example.gov.cn:443"},  # behind a proxy
         {},  # a client that says nothing
     ],
 )
@@ -263,3 +273,24 @@ async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) 
     assert "没有找到这个查询码" in mistaken.text
     empty = await client.post("/track", data={"code": " "})
     assert (empty.status_code, 'role="alert"' in empty.text) == (200, False)
+
+
+async def test_a_405_on_a_resident_page_still_says_which_methods_are_allowed(client: Any) -> None:
+    page = await client.request("DELETE", "/track")
+    assert page.status_code == 405
+    assert page.headers["content-type"].startswith("text/html")
+    assert "GET" in page.headers["allow"]
+
+
+async def test_another_site_cannot_file_through_the_api_with_a_text_plain_form(client: Any, pool: Any) -> None:
+    """A form of type text/plain carries a JSON body and needs no preflight; the API takes a body of any type."""
+    body = '{"channel":"web","text":"垃圾站太臭了，夏天尤其严重。","place":"' + "=" + '"}'
+    elsewhere = {"content-type": "text/plain", "sec-fetch-site": "cross-site", "origin": "https://elsewhere.example"}
+    response = await client.post("/api/v1/items", content=body.encode(), headers=elsewhere)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+    rating = await client.post("/api/v1/track/AAAA-BBBB-CCCC/rating", json={"rating": "satisfied"}, headers=elsewhere)
+    assert rating.status_code == 403
+    # A partner's server says nothing of where it is: taken.
+    assert (await client.post("/api/v1/items", content=body.encode())).status_code == 201
