@@ -200,6 +200,7 @@ _TRACKING_CODE = re.compile(
     rf"|(?=[{_CODE_SYMBOL}]*[0-9])(?=[{_CODE_SYMBOL}]*[A-Za-z])[{_CODE_SYMBOL}]{{12}})(?![0-9A-Za-z])"
 )
 _NAMED = re.compile(r"(?:我叫|姓名[:：是]?|联系人[:：是]?)\s*([\u4e00-\u9fff]{2,3})(?=[^\u4e00-\u9fff]|$)")
+_LETTER = re.compile("[A-Za-z]")
 SPELT_MOBILE_PLACEHOLDER = MOBILE_PLACEHOLDER
 TRACKING_CODE_PLACEHOLDER = "[查询码]"
 NAME_PLACEHOLDER = "[姓名]"
@@ -207,7 +208,8 @@ NAME_PLACEHOLDER = "[姓名]"
 
 def _mask_words(text: str) -> str:
     text = _SPELT_MOBILE.sub(SPELT_MOBILE_PLACEHOLDER, text)
-    text = _TRACKING_CODE.sub(TRACKING_CODE_PLACEHOLDER, text)
+    # A code has letters: four groups of digits are a card or an ID, masked as such before this runs.
+    text = _TRACKING_CODE.sub(lambda m: TRACKING_CODE_PLACEHOLDER if _LETTER.search(m[0]) else m[0], text)
     return _NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
 
 
@@ -250,13 +252,12 @@ def _mask_once(text: str) -> str:
 def mask_pii(text: str) -> str:
     """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]", and a
     mobile spelt in Chinese numerals, a tracking code and a name after 我叫 or 姓名 too (`_mask_words`)."""
-    text = _mask_words(text)
     masked = _mask_once(text)
     # Repeat until nothing is left to mask, so that the result never holds anything `contains_pii` would find,
     # whatever a masked number changed about its neighbours.
     while masked != text:
         text, masked = masked, _mask_once(masked)
-    return masked
+    return _mask_words(masked)
 
 
 def contains_pii(text: str) -> bool:
