@@ -54,13 +54,15 @@ class ClassificationRecord(msgspec.Struct):
 
 
 # One line per item: the classification it was first given, dated when the item came in, and whether staff corrected
-# it later. Drift is a change in what comes in and in what the model makes of it: re-classifying the backlog with a
-# promoted model would otherwise put every old item into the month of the promotion, and each correction would count
-# its item twice.
+# it later (changed its topic or risk: a reviewer who confirms the model's labels has corrected nothing). Drift is a
+# change in what comes in and in what the model makes of it: re-classifying the backlog with a promoted model would
+# otherwise put every old item into the month of the promotion, and each correction would count its item twice.
 EXPORT_CLASSIFICATIONS = """
 SELECT i.received_at, c.topic, c.risk_level, c.topic_confidence, c.risk_confidence, c.model_version, c.source,
        EXISTS (
-           SELECT 1 FROM classifications s WHERE s.item_id = i.id AND s.source = 'staff' AND s.id > c.id
+           SELECT 1 FROM classifications s
+           WHERE s.item_id = i.id AND s.source = 'staff' AND s.id > c.id
+             AND (s.topic IS DISTINCT FROM c.topic OR s.risk_level IS DISTINCT FROM c.risk_level)
        ) AS corrected
 FROM items i
 CROSS JOIN LATERAL (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -68,12 +68,11 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     priority: Annotated[int, Meta(ge=-(2**15), le=2**15 - 1)]  # smallint
     received_at: datetime
     id: RowId
-    read_at: datetime | None = None  # when the page ending here was read; cursors of older releases carry none
+    # Where `moved_up` goes on from: items raised by transaction `moved_xid` or later (and, within it, after item
+    # `moved_id`). A cursor of an earlier release carries neither, or a time in their place, and lists none.
+    moved_xid: Annotated[int, Meta(ge=0, le=2**63 - 1)] | datetime | None = None
+    moved_id: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
 
-
-# A change committed a little after a page was read may carry a time a little before it (`rank_changed_at` is the
-# clock when the row changed, not when its transaction committed): later pages look back this far.
-MOVED_SLACK = timedelta(seconds=2)
 
 FILTER = """
   i.status = ANY($1::text[])
@@ -90,7 +89,8 @@ SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.stre
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
        i.assigned_to, i.reopened_at, i.reopen_count,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
-       h.case_id AS hotspot_case_id, statement_timestamp() AS read_at
+       h.case_id AS hotspot_case_id, i.rank_xid::text::bigint AS rank_xid,
+       pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snapshot_xmin
 FROM items i
 LEFT JOIN hotspots h ON h.id = i.hotspot_id
 """
@@ -105,20 +105,23 @@ LIMIT $11
 """
 )
 
-# Read from the recent changes (items_rank_changed), few whatever the backlog.
+# Items raised since the previous page's snapshot and now at or above its cursor, by the transaction that raised
+# them: read from the index of raised items (items_rank_raised), few whatever the backlog.
 MOVED_UP = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND i.rank_changed_at > $13 AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
-ORDER BY i.priority, i.received_at, i.id
+    + """  AND (i.rank_xid, i.id) > ($13::text::xid8, $14) AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
+ORDER BY i.rank_xid, i.id
 LIMIT $11
 """
 )
 
 
-def encode_cursor(entry: FeedEntry, read_at: datetime | None = None) -> str:
-    cursor = _Cursor(priority=entry.priority, received_at=entry.received_at, id=entry.id, read_at=read_at)
+def encode_cursor(entry: FeedEntry, moved_xid: int | None = None, moved_id: int = 0) -> str:
+    cursor = _Cursor(
+        priority=entry.priority, received_at=entry.received_at, id=entry.id, moved_xid=moved_xid, moved_id=moved_id
+    )
     return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
 
 
@@ -127,8 +130,6 @@ def decode_cursor(text: str) -> _Cursor:
         cursor = msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_Cursor)
         # A forged time whose UTC form is outside years 1-9999 is no time asyncpg can send.
         cursor.received_at.astimezone(UTC)
-        if cursor.read_at is not None:
-            (cursor.read_at - MOVED_SLACK).astimezone(UTC)
         return cursor
     except (ValueError, OverflowError, msgspec.DecodeError):
         raise InvalidInput("cursor", "not a cursor this feed gave out") from None
@@ -186,14 +187,23 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
     ]
     rows = await conn.fetch(FEED, *arguments)
     moved: list[Any] = []
-    if after is not None and after.read_at is not None:
-        arguments[10] = limit
-        moved = await conn.fetch(MOVED_UP, *arguments, after.read_at - MOVED_SLACK)
+    more_moved = False
+    if after is not None and isinstance(after.moved_xid, int) and set(flt.statuses) != {"closed"}:
+        arguments[10] = limit + 1
+        moved = list(await conn.fetch(MOVED_UP, *arguments, str(after.moved_xid), after.moved_id))
+        more_moved, moved = len(moved) > limit, moved[:limit]
     now = datetime.now(UTC)
     entries = [_entry(r, now) for r in rows[:limit]]
-    read_at = rows[0]["read_at"] if rows else None
-    next_cursor = encode_cursor(entries[-1], read_at) if len(rows) > limit else None
-    return Feed(items=entries, next_cursor=next_cursor, moved_up=[_entry(r, now) for r in moved])
+    next_cursor = None
+    if len(rows) > limit:
+        if more_moved:
+            # The rest of the raised items on the next page, before anything raised since.
+            next_cursor = encode_cursor(entries[-1], moved[-1]["rank_xid"], moved[-1]["id"])
+        else:
+            # Everything this page's snapshot could not see: transactions from its oldest still running on.
+            next_cursor = encode_cursor(entries[-1], rows[0]["snapshot_xmin"])
+    listed = sorted(moved, key=lambda r: (r["priority"], r["received_at"], r["id"]))
+    return Feed(items=entries, next_cursor=next_cursor, moved_up=[_entry(r, now) for r in listed])
 
 
 def _entry(r: Any, now: datetime) -> FeedEntry:

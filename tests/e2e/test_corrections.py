@@ -79,7 +79,12 @@ async def test_reclassify_moves_model_items_to_the_new_version_and_keeps_correct
 ) -> None:
     first = await classified_item(client, drain, staff)
     second = await classified_item(client, drain, staff, "建议在小区门口增设一个快递柜。")
-    await client.put(f"/api/v1/items/{second['id']}/classification", json={"risk_level": 1}, headers=staff)
+    second_risk = 1 if second["classification"]["risk_level"] != 1 else 2
+    await client.put(f"/api/v1/items/{second['id']}/classification", json={"risk_level": second_risk}, headers=staff)
+    # A reviewer who confirms the model's labels (to clear needs_review) corrects nothing.
+    third = await classified_item(client, drain, staff, "小区东门的路灯坏了一个多月。")
+    same = {key: third["classification"][key] for key in ("topic", "risk_level")}
+    await client.put(f"/api/v1/items/{third['id']}/classification", json=same, headers=staff)
 
     newer = RenamedModel(model)
     assert await reclassify(pool, newer) == 1
@@ -94,14 +99,15 @@ async def test_reclassify_moves_model_items_to_the_new_version_and_keeps_correct
 
     async with pool.acquire() as conn:
         # One line per item, not per classification: the re-classification and the correction add none.
-        assert await export_classifications(conn, tmp_path / "c.jsonl", zone=ZoneInfo("Asia/Shanghai")) == 2
+        assert await export_classifications(conn, tmp_path / "c.jsonl", zone=ZoneInfo("Asia/Shanghai")) == 3
     records = [msgspec.json.decode(line) for line in (tmp_path / "c.jsonl").read_bytes().splitlines()]
     assert all(r["at"].endswith("+08:00") for r in records)  # the district's months, not UTC's
-    received = [datetime.fromisoformat(item["received_at"]) for item in (first, second)]
+    received = [datetime.fromisoformat(item["received_at"]) for item in (first, second, third)]
     assert [datetime.fromisoformat(r["at"]) for r in records] == received  # dated by arrival, not by the promotion
     assert [(r["model_version"], r["source"], r["corrected"]) for r in records] == [
         (model.version, "model", False),
         (model.version, "model", True),
+        (model.version, "model", False),
     ]
     assert all("text" not in r for r in records)
 
