@@ -207,7 +207,13 @@ SELECT received_at, risk_level FROM (
 # worker's phone may be the worker's own), every report without one as a reporter of its own.
 CASE_FACTS = """
 SELECT count(*) AS reports,
-       count(DISTINCT coalesce(contact.phone, 'item:' || item.id)) AS reporters,
+       -- A resident by their phone; a grid worker by their token (one worker's patrol reports of a lift are one
+       -- reporter, not a crowd); anyone else as one reporter a report.
+       count(DISTINCT coalesce(
+           contact.phone,
+           CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
+           'item:' || item.id
+       )) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
        max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street
 FROM items item

@@ -16,6 +16,7 @@ from suggestions.hotspots.tracker import (
     CANDIDATES,
     CASE_LIFETIME,
     CASE_WINDOW,
+    OWN_CASES_MAX,
     RESIDENT_REPORTS,
     candidate_from_row,
 )
@@ -89,7 +90,7 @@ CASE = "SELECT * FROM cases WHERE id = $1"
 CASE_MEMBERS = """
 SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt,
        satisfaction
-FROM items WHERE case_id = $1 ORDER BY received_at LIMIT $2
+FROM items WHERE case_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2
 """
 
 ACTIVE_HOTSPOTS = """
@@ -245,7 +246,13 @@ async def suggest_cases(
     where = gazetteer.resolve(text, place)
     now = datetime.now(UTC)
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES)
-    own_rows = await conn.fetch(CALLER_CASES, phone, now - CASE_LIFETIME, limit, RESIDENT_REPORTS) if phone else []
+    own_rows = (
+        await conn.fetch(CALLER_CASES, phone, now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS) if phone else []
+    )
+    if len(own_rows) > OWN_CASES_MAX:
+        # A phone with more open cases than one resident has is shared (a switchboard, a committee's landline): it
+        # says nothing of which case this call is about, as the tracker reads it (`tracker.OWN_CASES_MAX`).
+        own_rows = []
     candidates = {row["id"]: (candidate_from_row(row), row["summary"]) for row in [*rows, *own_rows]}
     query = signature(text, places=(where.street, where.locality))
     own = rank_suggestions(query, None, None, [candidates[row["id"]][0] for row in own_rows], limit=limit, floor=0.0)

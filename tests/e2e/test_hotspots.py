@@ -624,3 +624,66 @@ async def test_a_hotspots_members_are_read_by_index_however_many_items_are_store
         ]
     ]
     assert all("Seq Scan on items" not in plan for plan in plans), plans
+
+
+async def test_a_shared_phone_does_not_push_the_matching_case_out_of_the_suggestions(
+    client: Any, drain: Any, model: Any, operator: dict[str, str]
+) -> None:
+    switchboard = "010-69712345"  # a committee's landline, or a placeholder an operator types
+    estates = ["华龙苑北里", "融泽家园二区", "龙腾四区", "天通西苑三区", "北街家园三区", "名佳花园三区"]
+    for estate in estates:
+        await post(
+            client, "hotline", f"{estate}5号楼暖气一直不热，屋里只有十四度。", operator, contact_phone=switchboard
+        )
+    for channel, text in LIFT[:2]:
+        await post(client, channel, text, operator)
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    typed = {"text": "来电人说龙跃苑二区5号楼电梯还是不能用"}
+    alone = (await client.post("/api/v1/cases/suggest", json=typed, headers=operator)).json()["cases"]
+    [lift_case] = [c["case_id"] for c in alone if c["size"] == 2]
+    response = await client.post(
+        "/api/v1/cases/suggest", json={**typed, "contact_phone": switchboard}, headers=operator
+    )
+    assert response.status_code == 200, response.text
+    cases = response.json()["cases"]
+    # The tracker takes a phone with more than OWN_CASES_MAX open cases to say nothing of who reported what;
+    # the suggestion lists five unrelated heating cases as the caller's and drops the case being described.
+    assert lift_case in [c["case_id"] for c in cases], cases
+
+
+async def test_one_grid_workers_patrol_reports_are_one_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    # One grid worker reports the same broken lift on five patrols.
+    for _, text in LIFT:
+        await post(client, "grid", text, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    crowded = [h for h in hotspots if h["kind"] == "case"]
+    assert [h["why"]["reporters"] for h in crowded] in ([], [1]), [h["explanation"] for h in crowded]
+
+
+async def test_a_case_view_shows_its_latest_reports(client: Any, staff: dict[str, str], pool: Any) -> None:
+    now = datetime.now(UTC)
+    case_id = await pool.fetchval(
+        "INSERT INTO cases (street, topic, opened_at, last_activity, size, summary) "
+        "VALUES ('霍营街道', '城乡建设', $1, $2, 55, '华龙苑') RETURNING id",
+        now - timedelta(days=55),
+        now,
+    )
+    ids = [
+        await pool.fetchval(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, received_at, status, street, topic, "
+            "risk_level, case_id) VALUES ($1, 'web', 'x', 'x', $2, 'open', '霍营街道', '城乡建设', 1, $3) RETURNING id",
+            f"REVIEW{n:04d}",
+            now - timedelta(days=55 - n),
+            case_id,
+        )
+        for n in range(55)
+    ]
+    case = (await client.get(f"/api/v1/cases/{case_id}", headers=staff)).json()
+    assert case["size"] == 55
+    shown = {m["id"] for m in case["members"]}
+    # The case lists its 50 oldest reports; the five newest, today's, cannot be read anywhere.
+    assert ids[-1] in shown, f"newest report missing; shown {len(shown)} of {case['size']}"
