@@ -223,10 +223,13 @@ WHERE item.case_id = $1
 """
 
 # One active hotspot per kind and place-topic or case: a new verdict updates its numbers.
+# A burst's numbers are as of its latest verdict (`why.as_of`): a report filed late, of days ago, judges those days,
+# and neither ends the burst nor replaces its numbers.
 UPSERT_BURST = """
 INSERT INTO hotspots (kind, street, topic, why, score) VALUES ('burst', $1, $2, $3, $4)
 ON CONFLICT (street, topic) WHERE status = 'active' AND kind = 'burst'
 DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
+WHERE coalesce((hotspots.why->>'as_of')::timestamptz, '-infinity') <= (excluded.why->>'as_of')::timestamptz
 RETURNING id
 """
 
@@ -271,6 +274,7 @@ WHERE street = $1 AND topic = $2 AND received_at > $3 AND risk_level >= 2 AND st
 END_BURST = """
 UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
 WHERE kind = 'burst' AND status = 'active' AND street = $1 AND topic = $2
+  AND coalesce((why->>'as_of')::timestamptz, '-infinity') <= $3
 RETURNING id
 """
 
@@ -612,11 +616,12 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         prior=prior,
     )
     if not verdict.hot:
-        ended = [r["id"] for r in await conn.fetch(END_BURST, street, topic)]
+        ended = [r["id"] for r in await conn.fetch(END_BURST, street, topic, at)]
         if ended:
             await conn.execute(DROP_LIFT, ended)
         return
     why = {
+        "as_of": at.isoformat(),
         "problems": verdict.observed,
         "expected": round(verdict.expected, 2),
         "window_days": verdict.window_days,
@@ -624,6 +629,8 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         "p_value": float(f"{verdict.score:.2g}"),
     }
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, verdict.observed / max(verdict.expected, 0.1))
+    if hotspot_id is None:
+        return  # a later verdict stands
     since = at - timedelta(hours=BURST_WINDOW_HOURS)
     members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
     await conn.execute(LIFT, hotspot_id, members)

@@ -687,3 +687,29 @@ async def test_a_case_view_shows_its_latest_reports(client: Any, staff: dict[str
     shown = {m["id"] for m in case["members"]}
     # The case lists its 50 oldest reports; the five newest, today's, cannot be read anywhere.
     assert ids[-1] in shown, f"newest report missing; shown {len(shown)} of {case['size']}"
+
+
+async def test_a_late_report_of_an_old_problem_does_not_end_a_current_burst(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    today = datetime.now(UTC).date()
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
+    )
+    noise = FixedTopic(model, "环境保护")
+    for text in NOISES:
+        await post(client, "web", text, {})
+    await drain(model=noise)
+
+    async def bursts() -> list[dict[str, Any]]:
+        hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+        return [h for h in hotspots if h["kind"] == "burst" and h["street"] == "城北街道"]
+
+    assert await bursts(), "the burst of eleven noise problems is flagged"
+    # A hotline operator files, today, a call taken ten days ago (or a grid worker's report syncs late).
+    ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    await post(client, "hotline", "城北街道一家琴行白天教架子鼓，咚咚声很吵。", operator, received_at=ten_days_ago)
+    await drain(model=noise)
+    # The eleven problems of the last three days are still there; the burst is judged as of ten days ago and ended.
+    assert await bursts(), "the current burst was ended by a report of ten days ago"
