@@ -670,6 +670,12 @@ async def _check_case(conn: Any, case_id: int, item: Placed) -> None:
     ]
     trend = escalation(points)
     hotspots: list[int] = []
+    if not trend.rising:
+        # A case that calmed down (the wages paid, the road cleared) is no longer rising: its escalation would stand
+        # with the numbers of its peak for as long as the case took reports.
+        calmed = [r["id"] for r in await conn.fetch(END_CASE_ESCALATION, case_id)]
+        if calmed:
+            await conn.execute(DROP_LIFT, calmed)
     if trend.rising:
         why = {
             "reports": facts["reports"],
@@ -702,6 +708,12 @@ async def _check_case(conn: Any, case_id: int, item: Placed) -> None:
         # An escalating case outranks a merely crowded one: its id goes on the items.
         await conn.execute(LIFT, hotspots[0], members)
 
+
+END_CASE_ESCALATION = """
+UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
+WHERE case_id = $1 AND kind = 'escalation' AND status = 'active'
+RETURNING id
+"""
 
 END_QUIET_AREA_ESCALATIONS = """
 UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()

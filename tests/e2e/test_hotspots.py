@@ -713,3 +713,37 @@ async def test_a_late_report_of_an_old_problem_does_not_end_a_current_burst(
     await drain(model=noise)
     # The eleven problems of the last three days are still there; the burst is judged as of ten days ago and ended.
     assert await bursts(), "the current burst was ended by a report of ten days ago"
+
+
+async def test_an_escalation_that_calmed_down_is_no_longer_shown_as_rising(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=8)
+    steps = [
+        (0, "来电人反映沙河镇于辛庄村一处工地拖欠工人工资两个月，老板说月底结清。【一】"),
+        (1, "来电人反映沙河镇于辛庄村工地拖欠工人工资，老板一直拖着不给，工人们很着急。【一】"),
+        (2, "来电人反映沙河镇于辛庄村工地拖欠工资仍未解决，几十名工人说再不给就去区政府上访。【二】"),
+        (3, "来电人反映沙河镇于辛庄村工地讨薪工人已经堵住了工地门口的路，情绪激动，有人扬言跳楼。【三】"),
+        # then the wages are paid, and the same problem's reports say so
+        (4, "来电人反映沙河镇于辛庄村工地拖欠工人工资的事，老板已经开始分批结清工资。【零】"),
+        (5, "来电人反映沙河镇于辛庄村工地拖欠的工人工资大部分已经发了，工人们情绪平稳。【零】"),
+        (6, "来电人反映沙河镇于辛庄村工地拖欠工人工资，剩下的工资老板说这周结清。【零】"),
+        (7, "来电人反映沙河镇于辛庄村工地拖欠工人工资已全部结清，工人们已经离开工地。【零】"),
+    ]
+    risks = FixedTopic(model, "劳动和社会保障", risks={"【零】": 0, "【一】": 1, "【二】": 2, "【三】": 3})
+
+    async def case_escalations() -> list[dict[str, Any]]:
+        hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+        return [h for h in hotspots if h["kind"] == "escalation" and h["case_id"] is not None]
+
+    for day, text in steps[:4]:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+    await drain(model=risks)
+    [rising] = await case_escalations()
+    for day, text in steps[4:]:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+    await drain(model=risks)
+
+    case = (await client.get(f"/api/v1/cases/{rising['case_id']}", headers=staff)).json()
+    assert case["size"] == 8  # the calm reports joined the case
+    assert await case_escalations() == []
