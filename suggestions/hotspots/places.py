@@ -211,6 +211,7 @@ class Gazetteer:
         entries: list[_Entry] = []
         forms: dict[str, list[_Entry]] = {}
         listed: set[tuple[str, str]] = set()
+        spelled: dict[tuple[str, str], str] = {}
         for where, name, level, parent, aliases in cleaned:
             if name in streets and parent:
                 raise ValueError(f"{where}: a 街道/镇 has no parent")
@@ -219,6 +220,14 @@ class Gazetteer:
             if (name, parent) in listed:
                 raise ValueError(f"{where}: {name!r} under {parent or 'the district'} is listed twice")
             listed.add((name, parent))
+            # One place written twice (二区 and 2区, a full-width Ａ): both rows would claim every written form, and
+            # the place would be read as ambiguous, so never placed.
+            for spelling in _spellings(_normalise(name)):
+                if (parent, spelling) in spelled:
+                    raise ValueError(
+                        f"{where}: {name!r} is {spelled[parent, spelling]!r} of the same parent written again"
+                    )
+                spelled[parent, spelling] = name
             is_street = name in streets
             entry = _Entry(
                 name=name,

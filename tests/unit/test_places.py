@@ -307,10 +307,17 @@ def test_the_longest_name_and_the_finer_place_win(tiny: Gazetteer) -> None:
         ("name,level,parent,aliases\n柳村,村,东镇,\n", "parent"),
         ("name,level,parent,aliases\n东镇,镇,,\n柳村,村,东镇,\n柳村,村,东镇,柳\n", "twice"),
         ("name,level,parent,aliases\n东镇,镇,,\n柳村,村,东镇\n", "fields"),
+        # One place written twice: each row would claim the other's forms, and neither would ever be placed.
+        ("name,level,parent,aliases\n东镇,镇,,\n梨园二区社区,社区,东镇,\n梨园2区社区,社区,东镇,\n", "written again"),
+        (
+            "name,level,parent,aliases\n东镇,镇,,\n温泉花园A区社区,社区,东镇,\n温泉花园Ａ区社区,社区,东镇,\n",
+            "written again",
+        ),
         ("name,level,parent,aliases\n", "no places"),
     ],
 )
 def test_a_malformed_gazetteer_is_refused(tmp_path: Path, csv_text: str, message: str) -> None:
+    """A village of one name in two towns is two places (王庄村 under 东镇 and under 西镇); these are errors."""
     path = tmp_path / "gazetteer.csv"
     path.write_text(csv_text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
