@@ -10,7 +10,7 @@ import msgspec
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
-from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT, OPEN_CASE_BY_ID, candidate_from_row
+from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT, OPEN_CASE_BY_ID, candidate_from_row, rejudge_case
 from suggestions.triage.workflow import Closing, reply
 
 MEMBERS = """
@@ -131,6 +131,7 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
         await refresh_case(conn, into)
         await _count_problem(conn, cases[case_id], -1)
         await end_case_hotspots(conn, case_id)
+        await rejudge_case(conn, into)  # its reporters and risk now include the merged case's
     return True
 
 
@@ -231,7 +232,9 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
             score = item["case_score"]
             await conn.execute(RECORD_EDIT, by, action, item_id, item["case_id"], case_id, left, joined, score, None)
             await refresh_case(conn, item["case_id"])
+            await rejudge_case(conn, item["case_id"])
         await refresh_case(conn, case_id)
+        await rejudge_case(conn, case_id)
         return case_id
 
 

@@ -385,7 +385,7 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
             if new_problem:
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
         if size >= 3:
-            await _check_case(conn, case_id, item)
+            await judge_case(conn, case_id, item.street, item.topic)
         if item.street is not None:
             if item.risk_level >= 2:
                 await _check_area(conn, item)
@@ -660,9 +660,25 @@ async def _check_area(conn: Any, item: Placed) -> None:
     await conn.execute(LIFT, hotspot_id, members)
 
 
-async def _check_case(conn: Any, case_id: int, item: Placed) -> None:
+CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"
+
+
+async def rejudge_case(conn: Any, case_id: int) -> None:
+    """Judge a case's hotspots again after staff moved reports into or out of it, or merged it: their numbers follow
+    its reports, and a case that no longer qualifies ends its hotspot."""
+    case = await conn.fetchrow(CASE_TO_JUDGE, case_id)
+    if case is None or case["status"] != "open" or case["size"] == 0:
+        ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, ["case", "escalation"])]
+        if ended:
+            await conn.execute(DROP_LIFT, ended)
+        return
+    await judge_case(conn, case_id, case["street"], case["topic"])
+
+
+async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: str) -> None:
+    """Raise, update or end the case's own hotspots: many reporters, and a rising risk."""
     facts = await conn.fetchrow(CASE_FACTS, case_id)
-    street = facts["street"] or item.street  # the case's: a report that names no place may have joined it
+    street = facts["street"] or street_hint  # the case's: a report that names no place may have joined it
     span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
     points = [
         RiskPoint(at=r["received_at"], risk_level=r["risk_level"])
@@ -673,7 +689,7 @@ async def _check_case(conn: Any, case_id: int, item: Placed) -> None:
     if not trend.rising:
         # A case that calmed down (the wages paid, the road cleared) is no longer rising: its escalation would stand
         # with the numbers of its peak for as long as the case took reports.
-        calmed = [r["id"] for r in await conn.fetch(END_CASE_ESCALATION, case_id)]
+        calmed = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, ["escalation"])]
         if calmed:
             await conn.execute(DROP_LIFT, calmed)
     if trend.rising:
@@ -686,9 +702,7 @@ async def _check_case(conn: Any, case_id: int, item: Placed) -> None:
             "span_days": span_days,
         }
         hotspots.append(
-            await conn.fetchval(
-                UPSERT_CASE_HOTSPOT, "escalation", street, item.topic, case_id, why, float(trend.last_level)
-            )
+            await conn.fetchval(UPSERT_CASE_HOTSPOT, "escalation", street, topic, case_id, why, float(trend.last_level))
         )
     if facts["reporters"] >= CASE_HOTSPOT_REPORTS:
         why = {
@@ -699,19 +713,22 @@ async def _check_case(conn: Any, case_id: int, item: Placed) -> None:
             "max_risk": facts["max_risk"],
         }
         hotspots.append(
-            await conn.fetchval(
-                UPSERT_CASE_HOTSPOT, "case", street, item.topic, case_id, why, float(facts["reporters"])
-            )
+            await conn.fetchval(UPSERT_CASE_HOTSPOT, "case", street, topic, case_id, why, float(facts["reporters"]))
         )
+    else:
+        # Fewer reporters than that: staff moved some out (a tracked report only adds one).
+        parted = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, ["case"])]
+        if parted:
+            await conn.execute(DROP_LIFT, parted)
     if hotspots:
         members = [r["id"] for r in await conn.fetch(CASE_MEMBERS, case_id)]
         # An escalating case outranks a merely crowded one: its id goes on the items.
         await conn.execute(LIFT, hotspots[0], members)
 
 
-END_CASE_ESCALATION = """
+END_CASE_HOTSPOT_OF_KIND = """
 UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
-WHERE case_id = $1 AND kind = 'escalation' AND status = 'active'
+WHERE case_id = $1 AND kind = ANY($2::text[]) AND status = 'active'
 RETURNING id
 """
 

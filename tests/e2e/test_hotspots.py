@@ -747,3 +747,34 @@ async def test_an_escalation_that_calmed_down_is_no_longer_shown_as_rising(
     case = (await client.get(f"/api/v1/cases/{rising['case_id']}", headers=staff)).json()
     assert case["size"] == 8  # the calm reports joined the case
     assert await case_escalations() == []
+
+
+async def test_a_case_hotspot_follows_its_reports_when_staff_split_one_off_or_merge(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+) -> None:
+    """Staff edits move reporters: a case left with fewer than five ends its hotspot, and a merge that brings it back
+    to five raises it again at once, with the numbers of its reports."""
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    async def crowded() -> list[dict[str, Any]]:
+        hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+        return [h for h in hotspots if h["kind"] == "case"]
+
+    [before] = await crowded()
+    assert before["why"]["reporters"] == 5
+    split = await client.post(f"/api/v1/items/{ids[-1]}/case", json={"case_id": None}, headers=staff)
+    assert split.status_code == 200, split.text
+    assert await crowded() == []  # four reporters left
+
+    merged = await client.post(
+        f"/api/v1/cases/{split.json()['case_id']}/merge", json={"into": before["case_id"]}, headers=staff
+    )
+    assert merged.status_code == 200, merged.text
+    [after] = await crowded()
+    assert (after["case_id"], after["why"]["reports"], len(after["members"])) == (before["case_id"], 5, 5)

@@ -169,16 +169,16 @@ async def test_closing_a_case_while_the_tracker_lifts_it_into_a_hotspot_does_not
         for _ in range(3):
             await classify(worker, await pending(worker))
         token = await worker.fetchval("INSERT INTO api_tokens (token_hash, role) VALUES ('x', 'staff') RETURNING id")
-        check_case = tracker._check_case
+        judge_case = tracker.judge_case
         closing: list[asyncio.Task[bool]] = []
 
-        async def staff_close_meanwhile(conn: Any, case: int, item: Any) -> None:
+        async def staff_close_meanwhile(conn: Any, case: int, street: str | None, topic: str) -> None:
             close = editing.close_case(staff, case_id=case, closing=Closing(answer="已处理"), by=token)
             closing.append(asyncio.create_task(close))
             await asyncio.sleep(0.3)  # the members are locked; staff wait for the case the worker holds
-            await check_case(conn, case, item)
+            await judge_case(conn, case, street, topic)
 
-        monkeypatch.setattr(tracker, "_check_case", staff_close_meanwhile)
+        monkeypatch.setattr(tracker, "judge_case", staff_close_meanwhile)
         await classify(worker, await pending(worker))  # the fifth reporter: a case hotspot
         assert await closing[0]
         assert (await case_state(worker, case_id))[0] == "closed"
@@ -217,16 +217,19 @@ async def test_a_merge_and_a_close_of_one_case_at_once_do_not_deadlock(pool: asy
 
 
 async def test_a_case_merged_away_ends_its_hotspots(conn: Any) -> None:
-    """Its reports now count in the case they joined; a hotspot left on the empty case would list no one."""
+    """Its reports now count in the case they joined, judged again at once; a hotspot left on the empty case would
+    list no one."""
     _, crowded = await placed(conn)
     for _ in range(4):
         await classify(conn, await pending(conn))
     _, into = await placed(conn, "路灯不亮", street="城北街道")
-    active = "SELECT count(*) FROM hotspots WHERE case_id = $1 AND status = 'active'"
-    assert await conn.fetchval(active, crowded) == 1
+    active = "SELECT id FROM hotspots WHERE case_id = $1 AND status = 'active'"
+    assert len(await conn.fetch(active, crowded)) == 1
     assert await editing.merge_cases(conn, case_id=crowded, into=into)
-    assert await conn.fetchval(active, crowded) == 0
-    assert await conn.fetchval("SELECT count(*) FROM items WHERE hotspot_id IS NOT NULL") == 0
+    assert await conn.fetch(active, crowded) == []
+    [hotspot] = [r["id"] for r in await conn.fetch(active, into)]  # six reporters now
+    lifted = await conn.fetch("SELECT DISTINCT hotspot_id FROM items WHERE hotspot_id IS NOT NULL")
+    assert [r["hotspot_id"] for r in lifted] == [hotspot]
 
 
 async def test_the_hourly_review_drops_the_lift_an_ended_hotspot_left_on_a_held_item(conn: Any) -> None:
