@@ -10,7 +10,7 @@ latest reports; and for a long letter, the latest MEMBERS_READ reports of each c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -307,7 +307,7 @@ WHERE id IN (
 
 BURST_MEMBERS = """
 SELECT id FROM items
-WHERE street = $1 AND topic = $2 AND received_at > $3 AND received_at <= $4 AND status <> 'closed'
+WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at <= $4 AND status <> 'closed'
 """
 
 CASE_MEMBERS = "SELECT id FROM items WHERE case_id = $1 AND status <> 'closed'"
@@ -620,8 +620,13 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         if ended:
             await conn.execute(DROP_LIFT, ended)
         return
+    # The window counts every district day that touches the last 72 hours (`bursts.burst`): its members and lift
+    # run from the first of those days' start, so that the reports listed are those of the problems counted.
+    # Judged before the day is over (now_fraction < 1), the window starts `window_days` days before today.
+    since = datetime.combine(today - timedelta(days=verdict.window_days), time(), tzinfo=DISTRICT_ZONE)
     why = {
         "as_of": at.isoformat(),
+        "since": since.isoformat(),
         "problems": verdict.observed,
         "expected": round(verdict.expected, 2),
         "window_days": verdict.window_days,
@@ -631,7 +636,6 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, verdict.observed / max(verdict.expected, 0.1))
     if hotspot_id is None:
         return  # a later verdict stands
-    since = at - timedelta(hours=BURST_WINDOW_HOURS)
     members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
     await conn.execute(LIFT, hotspot_id, members)
 

@@ -16,6 +16,7 @@ from suggestions.hotspots.tracker import (
     CANDIDATES,
     CASE_LIFETIME,
     CASE_WINDOW,
+    DISTRICT_ZONE,
     OWN_CASES_MAX,
     RESIDENT_REPORTS,
     candidate_from_row,
@@ -114,7 +115,7 @@ AREA_HOTSPOT_MEMBERS = """
 SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
        left(i.text_masked, 80) AS excerpt, i.satisfaction
 FROM items i, (SELECT max(received_at) AS at FROM items WHERE street = $1 AND topic = $2) latest
-WHERE i.street = $1 AND i.topic = $2 AND i.received_at > latest.at - $3::interval
+WHERE i.street = $1 AND i.topic = $2 AND i.received_at >= coalesce($6::timestamptz, latest.at - $3::interval)
   AND ($4::boolean OR i.risk_level >= 2)
 ORDER BY i.received_at DESC
 LIMIT $5
@@ -126,7 +127,9 @@ async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> li
         return list(await conn.fetch(CASE_HOTSPOT_MEMBERS, row["case_id"], limit))
     burst = row["kind"] == "burst"
     span = timedelta(hours=BURST_WINDOW_HOURS) if burst else AREA_WINDOW
-    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit)
+    # A burst's window as its verdict counted it (`why.since`); older bursts carry none.
+    since = datetime.fromisoformat(row["why"]["since"]) if burst and "since" in row["why"] else None
+    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since)
     return list(rows)
 
 
@@ -196,13 +199,17 @@ async def case_view(conn: Any, case_id: int) -> CaseView | None:
     )
 
 
+def _since(why: dict[str, Any]) -> str:
+    if "since" not in why:
+        return f"近 {why['window_days']} 天 "
+    since = datetime.fromisoformat(why["since"]).astimezone(DISTRICT_ZONE)
+    return f"{since.month} 月 {since.day} 日以来 "
+
+
 def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any], case_id: int | None = None) -> str:
     where = f"{street or '地点不详'}·{topic or '未分类'}"
     if kind == "burst":
-        return (
-            f"{where}：近 {why['window_days']} 天 {why['problems']} 个不同问题，"
-            f"常态约 {why['expected']} 个（p={why['p_value']}）"
-        )
+        return f"{where}：{_since(why)}{why['problems']} 个不同问题，常态约 {why['expected']} 个（p={why['p_value']}）"
     if kind == "escalation":
         subject = "同一问题" if case_id is not None else "该区域同类问题"
         return (

@@ -620,7 +620,7 @@ async def test_a_hotspots_members_are_read_by_index_however_many_items_are_store
         "\n".join(r[0] for r in await pool.fetch(f"EXPLAIN {query}", *args))
         for query, args in [
             (CASE_HOTSPOT_MEMBERS, (1, 50)),
-            (AREA_HOTSPOT_MEMBERS, ("S1", "T1", timedelta(hours=72), True, 50)),
+            (AREA_HOTSPOT_MEMBERS, ("S1", "T1", timedelta(hours=72), True, 50, None)),
         ]
     ]
     assert all("Seq Scan on items" not in plan for plan in plans), plans
@@ -778,3 +778,38 @@ async def test_a_case_hotspot_follows_its_reports_when_staff_split_one_off_or_me
     assert merged.status_code == 200, merged.text
     [after] = await crowded()
     assert (after["case_id"], after["why"]["reports"], len(after["members"])) == (before["case_id"], 5, 5)
+
+
+async def test_a_burst_lists_the_reports_of_the_problems_it_counts(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime.now(UTC)
+    local = now.astimezone(zone)
+    today = local.date()
+    # Half past midnight, district time, three days ago: inside the burst's window (every day touching the last 72
+    # hours), more than 72 hours ago whenever the district's clock shows later than 00:30.
+    early = datetime(today.year, today.month, today.day, 0, 30, tzinfo=zone) - timedelta(days=3)
+    assert now - early > timedelta(hours=72)
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
+    )
+    for n, text in enumerate(NOISES[:4]):
+        await post(client, "hotline", text, operator, received_at=(early + timedelta(minutes=n)).isoformat())
+    for text in NOISES[4:]:
+        await post(client, "web", text, {})
+    await drain(model=FixedTopic(model, "环境保护"))
+
+    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    [burst] = [h for h in hotspots if h["kind"] == "burst"]
+    listed = {m["id"] for m in burst["members"]}
+    problems = await pool.fetchval(
+        "SELECT count(DISTINCT case_id) FROM items WHERE id = ANY($1::bigint[])", list(listed)
+    )
+    assert problems == burst["why"]["problems"], (
+        burst["explanation"],
+        f"{len(listed)} reports of {problems} problems listed",
+    )
