@@ -20,7 +20,8 @@ How words become a `Place`, in order:
    …一家, …派出所). So 城南 in 城南北, 南口 in 胡同南口, 回天 in 无力回天, 百善 in 百善孝为先, 六环 in 第六环境,
    G6 in G6PD and 十一条 in 第十一条 do not count; nor does 南口 (北口 …) as the exit of what stands before it
    (霍营站南口, 小区南口). A name whose last character starts a common word with what follows
-   does not count either: 智慧社区 is 智慧 + 社区, not the estate 智慧社; 科技创新园区 is a park, not the estate 创新园.
+   does not count either: 智慧社区 is 智慧 + 社区, not the estate 智慧社; 科技创新园区 is a park, not the estate 创新园;
+   重新开村民大会 is not the village 新开村, nor 从昌平路过 the road 昌平路.
 2. Reading a match. A name under several parents (王庄村 is in 南口镇, 沙河镇 and 十三陵镇) is read only from
    context: a street named in the place field or text, or another place that lies in one street only; when there is
    none, two ambiguous names that share exactly one street settle each other. Otherwise the name tells nothing.
@@ -72,7 +73,9 @@ _AFTER_PLACE = ("的", "这", "那", "附近", "一", "某", "各", "几", "两"
 # ... and after a landmark, what one does or finds at a sight ("定陵景区", "去长陵参观").
 _AFTER_LANDMARK = ("景区", "景点", "参观")
 # A name whose last character is the first of one of these words, followed by its second, is really that word.
-_COMMON_WORDS = frozenset({"社区", "小区", "街道"})
+# A name's last character and the next that make one of these words belong to the word: 重新开村民大会 is not the
+# village 新开村, 我每天从昌平路过 not the road 昌平路, 我家七间房子 not 七间房(村).
+_COMMON_WORDS = frozenset({"社区", "小区", "街道", "村民", "村委", "村里", "村干", "村级", "村务", "路过", "房子"})
 # What may stand between places listed as equals.
 _LIST_SEPARATORS = frozenset("、和与及或跟/")
 _NUMERALS = frozenset("一二三四五六七八九十百零〇两第")

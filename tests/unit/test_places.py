@@ -342,3 +342,21 @@ def test_the_real_stream_replay_lists_the_places_letters_name_after_their_distri
     letters += ["A6区白鹭村的路灯坏了", "白鹭村的路灯还没修"]
     rows = {row[0]: row[1:] for row in locality_rows(letters, codes={"A2区", "A3区"})}
     assert rows == {"青枫家园": ["小区", "A2区", ""], "白鹭村": ["村", "", ""]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "村里要重新开村民大会，选举不公开",  # 新开村 + 民
+        "村里新建村委会办公楼占了耕地",  # 新建村 + 委
+        "我们一家八口村里就我家最困难",  # 八口村 + 里
+        "我每天从昌平路过，这边红绿灯太短",  # 昌平路 + 过
+        "我家七间房子被强拆了",  # 七间房(村) + 子
+    ],
+)
+def test_a_name_that_runs_into_an_everyday_word_names_no_place(changping: Gazetteer, text: str) -> None:
+    assert changping.resolve(text) == Place(None, None, None)
+
+
+def test_a_village_named_before_its_villagers_is_still_read(changping: Gazetteer) -> None:
+    assert changping.resolve("新开村村民反映") == Place("流村镇", "新开村", "村")
