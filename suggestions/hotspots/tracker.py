@@ -271,6 +271,11 @@ SELECT id FROM items
 WHERE street = $1 AND topic = $2 AND received_at > $3 AND risk_level >= 2 AND status <> 'closed'
 """
 
+BURST_AS_OF = """
+SELECT (why->>'as_of')::timestamptz FROM hotspots
+WHERE kind = 'burst' AND status = 'active' AND street = $1 AND topic = $2
+"""
+
 END_BURST = """
 UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
 WHERE kind = 'burst' AND status = 'active' AND street = $1 AND topic = $2
@@ -603,7 +608,13 @@ async def retopic(conn: Any, item_id: int, old: str, new: str) -> None:
 
 
 async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime) -> None:
-    """Judge the street × topic as of `at`: now for live items and reviews, the item's own time for history imports."""
+    """Judge the street × topic as of `at`: now for live items and reviews, the item's own time for history imports;
+    but never as of a time before an active burst's latest verdict. A report filed late (of days ago) is counted in
+    its day, and the burst judged as of that verdict: judged as of the report's time, it ended a burst that is hot
+    now, or replaced its numbers with a count that leaves the newer reports out."""
+    judged: datetime | None = await conn.fetchval(BURST_AS_OF, street, topic)
+    if judged is not None and judged > at:
+        at = judged
     local = at.astimezone(DISTRICT_ZONE)
     today = local.date()
     rows = await conn.fetch(SERIES, street, topic, today - timedelta(days=SERIES_DAYS))
@@ -690,12 +701,14 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: st
     ]
     trend = escalation(points)
     hotspots: list[int] = []
-    if not trend.rising:
-        # A case that calmed down (the wages paid, the road cleared) is no longer rising: its escalation would stand
-        # with the numbers of its peak for as long as the case took reports.
-        calmed = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, ["escalation"])]
-        if calmed:
-            await conn.execute(DROP_LIFT, calmed)
+    crowded = facts["reporters"] >= CASE_HOTSPOT_REPORTS
+    # A hotspot the case no longer earns ends, in one statement: an escalation once the case calmed down (the wages
+    # paid, the road cleared), which would otherwise stand with the numbers of its peak for as long as the case took
+    # reports; a crowd once staff moved reporters out (a tracked report only adds one).
+    lapsed = [kind for kind, earned in (("escalation", trend.rising), ("case", crowded)) if not earned]
+    ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, lapsed)] if lapsed else []
+    if ended:
+        await conn.execute(DROP_LIFT, ended)
     if trend.rising:
         why = {
             "reports": facts["reports"],
@@ -708,7 +721,7 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: st
         hotspots.append(
             await conn.fetchval(UPSERT_CASE_HOTSPOT, "escalation", street, topic, case_id, why, float(trend.last_level))
         )
-    if facts["reporters"] >= CASE_HOTSPOT_REPORTS:
+    if crowded:
         why = {
             "reports": facts["reports"],
             "reporters": facts["reporters"],
@@ -719,11 +732,6 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: st
         hotspots.append(
             await conn.fetchval(UPSERT_CASE_HOTSPOT, "case", street, topic, case_id, why, float(facts["reporters"]))
         )
-    else:
-        # Fewer reporters than that: staff moved some out (a tracked report only adds one).
-        parted = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, ["case"])]
-        if parted:
-            await conn.execute(DROP_LIFT, parted)
     if hotspots:
         members = [r["id"] for r in await conn.fetch(CASE_MEMBERS, case_id)]
         # An escalating case outranks a merely crowded one: its id goes on the items.
