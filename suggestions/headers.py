@@ -22,7 +22,7 @@ EVERY_RESPONSE = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     # The service's own pages still send their Origin with a form (no-referrer would make it "null"), which is how a
-    # form from another site is told apart (`web.from_elsewhere`); nothing goes to other sites.
+    # form from another site is told apart (`from_elsewhere`); nothing goes to other sites.
     (b"referrer-policy", b"same-origin"),
 ]
 DOCS_PREFIX = "/api/docs"

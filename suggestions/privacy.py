@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from suggestions.intake.tracking_code import ALPHABET
+
 MOBILE_PLACEHOLDER = "[手机号]"
 LANDLINE_PLACEHOLDER = "[电话]"
 ID_PLACEHOLDER = "[身份证号]"
@@ -194,7 +196,7 @@ _RULES = (
 # rates it), and a name after 我叫, 姓名 or 联系人.
 _NUMERAL = "零〇一二三四五六七八九幺"
 _SPELT_MOBILE = re.compile(rf"(?<![{_NUMERAL}])[一幺][三四五六七八九][{_NUMERAL}]{{9}}(?![{_NUMERAL}])")
-_CODE_SYMBOL = "2-9A-HJKMNP-Za-hjkmnp-z"  # tracking_code.ALPHABET, either case
+_CODE_SYMBOL = ALPHABET + ALPHABET.lower()  # a tracking code's symbols, typed in either case
 _TRACKING_CODE = re.compile(
     rf"(?<![0-9A-Za-z])(?:[{_CODE_SYMBOL}]{{4}}-[{_CODE_SYMBOL}]{{4}}-[{_CODE_SYMBOL}]{{4}}"
     rf"|(?=[{_CODE_SYMBOL}]*[0-9])(?=[{_CODE_SYMBOL}]*[A-Za-z])[{_CODE_SYMBOL}]{{12}})(?![0-9A-Za-z])"

@@ -10,7 +10,13 @@ import msgspec
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
-from suggestions.hotspots.tracker import DISTRICT_ZONE, DROP_LIFT, OPEN_CASE_BY_ID, candidate_from_row, rejudge_case
+from suggestions.hotspots.tracker import (
+    DISTRICT_ZONE,
+    OPEN_CASE_BY_ID,
+    candidate_from_row,
+    end_case_hotspots,
+    rejudge_case,
+)
 from suggestions.triage.workflow import Closing, reply
 
 MEMBERS = """
@@ -62,21 +68,6 @@ COUNT_PROBLEM = """
 INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, $4, 0)
 ON CONFLICT (street, topic, day) DO UPDATE SET problems = greatest(0, place_topic_days.problems + excluded.problems)
 """
-
-
-END_CASE_HOTSPOTS = """
-UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now()
-WHERE case_id = $1 AND status = 'active'
-RETURNING id
-"""
-
-
-async def end_case_hotspots(conn: Any, case_id: int) -> None:
-    """End the hotspots of a case that is closed or merged away, and drop their lift: a merged case's reports count in
-    the case they joined, which the tracker judges again with its next report."""
-    ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOTS, case_id)]
-    if ended:
-        await conn.execute(DROP_LIFT, ended)
 
 
 async def refresh_case(conn: Any, case_id: int) -> None:

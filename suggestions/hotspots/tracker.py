@@ -676,6 +676,7 @@ async def _check_area(conn: Any, item: Placed) -> None:
 
 
 CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"
+CASE_HOTSPOT_KINDS = ("case", "escalation")  # a case's own hotspots: many reporters, a rising risk
 
 
 async def rejudge_case(conn: Any, case_id: int) -> None:
@@ -683,11 +684,17 @@ async def rejudge_case(conn: Any, case_id: int) -> None:
     its reports, and a case that no longer qualifies ends its hotspot."""
     case = await conn.fetchrow(CASE_TO_JUDGE, case_id)
     if case is None or case["status"] != "open" or case["size"] == 0:
-        ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, ["case", "escalation"])]
-        if ended:
-            await conn.execute(DROP_LIFT, ended)
+        await end_case_hotspots(conn, case_id)
         return
     await judge_case(conn, case_id, case["street"], case["topic"])
+
+
+async def end_case_hotspots(conn: Any, case_id: int, kinds: Sequence[str] = CASE_HOTSPOT_KINDS) -> None:
+    """End the case's active hotspots of these kinds and drop their lift: a case closed, merged away or emptied, or
+    one that no longer earns a kind (`judge_case`)."""
+    ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, list(kinds))]
+    if ended:
+        await conn.execute(DROP_LIFT, ended)
 
 
 async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: str) -> None:
@@ -706,9 +713,8 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: st
     # paid, the road cleared), which would otherwise stand with the numbers of its peak for as long as the case took
     # reports; a crowd once staff moved reporters out (a tracked report only adds one).
     lapsed = [kind for kind, earned in (("escalation", trend.rising), ("case", crowded)) if not earned]
-    ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, lapsed)] if lapsed else []
-    if ended:
-        await conn.execute(DROP_LIFT, ended)
+    if lapsed:
+        await end_case_hotspots(conn, case_id, lapsed)
     if trend.rising:
         why = {
             "reports": facts["reports"],

@@ -102,15 +102,8 @@ LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
 # lists its street × topic's reports over its window up to the latest one: an item shows one hotspot in the feed
-# but belongs to every one it is part of. One query for each, so that each reads its index (items_case,
-# items_street_topic_time) rather than every item stored.
-CASE_HOTSPOT_MEMBERS = """
-SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt,
-       satisfaction
-FROM items WHERE case_id = $1
-ORDER BY received_at DESC
-LIMIT $2
-"""
+# but belongs to every one it is part of. One query for each (a case's: CASE_MEMBERS), so that each reads its index
+# (items_case, items_street_topic_time) rather than every item stored.
 AREA_HOTSPOT_MEMBERS = """
 SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
        left(i.text_masked, 80) AS excerpt, i.satisfaction
@@ -124,7 +117,7 @@ LIMIT $5
 
 async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> list[Any]:
     if row["case_id"] is not None:
-        return list(await conn.fetch(CASE_HOTSPOT_MEMBERS, row["case_id"], limit))
+        return list(await conn.fetch(CASE_MEMBERS, row["case_id"], limit))
     burst = row["kind"] == "burst"
     span = timedelta(hours=BURST_WINDOW_HOURS) if burst else AREA_WINDOW
     # A burst's window as its verdict counted it (`why.since`); older bursts carry none.

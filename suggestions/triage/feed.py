@@ -69,8 +69,8 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     received_at: datetime
     id: RowId
     # Where `moved_up` goes on from: items raised by transaction `moved_xid` or later (and, within it, after item
-    # `moved_id`). A cursor of an earlier release carries neither, or a time in their place, and lists none.
-    moved_xid: Annotated[int, Meta(ge=0, le=2**63 - 1)] | datetime | None = None
+    # `moved_id`). A cursor of an earlier release carries neither, and lists none.
+    moved_xid: Annotated[int, Meta(ge=0, le=2**63 - 1)] | None = None
     moved_id: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
 
 
@@ -188,7 +188,7 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
     rows = await conn.fetch(FEED, *arguments)
     moved: list[Any] = []
     more_moved = False
-    if after is not None and isinstance(after.moved_xid, int) and set(flt.statuses) != {"closed"}:
+    if after is not None and after.moved_xid is not None and set(flt.statuses) != {"closed"}:
         arguments[10] = limit + 1
         moved = list(await conn.fetch(MOVED_UP, *arguments, str(after.moved_xid), after.moved_id))
         more_moved, moved = len(moved) > limit, moved[:limit]
