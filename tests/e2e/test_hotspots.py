@@ -608,7 +608,7 @@ async def test_a_case_hotspot_counts_reporters_not_reports(
 
 async def test_a_hotspots_members_are_read_by_index_however_many_items_are_stored(pool: Any) -> None:
     """The list reads each hotspot's members: a scan of every item stored, per hotspot, took seconds at 400,000."""
-    from suggestions.hotspots.views import AREA_HOTSPOT_MEMBERS, CASE_HOTSPOT_MEMBERS
+    from suggestions.hotspots.views import AREA_HOTSPOT_MEMBERS, CASE_MEMBERS
 
     await pool.execute(
         "INSERT INTO items (tracking_code, channel, text, text_masked, received_at, status, street, topic, risk_level) "
@@ -619,7 +619,7 @@ async def test_a_hotspots_members_are_read_by_index_however_many_items_are_store
     plans = [
         "\n".join(r[0] for r in await pool.fetch(f"EXPLAIN {query}", *args))
         for query, args in [
-            (CASE_HOTSPOT_MEMBERS, (1, 50)),
+            (CASE_MEMBERS, (1, 50)),
             (AREA_HOTSPOT_MEMBERS, ("S1", "T1", timedelta(hours=72), True, 50, None)),
         ]
     ]
@@ -813,3 +813,22 @@ async def test_a_burst_lists_the_reports_of_the_problems_it_counts(
         burst["explanation"],
         f"{len(listed)} reports of {problems} problems listed",
     )
+
+
+async def test_suggestions_leave_out_a_case_past_its_lifetime(
+    client: Any, drain: Any, model: Any, operator: dict[str, str], pool: Any
+) -> None:
+    """An operator is offered only cases the tracker would still add the call to: one opened more than its 60 days
+    ago takes no more reports, however recently it was active."""
+    for channel, text in LIFT[:2]:
+        await post(client, channel, text, operator)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    typed = {"text": "来电人说龙跃苑二区5号楼电梯还是不能用"}
+    [offered] = [
+        c["case_id"]
+        for c in (await client.post("/api/v1/cases/suggest", json=typed, headers=operator)).json()["cases"]
+        if c["size"] == 2
+    ]
+    await pool.execute("UPDATE cases SET opened_at = now() - interval '61 days' WHERE id = $1", offered)
+    cases = (await client.post("/api/v1/cases/suggest", json=typed, headers=operator)).json()["cases"]
+    assert offered not in [c["case_id"] for c in cases]

@@ -513,20 +513,25 @@ async def test_a_call_back_rating_about_one_reply_is_not_recorded_against_the_ne
     assert (naive.status_code, problem_fields(naive)) == (422, {"closed_at"})  # a time needs its zone
 
 
-async def test_the_tracking_page_rates_the_reply_it_showed(client: Any, drain: Any, staff: dict[str, str]) -> None:
-    """A resident reads a reply; before they tap, the item is sent back and answered again (by a call back, say).
-    Their tap was about the reply they read: the page shows the new one and asks again."""
+async def answered_again_after_it_was_read(client: Any, drain: Any, staff: dict[str, str]) -> tuple[str, str, str]:
+    """An item closed, its reply read on the tracking page, then sent back (by a call back, say) and answered again:
+    its tracking code, its staff URL, and the closing the page showed, as the page's form carries it."""
     created = await classified_item(client, drain)
-    code = created["tracking_code"]
-    url = f"/api/v1/items/{created['id']}"
+    code, url = created["tracking_code"], f"/api/v1/items/{created['id']}"
     await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
-    page = (await client.post("/track", data={"code": code})).text
-    shown = re.search(r'name="closed_at" value="([^"]+)"', page)
+    shown = re.search(r'name="closed_at" value="([^"]+)"', (await client.post("/track", data={"code": code})).text)
     assert shown is not None
     await client.post(f"/api/v1/track/{code}/rating", json={"rating": "dissatisfied"})
     await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+    return code, url, shown.group(1)
 
-    tapped = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "closed_at": shown.group(1)})
+
+async def test_the_tracking_page_rates_the_reply_it_showed(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    """A resident reads a reply; before they tap, the item is sent back and answered again (by a call back, say).
+    Their tap was about the reply they read: the page shows the new one and asks again."""
+    code, url, shown = await answered_again_after_it_was_read(client, drain, staff)
+
+    tapped = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "closed_at": shown})
     assert tapped.status_code == 409
     assert "这件事刚刚有了新的答复" in tapped.text
     assert "已更换灯具。" in tapped.text
@@ -558,16 +563,9 @@ async def test_sending_back_asks_about_the_reply_the_resident_read(
 ) -> None:
     """The confirm step of 不满意 is about the reply the resident read: if the desk answered again meanwhile, the page
     shows the new reply rather than asking to send it back unread."""
-    created = await classified_item(client, drain)
-    code = created["tracking_code"]
-    url = f"/api/v1/items/{created['id']}"
-    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
-    read = re.search(r'name="closed_at" value="([^"]+)"', (await client.post("/track", data={"code": code})).text)
-    assert read is not None
-    await client.post(f"/api/v1/track/{code}/rating", json={"rating": "dissatisfied"})
-    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+    code, _, read = await answered_again_after_it_was_read(client, drain, staff)
 
-    tap = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "closed_at": read.group(1)})
+    tap = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "closed_at": read})
     assert tap.status_code == 409
     assert "这件事刚刚有了新的答复" in tap.text
     assert "确定不满意" not in tap.text
