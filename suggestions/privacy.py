@@ -210,9 +210,12 @@ NAME_PLACEHOLDER = "[姓名]"
 
 def _mask_words(text: str) -> str:
     text = _SPELT_MOBILE.sub(SPELT_MOBILE_PLACEHOLDER, text)
-    # A code has letters: four groups of digits are a card or an ID, masked as such before this runs.
-    text = _TRACKING_CODE.sub(lambda m: TRACKING_CODE_PLACEHOLDER if _LETTER.search(m[0]) else m[0], text)
     return _NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
+
+
+def _mask_codes(text: str) -> str:
+    # A code has letters: four groups of digits are a card or an ID, masked as such before this runs.
+    return _TRACKING_CODE.sub(lambda m: TRACKING_CODE_PLACEHOLDER if _LETTER.search(m[0]) else m[0], text)
 
 
 # Stands in for a masked number while later rules run: not a digit, not a separator, not a bracket.
@@ -252,8 +255,14 @@ def _mask_once(text: str) -> str:
 
 
 def mask_pii(text: str) -> str:
+    """Text as staff and operators read it: `mask_personal`, and another item's tracking code masked too (it reads
+    that item's reply and rates it)."""
+    return _mask_codes(mask_personal(text))
+
+
+def mask_personal(text: str) -> str:
     """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]", and a
-    mobile spelt in Chinese numerals, a tracking code and a name after 我叫 or 姓名 too (`_mask_words`)."""
+    mobile spelt in Chinese numerals and a name after 我叫 or 姓名 too (`_mask_words`)."""
     masked = _mask_once(text)
     # Repeat until nothing is left to mask, so that the result never holds anything `contains_pii` would find,
     # whatever a masked number changed about its neighbours.
@@ -263,8 +272,8 @@ def mask_pii(text: str) -> str:
 
 
 def contains_pii(text: str) -> bool:
-    """Whether the text holds what `mask_pii` masks as personal: a number, or a name. A tracking code is masked in
-    text staff and operators read, but it is no personal data, and it stands in the API's own paths by design."""
+    """Whether `mask_personal` would change text: it holds a personal number or a name. A tracking code is no
+    personal data (it stands in the API's own paths by design), though `mask_pii` masks it too."""
     return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or _NAMED.search(text))
 
 

@@ -9,6 +9,7 @@ from suggestions.privacy import (
     ID_PLACEHOLDER,
     MOBILE_PLACEHOLDER,
     contains_pii,
+    mask_personal,
     mask_pii,
     normalize_phone,
 )
@@ -355,14 +356,16 @@ messy_text = st.lists(
 
 
 @given(messy_text)
+@example("AAAAAAAA2222")  # a tracking code: masked for reading, but no personal data
 def test_masking_is_idempotent_and_leaves_nothing_to_find(text: str) -> None:
     masked = mask_pii(text)
     assert mask_pii(masked) == masked
     assert not contains_pii(masked)
-    assert contains_pii(text) == (masked != text)
+    assert contains_pii(text) == (mask_personal(text) != text)
 
 
-@given(st.text(alphabet=st.characters(exclude_categories=["Nd"])))
+# No digits, and none of the characters a spelt-out phone or a name's cue needs.
+@given(st.text(alphabet=st.characters(exclude_categories=["Nd"], exclude_characters="零〇一二三四五六七八九幺叫名系")))
 def test_text_without_digits_is_never_changed(text: str) -> None:
     assert mask_pii(text) == text
     assert not contains_pii(text)
