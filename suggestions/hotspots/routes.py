@@ -15,7 +15,15 @@ from msgspec import Meta
 from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only, staff_principal
 from suggestions.errors import problem_responses
 from suggestions.hotspots.editing import close_case, merge_cases, move_item
-from suggestions.hotspots.views import CaseView, Hotspots, Suggestions, active_hotspots, case_view, suggest_cases
+from suggestions.hotspots.views import (
+    MEMBERS_SHOWN,
+    CaseView,
+    Hotspots,
+    Suggestions,
+    active_hotspots,
+    case_view,
+    suggest_cases,
+)
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Place, RowId, Strict
 from suggestions.intake.service import checked_phone
 from suggestions.triage.workflow import Closing
@@ -64,13 +72,22 @@ async def hotspots(
 @get(
     "/api/v1/cases/{case_id:int}",
     summary="A case and its reports",
+    description=(
+        "The case and its reports, newest first, limit at a time. The next page of older reports: the same request "
+        "with before set to the page's next_cursor (null on the last page)."
+    ),
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
-async def get_case(db_connection: NamedDependency[Any], case_id: PathId) -> CaseView:
-    view = await case_view(db_connection, case_id)
+async def get_case(
+    db_connection: NamedDependency[Any],
+    case_id: PathId,
+    limit: Annotated[int, QueryParameter(ge=1, le=200)] = MEMBERS_SHOWN,
+    before: Annotated[str | None, QueryParameter(max_length=200)] = None,
+) -> CaseView:
+    view = await case_view(db_connection, case_id, limit=limit, before=before)
     if view is None:
         raise NotFoundException("no such case")
     return view

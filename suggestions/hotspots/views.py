@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
+from suggestions.errors import InvalidInput
 from suggestions.hotspots.cases import rank_suggestions
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
@@ -49,7 +51,9 @@ class CaseView(msgspec.Struct, kw_only=True):
     size: int
     max_risk: int | None
     summary: str
-    members: list[Member]
+    members: list[Member]  # newest first, `limit` of them
+    # Where the next page of older reports starts (`before`); null on the last page.
+    next_cursor: str | None = None
 
 
 class Hotspot(msgspec.Struct, kw_only=True):
@@ -91,7 +95,8 @@ CASE = "SELECT * FROM cases WHERE id = $1"
 CASE_MEMBERS = """
 SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt,
        satisfaction
-FROM items WHERE case_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2
+FROM items WHERE case_id = $1 AND ($3::timestamptz IS NULL OR (received_at, id) < ($3, $4))
+ORDER BY received_at DESC, id DESC LIMIT $2
 """
 
 ACTIVE_HOTSPOTS = """
@@ -117,7 +122,7 @@ LIMIT $5
 
 async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> list[Any]:
     if row["case_id"] is not None:
-        return list(await conn.fetch(CASE_MEMBERS, row["case_id"], limit))
+        return list(await conn.fetch(CASE_MEMBERS, row["case_id"], limit, None, None))
     burst = row["kind"] == "burst"
     span = timedelta(hours=BURST_WINDOW_HOURS) if burst else AREA_WINDOW
     # A burst's window as its verdict counted it (`why.since`); older bursts carry none.
@@ -172,11 +177,37 @@ def _member(row: Any) -> Member:
     )
 
 
-async def case_view(conn: Any, case_id: int) -> CaseView | None:
+class _MemberCursor(msgspec.Struct, array_like=True):
+    received_at: datetime
+    id: int
+
+
+def encode_member_cursor(member: Member) -> str:
+    cursor = _MemberCursor(received_at=member.received_at, id=member.id)
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+
+
+def decode_member_cursor(text: str) -> _MemberCursor:
+    try:
+        cursor = msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_MemberCursor)
+        cursor.received_at.astimezone(UTC)  # a forged time outside years 1-9999 in UTC is no time asyncpg can send
+    except (ValueError, OverflowError, msgspec.DecodeError):
+        raise InvalidInput("before", "not a cursor this case view gave out") from None
+    if cursor.received_at.tzinfo is None or not 0 < cursor.id < 2**63:
+        raise InvalidInput("before", "not a cursor this case view gave out")
+    return cursor
+
+
+async def case_view(
+    conn: Any, case_id: int, *, limit: int = MEMBERS_SHOWN, before: str | None = None
+) -> CaseView | None:
+    """The case and its reports, newest first, `limit` at a time; `before` is the `next_cursor` of the page before."""
+    after = decode_member_cursor(before) if before else None
     row = await conn.fetchrow(CASE, case_id)
     if row is None:
         return None
-    members = [_member(r) for r in await conn.fetch(CASE_MEMBERS, case_id, MEMBERS_SHOWN)]
+    rows = await conn.fetch(CASE_MEMBERS, case_id, limit + 1, after and after.received_at, after and after.id)
+    members = [_member(r) for r in rows[:limit]]
     return CaseView(
         id=row["id"],
         street=row["street"],
@@ -189,6 +220,7 @@ async def case_view(conn: Any, case_id: int) -> CaseView | None:
         max_risk=row["max_risk"],
         summary=row["summary"],
         members=members,
+        next_cursor=encode_member_cursor(members[-1]) if len(rows) > limit else None,
     )
 
 

@@ -187,6 +187,8 @@ async def satisfaction(
     zone = ZoneInfo(settings.timezone)
     first = checked_day("since", since) if since else None
     last = checked_day("until", until) if until else datetime.now(zone).date()
+    if until is None and first is not None and first > last:
+        raise InvalidInput("since", "since is after today")
     first = first or max(FIRST_DAY, last - timedelta(days=29))
     return await satisfaction_report(db_connection, since=first, until=last, zone=zone)
 

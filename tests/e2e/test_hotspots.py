@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ml.serving import Prediction
 
 LIFT_ROAD = "龙泽园街道 龙跃苑二区"
@@ -619,7 +621,7 @@ async def test_a_hotspots_members_are_read_by_index_however_many_items_are_store
     plans = [
         "\n".join(r[0] for r in await pool.fetch(f"EXPLAIN {query}", *args))
         for query, args in [
-            (CASE_MEMBERS, (1, 50)),
+            (CASE_MEMBERS, (1, 50, None, None)),
             (AREA_HOTSPOT_MEMBERS, ("S1", "T1", timedelta(hours=72), True, 50, None)),
         ]
     ]
@@ -687,6 +689,32 @@ async def test_a_case_view_shows_its_latest_reports(client: Any, staff: dict[str
     shown = {m["id"] for m in case["members"]}
     # The case lists its 50 oldest reports; the five newest, today's, cannot be read anywhere.
     assert ids[-1] in shown, f"newest report missing; shown {len(shown)} of {case['size']}"
+    # Staff who split the case need every report: older ones page by page, newest first, none twice.
+    paged: list[int] = []
+    before = None
+    while True:
+        query: dict[str, Any] = {"limit": 20} | ({"before": before} if before else {})
+        response = await client.get(f"/api/v1/cases/{case_id}", params=query, headers=staff)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        paged += [m["id"] for m in page["members"]]
+        before = page["next_cursor"]
+        if before is None:
+            break
+    assert paged == ids[::-1]
+
+
+@pytest.mark.parametrize("before", ["nonsense", "W10", "WyIyMDI2LTExLTMwVDAwOjAwOjAwIiwxXQ", "WzEsMl0"])
+async def test_a_case_views_cursor_it_did_not_give_out_is_a_clear_error(
+    client: Any, staff: dict[str, str], pool: Any, before: str
+) -> None:
+    case_id = await pool.fetchval(
+        "INSERT INTO cases (street, topic, opened_at, last_activity, size, summary) "
+        "VALUES ('霍营街道', '城乡建设', now(), now(), 1, '华龙苑') RETURNING id"
+    )
+    response = await client.get(f"/api/v1/cases/{case_id}", params={"before": before}, headers=staff)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["before"]
 
 
 async def test_a_late_report_of_an_old_problem_does_not_end_a_current_burst(

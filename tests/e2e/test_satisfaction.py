@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -194,6 +194,8 @@ async def test_the_satisfaction_report_refuses_a_bad_period(client: Any, staff: 
         ({"until": "9999-12-31"}, "until"),
         ({"until": "0001-01-05"}, "until"),
         ({"since": "0001-01-01", "until": "0001-01-02"}, "since"),
+        # A period from a day still to come, to today by default: the day given is the one at fault.
+        ({"since": str(datetime.now(UTC).date() + timedelta(days=2))}, "since"),
     ):
         response = await client.get("/api/v1/satisfaction", params=params, headers=staff)
         assert response.status_code == 422, response.text
