@@ -104,6 +104,23 @@ async def refuse_repeated_query_values(request: Request[Any, Any, Any]) -> None:
             raise InvalidInput(name, f"{name} is a whole number")
 
 
+def refuse_loose_path_ids(request: Request[Any, Any, Any]) -> None:
+    """A whole number in a path is written one way: Python's int() also reads "1_0", "+1", "01", " 1" and digits of
+    other scripts (١, １), which would make many addresses of one item."""
+    params: dict[str, Any] = request.path_params
+    template: str = request.scope.get("path_template") or ""
+    if not any(type(value) is int for value in params.values()):
+        return
+    written = request.scope["path"].split("/")
+    pattern = template.split("/")
+    for part, raw in zip(reversed(pattern), reversed(written), strict=False):
+        if part.startswith("{") and part.endswith("}"):
+            name = part[1:-1].partition(":")[0]
+            value = params.get(name)
+            if type(value) is int and raw != str(value):
+                raise InvalidInput(name, f"{name} is a whole number written in the digits 0-9, without a leading zero")
+
+
 async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
     """A JSON body is held to its declared types. Litestar converts a handler's arguments leniently, as query strings
     need ("5" for 5, 5.0 for 5, 0 for false), and would pass such a body on; here it is bad input naming the field.
@@ -133,6 +150,7 @@ async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
     await refuse_repeated_query_values(request)
+    refuse_loose_path_ids(request)
     await refuse_loose_json(request)
 
 

@@ -77,6 +77,12 @@ async def test_a_json_body_that_is_not_utf8_is_a_400(client: Any, path: str, bod
     [
         ("/api/v1/items/9223372036854775808", "item_id"),  # past bigint: bad input, not a database error
         ("/api/v1/cases/0", "case_id"),
+        # one item, one address: int() also reads these as 10, 1, 1, 3 and 1
+        ("/api/v1/items/1_0", "item_id"),
+        ("/api/v1/items/+1", "item_id"),
+        ("/api/v1/items/01", "item_id"),
+        ("/api/v1/cases/%D9%A3", "case_id"),
+        ("/api/v1/items/%EF%BC%91/contact", "item_id"),
         ("/api/v1/triage?place=%00", "place"),
         ("/api/v1/items?external_id=a%20b", "external_id"),
         ("/api/v1/triage?min_risk=3&min_risk=0", "min_risk"),  # which one was meant is a guess
