@@ -274,6 +274,17 @@ def retention(closed_days: int | None, dry_run: bool) -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="count what would be masked again; change nothing")
+def remask(dry_run: bool) -> None:
+    """Mask stored texts again after the masking has learnt new forms of phones or names. Prints counts as one JSON
+    line."""
+    from suggestions.remask import remask as remask_all
+
+    report = _with_connection(_database_settings(), lambda conn: remask_all(conn, dry_run=dry_run))
+    click.echo(msgspec.json.encode(report).decode())
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:

@@ -1,0 +1,135 @@
+"""Masking again what was stored before the masking learnt more.
+
+What staff, operators and residents read is masked when it is stored (`privacy.mask_pii`): an item's text and place,
+a reply, a follow-up note, a rating's comment and the reply it was about, and a case's summary (its first report's
+masked text, cut short). When the masking learns a new form of a phone (spelt in Chinese numerals, written with
+dots) or of a name, what was stored before keeps the old masking until this runs: each masked column is computed
+again from what it was made from (the raw text where it is kept, else the masked text itself; masking is
+idempotent, so a placeholder stays as it is).
+
+Batches of rows by key, each committed on its own, so a large store is never locked for long. A row is written only
+if its masked form changes, and only if its source is still what was read (an answer replaced meanwhile is left to
+the next run). Running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from suggestions.privacy import mask_pii
+
+BATCH_SIZE = 500
+
+ITEMS = """
+SELECT id, text, text_masked, place, answer, answer_masked FROM items WHERE id > $1 ORDER BY id LIMIT $2
+"""
+# A case's summary is its first report's masked text, cut: taken again from that report (the member whose old
+# masked text it was cut from), so that a number the cut split is masked whole. $1 the item, $7 its old masked text.
+UPDATE_ITEM = """
+WITH item AS (
+    UPDATE items SET text_masked = $4, place = $5, answer_masked = $6
+    WHERE id = $1 AND text IS NOT DISTINCT FROM $2 AND answer IS NOT DISTINCT FROM $3
+    RETURNING id, case_id
+)
+, summary AS (
+    UPDATE cases c SET summary = left($4, 80)
+    FROM item WHERE c.id = item.case_id AND c.summary = left($7, 80) AND c.summary <> left($4, 80)
+    RETURNING c.id
+)
+SELECT (SELECT count(*) FROM item) AS items, (SELECT count(*) FROM summary) AS summaries
+"""
+NOTES = "SELECT id, text, text_masked FROM item_notes WHERE id > $1 ORDER BY id LIMIT $2"
+UPDATE_NOTE = "UPDATE item_notes SET text_masked = $3 WHERE id = $1 AND text = $2"
+RATINGS = """
+SELECT item_id, closed_at, comment, answer_masked FROM ratings
+WHERE $2::timestamptz IS NULL OR (item_id, closed_at) > ($1, $2) ORDER BY item_id, closed_at LIMIT $3
+"""
+UPDATE_RATING = """
+UPDATE ratings SET comment = $5, answer_masked = $6
+WHERE item_id = $1 AND closed_at = $2 AND comment IS NOT DISTINCT FROM $3 AND answer_masked IS NOT DISTINCT FROM $4
+"""
+CASES = "SELECT id, summary FROM cases WHERE id > $1 ORDER BY id LIMIT $2"
+UPDATE_CASE = "UPDATE cases SET summary = $3 WHERE id = $1 AND summary = $2"
+
+
+class RemaskReport(msgspec.Struct, kw_only=True):
+    """Counts only: how many rows of each kind were read, and how many masked again (with `dry_run`: would be; a
+    case's summary then counts when it masks differently as it reads)."""
+
+    dry_run: bool
+    items: int = 0
+    items_changed: int = 0
+    notes: int = 0
+    notes_changed: int = 0
+    ratings: int = 0
+    ratings_changed: int = 0
+    cases: int = 0
+    cases_changed: int = 0
+
+
+def _masked(value: str | None) -> str | None:
+    return None if value is None else mask_pii(value)
+
+
+async def remask(conn: Any, *, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> RemaskReport:
+    """Mask every stored text again. Call it outside a transaction: each batch commits on its own."""
+    report = RemaskReport(dry_run=dry_run)
+    last = 0
+    while rows := await conn.fetch(ITEMS, last, batch_size):
+        last = rows[-1]["id"]
+        report.items += len(rows)
+        changed = []
+        for r in rows:
+            text_masked = mask_pii(r["text"])
+            place = mask_pii(r["place"])
+            answer_masked = _masked(r["answer"]) if r["answer"] is not None else r["answer_masked"]
+            if (text_masked, place, answer_masked) != (r["text_masked"], r["place"], r["answer_masked"]):
+                changed.append((r["id"], r["text"], r["answer"], text_masked, place, answer_masked, r["text_masked"]))
+        if dry_run:
+            report.items_changed += len(changed)
+            continue
+        async with conn.transaction():
+            for row in changed:
+                done = await conn.fetchrow(UPDATE_ITEM, *row)
+                report.items_changed += done["items"]
+                report.cases_changed += done["summaries"]
+
+    last = 0
+    while rows := await conn.fetch(NOTES, last, batch_size):
+        last = rows[-1]["id"]
+        report.notes += len(rows)
+        notes = [(r["id"], r["text"], mask_pii(r["text"])) for r in rows if mask_pii(r["text"]) != r["text_masked"]]
+        report.notes_changed += len(notes)
+        if notes and not dry_run:
+            async with conn.transaction():
+                await conn.executemany(UPDATE_NOTE, notes)
+
+    after: tuple[int, Any] = (0, None)
+    while rows := await conn.fetch(RATINGS, *after, batch_size):
+        after = (rows[-1]["item_id"], rows[-1]["closed_at"])
+        report.ratings += len(rows)
+        ratings = []
+        for r in rows:
+            comment, answer = _masked(r["comment"]), _masked(r["answer_masked"])
+            if (comment, answer) != (r["comment"], r["answer_masked"]):
+                ratings.append((r["item_id"], r["closed_at"], r["comment"], r["answer_masked"], comment, answer))
+        report.ratings_changed += len(ratings)
+        if ratings and not dry_run:
+            async with conn.transaction():
+                await conn.executemany(UPDATE_RATING, ratings)
+
+    # What the items' pass could not trace to a member (a case whose first report was moved out): masked as it reads.
+    last = 0
+    while rows := await conn.fetch(CASES, last, batch_size):
+        last = rows[-1]["id"]
+        report.cases += len(rows)
+        cases = [
+            (r["id"], r["summary"], mask_pii(r["summary"])) for r in rows if mask_pii(r["summary"]) != r["summary"]
+        ]
+        report.cases_changed += len(cases)
+        if cases and not dry_run:
+            async with conn.transaction():
+                await conn.executemany(UPDATE_CASE, cases)
+    return report

@@ -1,0 +1,134 @@
+"""What was stored under an older masking is masked again, whole, and nothing else changes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from click.testing import CliRunner
+
+from suggestions.cli import main
+from suggestions.privacy import mask_pii
+from suggestions.remask import UPDATE_ITEM, remask
+from suggestions.settings import Settings
+from tests.integration.records import classified_item, close_item, staff_token_id
+
+# Forms an older masking let through: a mobile spelt in Chinese numerals, one written with dots, a name after 我叫.
+SPELT = "一三九一二三四五六七八"
+DOTTED = "139.1234.5678"
+TEXT = f"我叫王建国，电话{SPELT}，龙跃苑二区5号楼电梯坏了三天，老人下不了楼。"
+# The phone straddles the 80th character, where a case's summary is cut.
+LONG = "回龙观街道龙泽苑东区" + "楼道灯不亮" * 13 + f"，联系{DOTTED}"
+ANSWER = f"已派维保单位修复，回访电话{DOTTED}。"
+NOTE = f"已电话联系来电人（{SPELT}），明日上门。"
+COMMENT = f"修好了，谢谢。有事打我{DOTTED}"
+
+EVERYTHING = """
+SELECT (SELECT jsonb_agg(to_jsonb(i) ORDER BY id) FROM items i),
+       (SELECT jsonb_agg(to_jsonb(n) ORDER BY id) FROM item_notes n),
+       (SELECT jsonb_agg(to_jsonb(r) ORDER BY item_id, closed_at) FROM ratings r),
+       (SELECT jsonb_agg(to_jsonb(c) ORDER BY id) FROM cases c)
+"""
+
+
+async def stored_under_old_masking(conn: Any) -> dict[str, int]:
+    """Items, a note, a rating and cases as an older masking would have left them: the new forms in plain sight."""
+    staff = await staff_token_id(conn)
+    lift = await classified_item(conn, text=TEXT, topic="城乡建设", risk_level=1)
+    lights = await classified_item(conn, text=LONG, topic="城乡建设", risk_level=0)
+    moved = await classified_item(conn, text=f"路灯不亮，我叫李秀英，电话{SPELT}", topic="城乡建设", risk_level=0)
+    await close_item(conn, lift, answer=ANSWER, staff_id=staff)
+    await conn.execute(
+        "UPDATE items SET text_masked = text, answer_masked = answer, place = $1 WHERE true", f"电话{SPELT}"
+    )
+    await conn.execute(
+        "INSERT INTO item_notes (item_id, text, text_masked, written_by) VALUES ($1, $2, $2, $3)", lift, NOTE, staff
+    )
+    await conn.execute(
+        "INSERT INTO ratings (item_id, closed_at, rating, comment, answer_masked) "
+        "SELECT id, closed_at, 'satisfied', $2, answer FROM items WHERE id = $1",
+        lift,
+        COMMENT,
+    )
+    case_of = {}
+    for item_id in (lift, lights, moved):
+        case_of[item_id] = await conn.fetchval(
+            "INSERT INTO cases (street, topic, opened_at, last_activity, size, summary) "
+            "SELECT '回龙观街道', '城乡建设', received_at, received_at, 1, left(text, 80) FROM items WHERE id = $1 "
+            "RETURNING id",
+            item_id,
+        )
+        await conn.execute("UPDATE items SET case_id = $2 WHERE id = $1", item_id, case_of[item_id])
+    # The report that opened this case was moved out of it: its summary is masked as it reads.
+    await conn.execute("UPDATE items SET case_id = $2 WHERE id = $1", moved, case_of[lights])
+    return {"lift": lift, "lights": lights, "moved": moved, "orphan_case": case_of[moved]}
+
+
+async def test_every_masked_text_is_masked_again_whole(conn: Any) -> None:
+    ids = await stored_under_old_masking(conn)
+    before = await conn.fetchrow(EVERYTHING)
+
+    dry = await remask(conn, dry_run=True)
+    assert await conn.fetchrow(EVERYTHING) == before
+    report = await remask(conn, batch_size=2)
+    # A dry run reads a summary as it is: the number the cut split is no number it can see.
+    assert report == msgspec.structs.replace(dry, dry_run=False, cases_changed=report.cases_changed)
+    assert (report.items, report.items_changed, report.notes_changed, report.ratings_changed) == (3, 3, 1, 1)
+    assert (dry.cases_changed, report.cases_changed) == (2, 3)
+
+    item = await conn.fetchrow("SELECT * FROM items WHERE id = $1", ids["lift"])
+    assert item["text"] == TEXT  # the record stays as it was written
+    assert (
+        item["text_masked"] == mask_pii(TEXT) == "我叫[姓名]，电话[手机号]，龙跃苑二区5号楼电梯坏了三天，老人下不了楼。"
+    )
+    assert item["answer"] == ANSWER
+    assert item["answer_masked"] == mask_pii(ANSWER)
+    assert item["place"] == "电话[手机号]"
+    note = await conn.fetchrow("SELECT * FROM item_notes")
+    assert (note["text"], note["text_masked"]) == (NOTE, mask_pii(NOTE))
+    rating = await conn.fetchrow("SELECT * FROM ratings")
+    assert (rating["comment"], rating["answer_masked"]) == (mask_pii(COMMENT), mask_pii(ANSWER))
+
+    summaries = dict(await conn.fetch("SELECT id, summary FROM cases"))
+    lights = await conn.fetchrow("SELECT text_masked, case_id FROM items WHERE id = $1", ids["lights"])
+    # Cut from the report again, not masked as cut: the number the cut split is masked whole.
+    assert summaries[lights["case_id"]] == lights["text_masked"][:80]
+    assert summaries[lights["case_id"]].endswith("联系[手")  # not the phone's first digits
+
+    assert SPELT not in summaries[ids["orphan_case"]]
+    assert all(SPELT not in s and DOTTED not in s for s in summaries.values())
+
+    again = await conn.fetchrow(EVERYTHING)
+    unchanged = msgspec.structs.replace(report, items_changed=0, notes_changed=0, ratings_changed=0, cases_changed=0)
+    assert await remask(conn) == unchanged
+    assert await conn.fetchrow(EVERYTHING) == again
+
+
+async def test_a_reply_replaced_since_it_was_read_is_left_to_the_next_run(conn: Any) -> None:
+    ids = await stored_under_old_masking(conn)
+    item = await conn.fetchrow("SELECT * FROM items WHERE id = $1", ids["lift"])
+    # Staff answer again between the batch's read and its write: the write is made of the reply read.
+    await conn.execute(
+        "UPDATE items SET answer = '已重新处理。', answer_masked = '已重新处理。' WHERE id = $1", ids["lift"]
+    )
+    row = (item["id"], item["text"], item["answer"], mask_pii(TEXT), item["place"], mask_pii(ANSWER), item["text"])
+    assert (await conn.fetchrow(UPDATE_ITEM, *row))["items"] == 0
+    assert await conn.fetchval("SELECT answer_masked FROM items WHERE id = $1", ids["lift"]) == "已重新处理。"
+    assert (await remask(conn)).items_changed == 3
+
+
+async def test_the_command_prints_counts_as_one_json_line(conn: Any, settings: Settings) -> None:
+    await stored_under_old_masking(conn)
+    env = {"DATABASE_URL": settings.database_url}
+
+    def run(*arguments: str) -> Any:
+        return asyncio.to_thread(CliRunner().invoke, main, ["remask", *arguments], env=env)
+
+    dry = await run("--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.count("\n") == 1
+    assert msgspec.json.decode(dry.output)["items_changed"] == 3
+    done = await run()
+    assert msgspec.json.decode(done.output)["items_changed"] == 3
+    assert msgspec.json.decode((await run()).output)["items_changed"] == 0
