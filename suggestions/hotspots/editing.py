@@ -1,22 +1,30 @@
-"""Staff correcting the machine's grouping: merge two cases, or move a report to another case or a case of its own."""
+"""Staff correcting the machine's grouping: merge two cases, move a report to another case or a case of its own, or
+dismiss a hotspot they have judged."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
 from suggestions.hotspots.tracker import (
     DISTRICT_ZONE,
+    DROP_LIFT,
     OPEN_CASE_BY_ID,
     candidate_from_row,
     end_case_hotspots,
+    lock_streets,
     rejudge_case,
 )
+from suggestions.intake.schema import NO_NUL, Strict
+from suggestions.intake.service import shows_anything
+from suggestions.privacy import mask_pii
 from suggestions.triage.workflow import Closing, reply
 
 MEMBERS = """
@@ -376,3 +384,67 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int) -> b
         await conn.execute("UPDATE cases SET status = 'closed', updated_at = now() WHERE id = $1", case_id)
         await end_case_hotspots(conn, case_id)
     return True
+
+
+class Dismissal(Strict):
+    note: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=500,
+            pattern=NO_NUL,
+            description="why: handled already (已派城管处置), one known problem, no dispute; kept with phone, "
+            "ID and card numbers masked",
+        ),
+    ]
+
+
+class Dismissed(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str
+    status: str
+    case_id: int | None
+    dismissed_at: datetime
+    note: str  # masked
+
+
+HOTSPOT = "SELECT kind, street, case_id FROM hotspots WHERE id = $1"
+LOCK_HOTSPOT = "SELECT status FROM hotspots WHERE id = $1 FOR UPDATE"
+DISMISS = """
+UPDATE hotspots SET status = 'dismissed', ended_at = now(), updated_at = now(), dismissed_by = $2, dismissal_note = $3
+WHERE id = $1
+RETURNING id, kind, status, case_id, ended_at, dismissal_note
+"""
+
+
+async def dismiss_hotspot(conn: Any, *, hotspot_id: int, dismissal: Dismissal, by: int) -> Dismissed | None:
+    """Take a hotspot off the list and its reports' lift; None if there is no such hotspot. It is not raised again
+    unless it grows (`tracker.dismissed`). A case's other hotspot (a crowd, when its escalation was dismissed) lifts
+    the case's reports again."""
+    note = dismissal.note.strip()
+    if not shows_anything(note):
+        raise InvalidInput("note", "write why the hotspot is dismissed")
+    async with conn.transaction():
+        hotspot = await conn.fetchrow(HOTSPOT, hotspot_id)
+        if hotspot is None:
+            return None
+        # In the tracker's order: the street's lock, the case, then the hotspot.
+        await lock_streets(conn, [hotspot["street"]])
+        if hotspot["case_id"] is not None:
+            await conn.execute(LOCK_CASE, hotspot["case_id"])
+        status = await conn.fetchval(LOCK_HOTSPOT, hotspot_id)
+        if status != "active":
+            done = "was dismissed" if status == "dismissed" else "has ended"
+            raise StateConflict(f"the hotspot {done}: only a current one is dismissed", current_status=status)
+        row = await conn.fetchrow(DISMISS, hotspot_id, by, mask_pii(note))
+        await conn.execute(DROP_LIFT, [hotspot_id])
+        if hotspot["case_id"] is not None:
+            await rejudge_case(conn, hotspot["case_id"])
+    return Dismissed(
+        id=row["id"],
+        kind=row["kind"],
+        status=row["status"],
+        case_id=row["case_id"],
+        dismissed_at=row["ended_at"],
+        note=row["dismissal_note"],
+    )

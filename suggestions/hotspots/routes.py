@@ -14,7 +14,7 @@ from msgspec import Meta
 
 from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only, staff_principal
 from suggestions.errors import problem_responses
-from suggestions.hotspots.editing import close_case, merge_cases, move_item
+from suggestions.hotspots.editing import Dismissal, Dismissed, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import (
     MEMBERS_SHOWN,
     CaseView,
@@ -191,4 +191,30 @@ async def close(
     return view
 
 
-routes = [hotspots, get_case, suggest, merge, move, close]
+@post(
+    "/api/v1/hotspots/{hotspot_id:int}/dismiss",
+    summary="Dismiss a hotspot staff have judged",
+    description=(
+        "A hotspot already handled, or not a dispute in the making, leaves the list and its reports lose their lift "
+        "in the feed. The machine does not raise it again for the same case, or the same street and topic, for a "
+        "week, unless it grows to half as large again (a burst's count against expected, a case's reporters) or, "
+        "for an escalation, its risk rises past the level dismissed. A case's other hotspot stays. A hotspot that "
+        "has ended or was dismissed is a 409."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def dismiss(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], hotspot_id: PathId, data: JSONBody[Dismissal]
+) -> Dismissed:
+    who = staff_principal(request).token_id
+    done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=data, by=who)
+    if done is None:
+        raise NotFoundException("no such hotspot")
+    return done
+
+
+routes = [hotspots, get_case, suggest, merge, move, close, dismiss]

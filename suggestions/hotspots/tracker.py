@@ -35,6 +35,11 @@ from suggestions.hotspots.similarity import Signature, signature, similarity
 
 # A case whose reporters (`CASE_FACTS`) reach this many is a hotspot on its own: many people see the same problem.
 CASE_HOTSPOT_REPORTS = 5
+# A hotspot staff dismissed is not raised again for the same case, or the same street and topic, for DISMISSAL_HOLDS
+# after, unless its score outgrows the dismissed one's by RAISED_AGAIN (a burst's count against expected, a case's
+# reporters), or, for an escalation, its risk level rises above the one dismissed.
+DISMISSAL_HOLDS = timedelta(days=7)
+RAISED_AGAIN = 1.5
 CASE_WINDOW = timedelta(days=7)
 # A case takes new reports for this long after its first: a problem that lasts longer opens a new case (staff may
 # merge them), so no case grows without end. An unsolved problem keeps being reported for weeks: stream 22's
@@ -225,6 +230,17 @@ WHERE item.case_id = $1
 # One active hotspot per kind and place-topic or case: a new verdict updates its numbers.
 # A burst's numbers are as of its latest verdict (`why.as_of`): a report filed late, of days ago, judges those days,
 # and neither ends the burst nor replaces its numbers.
+# The highest score of the kind's recent dismissals for a case ($2), or for a street and topic ($3, $4).
+DISMISSED_CASE_SCORE = """
+SELECT max(score) FROM hotspots
+WHERE status = 'dismissed' AND case_id = $2 AND kind = $1 AND ended_at > now() - $3::interval
+"""
+DISMISSED_AREA_SCORE = """
+SELECT max(score) FROM hotspots
+WHERE status = 'dismissed' AND case_id IS NULL AND street = $2 AND topic = $3 AND kind = $1
+  AND ended_at > now() - $4::interval
+"""
+
 UPSERT_BURST = """
 INSERT INTO hotspots (kind, street, topic, why, score) VALUES ('burst', $1, $2, $3, $4)
 ON CONFLICT (street, topic) WHERE status = 'active' AND kind = 'burst'
@@ -251,8 +267,8 @@ RETURNING id
 # worker placing an earlier report must also see later ones another worker committed first, or an area whose
 # reports were split between two batches would never be judged whole.
 AREA_RISKS = """
-SELECT received_at, risk_level FROM (
-    SELECT received_at, risk_level FROM items
+SELECT received_at, risk_level, case_id FROM (
+    SELECT received_at, risk_level, case_id FROM items
     WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3
     ORDER BY received_at DESC LIMIT $4
 ) latest ORDER BY received_at
@@ -305,7 +321,7 @@ STALE_LIFTS = """
 UPDATE items SET hotspot_id = NULL
 WHERE id IN (
     SELECT item.id FROM items item JOIN hotspots h ON h.id = item.hotspot_id
-    WHERE h.status = 'ended'
+    WHERE h.status <> 'active'
     FOR UPDATE OF item SKIP LOCKED
 )
 """
@@ -644,7 +660,10 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         "baseline_days": verdict.baseline_days,
         "p_value": float(f"{verdict.score:.2g}"),
     }
-    hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, verdict.observed / max(verdict.expected, 0.1))
+    score = verdict.observed / max(verdict.expected, 0.1)
+    if await dismissed(conn, "burst", score, street=street, topic=topic):
+        return
+    hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, score)
     if hotspot_id is None:
         return  # a later verdict stands
     members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
@@ -663,6 +682,9 @@ async def _check_area(conn: Any, item: Placed) -> None:
     # already warnings moving to urgent is each report's own risk, already at the top of the feed.
     if not trend.rising or trend.first_level > 1 or trend.last_level < 2 or len(rows) < AREA_MIN_REPORTS:
         return
+    # Reports of one case are that case's escalation (`judge_case`), listed once, and dismissed once.
+    if len({r["case_id"] for r in rows}) < 2:
+        return
     why = {
         "reports": len(rows),
         "first_level": trend.first_level,
@@ -670,6 +692,8 @@ async def _check_area(conn: Any, item: Placed) -> None:
         "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
         "span_days": round(trend.span_days, 1),
     }
+    if await dismissed(conn, "escalation", float(trend.last_level), street=item.street, topic=item.topic):
+        return
     hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
     members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since)]
     await conn.execute(LIFT, hotspot_id, members)
@@ -677,6 +701,25 @@ async def _check_area(conn: Any, item: Placed) -> None:
 
 CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"
 CASE_HOTSPOT_KINDS = ("case", "escalation")  # a case's own hotspots: many reporters, a rising risk
+
+
+async def dismissed(
+    conn: Any,
+    kind: str,
+    score: float,
+    *,
+    case_id: int | None = None,
+    street: str | None = None,
+    topic: str | None = None,
+) -> bool:
+    """Whether staff dismissed this hotspot lately at a score the new one does not outgrow (`DISMISSAL_HOLDS`)."""
+    if case_id is not None:
+        held = await conn.fetchval(DISMISSED_CASE_SCORE, kind, case_id, DISMISSAL_HOLDS)
+    else:
+        held = await conn.fetchval(DISMISSED_AREA_SCORE, kind, street, topic, DISMISSAL_HOLDS)
+    if held is None:
+        return False
+    return bool(score <= held * (1 if kind == "escalation" else RAISED_AGAIN))
 
 
 async def rejudge_case(conn: Any, case_id: int) -> None:
@@ -715,7 +758,7 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: st
     lapsed = [kind for kind, earned in (("escalation", trend.rising), ("case", crowded)) if not earned]
     if lapsed:
         await end_case_hotspots(conn, case_id, lapsed)
-    if trend.rising:
+    if trend.rising and not await dismissed(conn, "escalation", float(trend.last_level), case_id=case_id):
         why = {
             "reports": facts["reports"],
             "first_level": trend.first_level,
@@ -727,7 +770,7 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: st
         hotspots.append(
             await conn.fetchval(UPSERT_CASE_HOTSPOT, "escalation", street, topic, case_id, why, float(trend.last_level))
         )
-    if crowded:
+    if crowded and not await dismissed(conn, "case", float(facts["reporters"]), case_id=case_id):
         why = {
             "reports": facts["reports"],
             "reporters": facts["reporters"],

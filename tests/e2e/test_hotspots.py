@@ -317,8 +317,10 @@ async def test_a_case_whose_risk_rises_is_an_escalation(
     await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
 
     hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-    rising = [h for h in hotspots if h["kind"] == "escalation" and h["case_id"] is not None]
+    # Listed once: the four reports of one case are no escalation of their street across problems as well.
+    rising = [h for h in hotspots if h["kind"] == "escalation"]
     assert len(rising) == 1, hotspots
+    assert rising[0]["case_id"] is not None
     assert (rising[0]["why"]["first_level"], rising[0]["why"]["last_level"]) == (1, 3)
     assert rising[0]["why"]["reports"] == 4
     assert wage[:4] in rising[0]["members"][0]["excerpt"]
@@ -860,3 +862,112 @@ async def test_suggestions_leave_out_a_case_past_its_lifetime(
     await pool.execute("UPDATE cases SET opened_at = now() - interval '61 days' WHERE id = $1", offered)
     cases = (await client.post("/api/v1/cases/suggest", json=typed, headers=operator)).json()["cases"]
     assert offered not in [c["case_id"] for c in cases]
+
+
+async def test_staff_dismiss_a_case_hotspot_and_it_stays_dismissed_until_it_grows(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+) -> None:
+    lift = FixedTopic(model, "城乡建设")
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=lift)
+
+    async def crowds() -> list[dict[str, Any]]:
+        listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+        return [h for h in listed if h["kind"] == "case"]
+
+    [crowd] = await crowds()
+    assert crowd["why"]["reporters"] == 5
+    note = {"note": "已派维保单位更换配件，物业经理一三九一二三四五六七八负责"}
+    response = await client.post(f"/api/v1/hotspots/{crowd['id']}/dismiss", json=note, headers=staff)
+    assert response.status_code == 200, response.text
+    dismissed = response.json()
+    assert (dismissed["status"], dismissed["case_id"]) == ("dismissed", crowd["case_id"])
+    assert dismissed["note"] == "已派维保单位更换配件，物业经理[手机号]负责"
+
+    assert await crowds() == []
+    feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
+    for i in ids:
+        assert "hotspot" not in {r["code"] for r in feed[i]["reasons"]}
+        assert feed[i]["priority"] == 3 - feed[i]["risk_level"]
+
+    # Two more residents about the same lift: seven reporters, not half as many again as the five dismissed.
+    for text in (
+        "龙跃苑二区5号楼电梯还是坏的，老人下不了楼，物业说配件还没到。",
+        "龙跃苑二区5号楼电梯停了快一周了，物业到底什么时候修好？",
+    ):
+        await post(client, "web", text, {})
+    await drain(model=lift)
+    case = (await client.get(f"/api/v1/cases/{crowd['case_id']}", headers=staff)).json()
+    assert case["size"] == 7
+    assert await crowds() == []
+    # The eighth: the problem has outgrown what staff dismissed, and is raised again.
+    await post(
+        client, "hotline", "来电人反映龙跃苑二区5号楼电梯坏了一个星期还没修，老人出不了门，要求尽快处理。", operator
+    )
+    await drain(model=lift)
+    [again] = await crowds()
+    assert (again["case_id"], again["why"]["reporters"]) == (crowd["case_id"], 8)
+    assert again["id"] != crowd["id"]
+
+
+async def test_a_dismissal_is_refused_clearly(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+) -> None:
+    await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [hotspot] = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    path = f"/api/v1/hotspots/{hotspot['id']}/dismiss"
+    assert (await client.post(path, json={"note": "已处理"})).status_code == 401
+    assert (await client.post(path, json={"note": "已处理"}, headers=operator)).status_code == 403
+    for body in ({}, {"note": ""}, {"note": " \u200b "}, {"note": 1}):
+        response = await client.post(path, json=body, headers=staff)
+        assert response.status_code in (400, 422), response.text
+        assert "note" in response.text
+    assert (await client.post(path, json={"note": "已处理"}, headers=staff)).status_code == 200
+    again = await client.post(path, json={"note": "已处理"}, headers=staff)
+    assert again.status_code == 409, again.text
+    missing = await client.post("/api/v1/hotspots/999999/dismiss", json={"note": "已处理"}, headers=staff)
+    assert missing.status_code == 404
+
+
+async def test_a_dismissed_escalation_rises_again_only_to_a_higher_level(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=4)
+    steps = [
+        (0, "来电人反映沙河镇于辛庄村一处工地拖欠工人工资两个月，老板说月底结清。【一】"),
+        (1, "来电人反映沙河镇于辛庄村工地拖欠工人工资，老板一直拖着不给，工人们很着急。【一】"),
+        (2, "来电人反映沙河镇于辛庄村工地拖欠工资仍未解决，几十名工人说再不给就去区政府上访。【二】"),
+    ]
+    wages = FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3})
+    for day, text in steps:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+    await drain(model=wages)
+
+    async def rising() -> list[dict[str, Any]]:
+        listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+        return [h for h in listed if h["kind"] == "escalation"]
+
+    [first] = await rising()
+    assert first["why"]["last_level"] == 2
+    note = {"note": "劳动监察已介入，约定周五发放"}
+    assert (await client.post(f"/api/v1/hotspots/{first['id']}/dismiss", json=note, headers=staff)).status_code == 200
+    await post(client, "hotline", "来电人反映沙河镇于辛庄村工地工人还在等工资，说要联名去上访。【二】", operator)
+    await drain(model=wages)
+    assert await rising() == []
+    await post(
+        client, "hotline", "来电人反映沙河镇于辛庄村工地讨薪工人已经堵住了工地门口的路，有人扬言跳楼。【三】", operator
+    )
+    await drain(model=wages)
+    [again] = await rising()
+    assert again["why"]["last_level"] == 3
