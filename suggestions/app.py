@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Litestar, Request, Response, get, route
+from litestar import Litestar, Request, Response, Router, get, route
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
@@ -21,15 +21,16 @@ from litestar.exceptions import ClientException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import BodyKwarg, QueryParameter
+from litestar.params import BodyKwarg, HeaderParameter, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.template.config import TemplateConfig
 
 from suggestions import web
 from suggestions.classify.corrections import put_classification
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
-from suggestions.errors import InvalidInput, exception_handlers, field_name
+from suggestions.errors import InvalidInput, exception_handlers, field_name, problem
 from suggestions.headers import security_headers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
@@ -91,10 +92,17 @@ WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 async def refuse_repeated_query_values(request: Request[Any, Any, Any]) -> None:
     """Query values Litestar would quietly reinterpret are bad input: a parameter that takes one value given more
-    than once (Litestar keeps one of them), and a whole-number parameter written otherwise ("1.0", "1e0")."""
+    than once (Litestar keeps one of them), and a whole-number parameter written otherwise ("1.0", "1e0"). So is a
+    declared header sent twice."""
     query = request.query_params
     counts = Counter(key for key, _ in query.multi_items())
     for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+        if isinstance(field.kwarg_definition, HeaderParameter):
+            # Two Idempotency-Keys: Litestar keeps the first, and a retry with the second stores the item again.
+            header = field.kwarg_definition.name or name
+            if len(request.headers.getall(header, [])) > 1:
+                raise InvalidInput(header, f"{header} takes one value")
+            continue
         if not isinstance(field.kwarg_definition, QueryParameter):
             continue
         if not field.is_non_string_sequence and counts[name] > 1:
@@ -124,7 +132,8 @@ def refuse_loose_path_ids(request: Request[Any, Any, Any]) -> None:
 async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
     """A JSON body is held to its declared types. Litestar converts a handler's arguments leniently, as query strings
     need ("5" for 5, 5.0 for 5, 0 for false), and would pass such a body on; here it is bad input naming the field.
-    A body that is not JSON at all is left to Litestar's own answer."""
+    An empty body is a 400 naming it, as a body of spaces is; any other body that is not JSON at all is left to
+    Litestar's own answer."""
     field = request.route_handler.parsed_fn_signature.parameters.get("data")
     if field is None or request.route_handler.resolve_data_dto() is not None:
         return
@@ -133,7 +142,10 @@ async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
         return
     body = await request.body()
     if not body:
-        return
+        raise ClientException(
+            "Request body is not valid JSON",
+            extra={"errors": [{"field": "body", "message": "empty: send a JSON object"}]},
+        )
     try:
         msgspec.json.decode(body, type=field.annotation, strict=True)
     except msgspec.ValidationError as exc:
@@ -152,6 +164,12 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     await refuse_repeated_query_values(request)
     refuse_loose_path_ids(request)
     await refuse_loose_json(request)
+
+
+async def _docs_404(response: Response[Any]) -> Response[Any]:
+    if response.status_code == HTTP_404_NOT_FOUND:
+        return problem(HTTP_404_NOT_FOUND, "Not Found", detail="no such page of the API's documentation")
+    return response
 
 
 def _provide_pool(state: State) -> asyncpg.Pool:
@@ -232,6 +250,9 @@ def create_app(
             version="1",
             description="Residents' suggestions and complaints: intake, classification and triage.",
             path="/api/docs",
+            # Litestar answers an unknown page under the docs with an HTML page of its own; every /api answer here is
+            # problem details.
+            openapi_router=Router("/api/docs", route_handlers=[], include_in_schema=False, after_request=_docs_404),
             render_plugins=[SwaggerRenderPlugin()],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="sgt_…")}

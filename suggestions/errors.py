@@ -18,6 +18,7 @@ from asyncpg.exceptions import _base as asyncpg_base
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import ParameterKwarg
 from litestar.response import Template
 from litestar.status_codes import (
     HTTP_409_CONFLICT,
@@ -132,12 +133,21 @@ def _validation_problems(exc: ValidationException) -> list[FieldProblem]:
     return problems
 
 
+def _names_sent(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """A handler's parameters that the caller sends under another name (the header Idempotency-Key), by argument."""
+    handler = request.scope.get("route_handler")
+    parameters = getattr(getattr(handler, "parsed_fn_signature", None), "parameters", {})
+    return {
+        name: field.kwarg_definition.name
+        for name, field in parameters.items()
+        if isinstance(field.kwarg_definition, ParameterKwarg) and field.kwarg_definition.name
+    }
+
+
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
-    return problem(
-        HTTP_422_UNPROCESSABLE_ENTITY,
-        "Invalid input",
-        errors=[msgspec.structs.asdict(p) for p in _validation_problems(exc)],
-    )
+    sent = _names_sent(request)
+    problems = [FieldProblem(sent.get(p.field, p.field), p.message) for p in _validation_problems(exc)]
+    return problem(HTTP_422_UNPROCESSABLE_ENTITY, "Invalid input", errors=[msgspec.structs.asdict(p) for p in problems])
 
 
 def on_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Response[dict[str, Any]]:

@@ -70,7 +70,10 @@ def from_elsewhere(headers: Mapping[str, str], public_origin: str = "") -> bool:
         return False
     if origin == "null":
         return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # "http://[::1": no origin a browser sends, so no page of the service's
+        return True
     came_from = _authority(parts.netloc, parts.scheme)
     if public_origin:
         public = urlsplit(public_origin)

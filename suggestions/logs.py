@@ -48,7 +48,13 @@ def configure_logging(level: str | None = None, log_format: str | None = None) -
     root.setLevel((level or os.environ.get("SUGGESTIONS_LOG_LEVEL", "INFO")).upper())
     # arq logs every job and cron tick; the worker logs its own batches instead.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
-    # uvicorn's loggers write through the root handler, in the same format.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    # uvicorn's loggers write through the root handler, in the same format; its access log never: it would hold
+    # residents' addresses and the paths they asked for (tracking codes). /metrics counts requests instead. The app
+    # factory runs after uvicorn has set up its loggers, so this is where the access log stays off.
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    access.disabled = True
