@@ -12,7 +12,9 @@ How words become a `Place`, in order:
    a 社区 or 小区 where no listed name is written so (`_short_forms`: 龙腾四区 for 龙腾苑四区, 天通西苑三区 for
    天通西苑第三社区, 太阳城 for 太阳城社区, 郝庄西区 for 郝庄家园西区; and 中苑二区 for 天通中苑第二社区, since
    天通 holds several estates whose residents name their parts without it; 罗兰香谷 for 保利罗兰香谷 and 恒大二区
-   for 恒大幸福家园第二社区, without the developer or with it alone), and a station's as riders say it
+   for 恒大幸福家园第二社区, without the developer or with it alone; but not 站前路 for 站前路社区 nor 玻璃公司 for
+   玻璃公司社区: named after a road or a works, such a 社区 is that road or works without 社区, as in 火车站前路边 and
+   一家玻璃公司), and a station's as riders say it
    (霍营地铁站, 霍营地铁口, 地铁霍营站, 霍营轻轨站 for 霍营站). Overlapping matches keep the longest:
    龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
    G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
@@ -95,6 +97,10 @@ _ORDINAL_ESTATE = re.compile(r"(?P<estate>.{2,})第(?P<number>[一二三四五�
 # without the area: 中苑二区, 北苑二东.
 _AREA_ESTATE = re.compile(r"(?P<area>.{2})(?P<estate>.{2})第[一二三四五六七八九][东西南北]?")
 _SHORTEST_DERIVED = 3
+# A 社区 named after a road or a works (站前路社区, 市场街社区, 玻璃公司社区): without 社区 its name is the road's or
+# the works', and an everyday phrase (火车站前路边, 一家玻璃公司), so residents' short form of it names no 社区. The
+# gazetteer lists the roads it knows (水厂路 beside 水厂路社区).
+_NAMED_AFTER = ("路", "街", "道", "巷", "胡同", "公司", "厂")
 # Words an estate's name shares with slogans and everyday praise: without its developer it no longer names it.
 _SLOGAN_WORDS = ("幸福", "和谐", "美好", "美丽", "阳光", "温馨", "文明", "平安", "祥和", "康乐")
 _PART = re.compile(r"第?[一二三四五六七八九][东西南北]?区?$")
@@ -450,11 +456,13 @@ def _estate_forms(form: str, areas: frozenset[str]) -> list[str]:
     名佳三区, 郝庄家园西区 → 郝庄西区, 天通西苑第三(社区) → 天通西苑三区, 北街家园第三(社区) → 北街家园三区 and
     北街三区, 天通北苑第二东 → 天通北苑二东 and 天通北苑二区东; and, for the parts of an estate among several of one
     area (`areas`: 天通), without the area: 西苑三区, 北苑二东. Never a name of two characters (东辰 stays an ordinary
-    word unless the gazetteer lists it), and never a village's name without 村: the stems of village names are
-    everyday words too often (发电站, 分水岭, 新建)."""
+    word unless the gazetteer lists it), never a 社区's named after a road or a works without 社区 (站前路, 玻璃公司:
+    `_NAMED_AFTER`), and never a village's name without 村: the stems of village names are everyday words too often
+    (发电站, 分水岭, 新建)."""
     found = []
-    if form.endswith("社区") and len(form) - len("社区") >= _SHORTEST_DERIVED:
-        found.append(form := form[: -len("社区")])
+    stem = form.removesuffix("社区")
+    if stem != form and len(stem) >= _SHORTEST_DERIVED and not stem.endswith(_NAMED_AFTER):
+        found.append(form := stem)
     if ordinal := _ORDINAL_ESTATE.fullmatch(form):
         parts = _parts(ordinal)
         area = next((area for area in areas if ordinal["estate"].startswith(area)), None)

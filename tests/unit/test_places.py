@@ -360,3 +360,32 @@ def test_a_name_that_runs_into_an_everyday_word_names_no_place(changping: Gazett
 
 def test_a_village_named_before_its_villagers_is_still_read(changping: Gazetteer) -> None:
     assert changping.resolve("新开村村民反映") == Place("流村镇", "新开村", "村")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "火车站前路边有黑车拉客",  # 站前路社区 is named after a road: 站前路 is any station's front road
+        "站前路边的摊贩太多，晚上很吵",
+        "市场街这条街晚上摆摊占道",
+        "我在一家玻璃公司上班，老板欠了三个月工资",  # 玻璃公司社区 is named after a works
+        "他在一家保温瓶公司干了十年",
+    ],
+)
+def test_a_community_named_after_a_road_or_a_works_has_no_short_form(changping: Gazetteer, text: str) -> None:
+    assert changping.resolve(text) == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("站前路社区门口有人发传单", Place("沙河镇", "站前路社区", "社区")),
+        ("玻璃公司社区今天停水", Place("南口镇", "玻璃公司社区", "社区")),
+        # a road the gazetteer lists is that road, and 路边 is its side: 水厂路 + 边, not 水厂 + 路边
+        ("水厂路边有人烧垃圾", Place("南口镇", "水厂路", "道路")),
+    ],
+)
+def test_a_community_named_after_a_road_is_read_by_its_full_name(
+    changping: Gazetteer, text: str, expected: Place
+) -> None:
+    assert changping.resolve(text) == expected
