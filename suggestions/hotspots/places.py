@@ -23,7 +23,9 @@ How words become a `Place`, in order:
    G6 in G6PD and 十一条 in 第十一条 do not count; nor does 南口 (北口 …) as the exit of what stands before it
    (霍营站南口, 小区南口). A name whose last character starts a common word with what follows
    does not count either: 智慧社区 is 智慧 + 社区, not the estate 智慧社; 科技创新园区 is a park, not the estate 创新园;
-   重新开村民大会 is not the village 新开村, nor 从昌平路过 the road 昌平路.
+   重新开村民大会 is not the village 新开村, nor 从昌平路过 the road 昌平路. A village named after its town in full
+   (南口镇村) counts only where what follows goes with a place, as a loose name does: 南口镇村口 and 南口镇村道 are
+   the town's 村口 and 村道, while 南口镇村村委会 and 南口镇村的 are the village.
 2. Reading a match. A name under several parents (王庄村 is in 南口镇, 沙河镇 and 十三陵镇) is read only from
    context: a street named in the place field or text, or another place that lies in one street only; when there is
    none, two ambiguous names that share exactly one street settle each other. Otherwise the name tells nothing.
@@ -187,6 +189,9 @@ class Gazetteer:
         # direction (一区东门) the side may be the gate's, not the part's. Where the estate has only sided parts
         # (天通北苑 has 二区东 and 二区西), 北苑二区东门 is that part's gate.
         self._sided = frozenset(form for form in forms if _SIDE_PART.search(form) and form[:-1] in forms)
+        # Villages named after their town in full (南口镇村): 镇村 is also "towns and villages", and what follows
+        # may start a word with that 村 (南口镇村口, 南口镇村道, 南口镇村民).
+        self._town_villages = frozenset(form for form in forms if form.endswith("村") and form[:-1] in self._streets)
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
@@ -313,6 +318,8 @@ class Gazetteer:
             if surface.loose and not _stands_alone(text, start, end, starts, ends, landmark=surface.landmark):
                 continue
             if surface.text in _EXITS and _is_exit(text, start, ends):
+                continue
+            if surface.text in self._town_villages and not _ends_as_place(text, end, starts):
                 continue
             # 一区东门 is 一区's east gate as often as the gate of 一区东, 二区北京华联 a shop in 二区: where the estate
             # also has the part without the side, a side followed by what a side or a word goes on with is read as
@@ -526,14 +533,17 @@ def _stands_alone(
         or start in place_ends
         or text.endswith(_BEFORE_PLACE, 0, start)
     )
-    after = (
+    return before and _ends_as_place(text, end, place_starts, landmark=landmark)
+
+
+def _ends_as_place(text: str, end: int, place_starts: set[int], *, landmark: bool = False) -> bool:
+    return (
         end == len(text)
         or not _same_word(text[end - 1], text[end])
         or end in place_starts
         or text.startswith(_AFTER_PLACE, end)
         or (landmark and text.startswith(_AFTER_LANDMARK, end))
     )
-    return before and after
 
 
 def _runs_into_common_word(text: str, end: int, residential: bool) -> bool:

@@ -389,3 +389,32 @@ def test_a_community_named_after_a_road_is_read_by_its_full_name(
     changping: Gazetteer, text: str, expected: Place
 ) -> None:
     assert changping.resolve(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "南口镇村口堆满了垃圾",  # 南口镇 + 村口, not 南口镇村 + 口
+        "南口镇村道坑坑洼洼",
+        "南口镇村庄规划什么时候公示",
+        "南口镇村民反映路灯坏了",
+        "南口镇村干部不作为",
+    ],
+)
+def test_a_village_named_after_its_town_counts_only_as_a_place_expression(changping: Gazetteer, text: str) -> None:
+    assert changping.resolve(text) == street_only("南口镇")
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("来电人反映南口镇村村委会门口垃圾没人清", ""),
+        ("我是南口镇村的，家门口的路灯坏了", ""),
+        ("南口镇村附近有人烧秸秆", ""),
+        ("家门口的路灯坏了", "南口镇村"),
+    ],
+)
+def test_a_village_named_after_its_town_is_read_where_it_stands_as_a_place(
+    changping: Gazetteer, text: str, place: str
+) -> None:
+    assert changping.resolve(text, place) == Place("南口镇", "南口镇村", "村")
