@@ -10,9 +10,10 @@ district replacing `gazetteer.csv` would do); finer places are left to text simi
 gazetteer also lists the estates, villages and roads the letters name right after a district, county, street or town
 (A市A2区某某新城小区, 某某街道某某村), when the name appears in two letters at least (what a district listing its
 社区, 小区 and roads would have): an estate, village or 社区 under the district that at least 80 % of the letters
-naming it with a district give (the district written right before it, else the letter's first), else under none; a
-road under none. With `--senders` each letter's anonymised user code stands for its sender's phone, so that a
-writer's letters are theirs (`cases.follow_up`); the codes stay in the replay's own database, which is dropped.
+naming it with a district give (the district written right before it, else the letter's first), else an estate under
+none and a village or 社区 not at all (a district lists each under its street); a road under none. With
+`--senders` each letter's anonymised user code stands for its sender's phone, so that a writer's letters are theirs
+(`cases.follow_up`); the codes stay in the replay's own database, which is dropped.
 Topics come from the serving model. Nothing is tuned on this data: the thresholds are the service's own.
 `--cases-out` writes every case of more than one report as a JSON line (`{"case": id, "members": [msg_id, ...]}`,
 members in time order) for reading them by hand: message ids only, no text.
@@ -89,7 +90,8 @@ def gazetteer_of(messages: list[dict[str, str]], *, localities: bool = False) ->
 
 def locality_rows(texts: list[str], codes: Collection[str]) -> list[list[str]]:
     """Gazetteer rows of the places the letters name after a district or street (`NAMED_PLACE`) whose names appear in
-    two letters at least; a parent only among the districts the letters write with their city (`DISTRICT_CODE`)."""
+    two letters at least; a parent only among the districts the letters write with their city (`DISTRICT_CODE`), and
+    no 社区 or village without one."""
     kinds: dict[str, str] = {}
     districts: dict[str, Counter[str]] = {}
     for text in texts:
@@ -113,6 +115,8 @@ def locality_rows(texts: list[str], codes: Collection[str]) -> list[list[str]]:
             [(district, count)] = districts[name].most_common(1)
             if district in codes and count >= 0.8 * sum(districts[name].values()):
                 parent = district
+        if level in ("社区", "村") and not parent:
+            continue  # a district lists each 社区 and village under its street, and `Gazetteer` refuses one without
         rows.append([name, level, parent, ""])
     return rows
 

@@ -2,8 +2,10 @@
 
 The gazetteer (`name,level,parent,aliases`) lists streets (街道, 镇, and a 地区 that other places name as their
 parent), areas (a 地区 nobody names as parent, such as 回天地区: it spans several streets) and finer places (社区,
-小区, 村, 道路, 地标) whose `parent` is their street, or empty for a road or landmark that crosses streets. Names and
-aliases both count; one Aho–Corasick automaton finds every occurrence in one pass.
+小区, 村, 道路, 地标) whose `parent` is their street, or empty for a road, landmark or estate that crosses streets.
+An estate across streets may instead be listed under each (天通西苑), and villages of one name lie in several towns
+(王庄村); but a 社区 or 村 belongs to one street, named as its parent, and a 社区 is listed under one street only.
+Names and aliases both count; one Aho–Corasick automaton finds every occurrence in one pass.
 
 How words become a `Place`, in order:
 
@@ -58,6 +60,9 @@ AREA_LEVEL = "地区"
 RESIDENTIAL_LEVELS = frozenset({"社区", "小区", "村"})
 ROAD_LEVEL = "道路"
 LEVELS = frozenset({*STREET_LEVELS, AREA_LEVEL, *RESIDENTIAL_LEVELS, ROAD_LEVEL, "地标"})
+# A 社区's residents' committee and a village's committee answer to one 街道 or 镇: without it as their parent, no
+# report naming them would count in any street.
+_ONE_STREET_LEVELS = frozenset({"社区", "村"})
 
 _HEADER = ["name", "level", "parent", "aliases"]
 
@@ -225,12 +230,21 @@ class Gazetteer:
         entries: list[_Entry] = []
         forms: dict[str, list[_Entry]] = {}
         listed: set[tuple[str, str]] = set()
+        communities: dict[str, str] = {}
         spelled: dict[tuple[str, str], str] = {}
         for where, name, level, parent, aliases in cleaned:
             if name in streets and parent:
                 raise ValueError(f"{where}: a 街道/镇 has no parent")
             if parent and parent not in streets:
                 raise ValueError(f"{where}: parent {parent!r} is not a 街道/镇 of this gazetteer")
+            if level in _ONE_STREET_LEVELS and not parent:
+                raise ValueError(f"{where}: {name!r}, a {level}, needs its street as parent")
+            # One 社区 under two streets is one written twice (a re-division: 回龙观 → 龙泽园), and would be read from
+            # context only, so hardly ever placed. Villages of one name are several villages (王庄村).
+            if level == "社区" and communities.setdefault(name, parent) != parent:
+                raise ValueError(
+                    f"{where}: {name!r} is a 社区 of one street, already listed under {communities[name]!r}"
+                )
             if (name, parent) in listed:
                 raise ValueError(f"{where}: {name!r} under {parent or 'the district'} is listed twice")
             listed.add((name, parent))

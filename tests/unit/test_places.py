@@ -314,6 +314,11 @@ def test_the_longest_name_and_the_finer_place_win(tiny: Gazetteer) -> None:
             "written again",
         ),
         ("name,level,parent,aliases\n", "no places"),
+        # A 社区 or a village lies in one street: without it, no report naming it would count in any street.
+        ("name,level,parent,aliases\n东镇,镇,,\n桃园社区,社区,,\n", "needs its street"),
+        ("name,level,parent,aliases\n东镇,镇,,\n柳村,村,,\n", "needs its street"),
+        # One 社区 under two streets (a re-division written twice) would be read from context only, so never placed.
+        ("name,level,parent,aliases\n东镇,镇,,\n西镇,镇,,\n桃园社区,社区,东镇,\n桃园社区,社区,西镇,\n", "one street"),
     ],
 )
 def test_a_malformed_gazetteer_is_refused(tmp_path: Path, csv_text: str, message: str) -> None:
@@ -322,6 +327,18 @@ def test_a_malformed_gazetteer_is_refused(tmp_path: Path, csv_text: str, message
     path.write_text(csv_text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         Gazetteer.load(path)
+
+
+def test_places_across_streets_and_villages_of_one_name_are_accepted() -> None:
+    """Roads, landmarks and estates may cross streets (no parent, or one row per street); villages of one name lie in
+    several towns (王庄村)."""
+    rows = [["东镇", "镇", "", ""], ["西镇", "镇", "", ""], ["环城路", "道路", "", ""], ["古塔", "地标", "", ""]]
+    rows += [["梨园", "小区", "", ""], ["桃园", "小区", "东镇", ""], ["桃园", "小区", "西镇", ""]]
+    rows += [["柳村", "村", "东镇", ""], ["柳村", "村", "西镇", ""]]
+    gazetteer = Gazetteer.from_rows(rows)
+    assert gazetteer.resolve("梨园门口环城路上有坑", "东镇") == Place("东镇", "梨园", "小区")
+    assert gazetteer.resolve("桃园的路坏了", "西镇") == Place("西镇", "桃园", "小区")
+    assert gazetteer.resolve("柳村的路坏了", "西镇") == Place("西镇", "柳村", "村")
 
 
 def test_the_real_stream_replay_lists_the_places_letters_name_after_their_district() -> None:
@@ -337,11 +354,16 @@ def test_the_real_stream_replay_lists_the_places_letters_name_after_their_distri
     ]
     rows = {row[0]: row[1:] for row in locality_rows(letters, codes={"A2区", "A5区"})}
     assert rows == {"青枫家园": ["小区", "A2区", ""], "松溪路": ["道路", "", ""]}
-    # The district written right before a name is its district; one the letters never write with their city is none.
+    # The district written right before a name is its district. A village or 社区 the letters place in no district
+    # of theirs (A6区 is never written with its city) is left out, as a district's list has each under its street;
+    # an estate stays, under none.
     letters = ["A3区的领导您好，我住在A2区青枫家园小区", "青枫家园门口又堵了"]
-    letters += ["A6区白鹭村的路灯坏了", "白鹭村的路灯还没修"]
+    letters += ["A6区白鹭村的路灯坏了", "白鹭村的路灯还没修", "A6区翠湖花园的路灯坏了", "翠湖花园的路灯还没修"]
     rows = {row[0]: row[1:] for row in locality_rows(letters, codes={"A2区", "A3区"})}
-    assert rows == {"青枫家园": ["小区", "A2区", ""], "白鹭村": ["村", "", ""]}
+    assert rows == {"青枫家园": ["小区", "A2区", ""], "翠湖花园": ["小区", "", ""]}
+    Gazetteer.from_rows(
+        [["A2区", "街道", "", ""], ["A3区", "街道", "", ""], *([name, *row] for name, row in rows.items())]
+    )
 
 
 @pytest.mark.parametrize(
