@@ -27,7 +27,8 @@ How words become a `Place`, in order:
    does not count either: 智慧社区 is 智慧 + 社区, not the estate 智慧社; 科技创新园区 is a park, not the estate 创新园;
    重新开村民大会 is not the village 新开村, nor 从昌平路过 the road 昌平路. A village named after its town in full
    (南口镇村) counts only where what follows goes with a place, as a loose name does: 南口镇村口 and 南口镇村道 are
-   the town's 村口 and 村道, while 南口镇村村委会 and 南口镇村的 are the village.
+   the town's 村口 and 村道, while 南口镇村村委会 and 南口镇村的 are the village. So does, on both sides, an estate
+   named by a slogan's word and its estate word alone (和谐家园): 共建和谐家园 is the slogan, 住和谐家园 the estate.
 2. Reading a match. A name under several parents (王庄村 is in 南口镇, 沙河镇 and 十三陵镇) is read only from
    context: a street named in the place field or text, or another place that lies in one street only; when there is
    none, two ambiguous names that share exactly one street settle each other. Otherwise the name tells nothing.
@@ -110,6 +111,8 @@ _SHORTEST_DERIVED = 3
 _NAMED_AFTER = ("路", "街", "道", "巷", "胡同", "公司", "厂")
 # Words an estate's name shares with slogans and everyday praise: without its developer it no longer names it.
 _SLOGAN_WORDS = ("幸福", "和谐", "美好", "美丽", "阳光", "温馨", "文明", "平安", "祥和", "康乐")
+# ... and an estate named by such a word and its estate word alone (和谐家园) is the slogan as often (共建和谐家园).
+_SLOGAN_ESTATE = re.compile(f"(?:{'|'.join(_SLOGAN_WORDS)})(?:家园|花园|苑|园)")
 _PART = re.compile(r"第?[一二三四五六七八九][东西南北]?区?$")
 _SIDE_PART = re.compile(r"区[东西南北]$")  # 北苑二区东: a part's side, as residents write 第二东
 # What follows a side that is a direction or the start of a word (东门, 东侧, 东南角, 北京): not a part's name.
@@ -197,6 +200,7 @@ class Gazetteer:
         # Villages named after their town in full (南口镇村): 镇村 is also "towns and villages", and what follows
         # may start a word with that 村 (南口镇村口, 南口镇村道, 南口镇村民).
         self._town_villages = frozenset(form for form in forms if form.endswith("村") and form[:-1] in self._streets)
+        self._slogans = frozenset(form for form in forms if _SLOGAN_ESTATE.fullmatch(form))
 
     @classmethod
     def load(cls, path: Path) -> "Gazetteer":
@@ -334,6 +338,8 @@ class Gazetteer:
             if surface.text in _EXITS and _is_exit(text, start, ends):
                 continue
             if surface.text in self._town_villages and not _ends_as_place(text, end, starts):
+                continue
+            if surface.text in self._slogans and not _stands_alone(text, start, end, starts, ends):
                 continue
             # 一区东门 is 一区's east gate as often as the gate of 一区东, 二区北京华联 a shop in 二区: where the estate
             # also has the part without the side, a side followed by what a side or a word goes on with is read as

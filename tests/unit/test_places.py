@@ -440,3 +440,28 @@ def test_a_village_named_after_its_town_is_read_where_it_stands_as_a_place(
     changping: Gazetteer, text: str, place: str
 ) -> None:
     assert changping.resolve(text, place) == Place("南口镇", "南口镇村", "村")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "共建和谐家园，楼道堆物要清理",  # the estate 和谐家园 (社区) of 霍营 named as a slogan
+        "建设和谐家园人人有责",
+        "希望把我们村建成一个和谐家园",
+    ],
+)
+def test_an_estate_named_as_a_slogan_counts_only_as_a_place_expression(changping: Gazetteer, text: str) -> None:
+    assert changping.resolve(text) == UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "和谐家园小区里有人挨家挨户推销净水器",
+        "我住和谐家园，楼下停车太难",
+        "来电人反映和谐家园附近一所中学乱收费",
+        "和谐家园社区的公告栏坏了",
+    ],
+)
+def test_an_estate_named_as_a_slogan_is_read_where_it_stands_as_a_place(changping: Gazetteer, text: str) -> None:
+    assert changping.resolve(text) == Place("霍营街道", "和谐家园社区", "社区")
