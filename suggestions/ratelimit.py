@@ -150,9 +150,10 @@ class RateLimitMiddleware(ASGIMiddleware):
 
 TOO_MANY_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>请稍后再试</title></head>
-<body style="font-size:1.25rem;line-height:1.7;margin:1.5rem"><h1>提交太频繁了</h1>
-<p>请过 {minutes} 分钟后再提交。情况紧急请直接拨打 12345，危及人身安全请拨打 110。</p>
-<p><a href="/">返回</a></p></body></html>"""
+<body style="font-size:1.25rem;line-height:1.7;margin:1.5rem"><main><h1>提交太频繁了</h1>
+<p>请按手机的“返回”键回到上一页（您写的内容还在），过 {minutes} 分钟后再点“提交”。情况紧急请直接拨打 12345，
+危及人身安全请拨打 110。</p>
+<p><a href="/">回到首页</a></p></main></body></html>"""
 
 
 async def _too_many(send: Send, *, path: str, retry_after: int) -> None:

@@ -100,6 +100,9 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
                 checked_phone(value)
         except (msgspec.ValidationError, InvalidInput):
             errors[name] = FIELD_MESSAGES.get(name, "请检查填写的内容")
+    # A resident who wrote nothing is asked to write, not told of a length limit.
+    if "text" in errors and len(fields.get("text", "")) <= MAX_TEXT_LENGTH:
+        errors["text"] = "请写下发生了什么"
     return errors
 
 
@@ -261,7 +264,7 @@ async def rate_page(
         return await _tracking_page(db_connection, settings, data.code)
     # Back to the page by GET, so that reloading it does not send the rating again.
     outcome = "reopened" if rated.reopened else "kept"
-    return Redirect(f"/track?{urlencode({'code': rated.tracking_code, 'rated': outcome})}", status_code=303)
+    return Redirect(f"/track?{urlencode({'code': rated.tracking_code, 'rated': outcome})}#notice", status_code=303)
 
 
 async def _tracking_page(

@@ -44,7 +44,8 @@ async def test_anonymous_submissions_are_limited_per_address(
         # The resident form shares the count and answers with a page in Chinese, not JSON.
         page = await client.post("/submit", data={"text": ITEM["text"]})
         assert page.status_code == 429
-        assert "请过" in page.text
+        assert "分钟后再点“提交”" in page.text
+        assert "您写的内容还在" in page.text  # the phone's back key, not a link to an empty form
         assert "12345" in page.text
         # Reading is not submitting.
         assert (await client.get("/healthz")).status_code == 200

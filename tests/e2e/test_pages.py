@@ -8,6 +8,15 @@ from typing import Any
 import pytest
 
 
+def unspanned(page: str) -> str:
+    """The page with the tracking code's groups joined again (each group is a span that keeps it on one line)."""
+    return re.sub(r'class="code">(.*?)</p>', lambda m: 'class="code">' + re.sub(r"<[^>]+>", "", m.group(1)) + "<", page)
+
+
+def shown_code(page: str) -> re.Match[str] | None:
+    return re.search(r'class="code">([A-Z0-9-]+)<', unspanned(page))
+
+
 def form(**fields: str) -> dict[str, str]:
     return {"text": "", "place": "", "kind": "", "contact_name": "", "contact_phone": "", **fields}
 
@@ -29,7 +38,7 @@ async def test_form_gives_a_tracking_code_that_finds_the_status(client: Any, poo
         },
     )
     assert response.status_code == 201
-    code = re.search(r'class="code">([A-Z0-9-]+)<', response.text)
+    code = shown_code(response.text)
     assert code is not None
     assert await pool.fetchval("SELECT count(*) FROM contacts") == 0  # anonymous by default
 
@@ -84,7 +93,7 @@ async def test_a_form_not_in_utf8_is_refused_rather_than_stored_garbled(client: 
     # The rating form's comment too: nothing is rated with a garbled comment.
     fields = {"text": "路灯不亮", "place": "", "kind": "", "contact_name": "", "contact_phone": ""}
     created = await client.post("/submit", data=fields)
-    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    code = shown_code(created.text)
     assert code is not None
     rating = f"code={code.group(1)}&rating=dissatisfied&comment=没人来修&confirm=".encode("gbk")
     response = await client.post("/track/rate", content=rating, headers=form)
@@ -110,7 +119,7 @@ async def test_a_second_tap_on_submit_files_the_message_once(client: Any, pool: 
     again = await client.post("/submit", data=fields)
 
     assert (first.status_code, again.status_code) == (201, 200)
-    codes = [re.findall(r'class="code">([A-Z0-9-]+)<', r.text) for r in (first, again)]
+    codes = [re.findall(r'class="code">([A-Z0-9-]+)<', unspanned(r.text)) for r in (first, again)]
     assert len(codes[0]) == 1
     assert codes[0] == codes[1]
     assert await pool.fetchval("SELECT count(*) FROM items") == 1
@@ -185,7 +194,7 @@ async def test_every_problem_on_the_form_is_shown_at_once(client: Any) -> None:
 async def test_a_code_typed_in_full_width_is_found(client: Any) -> None:
     """A Chinese input method in its 全角 mode types ＡＢＣＤ－２３４５."""
     created = await client.post("/submit", data=form(text="楼下噪音很大"))
-    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    code = shown_code(created.text)
     assert code is not None
     full_width = "".join(chr(ord(ch) + 0xFEE0) for ch in code.group(1))
     assert (await client.get("/track", params={"code": full_width})).status_code == 200
@@ -202,7 +211,7 @@ async def test_a_code_typed_in_full_width_is_found(client: Any) -> None:
 async def test_a_form_posted_from_another_site_is_refused(client: Any, pool: Any, headers: dict[str, str]) -> None:
     """Any page could make its visitors' browsers file messages, each past the per-address limit, or rate replies."""
     created = await client.post("/submit", data=form(text="楼下噪音很大"))
-    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    code = shown_code(created.text)
     assert code is not None
 
     response = await client.post("/submit", data=form(text="垃圾站太臭了"), headers=headers)
@@ -258,7 +267,7 @@ async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) 
     """What is typed in the look-up box may be a phone number typed in the wrong box: it is posted, never put in a
     URL, a browser's history or a proxy's log. Links with ?code= still work."""
     created = await client.post("/submit", data=form(text="楼下噪音很大"))
-    code = re.search(r'class="code">([A-Z0-9-]+)<', created.text)
+    code = shown_code(created.text)
     assert code is not None
     assert "?code=" not in created.text
     assert 'action="/track"' in created.text  # the button to the status posts the code
@@ -294,3 +303,74 @@ async def test_another_site_cannot_file_through_the_api_with_a_text_plain_form(c
     assert rating.status_code == 403
     # A partner's server says nothing of where it is: taken.
     assert (await client.post("/api/v1/items", content=body.encode())).status_code == 201
+
+
+async def test_the_tracking_code_breaks_only_between_its_groups_and_is_selected_whole(client: Any) -> None:
+    """On a narrow phone or at a large font, a code broken inside a group is copied wrong (DTEE-NYCS-M7Q, then a
+    lone 7 on the next line)."""
+    page = (await client.post("/submit", data=form(text="楼下噪音很大"))).text
+    paragraph = re.search(r'<p class="code">(.*?)</p>', page)
+    assert paragraph is not None
+    groups = re.findall(r"<span>([A-Z0-9]{4}-?)</span>", paragraph.group(1))
+    assert len(groups) == 3, paragraph.group(1)
+    assert "break-all" not in page
+    assert re.search(r"\.code span \{[^}]*white-space: nowrap", page)
+    assert re.search(r"\.code \{[^}]*user-select: all", page)
+
+
+async def test_text_follows_the_residents_own_font_size_and_hints_are_not_small(client: Any) -> None:
+    page = (await client.get("/")).text
+    style = re.search(r"<style>(.*?)</style>", page, re.S)
+    assert style is not None
+    # Sizes relative to the browser's font (rem, em), never fixed in px: a resident who enlarged it gets larger text.
+    assert not re.search(r"font(-size)?:[^;]*\d+px", style.group(1)), style.group(1)
+    assert not re.search(r"\.hint \{[^}]*font-size: \.\d+rem", style.group(1))
+
+
+async def test_sending_a_reply_back_lands_on_the_question_and_its_cancel_is_a_button_apart(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    created = await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})
+    item = created.json()
+    await drain()
+    closing = {"answer": "已更换灯泡。"}
+    assert (await client.post(f"/api/v1/items/{item['id']}/close", json=closing, headers=staff)).status_code == 200
+    page = (await client.post("/track", data={"code": item["tracking_code"]})).text
+    # The answer to 不满意 is a long page whose question sits below the fold: the browser goes to it.
+    assert 'action="/track/rate#confirm"' in page
+    closed_at = re.search(r'name="closed_at" value="([^"]+)"', page)
+    assert closed_at is not None
+    asked = await client.post(
+        "/track/rate",
+        data={"code": item["tracking_code"], "closed_at": closed_at.group(1), "rating": "dissatisfied"},
+    )
+    assert 'id="confirm"' in asked.text
+    assert 'class="secondary">不退回，返回</button>' in asked.text
+    rated = await client.post(
+        "/track/rate",
+        data={"code": item["tracking_code"], "closed_at": closed_at.group(1), "rating": "satisfied"},
+    )
+    assert rated.status_code == 303
+    assert rated.headers["location"].endswith("#notice")
+
+
+async def test_the_submitted_pages_address_reopened_says_where_to_go(client: Any) -> None:
+    """/submit is the address of the page with the code: reopened from a saved link it is a GET, which is no wrong
+    submission."""
+    page = await client.get("/submit")
+    assert page.status_code == 405
+    assert "这个页面已失效" in page.text
+    assert "凭查询码" in page.text
+
+
+async def test_a_code_not_found_puts_the_resident_back_in_the_box(client: Any) -> None:
+    page = await client.post("/track", data={"code": "AAAA-BBBB-CCCC"})
+    assert page.status_code == 404
+    assert re.search(r'<input[^>]*id="code"[^>]*autofocus', page.text)
+
+
+async def test_an_empty_message_is_asked_for_without_a_length_limit(client: Any) -> None:
+    page = await client.post("/submit", data=form(text=" "))
+    assert page.status_code == 422
+    assert "请写下发生了什么" in page.text
+    assert "不超过" not in page.text

@@ -252,7 +252,7 @@ async def test_the_resident_rates_on_the_tracking_page(client: Any, drain: Any, 
     # After rating, the page is fetched again by GET: reloading it sends nothing twice.
     thanks = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
     assert thanks.status_code == 303
-    assert thanks.headers["location"] == f"/track?code={code}&rated=kept"
+    assert thanks.headers["location"] == f"/track?code={code}&rated=kept#notice"
     page = (await client.get(thanks.headers["location"])).text
     assert "已收到您的评价，谢谢您！" in page
     assert "您的评价：<strong>满意</strong>" in page
@@ -285,7 +285,7 @@ async def test_the_resident_rates_on_the_tracking_page(client: Any, drain: Any, 
     assert (await client.post("/track/rate", data={"code": code, "rating": "satisfied"})).status_code == 303
     # The new reply's rating can still change within its window.
     changed = await client.post("/track/rate", data={"code": code, "rating": "dissatisfied", "confirm": "yes"})
-    assert changed.headers["location"].endswith("rated=reopened")
+    assert changed.headers["location"].endswith("rated=reopened#notice")
     assert (await client.post("/track/rate", data={"code": "nope", "rating": "satisfied"})).status_code == 404
 
 
