@@ -37,6 +37,7 @@ from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, rate_reply, track_item
 from suggestions.metrics import http_metrics, metrics
 from suggestions.openapi import StrictStructSchemaPlugin
+from suggestions.privacy import public_phones
 from suggestions.queue import create_queue
 from suggestions.ratelimit import RateLimiter, RateLimitMiddleware
 from suggestions.settings import Settings
@@ -231,7 +232,17 @@ def create_app(
         before_request=check_request,
         plugins=[StrictStructSchemaPlugin()],
         # What the caller passed in is there from the start; the lifespan opens the rest.
-        state=State({"db_pool": pool, "queue": queue, "model": model, "gazetteer": gazetteer, "limiter": limiter}),
+        state=State(
+            {
+                "db_pool": pool,
+                "queue": queue,
+                "model": model,
+                "gazetteer": gazetteer,
+                "limiter": limiter,
+                # A bad number stops the service here rather than leaving an office number masked in every reply.
+                "public_phones": public_phones(settings.public_phones),
+            }
+        ),
         dependencies={
             "db_connection": Provide(provide_connection),
             "db_pool": Provide(_provide_pool, sync_to_thread=False),

@@ -278,9 +278,12 @@ def retention(closed_days: int | None, dry_run: bool) -> None:
 def remask(dry_run: bool) -> None:
     """Mask stored texts again after the masking has learnt new forms of phones or names. Prints counts as one JSON
     line."""
+    from suggestions.privacy import public_phones
     from suggestions.remask import remask as remask_all
 
-    report = _with_connection(_database_settings(), lambda conn: remask_all(conn, dry_run=dry_run))
+    settings = _database_settings()
+    keep = public_phones(settings.public_phones)
+    report = _with_connection(settings, lambda conn: remask_all(conn, dry_run=dry_run, keep=keep))
     click.echo(msgspec.json.encode(report).decode())
 
 

@@ -244,31 +244,58 @@ def _personal_spans(text: str) -> list[tuple[int, int, str]]:
     return sorted(spans)
 
 
-def _mask_once(text: str) -> str:
+def _kept(number: str, keep: frozenset[str]) -> bool:
+    if not keep:
+        return False
+    try:
+        return normalize_phone(number) in keep
+    except ValueError:
+        return False
+
+
+def _mask_once(text: str, keep: frozenset[str] = frozenset()) -> str:
     pieces: list[str] = []
     position = 0
     for start, end, placeholder in _personal_spans(text):
+        if _kept(text[start:end], keep):
+            continue
         pieces += (text[position:start], placeholder)
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
 
 
-def mask_pii(text: str) -> str:
+def mask_pii(text: str, keep: frozenset[str] = frozenset()) -> str:
     """Text as staff and operators read it: `mask_personal`, and another item's tracking code masked too (it reads
-    that item's reply and rates it)."""
-    return _mask_codes(mask_personal(text))
+    that item's reply and rates it). `keep`: phones, in `normalize_phone`'s form, left as written (the office numbers
+    a reply tells residents to call, `public_phones`); only for what staff write."""
+    return _mask_codes(mask_personal(text, keep))
 
 
-def mask_personal(text: str) -> str:
+def mask_personal(text: str, keep: frozenset[str] = frozenset()) -> str:
     """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]", and a
-    mobile spelt in Chinese numerals and a name after 我叫 or 姓名 too (`_mask_words`)."""
-    masked = _mask_once(text)
+    mobile spelt in Chinese numerals and a name after 我叫 or 姓名 too (`_mask_words`); the phones in `keep` stay."""
+    masked = _mask_once(text, keep)
     # Repeat until nothing is left to mask, so that the result never holds anything `contains_pii` would find,
-    # whatever a masked number changed about its neighbours.
+    # whatever a masked number changed about its neighbours (a kept number is left, so the loop still ends).
     while masked != text:
-        text, masked = masked, _mask_once(masked)
+        text, masked = masked, _mask_once(masked, keep)
     return _mask_words(masked)
+
+
+def public_phones(setting: str) -> frozenset[str]:
+    """The phones of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form. A value
+    that is no phone raises ValueError naming it: the service does not start with a list it would silently ignore."""
+    numbers = set()
+    for value in re.split(r"[,，;；]", setting):
+        value = value.strip()
+        if not value:
+            continue
+        try:
+            numbers.add(normalize_phone(value))
+        except ValueError:
+            raise ValueError(f"SUGGESTIONS_PUBLIC_PHONES: {value!r} is no phone number") from None
+    return frozenset(numbers)
 
 
 def contains_pii(text: str) -> bool:

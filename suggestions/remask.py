@@ -69,12 +69,15 @@ class RemaskReport(msgspec.Struct, kw_only=True):
     cases_changed: int = 0
 
 
-def _masked(value: str | None) -> str | None:
-    return None if value is None else mask_pii(value)
+def _masked(value: str | None, keep: frozenset[str] = frozenset()) -> str | None:
+    return None if value is None else mask_pii(value, keep)
 
 
-async def remask(conn: Any, *, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> RemaskReport:
-    """Mask every stored text again. Call it outside a transaction: each batch commits on its own."""
+async def remask(
+    conn: Any, *, dry_run: bool = False, batch_size: int = BATCH_SIZE, keep: frozenset[str] = frozenset()
+) -> RemaskReport:
+    """Mask every stored text again. Call it outside a transaction: each batch commits on its own. `keep`: the office
+    numbers staff replies and notes show as written (`privacy.public_phones`), as when they were written."""
     report = RemaskReport(dry_run=dry_run)
     last = 0
     while rows := await conn.fetch(ITEMS, last, batch_size):
@@ -84,7 +87,7 @@ async def remask(conn: Any, *, dry_run: bool = False, batch_size: int = BATCH_SI
         for r in rows:
             text_masked = mask_pii(r["text"])
             place = mask_pii(r["place"])
-            answer_masked = _masked(r["answer"]) if r["answer"] is not None else r["answer_masked"]
+            answer_masked = _masked(r["answer"], keep) if r["answer"] is not None else r["answer_masked"]
             if (text_masked, place, answer_masked) != (r["text_masked"], r["place"], r["answer_masked"]):
                 changed.append((r["id"], r["text"], r["answer"], text_masked, place, answer_masked, r["text_masked"]))
         if dry_run:
@@ -100,7 +103,11 @@ async def remask(conn: Any, *, dry_run: bool = False, batch_size: int = BATCH_SI
     while rows := await conn.fetch(NOTES, last, batch_size):
         last = rows[-1]["id"]
         report.notes += len(rows)
-        notes = [(r["id"], r["text"], mask_pii(r["text"])) for r in rows if mask_pii(r["text"]) != r["text_masked"]]
+        notes = [
+            (r["id"], r["text"], mask_pii(r["text"], keep))
+            for r in rows
+            if mask_pii(r["text"], keep) != r["text_masked"]
+        ]
         report.notes_changed += len(notes)
         if notes and not dry_run:
             async with conn.transaction():
@@ -112,7 +119,7 @@ async def remask(conn: Any, *, dry_run: bool = False, batch_size: int = BATCH_SI
         report.ratings += len(rows)
         ratings = []
         for r in rows:
-            comment, answer = _masked(r["comment"]), _masked(r["answer_masked"])
+            comment, answer = _masked(r["comment"]), _masked(r["answer_masked"], keep)
             if (comment, answer) != (r["comment"], r["answer_masked"]):
                 ratings.append((r["item_id"], r["closed_at"], r["comment"], r["answer_masked"], comment, answer))
         report.ratings_changed += len(ratings)

@@ -50,6 +50,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The residents' pages' public origin (https://12345.example.gov.cn), which their forms must come from; empty:
     # the Host (or X-Forwarded-Host) the request arrived with. Set it behind a proxy that rewrites Host.
     public_origin: str = ""
+    # The office numbers staff replies and notes tell residents to call (010-69712345, separated by commas): shown as
+    # written there, where every other phone is masked. Residents' own texts are masked whatever they hold.
+    public_phones: str = ""
     # Time zone in which residents' pages show dates.
     timezone: str = "Asia/Shanghai"
     # Days after closing that `suggestions retention` keeps an item's personal data; then it is anonymised.

@@ -363,13 +363,13 @@ WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
 """
 
 
-async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int) -> bool:
+async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep: frozenset[str] = frozenset()) -> bool:
     """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
 
     Each reporter reads the reply by their own tracking code and can rate it (`triage.ratings`). The case's hotspots
     end with it, and a later report of the problem opens a new case. A report a dissatisfied reporter sends back later
     is left open, and closed on its own."""
-    answer, masked = reply(closing)
+    answer, masked = reply(closing, keep)
     async with conn.transaction():
         # The reports before their case, in id order, as a move locks them. The tracker locks a case before its
         # reports only to lift them into a hotspot, and passes over those held here (`tracker.LIFT`).

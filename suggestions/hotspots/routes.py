@@ -184,7 +184,8 @@ async def close(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[Closing]
 ) -> CaseView:
     who = staff_principal(request).token_id
-    if not await close_case(db_connection, case_id=case_id, closing=data, by=who):
+    keep = request.app.state.public_phones
+    if not await close_case(db_connection, case_id=case_id, closing=data, by=who, keep=keep):
         raise NotFoundException("no such case")
     view = await case_view(db_connection, case_id)
     assert view is not None

@@ -47,8 +47,10 @@ RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS 
 TOUCH = "UPDATE items SET updated_at = now() WHERE id = $1"
 
 
-async def add_note(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteView | None:
-    """Write a note on the item; None if there is no such item."""
+async def add_note(
+    conn: Any, *, item_id: int, note: NoteIn, who: int, keep: frozenset[str] = frozenset()
+) -> NoteView | None:
+    """Write a note on the item; None if there is no such item. `keep`: office numbers shown as written."""
     text = note.text.strip()
     if not shows_anything(text):
         raise InvalidInput("text", "write the note")
@@ -63,7 +65,7 @@ async def add_note(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteVi
                 "the item's personal data was erased by retention: it takes no more notes",
                 current_status=item["status"],
             )
-        row = await conn.fetchrow(ADD, item_id, text, mask_pii(text), public, who)
+        row = await conn.fetchrow(ADD, item_id, text, mask_pii(text, keep), public, who)
         if public:
             await conn.execute(TOUCH, item_id)
     return NoteView(id=row["id"], text=row["text_masked"], audience=row["audience"], written_at=row["written_at"])

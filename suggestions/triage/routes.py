@@ -161,7 +161,8 @@ async def close_item(
     data: JSONBody[Closing],
 ) -> ItemView:
     principal = staff_principal(request)
-    found = await close(db_connection, item_id=item_id, closing=data, who=principal.token_id)
+    keep = request.app.state.public_phones
+    found = await close(db_connection, item_id=item_id, closing=data, who=principal.token_id, keep=keep)
     return await _changed_item(db_connection, item_id, found)
 
 
@@ -264,7 +265,8 @@ async def rate_for_resident(
 async def write_note(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[NoteIn]
 ) -> NoteView:
-    note = await add_note(db_connection, item_id=item_id, note=data, who=staff_principal(request).token_id)
+    who = staff_principal(request).token_id
+    note = await add_note(db_connection, item_id=item_id, note=data, who=who, keep=request.app.state.public_phones)
     if note is None:
         raise NotFoundException("no such item")
     return note

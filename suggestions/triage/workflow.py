@@ -76,14 +76,15 @@ async def assign(conn: Any, *, item_id: int, assignment: Assignment, who: int) -
     return await _change(conn, item_id, ASSIGN, desk, who)
 
 
-def reply(closing: Closing) -> tuple[str, str]:
-    """The reply as written (the record) and as residents read it, phone, ID and card numbers masked."""
+def reply(closing: Closing, keep: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """The reply as written (the record) and as residents read it, phone, ID and card numbers masked but the office
+    numbers in `keep` (`privacy.public_phones`)."""
     answer = closing.answer.strip()
     if not shows_anything(answer):  # a zero-width space would close the item with a reply the resident cannot see
         raise InvalidInput("answer", "write the reply to the resident")
-    return answer, mask_pii(answer)
+    return answer, mask_pii(answer, keep)
 
 
-async def close(conn: Any, *, item_id: int, closing: Closing, who: int) -> bool:
+async def close(conn: Any, *, item_id: int, closing: Closing, who: int, keep: frozenset[str] = frozenset()) -> bool:
     """Close an item with the reply to the resident; False if there is no such item."""
-    return await _change(conn, item_id, CLOSE, *reply(closing), who)
+    return await _change(conn, item_id, CLOSE, *reply(closing, keep), who)

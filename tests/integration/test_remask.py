@@ -132,3 +132,18 @@ async def test_the_command_prints_counts_as_one_json_line(conn: Any, settings: S
     done = await run()
     assert msgspec.json.decode(done.output)["items_changed"] == 3
     assert msgspec.json.decode((await run()).output)["items_changed"] == 0
+
+
+async def test_the_office_numbers_replies_may_show_stay_shown(conn: Any) -> None:
+    staff = await staff_token_id(conn)
+    item = await classified_item(conn, text="路灯坏了，我电话13912345678", topic="城乡建设", risk_level=0)
+    answer = "已修复。如有问题请拨打 010-69712345。"
+    await close_item(conn, item, answer=answer, staff_id=staff)
+    await conn.execute("UPDATE items SET answer_masked = answer WHERE id = $1", item)
+    await remask(conn, keep=frozenset({"010-69712345"}))
+    row = await conn.fetchrow("SELECT text_masked, answer_masked FROM items WHERE id = $1", item)
+    assert (row["text_masked"], row["answer_masked"]) == ("路灯坏了，我电话[手机号]", answer)
+    await remask(conn)
+    assert (
+        await conn.fetchval("SELECT answer_masked FROM items WHERE id = $1", item) == "已修复。如有问题请拨打 [电话]。"
+    )
