@@ -14,6 +14,7 @@ the next run). Running it again changes nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -23,13 +24,16 @@ from suggestions.privacy import mask_pii
 BATCH_SIZE = 500
 
 ITEMS = """
-SELECT id, text, text_masked, place, answer, answer_masked FROM items WHERE id > $1 ORDER BY id LIMIT $2
+SELECT id, text, text_masked, place, answer, answer_masked, anonymised_at FROM items WHERE id > $1 ORDER BY id LIMIT $2
 """
 # A case's summary is its first report's masked text, cut: taken again from that report (the member whose old
 # masked text it was cut from), so that a number the cut split is masked whole. $1 the item, $7 its old masked text.
 UPDATE_ITEM = """
 WITH item AS (
-    UPDATE items SET text_masked = $4, place = $5, answer_masked = $6
+    -- What retention kept of an anonymised item is its masked form: masked again with it.
+    UPDATE items SET text_masked = $4, place = $5, answer_masked = $6,
+        text = CASE WHEN anonymised_at IS NULL THEN text ELSE $4 END,
+        answer = CASE WHEN anonymised_at IS NULL THEN answer ELSE $6 END
     WHERE id = $1 AND text IS NOT DISTINCT FROM $2 AND answer IS NOT DISTINCT FROM $3
     RETURNING id, case_id
 )
@@ -41,7 +45,11 @@ WITH item AS (
 SELECT (SELECT count(*) FROM item) AS items, (SELECT count(*) FROM summary) AS summaries
 """
 NOTES = "SELECT id, text, text_masked FROM item_notes WHERE id > $1 ORDER BY id LIMIT $2"
-UPDATE_NOTE = "UPDATE item_notes SET text_masked = $3 WHERE id = $1 AND text = $2"
+UPDATE_NOTE = """
+UPDATE item_notes n SET text_masked = $3,
+    text = CASE WHEN (SELECT anonymised_at FROM items WHERE id = n.item_id) IS NULL THEN n.text ELSE $3 END
+WHERE n.id = $1 AND n.text = $2
+"""
 RATINGS = """
 SELECT item_id, closed_at, comment, answer_masked FROM ratings
 WHERE $2::timestamptz IS NULL OR (item_id, closed_at) > ($1, $2) ORDER BY item_id, closed_at LIMIT $3
@@ -52,6 +60,20 @@ WHERE item_id = $1 AND closed_at = $2 AND comment IS NOT DISTINCT FROM $3 AND an
 """
 CASES = "SELECT id, summary FROM cases WHERE id > $1 ORDER BY id LIMIT $2"
 UPDATE_CASE = "UPDATE cases SET summary = $3 WHERE id = $1 AND summary = $2"
+
+
+SUMMARY_LENGTH = 80  # a case's summary: left(first report's masked text, 80)
+# What the cut at SUMMARY_LENGTH may have split: the start of a number, in digits or Chinese numerals.
+_CUT_NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺 .\-]{4,}$")
+
+
+def _summary_masked(summary: str) -> str:
+    """A summary masked as it reads, and, when it was cut, a run of digits at the cut (a phone split by it is no
+    phone to the masking) left out."""
+    masked = mask_pii(summary)
+    if len(summary) == SUMMARY_LENGTH:
+        masked = _CUT_NUMBER.sub("…", masked)
+    return masked
 
 
 class RemaskReport(msgspec.Struct, kw_only=True):
@@ -88,7 +110,8 @@ async def remask(
             text_masked = mask_pii(r["text"])
             place = mask_pii(r["place"])
             answer_masked = _masked(r["answer"], keep) if r["answer"] is not None else r["answer_masked"]
-            if (text_masked, place, answer_masked) != (r["text_masked"], r["place"], r["answer_masked"]):
+            kept = r["anonymised_at"] is not None and (r["text"], r["answer"]) != (text_masked, answer_masked)
+            if kept or (text_masked, place, answer_masked) != (r["text_masked"], r["place"], r["answer_masked"]):
                 changed.append((r["id"], r["text"], r["answer"], text_masked, place, answer_masked, r["text_masked"]))
         if dry_run:
             report.items_changed += len(changed)
@@ -133,7 +156,9 @@ async def remask(
         last = rows[-1]["id"]
         report.cases += len(rows)
         cases = [
-            (r["id"], r["summary"], mask_pii(r["summary"])) for r in rows if mask_pii(r["summary"]) != r["summary"]
+            (r["id"], r["summary"], _summary_masked(r["summary"]))
+            for r in rows
+            if _summary_masked(r["summary"]) != r["summary"]
         ]
         report.cases_changed += len(cases)
         if cases and not dry_run:

@@ -14,10 +14,11 @@ from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
 from suggestions.hotspots.tracker import (
+    DISMISSAL_HOLDS,
     DISTRICT_ZONE,
-    DROP_LIFT,
     OPEN_CASE_BY_ID,
     candidate_from_row,
+    drop_lift,
     end_case_hotspots,
     lock_streets,
     rejudge_case,
@@ -126,12 +127,21 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
         await conn.execute(RECORD_EDIT, by, "merge", None, case_id, into, moved["ids"], kept, None, moved["scores"])
         await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE case_id = $1", case_id, into)
         await conn.execute("UPDATE cases SET merged_into = $2 WHERE id = $1", case_id, into)
+        await conn.execute(CARRY_DISMISSALS, case_id, into, DISMISSAL_HOLDS)
         await refresh_case(conn, case_id)
         await refresh_case(conn, into)
         await _count_problem(conn, cases[case_id], -1)
         await end_case_hotspots(conn, case_id)
         await rejudge_case(conn, into)  # its reporters and risk now include the merged case's
     return True
+
+
+# A hotspot staff dismissed goes with its case's reports into the case that takes them: merged, its reporters are not
+# a new crowd (`tracker.dismissed`).
+CARRY_DISMISSALS = """
+UPDATE hotspots SET case_id = $2
+WHERE case_id = $1 AND status = 'dismissed' AND ended_at > now() - $3::interval
+"""
 
 
 ABSORB = """
@@ -169,6 +179,7 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
         into.id,
     )
     await conn.execute("UPDATE items SET case_id = $2 WHERE case_id = $1", other.id, into.id)
+    await conn.execute(CARRY_DISMISSALS, other.id, into.id, DISMISSAL_HOLDS)
     merged = combine(
         [(into.signature, float(into.size)), (other.signature, float(other.size))], size=CASE_SIGNATURE_SIZE
     )
@@ -437,9 +448,7 @@ async def dismiss_hotspot(conn: Any, *, hotspot_id: int, dismissal: Dismissal, b
             done = "was dismissed" if status == "dismissed" else "has ended"
             raise StateConflict(f"the hotspot {done}: only a current one is dismissed", current_status=status)
         row = await conn.fetchrow(DISMISS, hotspot_id, by, mask_pii(note))
-        await conn.execute(DROP_LIFT, [hotspot_id])
-        if hotspot["case_id"] is not None:
-            await rejudge_case(conn, hotspot["case_id"])
+        await drop_lift(conn, [hotspot_id])
     return Dismissed(
         id=row["id"],
         kind=row["kind"],

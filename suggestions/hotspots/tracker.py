@@ -234,11 +234,16 @@ WHERE item.case_id = $1
 DISMISSED_CASE_SCORE = """
 SELECT max(score) FROM hotspots
 WHERE status = 'dismissed' AND case_id = $2 AND kind = $1 AND ended_at > now() - $3::interval
+  AND NOT EXISTS (SELECT 1 FROM hotspots a WHERE a.status = 'active' AND a.case_id = $2 AND a.kind = $1)
 """
 DISMISSED_AREA_SCORE = """
 SELECT max(score) FROM hotspots
 WHERE status = 'dismissed' AND case_id IS NULL AND street = $2 AND topic = $3 AND kind = $1
   AND ended_at > now() - $4::interval
+  AND NOT EXISTS (
+      SELECT 1 FROM hotspots a
+      WHERE a.status = 'active' AND a.case_id IS NULL AND a.street = $2 AND a.topic = $3 AND a.kind = $1
+  )
 """
 
 UPSERT_BURST = """
@@ -315,6 +320,29 @@ WHERE id IN (
 DROP_LIFT = """
 UPDATE items SET hotspot_id = NULL
 WHERE id IN (SELECT id FROM items WHERE hotspot_id = ANY($1::bigint[]) FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+
+# An item carries one lift but may belong to several hotspots: one whose lift was dropped takes that of another
+# active hotspot it belongs to (its case's; a burst of its street x topic over the burst's window; an area escalation
+# over its window, warnings and above), an escalation first. Only items the dropping transaction holds ($1).
+RELIFT = """
+UPDATE items i SET hotspot_id = pick.hotspot_id
+FROM (
+    SELECT DISTINCT ON (item.id) item.id AS item_id, h.id AS hotspot_id
+    FROM items item JOIN hotspots h ON h.status = 'active' AND (
+        h.case_id = item.case_id
+        OR (h.kind = 'burst' AND h.street = item.street AND h.topic = item.topic
+            AND item.received_at >= coalesce((h.why->>'since')::timestamptz,
+                                              (h.why->>'as_of')::timestamptz - make_interval(hours => $2))
+            AND item.received_at <= (h.why->>'as_of')::timestamptz)
+        OR (h.kind = 'escalation' AND h.case_id IS NULL AND h.street = item.street AND h.topic = item.topic
+            AND item.risk_level >= 2 AND item.received_at > h.updated_at - $3::interval)
+    )
+    WHERE item.id = ANY($1::bigint[]) AND item.status <> 'closed'
+    ORDER BY item.id, h.kind = 'escalation' DESC, h.case_id IS NOT NULL DESC, h.id
+) pick
+WHERE i.id = pick.item_id
 """
 
 STALE_LIFTS = """
@@ -645,7 +673,7 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     if not verdict.hot:
         ended = [r["id"] for r in await conn.fetch(END_BURST, street, topic, at)]
         if ended:
-            await conn.execute(DROP_LIFT, ended)
+            await drop_lift(conn, ended)
         return
     # The window counts every district day that touches the last 72 hours (`bursts.burst`): its members and lift
     # run from the first of those days' start, so that the reports listed are those of the problems counted.
@@ -683,7 +711,7 @@ async def _check_area(conn: Any, item: Placed) -> None:
     if not trend.rising or trend.first_level > 1 or trend.last_level < 2 or len(rows) < AREA_MIN_REPORTS:
         return
     # Reports of one case are that case's escalation (`judge_case`), listed once, and dismissed once.
-    if len({r["case_id"] for r in rows}) < 2:
+    if len({r["case_id"] for r in rows if r["case_id"] is not None}) < 2:
         return
     why = {
         "reports": len(rows),
@@ -701,6 +729,14 @@ async def _check_area(conn: Any, item: Placed) -> None:
 
 CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"
 CASE_HOTSPOT_KINDS = ("case", "escalation")  # a case's own hotspots: many reporters, a rising risk
+
+
+async def drop_lift(conn: Any, hotspot_ids: list[int]) -> None:
+    """Take the lift of hotspots that ended or were dismissed off their items; an item still in another active
+    hotspot takes that one's (`RELIFT`)."""
+    dropped = [r["id"] for r in await conn.fetch(DROP_LIFT, hotspot_ids)]
+    if dropped:
+        await conn.execute(RELIFT, dropped, BURST_WINDOW_HOURS, AREA_WINDOW)
 
 
 async def dismissed(
@@ -737,7 +773,7 @@ async def end_case_hotspots(conn: Any, case_id: int, kinds: Sequence[str] = CASE
     one that no longer earns a kind (`judge_case`)."""
     ended = [r["id"] for r in await conn.fetch(END_CASE_HOTSPOT_OF_KIND, case_id, list(kinds))]
     if ended:
-        await conn.execute(DROP_LIFT, ended)
+        await drop_lift(conn, ended)
 
 
 async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: str) -> None:
@@ -816,7 +852,7 @@ async def review_hotspots(conn: Any) -> None:
         ended = [r["id"] for r in await conn.fetch(END_QUIET_CASE_HOTSPOTS, quiet_since)]
         ended += [r["id"] for r in await conn.fetch(END_QUIET_AREA_ESCALATIONS, quiet_since)]
         if ended:
-            await conn.execute(DROP_LIFT, ended)
+            await drop_lift(conn, ended)
         await conn.execute(STALE_LIFTS)
         prior = await district_prior(conn)
         for row in await conn.fetch(ACTIVE_BURSTS):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ml.serving import Prediction
@@ -971,3 +972,97 @@ async def test_a_dismissed_escalation_rises_again_only_to_a_higher_level(
     await drain(model=wages)
     [again] = await rising()
     assert again["why"]["last_level"] == 3
+
+
+async def crowds_of(client: Any, staff: dict[str, str]) -> list[dict[str, Any]]:
+    listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    return [h for h in listed if h["kind"] == "case"]
+
+
+class Crowd(msgspec.Struct):
+    ids: list[int]  # its five reports
+    hotspot: dict[str, Any]
+
+
+@pytest.fixture
+async def lift_crowd(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
+) -> Crowd:
+    """The broken lift's five reporters, a case hotspot: `dismiss` it, as staff would."""
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [crowd] = await crowds_of(client, staff)
+    return Crowd(ids=ids, hotspot=crowd)
+
+
+async def dismiss(client: Any, staff: dict[str, str], hotspot: dict[str, Any]) -> None:
+    note = {"note": "已派维保单位更换配件"}
+    assert (await client.post(f"/api/v1/hotspots/{hotspot['id']}/dismiss", json=note, headers=staff)).status_code == 200
+
+
+async def test_a_dismissed_crowd_is_not_raised_again_by_merging_its_case_into_another(
+    client: Any, staff: dict[str, str], lift_crowd: Crowd
+) -> None:
+    """A dismissal goes with its case's reports when the case is merged into another (by staff here; the tracker's
+    `absorb` alike): the reporters staff dismissed are no new crowd."""
+    ids, crowd = lift_crowd.ids, lift_crowd.hotspot
+    await dismiss(client, staff, crowd)
+    # One report split off into a case of its own: the dismissed case keeps four reporters, the other one.
+    split = await client.post(f"/api/v1/items/{ids[0]}/case", json={"case_id": None}, headers=staff)
+    assert split.status_code == 200, split.text
+    other = (await client.get(f"/api/v1/items/{ids[0]}", headers=staff)).json()["case_id"]
+    assert other != crowd["case_id"]
+    # Staff put it back together the other way round: the same five reporters, the same problem.
+    merged = await client.post(f"/api/v1/cases/{crowd['case_id']}/merge", json={"into": other}, headers=staff)
+    assert merged.status_code == 200, merged.text
+    assert (await client.get(f"/api/v1/cases/{other}", headers=staff)).json()["size"] == 5
+    assert await crowds_of(client, staff) == [], "the five reporters staff dismissed are a crowd hotspot again"
+
+
+async def test_a_crowd_raised_again_follows_its_reports_when_staff_move_one_out(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], lift_crowd: Crowd
+) -> None:
+    """The hold keeps a dismissed hotspot from being raised again, not one raised again from being updated: once
+    grown past it, its numbers follow its reports, down too."""
+    crowd = lift_crowd.hotspot
+    await dismiss(client, staff, crowd)
+    more = [
+        ("web", "龙跃苑二区5号楼电梯还是坏的，老人下不了楼，物业说配件还没到。"),
+        ("web", "龙跃苑二区5号楼电梯停了快一周了，物业到底什么时候修好？"),
+        ("hotline", "来电人反映龙跃苑二区5号楼电梯坏了一个星期还没修，老人出不了门，要求尽快处理。"),
+    ]
+    added = [await post(client, ch, text, operator if ch == "hotline" else {}) for ch, text in more]
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [again] = await crowds_of(client, staff)
+    assert again["why"]["reporters"] == 8
+    # A report that was no reporter of this lift: staff split it off. The case has seven reporters now.
+    split = await client.post(f"/api/v1/items/{added[0]}/case", json={"case_id": None}, headers=staff)
+    assert split.status_code == 200, split.text
+    case = (await client.get(f"/api/v1/cases/{crowd['case_id']}", headers=staff)).json()
+    assert case["size"] == 7
+    listed = await crowds_of(client, staff)
+    assert [h["why"]["reporters"] for h in listed] in ([], [7]), f"listed with its peak's numbers: {listed}"
+
+
+async def test_dismissing_a_case_hotspot_keeps_the_lift_of_reports_in_another_active_hotspot(
+    client: Any, pool: Any, staff: dict[str, str], lift_crowd: Crowd
+) -> None:
+    """An item carries one lift though it belongs to every hotspot it is part of: dismissing one leaves the reports
+    of another active hotspot lifted by that one (the burst row is written as `_check_burst` writes it)."""
+    ids, crowd = lift_crowd.ids, lift_crowd.hotspot
+    since = await pool.fetchval("SELECT min(received_at) - interval '1 hour' FROM items")
+    as_of = await pool.fetchval("SELECT max(received_at) FROM items")
+    why = {"as_of": as_of.isoformat(), "since": since.isoformat(), "problems": 6, "expected": 0.5, "window_days": 3}
+    await pool.execute(
+        "INSERT INTO hotspots (kind, street, topic, why, score) VALUES ('burst', $1, $2, $3, 12)",
+        crowd["street"],
+        crowd["topic"],
+        {**why, "baseline_days": 28, "p_value": 1e-05},
+    )
+    await dismiss(client, staff, crowd)
+    listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    [burst] = [h for h in listed if h["kind"] == "burst"]
+    assert set(ids) <= {m["id"] for m in burst["members"]}
+    feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
+    unlifted = [i for i in ids if "hotspot" not in {r["code"] for r in feed[i]["reasons"]}]
+    assert not unlifted, f"members of the active burst ranked without its lift: {unlifted}"

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from suggestions.cli import main
 from suggestions.privacy import mask_pii
 from suggestions.remask import UPDATE_ITEM, remask
+from suggestions.retention import anonymise_closed
 from suggestions.settings import Settings
 from tests.integration.records import classified_item, close_item, staff_token_id
 
@@ -147,3 +148,61 @@ async def test_the_office_numbers_replies_may_show_stay_shown(conn: Any) -> None
     assert (
         await conn.fetchval("SELECT answer_masked FROM items WHERE id = $1", item) == "已修复。如有问题请拨打 [电话]。"
     )
+
+
+RETAINED_TEXT = f"我叫王建国，电话{SPELT}，回龙观龙跃苑二区5号楼电梯坏了三天，老人下不了楼。"
+RETAINED_ANSWER = f"已派维保单位修复，有事请打{SPELT}。"
+RETAINED_NOTE = f"已电话联系来电人（{SPELT}），明日上门。"
+
+
+async def test_what_retention_kept_of_an_anonymised_item_is_masked_again_too(conn: Any) -> None:
+    """Retention replaced the text, reply and notes by their masked forms under the older masking, and never looks
+    at the item again: those columns are masked again as well, or the personal data it erases stays for good."""
+    staff = await staff_token_id(conn)
+    item = await classified_item(conn, text=RETAINED_TEXT, topic="城乡建设", risk_level=1)
+    await close_item(conn, item, answer=RETAINED_ANSWER, staff_id=staff, days_ago=400)
+    await conn.execute(
+        "INSERT INTO item_notes (item_id, text, text_masked, written_by) VALUES ($1, $2, $2, $3)",
+        item,
+        RETAINED_NOTE,
+        staff,
+    )
+    # As the older masking stored it: neither the spelt mobile nor the name was masked.
+    await conn.execute("UPDATE items SET text_masked = text, answer_masked = answer WHERE id = $1", item)
+    assert (await anonymise_closed(conn, closed_days=365)).items == 1
+
+    await remask(conn)
+
+    row = await conn.fetchrow("SELECT text, text_masked, answer, answer_masked, anonymised_at FROM items")
+    assert row["anonymised_at"] is not None
+    assert SPELT not in row["text_masked"]  # what staff read
+    assert SPELT not in row["answer_masked"]
+    kept = {
+        "items.text": row["text"],
+        "items.answer": row["answer"],
+        "item_notes.text": await conn.fetchval("SELECT text FROM item_notes"),
+    }
+    leaks = {column for column, value in kept.items() if SPELT in value or "王建国" in value}
+    assert not leaks, f"personal data kept in an anonymised item after remask: {sorted(leaks)}"
+
+
+async def test_a_phone_split_by_a_summarys_cut_is_left_out_when_its_report_moved_away(conn: Any) -> None:
+    """The summary of a case whose first report moved to another case cannot be cut again from it: masked as it
+    reads, a mobile the cut split is no mobile, so a run of digits at the cut is left out."""
+    prefix = "回龙观街道龙泽苑东区" + "楼道灯不亮" * 11 + "，有事请打电话"  # 10 + 55 + 7 = 72 characters
+    text = prefix + SPELT + "。"
+    assert len(prefix) == 72
+    moved = await classified_item(conn, text=text, topic="城乡建设", risk_level=0)
+    other = await classified_item(conn, text="回龙观街道龙泽苑东区路灯坏了", topic="城乡建设", risk_level=0)
+    await conn.execute("UPDATE items SET text_masked = text WHERE id = $1", moved)  # the older masking
+    case_id = await conn.fetchval(
+        "INSERT INTO cases (street, topic, opened_at, last_activity, size, summary) "
+        "SELECT '回龙观街道', '城乡建设', received_at, received_at, 1, left(text, 80) FROM items WHERE id = $1 "
+        "RETURNING id",
+        moved,
+    )
+    # The first report was moved out of the case it opened (staff split it, or moved it elsewhere).
+    await conn.execute("UPDATE items SET case_id = $2 WHERE id = $1", other, case_id)
+    await remask(conn)
+    summary = await conn.fetchval("SELECT summary FROM cases WHERE id = $1", case_id)
+    assert SPELT[:8] not in summary, f"most of a phone left in the summary: {summary[-12:]!r}"
