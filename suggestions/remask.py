@@ -1,11 +1,12 @@
 """Masking again what was stored before the masking learnt more.
 
 What staff, operators and residents read is masked when it is stored (`privacy.mask_pii`): an item's text and place,
-a reply, a follow-up note, a rating's comment and the reply it was about, and a case's summary (its first report's
-masked text, cut short). When the masking learns a new form of a phone (spelt in Chinese numerals, written with
-dots) or of a name, what was stored before keeps the old masking until this runs: each masked column is computed
-again from what it was made from (the raw text where it is kept, else the masked text itself; masking is
-idempotent, so a placeholder stays as it is).
+a reply, a follow-up note, a rating's comment and the reply it was about, a case's summary (its first report's
+masked text, cut short), and why staff dismissed a hotspot. When the masking learns a new form of a phone (spelt in
+Chinese numerals, written with dots) or of a name, what was stored before keeps the old masking until this runs:
+each masked column is computed again from what it was made from (the raw text where it is kept, else the masked text
+itself; masking is idempotent, so a placeholder stays as it is). What retention kept of an anonymised item (its
+masked forms, as they were then) is masked again with them.
 
 Batches of rows by key, each committed on its own, so a large store is never locked for long. A row is written only
 if its masked form changes, and only if its source is still what was read (an answer replaced meanwhile is left to
@@ -60,6 +61,11 @@ WHERE item_id = $1 AND closed_at = $2 AND comment IS NOT DISTINCT FROM $3 AND an
 """
 CASES = "SELECT id, summary FROM cases WHERE id > $1 ORDER BY id LIMIT $2"
 UPDATE_CASE = "UPDATE cases SET summary = $3 WHERE id = $1 AND summary = $2"
+# Why staff dismissed a hotspot: stored masked only.
+DISMISSAL_NOTES = """
+SELECT id, dismissal_note AS note FROM hotspots WHERE id > $1 AND dismissal_note IS NOT NULL ORDER BY id LIMIT $2
+"""
+UPDATE_DISMISSAL_NOTE = "UPDATE hotspots SET dismissal_note = $3 WHERE id = $1 AND dismissal_note = $2"
 
 
 SUMMARY_LENGTH = 80  # a case's summary: left(first report's masked text, 80)
@@ -89,6 +95,7 @@ class RemaskReport(msgspec.Struct, kw_only=True):
     ratings_changed: int = 0
     cases: int = 0
     cases_changed: int = 0
+    dismissal_notes_changed: int = 0
 
 
 def _masked(value: str | None, keep: frozenset[str] = frozenset()) -> str | None:
@@ -164,4 +171,13 @@ async def remask(
         if cases and not dry_run:
             async with conn.transaction():
                 await conn.executemany(UPDATE_CASE, cases)
+
+    last = 0
+    while rows := await conn.fetch(DISMISSAL_NOTES, last, batch_size):
+        last = rows[-1]["id"]
+        notes = [(r["id"], r["note"], mask_pii(r["note"])) for r in rows if mask_pii(r["note"]) != r["note"]]
+        report.dismissal_notes_changed += len(notes)
+        if notes and not dry_run:
+            async with conn.transaction():
+                await conn.executemany(UPDATE_DISMISSAL_NOTE, notes)
     return report

@@ -61,6 +61,11 @@ async def stored_under_old_masking(conn: Any) -> dict[str, int]:
             item_id,
         )
         await conn.execute("UPDATE items SET case_id = $2 WHERE id = $1", item_id, case_of[item_id])
+    await conn.execute(
+        "INSERT INTO hotspots (kind, case_id, status, why, dismissal_note) VALUES ('case', $1, 'dismissed', '{}', $2)",
+        case_of[lift],
+        f"物业经理{SPELT}已到场",
+    )
     # The report that opened this case was moved out of it: its summary is masked as it reads.
     await conn.execute("UPDATE items SET case_id = $2 WHERE id = $1", moved, case_of[lights])
     return {"lift": lift, "lights": lights, "moved": moved, "orphan_case": case_of[moved]}
@@ -76,7 +81,11 @@ async def test_every_masked_text_is_masked_again_whole(conn: Any) -> None:
     # A dry run reads a summary as it is: the number the cut split is no number it can see.
     assert report == msgspec.structs.replace(dry, dry_run=False, cases_changed=report.cases_changed)
     assert (report.items, report.items_changed, report.notes_changed, report.ratings_changed) == (3, 3, 1, 1)
-    assert (dry.cases_changed, report.cases_changed) == (2, 3)
+    assert (dry.cases_changed, report.cases_changed, report.dismissal_notes_changed) == (2, 3, 1)
+    assert (
+        await conn.fetchval("SELECT dismissal_note FROM hotspots WHERE status = 'dismissed'")
+        == "物业经理[手机号]已到场"
+    )
 
     item = await conn.fetchrow("SELECT * FROM items WHERE id = $1", ids["lift"])
     assert item["text"] == TEXT  # the record stays as it was written
@@ -101,7 +110,9 @@ async def test_every_masked_text_is_masked_again_whole(conn: Any) -> None:
     assert all(SPELT not in s and DOTTED not in s for s in summaries.values())
 
     again = await conn.fetchrow(EVERYTHING)
-    unchanged = msgspec.structs.replace(report, items_changed=0, notes_changed=0, ratings_changed=0, cases_changed=0)
+    unchanged = msgspec.structs.replace(
+        report, items_changed=0, notes_changed=0, ratings_changed=0, cases_changed=0, dismissal_notes_changed=0
+    )
     assert await remask(conn) == unchanged
     assert await conn.fetchrow(EVERYTHING) == again
 
