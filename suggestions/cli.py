@@ -282,7 +282,10 @@ def remask(dry_run: bool) -> None:
     from suggestions.remask import remask as remask_all
 
     settings = _database_settings()
-    keep = public_phones(settings.public_phones)
+    try:
+        keep = public_phones(settings.public_phones)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     report = _with_connection(settings, lambda conn: remask_all(conn, dry_run=dry_run, keep=keep))
     click.echo(msgspec.json.encode(report).decode())
 

@@ -59,7 +59,12 @@ UPDATE_RATING = """
 UPDATE ratings SET comment = $5, answer_masked = $6
 WHERE item_id = $1 AND closed_at = $2 AND comment IS NOT DISTINCT FROM $3 AND answer_masked IS NOT DISTINCT FROM $4
 """
-CASES = "SELECT id, summary FROM cases WHERE id > $1 ORDER BY id LIMIT $2"
+# `traced`: the summary is still cut from one of its case's reports (the items' pass masked it again with that report).
+CASES = """
+SELECT c.id, c.summary,
+       EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND left(i.text_masked, 80) = c.summary) AS traced
+FROM cases c WHERE c.id > $1 ORDER BY c.id LIMIT $2
+"""
 UPDATE_CASE = "UPDATE cases SET summary = $3 WHERE id = $1 AND summary = $2"
 # Why staff dismissed a hotspot: stored masked only.
 DISMISSAL_NOTES = """
@@ -73,11 +78,11 @@ SUMMARY_LENGTH = 80  # a case's summary: left(first report's masked text, 80)
 _CUT_NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺 .\-]{4,}$")
 
 
-def _summary_masked(summary: str) -> str:
-    """A summary masked as it reads, and, when it was cut, a run of digits at the cut (a phone split by it is no
-    phone to the masking) left out."""
+def _summary_masked(summary: str, traced: bool = False) -> str:
+    """A summary masked as it reads, and, when it was cut and cannot be traced to a report of its case (`traced`),
+    a run of digits at the cut (a phone split by it is no phone to the masking) left out."""
     masked = mask_pii(summary)
-    if len(summary) == SUMMARY_LENGTH:
+    if not traced and len(summary) == SUMMARY_LENGTH:
         masked = _CUT_NUMBER.sub("…", masked)
     return masked
 
@@ -163,9 +168,9 @@ async def remask(
         last = rows[-1]["id"]
         report.cases += len(rows)
         cases = [
-            (r["id"], r["summary"], _summary_masked(r["summary"]))
+            (r["id"], r["summary"], _summary_masked(r["summary"], r["traced"]))
             for r in rows
-            if _summary_masked(r["summary"]) != r["summary"]
+            if _summary_masked(r["summary"], r["traced"]) != r["summary"]
         ]
         report.cases_changed += len(cases)
         if cases and not dry_run:

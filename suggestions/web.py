@@ -20,7 +20,7 @@ from suggestions.errors import InvalidInput, StateConflict
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
-from suggestions.intake.service import accept_item, check_item, checked_phone, request_hash
+from suggestions.intake.service import accept_item, check_item, checked_phone, request_hash, shows_anything
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
@@ -100,9 +100,11 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
                 checked_phone(value)
         except (msgspec.ValidationError, InvalidInput):
             errors[name] = FIELD_MESSAGES.get(name, "请检查填写的内容")
-    # A resident who wrote nothing is asked to write, not told of a length limit.
-    if "text" in errors and len(fields.get("text", "")) <= MAX_TEXT_LENGTH:
-        errors["text"] = "请写下发生了什么"
+    # A resident who wrote nothing is asked to write, not told of a length limit; nor is one whose text holds a
+    # character no message can (a NUL pasted in).
+    text = fields.get("text", "")
+    if "text" in errors and len(text) <= MAX_TEXT_LENGTH:
+        errors["text"] = "请写下发生了什么" if not shows_anything(text) else "内容里有无法识别的字符，请删去后再提交"
     return errors
 
 

@@ -329,18 +329,29 @@ RETURNING id
 RELIFT = """
 UPDATE items i SET hotspot_id = pick.hotspot_id
 FROM (
-    SELECT DISTINCT ON (item.id) item.id AS item_id, h.id AS hotspot_id
-    FROM items item JOIN hotspots h ON h.status = 'active' AND (
-        h.case_id = item.case_id
-        OR (h.kind = 'burst' AND h.street = item.street AND h.topic = item.topic
-            AND item.received_at >= coalesce((h.why->>'since')::timestamptz,
-                                              (h.why->>'as_of')::timestamptz - make_interval(hours => $2))
-            AND item.received_at <= (h.why->>'as_of')::timestamptz)
-        OR (h.kind = 'escalation' AND h.case_id IS NULL AND h.street = item.street AND h.topic = item.topic
-            AND item.risk_level >= 2 AND item.received_at > h.updated_at - $3::interval)
-    )
+    SELECT item.id AS item_id, h.id AS hotspot_id
+    FROM items item CROSS JOIN LATERAL (
+        -- One branch per kind, each read by its partial unique index of active hotspots: an OR of the three in
+        -- one join reads every hotspot ever stored and compares each item with every active one.
+        SELECT h.id FROM (
+            SELECT h.id, h.kind, true AS of_case FROM hotspots h
+            WHERE h.status = 'active' AND h.kind <> 'burst' AND h.case_id = item.case_id
+            UNION ALL
+            SELECT h.id, h.kind, false FROM hotspots h
+            WHERE h.status = 'active' AND h.kind = 'burst' AND h.street = item.street AND h.topic = item.topic
+              AND item.received_at >= coalesce((h.why->>'since')::timestamptz,
+                                                (h.why->>'as_of')::timestamptz - make_interval(hours => $2))
+              AND item.received_at <= (h.why->>'as_of')::timestamptz
+            UNION ALL
+            SELECT h.id, h.kind, false FROM hotspots h
+            WHERE h.status = 'active' AND h.kind = 'escalation' AND h.case_id IS NULL
+              AND h.street = item.street AND h.topic = item.topic
+              AND item.risk_level >= 2 AND item.received_at > h.updated_at - $3::interval
+        ) h
+        ORDER BY h.kind = 'escalation' DESC, h.of_case DESC, h.id
+        LIMIT 1
+    ) h
     WHERE item.id = ANY($1::bigint[]) AND item.status <> 'closed'
-    ORDER BY item.id, h.kind = 'escalation' DESC, h.case_id IS NOT NULL DESC, h.id
 ) pick
 WHERE i.id = pick.item_id
 """
@@ -352,6 +363,7 @@ WHERE id IN (
     WHERE h.status <> 'active'
     FOR UPDATE OF item SKIP LOCKED
 )
+RETURNING id
 """
 
 BURST_MEMBERS = """
@@ -426,6 +438,10 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
     await lock_streets(conn, [item.street for item in items])
     lower: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
     judged: dict[tuple[str, str], datetime] = {}  # each area's earliest report of risk 2 or more in the batch
+    # Each area's latest warning of the batch, and the areas with a report of the batch placed after it: that report
+    # was not placed yet when the warning judged the area, and `_check_area` counts the cases of placed reports only.
+    last_warning: dict[tuple[str, str], Placed] = {}
+    placed_late: set[tuple[str, str]] = set()
     for item in sorted(items, key=lambda i: i.received_at):
         case_id, new_problem, size = await _place(conn, item)
         if item.street is not None:
@@ -439,8 +455,13 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
             if item.risk_level >= 2:
                 await _check_area(conn, item)
                 judged.setdefault((item.street, item.topic), item.received_at)
+                last_warning[(item.street, item.topic)] = item
             else:
                 lower.setdefault((item.street, item.topic), item)
+                if (item.street, item.topic) in last_warning:
+                    placed_late.add((item.street, item.topic))
+    for area in sorted(placed_late):
+        await _check_area(conn, last_warning[area])
     # Reports below risk 2 judge their area only when a warning or threat was received after them, within their
     # window, and placed before them (by another worker's batch, or a grid worker's reports synced late): they may be
     # the complaints a rise starts from, and no later report would judge the area whole. Not when a warning of this
@@ -853,7 +874,9 @@ async def review_hotspots(conn: Any) -> None:
         ended += [r["id"] for r in await conn.fetch(END_QUIET_AREA_ESCALATIONS, quiet_since)]
         if ended:
             await drop_lift(conn, ended)
-        await conn.execute(STALE_LIFTS)
+        # A lift DROP_LIFT passed over (its item was held) goes now, and the item takes another hotspot's as there.
+        if stale := [r["id"] for r in await conn.fetch(STALE_LIFTS)]:
+            await conn.execute(RELIFT, stale, BURST_WINDOW_HOURS, AREA_WINDOW)
         prior = await district_prior(conn)
         for row in await conn.fetch(ACTIVE_BURSTS):
             await _check_burst(conn, row["street"], row["topic"], prior, at=datetime.now(UTC))

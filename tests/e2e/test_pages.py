@@ -374,3 +374,6 @@ async def test_an_empty_message_is_asked_for_without_a_length_limit(client: Any)
     assert page.status_code == 422
     assert "请写下发生了什么" in page.text
     assert "不超过" not in page.text
+    pasted = await client.post("/submit", data=form(text="楼道灯坏了\x00"))
+    assert pasted.status_code == 422
+    assert "无法识别的字符" in pasted.text

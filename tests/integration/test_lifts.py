@@ -1,0 +1,173 @@
+"""Lifts that move between hotspots, an area judged once its batch is placed, and summaries remask leaves alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from suggestions.hotspots.editing import Dismissal, dismiss_hotspot
+from suggestions.hotspots.similarity import signature
+from suggestions.hotspots.tracker import AREA_WINDOW, BURST_WINDOW_HOURS, RELIFT, Placed, review_hotspots, track
+from suggestions.remask import remask
+from tests.integration.records import classified_item, staff_token_id
+
+
+def scans_of(plan: dict[str, Any], relation: str) -> list[str]:
+    found = [plan["Node Type"]] if plan.get("Relation Name") == relation else []
+    for child in plan.get("Plans", []):
+        found += scans_of(child, relation)
+    return found
+
+
+async def test_relift_reads_active_hotspots_by_index_not_every_hotspot_ever(conn: Any) -> None:
+    """RELIFT runs under a street's lock (a burst ending in the tracker, the hourly review, a dismissal): it reads
+    active hotspots by their indexes, never every hotspot stored (ended and dismissed ones included, a table that
+    only grows)."""
+    await conn.execute(
+        """INSERT INTO hotspots (kind, street, topic, why, score, status, ended_at)
+           SELECT 'burst', 's' || (g % 300), 't' || (g % 15), '{"as_of": "2026-01-01T00:00:00+00:00"}', 1, 'ended',
+                  now()
+           FROM generate_series(1, 20000) g"""
+    )
+    await conn.execute(
+        """INSERT INTO hotspots (kind, street, topic, why, score)
+           SELECT 'burst', 's' || g, 't1', jsonb_build_object('as_of', now(), 'since', now() - interval '3 days'), 5
+           FROM generate_series(1, 40) g"""
+    )
+    await conn.execute(
+        """INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level)
+           SELECT 'R' || g, 'web', '', '', 'open', 's' || (g % 40), 't1', 2 FROM generate_series(1, 300) g"""
+    )
+    await conn.execute("ANALYZE hotspots")
+    await conn.execute("ANALYZE items")
+    ids = [r["id"] for r in await conn.fetch("SELECT id FROM items")]
+    [row] = await conn.fetch("EXPLAIN (FORMAT JSON) " + RELIFT, ids, BURST_WINDOW_HOURS, AREA_WINDOW)
+    plan = json.loads(row[0])[0]["Plan"]
+    scans = scans_of(plan, "hotspots")
+    assert "Seq Scan" not in scans, f"RELIFT scans every hotspot stored: {scans}"
+
+
+async def test_a_lift_the_dismissal_could_not_drop_at_once_goes_to_the_items_other_hotspot(
+    conn: Any, pool: Any
+) -> None:
+    """DROP_LIFT passes over an item another transaction holds; the hourly review drops it later (STALE_LIFTS), and
+    the item takes the lift of its case's active crowd then."""
+    staff = await staff_token_id(conn)
+    case_id = await conn.fetchval(
+        "INSERT INTO cases (street, topic, opened_at, last_activity, size) "
+        "VALUES ('回龙观街道', '城乡建设', now(), now(), 2) RETURNING id"
+    )
+    escalation = await conn.fetchval(
+        "INSERT INTO hotspots (kind, street, topic, case_id, why, score) "
+        "VALUES ('escalation', '回龙观街道', '城乡建设', $1, '{}', 2) RETURNING id",
+        case_id,
+    )
+    crowd = await conn.fetchval(
+        "INSERT INTO hotspots (kind, street, topic, case_id, why, score) "
+        "VALUES ('case', '回龙观街道', '城乡建设', $1, '{}', 5) RETURNING id",
+        case_id,
+    )
+    held, free = [
+        await conn.fetchval(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level, "
+            "case_id, hotspot_id) VALUES ($1, 'web', '', '', 'open', '回龙观街道', '城乡建设', 2, $2, $3) "
+            "RETURNING id",
+            code,
+            case_id,
+            escalation,
+        )
+        for code in ("H1", "H2")
+    ]
+    other: asyncpg.Connection = await pool.acquire()
+    try:
+        async with other.transaction():
+            # Staff at work on the item (a move, a note): the dismissal passes it over.
+            await other.execute("SELECT 1 FROM items WHERE id = $1 FOR UPDATE", held)
+            assert await dismiss_hotspot(conn, hotspot_id=escalation, dismissal=Dismissal(note="已处置"), by=staff)
+    finally:
+        await pool.release(other)
+    lifts = dict(await conn.fetch("SELECT id, hotspot_id FROM items"))
+    assert lifts[free] == crowd  # RELIFT did its job for the item it held
+    await review_hotspots(conn)
+    lifts = dict(await conn.fetch("SELECT id, hotspot_id FROM items"))
+    assert lifts[held] == crowd, "a report of the case's active crowd left without its lift by the hourly review"
+
+
+SUMMARY_TEXT = "回龙观街道龙泽苑东区" + "楼道灯不亮" * 13 + "，2024年起就这样"  # no personal data in it
+
+
+async def test_remask_leaves_a_summary_with_no_personal_data_as_it_was(conn: Any) -> None:
+    """A row is written only if its masked form changes: a case whose first report is still its member, with nothing
+    new to mask, keeps its summary, though it is cut at 80 characters right after four digits (a year)."""
+    item = await classified_item(conn, text=SUMMARY_TEXT, topic="城乡建设", risk_level=0)
+    case_id = await conn.fetchval("SELECT case_id FROM items WHERE id = $1", item)  # the case it opened
+    before = await conn.fetchval("SELECT summary FROM cases WHERE id = $1", case_id)
+    assert len(before) == 80
+    assert before.endswith("2024")
+    report = await remask(conn)
+    after = await conn.fetchval("SELECT summary FROM cases WHERE id = $1", case_id)
+    assert (report.cases_changed, after) == (0, before), f"summary rewritten: {after[-10:]!r}"
+
+
+def _placed(item_id: int, *, risk: int, at: datetime, text: str) -> Placed:
+    return Placed(
+        id=item_id,
+        text=text,
+        street="回龙观街道",
+        locality=None,
+        topic="劳动和社会保障",
+        risk_level=risk,
+        received_at=at,
+        signature=signature(text, places=("回龙观街道", None)),
+        resident_phone=False,
+    )
+
+
+WAGES = "回龙观街道某工地拖欠工资，工人讨薪无果，情绪激动，扬言要堵路。"
+OTHER_SITE = "育知东路快递驿站的老板把快递员的押金扣了不退，社保也一直没给交。"
+
+
+async def test_an_area_escalation_is_judged_once_a_later_report_of_the_batch_is_placed(conn: Any) -> None:
+    """`_check_area` counts the cases of placed reports only, and a report of the batch received after the warning
+    is not placed yet when the warning judges the area: the area is judged again once it is. Two cases rising from
+    complaints to a threat are an area escalation."""
+    now = datetime.now(UTC)
+    case_a = await conn.fetchval(
+        "INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, signature_keys, "
+        "signature_weights, anchor_keys, anchor_weights, summary) "
+        "VALUES ('回龙观街道', '劳动和社会保障', $1, $1, 3, 1, $2, $3, $2, $3, '') RETURNING id",
+        now - timedelta(days=3),
+        signature(WAGES).keys,
+        signature(WAGES).weights,
+    )
+    for days, risk in ((5, 0), (4, 1), (3, 0)):
+        await conn.execute(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level, "
+            "case_id, received_at) VALUES (substr(md5(random()::text), 1, 12), 'web', $1, $1, 'open', "
+            "'回龙观街道', '劳动和社会保障', $2, $3, $4)",
+            WAGES,
+            risk,
+            case_a,
+            now - timedelta(days=days),
+        )
+    batch = []
+    for hours, risk, text in ((3, 3, WAGES), (1, 0, OTHER_SITE)):
+        at = now - timedelta(hours=hours)
+        item_id = await conn.fetchval(
+            "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level, "
+            "received_at) VALUES (substr(md5(random()::text), 1, 12), 'web', $1, $1, 'open', '回龙观街道', "
+            "'劳动和社会保障', $2, $3) RETURNING id",
+            text,
+            risk,
+            at,
+        )
+        batch.append(_placed(item_id, risk=risk, at=at, text=text))
+    async with conn.transaction():
+        await track(conn, batch)
+    cases = await conn.fetchval("SELECT count(DISTINCT case_id) FROM items")
+    kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM hotspots WHERE case_id IS NULL")]
+    assert cases >= 2
+    assert kinds == ["escalation"], f"{cases} cases rising to threats, area hotspots: {kinds}"
