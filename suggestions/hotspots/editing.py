@@ -22,6 +22,7 @@ from suggestions.hotspots.tracker import (
     end_case_hotspots,
     lock_streets,
     rejudge_case,
+    relift,
 )
 from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.intake.service import shows_anything
@@ -238,6 +239,9 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
         joined = await conn.fetchval(MEMBER_IDS, case_id)
         await conn.execute("UPDATE items SET case_id = $2, case_score = NULL WHERE id = $1", item_id, case_id)
         if item["case_id"] is not None:
+            # The report leaves its old case's hotspot; another one it belongs to lifts it (its new case's is judged
+            # below).
+            await relift(conn, [r["id"] for r in await conn.fetch(LEAVE_CASE_LIFT, item_id, item["case_id"])])
             left = await conn.fetchval(MEMBER_IDS, item["case_id"])
             score = item["case_score"]
             await conn.execute(RECORD_EDIT, by, action, item_id, item["case_id"], case_id, left, joined, score, None)
@@ -246,6 +250,13 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
         await refresh_case(conn, case_id)
         await rejudge_case(conn, case_id)
         return case_id
+
+
+LEAVE_CASE_LIFT = """
+UPDATE items SET hotspot_id = NULL
+WHERE id = $1 AND hotspot_id IN (SELECT id FROM hotspots WHERE case_id = $2)
+RETURNING id
+"""
 
 
 class CaseEdit(msgspec.Struct):

@@ -755,9 +755,14 @@ CASE_HOTSPOT_KINDS = ("case", "escalation")  # a case's own hotspots: many repor
 async def drop_lift(conn: Any, hotspot_ids: list[int]) -> None:
     """Take the lift of hotspots that ended or were dismissed off their items; an item still in another active
     hotspot takes that one's (`RELIFT`)."""
-    dropped = [r["id"] for r in await conn.fetch(DROP_LIFT, hotspot_ids)]
-    if dropped:
-        await conn.execute(RELIFT, dropped, BURST_WINDOW_HOURS, AREA_WINDOW)
+    await relift(conn, [r["id"] for r in await conn.fetch(DROP_LIFT, hotspot_ids)])
+
+
+async def relift(conn: Any, item_ids: list[int]) -> None:
+    """Items whose lift was dropped take that of another active hotspot they belong to (`RELIFT`); the caller holds
+    their rows."""
+    if item_ids:
+        await conn.execute(RELIFT, item_ids, BURST_WINDOW_HOURS, AREA_WINDOW)
 
 
 async def dismissed(
@@ -875,8 +880,7 @@ async def review_hotspots(conn: Any) -> None:
         if ended:
             await drop_lift(conn, ended)
         # A lift DROP_LIFT passed over (its item was held) goes now, and the item takes another hotspot's as there.
-        if stale := [r["id"] for r in await conn.fetch(STALE_LIFTS)]:
-            await conn.execute(RELIFT, stale, BURST_WINDOW_HOURS, AREA_WINDOW)
+        await relift(conn, [r["id"] for r in await conn.fetch(STALE_LIFTS)])
         prior = await district_prior(conn)
         for row in await conn.fetch(ACTIVE_BURSTS):
             await _check_burst(conn, row["street"], row["topic"], prior, at=datetime.now(UTC))

@@ -1066,3 +1066,21 @@ async def test_dismissing_a_case_hotspot_keeps_the_lift_of_reports_in_another_ac
     feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
     unlifted = [i for i in ids if "hotspot" not in {r["code"] for r in feed[i]["reasons"]}]
     assert not unlifted, f"members of the active burst ranked without its lift: {unlifted}"
+
+
+async def test_a_report_moved_out_of_a_hotspots_case_leaves_its_lift(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], lift_crowd: Crowd
+) -> None:
+    await post(client, "web", "龙跃苑二区5号楼电梯还是坏的，老人下不了楼，物业说配件还没到。", {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [crowd] = await crowds_of(client, staff)
+    assert crowd["why"]["reporters"] == 6
+    # Staff judge one report to be another problem: it leaves the case, which stays a crowd of five.
+    moved = lift_crowd.ids[0]
+    split = await client.post(f"/api/v1/items/{moved}/case", json={"case_id": None}, headers=staff)
+    assert split.status_code == 200, split.text
+    [crowd] = await crowds_of(client, staff)
+    assert crowd["why"]["reporters"] == 5
+    feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
+    assert "hotspot" not in {r["code"] for r in feed[moved]["reasons"]}
+    assert "hotspot" in {r["code"] for r in feed[lift_crowd.ids[1]]["reasons"]}
