@@ -49,12 +49,15 @@ def _database_settings() -> Settings:
 
 
 def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work` with one PostgreSQL connection, closed afterwards."""
+    """Run `work` with one PostgreSQL connection, closed afterwards; jsonb as the service's pool reads it."""
     import asyncpg
+
+    from suggestions.db import _init_connection
 
     async def go() -> T:
         conn = await asyncpg.connect(settings.database_url)
         try:
+            await _init_connection(conn)
             return await work(conn)
         finally:
             await conn.close()
@@ -225,19 +228,21 @@ def reclassify() -> None:
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["corrections", "classifications", "case-edits"]))
+@click.argument("what", type=click.Choice(["corrections", "classifications", "case-edits", "hotspots"]))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def export(what: str, out: Path) -> None:
-    """Export staff corrections (CSV, for retraining), classifications (JSONL without text, for drift reports) or
-    staff corrections of the grouping (JSONL of ids, for measuring and retraining it)."""
+    """Export staff corrections (CSV, for retraining), classifications (JSONL without text, for drift reports),
+    staff corrections of the grouping (JSONL of ids, for measuring and retraining it) or every hotspot raised and
+    how it ended, dismissals included (JSONL without text, for counting false hotspots)."""
     from suggestions.classify.backlog import export_classifications, export_corrections
-    from suggestions.hotspots.editing import export_case_edits
+    from suggestions.hotspots.editing import export_case_edits, export_hotspots
 
     settings = _database_settings()
     writers: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
         "corrections": export_corrections,
         "classifications": partial(export_classifications, zone=ZoneInfo(settings.timezone)),
         "case-edits": export_case_edits,
+        "hotspots": export_hotspots,
     }
     write = writers[what]
 

@@ -468,3 +468,50 @@ async def dismiss_hotspot(conn: Any, *, hotspot_id: int, dismissal: Dismissal, b
         dismissed_at=row["ended_at"],
         note=row["dismissal_note"],
     )
+
+
+class HotspotRecord(msgspec.Struct):
+    """One hotspot as `suggestions export hotspots` writes it: what it was raised for and how it ended, no text."""
+
+    id: int
+    kind: str
+    street: str | None
+    topic: str | None
+    case_id: int | None
+    status: str  # active | ended | dismissed (staff judged it; their note stays in the service)
+    started_at: str
+    ended_at: str | None
+    score: float
+    why: dict[str, Any]
+    dismissed_by: int | None
+
+
+EXPORT_HOTSPOTS = """
+SELECT id, kind, street, topic, case_id, status, started_at, ended_at, score, why, dismissed_by
+FROM hotspots ORDER BY id
+"""
+
+
+async def export_hotspots(conn: Any, path: Path) -> int:
+    """JSONL of every hotspot raised: with the dismissals, what a district counts its false hotspots a week by."""
+    count = 0
+    encoder = msgspec.json.Encoder()
+    with path.open("wb") as out:
+        async with conn.transaction():
+            async for row in conn.cursor(EXPORT_HOTSPOTS):
+                record = HotspotRecord(
+                    id=row["id"],
+                    kind=row["kind"],
+                    street=row["street"],
+                    topic=row["topic"],
+                    case_id=row["case_id"],
+                    status=row["status"],
+                    started_at=row["started_at"].isoformat(),
+                    ended_at=None if row["ended_at"] is None else row["ended_at"].isoformat(),
+                    score=round(float(row["score"]), 4),
+                    why=row["why"],
+                    dismissed_by=row["dismissed_by"],
+                )
+                out.write(encoder.encode(record) + b"\n")
+                count += 1
+    return count

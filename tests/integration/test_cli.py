@@ -99,3 +99,25 @@ def test_a_database_that_is_not_there_is_one_line_not_a_traceback(settings: Sett
     assert result.exit_code == 1
     assert "InvalidCatalogNameError" in result.output
     assert "Traceback" not in result.output
+
+
+async def test_the_hotspots_export_says_how_each_ended_and_holds_no_text(
+    settings: Settings, tmp_path: Path, conn: Any
+) -> None:
+    why = {"reports": 5, "reporters": 5}
+    for status, note in (("active", None), ("dismissed", "已处理，联系人王建国13912345678")):
+        await conn.execute(
+            "INSERT INTO hotspots (kind, street, topic, why, score, status, dismissal_note) "
+            "VALUES ('burst', '回龙观街道', '城乡建设', $1, 6, $2, $3)",
+            why,
+            status,
+            note,
+        )
+    out = tmp_path / "hotspots.jsonl"
+    exported = await asyncio.to_thread(
+        CliRunner().invoke, main, ["export", "hotspots", "--out", str(out)], env=env(settings)
+    )
+    assert exported.exit_code == 0, exported.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["status"], r["why"]) for r in records] == [("active", why), ("dismissed", why)]
+    assert "已处理" not in out.read_text()
