@@ -346,7 +346,8 @@ FROM (
             SELECT h.id, h.kind, false FROM hotspots h
             WHERE h.status = 'active' AND h.kind = 'escalation' AND h.case_id IS NULL
               AND h.street = item.street AND h.topic = item.topic
-              AND item.risk_level >= 2 AND item.received_at > h.updated_at - $3::interval
+              AND item.risk_level >= 2
+              AND item.received_at > coalesce((h.why->>'since')::timestamptz, h.updated_at - $3::interval)
         ) h
         ORDER BY h.kind = 'escalation' DESC, h.of_case DESC, h.id
         LIMIT 1
@@ -740,6 +741,7 @@ async def _check_area(conn: Any, item: Placed) -> None:
         "last_level": trend.last_level,
         "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
         "span_days": round(trend.span_days, 1),
+        "since": since.isoformat(),  # where its window starts: its members and lift are counted from here
     }
     if await dismissed(conn, "escalation", float(trend.last_level), street=item.street, topic=item.topic):
         return

@@ -125,8 +125,8 @@ async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> li
         return list(await conn.fetch(CASE_MEMBERS, row["case_id"], limit, None, None))
     burst = row["kind"] == "burst"
     span = timedelta(hours=BURST_WINDOW_HOURS) if burst else AREA_WINDOW
-    # A burst's window as its verdict counted it (`why.since`); older bursts carry none.
-    since = datetime.fromisoformat(row["why"]["since"]) if burst and "since" in row["why"] else None
+    # The window as its verdict counted it (`why.since`): a burst's, an area escalation's; older ones carry none.
+    since = datetime.fromisoformat(row["why"]["since"]) if "since" in row["why"] else None
     rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since)
     return list(rows)
 

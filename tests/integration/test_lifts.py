@@ -96,6 +96,25 @@ async def test_a_lift_the_dismissal_could_not_drop_at_once_goes_to_the_items_oth
     assert lifts[held] == crowd, "a report of the case's active crowd left without its lift by the hourly review"
 
 
+async def test_an_area_escalations_lift_runs_over_the_window_its_verdict_counted(conn: Any) -> None:
+    """Judged when its warning came in, an area escalation counts the reports of the two weeks before that warning
+    (`why.since`), not of the two weeks before its row was last touched: an import or a late placement sets those
+    apart."""
+    now = datetime.now(UTC)
+    area = await conn.fetchval(
+        "INSERT INTO hotspots (kind, street, topic, why, score) "
+        "VALUES ('escalation', '回龙观街道', '劳动和社会保障', $1, 2) RETURNING id",
+        {"reports": 4, "first_level": 0, "last_level": 2, "since": (now - timedelta(days=25)).isoformat()},
+    )
+    item = await conn.fetchval(
+        "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level, "
+        "received_at) VALUES ('A1', 'web', '', '', 'open', '回龙观街道', '劳动和社会保障', 2, $1) RETURNING id",
+        now - timedelta(days=20),
+    )
+    await conn.execute(RELIFT, [item], BURST_WINDOW_HOURS, AREA_WINDOW)
+    assert await conn.fetchval("SELECT hotspot_id FROM items WHERE id = $1", item) == area
+
+
 SUMMARY_TEXT = "回龙观街道龙泽苑东区" + "楼道灯不亮" * 13 + "，2024年起就这样"  # no personal data in it
 
 
