@@ -127,6 +127,9 @@ async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> li
     span = timedelta(hours=BURST_WINDOW_HOURS) if burst else AREA_WINDOW
     # The window as its verdict counted it (`why.since`): a burst's, an area escalation's; older ones carry none.
     since = datetime.fromisoformat(row["why"]["since"]) if "since" in row["why"] else None
+    if since is not None and not burst:
+        # An area escalation's window is open at its start (`AREA_RISKS`, `AREA_MEMBERS`, `RELIFT`: after `since`).
+        since += timedelta(microseconds=1)
     rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since)
     return list(rows)
 

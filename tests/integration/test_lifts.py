@@ -10,7 +10,16 @@ import asyncpg
 
 from suggestions.hotspots.editing import Dismissal, dismiss_hotspot
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import AREA_WINDOW, BURST_WINDOW_HOURS, RELIFT, Placed, review_hotspots, track
+from suggestions.hotspots.tracker import (
+    AREA_MEMBERS,
+    AREA_WINDOW,
+    BURST_WINDOW_HOURS,
+    RELIFT,
+    Placed,
+    review_hotspots,
+    track,
+)
+from suggestions.hotspots.views import hotspot_members
 from suggestions.remask import remask
 from tests.integration.records import classified_item, staff_token_id
 
@@ -96,21 +105,36 @@ async def test_a_lift_the_dismissal_could_not_drop_at_once_goes_to_the_items_oth
     assert lifts[held] == crowd, "a report of the case's active crowd left without its lift by the hourly review"
 
 
+async def area_escalation(conn: Any, why: dict[str, Any]) -> int:
+    """An active escalation of 回龙观街道 × 劳动和社会保障 across its cases, with these numbers."""
+    hotspot_id: int = await conn.fetchval(
+        "INSERT INTO hotspots (kind, street, topic, why, score) "
+        "VALUES ('escalation', '回龙观街道', '劳动和社会保障', $1, 2) RETURNING id",
+        why,
+    )
+    return hotspot_id
+
+
+async def area_warning(conn: Any, code: str, at: datetime, channel: str = "web") -> int:
+    """A warning (risk 2) of that area, received at `at`."""
+    item_id: int = await conn.fetchval(
+        "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level, "
+        "received_at) VALUES ($1, $2, '', '', 'open', '回龙观街道', '劳动和社会保障', 2, $3) RETURNING id",
+        code,
+        channel,
+        at,
+    )
+    return item_id
+
+
 async def test_an_area_escalations_lift_runs_over_the_window_its_verdict_counted(conn: Any) -> None:
     """Judged when its warning came in, an area escalation counts the reports of the two weeks before that warning
     (`why.since`), not of the two weeks before its row was last touched: an import or a late placement sets those
     apart."""
     now = datetime.now(UTC)
-    area = await conn.fetchval(
-        "INSERT INTO hotspots (kind, street, topic, why, score) "
-        "VALUES ('escalation', '回龙观街道', '劳动和社会保障', $1, 2) RETURNING id",
-        {"reports": 4, "first_level": 0, "last_level": 2, "since": (now - timedelta(days=25)).isoformat()},
-    )
-    item = await conn.fetchval(
-        "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level, "
-        "received_at) VALUES ('A1', 'web', '', '', 'open', '回龙观街道', '劳动和社会保障', 2, $1) RETURNING id",
-        now - timedelta(days=20),
-    )
+    why = {"reports": 4, "first_level": 0, "last_level": 2, "since": (now - timedelta(days=25)).isoformat()}
+    area = await area_escalation(conn, why)
+    item = await area_warning(conn, "A1", now - timedelta(days=20))
     await conn.execute(RELIFT, [item], BURST_WINDOW_HOURS, AREA_WINDOW)
     assert await conn.fetchval("SELECT hotspot_id FROM items WHERE id = $1", item) == area
 
@@ -190,3 +214,36 @@ async def test_an_area_escalation_is_judged_once_a_later_report_of_the_batch_is_
     kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM hotspots WHERE case_id IS NULL")]
     assert cases >= 2
     assert kinds == ["escalation"], f"{cases} cases rising to threats, area hotspots: {kinds}"
+
+
+async def test_an_area_escalation_lists_the_reports_it_lifts_and_no_other(conn: Any) -> None:
+    """Its window is open at its start when counted and lifted (after `why.since`), and so when listed. Imported
+    hotline records carry whole-minute times: a warning exactly two weeks before the one judged."""
+    judged_at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    since = judged_at - AREA_WINDOW
+    hotspot = await area_escalation(
+        conn, {"reports": 4, "first_level": 0, "last_level": 2, "span_days": 14.0, "since": since.isoformat()}
+    )
+    ids = [await area_warning(conn, code, at, "hotline") for code, at in (("B1", since), ("B2", judged_at))]
+    counted = {r["id"] for r in await conn.fetch(AREA_MEMBERS, "回龙观街道", "劳动和社会保障", since)}
+    await conn.execute(RELIFT, ids, BURST_WINDOW_HOURS, AREA_WINDOW)
+    lifted = {r["id"] for r in await conn.fetch("SELECT id FROM items WHERE hotspot_id = $1", hotspot)}
+    row = await conn.fetchrow("SELECT * FROM hotspots WHERE id = $1", hotspot)
+    listed = {r["id"] for r in await hotspot_members(conn, row)}
+    assert counted == lifted == {ids[1]}
+    assert listed == lifted, f"listed {sorted(listed)} but counted and lifted {sorted(lifted)}"
+
+
+async def test_an_old_area_escalation_without_since_still_lifts_and_lists(conn: Any) -> None:
+    from suggestions.hotspots.views import active_hotspots
+
+    now = datetime.now(UTC)
+    hotspot = await area_escalation(
+        conn, {"reports": 4, "first_level": 0, "last_level": 2, "slope_per_day": 0.2, "span_days": 5.0}
+    )
+    item = await area_warning(conn, "C1", now - timedelta(days=3))
+    await conn.execute(RELIFT, [item], BURST_WINDOW_HOURS, AREA_WINDOW)
+    assert await conn.fetchval("SELECT hotspot_id FROM items WHERE id = $1", item) == hotspot
+    [listed] = (await active_hotspots(conn, limit=10)).hotspots
+    assert [m.id for m in listed.members] == [item]
+    assert listed.explanation == "回龙观街道·劳动和社会保障：该区域同类问题 4 次反映，风险由 0 级升至 2 级，历时 5.0 天"
