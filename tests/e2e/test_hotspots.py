@@ -75,6 +75,33 @@ async def post_all(
     return [await post(client, channel, text, tokens[channel]) for channel, text in reports]
 
 
+# One wage dispute's calls, day by day, the risk each is given in brackets (`graded`): complaints, a petition
+# threatened, a road blocked.
+WAGE_DISPUTE = [
+    (0, "来电人反映沙河镇于辛庄村一处工地拖欠工人工资两个月，老板说月底结清。【一】"),
+    (1, "来电人反映沙河镇于辛庄村工地拖欠工人工资，老板一直拖着不给，工人们很着急。【一】"),
+    (2, "来电人反映沙河镇于辛庄村工地拖欠工资仍未解决，几十名工人说再不给就去区政府上访。【二】"),
+    (3, "来电人反映沙河镇于辛庄村工地讨薪工人已经堵住了工地门口的路，情绪激动，有人扬言跳楼。【三】"),
+]
+
+
+def graded(model: Any) -> FixedTopic:
+    """Labour reports whose risk is the level their bracket says."""
+    return FixedTopic(model, "劳动和社会保障", risks={"【零】": 0, "【一】": 1, "【二】": 2, "【三】": 3})
+
+
+async def post_days(client: Any, operator: dict[str, str], start: datetime, steps: list[tuple[int, str]]) -> None:
+    """Each (day, text) taken by the hotline that many days after `start`."""
+    for day, text in steps:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+
+
+async def listed_of(client: Any, staff: dict[str, str], kind: str) -> list[dict[str, Any]]:
+    """The current hotspots of one kind."""
+    listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
+    return [h for h in listed if h["kind"] == kind]
+
+
 async def test_reworded_reports_across_channels_become_one_case_and_a_hotspot(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
@@ -305,22 +332,13 @@ async def test_a_burst_of_different_problems_in_one_street_is_flagged(
 async def test_a_case_whose_risk_rises_is_an_escalation(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
-    start = datetime.now(UTC) - timedelta(days=4)
     wage = "沙河镇于辛庄村一处工地拖欠工人工资"
-    steps = [
-        (0, "来电人反映沙河镇于辛庄村一处工地拖欠工人工资两个月，老板说月底结清。【一】"),
-        (1, "来电人反映沙河镇于辛庄村工地拖欠工人工资，老板一直拖着不给，工人们很着急。【一】"),
-        (2, "来电人反映沙河镇于辛庄村工地拖欠工资仍未解决，几十名工人说再不给就去区政府上访。【二】"),
-        (3, "来电人反映沙河镇于辛庄村工地讨薪工人已经堵住了工地门口的路，情绪激动，有人扬言跳楼。【三】"),
-    ]
-    for day, text in steps:
-        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
-    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+    await post_days(client, operator, datetime.now(UTC) - timedelta(days=4), WAGE_DISPUTE)
+    await drain(model=graded(model))
 
-    hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
     # Listed once: the four reports of one case are no escalation of their street across problems as well.
-    rising = [h for h in hotspots if h["kind"] == "escalation"]
-    assert len(rising) == 1, hotspots
+    rising = await listed_of(client, staff, "escalation")
+    assert len(rising) == 1, rising
     assert rising[0]["case_id"] is not None
     assert (rising[0]["why"]["first_level"], rising[0]["why"]["last_level"]) == (1, 3)
     assert rising[0]["why"]["reports"] == 4
@@ -750,30 +768,22 @@ async def test_an_escalation_that_calmed_down_is_no_longer_shown_as_rising(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
     start = datetime.now(UTC) - timedelta(days=8)
-    steps = [
-        (0, "来电人反映沙河镇于辛庄村一处工地拖欠工人工资两个月，老板说月底结清。【一】"),
-        (1, "来电人反映沙河镇于辛庄村工地拖欠工人工资，老板一直拖着不给，工人们很着急。【一】"),
-        (2, "来电人反映沙河镇于辛庄村工地拖欠工资仍未解决，几十名工人说再不给就去区政府上访。【二】"),
-        (3, "来电人反映沙河镇于辛庄村工地讨薪工人已经堵住了工地门口的路，情绪激动，有人扬言跳楼。【三】"),
-        # then the wages are paid, and the same problem's reports say so
+    # The dispute, then the wages paid: the same problem's reports say so.
+    calm = [
         (4, "来电人反映沙河镇于辛庄村工地拖欠工人工资的事，老板已经开始分批结清工资。【零】"),
         (5, "来电人反映沙河镇于辛庄村工地拖欠的工人工资大部分已经发了，工人们情绪平稳。【零】"),
         (6, "来电人反映沙河镇于辛庄村工地拖欠工人工资，剩下的工资老板说这周结清。【零】"),
         (7, "来电人反映沙河镇于辛庄村工地拖欠工人工资已全部结清，工人们已经离开工地。【零】"),
     ]
-    risks = FixedTopic(model, "劳动和社会保障", risks={"【零】": 0, "【一】": 1, "【二】": 2, "【三】": 3})
 
     async def case_escalations() -> list[dict[str, Any]]:
-        hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-        return [h for h in hotspots if h["kind"] == "escalation" and h["case_id"] is not None]
+        return [h for h in await listed_of(client, staff, "escalation") if h["case_id"] is not None]
 
-    for day, text in steps[:4]:
-        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
-    await drain(model=risks)
+    await post_days(client, operator, start, WAGE_DISPUTE)
+    await drain(model=graded(model))
     [rising] = await case_escalations()
-    for day, text in steps[4:]:
-        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
-    await drain(model=risks)
+    await post_days(client, operator, start, calm)
+    await drain(model=graded(model))
 
     case = (await client.get(f"/api/v1/cases/{rising['case_id']}", headers=staff)).json()
     assert case["size"] == 8  # the calm reports joined the case
@@ -793,21 +803,17 @@ async def test_a_case_hotspot_follows_its_reports_when_staff_split_one_off_or_me
     ids = await post_all(client, LIFT, operator, grid_worker)
     await drain(model=FixedTopic(model, "城乡建设"))
 
-    async def crowded() -> list[dict[str, Any]]:
-        hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-        return [h for h in hotspots if h["kind"] == "case"]
-
-    [before] = await crowded()
+    [before] = await listed_of(client, staff, "case")
     assert before["why"]["reporters"] == 5
     split = await client.post(f"/api/v1/items/{ids[-1]}/case", json={"case_id": None}, headers=staff)
     assert split.status_code == 200, split.text
-    assert await crowded() == []  # four reporters left
+    assert await listed_of(client, staff, "case") == []  # four reporters left
 
     merged = await client.post(
         f"/api/v1/cases/{split.json()['case_id']}/merge", json={"into": before["case_id"]}, headers=staff
     )
     assert merged.status_code == 200, merged.text
-    [after] = await crowded()
+    [after] = await listed_of(client, staff, "case")
     assert (after["case_id"], after["why"]["reports"], len(after["members"])) == (before["case_id"], 5, 5)
 
 
@@ -865,23 +871,19 @@ async def test_suggestions_leave_out_a_case_past_its_lifetime(
     assert offered not in [c["case_id"] for c in cases]
 
 
+# More residents about the lift, after its five reporters: two on the web form, then a call.
+LIFT_AGAIN = [
+    ("web", "龙跃苑二区5号楼电梯还是坏的，老人下不了楼，物业说配件还没到。"),
+    ("web", "龙跃苑二区5号楼电梯停了快一周了，物业到底什么时候修好？"),
+    ("hotline", "来电人反映龙跃苑二区5号楼电梯坏了一个星期还没修，老人出不了门，要求尽快处理。"),
+]
+
+
 async def test_staff_dismiss_a_case_hotspot_and_it_stays_dismissed_until_it_grows(
-    client: Any,
-    drain: Any,
-    model: Any,
-    staff: dict[str, str],
-    operator: dict[str, str],
-    grid_worker: dict[str, str],
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], lift_crowd: Crowd
 ) -> None:
     lift = FixedTopic(model, "城乡建设")
-    ids = await post_all(client, LIFT, operator, grid_worker)
-    await drain(model=lift)
-
-    async def crowds() -> list[dict[str, Any]]:
-        listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-        return [h for h in listed if h["kind"] == "case"]
-
-    [crowd] = await crowds()
+    ids, crowd = lift_crowd.ids, lift_crowd.hotspot
     assert crowd["why"]["reporters"] == 5
     note = {"note": "已派维保单位更换配件，物业经理一三九一二三四五六七八负责"}
     response = await client.post(f"/api/v1/hotspots/{crowd['id']}/dismiss", json=note, headers=staff)
@@ -890,44 +892,32 @@ async def test_staff_dismiss_a_case_hotspot_and_it_stays_dismissed_until_it_grow
     assert (dismissed["status"], dismissed["case_id"]) == ("dismissed", crowd["case_id"])
     assert dismissed["note"] == "已派维保单位更换配件，物业经理[手机号]负责"
 
-    assert await crowds() == []
+    assert await listed_of(client, staff, "case") == []
     feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
     for i in ids:
         assert "hotspot" not in {r["code"] for r in feed[i]["reasons"]}
         assert feed[i]["priority"] == 3 - feed[i]["risk_level"]
 
     # Two more residents about the same lift: seven reporters, not half as many again as the five dismissed.
-    for text in (
-        "龙跃苑二区5号楼电梯还是坏的，老人下不了楼，物业说配件还没到。",
-        "龙跃苑二区5号楼电梯停了快一周了，物业到底什么时候修好？",
-    ):
-        await post(client, "web", text, {})
+    for channel, text in LIFT_AGAIN[:2]:
+        await post(client, channel, text, {})
     await drain(model=lift)
     case = (await client.get(f"/api/v1/cases/{crowd['case_id']}", headers=staff)).json()
     assert case["size"] == 7
-    assert await crowds() == []
+    assert await listed_of(client, staff, "case") == []
     # The eighth: the problem has outgrown what staff dismissed, and is raised again.
-    await post(
-        client, "hotline", "来电人反映龙跃苑二区5号楼电梯坏了一个星期还没修，老人出不了门，要求尽快处理。", operator
-    )
+    channel, text = LIFT_AGAIN[2]
+    await post(client, channel, text, operator)
     await drain(model=lift)
-    [again] = await crowds()
+    [again] = await listed_of(client, staff, "case")
     assert (again["case_id"], again["why"]["reporters"]) == (crowd["case_id"], 8)
     assert again["id"] != crowd["id"]
 
 
 async def test_a_dismissal_is_refused_clearly(
-    client: Any,
-    drain: Any,
-    model: Any,
-    staff: dict[str, str],
-    operator: dict[str, str],
-    grid_worker: dict[str, str],
+    client: Any, staff: dict[str, str], operator: dict[str, str], lift_crowd: Crowd
 ) -> None:
-    await post_all(client, LIFT, operator, grid_worker)
-    await drain(model=FixedTopic(model, "城乡建设"))
-    [hotspot] = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-    path = f"/api/v1/hotspots/{hotspot['id']}/dismiss"
+    path = f"/api/v1/hotspots/{lift_crowd.hotspot['id']}/dismiss"
     assert (await client.post(path, json={"note": "已处理"})).status_code == 401
     assert (await client.post(path, json={"note": "已处理"}, headers=operator)).status_code == 403
     for body in ({}, {"note": ""}, {"note": " \u200b "}, {"note": 1}):
@@ -944,20 +934,12 @@ async def test_a_dismissal_is_refused_clearly(
 async def test_a_dismissed_escalation_rises_again_only_to_a_higher_level(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
-    start = datetime.now(UTC) - timedelta(days=4)
-    steps = [
-        (0, "来电人反映沙河镇于辛庄村一处工地拖欠工人工资两个月，老板说月底结清。【一】"),
-        (1, "来电人反映沙河镇于辛庄村工地拖欠工人工资，老板一直拖着不给，工人们很着急。【一】"),
-        (2, "来电人反映沙河镇于辛庄村工地拖欠工资仍未解决，几十名工人说再不给就去区政府上访。【二】"),
-    ]
-    wages = FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3})
-    for day, text in steps:
-        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+    wages = graded(model)
+    await post_days(client, operator, datetime.now(UTC) - timedelta(days=4), WAGE_DISPUTE[:3])  # up to the petition
     await drain(model=wages)
 
     async def rising() -> list[dict[str, Any]]:
-        listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-        return [h for h in listed if h["kind"] == "escalation"]
+        return await listed_of(client, staff, "escalation")
 
     [first] = await rising()
     assert first["why"]["last_level"] == 2
@@ -974,11 +956,6 @@ async def test_a_dismissed_escalation_rises_again_only_to_a_higher_level(
     assert again["why"]["last_level"] == 3
 
 
-async def crowds_of(client: Any, staff: dict[str, str]) -> list[dict[str, Any]]:
-    listed = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
-    return [h for h in listed if h["kind"] == "case"]
-
-
 class Crowd(msgspec.Struct):
     ids: list[int]  # its five reports
     hotspot: dict[str, Any]
@@ -991,7 +968,7 @@ async def lift_crowd(
     """The broken lift's five reporters, a case hotspot: `dismiss` it, as staff would."""
     ids = await post_all(client, LIFT, operator, grid_worker)
     await drain(model=FixedTopic(model, "城乡建设"))
-    [crowd] = await crowds_of(client, staff)
+    [crowd] = await listed_of(client, staff, "case")
     return Crowd(ids=ids, hotspot=crowd)
 
 
@@ -1016,7 +993,7 @@ async def test_a_dismissed_crowd_is_not_raised_again_by_merging_its_case_into_an
     merged = await client.post(f"/api/v1/cases/{crowd['case_id']}/merge", json={"into": other}, headers=staff)
     assert merged.status_code == 200, merged.text
     assert (await client.get(f"/api/v1/cases/{other}", headers=staff)).json()["size"] == 5
-    assert await crowds_of(client, staff) == [], "the five reporters staff dismissed are a crowd hotspot again"
+    assert await listed_of(client, staff, "case") == [], "the five reporters staff dismissed are a crowd hotspot again"
 
 
 async def test_a_crowd_raised_again_follows_its_reports_when_staff_move_one_out(
@@ -1026,21 +1003,16 @@ async def test_a_crowd_raised_again_follows_its_reports_when_staff_move_one_out(
     grown past it, its numbers follow its reports, down too."""
     crowd = lift_crowd.hotspot
     await dismiss(client, staff, crowd)
-    more = [
-        ("web", "龙跃苑二区5号楼电梯还是坏的，老人下不了楼，物业说配件还没到。"),
-        ("web", "龙跃苑二区5号楼电梯停了快一周了，物业到底什么时候修好？"),
-        ("hotline", "来电人反映龙跃苑二区5号楼电梯坏了一个星期还没修，老人出不了门，要求尽快处理。"),
-    ]
-    added = [await post(client, ch, text, operator if ch == "hotline" else {}) for ch, text in more]
+    added = [await post(client, ch, text, operator if ch == "hotline" else {}) for ch, text in LIFT_AGAIN]
     await drain(model=FixedTopic(model, "城乡建设"))
-    [again] = await crowds_of(client, staff)
+    [again] = await listed_of(client, staff, "case")
     assert again["why"]["reporters"] == 8
     # A report that was no reporter of this lift: staff split it off. The case has seven reporters now.
     split = await client.post(f"/api/v1/items/{added[0]}/case", json={"case_id": None}, headers=staff)
     assert split.status_code == 200, split.text
     case = (await client.get(f"/api/v1/cases/{crowd['case_id']}", headers=staff)).json()
     assert case["size"] == 7
-    listed = await crowds_of(client, staff)
+    listed = await listed_of(client, staff, "case")
     assert [h["why"]["reporters"] for h in listed] in ([], [7]), f"listed with its peak's numbers: {listed}"
 
 
@@ -1071,15 +1043,15 @@ async def test_dismissing_a_case_hotspot_keeps_the_lift_of_reports_in_another_ac
 async def test_a_report_moved_out_of_a_hotspots_case_leaves_its_lift(
     client: Any, drain: Any, model: Any, staff: dict[str, str], lift_crowd: Crowd
 ) -> None:
-    await post(client, "web", "龙跃苑二区5号楼电梯还是坏的，老人下不了楼，物业说配件还没到。", {})
+    await post(client, *LIFT_AGAIN[0], {})
     await drain(model=FixedTopic(model, "城乡建设"))
-    [crowd] = await crowds_of(client, staff)
+    [crowd] = await listed_of(client, staff, "case")
     assert crowd["why"]["reporters"] == 6
     # Staff judge one report to be another problem: it leaves the case, which stays a crowd of five.
     moved = lift_crowd.ids[0]
     split = await client.post(f"/api/v1/items/{moved}/case", json={"case_id": None}, headers=staff)
     assert split.status_code == 200, split.text
-    [crowd] = await crowds_of(client, staff)
+    [crowd] = await listed_of(client, staff, "case")
     assert crowd["why"]["reporters"] == 5
     feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
     assert "hotspot" not in {r["code"] for r in feed[moved]["reasons"]}

@@ -16,6 +16,7 @@ from suggestions.hotspots.tracker import (
     BURST_WINDOW_HOURS,
     RELIFT,
     Placed,
+    dismissed,
     review_hotspots,
     track,
 )
@@ -247,3 +248,33 @@ async def test_an_old_area_escalation_without_since_still_lifts_and_lists(conn: 
     [listed] = (await active_hotspots(conn, limit=10)).hotspots
     assert [m.id for m in listed.members] == [item]
     assert listed.explanation == "回龙观街道·劳动和社会保障：该区域同类问题 4 次反映，风险由 0 级升至 2 级，历时 5.0 天"
+
+
+async def test_a_dismissed_burst_is_held_back_until_it_grows_half_as_large_again(conn: Any) -> None:
+    """The hold of a dismissal on a street × topic: a week, and a burst's count against expected at most 1.5 times
+    the one dismissed; it holds back raising only, and a dismissal older than a week holds nothing."""
+    street, topic = "回龙观街道", "环境保护"
+
+    async def held(score: float) -> bool:
+        return await dismissed(conn, "burst", score, street=street, topic=topic)
+
+    assert not await held(1.0)
+    await conn.execute(
+        "INSERT INTO hotspots (kind, street, topic, why, score, status, ended_at) "
+        "VALUES ('burst', $1, $2, '{}', 10, 'dismissed', now() - interval '8 days')",
+        street,
+        topic,
+    )
+    assert not await held(10.0)  # past the week
+    await conn.execute(
+        "INSERT INTO hotspots (kind, street, topic, why, score, status, ended_at) "
+        "VALUES ('burst', $1, $2, '{}', 10, 'dismissed', now() - interval '1 day')",
+        street,
+        topic,
+    )
+    assert (await held(15.0), await held(15.1)) == (True, False)
+    assert not await dismissed(conn, "burst", 10.0, street=street, topic="交通运输")
+    await conn.execute(
+        "INSERT INTO hotspots (kind, street, topic, why, score) VALUES ('burst', $1, $2, '{}', 16)", street, topic
+    )
+    assert not await held(12.0)  # raised again: its numbers follow
