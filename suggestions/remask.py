@@ -16,6 +16,8 @@ the next run). Running it again changes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -45,7 +47,10 @@ WITH item AS (
 )
 SELECT (SELECT count(*) FROM item) AS items, (SELECT count(*) FROM summary) AS summaries
 """
-NOTES = "SELECT id, text, text_masked FROM item_notes WHERE id > $1 ORDER BY id LIMIT $2"
+# The passes of one masked column by id (`_remask_column`): each row's `source`, what its masked form is made from,
+# and `masked`, the form stored; $1 the last id read, $2 the batch's size. Each update takes (id, source, new form)
+# and writes only if the source is still what was read.
+NOTES = "SELECT id, text AS source, text_masked AS masked FROM item_notes WHERE id > $1 ORDER BY id LIMIT $2"
 UPDATE_NOTE = """
 UPDATE item_notes n SET text_masked = $3,
     text = CASE WHEN (SELECT anonymised_at FROM items WHERE id = n.item_id) IS NULL THEN n.text ELSE $3 END
@@ -61,14 +66,15 @@ WHERE item_id = $1 AND closed_at = $2 AND comment IS NOT DISTINCT FROM $3 AND an
 """
 # `traced`: the summary is still cut from one of its case's reports (the items' pass masked it again with that report).
 CASES = """
-SELECT c.id, c.summary,
+SELECT c.id, c.summary AS source, c.summary AS masked,
        EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND left(i.text_masked, 80) = c.summary) AS traced
 FROM cases c WHERE c.id > $1 ORDER BY c.id LIMIT $2
 """
 UPDATE_CASE = "UPDATE cases SET summary = $3 WHERE id = $1 AND summary = $2"
 # Why staff dismissed a hotspot: stored masked only.
 DISMISSAL_NOTES = """
-SELECT id, dismissal_note AS note FROM hotspots WHERE id > $1 AND dismissal_note IS NOT NULL ORDER BY id LIMIT $2
+SELECT id, dismissal_note AS source, dismissal_note AS masked FROM hotspots
+WHERE id > $1 AND dismissal_note IS NOT NULL ORDER BY id LIMIT $2
 """
 UPDATE_DISMISSAL_NOTE = "UPDATE hotspots SET dismissal_note = $3 WHERE id = $1 AND dismissal_note = $2"
 
@@ -134,19 +140,8 @@ async def remask(
                 report.items_changed += done["items"]
                 report.cases_changed += done["summaries"]
 
-    last = 0
-    while rows := await conn.fetch(NOTES, last, batch_size):
-        last = rows[-1]["id"]
-        report.notes += len(rows)
-        notes = [
-            (r["id"], r["text"], mask_pii(r["text"], keep))
-            for r in rows
-            if mask_pii(r["text"], keep) != r["text_masked"]
-        ]
-        report.notes_changed += len(notes)
-        if notes and not dry_run:
-            async with conn.transaction():
-                await conn.executemany(UPDATE_NOTE, notes)
+    column = partial(_remask_column, conn, batch_size=batch_size, dry_run=dry_run)
+    report.notes, report.notes_changed = await column(NOTES, UPDATE_NOTE, lambda r: mask_pii(r["source"], keep))
 
     after: tuple[int, Any] = (0, None)
     while rows := await conn.fetch(RATINGS, *after, batch_size):
@@ -163,26 +158,26 @@ async def remask(
                 await conn.executemany(UPDATE_RATING, ratings)
 
     # What the items' pass could not trace to a member (a case whose first report was moved out): masked as it reads.
-    last = 0
-    while rows := await conn.fetch(CASES, last, batch_size):
-        last = rows[-1]["id"]
-        report.cases += len(rows)
-        cases = [
-            (r["id"], r["summary"], _summary_masked(r["summary"], r["traced"]))
-            for r in rows
-            if _summary_masked(r["summary"], r["traced"]) != r["summary"]
-        ]
-        report.cases_changed += len(cases)
-        if cases and not dry_run:
-            async with conn.transaction():
-                await conn.executemany(UPDATE_CASE, cases)
-
-    last = 0
-    while rows := await conn.fetch(DISMISSAL_NOTES, last, batch_size):
-        last = rows[-1]["id"]
-        notes = [(r["id"], r["note"], mask_pii(r["note"])) for r in rows if mask_pii(r["note"]) != r["note"]]
-        report.dismissal_notes_changed += len(notes)
-        if notes and not dry_run:
-            async with conn.transaction():
-                await conn.executemany(UPDATE_DISMISSAL_NOTE, notes)
+    report.cases, untraced = await column(CASES, UPDATE_CASE, lambda r: _summary_masked(r["source"], r["traced"]))
+    report.cases_changed += untraced
+    _, report.dismissal_notes_changed = await column(
+        DISMISSAL_NOTES, UPDATE_DISMISSAL_NOTE, lambda r: mask_pii(r["source"])
+    )
     return report
+
+
+async def _remask_column(
+    conn: Any, select: str, update: str, masked: Callable[[Any], str], *, batch_size: int, dry_run: bool
+) -> tuple[int, int]:
+    """Mask one column again, by id (`select` and `update` as NOTES and UPDATE_NOTE; `masked`: a row's new form).
+    Returns (rows read, rows whose masked form changes)."""
+    read = changed = last = 0
+    while rows := await conn.fetch(select, last, batch_size):
+        last = rows[-1]["id"]
+        read += len(rows)
+        updates = [(r["id"], r["source"], new) for r in rows if (new := masked(r)) != r["masked"]]
+        changed += len(updates)
+        if updates and not dry_run:
+            async with conn.transaction():
+                await conn.executemany(update, updates)
+    return read, changed
