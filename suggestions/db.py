@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -63,3 +64,16 @@ async def release(pool: asyncpg.Pool, conn: Any) -> None:
         await pool.release(conn)
     except asyncpg.exceptions.InternalClientError:
         log.warning("connection was already back in the pool when released")
+
+
+async def write_jsonl(conn: Any, path: Path, query: str, record: Callable[[Any], msgspec.Struct]) -> int:
+    """Each row of `query`, read by a cursor within one transaction, as one JSON line of `record(row)` in `path`.
+    Returns how many lines were written."""
+    count = 0
+    encoder = msgspec.json.Encoder()
+    with path.open("wb") as out:
+        async with conn.transaction():
+            async for row in conn.cursor(query):
+                out.write(encoder.encode(record(row)) + b"\n")
+                count += 1
+    return count

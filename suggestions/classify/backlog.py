@@ -13,7 +13,7 @@ import msgspec
 from suggestions.classify import store
 from suggestions.classify.corrections import corrections
 from suggestions.classify.worker import predict_outcomes
-from suggestions.db import connection
+from suggestions.db import connection, write_jsonl
 
 
 async def reclassify(pool: Any, model: Any, *, batch_size: int = 256) -> int:
@@ -75,21 +75,17 @@ ORDER BY i.received_at, i.id
 async def export_classifications(conn: Any, path: Path, *, zone: tzinfo = UTC) -> int:
     """JSONL of each classified item's first classification (no text), for `python -m ml drift`, dated by the item's
     arrival in `zone`, the district's: the drift report's months are the months of the times as written."""
-    count = 0
-    encoder = msgspec.json.Encoder()
-    with path.open("wb") as out:
-        async with conn.transaction():
-            async for row in conn.cursor(EXPORT_CLASSIFICATIONS):
-                record = ClassificationRecord(
-                    at=row["received_at"].astimezone(zone).isoformat(),
-                    topic=row["topic"],
-                    risk_level=row["risk_level"],
-                    topic_confidence=round(float(row["topic_confidence"]), 4),
-                    risk_confidence=round(float(row["risk_confidence"]), 4),
-                    model_version=row["model_version"],
-                    source=row["source"],
-                    corrected=row["corrected"],
-                )
-                out.write(encoder.encode(record) + b"\n")
-                count += 1
-    return count
+
+    def record(row: Any) -> ClassificationRecord:
+        return ClassificationRecord(
+            at=row["received_at"].astimezone(zone).isoformat(),
+            topic=row["topic"],
+            risk_level=row["risk_level"],
+            topic_confidence=round(float(row["topic_confidence"]), 4),
+            risk_confidence=round(float(row["risk_confidence"]), 4),
+            model_version=row["model_version"],
+            source=row["source"],
+            corrected=row["corrected"],
+        )
+
+    return await write_jsonl(conn, path, EXPORT_CLASSIFICATIONS, record)

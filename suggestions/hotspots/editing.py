@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from suggestions.db import write_jsonl
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
@@ -283,29 +284,25 @@ FROM case_edits ORDER BY id
 async def export_case_edits(conn: Any, path: Path) -> int:
     """JSONL of every staff correction of the grouping. The reports of a merge, and a moved report and the reports of
     its new case, are one problem each; a moved or split report and the reports left in its old case are two."""
-    count = 0
-    encoder = msgspec.json.Encoder()
-    with path.open("wb") as out:
-        async with conn.transaction():
-            async for row in conn.cursor(EXPORT_EDITS):
-                score = row["machine_score"]
-                edit = CaseEdit(
-                    at=row["at"].isoformat(),
-                    action=row["action"],
-                    edited_by=row["edited_by"],
-                    item_id=row["item_id"],
-                    from_case=row["from_case"],
-                    to_case=row["to_case"],
-                    from_members=list(row["from_members"]),
-                    to_members=list(row["to_members"]),
-                    machine_score=None if score is None else round(float(score), 4),
-                    member_scores=None
-                    if row["member_scores"] is None
-                    else [None if v is None else round(float(v), 4) for v in row["member_scores"]],
-                )
-                out.write(encoder.encode(edit) + b"\n")
-                count += 1
-    return count
+    return await write_jsonl(conn, path, EXPORT_EDITS, _case_edit)
+
+
+def _case_edit(row: Any) -> CaseEdit:
+    score = row["machine_score"]
+    return CaseEdit(
+        at=row["at"].isoformat(),
+        action=row["action"],
+        edited_by=row["edited_by"],
+        item_id=row["item_id"],
+        from_case=row["from_case"],
+        to_case=row["to_case"],
+        from_members=list(row["from_members"]),
+        to_members=list(row["to_members"]),
+        machine_score=None if score is None else round(float(score), 4),
+        member_scores=None
+        if row["member_scores"] is None
+        else [None if v is None else round(float(v), 4) for v in row["member_scores"]],
+    )
 
 
 class GroupingReport(msgspec.Struct):
@@ -494,24 +491,20 @@ FROM hotspots ORDER BY id
 
 async def export_hotspots(conn: Any, path: Path) -> int:
     """JSONL of every hotspot raised: with the dismissals, what a district counts its false hotspots a week by."""
-    count = 0
-    encoder = msgspec.json.Encoder()
-    with path.open("wb") as out:
-        async with conn.transaction():
-            async for row in conn.cursor(EXPORT_HOTSPOTS):
-                record = HotspotRecord(
-                    id=row["id"],
-                    kind=row["kind"],
-                    street=row["street"],
-                    topic=row["topic"],
-                    case_id=row["case_id"],
-                    status=row["status"],
-                    started_at=row["started_at"].isoformat(),
-                    ended_at=None if row["ended_at"] is None else row["ended_at"].isoformat(),
-                    score=round(float(row["score"]), 4),
-                    why=row["why"],
-                    dismissed_by=row["dismissed_by"],
-                )
-                out.write(encoder.encode(record) + b"\n")
-                count += 1
-    return count
+    return await write_jsonl(conn, path, EXPORT_HOTSPOTS, _hotspot_record)
+
+
+def _hotspot_record(row: Any) -> HotspotRecord:
+    return HotspotRecord(
+        id=row["id"],
+        kind=row["kind"],
+        street=row["street"],
+        topic=row["topic"],
+        case_id=row["case_id"],
+        status=row["status"],
+        started_at=row["started_at"].isoformat(),
+        ended_at=None if row["ended_at"] is None else row["ended_at"].isoformat(),
+        score=round(float(row["score"]), 4),
+        why=row["why"],
+        dismissed_by=row["dismissed_by"],
+    )
