@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 
-from suggestions.errors import InvalidInput
+from suggestions.cursors import decode_cursor, encode_cursor
 from suggestions.hotspots.cases import rank_suggestions
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
@@ -23,7 +23,7 @@ from suggestions.hotspots.tracker import (
     RESIDENT_REPORTS,
     candidate_from_row,
 )
-from suggestions.intake.schema import Channel, Status
+from suggestions.intake.schema import Channel, RowId, Status
 
 MEMBERS_SHOWN = 50
 
@@ -180,37 +180,22 @@ def _member(row: Any) -> Member:
     )
 
 
-class _MemberCursor(msgspec.Struct, array_like=True):
-    received_at: datetime
-    id: int
-
-
-def encode_member_cursor(member: Member) -> str:
-    cursor = _MemberCursor(received_at=member.received_at, id=member.id)
-    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
-
-
-def decode_member_cursor(text: str) -> _MemberCursor:
-    try:
-        cursor = msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_MemberCursor)
-        cursor.received_at.astimezone(UTC)  # a forged time outside years 1-9999 in UTC is no time asyncpg can send
-    except (ValueError, OverflowError, msgspec.DecodeError):
-        raise InvalidInput("before", "not a cursor this case view gave out") from None
-    if cursor.received_at.tzinfo is None or not 0 < cursor.id < 2**63:
-        raise InvalidInput("before", "not a cursor this case view gave out")
-    return cursor
+class _MemberCursor(msgspec.Struct, array_like=True, frozen=True):
+    received_at: Annotated[datetime, Meta(tz=True)]
+    id: RowId
 
 
 async def case_view(
     conn: Any, case_id: int, *, limit: int = MEMBERS_SHOWN, before: str | None = None
 ) -> CaseView | None:
     """The case and its reports, newest first, `limit` at a time; `before` is the `next_cursor` of the page before."""
-    after = decode_member_cursor(before) if before else None
+    after = decode_cursor(before, _MemberCursor, field="before", given_by="case view") if before else None
     row = await conn.fetchrow(CASE, case_id)
     if row is None:
         return None
     rows = await conn.fetch(CASE_MEMBERS, case_id, limit + 1, after and after.received_at, after and after.id)
     members = [_member(r) for r in rows[:limit]]
+    last = members[-1] if len(rows) > limit else None  # a next page starts after it
     return CaseView(
         id=row["id"],
         street=row["street"],
@@ -223,7 +208,7 @@ async def case_view(
         max_risk=row["max_risk"],
         summary=row["summary"],
         members=members,
-        next_cursor=encode_member_cursor(members[-1]) if len(rows) > limit else None,
+        next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id)) if last else None,
     )
 
 

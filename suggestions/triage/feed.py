@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
 
-from suggestions.errors import InvalidInput
+from suggestions import cursors
 from suggestions.hotspots.views import explain
 from suggestions.intake.schema import Channel, Kind, RowId, Status
 
@@ -122,17 +121,11 @@ def encode_cursor(entry: FeedEntry, moved_xid: int | None = None, moved_id: int 
     cursor = _Cursor(
         priority=entry.priority, received_at=entry.received_at, id=entry.id, moved_xid=moved_xid, moved_id=moved_id
     )
-    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+    return cursors.encode_cursor(cursor)
 
 
 def decode_cursor(text: str) -> _Cursor:
-    try:
-        cursor = msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_Cursor)
-        # A forged time whose UTC form is outside years 1-9999 is no time asyncpg can send.
-        cursor.received_at.astimezone(UTC)
-        return cursor
-    except (ValueError, OverflowError, msgspec.DecodeError):
-        raise InvalidInput("cursor", "not a cursor this feed gave out") from None
+    return cursors.decode_cursor(text, _Cursor, field="cursor", given_by="feed")
 
 
 def _waiting(received_at: datetime, now: datetime) -> str:
