@@ -91,10 +91,10 @@ async def items_options(request: Request[Any, Any, Any]) -> Response[None]:
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
-async def refuse_repeated_query_values(request: Request[Any, Any, Any]) -> None:
-    """Query values Litestar would quietly reinterpret are bad input: a parameter that takes one value given more
-    than once (Litestar keeps one of them), and a whole-number parameter written otherwise ("1.0", "1e0"). So is a
-    declared header sent twice."""
+async def refuse_repeated_values(request: Request[Any, Any, Any]) -> None:
+    """Values Litestar would quietly reinterpret are bad input: a query parameter or a declared header that takes one
+    value given more than once (Litestar keeps one of them), and a whole-number query parameter written otherwise
+    ("1.0", "1e0")."""
     query = request.query_params
     counts = Counter(key for key, _ in query.multi_items())
     for name, field in request.route_handler.parsed_fn_signature.parameters.items():
@@ -162,7 +162,7 @@ async def refuse_loose_json(request: Request[Any, Any, Any]) -> None:
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
-    await refuse_repeated_query_values(request)
+    await refuse_repeated_values(request)
     refuse_loose_path_ids(request)
     await refuse_loose_json(request)
 
