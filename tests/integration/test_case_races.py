@@ -19,6 +19,13 @@ from suggestions.hotspots import editing, tracker
 from suggestions.triage.workflow import Closing
 
 LIFT_TEXT = "龙跃苑二区5号楼的电梯又坏了，已经停了三天。"
+# Other reporters of the same lift, each in their own words: copies of one text count as one reporter.
+LIFT_RETOLD = (
+    "龙跃苑二区5号楼电梯又坏了，停了三天一直没人修。",
+    "龙跃苑二区5号楼的电梯坏了三天了，老人下不了楼。",
+    "龙跃苑二区5号楼电梯又坏了，物业说已经停了三天在等配件。",
+    "龙跃苑二区5号楼的电梯已经坏了三天，天天爬楼。",
+)
 BINS = "小区门口垃圾桶满了没人清理，臭气熏天。"
 STREET = "龙泽园街道"
 TOPIC = "城乡建设"
@@ -35,12 +42,12 @@ async def pending(conn: Any, text: str = LIFT_TEXT, street: str | None = STREET)
     )
 
 
-async def classify(conn: Any, item_id: int, topic: str = TOPIC) -> list[int]:
+async def classify(conn: Any, item_id: int, topic: str = TOPIC, risk_level: int = 0) -> list[int]:
     outcome = Outcome(
         item_id=item_id,
         topic=topic,
         topic_confidence=0.9,
-        risk_level=0,
+        risk_level=risk_level,
         risk_confidence=0.9,
         kind="complaint",
         terms=[],
@@ -166,8 +173,8 @@ async def test_closing_a_case_while_the_tracker_lifts_it_into_a_hotspot_does_not
 ) -> None:
     async with pool.acquire() as worker, pool.acquire() as staff:
         _, case_id = await placed(worker)
-        for _ in range(3):
-            await classify(worker, await pending(worker))
+        for text in LIFT_RETOLD[:3]:
+            await classify(worker, await pending(worker, text))
         token = await worker.fetchval("INSERT INTO api_tokens (token_hash, role) VALUES ('x', 'staff') RETURNING id")
         judge_case = tracker.judge_case
         closing: list[asyncio.Task[bool]] = []
@@ -179,7 +186,7 @@ async def test_closing_a_case_while_the_tracker_lifts_it_into_a_hotspot_does_not
             await judge_case(conn, case, street, topic)
 
         monkeypatch.setattr(tracker, "judge_case", staff_close_meanwhile)
-        await classify(worker, await pending(worker))  # the fifth reporter: a case hotspot
+        await classify(worker, await pending(worker, LIFT_RETOLD[3]))  # the fifth reporter: a case hotspot
         assert await closing[0]
         assert (await case_state(worker, case_id))[0] == "closed"
 
@@ -220,8 +227,8 @@ async def test_a_case_merged_away_ends_its_hotspots(conn: Any) -> None:
     """Its reports now count in the case they joined, judged again at once; a hotspot left on the empty case would
     list no one."""
     _, crowded = await placed(conn)
-    for _ in range(4):
-        await classify(conn, await pending(conn))
+    for text in LIFT_RETOLD:
+        await classify(conn, await pending(conn, text))
     _, into = await placed(conn, "路灯不亮", street="城北街道")
     active = "SELECT id FROM hotspots WHERE case_id = $1 AND status = 'active'"
     assert len(await conn.fetch(active, crowded)) == 1
@@ -230,6 +237,30 @@ async def test_a_case_merged_away_ends_its_hotspots(conn: Any) -> None:
     [hotspot] = [r["id"] for r in await conn.fetch(active, into)]  # six reporters now
     lifted = await conn.fetch("SELECT DISTINCT hotspot_id FROM items WHERE hotspot_id IS NOT NULL")
     assert [r["hotspot_id"] for r in lifted] == [hotspot]
+
+
+async def test_copies_of_one_letter_are_one_reporter(conn: Any) -> None:
+    """A letter sent again, or a platform's record imported twice, is no second resident: five copies without a phone
+    make a case of five reports and one reporter, and no crowd."""
+    _, case_id = await placed(conn)
+    for _ in range(4):
+        await classify(conn, await pending(conn, LIFT_TEXT.replace("，", "， ")))  # spaces aside, the same text
+    assert await case_state(conn, case_id) == ("open", 5, 5)
+    assert await conn.fetch("SELECT id FROM hotspots WHERE case_id = $1", case_id) == []
+
+
+async def test_a_copy_of_an_angry_letter_is_no_rise_in_its_case_risk(conn: Any) -> None:
+    """Risk rising needs a third report: the same letter twice is one point of the trend."""
+    angry = "龙跃苑二区5号楼电梯停了三天没人修，再不修我们全楼业主就去堵物业的门。"
+    escalations = "SELECT why FROM hotspots WHERE case_id = $1 AND kind = 'escalation' AND status = 'active'"
+    _, case_id = await placed(conn)
+    for _ in range(2):
+        await classify(conn, await pending(conn, angry), risk_level=2)
+    assert await case_state(conn, case_id) == ("open", 3, 3)
+    assert await conn.fetch(escalations, case_id) == []
+    await classify(conn, await pending(conn, LIFT_RETOLD[2]), risk_level=2)
+    [why] = [r["why"] for r in await conn.fetch(escalations, case_id)]
+    assert (why["reports"], why["first_level"], why["last_level"]) == (4, 0, 2)
 
 
 async def test_the_hourly_review_drops_the_lift_an_ended_hotspot_left_on_a_held_item(conn: Any) -> None:

@@ -16,7 +16,16 @@ import pytest
 from suggestions.classify.corrections import Correction, correct
 from suggestions.hotspots import editing, tracker
 from suggestions.triage.workflow import Closing
-from tests.integration.test_case_races import BINS, LIFT_TEXT, STREET, TOPIC, classify, pending, placed
+from tests.integration.test_case_races import (
+    BINS,
+    LIFT_RETOLD,
+    LIFT_TEXT,
+    STREET,
+    TOPIC,
+    classify,
+    pending,
+    placed,
+)
 
 
 async def raised(step: Awaitable[object]) -> list[str]:
@@ -216,8 +225,8 @@ async def test_the_hourly_review_and_a_close_of_a_quiet_case_do_not_deadlock(poo
     hotspot after the review."""
     async with pool.acquire() as worker, pool.acquire() as staff:
         _, case_id = await placed(worker)
-        for _ in range(4):
-            await classify(worker, await pending(worker))
+        for text in LIFT_RETOLD:
+            await classify(worker, await pending(worker, text))
         assert await worker.fetchval("SELECT count(*) FROM hotspots WHERE case_id = $1 AND status = 'active'", case_id)
         await worker.execute("UPDATE cases SET last_activity = now() - interval '8 days' WHERE id = $1", case_id)
         token = await worker.fetchval("INSERT INTO api_tokens (token_hash, role) VALUES ('x', 'staff') RETURNING id")
