@@ -288,3 +288,13 @@ async def test_a_missing_or_unknown_token_is_a_401_whatever_the_body(
     response = await client.post(path, json=body, headers=headers)
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_the_documented_problem_names_the_status_a_409_gives(client: Any, staff: dict[str, str]) -> None:
+    created = (await client.post("/api/v1/items", json=VALID)).json()
+    refused = await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "已处理"}, headers=staff)
+    assert refused.status_code == 409
+    schema = (await client.get("/api/docs/openapi.json")).json()
+    declared = schema["components"]["schemas"]["Problem"]["properties"]
+    assert set(refused.json()) <= set(declared)
+    assert "current_status" in declared
