@@ -8,5 +8,6 @@ from suggestions.settings import load_settings
 
 
 def create() -> Litestar:
-    configure_logging()
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

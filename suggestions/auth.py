@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -104,23 +105,52 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any =
     return Principal(token_id=row["id"], role=row["role"])
 
 
-async def require_roles(
-    connection: ASGIConnection[Any, Any, Any, Any], roles: frozenset[str], db: Any = None
-) -> Principal:
-    principal = await authenticate(connection, db)
+def check_role(principal: Principal | None, roles: frozenset[str], what: str = "do this") -> Principal:
+    """The principal, if its role is one of `roles`: 401 without a token, 403 for another role."""
     if principal is None:
         raise NotAuthorizedException("a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     if principal.role not in roles:
-        raise PermissionDeniedException(f"role {principal.role!r} may not do this")
+        raise PermissionDeniedException(f"role {principal.role!r} may not {what}")
     return principal
 
 
-async def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard for staff endpoints; the principal it found stays on the request for the handler (`staff_principal`)."""
-    connection.state.principal = await require_roles(connection, STAFF_ROLES)
+async def require_roles(
+    connection: ASGIConnection[Any, Any, Any, Any], roles: frozenset[str], db: Any = None
+) -> Principal:
+    return check_role(await authenticate(connection, db), roles)
 
 
-def staff_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    """Who passed the `staff_only` guard: the token is looked up once a request, not again in the handler."""
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+
+
+def roles_only(roles: frozenset[str]) -> Guard:
+    """A guard admitting these roles. Guards run before the body is read: a caller without a valid token hears 401
+    whatever it sent. The principal found stays on the request for the handler (`guarded_principal`)."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        connection.state.principal = await require_roles(connection, roles)
+
+    return guard
+
+
+# Guard for staff endpoints.
+staff_only = roles_only(STAFF_ROLES)
+
+
+async def known_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for an endpoint open without a token (a resident's item): a token that is sent must still be known,
+    and is refused before the body is read; the principal, or None, stays on the request (`optional_principal`)."""
+    connection.state.principal = await authenticate(connection)
+
+
+def guarded_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Who passed the guard (`roles_only`, `staff_only`): the token is looked up once a request, not again in the
+    handler."""
     principal: Principal = connection.state.principal
+    return principal
+
+
+def optional_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """Who passed the `known_token` guard: None for a caller without a token."""
+    principal: Principal | None = connection.state.principal
     return principal

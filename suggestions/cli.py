@@ -139,8 +139,8 @@ def worker(check: bool) -> None:
     from suggestions.classify.worker import run_worker
     from suggestions.logs import configure_logging
 
-    configure_logging()
     settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
     _require_urls(settings)
     if check:
         from arq.worker import async_check_health

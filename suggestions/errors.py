@@ -47,6 +47,7 @@ class Problem(msgspec.Struct, kw_only=True):
     title: str
     detail: str | None = None
     errors: list[FieldProblem] | None = None  # bad input: one entry per field
+    current_status: str | None = None  # 409: the status of the item, case or hotspot that does not allow the step
 
 
 # What each error status means here, as the OpenAPI schema says it.
@@ -56,7 +57,7 @@ PROBLEMS = {
     403: "The token's role may not do this",
     404: "Nothing has this id or code",
     413: "The body is larger than the service accepts",
-    409: "The item's status does not allow this step: `current_status` says which it is in",
+    409: "The status of the item (or case, or hotspot) does not allow this step: `current_status` says which it is in",
     422: "Invalid input: `errors` names each field",
     429: "Too many requests from this client or token: try again after `Retry-After` seconds",
     503: "PostgreSQL is unreachable; nothing was saved. Try again after `Retry-After` seconds",

@@ -2,13 +2,13 @@
 
 Texts, names and phone numbers are never logged: messages carry ids, counts and classes, and an exception is logged
 as its class and the frames it passed through, never its message (a database error can quote the row it refused).
-`SUGGESTIONS_LOG_FORMAT=text` gives plain lines for a person at a terminal.
+`SUGGESTIONS_LOG_FORMAT=text` gives plain lines for a person at a terminal; `SUGGESTIONS_LOG_LEVEL` the least level
+written (both read into `Settings`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from datetime import UTC, datetime
 from typing import Any
@@ -37,15 +37,15 @@ class JsonFormatter(logging.Formatter):
         return msgspec.json.encode(entry).decode()
 
 
-def configure_logging(level: str | None = None, log_format: str | None = None) -> None:
+def configure_logging(level: str = "INFO", log_format: str = "json") -> None:
     handler = logging.StreamHandler()
-    if (log_format or os.environ.get("SUGGESTIONS_LOG_FORMAT", "json")) == "text":
+    if log_format == "text":
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or os.environ.get("SUGGESTIONS_LOG_LEVEL", "INFO")).upper())
+    root.setLevel(level.upper())
     # arq logs every job and cron tick; the worker logs its own batches instead.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     # uvicorn's loggers write through the root handler, in the same format; its access log never: it would hold

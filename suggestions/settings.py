@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+from limits import parse_many
+from msgspec import Meta
+
+from suggestions.privacy import public_phones
+
+# A count of things (connections, bytes, items, attempts, seconds, hours) that must be at least one.
+Positive = Annotated[int, Meta(ge=1)]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,21 +30,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Folder of the serving model; empty means the default model built from the seed corpus.
     model_dir: str = ""
     # Connections each API process keeps open to PostgreSQL.
-    db_pool_size: int = 10
+    db_pool_size: Positive = 10
     # Largest request body accepted, in bytes.
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: Positive = 64 * 1024
     # Items a worker classifies in one model call.
-    classify_batch_size: int = 32
+    classify_batch_size: Positive = 32
     # Failed classification attempts before an item is marked failed and left to staff.
-    max_attempts: int = 3
+    max_attempts: Positive = 3
     # How long a worker may hold an item before another may take it over, in seconds. A batch takes well under a
     # second; a short lease lets a killed worker's items go back to work soon. A second worker finding an item whose
     # lease ran out cannot classify it twice: only items still pending are recorded.
-    lease_seconds: int = 20
+    lease_seconds: Positive = 20
     # A pending item older than this, in seconds, is put back on the queue by the sweeper.
-    sweep_after_seconds: int = 15
+    sweep_after_seconds: Annotated[int, Meta(ge=0)] = 15
     # How long an Idempotency-Key is remembered, in hours.
-    idempotency_hours: int = 24
+    idempotency_hours: Positive = 24
     # The district's data folder (topics, user dictionary, gazetteer); empty means the packaged default district.
     district_dir: str = ""
     # Rate limits ("10/minute;60/hour"; empty turns one off), counted in Redis across API processes. public:
@@ -46,17 +55,39 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_token: str = "600/minute"  # noqa: S105 (a limit, not a secret)
     rate_limit_address: str = "1200/minute"
     # Port on which each worker serves its Prometheus counters; 0: none (the API's /metrics has the service's state).
-    worker_metrics_port: int = 0
+    worker_metrics_port: Annotated[int, Meta(ge=0, le=65535)] = 0
     # The residents' pages' public origin (https://12345.example.gov.cn), which their forms must come from; empty:
     # the Host (or X-Forwarded-Host) the request arrived with. Set it behind a proxy that rewrites Host.
     public_origin: str = ""
     # The office numbers staff replies and notes tell residents to call (010-69712345, separated by commas): shown as
     # written there, where every other phone is masked. Residents' own texts are masked whatever they hold.
     public_phones: str = ""
-    # Time zone in which residents' pages show dates.
+    # The district's time zone (IANA name): the dates residents' pages show, the days of the satisfaction report and
+    # of `suggestions export classifications`.
     timezone: str = "Asia/Shanghai"
     # Days after closing that `suggestions retention` keeps an item's personal data; then it is anonymised.
-    retention_days: Annotated[int, msgspec.Meta(ge=0)] = 365
+    retention_days: Annotated[int, Meta(ge=0)] = 365
+    # Logs: one JSON object a line, or plain lines for a person at a terminal; and the least level written.
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        """Values whose mistakes would only show later, as a 500 on some request or a traceback at start, are refused
+        when the settings are read (msgspec reports the ValueError as a ValidationError)."""
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: {self.timezone!r} is no IANA time zone, e.g. Asia/Shanghai") from None
+        for name in ("rate_limit_public", "rate_limit_token", "rate_limit_address"):
+            spec: str = getattr(self, name)
+            try:
+                if spec.strip():
+                    parse_many(spec)
+            except ValueError:
+                raise ValueError(f"{name}: {spec!r} is no rate limit, e.g. 10/minute;60/hour") from None
+        public_phones(self.public_phones)
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ValueError(f"log_level: {self.log_level!r} is none of {', '.join(LOG_LEVELS)}")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

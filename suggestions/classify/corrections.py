@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from suggestions.auth import BEARER, staff_only, staff_principal
+from suggestions.auth import BEARER, guarded_principal, staff_only
 from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.hotspots.tracker import refresh_case_risk, retopic
@@ -123,7 +123,7 @@ async def put_classification(
     data: JSONBody[Correction],
     db_connection: NamedDependency[Any],
 ) -> ItemView:
-    principal = staff_principal(request)
+    principal = guarded_principal(request)
     if not await correct(
         db_connection, item_id=item_id, correction=data, topics=request.app.state.model.topics, who=principal.token_id
     ):

@@ -8,11 +8,11 @@ import msgspec
 from litestar import get, post
 from litestar.connection import Request
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
-from suggestions.auth import BEARER, STAFF_ROLES, require_roles, staff_only, staff_principal
+from suggestions.auth import BEARER, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
 from suggestions.errors import problem_responses
 from suggestions.hotspots.editing import Dismissal, Dismissed, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import (
@@ -101,6 +101,7 @@ async def get_case(
         "contact_phone (operators and staff), the open cases of the caller's own reports come first, marked caller."
     ),
     tags=STAFF_TAGS,
+    guards=[roles_only(SUGGEST_ROLES)],
     security=BEARER,
     status_code=200,
     responses=problem_responses(400, 401, 403, 413, 422, 503),
@@ -111,10 +112,9 @@ async def suggest(
     db_connection: NamedDependency[Any],
     limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
 ) -> Suggestions:
-    principal = await require_roles(request, SUGGEST_ROLES, db_connection)
     phone = checked_phone(data.contact_phone)
-    if phone is not None and principal.role not in CALLER_ROLES:
-        raise PermissionDeniedException(f"role {principal.role!r} may not look up cases by contact_phone")
+    if phone is not None:
+        check_role(guarded_principal(request), CALLER_ROLES, "look up cases by contact_phone")
     return await suggest_cases(
         db_connection,
         request.app.state.gazetteer,
@@ -137,7 +137,7 @@ async def suggest(
 async def merge(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[MergeRequest]
 ) -> CaseView:
-    who = staff_principal(request).token_id
+    who = guarded_principal(request).token_id
     if not await merge_cases(db_connection, case_id=case_id, into=data.into, by=who):
         raise NotFoundException("no such case")
     view = await case_view(db_connection, data.into)
@@ -158,7 +158,7 @@ async def merge(
 async def move(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[MoveRequest]
 ) -> Moved:
-    who = staff_principal(request).token_id
+    who = guarded_principal(request).token_id
     case_id = await move_item(db_connection, item_id=item_id, case_id=data.case_id, by=who)
     if case_id is None:
         raise NotFoundException("no such item")
@@ -183,7 +183,7 @@ async def move(
 async def close(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[Closing]
 ) -> CaseView:
-    who = staff_principal(request).token_id
+    who = guarded_principal(request).token_id
     keep = request.app.state.public_phones
     if not await close_case(db_connection, case_id=case_id, closing=data, by=who, keep=keep):
         raise NotFoundException("no such case")
@@ -211,7 +211,7 @@ async def close(
 async def dismiss(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], hotspot_id: PathId, data: JSONBody[Dismissal]
 ) -> Dismissed:
-    who = staff_principal(request).token_id
+    who = guarded_principal(request).token_id
     done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=data, by=who)
     if done is None:
         raise NotFoundException("no such hotspot")

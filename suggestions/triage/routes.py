@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from suggestions.auth import BEARER, staff_only, staff_principal
+from suggestions.auth import BEARER, guarded_principal, staff_only
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.intake.schema import (
     EXTERNAL_ID_LENGTH,
@@ -138,7 +138,7 @@ async def assign_item(
     item_id: PathId,
     data: JSONBody[Assignment],
 ) -> ItemView:
-    principal = staff_principal(request)
+    principal = guarded_principal(request)
     found = await assign(db_connection, item_id=item_id, assignment=data, who=principal.token_id)
     return await _changed_item(db_connection, item_id, found)
 
@@ -160,7 +160,7 @@ async def close_item(
     item_id: PathId,
     data: JSONBody[Closing],
 ) -> ItemView:
-    principal = staff_principal(request)
+    principal = guarded_principal(request)
     keep = request.app.state.public_phones
     found = await close(db_connection, item_id=item_id, closing=data, who=principal.token_id, keep=keep)
     return await _changed_item(db_connection, item_id, found)
@@ -209,7 +209,7 @@ async def satisfaction(
     cache_control=CacheControlHeader(no_store=True),
 )
 async def contact(request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId) -> Contact:
-    principal = staff_principal(request)
+    principal = guarded_principal(request)
     try:
         found = await read_contact(db_connection, item_id=item_id, who=principal.token_id)
     except NoContact as exc:
@@ -238,7 +238,7 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
 async def rate_for_resident(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[RatingIn]
 ) -> Rated:
-    principal = staff_principal(request)
+    principal = guarded_principal(request)
     rated = await rate_on_call(
         db_connection, item_id=item_id, rating=data, now=datetime.now(UTC), recorded_by=principal.token_id
     )
@@ -265,7 +265,7 @@ async def rate_for_resident(
 async def write_note(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[NoteIn]
 ) -> NoteView:
-    who = staff_principal(request).token_id
+    who = guarded_principal(request).token_id
     note = await add_note(db_connection, item_id=item_id, note=data, who=who, keep=request.app.state.public_phones)
     if note is None:
         raise NotFoundException("no such item")

@@ -268,3 +268,33 @@ async def test_a_json_body_is_held_to_its_declared_types(
 
 async def test_a_bad_body_to_a_staff_endpoint_without_a_token_is_still_a_401(client: Any) -> None:
     assert (await client.post("/api/v1/cases/1/merge", json={"into": "5"})).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "token"),
+    [
+        ("/api/v1/cases/suggest", {"text": 5}, None),
+        ("/api/v1/cases/suggest", {"text": 5}, "sgt_not-a-real-token"),
+        ("/api/v1/items", {**VALID, "channel": "hotline", "lat": "40.1"}, "sgt_not-a-real-token"),
+        ("/api/v1/items", {**VALID, "colour": "red"}, "sgt_not-a-real-token"),
+    ],
+)
+async def test_a_missing_or_unknown_token_is_a_401_whatever_the_body(
+    client: Any, path: str, body: dict[str, Any], token: str | None
+) -> None:
+    # The token is checked before the body, as on every staff endpoint: a caller without a valid one learns nothing
+    # of the body's rules, and a hotline system whose token was revoked hears that first.
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_the_documented_problem_names_the_status_a_409_gives(client: Any, staff: dict[str, str]) -> None:
+    created = (await client.post("/api/v1/items", json=VALID)).json()
+    refused = await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "已处理"}, headers=staff)
+    assert refused.status_code == 409
+    schema = (await client.get("/api/docs/openapi.json")).json()
+    declared = schema["components"]["schemas"]["Problem"]["properties"]
+    assert set(refused.json()) <= set(declared)
+    assert "current_status" in declared

@@ -1,6 +1,8 @@
 import msgspec
 import pytest
+from click.testing import CliRunner
 
+from suggestions.cli import main
 from suggestions.settings import load_settings
 
 
@@ -13,3 +15,41 @@ def test_retention_days_come_from_the_environment() -> None:
 def test_a_bad_retention_period_is_refused(days: str) -> None:
     with pytest.raises(msgspec.ValidationError, match="retention_days"):
         load_settings({"SUGGESTIONS_RETENTION_DAYS": days})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        # Each of these, taken, would fail later: a 500 on every satisfaction report and tracking page, a
+        # traceback when the API or a worker started, or a worker that never classified anything.
+        ("SUGGESTIONS_TIMEZONE", "Asia/Shangai", "timezone"),
+        ("SUGGESTIONS_TIMEZONE", "", "timezone"),
+        ("SUGGESTIONS_RATE_LIMIT_PUBLIC", "10 a minute", "rate_limit_public"),
+        ("SUGGESTIONS_RATE_LIMIT_ADDRESS", "1200/fortnight", "rate_limit_address"),
+        ("SUGGESTIONS_PUBLIC_PHONES", "010-69712345,12345", "SUGGESTIONS_PUBLIC_PHONES"),
+        ("SUGGESTIONS_LOG_LEVEL", "verbose", "log_level"),
+        ("SUGGESTIONS_LOG_FORMAT", "xml", "log_format"),
+        ("SUGGESTIONS_CLASSIFY_BATCH_SIZE", "0", "classify_batch_size"),
+        ("SUGGESTIONS_DB_POOL_SIZE", "0", "db_pool_size"),
+        ("SUGGESTIONS_MAX_ATTEMPTS", "0", "max_attempts"),
+        ("SUGGESTIONS_WORKER_METRICS_PORT", "70000", "worker_metrics_port"),
+    ],
+)
+def test_a_bad_setting_is_refused_when_read_naming_it(variable: str, value: str, field: str) -> None:
+    with pytest.raises(msgspec.ValidationError, match=field):
+        load_settings({variable: value})
+
+
+def test_the_log_settings_are_settings_too() -> None:
+    settings = load_settings({"SUGGESTIONS_LOG_LEVEL": "warning", "SUGGESTIONS_LOG_FORMAT": "text"})
+    assert (settings.log_level, settings.log_format) == ("warning", "text")
+    assert load_settings({"SUGGESTIONS_TIMEZONE": "Asia/Urumqi"}).timezone == "Asia/Urumqi"
+
+
+def test_serve_refuses_a_bad_setting_in_one_line() -> None:
+    env = {"DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x", "SUGGESTIONS_TIMEZONE": "Asia/Shangai"}
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: bad SUGGESTIONS_* setting: timezone: 'Asia/Shangai' is no IANA time zone, e.g. Asia/Shanghai"
+    ]
