@@ -220,7 +220,8 @@ SELECT count(*) AS reports,
            'item:' || item.id
        )) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
-       max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street
+       max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street,
+       (SELECT topic FROM cases WHERE id = $1) AS topic
 FROM items item
 LEFT JOIN contacts contact
        ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
@@ -257,7 +258,8 @@ RETURNING id
 UPSERT_CASE_HOTSPOT = """
 INSERT INTO hotspots (kind, street, topic, case_id, why, score) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (case_id, kind) WHERE status = 'active' AND kind <> 'burst'
-DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
+DO UPDATE SET why = excluded.why, score = excluded.score, street = excluded.street, topic = excluded.topic,
+    updated_at = now()
 RETURNING id
 """
 
@@ -804,10 +806,12 @@ async def end_case_hotspots(conn: Any, case_id: int, kinds: Sequence[str] = CASE
         await drop_lift(conn, ended)
 
 
-async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: str) -> None:
+async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hint: str | None) -> None:
     """Raise, update or end the case's own hotspots: many reporters, and a rising risk."""
     facts = await conn.fetchrow(CASE_FACTS, case_id)
     street = facts["street"] or street_hint  # the case's: a report that names no place may have joined it
+    # The case's topic, its first report's: the report that made it a hotspot may be filed under another department.
+    topic = facts["topic"] or topic_hint
     span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
     points = [
         RiskPoint(at=r["received_at"], risk_level=r["risk_level"])
