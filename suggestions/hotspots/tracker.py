@@ -359,6 +359,17 @@ FROM (
 WHERE i.id = pick.item_id
 """
 
+# The items a hotspot lifts that its latest verdict no longer counts, a hint as LIFT is.
+DROP_FORMER_MEMBERS = """
+UPDATE items SET hotspot_id = NULL
+WHERE id IN (
+    SELECT id FROM items
+    WHERE hotspot_id = $1 AND status <> 'closed' AND NOT (id = ANY($2::bigint[]))
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+
 STALE_LIFTS = """
 UPDATE items SET hotspot_id = NULL
 WHERE id IN (
@@ -450,7 +461,9 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
         if item.street is not None:
             day = item.received_at.astimezone(DISTRICT_ZONE).date()
             await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
-            if new_problem:
+            # Another report of a problem a current burst counts is judged with it too: the burst's members run up to
+            # its verdict, and the report is one of them, listed and lifted, once the verdict takes it in.
+            if new_problem or await conn.fetchval(BURST_AS_OF, item.street, item.topic) is not None:
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
         if size >= 3:
             await judge_case(conn, case_id, item.street, item.topic)
@@ -719,7 +732,7 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     if hotspot_id is None:
         return  # a later verdict stands
     members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
-    await conn.execute(LIFT, hotspot_id, members)
+    await lift_members(conn, hotspot_id, members)
 
 
 async def _check_area(conn: Any, item: Placed) -> None:
@@ -749,7 +762,7 @@ async def _check_area(conn: Any, item: Placed) -> None:
         return
     hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
     members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since)]
-    await conn.execute(LIFT, hotspot_id, members)
+    await lift_members(conn, hotspot_id, members)
 
 
 CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"
@@ -760,6 +773,14 @@ async def drop_lift(conn: Any, hotspot_ids: list[int]) -> None:
     """Take the lift of hotspots that ended or were dismissed off their items; an item still in another active
     hotspot takes that one's (`RELIFT`)."""
     await relift(conn, [r["id"] for r in await conn.fetch(DROP_LIFT, hotspot_ids)])
+
+
+async def lift_members(conn: Any, hotspot_id: int, members: list[int]) -> None:
+    """Lift an area's hotspot's members, and only them: a verdict moves its window on (a burst's 72 hours, an area's
+    two weeks), and the reports it leaves behind are no longer listed with it. They take the lift of another active
+    hotspot they belong to, if any (`RELIFT`)."""
+    await relift(conn, [r["id"] for r in await conn.fetch(DROP_FORMER_MEMBERS, hotspot_id, members)])
+    await conn.execute(LIFT, hotspot_id, members)
 
 
 async def relift(conn: Any, item_ids: list[int]) -> None:

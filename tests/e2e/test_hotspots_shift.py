@@ -3,12 +3,22 @@ feed's `hotspot` reasons agree with each other, whatever staff and the worker ch
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ml.serving import Prediction
-from tests.e2e.test_hotspots import LIFT, FixedTopic, listed_of, post_all
+from tests.e2e.test_hotspots import LIFT, NOISES, FixedTopic, listed_of, post, post_all
+
+ZONE = ZoneInfo("Asia/Shanghai")
+# Noise problems of 城北街道 other than NOISES.
+EARLIER_NOISES = [
+    "城北街道一家装修公司周末早上七点就开始电钻作业，吵得没法休息。",
+    "城北街道某小区地下车库的排风扇坏了，日夜轰鸣。",
+    "城北街道一所驾校练车场每天清晨按喇叭，噪音扰民。",
+]
 
 
 class FiledUnder(FixedTopic):
@@ -64,3 +74,58 @@ async def test_a_report_sent_back_ranks_with_the_hotspot_raised_while_it_was_clo
     feed = await reasons(client, staff)
     assert {"dissatisfied", "hotspot"} <= feed[first], feed[first]
     assert all("hotspot" in feed[i] for i in others)
+
+
+async def disagreements(client: Any, staff: dict[str, str]) -> list[str]:
+    """Where the feed and the list of current hotspots disagree: an item lifted by a hotspot that does not list it, or
+    an item in the feed listed by a hotspot yet not lifted."""
+    listed: dict[int, set[int]] = {}
+    for hotspot in (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]:
+        for member in hotspot["members"]:
+            listed.setdefault(member["id"], set()).add(hotspot["id"])
+    found = []
+    for entry in (await client.get("/api/v1/triage", params={"limit": 200}, headers=staff)).json()["items"]:
+        lift, among = entry["hotspot_id"], listed.get(entry["id"], set())
+        if lift is not None and lift not in among:
+            found.append(f"item {entry['id']} lifted by hotspot {lift}, listed by {sorted(among)}")
+        if lift is None and among:
+            found.append(f"item {entry['id']} listed by {sorted(among)}, not lifted")
+    return found
+
+
+async def test_a_bursts_lift_follows_its_window_and_the_reports_of_its_problems(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    from suggestions.hotspots.tracker import review_hotspots
+
+    noise = FixedTopic(model, "环境保护")
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
+    )
+    # Three problems at noon four days ago, eleven yesterday: one burst, fourteen problems in its window.
+    for day, texts in ((4, EARLIER_NOISES), (1, NOISES)):
+        noon = datetime.combine(today - timedelta(days=day), time(12), tzinfo=ZONE)
+        for n, text in enumerate(texts):
+            await post(client, "hotline", text, operator, received_at=(noon + timedelta(minutes=n)).isoformat())
+    await drain(model=noise)
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["problems"] == 14
+    assert await disagreements(client, staff) == []
+
+    # A resident reports the KTV of yesterday again: a report of a problem the burst counts.
+    again = await post(client, "web", "城北街道鼓楼南街那家KTV每天晚上唱到凌晨，音响震得窗户都在响，睡不着。", {})
+    await drain(model=noise)
+    case_id = (await client.get(f"/api/v1/items/{again}", headers=staff)).json()["case_id"]
+    assert (await client.get(f"/api/v1/cases/{case_id}", headers=staff)).json()["size"] == 2
+    [burst] = await listed_of(client, staff, "burst")
+    assert again in {m["id"] for m in burst["members"]}
+    assert await disagreements(client, staff) == []
+
+    # The hourly review: the window now starts three days ago, and the problems of four days ago have left it.
+    async with pool.acquire() as conn:
+        await review_hotspots(conn)
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["problems"] == 11
+    assert await disagreements(client, staff) == []
