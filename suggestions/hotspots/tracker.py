@@ -652,6 +652,25 @@ async def refresh_case_risk(conn: Any, item_id: int) -> None:
     await conn.execute(CASE_MAX_RISK, item_id)
 
 
+ITEM_CASE = "SELECT case_id FROM items WHERE id = $1"
+LOCK_CASE_ROW = "SELECT id FROM cases WHERE id = $1 FOR UPDATE"
+CLEAR_LIFT = "UPDATE items SET hotspot_id = NULL WHERE id = $1 AND hotspot_id IS NOT NULL"
+
+
+async def reassess(conn: Any, item_id: int) -> None:
+    """A placed report whose topic or risk level changed (a staff correction, a newly promoted model): its case's
+    hotspots are judged again with the levels as they are now (an escalation the correction undid ends), and the
+    report takes the lift of the hotspots it belongs to now (a burst of its former topic lists it no more; an area's
+    rise lists it once it is a warning). Call in the transaction that changed it, the item locked."""
+    case_id = await conn.fetchval(ITEM_CASE, item_id)
+    if case_id is not None:
+        # As a move locks it: the report, then its case.
+        await conn.execute(LOCK_CASE_ROW, case_id)
+        await rejudge_case(conn, case_id)
+    await conn.execute(CLEAR_LIFT, item_id)
+    await relift(conn, [item_id])
+
+
 async def lock_streets(conn: Any, streets: Iterable[str | None]) -> None:
     """One transaction at a time places reports of a street and moves its counts; the locks are taken in one order,
     so two transactions never wait on each other's. Reports of no street take the lock of the empty name."""

@@ -10,7 +10,17 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ml.serving import Prediction
-from tests.e2e.test_hotspots import LIFT, NOISES, FixedTopic, listed_of, post, post_all
+from tests.e2e.test_hotspots import (
+    LIFT,
+    NOISES,
+    WAGE_DISPUTE,
+    FixedTopic,
+    graded,
+    listed_of,
+    post,
+    post_all,
+    post_days,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 # Noise problems of 城北街道 other than NOISES.
@@ -128,4 +138,44 @@ async def test_a_bursts_lift_follows_its_window_and_the_reports_of_its_problems(
         await review_hotspots(conn)
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["problems"] == 11
+    assert await disagreements(client, staff) == []
+
+
+async def test_a_risk_correction_that_undoes_a_cases_rise_ends_its_escalation(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    await post_days(client, operator, datetime.now(UTC) - timedelta(days=4), WAGE_DISPUTE)
+    await drain(model=graded(model))
+    [rising] = await listed_of(client, staff, "escalation")
+    assert (rising["why"]["first_level"], rising["why"]["last_level"]) == (1, 3)
+    # Staff read the petition and the blocked road as complaints the model over-rated.
+    later = [r["id"] for r in await pool.fetch("SELECT id FROM items ORDER BY received_at OFFSET 2")]
+    for item_id in later:
+        corrected = await client.put(f"/api/v1/items/{item_id}/classification", json={"risk_level": 1}, headers=staff)
+        assert corrected.status_code == 200, corrected.text
+    assert await listed_of(client, staff, "escalation") == [], "still shown rising from level 1 to 3"
+    feed = await reasons(client, staff)
+    assert not [i for i, codes in feed.items() if "hotspot" in codes]
+
+
+async def test_a_report_corrected_to_another_topic_leaves_the_lift_of_its_former_topics_burst(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
+) -> None:
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
+    )
+    noise = FixedTopic(model, "环境保护")
+    for text in NOISES:
+        await post(client, "web", text, {})
+    again = await post(client, "web", "城北街道鼓楼南街那家KTV每天晚上唱到凌晨，音响震得窗户都在响，睡不着。", {})
+    await drain(model=noise)
+    [burst] = await listed_of(client, staff, "burst")
+    assert again in {m["id"] for m in burst["members"]}
+    # Staff file the second report of the KTV under 商贸旅游 (a licence matter); its case keeps its topic.
+    corrected = await client.put(f"/api/v1/items/{again}/classification", json={"topic": "商贸旅游"}, headers=staff)
+    assert corrected.status_code == 200, corrected.text
+    [burst] = await listed_of(client, staff, "burst")
+    assert again not in {m["id"] for m in burst["members"]}
     assert await disagreements(client, staff) == []
