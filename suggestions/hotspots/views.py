@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from suggestions.cursors import decode_cursor, encode_cursor
+from suggestions.errors import InvalidInput
 from suggestions.hotspots.cases import rank_suggestions
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
@@ -186,6 +187,9 @@ def _member(row: Any) -> Member:
 class _MemberCursor(msgspec.Struct, array_like=True, frozen=True):
     received_at: Annotated[datetime, Meta(tz=True)]
     id: RowId
+    # The case whose pages it walks: another case's cursor would page this one from a stranger's position, and skip
+    # reports without a word. A cursor of an earlier release carries none.
+    case_id: RowId | None = None
 
 
 async def case_view(
@@ -193,6 +197,8 @@ async def case_view(
 ) -> CaseView | None:
     """The case and its reports, newest first, `limit` at a time; `before` is the `next_cursor` of the page before."""
     after = decode_cursor(before, _MemberCursor, field="before", given_by="case view") if before else None
+    if after is not None and after.case_id not in (None, case_id):
+        raise InvalidInput("before", f"a cursor of case {after.case_id}'s reports, not of case {case_id}'s")
     row = await conn.fetchrow(CASE, case_id)
     if row is None:
         return None
@@ -211,7 +217,7 @@ async def case_view(
         max_risk=row["max_risk"],
         summary=row["summary"],
         members=members,
-        next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id)) if last else None,
+        next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id, case_id)) if last else None,
     )
 
 

@@ -179,3 +179,21 @@ async def test_a_report_corrected_to_another_topic_leaves_the_lift_of_its_former
     [burst] = await listed_of(client, staff, "burst")
     assert again not in {m["id"] for m in burst["members"]}
     assert await disagreements(client, staff) == []
+
+
+async def test_a_case_views_cursor_pages_only_the_case_it_came_from(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    ids = await post_all(client, LIFT[:3], operator, grid_worker)
+    other = await post(client, "web", "天通苑北街道天通西苑三区12号楼电梯坏了一周，物业说没有维修资金。", {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    lift_case = (await client.get(f"/api/v1/items/{ids[0]}", headers=staff)).json()["case_id"]
+    other_case = (await client.get(f"/api/v1/items/{other}", headers=staff)).json()["case_id"]
+    assert other_case != lift_case
+    page = (await client.get(f"/api/v1/cases/{lift_case}", params={"limit": 1}, headers=staff)).json()
+    assert page["next_cursor"] is not None
+    mixed_up = await client.get(f"/api/v1/cases/{other_case}", params={"before": page["next_cursor"]}, headers=staff)
+    assert mixed_up.status_code == 422, mixed_up.text
+    assert [e["field"] for e in mixed_up.json()["errors"]] == ["before"]
+    following = await client.get(f"/api/v1/cases/{lift_case}", params={"before": page["next_cursor"]}, headers=staff)
+    assert [m["id"] for m in following.json()["members"]] == ids[-2::-1]
