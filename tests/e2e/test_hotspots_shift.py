@@ -197,3 +197,16 @@ async def test_a_case_views_cursor_pages_only_the_case_it_came_from(
     assert [e["field"] for e in mixed_up.json()["errors"]] == ["before"]
     following = await client.get(f"/api/v1/cases/{lift_case}", params={"before": page["next_cursor"]}, headers=staff)
     assert [m["id"] for m in following.json()["members"]] == ids[-2::-1]
+
+
+async def test_a_merge_into_a_case_that_does_not_exist_names_into(
+    client: Any, drain: Any, model: Any, staff: dict[str, str]
+) -> None:
+    item = await post(client, "web", LIFT[0][1], {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    case_id = (await client.get(f"/api/v1/items/{item}", headers=staff)).json()["case_id"]
+    unknown = await client.post(f"/api/v1/cases/{case_id}/merge", json={"into": 999999}, headers=staff)
+    assert unknown.status_code == 422, unknown.text
+    assert [e["field"] for e in unknown.json()["errors"]] == ["into"]
+    missing = await client.post("/api/v1/cases/999999/merge", json={"into": case_id}, headers=staff)
+    assert missing.status_code == 404, missing.text
