@@ -14,7 +14,7 @@ from msgspec import Meta
 from suggestions.auth import BEARER, guarded_principal, staff_only
 from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
-from suggestions.hotspots.tracker import refresh_case_risk, retopic
+from suggestions.hotspots.tracker import reassess, refresh_case_risk, retopic
 from suggestions.intake.schema import PathId, Strict
 from suggestions.triage.items import ItemView, item_by_id
 
@@ -97,9 +97,11 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
         else:
             await retopic(conn, item_id, item["topic"], topic)
             if risk_level != item["risk_level"]:
-                # The case's and the area's rise are judged again with the next report, which reads the levels as
-                # corrected.
                 await refresh_case_risk(conn, item_id)
+            if (topic, risk_level) != (item["topic"], item["risk_level"]):
+                # The case's hotspots and the report's lift follow at once; an area's rise is judged again with its
+                # next report, which reads the levels as corrected.
+                await reassess(conn, item_id)
     return True
 
 

@@ -8,7 +8,15 @@ from typing import Any
 import msgspec
 
 from suggestions.hotspots.similarity import signature
-from suggestions.hotspots.tracker import Placed, district_prior, lock_streets, refresh_case_risk, retopic, track
+from suggestions.hotspots.tracker import (
+    Placed,
+    district_prior,
+    lock_streets,
+    reassess,
+    refresh_case_risk,
+    retopic,
+    track,
+)
 
 
 class Claimed(msgspec.Struct, frozen=True):
@@ -209,6 +217,8 @@ async def record_classifications(
                     await retopic(conn, o.item_id, before["topic"], o.topic)
                 if before["risk_level"] != o.risk_level:
                     await refresh_case_risk(conn, o.item_id)
+                if (before["topic"], before["risk_level"]) != (o.topic, o.risk_level):
+                    await reassess(conn, o.item_id)
         else:
             # A first classification places the item in a case and counts it.
             placed = [_placed(pending[o.item_id], topic=o.topic, risk_level=o.risk_level) for o in fresh]

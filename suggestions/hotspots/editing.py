@@ -111,16 +111,18 @@ async def _count_problem(conn: Any, case: Any, change: int) -> None:
 
 
 async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = None) -> bool:
-    """Move every report of `case_id` into `into`. False if either case does not exist. `by`: the staff token, kept
-    with the edit (`case_edits`)."""
+    """Move every report of `case_id` into `into`. False if `case_id` does not exist; an `into` that does not is bad
+    input. `by`: the staff token, kept with the edit (`case_edits`)."""
     if case_id == into:
         raise InvalidInput("into", "a case cannot be merged into itself")
     async with conn.transaction():
         # The reports before their cases, in id order, as closing a case and a move lock them.
         await conn.fetch(LOCK_MEMBERS, [case_id, into])
         cases = {r["id"]: r for r in await conn.fetch(LOCK_CASES, [case_id, into])}
-        if len(cases) != 2:
+        if case_id not in cases:
             return False
+        if into not in cases:
+            raise InvalidInput("into", "no case with this id")
         if cases[into]["status"] != "open":
             raise InvalidInput("into", "merge into an open case")
         if cases[case_id]["status"] != "open":  # merged away already, or emptied: it has no reports to move

@@ -228,7 +228,8 @@ SELECT count(*) AS reports,
            'copy:' || md5(regexp_replace(item.text_masked, '[[:space:]]+', '', 'g'))
        )) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
-       max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street
+       max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street,
+       (SELECT topic FROM cases WHERE id = $1) AS topic
 FROM items item
 LEFT JOIN contacts contact
        ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
@@ -265,7 +266,8 @@ RETURNING id
 UPSERT_CASE_HOTSPOT = """
 INSERT INTO hotspots (kind, street, topic, case_id, why, score) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (case_id, kind) WHERE status = 'active' AND kind <> 'burst'
-DO UPDATE SET why = excluded.why, score = excluded.score, updated_at = now()
+DO UPDATE SET why = excluded.why, score = excluded.score, street = excluded.street, topic = excluded.topic,
+    updated_at = now()
 RETURNING id
 """
 
@@ -365,6 +367,17 @@ FROM (
 WHERE i.id = pick.item_id
 """
 
+# The items a hotspot lifts that its latest verdict no longer counts, a hint as LIFT is.
+DROP_FORMER_MEMBERS = """
+UPDATE items SET hotspot_id = NULL
+WHERE id IN (
+    SELECT id FROM items
+    WHERE hotspot_id = $1 AND status <> 'closed' AND NOT (id = ANY($2::bigint[]))
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id
+"""
+
 STALE_LIFTS = """
 UPDATE items SET hotspot_id = NULL
 WHERE id IN (
@@ -456,7 +469,9 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
         if item.street is not None:
             day = item.received_at.astimezone(DISTRICT_ZONE).date()
             await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
-            if new_problem:
+            # Another report of a problem a current burst counts is judged with it too: the burst's members run up to
+            # its verdict, and the report is one of them, listed and lifted, once the verdict takes it in.
+            if new_problem or await conn.fetchval(BURST_AS_OF, item.street, item.topic) is not None:
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
         if size >= 3:
             await judge_case(conn, case_id, item.street, item.topic)
@@ -645,6 +660,25 @@ async def refresh_case_risk(conn: Any, item_id: int) -> None:
     await conn.execute(CASE_MAX_RISK, item_id)
 
 
+ITEM_CASE = "SELECT case_id FROM items WHERE id = $1"
+LOCK_CASE_ROW = "SELECT id FROM cases WHERE id = $1 FOR UPDATE"
+CLEAR_LIFT = "UPDATE items SET hotspot_id = NULL WHERE id = $1 AND hotspot_id IS NOT NULL"
+
+
+async def reassess(conn: Any, item_id: int) -> None:
+    """A placed report whose topic or risk level changed (a staff correction, a newly promoted model): its case's
+    hotspots are judged again with the levels as they are now (an escalation the correction undid ends), and the
+    report takes the lift of the hotspots it belongs to now (a burst of its former topic lists it no more; an area's
+    rise lists it once it is a warning). Call in the transaction that changed it, the item locked."""
+    case_id = await conn.fetchval(ITEM_CASE, item_id)
+    if case_id is not None:
+        # As a move locks it: the report, then its case.
+        await conn.execute(LOCK_CASE_ROW, case_id)
+        await rejudge_case(conn, case_id)
+    await conn.execute(CLEAR_LIFT, item_id)
+    await relift(conn, [item_id])
+
+
 async def lock_streets(conn: Any, streets: Iterable[str | None]) -> None:
     """One transaction at a time places reports of a street and moves its counts; the locks are taken in one order,
     so two transactions never wait on each other's. Reports of no street take the lock of the empty name."""
@@ -725,7 +759,7 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     if hotspot_id is None:
         return  # a later verdict stands
     members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
-    await conn.execute(LIFT, hotspot_id, members)
+    await lift_members(conn, hotspot_id, members)
 
 
 async def _check_area(conn: Any, item: Placed) -> None:
@@ -755,7 +789,7 @@ async def _check_area(conn: Any, item: Placed) -> None:
         return
     hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
     members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since)]
-    await conn.execute(LIFT, hotspot_id, members)
+    await lift_members(conn, hotspot_id, members)
 
 
 CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"
@@ -766,6 +800,14 @@ async def drop_lift(conn: Any, hotspot_ids: list[int]) -> None:
     """Take the lift of hotspots that ended or were dismissed off their items; an item still in another active
     hotspot takes that one's (`RELIFT`)."""
     await relift(conn, [r["id"] for r in await conn.fetch(DROP_LIFT, hotspot_ids)])
+
+
+async def lift_members(conn: Any, hotspot_id: int, members: list[int]) -> None:
+    """Lift an area's hotspot's members, and only them: a verdict moves its window on (a burst's 72 hours, an area's
+    two weeks), and the reports it leaves behind are no longer listed with it. They take the lift of another active
+    hotspot they belong to, if any (`RELIFT`)."""
+    await relift(conn, [r["id"] for r in await conn.fetch(DROP_FORMER_MEMBERS, hotspot_id, members)])
+    await conn.execute(LIFT, hotspot_id, members)
 
 
 async def relift(conn: Any, item_ids: list[int]) -> None:
@@ -812,10 +854,12 @@ async def end_case_hotspots(conn: Any, case_id: int, kinds: Sequence[str] = CASE
         await drop_lift(conn, ended)
 
 
-async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic: str) -> None:
+async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hint: str | None) -> None:
     """Raise, update or end the case's own hotspots: many reporters, and a rising risk."""
     facts = await conn.fetchrow(CASE_FACTS, case_id)
     street = facts["street"] or street_hint  # the case's: a report that names no place may have joined it
+    # The case's topic, its first report's: the report that made it a hotspot may be filed under another department.
+    topic = facts["topic"] or topic_hint
     span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
     points = [
         RiskPoint(at=r["received_at"], risk_level=r["risk_level"])

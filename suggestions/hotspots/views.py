@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from suggestions.cursors import decode_cursor, encode_cursor
+from suggestions.errors import InvalidInput
 from suggestions.hotspots.cases import rank_suggestions
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
@@ -106,14 +107,16 @@ ORDER BY CASE kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, scor
 LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
-# lists its street × topic's reports over its window up to the latest one: an item shows one hotspot in the feed
-# but belongs to every one it is part of. One query for each (a case's: CASE_MEMBERS), so that each reads its index
-# (items_case, items_street_topic_time) rather than every item stored.
+# lists its street × topic's reports over its window up to the latest one, a burst's up to its verdict (`why.as_of`,
+# as `tracker.BURST_MEMBERS` lifts them): an item shows one hotspot in the feed but belongs to every one it is part
+# of. One query for each (a case's: CASE_MEMBERS), so that each reads its index (items_case, items_street_topic_time)
+# rather than every item stored.
 AREA_HOTSPOT_MEMBERS = """
 SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
        left(i.text_masked, 80) AS excerpt, i.satisfaction
 FROM items i, (SELECT max(received_at) AS at FROM items WHERE street = $1 AND topic = $2) latest
 WHERE i.street = $1 AND i.topic = $2 AND i.received_at >= coalesce($6::timestamptz, latest.at - $3::interval)
+  AND ($7::timestamptz IS NULL OR i.received_at <= $7)
   AND ($4::boolean OR i.risk_level >= 2)
 ORDER BY i.received_at DESC
 LIMIT $5
@@ -130,7 +133,8 @@ async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> li
     if since is not None and not burst:
         # An area escalation's window is open at its start (`AREA_RISKS`, `AREA_MEMBERS`, `RELIFT`: after `since`).
         since += timedelta(microseconds=1)
-    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since)
+    as_of = datetime.fromisoformat(row["why"]["as_of"]) if burst and "as_of" in row["why"] else None
+    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since, as_of)
     return list(rows)
 
 
@@ -183,6 +187,9 @@ def _member(row: Any) -> Member:
 class _MemberCursor(msgspec.Struct, array_like=True, frozen=True):
     received_at: Annotated[datetime, Meta(tz=True)]
     id: RowId
+    # The case whose pages it walks: another case's cursor would page this one from a stranger's position, and skip
+    # reports without a word. A cursor of an earlier release carries none.
+    case_id: RowId | None = None
 
 
 async def case_view(
@@ -190,6 +197,8 @@ async def case_view(
 ) -> CaseView | None:
     """The case and its reports, newest first, `limit` at a time; `before` is the `next_cursor` of the page before."""
     after = decode_cursor(before, _MemberCursor, field="before", given_by="case view") if before else None
+    if after is not None and after.case_id not in (None, case_id):
+        raise InvalidInput("before", f"a cursor of case {after.case_id}'s reports, not of case {case_id}'s")
     row = await conn.fetchrow(CASE, case_id)
     if row is None:
         return None
@@ -208,7 +217,7 @@ async def case_view(
         max_risk=row["max_risk"],
         summary=row["summary"],
         members=members,
-        next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id)) if last else None,
+        next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id, case_id)) if last else None,
     )
 
 

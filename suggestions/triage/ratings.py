@@ -17,6 +17,7 @@ import msgspec
 from msgspec import Meta
 
 from suggestions.errors import InvalidInput, StateConflict
+from suggestions.hotspots.tracker import relift
 from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.metrics import RATINGS
 from suggestions.privacy import mask_pii
@@ -103,7 +104,7 @@ UPDATE items SET satisfaction = 'dissatisfied',
     closed_at = NULL, closed_by = NULL, reopened_at = now(), reopen_count = reopen_count + 1, anonymised_at = NULL,
     updated_at = now()
 WHERE id = $1
-RETURNING status
+RETURNING status, hotspot_id
 """
 
 
@@ -168,7 +169,12 @@ async def _rate(
             *(source, recorded_by, item["answer_masked"]),
         )
         if reopened:
-            status = await conn.fetchval(REOPEN, item["id"])
+            back = await conn.fetchrow(REOPEN, item["id"])
+            status = back["status"]
+            if back["hotspot_id"] is None:
+                # Closed before a hotspot it belongs to was raised, and so passed over by its lift (`tracker.LIFT`):
+                # back at work, it ranks with the hotspot's other reports.
+                await relift(conn, [item["id"]])
         else:
             status = await conn.fetchval(KEEP, item["id"], rating.rating)
     RATINGS.labels(rating=rating.rating, source=source).inc()

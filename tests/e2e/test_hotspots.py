@@ -643,7 +643,7 @@ async def test_a_hotspots_members_are_read_by_index_however_many_items_are_store
         "\n".join(r[0] for r in await pool.fetch(f"EXPLAIN {query}", *args))
         for query, args in [
             (CASE_MEMBERS, (1, 50, None, None)),
-            (AREA_HOTSPOT_MEMBERS, ("S1", "T1", timedelta(hours=72), True, 50, None)),
+            (AREA_HOTSPOT_MEMBERS, ("S1", "T1", timedelta(hours=72), True, 50, None, None)),
         ]
     ]
     assert all("Seq Scan on items" not in plan for plan in plans), plans
