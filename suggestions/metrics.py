@@ -126,16 +126,21 @@ def _process_registry() -> Any:
     return REGISTRY
 
 
+# Prometheus's text format without its charset: Litestar adds "; charset=utf-8" to every text type, and the header
+# said it twice.
+METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
+
 @get(
     "/metrics",
     tags=["health"],
     summary="Prometheus metrics",
-    media_type=CONTENT_TYPE_LATEST,
+    media_type=METRICS_MEDIA_TYPE,
     responses={503: problem_responses(503)[503]},
 )
 async def metrics(state: State) -> Response[bytes]:
     body = generate_latest(_process_registry()) + generate_latest(await _service_registry(state))
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    return Response(body, media_type=METRICS_MEDIA_TYPE)
 
 
 def serve_worker_metrics(port: int) -> None:

@@ -25,7 +25,9 @@ async def test_metrics_report_intake_waiting_items_queue_and_latency(client: Any
 
     response = await client.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
+    content_type = response.headers["content-type"]
+    assert content_type.startswith("text/plain; version=")
+    assert content_type.count("charset") == 1, content_type
     now = samples(response.text)
     assert now[("suggestions_items_accepted_total", (("channel", "web"),))] == accepted_before + 3
     assert now[("suggestions_items_waiting", ())] == 3
