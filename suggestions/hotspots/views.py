@@ -39,6 +39,9 @@ class Member(msgspec.Struct, kw_only=True):
     case_score: float | None  # the machine's grouping score; null for the report that opened the case
     excerpt: str
     satisfaction: str | None = None  # the reporter's last rating of a reply
+    # Where and in which case: an area hotspot gathers several cases, each at its own 社区, 小区, 村 or road.
+    case_id: int | None = None
+    locality: str | None = None
 
 
 class CaseView(msgspec.Struct, kw_only=True):
@@ -63,6 +66,7 @@ class Hotspot(msgspec.Struct, kw_only=True):
     street: str | None
     topic: str | None
     case_id: int | None
+    locality: str | None  # a case hotspot's: its case's 社区, 小区, 村 or road, when known
     why: dict[str, Any]  # the numbers behind it
     explanation: str  # the same, in a sentence for staff
     started_at: datetime
@@ -95,15 +99,16 @@ class Suggestions(msgspec.Struct):
 CASE = "SELECT * FROM cases WHERE id = $1"
 CASE_MEMBERS = """
 SELECT id, tracking_code, received_at, channel, status, risk_level, case_score, left(text_masked, 80) AS excerpt,
-       satisfaction
+       satisfaction, case_id, locality
 FROM items WHERE case_id = $1 AND ($3::timestamptz IS NULL OR (received_at, id) < ($3, $4))
 ORDER BY received_at DESC, id DESC LIMIT $2
 """
 
 ACTIVE_HOTSPOTS = """
-SELECT id, kind, street, topic, case_id, why, started_at, updated_at
-FROM hotspots WHERE status = 'active'
-ORDER BY CASE kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, score DESC, id
+SELECT h.id, h.kind, h.street, h.topic, h.case_id, c.locality, h.why, h.started_at, h.updated_at
+FROM hotspots h LEFT JOIN cases c ON c.id = h.case_id
+WHERE h.status = 'active'
+ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.score DESC, h.id
 LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
@@ -113,7 +118,7 @@ LIMIT $1
 # rather than every item stored.
 AREA_HOTSPOT_MEMBERS = """
 SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
-       left(i.text_masked, 80) AS excerpt, i.satisfaction
+       left(i.text_masked, 80) AS excerpt, i.satisfaction, i.case_id, i.locality
 FROM items i, (SELECT max(received_at) AS at FROM items WHERE street = $1 AND topic = $2) latest
 WHERE i.street = $1 AND i.topic = $2 AND i.received_at >= coalesce($6::timestamptz, latest.at - $3::interval)
   AND ($7::timestamptz IS NULL OR i.received_at <= $7)
@@ -181,6 +186,8 @@ def _member(row: Any) -> Member:
         case_score=row["case_score"],
         excerpt=row["excerpt"],
         satisfaction=row["satisfaction"],
+        case_id=row["case_id"],
+        locality=row["locality"],
     )
 
 
@@ -256,6 +263,7 @@ async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
                 street=row["street"],
                 topic=row["topic"],
                 case_id=row["case_id"],
+                locality=row["locality"],
                 why=row["why"],
                 explanation=explain(row["kind"], row["street"], row["topic"], row["why"], row["case_id"]),
                 started_at=row["started_at"],

@@ -132,6 +132,9 @@ async def test_reworded_reports_across_channels_become_one_case_and_a_hotspot(
     assert crowded[0]["why"]["channels"] == 3
     assert {m["id"] for m in crowded[0]["members"]} == set(ids)
     assert "5 次反映（5 位反映人）" in crowded[0]["explanation"]
+    # Where, without another call: the case's estate, and each member's case and place.
+    assert crowded[0]["locality"] == case["locality"] == "龙跃苑二区社区"
+    assert {(m["case_id"], m["locality"]) for m in crowded[0]["members"]} == {(case_id, "龙跃苑二区社区")}
 
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
     by_id = {e["id"]: e for e in feed}
@@ -369,6 +372,8 @@ async def test_an_area_whose_risk_rises_across_problems_is_an_escalation(
     assert area[0]["why"]["last_level"] == 3
     assert "该区域同类问题" in area[0]["explanation"]
     assert len(area[0]["members"]) == 3  # the reports at warning level and above, lifted in the feed
+    assert area[0]["locality"] is None
+    assert all(m["case_id"] is not None for m in area[0]["members"])  # each member says which case it is in
 
 
 async def test_an_area_rise_is_seen_when_its_earlier_complaints_are_placed_last(
