@@ -21,6 +21,7 @@ from ml.dictionary import default_district_dir
 from ml.metrics import report
 from ml.segment import DEFAULT_ENGINE, ENGINES
 from ml.serving import default_model_dir, promoted_model_dir, serving_model_dir, train_seed_command
+from ml.tables import open_table
 from ml.triage import TriageModel
 
 PREDICT_BATCH = 256
@@ -215,21 +216,13 @@ def _drift(args: argparse.Namespace) -> int:
 
 
 def _label_risk(args: argparse.Namespace) -> int:
-    import csv
-
     from ml.corpus import write_rule_labelled
 
     exclude: set[str] = set()
     for path in args.exclude:
-        with path.open(encoding="utf-8", newline="") as file:
-            # an evaluation set names its messages by source (the data file's name) and key
-            exclude |= {
-                row["key"] for row in csv.DictReader(file) if row.get("source", args.data.stem) == args.data.stem
-            }
+        exclude |= _evaluation_keys(path, args.data.stem)
     for path, column in args.exclude_keys_in:
-        csv.field_size_limit(sys.maxsize)
-        with path.open(encoding="utf-8-sig", newline="") as file:
-            exclude |= {row[column] for row in csv.DictReader(file)}
+        exclude |= _column_values(path, column)
     written = write_rule_labelled(
         args.data,
         args.out,
@@ -242,6 +235,20 @@ def _label_risk(args: argparse.Namespace) -> int:
     )
     _print_json({"out": str(args.out), "rows": written, "excluded_keys": len(exclude)})
     return 0
+
+
+def _evaluation_keys(path: Path, source: str) -> set[str]:
+    """The keys an evaluation set (`source,key,...`) holds for messages of `source` (a data file's name); a set
+    without a source column names messages of one file only."""
+    with open_table(path) as table:
+        [key] = table.require(["key"])
+        return {row[key] for _, row in table.rows() if row.get("source", source) == source}
+
+
+def _column_values(path: Path, column: str) -> set[str]:
+    with open_table(path) as table:
+        [key] = table.require([column])
+        return {row[key] for _, row in table.rows()}
 
 
 def _predict(args: argparse.Namespace) -> int:

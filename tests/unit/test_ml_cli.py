@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ml.cli import main
+from ml.train import train_seed
 from tests.ml.tiny_corpus import write_csv, write_district, write_seed
 
 
@@ -19,6 +20,13 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "csv": write_csv(root / "data.csv"),
         "root": root,
     }
+
+
+@pytest.fixture(scope="module")
+def model(inputs: dict[str, Path]) -> Path:
+    out = inputs["root"] / "model"
+    train_seed(seed_dir=inputs["seed"], district_dir=inputs["district"], out=out, engine="rjieba", command="-")
+    return out
 
 
 def _training_options(inputs: dict[str, Path]) -> list[str]:
@@ -136,3 +144,20 @@ def test_a_split_needs_its_column(inputs: dict[str, Path]) -> None:
     columns = ["--data", str(inputs["csv"]), "--text-cols", "title,detail", "--label-col", "label"]
     with pytest.raises(SystemExit):
         main(["evaluate", "--model", str(inputs["root"] / "csv-model"), *columns, "--split", "test"])
+
+
+def test_files_without_the_columns_a_command_reads_are_named(
+    inputs: dict[str, Path], model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unrelated = tmp_path / "unrelated.csv"
+    unrelated.write_text("a,b\n1,2\n", encoding="utf-8")
+    label = ["label-risk", "--data", str(inputs["csv"]), "--text-cols", "title,detail", "--key-col", "title"]
+    out = tmp_path / "out.csv"
+
+    assert main([*label, "--exclude", str(unrelated), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == f"error: {unrelated}: no column key (columns: a, b)\n"
+    assert main([*label, "--exclude-keys-in", f"{unrelated}:msg_id", "--out", str(out)]) == 1
+    assert capsys.readouterr().err == f"error: {unrelated}: no column msg_id (columns: a, b)\n"
+    assert main(["evaluate-kind", "--data", str(unrelated), "--model", str(model)]) == 1
+    assert capsys.readouterr().err == f"error: {unrelated}: no column kind, text (columns: a, b)\n"
+    assert not out.exists()
