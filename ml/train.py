@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from ml.artifacts import Metadata, district_reference, library_versions, write_artifact
+from ml.artifacts import Metadata, check_writable, district_reference, library_versions, write_artifact
 from ml.corpus import (
     KINDS,
     RISK_LEVELS,
@@ -79,6 +79,7 @@ def train_seed(
     threshold is the one cross-validation chose for such a head (`ml.risk`). `risk_history` files (rows whose level
     the lexicon's rules set, `label-risk`) join the risk head too, weighted below the seed's."""
     started = time.perf_counter()
+    check_writable(out)
     district = load_district(district_dir)
     segmenter = Segmenter(district.entries, engine)
     items = read_seed(seed_dir, district.topics)
@@ -174,6 +175,7 @@ def train_csv(
     command: str,
 ) -> Metadata:
     started = time.perf_counter()
+    check_writable(out)
     district = load_district(district_dir)
     segmenter = Segmenter(district.entries, engine)
     rows = read_csv(

@@ -161,3 +161,30 @@ def test_files_without_the_columns_a_command_reads_are_named(
     assert main(["evaluate-kind", "--data", str(unrelated), "--model", str(model)]) == 1
     assert capsys.readouterr().err == f"error: {unrelated}: no column kind, text (columns: a, b)\n"
     assert not out.exists()
+
+
+def test_an_out_that_cannot_be_written_is_refused_before_training(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Training a district's file takes minutes; the place it goes is checked first (the data here is missing)."""
+    out = inputs["csv"] / "model"
+    columns = ["--data", str(tmp_path / "missing.csv"), "--text-cols", "title,detail", "--label-col", "label"]
+
+    assert main(["train", *columns, "--out", str(out), *_training_options(inputs)]) == 1
+    assert capsys.readouterr().err == f"error: cannot write a model at {out}: {inputs['csv']} is a file\n"
+    assert main(["train-seed", *_training_options(inputs), "--out", str(inputs["csv"])]) == 1
+    assert capsys.readouterr().err == f"error: {inputs['csv']} is a file, not a model folder\n"
+
+
+def test_a_model_that_fails_to_be_written_leaves_nothing_behind(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ml.artifacts.write_metadata", disk_full)
+    out = tmp_path / "model"
+
+    assert main(["train-seed", *_training_options(inputs), "--out", str(out)]) == 1
+    assert capsys.readouterr().err == f"error: cannot write a model at {out}: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
