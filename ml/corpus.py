@@ -190,26 +190,35 @@ def write_rule_labelled(
 
     if out.resolve() == data.resolve():
         raise CorpusError(f"{out}: the output would overwrite the data it is read from")
+    if out.is_dir():
+        raise CorpusError(f"{out} is a folder; --out names the CSV file to write")
     written = 0
     # Written beside the target and moved into place: a failure leaves no partial file for `--extra` to read.
     partial = out.with_name(f".{out.name}.partial")
     try:
-        with open_table(data) as table, partial.open("w", encoding="utf-8", newline="") as target:
-            text_keys = table.require([*text_cols, *(c for c in (topic_col, split_col, key_col) if c)])[
-                : len(text_cols)
-            ]
+        with open_table(data) as table:
+            optional = [c for c in (topic_col, split_col, key_col) if c]
+            text_keys = table.require([*text_cols, *optional])[: len(text_cols)]
             topic_key, split_key, key_key = (column_key(c) if c else None for c in (topic_col, split_col, key_col))
-            writer = csv.writer(target)
-            writer.writerow(["text", "topic", "risk_level"])
-            for _, row in table.rows():
-                if (split_key and split and row[split_key].strip() != split) or (key_key and row[key_key] in exclude):
-                    continue
-                text = "\n".join(row[c] for c in text_keys if row[c])
-                if text.strip():
-                    writer.writerow([text, row[topic_key].strip() if topic_key else "", risk_floor(text)[0]])
-                    written += 1
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(out)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("w", encoding="utf-8", newline="") as target:
+                writer = csv.writer(target)
+                writer.writerow(["text", "topic", "risk_level"])
+                for _, row in table.rows():
+                    if (split_key and split and row[split_key].strip() != split) or (
+                        key_key and row[key_key] in exclude
+                    ):
+                        continue
+                    text = "\n".join(row[c] for c in text_keys if row[c])
+                    if text.strip():
+                        writer.writerow([text, row[topic_key].strip() if topic_key else "", risk_floor(text)[0]])
+                        written += 1
+        partial.replace(out)
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) not in {partial, out, *out.parents}:
+            raise
+        raise CorpusError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        if partial.is_file():
+            partial.unlink()
     return written

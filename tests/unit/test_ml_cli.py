@@ -188,3 +188,19 @@ def test_a_model_that_fails_to_be_written_leaves_nothing_behind(
     assert main(["train-seed", *_training_options(inputs), "--out", str(out)]) == 1
     assert capsys.readouterr().err == f"error: cannot write a model at {out}: No space left on device\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_label_risk_writes_its_file_or_nothing(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    label = ["label-risk", "--data", str(inputs["csv"]), "--text-cols", "title,detail", "--topic-col", "label"]
+    folder = tmp_path / "history"
+    folder.mkdir()
+
+    assert main([*label, "--out", str(folder)]) == 1
+    assert capsys.readouterr().err == f"error: {folder} is a folder; --out names the CSV file to write\n"
+    assert main([*label, "--out", str(inputs["csv"] / "h.csv")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: cannot write {inputs['csv'] / 'h.csv'}: ")
+    assert main([*label, "--out", str(folder / "new" / "h.csv")]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 96
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["h.csv", "history", "new"]
