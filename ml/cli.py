@@ -180,10 +180,11 @@ def _evaluate_kind(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from ml.promote import promote
+    from ml.promote import promote, serving_lock
 
-    current = _current_model(args.serving)
-    decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current=current, tolerance=args.tolerance)
+    with serving_lock(args.serving):
+        current = _current_model(args.serving)
+        decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current=current, tolerance=args.tolerance)
     _print_json({**msgspec.to_builtins(decision), "serving": str(args.serving)})
     if not decision.promoted:
         print(f"error: model {decision.candidate} not promoted, {decision.reason}", file=sys.stderr)

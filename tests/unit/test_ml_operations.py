@@ -7,9 +7,11 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import ml.promote
 from ml.artifacts import read_metadata
 from ml.cli import main
 from ml.drift import js_distance, monthly, read_classifications
@@ -258,3 +260,28 @@ def test_label_risk_leaves_out_rows_another_corpus_holds(tmp_path: Path, capsys:
     assert code == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 1
     assert [r["risk_level"] for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))] == ["0"]
+
+
+def test_a_promotion_while_another_is_under_way_is_refused(
+    inputs: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both would be compared with the model before them, and the later would replace the other unexamined."""
+    serving = inputs["root"] / "serving-contested"
+    shutil.copytree(inputs["seed_model"], serving)
+    command = ["promote", "--model", str(inputs["seed_model"]), "--serving", str(serving)]
+    command += ["--seed-dir", str(inputs["seed"])]
+    compare = ml.promote.compare
+    during: list[int] = []
+
+    def compare_while_another_runs(*args: Any, **kwargs: Any) -> list[ml.promote.Comparison]:
+        monkeypatch.setattr("ml.promote.compare", compare)  # the other promotion compares as usual
+        during.append(main(command))
+        return compare(*args, **kwargs)
+
+    monkeypatch.setattr("ml.promote.compare", compare_while_another_runs)
+
+    assert main(command) == 0
+    assert during == [1]
+    assert f"another promotion into {serving} is under way" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(command) == 0  # the lock went with the promotion that held it
