@@ -7,6 +7,7 @@ Results go to stdout as JSON; errors to stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,11 +53,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "key_col" in vars(args) and (args.exclude or args.exclude_keys_in) and not args.key_col:
         parser.error("--exclude and --exclude-keys-in need --key-col, the column they are matched against")
     args.command_line = shlex.join(["python", "-m", "ml", *arguments])
+    if sys.stdout is None:
+        print("error: stdout is closed; the results would be lost", file=sys.stderr)
+        return 1
     try:
         return int(args.run(args))
+    except BrokenPipeError:
+        _discard_stdout()
+        print("error: stdout was closed before every result was written", file=sys.stderr)
+        return 1
     except (ModelError, CorpusError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _discard_stdout() -> None:
+    """After the reader went away (`| head -1`): what is still buffered goes nowhere instead of raising again when
+    the interpreter flushes it on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _train_seed(args: argparse.Namespace) -> int:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,3 +207,23 @@ def test_label_risk_writes_its_file_or_nothing(
     assert main([*label, "--out", str(folder / "new" / "h.csv")]) == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 96
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["h.csv", "history", "new"]
+
+
+def test_predict_into_a_reader_that_stops_early_ends_with_one_line(model: Path, tmp_path: Path) -> None:
+    """`python -m ml predict < items.jsonl | head -1`, and a stdout closed from the start."""
+    items = tmp_path / "items.jsonl"
+    items.write_text("".join(f'{{"id": {n}, "text": "路灯坏了第{n}天"}}\n' for n in range(2000)), encoding="utf-8")
+    command = [sys.executable, "-m", "ml", "predict", "--model", str(model)]
+    with (
+        items.open("rb") as stdin,
+        subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as reader,
+    ):
+        assert json.loads(reader.stdout.readline())["id"] == 0
+        reader.stdout.close()
+        stderr = reader.stderr.read().decode()
+    assert reader.returncode == 1
+    assert stderr == "error: stdout was closed before every result was written\n"
+    closed = subprocess.run(
+        ["sh", "-c", f'exec "$@" <{shlex.quote(str(items))} >&-', "sh", *command], capture_output=True, timeout=60
+    )
+    assert (closed.returncode, closed.stderr.decode()) == (1, "error: stdout is closed; the results would be lost\n")
