@@ -138,14 +138,41 @@ def write_metadata(directory: Path, metadata: Metadata) -> None:
     (directory / METADATA_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(metadata)))
 
 
+class _Origin(msgspec.Struct):
+    """What metadata of any format records: enough to say which model it is and how to train it again."""
+
+    format: int
+    version: str
+    command: str
+
+
 def read_metadata(directory: Path) -> Metadata:
     path = directory / METADATA_FILE
+    if directory.exists() and not directory.is_dir():
+        raise ModelError(f"no model at {directory}: a file, not a model folder")
     try:
-        return msgspec.json.decode(path.read_bytes(), type=Metadata)
+        content = path.read_bytes()
     except FileNotFoundError:
         raise ModelError(f"no model at {directory} ({METADATA_FILE} missing)") from None
+    try:
+        return msgspec.json.decode(content, type=Metadata)
+    except msgspec.ValidationError as exc:
+        origin = _origin(content)
+        if origin is not None and origin.format != FORMAT:
+            raise ModelError(
+                f"model {origin.version} has artifact format {origin.format}, expected {FORMAT}; "
+                f"run `{origin.command}` to retrain it"
+            ) from None
+        raise ModelError(f"{path} is not valid model metadata: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ModelError(f"{path} is not valid model metadata: {exc}") from None
+
+
+def _origin(content: bytes) -> _Origin | None:
+    try:
+        return msgspec.json.decode(content, type=_Origin)
+    except msgspec.DecodeError:
+        return None
 
 
 def check_compatible(metadata: Metadata, district: District) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -227,3 +228,24 @@ def test_predict_into_a_reader_that_stops_early_ends_with_one_line(model: Path, 
         ["sh", "-c", f'exec "$@" <{shlex.quote(str(items))} >&-', "sh", *command], capture_output=True, timeout=60
     )
     assert (closed.returncode, closed.stderr.decode()) == (1, "error: stdout is closed; the results would be lost\n")
+
+
+def test_a_model_of_another_format_names_the_command_that_retrains_it(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An artifact written by another version of the code lacks fields this one reads, or has fields it lacks."""
+    older = tmp_path / "older"
+    shutil.copytree(model, older)
+    metadata = json.loads((older / "metadata.json").read_text(encoding="utf-8"))
+    del metadata["features"]
+    metadata.update(format=2, command="python -m ml train-seed --out older")
+    (older / "metadata.json").write_text(json.dumps(metadata), encoding="utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1, "text": "路灯坏了"}\n'))
+
+    assert main(["predict", "--model", str(older)]) == 1
+    assert capsys.readouterr().err == (
+        f"error: model {metadata['version']} has artifact format 2, expected 3; "
+        "run `python -m ml train-seed --out older` to retrain it\n"
+    )
+    assert main(["predict", "--model", str(model / "metadata.json")]) == 1
+    assert capsys.readouterr().err == f"error: no model at {model / 'metadata.json'}: a file, not a model folder\n"
