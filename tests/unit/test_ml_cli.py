@@ -249,3 +249,24 @@ def test_a_model_of_another_format_names_the_command_that_retrains_it(
     )
     assert main(["predict", "--model", str(model / "metadata.json")]) == 1
     assert capsys.readouterr().err == f"error: no model at {model / 'metadata.json'}: a file, not a model folder\n"
+
+
+def test_a_topic_short_of_rows_is_named_before_training(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "history.csv"
+    base = inputs["csv"].read_text(encoding="utf-8")
+    columns = ["--data", str(data), "--text-cols", "title,detail", "--label-col", "label", "--out", str(tmp_path / "m")]
+
+    data.write_text(base + "路灯,坏了,路灯科,train\n", encoding="utf-8")
+    assert main(["train", *columns, *_training_options(inputs)]) == 1
+    assert (
+        capsys.readouterr().err == f"error: {data}: every topic needs at least 2 training rows; '路灯科' only has 1\n"
+    )
+    data.write_text("title,detail,label\n路灯,坏了,城乡建设\n电梯,停了,城乡建设\n", encoding="utf-8")
+    assert main(["train", *columns, *_training_options(inputs)]) == 1
+    assert (
+        capsys.readouterr().err
+        == f"error: {data}: the training rows need at least 2 topics, they hold only '城乡建设'\n"
+    )
+    assert not (tmp_path / "m").exists()
