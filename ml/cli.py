@@ -227,7 +227,7 @@ def _drift(args: argparse.Namespace) -> int:
     from ml.drift import monthly, read_classifications
 
     with args.data.open("rb") as file:
-        months = monthly(read_classifications(file))
+        months = monthly(read_classifications(file, str(args.data)))
     _print_json(months)
     return 0
 

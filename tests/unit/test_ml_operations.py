@@ -194,6 +194,20 @@ def test_drift_command_reads_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture
     assert json.loads(capsys.readouterr().out)[0]["risk_levels"] == {"3": 1.0}
 
 
+def test_drift_names_the_file_and_line_it_cannot_read_and_takes_a_byte_order_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "classifications.jsonl"
+    line = '{"at": "2026-03-01T00:00:00Z", "topic": "政法", "risk_level": 3, "model_version": "v"}\r\n'
+    data.write_text("\ufeff" + line + '{"at": "yesterday"}\r\n', encoding="utf-8")
+
+    assert main(["drift", "--data", str(data)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {data}:2: ")
+    data.write_text("\ufeff" + line, encoding="utf-8")
+    assert main(["drift", "--data", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n"] == 1
+
+
 def test_risk_figures_count_recall_and_precision_of_the_urgent_levels() -> None:
     figures = risk_figures([0, 1, 2, 3, 3, 2], [0, 2, 2, 3, 1, 3])
 
