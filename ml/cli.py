@@ -7,6 +7,7 @@ Results go to stdout as JSON; errors to stderr.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import sys
@@ -335,6 +336,37 @@ def _file_column(value: str) -> tuple[Path, str]:
     return Path(path), column
 
 
+def _weight(value: str) -> float:
+    """A weight or a tolerance: a number, 0 or more."""
+    number = _number(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, not {value!r}")
+    return number
+
+
+def _positive(value: str) -> float:
+    number = _number(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, not {value!r}")
+    return number
+
+
+def _number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {value!r}")
+    return number
+
+
+def _count(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {value!r}")
+    return int(value)
+
+
 def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
@@ -384,12 +416,12 @@ def _parser() -> argparse.ArgumentParser:
     cv.add_argument("--risk-dev", type=Path, required=True, help="ml/dev/risk_dev_labels.csv")
     cv.add_argument("--data-dir", type=Path, required=True, help="folder holding the labelled messages' corpora")
     cv.add_argument("--risk-history", type=Path, action="append", default=[], help="rule-labelled history CSV")
-    cv.add_argument("--real-weight", type=float, help="weight of a real row (a seed row weighs 1)")
-    cv.add_argument("--history-weight", type=float, help="weight of a rule-labelled history row")
-    cv.add_argument("--c", type=float, help="inverse regularisation of the SVM")
+    cv.add_argument("--real-weight", type=_weight, help="weight of a real row (a seed row weighs 1)")
+    cv.add_argument("--history-weight", type=_weight, help="weight of a rule-labelled history row")
+    cv.add_argument("--c", type=_positive, help="inverse regularisation of the SVM")
     cv.add_argument("--unbalanced", action="store_true", help="no class balancing")
     cv.add_argument("--real-only", action="store_true", help="train the risk head on the real rows alone")
-    cv.add_argument("--repeats", type=int, default=3, help="fold assignments to average over")
+    cv.add_argument("--repeats", type=_count, default=3, help="fold assignments to average over")
     cv.set_defaults(run=_cv_risk)
 
     train = commands.add_parser("train", help="train a topic model on a CSV (risk and kind from the seed corpus)")
@@ -425,7 +457,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--model", type=Path, required=True)
     promote.add_argument("--serving", type=Path, default=promoted_model_dir())
     promote.add_argument("--seed-dir", type=Path, default=default_seed_dir())
-    promote.add_argument("--tolerance", type=float, default=0.0, help="a figure may drop this much")
+    promote.add_argument("--tolerance", type=_weight, default=0.0, help="a figure may drop this much")
     promote.set_defaults(run=_promote)
 
     drift = commands.add_parser("drift", help="monthly topic and risk distributions of exported classifications")

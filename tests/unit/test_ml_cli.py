@@ -270,3 +270,21 @@ def test_a_topic_short_of_rows_is_named_before_training(
         == f"error: {data}: the training rows need at least 2 topics, they hold only '城乡建设'\n"
     )
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["cv-risk", "--risk-dev", "d.csv", "--data-dir", ".", "--repeats", "0"],
+        ["cv-risk", "--risk-dev", "d.csv", "--data-dir", ".", "--real-weight", "-1"],
+        ["cv-risk", "--risk-dev", "d.csv", "--data-dir", ".", "--c", "0"],
+        ["cv-risk", "--risk-dev", "d.csv", "--data-dir", ".", "--history-weight", "nan"],
+        ["promote", "--model", "m", "--tolerance", "-0.1"],
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(option: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """--repeats 0 ended in a TypeError traceback; a negative weight trained a head the wrong way round."""
+    with pytest.raises(SystemExit) as exit_status:
+        main(option)
+    assert exit_status.value.code == 2
+    assert f"argument {option[-2]}: expected" in capsys.readouterr().err
