@@ -67,7 +67,8 @@ class Table:
     def __init__(self, path: Path, file: TextIO) -> None:
         csv.field_size_limit(sys.maxsize)
         self.path = path
-        self._reader = csv.reader(file)
+        # strict: a quote left open would otherwise swallow every row after it into one cell, without a word
+        self._reader = csv.reader(file, strict=True)
         self._header_line, header = self._next_record() or (1, [])
         self.header = [name.strip() for name in header]
         self.columns = [column_key(name) for name in header]

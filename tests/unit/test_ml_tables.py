@@ -79,6 +79,14 @@ def test_an_error_names_the_line_a_row_starts_on(tmp_path: Path) -> None:
         read_extra(path, TOPICS)
 
 
+def test_a_quote_left_open_is_refused_not_read_as_one_cell(tmp_path: Path) -> None:
+    path = tmp_path / "open-quote.csv"
+    path.write_text('title,detail,label\n路灯不亮,"坏了一周,城乡建设\n电梯停了,三天,城乡建设\n', encoding="utf-8")
+
+    with pytest.raises(TableError, match=r"open-quote\.csv:2: unexpected end of data"):
+        _read(path)
+
+
 def test_extra_columns_match_ignoring_case(tmp_path: Path) -> None:
     path = tmp_path / "corrections.csv"
     path.write_text("Text,Topic,Risk_Level\n路灯坏了好几天,城乡建设,1\n", encoding="utf-8")
