@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import tempfile
 import zipfile
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -83,19 +84,46 @@ def district_path(reference: str) -> Path:
 
 def write_artifact(directory: Path, metadata: Metadata, features: TextFeatures, heads: dict[str, LinearHead]) -> None:
     """Written beside the target and moved into place, so a reader never sees half an artifact."""
-    check_replaceable(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(directory)
     staging = directory.with_name(f".{directory.name}.{os.getpid()}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    np.savez(staging / FEATURES_FILE, **features.state())
-    np.savez(staging / HEADS_FILE, **{k: v for name in HEADS for k, v in heads[name].state(name).items()})
-    write_metadata(staging, metadata)
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        np.savez(staging / FEATURES_FILE, **features.state())
+        np.savez(staging / HEADS_FILE, **{k: v for name in HEADS for k, v in heads[name].state(name).items()})
+        write_metadata(staging, metadata)
+        replace_folder(staging, directory)
+    except OSError as exc:
+        raise ModelError(f"cannot write a model at {directory}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def replace_folder(staging: Path, directory: Path) -> None:
+    """Moves `staging` to `directory`, replacing the folder there if any."""
     retired = directory.with_name(f".{directory.name}.{os.getpid()}.old")
     if directory.exists():
         directory.rename(retired)
-    staging.rename(directory)
+    try:
+        staging.rename(directory)
+    except OSError:
+        if retired.exists():
+            retired.rename(directory)
+        raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def check_writable(directory: Path) -> None:
+    """Refuses, before any time is spent training, a target that could not be written or must not be replaced."""
+    check_replaceable(directory)
+    existing = next(folder for folder in directory.parents if folder.exists())
+    if not existing.is_dir():
+        raise ModelError(f"cannot write a model at {directory}: {existing} is a file")
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.")).rmdir()
+    except OSError as exc:
+        raise ModelError(f"cannot write a model at {directory}: {exc.strerror or exc}") from None
 
 
 def check_replaceable(directory: Path) -> None:
@@ -110,14 +138,41 @@ def write_metadata(directory: Path, metadata: Metadata) -> None:
     (directory / METADATA_FILE).write_bytes(msgspec.json.format(msgspec.json.encode(metadata)))
 
 
+class _Origin(msgspec.Struct):
+    """What metadata of any format records: enough to say which model it is and how to train it again."""
+
+    format: int
+    version: str
+    command: str
+
+
 def read_metadata(directory: Path) -> Metadata:
     path = directory / METADATA_FILE
+    if directory.exists() and not directory.is_dir():
+        raise ModelError(f"no model at {directory}: a file, not a model folder")
     try:
-        return msgspec.json.decode(path.read_bytes(), type=Metadata)
+        content = path.read_bytes()
     except FileNotFoundError:
         raise ModelError(f"no model at {directory} ({METADATA_FILE} missing)") from None
+    try:
+        return msgspec.json.decode(content, type=Metadata)
+    except msgspec.ValidationError as exc:
+        origin = _origin(content)
+        if origin is not None and origin.format != FORMAT:
+            raise ModelError(
+                f"model {origin.version} has artifact format {origin.format}, expected {FORMAT}; "
+                f"run `{origin.command}` to retrain it"
+            ) from None
+        raise ModelError(f"{path} is not valid model metadata: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ModelError(f"{path} is not valid model metadata: {exc}") from None
+
+
+def _origin(content: bytes) -> _Origin | None:
+    try:
+        return msgspec.json.decode(content, type=_Origin)
+    except msgspec.DecodeError:
+        return None
 
 
 def check_compatible(metadata: Metadata, district: District) -> None:

@@ -7,6 +7,8 @@ Results go to stdout as JSON; errors to stderr.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import shlex
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +23,7 @@ from ml.dictionary import default_district_dir
 from ml.metrics import report
 from ml.segment import DEFAULT_ENGINE, ENGINES
 from ml.serving import default_model_dir, promoted_model_dir, serving_model_dir, train_seed_command
+from ml.tables import open_table
 from ml.triage import TriageModel
 
 PREDICT_BATCH = 256
@@ -51,11 +54,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "key_col" in vars(args) and (args.exclude or args.exclude_keys_in) and not args.key_col:
         parser.error("--exclude and --exclude-keys-in need --key-col, the column they are matched against")
     args.command_line = shlex.join(["python", "-m", "ml", *arguments])
+    if sys.stdout is None:
+        print("error: stdout is closed; the results would be lost", file=sys.stderr)
+        return 1
     try:
         return int(args.run(args))
+    except BrokenPipeError:
+        _discard_stdout()
+        print("error: stdout was closed before every result was written", file=sys.stderr)
+        return 1
     except (ModelError, CorpusError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _discard_stdout() -> None:
+    """After the reader went away (`| head -1`): what is still buffered goes nowhere instead of raising again when
+    the interpreter flushes it on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _train_seed(args: argparse.Namespace) -> int:
@@ -179,10 +197,11 @@ def _evaluate_kind(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from ml.promote import promote
+    from ml.promote import promote, serving_lock
 
-    current = _current_model(args.serving)
-    decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current=current, tolerance=args.tolerance)
+    with serving_lock(args.serving):
+        current = _current_model(args.serving)
+        decision = promote(args.model, args.serving, seed_dir=args.seed_dir, current=current, tolerance=args.tolerance)
     _print_json({**msgspec.to_builtins(decision), "serving": str(args.serving)})
     if not decision.promoted:
         print(f"error: model {decision.candidate} not promoted, {decision.reason}", file=sys.stderr)
@@ -209,27 +228,19 @@ def _drift(args: argparse.Namespace) -> int:
     from ml.drift import monthly, read_classifications
 
     with args.data.open("rb") as file:
-        months = monthly(read_classifications(file))
+        months = monthly(read_classifications(file, str(args.data)))
     _print_json(months)
     return 0
 
 
 def _label_risk(args: argparse.Namespace) -> int:
-    import csv
-
     from ml.corpus import write_rule_labelled
 
     exclude: set[str] = set()
     for path in args.exclude:
-        with path.open(encoding="utf-8", newline="") as file:
-            # an evaluation set names its messages by source (the data file's name) and key
-            exclude |= {
-                row["key"] for row in csv.DictReader(file) if row.get("source", args.data.stem) == args.data.stem
-            }
+        exclude |= _evaluation_keys(path, args.data.stem)
     for path, column in args.exclude_keys_in:
-        csv.field_size_limit(sys.maxsize)
-        with path.open(encoding="utf-8-sig", newline="") as file:
-            exclude |= {row[column] for row in csv.DictReader(file)}
+        exclude |= _column_values(path, column)
     written = write_rule_labelled(
         args.data,
         args.out,
@@ -242,6 +253,20 @@ def _label_risk(args: argparse.Namespace) -> int:
     )
     _print_json({"out": str(args.out), "rows": written, "excluded_keys": len(exclude)})
     return 0
+
+
+def _evaluation_keys(path: Path, source: str) -> set[str]:
+    """The keys an evaluation set (`source,key,...`) holds for messages of `source` (a data file's name); a set
+    without a source column names messages of one file only."""
+    with open_table(path) as table:
+        [key] = table.require(["key"])
+        return {row[key] for _, row in table.rows() if row.get("source", source) == source}
+
+
+def _column_values(path: Path, column: str) -> set[str]:
+    with open_table(path) as table:
+        [key] = table.require([column])
+        return {row[key] for _, row in table.rows()}
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -311,6 +336,37 @@ def _file_column(value: str) -> tuple[Path, str]:
     return Path(path), column
 
 
+def _weight(value: str) -> float:
+    """A weight or a tolerance: a number, 0 or more."""
+    number = _number(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, not {value!r}")
+    return number
+
+
+def _positive(value: str) -> float:
+    number = _number(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, not {value!r}")
+    return number
+
+
+def _number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {value!r}")
+    return number
+
+
+def _count(value: str) -> int:
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {value!r}")
+    return int(value)
+
+
 def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
@@ -360,12 +416,12 @@ def _parser() -> argparse.ArgumentParser:
     cv.add_argument("--risk-dev", type=Path, required=True, help="ml/dev/risk_dev_labels.csv")
     cv.add_argument("--data-dir", type=Path, required=True, help="folder holding the labelled messages' corpora")
     cv.add_argument("--risk-history", type=Path, action="append", default=[], help="rule-labelled history CSV")
-    cv.add_argument("--real-weight", type=float, help="weight of a real row (a seed row weighs 1)")
-    cv.add_argument("--history-weight", type=float, help="weight of a rule-labelled history row")
-    cv.add_argument("--c", type=float, help="inverse regularisation of the SVM")
+    cv.add_argument("--real-weight", type=_weight, help="weight of a real row (a seed row weighs 1)")
+    cv.add_argument("--history-weight", type=_weight, help="weight of a rule-labelled history row")
+    cv.add_argument("--c", type=_positive, help="inverse regularisation of the SVM")
     cv.add_argument("--unbalanced", action="store_true", help="no class balancing")
     cv.add_argument("--real-only", action="store_true", help="train the risk head on the real rows alone")
-    cv.add_argument("--repeats", type=int, default=3, help="fold assignments to average over")
+    cv.add_argument("--repeats", type=_count, default=3, help="fold assignments to average over")
     cv.set_defaults(run=_cv_risk)
 
     train = commands.add_parser("train", help="train a topic model on a CSV (risk and kind from the seed corpus)")
@@ -401,7 +457,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--model", type=Path, required=True)
     promote.add_argument("--serving", type=Path, default=promoted_model_dir())
     promote.add_argument("--seed-dir", type=Path, default=default_seed_dir())
-    promote.add_argument("--tolerance", type=float, default=0.0, help="a figure may drop this much")
+    promote.add_argument("--tolerance", type=_weight, default=0.0, help="a figure may drop this much")
     promote.set_defaults(run=_promote)
 
     drift = commands.add_parser("drift", help="monthly topic and risk distributions of exported classifications")

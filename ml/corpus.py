@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 
 from ml.dictionary import package_dir
+from ml.tables import column_key, open_table
 
 HELDOUT_FRACTION = 0.2
 KINDS = ("suggestion", "complaint", "inquiry", "report", "help")
@@ -92,24 +92,19 @@ def read_seed(directory: Path, topics: Sequence[str]) -> list[SeedItem]:
 def read_csv(
     path: Path, *, text_cols: Sequence[str], label_col: str, split_col: str | None, split: str | None
 ) -> list[LabelledText]:
-    """Rows of `path` (whose `split_col` equals `split`, when both are given), text columns joined by a newline."""
-    csv.field_size_limit(sys.maxsize)
+    """Rows of `path` (whose `split_col` equals `split`, when both are given), text columns joined by a newline.
+    Rows without text or label are left out."""
     rows = []
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file)
-        missing = [
-            c
-            for c in [*text_cols, label_col, *([split_col] if split_col else [])]
-            if c not in (reader.fieldnames or [])
-        ]
-        if missing:
-            raise CorpusError(f"{path}: no column {', '.join(missing)} (columns: {', '.join(reader.fieldnames or [])})")
-        for row in reader:
-            if split_col and split and row[split_col] != split:
+    with open_table(path) as table:
+        keys = table.require([*text_cols, label_col, *([split_col] if split_col else [])])
+        text_keys, label_key = keys[: len(text_cols)], keys[len(text_cols)]
+        split_key = keys[-1] if split_col else None
+        for _, row in table.rows():
+            if split_key and split and row[split_key].strip() != split:
                 continue
-            text = "\n".join(row[c] for c in text_cols if row[c])
-            if text.strip() and row[label_col].strip():
-                rows.append(LabelledText(text=text, label=row[label_col].strip()))
+            text = "\n".join(row[c] for c in text_keys if row[c])
+            if text.strip() and row[label_key].strip():
+                rows.append(LabelledText(text=text, label=row[label_key].strip()))
     return rows
 
 
@@ -148,22 +143,21 @@ def read_extra(path: Path, topics: Sequence[str]) -> list[ExtraItem]:
     (0–3), `kind`; any may be missing or empty, and a row with none is skipped. Rows whose `split` is `test` are
     skipped too: they are kept for evaluation.
     """
-    csv.field_size_limit(sys.maxsize)
     known = set(topics)
     items = []
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file)
-        columns = set(reader.fieldnames or [])
-        if "text" not in columns and not {"title", "detail"} <= columns:
-            raise CorpusError(f"{path}: needs a text column, or title and detail (columns: {', '.join(columns)})")
-        topic_col = "topic" if "topic" in columns else "label" if "label" in columns else None
-        for number, row in enumerate(reader, start=2):
-            if row.get("split") == "test":
+    with open_table(path) as table:
+        if not table.has("text") and not (table.has("title") and table.has("detail")):
+            columns = ", ".join(table.header) if table.header else "the file is empty"
+            raise CorpusError(f"{path}: needs a text column, or title and detail (columns: {columns})")
+        text_keys = ["text"] if table.has("text") else ["title", "detail"]
+        topic_key = "topic" if table.has("topic") else "label" if table.has("label") else None
+        for number, row in table.rows():
+            if row.get("split", "").strip() == "test":
                 continue
-            text = row["text"] if "text" in columns else "\n".join(p for p in (row["title"], row["detail"]) if p)
-            topic = (row.get(topic_col) or "").strip() if topic_col else ""
-            risk = (row.get("risk_level") or "").strip()
-            kind = (row.get("kind") or "").strip()
+            text = "\n".join(row[c] for c in text_keys if row[c])
+            topic = row[topic_key].strip() if topic_key else ""
+            risk = row.get("risk_level", "").strip()
+            kind = row.get("kind", "").strip()
             if not text.strip() or not (topic or risk or kind):
                 continue
             if topic and topic not in known:
@@ -196,31 +190,35 @@ def write_rule_labelled(
 
     if out.resolve() == data.resolve():
         raise CorpusError(f"{out}: the output would overwrite the data it is read from")
-    csv.field_size_limit(sys.maxsize)
+    if out.is_dir():
+        raise CorpusError(f"{out} is a folder; --out names the CSV file to write")
     written = 0
     # Written beside the target and moved into place: a failure leaves no partial file for `--extra` to read.
     partial = out.with_name(f".{out.name}.partial")
     try:
-        with (
-            data.open(encoding="utf-8-sig", newline="") as source,
-            partial.open("w", encoding="utf-8", newline="") as target,
-        ):
-            reader = csv.DictReader(source)
-            wanted = [*text_cols, *(c for c in (topic_col, split_col, key_col) if c)]
-            missing = [c for c in wanted if c not in (reader.fieldnames or [])]
-            if missing:
-                raise CorpusError(f"{data}: no column {', '.join(missing)}")
-            writer = csv.writer(target)
-            writer.writerow(["text", "topic", "risk_level"])
-            for row in reader:
-                if (split_col and split and row[split_col] != split) or (key_col and row[key_col] in exclude):
-                    continue
-                text = "\n".join(row[c] for c in text_cols if row[c])
-                if text.strip():
-                    writer.writerow([text, row[topic_col].strip() if topic_col else "", risk_floor(text)[0]])
-                    written += 1
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(out)
+        with open_table(data) as table:
+            optional = [c for c in (topic_col, split_col, key_col) if c]
+            text_keys = table.require([*text_cols, *optional])[: len(text_cols)]
+            topic_key, split_key, key_key = (column_key(c) if c else None for c in (topic_col, split_col, key_col))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("w", encoding="utf-8", newline="") as target:
+                writer = csv.writer(target)
+                writer.writerow(["text", "topic", "risk_level"])
+                for _, row in table.rows():
+                    if (split_key and split and row[split_key].strip() != split) or (
+                        key_key and row[key_key] in exclude
+                    ):
+                        continue
+                    text = "\n".join(row[c] for c in text_keys if row[c])
+                    if text.strip():
+                        writer.writerow([text, row[topic_key].strip() if topic_key else "", risk_floor(text)[0]])
+                        written += 1
+        partial.replace(out)
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) not in {partial, out, *out.parents}:
+            raise
+        raise CorpusError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        if partial.is_file():
+            partial.unlink()
     return written

@@ -43,16 +43,19 @@ class Month(msgspec.Struct, frozen=True):
     risk_js_distance: float | None
 
 
-def read_classifications(lines: Iterable[str | bytes]) -> list[Classification]:
+def read_classifications(lines: Iterable[str | bytes], name: str | None = None) -> list[Classification]:
+    """Errors name the line, after the file's `name` when given."""
     decoder = msgspec.json.Decoder(Classification)
     out = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if number == 1:  # a byte-order mark, as an editor saving "UTF-8" on Windows writes
+            line = line.removeprefix(b"\xef\xbb\xbf") if isinstance(line, bytes) else line.removeprefix("\ufeff")
         try:
             out.append(decoder.decode(line))
         except msgspec.DecodeError as exc:
-            raise ValueError(f"line {number}: {exc}") from None
+            raise ValueError(f"{name}:{number}: {exc}" if name else f"line {number}: {exc}") from None
     return out
 
 

@@ -13,6 +13,7 @@ import msgspec
 import numpy as np
 
 from ml.metrics import Report, report
+from ml.tables import open_table
 from ml.triage import TriageModel
 
 RISK_SOURCES = {
@@ -106,11 +107,12 @@ def evaluate_risk(model: TriageModel, labels: Sequence[RiskLabel], data_dir: Pat
 
 
 def evaluate_kind(model: TriageModel, data: Path) -> Report:
-    """Macro-F1 and per-class figures of the kind head on a CSV with `kind` (Chinese names), `title`, `text`."""
-    csv.field_size_limit(sys.maxsize)
+    """Macro-F1 and per-class figures of the kind head on a CSV with `kind` (Chinese names), `text` and optionally
+    `title`."""
     texts, truth = [], []
-    with data.open(encoding="utf-8", newline="") as file:
-        for row in csv.DictReader(file):
+    with open_table(data) as table:
+        table.require(["kind", "text"])
+        for _, row in table.rows():
             kind = KIND_NAMES.get(row["kind"].strip())
             if kind is None:
                 continue

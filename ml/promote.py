@@ -8,14 +8,26 @@ these figures is lower than the current model's by more than `tolerance`.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
-from ml.artifacts import Metadata, check_replaceable, district_path, load_model, read_metadata, write_metadata
+from ml.artifacts import (
+    Metadata,
+    ModelError,
+    check_replaceable,
+    district_path,
+    load_model,
+    read_metadata,
+    replace_folder,
+    write_metadata,
+)
 from ml.corpus import read_seed, split_heldout
 from ml.dictionary import load_district
 from ml.metrics import report
@@ -89,15 +101,32 @@ def _install(model_dir: Path, serving_dir: Path, metadata: Metadata, replaced: s
     """Copied beside the serving folder and moved into place: the service never reads half a model."""
     serving_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = serving_dir.with_name(f".{serving_dir.name}.{os.getpid()}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(model_dir, staging)
-    promoted = msgspec.structs.replace(
-        metadata, promoted_at=datetime.now(UTC).isoformat(timespec="seconds"), promoted_over=replaced
-    )
-    write_metadata(staging, promoted)
-    retired = serving_dir.with_name(f".{serving_dir.name}.{os.getpid()}.old")
-    if serving_dir.exists():
-        serving_dir.rename(retired)
-    staging.rename(serving_dir)
-    shutil.rmtree(retired, ignore_errors=True)
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(model_dir, staging)
+        promoted = msgspec.structs.replace(
+            metadata, promoted_at=datetime.now(UTC).isoformat(timespec="seconds"), promoted_over=replaced
+        )
+        write_metadata(staging, promoted)
+        replace_folder(staging, serving_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     read_metadata(serving_dir)
+
+
+@contextmanager
+def serving_lock(serving_dir: Path) -> Iterator[None]:
+    """Held from reading the serving model to replacing it. Two promotions at once would each be compared with the
+    model before both, and the later one would replace the other without being compared with it."""
+    serving_dir.parent.mkdir(parents=True, exist_ok=True)
+    with serving_dir.with_name(f".{serving_dir.name}.lock").open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ModelError(
+                f"another promotion into {serving_dir} is under way; run this one again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

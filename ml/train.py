@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +24,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
-from ml.artifacts import Metadata, district_reference, library_versions, write_artifact
+from ml.artifacts import Metadata, check_writable, district_reference, library_versions, write_artifact
 from ml.corpus import (
     KINDS,
     RISK_LEVELS,
+    CorpusError,
     ExtraItem,
     LabelledText,
     SeedItem,
@@ -79,6 +81,7 @@ def train_seed(
     threshold is the one cross-validation chose for such a head (`ml.risk`). `risk_history` files (rows whose level
     the lexicon's rules set, `label-risk`) join the risk head too, weighted below the seed's."""
     started = time.perf_counter()
+    check_writable(out)
     district = load_district(district_dir)
     segmenter = Segmenter(district.entries, engine)
     items = read_seed(seed_dir, district.topics)
@@ -174,13 +177,13 @@ def train_csv(
     command: str,
 ) -> Metadata:
     started = time.perf_counter()
+    check_writable(out)
     district = load_district(district_dir)
     segmenter = Segmenter(district.entries, engine)
     rows = read_csv(
         data, text_cols=text_cols, label_col=label_col, split_col=split_col, split="train" if split_col else None
     )
-    if not rows:
-        raise ValueError(f"{data}: no training rows")
+    check_topics(data, rows, split_col)
     items = read_seed(seed_dir, district.topics)
     training, heldout = split_heldout(items, text=lambda i: i.text, stratum=lambda i: i.topic)
     features, csv_rows, seed_rows = csv_features(segmenter, rows, training)
@@ -224,6 +227,21 @@ def train_csv(
     )
     write_artifact(out, metadata, features, heads)
     return metadata
+
+
+def check_topics(data: Path, rows: Sequence[LabelledText], split_col: str | None) -> None:
+    """A topic head learns at least two topics, each from at least two rows (one to learn from, one to calibrate
+    on); the error names the file and the topics short of rows."""
+    counts = Counter(row.label for row in rows)
+    if not counts:
+        which = f", and `train` in {split_col}" if split_col else ""
+        raise CorpusError(f"{data}: no training rows (rows with both text and a label{which})")
+    if len(counts) < 2:
+        raise CorpusError(f"{data}: the training rows need at least 2 topics, they hold only {next(iter(counts))!r}")
+    few = sorted(label for label, n in counts.items() if n < 2)
+    if few:
+        named = ", ".join(repr(label) for label in few)
+        raise CorpusError(f"{data}: every topic needs at least 2 training rows; {named} only has 1")
 
 
 def csv_features(

@@ -9,6 +9,7 @@ import pytest
 from ml.corpus import CorpusError, LabelledText, read_csv, read_seed, seed_sha256, split_heldout
 from ml.dictionary import DEFAULT_TOPICS, DictEntry, load_district, parse_gazetteer, parse_userdict
 from ml.metrics import expected_calibration_error, report
+from ml.tables import TableError
 from tests.ml.tiny_corpus import write_csv, write_district, write_seed
 
 
@@ -64,7 +65,7 @@ def test_csv_rows_join_text_columns_and_filter_by_split(tmp_path: Path) -> None:
 
 
 def test_csv_names_a_missing_column(tmp_path: Path) -> None:
-    with pytest.raises(CorpusError, match="no column body"):
+    with pytest.raises(TableError, match="no column body"):
         read_csv(write_csv(tmp_path / "d.csv"), text_cols=["body"], label_col="label", split_col=None, split=None)
 
 

@@ -7,9 +7,11 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import ml.promote
 from ml.artifacts import read_metadata
 from ml.cli import main
 from ml.drift import js_distance, monthly, read_classifications
@@ -192,6 +194,20 @@ def test_drift_command_reads_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture
     assert json.loads(capsys.readouterr().out)[0]["risk_levels"] == {"3": 1.0}
 
 
+def test_drift_names_the_file_and_line_it_cannot_read_and_takes_a_byte_order_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "classifications.jsonl"
+    line = '{"at": "2026-03-01T00:00:00Z", "topic": "政法", "risk_level": 3, "model_version": "v"}\r\n'
+    data.write_text("\ufeff" + line + '{"at": "yesterday"}\r\n', encoding="utf-8")
+
+    assert main(["drift", "--data", str(data)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: {data}:2: ")
+    data.write_text("\ufeff" + line, encoding="utf-8")
+    assert main(["drift", "--data", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n"] == 1
+
+
 def test_risk_figures_count_recall_and_precision_of_the_urgent_levels() -> None:
     figures = risk_figures([0, 1, 2, 3, 3, 2], [0, 2, 2, 3, 1, 3])
 
@@ -258,3 +274,28 @@ def test_label_risk_leaves_out_rows_another_corpus_holds(tmp_path: Path, capsys:
     assert code == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 1
     assert [r["risk_level"] for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))] == ["0"]
+
+
+def test_a_promotion_while_another_is_under_way_is_refused(
+    inputs: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both would be compared with the model before them, and the later would replace the other unexamined."""
+    serving = inputs["root"] / "serving-contested"
+    shutil.copytree(inputs["seed_model"], serving)
+    command = ["promote", "--model", str(inputs["seed_model"]), "--serving", str(serving)]
+    command += ["--seed-dir", str(inputs["seed"])]
+    compare = ml.promote.compare
+    during: list[int] = []
+
+    def compare_while_another_runs(*args: Any, **kwargs: Any) -> list[ml.promote.Comparison]:
+        monkeypatch.setattr("ml.promote.compare", compare)  # the other promotion compares as usual
+        during.append(main(command))
+        return compare(*args, **kwargs)
+
+    monkeypatch.setattr("ml.promote.compare", compare_while_another_runs)
+
+    assert main(command) == 0
+    assert during == [1]
+    assert f"another promotion into {serving} is under way" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(command) == 0  # the lock went with the promotion that held it
