@@ -99,9 +99,8 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
             if risk_level != item["risk_level"]:
                 await refresh_case_risk(conn, item_id)
             if (topic, risk_level) != (item["topic"], item["risk_level"]):
-                # The case's hotspots and the report's lift follow at once; an area's rise is judged again with its
-                # next report, which reads the levels as corrected.
-                await reassess(conn, item_id)
+                # The case's hotspots, the area's rise and the report's lift follow at once.
+                await reassess(conn, item_id, former_topic=item["topic"])
     return True
 
 

@@ -218,7 +218,7 @@ async def record_classifications(
                 if before["risk_level"] != o.risk_level:
                     await refresh_case_risk(conn, o.item_id)
                 if (before["topic"], before["risk_level"]) != (o.topic, o.risk_level):
-                    await reassess(conn, o.item_id)
+                    await reassess(conn, o.item_id, former_topic=before["topic"])
         else:
             # A first classification places the item in a case and counts it.
             placed = [_placed(pending[o.item_id], topic=o.topic, risk_level=o.risk_level) for o in fresh]

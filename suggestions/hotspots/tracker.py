@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from suggestions.hotspots.bursts import DEFAULT_PRIOR, DayCount, DistrictPrior, RiskPoint, burst, escalation
+from suggestions.hotspots.bursts import (
+    DEFAULT_PRIOR,
+    DayCount,
+    DistrictPrior,
+    Escalation,
+    RiskPoint,
+    burst,
+    escalation,
+)
 from suggestions.hotspots.bursts import district_prior as fit_prior
 from suggestions.hotspots.cases import (
     MEMBER_TRIES,
@@ -496,6 +504,9 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
             continue
         if await conn.fetchval(WARNED_AFTER, *area, item.received_at, AREA_WINDOW):
             await _check_area(conn, item)
+    # A report that joined or absorbed a case may have made one case of an area's rise.
+    for street, topic in sorted({(item.street, item.topic) for item in items if item.street is not None}):
+        await rejudge_area(conn, street, topic, levels_changed=False)
 
 
 async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
@@ -660,21 +671,26 @@ async def refresh_case_risk(conn: Any, item_id: int) -> None:
     await conn.execute(CASE_MAX_RISK, item_id)
 
 
-ITEM_CASE = "SELECT case_id FROM items WHERE id = $1"
+ITEM_PLACED = "SELECT case_id, street, topic FROM items WHERE id = $1"
 LOCK_CASE_ROW = "SELECT id FROM cases WHERE id = $1 FOR UPDATE"
 CLEAR_LIFT = "UPDATE items SET hotspot_id = NULL WHERE id = $1 AND hotspot_id IS NOT NULL"
 
 
-async def reassess(conn: Any, item_id: int) -> None:
+async def reassess(conn: Any, item_id: int, former_topic: str | None = None) -> None:
     """A placed report whose topic or risk level changed (a staff correction, a newly promoted model): its case's
-    hotspots are judged again with the levels as they are now (an escalation the correction undid ends), and the
-    report takes the lift of the hotspots it belongs to now (a burst of its former topic lists it no more; an area's
-    rise lists it once it is a warning). Call in the transaction that changed it, the item locked."""
-    case_id = await conn.fetchval(ITEM_CASE, item_id)
-    if case_id is not None:
-        # As a move locks it: the report, then its case.
-        await conn.execute(LOCK_CASE_ROW, case_id)
-        await rejudge_case(conn, case_id)
+    hotspots are judged again with the levels as they are now (an escalation the correction undid ends), and so is
+    the rise of its area under its topic and its former one (`rejudge_area`). The report then takes the lift of the
+    hotspots it belongs to now (a burst of its former topic lists it no more; an area's rise lists it once it is a
+    warning). Call in the transaction that changed it, the item locked."""
+    row = await conn.fetchrow(ITEM_PLACED, item_id)
+    if row["street"] is not None:
+        await lock_streets(conn, [row["street"]])  # as the tracker locks: the report, its street, then its case
+    if row["case_id"] is not None:
+        await conn.execute(LOCK_CASE_ROW, row["case_id"])
+        await rejudge_case(conn, row["case_id"])
+    if row["street"] is not None:
+        for topic in dict.fromkeys(t for t in (row["topic"], former_topic) if t is not None):
+            await rejudge_area(conn, row["street"], topic)
     await conn.execute(CLEAR_LIFT, item_id)
     await relift(conn, [item_id])
 
@@ -770,14 +786,31 @@ async def _check_area(conn: Any, item: Placed) -> None:
     since = item.received_at - AREA_WINDOW
     rows = await conn.fetch(AREA_RISKS, item.street, item.topic, since, ESCALATION_POINTS)
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
-    # An area rises when it went from ordinary complaints (0-1) to warnings or threats: a street whose reports are
-    # already warnings moving to urgent is each report's own risk, already at the top of the feed.
+    if not _area_rises(rows, trend):
+        return
+    if await dismissed(conn, "escalation", float(trend.last_level), street=item.street, topic=item.topic):
+        return
+    why = _area_why(rows, trend, since)
+    hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
+    members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since)]
+    await lift_members(conn, hotspot_id, members)
+
+
+def _area_rises(rows: Sequence[Any], trend: Escalation) -> bool:
+    """An area rises when it went from ordinary complaints (0-1) to warnings or threats: a street whose reports are
+    already warnings moving to urgent is each report's own risk, already at the top of the feed. Reports of one case
+    are that case's escalation (`judge_case`), listed once, and dismissed once."""
     if not trend.rising or trend.first_level > 1 or trend.last_level < 2 or len(rows) < AREA_MIN_REPORTS:
-        return
-    # Reports of one case are that case's escalation (`judge_case`), listed once, and dismissed once.
-    if len({r["case_id"] for r in rows if r["case_id"] is not None}) < 2:
-        return
-    why = {
+        return False
+    return _cases(rows) >= 2
+
+
+def _cases(rows: Sequence[Any]) -> int:
+    return len({r["case_id"] for r in rows if r["case_id"] is not None})
+
+
+def _area_why(rows: Sequence[Any], trend: Escalation, since: datetime) -> dict[str, Any]:
+    return {
         "reports": len(rows),
         "first_level": trend.first_level,
         "last_level": trend.last_level,
@@ -785,11 +818,36 @@ async def _check_area(conn: Any, item: Placed) -> None:
         "span_days": round(trend.span_days, 1),
         "since": since.isoformat(),  # where its window starts: its members and lift are counted from here
     }
-    if await dismissed(conn, "escalation", float(trend.last_level), street=item.street, topic=item.topic):
+
+
+ACTIVE_AREA_ESCALATION = """
+SELECT id, why FROM hotspots
+WHERE kind = 'escalation' AND case_id IS NULL AND status = 'active' AND street = $1 AND topic = $2
+"""
+END_HOTSPOT = "UPDATE hotspots SET status = 'ended', ended_at = now(), updated_at = now() WHERE id = $1"
+UPDATE_AREA_WHY = "UPDATE hotspots SET why = $2, score = $3, updated_at = now() WHERE id = $1"
+
+
+async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bool = True) -> None:
+    """An area's rise judged again over the window its verdict counted (`why.since`): after a report of it changed
+    level or topic, or once a batch is placed (its reports may have joined one case since). One still rising shows its
+    numbers as they are now. One whose reports are now one case is that case's escalation only, and ends at once, its
+    lift dropped; so does one a change of levels undid. One that merely calmed down ends after a quiet week
+    (`review_hotspots`): a calm report or two between warnings is no end of a dispute, while a correction says the
+    levels were wrong. An escalation raised before its window was stored is left to its next report."""
+    row = await conn.fetchrow(ACTIVE_AREA_ESCALATION, street, topic)
+    if row is None or "since" not in row["why"]:
         return
-    hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
-    members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since)]
-    await lift_members(conn, hotspot_id, members)
+    since = datetime.fromisoformat(row["why"]["since"])
+    rows = await conn.fetch(AREA_RISKS, street, topic, since, ESCALATION_POINTS)
+    trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
+    if _area_rises(rows, trend):
+        await conn.execute(UPDATE_AREA_WHY, row["id"], _area_why(rows, trend, since), float(trend.last_level))
+        return
+    if not levels_changed and _cases(rows) >= 2:
+        return
+    await conn.execute(END_HOTSPOT, row["id"])
+    await drop_lift(conn, [row["id"]])
 
 
 CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"

@@ -11,6 +11,7 @@ import msgspec
 
 from ml.serving import Prediction
 from tests.e2e.test_hotspots import (
+    AREA_WAGES,
     LIFT,
     NOISES,
     WAGE_DISPUTE,
@@ -156,6 +157,37 @@ async def test_a_risk_correction_that_undoes_a_cases_rise_ends_its_escalation(
     assert await listed_of(client, staff, "escalation") == [], "still shown rising from level 1 to 3"
     feed = await reasons(client, staff)
     assert not [i for i, codes in feed.items() if "hotspot" in codes]
+
+
+async def area_rises(client: Any, staff: dict[str, str]) -> list[dict[str, Any]]:
+    return [h for h in await listed_of(client, staff, "escalation") if h["case_id"] is None]
+
+
+async def test_a_risk_correction_that_undoes_an_areas_rise_ends_it_at_once(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=10)
+    ids = [
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+        for day, text in AREA_WAGES
+    ]
+    graded_wages = FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3})
+    await drain(model=graded_wages)
+    [area] = await area_rises(client, staff)
+    assert area["why"]["last_level"] == 3
+    # Staff read the two later warnings as ordinary complaints, and the blocked gate as a warning.
+    for item_id, level in ((ids[2], 1), (ids[3], 1)):
+        corrected = await client.put(
+            f"/api/v1/items/{item_id}/classification", json={"risk_level": level}, headers=staff
+        )
+        assert corrected.status_code == 200, corrected.text
+    [area] = await area_rises(client, staff)  # 1, 1, 1, 1, 3: still a rise, its numbers as corrected
+    assert (area["why"]["first_level"], area["why"]["last_level"], area["why"]["reports"]) == (1, 3, 5)
+    corrected = await client.put(f"/api/v1/items/{ids[4]}/classification", json={"risk_level": 1}, headers=staff)
+    assert corrected.status_code == 200, corrected.text
+    assert await area_rises(client, staff) == [], "still shown rising after staff corrected every level to 1"
+    assert not [i for i, codes in (await reasons(client, staff)).items() if "hotspot" in codes]
+    assert await disagreements(client, staff) == []
 
 
 async def test_a_report_corrected_to_another_topic_leaves_the_lift_of_its_former_topics_burst(
