@@ -19,7 +19,7 @@ import msgspec
 
 from ml.artifacts import ModelError, load_model
 from ml.corpus import CorpusError, read_csv
-from ml.dictionary import default_district_dir
+from ml.dictionary import default_district_dir, load_district
 from ml.metrics import report
 from ml.segment import DEFAULT_ENGINE, ENGINES
 from ml.serving import default_model_dir, promoted_model_dir, serving_model_dir, train_seed_command
@@ -153,6 +153,15 @@ def _train(args: argparse.Namespace) -> int:
         engine=args.engine,
         command=args.command_line,
     )
+    foreign = [t for t in metadata.topics if t not in load_district(args.district).topics]
+    if foreign:
+        # Kept: a district may train on labels of its own. But a typo is a topic of its own too, and corrections staff
+        # make under it cannot go back into `train-seed --extra`.
+        print(
+            f"warning: {args.data}: labels not among the district's topics: {', '.join(foreign)} "
+            "(a typo, or a topic to add to the district's topics.csv)",
+            file=sys.stderr,
+        )
     _print_json(
         {
             "version": metadata.version,

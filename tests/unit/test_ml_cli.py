@@ -54,7 +54,7 @@ def test_train_then_evaluate_a_csv_topic_model(inputs: dict[str, Path], capsys: 
     columns = ["--data", str(inputs["csv"]), "--text-cols", "title,detail", "--label-col", "label"]
 
     assert main(["train", *columns, "--split-col", "split", "--out", str(out), *_training_options(inputs)]) == 0
-    capsys.readouterr()
+    assert capsys.readouterr().err == ""
     assert main(["evaluate", "--model", str(out), *columns, "--split-col", "split", "--split", "test"]) == 0
     evaluation = json.loads(capsys.readouterr().out)
 
@@ -65,6 +65,18 @@ def test_train_then_evaluate_a_csv_topic_model(inputs: dict[str, Path], capsys: 
     assert 0.0 <= evaluation["ece"] <= 1.0
     assert len(evaluation["confusion"]) == len(evaluation["labels"])
     assert {"precision", "recall", "f1", "support"} == set(evaluation["per_class"]["环境保护"])
+
+
+def test_train_warns_of_labels_the_district_does_not_list(
+    inputs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = inputs["root"] / "typo.csv"
+    typo.write_text(inputs["csv"].read_text(encoding="utf-8").replace("环境保护", "环境保户"), encoding="utf-8")
+    columns = ["--data", str(typo), "--text-cols", "title,detail", "--label-col", "label", "--split-col", "split"]
+
+    assert main(["train", *columns, "--out", str(inputs["root"] / "typo-model"), *_training_options(inputs)]) == 0
+    [warning] = capsys.readouterr().err.splitlines()
+    assert warning.startswith(f"warning: {typo}: labels not among the district's topics: 环境保户 ")
 
 
 def test_predict_reads_and_writes_jsonl(
