@@ -70,9 +70,11 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         import asyncpg
+        import redis.exceptions
 
         from ml.artifacts import ModelError
         from suggestions.migrate import MigrationError
+        from suggestions.settings import SettingsError
 
         try:
             return super().invoke(ctx)
@@ -82,9 +84,11 @@ class _Group(click.Group):
             raise click.ClickException(f"PostgreSQL refused: {type(exc).__name__} ({exc.sqlstate})") from None
         except (OSError, asyncpg.InterfaceError) as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        except redis.exceptions.RedisError as exc:  # names the host and port, never the password
+            raise click.ClickException(f"Redis: {type(exc).__name__}: {exc}") from None
         except msgspec.ValidationError as exc:
             raise click.ClickException(f"bad SUGGESTIONS_* setting: {exc}") from None
-        except (ModelError, MigrationError) as exc:
+        except (ModelError, MigrationError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
 
 
@@ -287,10 +291,7 @@ def remask(dry_run: bool) -> None:
     from suggestions.remask import remask as remask_all
 
     settings = _database_settings()
-    try:
-        keep = public_phones(settings.public_phones)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    keep = public_phones(settings.public_phones)  # checked when the settings were read
     report = _with_connection(settings, lambda conn: remask_all(conn, dry_run=dry_run, keep=keep))
     click.echo(msgspec.json.encode(report).decode())
 

@@ -26,7 +26,11 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
     gazetteer = load_gazetteer(settings)
     decoder = msgspec.json.Decoder(ItemIn)
     pool = await create_pool(settings.database_url, size=2)
-    queue = await create_queue(settings.redis_url, settings.queue_name)
+    try:
+        queue = await create_queue(settings.redis_url, settings.queue_name)
+    except BaseException:
+        await pool.close()
+        raise
     try:
         async with connection(pool) as conn:
             with path.open("rb") as lines:
