@@ -7,6 +7,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -304,6 +305,8 @@ def dev(host: str, port: int) -> None:
     from suggestions.embedded import EmbeddedServers
 
     settings = load_settings()
+    _check_free(host, port)
+    _stop_on_hangup()
     data_dir = Path(settings.data_dir).resolve()
     servers = EmbeddedServers()
     env = dict(os.environ)
@@ -319,12 +322,12 @@ def dev(host: str, port: int) -> None:
         settings = load_settings(env)
         _prepare(settings)
         staff_token = _dev_token(settings)
-        children = [
-            subprocess.Popen(
+        children = {
+            "API": subprocess.Popen(
                 [sys.executable, "-m", "suggestions", "serve", "--host", host, "--port", str(port)], env=env
             ),
-            subprocess.Popen([sys.executable, "-m", "suggestions", "worker"], env=env),
-        ]
+            "worker": subprocess.Popen([sys.executable, "-m", "suggestions", "worker"], env=env),
+        }
         base = f"http://{host}:{port}"
         click.echo(
             f"\n  resident page   {base}/"
@@ -356,24 +359,51 @@ def _dev_token(settings: Settings) -> str:
     return _with_connection(settings, lambda conn: create_token(conn, role="staff", label="dev"))
 
 
-def _wait(children: list[subprocess.Popen[bytes]]) -> None:
-    def stop(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+def _stop_on_hangup() -> None:
+    """SIGTERM, and SIGHUP (the terminal closed), stop `dev` as Ctrl-C does, at any step: the embedded servers run in
+    sessions of their own, and would otherwise be left running when `dev` ends."""
 
-    signal.signal(signal.SIGTERM, stop)
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, interrupt)
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse a port already in use before starting anything, rather than print its address as the service's."""
     try:
-        while all(child.poll() is None for child in children):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            # as the server will: a port left in TIME_WAIT by an earlier run is free
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it, or choose another with --port"
+        ) from None
+
+
+def _wait(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Until Ctrl-C, or until a child stops on its own: then stop the others, and fail naming it."""
+    ended = None
+    try:
+        while ended is None:
             time.sleep(0.5)
+            ended = next((name for name, child in children.items() if child.poll() is not None), None)
     except KeyboardInterrupt:
         pass
-    stop()
-    for child in children:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children.values():
         try:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
+    if ended is not None:
+        raise click.ClickException(
+            f"the {ended} stopped (exit status {children[ended].returncode}); its last lines above say why"
+        )
 
 
 if __name__ == "__main__":
