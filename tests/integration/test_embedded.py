@@ -1,0 +1,47 @@
+"""The embedded servers `suggestions dev` starts on a laptop without PostgreSQL."""
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from suggestions.embedded import EmbeddedServers
+
+pytest.importorskip("pgserver")
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+
+
+def postmaster(pgdata: Path) -> int:
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+def running(pid: int) -> bool:
+    """Running, and not only waiting to be reaped (pgserver started the server from this process)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_postgres_is_stopped_after_an_earlier_run_was_killed(tmp_path: Path) -> None:
+    pgdata = tmp_path / "postgres"
+    first = EmbeddedServers()
+    first.postgres_url(tmp_path)
+    first.close()
+    # a `dev` killed while it ran (kill -9, a crash) is still counted among the server's users
+    killed = subprocess.Popen(["true"])
+    killed.wait()
+    (pgdata / ".handle_pids.json").write_text(json.dumps([killed.pid]))
+
+    again = EmbeddedServers()
+    again.postgres_url(tmp_path)
+    server = postmaster(pgdata)
+    try:
+        again.close()
+        assert not running(server)
+    finally:
+        if running(server):
+            os.kill(server, signal.SIGINT)
