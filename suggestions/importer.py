@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -33,8 +35,13 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
         raise
     try:
         async with connection(pool) as conn:
-            with path.open("rb") as lines:
-                for number, line in enumerate(lines, start=1):
+            with path.open("rb") as source:
+                for number, line in numbered_lines(source, limit=settings.max_body_bytes):
+                    if line is None:
+                        report.bad.append(
+                            (number, "", f"longer than {settings.max_body_bytes} bytes, the largest body")
+                        )
+                        continue
                     if not line.strip():
                         continue
                     try:
@@ -62,3 +69,16 @@ async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
         await queue.aclose()
         await pool.close()
     return report
+
+
+def numbered_lines(source: BinaryIO, *, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """Each line of `source` with its number from 1; None for a line of more than `limit` bytes before its end of
+    line, which is read past in pieces rather than held whole (a file that is not JSONL may be a single line of
+    gigabytes)."""
+    number = 0
+    while line := source.readline(limit + 2):  # room for CR LF after the longest line accepted
+        number += 1
+        if not line.endswith(b"\n") and len(line) > limit:
+            while (rest := source.readline(limit)) and not rest.endswith(b"\n"):
+                pass
+        yield number, (line if len(line.rstrip(b"\r\n")) <= limit else None)
