@@ -204,11 +204,19 @@ def import_items(path: Path) -> None:
 
     settings = load_settings()
     _require_urls(settings)
-    report = _run(import_jsonl(settings, path))
-    for line_number, field, message in report.bad:
+
+    def bad_line(line_number: int, field: str, message: str) -> None:
         click.echo(f"line {line_number}: {field or 'line'}: {message}", err=True)
+
+    report = _run(import_jsonl(settings, path, on_bad=bad_line))
     click.echo(f"created {report.created}, already present {report.present}, bad {len(report.bad)}")
-    if report.bad:
+    if report.stopped_before is not None:
+        click.echo(
+            f"stopped before line {report.stopped_before}: run the same import again to go on (lines with an "
+            "external_id already stored count as already present)",
+            err=True,
+        )
+    if report.bad or report.stopped_before is not None:
         sys.exit(1)
 
 

@@ -1,10 +1,16 @@
+import asyncio
+import re
+import signal
+import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from suggestions.importer import import_jsonl, numbered_lines
+from tests.processes import Process, service_env, wait_until
 
 
 async def test_import_keeps_good_lines_reports_bad_ones_and_is_idempotent(
@@ -78,3 +84,38 @@ def test_lines_are_numbered_and_cut_at_the_limit_after_their_line_end(tmp_path: 
             (4, b"\n"),
             (5, b"d" * 8),
         ]
+
+
+def count_items(settings: Any) -> int:
+    async def count() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM items"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def test_an_import_stopped_by_ctrl_c_says_what_it_stored_and_goes_on_when_run_again(
+    tmp_path: Path, settings: Any
+) -> None:
+    path = tmp_path / "items.jsonl"
+    lines = [{"channel": "hotline", "text": f"来电反映路灯不亮第{n}次", "external_id": f"C-{n}"} for n in range(4000)]
+    path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
+    command = [sys.executable, "-m", "suggestions", "import", str(path)]
+    first = Process("import", command, service_env(settings))
+    assert first.popen is not None
+    wait_until(lambda: count_items(settings) > 0, timeout=60, what="the import to store its first item")
+    first.popen.send_signal(signal.SIGINT)
+    assert first.popen.wait(30) == 1
+    said = re.search(r"created (\d+), already present 0, bad 0\nstopped before line (\d+):", first.output())
+    assert said is not None, first.output()
+    created, stopped_before = int(said[1]), int(said[2])
+    assert created == stopped_before - 1 == count_items(settings)
+
+    again = Process("import-again", command, service_env(settings))
+    assert again.popen is not None
+    assert again.popen.wait(120) == 0, again.output()
+    assert f"created {4000 - created}, already present {created}, bad 0" in again.output()
+    assert count_items(settings) == 4000
