@@ -7,6 +7,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -70,9 +71,11 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         import asyncpg
+        import redis.exceptions
 
         from ml.artifacts import ModelError
         from suggestions.migrate import MigrationError
+        from suggestions.settings import SettingsError
 
         try:
             return super().invoke(ctx)
@@ -82,9 +85,11 @@ class _Group(click.Group):
             raise click.ClickException(f"PostgreSQL refused: {type(exc).__name__} ({exc.sqlstate})") from None
         except (OSError, asyncpg.InterfaceError) as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        except redis.exceptions.RedisError as exc:  # names the host and port, never the password
+            raise click.ClickException(f"Redis: {type(exc).__name__}: {exc}") from None
         except msgspec.ValidationError as exc:
             raise click.ClickException(f"bad SUGGESTIONS_* setting: {exc}") from None
-        except (ModelError, MigrationError) as exc:
+        except (ModelError, MigrationError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
 
 
@@ -199,11 +204,19 @@ def import_items(path: Path) -> None:
 
     settings = load_settings()
     _require_urls(settings)
-    report = _run(import_jsonl(settings, path))
-    for line_number, field, message in report.bad:
+
+    def bad_line(line_number: int, field: str, message: str) -> None:
         click.echo(f"line {line_number}: {field or 'line'}: {message}", err=True)
+
+    report = _run(import_jsonl(settings, path, on_bad=bad_line))
     click.echo(f"created {report.created}, already present {report.present}, bad {len(report.bad)}")
-    if report.bad:
+    if report.stopped_before is not None:
+        click.echo(
+            f"stopped before line {report.stopped_before}: run the same import again to go on (lines with an "
+            "external_id already stored count as already present)",
+            err=True,
+        )
+    if report.bad or report.stopped_before is not None:
         sys.exit(1)
 
 
@@ -287,10 +300,7 @@ def remask(dry_run: bool) -> None:
     from suggestions.remask import remask as remask_all
 
     settings = _database_settings()
-    try:
-        keep = public_phones(settings.public_phones)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    keep = public_phones(settings.public_phones)  # checked when the settings were read
     report = _with_connection(settings, lambda conn: remask_all(conn, dry_run=dry_run, keep=keep))
     click.echo(msgspec.json.encode(report).decode())
 
@@ -303,6 +313,8 @@ def dev(host: str, port: int) -> None:
     from suggestions.embedded import EmbeddedServers
 
     settings = load_settings()
+    _check_free(host, port)
+    _stop_on_hangup()
     data_dir = Path(settings.data_dir).resolve()
     servers = EmbeddedServers()
     env = dict(os.environ)
@@ -318,12 +330,12 @@ def dev(host: str, port: int) -> None:
         settings = load_settings(env)
         _prepare(settings)
         staff_token = _dev_token(settings)
-        children = [
-            subprocess.Popen(
+        children = {
+            "API": subprocess.Popen(
                 [sys.executable, "-m", "suggestions", "serve", "--host", host, "--port", str(port)], env=env
             ),
-            subprocess.Popen([sys.executable, "-m", "suggestions", "worker"], env=env),
-        ]
+            "worker": subprocess.Popen([sys.executable, "-m", "suggestions", "worker"], env=env),
+        }
         base = f"http://{host}:{port}"
         click.echo(
             f"\n  resident page   {base}/"
@@ -355,24 +367,51 @@ def _dev_token(settings: Settings) -> str:
     return _with_connection(settings, lambda conn: create_token(conn, role="staff", label="dev"))
 
 
-def _wait(children: list[subprocess.Popen[bytes]]) -> None:
-    def stop(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+def _stop_on_hangup() -> None:
+    """SIGTERM, and SIGHUP (the terminal closed), stop `dev` as Ctrl-C does, at any step: the embedded servers run in
+    sessions of their own, and would otherwise be left running when `dev` ends."""
 
-    signal.signal(signal.SIGTERM, stop)
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, interrupt)
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse a port already in use before starting anything, rather than print its address as the service's."""
     try:
-        while all(child.poll() is None for child in children):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            # as the server will: a port left in TIME_WAIT by an earlier run is free
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it, or choose another with --port"
+        ) from None
+
+
+def _wait(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Until Ctrl-C, or until a child stops on its own: then stop the others, and fail naming it."""
+    ended = None
+    try:
+        while ended is None:
             time.sleep(0.5)
+            ended = next((name for name, child in children.items() if child.poll() is not None), None)
     except KeyboardInterrupt:
         pass
-    stop()
-    for child in children:
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children.values():
         try:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
+    if ended is not None:
+        raise click.ClickException(
+            f"the {ended} stopped (exit status {children[ended].returncode}); its last lines above say why"
+        )
 
 
 if __name__ == "__main__":

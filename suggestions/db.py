@@ -12,6 +12,8 @@ import asyncpg
 import msgspec
 from litestar.di import NamedDependency
 
+from suggestions.files import written_whole
+
 log = logging.getLogger(__name__)
 
 
@@ -68,10 +70,10 @@ async def release(pool: asyncpg.Pool, conn: Any) -> None:
 
 async def write_jsonl(conn: Any, path: Path, query: str, record: Callable[[Any], msgspec.Struct]) -> int:
     """Each row of `query`, read by a cursor within one transaction, as one JSON line of `record(row)` in `path`.
-    Returns how many lines were written."""
+    Returns how many lines were written. The file appears only once every line is in it."""
     count = 0
     encoder = msgspec.json.Encoder()
-    with path.open("wb") as out:
+    with written_whole(path) as out:
         async with conn.transaction():
             async for row in conn.cursor(query):
                 out.write(encoder.encode(record(row)) + b"\n")

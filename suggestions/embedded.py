@@ -6,7 +6,9 @@ folder. Production sets both URLs and never reaches this module.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ class EmbeddedServers:
         import pgserver
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        _forget_dead_users(data_dir / "postgres")
         self._postgres = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")  # type: ignore[attr-defined]
         url: str = self._postgres.get_uri()
         log.info("embedded PostgreSQL under %s", data_dir / "postgres")
@@ -47,3 +50,27 @@ class EmbeddedServers:
         if self._postgres is not None:
             self._postgres.cleanup()
             self._postgres = None
+
+
+def _forget_dead_users(pgdata: Path) -> None:
+    """pgserver stops its server when the last process using it lets go, and counts those processes in a file. A
+    process killed before it let go (kill -9, a crash) stays in that file for ever, and the server would then never
+    be stopped again: drop the processes that are no longer running."""
+    users = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(users.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
+    if alive != pids:
+        users.write_text(json.dumps(alive))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

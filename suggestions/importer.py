@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import msgspec
 
 from suggestions.db import connection, create_pool
 from suggestions.district import load_gazetteer
 from suggestions.errors import Conflict, InvalidInput, field_name
+from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.schema import ItemIn
-from suggestions.intake.service import accept_item
+from suggestions.intake.service import Accepted, accept_item
 from suggestions.queue import create_queue, wake_classifier
 from suggestions.settings import Settings
 
@@ -19,42 +25,98 @@ class ImportReport(msgspec.Struct):
     created: int = 0
     present: int = 0
     bad: list[tuple[int, str, str]] = msgspec.field(default_factory=list)  # (line number, field, message)
+    stopped_before: int | None = None  # the first line not read, when Ctrl-C stopped the import
 
 
-async def import_jsonl(settings: Settings, path: Path) -> ImportReport:
-    report = ImportReport()
+BadLine = Callable[[int, str, str], None]
+
+
+async def import_jsonl(
+    settings: Settings, path: Path, *, report: ImportReport | None = None, on_bad: BadLine | None = None
+) -> ImportReport:
+    """Import every line of `path`, each in its own transaction. `on_bad` hears of each bad line as it is read.
+
+    Ctrl-C stops the import between two lines rather than cancel a statement PostgreSQL may have committed, so that
+    the counts say exactly what was stored."""
+    report = report or ImportReport()
     gazetteer = load_gazetteer(settings)
     decoder = msgspec.json.Decoder(ItemIn)
     pool = await create_pool(settings.database_url, size=2)
-    queue = await create_queue(settings.redis_url, settings.queue_name)
+    try:
+        queue = await create_queue(settings.redis_url, settings.queue_name)
+    except BaseException:
+        await pool.close()
+        raise
     try:
         async with connection(pool) as conn:
-            with path.open("rb") as lines:
-                for number, line in enumerate(lines, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        item = decoder.decode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
-                        accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
-                    except msgspec.ValidationError as exc:
-                        report.bad.append((number, field_name(str(exc)), str(exc).split(" - at ")[0]))
-                        continue
-                    except msgspec.DecodeError:
-                        report.bad.append((number, "", "not a JSON object"))
-                        continue
-                    except UnicodeDecodeError as exc:
-                        report.bad.append((number, "", f"not UTF-8 (byte {exc.start + 1} of a string)"))
-                        continue
-                    except (InvalidInput, Conflict) as exc:
-                        field = exc.problems[0].field if isinstance(exc, InvalidInput) else exc.field or ""
-                        report.bad.append((number, field, str(exc)))
-                        continue
-                    if accepted.created:
+            with path.open("rb") as source, _stop_on_interrupt() as stopping:
+                for number, line in numbered_lines(source, limit=settings.max_body_bytes):
+                    if stopping.is_set():
+                        report.stopped_before = number
+                        break
+                    outcome = await _import_line(conn, decoder, number, line, settings=settings, gazetteer=gazetteer)
+                    if isinstance(outcome, tuple):
+                        report.bad.append((number, *outcome))
+                        if on_bad is not None:
+                            on_bad(number, *outcome)
+                    elif outcome is not None and outcome.created:
                         report.created += 1
-                        await wake_classifier(queue, accepted.item.id)
-                    else:
+                        await wake_classifier(queue, outcome.item.id)
+                    elif outcome is not None:
                         report.present += 1
     finally:
         await queue.aclose()
         await pool.close()
     return report
+
+
+async def _import_line(
+    conn: Any,
+    decoder: msgspec.json.Decoder[ItemIn],
+    number: int,
+    line: bytes | None,
+    *,
+    settings: Settings,
+    gazetteer: Gazetteer,
+) -> Accepted | tuple[str, str] | None:
+    """The item a line stored (or found stored), (field, message) for a bad line, None for a blank one."""
+    if line is None:
+        return "", f"longer than {settings.max_body_bytes} bytes, the largest body"
+    if not line.strip():
+        return None
+    try:
+        item = decoder.decode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
+        return await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
+    except msgspec.ValidationError as exc:
+        return field_name(str(exc)), str(exc).split(" - at ")[0]
+    except msgspec.DecodeError:
+        return "", "not a JSON object"
+    except UnicodeDecodeError as exc:
+        return "", f"not UTF-8 (byte {exc.start + 1} of a string)"
+    except (InvalidInput, Conflict) as exc:
+        return (exc.problems[0].field if isinstance(exc, InvalidInput) else exc.field or ""), str(exc)
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[asyncio.Event]:
+    """An event Ctrl-C sets, instead of cancelling whatever statement is running."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    loop.add_signal_handler(signal.SIGINT, stopping.set)
+    try:
+        yield stopping
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def numbered_lines(source: BinaryIO, *, limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """Each line of `source` with its number from 1; None for a line of more than `limit` bytes before its end of
+    line, which is read past in pieces rather than held whole (a file that is not JSONL may be a single line of
+    gigabytes)."""
+    number = 0
+    while line := source.readline(limit + 2):  # room for CR LF after the longest line accepted
+        number += 1
+        if not line.endswith(b"\n") and len(line) > limit:
+            while (rest := source.readline(limit)) and not rest.endswith(b"\n"):
+                pass
+        yield number, (line if len(line.rstrip(b"\r\n")) <= limit else None)

@@ -99,4 +99,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for conventional in ("DATABASE_URL", "REDIS_URL"):
         if conventional in env:
             values.setdefault(conventional.lower(), env[conventional])
-    return msgspec.convert(values, Settings, strict=False)
+    settings = msgspec.convert(values, Settings, strict=False)
+    check_settings(settings)
+    return settings
+
+
+class SettingsError(ValueError):
+    """A setting of the right type that cannot work; the message names the variable and never quotes a URL, which may
+    hold a password."""
+
+
+# What the clients accept; anything else fails at the first connection, long after the process started.
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse at start what would otherwise fail at the first connection, long after the process started. (Values
+    that fail on their own, a time zone that does not exist say, are refused by `Settings` itself.)"""
+    if settings.database_url and not settings.database_url.startswith(DATABASE_SCHEMES):
+        raise SettingsError(f"DATABASE_URL must start with {' or '.join(DATABASE_SCHEMES)}")
+    if settings.redis_url and not settings.redis_url.startswith(REDIS_SCHEMES):
+        raise SettingsError(f"REDIS_URL must start with {', '.join(REDIS_SCHEMES[:-1])} or {REDIS_SCHEMES[-1]}")

@@ -180,3 +180,11 @@ def running(*processes: Process) -> Iterator[None]:
     finally:
         for process in processes:
             process.stop()
+
+
+def is_running(pid: int) -> bool:
+    """Running, and not only waiting to be reaped (a zombie, as a server this process started and never waited for)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -14,6 +14,7 @@ from suggestions.classify import store
 from suggestions.classify.corrections import corrections
 from suggestions.classify.worker import predict_outcomes
 from suggestions.db import connection, write_jsonl
+from suggestions.files import written_whole
 
 
 async def reclassify(pool: Any, model: Any, *, batch_size: int = 256) -> int:
@@ -34,7 +35,7 @@ async def reclassify(pool: Any, model: Any, *, batch_size: int = 256) -> int:
 async def export_corrections(conn: Any, path: Path) -> int:
     """CSV of staff corrections (masked text, corrected labels) for `python -m ml train-seed --extra`."""
     rows = await corrections(conn)
-    with path.open("w", newline="", encoding="utf-8") as out:
+    with written_whole(path, text=True) as out:
         writer = csv.writer(out)
         writer.writerow(["text", "topic", "risk_level"])
         for row in rows:

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from suggestions.auth import hash_token
 from suggestions.cli import main
 from suggestions.settings import Settings
+from tests.processes import free_port
 
 
 def env(settings: Settings) -> dict[str, str]:
@@ -121,3 +122,29 @@ async def test_the_hotspots_export_says_how_each_ended_and_holds_no_text(
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["status"], r["why"]) for r in records] == [("active", why), ("dismissed", why)]
     assert "已处理" not in out.read_text()
+
+
+def test_an_unreachable_redis_is_one_line_without_its_password(settings: Settings, tmp_path: Path) -> None:
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"channel": "hotline", "text": "路灯不亮", "external_id": "R-1"}\n')
+    unreachable = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
+    for command in (["import", str(items)], ["worker", "--check"]):
+        result = CliRunner().invoke(main, command, env={**env(settings), "REDIS_URL": unreachable})
+        assert result.exit_code == 1, result.output
+        assert "Error: Redis: ConnectionError" in result.output
+        assert "Traceback" not in result.output
+        assert "s3cret" not in result.output
+
+
+def test_a_time_zone_that_does_not_exist_stops_a_command_before_it_writes(settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "classifications.jsonl"
+    result = CliRunner().invoke(
+        main,
+        ["export", "classifications", "--out", str(out)],
+        env={**env(settings), "SUGGESTIONS_TIMEZONE": "Asia/Beijing"},
+    )
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "Error: bad SUGGESTIONS_* setting: timezone: 'Asia/Beijing' is no IANA time zone, e.g. Asia/Shanghai"
+    )
+    assert not out.exists()

@@ -1,9 +1,16 @@
+import asyncio
+import re
+import signal
+import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgspec
 
-from suggestions.importer import import_jsonl
+from suggestions.importer import import_jsonl, numbered_lines
+from tests.processes import Process, service_env, wait_until
 
 
 async def test_import_keeps_good_lines_reports_bad_ones_and_is_idempotent(
@@ -41,3 +48,74 @@ async def test_import_keeps_good_lines_reports_bad_ones_and_is_idempotent(
     again = await import_jsonl(settings, path)
     assert (again.created, again.present) == (0, 3)
     assert await pool.fetchval("SELECT count(*) FROM items") == 3
+
+
+async def test_a_line_longer_than_a_body_is_reported_without_holding_it(
+    tmp_path: Path, settings: Any, pool: Any
+) -> None:
+    path = tmp_path / "items.jsonl"
+    long_text = "路" * 7_000_000  # 21 MB: a JSON array saved on one line, or a file with no line ends
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write('{"channel": "hotline", "text": "来电反映供暖不热", "external_id": "L-1"}\r\n')
+        out.write('{"channel": "hotline", "text": "' + long_text + '"}\r\n')
+        out.write('{"channel": "hotline", "text": "巡查发现井盖缺失", "external_id": "L-3"}\r\n')
+        out.write(msgspec.json.encode({"channel": "grid", "text": "井" * 4000, "place": "路" * 200}).decode() + "\r\n")
+    del long_text
+
+    tracemalloc.start()
+    try:
+        report = await import_jsonl(settings, path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.bad == [(2, "", f"longer than {settings.max_body_bytes} bytes, the largest body")]
+    assert (report.created, report.present) == (3, 0)
+    assert peak < 10_000_000
+
+
+def test_lines_are_numbered_and_cut_at_the_limit_after_their_line_end(tmp_path: Path) -> None:
+    path = tmp_path / "lines"
+    path.write_bytes(b"a" * 8 + b"\r\n" + b"b" * 9 + b"\n" + b"c" * 30 + b"\n\n" + b"d" * 8)
+    with path.open("rb") as source:
+        assert list(numbered_lines(source, limit=8)) == [
+            (1, b"a" * 8 + b"\r\n"),
+            (2, None),
+            (3, None),
+            (4, b"\n"),
+            (5, b"d" * 8),
+        ]
+
+
+def count_items(settings: Any) -> int:
+    async def count() -> int:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM items"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def test_an_import_stopped_by_ctrl_c_says_what_it_stored_and_goes_on_when_run_again(
+    tmp_path: Path, settings: Any
+) -> None:
+    path = tmp_path / "items.jsonl"
+    lines = [{"channel": "hotline", "text": f"来电反映路灯不亮第{n}次", "external_id": f"C-{n}"} for n in range(4000)]
+    path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
+    command = [sys.executable, "-m", "suggestions", "import", str(path)]
+    first = Process("import", command, service_env(settings))
+    assert first.popen is not None
+    wait_until(lambda: count_items(settings) > 0, timeout=60, what="the import to store its first item")
+    first.popen.send_signal(signal.SIGINT)
+    assert first.popen.wait(30) == 1
+    said = re.search(r"created (\d+), already present 0, bad 0\nstopped before line (\d+):", first.output())
+    assert said is not None, first.output()
+    created, stopped_before = int(said[1]), int(said[2])
+    assert created == stopped_before - 1 == count_items(settings)
+
+    again = Process("import-again", command, service_env(settings))
+    assert again.popen is not None
+    assert again.popen.wait(120) == 0, again.output()
+    assert f"created {4000 - created}, already present {created}, bad 0" in again.output()
+    assert count_items(settings) == 4000

@@ -3,7 +3,7 @@ import pytest
 from click.testing import CliRunner
 
 from suggestions.cli import main
-from suggestions.settings import load_settings
+from suggestions.settings import SettingsError, load_settings
 
 
 def test_retention_days_come_from_the_environment() -> None:
@@ -24,6 +24,8 @@ def test_a_bad_retention_period_is_refused(days: str) -> None:
         # traceback when the API or a worker started, or a worker that never classified anything.
         ("SUGGESTIONS_TIMEZONE", "Asia/Shangai", "timezone"),
         ("SUGGESTIONS_TIMEZONE", "", "timezone"),
+        ("SUGGESTIONS_TIMEZONE", "../etc/passwd", "timezone"),
+        ("SUGGESTIONS_PUBLIC_PHONES", "010-69712345,热线", "SUGGESTIONS_PUBLIC_PHONES"),
         ("SUGGESTIONS_RATE_LIMIT_PUBLIC", "10 a minute", "rate_limit_public"),
         ("SUGGESTIONS_RATE_LIMIT_ADDRESS", "1200/fortnight", "rate_limit_address"),
         ("SUGGESTIONS_PUBLIC_PHONES", "010-69712345,12345", "SUGGESTIONS_PUBLIC_PHONES"),
@@ -53,3 +55,23 @@ def test_serve_refuses_a_bad_setting_in_one_line() -> None:
     assert result.output.strip().splitlines() == [
         "Error: bad SUGGESTIONS_* setting: timezone: 'Asia/Shangai' is no IANA time zone, e.g. Asia/Shanghai"
     ]
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"DATABASE_URL": "mysql://app:s3cret@db/suggestions"}, "DATABASE_URL"),
+        ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_refused_when_read(environ: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named) as refused:
+        load_settings(environ)
+    assert "s3cret" not in str(refused.value)
+
+
+def test_the_usual_urls_and_the_default_zone_are_accepted() -> None:
+    settings = load_settings(
+        {"DATABASE_URL": "postgres://app@db/suggestions", "REDIS_URL": "unix:///run/redis.sock?db=2"}
+    )
+    assert settings.timezone == "Asia/Shanghai"
