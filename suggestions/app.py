@@ -38,7 +38,7 @@ from suggestions.intake.routes import create_item, rate_reply, track_item
 from suggestions.metrics import http_metrics, metrics
 from suggestions.openapi import StrictStructSchemaPlugin
 from suggestions.privacy import public_phones
-from suggestions.queue import create_queue
+from suggestions.queue import open_queue
 from suggestions.ratelimit import RateLimiter, RateLimitMiddleware
 from suggestions.settings import Settings
 from suggestions.triage import routes as triage_routes
@@ -198,7 +198,7 @@ def create_app(
         if pool is None:
             app.state.db_pool = await create_pool(settings.database_url, size=settings.db_pool_size)
         if queue is None:
-            app.state.queue = await create_queue(settings.redis_url, settings.queue_name)
+            app.state.queue = await open_queue(settings.redis_url, settings.queue_name)
         if gazetteer is None:
             app.state.gazetteer = await asyncio.get_running_loop().run_in_executor(None, load_gazetteer, settings)
         if model is None:

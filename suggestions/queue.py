@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,31 @@ async def create_queue(url: str, queue_name: str) -> ArqRedis:
         default_queue_name=queue_name,
     )
     return pool
+
+
+async def open_queue(url: str, queue_name: str) -> ArqRedis:
+    """The API's queue, which it starts without: with Redis away (a restart, a failover), residents' items are still
+    accepted and left for the sweeper, so the API comes up all the same and connects once Redis answers."""
+    try:
+        return await create_queue(url, queue_name)
+    except (OSError, RedisError) as exc:  # a timeout is an OSError
+        log.warning("queue unavailable at start (%s): items wait for the sweeper until it answers", type(exc).__name__)
+    settings = redis_settings(url)
+    queue = ArqRedis(
+        host=settings.host,
+        port=settings.port,
+        unix_socket_path=settings.unix_socket_path,
+        db=settings.database,
+        username=settings.username,
+        password=settings.password,
+        ssl=settings.ssl,
+        socket_connect_timeout=settings.conn_timeout,
+        encoding="utf8",
+    )
+    queue.job_serializer = job_serializer
+    queue.job_deserializer = job_deserializer
+    queue.default_queue_name = queue_name
+    return queue
 
 
 def classify_job_id(queue_name: str, item_id: int) -> str:

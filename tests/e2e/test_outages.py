@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 from arq.connections import ArqRedis
 
 from suggestions.app import create_app
@@ -54,3 +55,15 @@ def test_an_app_opens_its_own_resources_and_reports_ready(settings: Settings, mo
         assert ready.status_code == 200, ready.text
         assert ready.json() == {"ready": True, "postgres": True, "redis": True, "model": model.version}
         assert client.post("/api/v1/items", json=ITEM).status_code == 201
+
+
+def test_the_api_starts_while_redis_is_down_and_accepts_items(settings: Settings, model: Any) -> None:
+    """A deploy or restart during a Redis outage: residents' items are taken all the same, left for the sweeper."""
+    from litestar.testing import TestClient
+
+    away = msgspec.structs.replace(settings, redis_url=f"redis://127.0.0.1:{DEAD_PORT}/0")
+    with TestClient(app=create_app(away)) as client:
+        assert client.post("/api/v1/items", json=ITEM).status_code == 201
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["redis"] is False
