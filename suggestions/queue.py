@@ -14,7 +14,21 @@ log = logging.getLogger(__name__)
 
 CLASSIFY_JOB = "classify_item"
 # Jobs carry ids only, as JSON: nothing personal and nothing executable travels through Redis.
-job_serializer = msgspec.json.encode
+
+
+def _exception_name(obj: Any) -> str:
+    # arq serialises a failed job's outcome, its exception, whether or not results are kept (a job that ran out of
+    # retries ends with arq's JobExecutionFailed). Its class names it; its message may quote a row.
+    if isinstance(obj, BaseException):
+        return type(obj).__name__
+    raise TypeError(f"{type(obj).__name__} is not JSON")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_exception_name)
+
+
+def job_serializer(payload: Any) -> bytes:
+    return _encoder.encode(payload)
 
 
 def job_deserializer(payload: bytes) -> dict[str, Any]:
