@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import click
 import msgspec
 
-from suggestions.settings import Settings, load_settings
+from suggestions.settings import MAX_RETENTION_DAYS, Settings, load_settings
 
 T = TypeVar("T")
 
@@ -161,9 +161,21 @@ def token() -> None:
     """API tokens."""
 
 
+TOKEN_LABEL_MAX = 100
+
+
+def _token_label(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """A label staff read in `token list`: a line of printable text, not a page."""
+    if len(value) > TOKEN_LABEL_MAX:
+        raise click.BadParameter(f"at most {TOKEN_LABEL_MAX} characters")
+    if not value.isprintable():
+        raise click.BadParameter("printable characters only (no line breaks or control characters)")
+    return value
+
+
 @token.command("create")
 @click.option("--role", required=True, type=click.Choice(["operator", "grid", "staff", "admin"]))
-@click.option("--label", default="", help="who or what the token is for")
+@click.option("--label", default="", callback=_token_label, help="who or what the token is for")
 def token_create(role: str, label: str) -> None:
     """Create a token and print it (it is shown only this once)."""
     from suggestions.auth import create_token
@@ -276,7 +288,7 @@ def grouping_report(days: int) -> None:
 @main.command()
 @click.option(
     "--closed-days",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_RETENTION_DAYS),
     default=None,
     help="anonymise items closed more than N days ago  [default: SUGGESTIONS_RETENTION_DAYS, else 365]",
 )

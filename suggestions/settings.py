@@ -16,6 +16,7 @@ from suggestions.privacy import public_phones
 # A count of things (connections, bytes, items, attempts, seconds, hours) that must be at least one.
 Positive = Annotated[int, Meta(ge=1)]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_RETENTION_DAYS = 36_500  # a century: a longer period is a typo, and PostgreSQL's interval refuses far longer
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +67,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # of `suggestions export classifications`.
     timezone: str = "Asia/Shanghai"
     # Days after closing that `suggestions retention` keeps an item's personal data; then it is anonymised.
-    retention_days: Annotated[int, Meta(ge=0)] = 365
+    retention_days: Annotated[int, Meta(ge=0, le=MAX_RETENTION_DAYS)] = 365
     # Logs: one JSON object a line, or plain lines for a person at a terminal; and the least level written.
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"

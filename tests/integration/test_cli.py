@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from click.testing import CliRunner
 
 from suggestions.auth import hash_token
@@ -51,6 +52,28 @@ def test_commands_refuse_to_run_without_urls() -> None:
 def test_token_roles_are_checked() -> None:
     result = CliRunner().invoke(main, ["token", "create", "--role", "mayor"], env={"DATABASE_URL": "postgresql://x"})
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("label", ["desk 1\nrole: admin", "\x1b[31m", "x" * 101])
+def test_a_token_label_is_one_printable_line(label: str) -> None:
+    result = CliRunner().invoke(
+        main, ["token", "create", "--role", "staff", "--label", label], env={"DATABASE_URL": "postgresql://x"}
+    )
+    assert result.exit_code == 2
+    assert "--label" in result.output
+
+
+@pytest.mark.parametrize(("variable", "argument"), [(None, "999999999999"), ("SUGGESTIONS_RETENTION_DAYS", None)])
+def test_a_retention_period_past_a_century_is_refused_naming_it(
+    settings: Settings, variable: str | None, argument: str | None
+) -> None:
+    environ = {**env(settings), **({variable: "999999999999"} if variable else {})}
+    result = CliRunner().invoke(
+        main, ["retention", "--dry-run", *(["--closed-days", argument] if argument else [])], env=environ
+    )
+    assert result.exit_code in (1, 2)
+    assert ("--closed-days" if argument else "retention_days") in result.output
+    assert "DataError" not in result.output
 
 
 def test_the_grouping_report_and_the_edits_export_run_from_the_command_line(settings: Settings, tmp_path: Path) -> None:
