@@ -211,14 +211,15 @@ FIRST_DAY = "SELECT min(day) FROM place_topic_days"
 
 # A copy of a report (the same text, spaces aside: a letter sent again, a platform's record imported twice) says
 # nothing the first did not. It is one point of a case's risk trend, and without a phone one reporter: both queries
-# tell copies by the md5 of the masked text without its spaces.
+# tell copies by the md5 of the masked text without its spaces (translate: a regular expression cost five times as
+# much, 0.1 ms a report of 500 characters, on every report of a case each time it is judged).
 CASE_RISKS = """
 SELECT received_at, risk_level FROM (
     SELECT received_at, risk_level, id FROM (
-        SELECT DISTINCT ON (md5(regexp_replace(item.text_masked, '[[:space:]]+', '', 'g')))
+        SELECT DISTINCT ON (md5(translate(item.text_masked, ' \t\n\r\u3000\u00a0', '')))
                item.received_at, item.risk_level, item.id
         FROM items item WHERE item.case_id = $1 AND item.risk_level IS NOT NULL
-        ORDER BY md5(regexp_replace(item.text_masked, '[[:space:]]+', '', 'g')), item.received_at, item.id
+        ORDER BY md5(translate(item.text_masked, ' \t\n\r\u3000\u00a0', '')), item.received_at, item.id
     ) firsts
     ORDER BY received_at DESC, id DESC LIMIT $2
 ) latest ORDER BY received_at, id
@@ -233,7 +234,7 @@ SELECT count(*) AS reports,
        count(DISTINCT coalesce(
            contact.phone,
            CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
-           'copy:' || md5(regexp_replace(item.text_masked, '[[:space:]]+', '', 'g'))
+           'copy:' || md5(translate(item.text_masked, ' \t\n\r\u3000\u00a0', ''))
        )) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
        max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street,
