@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pytest
 
 from ml.serving import Prediction
 from tests.e2e.test_hotspots import (
@@ -242,3 +243,29 @@ async def test_a_merge_into_a_case_that_does_not_exist_names_into(
     assert [e["field"] for e in unknown.json()["errors"]] == ["into"]
     missing = await client.post("/api/v1/cases/999999/merge", json={"into": case_id}, headers=staff)
     assert missing.status_code == 404, missing.text
+
+
+@pytest.mark.parametrize("edit", ["merge", "move"])
+async def test_an_areas_rise_staff_make_one_case_of_is_that_cases_escalation_only(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], edit: str
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=10)
+    ids = [
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+        for day, text in AREA_WAGES
+    ]
+    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+    assert len(await area_rises(client, staff)) == 1
+    # Staff read the five reports as one employer's unpaid wages: they merge their cases into the first's, or move
+    # the reports there.
+    cases = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids]
+    for item_id, case_id in zip(ids[1:], cases[1:], strict=True):
+        if edit == "merge":
+            done = await client.post(f"/api/v1/cases/{case_id}/merge", json={"into": cases[0]}, headers=staff)
+        else:
+            done = await client.post(f"/api/v1/items/{item_id}/case", json={"case_id": cases[0]}, headers=staff)
+        assert done.status_code == 200, done.text
+    assert await area_rises(client, staff) == [], "the area's rise listed beside its one case's"
+    [rising] = await listed_of(client, staff, "escalation")
+    assert rising["case_id"] == cases[0]
+    assert await disagreements(client, staff) == []
