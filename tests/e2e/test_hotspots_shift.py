@@ -269,3 +269,36 @@ async def test_an_areas_rise_staff_make_one_case_of_is_that_cases_escalation_onl
     [rising] = await listed_of(client, staff, "escalation")
     assert rising["case_id"] == cases[0]
     assert await disagreements(client, staff) == []
+
+
+async def test_a_report_sent_back_after_its_bursts_window_moved_on_is_not_lifted_by_it(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    from suggestions.hotspots.tracker import review_hotspots
+
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
+    )
+    earlier: list[int] = []
+    for day, texts in ((4, EARLIER_NOISES), (1, NOISES)):
+        noon = datetime.combine(today - timedelta(days=day), time(12), tzinfo=ZONE)
+        for n, text in enumerate(texts):
+            at = (noon + timedelta(minutes=n)).isoformat()
+            item_id = await post(client, "hotline", text, operator, received_at=at)
+            earlier += [item_id] if day == 4 else []
+    await drain(model=FixedTopic(model, "环境保护"))
+    # The drilling of four days ago is answered while the burst counts it; the window then moves on without it.
+    closed = await client.post(f"/api/v1/items/{earlier[0]}/close", json={"answer": "已责令整改"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    async with pool.acquire() as conn:
+        await review_hotspots(conn)
+    [burst] = await listed_of(client, staff, "burst")
+    assert earlier[0] not in {m["id"] for m in burst["members"]}
+
+    rating = {"rating": "dissatisfied", "closed_at": closed.json()["closed_at"]}
+    sent_back = await client.post(f"/api/v1/track/{closed.json()['tracking_code']}/rating", json=rating)
+    assert sent_back.json()["reopened"] is True, sent_back.text
+    assert await disagreements(client, staff) == []
+    assert "hotspot" not in (await reasons(client, staff))[earlier[0]]
