@@ -211,14 +211,18 @@ FIRST_DAY = "SELECT min(day) FROM place_topic_days"
 
 # A copy of a report (the same text, spaces aside: a letter sent again, a platform's record imported twice) says
 # nothing the first did not. It is one point of a case's risk trend, and without a phone one reporter: both queries
-# tell copies by the md5 of the masked text without its spaces.
-CASE_RISKS = """
+# tell copies by the md5 of the text as written without its spaces. Not the masked text: residents who sign one letter
+# with their own names and phones are as many reporters, though their masked texts read alike (retention leaves the
+# masked text only, of reports closed long ago). Spaces of every width are named: a database of the C locale knows
+# only ASCII ones, and Chinese text is spaced with ideographic ones.
+CASE_RISKS = r"""
 SELECT received_at, risk_level FROM (
     SELECT received_at, risk_level, id FROM (
-        SELECT DISTINCT ON (md5(regexp_replace(item.text_masked, '[[:space:]]+', '', 'g')))
+        SELECT DISTINCT ON (md5(regexp_replace(item.text, '[[:space:]\u3000\u00a0\u200b\ufeff]+', '', 'g')))
                item.received_at, item.risk_level, item.id
         FROM items item WHERE item.case_id = $1 AND item.risk_level IS NOT NULL
-        ORDER BY md5(regexp_replace(item.text_masked, '[[:space:]]+', '', 'g')), item.received_at, item.id
+        ORDER BY md5(regexp_replace(item.text, '[[:space:]\u3000\u00a0\u200b\ufeff]+', '', 'g')),
+                 item.received_at, item.id
     ) firsts
     ORDER BY received_at DESC, id DESC LIMIT $2
 ) latest ORDER BY received_at, id
@@ -226,14 +230,14 @@ SELECT received_at, risk_level FROM (
 
 # Reporters: a resident's phone on the web form or to the hotline counts once however often they report (a grid
 # worker's phone may be the worker's own), every report without one as a reporter of its own but its copies.
-CASE_FACTS = """
+CASE_FACTS = r"""
 SELECT count(*) AS reports,
        -- A resident by their phone; a grid worker by their token (one worker's patrol reports of a lift are one
        -- reporter, not a crowd); anyone else as one reporter a text (copies of one letter are one reporter).
        count(DISTINCT coalesce(
            contact.phone,
            CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
-           'copy:' || md5(regexp_replace(item.text_masked, '[[:space:]]+', '', 'g'))
+           'copy:' || md5(regexp_replace(item.text, '[[:space:]\u3000\u00a0\u200b\ufeff]+', '', 'g'))
        )) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
        max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street,
