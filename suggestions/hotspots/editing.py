@@ -3,6 +3,7 @@ dismiss a hotspot they have judged."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +23,7 @@ from suggestions.hotspots.tracker import (
     drop_lift,
     end_case_hotspots,
     lock_streets,
+    rejudge_area,
     rejudge_case,
     relift,
 )
@@ -48,7 +50,7 @@ LOCK_CASES = (
     "SELECT id, street, topic, opened_at, status FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
 )
 
-LOCK_MEMBERS = "SELECT id FROM items WHERE case_id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
+LOCK_MEMBERS = "SELECT id, case_id, street, topic FROM items WHERE case_id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
 
 LOCK_ITEM = """
 SELECT case_id, case_score, status, street, locality, locality_level, topic, received_at, text_masked
@@ -117,7 +119,8 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
         raise InvalidInput("into", "a case cannot be merged into itself")
     async with conn.transaction():
         # The reports before their cases, in id order, as closing a case and a move lock them.
-        await conn.fetch(LOCK_MEMBERS, [case_id, into])
+        members = await conn.fetch(LOCK_MEMBERS, [case_id, into])
+        rising = await lock_rising_areas(conn, [(r["street"], r["topic"]) for r in members if r["case_id"] == case_id])
         cases = {r["id"]: r for r in await conn.fetch(LOCK_CASES, [case_id, into])}
         if case_id not in cases:
             return False
@@ -137,7 +140,34 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
         await _count_problem(conn, cases[case_id], -1)
         await end_case_hotspots(conn, case_id)
         await rejudge_case(conn, into)  # its reporters and risk now include the merged case's
+        await rejudge_areas(conn, rising)
     return True
+
+
+ACTIVE_AREA_RISE = """
+SELECT EXISTS (
+    SELECT 1 FROM hotspots
+    WHERE kind = 'escalation' AND case_id IS NULL AND status = 'active' AND street = $1 AND topic = $2
+)
+"""
+
+
+async def lock_rising_areas(conn: Any, areas: Iterable[tuple[str | None, str | None]]) -> list[tuple[str, str]]:
+    """Of the street × topics of reports that change case, those with a rise standing (an area escalation), their
+    streets locked as the tracker locks them (after the reports, before the cases): the edit judges them again
+    (`rejudge_areas`). An area without one is left to the worker, which judges the areas of each batch it places, so
+    that an edit does not wait for it."""
+    placed = sorted({(street, topic) for street, topic in areas if street is not None and topic is not None})
+    rising = [(street, topic) for street, topic in placed if await conn.fetchval(ACTIVE_AREA_RISE, street, topic)]
+    await lock_streets(conn, [street for street, _ in rising])
+    return rising
+
+
+async def rejudge_areas(conn: Any, areas: list[tuple[str, str]]) -> None:
+    """The rise of each area whose reports changed case (`tracker.rejudge_area`): one whose reports are one case now
+    is that case's escalation only. The caller holds the streets' locks (`lock_rising_areas`)."""
+    for street, topic in areas:
+        await rejudge_area(conn, street, topic, levels_changed=False)
 
 
 # A hotspot staff dismissed goes with its case's reports into the case that takes them: merged, its reporters are not
@@ -216,6 +246,7 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
         # The worker places a report when it classifies it: one moved before would be counted in two cases.
         if item["status"] == "pending":
             raise StateConflict("the item is still being classified: try again shortly", current_status="pending")
+        rising = await lock_rising_areas(conn, [(item["street"], item["topic"])])
         # Both cases locked (in id order, as merges lock them) before their members are read: a report a worker
         # joins to either meanwhile is then counted in the size `refresh_case` writes.
         locked = {r["id"]: r for r in await conn.fetch(LOCK_CASES, [c for c in (item["case_id"], case_id) if c])}
@@ -252,6 +283,7 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
             await rejudge_case(conn, item["case_id"])
         await refresh_case(conn, case_id)
         await rejudge_case(conn, case_id)
+        await rejudge_areas(conn, rising)
         return case_id
 
 

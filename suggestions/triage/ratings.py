@@ -102,9 +102,9 @@ REOPEN = """
 UPDATE items SET satisfaction = 'dissatisfied',
     status = CASE WHEN classification_id IS NULL THEN 'failed' WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
     closed_at = NULL, closed_by = NULL, reopened_at = now(), reopen_count = reopen_count + 1, anonymised_at = NULL,
-    updated_at = now()
+    hotspot_id = NULL, updated_at = now()
 WHERE id = $1
-RETURNING status, hotspot_id
+RETURNING status
 """
 
 
@@ -169,12 +169,10 @@ async def _rate(
             *(source, recorded_by, item["answer_masked"]),
         )
         if reopened:
-            back = await conn.fetchrow(REOPEN, item["id"])
-            status = back["status"]
-            if back["hotspot_id"] is None:
-                # Closed before a hotspot it belongs to was raised, and so passed over by its lift (`tracker.LIFT`):
-                # back at work, it ranks with the hotspot's other reports.
-                await relift(conn, [item["id"]])
+            status = await conn.fetchval(REOPEN, item["id"])
+            # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
+            # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
+            await relift(conn, [item["id"]])
         else:
             status = await conn.fetchval(KEEP, item["id"], rating.rating)
     RATINGS.labels(rating=rating.rating, source=source).inc()

@@ -637,6 +637,21 @@ async def test_a_case_hotspot_counts_reporters_not_reports(
     assert not [h for h in hotspots if h["kind"] == "case"]
 
 
+async def test_residents_sending_one_letter_each_under_their_own_name_and_phone_are_each_a_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str]
+) -> None:
+    # A letter the building's residents pass round, each signing it with their own name and phone on the web form:
+    # masked, the five read alike, yet they are five people, not a letter sent five times.
+    letter = "龙跃苑二区5号楼的电梯已经停了三天，老人上不了楼，物业一直说等配件。我叫{}，电话{}，请尽快督促维修。"
+    signed = [("王建国", "13912340001"), ("李秀英", "13912340002"), ("张伟", "13912340003")]
+    signed += [("刘洋", "13912340004"), ("陈静", "13912340005")]
+    for name, phone in signed:
+        await post(client, "web", letter.format(name, phone), {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [crowd] = await listed_of(client, staff, "case")
+    assert crowd["why"]["reporters"] == 5
+
+
 async def test_a_hotspots_members_are_read_by_index_however_many_items_are_stored(pool: Any) -> None:
     """The list reads each hotspot's members: a scan of every item stored, per hotspot, took seconds at 400,000."""
     from suggestions.hotspots.views import AREA_HOTSPOT_MEMBERS, CASE_MEMBERS

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pytest
 
 from ml.serving import Prediction
 from tests.e2e.test_hotspots import (
@@ -242,3 +243,62 @@ async def test_a_merge_into_a_case_that_does_not_exist_names_into(
     assert [e["field"] for e in unknown.json()["errors"]] == ["into"]
     missing = await client.post("/api/v1/cases/999999/merge", json={"into": case_id}, headers=staff)
     assert missing.status_code == 404, missing.text
+
+
+@pytest.mark.parametrize("edit", ["merge", "move"])
+async def test_an_areas_rise_staff_make_one_case_of_is_that_cases_escalation_only(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], edit: str
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=10)
+    ids = [
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+        for day, text in AREA_WAGES
+    ]
+    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+    assert len(await area_rises(client, staff)) == 1
+    # Staff read the five reports as one employer's unpaid wages: they merge their cases into the first's, or move
+    # the reports there.
+    cases = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids]
+    for item_id, case_id in zip(ids[1:], cases[1:], strict=True):
+        if edit == "merge":
+            done = await client.post(f"/api/v1/cases/{case_id}/merge", json={"into": cases[0]}, headers=staff)
+        else:
+            done = await client.post(f"/api/v1/items/{item_id}/case", json={"case_id": cases[0]}, headers=staff)
+        assert done.status_code == 200, done.text
+    assert await area_rises(client, staff) == [], "the area's rise listed beside its one case's"
+    [rising] = await listed_of(client, staff, "escalation")
+    assert rising["case_id"] == cases[0]
+    assert await disagreements(client, staff) == []
+
+
+async def test_a_report_sent_back_after_its_bursts_window_moved_on_is_not_lifted_by_it(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    from suggestions.hotspots.tracker import review_hotspots
+
+    today = datetime.now(UTC).astimezone(ZONE).date()
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
+    )
+    earlier: list[int] = []
+    for day, texts in ((4, EARLIER_NOISES), (1, NOISES)):
+        noon = datetime.combine(today - timedelta(days=day), time(12), tzinfo=ZONE)
+        for n, text in enumerate(texts):
+            at = (noon + timedelta(minutes=n)).isoformat()
+            item_id = await post(client, "hotline", text, operator, received_at=at)
+            earlier += [item_id] if day == 4 else []
+    await drain(model=FixedTopic(model, "环境保护"))
+    # The drilling of four days ago is answered while the burst counts it; the window then moves on without it.
+    closed = await client.post(f"/api/v1/items/{earlier[0]}/close", json={"answer": "已责令整改"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    async with pool.acquire() as conn:
+        await review_hotspots(conn)
+    [burst] = await listed_of(client, staff, "burst")
+    assert earlier[0] not in {m["id"] for m in burst["members"]}
+
+    rating = {"rating": "dissatisfied", "closed_at": closed.json()["closed_at"]}
+    sent_back = await client.post(f"/api/v1/track/{closed.json()['tracking_code']}/rating", json=rating)
+    assert sent_back.json()["reopened"] is True, sent_back.text
+    assert await disagreements(client, staff) == []
+    assert "hotspot" not in (await reasons(client, staff))[earlier[0]]

