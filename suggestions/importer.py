@@ -51,6 +51,9 @@ async def import_jsonl(
         async with connection(pool) as conn:
             with path.open("rb") as source, _stop_on_interrupt() as stopping:
                 for number, line in numbered_lines(source, limit=settings.max_body_bytes):
+                    # A bad line never waits on the database: without a turn of the loop here, Ctrl-C would go
+                    # unheard through a file of bad lines (the wrong file, a CSV) until its end.
+                    await asyncio.sleep(0)
                     if stopping.is_set():
                         report.stopped_before = number
                         break

@@ -1,4 +1,5 @@
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -84,6 +85,21 @@ def test_lines_are_numbered_and_cut_at_the_limit_after_their_line_end(tmp_path: 
             (4, b"\n"),
             (5, b"d" * 8),
         ]
+
+
+async def test_ctrl_c_stops_an_import_of_a_file_whose_lines_are_all_bad(tmp_path: Path, settings: Any) -> None:
+    # The wrong file (a CSV, say): no line reaches the database, and Ctrl-C must still stop the import.
+    path = tmp_path / "items.csv"
+    path.write_text("".join(f"{n},来电反映路灯不亮\n" for n in range(2000)), encoding="utf-8")
+
+    def interrupt_at_first(number: int, field: str, message: str) -> None:
+        if number == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    report = await import_jsonl(settings, path, on_bad=interrupt_at_first)
+    assert report.stopped_before is not None
+    assert report.stopped_before <= 5
+    assert len(report.bad) == report.stopped_before - 1
 
 
 def count_items(settings: Any) -> int:
