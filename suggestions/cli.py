@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -14,13 +15,16 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 import msgspec
 
 from suggestions.settings import MAX_RETENTION_DAYS, Settings, load_settings
+
+if TYPE_CHECKING:
+    from suggestions.importer import ImportReport
 
 T = TypeVar("T")
 
@@ -223,11 +227,7 @@ def import_items(path: Path) -> None:
     report = _run(import_jsonl(settings, path, on_bad=bad_line))
     click.echo(f"created {report.created}, already present {report.present}, bad {len(report.bad)}")
     if report.stopped_before is not None:
-        click.echo(
-            f"stopped before line {report.stopped_before}: run the same import again to go on (lines with an "
-            "external_id already stored count as already present)",
-            err=True,
-        )
+        click.echo(_stopped(report, path), err=True)
     if report.bad or report.stopped_before is not None:
         sys.exit(1)
 
@@ -250,6 +250,21 @@ def reclassify() -> None:
             await pool.close()
 
     click.echo(f"re-classified {_run(go())} item(s) with model {model.version}")
+
+
+def _stopped(report: ImportReport, path: Path) -> str:
+    """How to go on after Ctrl-C: running the file again passes over what it stored only by external_id."""
+    stopped = f"stopped before line {report.stopped_before}"
+    if report.first_unkeyed is None:
+        return (
+            f"{stopped}: run the same import again to go on (lines with an external_id already stored count as "
+            "already present)"
+        )
+    return (
+        f"{stopped}: line {report.first_unkeyed} and others stored have no external_id, and the same import again "
+        f"would store them twice; go on with the lines from {report.stopped_before} only "
+        f"(tail -n +{report.stopped_before} {shlex.quote(str(path))} > rest.jsonl; their numbers then start at 1)"
+    )
 
 
 @main.command()

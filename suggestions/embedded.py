@@ -55,15 +55,19 @@ class EmbeddedServers:
 def _forget_dead_users(pgdata: Path) -> None:
     """pgserver stops its server when the last process using it lets go, and counts those processes in a file. A
     process killed before it let go (kill -9, a crash) stays in that file for ever, and the server would then never
-    be stopped again: drop the processes that are no longer running."""
+    be stopped again: drop the processes that are no longer running. Under pgserver's own lock, as it changes the
+    file: a process adding itself meanwhile would otherwise be dropped too, and the server stopped under it."""
+    from pgserver.postgres_server import PostgresServer
+
     users = pgdata / ".handle_pids.json"
-    try:
-        pids = json.loads(users.read_text())
-    except (OSError, ValueError):
-        return
-    alive = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
-    if alive != pids:
-        users.write_text(json.dumps(alive))
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(users.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
+        if alive != pids:
+            users.write_text(json.dumps(alive))
 
 
 def _running(pid: int) -> bool:

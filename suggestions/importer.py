@@ -26,6 +26,15 @@ class ImportReport(msgspec.Struct):
     present: int = 0
     bad: list[tuple[int, str, str]] = msgspec.field(default_factory=list)  # (line number, field, message)
     stopped_before: int | None = None  # the first line not read, when Ctrl-C stopped the import
+    # the first line stored that has no external_id: running the same file again would store that line again
+    first_unkeyed: int | None = None
+
+
+class Stored(msgspec.Struct, frozen=True):
+    """What a good line did: stored an item (`created`) or found it stored; `keyed`: it has an external_id."""
+
+    accepted: Accepted
+    keyed: bool
 
 
 BadLine = Callable[[int, str, str], None]
@@ -51,6 +60,9 @@ async def import_jsonl(
         async with connection(pool) as conn:
             with path.open("rb") as source, _stop_on_interrupt() as stopping:
                 for number, line in numbered_lines(source, limit=settings.max_body_bytes):
+                    # A bad line never waits on the database: without a turn of the loop here, Ctrl-C would go
+                    # unheard through a file of bad lines (the wrong file, a CSV) until its end.
+                    await asyncio.sleep(0)
                     if stopping.is_set():
                         report.stopped_before = number
                         break
@@ -59,9 +71,11 @@ async def import_jsonl(
                         report.bad.append((number, *outcome))
                         if on_bad is not None:
                             on_bad(number, *outcome)
-                    elif outcome is not None and outcome.created:
+                    elif outcome is not None and outcome.accepted.created:
                         report.created += 1
-                        await wake_classifier(queue, outcome.item.id)
+                        if not outcome.keyed and report.first_unkeyed is None:
+                            report.first_unkeyed = number
+                        await wake_classifier(queue, outcome.accepted.item.id)
                     elif outcome is not None:
                         report.present += 1
     finally:
@@ -78,7 +92,7 @@ async def _import_line(
     *,
     settings: Settings,
     gazetteer: Gazetteer,
-) -> Accepted | tuple[str, str] | None:
+) -> Stored | tuple[str, str] | None:
     """The item a line stored (or found stored), (field, message) for a bad line, None for a blank one."""
     if line is None:
         return "", f"longer than {settings.max_body_bytes} bytes, the largest body"
@@ -86,7 +100,8 @@ async def _import_line(
         return None
     try:
         item = decoder.decode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
-        return await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
+        accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
+        return Stored(accepted, keyed=item.external_id is not None)
     except msgspec.ValidationError as exc:
         return field_name(str(exc)), str(exc).split(" - at ")[0]
     except msgspec.DecodeError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -120,5 +121,26 @@ def check_settings(settings: Settings) -> None:
     that fail on their own, a time zone that does not exist say, are refused by `Settings` itself.)"""
     if settings.database_url and not settings.database_url.startswith(DATABASE_SCHEMES):
         raise SettingsError(f"DATABASE_URL must start with {' or '.join(DATABASE_SCHEMES)}")
+    if settings.database_url and not _ports_readable(settings.database_url):
+        raise SettingsError("DATABASE_URL: a port that is no number from 0 to 65535")
     if settings.redis_url and not settings.redis_url.startswith(REDIS_SCHEMES):
         raise SettingsError(f"REDIS_URL must start with {', '.join(REDIS_SCHEMES[:-1])} or {REDIS_SCHEMES[-1]}")
+    if settings.redis_url:
+        from arq.connections import RedisSettings
+
+        try:
+            RedisSettings.from_dsn(settings.redis_url)  # as the queue and the workers read it
+        except ValueError:
+            raise SettingsError("REDIS_URL: a port or a database that is no number") from None
+
+
+def _ports_readable(url: str) -> bool:
+    """Whether each host of a database URL (asyncpg takes several, separated by commas) has a port that is a number,
+    or none."""
+    hosts = urlsplit(url).netloc.rpartition("@")[2]
+    try:
+        for host in hosts.split(","):
+            urlsplit(f"//{host}").port  # noqa: B018 (read for the ValueError it raises)
+    except ValueError:
+        return False
+    return True

@@ -1,3 +1,6 @@
+import os
+import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +42,31 @@ def test_a_text_export_is_utf8_with_the_lines_as_written(tmp_path: Path) -> None
     with written_whole(out, text=True) as csv:
         csv.write("text,topic\r\n路灯不亮,城乡建设\r\n")
     assert out.read_bytes() == "text,topic\r\n路灯不亮,城乡建设\r\n".encode()
+
+
+def test_an_export_through_a_link_replaces_the_file_linked_to(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    target = tmp_path / "shared" / "classifications.jsonl"
+    target.write_text('{"n":0}\n')
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(target)
+    with written_whole(link) as out:
+        out.write(b'{"n":1}\n')
+    assert link.is_symlink()
+    assert target.read_bytes() == b'{"n":1}\n'
+    assert names_in(tmp_path / "shared") == ["classifications.jsonl"]
+
+
+def test_an_export_to_a_pipe_is_written_into_it(tmp_path: Path) -> None:
+    # As `--out /dev/stdout` or a named pipe that another program reads: there is no file to replace.
+    fifo = tmp_path / "export.pipe"
+    os.mkfifo(fifo)
+    read: list[bytes] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    with written_whole(fifo, text=True) as out:
+        out.write("text,topic\r\n")
+    reader.join(timeout=10)
+    assert read == [b"text,topic\r\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert names_in(tmp_path) == ["export.pipe"]

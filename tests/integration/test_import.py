@@ -1,4 +1,5 @@
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -86,6 +87,21 @@ def test_lines_are_numbered_and_cut_at_the_limit_after_their_line_end(tmp_path: 
         ]
 
 
+async def test_ctrl_c_stops_an_import_of_a_file_whose_lines_are_all_bad(tmp_path: Path, settings: Any) -> None:
+    # The wrong file (a CSV, say): no line reaches the database, and Ctrl-C must still stop the import.
+    path = tmp_path / "items.csv"
+    path.write_text("".join(f"{n},来电反映路灯不亮\n" for n in range(2000)), encoding="utf-8")
+
+    def interrupt_at_first(number: int, field: str, message: str) -> None:
+        if number == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    report = await import_jsonl(settings, path, on_bad=interrupt_at_first)
+    assert report.stopped_before is not None
+    assert report.stopped_before <= 5
+    assert len(report.bad) == report.stopped_before - 1
+
+
 def count_items(settings: Any) -> int:
     async def count() -> int:
         conn = await asyncpg.connect(settings.database_url)
@@ -118,4 +134,31 @@ def test_an_import_stopped_by_ctrl_c_says_what_it_stored_and_goes_on_when_run_ag
     assert again.popen is not None
     assert again.popen.wait(120) == 0, again.output()
     assert f"created {4000 - created}, already present {created}, bad 0" in again.output()
+    assert count_items(settings) == 4000
+
+
+def test_an_import_stopped_by_ctrl_c_says_how_to_go_on_without_storing_twice_lines_without_external_id(
+    tmp_path: Path, settings: Any
+) -> None:
+    path = tmp_path / "letters.jsonl"
+    lines = [{"channel": "hotline", "text": f"来信反映路灯不亮第{n}次"} for n in range(4000)]
+    path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
+    command = [sys.executable, "-m", "suggestions", "import", str(path)]
+    first = Process("import", command, service_env(settings))
+    assert first.popen is not None
+    wait_until(lambda: count_items(settings) > 0, timeout=60, what="the import to store its first item")
+    first.popen.send_signal(signal.SIGINT)
+    assert first.popen.wait(30) == 1
+    said = re.search(r"stopped before line (\d+): line 1 and others stored have no external_id", first.output())
+    assert said is not None, first.output()
+    assert "run the same import again" not in first.output()
+
+    rest = tmp_path / "rest.jsonl"
+    hint = re.search(r"\(tail -n \+(\d+) (\S+) > rest\.jsonl", first.output())
+    assert hint is not None
+    assert hint[2] == str(path)
+    rest.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[int(hint[1]) - 1 :]))
+    again = Process("import-rest", [sys.executable, "-m", "suggestions", "import", str(rest)], service_env(settings))
+    assert again.popen is not None
+    assert again.popen.wait(120) == 0, again.output()
     assert count_items(settings) == 4000

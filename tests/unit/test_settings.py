@@ -62,6 +62,13 @@ def test_serve_refuses_a_bad_setting_in_one_line() -> None:
     [
         ({"DATABASE_URL": "mysql://app:s3cret@db/suggestions"}, "DATABASE_URL"),
         ({"REDIS_URL": "127.0.0.1:6379"}, "REDIS_URL"),
+        # Read without complaint, these gave every command a traceback at its first connection.
+        ({"DATABASE_URL": "postgresql://app:s3cret@db:5432x/suggestions"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://app:s3cret@db:99999/suggestions"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://app:s3cret@db1:5432,db2:x/suggestions"}, "DATABASE_URL"),
+        ({"REDIS_URL": "redis://:s3cret@cache:6379x/0"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis://:s3cret@cache:6379/queue"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis://:s3cret@cache:6379?db=queue"}, "REDIS_URL"),
     ],
 )
 def test_a_setting_that_cannot_work_is_refused_when_read(environ: dict[str, str], named: str) -> None:
@@ -75,3 +82,25 @@ def test_the_usual_urls_and_the_default_zone_are_accepted() -> None:
         {"DATABASE_URL": "postgres://app@db/suggestions", "REDIS_URL": "unix:///run/redis.sock?db=2"}
     )
     assert settings.timezone == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app@db1:5432,db2:5433/suggestions",
+        "postgresql://app@db1,db2/suggestions",
+        "postgresql://app@[::1]:5432/suggestions",
+        "postgresql:///suggestions?host=/var/run/postgresql",
+    ],
+)
+def test_database_urls_asyncpg_takes_are_accepted(url: str) -> None:
+    assert load_settings({"DATABASE_URL": url}).database_url == url
+
+
+def test_serve_refuses_a_url_it_cannot_read_in_one_line_without_quoting_it() -> None:
+    env = {"DATABASE_URL": "postgresql://app:s3cret@db/suggestions", "REDIS_URL": "redis://:s3cret@cache:6379/queue"}
+    result = CliRunner().invoke(main, ["serve"], env=env)
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 1
+    assert "REDIS_URL" in result.output
+    assert "s3cret" not in result.output
