@@ -675,7 +675,7 @@ async def refresh_case_risk(conn: Any, item_id: int) -> None:
     await conn.execute(CASE_MAX_RISK, item_id)
 
 
-ITEM_PLACED = "SELECT case_id, street, topic FROM items WHERE id = $1"
+ITEM_PLACED = "SELECT case_id, street, topic, risk_level, received_at FROM items WHERE id = $1"
 LOCK_CASE_ROW = "SELECT id FROM cases WHERE id = $1 FOR UPDATE"
 CLEAR_LIFT = "UPDATE items SET hotspot_id = NULL WHERE id = $1 AND hotspot_id IS NOT NULL"
 
@@ -694,7 +694,10 @@ async def reassess(conn: Any, item_id: int, former_topic: str | None = None) -> 
         await rejudge_case(conn, row["case_id"])
     if row["street"] is not None:
         for topic in dict.fromkeys(t for t in (row["topic"], former_topic) if t is not None):
-            await rejudge_area(conn, row["street"], topic)
+            judged = await rejudge_area(conn, row["street"], topic)
+            # A report corrected up to a warning may start its area's rise, as it would have when placed.
+            if not judged and topic == row["topic"] and row["risk_level"] is not None and row["risk_level"] >= 2:
+                await check_area(conn, row["street"], topic, row["received_at"])
     await conn.execute(CLEAR_LIFT, item_id)
     await relift(conn, [item_id])
 
@@ -787,16 +790,22 @@ async def _check_area(conn: Any, item: Placed) -> None:
     from one site to several, say): judged when a report of risk 2 or more is placed, or one of lower risk placed
     after a warning received later (`track`)."""
     assert item.street is not None
-    since = item.received_at - AREA_WINDOW
-    rows = await conn.fetch(AREA_RISKS, item.street, item.topic, since, ESCALATION_POINTS)
+    await check_area(conn, item.street, item.topic, item.received_at)
+
+
+async def check_area(conn: Any, street: str, topic: str, at: datetime) -> None:
+    """Raise or update the area's rise over the window of a report received `at`: its two weeks before, and every
+    report since."""
+    since = at - AREA_WINDOW
+    rows = await conn.fetch(AREA_RISKS, street, topic, since, ESCALATION_POINTS)
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
     if not _area_rises(rows, trend):
         return
-    if await dismissed(conn, "escalation", float(trend.last_level), street=item.street, topic=item.topic):
+    if await dismissed(conn, "escalation", float(trend.last_level), street=street, topic=topic):
         return
     why = _area_why(rows, trend, since)
-    hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, item.street, item.topic, why, float(trend.last_level))
-    members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, item.street, item.topic, since)]
+    hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, street, topic, why, float(trend.last_level))
+    members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, street, topic, since)]
     await lift_members(conn, hotspot_id, members)
 
 
@@ -832,26 +841,28 @@ END_HOTSPOT = "UPDATE hotspots SET status = 'ended', ended_at = now(), updated_a
 UPDATE_AREA_WHY = "UPDATE hotspots SET why = $2, score = $3, updated_at = now() WHERE id = $1"
 
 
-async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bool = True) -> None:
+async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bool = True) -> bool:
     """An area's rise judged again over the window its verdict counted (`why.since`): after a report of it changed
     level or topic, or once a batch is placed (its reports may have joined one case since). One still rising shows its
     numbers as they are now. One whose reports are now one case is that case's escalation only, and ends at once, its
     lift dropped; so does one a change of levels undid. One that merely calmed down ends after a quiet week
     (`review_hotspots`): a calm report or two between warnings is no end of a dispute, while a correction says the
-    levels were wrong. An escalation raised before its window was stored is left to its next report."""
+    levels were wrong. An escalation raised before its window was stored is left to its next report. Whether the
+    area had a rise standing to judge."""
     row = await conn.fetchrow(ACTIVE_AREA_ESCALATION, street, topic)
-    if row is None or "since" not in row["why"]:
-        return
+    if row is None:
+        return False
+    if "since" not in row["why"]:
+        return True
     since = datetime.fromisoformat(row["why"]["since"])
     rows = await conn.fetch(AREA_RISKS, street, topic, since, ESCALATION_POINTS)
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
     if _area_rises(rows, trend):
         await conn.execute(UPDATE_AREA_WHY, row["id"], _area_why(rows, trend, since), float(trend.last_level))
-        return
-    if not levels_changed and _cases(rows) >= 2:
-        return
-    await conn.execute(END_HOTSPOT, row["id"])
-    await drop_lift(conn, [row["id"]])
+    elif levels_changed or _cases(rows) < 2:
+        await conn.execute(END_HOTSPOT, row["id"])
+        await drop_lift(conn, [row["id"]])
+    return True
 
 
 CASE_TO_JUDGE = "SELECT street, topic, status, size FROM cases WHERE id = $1"

@@ -191,6 +191,29 @@ async def test_a_risk_correction_that_undoes_an_areas_rise_ends_it_at_once(
     assert await disagreements(client, staff) == []
 
 
+async def test_reports_corrected_up_to_warnings_raise_their_areas_rise_at_once(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    start = datetime.now(UTC) - timedelta(days=10)
+    ids = [
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+        for day, text in AREA_WAGES
+    ]
+    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【": 1}))  # the model reads every one as a complaint
+    assert await area_rises(client, staff) == []
+    # Staff read the later three as the group dispute, the threat to go to the media and the blockade they are.
+    for item_id, level in ((ids[2], 2), (ids[3], 2), (ids[4], 3)):
+        corrected = await client.put(
+            f"/api/v1/items/{item_id}/classification", json={"risk_level": level}, headers=staff
+        )
+        assert corrected.status_code == 200, corrected.text
+    [area] = await area_rises(client, staff)
+    assert (area["why"]["first_level"], area["why"]["last_level"], area["why"]["reports"]) == (1, 3, 5)
+    lifted = {i for i, codes in (await reasons(client, staff)).items() if "hotspot" in codes}
+    assert lifted == set(ids[2:])
+    assert await disagreements(client, staff) == []
+
+
 async def test_a_report_corrected_to_another_topic_leaves_the_lift_of_its_former_topics_burst(
     client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
 ) -> None:
