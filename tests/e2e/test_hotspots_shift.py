@@ -164,14 +164,19 @@ async def area_rises(client: Any, staff: dict[str, str]) -> list[dict[str, Any]]
     return [h for h in await listed_of(client, staff, "escalation") if h["case_id"] is None]
 
 
-async def test_a_risk_correction_that_undoes_an_areas_rise_ends_it_at_once(
-    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
-) -> None:
+async def post_area_wages(client: Any, operator: dict[str, str]) -> list[int]:
+    """The five wage disputes of one street, over the last ten days."""
     start = datetime.now(UTC) - timedelta(days=10)
-    ids = [
+    return [
         await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
         for day, text in AREA_WAGES
     ]
+
+
+async def test_a_risk_correction_that_undoes_an_areas_rise_ends_it_at_once(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    ids = await post_area_wages(client, operator)
     graded_wages = FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3})
     await drain(model=graded_wages)
     [area] = await area_rises(client, staff)
@@ -194,11 +199,7 @@ async def test_a_risk_correction_that_undoes_an_areas_rise_ends_it_at_once(
 async def test_reports_corrected_up_to_warnings_raise_their_areas_rise_at_once(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
-    start = datetime.now(UTC) - timedelta(days=10)
-    ids = [
-        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
-        for day, text in AREA_WAGES
-    ]
+    ids = await post_area_wages(client, operator)
     await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【": 1}))  # the model reads every one as a complaint
     assert await area_rises(client, staff) == []
     # Staff read the later three as the group dispute, the threat to go to the media and the blockade they are.
@@ -272,11 +273,7 @@ async def test_a_merge_into_a_case_that_does_not_exist_names_into(
 async def test_an_areas_rise_staff_make_one_case_of_is_that_cases_escalation_only(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], edit: str
 ) -> None:
-    start = datetime.now(UTC) - timedelta(days=10)
-    ids = [
-        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
-        for day, text in AREA_WAGES
-    ]
+    ids = await post_area_wages(client, operator)
     await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
     assert len(await area_rises(client, staff)) == 1
     # Staff read the five reports as one employer's unpaid wages: they merge their cases into the first's, or move
