@@ -51,7 +51,8 @@ _COUNTRY_CODE = rf"\(?(?:\+|00)?86\)?{_SEP}"  # +86, 86, 0086, (+86)
 _MOBILE_NUMBER = rf"(?P<mobile>1[3-9][0-9](?:{_SEP}|\.)[0-9]{{4}}(?:{_SEP}|\.)[0-9]{{4}})"
 # Area codes follow the national plan: 010 and 02x have three characters, every other code has four (0xxx), so a
 # run like "075512345678" splits in exactly one way.
-_AREA_CODE = rf"\(?(?P<area>0(?:10|2[0-9]|[3-9][0-9]{{2}}))\)?{_SEP}"
+# Dialled from abroad (+86 10 6971 2345, 0086-755-…) the code loses its trunk 0, which is written back.
+_AREA_CODE = rf"(?:\(?(?:\+|00)86\)?{_SEP}\(?0?|\(?0)(?P<area>10|2[0-9]|[3-9][0-9]{{2}})\)?{_SEP}"
 _LOCAL_NUMBER = rf"(?P<local>[0-9]{{3,4}}{_SEP}[0-9]{{4}})"  # 7 or 8 digits
 _EXTENSION = r"(?:[ ]?(?:转|分机|-|(?i:ext)\.?|\#)[ ]?(?P<extension>[0-9]{1,6}))"
 
@@ -315,7 +316,7 @@ def normalize_phone(value: str) -> str:
     if (mobile := _CONTACT_MOBILE.fullmatch(folded)) is not None:
         return _digits(mobile["mobile"])
     if (landline := _CONTACT_LANDLINE.fullmatch(folded)) is not None:
-        number = f"{landline['area']}-{_digits(landline['local'])}"
+        number = f"0{landline['area']}-{_digits(landline['local'])}"
         extension = landline["extension"]
         return number if extension is None else f"{number}转{extension}"
     # The rejected value stays out of the message: messages end up in logs.

@@ -74,6 +74,12 @@ def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
         ("０５９１－８７６５４３２１", "[电话]"),
         ("座机0755—12345678", "座机[电话]"),
         ("座机010——12345678", "座机[电话]"),
+        # As written for callers from abroad: the country code, and the area code without its trunk 0
+        ("电话+86-10-12345678", "电话[电话]"),
+        ("Tel: +86 10 6971 2345", "Tel: [电话]"),
+        ("(+86)21-12345678转123", "[电话]"),
+        ("0086 755 12345678", "[电话]"),
+        ("+86 010 12345678", "[电话]"),
     ],
 )
 def test_landline_numbers_are_masked_with_their_extension(text: str, expected: str) -> None:
@@ -235,6 +241,8 @@ def test_contains_pii() -> None:
         ("010-12345678-123", "010-12345678转123"),
         ("138——1234——5678", "13812345678"),
         ("010—12345678", "010-12345678"),
+        ("+86 10 6971 2345", "010-69712345"),
+        ("0086-755-12345678", "0755-12345678"),
     ],
 )
 def test_normalize_phone(value: str, expected: str) -> None:
