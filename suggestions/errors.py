@@ -26,6 +26,8 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from suggestions.privacy import mask_pii
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -148,13 +150,18 @@ def _names_sent(request: Request[Any, Any, Any]) -> dict[str, str]:
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     sent = _names_sent(request)
     problems = [FieldProblem(sent.get(p.field, p.field), p.message) for p in _validation_problems(exc)]
-    return problem(HTTP_422_UNPROCESSABLE_ENTITY, "Invalid input", errors=[msgspec.structs.asdict(p) for p in problems])
+    return _invalid(problems)
 
 
 def on_invalid_input(request: Request[Any, Any, Any], exc: InvalidInput) -> Response[dict[str, Any]]:
-    return problem(
-        HTTP_422_UNPROCESSABLE_ENTITY, "Invalid input", errors=[msgspec.structs.asdict(p) for p in exc.problems]
-    )
+    return _invalid(exc.problems)
+
+
+def _invalid(problems: list[FieldProblem]) -> Response[dict[str, Any]]:
+    # msgspec quotes a value that is no enum member and the name of an unknown field: a phone sent in the wrong
+    # place would come back in the answer, and from there into the caller's logs.
+    errors = [{"field": mask_pii(p.field), "message": mask_pii(p.message)} for p in problems]
+    return problem(HTTP_422_UNPROCESSABLE_ENTITY, "Invalid input", errors=errors)
 
 
 def on_conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[dict[str, Any]]:

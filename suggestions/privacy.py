@@ -33,24 +33,27 @@ BANK_CARD_PLACEHOLDER = "[银行卡号]"
 # Full-width forms, dashes and wide spaces folded to ASCII before matching. The mapping is one character to one
 # character, so a position in the folded text is the same position in the original.
 _FOLD = str.maketrans(
-    "０１２３４５６７８９＋－（）．Ｘｘ\u3000\u00a0\u2010\u2011\u2012\u2013\u2212",
-    "0123456789+-().Xx  -----",
+    "０１２３４５６７８９＋－（）．Ｘｘ\u3000\u00a0\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63",
+    "0123456789+-().Xx  ---------",
 )
 _DIGIT = re.compile(r"[0-9]")
 _NON_DIGIT = re.compile(r"[^0-9]")
 
-# Pattern fragments shared by masking and by contact-phone validation. `[ -]?` is the optional single space or
-# hyphen residents put between digit groups.
+# Pattern fragments shared by masking and by contact-phone validation. `_SEP` is what residents put between digit
+# groups: a space or a hyphen, or up to three of them (a double space, " - ", or the "——" a Chinese input method
+# types for a dash).
+_SEP = "[ -]{0,3}"
 _NO_DIGIT_BEFORE = r"(?<![0-9])"
 _NO_DIGIT_AFTER = r"(?![0-9])"
 _NO_DECIMALS_AFTER = r"(?!\.[0-9])"  # "13912345678.50" is an amount, not a phone
-_COUNTRY_CODE = r"\(?(?:\+|00)?86\)?[ -]?"  # +86, 86, 0086, (+86)
+_COUNTRY_CODE = rf"\(?(?:\+|00)?86\)?{_SEP}"  # +86, 86, 0086, (+86)
 # 3-4-4 groups, separators optional: a space, a hyphen or a dot (139.1234.5678)
-_MOBILE_NUMBER = r"(?P<mobile>1[3-9][0-9][ .-]?[0-9]{4}[ .-]?[0-9]{4})"
+_MOBILE_NUMBER = rf"(?P<mobile>1[3-9][0-9](?:{_SEP}|\.)[0-9]{{4}}(?:{_SEP}|\.)[0-9]{{4}})"
 # Area codes follow the national plan: 010 and 02x have three characters, every other code has four (0xxx), so a
 # run like "075512345678" splits in exactly one way.
-_AREA_CODE = r"\(?(?P<area>0(?:10|2[0-9]|[3-9][0-9]{2}))\)?[ -]?"
-_LOCAL_NUMBER = r"(?P<local>[0-9]{3,4}[ -]?[0-9]{4})"  # 7 or 8 digits
+# Dialled from abroad (+86 10 6971 2345, 0086-755-…) the code loses its trunk 0, which is written back.
+_AREA_CODE = rf"(?:\(?(?:\+|00)86\)?{_SEP}\(?0?|\(?0)(?P<area>10|2[0-9]|[3-9][0-9]{{2}})\)?{_SEP}"
+_LOCAL_NUMBER = rf"(?P<local>[0-9]{{3,4}}{_SEP}[0-9]{{4}})"  # 7 or 8 digits
 _EXTENSION = r"(?:[ ]?(?:转|分机|-|(?i:ext)\.?|\#)[ ]?(?P<extension>[0-9]{1,6}))"
 
 # 18-character 身份证 number: 6-digit region, birth date YYYYMMDD, 3-digit sequence, check character. Written
@@ -58,8 +61,8 @@ _EXTENSION = r"(?:[ ]?(?:转|分机|-|(?i:ext)\.?|\#)[ ]?(?P<extension>[0-9]{1,6
 _ID_18 = re.compile(
     rf"""
     {_NO_DIGIT_BEFORE}
-    [1-9][0-9]{{5}} [ -]?
-    (?P<birth>[0-9]{{4}} [ -]? [0-9]{{4}}) [ -]?
+    [1-9][0-9]{{5}} {_SEP}
+    (?P<birth>[0-9]{{4}} {_SEP} [0-9]{{4}}) {_SEP}
     [0-9]{{3}}
     (?:[0-9]{_NO_DIGIT_AFTER} | [Xx])   # only an ID ends in X, so digits may even follow it
     """,
@@ -70,8 +73,8 @@ _ID_18 = re.compile(
 _ID_15 = re.compile(
     rf"""
     {_NO_DIGIT_BEFORE}
-    [1-9][0-9]{{5}} [ -]?
-    (?P<birth>[0-9]{{6}}) [ -]?
+    [1-9][0-9]{{5}} {_SEP}
+    (?P<birth>[0-9]{{6}}) {_SEP}
     [0-9]{{3}}
     {_NO_DIGIT_AFTER}
     """,
@@ -83,8 +86,8 @@ _ID_15 = re.compile(
 _BANK_CARD = re.compile(
     rf"""
     {_NO_DIGIT_BEFORE}
-    (?P<head>[1-9][0-9]{{3}} (?:[ -]?[0-9]{{4}}){{3}})
-    (?P<tail>[ -]?[0-9]{{1,3}})?
+    (?P<head>[1-9][0-9]{{3}} (?:{_SEP}[0-9]{{4}}){{3}})
+    (?P<tail>{_SEP}[0-9]{{1,3}})?
     {_NO_DIGIT_AFTER}
     """,
     re.VERBOSE,
@@ -313,7 +316,7 @@ def normalize_phone(value: str) -> str:
     if (mobile := _CONTACT_MOBILE.fullmatch(folded)) is not None:
         return _digits(mobile["mobile"])
     if (landline := _CONTACT_LANDLINE.fullmatch(folded)) is not None:
-        number = f"{landline['area']}-{_digits(landline['local'])}"
+        number = f"0{landline['area']}-{_digits(landline['local'])}"
         extension = landline["extension"]
         return number if extension is None else f"{number}转{extension}"
     # The rejected value stays out of the message: messages end up in logs.

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from suggestions.privacy import contains_pii
 from suggestions.settings import Settings
 from tests import processes
 from tests.e2e.test_api_contract import VALID, problem_fields
@@ -136,3 +137,24 @@ async def test_a_resident_form_with_an_origin_that_is_no_url_is_refused_not_a_50
     assert response.status_code in (400, 403, 404), response.status_code
     assert "系统出错了" not in response.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        pytest.param("/api/v1/items", {"channel": "13812345678", "text": "楼道灯不亮"}, id="enum"),
+        pytest.param(
+            "/api/v1/items", {"channel": "web", "text": "楼道灯不亮", "kind": "电话 138 1234 5678"}, id="kind"
+        ),
+        pytest.param("/api/v1/items", {"channel": "web", "text": "楼道灯不亮", "13812345678": "张三"}, id="field-name"),
+        pytest.param("/api/v1/track/ABCD-EFGH-JKMN/rating", {"rating": "110101199003071233"}, id="rating"),
+    ],
+)
+async def test_bad_input_is_named_without_quoting_a_personal_number(
+    client: Any, path: str, body: dict[str, Any]
+) -> None:
+    """A phone or an ID in the wrong field is refused without being sent back: callers log the problems they get."""
+    answer = await client.post(path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert not contains_pii(answer.text)
+    assert problem_fields(answer) in ({"channel"}, {"kind"}, {"[手机号]"}, {"rating"})

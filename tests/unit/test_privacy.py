@@ -49,6 +49,11 @@ def with_luhn_digit(body: str) -> str:
         ("１３８１２３４５６７８", "[手机号]"),
         ("＋８６ １３８－１２３４－５６７８", "[手机号]"),
         ("１３８\u3000１２３４\u3000５６７８", "[手机号]"),
+        # Dashes a Chinese input method types, and wider gaps
+        ("电话138—1234—5678", "电话[手机号]"),
+        ("电话138——1234——5678", "电话[手机号]"),
+        ("电话 138 - 1234 - 5678", "电话 [手机号]"),
+        ("电话138  1234  5678", "电话[手机号]"),
     ],
 )
 def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
@@ -67,6 +72,14 @@ def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
         ("021 1234567", "[电话]"),
         ("05918765432", "[电话]"),
         ("０５９１－８７６５４３２１", "[电话]"),
+        ("座机0755—12345678", "座机[电话]"),
+        ("座机010——12345678", "座机[电话]"),
+        # As written for callers from abroad: the country code, and the area code without its trunk 0
+        ("电话+86-10-12345678", "电话[电话]"),
+        ("Tel: +86 10 6971 2345", "Tel: [电话]"),
+        ("(+86)21-12345678转123", "[电话]"),
+        ("0086 755 12345678", "[电话]"),
+        ("+86 010 12345678", "[电话]"),
     ],
 )
 def test_landline_numbers_are_masked_with_their_extension(text: str, expected: str) -> None:
@@ -103,6 +116,19 @@ def test_id_numbers_with_a_plausible_birth_date_are_masked_whatever_the_checksum
 )
 def test_bank_card_numbers_passing_luhn_are_masked(text: str) -> None:
     assert mask_pii(text) == "卡号[银行卡号]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{ID_MISTYPED[:6]}—{ID_MISTYPED[6:14]}—{ID_MISTYPED[14:]}",
+        f"{ID_MISTYPED[:6]}  {ID_MISTYPED[6:14]}  {ID_MISTYPED[14:]}",
+        "—".join(CARD_16[i : i + 4] for i in range(0, 16, 4)),
+        " - ".join(CARD_16[i : i + 4] for i in range(0, 16, 4)),
+    ],
+)
+def test_ids_and_cards_split_by_dashes_or_wide_gaps_are_masked(text: str) -> None:
+    assert mask_pii(f"号码：{text}。") in (f"号码：{ID_PLACEHOLDER}。", f"号码：{BANK_CARD_PLACEHOLDER}。")
 
 
 def test_card_followed_by_a_short_number_keeps_the_short_number() -> None:
@@ -213,6 +239,10 @@ def test_contains_pii() -> None:
         ("（０５９１）８７６５４３２１", "0591-87654321"),
         ("0755-12345678转123", "0755-12345678转123"),
         ("010-12345678-123", "010-12345678转123"),
+        ("138——1234——5678", "13812345678"),
+        ("010—12345678", "010-12345678"),
+        ("+86 10 6971 2345", "010-69712345"),
+        ("0086-755-12345678", "0755-12345678"),
     ],
 )
 def test_normalize_phone(value: str, expected: str) -> None:
