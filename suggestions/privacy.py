@@ -96,6 +96,13 @@ _BANK_CARD = re.compile(
 # Mobile number with an optional country code, or with the trunk 0 some people dial before a mobile.
 _MOBILE = re.compile(rf"{_NO_DIGIT_BEFORE}(?:{_COUNTRY_CODE}|0)?{_MOBILE_NUMBER}{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}")
 
+# A mobile read out digit by digit and typed so (1 3 9 1 2 3 4 5 6 7 8), or broken over lines or cells (139\n1234\n5678,
+# 139\t1234\t5678): one separator at most between any two digits. The leading 1 and the second digit 3-9 keep counts
+# and lists out (1 2 3 4 …).
+_SPACED_MOBILE = re.compile(
+    rf"{_NO_DIGIT_BEFORE}1[ \t\n-]?[3-9](?:[ \t\n-]?[0-9]){{9}}{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
+)
+
 # Landline with area code, e.g. 010-12345678, (0591)8765 4321, 0755-1234-5678转808; the extension is masked too.
 _LANDLINE = re.compile(
     rf"{_NO_DIGIT_BEFORE}{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
@@ -191,6 +198,7 @@ _RULES = (
     _Rule(_ID_15, ID_PLACEHOLDER, _id_15_end),
     _Rule(_BANK_CARD, BANK_CARD_PLACEHOLDER, _bank_card_end),
     _Rule(_MOBILE, MOBILE_PLACEHOLDER, _phone_end),
+    _Rule(_SPACED_MOBILE, MOBILE_PLACEHOLDER, _phone_end),
     _Rule(_LANDLINE, LANDLINE_PLACEHOLDER, _phone_end),
 )
 

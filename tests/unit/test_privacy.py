@@ -54,6 +54,11 @@ def with_luhn_digit(body: str) -> str:
         ("电话138——1234——5678", "电话[手机号]"),
         ("电话 138 - 1234 - 5678", "电话 [手机号]"),
         ("电话138  1234  5678", "电话[手机号]"),
+        # Read out digit by digit and typed so, or broken over lines or cells
+        ("请联系1 3 9 1 2 3 4 5 6 7 8谢谢", "请联系[手机号]谢谢"),
+        ("电话1-3-9-1-2-3-4-5-6-7-8", "电话[手机号]"),
+        ("电话139\n1234\n5678", "电话[手机号]"),
+        ("手机\t139\t1234\t5678", "手机\t[手机号]"),
     ],
 )
 def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
@@ -153,6 +158,8 @@ def test_landline_followed_by_a_year_is_not_taken_for_a_card() -> None:
         "2023年10月15日",
         "日期20231015",
         "2023-10-15 10:30-11:45",
+        "第1 2 3 4 5 6 7 8 9 10 11条",  # a count, digit by digit
+        "2019 12 31 10 30 15",
         "邮编350001",
         "18号楼2单元301室",
         "0591-2345",
