@@ -113,11 +113,9 @@ def count_items(settings: Any) -> int:
     return asyncio.run(count())
 
 
-def test_an_import_stopped_by_ctrl_c_says_what_it_stored_and_goes_on_when_run_again(
-    tmp_path: Path, settings: Any
-) -> None:
-    path = tmp_path / "items.jsonl"
-    lines = [{"channel": "hotline", "text": f"来电反映路灯不亮第{n}次", "external_id": f"C-{n}"} for n in range(4000)]
+def interrupted_import(path: Path, lines: list[dict[str, str]], settings: Any) -> tuple[list[str], Process]:
+    """`suggestions import` of these lines, stopped by Ctrl-C once it stored its first item: the command and its
+    process, which ended with status 1."""
     path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
     command = [sys.executable, "-m", "suggestions", "import", str(path)]
     first = Process("import", command, service_env(settings))
@@ -125,6 +123,14 @@ def test_an_import_stopped_by_ctrl_c_says_what_it_stored_and_goes_on_when_run_ag
     wait_until(lambda: count_items(settings) > 0, timeout=60, what="the import to store its first item")
     first.popen.send_signal(signal.SIGINT)
     assert first.popen.wait(30) == 1
+    return command, first
+
+
+def test_an_import_stopped_by_ctrl_c_says_what_it_stored_and_goes_on_when_run_again(
+    tmp_path: Path, settings: Any
+) -> None:
+    lines = [{"channel": "hotline", "text": f"来电反映路灯不亮第{n}次", "external_id": f"C-{n}"} for n in range(4000)]
+    command, first = interrupted_import(tmp_path / "items.jsonl", lines, settings)
     said = re.search(r"created (\d+), already present 0, bad 0\nstopped before line (\d+):", first.output())
     assert said is not None, first.output()
     created, stopped_before = int(said[1]), int(said[2])
@@ -142,13 +148,7 @@ def test_an_import_stopped_by_ctrl_c_says_how_to_go_on_without_storing_twice_lin
 ) -> None:
     path = tmp_path / "letters.jsonl"
     lines = [{"channel": "hotline", "text": f"来信反映路灯不亮第{n}次"} for n in range(4000)]
-    path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
-    command = [sys.executable, "-m", "suggestions", "import", str(path)]
-    first = Process("import", command, service_env(settings))
-    assert first.popen is not None
-    wait_until(lambda: count_items(settings) > 0, timeout=60, what="the import to store its first item")
-    first.popen.send_signal(signal.SIGINT)
-    assert first.popen.wait(30) == 1
+    _, first = interrupted_import(path, lines, settings)
     said = re.search(r"stopped before line (\d+): line 1 and others stored have no external_id", first.output())
     assert said is not None, first.output()
     assert "run the same import again" not in first.output()
