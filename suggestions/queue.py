@@ -62,29 +62,8 @@ async def open_queue(url: str, queue_name: str) -> ArqRedis:
         return await create_queue(url, queue_name)
     except (OSError, RedisError) as exc:  # a timeout is an OSError
         log.warning("queue unavailable at start (%s): items wait for the sweeper until it answers", type(exc).__name__)
-    settings = redis_settings(url)
-    # The client arq's create_pool builds, without its first ping.
-    queue = ArqRedis(
-        host=settings.host,
-        port=settings.port,
-        unix_socket_path=settings.unix_socket_path,
-        db=settings.database,
-        username=settings.username,
-        password=settings.password,
-        socket_connect_timeout=settings.conn_timeout,
-        ssl=settings.ssl,
-        ssl_keyfile=settings.ssl_keyfile,
-        ssl_certfile=settings.ssl_certfile,
-        ssl_cert_reqs=settings.ssl_cert_reqs,
-        ssl_ca_certs=settings.ssl_ca_certs,
-        ssl_ca_data=settings.ssl_ca_data,
-        ssl_check_hostname=settings.ssl_check_hostname,
-        retry=settings.retry,
-        retry_on_timeout=settings.retry_on_timeout,
-        retry_on_error=settings.retry_on_error,
-        max_connections=settings.max_connections,
-        encoding="utf8",
-    )
+    # The client create_pool builds, without its first ping: the URL says where and how (TLS, database), as to arq.
+    queue: ArqRedis = ArqRedis.from_url(url, socket_connect_timeout=redis_settings(url).conn_timeout, encoding="utf8")
     queue.job_serializer = job_serializer
     queue.job_deserializer = job_deserializer
     queue.default_queue_name = queue_name
