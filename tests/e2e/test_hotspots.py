@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,14 @@ WAGE_DISPUTE = [
 def graded(model: Any) -> FixedTopic:
     """Labour reports whose risk is the level their bracket says."""
     return FixedTopic(model, "劳动和社会保障", risks={"【零】": 0, "【一】": 1, "【二】": 2, "【三】": 3})
+
+
+async def quiet_noise_history(pool: Any, today: date) -> None:
+    """城北街道's noise complaints of the month before: a problem every four days, the baseline a burst rises from."""
+    await pool.executemany(
+        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
+        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
+    )
 
 
 async def post_days(client: Any, operator: dict[str, str], start: datetime, steps: list[tuple[int, str]]) -> None:
@@ -765,10 +773,7 @@ async def test_a_late_report_of_an_old_problem_does_not_end_a_current_burst(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
 ) -> None:
     today = datetime.now(UTC).date()
-    await pool.executemany(
-        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
-        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
-    )
+    await quiet_noise_history(pool, today)
     noise = FixedTopic(model, "环境保护")
     for text in NOISES:
         await post(client, "web", text, {})
@@ -853,10 +858,7 @@ async def test_a_burst_lists_the_reports_of_the_problems_it_counts(
     # hours), more than 72 hours ago whenever the district's clock shows later than 00:30.
     early = datetime(today.year, today.month, today.day, 0, 30, tzinfo=zone) - timedelta(days=3)
     assert now - early > timedelta(hours=72)
-    await pool.executemany(
-        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
-        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
-    )
+    await quiet_noise_history(pool, today)
     for n, text in enumerate(NOISES[:4]):
         await post(client, "hotline", text, operator, received_at=(early + timedelta(minutes=n)).isoformat())
     for text in NOISES[4:]:

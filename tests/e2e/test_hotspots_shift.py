@@ -22,6 +22,7 @@ from tests.e2e.test_hotspots import (
     post,
     post_all,
     post_days,
+    quiet_noise_history,
 )
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -112,10 +113,7 @@ async def test_a_bursts_lift_follows_its_window_and_the_reports_of_its_problems(
 
     noise = FixedTopic(model, "环境保护")
     today = datetime.now(UTC).astimezone(ZONE).date()
-    await pool.executemany(
-        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
-        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
-    )
+    await quiet_noise_history(pool, today)
     # Three problems at noon four days ago, eleven yesterday: one burst, fourteen problems in its window.
     for day, texts in ((4, EARLIER_NOISES), (1, NOISES)):
         noon = datetime.combine(today - timedelta(days=day), time(12), tzinfo=ZONE)
@@ -219,10 +217,7 @@ async def test_a_report_corrected_to_another_topic_leaves_the_lift_of_its_former
     client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
 ) -> None:
     today = datetime.now(UTC).astimezone(ZONE).date()
-    await pool.executemany(
-        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
-        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
-    )
+    await quiet_noise_history(pool, today)
     noise = FixedTopic(model, "环境保护")
     for text in NOISES:
         await post(client, "web", text, {})
@@ -297,10 +292,7 @@ async def test_a_report_sent_back_after_its_bursts_window_moved_on_is_not_lifted
     from suggestions.hotspots.tracker import review_hotspots
 
     today = datetime.now(UTC).astimezone(ZONE).date()
-    await pool.executemany(
-        "INSERT INTO place_topic_days (street, topic, day, problems, reports) VALUES ($1, $2, $3, 1, 1)",
-        [("城北街道", "环境保护", today - timedelta(days=d)) for d in range(5, 33, 4)],
-    )
+    await quiet_noise_history(pool, today)
     earlier: list[int] = []
     for day, texts in ((4, EARLIER_NOISES), (1, NOISES)):
         noon = datetime.combine(today - timedelta(days=day), time(12), tzinfo=ZONE)
