@@ -16,6 +16,7 @@ from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
 from suggestions.hotspots.tracker import (
+    ACTIVE_AREA_ESCALATION,
     DISMISSAL_HOLDS,
     DISTRICT_ZONE,
     OPEN_CASE_BY_ID,
@@ -144,21 +145,13 @@ async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = No
     return True
 
 
-ACTIVE_AREA_RISE = """
-SELECT EXISTS (
-    SELECT 1 FROM hotspots
-    WHERE kind = 'escalation' AND case_id IS NULL AND status = 'active' AND street = $1 AND topic = $2
-)
-"""
-
-
 async def lock_rising_areas(conn: Any, areas: Iterable[tuple[str | None, str | None]]) -> list[tuple[str, str]]:
     """Of the street × topics of reports that change case, those with a rise standing (an area escalation), their
     streets locked as the tracker locks them (after the reports, before the cases): the edit judges them again
     (`rejudge_areas`). An area without one is left to the worker, which judges the areas of each batch it places, so
     that an edit does not wait for it."""
     placed = sorted({(street, topic) for street, topic in areas if street is not None and topic is not None})
-    rising = [(street, topic) for street, topic in placed if await conn.fetchval(ACTIVE_AREA_RISE, street, topic)]
+    rising = [(street, topic) for street, topic in placed if await conn.fetchrow(ACTIVE_AREA_ESCALATION, street, topic)]
     await lock_streets(conn, [street for street, _ in rising])
     return rising
 
