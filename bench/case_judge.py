@@ -21,7 +21,7 @@ import asyncpg
 
 from bench._servers import fresh_database
 from bench._texts import seed_texts
-from suggestions.db import _init_connection
+from suggestions.db import init_connection
 from suggestions.hotspots.tracker import judge_case
 
 STREET = "城北街道"
@@ -57,7 +57,7 @@ async def timed(conn: Any, case_id: int, probes: int) -> dict[str, float]:
 
 async def run(url: str, sizes: list[int], probes: int, length: int) -> dict[str, object]:
     conn = await asyncpg.connect(url)
-    await _init_connection(conn)  # jsonb as the service reads and writes it
+    await init_connection(conn)  # jsonb as the service reads and writes it
     try:
         texts = seed_texts(max(sizes), length)
         cases = {

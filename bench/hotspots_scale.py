@@ -148,9 +148,9 @@ def phone(rng: random.Random) -> str:
 async def measure(url: str, texts: list[str], streets: list[str], probes: int, gazetteer: Any) -> dict[str, float]:
     rng = random.Random(7)
     conn = await asyncpg.connect(url)
-    from suggestions.db import _init_connection
+    from suggestions.db import init_connection
 
-    await _init_connection(conn)
+    await init_connection(conn)
     suggest_ms = []
     for _ in range(probes):
         text = f"{rng.choice(streets)}{rng.choice(texts)}"

@@ -57,12 +57,12 @@ def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) ->
     """Run `work` with one PostgreSQL connection, closed afterwards; jsonb as the service's pool reads it."""
     import asyncpg
 
-    from suggestions.db import _init_connection
+    from suggestions.db import init_connection
 
     async def go() -> T:
         conn = await asyncpg.connect(settings.database_url)
         try:
-            await _init_connection(conn)
+            await init_connection(conn)
             return await work(conn)
         finally:
             await conn.close()

@@ -17,8 +17,9 @@ from suggestions.files import written_whole
 log = logging.getLogger(__name__)
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    # jsonb in and out as plain Python values, encoded by msgspec.
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb in and out as plain Python values, encoded by msgspec: for the pool, and for every connection opened on
+    its own (the command line, benchmarks)."""
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", encoder=lambda v: msgspec.json.encode(v).decode(), decoder=msgspec.json.decode
     )
@@ -29,7 +30,7 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
         dsn,
         min_size=1,
         max_size=size,
-        init=_init_connection,
+        init=init_connection,
         command_timeout=30,
         # Statements are small and few; keep a bounded cache per connection.
         statement_cache_size=256,
