@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+import redis.exceptions
+from arq.connections import ArqRedis
 from arq.worker import JobExecutionFailed
 
+from suggestions import queue
 from suggestions.queue import job_deserializer, job_serializer
+from suggestions.settings import Settings
 
 
 def test_a_job_carries_its_id_as_json() -> None:
@@ -24,3 +28,25 @@ def test_a_failed_jobs_outcome_is_its_exceptions_class_without_its_message() -> 
 def test_anything_else_that_is_not_json_is_refused() -> None:
     with pytest.raises(TypeError):
         job_serializer({"r": object()})
+
+
+async def test_a_queue_opened_while_redis_was_away_reaches_it_once_it_answers(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's start during an outage: the first connection fails, and the client it starts with wakes workers as
+    soon as Redis is back (here, at once)."""
+
+    async def away(url: str, queue_name: str) -> ArqRedis:
+        raise redis.exceptions.ConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(queue, "create_queue", away)
+    opened = await queue.open_queue(settings.redis_url, settings.queue_name)
+    try:
+        assert await queue.wake_classifier(opened, 424242)
+        [job] = await opened.queued_jobs(queue_name=settings.queue_name)
+        assert (job.function, job.args) == (queue.CLASSIFY_JOB, [424242])  # ids only, as JSON
+    finally:
+        job_id = queue.classify_job_id(settings.queue_name, 424242)
+        await opened.zrem(settings.queue_name, job_id)
+        await opened.delete(f"arq:job:{job_id}")
+        await opened.aclose()
