@@ -8,23 +8,26 @@ Three limits, each a `limits` string such as "10/minute;60/hour" (empty turns it
   inventing tokens does not escape the limits.
 
 The client address is the ASGI client: behind a reverse proxy, run uvicorn with `--proxy-headers` and
-`--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses and tokens are hashed before they
-become Redis keys, and the keys expire with their window.
+`--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses and tokens become Redis keys only
+as HMACs keyed with the installation's secret, which PostgreSQL keeps (`rate_limit_secret`, made by the migrations):
+a plain hash of an IPv4 address is undone by hashing all 2^32 of them. The keys expire with their window.
 
-When Redis cannot be reached, requests pass: intake must keep accepting items while the queue is away (the row is
-in PostgreSQL and the sweeper finds it). After a failure the limiter rests for a few seconds rather than make every
-request wait for a dead server.
+When Redis (or, before the secret is read, PostgreSQL) cannot be reached, requests pass: intake must keep accepting
+items while the queue is away (the row is in PostgreSQL and the sweeper finds it). After a failure the limiter rests
+for a few seconds rather than make every request wait for a dead server.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import math
 import time
 from dataclasses import dataclass
 
+import asyncpg
 import msgspec
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage
@@ -63,10 +66,13 @@ def _storage_uri(redis_url: str) -> str:
     return "async+redis+" + redis_url if redis_url.startswith("unix://") else "async+" + redis_url
 
 
-def _key(kind: str, value: str) -> str:
+INSTALLATION_KEY = "SELECT secret FROM rate_limit_secret"
+
+
+def _key(kind: str, value: str, secret: bytes) -> str:
     # Base32, not hex: one hex digest in 300 holds a run of digits that reads as a phone number (13912345678),
     # which no log or Redis command may carry. Base32's digits are 2-7 only.
-    digest = hashlib.sha256(value.encode()).digest()[:15]
+    digest = hmac.new(secret, value.encode(), hashlib.sha256).digest()[:15]
     return kind + ":" + base64.b32encode(digest).decode().lower()
 
 
@@ -95,26 +101,30 @@ class RateLimiter:
             )
             self._strategy = SlidingWindowCounterRateLimiter(storage)
         self._resting_until = 0.0
+        self._secret: bytes | None = None
 
     async def close(self) -> None:
         if self._connections is not None:
             await self._connections.aclose()
 
-    async def check(self, *, method: str, path: str, address: str, token: str | None) -> Decision:
+    async def check(self, *, method: str, path: str, address: str, token: str | None, pool: asyncpg.Pool) -> Decision:
         if self._strategy is None or time.monotonic() < self._resting_until:
             return Decision(True)
-        checks: list[tuple[list[RateLimitItem], str]] = [(self.address, _key("addr", address))]
-        if token is not None:
-            checks.append((self.token, _key("token", token)))
-        elif (method, path) in ANONYMOUS_INTAKE:
-            checks.append((self.public, _key("public", address)))
         try:
+            if self._secret is None:
+                self._secret = bytes(await pool.fetchval(INSTALLATION_KEY, timeout=2))
+            secret = self._secret
+            checks: list[tuple[list[RateLimitItem], str]] = [(self.address, _key("addr", address, secret))]
+            if token is not None:
+                checks.append((self.token, _key("token", token, secret)))
+            elif (method, path) in ANONYMOUS_INTAKE:
+                checks.append((self.public, _key("public", address, secret)))
             for items, key in checks:
                 for item in items:
                     if not await self._strategy.hit(item, key):
                         stats = await self._strategy.get_window_stats(item, key)
                         return Decision(False, retry_after=max(1, math.ceil(stats.reset_time - time.time())))
-        except Exception as exc:  # Redis away: let the request through, rest a moment, say so once
+        except Exception as exc:  # Redis (or PostgreSQL) away: let the request through, rest a moment, say so once
             self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
             log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
         return Decision(True)
@@ -141,6 +151,7 @@ class RateLimitMiddleware(ASGIMiddleware):
             path=path,
             address=client[0] if client else "unknown",
             token=token.strip() if scheme.lower() == "bearer" and token.strip() else None,
+            pool=scope["litestar_app"].state.db_pool,
         )
         if decision.allowed:
             await next_app(scope, receive, send)

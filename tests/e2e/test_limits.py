@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +12,7 @@ import asyncpg
 import httpx
 from arq.connections import ArqRedis
 
+from suggestions import ratelimit
 from suggestions.app import create_app
 from suggestions.settings import Settings
 from tests import processes
@@ -70,6 +73,23 @@ async def test_each_token_has_its_own_count_and_tokens_are_not_held_to_the_publi
         assert (await client.get("/api/v1/triage", headers=staff)).status_code == 200
         # Invented tokens count against the address, and are refused as unknown.
         assert (await client.get("/api/v1/triage", headers={"Authorization": "Bearer sgt_invented"})).status_code == 401
+
+
+async def test_redis_keys_are_keyed_with_the_installation_secret(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """Whoever reads Redis cannot tell which addresses wrote in by hashing every IPv4 address: the keys are HMACs
+    with a secret that only PostgreSQL holds."""
+    limited = msgspec_replace(settings, rate_limit_public="3/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+    secret = bytes(await pool.fetchval("SELECT secret FROM rate_limit_secret"))
+    assert len(secret) == 32
+    keys = [key.decode() for key in await queue.keys(f"{settings.queue_name}:limits*")]
+    # ASGITransport's client address, as the public limit counts it.
+    assert any(ratelimit._key("public", "127.0.0.1", secret) in key for key in keys), keys
+    unkeyed = base64.b32encode(hashlib.sha256(b"127.0.0.1").digest()[:15]).decode().lower()
+    assert not any(unkeyed in key for key in keys)
 
 
 async def test_a_dead_redis_lets_intake_through(
