@@ -17,17 +17,20 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-Role = Literal["operator", "grid", "staff", "admin"]
-ROLES: tuple[Role, ...] = ("operator", "grid", "staff", "admin")
+Role = Literal["operator", "grid", "staff", "admin", "monitor"]
+ROLES: tuple[Role, ...] = ("operator", "grid", "staff", "admin", "monitor")
 TOKEN_PREFIX = "sgt_"  # noqa: S105 (a prefix that makes leaked tokens easy to spot, not a secret)
 
 # Who may enter items on each channel. Residents use the web channel without a token.
 CHANNEL_ROLES: dict[str, frozenset[str]] = {
-    "web": frozenset(ROLES),
+    "web": frozenset({"operator", "grid", "staff", "admin"}),
     "hotline": frozenset({"operator", "admin"}),
     "grid": frozenset({"grid", "admin"}),
 }
 STAFF_ROLES = frozenset({"staff", "admin"})
+# Who may read /metrics: its counts (waiting items, ratings by channel) are the centre's, not the public's, and each
+# scrape queries PostgreSQL. `monitor` is the scraper's token and opens nothing else.
+MONITOR_ROLES = frozenset({"monitor", "admin"})
 # OpenAPI security requirement of every endpoint that takes a token.
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 # ... and of one where a token is optional (web items need none).
@@ -135,6 +138,7 @@ def roles_only(roles: frozenset[str]) -> Guard:
 
 # Guard for staff endpoints.
 staff_only = roles_only(STAFF_ROLES)
+monitor_only = roles_only(MONITOR_ROLES)
 
 
 async def known_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -178,7 +178,7 @@ def _token_label(_ctx: click.Context, _param: click.Parameter, value: str) -> st
 
 
 @token.command("create")
-@click.option("--role", required=True, type=click.Choice(["operator", "grid", "staff", "admin"]))
+@click.option("--role", required=True, type=click.Choice(["operator", "grid", "staff", "admin", "monitor"]))
 @click.option("--label", default="", callback=_token_label, help="who or what the token is for")
 def token_create(role: str, label: str) -> None:
     """Create a token and print it (it is shown only this once)."""

@@ -30,6 +30,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from suggestions.auth import BEARER, monitor_only
 from suggestions.errors import problem_responses
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,9 @@ METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
     tags=["health"],
     summary="Prometheus metrics",
     media_type=METRICS_MEDIA_TYPE,
-    responses={503: problem_responses(503)[503]},
+    guards=[monitor_only],
+    security=BEARER,
+    responses=problem_responses(401, 403, 503),
 )
 async def metrics(state: State) -> Response[bytes]:
     body = generate_latest(_process_registry()) + generate_latest(await _service_registry(state))

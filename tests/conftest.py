@@ -182,6 +182,11 @@ async def staff(pool: asyncpg.Pool) -> dict[str, str]:
 
 
 @pytest.fixture
+async def monitor(pool: asyncpg.Pool) -> dict[str, str]:
+    return await _token(pool, "monitor")
+
+
+@pytest.fixture
 async def operator(pool: asyncpg.Pool) -> dict[str, str]:
     return await _token(pool, "operator")
 

@@ -28,7 +28,7 @@ from suggestions.auth import create_token
 from suggestions.settings import Settings
 from tests.e2e.test_hotspots import LIFT, OTHER_PROBLEM_SAME_PLACE, FixedTopic
 
-ROLES = ("anonymous", "operator", "grid", "staff", "admin")
+ROLES = ("anonymous", "operator", "grid", "staff", "admin", "monitor")
 # Examples per operation in the fuzzing phase; the coverage and stateful phases add their own.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CHECKS = (

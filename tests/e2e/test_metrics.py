@@ -17,13 +17,15 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-async def test_metrics_report_intake_waiting_items_queue_and_latency(client: Any, drain: Any) -> None:
-    before = samples((await client.get("/metrics")).text)
+async def test_metrics_report_intake_waiting_items_queue_and_latency(
+    client: Any, drain: Any, monitor: dict[str, str]
+) -> None:
+    before = samples((await client.get("/metrics", headers=monitor)).text)
     accepted_before = before.get(("suggestions_items_accepted_total", (("channel", "web"),)), 0)
     for _ in range(3):
         assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
 
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=monitor)
     assert response.status_code == 200
     content_type = response.headers["content-type"]
     assert content_type.startswith("text/plain; version=")
@@ -44,14 +46,16 @@ async def test_metrics_report_intake_waiting_items_queue_and_latency(client: Any
     await drain()
     # Workers count what they did in their own registry, served on their own port; the API's page never shows it.
     assert WORKER_REGISTRY.get_sample_value("suggestions_items_classified_total") == classified_before + 3
-    after = samples((await client.get("/metrics")).text)
+    after = samples((await client.get("/metrics", headers=monitor)).text)
     assert not any(name.startswith("suggestions_items_classified") for name, _ in after)
     assert after[("suggestions_items_waiting", ())] == 0
     assert after[("suggestions_classified_recently", ())] == 3
     assert after[("suggestions_classification_latency_seconds", (("quantile", "0.5"),))] > 0
 
 
-async def test_metrics_survive_a_dead_redis(settings: Any, pool: Any, model: Any, gazetteer: Any) -> None:
+async def test_metrics_survive_a_dead_redis(
+    settings: Any, pool: Any, model: Any, gazetteer: Any, monitor: dict[str, str]
+) -> None:
     import httpx
     from arq.connections import ArqRedis
 
@@ -62,7 +66,30 @@ async def test_metrics_survive_a_dead_redis(settings: Any, pool: Any, model: Any
     dead.default_queue_name = settings.queue_name
     app = create_app(settings, pool=pool, queue=dead, model=model, gazetteer=gazetteer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-        response = await client.get("/metrics")
+        response = await client.get("/metrics", headers=monitor)
     await dead.aclose()
     assert response.status_code == 200
     assert samples(response.text)[("suggestions_queue_depth", ())] == -1
+
+
+async def test_metrics_are_read_with_a_monitor_or_admin_token_only(
+    client: Any, monitor: dict[str, str], staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """The counts are the centre's (items waiting, residents' ratings) and each scrape queries PostgreSQL: the public
+    hears 401, other roles 403; the scraper's own token opens nothing else."""
+    from tests.conftest import _token
+
+    assert (await client.get("/metrics")).status_code == 401
+    assert (await client.get("/metrics", headers={"Authorization": "Bearer sgt_invented"})).status_code == 401
+    for other in (staff, operator):
+        refused = await client.get("/metrics", headers=other)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get("/metrics", headers=monitor)).status_code == 200
+    assert (await client.get("/metrics", headers=await _token(pool, "admin"))).status_code == 200
+    # A monitor token reads no item and enters none.
+    assert (await client.get("/api/v1/triage", headers=monitor)).status_code == 403
+    posted = await client.post("/api/v1/items", json={**ITEM, "channel": "hotline"}, headers=monitor)
+    assert posted.status_code == 403
+    web = await client.post("/api/v1/items", json=ITEM, headers=monitor)
+    assert web.status_code == 403

@@ -26,7 +26,7 @@ async def closed_item(client: Any, drain: Any, staff: dict[str, str], desk: str 
 
 
 async def test_a_resident_rates_the_reply_and_may_change_the_rating(
-    client: Any, drain: Any, staff: dict[str, str]
+    client: Any, drain: Any, staff: dict[str, str], monitor: dict[str, str]
 ) -> None:
     created = await classified_item(client, drain)
     track = f"/api/v1/track/{created['tracking_code']}"
@@ -39,9 +39,9 @@ async def test_a_resident_rates_the_reply_and_may_change_the_rating(
     await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "路灯已修复。"}, headers=staff)
     assert (await client.get(track)).json()["can_rate"] is True
     key = ("suggestions_ratings_total", (("rating", "satisfied"), ("source", "resident")))
-    counted = samples((await client.get("/metrics")).text).get(key, 0)
+    counted = samples((await client.get("/metrics", headers=monitor)).text).get(key, 0)
     rated = await client.post(f"{track}/rating", json={"rating": "satisfied"})
-    assert samples((await client.get("/metrics")).text)[key] == counted + 1
+    assert samples((await client.get("/metrics", headers=monitor)).text)[key] == counted + 1
     assert rated.status_code == 200, rated.text
     assert rated.json() == {
         "tracking_code": created["tracking_code"],

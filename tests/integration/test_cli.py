@@ -43,6 +43,14 @@ def test_token_create_prints_a_token_that_is_stored_hashed(settings: Settings) -
     assert bytes(row["token_hash"]) == hash_token(token)
 
 
+def test_every_role_has_its_token_command(settings: Settings) -> None:
+    from suggestions.auth import ROLES
+
+    for role in ROLES:
+        result = CliRunner().invoke(main, ["token", "create", "--role", role], env=env(settings))
+        assert result.exit_code == 0, (role, result.output)
+
+
 def test_commands_refuse_to_run_without_urls() -> None:
     result = CliRunner().invoke(main, ["worker"], env={"DATABASE_URL": "", "REDIS_URL": ""})
     assert result.exit_code != 0
