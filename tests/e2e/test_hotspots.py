@@ -263,6 +263,30 @@ async def test_staff_merge_and_split_cases(
     assert exported[1]["from_members"] == [first]
 
 
+async def test_a_case_whose_first_report_is_split_off_is_summarised_by_a_report_it_holds(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    # The machine put a rubbish report first into the lift case; staff split it off.
+    wrong = await post(client, "web", "龙跃苑二区5号楼门口的垃圾站每天傍晚才清运，电梯口臭味很大，建议早上清运。", {})
+    lift = [await post(client, "web", text, {}) for _, text in LIFT[1:3]]
+    await drain(model=FixedTopic(model, "城乡建设"))
+    first_case = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in [wrong, *lift]}
+    assert len(first_case) == 1
+    await client.post(f"/api/v1/items/{wrong}/case", json={"case_id": None}, headers=staff)
+    lift_case = (await client.get(f"/api/v1/items/{lift[0]}", headers=staff)).json()["case_id"]
+    case = (await client.get(f"/api/v1/cases/{lift_case}", headers=staff)).json()
+    assert {m["id"] for m in case["members"]} == set(lift)
+
+    # What an operator reads of the lift case describes the lift, not the report that left it.
+    typed = {"text": "来电人说龙跃苑二区5号楼电梯还是不能用", "place": ""}
+    suggested = (await client.post("/api/v1/cases/suggest", json=typed, headers=operator)).json()["cases"]
+    [listed] = [c for c in suggested if c["case_id"] == lift_case]
+    assert listed["summary"] == case["summary"] == LIFT[1][1][:80]
+    # A later split of another report leaves that summary as it is.
+    await client.post(f"/api/v1/items/{lift[1]}/case", json={"case_id": None}, headers=staff)
+    assert (await client.get(f"/api/v1/cases/{lift_case}", headers=staff)).json()["summary"] == LIFT[1][1][:80]
+
+
 async def test_the_grouping_report_counts_the_joins_staff_undid(
     client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
 ) -> None:
