@@ -231,6 +231,25 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
     assert [i["id"] for i in found["items"]] == [first.json()["id"]]
 
 
+async def test_a_work_order_sent_again_with_another_number_in_its_text_is_not_taken_as_stored(
+    client: Any, operator: dict[str, str], pool: Any
+) -> None:
+    body = {"channel": "hotline", "external_id": "12345-2026-0043", "text": "来电人反映电梯坏了，回电13912345678。"}
+    first = await client.post("/api/v1/items", json=body, headers=operator)
+    assert first.status_code == 201
+    # The operator corrects the number the caller gave: masked, both texts read alike, but they are not.
+    corrected = await client.post(
+        "/api/v1/items", json={**body, "text": "来电人反映电梯坏了，回电13912345679。"}, headers=operator
+    )
+    assert corrected.status_code == 422
+    assert problem_fields(corrected) == {"external_id"}
+    assert await pool.fetchval("SELECT text FROM items WHERE id = $1", first.json()["id"]) == body["text"]
+    # Once retention has kept only the masked text, the original sent again is still the item stored.
+    await pool.execute("UPDATE items SET text = text_masked, anonymised_at = now() WHERE id = $1", first.json()["id"])
+    again = await client.post("/api/v1/items", json=body, headers=operator)
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+
 async def test_options_lists_every_method_of_a_path(client: Any) -> None:
     # Intake (POST) and the staff listing (GET) share /api/v1/items.
     response = await client.options("/api/v1/items")
