@@ -200,6 +200,24 @@ async def test_a_callers_own_open_cases_are_suggested_first(
     assert (await client.post("/api/v1/cases/suggest", json=typed, headers=grid_worker)).status_code == 200
 
 
+async def test_a_callers_latest_case_comes_first_when_the_words_tell_none_apart(
+    client: Any, drain: Any, model: Any, operator: dict[str, str]
+) -> None:
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    await post(client, "hotline", LIFT[1][1], operator, contact_phone="13912340003", received_at=three_days_ago)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    await post(client, "hotline", RUBBISH_AGAIN, operator, contact_phone="13912340003")
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    # The caller rings again about "what I reported": the words so far say nothing of which.
+    typed = {"text": "来电人说上周反映的事情到现在还没有解决", "place": "", "contact_phone": "13912340003"}
+    response = await client.post("/api/v1/cases/suggest", json=typed, headers=operator)
+    cases = response.json()["cases"]
+    assert [c["caller"] for c in cases] == [True, True]
+    assert cases[0]["score"] == cases[1]["score"]
+    assert [c["summary"] for c in cases] == [RUBBISH_AGAIN, LIFT[1][1][:80]]
+
+
 async def test_a_building_number_past_the_column_still_places_the_report(
     client: Any, drain: Any, model: Any, staff: dict[str, str]
 ) -> None:
