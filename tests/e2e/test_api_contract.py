@@ -219,6 +219,8 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
     second = await client.post("/api/v1/items", json=body, headers=operator)
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["id"] == second.json()["id"]
+    track = f"/api/v1/track/{first.json()['tracking_code']}"
+    assert first.headers.get_list("location") == second.headers.get_list("location") == [track]
     # The same work order sent again with another text is not what was stored: said so, not answered as stored.
     changed = await client.post("/api/v1/items", json={**body, "text": "另一件事"}, headers=operator)
     assert changed.status_code == 422

@@ -51,3 +51,13 @@ def test_every_error_an_endpoint_declares_is_problem_details(document: dict[str,
                 assert response["content"] == {"application/problem+json": {"schema": PROBLEM}}, (label, status)
         if op.get("security") == [{"bearer": []}]:
             assert {"401", "403"} <= set(op["responses"]), label
+
+
+def test_an_item_stored_by_an_earlier_request_declares_where_to_track_it_too(document: dict[str, Any]) -> None:
+    # A 200 (the same Idempotency-Key or external_id again) says Location as a 201 does: a client that follows it
+    # after a retry finds it declared.
+    responses = document["paths"]["/api/v1/items"]["post"]["responses"]
+    for status in ("201", "200"):
+        location = responses[status]["headers"]["Location"]
+        assert location["required"] is True, status
+        assert location["schema"]["type"] == "string", status
