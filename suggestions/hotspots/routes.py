@@ -37,7 +37,8 @@ CALLER_ROLES = frozenset({"operator", *STAFF_ROLES})
 
 class SuggestRequest(Strict):
     text: Annotated[str, Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
-    place: Place = ""
+    # Null as in an item's body: the console sends the fields of the call being typed as it will send the item.
+    place: Place | None = None
     # The caller's phone, when the operator has it: the open cases of the caller's earlier reports come first.
     contact_phone: ContactPhone | None = None
 
@@ -119,7 +120,7 @@ async def suggest(
         db_connection,
         request.app.state.gazetteer,
         text=data.text,
-        place=data.place,
+        place=data.place or "",
         limit=limit,
         phone=phone,
     )

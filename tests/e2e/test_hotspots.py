@@ -167,6 +167,11 @@ async def test_operators_are_shown_the_open_case_while_typing(
     assert suggestions["cases"]
     assert suggestions["cases"][0]["size"] == 2
     assert (await client.post("/api/v1/cases/suggest", json=typed)).status_code == 401
+    # The console sends what it has of the call as it would send the item: a place not filled in is null there too.
+    unplaced = {"text": typed["text"], "place": None, "contact_phone": None}
+    response = await client.post("/api/v1/cases/suggest", json=unplaced, headers=operator)
+    assert response.status_code == 200, response.text
+    assert response.json() == suggestions
     unrelated = {"text": "城南街道有人问社保卡怎么补办", "place": ""}
     assert (await client.post("/api/v1/cases/suggest", json=unrelated, headers=operator)).json()["cases"] == []
 
