@@ -26,7 +26,9 @@ SELECT id, tracking_code, status FROM item
 """
 
 SELECT_BY_EXTERNAL_ID = """
-SELECT id, tracking_code, status, text, text_masked, anonymised_at FROM items WHERE channel = $1 AND external_id = $2
+SELECT i.id, i.tracking_code, i.status, i.text, i.text_masked, i.anonymised_at, c.name, c.phone
+FROM items i LEFT JOIN contacts c ON c.item_id = i.id
+WHERE i.channel = $1 AND i.external_id = $2
 """
 
 CLAIM_IDEMPOTENCY_KEY = """
@@ -102,17 +104,22 @@ async def insert_item(
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
 
-async def item_by_external_id(conn: Any, *, channel: str, external_id: str, text: str) -> ItemCreated | None:
-    """The item stored under this external id; Conflict naming `external_id` when it holds another text (what was
-    sent again is not what was stored: answering it as stored would drop it without a word)."""
+async def item_by_external_id(
+    conn: Any, *, channel: str, external_id: str, text: str, contact_name: str | None, contact_phone: str | None
+) -> ItemCreated | None:
+    """The item stored under this external id; Conflict naming `external_id` when it holds another text or another
+    contact (what was sent again is not what was stored: answering it as stored would drop it without a word, a
+    call-back number left on a second call among it). `contact_phone` in canonical form."""
     row = await conn.fetchrow(SELECT_BY_EXTERNAL_ID, channel, external_id)
     if row is None:
         return None
-    # Retention may have replaced the text with its masked form; only then is the masked form what to compare, as
-    # two texts that differ in a number (a call-back number corrected) mask alike.
+    # Retention may have replaced the text with its masked form, and erased the contact; only then is the masked form
+    # what to compare, as two texts that differ in a number (a call-back number corrected) mask alike.
     anonymised = row["anonymised_at"] is not None
     if text != row["text"] and not (anonymised and mask_pii(text) == row["text_masked"]):
         raise Conflict("this external_id already names an item with another text", field="external_id")
+    if not anonymised and (contact_name, contact_phone) != (row["name"], row["phone"]):
+        raise Conflict("this external_id already names an item with another contact", field="external_id")
     return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
 

@@ -252,6 +252,35 @@ async def test_a_work_order_sent_again_with_another_number_in_its_text_is_not_ta
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
 
 
+async def test_a_work_order_sent_again_with_a_call_back_number_is_not_taken_as_stored(
+    client: Any, operator: dict[str, str], staff: dict[str, str], pool: Any
+) -> None:
+    body = {"channel": "hotline", "external_id": "12345-2026-0044", "text": "来电人反映小区路灯不亮，要求尽快修复。"}
+    first = await client.post("/api/v1/items", json=body, headers=operator)
+    assert first.status_code == 201
+    item_id = first.json()["id"]
+    # The caller rings back on the same work order and leaves the number the first call did not: answering 200
+    # would drop it, and nobody could call back.
+    with_phone = {**body, "contact_phone": "13912345678", "contact_name": "王先生"}
+    again = await client.post("/api/v1/items", json=with_phone, headers=operator)
+    assert again.status_code == 422
+    assert problem_fields(again) == {"external_id"}
+    assert (await client.get(f"/api/v1/items/{item_id}/contact", headers=staff)).status_code == 404
+    # The same call sent again as it was stored is the item, its contact written another way too.
+    second = {**body, "external_id": "12345-2026-0045"}
+    stored = await client.post("/api/v1/items", json={**second, "contact_phone": "139 1234 5678"}, headers=operator)
+    retried = await client.post("/api/v1/items", json={**second, "contact_phone": "13912345678"}, headers=operator)
+    assert (stored.status_code, retried.status_code) == (201, 200)
+    assert retried.json()["id"] == stored.json()["id"]
+    # Retention erased the contact: the original sent again is still the item stored.
+    await pool.execute(
+        "UPDATE contacts SET name = NULL, phone = NULL, anonymised_at = now() WHERE item_id = $1", stored.json()["id"]
+    )
+    await pool.execute("UPDATE items SET anonymised_at = now() WHERE id = $1", stored.json()["id"])
+    retried = await client.post("/api/v1/items", json={**second, "contact_phone": "13912345678"}, headers=operator)
+    assert (retried.status_code, retried.json()["id"]) == (200, stored.json()["id"])
+
+
 async def test_options_lists_every_method_of_a_path(client: Any) -> None:
     # Intake (POST) and the staff listing (GET) share /api/v1/items.
     response = await client.options("/api/v1/items")
