@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -279,6 +280,24 @@ async def test_a_work_order_sent_again_with_a_call_back_number_is_not_taken_as_s
     await pool.execute("UPDATE items SET anonymised_at = now() WHERE id = $1", stored.json()["id"])
     retried = await client.post("/api/v1/items", json={**second, "contact_phone": "13912345678"}, headers=operator)
     assert (retried.status_code, retried.json()["id"]) == (200, stored.json()["id"])
+
+
+async def test_a_call_entered_by_a_console_whose_clock_runs_ahead_is_received_now(
+    client: Any, operator: dict[str, str], staff: dict[str, str], pool: Any
+) -> None:
+    from suggestions.classify.store import overdue
+
+    ahead = (datetime.now(UTC) + timedelta(minutes=4)).isoformat()
+    response = await client.post(
+        "/api/v1/items", json={**VALID, "channel": "hotline", "received_at": ahead}, headers=operator
+    )
+    assert response.status_code == 201  # a few minutes is clock skew, not an error
+    item_id = response.json()["id"]
+    item = (await client.get(f"/api/v1/items/{item_id}", headers=staff)).json()
+    assert datetime.fromisoformat(item["received_at"]) <= datetime.now(UTC)
+    # Its wake-up lost, the sweeper finds it as overdue as any item accepted then, not minutes later.
+    async with pool.acquire() as conn:
+        assert item_id in [found for found, _ in await overdue(conn, older_than_seconds=0, limit=10)]
 
 
 async def test_options_lists_every_method_of_a_path(client: Any) -> None:
