@@ -28,7 +28,7 @@ SELECT id, tracking_code, status FROM item
 """
 
 SELECT_BY_EXTERNAL_ID = """
-SELECT i.id, i.tracking_code, i.status, i.text, i.text_masked, i.anonymised_at, c.name, c.phone
+SELECT i.id, i.tracking_code, i.status, i.text, i.text_masked, c.name, c.phone, c.anonymised_at AS contact_erased
 FROM items i LEFT JOIN contacts c ON c.item_id = i.id
 WHERE i.channel = $1 AND i.external_id = $2
 """
@@ -115,12 +115,14 @@ async def item_by_external_id(
     row = await conn.fetchrow(SELECT_BY_EXTERNAL_ID, channel, external_id)
     if row is None:
         return None
-    # Retention may have replaced the text with its masked form, and erased the contact; only then is the masked form
-    # what to compare, as two texts that differ in a number (a call-back number corrected) mask alike.
-    anonymised = row["anonymised_at"] is not None
-    if text != row["text"] and not (anonymised and mask_pii(text) == row["text_masked"]):
+    # Retention may have replaced the text with its masked form (an item sent back to work afterwards keeps it, though
+    # it loses its mark), and erased the contact. Only a text kept masked is compared masked: two texts that differ
+    # in a number (a call-back number corrected) mask alike.
+    kept_masked = row["text"] == row["text_masked"]
+    if text != row["text"] and not (kept_masked and mask_pii(text) == row["text_masked"]):
         raise Conflict("this external_id already names an item with another text", field="external_id")
-    if not anonymised and (contact_name, contact_phone) != (row["name"], row["phone"]):
+    erased = row["contact_erased"] is not None
+    if not erased and (contact_name, contact_phone) != (row["name"], row["phone"]):
         raise Conflict("this external_id already names an item with another contact", field="external_id")
     return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
