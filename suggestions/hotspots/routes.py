@@ -113,9 +113,10 @@ async def suggest(
     db_connection: NamedDependency[Any],
     limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
 ) -> Suggestions:
-    phone = checked_phone(data.contact_phone)
-    if phone is not None:
+    if data.contact_phone and data.contact_phone.strip():
+        # Before the number is read: a role that may not look up by phone is told so, whatever the number is like.
         check_role(guarded_principal(request), CALLER_ROLES, "look up cases by contact_phone")
+    phone = checked_phone(data.contact_phone)
     return await suggest_cases(
         db_connection,
         request.app.state.gazetteer,

@@ -202,6 +202,9 @@ async def test_a_callers_own_open_cases_are_suggested_first(
     by_grid = {**typed, "contact_phone": "13912340003"}
     response = await client.post("/api/v1/cases/suggest", json=by_grid, headers=grid_worker)
     assert response.status_code == 403
+    # Whatever the number looks like: a grid worker is told the lookup is not theirs, not how to fix the number.
+    mistyped = {**typed, "contact_phone": "1391234"}
+    assert (await client.post("/api/v1/cases/suggest", json=mistyped, headers=grid_worker)).status_code == 403
     assert (await client.post("/api/v1/cases/suggest", json=typed, headers=grid_worker)).status_code == 200
 
 
