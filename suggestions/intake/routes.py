@@ -12,7 +12,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIResponse, Operation
+from litestar.openapi.spec import OpenAPIResponse
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, check_role, known_token, optional_principal
@@ -23,6 +23,7 @@ from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Tra
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
+from suggestions.openapi import ProblemOperation
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
 from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
@@ -49,11 +50,12 @@ IdempotencyKey = Annotated[
 
 
 @dataclass
-class StoredOnceOperation(Operation):
+class StoredOnceOperation(ProblemOperation):
     """An item stored by an earlier request (200) is answered with where to track it, as a new one (201) is: the
     document says so for both, so that a client reading the header after a retry finds it declared."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         created, stored = (self.responses or {}).get("201"), (self.responses or {}).get("200")
         if isinstance(created, OpenAPIResponse) and isinstance(stored, OpenAPIResponse) and created.headers:
             stored.headers = {**(stored.headers or {}), "Location": created.headers["Location"]}
