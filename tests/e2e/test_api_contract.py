@@ -119,7 +119,9 @@ async def test_ids_in_bodies_past_bigint_are_a_422(client: Any, staff: dict[str,
 async def test_an_oversized_body_is_a_413(client: Any) -> None:
     response = await client.post("/api/v1/items", json={**VALID, "text": "字" * 40_000})
     assert response.status_code == 413
-    problem_fields(response)
+    # Named as a body that is not JSON is, with the size that would do: a text pasted whole is refused saying so.
+    assert problem_fields(response) == {"body"}
+    assert "65536 bytes" in response.json()["errors"][0]["message"]
 
 
 async def test_hotline_and_grid_need_the_right_token(
