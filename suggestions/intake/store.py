@@ -15,8 +15,8 @@ INSERT_ITEM = """
 WITH item AS (
     INSERT INTO items (tracking_code, channel, kind, text, text_masked, place, lat, lon, external_id, submitted_by,
                        received_at, street, locality, locality_level)
-    -- A time a few minutes ahead (`service.CLOCK_SKEW`) is the sender's clock running fast: nothing arrives before
-    -- it is received, and the sweeper, the feed and the case windows count from here.
+    -- A time a few minutes ahead (`service.CLOCK_SKEW`) is the sender's clock running fast: nothing was received
+    -- later than it arrives here, and the sweeper, the feed and the case windows count from this time.
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, least(coalesce($11, now()), now()), $14, $15, $16)
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING id, tracking_code, status
