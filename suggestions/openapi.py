@@ -58,12 +58,13 @@ class ProblemOperation(Operation):
 
 
 class ProblemHeadersPlugin(ReceiveRoutePlugin):
-    """Every HTTP handler's operation is a `ProblemOperation` (or one of its own derived from it). Litestar copies
-    handlers as it registers them, so the setting stays with this app."""
+    """Every HTTP handler's operation is a `ProblemOperation`; a handler with an operation of its own derives it from
+    `ProblemOperation` (`intake.routes.StoredOnceOperation`). Litestar copies handlers as it registers them, so the
+    setting stays with this app."""
 
     def receive_route(self, route: BaseRoute) -> None:
         if not isinstance(route, HTTPRoute):
             return
         for handler in route.route_handlers:
-            if not issubclass(handler.operation_class, ProblemOperation):
+            if handler.operation_class is Operation:
                 handler.operation_class = ProblemOperation
