@@ -36,7 +36,7 @@ from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.routes import create_item, rate_reply, track_item
 from suggestions.metrics import http_metrics, metrics
-from suggestions.openapi import StrictStructSchemaPlugin
+from suggestions.openapi import ProblemHeadersPlugin, StrictStructSchemaPlugin
 from suggestions.privacy import public_phones
 from suggestions.queue import open_queue
 from suggestions.ratelimit import RateLimiter, RateLimitMiddleware
@@ -230,7 +230,7 @@ def create_app(
         ],
         lifespan=[lifespan],
         before_request=check_request,
-        plugins=[StrictStructSchemaPlugin()],
+        plugins=[StrictStructSchemaPlugin(), ProblemHeadersPlugin()],
         # What the caller passed in is there from the start; the lifespan opens the rest.
         state=State(
             {

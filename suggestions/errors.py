@@ -17,6 +17,8 @@ import msgspec
 from asyncpg.exceptions import _base as asyncpg_base
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import ParameterKwarg
 from litestar.response import Template
@@ -185,6 +187,12 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     extra: dict[str, Any] = {}
     if isinstance(exc.extra, dict):
         extra.update(exc.extra)
+    if isinstance(exc, RequestEntityTooLarge):
+        # Bad input as a body that is not JSON is: named, with the size that would do.
+        handler = request.scope.get("route_handler")
+        limit = handler.resolve_request_max_body_size() if isinstance(handler, HTTPRouteHandler) else None
+        said = f"at most {limit} bytes" if limit else "a smaller body"
+        extra["errors"] = [{"field": BODY, "message": f"the body is larger than the service accepts: send {said}"}]
     return problem(exc.status_code, exc.detail, headers=exc.headers, **extra)
 
 

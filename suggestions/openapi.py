@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.plugins import ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
 from litestar.typing import FieldDefinition
+
+from suggestions.errors import PROBLEM_JSON
 
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
@@ -22,3 +28,43 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         schema = super().to_openapi_schema(field_definition, schema_creator)
         schema.additional_properties = False
         return schema
+
+
+_RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER), required=True, description="seconds to wait before trying again"
+)
+# The header each problem comes with, by status: when to try again, and how to authenticate.
+PROBLEM_HEADERS = {
+    "401": ("WWW-Authenticate", OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), required=True)),
+    "429": ("Retry-After", _RETRY_AFTER),
+    "503": ("Retry-After", _RETRY_AFTER),
+}
+
+
+@dataclass
+class ProblemOperation(Operation):
+    """An operation whose problems declare the headers they come with: Litestar's responses (`ResponseSpec`) carry
+    none, and a client generated from the document would not know when to try again."""
+
+    def __post_init__(self) -> None:
+        for status, response in (self.responses or {}).items():
+            if (
+                status in PROBLEM_HEADERS
+                and isinstance(response, OpenAPIResponse)
+                and PROBLEM_JSON in (response.content or {})
+            ):
+                name, header = PROBLEM_HEADERS[status]
+                response.headers = {**(response.headers or {}), name: header}
+
+
+class ProblemHeadersPlugin(ReceiveRoutePlugin):
+    """Every HTTP handler's operation is a `ProblemOperation`; a handler with an operation of its own derives it from
+    `ProblemOperation` (`intake.routes.StoredOnceOperation`). Litestar copies handlers as it registers them, so the
+    setting stays with this app."""
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for handler in route.route_handlers:
+            if handler.operation_class is Operation:
+                handler.operation_class = ProblemOperation

@@ -515,18 +515,20 @@ def rank_suggestions(
     weights: Weights = WEIGHTS,
 ) -> list[Match]:
     """Open cases an operator may be typing about, best first. No topic and no time: the call is being taken now,
-    the candidates are the open cases, and the text is not finished enough to classify."""
+    the candidates are the open cases, and the text is not finished enough to classify. Of cases the words so far
+    score alike (a caller's "what I reported" matches none of theirs), the most recently active comes first: the
+    one a caller ringing again is most likely chasing."""
     query = as_map(text_signature)
-    matches = []
+    ranked = []
     for case in candidates:
         factor = place_factor(street, locality, case.street, case.locality, weights)
         if factor == 0.0:
             continue
         score = similarity_to(query, case.signature) * factor
         if score >= floor:
-            matches.append(Match(case_id=case.id, score=score))
-    matches.sort(key=lambda m: (-m.score, m.case_id))
-    return matches[:limit]
+            ranked.append((Match(case_id=case.id, score=score), case.last_activity))
+    ranked.sort(key=lambda ranking: (-ranking[0].score, -ranking[1].timestamp(), ranking[0].case_id))
+    return [match for match, _ in ranked[:limit]]
 
 
 def merge_signature(case: Signature, member: Signature, size: int) -> Signature:

@@ -43,7 +43,14 @@ UPDATE cases SET size = $2, opened_at = coalesce($3, opened_at), last_activity =
     -- A case staff opened by splitting a report off takes that report as its first.
     anchor_keys = CASE WHEN cardinality(anchor_keys) = 0 THEN $6 ELSE anchor_keys END,
     anchor_weights = CASE WHEN cardinality(anchor_weights) = 0 THEN $7 ELSE anchor_weights END,
-    status = CASE WHEN $2 = 0 THEN 'closed' ELSE status END, updated_at = now()
+    status = CASE WHEN $2 = 0 THEN 'closed' ELSE status END, updated_at = now(),
+    -- The summary is its first report's: once that report has left (a split, a move), the first of those it holds
+    -- now, or operators read of a problem the case no longer has.
+    summary = CASE
+        WHEN $10::text IS NULL
+          OR EXISTS (SELECT 1 FROM items WHERE case_id = $1 AND left(text_masked, 80) = cases.summary) THEN summary
+        ELSE left($10, 80)
+    END
 WHERE id = $1
 """
 
@@ -103,6 +110,7 @@ async def refresh_case(conn: Any, case_id: int) -> None:
         merged.weights,
         merged.facets,
         merged.buildings,
+        members[0]["text_masked"] if members else None,
     )
 
 

@@ -37,7 +37,8 @@ CALLER_ROLES = frozenset({"operator", *STAFF_ROLES})
 
 class SuggestRequest(Strict):
     text: Annotated[str, Meta(min_length=1, max_length=MAX_TEXT_LENGTH)]
-    place: Place = ""
+    # Null as in an item's body: the console sends the fields of the call being typed as it will send the item.
+    place: Place | None = None
     # The caller's phone, when the operator has it: the open cases of the caller's earlier reports come first.
     contact_phone: ContactPhone | None = None
 
@@ -112,14 +113,15 @@ async def suggest(
     db_connection: NamedDependency[Any],
     limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
 ) -> Suggestions:
-    phone = checked_phone(data.contact_phone)
-    if phone is not None:
+    if data.contact_phone and data.contact_phone.strip():
+        # Before the number is read: a role that may not look up by phone is told so, whatever the number is like.
         check_role(guarded_principal(request), CALLER_ROLES, "look up cases by contact_phone")
+    phone = checked_phone(data.contact_phone)
     return await suggest_cases(
         db_connection,
         request.app.state.gazetteer,
         text=data.text,
-        place=data.place,
+        place=data.place or "",
         limit=limit,
         phone=phone,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIResponse
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, check_role, known_token, optional_principal
@@ -21,6 +23,7 @@ from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Tra
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
+from suggestions.openapi import ProblemOperation
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
 from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
@@ -46,6 +49,18 @@ IdempotencyKey = Annotated[
 ]
 
 
+@dataclass
+class StoredOnceOperation(ProblemOperation):
+    """An item stored by an earlier request (200) is answered with where to track it, as a new one (201) is: the
+    document says so for both, so that a client reading the header after a retry finds it declared."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        created, stored = (self.responses or {}).get("201"), (self.responses or {}).get("200")
+        if isinstance(created, OpenAPIResponse) and isinstance(stored, OpenAPIResponse) and created.headers:
+            stored.headers = {**(stored.headers or {}), "Location": created.headers["Location"]}
+
+
 def refuse_other_sites(request: Request[Any, Any, Any], settings: Settings) -> None:
     """A browser on another site's page may post here without a token too: a form of type text/plain carries a JSON
     body and needs no preflight (`headers.from_elsewhere`)."""
@@ -63,8 +78,15 @@ def refuse_other_sites(request: Request[Any, Any, Any], settings: Settings) -> N
     guards=[known_token],
     security=OPTIONAL_BEARER,
     response_headers=[
-        ResponseHeader(name="Location", description="where to track the item", documentation_only=True, required=True)
+        ResponseHeader(
+            name="Location",
+            value="/api/v1/track/XXXX-XXXX-XXXX",  # an example, for the header's schema: a string
+            description="where to track the item",
+            documentation_only=True,
+            required=True,
+        )
     ],
+    operation_class=StoredOnceOperation,
     responses={
         200: ResponseSpec(ItemCreated, description="Stored by an earlier request", generate_examples=False),
         **problem_responses(400, 401, 403, 413, 422, 503),

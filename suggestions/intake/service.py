@@ -160,7 +160,12 @@ async def _store(
         return Accepted(item=created, created=True)
     assert item.external_id is not None  # only the external id can conflict
     existing = await store.item_by_external_id(
-        conn, channel=item.channel, external_id=item.external_id, text=checked.text
+        conn,
+        channel=item.channel,
+        external_id=item.external_id,
+        text=checked.text,
+        contact_name=checked.contact_name,
+        contact_phone=checked.contact_phone,
     )
     assert existing is not None
     return Accepted(item=existing, created=False)

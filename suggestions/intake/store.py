@@ -15,7 +15,9 @@ INSERT_ITEM = """
 WITH item AS (
     INSERT INTO items (tracking_code, channel, kind, text, text_masked, place, lat, lon, external_id, submitted_by,
                        received_at, street, locality, locality_level)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $14, $15, $16)
+    -- A time a few minutes ahead (`service.CLOCK_SKEW`) is the sender's clock running fast: nothing was received
+    -- later than it arrives here, and the sweeper, the feed and the case windows count from this time.
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, least(coalesce($11, now()), now()), $14, $15, $16)
     ON CONFLICT (channel, external_id) DO NOTHING
     RETURNING id, tracking_code, status
 ), contact AS (
@@ -26,7 +28,9 @@ SELECT id, tracking_code, status FROM item
 """
 
 SELECT_BY_EXTERNAL_ID = """
-SELECT id, tracking_code, status, text, text_masked FROM items WHERE channel = $1 AND external_id = $2
+SELECT i.id, i.tracking_code, i.status, i.text, i.text_masked, c.name, c.phone, c.anonymised_at AS contact_erased
+FROM items i LEFT JOIN contacts c ON c.item_id = i.id
+WHERE i.channel = $1 AND i.external_id = $2
 """
 
 CLAIM_IDEMPOTENCY_KEY = """
@@ -102,15 +106,24 @@ async def insert_item(
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
 
-async def item_by_external_id(conn: Any, *, channel: str, external_id: str, text: str) -> ItemCreated | None:
-    """The item stored under this external id; Conflict naming `external_id` when it holds another text (what was
-    sent again is not what was stored: answering it as stored would drop it without a word)."""
+async def item_by_external_id(
+    conn: Any, *, channel: str, external_id: str, text: str, contact_name: str | None, contact_phone: str | None
+) -> ItemCreated | None:
+    """The item stored under this external id; Conflict naming `external_id` when it holds another text or another
+    contact (what was sent again is not what was stored: answering it as stored would drop it without a word, a
+    call-back number left on a second call among it). `contact_phone` in canonical form."""
     row = await conn.fetchrow(SELECT_BY_EXTERNAL_ID, channel, external_id)
     if row is None:
         return None
-    # Retention may have replaced the text with its masked form.
-    if text != row["text"] and mask_pii(text) != row["text_masked"]:
+    # Retention may have replaced the text with its masked form (an item sent back to work afterwards keeps it, though
+    # it loses its mark), and erased the contact. Only a text kept masked is compared masked: two texts that differ
+    # in a number (a call-back number corrected) mask alike.
+    kept_masked = row["text"] == row["text_masked"]
+    if text != row["text"] and not (kept_masked and mask_pii(text) == row["text_masked"]):
         raise Conflict("this external_id already names an item with another text", field="external_id")
+    erased = row["contact_erased"] is not None
+    if not erased and (contact_name, contact_phone) != (row["name"], row["phone"]):
+        raise Conflict("this external_id already names an item with another contact", field="external_id")
     return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
 

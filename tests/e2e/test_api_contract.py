@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -118,7 +119,9 @@ async def test_ids_in_bodies_past_bigint_are_a_422(client: Any, staff: dict[str,
 async def test_an_oversized_body_is_a_413(client: Any) -> None:
     response = await client.post("/api/v1/items", json={**VALID, "text": "字" * 40_000})
     assert response.status_code == 413
-    problem_fields(response)
+    # Named as a body that is not JSON is, with the size that would do: a text pasted whole is refused saying so.
+    assert problem_fields(response) == {"body"}
+    assert "65536 bytes" in response.json()["errors"][0]["message"]
 
 
 async def test_hotline_and_grid_need_the_right_token(
@@ -219,6 +222,8 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
     second = await client.post("/api/v1/items", json=body, headers=operator)
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["id"] == second.json()["id"]
+    track = f"/api/v1/track/{first.json()['tracking_code']}"
+    assert first.headers.get_list("location") == second.headers.get_list("location") == [track]
     # The same work order sent again with another text is not what was stored: said so, not answered as stored.
     changed = await client.post("/api/v1/items", json={**body, "text": "另一件事"}, headers=operator)
     assert changed.status_code == 422
@@ -229,6 +234,72 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
         )
     ).json()
     assert [i["id"] for i in found["items"]] == [first.json()["id"]]
+
+
+async def test_a_work_order_sent_again_with_another_number_in_its_text_is_not_taken_as_stored(
+    client: Any, operator: dict[str, str], pool: Any
+) -> None:
+    body = {"channel": "hotline", "external_id": "12345-2026-0043", "text": "来电人反映电梯坏了，回电13912345678。"}
+    first = await client.post("/api/v1/items", json=body, headers=operator)
+    assert first.status_code == 201
+    # The operator corrects the number the caller gave: masked, both texts read alike, but they are not.
+    corrected = await client.post(
+        "/api/v1/items", json={**body, "text": "来电人反映电梯坏了，回电13912345679。"}, headers=operator
+    )
+    assert corrected.status_code == 422
+    assert problem_fields(corrected) == {"external_id"}
+    assert await pool.fetchval("SELECT text FROM items WHERE id = $1", first.json()["id"]) == body["text"]
+    # Once retention has kept only the masked text, the original sent again is still the item stored (sent back to
+    # work since, the item has lost its mark, not its masked text).
+    await pool.execute("UPDATE items SET text = text_masked WHERE id = $1", first.json()["id"])
+    again = await client.post("/api/v1/items", json=body, headers=operator)
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+
+
+async def test_a_work_order_sent_again_with_a_call_back_number_is_not_taken_as_stored(
+    client: Any, operator: dict[str, str], staff: dict[str, str], pool: Any
+) -> None:
+    body = {"channel": "hotline", "external_id": "12345-2026-0044", "text": "来电人反映小区路灯不亮，要求尽快修复。"}
+    first = await client.post("/api/v1/items", json=body, headers=operator)
+    assert first.status_code == 201
+    item_id = first.json()["id"]
+    # The caller rings back on the same work order and leaves the number the first call did not: answering 200
+    # would drop it, and nobody could call back.
+    with_phone = {**body, "contact_phone": "13912345678", "contact_name": "王先生"}
+    again = await client.post("/api/v1/items", json=with_phone, headers=operator)
+    assert again.status_code == 422
+    assert problem_fields(again) == {"external_id"}
+    assert (await client.get(f"/api/v1/items/{item_id}/contact", headers=staff)).status_code == 404
+    # The same call sent again as it was stored is the item, its contact written another way too.
+    second = {**body, "external_id": "12345-2026-0045"}
+    stored = await client.post("/api/v1/items", json={**second, "contact_phone": "139 1234 5678"}, headers=operator)
+    retried = await client.post("/api/v1/items", json={**second, "contact_phone": "13912345678"}, headers=operator)
+    assert (stored.status_code, retried.status_code) == (201, 200)
+    assert retried.json()["id"] == stored.json()["id"]
+    # Retention erased the contact: the original sent again is still the item stored.
+    await pool.execute(
+        "UPDATE contacts SET name = NULL, phone = NULL, anonymised_at = now() WHERE item_id = $1", stored.json()["id"]
+    )
+    retried = await client.post("/api/v1/items", json={**second, "contact_phone": "13912345678"}, headers=operator)
+    assert (retried.status_code, retried.json()["id"]) == (200, stored.json()["id"])
+
+
+async def test_a_call_entered_by_a_console_whose_clock_runs_ahead_is_received_now(
+    client: Any, operator: dict[str, str], staff: dict[str, str], pool: Any
+) -> None:
+    from suggestions.classify.store import overdue
+
+    ahead = (datetime.now(UTC) + timedelta(minutes=4)).isoformat()
+    response = await client.post(
+        "/api/v1/items", json={**VALID, "channel": "hotline", "received_at": ahead}, headers=operator
+    )
+    assert response.status_code == 201  # a few minutes is clock skew, not an error
+    item_id = response.json()["id"]
+    item = (await client.get(f"/api/v1/items/{item_id}", headers=staff)).json()
+    assert datetime.fromisoformat(item["received_at"]) <= datetime.now(UTC)
+    # Its wake-up lost, the sweeper finds it as overdue as any item accepted then, not minutes later.
+    async with pool.acquire() as conn:
+        assert item_id in [found for found, _ in await overdue(conn, older_than_seconds=0, limit=10)]
 
 
 async def test_options_lists_every_method_of_a_path(client: Any) -> None:

@@ -167,6 +167,11 @@ async def test_operators_are_shown_the_open_case_while_typing(
     assert suggestions["cases"]
     assert suggestions["cases"][0]["size"] == 2
     assert (await client.post("/api/v1/cases/suggest", json=typed)).status_code == 401
+    # The console sends what it has of the call as it would send the item: a place not filled in is null there too.
+    unplaced = {"text": typed["text"], "place": None, "contact_phone": None}
+    response = await client.post("/api/v1/cases/suggest", json=unplaced, headers=operator)
+    assert response.status_code == 200, response.text
+    assert response.json() == suggestions
     unrelated = {"text": "城南街道有人问社保卡怎么补办", "place": ""}
     assert (await client.post("/api/v1/cases/suggest", json=unrelated, headers=operator)).json()["cases"] == []
 
@@ -197,7 +202,28 @@ async def test_a_callers_own_open_cases_are_suggested_first(
     by_grid = {**typed, "contact_phone": "13912340003"}
     response = await client.post("/api/v1/cases/suggest", json=by_grid, headers=grid_worker)
     assert response.status_code == 403
+    # Whatever the number looks like: a grid worker is told the lookup is not theirs, not how to fix the number.
+    mistyped = {**typed, "contact_phone": "1391234"}
+    assert (await client.post("/api/v1/cases/suggest", json=mistyped, headers=grid_worker)).status_code == 403
     assert (await client.post("/api/v1/cases/suggest", json=typed, headers=grid_worker)).status_code == 200
+
+
+async def test_a_callers_latest_case_comes_first_when_the_words_tell_none_apart(
+    client: Any, drain: Any, model: Any, operator: dict[str, str]
+) -> None:
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    await post(client, "hotline", LIFT[1][1], operator, contact_phone="13912340003", received_at=three_days_ago)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    await post(client, "hotline", RUBBISH_AGAIN, operator, contact_phone="13912340003")
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    # The caller rings again about "what I reported": the words so far say nothing of which.
+    typed = {"text": "来电人说上周反映的事情到现在还没有解决", "place": "", "contact_phone": "13912340003"}
+    response = await client.post("/api/v1/cases/suggest", json=typed, headers=operator)
+    cases = response.json()["cases"]
+    assert [c["caller"] for c in cases] == [True, True]
+    assert cases[0]["score"] == cases[1]["score"]
+    assert [c["summary"] for c in cases] == [RUBBISH_AGAIN, LIFT[1][1][:80]]
 
 
 async def test_a_building_number_past_the_column_still_places_the_report(
@@ -261,6 +287,30 @@ async def test_staff_merge_and_split_cases(
     exported = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [e["action"] for e in exported] == ["merge", "split"]
     assert exported[1]["from_members"] == [first]
+
+
+async def test_a_case_whose_first_report_is_split_off_is_summarised_by_a_report_it_holds(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    # The machine put a rubbish report first into the lift case; staff split it off.
+    wrong = await post(client, "web", "龙跃苑二区5号楼门口的垃圾站每天傍晚才清运，电梯口臭味很大，建议早上清运。", {})
+    lift = [await post(client, "web", text, {}) for _, text in LIFT[1:3]]
+    await drain(model=FixedTopic(model, "城乡建设"))
+    first_case = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in [wrong, *lift]}
+    assert len(first_case) == 1
+    await client.post(f"/api/v1/items/{wrong}/case", json={"case_id": None}, headers=staff)
+    lift_case = (await client.get(f"/api/v1/items/{lift[0]}", headers=staff)).json()["case_id"]
+    case = (await client.get(f"/api/v1/cases/{lift_case}", headers=staff)).json()
+    assert {m["id"] for m in case["members"]} == set(lift)
+
+    # What an operator reads of the lift case describes the lift, not the report that left it.
+    typed = {"text": "来电人说龙跃苑二区5号楼电梯还是不能用", "place": ""}
+    suggested = (await client.post("/api/v1/cases/suggest", json=typed, headers=operator)).json()["cases"]
+    [listed] = [c for c in suggested if c["case_id"] == lift_case]
+    assert listed["summary"] == case["summary"] == LIFT[1][1][:80]
+    # A later split of another report leaves that summary as it is.
+    await client.post(f"/api/v1/items/{lift[1]}/case", json={"case_id": None}, headers=staff)
+    assert (await client.get(f"/api/v1/cases/{lift_case}", headers=staff)).json()["summary"] == LIFT[1][1][:80]
 
 
 async def test_the_grouping_report_counts_the_joins_staff_undid(

@@ -51,3 +51,32 @@ def test_every_error_an_endpoint_declares_is_problem_details(document: dict[str,
                 assert response["content"] == {"application/problem+json": {"schema": PROBLEM}}, (label, status)
         if op.get("security") == [{"bearer": []}]:
             assert {"401", "403"} <= set(op["responses"]), label
+
+
+def test_an_item_stored_by_an_earlier_request_declares_where_to_track_it_too(document: dict[str, Any]) -> None:
+    # A 200 (the same Idempotency-Key or external_id again) says Location as a 201 does: a client that follows it
+    # after a retry finds it declared.
+    responses = document["paths"]["/api/v1/items"]["post"]["responses"]
+    for status in ("201", "200"):
+        location = responses[status]["headers"]["Location"]
+        assert location["required"] is True, status
+        assert location["schema"]["type"] == "string", status
+
+
+def test_the_headers_an_error_comes_with_are_declared(document: dict[str, Any]) -> None:
+    # A client generated from the document reads when to try again after a 429 or a 503, and how to authenticate
+    # after a 401, from the headers each comes with; undeclared, many generators leave them out.
+    declared = 0
+    for label, op in operations(document):
+        for status, response in op["responses"].items():
+            if response.get("content") != {"application/problem+json": {"schema": PROBLEM}}:
+                continue
+            expected = {"429": "Retry-After", "503": "Retry-After", "401": "WWW-Authenticate"}.get(status)
+            if expected is None:
+                continue
+            header = (response.get("headers") or {}).get(expected)
+            assert header is not None, (label, status)
+            assert header["required"] is True, (label, status)
+            assert header["schema"]["type"] == ("integer" if expected == "Retry-After" else "string"), (label, status)
+            declared += 1
+    assert declared > 20
