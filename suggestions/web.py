@@ -178,6 +178,8 @@ async def submit(
     )
 
 
+# What the look-up box takes (its maxlength in track.html): room for a code pasted with the chat message around it.
+MAX_TYPED_CODE = 200
 ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
@@ -287,7 +289,7 @@ async def _tracking_page(
     if found is None:
         return Template(
             template_name="track.html",
-            context={"code": code[:40], "result": None, "error": "没有找到这个查询码，请核对后再试"},
+            context={"code": code[:MAX_TYPED_CODE], "result": None, "error": "没有找到这个查询码，请核对后再试"},
             status_code=404,
         )
     zone = ZoneInfo(settings.timezone)

@@ -377,3 +377,19 @@ async def test_an_empty_message_is_asked_for_without_a_length_limit(client: Any)
     pasted = await client.post("/submit", data=form(text="楼道灯坏了\x00"))
     assert pasted.status_code == 422
     assert "无法识别的字符" in pasted.text
+
+
+async def test_a_code_pasted_with_the_words_around_it_is_found(client: Any) -> None:
+    """A resident copies the code out of a chat message: 查询码：ABCD-EFGH-JKMN，请帮忙查一下."""
+    created = await client.post("/submit", data=form(text="楼下噪音很大"))
+    code = shown_code(created.text)
+    assert code is not None
+    pasted = f"【昌平区综治中心】您反映的问题已收到，查询码：{code.group(1)}，凭查询码可以随时查看办理进度。"
+    page = (await client.get("/track")).text
+    box = re.search(r'<input[^>]*id="code"[^>]*>', page)
+    assert box is not None
+    maxlength = re.search(r'maxlength="(\d+)"', box.group(0))
+    assert maxlength is None or int(maxlength.group(1)) >= len(pasted)  # the browser does not cut the paste short
+    found = await client.post("/track", data={"code": pasted})
+    assert found.status_code == 200
+    assert "已受理" in found.text

@@ -91,3 +91,23 @@ def test_tracking_codes_are_random_and_typed_back_loosely() -> None:
     assert normalise_tracking_code(" " + code.replace("-", " ") + " ") == code
     assert normalise_tracking_code("0000-1111-IIII") is None
     assert normalise_tracking_code("../../etc") is None
+
+
+def test_a_code_pasted_with_the_words_around_it_is_read() -> None:
+    """Residents copy the code out of a chat message or a note, words and punctuation around it."""
+    code = "ZMB5-5RKZ-HVQA"
+    for pasted in [
+        f"查询码：{code}",
+        f"我的查询码是{code}，请帮忙查一下",
+        f"【{code}】",
+        f"“{code.lower()}”",
+        "查询码 ZMB5 5RKZ HVQA。",
+        "查询码ZMB55RKZHVQA",
+        f"{code}\n谢谢",
+    ]:
+        assert normalise_tracking_code(pasted) == code, pasted
+    # Twelve symbols cut out of a longer run are no code (a phone or ID number typed in the wrong box), nor is a
+    # message holding two codes.
+    assert normalise_tracking_code("ZMB55RKZHVQAB") is None
+    assert normalise_tracking_code("身份证11010519491231002X") is None
+    assert normalise_tracking_code(f"{code} 和 ABCD-EFGH-JKMN") is None
