@@ -70,7 +70,9 @@ _SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SUBMISSION_SCOPE = "web:form"  # apart from the API's keys
 
 
-def _form_page(form: WebForm, errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
+def _form_page(
+    settings: Settings, form: WebForm, errors: dict[str, str] | None = None, status_code: int = 200
+) -> Template:
     # A form shown again with its errors keeps its token: nothing was stored, and the corrected form is one submission.
     token = form.submission if _SUBMISSION.fullmatch(form.submission) else secrets.token_urlsafe(16)
     return Template(
@@ -81,6 +83,8 @@ def _form_page(form: WebForm, errors: dict[str, str] | None = None, status_code:
             "kinds": KINDS,
             "max_length": MAX_TEXT_LENGTH,
             "submission": token,
+            # The privacy notice says how long a contact is kept: what `suggestions retention` is run with.
+            "retention_days": settings.retention_days,
         },
         status_code=status_code,
     )
@@ -127,8 +131,8 @@ def _from_elsewhere(request: Request[Any, Any, Any], settings: Settings) -> bool
 
 
 @get("/", include_in_schema=False)
-async def index() -> Template:
-    return _form_page(WebForm())
+async def index(settings: NamedDependency[Settings]) -> Template:
+    return _form_page(settings, WebForm())
 
 
 @post("/submit", include_in_schema=False)
@@ -139,9 +143,9 @@ async def submit(
     settings: NamedDependency[Settings],
 ) -> Template:
     if _from_elsewhere(request, settings):
-        return _form_page(data, {"text": ELSEWHERE}, status_code=403)
+        return _form_page(settings, data, {"text": ELSEWHERE}, status_code=403)
     if not await _is_utf8_form(request):
-        return _form_page(WebForm(), {"text": NOT_UTF8}, status_code=400)
+        return _form_page(settings, WebForm(), {"text": NOT_UTF8}, status_code=400)
     # Browsers count a line break as one character against the textarea's maxlength and send it as two (CRLF).
     data = msgspec.structs.replace(data, text=data.text.replace("\r\n", "\n"))
     fields: dict[str, Any] = {"channel": "web", "text": data.text}
@@ -150,7 +154,7 @@ async def submit(
             fields[name] = value
     errors = form_errors(fields)
     if errors:
-        return _form_page(data, errors, status_code=422)
+        return _form_page(settings, data, errors, status_code=422)
     item = msgspec.convert(fields, ItemIn)
     # The page's token and the message together are the key: the same message sent again gets its first tracking
     # code, and a message the resident went back and changed is one of its own, itself safe from a second tap.
@@ -167,7 +171,7 @@ async def submit(
         )
     except InvalidInput as exc:
         field = exc.problems[0].field
-        return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
+        return _form_page(settings, data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
+import msgspec
 import pytest
+
+from suggestions.app import create_app
+from suggestions.settings import Settings
 
 
 def unspanned(page: str) -> str:
@@ -393,3 +398,23 @@ async def test_a_code_pasted_with_the_words_around_it_is_found(client: Any) -> N
     found = await client.post("/track", data={"code": pasted})
     assert found.status_code == 200
     assert "已受理" in found.text
+
+
+async def test_the_form_says_what_is_kept_and_for_how_long(
+    settings: Settings, pool: Any, queue: Any, model: Any, gazetteer: Any
+) -> None:
+    """Before leaving a name and a phone, a resident reads who keeps them, what for, and until when."""
+    kept_half_a_year = msgspec.structs.replace(settings, retention_days=180)
+    app = create_app(kept_half_a_year, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        page = (await client.get("/")).text
+    notice = re.search(r'<p class="hint" id="privacy">(.*?)</p>', page, re.S)
+    assert notice is not None, page
+    assert "只用于办理和答复" in notice.group(1)
+    assert "办结 180 天后" in notice.group(1)
+    assert "删除" in notice.group(1)
+    # Read with the fields it is about, by a screen reader too.
+    for field in ("contact_name", "contact_phone"):
+        box = re.search(rf'<input[^>]*id="{field}"[^>]*>', page)
+        assert box is not None
+        assert 'aria-describedby="privacy"' in box.group(0)
