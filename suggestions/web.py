@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import UTC, datetime
@@ -20,7 +21,14 @@ from suggestions.errors import InvalidInput, StateConflict
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
-from suggestions.intake.service import accept_item, check_item, checked_phone, request_hash, shows_anything
+from suggestions.intake.service import (
+    IdempotencyKey,
+    accept_item,
+    check_item,
+    checked_phone,
+    request_hash,
+    shows_anything,
+)
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
@@ -68,6 +76,17 @@ class WebForm(msgspec.Struct, kw_only=True):
 
 _SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SUBMISSION_SCOPE = "web:form"  # apart from the API's keys
+# The phone's back key fetches the form anew, with a new token, and the browser puts the typed words back: the same
+# message from the same address within these hours is that message sent again. Not longer, nor from any address:
+# two residents who write the same few words (路灯不亮) may well mean two lamps.
+REPEAT_SCOPE = "web:repeat"
+REPEAT_HOURS = 2
+
+
+def _repeat_key(request: Request[Any, Any, Any], item: ItemIn) -> IdempotencyKey:
+    address = request.client.host if request.client else ""
+    key = hashlib.sha256(address.encode() + b"\0" + request_hash(item)).hexdigest()
+    return IdempotencyKey(REPEAT_SCOPE, key, REPEAT_HOURS)
 
 
 def _form_page(
@@ -168,6 +187,7 @@ async def submit(
             idempotency_key=key,
             idempotency_hours=settings.idempotency_hours,
             key_scope=SUBMISSION_SCOPE,
+            also_key=_repeat_key(request, item),
         )
     except InvalidInput as exc:
         field = exc.problems[0].field
@@ -177,7 +197,7 @@ async def submit(
         await wake_classifier(request.app.state.queue, accepted.item.id)
     return Template(
         template_name="submitted.html",
-        context={"code": accepted.item.tracking_code},
+        context={"code": accepted.item.tracking_code, "again": not accepted.created},
         status_code=201 if accepted.created else 200,
     )
 

@@ -134,10 +134,38 @@ async def test_a_second_tap_on_submit_files_the_message_once(client: Any, pool: 
     # without a token is taken too.
     changed = fields | {"text": "楼道里的灯坏了，还有楼梯扶手松了。"}
     taps = [await client.post("/submit", data=changed) for _ in range(2)]
-    untokened = await client.post("/submit", data=fields | {"submission": ""})
+    untokened = await client.post("/submit", data=fields | {"text": "楼道的灯还是没人修。", "submission": ""})
     assert [r.status_code for r in [*taps, untokened]] == [201, 200, 201]
     assert await pool.fetchval("SELECT count(*) FROM items") == 3
     assert await pool.fetchval("SELECT count(*) FROM idempotency_keys WHERE scope = 'web:form'") == 2
+
+
+async def test_going_back_and_sending_the_same_words_again_files_them_once(
+    client: Any, pool: Any, settings: Settings, queue: Any, model: Any, gazetteer: Any
+) -> None:
+    """The code page came slowly, or the resident went back to make sure: the phone's back key fetches the form
+    anew (the page is not kept), with a new token, and the browser puts the typed words back. A second 提交 files
+    nothing new and says so."""
+    fields = form(text="楼道里的灯坏了一个多月，晚上老人上下楼看不见。", place="回龙观街道")
+    codes: list[tuple[int, str]] = []
+    for _ in range(2):
+        page = await client.get("/")
+        token = re.search(r'name="submission" value="([^"]+)"', page.text)
+        assert token is not None
+        sent = await client.post("/submit", data=fields | {"submission": token.group(1)})
+        shown = shown_code(sent.text)
+        assert shown is not None
+        codes.append((sent.status_code, shown.group(1)))
+    assert codes[0][0] == 201
+    assert codes[1] == (200, codes[0][1])
+    assert "没有重复登记" in sent.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+    # The same words from another resident (another address) are their own message.
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    neighbour = httpx.ASGITransport(app=app, client=("192.0.2.7", 50000))
+    async with httpx.AsyncClient(transport=neighbour, base_url="http://testserver") as other:
+        assert (await other.post("/submit", data=fields)).status_code == 201
+    assert await pool.fetchval("SELECT count(*) FROM items") == 2
 
 
 async def test_a_form_shown_again_with_its_errors_keeps_its_token(client: Any) -> None:
