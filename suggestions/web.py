@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from datetime import UTC, datetime
@@ -11,13 +12,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.errors import InvalidInput, StateConflict
+from suggestions.db import connection
+from suggestions.errors import DATABASE_OUTAGES, RETRY_AFTER_SECONDS, InvalidInput, StateConflict
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
@@ -42,6 +45,8 @@ from suggestions.triage.ratings import (
     rate,
     same_closing,
 )
+
+log = logging.getLogger(__name__)
 
 KINDS = [
     ("suggestion", "建议"),
@@ -90,7 +95,13 @@ def _repeat_key(request: Request[Any, Any, Any], item: ItemIn) -> IdempotencyKey
 
 
 def _form_page(
-    settings: Settings, form: WebForm, errors: dict[str, str] | None = None, status_code: int = 200
+    settings: Settings,
+    form: WebForm,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    *,
+    alert: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Template:
     # A form shown again with its errors keeps its token: nothing was stored, and the corrected form is one submission.
     token = form.submission if _SUBMISSION.fullmatch(form.submission) else secrets.token_urlsafe(16)
@@ -104,8 +115,10 @@ def _form_page(
             "submission": token,
             # The privacy notice says how long a contact is kept: what `suggestions retention` is run with.
             "retention_days": settings.retention_days,
+            "alert": alert,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
@@ -141,6 +154,10 @@ async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
     return True
 
 
+NOT_SAVED = (
+    "系统暂时繁忙，这次没有保存。您写的内容还在下面，请过一会儿再点“提交”。"
+    "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
+)
 NOT_UTF8 = "页面编码有误，请刷新页面后重新填写提交"
 ELSEWHERE = "请在本网站的页面上填写提交"
 
@@ -158,7 +175,6 @@ async def index(settings: NamedDependency[Settings]) -> Template:
 async def submit(
     request: Request[Any, Any, Any],
     data: URLEncodedBody[WebForm],
-    db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
 ) -> Template:
     if _from_elsewhere(request, settings):
@@ -179,19 +195,28 @@ async def submit(
     # code, and a message the resident went back and changed is one of its own, itself safe from a second tap.
     key = f"{data.submission}:{request_hash(item)[:8].hex()}" if _SUBMISSION.fullmatch(data.submission) else None
     try:
-        accepted = await accept_item(
-            db_connection,
-            item,
-            principal=None,
-            gazetteer=request.app.state.gazetteer,
-            idempotency_key=key,
-            idempotency_hours=settings.idempotency_hours,
-            key_scope=SUBMISSION_SCOPE,
-            also_key=_repeat_key(request, item),
-        )
+        # The connection is taken here, not by a dependency, so that an outage finds the form and what was typed.
+        async with connection(request.app.state.db_pool) as conn:
+            accepted = await accept_item(
+                conn,
+                item,
+                principal=None,
+                gazetteer=request.app.state.gazetteer,
+                idempotency_key=key,
+                idempotency_hours=settings.idempotency_hours,
+                key_scope=SUBMISSION_SCOPE,
+                also_key=_repeat_key(request, item),
+            )
     except InvalidInput as exc:
         field = exc.problems[0].field
         return _form_page(settings, data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
+    except (*DATABASE_OUTAGES, asyncpg.exceptions.TransactionRollbackError) as exc:
+        # Nothing was stored. An error page would leave the words to the browser's back key, which may fetch the
+        # form anew and empty; the form comes back filled in, with its token, to be sent again in a moment.
+        log.warning("form not stored: %s", type(exc).__name__)
+        busy = isinstance(exc, asyncpg.exceptions.TransactionRollbackError)
+        retry_after = {"Retry-After": "1" if busy else str(RETRY_AFTER_SECONDS)}
+        return _form_page(settings, data, alert=NOT_SAVED, status_code=503, headers=retry_after)
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)

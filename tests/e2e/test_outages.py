@@ -67,3 +67,31 @@ def test_the_api_starts_while_redis_is_down_and_accepts_items(settings: Settings
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["redis"] is False
+
+
+async def test_postgres_down_gives_the_resident_the_form_back_with_what_was_typed(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """An error page asks the resident to go back and trust the browser to have kept the words; the form comes back
+    itself, filled in, saying nothing was saved and to tap 提交 again in a moment."""
+    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
+    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
+    typed = {
+        "text": "路口红绿灯坏了，车辆乱成一团。",
+        "place": "回龙观街道",
+        "kind": "complaint",
+        "contact_name": "王阿姨",
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        page = await client.post("/submit", data={**typed, "contact_phone": "", "submission": "a" * 22})
+    await dead_pool.close()
+    assert page.status_code == 503
+    assert page.headers["retry-after"].isdigit()
+    assert page.headers["content-type"].startswith("text/html")
+    assert "没有保存" in page.text
+    assert '<form method="post" action="/submit"' in page.text
+    assert f">{typed['text']}</textarea>" in page.text
+    assert f'value="{typed["place"]}"' in page.text
+    assert f'value="{typed["contact_name"]}"' in page.text
+    assert 'value="complaint" checked' in page.text
+    assert 'name="submission" value="' + "a" * 22 in page.text  # tapped again, it is the same submission
