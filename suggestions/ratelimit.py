@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 REST_AFTER_FAILURE_SECONDS = 5.0
 LIMITED_PREFIXES = ("/api/v1/", "/submit", "/track")
 ANONYMOUS_INTAKE = {("POST", "/api/v1/items"), ("POST", "/submit")}
+# A refused resident form is answered by its own handler, with the form filled in as it was sent (suggestions.web):
+# the request goes on marked with this scope state, holding the seconds to wait, and the handler stores nothing.
+RESIDENT_FORM = ("POST", "/submit")
+REFUSED = "rate_limited_retry_after"
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ class RateLimiter:
 
 
 class RateLimitMiddleware(ASGIMiddleware):
-    """Answers 429 with Retry-After, as problem details for the API and as a page for the resident form."""
+    """Answers 429 with Retry-After, as problem details for the API and as a page for the residents' pages; the
+    resident form answers for itself."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -143,6 +148,10 @@ class RateLimitMiddleware(ASGIMiddleware):
             token=token.strip() if scheme.lower() == "bearer" and token.strip() else None,
         )
         if decision.allowed:
+            await next_app(scope, receive, send)
+            return
+        if (scope.get("method"), path) == RESIDENT_FORM:
+            scope.setdefault("state", {})[REFUSED] = decision.retry_after
             await next_app(scope, receive, send)
             return
         await _too_many(send, path=path, retry_after=decision.retry_after)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import secrets
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from suggestions.intake.service import (
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
+from suggestions.ratelimit import REFUSED
 from suggestions.settings import Settings
 from suggestions.triage.ratings import (
     MAX_COMMENT_LENGTH,
@@ -158,6 +160,10 @@ NOT_SAVED = (
     "系统暂时繁忙，这次没有保存。您写的内容还在下面，请过一会儿再点“提交”。"
     "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
 )
+TOO_MANY = (
+    "提交太频繁了，这次没有保存。您写的内容还在下面，请过 {minutes} 分钟后再点“提交”。"
+    "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
+)
 NOT_UTF8 = "页面编码有误，请刷新页面后重新填写提交"
 ELSEWHERE = "请在本网站的页面上填写提交"
 
@@ -177,6 +183,11 @@ async def submit(
     data: URLEncodedBody[WebForm],
     settings: NamedDependency[Settings],
 ) -> Template:
+    retry_after = request.state.get(REFUSED)
+    if retry_after is not None:
+        # Over the rate limit (suggestions.ratelimit): nothing is stored, and the words come back in the form.
+        alert = TOO_MANY.format(minutes=max(1, math.ceil(retry_after / 60)))
+        return _form_page(settings, data, alert=alert, status_code=429, headers={"Retry-After": str(retry_after)})
     if _from_elsewhere(request, settings):
         return _form_page(settings, data, {"text": ELSEWHERE}, status_code=403)
     if not await _is_utf8_form(request):

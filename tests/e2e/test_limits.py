@@ -41,12 +41,18 @@ async def test_anonymous_submissions_are_limited_per_address(
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["status"] == 429
-        # The resident form shares the count and answers with a page in Chinese, not JSON.
-        page = await client.post("/submit", data={"text": ITEM["text"]})
+        # The resident form shares the count and answers with a page in Chinese, not JSON: the form itself, filled
+        # in as it was sent, not a page that leaves the words to the phone's back key.
+        page = await client.post("/submit", data={"text": ITEM["text"], "place": "回龙观街道", "submission": "b" * 22})
         assert page.status_code == 429
+        assert 1 <= int(page.headers["retry-after"]) <= 60
+        assert page.headers["content-type"].startswith("text/html")
         assert "分钟后再点“提交”" in page.text
-        assert "您写的内容还在" in page.text  # the phone's back key, not a link to an empty form
+        assert "您写的内容还在" in page.text
         assert "12345" in page.text
+        assert f">{ITEM['text']}</textarea>" in page.text
+        assert 'value="回龙观街道"' in page.text
+        assert 'name="submission" value="' + "b" * 22 in page.text
         # Reading is not submitting.
         assert (await client.get("/healthz")).status_code == 200
     assert await pool.fetchval("SELECT count(*) FROM items") == 3
