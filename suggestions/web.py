@@ -67,6 +67,8 @@ FIELD_MESSAGES = {
 }
 
 
+FOCUS_ORDER = ("text", "place", "contact_name", "contact_phone")  # the form's boxes, top to bottom
+
 RATING_CHOICES = list(RATING_TEXT.items())
 
 
@@ -112,6 +114,8 @@ def _form_page(
         context={
             "form": form,
             "errors": errors or {},
+            # The page opens on the first field in error, which a screen reader then reads with its message.
+            "focus": next((name for name in FOCUS_ORDER if name in (errors or {})), None),
             "kinds": KINDS,
             "max_length": MAX_TEXT_LENGTH,
             "submission": token,
@@ -143,6 +147,11 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
     text = fields.get("text", "")
     if "text" in errors and len(text) <= MAX_TEXT_LENGTH:
         errors["text"] = "请写下发生了什么" if not shows_anything(text) else "内容里有无法识别的字符，请删去后再提交"
+    # The browser keeps a place or a name within its length: what is wrong there is a pasted NUL, which the page shows
+    # back as �.
+    for name in ("place", "contact_name"):
+        if name in errors and "\x00" in fields[name]:
+            errors[name] = f"{FIELD_NAMES[name]}里有无法识别的字符，请删去后再提交"
     return errors
 
 

@@ -446,3 +446,19 @@ async def test_the_form_says_what_is_kept_and_for_how_long(
         box = re.search(rf'<input[^>]*id="{field}"[^>]*>', page)
         assert box is not None
         assert 'aria-describedby="privacy"' in box.group(0)
+
+
+@pytest.mark.parametrize(("field", "box"), [("place", "place"), ("contact_name", "contact_name")])
+async def test_an_invisible_character_pasted_into_a_short_field_is_named_as_such(
+    client: Any, field: str, box: str
+) -> None:
+    """A NUL pasted in with a place or a name is no length problem: the message says what to do, and the resident is
+    taken to the field."""
+    page = await client.post("/submit", data=form(text="楼道灯坏了", **{field: "回龙观\x00街道"}))
+    assert page.status_code == 422
+    errors = re.findall(r'class="error"[^>]*>([^<]*)', page.text)
+    assert len(errors) == 1
+    assert "无法识别的字符" in errors[0]
+    assert "不超过" not in errors[0]
+    assert re.search(rf'<input[^>]*id="{box}"[^>]*autofocus', page.text)
+    assert page.text.count("autofocus") == 1
