@@ -14,7 +14,8 @@ import unicodedata
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 12
-_SEPARATOR = r"[\s\-_·.—–。、]"
+# Separators residents type, and those a Chinese input method puts in: a pinyin apostrophe (zmb5'5rkz), a comma.
+_SEPARATOR = r"[\s\-_·.—–。、,'’]"
 _SEPARATORS = re.compile(_SEPARATOR)
 _VALID = re.compile(rf"^[{ALPHABET}]{{{LENGTH}}}$")
 # A code among other words: three groups of four, separated or not, never twelve symbols cut out of a longer run of

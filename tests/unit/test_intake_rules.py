@@ -93,6 +93,14 @@ def test_tracking_codes_are_random_and_typed_back_loosely() -> None:
     assert normalise_tracking_code("../../etc") is None
 
 
+def test_a_code_typed_with_an_input_methods_separators_is_read() -> None:
+    """A Chinese input method left in its Chinese mode puts its own marks between what is typed: a pinyin
+    apostrophe (zmb5'5rkz), a full-width comma between the groups a resident read out."""
+    code = "ZMB5-5RKZ-HVQA"
+    for typed in ["zmb5'5rkz'hvqa", "ZMB5，5RKZ，HVQA", "ZMB5,5RKZ,HVQA", "ZMB5’5RKZ’HVQA", "查询码：zmb5'5rkz'hvqa"]:
+        assert normalise_tracking_code(typed) == code, typed
+
+
 def test_a_code_pasted_with_the_words_around_it_is_read() -> None:
     """Residents copy the code out of a chat message or a note, words and punctuation around it."""
     code = "ZMB5-5RKZ-HVQA"
