@@ -33,7 +33,7 @@ from suggestions.intake.service import (
     request_hash,
     shows_anything,
 )
-from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.intake.tracking_code import has_look_alikes, normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.ratelimit import REFUSED
@@ -340,6 +340,15 @@ async def rate_page(
     return Redirect(f"/track?{urlencode({'code': rated.tracking_code, 'rated': outcome})}#notice", status_code=303)
 
 
+def _not_found(typed: str) -> str:
+    """What to do about a code that finds nothing: what a code looks like, unless it looks like one."""
+    if has_look_alikes(typed):
+        return "查询码里没有 0、1、O、I、L 这几个字符，请对照提交时拿到的查询码再看一下"
+    if normalise_tracking_code(typed) is None:
+        return "这不是查询码：查询码由 12 个字母和数字组成，如 ABCD-EFGH-JKMN，提交成功时显示在页面上"
+    return "没有找到这个查询码，请核对后再试"
+
+
 async def _tracking_page(
     conn: Any,
     settings: Settings,
@@ -358,7 +367,7 @@ async def _tracking_page(
     if found is None:
         return Template(
             template_name="track.html",
-            context={"code": code[:MAX_TYPED_CODE], "result": None, "error": "没有找到这个查询码，请核对后再试"},
+            context={"code": code[:MAX_TYPED_CODE], "result": None, "error": _not_found(code)},
             status_code=404,
         )
     zone = ZoneInfo(settings.timezone)

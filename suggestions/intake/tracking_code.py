@@ -39,3 +39,14 @@ def normalise_tracking_code(typed: str) -> str | None:
             return None
         raw = found.pop()
     return "-".join(raw[i : i + 4] for i in range(0, LENGTH, 4))
+
+
+_LOOK_ALIKES = re.compile(r"[01OIL]")
+_SYMBOLS = re.compile(r"[0-9A-Z]{12}")
+
+
+def has_look_alikes(typed: str) -> bool:
+    """Whether what was typed is twelve letters and digits that would be a code but for a character no code holds
+    (0, 1, O, I, L): a D or a Q read as a 0, a 7 written as a 1."""
+    raw = _SEPARATORS.sub("", unicodedata.normalize("NFKC", typed)).upper()
+    return bool(_SYMBOLS.fullmatch(raw) and _LOOK_ALIKES.search(raw))

@@ -312,7 +312,7 @@ async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) 
     assert "已受理" in found.text
     mistaken = await client.post("/track", data={"code": "13812345678"})
     assert mistaken.status_code == 404
-    assert "没有找到这个查询码" in mistaken.text
+    assert "这不是查询码" in mistaken.text
     empty = await client.post("/track", data={"code": " "})
     assert (empty.status_code, 'role="alert"' in empty.text) == (200, False)
 
@@ -462,3 +462,21 @@ async def test_an_invisible_character_pasted_into_a_short_field_is_named_as_such
     assert "不超过" not in errors[0]
     assert re.search(rf'<input[^>]*id="{box}"[^>]*autofocus', page.text)
     assert page.text.count("autofocus") == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("13812345678", "查询码由 12 个字母和数字组成"),  # a phone number in the wrong box
+        ("ABCD-EFGH", "查询码由 12 个字母和数字组成"),  # a group left out
+        ("ABCD-EFGH-JKM0", "没有 0、1、O、I、L"),  # a D read as a 0
+        ("abcd-efgh-ikmn", "没有 0、1、O、I、L"),
+        ("ABCD-EFGH-JKMN", "没有找到这个查询码"),  # a code, of no item
+    ],
+)
+async def test_a_code_that_cannot_be_found_is_told_how_to_fix_it(client: Any, typed: str, says: str) -> None:
+    page = await client.post("/track", data={"code": typed})
+    assert page.status_code == 404
+    error = re.search(r'<p class="error" id="code-error">([^<]*)</p>', page.text)
+    assert error is not None
+    assert says in error.group(1)
