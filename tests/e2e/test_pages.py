@@ -480,3 +480,14 @@ async def test_a_code_that_cannot_be_found_is_told_how_to_fix_it(client: Any, ty
     error = re.search(r'<p class="error" id="code-error">([^<]*)</p>', page.text)
     assert error is not None
     assert says in error.group(1)
+
+
+async def test_text_grows_with_the_phones_own_text_size_on_an_iphone(client: Any) -> None:
+    """Safari and WeChat on an iPhone leave a page's rem at 16px whatever text size the resident chose in Settings,
+    unless the page's root font is the system's body text (Dynamic Type); every size here is in rem or em."""
+    page = (await client.get("/")).text
+    style = re.search(r"<style>(.*?)</style>", page, re.S)
+    assert style is not None
+    assert re.search(
+        r"@supports \(font: -apple-system-body\) \{\s*html \{ font: -apple-system-body; \}", style.group(1)
+    )
