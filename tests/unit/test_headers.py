@@ -17,6 +17,10 @@ PUBLIC = "https://12345.example.gov.cn"
         ({"origin": "https://12345.example.gov.cn", "host": "suggestions:8000"}, PUBLIC, False),  # proxy rewrote Host
         ({"origin": "https://12345.example.gov.cn:443", "host": "suggestions:8000"}, PUBLIC, False),
         ({"origin": "https://elsewhere.example", "host": "12345.example.gov.cn"}, PUBLIC, True),
+        # The service's page under another of its names (an old iPhone sends no Sec-Fetch-Site): the browser's own
+        # Host says the form came from where it goes.
+        ({"origin": "http://12345.example.gov.cn:8080", "host": "12345.example.gov.cn:8080"}, PUBLIC, False),
+        ({"origin": "https://zzzx.example.gov.cn", "x-forwarded-host": "zzzx.example.gov.cn"}, PUBLIC, False),
         ({"origin": "http://[::1]:8000", "host": "[::1]:8000"}, "", False),
         ({"origin": "null", "host": "12345.example.gov.cn"}, "", True),
         ({"host": "12345.example.gov.cn"}, "", False),  # a client that says nothing
