@@ -165,6 +165,16 @@ async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
     return True
 
 
+# PostgreSQL away, or a transaction it rolled back to let another through: nothing was stored (suggestions.errors).
+NOT_STORED = (*DATABASE_OUTAGES, asyncpg.exceptions.TransactionRollbackError)
+
+
+def _retry_after(exc: BaseException) -> dict[str, str]:
+    busy = isinstance(exc, asyncpg.exceptions.TransactionRollbackError)
+    return {"Retry-After": "1" if busy else str(RETRY_AFTER_SECONDS)}
+
+
+RATING_NOT_SAVED = "系统暂时繁忙，您的评价没有保存。您写的话还在下面，请过一会儿再点“再次发送评价”。"
 NOT_SAVED = (
     "系统暂时繁忙，这次没有保存。您写的内容还在下面，请过一会儿再点“提交”。"
     "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
@@ -230,13 +240,11 @@ async def submit(
     except InvalidInput as exc:
         field = exc.problems[0].field
         return _form_page(settings, data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
-    except (*DATABASE_OUTAGES, asyncpg.exceptions.TransactionRollbackError) as exc:
+    except NOT_STORED as exc:
         # Nothing was stored. An error page would leave the words to the browser's back key, which may fetch the
         # form anew and empty; the form comes back filled in, with its token, to be sent again in a moment.
         log.warning("form not stored: %s", type(exc).__name__)
-        busy = isinstance(exc, asyncpg.exceptions.TransactionRollbackError)
-        retry_after = {"Retry-After": "1" if busy else str(RETRY_AFTER_SECONDS)}
-        return _form_page(settings, data, alert=NOT_SAVED, status_code=503, headers=retry_after)
+        return _form_page(settings, data, alert=NOT_SAVED, status_code=503, headers=_retry_after(exc))
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)
@@ -305,8 +313,30 @@ def _instant(text: str) -> datetime | None:
 async def rate_page(
     request: Request[Any, Any, Any],
     data: URLEncodedBody[RatingForm],
-    db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    try:
+        # The connection is taken here, not by a dependency, so that an outage finds the rating and its words.
+        async with connection(request.app.state.db_pool) as conn:
+            return await _rate(request, data, conn, settings)
+    except NOT_STORED as exc:
+        log.warning("rating not stored: %s", type(exc).__name__)
+        # Nothing was saved: the same rating and words, ready to be sent again, rather than the back key's luck.
+        retry = msgspec.structs.replace(data, comment=data.comment.replace("\r\n", "\n"))
+        context = {
+            "code": data.code[:MAX_TYPED_CODE],
+            "result": None,
+            "error": None,
+            "retry": retry,
+            "rating_text": RATING_TEXT.get(data.rating),
+            "alert": RATING_NOT_SAVED,
+            "max_comment": MAX_COMMENT_LENGTH,
+        }
+        return Template(template_name="track.html", context=context, status_code=503, headers=_retry_after(exc))
+
+
+async def _rate(
+    request: Request[Any, Any, Any], data: RatingForm, db_connection: Any, settings: Settings
 ) -> Template | Redirect:
     normalised = normalise_tracking_code(data.code)
     if normalised is not None and _from_elsewhere(request, settings):

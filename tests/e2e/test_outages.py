@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
@@ -95,3 +96,30 @@ async def test_postgres_down_gives_the_resident_the_form_back_with_what_was_type
     assert f'value="{typed["contact_name"]}"' in page.text
     assert 'value="complaint" checked' in page.text
     assert 'name="submission" value="' + "a" * 22 in page.text  # tapped again, it is the same submission
+
+
+async def test_postgres_down_keeps_a_residents_rating_and_comment_to_send_again(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """不满意, with what went wrong written out, sent while the database is away: the page says it was not saved and
+    offers to send the same rating and words again, rather than an error page and the back key."""
+    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
+    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
+    rating = {
+        "code": "ABCD-EFGH-JKMN",
+        "closed_at": "2026-11-28T09:30:00+00:00",
+        "rating": "dissatisfied",
+        "confirm": "yes",
+        "comment": "灯还是不亮，晚上楼道里很黑。",
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        page = await client.post("/track/rate", data=rating)
+    await dead_pool.close()
+    assert page.status_code == 503
+    assert page.headers["retry-after"].isdigit()
+    assert "没有保存" in page.text
+    form = re.search(r'<form method="post" action="/track/rate".*?</form>', page.text, re.S)
+    assert form is not None, page.text
+    for name in ("code", "closed_at", "rating", "confirm"):
+        assert f'name="{name}" value="{rating[name]}"' in form.group(0)
+    assert f">{rating['comment']}</textarea>" in form.group(0)
