@@ -41,8 +41,10 @@ log = logging.getLogger(__name__)
 REST_AFTER_FAILURE_SECONDS = 5.0
 LIMITED_PREFIXES = ("/api/v1/", "/submit", "/track")
 ANONYMOUS_INTAKE = {("POST", "/api/v1/items"), ("POST", "/submit")}
-# A refused resident form is answered by its own handler, with the form filled in as it was sent (suggestions.web):
-# the request goes on marked with this scope state, holding the seconds to wait, and the handler stores nothing.
+# A resident form refused by the submission limit, which residents sharing an address may reach, is answered by its
+# own handler with the form filled in as it was sent (suggestions.web): the request goes on marked with this scope
+# state, holding the seconds to wait, and the handler stores nothing. Past the per-address limit a client is
+# flooding, and gets the short page without its body being read.
 RESIDENT_FORM = ("POST", "/submit")
 REFUSED = "rate_limited_retry_after"
 
@@ -51,6 +53,7 @@ REFUSED = "rate_limited_retry_after"
 class Decision:
     allowed: bool
     retry_after: int = 0
+    limit: str = ""  # which limit refused: "address", "token" or "public"
 
 
 def _limits(spec: str, name: str) -> list[RateLimitItem]:
@@ -107,17 +110,18 @@ class RateLimiter:
     async def check(self, *, method: str, path: str, address: str, token: str | None) -> Decision:
         if self._strategy is None or time.monotonic() < self._resting_until:
             return Decision(True)
-        checks: list[tuple[list[RateLimitItem], str]] = [(self.address, _key("addr", address))]
+        checks: list[tuple[str, list[RateLimitItem], str]] = [("address", self.address, _key("addr", address))]
         if token is not None:
-            checks.append((self.token, _key("token", token)))
+            checks.append(("token", self.token, _key("token", token)))
         elif (method, path) in ANONYMOUS_INTAKE:
-            checks.append((self.public, _key("public", address)))
+            checks.append(("public", self.public, _key("public", address)))
         try:
-            for items, key in checks:
+            for limit, items, key in checks:
                 for item in items:
                     if not await self._strategy.hit(item, key):
                         stats = await self._strategy.get_window_stats(item, key)
-                        return Decision(False, retry_after=max(1, math.ceil(stats.reset_time - time.time())))
+                        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                        return Decision(False, retry_after=retry_after, limit=limit)
         except Exception as exc:  # Redis away: let the request through, rest a moment, say so once
             self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
             log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
@@ -150,7 +154,7 @@ class RateLimitMiddleware(ASGIMiddleware):
         if decision.allowed:
             await next_app(scope, receive, send)
             return
-        if (scope.get("method"), path) == RESIDENT_FORM:
+        if (scope.get("method"), path) == RESIDENT_FORM and decision.limit == "public":
             scope.setdefault("state", {})[REFUSED] = decision.retry_after
             await next_app(scope, receive, send)
             return

@@ -108,3 +108,18 @@ def msgspec_replace(settings: Settings, **changes: Any) -> Settings:
     import msgspec
 
     return msgspec.structs.replace(settings, **changes)
+
+
+async def test_a_flood_over_the_address_limit_is_answered_without_reading_it(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """Only the submission limit, which residents sharing an address may reach, gives the form back filled in; past
+    the per-address limit a client is flooding, and gets the short page, its body never parsed nor rendered."""
+    limited = msgspec_replace(settings, rate_limit_address="2/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        statuses = [(await client.post("/submit", data={"text": f"路灯坏了{n}"})).status_code for n in range(2)]
+        assert statuses == [201, 201]
+        flood = await client.post("/submit", data={"text": "路灯坏了"})
+        assert flood.status_code == 429
+        assert "提交太频繁了" in flood.text
+        assert 'action="/submit"' not in flood.text
