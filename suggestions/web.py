@@ -59,7 +59,7 @@ KINDS = [
 ]
 FIELD_NAMES = {"text": "内容", "place": "地点", "contact_name": "称呼", "contact_phone": "电话", "kind": "类型"}
 FIELD_MESSAGES = {
-    "text": f"请写下发生了什么（不超过 {MAX_TEXT_LENGTH} 字）",
+    "text": "请写下发生了什么",
     "place": "地点请不超过 200 字",
     "contact_name": "称呼请不超过 50 字",
     "contact_phone": "电话号码格式不对，请填写手机号或带区号的固定电话",
@@ -147,6 +147,10 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
     text = fields.get("text", "")
     if "text" in errors and len(text) <= MAX_TEXT_LENGTH:
         errors["text"] = "请写下发生了什么" if not shows_anything(text) else "内容里有无法识别的字符，请删去后再提交"
+    elif "text" in errors:
+        # Many Android input methods write past the box's maxlength: say how much is over.
+        over = len(text) - MAX_TEXT_LENGTH
+        errors["text"] = f"内容太长了：现在 {len(text)} 字，最多 {MAX_TEXT_LENGTH} 字，请删去 {over} 字后再提交"
     # The browser keeps a place or a name within its length: what is wrong there is a pasted NUL, which the page shows
     # back as �.
     for name in ("place", "contact_name"):

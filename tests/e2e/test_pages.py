@@ -491,3 +491,18 @@ async def test_text_grows_with_the_phones_own_text_size_on_an_iphone(client: Any
     assert re.search(
         r"@supports \(font: -apple-system-body\) \{\s*html \{ font: -apple-system-body; \}", style.group(1)
     )
+
+
+async def test_a_message_too_long_says_by_how_much(client: Any, pool: Any) -> None:
+    """On many Android phones a Chinese input method writes past the box's maxlength: the resident is told how long
+    the message is and how much to cut, and keeps every word to cut from."""
+    typed = "楼道灯坏了，" * 850
+    page = await client.post("/submit", data=form(text=typed))
+    assert page.status_code == 422
+    error = re.search(r'<p class="error" id="text-error">([^<]*)</p>', page.text)
+    assert error is not None
+    assert "太长" in error.group(1)
+    assert "5100" in error.group(1)
+    assert "100" in error.group(1).replace("5100", "")
+    assert f">{typed}</textarea>" in page.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
