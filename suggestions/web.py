@@ -351,6 +351,16 @@ async def _rate(
         return await _tracking_page(db_connection, settings, data.code)
     comment = data.comment.replace("\r\n", "\n").strip()  # browsers send line breaks as CRLF
     page = partial(_tracking_page, db_connection, settings, data.code, comment=comment)
+    if len(comment) > MAX_COMMENT_LENGTH:
+        # Many Android input methods write past the box's maxlength. Told by the box, in the form it was sent from.
+        over = len(comment) - MAX_COMMENT_LENGTH
+        comment_error = (
+            f"想补充的话太长了：现在 {len(comment)} 字，最多 {MAX_COMMENT_LENGTH} 字，请删去 {over} 字后再选"
+        )
+        sending_back = data.rating == "dissatisfied" and data.confirm == "yes"
+        return await page(
+            comment_error=comment_error, confirm=sending_back, about=_instant(data.closed_at), status_code=422
+        )
     try:
         rating = msgspec.convert(
             {"rating": data.rating, "comment": comment or None, "closed_at": _instant(data.closed_at)}, RatingIn
@@ -393,6 +403,7 @@ async def _tracking_page(
     confirm: bool = False,
     about: datetime | None = None,
     comment: str = "",
+    comment_error: str | None = None,
     status_code: int = 200,
 ) -> Template:
     """`about`: the closing whose reply the resident read, when they asked to send it back (`confirm`). If the item
@@ -437,6 +448,7 @@ async def _tracking_page(
         "alert": alert,
         "confirm": confirm and result["can_rate"],
         "comment": comment,
+        "comment_error": comment_error,
         "max_comment": MAX_COMMENT_LENGTH,
     }
     return Template(template_name="track.html", context=context, status_code=status_code)

@@ -506,3 +506,49 @@ async def test_a_message_too_long_says_by_how_much(client: Any, pool: Any) -> No
     assert "100" in error.group(1).replace("5100", "")
     assert f">{typed}</textarea>" in page.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_comment_too_long_is_told_by_the_box_and_kept(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    created = await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})
+    item = created.json()
+    await drain()
+    closing = {"answer": "已更换灯泡。"}
+    assert (await client.post(f"/api/v1/items/{item['id']}/close", json=closing, headers=staff)).status_code == 200
+    page = (await client.post("/track", data={"code": item["tracking_code"]})).text
+    closed_at = re.search(r'name="closed_at" value="([^"]+)"', page)
+    assert closed_at is not None
+    comment = "灯换了但是开关还是坏的，" * 45
+    rated = await client.post(
+        "/track/rate",
+        data={
+            "code": item["tracking_code"],
+            "closed_at": closed_at.group(1),
+            "rating": "satisfied",
+            "comment": comment,
+        },
+    )
+    assert rated.status_code == 422
+    error = re.search(r'<p class="error" id="comment-error">([^<]*)</p>', rated.text)
+    assert error is not None, rated.text
+    assert "太长" in error.group(1)
+    assert str(len(comment)) in error.group(1)
+    assert "请选择" not in error.group(1)  # the resident did choose
+    box = re.search(r'<textarea id="comment"[^>]*>([^<]*)</textarea>', rated.text)
+    assert box is not None
+    assert box.group(1) == comment
+    assert 'aria-describedby="comment-error"' in box.group(0)
+    # Sending the reply back, confirmed: the same question comes back, the words with it, and nothing is sent back.
+    back = await client.post(
+        "/track/rate",
+        data={
+            "code": item["tracking_code"],
+            "closed_at": closed_at.group(1),
+            "rating": "dissatisfied",
+            "confirm": "yes",
+            "comment": comment,
+        },
+    )
+    assert back.status_code == 422
+    assert 'id="confirm"' in back.text
+    assert 'id="comment-error"' in back.text
+    assert "已办结" in back.text
