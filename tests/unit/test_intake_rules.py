@@ -119,3 +119,17 @@ def test_a_code_pasted_with_the_words_around_it_is_read() -> None:
     assert normalise_tracking_code("ZMB55RKZHVQAB") is None
     assert normalise_tracking_code("身份证11010519491231002X") is None
     assert normalise_tracking_code(f"{code} 和 ABCD-EFGH-JKMN") is None
+
+
+def test_the_key_of_a_form_sent_again_cannot_give_the_senders_address_back() -> None:
+    """An anonymous resident's words and the key that finds them sent again are stored side by side: the key holds
+    too little of the address to find it again (by hashing every address with the stored words), yet tells most
+    neighbours' identical words apart."""
+    from suggestions.web import repeat_key
+
+    words = item(text="路灯不亮")
+    keys = {repeat_key(f"10.{a}.{b}.7", words).key for a in range(40) for b in range(50)}
+    assert 16 <= len(keys) <= 256  # 2,000 addresses share at most 256 keys: each key, thousands of addresses
+    assert len({repeat_key(f"10.0.{b}.7", words).key for b in range(20)}) > 1
+    assert repeat_key("10.0.0.7", words) == repeat_key("10.0.0.7", item(text="路灯不亮"))
+    assert repeat_key("10.0.0.7", words) != repeat_key("10.0.0.7", item(text="路灯不亮了"))
