@@ -123,3 +123,22 @@ async def test_postgres_down_keeps_a_residents_rating_and_comment_to_send_again(
     for name in ("code", "closed_at", "rating", "confirm"):
         assert f'name="{name}" value="{rating[name]}"' in form.group(0)
     assert f">{rating['comment']}</textarea>" in form.group(0)
+
+
+async def test_postgres_down_a_look_up_is_told_to_look_again_later(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A resident who only looked their code up is not told that something they sent was not saved."""
+    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
+    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        pages = [
+            await client.get("/track", params={"code": "ABCD-EFGH-JKMN"}),
+            await client.post("/track", data={"code": "ABCD-EFGH-JKMN"}),
+        ]
+    await dead_pool.close()
+    for page in pages:
+        assert page.status_code == 503
+        assert page.headers["retry-after"].isdigit()
+        assert "没有保存" not in page.text
+        assert "暂时查不到" in page.text
