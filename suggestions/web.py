@@ -296,7 +296,12 @@ async def look_up(
     """The look-up form posts what was typed, so that it stays out of the address bar, the browser's history and
     any proxy's log: it may be a phone number typed in the wrong box. `GET /track?code=` still answers links."""
     if not data.code.strip():
-        return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
+        # 查询 tapped with an empty box: the same page again would look as if the button did nothing.
+        return Template(
+            template_name="track.html",
+            context={"code": "", "result": None, "error": "请填写查询码：提交成功时页面上显示的 12 个字母和数字"},
+            status_code=422,
+        )
     return await _tracking_page(db_connection, settings, data.code)
 
 

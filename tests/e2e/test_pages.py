@@ -313,8 +313,13 @@ async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) 
     mistaken = await client.post("/track", data={"code": "13812345678"})
     assert mistaken.status_code == 404
     assert "这不是查询码" in mistaken.text
+    # 查询 tapped with nothing in the box: the same page again would look as if the button did nothing.
     empty = await client.post("/track", data={"code": " "})
-    assert (empty.status_code, 'role="alert"' in empty.text) == (200, False)
+    assert (empty.status_code, 'role="alert"' in empty.text) == (422, False)
+    error = re.search(r'<p class="error" id="code-error">([^<]*)</p>', empty.text)
+    assert error is not None
+    assert "请填写查询码" in error.group(1)
+    assert re.search(r'<input[^>]*id="code"[^>]*autofocus', empty.text)
 
 
 async def test_a_405_on_a_resident_page_still_says_which_methods_are_allowed(client: Any) -> None:
