@@ -34,7 +34,8 @@ class _LostRace(Exception):
 
 
 class IdempotencyKey(msgspec.Struct, frozen=True):
-    """A key besides the request's own Idempotency-Key under which an item is remembered, for `hours`."""
+    """A key under which an item is remembered in its scope for `hours`: the request's Idempotency-Key, or another
+    that finds the same request sent again (`accept_item`'s `also_key`)."""
 
     scope: str
     key: str
@@ -124,12 +125,10 @@ async def accept_item(
     form keeps its pages' tokens apart). `also_key`: a second key, claimed in the same transaction, under which an
     earlier request is found as under the first."""
     checked = check_item(item, history=history)
-    keys = (
-        []
-        if idempotency_key is None
-        else [IdempotencyKey(key_scope or idempotency_scope(item, principal), idempotency_key, idempotency_hours)]
-    )
-    keys += [also_key] if also_key is not None else []
+    keys = [] if also_key is None else [also_key]
+    if idempotency_key is not None:
+        scope = key_scope or idempotency_scope(item, principal)
+        keys.insert(0, IdempotencyKey(scope, idempotency_key, idempotency_hours))
     if not keys:
         return await _store(conn, item, checked, principal, gazetteer)
     digest = request_hash(item)
