@@ -56,6 +56,8 @@ KINDS = [
     ("inquiry", "咨询"),
     ("report", "反映情况"),
     ("help", "求助"),
+    # Radio buttons cannot be cleared, and the choice is optional: a kind tapped by mistake is taken back here.
+    ("", "说不清"),
 ]
 FIELD_NAMES = {"text": "内容", "place": "地点", "contact_name": "称呼", "contact_phone": "电话", "kind": "类型"}
 FIELD_MESSAGES = {

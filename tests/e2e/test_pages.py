@@ -557,3 +557,16 @@ async def test_a_comment_too_long_is_told_by_the_box_and_kept(client: Any, drain
     assert 'id="confirm"' in back.text
     assert 'id="comment-error"' in back.text
     assert "已办结" in back.text
+
+
+async def test_a_kind_tapped_by_mistake_can_be_taken_back(client: Any, pool: Any) -> None:
+    """Radio buttons cannot be cleared once one is tapped (and the page runs no script): the optional choice has an
+    answer of its own for "none of these", chosen until the resident picks another."""
+    page = (await client.get("/")).text
+    none = re.search(r'<input type="radio" name="kind" value=""[^>]*>', page)
+    assert none is not None
+    assert "checked" in none.group(0)
+    assert page.count("checked") == 1
+    sent = await client.post("/submit", data=form(text="楼道灯坏了", kind=""))
+    assert sent.status_code == 201
+    assert await pool.fetchval("SELECT kind FROM items") is None
