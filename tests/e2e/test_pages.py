@@ -570,3 +570,20 @@ async def test_a_kind_tapped_by_mistake_can_be_taken_back(client: Any, pool: Any
     sent = await client.post("/submit", data=form(text="楼道灯坏了", kind=""))
     assert sent.status_code == 201
     assert await pool.fetchval("SELECT kind FROM items") is None
+
+
+async def test_interim_replies_are_read_as_a_list_by_a_screen_reader(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Safari drops the list semantics of a list drawn without bullets, so VoiceOver would not say how many interim
+    replies there are, nor where each begins, unless the list says it is one."""
+    created = (await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})).json()
+    await drain()
+    for text in ("已派单至物业。", "物业已约师傅明天上门。"):
+        note = {"text": text, "audience": "resident"}
+        assert (await client.post(f"/api/v1/items/{created['id']}/notes", json=note, headers=staff)).status_code == 201
+    page = (await client.post("/track", data={"code": created["tracking_code"]})).text
+    replies = re.search(r'<ul class="progress"[^>]*>', page)
+    assert replies is not None
+    assert 'role="list"' in replies.group(0)
+    assert page.count("<li>") == 2
