@@ -114,6 +114,10 @@ def _form_page(
 ) -> Template:
     # A form shown again with its errors keeps its token: nothing was stored, and the corrected form is one submission.
     token = form.submission if _SUBMISSION.fullmatch(form.submission) else secrets.token_urlsafe(16)
+    # A pasted NUL is shown back as the browser would show it: no valid page holds one.
+    form = msgspec.convert(
+        {name: value.replace("\x00", "\ufffd") for name, value in msgspec.structs.asdict(form).items()}, WebForm
+    )
     return Template(
         template_name="index.html",
         context={

@@ -467,6 +467,9 @@ async def test_an_invisible_character_pasted_into_a_short_field_is_named_as_such
     assert "不超过" not in errors[0]
     assert re.search(rf'<input[^>]*id="{box}"[^>]*autofocus', page.text)
     assert page.text.count("autofocus") == 1
+    # Shown back as the browser would show it, in a page that holds no NUL (invalid HTML).
+    assert "\x00" not in page.text
+    assert 'value="回龙观\ufffd街道"' in page.text
 
 
 @pytest.mark.parametrize(
