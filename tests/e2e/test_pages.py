@@ -590,3 +590,21 @@ async def test_interim_replies_are_read_as_a_list_by_a_screen_reader(
     assert replies is not None
     assert 'role="list"' in replies.group(0)
     assert page.count("<li>") == 2
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "1380013800",  # a digit short
+        "69712345",  # a landline without its area code
+        "13800138000，010-69712345",  # two numbers
+        "电话13800138000",
+    ],
+)
+async def test_a_phone_refused_says_what_a_phone_looks_like(client: Any, phone: str) -> None:
+    page = await client.post("/submit", data=form(text="楼道灯坏了", contact_phone=phone))
+    assert page.status_code == 422
+    error = re.search(r'<p class="error" id="phone-error">([^<]*)</p>', page.text)
+    assert error is not None
+    for guidance in ("只填一个号码", "11 位", "带区号", "010-"):
+        assert guidance in error.group(1), error.group(1)
