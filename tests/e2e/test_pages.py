@@ -610,3 +610,15 @@ async def test_a_phone_refused_says_what_a_phone_looks_like(client: Any, phone: 
     assert error is not None
     for guidance in ("只填一个号码", "11 位", "带区号", "010-"):
         assert guidance in error.group(1), error.group(1)
+
+
+async def test_a_form_not_sent_says_so_in_its_title(client: Any) -> None:
+    """A screen reader reads a page's title first: a form shown again reads as not sent before its first field."""
+    fresh = (await client.get("/")).text
+    refused = (await client.post("/submit", data=form(text="楼道灯坏了", contact_phone="123"))).text
+    title = re.compile(r"<title>([^<]*)</title>")
+    fresh_title, refused_title = title.search(fresh), title.search(refused)
+    assert fresh_title is not None
+    assert refused_title is not None
+    assert "未提交" not in fresh_title.group(1)
+    assert refused_title.group(1).startswith("未提交")
