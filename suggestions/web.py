@@ -450,6 +450,9 @@ async def _tracking_page(
         "answer": found.answer,
         "rating": RATING_TEXT.get(found.rating or ""),
         "can_rate": found.can_rate,
+        # Closed longer ago than residents may rate: the page says why the buttons are gone.
+        "too_late": found.status == "closed" and not found.can_rate,
+        "rating_days": RATING_DAYS,
         "reopened": reopened,
         "ratings": RATING_CHOICES,
         "progress": [(local(p.at), p.text) for p in found.progress],

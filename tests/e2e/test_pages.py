@@ -622,3 +622,18 @@ async def test_a_form_not_sent_says_so_in_its_title(client: Any) -> None:
     assert refused_title is not None
     assert "未提交" not in fresh_title.group(1)
     assert refused_title.group(1).startswith("未提交")
+
+
+async def test_a_reply_too_old_to_rate_says_so_and_what_to_do(
+    client: Any, pool: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Past the rating window the buttons are gone: the page says why, and where to turn if the problem is back."""
+    created = (await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})).json()
+    await drain()
+    closing = {"answer": "已更换灯泡。"}
+    assert (await client.post(f"/api/v1/items/{created['id']}/close", json=closing, headers=staff)).status_code == 200
+    await pool.execute("UPDATE items SET closed_at = now() - interval '31 days' WHERE id = $1", created["id"])
+    page = (await client.post("/track", data={"code": created["tracking_code"]})).text
+    assert 'name="rating"' not in page
+    assert "30 天" in page
+    assert "12345" in page
