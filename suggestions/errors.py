@@ -261,6 +261,12 @@ RESIDENT_MESSAGES = {
     500: ("系统出错了", "请稍后再试。情况紧急请直接拨打 12345，危及人身安全请拨打 110。"),
 }
 BAD_REQUEST = ("提交的内容有误", "请返回上一页，检查后重新填写提交。")
+# The look-up pages only read: a resident who looked a code up sent nothing that could be lost.
+LOOK_UP_PATH = "/track"
+LOOK_UP_UNAVAILABLE = (
+    "暂时查不到",
+    "系统暂时繁忙，暂时查不到办理进度，请稍后再试。情况紧急请直接拨打 12345，危及人身安全请拨打 110。",
+)
 
 
 def resident_page(handler: Any) -> Any:
@@ -273,6 +279,8 @@ def resident_page(handler: Any) -> Any:
             return response
         status = response.status_code or HTTP_500_INTERNAL_SERVER_ERROR
         heading, message = RESIDENT_MESSAGES.get(status, BAD_REQUEST if status < 500 else RESIDENT_MESSAGES[500])
+        if status == 503 and request.scope["path"] == LOOK_UP_PATH:
+            heading, message = LOOK_UP_UNAVAILABLE
         kept = {name: value for name, value in response.headers.items() if name.lower() in ("retry-after", "allow")}
         return Template(
             template_name="error.html",

@@ -59,9 +59,9 @@ def from_elsewhere(headers: Mapping[str, str], public_origin: str = "") -> bool:
     its visitors' browsers file messages (each from its visitor's own address, past the per-address limit) or rate
     replies. Browsers say where a form came from: Sec-Fetch-Site over HTTPS, else Origin, which the service's own
     pages send with every form (`Referrer-Policy: same-origin`). An Origin of "null" is a page that hid where it
-    was. Origin is compared with `public_origin` when the district sets it (SUGGESTIONS_PUBLIC_ORIGIN), else with the
-    Host or X-Forwarded-Host the request arrived with. A client that says nothing (a script, a partner's server) is
-    let through, as the API lets any client through."""
+    was. Origin is compared with `public_origin` when the district sets it (SUGGESTIONS_PUBLIC_ORIGIN: one origin, or
+    several separated by commas), else with the Host or X-Forwarded-Host the request arrived with. A client that says
+    nothing (a script, a partner's server) is let through, as the API lets any client through."""
     site = headers.get("sec-fetch-site")
     if site is not None:
         return site == "cross-site"
@@ -75,8 +75,10 @@ def from_elsewhere(headers: Mapping[str, str], public_origin: str = "") -> bool:
     except ValueError:  # "http://[::1": no origin a browser sends, so no page of the service's
         return True
     came_from = _authority(parts.netloc, parts.scheme)
-    if public_origin:
-        public = urlsplit(public_origin)
-        return came_from != _authority(public.netloc, public.scheme)
+    if public_origin.strip():
+        # Only the names the district lists: over plain HTTP a page may rebind its own name to the service's address,
+        # and its Host would then be that name.
+        listed = (urlsplit(origin.strip()) for origin in public_origin.split(",") if origin.strip())
+        return came_from not in {_authority(public.netloc, public.scheme) for public in listed}
     hosts = [headers.get("host", ""), headers.get("x-forwarded-host", "").split(",")[0]]
     return came_from not in {_authority(host) for host in hosts if host.strip()}

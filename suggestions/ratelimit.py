@@ -44,12 +44,19 @@ log = logging.getLogger(__name__)
 REST_AFTER_FAILURE_SECONDS = 5.0
 LIMITED_PREFIXES = ("/api/v1/", "/submit", "/track")
 ANONYMOUS_INTAKE = {("POST", "/api/v1/items"), ("POST", "/submit")}
+# A resident form refused by the submission limit, which residents sharing an address may reach, is answered by its
+# own handler with the form filled in as it was sent (suggestions.web): the request goes on marked with this scope
+# state, holding the seconds to wait, and the handler stores nothing. Past the per-address limit a client is
+# flooding, and gets the short page without its body being read.
+RESIDENT_FORM = ("POST", "/submit")
+REFUSED = "rate_limited_retry_after"
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     retry_after: int = 0
+    limit: str = ""  # which limit refused: "address", "token" or "public"
 
 
 def _limits(spec: str, name: str) -> list[RateLimitItem]:
@@ -114,16 +121,19 @@ class RateLimiter:
             if self._secret is None:
                 self._secret = bytes(await pool.fetchval(INSTALLATION_KEY, timeout=2))
             secret = self._secret
-            checks: list[tuple[list[RateLimitItem], str]] = [(self.address, _key("addr", address, secret))]
+            checks: list[tuple[str, list[RateLimitItem], str]] = [
+                ("address", self.address, _key("addr", address, secret))
+            ]
             if token is not None:
-                checks.append((self.token, _key("token", token, secret)))
+                checks.append(("token", self.token, _key("token", token, secret)))
             elif (method, path) in ANONYMOUS_INTAKE:
-                checks.append((self.public, _key("public", address, secret)))
-            for items, key in checks:
+                checks.append(("public", self.public, _key("public", address, secret)))
+            for limit, items, key in checks:
                 for item in items:
                     if not await self._strategy.hit(item, key):
                         stats = await self._strategy.get_window_stats(item, key)
-                        return Decision(False, retry_after=max(1, math.ceil(stats.reset_time - time.time())))
+                        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                        return Decision(False, retry_after=retry_after, limit=limit)
         except Exception as exc:  # Redis (or PostgreSQL) away: let the request through, rest a moment, say so once
             self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
             log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
@@ -131,7 +141,8 @@ class RateLimiter:
 
 
 class RateLimitMiddleware(ASGIMiddleware):
-    """Answers 429 with Retry-After, as problem details for the API and as a page for the resident form."""
+    """Answers 429 with Retry-After, as problem details for the API and as a page for the residents' pages; the
+    resident form answers for itself."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -154,6 +165,10 @@ class RateLimitMiddleware(ASGIMiddleware):
             pool=scope["litestar_app"].state.db_pool,
         )
         if decision.allowed:
+            await next_app(scope, receive, send)
+            return
+        if (scope.get("method"), path) == RESIDENT_FORM and decision.limit == "public":
+            scope.setdefault("state", {})[REFUSED] = decision.retry_after
             await next_app(scope, receive, send)
             return
         await _too_many(send, path=path, retry_after=decision.retry_after)

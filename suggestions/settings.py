@@ -58,8 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_address: str = "1200/minute"
     # Port on which each worker serves its Prometheus counters; 0: none (the API's /metrics has the service's state).
     worker_metrics_port: Annotated[int, Meta(ge=0, le=65535)] = 0
-    # The residents' pages' public origin (https://12345.example.gov.cn), which their forms must come from; empty:
-    # the Host (or X-Forwarded-Host) the request arrived with. Set it behind a proxy that rewrites Host.
+    # The residents' pages' public origin (https://12345.example.gov.cn; several, if the pages have several names,
+    # separated by commas), which their forms must come from; empty: the Host (or X-Forwarded-Host) the request
+    # arrived with. Set it behind a proxy that rewrites Host.
     public_origin: str = ""
     # The office numbers staff replies and notes tell residents to call (010-69712345, separated by commas): shown as
     # written there, where every other phone is masked. Residents' own texts are masked whatever they hold.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import math
 import re
 import secrets
 from datetime import UTC, datetime
@@ -10,20 +13,30 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.errors import InvalidInput, StateConflict
+from suggestions.db import connection
+from suggestions.errors import DATABASE_OUTAGES, RETRY_AFTER_SECONDS, InvalidInput, StateConflict
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
-from suggestions.intake.service import accept_item, check_item, checked_phone, request_hash, shows_anything
-from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.intake.service import (
+    IdempotencyKey,
+    accept_item,
+    check_item,
+    checked_phone,
+    request_hash,
+    shows_anything,
+)
+from suggestions.intake.tracking_code import has_look_alikes, normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
+from suggestions.ratelimit import REFUSED
 from suggestions.settings import Settings
 from suggestions.triage.ratings import (
     MAX_COMMENT_LENGTH,
@@ -35,22 +48,28 @@ from suggestions.triage.ratings import (
     same_closing,
 )
 
+log = logging.getLogger(__name__)
+
 KINDS = [
     ("suggestion", "建议"),
     ("complaint", "投诉"),
     ("inquiry", "咨询"),
     ("report", "反映情况"),
     ("help", "求助"),
+    # Radio buttons cannot be cleared, and the choice is optional: a kind tapped by mistake is taken back here.
+    ("", "说不清"),
 ]
 FIELD_NAMES = {"text": "内容", "place": "地点", "contact_name": "称呼", "contact_phone": "电话", "kind": "类型"}
 FIELD_MESSAGES = {
-    "text": f"请写下发生了什么（不超过 {MAX_TEXT_LENGTH} 字）",
+    "text": "请写下发生了什么",
     "place": "地点请不超过 200 字",
     "contact_name": "称呼请不超过 50 字",
-    "contact_phone": "电话号码格式不对，请填写手机号或带区号的固定电话",
+    "contact_phone": "电话号码格式不对：请只填一个号码，手机号是 11 位数字，固定电话要带区号，如 010-12345678",
     "kind": "请选择类型",
 }
 
+
+FOCUS_ORDER = ("text", "place", "contact_name", "contact_phone")  # the form's boxes, top to bottom
 
 RATING_CHOICES = list(RATING_TEXT.items())
 
@@ -68,21 +87,53 @@ class WebForm(msgspec.Struct, kw_only=True):
 
 _SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SUBMISSION_SCOPE = "web:form"  # apart from the API's keys
+# The phone's back key fetches the form anew, with a new token, and the browser puts the typed words back: the same
+# message from the same address within these hours is that message sent again. Not longer, nor from any address:
+# two residents who write the same few words (路灯不亮) may well mean two lamps. The address itself is not kept
+# (`repeat_key`).
+REPEAT_SCOPE = "web:repeat"
+REPEAT_HOURS = 2
 
 
-def _form_page(form: WebForm, errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
+def repeat_key(address: str, item: ItemIn) -> IdempotencyKey:
+    """The message, and one byte of a hash of the sender's address: enough to tell most neighbours' identical words
+    apart, too little to find an anonymous resident's address again by hashing every address with the words stored
+    beside the key."""
+    bucket = hashlib.sha256(address.encode()).digest()[0]
+    return IdempotencyKey(REPEAT_SCOPE, f"{bucket:02x}:{request_hash(item).hex()}", REPEAT_HOURS)
+
+
+def _form_page(
+    settings: Settings,
+    form: WebForm,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    *,
+    alert: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Template:
     # A form shown again with its errors keeps its token: nothing was stored, and the corrected form is one submission.
     token = form.submission if _SUBMISSION.fullmatch(form.submission) else secrets.token_urlsafe(16)
+    # A pasted NUL is shown back as the browser would show it: no valid page holds one.
+    form = msgspec.convert(
+        {name: value.replace("\x00", "\ufffd") for name, value in msgspec.structs.asdict(form).items()}, WebForm
+    )
     return Template(
         template_name="index.html",
         context={
             "form": form,
             "errors": errors or {},
+            # The page opens on the first field in error, which a screen reader then reads with its message.
+            "focus": next((name for name in FOCUS_ORDER if name in (errors or {})), None),
             "kinds": KINDS,
             "max_length": MAX_TEXT_LENGTH,
             "submission": token,
+            # The privacy notice says how long a contact is kept: what `suggestions retention` is run with.
+            "retention_days": settings.retention_days,
+            "alert": alert,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
@@ -105,6 +156,15 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
     text = fields.get("text", "")
     if "text" in errors and len(text) <= MAX_TEXT_LENGTH:
         errors["text"] = "请写下发生了什么" if not shows_anything(text) else "内容里有无法识别的字符，请删去后再提交"
+    elif "text" in errors:
+        # Many Android input methods write past the box's maxlength: say how much is over.
+        over = len(text) - MAX_TEXT_LENGTH
+        errors["text"] = f"内容太长了：现在 {len(text)} 字，最多 {MAX_TEXT_LENGTH} 字，请删去 {over} 字后再提交"
+    # The browser keeps a place or a name within its length: what is wrong there is a pasted NUL, which the page shows
+    # back as �.
+    for name in ("place", "contact_name"):
+        if name in errors and "\x00" in fields[name]:
+            errors[name] = f"{FIELD_NAMES[name]}里有无法识别的字符，请删去后再提交"
     return errors
 
 
@@ -118,6 +178,24 @@ async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
     return True
 
 
+# PostgreSQL away, or a transaction it rolled back to let another through: nothing was stored (suggestions.errors).
+NOT_STORED = (*DATABASE_OUTAGES, asyncpg.exceptions.TransactionRollbackError)
+
+
+def _retry_after(exc: BaseException) -> dict[str, str]:
+    busy = isinstance(exc, asyncpg.exceptions.TransactionRollbackError)
+    return {"Retry-After": "1" if busy else str(RETRY_AFTER_SECONDS)}
+
+
+RATING_NOT_SAVED = "系统暂时繁忙，您的评价没有保存。您写的话还在下面，请过一会儿再点“再次发送评价”。"
+NOT_SAVED = (
+    "系统暂时繁忙，这次没有保存。您写的内容还在下面，请过一会儿再点“提交”。"
+    "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
+)
+TOO_MANY = (
+    "提交太频繁了，这次没有保存。您写的内容还在下面，请过 {minutes} 分钟后再点“提交”。"
+    "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
+)
 NOT_UTF8 = "页面编码有误，请刷新页面后重新填写提交"
 ELSEWHERE = "请在本网站的页面上填写提交"
 
@@ -127,21 +205,25 @@ def _from_elsewhere(request: Request[Any, Any, Any], settings: Settings) -> bool
 
 
 @get("/", include_in_schema=False)
-async def index() -> Template:
-    return _form_page(WebForm())
+async def index(settings: NamedDependency[Settings]) -> Template:
+    return _form_page(settings, WebForm())
 
 
 @post("/submit", include_in_schema=False)
 async def submit(
     request: Request[Any, Any, Any],
     data: URLEncodedBody[WebForm],
-    db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
 ) -> Template:
+    retry_after = request.state.get(REFUSED)
+    if retry_after is not None:
+        # Over the rate limit (suggestions.ratelimit): nothing is stored, and the words come back in the form.
+        alert = TOO_MANY.format(minutes=max(1, math.ceil(retry_after / 60)))
+        return _form_page(settings, data, alert=alert, status_code=429, headers={"Retry-After": str(retry_after)})
     if _from_elsewhere(request, settings):
-        return _form_page(data, {"text": ELSEWHERE}, status_code=403)
+        return _form_page(settings, data, {"text": ELSEWHERE}, status_code=403)
     if not await _is_utf8_form(request):
-        return _form_page(WebForm(), {"text": NOT_UTF8}, status_code=400)
+        return _form_page(settings, WebForm(), {"text": NOT_UTF8}, status_code=400)
     # Browsers count a line break as one character against the textarea's maxlength and send it as two (CRLF).
     data = msgspec.structs.replace(data, text=data.text.replace("\r\n", "\n"))
     fields: dict[str, Any] = {"channel": "web", "text": data.text}
@@ -150,34 +232,44 @@ async def submit(
             fields[name] = value
     errors = form_errors(fields)
     if errors:
-        return _form_page(data, errors, status_code=422)
+        return _form_page(settings, data, errors, status_code=422)
     item = msgspec.convert(fields, ItemIn)
     # The page's token and the message together are the key: the same message sent again gets its first tracking
     # code, and a message the resident went back and changed is one of its own, itself safe from a second tap.
     key = f"{data.submission}:{request_hash(item)[:8].hex()}" if _SUBMISSION.fullmatch(data.submission) else None
     try:
-        accepted = await accept_item(
-            db_connection,
-            item,
-            principal=None,
-            gazetteer=request.app.state.gazetteer,
-            idempotency_key=key,
-            idempotency_hours=settings.idempotency_hours,
-            key_scope=SUBMISSION_SCOPE,
-        )
+        # The connection is taken here, not by a dependency, so that an outage finds the form and what was typed.
+        async with connection(request.app.state.db_pool) as conn:
+            accepted = await accept_item(
+                conn,
+                item,
+                principal=None,
+                gazetteer=request.app.state.gazetteer,
+                idempotency_key=key,
+                idempotency_hours=settings.idempotency_hours,
+                key_scope=SUBMISSION_SCOPE,
+                also_key=repeat_key(request.client.host if request.client else "", item),
+            )
     except InvalidInput as exc:
         field = exc.problems[0].field
-        return _form_page(data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
+        return _form_page(settings, data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
+    except NOT_STORED as exc:
+        # Nothing was stored. An error page would leave the words to the browser's back key, which may fetch the
+        # form anew and empty; the form comes back filled in, with its token, to be sent again in a moment.
+        log.warning("form not stored: %s", type(exc).__name__)
+        return _form_page(settings, data, alert=NOT_SAVED, status_code=503, headers=_retry_after(exc))
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)
     return Template(
         template_name="submitted.html",
-        context={"code": accepted.item.tracking_code},
+        context={"code": accepted.item.tracking_code, "again": not accepted.created},
         status_code=201 if accepted.created else 200,
     )
 
 
+# What the look-up box takes (its maxlength in track.html): room for a code pasted with the chat message around it.
+MAX_TYPED_CODE = 200
 ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
@@ -210,7 +302,12 @@ async def look_up(
     """The look-up form posts what was typed, so that it stays out of the address bar, the browser's history and
     any proxy's log: it may be a phone number typed in the wrong box. `GET /track?code=` still answers links."""
     if not data.code.strip():
-        return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
+        # 查询 tapped with an empty box: the same page again would look as if the button did nothing.
+        return Template(
+            template_name="track.html",
+            context={"code": "", "result": None, "error": "请填写查询码：提交成功时页面上显示的 12 个字母和数字"},
+            status_code=422,
+        )
     return await _tracking_page(db_connection, settings, data.code)
 
 
@@ -234,8 +331,30 @@ def _instant(text: str) -> datetime | None:
 async def rate_page(
     request: Request[Any, Any, Any],
     data: URLEncodedBody[RatingForm],
-    db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    try:
+        # The connection is taken here, not by a dependency, so that an outage finds the rating and its words.
+        async with connection(request.app.state.db_pool) as conn:
+            return await _rate(request, data, conn, settings)
+    except NOT_STORED as exc:
+        log.warning("rating not stored: %s", type(exc).__name__)
+        # Nothing was saved: the same rating and words, ready to be sent again, rather than the back key's luck.
+        retry = msgspec.structs.replace(data, comment=data.comment.replace("\r\n", "\n"))
+        context = {
+            "code": data.code[:MAX_TYPED_CODE],
+            "result": None,
+            "error": None,
+            "retry": retry,
+            "rating_text": RATING_TEXT.get(data.rating),
+            "alert": RATING_NOT_SAVED,
+            "max_comment": MAX_COMMENT_LENGTH,
+        }
+        return Template(template_name="track.html", context=context, status_code=503, headers=_retry_after(exc))
+
+
+async def _rate(
+    request: Request[Any, Any, Any], data: RatingForm, db_connection: Any, settings: Settings
 ) -> Template | Redirect:
     normalised = normalise_tracking_code(data.code)
     if normalised is not None and _from_elsewhere(request, settings):
@@ -246,6 +365,16 @@ async def rate_page(
         return await _tracking_page(db_connection, settings, data.code)
     comment = data.comment.replace("\r\n", "\n").strip()  # browsers send line breaks as CRLF
     page = partial(_tracking_page, db_connection, settings, data.code, comment=comment)
+    if len(comment) > MAX_COMMENT_LENGTH:
+        # Many Android input methods write past the box's maxlength. Told by the box, in the form it was sent from.
+        over = len(comment) - MAX_COMMENT_LENGTH
+        comment_error = (
+            f"想补充的话太长了：现在 {len(comment)} 字，最多 {MAX_COMMENT_LENGTH} 字，请删去 {over} 字后再选"
+        )
+        sending_back = data.rating == "dissatisfied" and data.confirm == "yes"
+        return await page(
+            comment_error=comment_error, confirm=sending_back, about=_instant(data.closed_at), status_code=422
+        )
     try:
         rating = msgspec.convert(
             {"rating": data.rating, "comment": comment or None, "closed_at": _instant(data.closed_at)}, RatingIn
@@ -269,6 +398,15 @@ async def rate_page(
     return Redirect(f"/track?{urlencode({'code': rated.tracking_code, 'rated': outcome})}#notice", status_code=303)
 
 
+def _not_found(typed: str) -> str:
+    """What to do about a code that finds nothing: what a code looks like, unless it looks like one."""
+    if has_look_alikes(typed):
+        return "查询码里没有 0、1、O、I、L 这几个字符，请对照提交时拿到的查询码再看一下"
+    if normalise_tracking_code(typed) is None:
+        return "这不是查询码：查询码由 12 个字母和数字组成，如 ABCD-EFGH-JKMN，提交成功时显示在页面上"
+    return "没有找到这个查询码，请核对后再试"
+
+
 async def _tracking_page(
     conn: Any,
     settings: Settings,
@@ -279,6 +417,7 @@ async def _tracking_page(
     confirm: bool = False,
     about: datetime | None = None,
     comment: str = "",
+    comment_error: str | None = None,
     status_code: int = 200,
 ) -> Template:
     """`about`: the closing whose reply the resident read, when they asked to send it back (`confirm`). If the item
@@ -287,7 +426,7 @@ async def _tracking_page(
     if found is None:
         return Template(
             template_name="track.html",
-            context={"code": code[:40], "result": None, "error": "没有找到这个查询码，请核对后再试"},
+            context={"code": code[:MAX_TYPED_CODE], "result": None, "error": _not_found(code)},
             status_code=404,
         )
     zone = ZoneInfo(settings.timezone)
@@ -311,6 +450,9 @@ async def _tracking_page(
         "answer": found.answer,
         "rating": RATING_TEXT.get(found.rating or ""),
         "can_rate": found.can_rate,
+        # Closed longer ago than residents may rate: the page says why the buttons are gone.
+        "too_late": found.status == "closed" and not found.can_rate,
+        "rating_days": RATING_DAYS,
         "reopened": reopened,
         "ratings": RATING_CHOICES,
         "progress": [(local(p.at), p.text) for p in found.progress],
@@ -323,6 +465,7 @@ async def _tracking_page(
         "alert": alert,
         "confirm": confirm and result["can_rate"],
         "comment": comment,
+        "comment_error": comment_error,
         "max_comment": MAX_COMMENT_LENGTH,
     }
     return Template(template_name="track.html", context=context, status_code=status_code)

@@ -33,6 +33,15 @@ class _LostRace(Exception):
     """A concurrent request with the same Idempotency-Key committed first."""
 
 
+class IdempotencyKey(msgspec.Struct, frozen=True):
+    """A key under which an item is remembered in its scope for `hours`: the request's Idempotency-Key, or another
+    that finds the same request sent again (`accept_item`'s `also_key`)."""
+
+    scope: str
+    key: str
+    hours: int
+
+
 class _Checked(msgspec.Struct, frozen=True):
     text: str
     contact_name: str | None
@@ -108,32 +117,47 @@ async def accept_item(
     idempotency_hours: int = 24,
     history: bool = False,
     key_scope: str | None = None,
+    also_key: IdempotencyKey | None = None,
 ) -> Accepted:
     """Store the item and its contact in one transaction. The caller wakes a worker after this returns.
 
     `key_scope`: where the Idempotency-Key is unique, when not the channel and the caller's token (the residents'
-    form keeps its pages' tokens apart)."""
+    form keeps its pages' tokens apart). `also_key`: a second key, claimed in the same transaction, under which an
+    earlier request is found as under the first."""
     checked = check_item(item, history=history)
-    if idempotency_key is None:
+    keys = [] if also_key is None else [also_key]
+    if idempotency_key is not None:
+        scope = key_scope or idempotency_scope(item, principal)
+        keys.insert(0, IdempotencyKey(scope, idempotency_key, idempotency_hours))
+    if not keys:
         return await _store(conn, item, checked, principal, gazetteer)
-    scope = key_scope or idempotency_scope(item, principal)
     digest = request_hash(item)
     try:
         async with conn.transaction():
-            earlier = await store.earlier_request(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+            earlier = await _earlier_request(conn, keys)
             if earlier is not None:
                 return _replay(earlier, digest)
-            await store.forget_expired_key(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+            for key in keys:
+                await store.forget_expired_key(conn, scope=key.scope, key=key.key, hours=key.hours)
             accepted = await _store(conn, item, checked, principal, gazetteer)
-            if accepted.created and not await store.claim_idempotency_key(
-                conn, scope=scope, key=idempotency_key, request_hash=digest, item_id=accepted.item.id
-            ):
-                raise _LostRace
+            for key in keys if accepted.created else []:
+                if not await store.claim_idempotency_key(
+                    conn, scope=key.scope, key=key.key, request_hash=digest, item_id=accepted.item.id
+                ):
+                    raise _LostRace
             return accepted
     except _LostRace:
-        earlier = await store.earlier_request(conn, scope=scope, key=idempotency_key, hours=idempotency_hours)
+        earlier = await _earlier_request(conn, keys)
         assert earlier is not None
         return _replay(earlier, digest)
+
+
+async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes, ItemCreated] | None:
+    for key in keys:
+        earlier = await store.earlier_request(conn, scope=key.scope, key=key.key, hours=key.hours)
+        if earlier is not None:
+            return earlier
+    return None
 
 
 async def _store(

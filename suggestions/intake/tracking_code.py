@@ -2,7 +2,8 @@
 
 12 symbols from an alphabet without look-alikes (no 0/O, 1/I/L), drawn by `secrets`: about 59 bits, so codes can
 be neither guessed nor enumerated. Shown in groups of four; typed back in any case, with or without separators, and
-in full-width characters (a Chinese input method in its 全角 mode types ＡＢＣＤ－２３４５).
+in full-width characters (a Chinese input method in its 全角 mode types ＡＢＣＤ－２３４５), and pasted with the
+words around it (查询码：ABCD-EFGH-JKMN，请帮忙查一下), as residents copy it out of a chat message or a note.
 """
 
 from __future__ import annotations
@@ -13,8 +14,14 @@ import unicodedata
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 12
-_SEPARATORS = re.compile(r"[\s\-_·.—–。、]")
+# Separators residents type, and those a Chinese input method puts in: a pinyin apostrophe (zmb5'5rkz), a comma.
+_SEPARATOR = r"[\s\-_·.—–。、,'’]"
+_SEPARATORS = re.compile(_SEPARATOR)
 _VALID = re.compile(rf"^[{ALPHABET}]{{{LENGTH}}}$")
+# A code among other words: three groups of four, separated or not, never twelve symbols cut out of a longer run of
+# letters and digits (a phone or ID number typed in the wrong box).
+_GROUP = rf"([{ALPHABET}]{{4}})"
+_WITHIN = re.compile(rf"(?<![0-9A-Z]){_GROUP}{_SEPARATOR}*{_GROUP}{_SEPARATOR}*{_GROUP}(?![0-9A-Z])")
 
 
 def new_tracking_code() -> str:
@@ -23,8 +30,23 @@ def new_tracking_code() -> str:
 
 
 def normalise_tracking_code(typed: str) -> str | None:
-    """The stored form of what someone typed, or None if it cannot be a code."""
-    raw = _SEPARATORS.sub("", unicodedata.normalize("NFKC", typed)).upper()
+    """The stored form of what someone typed, or None if it cannot be a code (or holds two)."""
+    text = unicodedata.normalize("NFKC", typed).upper()
+    raw = _SEPARATORS.sub("", text)
     if not _VALID.match(raw):
-        return None
+        found = {"".join(match.groups()) for match in _WITHIN.finditer(text)}
+        if len(found) != 1:
+            return None
+        raw = found.pop()
     return "-".join(raw[i : i + 4] for i in range(0, LENGTH, 4))
+
+
+_LOOK_ALIKES = re.compile(r"[01OIL]")
+_SYMBOLS = re.compile(r"[0-9A-Z]{12}")
+
+
+def has_look_alikes(typed: str) -> bool:
+    """Whether what was typed is twelve letters and digits that would be a code but for a character no code holds
+    (0, 1, O, I, L): a D or a Q read as a 0, a 7 written as a 1."""
+    raw = _SEPARATORS.sub("", unicodedata.normalize("NFKC", typed)).upper()
+    return bool(_SYMBOLS.fullmatch(raw) and _LOOK_ALIKES.search(raw))

@@ -44,12 +44,18 @@ async def test_anonymous_submissions_are_limited_per_address(
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["status"] == 429
-        # The resident form shares the count and answers with a page in Chinese, not JSON.
-        page = await client.post("/submit", data={"text": ITEM["text"]})
+        # The resident form shares the count and answers with a page in Chinese, not JSON: the form itself, filled
+        # in as it was sent, not a page that leaves the words to the phone's back key.
+        page = await client.post("/submit", data={"text": ITEM["text"], "place": "回龙观街道", "submission": "b" * 22})
         assert page.status_code == 429
+        assert 1 <= int(page.headers["retry-after"]) <= 60
+        assert page.headers["content-type"].startswith("text/html")
         assert "分钟后再点“提交”" in page.text
-        assert "您写的内容还在" in page.text  # the phone's back key, not a link to an empty form
+        assert "您写的内容还在" in page.text
         assert "12345" in page.text
+        assert f">{ITEM['text']}</textarea>" in page.text
+        assert 'value="回龙观街道"' in page.text
+        assert 'name="submission" value="' + "b" * 22 in page.text
         # Reading is not submitting.
         assert (await client.get("/healthz")).status_code == 200
     assert await pool.fetchval("SELECT count(*) FROM items") == 3
@@ -122,3 +128,18 @@ def msgspec_replace(settings: Settings, **changes: Any) -> Settings:
     import msgspec
 
     return msgspec.structs.replace(settings, **changes)
+
+
+async def test_a_flood_over_the_address_limit_is_answered_without_reading_it(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """Only the submission limit, which residents sharing an address may reach, gives the form back filled in; past
+    the per-address limit a client is flooding, and gets the short page, its body never parsed nor rendered."""
+    limited = msgspec_replace(settings, rate_limit_address="2/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        statuses = [(await client.post("/submit", data={"text": f"路灯坏了{n}"})).status_code for n in range(2)]
+        assert statuses == [201, 201]
+        flood = await client.post("/submit", data={"text": "路灯坏了"})
+        assert flood.status_code == 429
+        assert "提交太频繁了" in flood.text
+        assert 'action="/submit"' not in flood.text

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
+import msgspec
 import pytest
+
+from suggestions.app import create_app
+from suggestions.settings import Settings
 
 
 def unspanned(page: str) -> str:
@@ -129,10 +134,38 @@ async def test_a_second_tap_on_submit_files_the_message_once(client: Any, pool: 
     # without a token is taken too.
     changed = fields | {"text": "楼道里的灯坏了，还有楼梯扶手松了。"}
     taps = [await client.post("/submit", data=changed) for _ in range(2)]
-    untokened = await client.post("/submit", data=fields | {"submission": ""})
+    untokened = await client.post("/submit", data=fields | {"text": "楼道的灯还是没人修。", "submission": ""})
     assert [r.status_code for r in [*taps, untokened]] == [201, 200, 201]
     assert await pool.fetchval("SELECT count(*) FROM items") == 3
     assert await pool.fetchval("SELECT count(*) FROM idempotency_keys WHERE scope = 'web:form'") == 2
+
+
+async def test_going_back_and_sending_the_same_words_again_files_them_once(
+    client: Any, pool: Any, settings: Settings, queue: Any, model: Any, gazetteer: Any
+) -> None:
+    """The code page came slowly, or the resident went back to make sure: the phone's back key fetches the form
+    anew (the page is not kept), with a new token, and the browser puts the typed words back. A second 提交 files
+    nothing new and says so."""
+    fields = form(text="楼道里的灯坏了一个多月，晚上老人上下楼看不见。", place="回龙观街道")
+    codes: list[tuple[int, str]] = []
+    for _ in range(2):
+        page = await client.get("/")
+        token = re.search(r'name="submission" value="([^"]+)"', page.text)
+        assert token is not None
+        sent = await client.post("/submit", data=fields | {"submission": token.group(1)})
+        shown = shown_code(sent.text)
+        assert shown is not None
+        codes.append((sent.status_code, shown.group(1)))
+    assert codes[0][0] == 201
+    assert codes[1] == (200, codes[0][1])
+    assert "没有重复登记" in sent.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+    # The same words from another resident (another address) are their own message.
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    neighbour = httpx.ASGITransport(app=app, client=("192.0.2.7", 50000))
+    async with httpx.AsyncClient(transport=neighbour, base_url="http://testserver") as other:
+        assert (await other.post("/submit", data=fields)).status_code == 201
+    assert await pool.fetchval("SELECT count(*) FROM items") == 2
 
 
 async def test_a_form_shown_again_with_its_errors_keeps_its_token(client: Any) -> None:
@@ -279,9 +312,14 @@ async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) 
     assert "已受理" in found.text
     mistaken = await client.post("/track", data={"code": "13812345678"})
     assert mistaken.status_code == 404
-    assert "没有找到这个查询码" in mistaken.text
+    assert "这不是查询码" in mistaken.text
+    # 查询 tapped with nothing in the box: the same page again would look as if the button did nothing.
     empty = await client.post("/track", data={"code": " "})
-    assert (empty.status_code, 'role="alert"' in empty.text) == (200, False)
+    assert (empty.status_code, 'role="alert"' in empty.text) == (422, False)
+    error = re.search(r'<p class="error" id="code-error">([^<]*)</p>', empty.text)
+    assert error is not None
+    assert "请填写查询码" in error.group(1)
+    assert re.search(r'<input[^>]*id="code"[^>]*autofocus', empty.text)
 
 
 async def test_a_405_on_a_resident_page_still_says_which_methods_are_allowed(client: Any) -> None:
@@ -377,3 +415,225 @@ async def test_an_empty_message_is_asked_for_without_a_length_limit(client: Any)
     pasted = await client.post("/submit", data=form(text="楼道灯坏了\x00"))
     assert pasted.status_code == 422
     assert "无法识别的字符" in pasted.text
+
+
+async def test_a_code_pasted_with_the_words_around_it_is_found(client: Any) -> None:
+    """A resident copies the code out of a chat message: 查询码：ABCD-EFGH-JKMN，请帮忙查一下."""
+    created = await client.post("/submit", data=form(text="楼下噪音很大"))
+    code = shown_code(created.text)
+    assert code is not None
+    pasted = f"【昌平区综治中心】您反映的问题已收到，查询码：{code.group(1)}，凭查询码可以随时查看办理进度。"
+    page = (await client.get("/track")).text
+    box = re.search(r'<input[^>]*id="code"[^>]*>', page)
+    assert box is not None
+    maxlength = re.search(r'maxlength="(\d+)"', box.group(0))
+    assert maxlength is None or int(maxlength.group(1)) >= len(pasted)  # the browser does not cut the paste short
+    found = await client.post("/track", data={"code": pasted})
+    assert found.status_code == 200
+    assert "已受理" in found.text
+
+
+async def test_the_form_says_what_is_kept_and_for_how_long(
+    settings: Settings, pool: Any, queue: Any, model: Any, gazetteer: Any
+) -> None:
+    """Before leaving a name and a phone, a resident reads who keeps them, what for, and until when."""
+    kept_half_a_year = msgspec.structs.replace(settings, retention_days=180)
+    app = create_app(kept_half_a_year, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        page = (await client.get("/")).text
+    notice = re.search(r'<p class="hint" id="privacy">(.*?)</p>', page, re.S)
+    assert notice is not None, page
+    assert "只用于办理和答复" in notice.group(1)
+    assert "办结 180 天后" in notice.group(1)
+    assert "删除" in notice.group(1)
+    # Read with the fields it is about, by a screen reader too.
+    for field in ("contact_name", "contact_phone"):
+        box = re.search(rf'<input[^>]*id="{field}"[^>]*>', page)
+        assert box is not None
+        assert 'aria-describedby="privacy"' in box.group(0)
+
+
+@pytest.mark.parametrize(("field", "box"), [("place", "place"), ("contact_name", "contact_name")])
+async def test_an_invisible_character_pasted_into_a_short_field_is_named_as_such(
+    client: Any, field: str, box: str
+) -> None:
+    """A NUL pasted in with a place or a name is no length problem: the message says what to do, and the resident is
+    taken to the field."""
+    page = await client.post("/submit", data=form(text="楼道灯坏了", **{field: "回龙观\x00街道"}))
+    assert page.status_code == 422
+    errors = re.findall(r'class="error"[^>]*>([^<]*)', page.text)
+    assert len(errors) == 1
+    assert "无法识别的字符" in errors[0]
+    assert "不超过" not in errors[0]
+    assert re.search(rf'<input[^>]*id="{box}"[^>]*autofocus', page.text)
+    assert page.text.count("autofocus") == 1
+    # Shown back as the browser would show it, in a page that holds no NUL (invalid HTML).
+    assert "\x00" not in page.text
+    assert 'value="回龙观\ufffd街道"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("13812345678", "查询码由 12 个字母和数字组成"),  # a phone number in the wrong box
+        ("ABCD-EFGH", "查询码由 12 个字母和数字组成"),  # a group left out
+        ("ABCD-EFGH-JKM0", "没有 0、1、O、I、L"),  # a D read as a 0
+        ("abcd-efgh-ikmn", "没有 0、1、O、I、L"),
+        ("ABCD-EFGH-JKMN", "没有找到这个查询码"),  # a code, of no item
+    ],
+)
+async def test_a_code_that_cannot_be_found_is_told_how_to_fix_it(client: Any, typed: str, says: str) -> None:
+    page = await client.post("/track", data={"code": typed})
+    assert page.status_code == 404
+    error = re.search(r'<p class="error" id="code-error">([^<]*)</p>', page.text)
+    assert error is not None
+    assert says in error.group(1)
+
+
+async def test_text_grows_with_the_phones_own_text_size_on_an_iphone(client: Any) -> None:
+    """Safari and WeChat on an iPhone leave a page's rem at 16px whatever text size the resident chose in Settings,
+    unless the page's root font is the system's body text (Dynamic Type); every size here is in rem or em."""
+    page = (await client.get("/")).text
+    style = re.search(r"<style>(.*?)</style>", page, re.S)
+    assert style is not None
+    rule = re.search(r"@supports ([^{]*)\{\s*html \{ font: -apple-system-body; \}", style.group(1))
+    assert rule is not None
+    assert "(font: -apple-system-body)" in rule.group(1)
+    # Only on a phone: Safari on a Mac gives the system's body text as 13px, smaller than the page's own.
+    assert "(-webkit-touch-callout: none)" in rule.group(1)
+
+
+async def test_a_message_too_long_says_by_how_much(client: Any, pool: Any) -> None:
+    """On many Android phones a Chinese input method writes past the box's maxlength: the resident is told how long
+    the message is and how much to cut, and keeps every word to cut from."""
+    typed = "楼道灯坏了，" * 850
+    page = await client.post("/submit", data=form(text=typed))
+    assert page.status_code == 422
+    error = re.search(r'<p class="error" id="text-error">([^<]*)</p>', page.text)
+    assert error is not None
+    assert "太长" in error.group(1)
+    assert "5100" in error.group(1)
+    assert "100" in error.group(1).replace("5100", "")
+    assert f">{typed}</textarea>" in page.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_comment_too_long_is_told_by_the_box_and_kept(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    created = await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})
+    item = created.json()
+    await drain()
+    closing = {"answer": "已更换灯泡。"}
+    assert (await client.post(f"/api/v1/items/{item['id']}/close", json=closing, headers=staff)).status_code == 200
+    page = (await client.post("/track", data={"code": item["tracking_code"]})).text
+    closed_at = re.search(r'name="closed_at" value="([^"]+)"', page)
+    assert closed_at is not None
+    comment = "灯换了但是开关还是坏的，" * 45
+    rated = await client.post(
+        "/track/rate",
+        data={
+            "code": item["tracking_code"],
+            "closed_at": closed_at.group(1),
+            "rating": "satisfied",
+            "comment": comment,
+        },
+    )
+    assert rated.status_code == 422
+    error = re.search(r'<p class="error" id="comment-error">([^<]*)</p>', rated.text)
+    assert error is not None, rated.text
+    assert "太长" in error.group(1)
+    assert str(len(comment)) in error.group(1)
+    assert "请选择" not in error.group(1)  # the resident did choose
+    box = re.search(r'<textarea id="comment"[^>]*>([^<]*)</textarea>', rated.text)
+    assert box is not None
+    assert box.group(1) == comment
+    assert 'aria-describedby="comment-error"' in box.group(0)
+    # Sending the reply back, confirmed: the same question comes back, the words with it, and nothing is sent back.
+    back = await client.post(
+        "/track/rate",
+        data={
+            "code": item["tracking_code"],
+            "closed_at": closed_at.group(1),
+            "rating": "dissatisfied",
+            "confirm": "yes",
+            "comment": comment,
+        },
+    )
+    assert back.status_code == 422
+    assert 'id="confirm"' in back.text
+    assert 'id="comment-error"' in back.text
+    assert "已办结" in back.text
+
+
+async def test_a_kind_tapped_by_mistake_can_be_taken_back(client: Any, pool: Any) -> None:
+    """Radio buttons cannot be cleared once one is tapped (and the page runs no script): the optional choice has an
+    answer of its own for "none of these", chosen until the resident picks another."""
+    page = (await client.get("/")).text
+    none = re.search(r'<input type="radio" name="kind" value=""[^>]*>', page)
+    assert none is not None
+    assert "checked" in none.group(0)
+    assert page.count("checked") == 1
+    sent = await client.post("/submit", data=form(text="楼道灯坏了", kind=""))
+    assert sent.status_code == 201
+    assert await pool.fetchval("SELECT kind FROM items") is None
+
+
+async def test_interim_replies_are_read_as_a_list_by_a_screen_reader(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Safari drops the list semantics of a list drawn without bullets, so VoiceOver would not say how many interim
+    replies there are, nor where each begins, unless the list says it is one."""
+    created = (await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})).json()
+    await drain()
+    for text in ("已派单至物业。", "物业已约师傅明天上门。"):
+        note = {"text": text, "audience": "resident"}
+        assert (await client.post(f"/api/v1/items/{created['id']}/notes", json=note, headers=staff)).status_code == 201
+    page = (await client.post("/track", data={"code": created["tracking_code"]})).text
+    replies = re.search(r'<ul class="progress"[^>]*>', page)
+    assert replies is not None
+    assert 'role="list"' in replies.group(0)
+    assert page.count("<li>") == 2
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "1380013800",  # a digit short
+        "69712345",  # a landline without its area code
+        "13800138000，010-69712345",  # two numbers
+        "电话13800138000",
+    ],
+)
+async def test_a_phone_refused_says_what_a_phone_looks_like(client: Any, phone: str) -> None:
+    page = await client.post("/submit", data=form(text="楼道灯坏了", contact_phone=phone))
+    assert page.status_code == 422
+    error = re.search(r'<p class="error" id="phone-error">([^<]*)</p>', page.text)
+    assert error is not None
+    for guidance in ("只填一个号码", "11 位", "带区号", "010-"):
+        assert guidance in error.group(1), error.group(1)
+
+
+async def test_a_form_not_sent_says_so_in_its_title(client: Any) -> None:
+    """A screen reader reads a page's title first: a form shown again reads as not sent before its first field."""
+    fresh = (await client.get("/")).text
+    refused = (await client.post("/submit", data=form(text="楼道灯坏了", contact_phone="123"))).text
+    title = re.compile(r"<title>([^<]*)</title>")
+    fresh_title, refused_title = title.search(fresh), title.search(refused)
+    assert fresh_title is not None
+    assert refused_title is not None
+    assert "未提交" not in fresh_title.group(1)
+    assert refused_title.group(1).startswith("未提交")
+
+
+async def test_a_reply_too_old_to_rate_says_so_and_what_to_do(
+    client: Any, pool: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Past the rating window the buttons are gone: the page says why, and where to turn if the problem is back."""
+    created = (await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})).json()
+    await drain()
+    closing = {"answer": "已更换灯泡。"}
+    assert (await client.post(f"/api/v1/items/{created['id']}/close", json=closing, headers=staff)).status_code == 200
+    await pool.execute("UPDATE items SET closed_at = now() - interval '31 days' WHERE id = $1", created["id"])
+    page = (await client.post("/track", data={"code": created["tracking_code"]})).text
+    assert 'name="rating"' not in page
+    assert "30 天" in page
+    assert "12345" in page

@@ -17,6 +17,20 @@ PUBLIC = "https://12345.example.gov.cn"
         ({"origin": "https://12345.example.gov.cn", "host": "suggestions:8000"}, PUBLIC, False),  # proxy rewrote Host
         ({"origin": "https://12345.example.gov.cn:443", "host": "suggestions:8000"}, PUBLIC, False),
         ({"origin": "https://elsewhere.example", "host": "12345.example.gov.cn"}, PUBLIC, True),
+        # The service's pages under another of the district's names (an old iPhone sends no Sec-Fetch-Site): listed.
+        (
+            {"origin": "https://zzzx.example.gov.cn", "host": "suggestions:8000"},
+            f"{PUBLIC}, https://zzzx.example.gov.cn",
+            False,
+        ),
+        (
+            {"origin": "https://elsewhere.example", "host": "suggestions:8000"},
+            f"{PUBLIC},https://zzzx.example.gov.cn",
+            True,
+        ),
+        # A name the district did not list is refused even when it is the Host: over plain HTTP a page may rebind its
+        # own name to the service's address, and post its visitors' forms there.
+        ({"origin": "http://rebound.example", "host": "rebound.example"}, PUBLIC, True),
         ({"origin": "http://[::1]:8000", "host": "[::1]:8000"}, "", False),
         ({"origin": "null", "host": "12345.example.gov.cn"}, "", True),
         ({"host": "12345.example.gov.cn"}, "", False),  # a client that says nothing

@@ -91,3 +91,45 @@ def test_tracking_codes_are_random_and_typed_back_loosely() -> None:
     assert normalise_tracking_code(" " + code.replace("-", " ") + " ") == code
     assert normalise_tracking_code("0000-1111-IIII") is None
     assert normalise_tracking_code("../../etc") is None
+
+
+def test_a_code_typed_with_an_input_methods_separators_is_read() -> None:
+    """A Chinese input method left in its Chinese mode puts its own marks between what is typed: a pinyin
+    apostrophe (zmb5'5rkz), a full-width comma between the groups a resident read out."""
+    code = "ZMB5-5RKZ-HVQA"
+    for typed in ["zmb5'5rkz'hvqa", "ZMB5，5RKZ，HVQA", "ZMB5,5RKZ,HVQA", "ZMB5’5RKZ’HVQA", "查询码：zmb5'5rkz'hvqa"]:
+        assert normalise_tracking_code(typed) == code, typed
+
+
+def test_a_code_pasted_with_the_words_around_it_is_read() -> None:
+    """Residents copy the code out of a chat message or a note, words and punctuation around it."""
+    code = "ZMB5-5RKZ-HVQA"
+    for pasted in [
+        f"查询码：{code}",
+        f"我的查询码是{code}，请帮忙查一下",
+        f"【{code}】",
+        f"“{code.lower()}”",
+        "查询码 ZMB5 5RKZ HVQA。",
+        "查询码ZMB55RKZHVQA",
+        f"{code}\n谢谢",
+    ]:
+        assert normalise_tracking_code(pasted) == code, pasted
+    # Twelve symbols cut out of a longer run are no code (a phone or ID number typed in the wrong box), nor is a
+    # message holding two codes.
+    assert normalise_tracking_code("ZMB55RKZHVQAB") is None
+    assert normalise_tracking_code("身份证11010519491231002X") is None
+    assert normalise_tracking_code(f"{code} 和 ABCD-EFGH-JKMN") is None
+
+
+def test_the_key_of_a_form_sent_again_cannot_give_the_senders_address_back() -> None:
+    """An anonymous resident's words and the key that finds them sent again are stored side by side: the key holds
+    too little of the address to find it again (by hashing every address with the stored words), yet tells most
+    neighbours' identical words apart."""
+    from suggestions.web import repeat_key
+
+    words = item(text="路灯不亮")
+    keys = {repeat_key(f"10.{a}.{b}.7", words).key for a in range(40) for b in range(50)}
+    assert 16 <= len(keys) <= 256  # 2,000 addresses share at most 256 keys: each key, thousands of addresses
+    assert len({repeat_key(f"10.0.{b}.7", words).key for b in range(20)}) > 1
+    assert repeat_key("10.0.0.7", words) == repeat_key("10.0.0.7", item(text="路灯不亮"))
+    assert repeat_key("10.0.0.7", words) != repeat_key("10.0.0.7", item(text="路灯不亮了"))
