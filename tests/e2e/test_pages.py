@@ -365,28 +365,32 @@ async def test_text_follows_the_residents_own_font_size_and_hints_are_not_small(
     assert not re.search(r"\.hint \{[^}]*font-size: \.\d+rem", style.group(1))
 
 
-async def test_sending_a_reply_back_lands_on_the_question_and_its_cancel_is_a_button_apart(
-    client: Any, drain: Any, staff: dict[str, str]
-) -> None:
+async def replied_on_its_page(client: Any, drain: Any, staff: dict[str, str]) -> tuple[dict[str, Any], str, str]:
+    """A resident's item, closed with a reply: the item, its tracking page and the page's `closed_at`."""
     created = await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})
-    item = created.json()
+    item: dict[str, Any] = created.json()
     await drain()
     closing = {"answer": "已更换灯泡。"}
     assert (await client.post(f"/api/v1/items/{item['id']}/close", json=closing, headers=staff)).status_code == 200
     page = (await client.post("/track", data={"code": item["tracking_code"]})).text
-    # The answer to 不满意 is a long page whose question sits below the fold: the browser goes to it.
-    assert 'action="/track/rate#confirm"' in page
     closed_at = re.search(r'name="closed_at" value="([^"]+)"', page)
     assert closed_at is not None
+    return item, page, closed_at.group(1)
+
+
+async def test_sending_a_reply_back_lands_on_the_question_and_its_cancel_is_a_button_apart(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    item, page, closed_at = await replied_on_its_page(client, drain, staff)
+    # The answer to 不满意 is a long page whose question sits below the fold: the browser goes to it.
+    assert 'action="/track/rate#confirm"' in page
     asked = await client.post(
-        "/track/rate",
-        data={"code": item["tracking_code"], "closed_at": closed_at.group(1), "rating": "dissatisfied"},
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "dissatisfied"}
     )
     assert 'id="confirm"' in asked.text
     assert 'class="secondary">不退回，返回</button>' in asked.text
     rated = await client.post(
-        "/track/rate",
-        data={"code": item["tracking_code"], "closed_at": closed_at.group(1), "rating": "satisfied"},
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "satisfied"}
     )
     assert rated.status_code == 303
     assert rated.headers["location"].endswith("#notice")
@@ -519,23 +523,11 @@ async def test_a_message_too_long_says_by_how_much(client: Any, pool: Any) -> No
 
 
 async def test_a_comment_too_long_is_told_by_the_box_and_kept(client: Any, drain: Any, staff: dict[str, str]) -> None:
-    created = await client.post("/api/v1/items", json={"channel": "web", "text": "楼道灯坏了一个月了"})
-    item = created.json()
-    await drain()
-    closing = {"answer": "已更换灯泡。"}
-    assert (await client.post(f"/api/v1/items/{item['id']}/close", json=closing, headers=staff)).status_code == 200
-    page = (await client.post("/track", data={"code": item["tracking_code"]})).text
-    closed_at = re.search(r'name="closed_at" value="([^"]+)"', page)
-    assert closed_at is not None
+    item, _, closed_at = await replied_on_its_page(client, drain, staff)
     comment = "灯换了但是开关还是坏的，" * 45
     rated = await client.post(
         "/track/rate",
-        data={
-            "code": item["tracking_code"],
-            "closed_at": closed_at.group(1),
-            "rating": "satisfied",
-            "comment": comment,
-        },
+        data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "satisfied", "comment": comment},
     )
     assert rated.status_code == 422
     error = re.search(r'<p class="error" id="comment-error">([^<]*)</p>', rated.text)
@@ -552,7 +544,7 @@ async def test_a_comment_too_long_is_told_by_the_box_and_kept(client: Any, drain
         "/track/rate",
         data={
             "code": item["tracking_code"],
-            "closed_at": closed_at.group(1),
+            "closed_at": closed_at,
             "rating": "dissatisfied",
             "confirm": "yes",
             "comment": comment,
