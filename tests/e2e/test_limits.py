@@ -53,7 +53,7 @@ async def test_anonymous_submissions_are_limited_per_address(
         assert "分钟后再点“提交”" in page.text
         assert "您写的内容还在" in page.text
         assert "12345" in page.text
-        assert f">{ITEM['text']}</textarea>" in page.text
+        assert f">\n{ITEM['text']}</textarea>" in page.text
         assert 'value="回龙观街道"' in page.text
         assert 'name="submission" value="' + "b" * 22 in page.text
         # Reading is not submitting.

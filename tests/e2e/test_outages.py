@@ -91,7 +91,7 @@ async def test_postgres_down_gives_the_resident_the_form_back_with_what_was_type
     assert page.headers["content-type"].startswith("text/html")
     assert "没有保存" in page.text
     assert '<form method="post" action="/submit"' in page.text
-    assert f">{typed['text']}</textarea>" in page.text
+    assert f">\n{typed['text']}</textarea>" in page.text
     assert f'value="{typed["place"]}"' in page.text
     assert f'value="{typed["contact_name"]}"' in page.text
     assert 'value="complaint" checked' in page.text
@@ -122,7 +122,7 @@ async def test_postgres_down_keeps_a_residents_rating_and_comment_to_send_again(
     assert form is not None, page.text
     for name in ("code", "closed_at", "rating", "confirm"):
         assert f'name="{name}" value="{rating[name]}"' in form.group(0)
-    assert f">{rating['comment']}</textarea>" in form.group(0)
+    assert f">\n{rating['comment']}</textarea>" in form.group(0)
 
 
 async def test_postgres_down_a_look_up_is_told_to_look_again_later(
