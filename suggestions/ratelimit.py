@@ -176,10 +176,16 @@ class RateLimitMiddleware(ASGIMiddleware):
 
 TOO_MANY_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>请稍后再试</title></head>
-<body style="font-size:1.25rem;line-height:1.7;margin:1.5rem"><main><h1>提交太频繁了</h1>
-<p>请按手机的“返回”键回到上一页（您写的内容还在），过 {minutes} 分钟后再点“提交”。情况紧急请直接拨打 12345，
+<body style="font-size:1.25rem;line-height:1.7;margin:1.5rem"><main><h1>{what}太频繁了</h1>
+<p>请按手机的“返回”键回到上一页（{kept}），过 {minutes} 分钟后再点“{button}”。情况紧急请直接拨打 12345，
 危及人身安全请拨打 110。</p>
 <p><a href="/">回到首页</a></p></main></body></html>"""
+# What the resident was doing on each page, and the button to tap again: a look-up told to tap 提交 is lost.
+_PAGE_ACTIONS = {
+    "/track": {"what": "查询", "kept": "查询码还在", "button": "查询"},
+    "/track/rate": {"what": "评价", "kept": "您写的内容还在", "button": "满意、基本满意或不满意"},
+}
+_FORM_ACTION = {"what": "提交", "kept": "您写的内容还在", "button": "提交"}
 
 
 async def _too_many(send: Send, *, path: str, retry_after: int) -> None:
@@ -194,7 +200,8 @@ async def _too_many(send: Send, *, path: str, retry_after: int) -> None:
         )
         content_type = b"application/problem+json"
     else:
-        body = TOO_MANY_PAGE.format(minutes=max(1, math.ceil(retry_after / 60))).encode()
+        action = _PAGE_ACTIONS.get(path, _FORM_ACTION)
+        body = TOO_MANY_PAGE.format(minutes=max(1, math.ceil(retry_after / 60)), **action).encode()
         content_type = b"text/html; charset=utf-8"
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",

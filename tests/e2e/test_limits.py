@@ -143,3 +143,20 @@ async def test_a_flood_over_the_address_limit_is_answered_without_reading_it(
         assert flood.status_code == 429
         assert "提交太频繁了" in flood.text
         assert 'action="/submit"' not in flood.text
+
+
+async def test_a_look_up_or_a_rating_over_the_limit_is_told_which_button_to_tap_again(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A resident looking a code up is not told to tap 提交, a button the look-up page does not have."""
+    limited = msgspec_replace(settings, rate_limit_address="1/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        assert (await client.post("/track", data={"code": "ABCD-EFGH-JKMN"})).status_code == 404
+        look_up = await client.post("/track", data={"code": "ABCD-EFGH-JKMN"})
+        rating = await client.post("/track/rate", data={"code": "ABCD-EFGH-JKMN", "rating": "satisfied"})
+    assert look_up.status_code == rating.status_code == 429
+    assert "查询太频繁了" in look_up.text
+    assert "再点“查询”" in look_up.text
+    assert "提交" not in look_up.text
+    assert "评价太频繁了" in rating.text
+    assert "您写的内容还在" in rating.text

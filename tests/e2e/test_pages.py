@@ -639,3 +639,13 @@ async def test_a_reply_too_old_to_rate_says_so_and_what_to_do(
     assert 'name="rating"' not in page
     assert "30 天" in page
     assert "12345" in page
+
+
+async def test_the_place_box_does_not_offer_the_residents_home_address(client: Any) -> None:
+    """The form is anonymous unless the resident leaves a contact: the place is where the problem is, and a browser
+    that filled in the resident's saved home address (unit and door number) would sign the report for them."""
+    page = (await client.get("/")).text
+    place = re.search(r'<input[^>]*id="place"[^>]*>', page)
+    assert place is not None
+    assert 'autocomplete="off"' in place.group(0)
+    assert "street-address" not in page
