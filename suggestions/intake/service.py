@@ -22,6 +22,10 @@ CLOCK_SKEW = timedelta(minutes=5)
 # No record the service keeps predates this; an earlier time is a typing error (and year 1 with a positive offset
 # is before year 1 in UTC, which PostgreSQL refuses).
 EARLIEST_RECEIVED_AT = datetime(1970, 1, 1, tzinfo=UTC)
+# A call or a visit is entered within days of it. An older time is a device's clock gone wrong (a phone whose clock
+# reset to 1970 after its battery ran flat), which would put the item at the top of the feed as the longest waiting;
+# older records come in by `suggestions import` (`history`).
+LONGEST_DELAY = timedelta(days=30)
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -78,6 +82,12 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             raise InvalidInput("received_at", "received_at is in the future")
         if item.received_at < EARLIEST_RECEIVED_AT:
             raise InvalidInput("received_at", "received_at is before 1970")
+        if not history and item.received_at < (now or datetime.now(UTC)) - LONGEST_DELAY:
+            raise InvalidInput(
+                "received_at",
+                f"received_at is more than {LONGEST_DELAY.days} days ago: check the device's clock "
+                "(older records are imported with `suggestions import`)",
+            )
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
     name = item.contact_name.strip() if item.contact_name and shows_anything(item.contact_name) else None

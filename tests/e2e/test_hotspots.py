@@ -292,10 +292,14 @@ async def test_staff_merge_and_split_cases(
 async def test_a_case_whose_first_report_is_split_off_is_summarised_by_a_report_it_holds(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
-    # The machine put a rubbish report first into the lift case; staff split it off.
+    # The machine put a rubbish report first into the lift case; staff split it off. Each report is placed before the
+    # next arrives: reports waiting together are claimed by a worker's concurrent jobs and placed in no fixed order.
     wrong = await post(client, "web", "龙跃苑二区5号楼门口的垃圾站每天傍晚才清运，电梯口臭味很大，建议早上清运。", {})
-    lift = [await post(client, "web", text, {}) for _, text in LIFT[1:3]]
     await drain(model=FixedTopic(model, "城乡建设"))
+    lift = []
+    for _, text in LIFT[1:3]:
+        lift.append(await post(client, "web", text, {}))
+        await drain(model=FixedTopic(model, "城乡建设"))
     first_case = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in [wrong, *lift]}
     assert len(first_case) == 1
     await client.post(f"/api/v1/items/{wrong}/case", json={"case_id": None}, headers=staff)
@@ -318,9 +322,16 @@ async def test_the_grouping_report_counts_the_joins_staff_undid(
 ) -> None:
     from suggestions.hotspots.editing import grouping_report
 
-    lift = [await post(client, "web", text, {}) for _, text in LIFT[:3]]  # residents, one by one
-    rubbish = [await post(client, "web", text, {}) for text in (OTHER_PROBLEM_SAME_PLACE, RUBBISH_AGAIN)]
-    await drain(model=FixedTopic(model, "城乡建设"))
+    # Residents, one by one, each report placed before the next arrives (reports waiting together are claimed by a
+    # worker's concurrent jobs and placed in no fixed order, and which report opens a case decides which are joins).
+    lift, rubbish = [], []
+    for reports, texts in (
+        (lift, [text for _, text in LIFT[:3]]),
+        (rubbish, [OTHER_PROBLEM_SAME_PLACE, RUBBISH_AGAIN]),
+    ):
+        for text in texts:
+            reports.append(await post(client, "web", text, {}))
+            await drain(model=FixedTopic(model, "城乡建设"))
     cases = {i: (await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in lift + rubbish}
     lift_case, rubbish_case = cases[lift[0]], cases[rubbish[0]]
     assert {cases[i] for i in lift} == {lift_case}

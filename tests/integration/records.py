@@ -46,6 +46,7 @@ async def classified_item(
         principal=None,
         gazetteer=GAZETTEER,
         idempotency_key=f"{channel}-{text}-{days_ago}",
+        history=True,  # an old record, as an import stores it
     )
     item_id = accepted.item.id
     outcome = Outcome(

@@ -56,6 +56,19 @@ def test_received_at_in_the_future_is_refused() -> None:
     assert field_of(exc) == "received_at"
 
 
+def test_a_call_entered_weeks_late_is_a_clock_gone_wrong() -> None:
+    """A phone whose clock reset to 1970 (or a console a year off) would put its item at the top of the feed as the
+    longest waiting: a call or visit is entered within 30 days; an import keeps any older date."""
+    now = datetime.now(UTC)
+    check_item(item(channel="grid", received_at=now - timedelta(days=29)))
+    for stale in (now - timedelta(days=31), datetime(1970, 1, 1, 8, 0, 5, tzinfo=UTC)):
+        with pytest.raises(InvalidInput) as exc:
+            check_item(item(channel="grid", received_at=stale))
+        assert field_of(exc) == "received_at"
+        assert "clock" in str(exc.value)
+        check_item(item(channel="grid", received_at=stale), history=True)
+
+
 def test_lat_without_lon() -> None:
     with pytest.raises(InvalidInput) as exc:
         check_item(item(lat=40.2))
