@@ -117,7 +117,8 @@ LIMIT $11
 )
 
 
-def encode_cursor(entry: FeedEntry, moved_xid: int | None = None, moved_id: int = 0) -> str:
+def encode_cursor(entry: FeedEntry | _Cursor, moved_xid: int | None = None, moved_id: int = 0) -> str:
+    """A cursor after `entry` (an entry of the page, or the position a page with no entries started from)."""
     cursor = _Cursor(
         priority=entry.priority, received_at=entry.received_at, id=entry.id, moved_xid=moved_xid, moved_id=moved_id
     )
@@ -188,13 +189,15 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
     now = datetime.now(UTC)
     entries = [_entry(r, now) for r in rows[:limit]]
     next_cursor = None
-    if len(rows) > limit:
-        if more_moved:
-            # The rest of the raised items on the next page, before anything raised since.
-            next_cursor = encode_cursor(entries[-1], moved[-1]["rank_xid"], moved[-1]["id"])
-        else:
-            # Everything this page's snapshot could not see: transactions from its oldest still running on.
-            next_cursor = encode_cursor(entries[-1], rows[0]["snapshot_xmin"])
+    if more_moved:
+        # The rest of the raised items on the next page, before anything raised since; even when this page is the
+        # feed's last, or holds raised items only, the walk is not over until they are listed.
+        assert after is not None
+        position = entries[-1] if entries else after
+        next_cursor = encode_cursor(position, moved[-1]["rank_xid"], moved[-1]["id"])
+    elif len(rows) > limit:
+        # Everything this page's snapshot could not see: transactions from its oldest still running on.
+        next_cursor = encode_cursor(entries[-1], rows[0]["snapshot_xmin"])
     listed = sorted(moved, key=lambda r: (r["priority"], r["received_at"], r["id"]))
     return Feed(items=entries, next_cursor=next_cursor, moved_up=[_entry(r, now) for r in listed])
 

@@ -122,3 +122,19 @@ async def test_an_item_moved_into_a_filtered_topic_is_listed(
     assert put.status_code == 200, put.text
     walked += await _walk_on(client, staff, first["next_cursor"], limit=1, topic=topic)
     assert ids[3] in walked, f"walked {walked}: the urgent item of this topic was never shown"
+
+
+async def test_raised_items_past_the_limit_of_the_last_page_are_not_dropped(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    ids = await _items(client, drain, staff, [{"risk_level": 1}] * 5)
+    first = await _page(client, staff, None, limit=2)
+    walked = _seen(first)
+    assert walked == ids[:2]
+    # Every item after the cursor turns urgent while page 1 is read: the rest of the walk is raised items only,
+    # more of them than a page holds.
+    for item_id in ids[2:]:
+        put = await client.put(f"/api/v1/items/{item_id}/classification", json={"risk_level": 3}, headers=staff)
+        assert put.status_code == 200, put.text
+    walked += await _walk_on(client, staff, first["next_cursor"], limit=2)
+    assert set(ids[2:]) <= set(walked), f"walked {walked}: an item made urgent was never shown"
