@@ -47,8 +47,9 @@ class Feed(msgspec.Struct, kw_only=True):
     items: list[FeedEntry]
     next_cursor: str | None
     # On a page after the first: items that now rank above the cursor and rose there (or arrived, or came back to
-    # work) after the previous page was read. Without them a walk would skip an item made urgent meanwhile. An item
-    # may show twice in one walk (here, or again further down after it fell): its id says so.
+    # work, or, in a feed filtered by status, took one of its statuses) after the previous page was read. Without
+    # them a walk would skip an item made urgent meanwhile. An item may show twice in one walk (here, or again
+    # further down after it fell): its id says so.
     moved_up: list[FeedEntry] = []
 
 
@@ -89,6 +90,7 @@ SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.stre
        i.assigned_to, i.reopened_at, i.reopen_count,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id, i.rank_xid::text::bigint AS rank_xid,
+       greatest(i.rank_xid, i.status_xid)::text::bigint AS moved_in_xid,
        pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snapshot_xmin
 FROM items i
 LEFT JOIN hotspots h ON h.id = i.hotspot_id
@@ -112,6 +114,19 @@ MOVED_UP = (
     + FILTER
     + """  AND (i.rank_xid, i.id) > ($13::text::xid8, $14) AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY i.rank_xid, i.id
+LIMIT $11
+"""
+)
+
+# A walk of some of the feed's statuses (a desk's assigned items, the failed ones) also sees items arrive by a change
+# of status (assigned, given up on) that leaves their rank as it was: read from items_status_moved.
+MOVED_IN = (
+    COLUMNS
+    + "WHERE"
+    + FILTER
+    + """  AND (greatest(i.rank_xid, i.status_xid), i.id) > ($13::text::xid8, $14)
+  AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
+ORDER BY greatest(i.rank_xid, i.status_xid), i.id
 LIMIT $11
 """
 )
@@ -182,9 +197,13 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
     rows = await conn.fetch(FEED, *arguments)
     moved: list[Any] = []
     more_moved = False
+    # Without some of the feed's statuses, a change of status brings an item in; among all of them, it does not.
+    narrowed = not set(OPEN_STATUSES) <= set(flt.statuses)
+    moved_key = "moved_in_xid" if narrowed else "rank_xid"
     if after is not None and after.moved_xid is not None and set(flt.statuses) != {"closed"}:
         arguments[10] = limit + 1
-        moved = list(await conn.fetch(MOVED_UP, *arguments, str(after.moved_xid), after.moved_id))
+        query = MOVED_IN if narrowed else MOVED_UP
+        moved = list(await conn.fetch(query, *arguments, str(after.moved_xid), after.moved_id))
         more_moved, moved = len(moved) > limit, moved[:limit]
     now = datetime.now(UTC)
     entries = [_entry(r, now) for r in rows[:limit]]
@@ -194,7 +213,7 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
         # feed's last, or holds raised items only, the walk is not over until they are listed.
         assert after is not None
         position = entries[-1] if entries else after
-        next_cursor = encode_cursor(position, moved[-1]["rank_xid"], moved[-1]["id"])
+        next_cursor = encode_cursor(position, moved[-1][moved_key], moved[-1]["id"])
     elif len(rows) > limit:
         # Everything this page's snapshot could not see: transactions from its oldest still running on.
         next_cursor = encode_cursor(entries[-1], rows[0]["snapshot_xmin"])

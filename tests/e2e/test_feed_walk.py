@@ -138,3 +138,21 @@ async def test_raised_items_past_the_limit_of_the_last_page_are_not_dropped(
         assert put.status_code == 200, put.text
     walked += await _walk_on(client, staff, first["next_cursor"], limit=2)
     assert set(ids[2:]) <= set(walked), f"walked {walked}: an item made urgent was never shown"
+
+
+async def test_an_item_assigned_while_a_desk_walks_its_assigned_items_is_listed(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    ids = await _items(client, drain, staff, [{"risk_level": 1}] * 4)
+    for item_id in ids[1:]:
+        assigned = await client.post(f"/api/v1/items/{item_id}/assign", json={"to": "城管科"}, headers=staff)
+        assert assigned.status_code == 200, assigned.text
+    await asyncio.sleep(READING)
+    first = await _page(client, staff, None, limit=1, status="assigned")
+    walked = _seen(first)
+    assert walked == [ids[1]]
+    # While the desk reads page 1, a colleague hands it the oldest item: it now ranks first among the assigned.
+    assigned = await client.post(f"/api/v1/items/{ids[0]}/assign", json={"to": "城管科"}, headers=staff)
+    assert assigned.status_code == 200, assigned.text
+    walked += await _walk_on(client, staff, first["next_cursor"], limit=1, status="assigned")
+    assert ids[0] in walked, f"walked {walked}: the item assigned meanwhile was never shown"
