@@ -72,11 +72,12 @@ class Rated(msgspec.Struct, kw_only=True):
 
 
 LOCK_BY_CODE = """
-SELECT id, tracking_code, status, closed_at, assigned_to, topic, answer_masked FROM items
+SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked FROM items
 WHERE tracking_code = $1 FOR UPDATE
 """
 LOCK_BY_ID = """
-SELECT id, tracking_code, status, closed_at, assigned_to, topic, answer_masked FROM items WHERE id = $1 FOR UPDATE
+SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked FROM items
+WHERE id = $1 FOR UPDATE
 """
 # What a call back needs: someone to call, and no rating of this reply that the resident gave themselves.
 CALLABLE = """
@@ -84,13 +85,16 @@ SELECT EXISTS (SELECT 1 FROM contacts WHERE item_id = $1 AND phone IS NOT NULL A
        EXISTS (SELECT 1 FROM ratings WHERE item_id = $1 AND closed_at = $2 AND source = 'resident') AS resident_rated
 """
 
+# With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item).
 RECORD = """
-INSERT INTO ratings (item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by, answer_masked)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO ratings (
+    item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by, answer_masked, closed_by
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (item_id, closed_at) DO UPDATE
 SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, desk = excluded.desk,
     topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by,
-    answer_masked = excluded.answer_masked, rated_at = now()
+    answer_masked = excluded.answer_masked, closed_by = excluded.closed_by, rated_at = now()
 """
 
 KEEP = "UPDATE items SET satisfaction = $2, updated_at = now() WHERE id = $1 RETURNING status"
@@ -166,7 +170,7 @@ async def _rate(
         await conn.execute(
             RECORD,
             *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
-            *(source, recorded_by, item["answer_masked"]),
+            *(source, recorded_by, item["answer_masked"], item["closed_by"]),
         )
         if reopened:
             status = await conn.fetchval(REOPEN, item["id"])

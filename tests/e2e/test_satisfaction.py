@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from suggestions.auth import hash_token
+from tests.conftest import _token
 from tests.e2e.test_api_contract import problem_fields
 from tests.e2e.test_hotspots import LIFT, FixedTopic, post_all
 from tests.e2e.test_metrics import samples
@@ -557,6 +559,30 @@ async def test_a_reply_sent_back_stays_readable_after_the_desk_answers_again(
     assert [(r["answer"], r["rating"]) for r in item["ratings"]] == [
         ("已转物业处理，电话 [手机号]。", "dissatisfied"),  # as the resident read it, masked
         ("已更换灯具。", "satisfied"),
+    ]
+
+
+async def test_a_reply_sent_back_keeps_who_wrote_it(client: Any, drain: Any, staff: dict[str, str], pool: Any) -> None:
+    """Whoever follows a 不满意件 up (or audits the desks) knows who wrote the reply the resident rejected, once the
+    item is answered again by someone else."""
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}"
+    colleague = await _token(pool, "staff")
+    first_writer, second_writer = [
+        await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(h["Authorization"][7:]))
+        for h in (staff, colleague)
+    ]
+    await client.post(f"{url}/close", json={"answer": "已转物业处理。"}, headers=staff)
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=colleague)
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "satisfied"})
+
+    writers = await pool.fetch(
+        "SELECT rating, closed_by FROM ratings WHERE item_id = $1 ORDER BY closed_at", created["id"]
+    )
+    assert [(r["rating"], r["closed_by"]) for r in writers] == [
+        ("dissatisfied", first_writer),
+        ("satisfied", second_writer),
     ]
 
 
