@@ -38,10 +38,13 @@ VALUES ($1, $2, 1, $3, 1, $4, $5, false, $6, 'staff')
 RETURNING id
 """
 
+# An item nobody classified leaves the failed to work: to the desk it is with (one a resident sent back after the desk
+# answered it, `ratings.REOPEN`), else to the open items.
 APPLY = """
 UPDATE items SET
     classification_id = $2, topic = $3, risk_level = $4, needs_review = false,
-    status = CASE WHEN status IN ('pending', 'failed') THEN 'open' ELSE status END,
+    status = CASE WHEN status NOT IN ('pending', 'failed') THEN status
+                  WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
     lease_until = NULL, updated_at = now()
 WHERE id = $1
 """
