@@ -171,7 +171,9 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         why = explain(
             row["hotspot_kind"], row["hotspot_street"], row["hotspot_topic"], row["hotspot_why"], row["hotspot_case_id"]
         )
-        reasons.append(Reason("hotspot", f"属于热点，提前一档：{why}"))
+        # An emergency ranks first already: the hotspot names why it matters, not a lift it did not get.
+        lifted = "，提前一档" if row["risk_level"] != max(RISK_NAMES) else ""
+        reasons.append(Reason("hotspot", f"属于热点{lifted}：{why}"))
     if row["needs_review"]:
         reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))
     reasons.append(Reason("waiting", _waiting(row["received_at"], now)))

@@ -65,3 +65,28 @@ def test_reasons_say_why() -> None:
     assert reasons_for(sent_back, now)[0] == Reason("dissatisfied", "居民对答复不满意，退回重办（第 2 次）")
     closed_after = {**sent_back, "status": "closed"}
     assert "dissatisfied" not in [r.code for r in reasons_for(closed_after, now)]
+
+
+def test_a_hotspot_reason_says_it_lifts_only_an_item_it_lifts() -> None:
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "open",
+        "risk_level": 1,
+        "needs_review": False,
+        "hotspot_id": 4,
+        "hotspot_kind": "case",
+        "hotspot_street": "回龙观街道",
+        "hotspot_topic": "城乡建设",
+        "hotspot_why": {"reports": 7, "reporters": 6, "channels": 2, "span_days": 3},
+        "hotspot_case_id": 9,
+        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
+    }
+
+    def hotspot(r: dict[str, object]) -> str:
+        return next(reason.message for reason in reasons_for(r, now) if reason.code == "hotspot")
+
+    assert hotspot(row).startswith("属于热点，提前一档：")
+    # An emergency already ranks first: the hotspot does not move it.
+    assert "提前" not in hotspot({**row, "risk_level": 3})
