@@ -8,6 +8,9 @@ from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugi
 from litestar.openapi.spec import Schema
 from litestar.typing import FieldDefinition
 
+# Litestar leaves a bound of 0 out of the document (it reads `ge=0` as no bound): a field bounded at 0 says so again.
+ZERO_MINIMUM = {"minimum": 0}
+
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     """A body that refuses unknown fields (`forbid_unknown_fields`) has a schema with `additionalProperties: false`."""

@@ -16,12 +16,13 @@ from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.hotspots.tracker import reassess, refresh_case_risk, retopic
 from suggestions.intake.schema import PathId, Strict
+from suggestions.openapi import ZERO_MINIMUM
 from suggestions.triage.items import ItemView, item_by_id
 
 
 class Correction(Strict):
     topic: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
-    risk_level: Annotated[int, Meta(ge=0, le=3)] | None = None
+    risk_level: Annotated[int, Meta(ge=0, le=3, extra_json_schema={"extra": ZERO_MINIMUM})] | None = None
 
 
 LOCK_ITEM = "SELECT topic, risk_level, status, case_id FROM items WHERE id = $1 FOR UPDATE"

@@ -51,3 +51,11 @@ def test_every_error_an_endpoint_declares_is_problem_details(document: dict[str,
                 assert response["content"] == {"application/problem+json": {"schema": PROBLEM}}, (label, status)
         if op.get("security") == [{"bearer": []}]:
             assert {"401", "403"} <= set(op["responses"]), label
+
+
+def test_a_risk_level_is_bounded_at_both_ends(document: dict[str, Any]) -> None:
+    """A client built from the document must not send a risk below 0: the API refuses it."""
+    [min_risk] = [p for p in document["paths"]["/api/v1/triage"]["get"]["parameters"] if p["name"] == "min_risk"]
+    correction = document["components"]["schemas"]["Correction"]["properties"]["risk_level"]
+    for schema in (min_risk["schema"], correction):
+        assert (schema.get("minimum"), schema.get("maximum")) == (0, 3), schema
