@@ -609,3 +609,27 @@ async def test_a_call_back_may_name_the_reply_to_the_millisecond(
     in_ms = closed_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rated = await client.post(f"{url}/rating", json={"rating": "satisfied", "closed_at": in_ms}, headers=staff)
     assert rated.status_code == 200, rated.text
+
+
+async def test_closing_a_case_records_who_closed_it_and_when(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    assert (await client.get(f"/api/v1/cases/{case_id}", headers=staff)).json()["closed_at"] is None
+    # Every report was answered on its own already: the case's closing is the only trace of the case's reply.
+    for item_id in ids:
+        await client.post(f"/api/v1/items/{item_id}/close", json={"answer": "已联系物业。"}, headers=staff)
+
+    closed = await client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "电梯已修复。"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closed_at"] is not None
+    by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
+    assert await pool.fetchval("SELECT closed_by FROM cases WHERE id = $1", case_id) == by
