@@ -97,6 +97,11 @@ SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.re
     answer_masked = excluded.answer_masked, closed_by = excluded.closed_by, rated_at = now()
 """
 
+# Each rating given, the ones it replaces in `ratings` included (a call back's, changed by the resident).
+RECORD_CHANGE = """
+INSERT INTO rating_changes (item_id, closed_at, rating, source, recorded_by) VALUES ($1, $2, $3, $4, $5)
+"""
+
 KEEP = "UPDATE items SET satisfaction = $2, updated_at = now() WHERE id = $1 RETURNING status"
 
 # Back to the desk it was assigned to, or to the feed's open items; an item nobody classified back among the failed,
@@ -172,6 +177,7 @@ async def _rate(
             *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
             *(source, recorded_by, item["answer_masked"], item["closed_by"]),
         )
+        await conn.execute(RECORD_CHANGE, item["id"], item["closed_at"], rating.rating, source, recorded_by)
         if reopened:
             status = await conn.fetchval(REOPEN, item["id"])
             # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,

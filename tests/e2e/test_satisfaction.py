@@ -633,3 +633,32 @@ async def test_closing_a_case_records_who_closed_it_and_when(
     assert closed.json()["closed_at"] is not None
     by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
     assert await pool.fetchval("SELECT closed_by FROM cases WHERE id = $1", case_id) == by
+
+
+async def test_a_call_back_rating_the_resident_changed_stays_on_record(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """A rating staff took down on the phone counts for their desk: who took it down, and what, stays on record
+    when the resident (or another call) changes it."""
+    created, url = await hotline_item(client, drain, operator)
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    reply = {"closed_at": (await client.get(url, headers=staff)).json()["closed_at"]}
+    colleague = await _token(pool, "staff")
+    for rating, headers in (("satisfied", staff), ("basically_satisfied", colleague)):
+        taken = await client.post(f"{url}/rating", json={"rating": rating} | reply, headers=headers)
+        assert taken.status_code == 200, taken.text
+    changed = await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert changed.status_code == 200, changed.text
+
+    tokens = [
+        await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(h["Authorization"][7:]))
+        for h in (staff, colleague)
+    ]
+    given = await pool.fetch(
+        "SELECT rating, source, recorded_by FROM rating_changes WHERE item_id = $1 ORDER BY id", created["id"]
+    )
+    assert [tuple(r) for r in given] == [
+        ("satisfied", "callback", tokens[0]),
+        ("basically_satisfied", "callback", tokens[1]),
+        ("dissatisfied", "resident", None),
+    ]
