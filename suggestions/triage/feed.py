@@ -118,8 +118,9 @@ LIMIT $11
 """
 )
 
-# A walk of some of the feed's statuses (a desk's assigned items, the failed ones) also sees items arrive by a change
-# of status (assigned, given up on) that leaves their rank as it was: read from items_status_moved.
+# A walk of some of the feed's statuses (a desk's assigned items, the failed ones, the closed ones) also sees items
+# arrive by a change of status (assigned, given up on, closed) that leaves their rank as it was: read from
+# items_status_moved.
 MOVED_IN = (
     COLUMNS
     + "WHERE"
@@ -202,7 +203,7 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
     # Without some of the feed's statuses, a change of status brings an item in; among all of them, it does not.
     narrowed = not set(OPEN_STATUSES) <= set(flt.statuses)
     moved_key = "moved_in_xid" if narrowed else "rank_xid"
-    if after is not None and after.moved_xid is not None and set(flt.statuses) != {"closed"}:
+    if after is not None and after.moved_xid is not None:
         arguments[10] = limit + 1
         query = MOVED_IN if narrowed else MOVED_UP
         moved = list(await conn.fetch(query, *arguments, str(after.moved_xid), after.moved_id))

@@ -156,3 +156,21 @@ async def test_an_item_assigned_while_a_desk_walks_its_assigned_items_is_listed(
     assert assigned.status_code == 200, assigned.text
     walked += await _walk_on(client, staff, first["next_cursor"], limit=1, status="assigned")
     assert ids[0] in walked, f"walked {walked}: the item assigned meanwhile was never shown"
+
+
+async def test_an_item_closed_while_staff_walk_the_closed_items_is_listed(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    ids = await _items(client, drain, staff, [{"risk_level": 1}] * 4)
+    for item_id in ids[1:]:
+        closed = await client.post(f"/api/v1/items/{item_id}/close", json={"answer": "已处理。"}, headers=staff)
+        assert closed.status_code == 200, closed.text
+    await asyncio.sleep(READING)
+    first = await _page(client, staff, None, limit=1, status="closed")
+    walked = _seen(first)
+    assert walked == [ids[1]]
+    # While page 1 is read, a desk closes the oldest item: it now ranks first among the closed.
+    closed = await client.post(f"/api/v1/items/{ids[0]}/close", json={"answer": "已处理。"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    walked += await _walk_on(client, staff, first["next_cursor"], limit=1, status="closed")
+    assert ids[0] in walked, f"walked {walked}: the item closed meanwhile was never shown"
