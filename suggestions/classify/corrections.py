@@ -95,7 +95,8 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
         await conn.execute(APPLY, item_id, classification_id, topic, risk_level)
         if item["topic"] is None:
             # Never classified (pending, or given up on and perhaps assigned since): the worker will not classify it
-            # now, so it would never be placed in a case or counted. A report already closed is left where it is.
+            # now, so it would never be placed in a case or counted. A report already closed is left where it is
+            # until a resident sends it back (`ratings._rate`).
             if item["case_id"] is None and item["status"] != "closed":
                 await place_unplaced(conn, item_id=item_id, topic=topic, risk_level=risk_level)
         else:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import Meta
 
+from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.tracker import relift
 from suggestions.intake.schema import NO_NUL, Strict
@@ -113,7 +114,7 @@ UPDATE items SET satisfaction = 'dissatisfied',
     closed_at = NULL, closed_by = NULL, reopened_at = now(), reopen_count = reopen_count + 1, anonymised_at = NULL,
     hotspot_id = NULL, updated_at = now()
 WHERE id = $1
-RETURNING status
+RETURNING status, topic, risk_level, case_id
 """
 
 
@@ -179,7 +180,12 @@ async def _rate(
         )
         await conn.execute(RECORD_CHANGE, item["id"], item["closed_at"], rating.rating, source, recorded_by)
         if reopened:
-            status = await conn.fetchval(REOPEN, item["id"])
+            back = await conn.fetchrow(REOPEN, item["id"])
+            status = back["status"]
+            if back["case_id"] is None and back["topic"] is not None:
+                # Classified by staff once closed (`corrections.correct` leaves a closed report where it is): at work
+                # again, it is placed in a case and counted, as the worker places any report it classifies.
+                await place_unplaced(conn, item_id=item["id"], topic=back["topic"], risk_level=back["risk_level"])
             # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
             # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
             await relift(conn, [item["id"]])
