@@ -177,7 +177,8 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         reasons.append(Reason("hotspot", f"属于热点{lifted}：{why}"))
     if row["needs_review"]:
         reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))
-    reasons.append(Reason("waiting", _waiting(row["received_at"], now)))
+    if row["status"] != "closed":  # a closed item (status=closed) has its reply: it waits for nothing
+        reasons.append(Reason("waiting", _waiting(row["received_at"], now)))
     return reasons
 
 

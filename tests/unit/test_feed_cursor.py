@@ -90,3 +90,18 @@ def test_a_hotspot_reason_says_it_lifts_only_an_item_it_lifts() -> None:
     assert hotspot(row).startswith("属于热点，提前一档：")
     # An emergency already ranks first: the hotspot does not move it.
     assert "提前" not in hotspot({**row, "risk_level": 3})
+
+
+def test_a_closed_item_is_not_said_to_be_waiting() -> None:
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "closed",
+        "risk_level": 1,
+        "needs_review": False,
+        "hotspot_id": None,
+        "received_at": datetime(2026, 10, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
+    }
+    assert [r.code for r in reasons_for(row, now)] == ["risk"]
+    assert [r.code for r in reasons_for({**row, "status": "assigned"}, now)] == ["risk", "waiting"]
