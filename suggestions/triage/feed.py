@@ -63,6 +63,11 @@ class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     sent_back: bool | None = None  # a resident rated its reply dissatisfied and it went back to work
 
 
+# Transactions a cursor remembers as still running (`_Cursor.late`): more than a few at once is rare, and the cursor
+# goes into a URL.
+MAX_LATE = 32
+
+
 class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     # Bounded like the columns it is compared with: a forged number past them is bad input, not a database error.
     priority: Annotated[int, Meta(ge=-(2**15), le=2**15 - 1)]  # smallint
@@ -72,6 +77,9 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     # `moved_id`). A cursor of an earlier release carries neither, and lists none.
     moved_xid: Annotated[int, Meta(ge=0, le=2**63 - 1)] | None = None
     moved_id: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
+    # When a page carried raised items over: the transactions older than `moved_xid` still running when it was read.
+    # What they raise becomes visible behind `moved_xid`, and is listed on the next page all the same.
+    late: Annotated[list[Annotated[int, Meta(ge=0, le=2**63 - 1)]], Meta(max_length=MAX_LATE)] = []
 
 
 FILTER = """
@@ -91,7 +99,9 @@ SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.stre
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id, i.rank_xid::text::bigint AS rank_xid,
        greatest(i.rank_xid, i.status_xid)::text::bigint AS moved_in_xid,
-       pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snapshot_xmin
+       pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snapshot_xmin,
+       (SELECT coalesce(array_agg(x::text::bigint), '{}') FROM pg_snapshot_xip(pg_current_snapshot()) x)
+           AS snapshot_running
 FROM items i
 LEFT JOIN hotspots h ON h.id = i.hotspot_id
 """
@@ -112,7 +122,8 @@ MOVED_UP = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND (i.rank_xid, i.id) > ($13::text::xid8, $14) AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
+    + """  AND ((i.rank_xid, i.id) > ($13::text::xid8, $14) OR i.rank_xid = ANY($15::text[]::xid8[]))
+  AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY i.rank_xid, i.id
 LIMIT $11
 """
@@ -125,7 +136,8 @@ MOVED_IN = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND (greatest(i.rank_xid, i.status_xid), i.id) > ($13::text::xid8, $14)
+    + """  AND ((greatest(i.rank_xid, i.status_xid), i.id) > ($13::text::xid8, $14)
+       OR greatest(i.rank_xid, i.status_xid) = ANY($15::text[]::xid8[]))
   AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY greatest(i.rank_xid, i.status_xid), i.id
 LIMIT $11
@@ -133,10 +145,17 @@ LIMIT $11
 )
 
 
-def encode_cursor(entry: FeedEntry | _Cursor, moved_xid: int | None = None, moved_id: int = 0) -> str:
+def encode_cursor(
+    entry: FeedEntry | _Cursor, moved_xid: int | None = None, moved_id: int = 0, late: list[int] | None = None
+) -> str:
     """A cursor after `entry` (an entry of the page, or the position a page with no entries started from)."""
     cursor = _Cursor(
-        priority=entry.priority, received_at=entry.received_at, id=entry.id, moved_xid=moved_xid, moved_id=moved_id
+        priority=entry.priority,
+        received_at=entry.received_at,
+        id=entry.id,
+        moved_xid=moved_xid,
+        moved_id=moved_id,
+        late=late or [],
     )
     return cursors.encode_cursor(cursor)
 
@@ -207,7 +226,8 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
     if after is not None and after.moved_xid is not None:
         arguments[10] = limit + 1
         query = MOVED_IN if narrowed else MOVED_UP
-        moved = list(await conn.fetch(query, *arguments, str(after.moved_xid), after.moved_id))
+        late = [str(xid) for xid in after.late]
+        moved = list(await conn.fetch(query, *arguments, str(after.moved_xid), after.moved_id, late))
         more_moved, moved = len(moved) > limit, moved[:limit]
     now = datetime.now(UTC)
     entries = [_entry(r, now) for r in rows[:limit]]
@@ -217,7 +237,11 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
         # feed's last, or holds raised items only, the walk is not over until they are listed.
         assert after is not None
         position = entries[-1] if entries else after
-        next_cursor = encode_cursor(position, moved[-1][moved_key], moved[-1]["id"])
+        carried = moved[-1][moved_key]
+        # Listed in order of the raising transaction: one older than the last listed that was still running when
+        # they were read raises its items behind it, where the next page would not look.
+        running = sorted(xid for xid in moved[0]["snapshot_running"] if xid < carried)[:MAX_LATE]
+        next_cursor = encode_cursor(position, carried, moved[-1]["id"], running)
     elif len(rows) > limit:
         # Everything this page's snapshot could not see: transactions from its oldest still running on.
         next_cursor = encode_cursor(entries[-1], rows[0]["snapshot_xmin"])

@@ -62,7 +62,7 @@ async def feed(
     needs_review: FromQuery[bool | None] = None,
     sent_back: FromQuery[bool | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
 ) -> Feed:
     topics: tuple[str, ...] = request.app.state.model.topics
     if topic is not None and topic not in topics:

@@ -174,3 +174,25 @@ async def test_an_item_closed_while_staff_walk_the_closed_items_is_listed(
     assert closed.status_code == 200, closed.text
     walked += await _walk_on(client, staff, first["next_cursor"], limit=1, status="closed")
     assert ids[0] in walked, f"walked {walked}: the item closed meanwhile was never shown"
+
+
+async def test_an_item_raised_late_while_raised_items_carry_over_is_listed(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    ids = await _items(client, drain, staff, [{"risk_level": 1}] * 5)
+    first = await _page(client, staff, None, limit=1)
+    walked = _seen(first)
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        # A worker's classification makes item 2 urgent, then waits before it commits ...
+        await conn.execute("UPDATE items SET risk_level = 3 WHERE id = $1", ids[2])
+        # ... while colleagues make two more items urgent, committed at once: more than a page holds.
+        for item_id in (ids[3], ids[4]):
+            put = await client.put(f"/api/v1/items/{item_id}/classification", json={"risk_level": 3}, headers=staff)
+            assert put.status_code == 200, put.text
+        page = await _page(client, staff, first["next_cursor"], limit=1)
+        walked += _seen(page)
+        await tx.commit()
+    walked += await _walk_on(client, staff, page["next_cursor"], limit=1)
+    assert ids[2] in walked, f"walked {walked}: the item made urgent was never shown"
