@@ -38,7 +38,13 @@ def test_a_forged_cursor_is_bad_input(bad: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "forged", [b'[99999,"2026-11-01T08:30:00Z",7]', b'[1,"2026-11-01T08:30:00Z",99999999999999999999]']
+    "forged",
+    [
+        b'[99999,"2026-11-01T08:30:00Z",7]',
+        b'[1,"2026-11-01T08:30:00Z",99999999999999999999]',
+        b'[1,"2026-11-01T08:30:00Z",7,5,0,[' + b",".join(b"1" for _ in range(33)) + b"]]",
+        b'[1,"2026-11-01T08:30:00Z",7,5,0,[-1]]',
+    ],
 )
 def test_a_cursor_past_the_columns_ranges_is_bad_input(forged: bytes) -> None:
     with pytest.raises(InvalidInput):
