@@ -73,7 +73,9 @@ async def test_items_assigned_or_lowered_are_not_listed_as_raised(
     page1 = await _page(client, staff, None, limit=2)
     page2 = await _page(client, staff, page1["next_cursor"], limit=2)
     walked = _seen(page1) + _seen(page2)
-    assert walked == ids[:4]
+    # (Page 2 may list the set-up's items again as raised: a transaction of another database on the same server
+    # holds back its snapshot's horizon. A walk may show an item twice; it must skip none.)
+    assert [e["id"] for page in (page1, page2) for e in page["items"]] == ids[:4]
     # While page 2 is read, staff assign the two urgent items (their rank does not change), and a colleague
     # raises item 5 to risk 2: it now ranks above the cursor.
     for item_id in ids[:2]:
