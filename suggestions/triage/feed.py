@@ -179,7 +179,8 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
     reasons: list[Reason] = []
     if row["status"] == "pending":
         reasons.append(Reason("unclassified", "尚未完成自动分类，暂按预警排序"))
-    elif row["status"] == "failed":
+    elif row["status"] == "failed" or row["risk_level"] is None:
+        # Given up on, and perhaps assigned or closed since without a topic and risk: it still ranks as a warning.
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
     if row["reopened_at"] is not None and row["status"] in ("open", "assigned", "failed"):
         times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""

@@ -111,3 +111,18 @@ def test_a_closed_item_is_not_said_to_be_waiting() -> None:
     }
     assert [r.code for r in reasons_for(row, now)] == ["risk"]
     assert [r.code for r in reasons_for({**row, "status": "assigned"}, now)] == ["risk", "waiting"]
+
+
+def test_an_item_assigned_without_a_classification_says_why_it_ranks_as_a_warning() -> None:
+    """A desk took an item the worker gave up on without setting its topic and risk: it still ranks as a warning."""
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "assigned",
+        "risk_level": None,
+        "needs_review": False,
+        "hotspot_id": None,
+        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
+    }
+    assert [r.code for r in reasons_for(row, now)] == ["classification_failed", "waiting"]
