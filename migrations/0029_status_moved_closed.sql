@@ -1,4 +1,4 @@
--- A walk of the closed items (`status=closed`) sees an item closed meanwhile arrive too: status_xid (0022) now marks
+-- A walk of the closed items (`status=closed`) sees an item closed meanwhile arrive too: status_xid (0024) now marks
 -- every change of status, a closing included, and its index covers the closed items.
 CREATE OR REPLACE FUNCTION items_rank_raised() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
