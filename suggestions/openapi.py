@@ -14,6 +14,9 @@ from litestar.typing import FieldDefinition
 
 from suggestions.errors import PROBLEM_JSON
 
+# Litestar leaves a bound of 0 out of the document (it reads `ge=0` as no bound): a field bounded at 0 says so again.
+ZERO_MINIMUM = {"minimum": 0}
+
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     """A body that refuses unknown fields (`forbid_unknown_fields`) has a schema with `additionalProperties: false`."""

@@ -16,12 +16,13 @@ from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.hotspots.tracker import reassess, refresh_case_risk, retopic
 from suggestions.intake.schema import PathId, Strict
+from suggestions.openapi import ZERO_MINIMUM
 from suggestions.triage.items import ItemView, item_by_id
 
 
 class Correction(Strict):
     topic: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
-    risk_level: Annotated[int, Meta(ge=0, le=3)] | None = None
+    risk_level: Annotated[int, Meta(ge=0, le=3, extra_json_schema={"extra": ZERO_MINIMUM})] | None = None
 
 
 LOCK_ITEM = "SELECT topic, risk_level, status, case_id FROM items WHERE id = $1 FOR UPDATE"
@@ -38,10 +39,13 @@ VALUES ($1, $2, 1, $3, 1, $4, $5, false, $6, 'staff')
 RETURNING id
 """
 
+# An item nobody classified leaves the failed to work: to the desk it is with (one a resident sent back after the desk
+# answered it, `ratings.REOPEN`), else to the open items.
 APPLY = """
 UPDATE items SET
     classification_id = $2, topic = $3, risk_level = $4, needs_review = false,
-    status = CASE WHEN status IN ('pending', 'failed') THEN 'open' ELSE status END,
+    status = CASE WHEN status NOT IN ('pending', 'failed') THEN status
+                  WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
     lease_until = NULL, updated_at = now()
 WHERE id = $1
 """
@@ -91,7 +95,8 @@ async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tu
         await conn.execute(APPLY, item_id, classification_id, topic, risk_level)
         if item["topic"] is None:
             # Never classified (pending, or given up on and perhaps assigned since): the worker will not classify it
-            # now, so it would never be placed in a case or counted. A report already closed is left where it is.
+            # now, so it would never be placed in a case or counted. A report already closed is left where it is
+            # until a resident sends it back (`ratings._rate`).
             if item["case_id"] is None and item["status"] != "closed":
                 await place_unplaced(conn, item_id=item_id, topic=topic, risk_level=risk_level)
         else:

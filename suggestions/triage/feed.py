@@ -47,8 +47,9 @@ class Feed(msgspec.Struct, kw_only=True):
     items: list[FeedEntry]
     next_cursor: str | None
     # On a page after the first: items that now rank above the cursor and rose there (or arrived, or came back to
-    # work) after the previous page was read. Without them a walk would skip an item made urgent meanwhile. An item
-    # may show twice in one walk (here, or again further down after it fell): its id says so.
+    # work, or, in a feed filtered by status, took one of its statuses) after the previous page was read. Without
+    # them a walk would skip an item made urgent meanwhile. An item may show twice in one walk (here, or again
+    # further down after it fell): its id says so.
     moved_up: list[FeedEntry] = []
 
 
@@ -62,6 +63,11 @@ class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     sent_back: bool | None = None  # a resident rated its reply dissatisfied and it went back to work
 
 
+# Transactions a cursor remembers as still running (`_Cursor.late`): more than a few at once is rare, and the cursor
+# goes into a URL.
+MAX_LATE = 32
+
+
 class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     # Bounded like the columns it is compared with: a forged number past them is bad input, not a database error.
     priority: Annotated[int, Meta(ge=-(2**15), le=2**15 - 1)]  # smallint
@@ -71,6 +77,9 @@ class _Cursor(msgspec.Struct, array_like=True, frozen=True):
     # `moved_id`). A cursor of an earlier release carries neither, and lists none.
     moved_xid: Annotated[int, Meta(ge=0, le=2**63 - 1)] | None = None
     moved_id: Annotated[int, Meta(ge=0, le=2**63 - 1)] = 0
+    # When a page carried raised items over: the transactions older than `moved_xid` still running when it was read.
+    # What they raise becomes visible behind `moved_xid`, and is listed on the next page all the same.
+    late: Annotated[list[Annotated[int, Meta(ge=0, le=2**63 - 1)]], Meta(max_length=MAX_LATE)] = []
 
 
 FILTER = """
@@ -89,7 +98,10 @@ SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.stre
        i.assigned_to, i.reopened_at, i.reopen_count,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id, i.rank_xid::text::bigint AS rank_xid,
-       pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snapshot_xmin
+       greatest(i.rank_xid, i.status_xid)::text::bigint AS moved_in_xid,
+       pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snapshot_xmin,
+       (SELECT coalesce(array_agg(x::text::bigint), '{}') FROM pg_snapshot_xip(pg_current_snapshot()) x)
+           AS snapshot_running
 FROM items i
 LEFT JOIN hotspots h ON h.id = i.hotspot_id
 """
@@ -110,16 +122,40 @@ MOVED_UP = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND (i.rank_xid, i.id) > ($13::text::xid8, $14) AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
+    + """  AND ((i.rank_xid, i.id) > ($13::text::xid8, $14) OR i.rank_xid = ANY($15::text[]::xid8[]))
+  AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY i.rank_xid, i.id
 LIMIT $11
 """
 )
 
+# A walk of some of the feed's statuses (a desk's assigned items, the failed ones, the closed ones) also sees items
+# arrive by a change of status (assigned, given up on, closed) that leaves their rank as it was: read from
+# items_status_moved.
+MOVED_IN = (
+    COLUMNS
+    + "WHERE"
+    + FILTER
+    + """  AND ((greatest(i.rank_xid, i.status_xid), i.id) > ($13::text::xid8, $14)
+       OR greatest(i.rank_xid, i.status_xid) = ANY($15::text[]::xid8[]))
+  AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
+ORDER BY greatest(i.rank_xid, i.status_xid), i.id
+LIMIT $11
+"""
+)
 
-def encode_cursor(entry: FeedEntry, moved_xid: int | None = None, moved_id: int = 0) -> str:
+
+def encode_cursor(
+    entry: FeedEntry | _Cursor, moved_xid: int | None = None, moved_id: int = 0, late: list[int] | None = None
+) -> str:
+    """A cursor after `entry` (an entry of the page, or the position a page with no entries started from)."""
     cursor = _Cursor(
-        priority=entry.priority, received_at=entry.received_at, id=entry.id, moved_xid=moved_xid, moved_id=moved_id
+        priority=entry.priority,
+        received_at=entry.received_at,
+        id=entry.id,
+        moved_xid=moved_xid,
+        moved_id=moved_id,
+        late=late or [],
     )
     return cursors.encode_cursor(cursor)
 
@@ -143,7 +179,8 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
     reasons: list[Reason] = []
     if row["status"] == "pending":
         reasons.append(Reason("unclassified", "尚未完成自动分类，暂按预警排序"))
-    elif row["status"] == "failed":
+    elif row["status"] == "failed" or row["risk_level"] is None:
+        # Given up on, and perhaps assigned or closed since without a topic and risk: it still ranks as a warning.
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
     if row["reopened_at"] is not None and row["status"] in ("open", "assigned", "failed"):
         times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""
@@ -155,10 +192,13 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         why = explain(
             row["hotspot_kind"], row["hotspot_street"], row["hotspot_topic"], row["hotspot_why"], row["hotspot_case_id"]
         )
-        reasons.append(Reason("hotspot", f"属于热点，提前一档：{why}"))
+        # An emergency ranks first already: the hotspot names why it matters, not a lift it did not get.
+        lifted = "，提前一档" if row["risk_level"] != max(RISK_NAMES) else ""
+        reasons.append(Reason("hotspot", f"属于热点{lifted}：{why}"))
     if row["needs_review"]:
         reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))
-    reasons.append(Reason("waiting", _waiting(row["received_at"], now)))
+    if row["status"] != "closed":  # a closed item (status=closed) has its reply: it waits for nothing
+        reasons.append(Reason("waiting", _waiting(row["received_at"], now)))
     return reasons
 
 
@@ -181,20 +221,31 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
     rows = await conn.fetch(FEED, *arguments)
     moved: list[Any] = []
     more_moved = False
-    if after is not None and after.moved_xid is not None and set(flt.statuses) != {"closed"}:
+    # Without some of the feed's statuses, a change of status brings an item in; among all of them, it does not.
+    narrowed = not set(OPEN_STATUSES) <= set(flt.statuses)
+    moved_key = "moved_in_xid" if narrowed else "rank_xid"
+    if after is not None and after.moved_xid is not None:
         arguments[10] = limit + 1
-        moved = list(await conn.fetch(MOVED_UP, *arguments, str(after.moved_xid), after.moved_id))
+        query = MOVED_IN if narrowed else MOVED_UP
+        late = [str(xid) for xid in after.late]
+        moved = list(await conn.fetch(query, *arguments, str(after.moved_xid), after.moved_id, late))
         more_moved, moved = len(moved) > limit, moved[:limit]
     now = datetime.now(UTC)
     entries = [_entry(r, now) for r in rows[:limit]]
     next_cursor = None
-    if len(rows) > limit:
-        if more_moved:
-            # The rest of the raised items on the next page, before anything raised since.
-            next_cursor = encode_cursor(entries[-1], moved[-1]["rank_xid"], moved[-1]["id"])
-        else:
-            # Everything this page's snapshot could not see: transactions from its oldest still running on.
-            next_cursor = encode_cursor(entries[-1], rows[0]["snapshot_xmin"])
+    if more_moved:
+        # The rest of the raised items on the next page, before anything raised since; even when this page is the
+        # feed's last, or holds raised items only, the walk is not over until they are listed.
+        assert after is not None
+        position = entries[-1] if entries else after
+        carried = moved[-1][moved_key]
+        # Listed in order of the raising transaction: one older than the last listed that was still running when
+        # they were read raises its items behind it, where the next page would not look.
+        running = sorted(xid for xid in moved[0]["snapshot_running"] if xid < carried)[:MAX_LATE]
+        next_cursor = encode_cursor(position, carried, moved[-1]["id"], running)
+    elif len(rows) > limit:
+        # Everything this page's snapshot could not see: transactions from its oldest still running on.
+        next_cursor = encode_cursor(entries[-1], rows[0]["snapshot_xmin"])
     listed = sorted(moved, key=lambda r: (r["priority"], r["received_at"], r["id"]))
     return Feed(items=entries, next_cursor=next_cursor, moved_up=[_entry(r, now) for r in listed])
 

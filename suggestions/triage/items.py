@@ -32,6 +32,11 @@ class RatingView(msgspec.Struct, kw_only=True):
     source: str  # resident (by the tracking code) | callback (taken down by staff on a call)
 
 
+class AssignmentView(msgspec.Struct, kw_only=True):
+    to: str  # the desk or department
+    assigned_at: datetime
+
+
 class ItemView(msgspec.Struct, kw_only=True):
     id: int
     tracking_code: str
@@ -59,6 +64,7 @@ class ItemView(msgspec.Struct, kw_only=True):
     reopen_count: int = 0  # how often a dissatisfied resident sent it back to work
     ratings: list[RatingView] = []  # every reply's rating, oldest first
     notes: list[NoteView] = []  # staff's follow-up notes and interim replies, oldest first
+    assignments: list[AssignmentView] = []  # every desk it was handed to, oldest first; the last is assigned_to
 
 
 class ItemList(msgspec.Struct):
@@ -80,6 +86,9 @@ SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i
                    'written_at', n.written_at
                ) ORDER BY n.written_at, n.id), '[]')
         FROM item_notes n WHERE n.item_id = i.id) AS notes,
+       (SELECT coalesce(json_agg(json_build_object('to', a.desk, 'assigned_at', a.assigned_at)
+                                 ORDER BY a.assigned_at, a.id), '[]')
+        FROM item_assignments a WHERE a.item_id = i.id) AS assignments,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
        c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,
        c.source, c.created_at AS classified_at
@@ -139,6 +148,7 @@ def _view(row: Any) -> ItemView:
         reopen_count=row["reopen_count"],
         ratings=msgspec.json.decode(row["ratings"], type=list[RatingView]),
         notes=msgspec.json.decode(row["notes"], type=list[NoteView]),
+        assignments=msgspec.json.decode(row["assignments"], type=list[AssignmentView]),
     )
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import Meta
 
+from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.tracker import relift
 from suggestions.intake.schema import NO_NUL, Strict
@@ -72,11 +73,12 @@ class Rated(msgspec.Struct, kw_only=True):
 
 
 LOCK_BY_CODE = """
-SELECT id, tracking_code, status, closed_at, assigned_to, topic, answer_masked FROM items
+SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked FROM items
 WHERE tracking_code = $1 FOR UPDATE
 """
 LOCK_BY_ID = """
-SELECT id, tracking_code, status, closed_at, assigned_to, topic, answer_masked FROM items WHERE id = $1 FOR UPDATE
+SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked FROM items
+WHERE id = $1 FOR UPDATE
 """
 # What a call back needs: someone to call, and no rating of this reply that the resident gave themselves.
 CALLABLE = """
@@ -84,13 +86,21 @@ SELECT EXISTS (SELECT 1 FROM contacts WHERE item_id = $1 AND phone IS NOT NULL A
        EXISTS (SELECT 1 FROM ratings WHERE item_id = $1 AND closed_at = $2 AND source = 'resident') AS resident_rated
 """
 
+# With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item).
 RECORD = """
-INSERT INTO ratings (item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by, answer_masked)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+INSERT INTO ratings (
+    item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by, answer_masked, closed_by
+)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (item_id, closed_at) DO UPDATE
 SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, desk = excluded.desk,
     topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by,
-    answer_masked = excluded.answer_masked, rated_at = now()
+    answer_masked = excluded.answer_masked, closed_by = excluded.closed_by, rated_at = now()
+"""
+
+# Each rating given, the ones it replaces in `ratings` included (a call back's, changed by the resident).
+RECORD_CHANGE = """
+INSERT INTO rating_changes (item_id, closed_at, rating, source, recorded_by) VALUES ($1, $2, $3, $4, $5)
 """
 
 KEEP = "UPDATE items SET satisfaction = $2, updated_at = now() WHERE id = $1 RETURNING status"
@@ -104,7 +114,7 @@ UPDATE items SET satisfaction = 'dissatisfied',
     closed_at = NULL, closed_by = NULL, reopened_at = now(), reopen_count = reopen_count + 1, anonymised_at = NULL,
     hotspot_id = NULL, updated_at = now()
 WHERE id = $1
-RETURNING status
+RETURNING status, topic, risk_level, case_id
 """
 
 
@@ -166,10 +176,16 @@ async def _rate(
         await conn.execute(
             RECORD,
             *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
-            *(source, recorded_by, item["answer_masked"]),
+            *(source, recorded_by, item["answer_masked"], item["closed_by"]),
         )
+        await conn.execute(RECORD_CHANGE, item["id"], item["closed_at"], rating.rating, source, recorded_by)
         if reopened:
-            status = await conn.fetchval(REOPEN, item["id"])
+            back = await conn.fetchrow(REOPEN, item["id"])
+            status = back["status"]
+            if back["case_id"] is None and back["topic"] is not None:
+                # Classified by staff once closed (`corrections.correct` leaves a closed report where it is): at work
+                # again, it is placed in a case and counted, as the worker places any report it classifies.
+                await place_unplaced(conn, item_id=item["id"], topic=back["topic"], risk_level=back["risk_level"])
             # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
             # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
             await relift(conn, [item["id"]])

@@ -22,6 +22,7 @@ from suggestions.intake.schema import (
     PathId,
     Status,
 )
+from suggestions.openapi import ZERO_MINIMUM
 from suggestions.settings import Settings
 from suggestions.triage.contacts import Contact, NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
@@ -54,14 +55,14 @@ async def feed(
     request: Request[Any, Any, Any],
     db_connection: NamedDependency[Any],
     status: FromQuery[list[Status] | None] = None,
-    min_risk: Annotated[int | None, QueryParameter(ge=0, le=3)] = None,
+    min_risk: Annotated[int | None, QueryParameter(ge=0, le=3, schema_extra=ZERO_MINIMUM)] = None,
     topic: Annotated[str | None, QueryParameter(min_length=1, max_length=40, pattern=NO_NUL)] = None,
     channel: FromQuery[Channel | None] = None,
     place: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     needs_review: FromQuery[bool | None] = None,
     sent_back: FromQuery[bool | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
 ) -> Feed:
     topics: tuple[str, ...] = request.app.state.model.topics
     if topic is not None and topic not in topics:

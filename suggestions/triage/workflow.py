@@ -35,8 +35,13 @@ class Closing(Strict):
 LOCK_ITEM = "SELECT status FROM items WHERE id = $1 FOR UPDATE"
 
 ASSIGN = """
-UPDATE items SET status = 'assigned', assigned_to = $2, assigned_by = $3, assigned_at = now(), updated_at = now()
-WHERE id = $1
+WITH handed AS (
+    UPDATE items SET status = 'assigned', assigned_to = $2, assigned_by = $3, assigned_at = now(), updated_at = now()
+    WHERE id = $1
+    RETURNING id, assigned_to, assigned_by, assigned_at
+)
+-- The record of every hand-over: the item keeps only its current desk.
+INSERT INTO item_assignments (item_id, desk, assigned_by, assigned_at) SELECT * FROM handed
 """
 
 CLOSE = """

@@ -151,3 +151,44 @@ async def test_a_new_models_topic_is_counted_where_it_put_it(
     assert await reclassify(pool, FixedTopic(RenamedModel(model), elsewhere)) == 1
     async with pool.acquire() as conn:
         assert await counts(conn) == {elsewhere: (1, 1)}
+
+
+async def test_a_sent_back_item_nobody_classified_goes_to_its_desk_once_classified(
+    client: Any, staff: dict[str, str], pool: Any, model: Any
+) -> None:
+    created = (await client.post("/api/v1/items", json={"channel": "web", "text": NOISE})).json()
+    url = f"/api/v1/items/{created['id']}"
+    # The worker gave up on it; a desk answered it all the same, and the resident sent the reply back.
+    await pool.execute("UPDATE items SET status = 'failed', last_error = 'WorkerStopped' WHERE id = $1", created["id"])
+    assert (await client.post(f"{url}/assign", json={"to": "城管科"}, headers=staff)).status_code == 200
+    assert (await client.post(f"{url}/close", json={"answer": "已处理。"}, headers=staff)).status_code == 200
+    rated = await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert rated.json()["status"] == "failed"
+
+    corrected = await client.put(
+        f"{url}/classification", json={"topic": model.topics[0], "risk_level": 1}, headers=staff
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert (corrected.json()["status"], corrected.json()["assigned_to"]) == ("assigned", "城管科")
+    desk = (await client.get("/api/v1/triage", params={"status": "assigned"}, headers=staff)).json()["items"]
+    assert [e["id"] for e in desk] == [created["id"]]
+
+
+async def test_a_report_classified_after_its_closing_is_placed_when_sent_back(
+    client: Any, staff: dict[str, str], pool: Any, model: Any
+) -> None:
+    created = (await client.post("/api/v1/items", json={"channel": "web", "text": NOISE})).json()
+    url = f"/api/v1/items/{created['id']}"
+    # The worker gave up on it; a desk answered it, and staff classified it afterwards, closed as it was.
+    await pool.execute("UPDATE items SET status = 'failed', last_error = 'WorkerStopped' WHERE id = $1", created["id"])
+    assert (await client.post(f"{url}/close", json={"answer": "已处理。"}, headers=staff)).status_code == 200
+    corrected = await client.put(
+        f"{url}/classification", json={"topic": model.topics[0], "risk_level": 1}, headers=staff
+    )
+    assert (corrected.status_code, corrected.json()["case_id"]) == (200, None)
+
+    # Sent back, it is at work again: placed in a case and counted as any report is.
+    rated = await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert rated.json()["status"] == "open"
+    item = (await client.get(url, headers=staff)).json()
+    assert item["case_id"] is not None

@@ -252,7 +252,10 @@ async def test_staff_merge_and_split_cases(
     merged = await client.post(f"/api/v1/cases/{case_b}/merge", json={"into": case_a}, headers=staff)
     assert merged.status_code == 200, merged.text
     assert merged.json()["size"] == 2
-    assert (await client.get(f"/api/v1/cases/{case_b}", headers=staff)).json()["size"] == 0
+    emptied = (await client.get(f"/api/v1/cases/{case_b}", headers=staff)).json()
+    # Whoever opens the case it was (a link in a note, a hotspot export) is told where its reports went.
+    assert (emptied["size"], emptied["status"], emptied["merged_into"]) == (0, "closed", case_a)
+    assert (await client.get(f"/api/v1/cases/{case_a}", headers=staff)).json()["merged_into"] is None
 
     split = await client.post(f"/api/v1/items/{apart}/case", json={"case_id": None}, headers=staff)
     assert split.status_code == 200

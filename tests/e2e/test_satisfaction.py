@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from suggestions.auth import hash_token
+from tests.conftest import _token
 from tests.e2e.test_api_contract import problem_fields
 from tests.e2e.test_hotspots import LIFT, FixedTopic, post_all
 from tests.e2e.test_metrics import samples
@@ -560,6 +562,30 @@ async def test_a_reply_sent_back_stays_readable_after_the_desk_answers_again(
     ]
 
 
+async def test_a_reply_sent_back_keeps_who_wrote_it(client: Any, drain: Any, staff: dict[str, str], pool: Any) -> None:
+    """Whoever follows a 不满意件 up (or audits the desks) knows who wrote the reply the resident rejected, once the
+    item is answered again by someone else."""
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}"
+    colleague = await _token(pool, "staff")
+    first_writer, second_writer = [
+        await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(h["Authorization"][7:]))
+        for h in (staff, colleague)
+    ]
+    await client.post(f"{url}/close", json={"answer": "已转物业处理。"}, headers=staff)
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=colleague)
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "satisfied"})
+
+    writers = await pool.fetch(
+        "SELECT rating, closed_by FROM ratings WHERE item_id = $1 ORDER BY closed_at", created["id"]
+    )
+    assert [(r["rating"], r["closed_by"]) for r in writers] == [
+        ("dissatisfied", first_writer),
+        ("satisfied", second_writer),
+    ]
+
+
 async def test_sending_back_asks_about_the_reply_the_resident_read(
     client: Any, drain: Any, staff: dict[str, str]
 ) -> None:
@@ -583,3 +609,56 @@ async def test_a_call_back_may_name_the_reply_to_the_millisecond(
     in_ms = closed_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     rated = await client.post(f"{url}/rating", json={"rating": "satisfied", "closed_at": in_ms}, headers=staff)
     assert rated.status_code == 200, rated.text
+
+
+async def test_closing_a_case_records_who_closed_it_and_when(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    assert (await client.get(f"/api/v1/cases/{case_id}", headers=staff)).json()["closed_at"] is None
+    # Every report was answered on its own already: the case's closing is the only trace of the case's reply.
+    for item_id in ids:
+        await client.post(f"/api/v1/items/{item_id}/close", json={"answer": "已联系物业。"}, headers=staff)
+
+    closed = await client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "电梯已修复。"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closed_at"] is not None
+    by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
+    assert await pool.fetchval("SELECT closed_by FROM cases WHERE id = $1", case_id) == by
+
+
+async def test_a_call_back_rating_the_resident_changed_stays_on_record(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """A rating staff took down on the phone counts for their desk: who took it down, and what, stays on record
+    when the resident (or another call) changes it."""
+    created, url = await hotline_item(client, drain, operator)
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    reply = {"closed_at": (await client.get(url, headers=staff)).json()["closed_at"]}
+    colleague = await _token(pool, "staff")
+    for rating, headers in (("satisfied", staff), ("basically_satisfied", colleague)):
+        taken = await client.post(f"{url}/rating", json={"rating": rating} | reply, headers=headers)
+        assert taken.status_code == 200, taken.text
+    changed = await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    assert changed.status_code == 200, changed.text
+
+    tokens = [
+        await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(h["Authorization"][7:]))
+        for h in (staff, colleague)
+    ]
+    given = await pool.fetch(
+        "SELECT rating, source, recorded_by FROM rating_changes WHERE item_id = $1 ORDER BY id", created["id"]
+    )
+    assert [tuple(r) for r in given] == [
+        ("satisfied", "callback", tokens[0]),
+        ("basically_satisfied", "callback", tokens[1]),
+        ("dissatisfied", "resident", None),
+    ]

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from suggestions.auth import hash_token
+from tests.conftest import _token
 from tests.e2e.test_api_contract import problem_fields
 
 TEXT = "小区东门的路灯坏了一个多月，晚上老人出门很不安全。"
@@ -67,13 +69,22 @@ async def test_an_open_item_can_be_closed_directly_and_only_once(
     assert (item["answer"], item["assigned_to"]) == ("已转交相关部门。", None)
 
 
-async def test_an_assigned_item_can_be_reassigned(client: Any, drain: Any, staff: dict[str, str]) -> None:
+async def test_an_assigned_item_can_be_reassigned(client: Any, drain: Any, staff: dict[str, str], pool: Any) -> None:
     created = await classified_item(client, drain)
     url = f"/api/v1/items/{created['id']}/assign"
     await client.post(url, json={"to": "城市管理科"}, headers=staff)
-    moved = await client.post(url, json={"to": "住建科"}, headers=staff)
+    colleague = await _token(pool, "staff")
+    moved = await client.post(url, json={"to": "住建科"}, headers=colleague)
     assert moved.status_code == 200
     assert (moved.json()["status"], moved.json()["assigned_to"]) == ("assigned", "住建科")
+    # The desk that had it before, and who handed it on, stay on record.
+    assert [a["to"] for a in moved.json()["assignments"]] == ["城市管理科", "住建科"]
+    by = await pool.fetch("SELECT assigned_by FROM item_assignments WHERE item_id = $1 ORDER BY id", created["id"])
+    tokens = [
+        await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(h["Authorization"][7:]))
+        for h in (staff, colleague)
+    ]
+    assert [r["assigned_by"] for r in by] == tokens
 
 
 async def test_an_item_still_being_classified_is_not_taken_out_of_classification(

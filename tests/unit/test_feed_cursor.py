@@ -38,7 +38,13 @@ def test_a_forged_cursor_is_bad_input(bad: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "forged", [b'[99999,"2026-11-01T08:30:00Z",7]', b'[1,"2026-11-01T08:30:00Z",99999999999999999999]']
+    "forged",
+    [
+        b'[99999,"2026-11-01T08:30:00Z",7]',
+        b'[1,"2026-11-01T08:30:00Z",99999999999999999999]',
+        b'[1,"2026-11-01T08:30:00Z",7,5,0,[' + b",".join(b"1" for _ in range(33)) + b"]]",
+        b'[1,"2026-11-01T08:30:00Z",7,5,0,[-1]]',
+    ],
 )
 def test_a_cursor_past_the_columns_ranges_is_bad_input(forged: bytes) -> None:
     with pytest.raises(InvalidInput):
@@ -65,3 +71,58 @@ def test_reasons_say_why() -> None:
     assert reasons_for(sent_back, now)[0] == Reason("dissatisfied", "居民对答复不满意，退回重办（第 2 次）")
     closed_after = {**sent_back, "status": "closed"}
     assert "dissatisfied" not in [r.code for r in reasons_for(closed_after, now)]
+
+
+def test_a_hotspot_reason_says_it_lifts_only_an_item_it_lifts() -> None:
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "open",
+        "risk_level": 1,
+        "needs_review": False,
+        "hotspot_id": 4,
+        "hotspot_kind": "case",
+        "hotspot_street": "回龙观街道",
+        "hotspot_topic": "城乡建设",
+        "hotspot_why": {"reports": 7, "reporters": 6, "channels": 2, "span_days": 3},
+        "hotspot_case_id": 9,
+        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
+    }
+
+    def hotspot(r: dict[str, object]) -> str:
+        return next(reason.message for reason in reasons_for(r, now) if reason.code == "hotspot")
+
+    assert hotspot(row).startswith("属于热点，提前一档：")
+    # An emergency already ranks first: the hotspot does not move it.
+    assert "提前" not in hotspot({**row, "risk_level": 3})
+
+
+def test_a_closed_item_is_not_said_to_be_waiting() -> None:
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "closed",
+        "risk_level": 1,
+        "needs_review": False,
+        "hotspot_id": None,
+        "received_at": datetime(2026, 10, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
+    }
+    assert [r.code for r in reasons_for(row, now)] == ["risk"]
+    assert [r.code for r in reasons_for({**row, "status": "assigned"}, now)] == ["risk", "waiting"]
+
+
+def test_an_item_assigned_without_a_classification_says_why_it_ranks_as_a_warning() -> None:
+    """A desk took an item the worker gave up on without setting its topic and risk: it still ranks as a warning."""
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "assigned",
+        "risk_level": None,
+        "needs_review": False,
+        "hotspot_id": None,
+        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
+    }
+    assert [r.code for r in reasons_for(row, now)] == ["classification_failed", "waiting"]

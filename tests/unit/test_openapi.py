@@ -80,3 +80,11 @@ def test_the_headers_an_error_comes_with_are_declared(document: dict[str, Any]) 
             assert header["schema"]["type"] == ("integer" if expected == "Retry-After" else "string"), (label, status)
             declared += 1
     assert declared > 20
+
+
+def test_a_risk_level_is_bounded_at_both_ends(document: dict[str, Any]) -> None:
+    """A client built from the document must not send a risk below 0: the API refuses it."""
+    [min_risk] = [p for p in document["paths"]["/api/v1/triage"]["get"]["parameters"] if p["name"] == "min_risk"]
+    correction = document["components"]["schemas"]["Correction"]["properties"]["risk_level"]
+    for schema in (min_risk["schema"], correction):
+        assert (schema.get("minimum"), schema.get("maximum")) == (0, 3), schema
