@@ -16,7 +16,7 @@ from litestar.openapi.spec import OpenAPIResponse
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, check_role, known_token, optional_principal
-from suggestions.errors import problem_responses
+from suggestions.errors import InvalidInput, problem_responses
 from suggestions.headers import from_elsewhere
 from suggestions.intake import store
 from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Tracking
@@ -102,6 +102,10 @@ async def create_item(
     principal = optional_principal(request)
     if principal is None:
         refuse_other_sites(request, settings)
+        # A platform's record number is a sender's own: without a token every resident would share one set of numbers,
+        # and anyone who knew an item's words and number could read its tracking code back, or try phones against it.
+        if data.external_id is not None:
+            raise InvalidInput("external_id", "external_id is for senders with a token; residents need none")
     # The web channel needs no token; one that is sent must be allowed to enter items (a scraper's is not).
     if data.channel != "web" or principal is not None:
         principal = check_role(principal, CHANNEL_ROLES[data.channel], f"enter items on the {data.channel} channel")

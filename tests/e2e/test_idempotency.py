@@ -65,3 +65,20 @@ async def test_a_key_expires_after_24_hours(client: Any, pool: asyncpg.Pool, ope
         )
         assert await delete_expired_idempotency_keys(conn, hours=24) == 1
     assert await pool.fetchval("SELECT count(*) FROM idempotency_keys") == 1
+
+
+async def test_a_record_number_needs_a_sender_with_a_token(
+    client: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """Without a token every resident would share one set of record numbers: a number claimed first would refuse a
+    later sender, and whoever knew an item's words and number would read its tracking code back (and could try phones
+    against it, since another contact is refused)."""
+    body = {"channel": "web", "text": "小区门口路灯不亮", "external_id": "W-1", "contact_phone": "13912345678"}
+    refused = await client.post("/api/v1/items", json=body)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["external_id"]
+    assert "13912345678" not in refused.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+    # A platform that sends web items with its own token keeps its numbers.
+    assert (await client.post("/api/v1/items", json=body, headers=operator)).status_code == 201
+    assert (await client.post("/api/v1/items", json=body, headers=operator)).status_code == 200
