@@ -204,7 +204,7 @@ _RULES = (
 
 # What else in free text gives a person away, masked after the numbers: a mobile spelt in Chinese numerals
 # (一三九一二三四五六七八, as a caller's words are typed), an item's tracking code (it reads the item's reply and
-# rates it), and a name after 我叫, 姓名 or 联系人.
+# rates it), a name after 我叫, 姓名 or 联系人, and one after the word for who is speaking (`_ROLE_NAMED`).
 _NUMERAL = "零〇一二三四五六七八九幺"
 _SPELT_MOBILE = re.compile(rf"(?<![{_NUMERAL}])[一幺][三四五六七八九][{_NUMERAL}]{{9}}(?![{_NUMERAL}])")
 _CODE_SYMBOL = ALPHABET + ALPHABET.lower()  # a tracking code's symbols, typed in either case
@@ -213,6 +213,23 @@ _TRACKING_CODE = re.compile(
     rf"|(?=[{_CODE_SYMBOL}]*[0-9])(?=[{_CODE_SYMBOL}]*[A-Za-z])[{_CODE_SYMBOL}]{{12}})(?![0-9A-Za-z])"
 )
 _NAMED = re.compile(r"(?:我叫|姓名[:：是]?|联系人[:：是]?)\s*([\u4e00-\u9fff]{2,3})(?=[^\u4e00-\u9fff]|$)")
+# A caller's or a resident's full name as operators and grid workers write it down: after the word for who they are
+# (来电人张建国反映, 业主李秀英称, 村民王某某：), a common surname and one or two characters more, then a word of
+# speaking or punctuation. Surnames that are also everyday words after such a word are left out (方 in 业主方代表,
+# 区 in 居民区), and so are characters no given name holds beside a speaking word (周末反映 is a weekend, 王反映 no
+# name); 王先生 and 李女士 are masked too, though many share them.
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭"
+    "陆汪范金石廖贾夏韦傅邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱严覃武戴莫孔向汤"
+)
+_NOT_IN_A_NAME = (
+    "反映称表示说投诉举报咨询问求助要希望诉来电再次多均都也又一们等面些家人员户主民工的了在是有和与及或末边围"
+)
+_ROLE_NAMED = re.compile(
+    r"(?:来电人|来电者|来信人|反映人|投诉人|举报人|求助人|当事人|业主|住户|居民|市民|村民|租户|工人)\s*"
+    rf"([{_SURNAMES}][^{_NOT_IN_A_NAME}\W\d_a-zA-Z]{{1,2}}?)"
+    r"(?=反映|称|表示|来电|说|投诉|举报|咨询|询问|求助|要求|希望|[，,。：:（(、；;\s])"
+)
 _LETTER = re.compile("[A-Za-z]")
 SPELT_MOBILE_PLACEHOLDER = MOBILE_PLACEHOLDER
 TRACKING_CODE_PLACEHOLDER = "[查询码]"
@@ -221,7 +238,8 @@ NAME_PLACEHOLDER = "[姓名]"
 
 def _mask_words(text: str) -> str:
     text = _SPELT_MOBILE.sub(SPELT_MOBILE_PLACEHOLDER, text)
-    return _NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
+    text = _NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
+    return _ROLE_NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
 
 
 def _mask_codes(text: str) -> str:
@@ -285,7 +303,8 @@ def mask_pii(text: str, keep: frozenset[str] = frozenset()) -> str:
 
 def mask_personal(text: str, keep: frozenset[str] = frozenset()) -> str:
     """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]", and a
-    mobile spelt in Chinese numerals and a name after 我叫 or 姓名 too (`_mask_words`); the phones in `keep` stay."""
+    mobile spelt in Chinese numerals and a name after 我叫, 姓名 or 来电人 too (`_mask_words`); the phones in `keep`
+    stay."""
     masked = _mask_once(text, keep)
     # Repeat until nothing is left to mask, so that the result never holds anything `contains_pii` would find,
     # whatever a masked number changed about its neighbours (a kept number is left, so the loop still ends).
@@ -312,7 +331,7 @@ def public_phones(setting: str) -> frozenset[str]:
 def contains_pii(text: str) -> bool:
     """Whether `mask_personal` would change text: it holds a personal number or a name. A tracking code is no
     personal data (it stands in the API's own paths by design), though `mask_pii` masks it too."""
-    return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or _NAMED.search(text))
+    return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or _NAMED.search(text) or _ROLE_NAMED.search(text))
 
 
 def normalize_phone(value: str) -> str:

@@ -443,6 +443,17 @@ def test_rate_limit_keys_never_read_as_personal_numbers(secret: str) -> None:
         ("我叫王秀兰，住3号楼", "我叫[姓名]，住3号楼"),
         ("姓名：李四。", "姓名：[姓名]。"),
         ("我叫苦连天也没人管", "我叫苦连天也没人管"),  # more than a name's three characters
+        # A caller's name as an operator writes it down, after the word for who is speaking.
+        ("来电人张建国反映小区电梯坏了", "来电人[姓名]反映小区电梯坏了"),
+        ("业主李秀英称物业不作为", "业主[姓名]称物业不作为"),
+        ("投诉人陈先生（电话略）", "投诉人[姓名]（电话略）"),
+        ("来电人 赵六 反映", "来电人 [姓名] 反映"),
+        # ... and words that only look like one.
+        ("来电人再次反映", "来电人再次反映"),
+        ("居民周末反映噪音", "居民周末反映噪音"),
+        ("业主方代表称", "业主方代表称"),
+        ("业主高度关注此事", "业主高度关注此事"),
+        ("来电人称其家中漏水", "来电人称其家中漏水"),
     ],
 )
 def test_what_else_gives_a_person_away_is_masked(text: str, expected: str) -> None:
