@@ -216,14 +216,15 @@ _NAMED = re.compile(r"(?:我叫|姓名[:：是]?|联系人[:：是]?)\s*([\u4e00
 # A caller's or a resident's full name as operators and grid workers write it down: after the word for who they are
 # (来电人张建国反映, 业主李秀英称, 村民王某某：), a common surname and one or two characters more, then a word of
 # speaking or punctuation. Surnames that are also everyday words after such a word are left out (方 in 业主方代表,
-# 区 in 居民区), and so are characters no given name holds beside a speaking word (周末反映 is a weekend, 王反映 no
-# name); 王先生 and 李女士 are masked too, though many share them.
+# 向 in 业主向物业反映), and so are characters no given name holds beside a speaking word (周末反映 is a weekend,
+# 业主许可 a permission, 业主谢谢您 thanks); 王先生 and 李女士 are masked too, though many share them.
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭"
-    "陆汪范金石廖贾夏韦傅邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱严覃武戴莫孔向汤"
+    "陆汪范金石廖贾夏韦傅邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵钱严覃武戴莫孔汤"
 )
 _NOT_IN_A_NAME = (
-    "反映称表示说投诉举报咨询问求助要希望诉来电再次多均都也又一们等面些家人员户主民工的了在是有和与及或末边围"
+    "反映称表示说投诉举报咨询问求助要希望诉来电再次多均都也又一们等面些家人员户主民工的了在是有和与及或末边围谢您你我"
+    "他她其子可"
 )
 _ROLE_NAMED = re.compile(
     r"(?:来电人|来电者|来信人|反映人|投诉人|举报人|求助人|当事人|业主|住户|居民|市民|村民|租户|工人)\s*"

@@ -454,6 +454,9 @@ def test_rate_limit_keys_never_read_as_personal_numbers(secret: str) -> None:
         ("业主方代表称", "业主方代表称"),
         ("业主高度关注此事", "业主高度关注此事"),
         ("来电人称其家中漏水", "来电人称其家中漏水"),
+        ("未经二期业主许可，私自占用", "未经二期业主许可，私自占用"),
+        ("全体业主谢谢您。", "全体业主谢谢您。"),
+        ("业主向物业反映多次", "业主向物业反映多次"),
     ],
 )
 def test_what_else_gives_a_person_away_is_masked(text: str, expected: str) -> None:
