@@ -58,15 +58,17 @@ async def connection(pool: asyncpg.Pool) -> AsyncIterator[Any]:
 
 
 async def release(pool: asyncpg.Pool, conn: Any) -> None:
-    """Return a connection to the pool. When the server drops the connection while it is being returned, asyncpg's
-    pool frees its slot from the connection's close callback first and then refuses the release itself
-    (InternalClientError: release() called on a free connection holder). The pool has the slot back either way, and
-    the request's or job's own outcome (a 503 for the outage that dropped it, or what it had committed) must not turn
-    into a 500 or a failed job for that."""
+    """Return a connection to the pool. The connection may be lost on its way back: the pool resets it there with a
+    round trip to the server, which fails when the server drops the connection meanwhile (the pool then terminates it
+    and raises that failure), and when the server drops it while it is being returned, asyncpg's pool frees its slot
+    from the connection's close callback first and then refuses the release itself (InternalClientError: release()
+    called on a free connection holder). The pool has the slot back either way, and the request's or job's own
+    outcome (a 503 for the outage that dropped it, or what it had committed: a 201 for an item stored) must not turn
+    into a 500, a 503 saying nothing was saved, or a failed job for that."""
     try:
         await pool.release(conn)
-    except asyncpg.exceptions.InternalClientError:
-        log.warning("connection was already back in the pool when released")
+    except Exception as exc:
+        log.warning("connection lost while it went back to the pool (%s)", type(exc).__name__)
 
 
 async def write_jsonl(conn: Any, path: Path, query: str, record: Callable[[Any], msgspec.Struct]) -> int:

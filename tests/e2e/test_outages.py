@@ -10,9 +10,13 @@ import msgspec
 from arq.connections import ArqRedis
 
 from suggestions.app import create_app
+from suggestions.db import create_pool
 from suggestions.settings import Settings
+from tests.link import Link
 
 DEAD_PORT = 9  # discard: nothing listens there
+# What asyncpg sends first when the pool takes a connection back (its reset): the request's own work is done by then.
+POOL_RESET = b"pg_advisory_unlock_all"
 
 ITEM = {"channel": "web", "text": "路口红绿灯坏了，车辆乱成一团。"}
 
@@ -67,3 +71,26 @@ def test_the_api_starts_while_redis_is_down_and_accepts_items(settings: Settings
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["redis"] is False
+
+
+async def test_a_connection_lost_after_the_commit_still_answers_201(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The item is committed, and the connection is lost only as it goes back to the pool: the sender is told that the
+    item is stored, not that nothing was saved (a client told so would send it again, and without an Idempotency-Key
+    store it twice)."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=1)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            link.cut_when_sent = POOL_RESET
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert link.cuts == 1
+            assert response.status_code == 201, response.text
+            assert await pool.fetchval("SELECT count(*) FROM items WHERE id = $1", response.json()["id"]) == 1
+            # The pool has its slot back and connects again.
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+    finally:
+        await linked.close()
+        await link.close()
