@@ -233,6 +233,9 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # The server's goodbye (a FATAL error: a restart, a failover, pg_terminate_backend) arrives before its connection
+    # closes; in between, asyncpg refuses every statement on that connection with this, before sending anything.
+    asyncpg.exceptions.InternalClientError,
     TimeoutError,
 )
 

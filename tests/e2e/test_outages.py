@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -90,6 +91,32 @@ async def test_a_connection_lost_after_the_commit_still_answers_201(
             assert response.status_code == 201, response.text
             assert await pool.fetchval("SELECT count(*) FROM items WHERE id = $1", response.json()["id"]) == 1
             # The pool has its slot back and connects again.
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+    finally:
+        await linked.close()
+        await link.close()
+
+
+async def test_a_connection_the_server_ended_while_idle_gives_503_not_500(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The server ends an idle connection of the pool (a restart, a failover, an administrator): its goodbye arrives
+    before its connection closes, and a request that takes the connection in between is told to retry, not 500."""
+    link = Link(settings.database_url)
+    link.hold_close = 1.0
+    linked = await create_pool(await link.start(), size=1)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with linked.acquire() as conn:
+            backend = conn.get_server_pid()
+        assert await pool.fetchval("SELECT pg_terminate_backend($1)", backend)
+        await asyncio.sleep(0.2)  # the goodbye (57P01) has arrived; the connection is not closed yet
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+            assert await pool.fetchval("SELECT count(*) FROM items") == 0
+            await asyncio.sleep(link.hold_close)
             assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
     finally:
         await linked.close()
