@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import msgspec
+import pytest
 from arq.connections import ArqRedis
 
 from suggestions.classify.worker import sweep
@@ -158,3 +161,33 @@ async def test_a_poison_item_fails_alone_and_stays_visible(
         accounting = await account(conn, {poison["id"], good["id"]})
     assert accounting.exact, accounting.line()
     assert (accounting.classified_once, accounting.failed_visible) == (1, 1)
+
+
+class UnknownKindModel:
+    """The real model, except that it was trained with a kind of item this database does not know."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.version = model.version
+
+    def predict(self, texts: list[str]) -> Any:
+        return [msgspec.structs.replace(p, kind="praise") for p in self.model.predict(texts)]
+
+
+async def test_a_job_that_fails_logs_no_resident_text(
+    client: Any, drain: Any, pool: Any, model: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL refuses the classification and quotes the item's row, the resident's text with it, in its error:
+    the failed job is logged by the error's class, never by its message."""
+    phone = "13912345678"
+    # Near the start: PostgreSQL quotes the first 64 bytes of each value.
+    created = await submit(client, {"channel": "web", "text": f"我的电话{phone}。{STREETLIGHT}"})
+    with caplog.at_level(logging.ERROR):
+        await drain(model=UnknownKindModel(model))
+    failures = [r for r in caplog.records if r.name == "arq.worker" and r.levelno >= logging.ERROR]
+    assert failures, "the job should have failed"
+    for record in failures:
+        assert phone not in record.getMessage()
+        assert record.exc_info is None or phone not in str(record.exc_info[1])
+    # Nothing is lost: the item waits for the sweeper (and a model whose classifications the database accepts).
+    assert await pool.fetchval("SELECT status FROM items WHERE id = $1", created["id"]) == "pending"
