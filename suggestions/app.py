@@ -54,6 +54,11 @@ class Readiness(msgspec.Struct):
     model: str | None
 
 
+# Ready means able to take items: a server that answers but takes no writes (a standby, a primary being demoted, one
+# made read-only) is not.
+TAKES_WRITES = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
+
+
 @get("/healthz", tags=["health"], summary="The process is up", include_in_schema=True)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -62,13 +67,13 @@ async def healthz() -> dict[str, str]:
 @get(
     "/readyz",
     tags=["health"],
-    summary="PostgreSQL and Redis reachable, model loaded",
+    summary="PostgreSQL reachable and taking writes, Redis reachable, model loaded",
     responses={503: ResponseSpec(Readiness, description="Not ready: what is missing", generate_examples=False)},
 )
 async def readyz(state: State) -> Response[Readiness]:
     postgres = redis = False
     try:
-        postgres = await asyncio.wait_for(state.db_pool.fetchval("SELECT true"), 2)
+        postgres = await asyncio.wait_for(state.db_pool.fetchval(TAKES_WRITES), 2)
     except Exception:  # any failure means "not ready"; the reason is in the server's log
         log.warning("readyz: PostgreSQL unreachable")
     try:

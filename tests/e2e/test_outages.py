@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import msgspec
+import pytest
 from arq.connections import ArqRedis
 
 from suggestions.app import create_app
 from suggestions.db import create_pool
+from suggestions.migrate import migrate
 from suggestions.settings import Settings
 from tests.link import Link
 
@@ -121,3 +125,42 @@ async def test_a_connection_the_server_ended_while_idle_gives_503_not_500(
     finally:
         await linked.close()
         await link.close()
+
+
+@pytest.fixture
+async def read_only_database(servers: tuple[str, str], database_url: str) -> AsyncIterator[str]:
+    """A database of the service's schema that takes no writes: a primary being demoted in a failover, a server
+    put in read-only for maintenance or by a full disk's protection."""
+    admin = await asyncpg.connect(servers[0])
+    name = f"{urlsplit(database_url).path.lstrip('/')}_ro"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(database_url)._replace(path="/" + name))
+    try:
+        conn = await asyncpg.connect(url)
+        await migrate(conn)
+        await conn.close()
+        await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
+    settings: Settings, read_only_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    read_only = await create_pool(read_only_database, size=2)
+    app = create_app(settings, pool=read_only, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+            page = await client.post("/submit", data={"text": ITEM["text"]})
+            assert page.status_code == 503
+            assert "没有保存" in page.text
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["postgres"] is False
+    finally:
+        await read_only.close()
