@@ -239,6 +239,10 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     # 25006: a server that takes no writes for now (a primary being demoted in a failover, read-only for maintenance
     # or to protect a full disk) has stored nothing; the request succeeds once it takes writes again.
     asyncpg.exceptions.ReadOnlySQLTransactionError,
+    # 57014 and 55P03: the server cancelled the statement (pg_cancel_backend, a statement_timeout or lock_timeout set on
+    # the server, while a migration or a long transaction held the rows), which rolled its work back.
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.LockNotAvailableError,
     TimeoutError,
 )
 

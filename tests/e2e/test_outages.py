@@ -128,28 +128,32 @@ async def test_a_connection_the_server_ended_while_idle_gives_503_not_500(
 
 
 @pytest.fixture
-async def read_only_database(servers: tuple[str, str], database_url: str) -> AsyncIterator[str]:
-    """A database of the service's schema that takes no writes: a primary being demoted in a failover, a server
-    put in read-only for maintenance or by a full disk's protection."""
+async def spare_database(servers: tuple[str, str], database_url: str) -> AsyncIterator[str]:
+    """A database of the service's schema, besides the suite's, whose server settings a test may change."""
     admin = await asyncpg.connect(servers[0])
-    name = f"{urlsplit(database_url).path.lstrip('/')}_ro"
+    name = f"{urlsplit(database_url).path.lstrip('/')}_spare"
     await admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(database_url)._replace(path="/" + name))
     try:
+        url = urlunsplit(urlsplit(database_url)._replace(path="/" + name))
         conn = await asyncpg.connect(url)
         await migrate(conn)
         await conn.close()
-        await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
         yield url
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
-    settings: Settings, read_only_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
 ) -> None:
-    read_only = await create_pool(read_only_database, size=2)
+    """A primary being demoted in a failover, a server made read-only for maintenance or by a full disk's protection."""
+    await pool.execute(f'ALTER DATABASE "{database_name(spare_database)}" SET default_transaction_read_only = on')
+    read_only = await create_pool(spare_database, size=2)
     app = create_app(settings, pool=read_only, queue=queue, model=model, gazetteer=gazetteer)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
@@ -164,3 +168,43 @@ async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
             assert ready.json()["postgres"] is False
     finally:
         await read_only.close()
+
+
+async def test_a_statement_the_server_cancels_gives_503_not_500(client: Any, pool: asyncpg.Pool) -> None:
+    """A statement PostgreSQL cancels (an administrator's pg_cancel_backend, a statement_timeout or lock_timeout set on
+    the server, here while a migration holds the table) has stored nothing: the sender is told to retry."""
+    async with pool.acquire() as migration, migration.transaction():
+        await migration.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        posting = asyncio.ensure_future(client.post("/api/v1/items", json=ITEM))
+        waiting = None
+        while waiting is None:
+            await asyncio.sleep(0.05)
+            waiting = await pool.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        assert await pool.fetchval("SELECT pg_cancel_backend($1)", waiting)
+        response = await posting
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"].isdigit()
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_lock_the_server_gives_up_waiting_for_gives_503_not_500(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A lock_timeout set on the server: the statement gives up waiting for a lock a migration holds."""
+    await pool.execute(f'ALTER DATABASE "{database_name(spare_database)}" SET lock_timeout = 200')
+    spare = await create_pool(spare_database, size=2)
+    app = create_app(settings, pool=spare, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+            spare.acquire() as migration,
+            migration.transaction(),
+        ):
+            await migration.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+    finally:
+        await spare.close()
