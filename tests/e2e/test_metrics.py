@@ -66,3 +66,30 @@ async def test_metrics_survive_a_dead_redis(settings: Any, pool: Any, model: Any
     await dead.aclose()
     assert response.status_code == 200
     assert samples(response.text)[("suggestions_queue_depth", ())] == -1
+
+
+async def test_metrics_survive_a_dead_postgres(settings: Any, queue: Any, model: Any, gazetteer: Any) -> None:
+    """An outage is when the counts of 503s matter most: the page still answers, and what only PostgreSQL knows is
+    marked unknown."""
+    import asyncpg
+    import httpx
+
+    from suggestions.app import create_app
+    from tests.processes import free_port
+
+    dead = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{free_port()}/x", min_size=0, timeout=2)
+    app = create_app(settings, pool=dead, queue=queue, model=model, gazetteer=gazetteer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        assert (await client.post("/api/v1/items", json=ITEM)).status_code == 503
+        response = await client.get("/metrics")
+    await dead.close()
+    assert response.status_code == 200, response.text
+    now = samples(response.text)
+    for gauge in ("items_waiting", "oldest_waiting_seconds", "items_failed", "classified_recently"):
+        assert now[(f"suggestions_{gauge}", ())] == -1
+    refused = [
+        value
+        for (name, labels), value in now.items()
+        if name == "suggestions_requests_total" and ("status_code", "503") in labels
+    ]
+    assert sum(refused) >= 1
