@@ -274,13 +274,19 @@ def run_worker(settings: Settings) -> None:
     stopping = asyncio.Event()
     delay = 1.0
     while not stopping.is_set():
-        worker = Worker(**worker_settings(settings, ctx=ctx))
+        # A client of its own each time round, whose commands time out: on a Redis gone silent the worker would wait
+        # on its connection for as long as TCP takes to give up.
+        redis = queue.client(settings.redis_url, settings.queue_name)
+        worker = Worker(**worker_settings(settings, ctx=ctx, redis_pool=redis))
         worker.on_stop = lambda _signal: stopping.set()
         try:
             worker.run()
             return
         except unreachable as exc:
             log.warning("server unreachable (%s); connecting again in %.0f s", type(exc).__name__, delay)
+            # arq closes its client only after a last word with Redis, which a Redis that is away never hears.
+            with contextlib.suppress(Exception):
+                worker.loop.run_until_complete(redis.aclose())
         # Sleep on the worker's loop, so that SIGTERM during the wait is heard.
         worker.loop.run_until_complete(_sleep_unless(stopping, delay))
         delay = min(delay * 2, 10.0)
