@@ -13,15 +13,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-import msgspec
 from arq import cron
 from arq.typing import WorkerCoroutine
 
 from suggestions import queue
 from suggestions.classify import store
+from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
 from suggestions.db import connection, create_pool
 from suggestions.hotspots.tracker import refit_prior, review_hotspots
@@ -33,28 +32,6 @@ log = logging.getLogger(__name__)
 # A worker that died this many times while holding an item has probably been killed by the item itself.
 CRASHES_PER_ATTEMPT = 3
 SWEEP_SECONDS = 5
-
-
-class ServingModel(msgspec.Struct, frozen=True):
-    """What an API process needs of the serving model: its version (readiness) and topics (staff corrections).
-    The model itself is loaded only by workers."""
-
-    version: str
-    topics: tuple[str, ...]
-
-
-def serving_dir(settings: Settings) -> Path:
-    from ml.serving import serving_model_dir
-
-    # The promoted model when there is one (`python -m ml promote`), else the default model from the seed corpus.
-    return Path(settings.model_dir) if settings.model_dir else serving_model_dir()
-
-
-def serving_model_info(settings: Settings) -> ServingModel:
-    from ml.artifacts import read_metadata
-
-    metadata = read_metadata(serving_dir(settings))
-    return ServingModel(version=metadata.version, topics=tuple(metadata.topics))
 
 
 def load_serving_model(settings: Settings) -> Any:
