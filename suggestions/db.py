@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,10 @@ from litestar.di import NamedDependency
 from suggestions.files import written_whole
 
 log = logging.getLogger(__name__)
+
+
+# A statement that ended so leaves its connection in doubt: waiting for an answer, or cut off.
+LOST = (TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InternalClientError)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -49,10 +54,17 @@ async def provide_connection(db_pool: NamedDependency[asyncpg.Pool]) -> AsyncIte
 @asynccontextmanager
 async def connection(pool: asyncpg.Pool) -> AsyncIterator[Any]:
     """A connection from the pool, returned by `release` afterwards: what `pool.acquire()` gives, for the API's
-    requests and the worker's jobs alike."""
+    requests and the worker's jobs alike. A connection whose statement timed out or was lost is closed instead: the
+    pool would reset it first, a round trip that waits as long as the statement did on a server that is gone (a host
+    vanished, a failover), before the request could answer."""
     conn = await pool.acquire()
     try:
         yield conn
+    except LOST:
+        # Refused when the connection closed first and the pool took it back then: there is nothing left to close.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+        raise
     finally:
         await release(pool, conn)
 

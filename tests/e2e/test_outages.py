@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from suggestions.app import create_app
-from suggestions.db import create_pool
+from suggestions.db import create_pool, init_connection
 from suggestions.migrate import migrate
 from suggestions.settings import Settings
 from tests.link import Link
@@ -249,3 +250,30 @@ async def test_the_api_takes_items_without_a_model_and_is_ready_once_it_is_in_pl
         assert ready.status_code == 200, ready.text
         assert ready.json()["model"] == model.version
         assert (await client.get("/api/v1/triage", params={"topic": "城乡建设"}, headers=staff)).status_code == 200
+
+
+async def test_a_postgresql_fallen_silent_is_a_503_once_the_statement_times_out(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """PostgreSQL's host vanishes without closing anything (a failover, a partition): the statement in hand times
+    out, and the sender hears 503 then, not only after the pool has waited as long again to reset a connection whose
+    server is gone."""
+    timeout = 3.0
+    link = Link(settings.database_url)
+    linked = await asyncpg.create_pool(
+        await link.start(), min_size=1, max_size=1, command_timeout=timeout, init=init_connection
+    )
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            link.silence()
+            started = time.monotonic()
+            response = await client.post("/api/v1/items", json=ITEM)
+            waited = time.monotonic() - started
+            assert response.status_code == 503, response.text
+            assert waited < timeout * 1.5, f"answered after {waited:.1f} s"
+            # A new connection reaches the server that is there now.
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+    finally:
+        await linked.close()
+        await link.close()
