@@ -264,9 +264,31 @@ def run_worker(settings: Settings) -> None:
             # arq closes its client only after a last word with Redis, which a Redis that is away never hears.
             with contextlib.suppress(Exception):
                 worker.loop.run_until_complete(redis.aclose())
-        # Sleep on the worker's loop, so that SIGTERM during the wait is heard.
-        worker.loop.run_until_complete(_sleep_unless(stopping, delay))
+        # Wait on the worker's loop, so that SIGTERM during the wait is heard; sweep meanwhile.
+        worker.loop.run_until_complete(_sweep_until(stopping, ctx, delay, unreachable))
         delay = min(delay * 2, 10.0)
+    worker.loop.run_until_complete(shutdown(ctx))
+
+
+async def _sweep_until(
+    stopping: asyncio.Event, ctx: dict[str, Any], seconds: float, unreachable: tuple[type[Exception], ...]
+) -> None:
+    """Sweep every SWEEP_SECONDS for `seconds`, or until SIGTERM. arq runs the sweeper only while Redis answers, and
+    items accepted while it is away wait in PostgreSQL: a Redis that stays away must not leave them unclassified.
+    Workers sweeping side by side claim each item once (`store.claim_one`)."""
+    deadline = time.monotonic() + seconds
+    while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+        try:
+            if not {"db_pool", "executor", "model"} <= ctx.keys():
+                await startup(ctx)  # the pool and the model, kept from one round to the next
+        except unreachable as exc:
+            log.warning("PostgreSQL unreachable (%s)", type(exc).__name__)
+        else:
+            try:
+                await sweep(ctx)
+            except Exception as exc:  # as arq takes a failed sweep: logged by class, and the next one tries again
+                log.warning("sweep without Redis failed (%s)", type(exc).__name__)
+        await _sleep_unless(stopping, min(SWEEP_SECONDS, left))
 
 
 async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:

@@ -22,7 +22,7 @@ from arq.connections import ArqRedis
 from suggestions.app import create_app
 from suggestions.db import create_pool
 from suggestions.migrate import migrate
-from suggestions.queue import create_queue
+from suggestions.queue import create_queue, open_queue
 from suggestions.settings import Settings
 from tests import processes
 from tests.faults.accounting import account, submit_all, wait_classified
@@ -209,3 +209,27 @@ async def test_a_worker_whose_redis_falls_silent_connects_again(
     print(f"\nRedis fell silent: the waiting item was classified {waited:.1f} s later")
     assert (first.status_code, second.status_code) == (201, 201)
     assert await pool.fetchval("SELECT count(*) FROM items WHERE status = 'open'") == 2
+
+
+async def test_items_are_classified_while_redis_stays_away(
+    clean: None, settings: Settings, pool: asyncpg.Pool, model: Any, gazetteer: Any, tmp_path: Path
+) -> None:
+    """Redis is down and stays down (a broken disk, a host being replaced): intake answers 201, and the workers'
+    sweeper, which arq runs only while Redis answers, classifies what PostgreSQL holds all the same."""
+    redis = processes.RedisServer(tmp_path)
+    run = msgspec.structs.replace(settings, redis_url=redis.url)
+    redis.kill()
+    queue = await open_queue(redis.url, run.queue_name)
+    worker = processes.worker(run)
+    try:
+        with processes.running(worker):
+            async with api(run, pool, queue, model, gazetteer) as client:
+                submissions = await submit_all(client, 20, concurrency=4)
+            waited = await wait_classified(pool, within=60)
+            async with pool.acquire() as conn:
+                accounting = await account(conn, set(submissions.created.values()))
+    finally:
+        await queue.aclose()
+    print(f"\nRedis away throughout: all classified {waited:.1f} s after the last 201; {accounting.line()}")
+    assert set(submissions.statuses) == {201}
+    assert accounting.exact, accounting.line()
