@@ -18,6 +18,8 @@ from suggestions.files import written_whole
 log = logging.getLogger(__name__)
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+
 # A statement that ended so leaves its connection in doubt: waiting for an answer, or cut off.
 LOST = (TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InternalClientError)
 
@@ -37,6 +39,9 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
         max_size=size,
         init=init_connection,
         command_timeout=30,
+        # Connecting takes milliseconds; a server that has not answered in this long is gone (its host lost, a
+        # failover under way), and a request waiting on it gets its 503 now rather than after asyncpg's minute.
+        timeout=CONNECT_TIMEOUT_SECONDS,
         # Statements are small and few; keep a bounded cache per connection.
         statement_cache_size=256,
         # Times written by the server itself (inside JSON built in SQL) in UTC, as asyncpg returns the others.

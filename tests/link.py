@@ -35,6 +35,7 @@ class Link:
         self._tasks: set[asyncio.Task[None]] = set()
         self._open: list[set[bool]] = []  # per connection: holds True once silenced
         self._writers: list[asyncio.StreamWriter] = []
+        self._silence_new = False
 
     async def start(self) -> str:
         """Start listening; returns the URL that reaches the server through the link (PostgreSQL's in plain text, so
@@ -49,9 +50,12 @@ class Link:
             query = "&".join(q for q in (query, "sslmode=disable") if q)
         return urlunsplit(self._parts._replace(netloc=netloc, query=query))
 
-    def silence(self) -> None:
+    def silence(self, *, new_ones_too: bool = False) -> None:
+        """The connections open now carry nothing more; with `new_ones_too`, those opened from now on neither (the
+        server's host is gone and nothing has taken its place)."""
         for state in self._open:
             state.add(True)
+        self._silence_new = new_ones_too
 
     async def close(self) -> None:
         if self._server is not None:
@@ -67,7 +71,7 @@ class Link:
         server_reader, server_writer = await asyncio.open_connection(*self.target)
         ends = (client_writer, server_writer)
         self._writers.extend(ends)
-        silenced: set[bool] = set()
+        silenced: set[bool] = {True} if self._silence_new else set()
         self._open.append(silenced)
         for pump in (
             self._client_to_server(client_reader, server_writer, ends, silenced),

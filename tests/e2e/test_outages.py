@@ -277,3 +277,31 @@ async def test_a_postgresql_fallen_silent_is_a_503_once_the_statement_times_out(
     finally:
         await linked.close()
         await link.close()
+
+
+async def test_a_postgresql_gone_silent_is_a_503_within_seconds_when_a_connection_must_be_opened(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """PostgreSQL's host is gone and nothing answers in its place: a request that needs a new connection (the pool's
+    last one was closed) hears 503 within seconds, not after asyncpg's default minute of waiting to connect."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=1)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with linked.acquire() as conn:
+            backend = conn.get_server_pid()
+        link.silence(new_ones_too=True)
+        await linked.expire_connections()  # the pool opens a new connection for the next request
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            started = time.monotonic()
+            try:
+                response = await asyncio.wait_for(client.post("/api/v1/items", json=ITEM), 20)
+            except TimeoutError:
+                pytest.fail("no answer within 20 s")
+            waited = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert waited < 10, f"answered after {waited:.1f} s"
+    finally:
+        await pool.fetchval("SELECT pg_terminate_backend($1)", backend)
+        linked.terminate()
+        await link.close()
