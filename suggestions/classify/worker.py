@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 from arq import cron
 from arq.typing import WorkerCoroutine
 
@@ -95,8 +96,6 @@ async def _classify_batch(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
     """Classify claimed items in one model call; if the batch fails, item by item, so one bad item fails alone."""
     if not claimed:
         return 0
-    settings: Settings = ctx["settings"]
-    pool = ctx["db_pool"]
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
@@ -107,19 +106,46 @@ async def _classify_batch(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
             try:
                 outcomes.extend(await loop.run_in_executor(ctx["executor"], predict_outcomes, ctx["model"], [one]))
             except Exception as exc:
-                CLASSIFICATION_FAILURES.inc()
-                async with connection(pool) as conn:
-                    status = await store.record_failure(
-                        conn, item_id=one.id, error=type(exc).__name__, max_attempts=settings.max_attempts
-                    )
-                log.warning("item %s: classification raised %s (now %s)", one.id, type(exc).__name__, status)
-    async with connection(pool) as conn:
-        done = await store.record_classifications(conn, outcomes)
+                await _failed(ctx, one.id, exc)
+    done = await _record(ctx, outcomes)
     seconds = time.perf_counter() - started
     ITEMS_CLASSIFIED.inc(len(done))
     BATCH_SECONDS.observe(seconds)
     log.info("classified %d items in %.0f ms", len(done), seconds * 1000)
     return len(done)
+
+
+# What PostgreSQL answers when it refuses what an outcome holds (class 22, a value out of range; class 23, a check
+# failed): the outcome's fault, not the server's, and so the item's failure.
+REFUSED = (asyncpg.exceptions.DataError, asyncpg.exceptions.IntegrityConstraintViolationError)
+
+
+async def _record(ctx: dict[str, Any], outcomes: list[Outcome]) -> list[int]:
+    """Record outcomes in one transaction; if the database refuses the batch, each on its own, so that one it
+    refuses (a model that gives a kind the database does not know, a value out of range) fails its own item only,
+    and the items beside it are recorded now rather than retried after their lease."""
+    try:
+        async with connection(ctx["db_pool"]) as conn:
+            done: list[int] = await store.record_classifications(conn, outcomes)
+            return done
+    except REFUSED as exc:
+        if len(outcomes) == 1:
+            await _failed(ctx, outcomes[0].item_id, exc)
+            return []
+    done = []
+    for outcome in outcomes:
+        done += await _record(ctx, [outcome])
+    return done
+
+
+async def _failed(ctx: dict[str, Any], item_id: int, exc: Exception) -> None:
+    """An item whose classification raised: retried by the sweeper, then given up on (`store.RECORD_FAILURE`)."""
+    CLASSIFICATION_FAILURES.inc()
+    async with connection(ctx["db_pool"]) as conn:
+        status = await store.record_failure(
+            conn, item_id=item_id, error=type(exc).__name__, max_attempts=ctx["settings"].max_attempts
+        )
+    log.warning("item %s: classification raised %s (now %s)", item_id, type(exc).__name__, status)
 
 
 async def classify_item(ctx: dict[str, Any], item_id: int) -> int:
