@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 from litestar import Litestar, Request, Response, Router, get, route
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
@@ -28,6 +28,7 @@ from litestar.template.config import TemplateConfig
 
 from suggestions import web
 from suggestions.classify.corrections import put_classification
+from suggestions.classify.serving import find_serving_model
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
 from suggestions.errors import InvalidInput, exception_handlers, field_name, problem
@@ -54,6 +55,11 @@ class Readiness(msgspec.Struct):
     model: str | None
 
 
+# Ready means able to take items: a server that answers but takes no writes (a standby, a primary being demoted, one
+# made read-only) is not.
+TAKES_WRITES = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
+
+
 @get("/healthz", tags=["health"], summary="The process is up", include_in_schema=True)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -62,20 +68,20 @@ async def healthz() -> dict[str, str]:
 @get(
     "/readyz",
     tags=["health"],
-    summary="PostgreSQL and Redis reachable, model loaded",
+    summary="PostgreSQL reachable and taking writes, Redis reachable, model loaded",
     responses={503: ResponseSpec(Readiness, description="Not ready: what is missing", generate_examples=False)},
 )
-async def readyz(state: State) -> Response[Readiness]:
+async def readyz(state: State, settings: NamedDependency[Settings]) -> Response[Readiness]:
     postgres = redis = False
     try:
-        postgres = await asyncio.wait_for(state.db_pool.fetchval("SELECT true"), 2)
+        postgres = await asyncio.wait_for(state.db_pool.fetchval(TAKES_WRITES), 2)
     except Exception:  # any failure means "not ready"; the reason is in the server's log
         log.warning("readyz: PostgreSQL unreachable")
     try:
         redis = bool(await asyncio.wait_for(state.queue.ping(), 2))
     except Exception:
         log.warning("readyz: Redis unreachable")
-    model = getattr(state.get("model"), "version", None)
+    model = getattr(await find_serving_model(state, settings), "version", None)
     readiness = Readiness(ready=bool(postgres and redis and model), postgres=bool(postgres), redis=redis, model=model)
     return Response(readiness, status_code=200 if readiness.ready else 503)
 
@@ -202,9 +208,7 @@ def create_app(
         if gazetteer is None:
             app.state.gazetteer = await asyncio.get_running_loop().run_in_executor(None, load_gazetteer, settings)
         if model is None:
-            from suggestions.classify.worker import serving_model_info
-
-            app.state.model = await asyncio.get_running_loop().run_in_executor(None, serving_model_info, settings)
+            await find_serving_model(app.state, settings)
         try:
             yield
         finally:

@@ -7,7 +7,9 @@ PostgreSQL, so a revoked token stops working in every API process at once.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +18,8 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+
+from suggestions.errors import DATABASE_OUTAGES
 
 Role = Literal["operator", "grid", "staff", "admin", "monitor"]
 ROLES: tuple[Role, ...] = ("operator", "grid", "staff", "admin", "monitor")
@@ -138,7 +142,34 @@ def roles_only(roles: frozenset[str]) -> Guard:
 
 # Guard for staff endpoints.
 staff_only = roles_only(STAFF_ROLES)
-monitor_only = roles_only(MONITOR_ROLES)
+
+# While PostgreSQL is away no token can be looked up, yet that is when the scraper's counts (the 503s answered, the
+# numbers marked unknown) matter most: a token that read /metrics within this many seconds still does then. Revoking
+# one takes effect at the next scrape PostgreSQL answers.
+SCRAPER_GRACE_SECONDS = 15 * 60
+
+
+def scraper_only() -> Guard:
+    """The guard of /metrics: `monitor` and `admin` tokens, and while PostgreSQL is away one that passed lately."""
+    passed: dict[bytes, float] = {}  # token hash → when it last passed; only tokens that did, so a few
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        token = bearer_token(connection)
+        try:
+            connection.state.principal = await require_roles(connection, MONITOR_ROLES)
+        except DATABASE_OUTAGES:
+            seen = passed.get(hash_token(token), -math.inf) if token is not None else -math.inf
+            if time.monotonic() - seen > SCRAPER_GRACE_SECONDS:
+                raise
+            connection.state.principal = None
+            return
+        if token is not None:
+            passed[hash_token(token)] = time.monotonic()
+
+    return guard
+
+
+monitor_only = scraper_only()
 
 
 async def known_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

@@ -253,18 +253,26 @@ def reclassify() -> None:
 
 
 def _stopped(report: ImportReport, path: Path) -> str:
-    """How to go on after Ctrl-C: running the file again passes over what it stored only by external_id."""
+    """How to go on after Ctrl-C, or after PostgreSQL went away: running the file again passes over what it stored
+    only by external_id."""
     stopped = f"stopped before line {report.stopped_before}"
-    if report.first_unkeyed is None:
-        return (
-            f"{stopped}: run the same import again to go on (lines with an external_id already stored count as "
-            "already present)"
+    if report.outage is not None:
+        # The statement in flight may have been committed before its answer was lost.
+        stopped += (
+            f": PostgreSQL went away ({report.outage}) while line {report.stopped_before} was being stored, which may "
+            "or may not have been (without an external_id, look for it before going on)"
         )
-    return (
-        f"{stopped}: line {report.first_unkeyed} and others stored have no external_id, and the same import again "
-        f"would store them twice; go on with the lines from {report.stopped_before} only "
-        f"(tail -n +{report.stopped_before} {shlex.quote(str(path))} > rest.jsonl; their numbers then start at 1)"
-    )
+    if report.first_unkeyed is None:
+        advice = (
+            "run the same import again to go on (lines with an external_id already stored count as already present)"
+        )
+    else:
+        advice = (
+            f"line {report.first_unkeyed} and others stored have no external_id, and the same import again would "
+            f"store them twice; go on with the lines from {report.stopped_before} only "
+            f"(tail -n +{report.stopped_before} {shlex.quote(str(path))} > rest.jsonl; their numbers then start at 1)"
+        )
+    return f"{stopped}{'; ' if report.outage else ': '}{advice}"
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,12 @@ from litestar.di import NamedDependency
 from suggestions.files import written_whole
 
 log = logging.getLogger(__name__)
+
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+# A statement that ended so leaves its connection in doubt: waiting for an answer, or cut off.
+LOST = (TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InternalClientError)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -32,6 +39,9 @@ async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
         max_size=size,
         init=init_connection,
         command_timeout=30,
+        # Connecting takes milliseconds; a server that has not answered in this long is gone (its host lost, a
+        # failover under way), and a request waiting on it gets its 503 now rather than after asyncpg's minute.
+        timeout=CONNECT_TIMEOUT_SECONDS,
         # Statements are small and few; keep a bounded cache per connection.
         statement_cache_size=256,
         # Times written by the server itself (inside JSON built in SQL) in UTC, as asyncpg returns the others.
@@ -49,24 +59,33 @@ async def provide_connection(db_pool: NamedDependency[asyncpg.Pool]) -> AsyncIte
 @asynccontextmanager
 async def connection(pool: asyncpg.Pool) -> AsyncIterator[Any]:
     """A connection from the pool, returned by `release` afterwards: what `pool.acquire()` gives, for the API's
-    requests and the worker's jobs alike."""
+    requests and the worker's jobs alike. A connection whose statement timed out or was lost is closed instead: the
+    pool would reset it first, a round trip that waits as long as the statement did on a server that is gone (a host
+    vanished, a failover), before the request could answer."""
     conn = await pool.acquire()
     try:
         yield conn
+    except LOST:
+        # Refused when the connection closed first and the pool took it back then: there is nothing left to close.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+        raise
     finally:
         await release(pool, conn)
 
 
 async def release(pool: asyncpg.Pool, conn: Any) -> None:
-    """Return a connection to the pool. When the server drops the connection while it is being returned, asyncpg's
-    pool frees its slot from the connection's close callback first and then refuses the release itself
-    (InternalClientError: release() called on a free connection holder). The pool has the slot back either way, and
-    the request's or job's own outcome (a 503 for the outage that dropped it, or what it had committed) must not turn
-    into a 500 or a failed job for that."""
+    """Return a connection to the pool. The connection may be lost on its way back: the pool resets it there with a
+    round trip to the server, which fails when the server drops the connection meanwhile (the pool then terminates it
+    and raises that failure), and when the server drops it while it is being returned, asyncpg's pool frees its slot
+    from the connection's close callback first and then refuses the release itself (InternalClientError: release()
+    called on a free connection holder). The pool has the slot back either way, and the request's or job's own
+    outcome (a 503 for the outage that dropped it, or what it had committed: a 201 for an item stored) must not turn
+    into a 500, a 503 saying nothing was saved, or a failed job for that."""
     try:
         await pool.release(conn)
-    except asyncpg.exceptions.InternalClientError:
-        log.warning("connection was already back in the pool when released")
+    except Exception as exc:
+        log.warning("connection lost while it went back to the pool (%s)", type(exc).__name__)
 
 
 async def write_jsonl(conn: Any, path: Path, query: str, record: Callable[[Any], msgspec.Struct]) -> int:

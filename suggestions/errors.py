@@ -64,7 +64,7 @@ PROBLEMS = {
     409: "The status of the item (or case, or hotspot) does not allow this step: `current_status` says which it is in",
     422: "Invalid input: `errors` names each field",
     429: "Too many requests from this client or token: try again after `Retry-After` seconds",
-    503: "PostgreSQL is unreachable; nothing was saved. Try again after `Retry-After` seconds",
+    503: "PostgreSQL is unreachable or takes no writes; nothing was saved. Try again after `Retry-After` seconds",
 }
 
 
@@ -241,6 +241,16 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # The server's goodbye (a FATAL error: a restart, a failover, pg_terminate_backend) arrives before its connection
+    # closes; in between, asyncpg refuses every statement on that connection with this, before sending anything.
+    asyncpg.exceptions.InternalClientError,
+    # 25006: a server that takes no writes for now (a primary being demoted in a failover, read-only for maintenance
+    # or to protect a full disk) has stored nothing; the request succeeds once it takes writes again.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    # 57014 and 55P03: the server cancelled the statement (pg_cancel_backend, a statement_timeout or lock_timeout set on
+    # the server, while a migration or a long transaction held the rows), which rolled its work back.
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.LockNotAvailableError,
     TimeoutError,
 )
 

@@ -13,7 +13,7 @@ import msgspec
 
 from suggestions.db import connection, create_pool
 from suggestions.district import load_gazetteer
-from suggestions.errors import Conflict, InvalidInput, field_name
+from suggestions.errors import DATABASE_OUTAGES, Conflict, InvalidInput, field_name
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import Accepted, accept_item
@@ -26,6 +26,8 @@ class ImportReport(msgspec.Struct):
     present: int = 0
     bad: list[tuple[int, str, str]] = msgspec.field(default_factory=list)  # (line number, field, message)
     stopped_before: int | None = None  # the first line not read, when Ctrl-C stopped the import
+    # what ended the connection to PostgreSQL while line `stopped_before` was being stored, whose fate it leaves unknown
+    outage: str | None = None
     # the first line stored that has no external_id: running the same file again would store that line again
     first_unkeyed: int | None = None
 
@@ -46,7 +48,7 @@ async def import_jsonl(
     """Import every line of `path`, each in its own transaction. `on_bad` hears of each bad line as it is read.
 
     Ctrl-C stops the import between two lines rather than cancel a statement PostgreSQL may have committed, so that
-    the counts say exactly what was stored."""
+    the counts say exactly what was stored. Losing PostgreSQL stops it too, at the line it was storing."""
     report = report or ImportReport()
     gazetteer = load_gazetteer(settings)
     decoder = msgspec.json.Decoder(ItemIn)
@@ -66,7 +68,14 @@ async def import_jsonl(
                     if stopping.is_set():
                         report.stopped_before = number
                         break
-                    outcome = await _import_line(conn, decoder, number, line, settings=settings, gazetteer=gazetteer)
+                    try:
+                        outcome = await _import_line(
+                            conn, decoder, number, line, settings=settings, gazetteer=gazetteer
+                        )
+                    except DATABASE_OUTAGES as exc:
+                        # What was stored stands; the report says so, and where to go on, as after Ctrl-C.
+                        report.stopped_before, report.outage = number, type(exc).__name__
+                        break
                     if isinstance(outcome, tuple):
                         report.bad.append((number, *outcome))
                         if on_bad is not None:

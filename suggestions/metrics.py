@@ -31,6 +31,7 @@ from prometheus_client import (
 )
 
 from suggestions.auth import BEARER, monitor_only
+from suggestions.db import connection
 from suggestions.errors import problem_responses
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,16 @@ WHERE c.source = 'model'
 async def _service_registry(state: State) -> CollectorRegistry:
     """The service-wide gauges, read now."""
     registry = CollectorRegistry()
-    waiting = Gauge(f"{PREFIX}_items_waiting", "Items accepted and not yet classified", registry=registry)
-    oldest = Gauge(f"{PREFIX}_oldest_waiting_seconds", "Age of the oldest item waiting", registry=registry)
-    failed = Gauge(f"{PREFIX}_items_failed", "Items whose classification failed, in the feed", registry=registry)
+    unknown = " (-1: PostgreSQL unreachable)"
+    waiting = Gauge(f"{PREFIX}_items_waiting", "Items accepted and not yet classified" + unknown, registry=registry)
+    oldest = Gauge(f"{PREFIX}_oldest_waiting_seconds", "Age of the oldest item waiting" + unknown, registry=registry)
+    failed = Gauge(
+        f"{PREFIX}_items_failed", "Items whose classification failed, in the feed" + unknown, registry=registry
+    )
     depth = Gauge(f"{PREFIX}_queue_depth", "Wake-up jobs queued in Redis (-1: Redis unreachable)", registry=registry)
     recent = Gauge(
         f"{PREFIX}_classified_recently",
-        f"Items first classified in the last {LATENCY_WINDOW_MINUTES} minutes",
+        f"Items first classified in the last {LATENCY_WINDOW_MINUTES} minutes" + unknown,
         registry=registry,
     )
     latency = Gauge(
@@ -103,20 +107,32 @@ async def _service_registry(state: State) -> CollectorRegistry:
         ["quantile"],
         registry=registry,
     )
-    row = await state.db_pool.fetchrow(STATE)
-    waiting.set(row["waiting"])
-    oldest.set(float(row["oldest_waiting"]))
-    failed.set(row["failed"])
-    timing = await state.db_pool.fetchrow(LATENCY, list(LATENCY_QUANTILES), LATENCY_WINDOW_MINUTES)
-    recent.set(timing["classified"])
-    for quantile, value in zip(LATENCY_QUANTILES, timing["q"] or [], strict=False):
-        latency.labels(quantile=str(quantile)).set(value)
+    try:
+        row, timing = await asyncio.wait_for(_database_state(state), 2)
+    except Exception as exc:  # PostgreSQL away: the scrape still counts this process's requests, the 503s among them
+        log.warning("metrics: state of the items unknown (%s)", type(exc).__name__)
+        for gauge in (waiting, oldest, failed, recent):
+            gauge.set(-1)
+    else:
+        waiting.set(row["waiting"])
+        oldest.set(float(row["oldest_waiting"]))
+        failed.set(row["failed"])
+        recent.set(timing["classified"])
+        for quantile, value in zip(LATENCY_QUANTILES, timing["q"] or [], strict=False):
+            latency.labels(quantile=str(quantile)).set(value)
     try:
         depth.set(await asyncio.wait_for(state.queue.zcard(state.queue.default_queue_name), 1))
     except Exception as exc:  # Redis away: say so in the number, not with an error
         log.warning("metrics: queue depth unknown (%s)", type(exc).__name__)
         depth.set(-1)
     return registry
+
+
+async def _database_state(state: State) -> tuple[Any, Any]:
+    async with connection(state.db_pool) as conn:
+        row = await conn.fetchrow(STATE)
+        timing = await conn.fetchrow(LATENCY, list(LATENCY_QUANTILES), LATENCY_WINDOW_MINUTES)
+    return row, timing
 
 
 def _process_registry() -> Any:

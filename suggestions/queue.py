@@ -36,6 +36,12 @@ def job_deserializer(payload: bytes) -> dict[str, Any]:
     return decoded
 
 
+# A command's answer takes milliseconds, and workers send nothing that blocks on the server: a connection that hears
+# nothing back for this long belongs to a Redis that is gone without closing it (its host lost, a failover, a
+# firewall that forgot the connection), which TCP alone reports only after a quarter of an hour.
+SOCKET_TIMEOUT_SECONDS = 10
+
+
 def redis_settings(url: str) -> RedisSettings:
     settings = RedisSettings.from_dsn(url)
     # Fail fast when Redis is away: intake must answer, the sweeper catches up later.
@@ -62,8 +68,18 @@ async def open_queue(url: str, queue_name: str) -> ArqRedis:
         return await create_queue(url, queue_name)
     except (OSError, RedisError) as exc:  # a timeout is an OSError
         log.warning("queue unavailable at start (%s): items wait for the sweeper until it answers", type(exc).__name__)
-    # The client create_pool builds, without its first ping: the URL says where and how (TLS, database), as to arq.
-    queue: ArqRedis = ArqRedis.from_url(url, socket_connect_timeout=redis_settings(url).conn_timeout, encoding="utf8")
+    return client(url, queue_name)
+
+
+def client(url: str, queue_name: str) -> ArqRedis:
+    """The client create_pool builds, without its first ping, and with a timeout on every answer: the URL says where
+    and how (TLS, database), as to arq. Workers run on it (arq's own has no such timeout)."""
+    queue: ArqRedis = ArqRedis.from_url(
+        url,
+        socket_connect_timeout=redis_settings(url).conn_timeout,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        encoding="utf8",
+    )
     queue.job_serializer = job_serializer
     queue.job_deserializer = job_deserializer
     queue.default_queue_name = queue_name

@@ -12,11 +12,13 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from suggestions.auth import BEARER, guarded_principal, staff_only
+from suggestions.classify.serving import serving_topics
 from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.hotspots.tracker import reassess, refresh_case_risk, retopic
 from suggestions.intake.schema import PathId, Strict
 from suggestions.openapi import ZERO_MINIMUM
+from suggestions.settings import Settings
 from suggestions.triage.items import ItemView, item_by_id
 
 
@@ -128,11 +130,11 @@ async def put_classification(
     item_id: PathId,
     data: JSONBody[Correction],
     db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
 ) -> ItemView:
     principal = guarded_principal(request)
-    if not await correct(
-        db_connection, item_id=item_id, correction=data, topics=request.app.state.model.topics, who=principal.token_id
-    ):
+    topics = await serving_topics(request.app.state, settings)
+    if not await correct(db_connection, item_id=item_id, correction=data, topics=topics, who=principal.token_id):
         raise NotFoundException("no such item")
     view = await item_by_id(db_connection, item_id)
     assert view is not None

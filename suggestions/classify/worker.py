@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-import msgspec
+import asyncpg
 from arq import cron
+from arq.typing import WorkerCoroutine
 
 from suggestions import queue
 from suggestions.classify import store
+from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
 from suggestions.db import connection, create_pool
 from suggestions.hotspots.tracker import refit_prior, review_hotspots
@@ -30,28 +33,6 @@ log = logging.getLogger(__name__)
 # A worker that died this many times while holding an item has probably been killed by the item itself.
 CRASHES_PER_ATTEMPT = 3
 SWEEP_SECONDS = 5
-
-
-class ServingModel(msgspec.Struct, frozen=True):
-    """What an API process needs of the serving model: its version (readiness) and topics (staff corrections).
-    The model itself is loaded only by workers."""
-
-    version: str
-    topics: tuple[str, ...]
-
-
-def serving_dir(settings: Settings) -> Path:
-    from ml.serving import serving_model_dir
-
-    # The promoted model when there is one (`python -m ml promote`), else the default model from the seed corpus.
-    return Path(settings.model_dir) if settings.model_dir else serving_model_dir()
-
-
-def serving_model_info(settings: Settings) -> ServingModel:
-    from ml.artifacts import read_metadata
-
-    metadata = read_metadata(serving_dir(settings))
-    return ServingModel(version=metadata.version, topics=tuple(metadata.topics))
 
 
 def load_serving_model(settings: Settings) -> Any:
@@ -115,8 +96,6 @@ async def _classify_batch(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
     """Classify claimed items in one model call; if the batch fails, item by item, so one bad item fails alone."""
     if not claimed:
         return 0
-    settings: Settings = ctx["settings"]
-    pool = ctx["db_pool"]
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
@@ -127,19 +106,46 @@ async def _classify_batch(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
             try:
                 outcomes.extend(await loop.run_in_executor(ctx["executor"], predict_outcomes, ctx["model"], [one]))
             except Exception as exc:
-                CLASSIFICATION_FAILURES.inc()
-                async with connection(pool) as conn:
-                    status = await store.record_failure(
-                        conn, item_id=one.id, error=type(exc).__name__, max_attempts=settings.max_attempts
-                    )
-                log.warning("item %s: classification raised %s (now %s)", one.id, type(exc).__name__, status)
-    async with connection(pool) as conn:
-        done = await store.record_classifications(conn, outcomes)
+                await _failed(ctx, one.id, exc)
+    done = await _record(ctx, outcomes)
     seconds = time.perf_counter() - started
     ITEMS_CLASSIFIED.inc(len(done))
     BATCH_SECONDS.observe(seconds)
     log.info("classified %d items in %.0f ms", len(done), seconds * 1000)
     return len(done)
+
+
+# What PostgreSQL answers when it refuses what an outcome holds (class 22, a value out of range; class 23, a check
+# failed): the outcome's fault, not the server's, and so the item's failure.
+REFUSED = (asyncpg.exceptions.DataError, asyncpg.exceptions.IntegrityConstraintViolationError)
+
+
+async def _record(ctx: dict[str, Any], outcomes: list[Outcome]) -> list[int]:
+    """Record outcomes in one transaction; if the database refuses the batch, each on its own, so that one it
+    refuses (a model that gives a kind the database does not know, a value out of range) fails its own item only,
+    and the items beside it are recorded now rather than retried after their lease."""
+    try:
+        async with connection(ctx["db_pool"]) as conn:
+            done: list[int] = await store.record_classifications(conn, outcomes)
+            return done
+    except REFUSED as exc:
+        if len(outcomes) == 1:
+            await _failed(ctx, outcomes[0].item_id, exc)
+            return []
+    done = []
+    for outcome in outcomes:
+        done += await _record(ctx, [outcome])
+    return done
+
+
+async def _failed(ctx: dict[str, Any], item_id: int, exc: Exception) -> None:
+    """An item whose classification raised: retried by the sweeper, then given up on (`store.RECORD_FAILURE`)."""
+    CLASSIFICATION_FAILURES.inc()
+    async with connection(ctx["db_pool"]) as conn:
+        status = await store.record_failure(
+            conn, item_id=item_id, error=type(exc).__name__, max_attempts=ctx["settings"].max_attempts
+        )
+    log.warning("item %s: classification raised %s (now %s)", item_id, type(exc).__name__, status)
 
 
 async def classify_item(ctx: dict[str, Any], item_id: int) -> int:
@@ -201,14 +207,35 @@ async def hourly(ctx: dict[str, Any]) -> None:
         await review_hotspots(conn)
 
 
+class JobFailed(Exception):
+    """A job's failure as arq logs it: the class of the error, never its message."""
+
+
+def unquoted(job: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
+    """The job, failing with `JobFailed` named after its error. arq logs a failed job's exception with its message,
+    and PostgreSQL quotes the row it refused in its own (an item's row holds the resident's text as written, phone
+    numbers and all). The traceback stays: the log says where, by frames."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[Any, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await job(ctx, *args, **kwargs)
+        except Exception as exc:
+            raise JobFailed(type(exc).__name__).with_traceback(exc.__traceback__) from None
+
+    return run
+
+
 def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
     """Keyword arguments for arq's Worker."""
     options: dict[str, Any] = {
-        "functions": [classify_item],
+        "functions": [unquoted(classify_item)],
         "cron_jobs": [
-            cron(sweep, second=set(range(0, 60, SWEEP_SECONDS)), run_at_startup=True, unique=True, timeout=60),
-            cron(purge_idempotency_keys, minute={17}, second={0}, unique=True),
-            cron(hourly, minute={7}, second={0}, unique=True, run_at_startup=True),
+            cron(
+                unquoted(sweep), second=set(range(0, 60, SWEEP_SECONDS)), run_at_startup=True, unique=True, timeout=60
+            ),
+            cron(unquoted(purge_idempotency_keys), minute={17}, second={0}, unique=True),
+            cron(unquoted(hourly), minute={7}, second={0}, unique=True, run_at_startup=True),
         ],
         "queue_name": settings.queue_name,
         "redis_settings": queue.redis_settings(settings.redis_url),
@@ -250,16 +277,44 @@ def run_worker(settings: Settings) -> None:
     stopping = asyncio.Event()
     delay = 1.0
     while not stopping.is_set():
-        worker = Worker(**worker_settings(settings, ctx=ctx))
+        # A client of its own each time round, whose commands time out: on a Redis gone silent the worker would wait
+        # on its connection for as long as TCP takes to give up.
+        redis = queue.client(settings.redis_url, settings.queue_name)
+        worker = Worker(**worker_settings(settings, ctx=ctx, redis_pool=redis))
         worker.on_stop = lambda _signal: stopping.set()
         try:
             worker.run()
             return
         except unreachable as exc:
             log.warning("server unreachable (%s); connecting again in %.0f s", type(exc).__name__, delay)
-        # Sleep on the worker's loop, so that SIGTERM during the wait is heard.
-        worker.loop.run_until_complete(_sleep_unless(stopping, delay))
+            # arq closes its client only after a last word with Redis, which a Redis that is away never hears.
+            with contextlib.suppress(Exception):
+                worker.loop.run_until_complete(redis.aclose())
+        # Wait on the worker's loop, so that SIGTERM during the wait is heard; sweep meanwhile.
+        worker.loop.run_until_complete(_sweep_until(stopping, ctx, delay, unreachable))
         delay = min(delay * 2, 10.0)
+    worker.loop.run_until_complete(shutdown(ctx))
+
+
+async def _sweep_until(
+    stopping: asyncio.Event, ctx: dict[str, Any], seconds: float, unreachable: tuple[type[Exception], ...]
+) -> None:
+    """Sweep every SWEEP_SECONDS for `seconds`, or until SIGTERM. arq runs the sweeper only while Redis answers, and
+    items accepted while it is away wait in PostgreSQL: a Redis that stays away must not leave them unclassified.
+    Workers sweeping side by side claim each item once (`store.claim_one`)."""
+    deadline = time.monotonic() + seconds
+    while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+        try:
+            if not {"db_pool", "executor", "model"} <= ctx.keys():
+                await startup(ctx)  # the pool and the model, kept from one round to the next
+        except unreachable as exc:
+            log.warning("PostgreSQL unreachable (%s)", type(exc).__name__)
+        else:
+            try:
+                await sweep(ctx)
+            except Exception as exc:  # as arq takes a failed sweep: logged by class, and the next one tries again
+                log.warning("sweep without Redis failed (%s)", type(exc).__name__)
+        await _sleep_unless(stopping, min(SWEEP_SECONDS, left))
 
 
 async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:

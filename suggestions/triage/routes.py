@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from suggestions.auth import BEARER, guarded_principal, staff_only
+from suggestions.classify.serving import serving_topics
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.intake.schema import (
     EXTERNAL_ID_LENGTH,
@@ -54,6 +55,7 @@ STAFF_TAGS = ["staff"]
 async def feed(
     request: Request[Any, Any, Any],
     db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
     status: FromQuery[list[Status] | None] = None,
     min_risk: Annotated[int | None, QueryParameter(ge=0, le=3, schema_extra=ZERO_MINIMUM)] = None,
     topic: Annotated[str | None, QueryParameter(min_length=1, max_length=40, pattern=NO_NUL)] = None,
@@ -64,8 +66,7 @@ async def feed(
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
 ) -> Feed:
-    topics: tuple[str, ...] = request.app.state.model.topics
-    if topic is not None and topic not in topics:
+    if topic is not None and topic not in (topics := await serving_topics(request.app.state, settings)):
         # A typo would read as an empty feed: nothing to do.
         raise InvalidInput("topic", f"not one of the district's topics: {', '.join(topics)}")
     flt = FeedFilter(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import msgspec
+import pytest
 from arq.connections import ArqRedis
 
-from suggestions.classify.worker import sweep
+from suggestions.classify.worker import JobFailed, sweep, unquoted
 from suggestions.queue import CLASSIFY_JOB
 from tests.faults.accounting import account
 
@@ -158,3 +161,82 @@ async def test_a_poison_item_fails_alone_and_stays_visible(
         accounting = await account(conn, {poison["id"], good["id"]})
     assert accounting.exact, accounting.line()
     assert (accounting.classified_once, accounting.failed_visible) == (1, 1)
+
+
+class UnknownKindModel:
+    """The real model, except that it was trained with a kind of item this database does not know."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.version = model.version
+
+    def predict(self, texts: list[str]) -> Any:
+        return [msgspec.structs.replace(p, kind="praise") for p in self.model.predict(texts)]
+
+
+async def test_a_classification_the_database_refuses_logs_no_resident_text(
+    client: Any, drain: Any, pool: Any, model: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL refuses the classification and quotes the item's row, the resident's text with it, in its error:
+    the failure is logged by the error's class, never by its message."""
+    phone = "13912345678"
+    # Near the start: PostgreSQL quotes the first 64 bytes of each value.
+    created = await submit(client, {"channel": "web", "text": f"我的电话{phone}。{STREETLIGHT}"})
+    with caplog.at_level(logging.INFO):
+        await drain(model=UnknownKindModel(model))
+    assert any("CheckViolationError" in r.getMessage() for r in caplog.records)
+    for record in caplog.records:
+        assert phone not in record.getMessage()
+        assert record.exc_info is None or phone not in str(record.exc_info[1])
+    # Nothing is lost: the item waits for the sweeper (and a model whose classifications the database accepts).
+    assert await pool.fetchval("SELECT status FROM items WHERE id = $1", created["id"]) == "pending"
+
+
+async def test_a_failed_job_is_logged_by_its_errors_class_only() -> None:
+    """arq logs a failed job's exception with its message; whatever a job raises reaches it as a class name."""
+
+    async def job(ctx: dict[str, Any], item_id: int) -> None:
+        raise ValueError(f"Failing row contains ({item_id}, 我的电话13912345678)")
+
+    with pytest.raises(JobFailed) as failed:
+        await unquoted(job)({}, 7)
+    assert str(failed.value) == "ValueError"
+    assert failed.value.__traceback__ is not None
+    assert failed.value.__suppress_context__
+
+
+class OneUnknownKindModel(UnknownKindModel):
+    """The real model, except that one text gets a kind of item this database does not know."""
+
+    def predict(self, texts: list[str]) -> Any:
+        return [
+            msgspec.structs.replace(p, kind="praise") if "毒丸" in t else p
+            for t, p in zip(texts, self.model.predict(texts), strict=True)
+        ]
+
+
+async def test_a_classification_the_database_refuses_fails_its_item_alone(
+    client: Any, drain: Any, staff: dict[str, str], settings: Any, pool: Any, model: Any
+) -> None:
+    """The database refuses one item's classification: the items classified beside it are recorded at once, and the
+    refused one is retried and then given up on, for staff, under the error's name."""
+    poison = await submit(client, {"channel": "web", "text": "毒丸：这条内容的分类数据库不收"})
+    good = await submit(client, {"channel": "web", "text": STREETLIGHT})
+    refusing = OneUnknownKindModel(model)
+    await drain(model=refusing)
+    assert await pool.fetchval("SELECT status FROM items WHERE id = $1", good["id"]) == "open"
+
+    from suggestions.classify.worker import shutdown, startup
+
+    ctx: dict[str, Any] = {"settings": settings, "db_pool": pool, "model": refusing}
+    await startup(ctx)
+    try:
+        for _ in range(settings.max_attempts):
+            await sweep(ctx)
+    finally:
+        await shutdown(ctx)
+    row = await pool.fetchrow("SELECT status, last_error FROM items WHERE id = $1", poison["id"])
+    assert (row["status"], row["last_error"]) == ("failed", "CheckViolationError")
+    async with pool.acquire() as conn:
+        accounting = await account(conn, {poison["id"], good["id"]})
+    assert accounting.exact, accounting.line()

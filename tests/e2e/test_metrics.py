@@ -93,3 +93,34 @@ async def test_metrics_are_read_with_a_monitor_or_admin_token_only(
     assert posted.status_code == 403
     web = await client.post("/api/v1/items", json=ITEM, headers=monitor)
     assert web.status_code == 403
+
+
+async def test_metrics_survive_a_dead_postgres(
+    settings: Any, queue: Any, model: Any, gazetteer: Any, monitor: dict[str, str], staff: dict[str, str]
+) -> None:
+    """An outage is when the counts of 503s matter most: the page still answers the scraper whose token read it
+    before PostgreSQL went away, and what only PostgreSQL knows is marked unknown. A token it never saw is refused."""
+    import asyncpg
+    import httpx
+
+    from suggestions.app import create_app
+
+    pool = await asyncpg.create_pool(settings.database_url, min_size=0, timeout=2)
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        assert (await client.get("/metrics", headers=monitor)).status_code == 200
+        await pool.close()  # PostgreSQL is away: every request that needs it fails from here on
+        assert (await client.post("/api/v1/items", json=ITEM)).status_code == 503
+        response = await client.get("/metrics", headers=monitor)
+        unseen = await client.get("/metrics", headers=staff)
+    assert response.status_code == 200, response.text
+    assert unseen.status_code == 503
+    now = samples(response.text)
+    for gauge in ("items_waiting", "oldest_waiting_seconds", "items_failed", "classified_recently"):
+        assert now[(f"suggestions_{gauge}", ())] == -1
+    refused = [
+        value
+        for (name, labels), value in now.items()
+        if name == "suggestions_requests_total" and ("status_code", "503") in labels
+    ]
+    assert sum(refused) >= 1

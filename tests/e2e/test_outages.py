@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import msgspec
+import pytest
 from arq.connections import ArqRedis
 
 from suggestions.app import create_app
+from suggestions.db import create_pool, init_connection
+from suggestions.migrate import migrate
 from suggestions.settings import Settings
+from tests.link import Link
 
 DEAD_PORT = 9  # discard: nothing listens there
+# What asyncpg sends first when the pool takes a connection back (its reset): the request's own work is done by then.
+POOL_RESET = b"pg_advisory_unlock_all"
 
 ITEM = {"channel": "web", "text": "路口红绿灯坏了，车辆乱成一团。"}
 
@@ -142,3 +154,229 @@ async def test_postgres_down_a_look_up_is_told_to_look_again_later(
         assert page.headers["retry-after"].isdigit()
         assert "没有保存" not in page.text
         assert "暂时查不到" in page.text
+
+
+async def test_a_connection_lost_after_the_commit_still_answers_201(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The item is committed, and the connection is lost only as it goes back to the pool: the sender is told that the
+    item is stored, not that nothing was saved (a client told so would send it again, and without an Idempotency-Key
+    store it twice)."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=1)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            link.cut_when_sent = POOL_RESET
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert link.cuts == 1
+            assert response.status_code == 201, response.text
+            assert await pool.fetchval("SELECT count(*) FROM items WHERE id = $1", response.json()["id"]) == 1
+            # The pool has its slot back and connects again.
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+    finally:
+        await linked.close()
+        await link.close()
+
+
+async def test_a_connection_the_server_ended_while_idle_gives_503_not_500(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The server ends an idle connection of the pool (a restart, a failover, an administrator): its goodbye arrives
+    before its connection closes, and a request that takes the connection in between is told to retry, not 500."""
+    link = Link(settings.database_url)
+    link.hold_close = 1.0
+    linked = await create_pool(await link.start(), size=1)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with linked.acquire() as conn:
+            backend = conn.get_server_pid()
+        assert await pool.fetchval("SELECT pg_terminate_backend($1)", backend)
+        await asyncio.sleep(0.2)  # the goodbye (57P01) has arrived; the connection is not closed yet
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+            assert await pool.fetchval("SELECT count(*) FROM items") == 0
+            await asyncio.sleep(link.hold_close)
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+    finally:
+        await linked.close()
+        await link.close()
+
+
+@pytest.fixture
+async def spare_database(servers: tuple[str, str], database_url: str) -> AsyncIterator[str]:
+    """A database of the service's schema, besides the suite's, whose server settings a test may change."""
+    admin = await asyncpg.connect(servers[0])
+    name = f"{urlsplit(database_url).path.lstrip('/')}_spare"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = urlunsplit(urlsplit(database_url)._replace(path="/" + name))
+        conn = await asyncpg.connect(url)
+        await migrate(conn)
+        await conn.close()
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A primary being demoted in a failover, a server made read-only for maintenance or by a full disk's protection."""
+    await pool.execute(f'ALTER DATABASE "{database_name(spare_database)}" SET default_transaction_read_only = on')
+    read_only = await create_pool(spare_database, size=2)
+    app = create_app(settings, pool=read_only, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+            page = await client.post("/submit", data={"text": ITEM["text"]})
+            assert page.status_code == 503
+            assert "没有保存" in page.text
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["postgres"] is False
+    finally:
+        await read_only.close()
+
+
+async def test_a_statement_the_server_cancels_gives_503_not_500(client: Any, pool: asyncpg.Pool) -> None:
+    """A statement PostgreSQL cancels (an administrator's pg_cancel_backend, a statement_timeout or lock_timeout set on
+    the server, here while a migration holds the table) has stored nothing: the sender is told to retry."""
+    async with pool.acquire() as migration, migration.transaction():
+        await migration.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+        posting = asyncio.ensure_future(client.post("/api/v1/items", json=ITEM))
+        waiting = None
+        while waiting is None:
+            await asyncio.sleep(0.05)
+            waiting = await pool.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        assert await pool.fetchval("SELECT pg_cancel_backend($1)", waiting)
+        response = await posting
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"].isdigit()
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_lock_the_server_gives_up_waiting_for_gives_503_not_500(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A lock_timeout set on the server: the statement gives up waiting for a lock a migration holds."""
+    await pool.execute(f'ALTER DATABASE "{database_name(spare_database)}" SET lock_timeout = 200')
+    spare = await create_pool(spare_database, size=2)
+    app = create_app(settings, pool=spare, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with (
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+            spare.acquire() as migration,
+            migration.transaction(),
+        ):
+            await migration.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+    finally:
+        await spare.close()
+
+
+async def test_the_api_takes_items_without_a_model_and_is_ready_once_it_is_in_place(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    queue: ArqRedis,
+    model: Any,
+    gazetteer: Any,
+    staff: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """The serving model is missing or unreadable when the API starts (a promotion half done, a volume not mounted
+    yet): intake needs no model, so residents' items are taken all the same and wait for a worker; /readyz says what
+    is missing, and is satisfied once the model is in place, without a restart."""
+    from ml.serving import ensure_default_model
+
+    folder = tmp_path / "model"
+    app = create_app(
+        msgspec.structs.replace(settings, model_dir=str(folder)), pool=pool, queue=queue, gazetteer=gazetteer
+    )
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["model"] is None
+        # The feed's topics are the model's: asked for by topic, it says to retry rather than fail.
+        by_topic = await client.get("/api/v1/triage", params={"topic": "城乡建设"}, headers=staff)
+        assert by_topic.status_code == 503, by_topic.text
+        assert by_topic.headers["retry-after"].isdigit()
+        assert (await client.get("/api/v1/triage", headers=staff)).status_code == 200
+
+        shutil.copytree(ensure_default_model(), folder)
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["model"] == model.version
+        assert (await client.get("/api/v1/triage", params={"topic": "城乡建设"}, headers=staff)).status_code == 200
+
+
+async def test_a_postgresql_fallen_silent_is_a_503_once_the_statement_times_out(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """PostgreSQL's host vanishes without closing anything (a failover, a partition): the statement in hand times
+    out, and the sender hears 503 then, not only after the pool has waited as long again to reset a connection whose
+    server is gone."""
+    timeout = 3.0
+    link = Link(settings.database_url)
+    linked = await asyncpg.create_pool(
+        await link.start(), min_size=1, max_size=1, command_timeout=timeout, init=init_connection
+    )
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            link.silence()
+            started = time.monotonic()
+            response = await client.post("/api/v1/items", json=ITEM)
+            waited = time.monotonic() - started
+            assert response.status_code == 503, response.text
+            assert waited < timeout * 1.5, f"answered after {waited:.1f} s"
+            # A new connection reaches the server that is there now.
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+    finally:
+        await linked.close()
+        await link.close()
+
+
+async def test_a_postgresql_gone_silent_is_a_503_within_seconds_when_a_connection_must_be_opened(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """PostgreSQL's host is gone and nothing answers in its place: a request that needs a new connection (the pool's
+    last one was closed) hears 503 within seconds, not after asyncpg's default minute of waiting to connect."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=1)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with linked.acquire() as conn:
+            backend = conn.get_server_pid()
+        link.silence(new_ones_too=True)
+        await linked.expire_connections()  # the pool opens a new connection for the next request
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            started = time.monotonic()
+            try:
+                response = await asyncio.wait_for(client.post("/api/v1/items", json=ITEM), 20)
+            except TimeoutError:
+                pytest.fail("no answer within 20 s")
+            waited = time.monotonic() - started
+        assert response.status_code == 503, response.text
+        assert waited < 10, f"answered after {waited:.1f} s"
+    finally:
+        await pool.fetchval("SELECT pg_terminate_backend($1)", backend)
+        linked.terminate()
+        await link.close()

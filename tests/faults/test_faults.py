@@ -22,10 +22,11 @@ from arq.connections import ArqRedis
 from suggestions.app import create_app
 from suggestions.db import create_pool
 from suggestions.migrate import migrate
-from suggestions.queue import create_queue
+from suggestions.queue import create_queue, open_queue
 from suggestions.settings import Settings
 from tests import processes
 from tests.faults.accounting import account, submit_all, wait_classified
+from tests.link import Link
 
 PRODUCTION = Settings()  # lease and sweep timings as deployed, not the suite's quick ones
 
@@ -177,4 +178,58 @@ async def test_postgres_crashed_and_restarted(
     assert refused > 0
     assert submissions.retry_after_missing == 0
     assert submissions.accepted == 500
+    assert accounting.exact, accounting.line()
+
+
+async def test_a_worker_whose_redis_falls_silent_connects_again(
+    clean: None, settings: Settings, pool: asyncpg.Pool, model: Any, gazetteer: Any, tmp_path: Path
+) -> None:
+    """Redis's host vanishes without closing anything (a failover to another host, a partition, a firewall that
+    forgets the connection): the worker's connection hears nothing back, ever. The worker gives it up and connects
+    again, and the sweeper finds the item whose wake-up it never heard."""
+    redis = processes.RedisServer(tmp_path)
+    link = Link(redis.url)
+    run = msgspec.structs.replace(settings, redis_url=await link.start())
+    queue = await create_queue(redis.url, run.queue_name)  # the API's, straight to Redis
+    worker = processes.worker(run)
+    try:
+        with processes.running(worker):
+            async with api(run, pool, queue, model, gazetteer) as client:
+                first = await client.post(
+                    "/api/v1/items", json={"channel": "web", "text": "小区南门的路灯坏了一个星期。"}
+                )
+                await wait_classified(pool, within=60)
+                link.silence()
+                second = await client.post("/api/v1/items", json={"channel": "web", "text": "楼道里的声控灯又坏了。"})
+            waited = await wait_classified(pool, within=45)
+    finally:
+        await queue.aclose()
+        await link.close()
+        redis.kill()
+    print(f"\nRedis fell silent: the waiting item was classified {waited:.1f} s later")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert await pool.fetchval("SELECT count(*) FROM items WHERE status = 'open'") == 2
+
+
+async def test_items_are_classified_while_redis_stays_away(
+    clean: None, settings: Settings, pool: asyncpg.Pool, model: Any, gazetteer: Any, tmp_path: Path
+) -> None:
+    """Redis is down and stays down (a broken disk, a host being replaced): intake answers 201, and the workers'
+    sweeper, which arq runs only while Redis answers, classifies what PostgreSQL holds all the same."""
+    redis = processes.RedisServer(tmp_path)
+    run = msgspec.structs.replace(settings, redis_url=redis.url)
+    redis.kill()
+    queue = await open_queue(redis.url, run.queue_name)
+    worker = processes.worker(run)
+    try:
+        with processes.running(worker):
+            async with api(run, pool, queue, model, gazetteer) as client:
+                submissions = await submit_all(client, 20, concurrency=4)
+            waited = await wait_classified(pool, within=60)
+            async with pool.acquire() as conn:
+                accounting = await account(conn, set(submissions.created.values()))
+    finally:
+        await queue.aclose()
+    print(f"\nRedis away throughout: all classified {waited:.1f} s after the last 201; {accounting.line()}")
+    assert set(submissions.statuses) == {201}
     assert accounting.exact, accounting.line()

@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from suggestions.importer import import_jsonl, numbered_lines
+from tests.link import Link
 from tests.processes import Process, service_env, wait_until
 
 
@@ -162,3 +163,32 @@ def test_an_import_stopped_by_ctrl_c_says_how_to_go_on_without_storing_twice_lin
     assert again.popen is not None
     assert again.popen.wait(120) == 0, again.output()
     assert count_items(settings) == 4000
+
+
+async def test_an_import_cut_off_from_postgresql_says_what_it_stored_and_where_to_go_on(
+    tmp_path: Path, settings: Any, pool: Any
+) -> None:
+    """PostgreSQL goes away in the middle of a file (a restart, a failover, a dropped connection): the import stops
+    there and says, as Ctrl-C does, what it stored and how to go on without storing a line twice."""
+    path = tmp_path / "letters.jsonl"
+    lines = [{"channel": "hotline", "text": f"来信反映路灯不亮第{n}封"} for n in range(1, 11)]
+    path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
+    link = Link(settings.database_url)
+    link.cut_when_sent = "第6封".encode()
+    command = [sys.executable, "-m", "suggestions", "import", str(path)]
+    cut_off = Process(
+        "import", command, service_env(msgspec.structs.replace(settings, database_url=await link.start()))
+    )
+    assert cut_off.popen is not None
+    try:
+        status = await asyncio.to_thread(cut_off.popen.wait, 120)
+    finally:
+        await link.close()
+    said = cut_off.output()
+    assert status == 1, said
+    assert link.cuts == 1
+    assert await pool.fetchval("SELECT count(*) FROM items") == 5
+    assert "created 5, already present 0, bad 0" in said
+    assert "Traceback" not in said
+    assert re.search(r"stopped before line 6: PostgreSQL went away \(\w+\) while line 6 was being stored", said), said
+    assert f"tail -n +6 {path}" in said
