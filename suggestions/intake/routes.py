@@ -14,12 +14,13 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIResponse
 from litestar.params import FromPath, HeaderParameter, JSONBody
+from msgspec import Meta
 
 from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, check_role, known_token, optional_principal
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.headers import from_elsewhere
 from suggestions.intake import store
-from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Tracking
+from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Strict, Tracking
 from suggestions.intake.service import accept_item
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
@@ -135,6 +136,37 @@ async def create_item(
 )
 async def track_item(tracking_code: FromPath[str], db_connection: NamedDependency[Any]) -> Tracking:
     found = await find_tracking(db_connection, tracking_code)
+    if found is None:
+        raise NotFoundException("no item has this tracking code")
+    return found
+
+
+class TrackingQuery(Strict):
+    code: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=200,
+            pattern=NO_NUL,
+            description="the tracking code as typed or pasted (case, spaces, separators and words around it allowed)",
+        ),
+    ]
+
+
+@post(
+    "/api/v1/track",
+    tags=["intake"],
+    summary="Status of an item and, once closed, the reply, by a tracking code sent in the body",
+    description=(
+        "The same answer as `GET /api/v1/track/{tracking_code}`, for a console whose operator types what a caller "
+        "reads out: what is typed (perhaps a phone number in the wrong box) stays out of the URL, and so out of "
+        "proxies' and browsers' logs."
+    ),
+    status_code=200,
+    responses=problem_responses(400, 404, 413, 422, 503),
+)
+async def look_up_item(data: JSONBody[TrackingQuery], db_connection: NamedDependency[Any]) -> Tracking:
+    found = await find_tracking(db_connection, data.code)
     if found is None:
         raise NotFoundException("no item has this tracking code")
     return found

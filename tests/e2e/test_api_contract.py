@@ -195,6 +195,27 @@ async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any)
     assert (await client.get("/api/v1/track/x")).status_code == 404
 
 
+async def test_a_console_looks_a_code_up_without_putting_it_in_the_url(
+    client: Any, operator: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator types what a caller reads out, sometimes the caller's phone: POST keeps it out of every URL."""
+    created = (await client.post("/api/v1/items", json=VALID)).json()
+    tracked = await client.get(f"/api/v1/track/{created['tracking_code']}")
+    for typed in (created["tracking_code"], f"查询码：{created['tracking_code'].lower()}，谢谢"):
+        looked_up = await client.post("/api/v1/track", json={"code": typed}, headers=operator)
+        assert looked_up.status_code == 200, looked_up.text
+        assert looked_up.json() == tracked.json()
+    with caplog.at_level("DEBUG"):
+        phone = await client.post("/api/v1/track", json={"code": "13812345678"})
+    assert phone.status_code == 404
+    assert "13812345678" not in phone.text
+    assert all("13812345678" not in record.getMessage() for record in caplog.records)
+    for body, field in (({}, "code"), ({"code": ""}, "code"), ({"code": "A" * 201}, "code"), ({"code": 5}, "code")):
+        refused = await client.post("/api/v1/track", json=body)
+        assert refused.status_code == 422, body
+        assert field in problem_fields(refused)
+
+
 async def test_staff_see_masked_text(client: Any, staff: dict[str, str]) -> None:
     body = {**VALID, "text": "有事请打13812345678或者找我，身份证110101199003071234，卡号6222020200112233446"}
     created = (await client.post("/api/v1/items", json=body)).json()
