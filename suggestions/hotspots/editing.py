@@ -14,7 +14,7 @@ from msgspec import Meta
 from suggestions.db import write_jsonl
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
-from suggestions.hotspots.similarity import EMPTY, combine, signature
+from suggestions.hotspots.similarity import EMPTY, Signature, combine, signature
 from suggestions.hotspots.tracker import (
     ACTIVE_AREA_ESCALATION,
     DISMISSAL_HOLDS,
@@ -34,15 +34,26 @@ from suggestions.privacy import mask_pii
 from suggestions.triage.workflow import Closing, reply
 
 MEMBERS = """
-SELECT text_masked, street, locality, received_at, risk_level FROM items WHERE case_id = $1 ORDER BY received_at
+SELECT text_masked, street, locality, locality_level, received_at, risk_level FROM items WHERE case_id = $1
+ORDER BY received_at
 """
+
+CASE_FIRST = "SELECT street, summary FROM cases WHERE id = $1"
 
 REFRESH = """
 UPDATE cases SET size = $2, opened_at = coalesce($3, opened_at), last_activity = coalesce($4, last_activity),
     max_risk = $5, signature_keys = $6, signature_weights = $7, signature_facets = $8, signature_buildings = $9,
-    -- A case staff opened by splitting a report off takes that report as its first.
-    anchor_keys = CASE WHEN cardinality(anchor_keys) = 0 THEN $6 ELSE anchor_keys END,
-    anchor_weights = CASE WHEN cardinality(anchor_weights) = 0 THEN $7 ELSE anchor_weights END,
+    -- A case staff opened by splitting a report off takes that report as its first; a case whose first report has
+    -- left takes the first of those it holds now ($11, $12).
+    anchor_keys = CASE
+        WHEN $11::bigint[] IS NOT NULL THEN $11 WHEN cardinality(anchor_keys) = 0 THEN $6 ELSE anchor_keys
+    END,
+    anchor_weights = CASE
+        WHEN $12::real[] IS NOT NULL THEN $12 WHEN cardinality(anchor_weights) = 0 THEN $7 ELSE anchor_weights
+    END,
+    -- ... and its 社区, 小区, 村 or road with it ($13: whether to, $14, $15), within the same street.
+    locality = CASE WHEN $13 THEN $14 ELSE locality END,
+    locality_level = CASE WHEN $13 THEN $15 ELSE locality_level END,
     status = CASE WHEN $2 = 0 THEN 'closed' ELSE status END, updated_at = now(),
     -- The summary is its first report's: once that report has left (a split, a move), the first of those it holds
     -- now, or operators read of a problem the case no longer has.
@@ -92,12 +103,26 @@ ON CONFLICT (street, topic, day) DO UPDATE SET problems = greatest(0, place_topi
 
 
 async def refresh_case(conn: Any, case_id: int) -> None:
-    """Recompute a case's size, dates, risk and signature from its members."""
+    """Recompute a case's size, dates, risk and signature from its members.
+
+    A case whose first report has left (split off, moved: the machine's first report was another problem's) takes its
+    first report, locality and the anchor a new report must resemble from the first report it holds now; left with
+    the one that went, a case of 龙跃苑 lifts would keep the place and the words of a rubbish report of 龙禧苑."""
     members = await conn.fetch(MEMBERS, case_id)
+    case = await conn.fetchrow(CASE_FIRST, case_id)
     merged = EMPTY
+    first: Signature | None = None
     for size, member in enumerate(members):
         own = signature(member["text_masked"], places=(member["street"], member["locality"]))
         merged = merge_signature(merged, own, size)
+        first = first or own
+    first_left = (
+        first is not None
+        and case["summary"] is not None
+        and not any(m["text_masked"][:80] == case["summary"] for m in members)
+    )
+    anchor = first if first_left else None
+    relocate = first_left and members[0]["street"] == case["street"]
     risks = [m["risk_level"] for m in members if m["risk_level"] is not None]
     await conn.execute(
         REFRESH,
@@ -111,6 +136,11 @@ async def refresh_case(conn: Any, case_id: int) -> None:
         merged.facets,
         merged.buildings,
         members[0]["text_masked"] if members else None,
+        anchor.keys if anchor is not None else None,
+        anchor.weights if anchor is not None else None,
+        relocate,
+        members[0]["locality"] if relocate else None,
+        members[0]["locality_level"] if relocate else None,
     )
 
 

@@ -320,6 +320,33 @@ async def test_a_case_whose_first_report_is_split_off_is_summarised_by_a_report_
     assert (await client.get(f"/api/v1/cases/{lift_case}", headers=staff)).json()["summary"] == LIFT[1][1][:80]
 
 
+async def test_a_case_whose_first_report_is_split_off_takes_its_place_from_a_report_it_holds(
+    client: Any, drain: Any, model: Any, staff: dict[str, str]
+) -> None:
+    """Staff merge a lift case into a case of another estate by mistake, then split that estate's report off: the
+    lift case is at the lifts' estate again, and takes the next lift report."""
+    other = await post(client, "web", "龙禧苑二区3号楼楼道灯坏了半个月，晚上上下楼很黑，老人摔了一跤。", {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    lift = []
+    for _, text in LIFT[:2]:
+        lift.append(await post(client, "web", text, {}))
+        await drain(model=FixedTopic(model, "城乡建设"))
+    case_of = {i: (await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in [other, *lift]}
+    assert case_of[lift[0]] == case_of[lift[1]] != case_of[other]
+    into = case_of[other]
+    merged = await client.post(f"/api/v1/cases/{case_of[lift[0]]}/merge", json={"into": into}, headers=staff)
+    assert merged.status_code == 200
+    assert (await client.get(f"/api/v1/cases/{into}", headers=staff)).json()["locality"] == "龙禧苑二区社区"
+    split = await client.post(f"/api/v1/items/{other}/case", json={"case_id": None}, headers=staff)
+    assert split.status_code == 200
+    case = (await client.get(f"/api/v1/cases/{into}", headers=staff)).json()
+    assert {m["id"] for m in case["members"]} == set(lift)
+    assert (case["locality"], case["summary"]) == ("龙跃苑二区社区", LIFT[0][1][:80])
+    later = await post(client, "web", LIFT_AGAIN[0][1], {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    assert (await client.get(f"/api/v1/items/{later}", headers=staff)).json()["case_id"] == into
+
+
 async def test_the_grouping_report_counts_the_joins_staff_undid(
     client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
 ) -> None:
