@@ -201,13 +201,20 @@ def _route(request: Request[Any, Any, Any]) -> str:
     return str(request.scope.get("path_template") or "(no route)")
 
 
+def retry_after(exc: BaseException) -> dict[str, str]:
+    """When to try again after nothing was stored: at once after a transaction PostgreSQL rolled back to let another
+    through, after a few seconds when PostgreSQL is away."""
+    busy = isinstance(exc, asyncpg.exceptions.TransactionRollbackError)
+    return {"Retry-After": "1" if busy else str(RETRY_AFTER_SECONDS)}
+
+
 def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.warning("database unavailable: %s", type(exc).__name__)
     return problem(
         503,
         "Service temporarily unavailable",
         detail="Nothing was saved. Please try again shortly.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers=retry_after(exc),
     )
 
 
@@ -218,7 +225,7 @@ def on_transaction_rollback(request: Request[Any, Any, Any], exc: Exception) -> 
         503,
         "Service temporarily busy",
         detail="Another change to the same records went first and nothing was saved. Please try again.",
-        headers={"Retry-After": "1"},
+        headers=retry_after(exc),
     )
 
 
@@ -253,6 +260,8 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.exceptions.LockNotAvailableError,
     TimeoutError,
 )
+# Nothing was stored: PostgreSQL away, or a transaction it rolled back to let another through.
+NOT_STORED = (*DATABASE_OUTAGES, asyncpg.exceptions.TransactionRollbackError)
 
 
 # Paths that are not the residents' pages: the API, probes and metrics answer machines.

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
@@ -21,7 +20,7 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions.db import connection
-from suggestions.errors import DATABASE_OUTAGES, RETRY_AFTER_SECONDS, InvalidInput, StateConflict
+from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
@@ -178,15 +177,6 @@ async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
     return True
 
 
-# PostgreSQL away, or a transaction it rolled back to let another through: nothing was stored (suggestions.errors).
-NOT_STORED = (*DATABASE_OUTAGES, asyncpg.exceptions.TransactionRollbackError)
-
-
-def _retry_after(exc: BaseException) -> dict[str, str]:
-    busy = isinstance(exc, asyncpg.exceptions.TransactionRollbackError)
-    return {"Retry-After": "1" if busy else str(RETRY_AFTER_SECONDS)}
-
-
 RATING_NOT_SAVED = "系统暂时繁忙，您的评价没有保存。您写的话还在下面，请过一会儿再点“再次发送评价”。"
 NOT_SAVED = (
     "系统暂时繁忙，这次没有保存。您写的内容还在下面，请过一会儿再点“提交”。"
@@ -215,11 +205,11 @@ async def submit(
     data: URLEncodedBody[WebForm],
     settings: NamedDependency[Settings],
 ) -> Template:
-    retry_after = request.state.get(REFUSED)
-    if retry_after is not None:
+    limited_for = request.state.get(REFUSED)
+    if limited_for is not None:
         # Over the rate limit (suggestions.ratelimit): nothing is stored, and the words come back in the form.
-        alert = TOO_MANY.format(minutes=max(1, math.ceil(retry_after / 60)))
-        return _form_page(settings, data, alert=alert, status_code=429, headers={"Retry-After": str(retry_after)})
+        alert = TOO_MANY.format(minutes=max(1, math.ceil(limited_for / 60)))
+        return _form_page(settings, data, alert=alert, status_code=429, headers={"Retry-After": str(limited_for)})
     if _from_elsewhere(request, settings):
         return _form_page(settings, data, {"text": ELSEWHERE}, status_code=403)
     if not await _is_utf8_form(request):
@@ -257,7 +247,7 @@ async def submit(
         # Nothing was stored. An error page would leave the words to the browser's back key, which may fetch the
         # form anew and empty; the form comes back filled in, with its token, to be sent again in a moment.
         log.warning("form not stored: %s", type(exc).__name__)
-        return _form_page(settings, data, alert=NOT_SAVED, status_code=503, headers=_retry_after(exc))
+        return _form_page(settings, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)
@@ -350,7 +340,7 @@ async def rate_page(
             "alert": RATING_NOT_SAVED,
             "max_comment": MAX_COMMENT_LENGTH,
         }
-        return Template(template_name="track.html", context=context, status_code=503, headers=_retry_after(exc))
+        return Template(template_name="track.html", context=context, status_code=503, headers=retry_after(exc))
 
 
 async def _rate(
