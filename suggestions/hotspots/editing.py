@@ -14,7 +14,7 @@ from msgspec import Meta
 from suggestions.db import write_jsonl
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
-from suggestions.hotspots.similarity import EMPTY, Signature, combine, signature
+from suggestions.hotspots.similarity import EMPTY, combine, signature
 from suggestions.hotspots.tracker import (
     ACTIVE_AREA_ESCALATION,
     DISMISSAL_HOLDS,
@@ -56,12 +56,8 @@ UPDATE cases SET size = $2, opened_at = coalesce($3, opened_at), last_activity =
     locality_level = CASE WHEN $13 THEN $15 ELSE locality_level END,
     status = CASE WHEN $2 = 0 THEN 'closed' ELSE status END, updated_at = now(),
     -- The summary is its first report's: once that report has left (a split, a move), the first of those it holds
-    -- now, or operators read of a problem the case no longer has.
-    summary = CASE
-        WHEN $10::text IS NULL
-          OR EXISTS (SELECT 1 FROM items WHERE case_id = $1 AND left(text_masked, 80) = cases.summary) THEN summary
-        ELSE left($10, 80)
-    END
+    -- now ($10), or operators read of a problem the case no longer has.
+    summary = coalesce(left($10, 80), summary)
 WHERE id = $1
 """
 
@@ -110,18 +106,12 @@ async def refresh_case(conn: Any, case_id: int) -> None:
     the one that went, a case of 龙跃苑 lifts would keep the place and the words of a rubbish report of 龙禧苑."""
     members = await conn.fetch(MEMBERS, case_id)
     case = await conn.fetchrow(CASE_FIRST, case_id)
+    owns = [signature(m["text_masked"], places=(m["street"], m["locality"])) for m in members]
     merged = EMPTY
-    first: Signature | None = None
-    for size, member in enumerate(members):
-        own = signature(member["text_masked"], places=(member["street"], member["locality"]))
+    for size, own in enumerate(owns):
         merged = merge_signature(merged, own, size)
-        first = first or own
-    first_left = (
-        first is not None
-        and case["summary"] is not None
-        and not any(m["text_masked"][:80] == case["summary"] for m in members)
-    )
-    anchor = first if first_left else None
+    # The first report has left when no report the case holds now gave it its summary.
+    first_left = bool(members) and all(m["text_masked"][:80] != case["summary"] for m in members)
     relocate = first_left and members[0]["street"] == case["street"]
     risks = [m["risk_level"] for m in members if m["risk_level"] is not None]
     await conn.execute(
@@ -135,9 +125,9 @@ async def refresh_case(conn: Any, case_id: int) -> None:
         merged.weights,
         merged.facets,
         merged.buildings,
-        members[0]["text_masked"] if members else None,
-        anchor.keys if anchor is not None else None,
-        anchor.weights if anchor is not None else None,
+        members[0]["text_masked"] if first_left else None,
+        owns[0].keys if first_left else None,
+        owns[0].weights if first_left else None,
         relocate,
         members[0]["locality"] if relocate else None,
         members[0]["locality_level"] if relocate else None,
