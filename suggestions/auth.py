@@ -155,16 +155,15 @@ def scraper_only() -> Guard:
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         token = bearer_token(connection)
+        key = hash_token(token) if token is not None else b""
         try:
             connection.state.principal = await require_roles(connection, MONITOR_ROLES)
         except DATABASE_OUTAGES:
-            seen = passed.get(hash_token(token), -math.inf) if token is not None else -math.inf
-            if time.monotonic() - seen > SCRAPER_GRACE_SECONDS:
+            if time.monotonic() - passed.get(key, -math.inf) > SCRAPER_GRACE_SECONDS:
                 raise
             connection.state.principal = None
             return
-        if token is not None:
-            passed[hash_token(token)] = time.monotonic()
+        passed[key] = time.monotonic()  # a token passed: require_roles refuses a request without one
 
     return guard
 

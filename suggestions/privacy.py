@@ -231,6 +231,7 @@ _ROLE_NAMED = re.compile(
     rf"([{_SURNAMES}][^{_NOT_IN_A_NAME}\W\d_a-zA-Z]{{1,2}}?)"
     r"(?=反映|称|表示|来电|说|投诉|举报|咨询|询问|求助|要求|希望|[，,。：:（(、；;\s])"
 )
+_NAME_RULES = (_NAMED, _ROLE_NAMED)  # the name is each match's first group
 _LETTER = re.compile("[A-Za-z]")
 SPELT_MOBILE_PLACEHOLDER = MOBILE_PLACEHOLDER
 TRACKING_CODE_PLACEHOLDER = "[查询码]"
@@ -239,8 +240,9 @@ NAME_PLACEHOLDER = "[姓名]"
 
 def _mask_words(text: str) -> str:
     text = _SPELT_MOBILE.sub(SPELT_MOBILE_PLACEHOLDER, text)
-    text = _NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
-    return _ROLE_NAMED.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
+    for rule in _NAME_RULES:
+        text = rule.sub(lambda m: m[0][: m.start(1) - m.start()] + NAME_PLACEHOLDER, text)
+    return text
 
 
 def _mask_codes(text: str) -> str:
@@ -332,7 +334,7 @@ def public_phones(setting: str) -> frozenset[str]:
 def contains_pii(text: str) -> bool:
     """Whether `mask_personal` would change text: it holds a personal number or a name. A tracking code is no
     personal data (it stands in the API's own paths by design), though `mask_pii` masks it too."""
-    return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or _NAMED.search(text) or _ROLE_NAMED.search(text))
+    return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or any(r.search(text) for r in _NAME_RULES))
 
 
 def normalize_phone(value: str) -> str:

@@ -135,10 +135,7 @@ async def create_item(
     responses=problem_responses(400, 404, 503),
 )
 async def track_item(tracking_code: FromPath[str], db_connection: NamedDependency[Any]) -> Tracking:
-    found = await find_tracking(db_connection, tracking_code)
-    if found is None:
-        raise NotFoundException("no item has this tracking code")
-    return found
+    return await _tracking_or_404(db_connection, tracking_code)
 
 
 class TrackingQuery(Strict):
@@ -166,7 +163,11 @@ class TrackingQuery(Strict):
     responses=problem_responses(400, 404, 413, 422, 503),
 )
 async def look_up_item(data: JSONBody[TrackingQuery], db_connection: NamedDependency[Any]) -> Tracking:
-    found = await find_tracking(db_connection, data.code)
+    return await _tracking_or_404(db_connection, data.code)
+
+
+async def _tracking_or_404(conn: Any, typed_code: str) -> Tracking:
+    found = await find_tracking(conn, typed_code)
     if found is None:
         raise NotFoundException("no item has this tracking code")
     return found
