@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,12 +31,22 @@ POOL_RESET = b"pg_advisory_unlock_all"
 ITEM = {"channel": "web", "text": "路口红绿灯坏了，车辆乱成一团。"}
 
 
+@asynccontextmanager
+async def without_postgres(settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any) -> AsyncIterator[Any]:
+    """A client of the app whose PostgreSQL answers no connection."""
+    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
+    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            yield client
+    finally:
+        await dead_pool.close()
+
+
 async def test_postgres_down_gives_503_with_retry_after(
     settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
 ) -> None:
-    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
-    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with without_postgres(settings, queue, model, gazetteer) as client:
         response = await client.post("/api/v1/items", json=ITEM)
         assert response.status_code == 503
         assert response.headers["retry-after"].isdigit()
@@ -43,7 +54,6 @@ async def test_postgres_down_gives_503_with_retry_after(
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["postgres"] is False
-    await dead_pool.close()
 
 
 async def test_redis_down_still_accepts_and_the_row_waits(
@@ -87,17 +97,14 @@ async def test_postgres_down_gives_the_resident_the_form_back_with_what_was_type
 ) -> None:
     """An error page asks the resident to go back and trust the browser to have kept the words; the form comes back
     itself, filled in, saying nothing was saved and to tap 提交 again in a moment."""
-    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
-    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
     typed = {
         "text": "路口红绿灯坏了，车辆乱成一团。",
         "place": "回龙观街道",
         "kind": "complaint",
         "contact_name": "王阿姨",
     }
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with without_postgres(settings, queue, model, gazetteer) as client:
         page = await client.post("/submit", data={**typed, "contact_phone": "", "submission": "a" * 22})
-    await dead_pool.close()
     assert page.status_code == 503
     assert page.headers["retry-after"].isdigit()
     assert page.headers["content-type"].startswith("text/html")
@@ -115,8 +122,6 @@ async def test_postgres_down_keeps_a_residents_rating_and_comment_to_send_again(
 ) -> None:
     """不满意, with what went wrong written out, sent while the database is away: the page says it was not saved and
     offers to send the same rating and words again, rather than an error page and the back key."""
-    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
-    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
     rating = {
         "code": "ABCD-EFGH-JKMN",
         "closed_at": "2026-11-28T09:30:00+00:00",
@@ -124,9 +129,8 @@ async def test_postgres_down_keeps_a_residents_rating_and_comment_to_send_again(
         "confirm": "yes",
         "comment": "灯还是不亮，晚上楼道里很黑。",
     }
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with without_postgres(settings, queue, model, gazetteer) as client:
         page = await client.post("/track/rate", data=rating)
-    await dead_pool.close()
     assert page.status_code == 503
     assert page.headers["retry-after"].isdigit()
     assert "没有保存" in page.text
@@ -141,14 +145,11 @@ async def test_postgres_down_a_look_up_is_told_to_look_again_later(
     settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
 ) -> None:
     """A resident who only looked their code up is not told that something they sent was not saved."""
-    dead_pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x", min_size=0, timeout=2)
-    app = create_app(settings, pool=dead_pool, queue=queue, model=model, gazetteer=gazetteer)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with without_postgres(settings, queue, model, gazetteer) as client:
         pages = [
             await client.get("/track", params={"code": "ABCD-EFGH-JKMN"}),
             await client.post("/track", data={"code": "ABCD-EFGH-JKMN"}),
         ]
-    await dead_pool.close()
     for page in pages:
         assert page.status_code == 503
         assert page.headers["retry-after"].isdigit()
