@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.e2e.test_feed import TEXTS as FEED_TEXTS
 
 TEXTS = [*FEED_TEXTS, ("web", "沙河镇", "路口的红绿灯坏了三天了，早晚高峰车堵成一片。")]
@@ -142,40 +144,28 @@ async def test_raised_items_past_the_limit_of_the_last_page_are_not_dropped(
     assert set(ids[2:]) <= set(walked), f"walked {walked}: an item made urgent was never shown"
 
 
-async def test_an_item_assigned_while_a_desk_walks_its_assigned_items_is_listed(
-    client: Any, drain: Any, staff: dict[str, str]
+@pytest.mark.parametrize(
+    ("step", "body", "status"),
+    [("assign", {"to": "城管科"}, "assigned"), ("close", {"answer": "已处理。"}, "closed")],
+    ids=["a desk walks its assigned items", "staff walk the closed items"],
+)
+async def test_an_item_that_takes_the_walked_status_meanwhile_is_listed(
+    client: Any, drain: Any, staff: dict[str, str], step: str, body: dict[str, str], status: str
 ) -> None:
+    """A walk filtered by status sees an item arrive by a change of status that leaves its rank as it was."""
     ids = await _items(client, drain, staff, [{"risk_level": 1}] * 4)
     for item_id in ids[1:]:
-        assigned = await client.post(f"/api/v1/items/{item_id}/assign", json={"to": "城管科"}, headers=staff)
-        assert assigned.status_code == 200, assigned.text
+        done = await client.post(f"/api/v1/items/{item_id}/{step}", json=body, headers=staff)
+        assert done.status_code == 200, done.text
     await asyncio.sleep(READING)
-    first = await _page(client, staff, None, limit=1, status="assigned")
+    first = await _page(client, staff, None, limit=1, status=status)
     walked = _seen(first)
     assert walked == [ids[1]]
-    # While the desk reads page 1, a colleague hands it the oldest item: it now ranks first among the assigned.
-    assigned = await client.post(f"/api/v1/items/{ids[0]}/assign", json={"to": "城管科"}, headers=staff)
-    assert assigned.status_code == 200, assigned.text
-    walked += await _walk_on(client, staff, first["next_cursor"], limit=1, status="assigned")
-    assert ids[0] in walked, f"walked {walked}: the item assigned meanwhile was never shown"
-
-
-async def test_an_item_closed_while_staff_walk_the_closed_items_is_listed(
-    client: Any, drain: Any, staff: dict[str, str]
-) -> None:
-    ids = await _items(client, drain, staff, [{"risk_level": 1}] * 4)
-    for item_id in ids[1:]:
-        closed = await client.post(f"/api/v1/items/{item_id}/close", json={"answer": "已处理。"}, headers=staff)
-        assert closed.status_code == 200, closed.text
-    await asyncio.sleep(READING)
-    first = await _page(client, staff, None, limit=1, status="closed")
-    walked = _seen(first)
-    assert walked == [ids[1]]
-    # While page 1 is read, a desk closes the oldest item: it now ranks first among the closed.
-    closed = await client.post(f"/api/v1/items/{ids[0]}/close", json={"answer": "已处理。"}, headers=staff)
-    assert closed.status_code == 200, closed.text
-    walked += await _walk_on(client, staff, first["next_cursor"], limit=1, status="closed")
-    assert ids[0] in walked, f"walked {walked}: the item closed meanwhile was never shown"
+    # While page 1 is read, a colleague assigns (or closes) the oldest item: it now ranks first among those walked.
+    done = await client.post(f"/api/v1/items/{ids[0]}/{step}", json=body, headers=staff)
+    assert done.status_code == 200, done.text
+    walked += await _walk_on(client, staff, first["next_cursor"], limit=1, status=status)
+    assert ids[0] in walked, f"walked {walked}: the item that took status {status} meanwhile was never shown"
 
 
 async def test_an_item_raised_late_while_raised_items_carry_over_is_listed(
