@@ -104,12 +104,18 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any =
     token = bearer_token(connection)
     if token is None:
         return None
-    row = await (db if db is not None else connection.app.state.db_pool).fetchrow(
+    principal = await principal_for_token(db if db is not None else connection.app.state.db_pool, token)
+    if principal is None:
+        raise NotAuthorizedException("invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def principal_for_token(db: Any, token: str) -> Principal | None:
+    """The token's principal; None for a token unknown or revoked. `db`: a connection or the pool."""
+    row = await db.fetchrow(
         "SELECT id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(token)
     )
-    if row is None:
-        raise NotAuthorizedException("invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    return Principal(token_id=row["id"], role=row["role"])
+    return None if row is None else Principal(token_id=row["id"], role=row["role"])
 
 
 def check_role(principal: Principal | None, roles: frozenset[str], what: str = "do this") -> Principal:

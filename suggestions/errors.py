@@ -279,6 +279,13 @@ RESIDENT_MESSAGES = {
     ),
     500: ("系统出错了", "请稍后再试。情况紧急请直接拨打 12345，危及人身安全请拨打 110。"),
 }
+# Staff's pages (`suggestions.staff_web`): what to do next, for staff rather than residents.
+STAFF_PREFIX = "/staff"
+STAFF_MESSAGES = {
+    404: ("没有找到", "这件事或这个页面不存在，请回到工作台重新打开。"),
+    503: ("系统暂时繁忙", "数据库暂时连不上，这次操作没有执行。请稍后刷新页面再试；您填写的内容请先自行保存。"),
+    500: ("系统出错了", "这次操作可能没有执行，请刷新页面查看最新情况。"),
+}
 BAD_REQUEST = ("提交的内容有误", "请返回上一页，检查后重新填写提交。")
 # The look-up pages only read: a resident who looked a code up sent nothing that could be lost.
 LOOK_UP_PATH = "/track"
@@ -300,10 +307,13 @@ def resident_page(handler: Any) -> Any:
         heading, message = RESIDENT_MESSAGES.get(status, BAD_REQUEST if status < 500 else RESIDENT_MESSAGES[500])
         if status == 503 and request.scope["path"] == LOOK_UP_PATH:
             heading, message = LOOK_UP_UNAVAILABLE
+        staff = request.scope["path"] == STAFF_PREFIX or request.scope["path"].startswith(STAFF_PREFIX + "/")
+        if staff:
+            heading, message = STAFF_MESSAGES.get(status, (heading, "请返回上一页重试。"))
         kept = {name: value for name, value in response.headers.items() if name.lower() in ("retry-after", "allow")}
         return Template(
             template_name="error.html",
-            context={"heading": heading, "message": message},
+            context={"heading": heading, "message": message, "staff": staff},
             status_code=status,
             headers=kept,
         )

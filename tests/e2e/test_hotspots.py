@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from ml.serving import Prediction
+from suggestions.auth import create_token
 
 LIFT_ROAD = "龙泽园街道 龙跃苑二区"
 LIFT = [
@@ -150,6 +151,26 @@ async def test_reworded_reports_across_channels_become_one_case_and_a_hotspot(
         assert "hotspot" in {r["code"] for r in by_id[i]["reasons"]}
         assert by_id[i]["priority"] == max(0, 3 - by_id[i]["risk_level"] - 1)
     assert "hotspot" not in {r["code"] for r in by_id[other_problem]["reasons"]}
+
+
+async def test_staff_read_a_hotspot_with_its_reports_on_their_page(
+    client: Any, drain: Any, model: Any, pool: Any, operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    assert (await client.post("/staff/login", data={"token": token})).status_code == 303
+
+    page = (await client.get("/staff/hotspots")).text
+    assert "多人反映" in page
+    assert "5 次反映（5 位反映人）" in page
+    assert "龙跃苑二区社区" in page
+    for item_id in ids:
+        assert f'href="/staff/items/{item_id}"' in page
+    # The feed says why each of them was lifted.
+    feed = (await client.get("/staff")).text
+    assert feed.count("5 次反映") >= len(ids)
 
 
 async def test_operators_are_shown_the_open_case_while_typing(

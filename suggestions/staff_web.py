@@ -1,0 +1,392 @@
+"""Staff pages: the triage feed, one item with its follow-up, and the hotspots, in a browser.
+
+Server-rendered and script-free like the residents' pages, and built on what the API's handlers call, so a page shows
+what the API answers. Staff sign in once with their token; the browser keeps it in a cookie that only these pages
+receive (`HttpOnly`, `SameSite=Strict`, path `/staff`) and that ends with the browser session. Every request looks the
+token up as the API does, so a revoked token stops at once. A form changes something only when it carries a value
+derived from the token (`form_key`), which a page elsewhere cannot compute, and comes from the service's own page
+(`from_elsewhere`, stricter here than for residents: another site of the same domain is refused too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from suggestions.auth import STAFF_ROLES, Principal, principal_for_token
+from suggestions.classify.serving import serving_topics
+from suggestions.errors import InvalidInput, StateConflict
+from suggestions.headers import from_elsewhere
+from suggestions.hotspots.views import active_hotspots
+from suggestions.intake.schema import PathId, Status
+from suggestions.settings import Settings
+from suggestions.triage.contacts import NoContact, read_contact
+from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
+from suggestions.triage.items import item_by_id
+from suggestions.triage.notes import NoteIn, add_note
+from suggestions.triage.workflow import Assignment, Closing, assign, close
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/staff"
+COOKIE = "staff_token"
+PAGE_SIZE = 50
+HOTSPOTS_SHOWN = 50
+
+STATUS_NAMES: dict[str, str] = {
+    "pending": "待分类",
+    "open": "待处理",
+    "failed": "分类失败",
+    "assigned": "已交办",
+    "closed": "已办结",
+}
+CHANNEL_NAMES = {"web": "网上", "hotline": "12345", "grid": "网格"}
+KIND_NAMES = {"suggestion": "建议", "complaint": "投诉", "inquiry": "咨询", "report": "反映情况", "help": "求助"}
+RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+HOTSPOT_KINDS = {"burst": "区域集中", "case": "多人反映", "escalation": "风险升级"}
+# What a form did, told on the page it leads back to: a fixed word in the address, never what was typed.
+DONE = {
+    "assigned": "已交办。",
+    "noted": "已记下跟进记录。",
+    "replied": "已发出阶段性答复，群众查询时可以看到。",
+    "closed": "已办结，答复已发给群众。",
+}
+FOREIGN_FORM = "这个表单不是从本系统的页面提交的，没有执行。请刷新页面后重试。"
+
+
+def form_key(token: str) -> str:
+    """The value every form of a signed-in page carries: derived from the token, so a page elsewhere, which cannot
+    read the cookie, cannot forge a form; and the same for every page of one sign-in, so several tabs work."""
+    return hmac.new(token.encode(), b"staff pages: forms", hashlib.sha256).hexdigest()[:32]
+
+
+def _context(request: Request[Any, Any, Any], settings: Settings, **values: Any) -> dict[str, Any]:
+    token = request.cookies.get(COOKIE, "")
+    zone = ZoneInfo(settings.timezone)
+    return {
+        "when": lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "form_key": form_key(token) if token else "",
+        "risk_names": RISK_NAMES,
+        "status_names": STATUS_NAMES,
+        "channel_names": CHANNEL_NAMES,
+        "kind_names": KIND_NAMES,
+        "rating_names": RATING_NAMES,
+        "now": datetime.now(UTC),
+        **values,
+    }
+
+
+async def _signed_in(request: Request[Any, Any, Any], conn: Any) -> Principal | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    principal = await principal_for_token(conn, token)
+    if principal is None or principal.role not in STAFF_ROLES:
+        return None
+    return principal
+
+
+def _to_sign_in(request: Request[Any, Any, Any]) -> Redirect:
+    """To the sign-in page, which leads back to the page asked for (a path of these pages only)."""
+    wanted = request.url.path
+    if request.url.query:
+        wanted += "?" + request.url.query
+    response = Redirect(f"{PREFIX}/login?{urlencode({'next': wanted})}", status_code=303)
+    # A token revoked or of another role: the browser forgets it.
+    if request.cookies.get(COOKIE):
+        response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+_OWN_PAGE = re.compile(r"/staff(?:/[^\s\\?#]*)?(?:\?[^\s\\#]*)?")
+
+
+def _own_page(path: str) -> str:
+    """Where signing in leads: a page of these, else the feed; never another site (`//elsewhere`)."""
+    return path if _OWN_PAGE.fullmatch(path) else PREFIX
+
+
+def _foreign(request: Request[Any, Any, Any], settings: Settings, key: str) -> bool:
+    """A form from another site, or without the sign-in's key."""
+    token = request.cookies.get(COOKIE, "")
+    if request.headers.get("sec-fetch-site") == "same-site":
+        return True
+    return from_elsewhere(request.headers, settings.public_origin) or not hmac.compare_digest(key, form_key(token))
+
+
+class SignInForm(msgspec.Struct, kw_only=True):
+    token: str = ""
+    next: str = PREFIX
+
+
+@get(f"{PREFIX}/login", include_in_schema=False)
+async def sign_in_page(next: FromQuery[str] = PREFIX) -> Template:
+    return Template(template_name="staff_login.html", context={"next": _own_page(next), "error": None})
+
+
+@post(f"{PREFIX}/login", include_in_schema=False)
+async def sign_in(
+    request: Request[Any, Any, Any],
+    data: URLEncodedBody[SignInForm],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    token = data.token.strip()
+    if from_elsewhere(request.headers, settings.public_origin):
+        return Template(
+            template_name="staff_login.html", context={"next": PREFIX, "error": FOREIGN_FORM}, status_code=403
+        )
+    principal = await principal_for_token(db_connection, token) if token else None
+    if principal is None or principal.role not in STAFF_ROLES:
+        error = (
+            "令牌不对，或已停用。请核对后重新输入。"
+            if principal is None
+            else "这个令牌不能进入工作台（只有中心工作人员的令牌可以）。"
+        )
+        status_code = 401 if principal is None else 403
+        return Template(
+            template_name="staff_login.html",
+            context={"next": _own_page(data.next), "error": error},
+            status_code=status_code,
+        )
+    response = Redirect(_own_page(data.next), status_code=303)
+    response.set_cookie(
+        Cookie(
+            key=COOKIE,
+            value=token,
+            path=PREFIX,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
+        )
+    )
+    return response
+
+
+class SignOutForm(msgspec.Struct, kw_only=True):
+    key: str = ""
+
+
+@post(f"{PREFIX}/logout", include_in_schema=False)
+async def sign_out(
+    request: Request[Any, Any, Any], data: URLEncodedBody[SignOutForm], settings: NamedDependency[Settings]
+) -> Redirect:
+    response = Redirect(f"{PREFIX}/login", status_code=303)
+    # Signing out is harmless to forge, but only the service's own page may do it.
+    if not _foreign(request, settings, data.key):
+        response.delete_cookie(COOKIE, path=PREFIX)
+    return response
+
+
+def _status_filter(status: list[str] | None) -> tuple[Status, ...]:
+    chosen = tuple(s for s in status or () if s in STATUS_NAMES)
+    return chosen or OPEN_STATUSES  # type: ignore[return-value]
+
+
+@get(PREFIX, include_in_schema=False)
+async def feed_page(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+    status: FromQuery[list[str] | None] = None,
+    min_risk: FromQuery[str] = "",
+    topic: FromQuery[str] = "",
+    needs_review: FromQuery[str] = "",
+    sent_back: FromQuery[str] = "",
+    cursor: FromQuery[str] = "",
+) -> Template | Redirect:
+    if await _signed_in(request, db_connection) is None:
+        return _to_sign_in(request)
+    topics = await serving_topics(request.app.state, settings)
+    statuses = _status_filter(status)
+    risk = int(min_risk) if min_risk in ("0", "1", "2", "3") else None
+    flt = FeedFilter(
+        statuses=statuses,
+        min_risk=risk,
+        topic=topic if topic in topics else None,
+        needs_review=True if needs_review == "1" else None,
+        sent_back=True if sent_back == "1" else None,
+    )
+    try:
+        feed = await triage_feed(db_connection, flt, limit=PAGE_SIZE, cursor=cursor[:1000] or None)
+    except InvalidInput:
+        # A cursor from another filter or an older release: the feed from its start.
+        feed = await triage_feed(db_connection, flt, limit=PAGE_SIZE, cursor=None)
+        cursor = ""
+    query = {
+        "status": list(statuses) if statuses != OPEN_STATUSES else [],
+        "min_risk": "" if risk is None else str(risk),
+        "topic": flt.topic or "",
+        "needs_review": needs_review if needs_review == "1" else "",
+        "sent_back": sent_back if sent_back == "1" else "",
+    }
+    kept = {name: value for name, value in query.items() if value}
+    next_page = f"{PREFIX}?{urlencode({**kept, 'cursor': feed.next_cursor}, doseq=True)}" if feed.next_cursor else None
+    first_page = f"{PREFIX}?{urlencode(kept, doseq=True)}" if cursor else None
+    return Template(
+        template_name="staff_feed.html",
+        context=_context(
+            request,
+            settings,
+            feed=feed,
+            topics=topics,
+            chosen=query,
+            statuses=statuses,
+            next_page=next_page,
+            first_page=first_page,
+        ),
+    )
+
+
+async def _item_page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    conn: Any,
+    item_id: int,
+    *,
+    done: str | None = None,
+    error: str | None = None,
+    contact: Any = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    view = await item_by_id(conn, item_id)
+    if view is None:
+        raise NotFoundException("no such item")
+    return Template(
+        template_name="staff_item.html",
+        context=_context(
+            request,
+            settings,
+            item=view,
+            done=DONE.get(done or ""),
+            error=error,
+            contact=contact,
+            typed=typed or {},
+        ),
+        status_code=status_code,
+    )
+
+
+@get(f"{PREFIX}/items/{{item_id:int}}", include_in_schema=False)
+async def item_page(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+    item_id: PathId,
+    done: FromQuery[str] = "",
+) -> Template | Redirect:
+    if await _signed_in(request, db_connection) is None:
+        return _to_sign_in(request)
+    return await _item_page(request, settings, db_connection, item_id, done=done)
+
+
+class ActionForm(msgspec.Struct, kw_only=True):
+    key: str = ""
+    to: str = ""
+    text: str = ""
+    audience: str = "staff"
+    answer: str = ""
+
+
+ACTION_ERRORS = {
+    "to": "请填写交办给哪个部门或科室（不超过 100 字）",
+    "text": "请填写跟进记录（不超过 2000 字）",
+    "answer": "请填写给群众的答复（不超过 5000 字）",
+}
+
+
+@post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False)
+async def act_on_item(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    item_id: PathId,
+    action: FromPath[str],
+    data: URLEncodedBody[ActionForm],
+    settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    """assign, note, close, or contact (the sender's contact for a call back, shown on the page, the read recorded)."""
+    principal = await _signed_in(request, db_connection)
+    if principal is None:
+        return _to_sign_in(request)
+    page = partial(_item_page, request, settings, db_connection, item_id)
+    typed = {"to": data.to, "text": data.text, "answer": data.answer, "audience": data.audience}
+    if _foreign(request, settings, data.key):
+        return await page(error=FOREIGN_FORM, typed=typed, status_code=403)
+    keep = request.app.state.public_phones
+    try:
+        if action == "assign":
+            found = await assign(
+                db_connection,
+                item_id=item_id,
+                assignment=msgspec.convert({"to": data.to.strip()}, Assignment),
+                who=principal.token_id,
+            )
+            done = "assigned"
+        elif action == "note":
+            audience = "resident" if data.audience == "resident" else "staff"
+            note = msgspec.convert({"text": data.text.replace("\r\n", "\n"), "audience": audience}, NoteIn)
+            found = (
+                await add_note(db_connection, item_id=item_id, note=note, who=principal.token_id, keep=keep) is not None
+            )
+            done = "replied" if audience == "resident" else "noted"
+        elif action == "close":
+            closing = msgspec.convert({"answer": data.answer.replace("\r\n", "\n").strip()}, Closing)
+            found = await close(db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
+            done = "closed"
+        elif action == "contact":
+            try:
+                contact = await read_contact(db_connection, item_id=item_id, who=principal.token_id)
+            except NoContact:
+                return await page(error="群众没有留下联系方式，或已按保存期限删除。")
+            if contact is None:
+                raise NotFoundException("no such item")
+            return await page(contact=contact)
+        else:
+            raise NotFoundException("no such action")
+    except (msgspec.ValidationError, InvalidInput):
+        # Each form has one box to fill in.
+        field = {"assign": "to", "note": "text", "close": "answer"}[action]
+        error = ACTION_ERRORS[field]
+        return await page(error=error, typed=typed, status_code=422)
+    except StateConflict as exc:
+        error = {
+            "closed": "这件事已经办结，不能再交办或办结。",
+            "pending": "这件事还在自动分类，请稍等片刻再操作。",
+        }.get(exc.current_status, "这件事现在的状态不能这样操作，请刷新页面看看最新情况。")
+        return await page(error=error, typed=typed, status_code=409)
+    if not found:
+        raise NotFoundException("no such item")
+    # Back to the item by GET, so that reloading the page does not do it again.
+    return Redirect(f"{PREFIX}/items/{item_id}?done={done}", status_code=303)
+
+
+@get(f"{PREFIX}/hotspots", include_in_schema=False)
+async def hotspots_page(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
+) -> Template | Redirect:
+    if await _signed_in(request, db_connection) is None:
+        return _to_sign_in(request)
+    found = await active_hotspots(db_connection, limit=HOTSPOTS_SHOWN)
+    return Template(
+        template_name="staff_hotspots.html",
+        context=_context(request, settings, hotspots=found.hotspots, hotspot_kinds=HOTSPOT_KINDS),
+    )
+
+
+routes = [sign_in_page, sign_in, sign_out, feed_page, item_page, act_on_item, hotspots_page]

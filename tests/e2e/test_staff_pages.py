@@ -1,0 +1,229 @@
+"""Staff's pages: sign in with a token, work the feed, an item and the hotspots in a browser."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from suggestions.auth import create_token
+from suggestions.staff_web import COOKIE, form_key
+
+LIFT = "幸福小区3号楼电梯又坏了，老人上不了楼，联系电话13912345678，请尽快派人维修。"
+
+
+async def signed_in(client: Any, pool: Any, role: str = "staff") -> str:
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role=role)  # type: ignore[arg-type]
+    response = await client.post("/staff/login", data={"token": token, "next": "/staff"})
+    assert response.status_code == 303, response.text
+    return token
+
+
+async def filed(client: Any, drain: Any, text: str = LIFT) -> int:
+    response = await client.post(
+        "/api/v1/items",
+        json={"channel": "web", "text": text, "contact_name": "王女士", "contact_phone": "13912345678"},
+    )
+    assert response.status_code == 201
+    await drain()
+    item_id: int = response.json()["id"]
+    return item_id
+
+
+def key_of(page: str) -> str:
+    found = re.search(r'name="key" value="([0-9a-f]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_the_feed_asks_for_a_sign_in_and_comes_back_to_the_page_asked_for(client: Any, pool: Any) -> None:
+    response = await client.get("/staff", params={"min_risk": "2"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/login?next=%2Fstaff%3Fmin_risk%3D2"
+
+    page = await client.get(response.headers["location"])
+    assert page.status_code == 200
+    assert 'value="/staff?min_risk=2"' in page.text
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    signed = await client.post("/staff/login", data={"token": token, "next": "/staff?min_risk=2"})
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/staff?min_risk=2"
+    cookie = signed.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    for attribute in ("HttpOnly", "Path=/staff", "SameSite=Strict"):
+        assert attribute.lower() in cookie.lower()
+    assert "max-age" not in cookie.lower()  # ends with the browser session
+
+
+@pytest.mark.parametrize("wanted", ["//elsewhere.example/staff", "https://elsewhere.example", "/track", "/staff\\x"])
+async def test_signing_in_leads_only_to_the_staff_pages(client: Any, pool: Any, wanted: str) -> None:
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    signed = await client.post("/staff/login", data={"token": token, "next": wanted})
+    assert signed.headers["location"] == "/staff"
+
+
+async def test_tokens_of_other_roles_and_wrong_tokens_do_not_sign_in(client: Any, pool: Any) -> None:
+    for role in ("operator", "grid", "monitor"):
+        async with pool.acquire() as conn:
+            token = await create_token(conn, role=role)  # type: ignore[arg-type]
+        response = await client.post("/staff/login", data={"token": token})
+        assert response.status_code == 403
+        assert "set-cookie" not in response.headers
+        assert "只有中心工作人员的令牌可以" in response.text
+    wrong = await client.post("/staff/login", data={"token": "sgt_not-a-token"})
+    assert wrong.status_code == 401
+    assert "令牌不对" in wrong.text
+    empty = await client.post("/staff/login", data={"token": ""})
+    assert empty.status_code == 401
+
+
+async def test_a_revoked_token_is_signed_out_at_once(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    assert (await client.get("/staff")).status_code == 200
+    await pool.execute("UPDATE api_tokens SET revoked_at = now()")
+    response = await client.get("/staff")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/staff/login")
+    assert f'{COOKIE}=""' in response.headers["set-cookie"] or "max-age=0" in response.headers["set-cookie"].lower()
+    assert token
+
+
+async def test_the_feed_shows_each_item_with_why_it_ranks_there_and_no_phone(
+    client: Any, pool: Any, drain: Any
+) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = await client.get("/staff")
+    assert page.status_code == 200
+    assert f'href="/staff/items/{item_id}"' in page.text
+    assert "电梯又坏了" in page.text
+    assert "13912345678" not in page.text
+    assert "王女士" not in page.text
+    assert "<li>" in page.text  # its reasons
+
+    filtered = await client.get("/staff", params={"status": "closed"})
+    assert f'href="/staff/items/{item_id}"' not in filtered.text
+    assert "没有符合条件的事项" in filtered.text
+    # A filter the page does not know reads as no filter, not as an error.
+    odd = await client.get("/staff", params={"min_risk": "9", "topic": "不存在", "cursor": "garbage"})
+    assert odd.status_code == 200
+    assert f'href="/staff/items/{item_id}"' in odd.text
+
+
+async def test_staff_assign_follow_up_and_close_an_item_and_the_resident_reads_the_reply(
+    client: Any, pool: Any, drain: Any
+) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = await client.get(f"/staff/items/{item_id}")
+    assert page.status_code == 200
+    assert "13912345678" not in page.text
+    key = key_of(page.text)
+
+    assigned = await client.post(f"/staff/items/{item_id}/assign", data={"key": key, "to": "城管科"})
+    assert assigned.status_code == 303
+    assert assigned.headers["location"] == f"/staff/items/{item_id}?done=assigned"
+    shown = await client.get(assigned.headers["location"])
+    assert "已交办" in shown.text
+    assert "交办给 城管科" in shown.text
+
+    noted = await client.post(
+        f"/staff/items/{item_id}/note", data={"key": key, "text": "已联系物业，明天上午维修。", "audience": "resident"}
+    )
+    assert noted.headers["location"] == f"/staff/items/{item_id}?done=replied"
+    closed = await client.post(f"/staff/items/{item_id}/close", data={"key": key, "answer": "电梯已修好，请您放心。"})
+    assert closed.status_code == 303
+    row = await pool.fetchrow("SELECT status, assigned_to, answer FROM items WHERE id = $1", item_id)
+    assert dict(row) == {"status": "closed", "assigned_to": "城管科", "answer": "电梯已修好，请您放心。"}
+    code = await pool.fetchval("SELECT tracking_code FROM items WHERE id = $1", item_id)
+    track = await client.get("/track", params={"code": code})
+    assert "电梯已修好" in track.text
+    assert "明天上午维修" in track.text
+
+    again = await client.post(f"/staff/items/{item_id}/assign", data={"key": key, "to": "物业科"})
+    assert again.status_code == 409
+    assert "已经办结" in again.text
+
+
+async def test_a_form_without_the_sign_ins_key_or_from_another_site_changes_nothing(
+    client: Any, pool: Any, drain: Any
+) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    missing = await client.post(f"/staff/items/{item_id}/assign", data={"to": "城管科"})
+    assert missing.status_code == 403
+    assert "不是从本系统的页面提交的" in missing.text
+    assert 'value="城管科"' in missing.text  # what was typed is still there
+    key = key_of(missing.text)
+    for headers in (
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"origin": "https://evil.example"},
+    ):
+        response = await client.post(
+            f"/staff/items/{item_id}/assign", data={"key": key, "to": "城管科"}, headers=headers
+        )
+        assert response.status_code == 403
+    assert await pool.fetchval("SELECT status FROM items WHERE id = $1", item_id) == "open"
+    assert key == form_key(client.cookies[COOKIE])
+
+
+async def test_a_form_left_empty_is_told_in_chinese(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    key = key_of((await client.get(f"/staff/items/{item_id}")).text)
+    for action, field, message in (
+        ("assign", "to", "请填写交办给哪个部门"),
+        ("note", "text", "请填写跟进记录"),
+        ("close", "answer", "请填写给群众的答复"),
+    ):
+        response = await client.post(f"/staff/items/{item_id}/{action}", data={"key": key, field: "   "})
+        assert response.status_code == 422, action
+        assert message in response.text
+    assert (await client.post(f"/staff/items/{item_id}/delete", data={"key": key})).status_code == 404
+    missing = await client.get("/staff/items/999999")
+    assert missing.status_code == 404
+    assert "回到工作台" in missing.text
+
+
+async def test_reading_the_contact_for_a_call_back_is_recorded(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    key = key_of((await client.get(f"/staff/items/{item_id}")).text)
+    response = await client.post(f"/staff/items/{item_id}/contact", data={"key": key})
+    assert response.status_code == 200
+    assert "13912345678" in response.text
+    assert "王女士" in response.text
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads WHERE item_id = $1", item_id) == 1
+    # Shown on that answer only, never in an address.
+    assert "13912345678" not in (await client.get(f"/staff/items/{item_id}")).text
+
+
+async def test_words_a_resident_typed_are_shown_as_text_not_markup(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain, "<script>alert(1)</script>楼道里堆满杂物，消防通道被堵。")
+    for path in ("/staff", f"/staff/items/{item_id}"):
+        page = await client.get(path)
+        assert "<script>" not in page.text
+        assert "&lt;script&gt;" in page.text
+        assert "script-src" not in page.headers["content-security-policy"]  # no script runs at all
+
+
+async def test_the_hotspots_page_says_when_there_are_none(client: Any, pool: Any) -> None:
+    assert (await client.get("/staff/hotspots")).status_code == 303
+    await signed_in(client, pool)
+    page = await client.get("/staff/hotspots")
+    assert page.status_code == 200
+    assert "现在没有苗头隐患" in page.text
+
+
+async def test_signing_out_forgets_the_token(client: Any, pool: Any) -> None:
+    await signed_in(client, pool)
+    page = await client.get("/staff")
+    response = await client.post("/staff/logout", data={"key": key_of(page.text)})
+    assert response.status_code == 303
+    assert (await client.get("/staff")).status_code == 303
