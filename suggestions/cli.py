@@ -374,6 +374,7 @@ def dev(host: str, port: int) -> None:
         base = f"http://{host}:{port}"
         click.echo(
             f"\n  resident page   {base}/"
+            f"\n  staff pages     {base}/staff (sign in with the staff token)"
             f"\n  API docs        {base}/api/docs"
             f"\n  triage feed     {base}/api/v1/triage"
             f"\n  staff token     {staff_token}"
