@@ -32,7 +32,8 @@ from suggestions.auth import STAFF_ROLES, Principal, principal_for_token
 from suggestions.classify.serving import serving_topics
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.headers import from_elsewhere
-from suggestions.hotspots.views import active_hotspots
+from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
+from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
 from suggestions.settings import Settings
 from suggestions.triage.contacts import NoContact, read_contact
@@ -65,6 +66,11 @@ DONE = {
     "noted": "已记下跟进记录。",
     "replied": "已发出阶段性答复，群众查询时可以看到。",
     "closed": "已办结，答复已发给群众。",
+    "moved": "已移到这个案件。",
+    "split": "已从原案件移出，单独成案。",
+    "merged": "已并入这个案件。",
+    "case_closed": "案件已办结，答复已发给每位反映人。",
+    "dismissed": "已从苗头隐患列表中移除。",
 }
 FOREIGN_FORM = "这个表单不是从本系统的页面提交的，没有执行。请刷新页面后重试。"
 
@@ -302,12 +308,14 @@ class ActionForm(msgspec.Struct, kw_only=True):
     text: str = ""
     audience: str = "staff"
     answer: str = ""
+    case_id: str = ""  # move: the case to put the report in; empty, a case of its own
 
 
 ACTION_ERRORS = {
     "to": "请填写交办给哪个部门或科室（不超过 100 字）",
     "text": "请填写跟进记录（不超过 2000 字）",
     "answer": "请填写给群众的答复（不超过 5000 字）",
+    "case_id": "请填写一个还在办理中的案件编号（数字）；留空则单独成案",
 }
 
 
@@ -349,6 +357,12 @@ async def act_on_item(
             closing = msgspec.convert({"answer": data.answer.replace("\r\n", "\n").strip()}, Closing)
             found = await close(db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
             done = "closed"
+        elif action == "case":
+            target = _case_number(data.case_id)
+            case_id = await move_item(db_connection, item_id=item_id, case_id=target, by=principal.token_id)
+            if case_id is None:
+                raise NotFoundException("no such item")
+            return Redirect(f"{PREFIX}/cases/{case_id}?done={'moved' if target else 'split'}", status_code=303)
         elif action == "contact":
             try:
                 contact = await read_contact(db_connection, item_id=item_id, who=principal.token_id)
@@ -361,7 +375,7 @@ async def act_on_item(
             raise NotFoundException("no such action")
     except (msgspec.ValidationError, InvalidInput):
         # Each form has one box to fill in.
-        field = {"assign": "to", "note": "text", "close": "answer"}[action]
+        field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id"}[action]
         error = ACTION_ERRORS[field]
         return await page(error=error, typed=typed, status_code=422)
     except StateConflict as exc:
@@ -376,17 +390,193 @@ async def act_on_item(
     return Redirect(f"{PREFIX}/items/{item_id}?done={done}", status_code=303)
 
 
-@get(f"{PREFIX}/hotspots", include_in_schema=False)
-async def hotspots_page(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
-) -> Template | Redirect:
-    if await _signed_in(request, db_connection) is None:
-        return _to_sign_in(request)
-    found = await active_hotspots(db_connection, limit=HOTSPOTS_SHOWN)
+async def _hotspots_page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    conn: Any,
+    *,
+    done: str | None = None,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    found = await active_hotspots(conn, limit=HOTSPOTS_SHOWN)
     return Template(
         template_name="staff_hotspots.html",
-        context=_context(request, settings, hotspots=found.hotspots, hotspot_kinds=HOTSPOT_KINDS),
+        context=_context(
+            request,
+            settings,
+            hotspots=found.hotspots,
+            hotspot_kinds=HOTSPOT_KINDS,
+            done=DONE.get(done or ""),
+            error=error,
+            typed=typed or {},
+        ),
+        status_code=status_code,
     )
 
 
-routes = [sign_in_page, sign_in, sign_out, feed_page, item_page, act_on_item, hotspots_page]
+@get(f"{PREFIX}/hotspots", include_in_schema=False)
+async def hotspots_page(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+    done: FromQuery[str] = "",
+) -> Template | Redirect:
+    if await _signed_in(request, db_connection) is None:
+        return _to_sign_in(request)
+    return await _hotspots_page(request, settings, db_connection, done=done)
+
+
+def _case_number(typed: str) -> int | None:
+    """A case id typed in a box (案件 12, #12, １２); None for an empty box. Bad input otherwise."""
+    digits = typed.strip().lstrip("#＃").removeprefix("案件").strip()
+    if not digits:
+        return None
+    if not digits.isdecimal() or not 0 < int(digits) < 2**31:
+        raise InvalidInput("case_id", "a case id")
+    return int(digits)
+
+
+async def _case_page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    conn: Any,
+    case_id: int,
+    *,
+    before: str | None = None,
+    done: str | None = None,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    try:
+        view = await case_view(conn, case_id, limit=MEMBERS_SHOWN, before=before)
+    except InvalidInput:
+        view = await case_view(conn, case_id, limit=MEMBERS_SHOWN)
+    if view is None:
+        raise NotFoundException("no such case")
+    older = f"{PREFIX}/cases/{case_id}?{urlencode({'before': view.next_cursor})}" if view.next_cursor else None
+    return Template(
+        template_name="staff_case.html",
+        context=_context(
+            request,
+            settings,
+            case=view,
+            older=older,
+            done=DONE.get(done or ""),
+            error=error,
+            typed=typed or {},
+        ),
+        status_code=status_code,
+    )
+
+
+@get(f"{PREFIX}/cases/{{case_id:int}}", include_in_schema=False)
+async def case_page(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+    case_id: PathId,
+    before: FromQuery[str] = "",
+    done: FromQuery[str] = "",
+) -> Template | Redirect:
+    if await _signed_in(request, db_connection) is None:
+        return _to_sign_in(request)
+    return await _case_page(request, settings, db_connection, case_id, before=before[:200] or None, done=done)
+
+
+class CaseForm(msgspec.Struct, kw_only=True):
+    key: str = ""
+    into: str = ""
+    answer: str = ""
+
+
+@post(f"{PREFIX}/cases/{{case_id:int}}/{{action:str}}", include_in_schema=False)
+async def act_on_case(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    case_id: PathId,
+    action: FromPath[str],
+    data: URLEncodedBody[CaseForm],
+    settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    """merge (into another open case) or close (one reply to every reporter whose report is still open)."""
+    principal = await _signed_in(request, db_connection)
+    if principal is None:
+        return _to_sign_in(request)
+    page = partial(
+        _case_page, request, settings, db_connection, case_id, typed={"into": data.into, "answer": data.answer}
+    )
+    if action not in ("merge", "close"):
+        raise NotFoundException("no such action")
+    if _foreign(request, settings, data.key):
+        return await page(error=FOREIGN_FORM, status_code=403)
+    try:
+        if action == "merge":
+            into = _case_number(data.into)
+            if into is None:
+                raise InvalidInput("into", "a case id")
+            if not await merge_cases(db_connection, case_id=case_id, into=into, by=principal.token_id):
+                raise NotFoundException("no such case")
+            return Redirect(f"{PREFIX}/cases/{into}?done=merged", status_code=303)
+        closing = msgspec.convert({"answer": data.answer.replace("\r\n", "\n").strip()}, Closing)
+        keep = request.app.state.public_phones
+        if not await close_case(db_connection, case_id=case_id, closing=closing, by=principal.token_id, keep=keep):
+            raise NotFoundException("no such case")
+    except (msgspec.ValidationError, InvalidInput) as exc:
+        if action == "close":
+            error = ACTION_ERRORS["answer"]
+        elif isinstance(exc, InvalidInput) and exc.problems[0].field == "case_id":
+            error = "这个案件已经办结或已并入别的案件，不能再合并。"
+        else:
+            error = "请填写要并入的案件编号：一个还在办理中的别的案件。"
+        return await page(error=error, status_code=422)
+    except StateConflict:
+        return await page(error="这个案件已经办结或已并入别的案件。", status_code=409)
+    return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
+
+
+class DismissForm(msgspec.Struct, kw_only=True):
+    key: str = ""
+    note: str = ""
+
+
+@post(f"{PREFIX}/hotspots/{{hotspot_id:int}}/dismiss", include_in_schema=False)
+async def dismiss_page(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    hotspot_id: PathId,
+    data: URLEncodedBody[DismissForm],
+    settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    principal = await _signed_in(request, db_connection)
+    if principal is None:
+        return _to_sign_in(request)
+    page = partial(_hotspots_page, request, settings, db_connection, typed={str(hotspot_id): data.note})
+    if _foreign(request, settings, data.key):
+        return await page(error=FOREIGN_FORM, status_code=403)
+    try:
+        dismissal = msgspec.convert({"note": data.note.strip()}, Dismissal)
+        done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=dismissal, by=principal.token_id)
+    except (msgspec.ValidationError, InvalidInput):
+        return await page(error="请写明为什么移除（不超过 500 字），如：已派城管处置。", status_code=422)
+    except StateConflict:
+        return await page(error="这条苗头隐患已经结束或已被移除。", status_code=409)
+    if done is None:
+        raise NotFoundException("no such hotspot")
+    return Redirect(f"{PREFIX}/hotspots?done=dismissed", status_code=303)
+
+
+routes = [
+    sign_in_page,
+    sign_in,
+    sign_out,
+    feed_page,
+    item_page,
+    act_on_item,
+    case_page,
+    act_on_case,
+    hotspots_page,
+    dismiss_page,
+]

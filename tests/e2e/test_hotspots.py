@@ -12,6 +12,7 @@ import pytest
 
 from ml.serving import Prediction
 from suggestions.auth import create_token
+from suggestions.staff_web import form_key
 
 LIFT_ROAD = "龙泽园街道 龙跃苑二区"
 LIFT = [
@@ -171,6 +172,64 @@ async def test_staff_read_a_hotspot_with_its_reports_on_their_page(
     # The feed says why each of them was lifted.
     feed = (await client.get("/staff")).text
     assert feed.count("5 次反映") >= len(ids)
+
+
+async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_their_pages(
+    client: Any, drain: Any, model: Any, pool: Any, operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    other = await post(client, "web", OTHER_PROBLEM_SAME_PLACE, {})
+    await drain(model=FixedTopic(model, "城乡建设"))
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    await client.post("/staff/login", data={"token": token})
+    key = form_key(token)
+    case_id = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", ids[0])
+    other_case = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", other)
+    assert other_case != case_id
+
+    page = (await client.get(f"/staff/cases/{case_id}")).text
+    assert "同一问题的 5 次反映" in page
+    assert all(f'href="/staff/items/{i}"' in page for i in ids)
+    assert "首次反映" in page  # the report that opened it has no score
+
+    split = await client.post(f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": ""})
+    assert split.status_code == 303
+    own = int(split.headers["location"].split("/")[3].split("?")[0])
+    assert own != case_id
+    assert "单独成案" in (await client.get(split.headers["location"])).text
+    assert await pool.fetchval("SELECT size FROM cases WHERE id = $1", case_id) == 4
+    back = await client.post(f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": f"#{case_id}"})
+    assert back.headers["location"] == f"/staff/cases/{case_id}?done=moved"
+    assert await pool.fetchval("SELECT size FROM cases WHERE id = $1", case_id) == 5
+    wrong = await client.post(f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": "abc"})
+    assert wrong.status_code == 422
+    assert "案件编号" in wrong.text
+
+    to_itself = await client.post(f"/staff/cases/{case_id}/merge", data={"key": key, "into": str(case_id)})
+    assert to_itself.status_code == 422
+    merged = await client.post(f"/staff/cases/{other_case}/merge", data={"key": key, "into": str(case_id)})
+    assert merged.headers["location"] == f"/staff/cases/{case_id}?done=merged"
+    assert await pool.fetchval("SELECT case_id FROM items WHERE id = $1", other) == case_id
+    assert f'已并入 <a href="/staff/cases/{case_id}">' in (await client.get(f"/staff/cases/{other_case}")).text
+
+    listed = (await client.get("/staff/hotspots")).text
+    hotspot_id = await pool.fetchval("SELECT id FROM hotspots WHERE case_id = $1 AND status = 'active'", case_id)
+    assert f'action="/staff/hotspots/{hotspot_id}/dismiss"' in listed
+    empty = await client.post(f"/staff/hotspots/{hotspot_id}/dismiss", data={"key": key, "note": " "})
+    assert empty.status_code == 422
+    dismissed = await client.post(f"/staff/hotspots/{hotspot_id}/dismiss", data={"key": key, "note": "已派物业处置"})
+    assert dismissed.headers["location"] == "/staff/hotspots?done=dismissed"
+    assert await pool.fetchval("SELECT status FROM hotspots WHERE id = $1", hotspot_id) == "dismissed"
+
+    closed = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "电梯已全部修复。"})
+    assert closed.headers["location"] == f"/staff/cases/{case_id}?done=case_closed"
+    statuses = await pool.fetch("SELECT DISTINCT status FROM items WHERE case_id = $1", case_id)
+    assert [r["status"] for r in statuses] == ["closed"]
+    again = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "再答复一次"})
+    assert again.status_code == 409
+    forged = await client.post(f"/staff/cases/{other_case}/merge", data={"key": "0" * 32, "into": str(case_id)})
+    assert forged.status_code == 403
 
 
 async def test_operators_are_shown_the_open_case_while_typing(
