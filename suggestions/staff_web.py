@@ -97,6 +97,22 @@ def _context(request: Request[Any, Any, Any], settings: Settings, **values: Any)
     }
 
 
+def _render(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    template: str,
+    *,
+    done: str | None = None,
+    error: str | None = None,
+    typed: dict[str, str] | None = None,
+    status_code: int = 200,
+    **values: Any,
+) -> Template:
+    """A page, with what its last form did (`done`, a word of DONE) or why it was refused, and what was typed."""
+    context = _context(request, settings, done=DONE.get(done or ""), error=error, typed=typed or {}, **values)
+    return Template(template_name=template, context=context, status_code=status_code)
+
+
 async def _signed_in(request: Request[Any, Any, Any], conn: Any) -> Principal | None:
     token = request.cookies.get(COOKIE)
     if not token:
@@ -260,33 +276,12 @@ async def feed_page(
 
 
 async def _item_page(
-    request: Request[Any, Any, Any],
-    settings: Settings,
-    conn: Any,
-    item_id: int,
-    *,
-    done: str | None = None,
-    error: str | None = None,
-    contact: Any = None,
-    typed: dict[str, str] | None = None,
-    status_code: int = 200,
+    request: Request[Any, Any, Any], settings: Settings, conn: Any, item_id: int, *, contact: Any = None, **shown: Any
 ) -> Template:
     view = await item_by_id(conn, item_id)
     if view is None:
         raise NotFoundException("no such item")
-    return Template(
-        template_name="staff_item.html",
-        context=_context(
-            request,
-            settings,
-            item=view,
-            done=DONE.get(done or ""),
-            error=error,
-            contact=contact,
-            typed=typed or {},
-        ),
-        status_code=status_code,
-    )
+    return _render(request, settings, "staff_item.html", item=view, contact=contact, **shown)
 
 
 @get(f"{PREFIX}/items/{{item_id:int}}", include_in_schema=False)
@@ -390,29 +385,10 @@ async def act_on_item(
     return Redirect(f"{PREFIX}/items/{item_id}?done={done}", status_code=303)
 
 
-async def _hotspots_page(
-    request: Request[Any, Any, Any],
-    settings: Settings,
-    conn: Any,
-    *,
-    done: str | None = None,
-    error: str | None = None,
-    typed: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> Template:
+async def _hotspots_page(request: Request[Any, Any, Any], settings: Settings, conn: Any, **shown: Any) -> Template:
     found = await active_hotspots(conn, limit=HOTSPOTS_SHOWN)
-    return Template(
-        template_name="staff_hotspots.html",
-        context=_context(
-            request,
-            settings,
-            hotspots=found.hotspots,
-            hotspot_kinds=HOTSPOT_KINDS,
-            done=DONE.get(done or ""),
-            error=error,
-            typed=typed or {},
-        ),
-        status_code=status_code,
+    return _render(
+        request, settings, "staff_hotspots.html", hotspots=found.hotspots, hotspot_kinds=HOTSPOT_KINDS, **shown
     )
 
 
@@ -445,31 +421,16 @@ async def _case_page(
     case_id: int,
     *,
     before: str | None = None,
-    done: str | None = None,
-    error: str | None = None,
-    typed: dict[str, str] | None = None,
-    status_code: int = 200,
+    **shown: Any,
 ) -> Template:
     try:
         view = await case_view(conn, case_id, limit=MEMBERS_SHOWN, before=before)
-    except InvalidInput:
+    except InvalidInput:  # a cursor of another case, or garbled: the newest reports
         view = await case_view(conn, case_id, limit=MEMBERS_SHOWN)
     if view is None:
         raise NotFoundException("no such case")
     older = f"{PREFIX}/cases/{case_id}?{urlencode({'before': view.next_cursor})}" if view.next_cursor else None
-    return Template(
-        template_name="staff_case.html",
-        context=_context(
-            request,
-            settings,
-            case=view,
-            older=older,
-            done=DONE.get(done or ""),
-            error=error,
-            typed=typed or {},
-        ),
-        status_code=status_code,
-    )
+    return _render(request, settings, "staff_case.html", case=view, older=older, **shown)
 
 
 @get(f"{PREFIX}/cases/{{case_id:int}}", include_in_schema=False)
