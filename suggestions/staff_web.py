@@ -1,19 +1,12 @@
-"""Staff pages: the triage feed, one item with its follow-up, and the hotspots, in a browser.
+"""Staff pages: the triage feed, one item with its follow-up, cases and the hotspots, in a browser.
 
 Server-rendered and script-free like the residents' pages, and built on what the API's handlers call, so a page shows
-what the API answers. Staff sign in once with their token; the browser keeps it in a cookie that only these pages
-receive (`HttpOnly`, `SameSite=Strict`, path `/staff`) and that ends with the browser session. Every request looks the
-token up as the API does, so a revoked token stops at once. A form changes something only when it carries a value
-derived from the token (`form_key`), which a page elsewhere cannot compute, and comes from the service's own page
-(`from_elsewhere`, stricter here than for residents: another site of the same domain is refused too).
+what the API answers. Signing in, and what guards the forms: `suggestions.signin`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import re
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -22,20 +15,19 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.auth import STAFF_ROLES, Principal, principal_for_token
+from suggestions.auth import STAFF_ROLES
 from suggestions.classify.serving import serving_topics
 from suggestions.errors import InvalidInput, StateConflict
-from suggestions.headers import from_elsewhere
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
 from suggestions.settings import Settings
+from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
 from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
 from suggestions.triage.items import item_by_id
@@ -72,21 +64,22 @@ DONE = {
     "case_closed": "案件已办结，答复已发给每位反映人。",
     "dismissed": "已从苗头隐患列表中移除。",
 }
-FOREIGN_FORM = "这个表单不是从本系统的页面提交的，没有执行。请刷新页面后重试。"
-
-
-def form_key(token: str) -> str:
-    """The value every form of a signed-in page carries: derived from the token, so a page elsewhere, which cannot
-    read the cookie, cannot forge a form; and the same for every page of one sign-in, so several tabs work."""
-    return hmac.new(token.encode(), b"staff pages: forms", hashlib.sha256).hexdigest()[:32]
+STAFF = Area(
+    prefix=PREFIX,
+    cookie=COOKIE,
+    roles=STAFF_ROLES,
+    name="工作台",
+    who="中心工作人员",
+    role_hint="staff",
+)
 
 
 def _context(request: Request[Any, Any, Any], settings: Settings, **values: Any) -> dict[str, Any]:
-    token = request.cookies.get(COOKIE, "")
     zone = ZoneInfo(settings.timezone)
     return {
+        "area": STAFF,
         "when": lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        "form_key": form_key(token) if token else "",
+        "form_key": page_key(request, STAFF),
         "risk_names": RISK_NAMES,
         "status_names": STATUS_NAMES,
         "channel_names": CHANNEL_NAMES,
@@ -113,108 +106,6 @@ def _render(
     return Template(template_name=template, context=context, status_code=status_code)
 
 
-async def _signed_in(request: Request[Any, Any, Any], conn: Any) -> Principal | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    principal = await principal_for_token(conn, token)
-    if principal is None or principal.role not in STAFF_ROLES:
-        return None
-    return principal
-
-
-def _to_sign_in(request: Request[Any, Any, Any]) -> Redirect:
-    """To the sign-in page, which leads back to the page asked for (a path of these pages only)."""
-    wanted = request.url.path
-    if request.url.query:
-        wanted += "?" + request.url.query
-    response = Redirect(f"{PREFIX}/login?{urlencode({'next': wanted})}", status_code=303)
-    # A token revoked or of another role: the browser forgets it.
-    if request.cookies.get(COOKIE):
-        response.delete_cookie(COOKIE, path=PREFIX)
-    return response
-
-
-_OWN_PAGE = re.compile(r"/staff(?:/[^\s\\?#]*)?(?:\?[^\s\\#]*)?")
-
-
-def _own_page(path: str) -> str:
-    """Where signing in leads: a page of these, else the feed; never another site (`//elsewhere`)."""
-    return path if _OWN_PAGE.fullmatch(path) else PREFIX
-
-
-def _foreign(request: Request[Any, Any, Any], settings: Settings, key: str) -> bool:
-    """A form from another site, or without the sign-in's key."""
-    token = request.cookies.get(COOKIE, "")
-    if request.headers.get("sec-fetch-site") == "same-site":
-        return True
-    return from_elsewhere(request.headers, settings.public_origin) or not hmac.compare_digest(key, form_key(token))
-
-
-class SignInForm(msgspec.Struct, kw_only=True):
-    token: str = ""
-    next: str = PREFIX
-
-
-@get(f"{PREFIX}/login", include_in_schema=False)
-async def sign_in_page(next: FromQuery[str] = PREFIX) -> Template:
-    return Template(template_name="staff_login.html", context={"next": _own_page(next), "error": None})
-
-
-@post(f"{PREFIX}/login", include_in_schema=False)
-async def sign_in(
-    request: Request[Any, Any, Any],
-    data: URLEncodedBody[SignInForm],
-    db_connection: NamedDependency[Any],
-    settings: NamedDependency[Settings],
-) -> Template | Redirect:
-    token = data.token.strip()
-    if from_elsewhere(request.headers, settings.public_origin):
-        return Template(
-            template_name="staff_login.html", context={"next": PREFIX, "error": FOREIGN_FORM}, status_code=403
-        )
-    principal = await principal_for_token(db_connection, token) if token else None
-    if principal is None or principal.role not in STAFF_ROLES:
-        error = (
-            "令牌不对，或已停用。请核对后重新输入。"
-            if principal is None
-            else "这个令牌不能进入工作台（只有中心工作人员的令牌可以）。"
-        )
-        status_code = 401 if principal is None else 403
-        return Template(
-            template_name="staff_login.html",
-            context={"next": _own_page(data.next), "error": error},
-            status_code=status_code,
-        )
-    response = Redirect(_own_page(data.next), status_code=303)
-    response.set_cookie(
-        Cookie(
-            key=COOKIE,
-            value=token,
-            path=PREFIX,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https",
-        )
-    )
-    return response
-
-
-class SignOutForm(msgspec.Struct, kw_only=True):
-    key: str = ""
-
-
-@post(f"{PREFIX}/logout", include_in_schema=False)
-async def sign_out(
-    request: Request[Any, Any, Any], data: URLEncodedBody[SignOutForm], settings: NamedDependency[Settings]
-) -> Redirect:
-    response = Redirect(f"{PREFIX}/login", status_code=303)
-    # Signing out is harmless to forge, but only the service's own page may do it.
-    if not _foreign(request, settings, data.key):
-        response.delete_cookie(COOKIE, path=PREFIX)
-    return response
-
-
 def _status_filter(status: list[str] | None) -> tuple[Status, ...]:
     chosen = tuple(s for s in status or () if s in STATUS_NAMES)
     return chosen or OPEN_STATUSES  # type: ignore[return-value]
@@ -232,8 +123,8 @@ async def feed_page(
     sent_back: FromQuery[str] = "",
     cursor: FromQuery[str] = "",
 ) -> Template | Redirect:
-    if await _signed_in(request, db_connection) is None:
-        return _to_sign_in(request)
+    if await signed_in(request, db_connection, STAFF) is None:
+        return to_sign_in(request, STAFF)
     topics = await serving_topics(request.app.state, settings)
     statuses = _status_filter(status)
     risk = int(min_risk) if min_risk in ("0", "1", "2", "3") else None
@@ -292,8 +183,8 @@ async def item_page(
     item_id: PathId,
     done: FromQuery[str] = "",
 ) -> Template | Redirect:
-    if await _signed_in(request, db_connection) is None:
-        return _to_sign_in(request)
+    if await signed_in(request, db_connection, STAFF) is None:
+        return to_sign_in(request, STAFF)
     return await _item_page(request, settings, db_connection, item_id, done=done)
 
 
@@ -324,12 +215,12 @@ async def act_on_item(
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     """assign, note, close, or contact (the sender's contact for a call back, shown on the page, the read recorded)."""
-    principal = await _signed_in(request, db_connection)
+    principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
-        return _to_sign_in(request)
+        return to_sign_in(request, STAFF)
     page = partial(_item_page, request, settings, db_connection, item_id)
     typed = {"to": data.to, "text": data.text, "answer": data.answer, "audience": data.audience}
-    if _foreign(request, settings, data.key):
+    if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, typed=typed, status_code=403)
     keep = request.app.state.public_phones
     try:
@@ -399,8 +290,8 @@ async def hotspots_page(
     settings: NamedDependency[Settings],
     done: FromQuery[str] = "",
 ) -> Template | Redirect:
-    if await _signed_in(request, db_connection) is None:
-        return _to_sign_in(request)
+    if await signed_in(request, db_connection, STAFF) is None:
+        return to_sign_in(request, STAFF)
     return await _hotspots_page(request, settings, db_connection, done=done)
 
 
@@ -442,8 +333,8 @@ async def case_page(
     before: FromQuery[str] = "",
     done: FromQuery[str] = "",
 ) -> Template | Redirect:
-    if await _signed_in(request, db_connection) is None:
-        return _to_sign_in(request)
+    if await signed_in(request, db_connection, STAFF) is None:
+        return to_sign_in(request, STAFF)
     return await _case_page(request, settings, db_connection, case_id, before=before[:200] or None, done=done)
 
 
@@ -463,15 +354,15 @@ async def act_on_case(
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     """merge (into another open case) or close (one reply to every reporter whose report is still open)."""
-    principal = await _signed_in(request, db_connection)
+    principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
-        return _to_sign_in(request)
+        return to_sign_in(request, STAFF)
     page = partial(
         _case_page, request, settings, db_connection, case_id, typed={"into": data.into, "answer": data.answer}
     )
     if action not in ("merge", "close"):
         raise NotFoundException("no such action")
-    if _foreign(request, settings, data.key):
+    if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)
     try:
         if action == "merge":
@@ -511,11 +402,11 @@ async def dismiss_page(
     data: URLEncodedBody[DismissForm],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
-    principal = await _signed_in(request, db_connection)
+    principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
-        return _to_sign_in(request)
+        return to_sign_in(request, STAFF)
     page = partial(_hotspots_page, request, settings, db_connection, typed={str(hotspot_id): data.note})
-    if _foreign(request, settings, data.key):
+    if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)
     try:
         dismissal = msgspec.convert({"note": data.note.strip()}, Dismissal)
@@ -530,9 +421,7 @@ async def dismiss_page(
 
 
 routes = [
-    sign_in_page,
-    sign_in,
-    sign_out,
+    *sign_in_routes(STAFF),
     feed_page,
     item_page,
     act_on_item,

@@ -12,7 +12,7 @@ import pytest
 
 from ml.serving import Prediction
 from suggestions.auth import create_token
-from suggestions.staff_web import form_key
+from suggestions.signin import form_key
 
 LIFT_ROAD = "龙泽园街道 龙跃苑二区"
 LIFT = [

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from suggestions.auth import create_token
-from suggestions.staff_web import COOKIE, form_key
+from suggestions.signin import form_key
+from suggestions.staff_web import COOKIE
 
 LIFT = "幸福小区3号楼电梯又坏了，老人上不了楼，联系电话13912345678，请尽快派人维修。"
 
@@ -73,7 +74,7 @@ async def test_tokens_of_other_roles_and_wrong_tokens_do_not_sign_in(client: Any
         response = await client.post("/staff/login", data={"token": token})
         assert response.status_code == 403
         assert "set-cookie" not in response.headers
-        assert "只有中心工作人员的令牌可以" in response.text
+        assert "这个令牌不能进入工作台（中心工作人员的令牌可以）" in response.text
     wrong = await client.post("/staff/login", data={"token": "sgt_not-a-token"})
     assert wrong.status_code == 401
     assert "令牌不对" in wrong.text

@@ -1,0 +1,144 @@
+"""Signing in to the pages that need a token: staff's (`/staff`) and the call-entry console's (`/console`).
+
+Staff, operators and grid workers sign in once with the token the API takes. The browser keeps it in a cookie that
+only the pages of its area receive (`HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS, path `/staff` or `/console`)
+and that ends with the browser session. Every request looks the token up as the API does, so a revoked token stops at
+once. A form changes something only when it carries a value derived from the token (`form_key`), which a page
+elsewhere cannot compute, and comes from the service's own page (`from_elsewhere`, stricter here than for residents:
+another site of the same domain is refused too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from suggestions.auth import Principal, principal_for_token
+from suggestions.headers import from_elsewhere
+from suggestions.settings import Settings
+
+FOREIGN_FORM = "这个表单不是从本系统的页面提交的，没有执行。请刷新页面后重试。"
+NOT_SIGNED_IN = "令牌不对，或已停用。请核对后重新输入。"
+
+
+class Area(msgspec.Struct, frozen=True, kw_only=True):
+    prefix: str  # the pages' path, and the cookie's
+    cookie: str
+    roles: frozenset[str]
+    name: str  # the pages' name, in the header and on the sign-in page
+    who: str  # whose tokens sign in, said to a token of another role
+    role_hint: str  # the role to create a token with
+
+    def own_page(self, path: str) -> str:
+        """Where signing in leads: a page of the area, else its first page; never another site (`//elsewhere`)."""
+        pattern = re.escape(self.prefix) + r"(?:/[^\s\\?#]*)?(?:\?[^\s\\#]*)?"
+        return path if re.fullmatch(pattern, path) else self.prefix
+
+
+def form_key(token: str) -> str:
+    """The value every form of a signed-in page carries: derived from the token, so a page elsewhere, which cannot
+    read the cookie, cannot forge a form; and the same for every page of one sign-in, so several tabs work."""
+    return hmac.new(token.encode(), b"signed-in pages: forms", hashlib.sha256).hexdigest()[:32]
+
+
+def page_key(request: Request[Any, Any, Any], area: Area) -> str:
+    token = request.cookies.get(area.cookie, "")
+    return form_key(token) if token else ""
+
+
+async def signed_in(request: Request[Any, Any, Any], conn: Any, area: Area) -> Principal | None:
+    """The principal of the area's cookie; None without one, or for a token revoked or of a role the area refuses."""
+    token = request.cookies.get(area.cookie)
+    if not token:
+        return None
+    principal = await principal_for_token(conn, token)
+    if principal is None or principal.role not in area.roles:
+        return None
+    return principal
+
+
+def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect:
+    """To the sign-in page, which leads back to the page asked for."""
+    wanted = request.url.path
+    if request.url.query:
+        wanted += "?" + request.url.query
+    response = Redirect(f"{area.prefix}/login?{urlencode({'next': wanted})}", status_code=303)
+    # A token revoked or of another role: the browser forgets it.
+    if request.cookies.get(area.cookie):
+        response.delete_cookie(area.cookie, path=area.prefix)
+    return response
+
+
+def foreign(request: Request[Any, Any, Any], settings: Settings, key: str, area: Area) -> bool:
+    """A form from another site, or without the sign-in's key."""
+    if request.headers.get("sec-fetch-site") == "same-site":
+        return True
+    return from_elsewhere(request.headers, settings.public_origin) or not hmac.compare_digest(
+        key, page_key(request, area)
+    )
+
+
+class SignInForm(msgspec.Struct, kw_only=True):
+    token: str = ""
+    next: str = ""
+
+
+class SignOutForm(msgspec.Struct, kw_only=True):
+    key: str = ""
+
+
+def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
+    """GET and POST `{prefix}/login`, POST `{prefix}/logout`."""
+
+    def page(next_page: str, error: str | None = None, status_code: int = 200) -> Template:
+        context = {"area": area, "next": area.own_page(next_page), "error": error}
+        return Template(template_name="login.html", context=context, status_code=status_code)
+
+    @get(f"{area.prefix}/login", include_in_schema=False, name=f"{area.cookie}:login")
+    async def sign_in_page(next: FromQuery[str] = area.prefix) -> Template:
+        return page(next)
+
+    @post(f"{area.prefix}/login", include_in_schema=False, name=f"{area.cookie}:sign-in")
+    async def sign_in(
+        request: Request[Any, Any, Any],
+        data: URLEncodedBody[SignInForm],
+        db_connection: NamedDependency[Any],
+        settings: NamedDependency[Settings],
+    ) -> Template | Redirect:
+        if from_elsewhere(request.headers, settings.public_origin):
+            return page(area.prefix, FOREIGN_FORM, 403)
+        token = data.token.strip()
+        principal = await principal_for_token(db_connection, token) if token else None
+        if principal is None:
+            return page(data.next, NOT_SIGNED_IN, 401)
+        if principal.role not in area.roles:
+            return page(data.next, f"这个令牌不能进入{area.name}（{area.who}的令牌可以）。", 403)
+        response = Redirect(area.own_page(data.next), status_code=303)
+        https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+        response.set_cookie(
+            Cookie(key=area.cookie, value=token, path=area.prefix, httponly=True, samesite="strict", secure=https)
+        )
+        return response
+
+    @post(f"{area.prefix}/logout", include_in_schema=False, name=f"{area.cookie}:sign-out")
+    async def sign_out(
+        request: Request[Any, Any, Any], data: URLEncodedBody[SignOutForm], settings: NamedDependency[Settings]
+    ) -> Redirect:
+        response = Redirect(f"{area.prefix}/login", status_code=303)
+        # Signing out is harmless to forge, but only the area's own page may do it.
+        if not foreign(request, settings, data.key, area):
+            response.delete_cookie(area.cookie, path=area.prefix)
+        return response
+
+    return [sign_in_page, sign_in, sign_out]
