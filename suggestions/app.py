@@ -26,7 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.template.config import TemplateConfig
 
-from suggestions import staff_web, web
+from suggestions import console_web, staff_web, web
 from suggestions.classify.corrections import put_classification
 from suggestions.classify.serving import find_serving_model
 from suggestions.db import create_pool, provide_connection
@@ -233,6 +233,7 @@ def create_app(
             *hotspot_routes.routes,
             *web.routes,
             *staff_web.routes,
+            *console_web.routes,
         ],
         lifespan=[lifespan],
         before_request=check_request,

@@ -84,7 +84,7 @@ class WebForm(msgspec.Struct, kw_only=True):
     submission: str = ""
 
 
-_SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SUBMISSION_SCOPE = "web:form"  # apart from the API's keys
 # The phone's back key fetches the form anew, with a new token, and the browser puts the typed words back: the same
 # message from the same address within these hours is that message sent again. Not longer, nor from any address:
@@ -112,7 +112,7 @@ def _form_page(
     headers: dict[str, str] | None = None,
 ) -> Template:
     # A form shown again with its errors keeps its token: nothing was stored, and the corrected form is one submission.
-    token = form.submission if _SUBMISSION.fullmatch(form.submission) else secrets.token_urlsafe(16)
+    token = form.submission if SUBMISSION_TOKEN.fullmatch(form.submission) else secrets.token_urlsafe(16)
     # A pasted NUL is shown back as the browser would show it: no valid page holds one.
     form = msgspec.convert(
         {name: value.replace("\x00", "\ufffd") for name, value in msgspec.structs.asdict(form).items()}, WebForm
@@ -226,7 +226,7 @@ async def submit(
     item = msgspec.convert(fields, ItemIn)
     # The page's token and the message together are the key: the same message sent again gets its first tracking
     # code, and a message the resident went back and changed is one of its own, itself safe from a second tap.
-    key = f"{data.submission}:{request_hash(item)[:8].hex()}" if _SUBMISSION.fullmatch(data.submission) else None
+    key = f"{data.submission}:{request_hash(item)[:8].hex()}" if SUBMISSION_TOKEN.fullmatch(data.submission) else None
     try:
         # The connection is taken here, not by a dependency, so that an outage finds the form and what was typed.
         async with connection(request.app.state.db_pool) as conn:

@@ -1,0 +1,245 @@
+"""The call-entry console (`/console`): a 12345 operator types one call after another, a grid worker files what they
+found on their round, in a browser.
+
+Server-rendered and script-free like the other pages. The keyboard does it all: the page opens in the text box,
+Tab goes through the boxes in the order a call gives them, Alt+F (查相似) shows the open cases the words may belong to,
+the caller's own first, and Alt+S (登记) files the call; the form then comes back empty, in the text box, with the last
+call's tracking code above it to read out. An item is stored as `POST /api/v1/items` stores it, on the channel of the
+token's role (an operator's `hotline`, a grid worker's `grid`), and each form carries a key of its own: a second press
+of 登记, or a browser's retry, gets the first call's code instead of filing it twice. When nothing could be stored, the
+form comes back as it was typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from suggestions.auth import CHANNEL_ROLES, Principal
+from suggestions.db import connection
+from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
+from suggestions.hotspots.routes import CALLER_ROLES
+from suggestions.hotspots.views import Suggestion, suggest_cases
+from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn
+from suggestions.intake.service import accept_item, checked_phone
+from suggestions.metrics import ITEMS_ACCEPTED
+from suggestions.queue import wake_classifier
+from suggestions.settings import Settings
+from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
+from suggestions.web import SUBMISSION_TOKEN, WebForm
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/console"
+CONSOLE = Area(
+    prefix=PREFIX,
+    cookie="console_token",
+    roles=frozenset({"operator", "grid", "admin"}),
+    name="受理台",
+    who="12345 话务员和网格员",
+    role_hint="operator",
+)
+SUGGESTIONS_SHOWN = 5
+
+KINDS = [
+    ("", "不确定"),
+    ("complaint", "投诉"),
+    ("suggestion", "建议"),
+    ("inquiry", "咨询"),
+    ("report", "反映情况"),
+    ("help", "求助"),
+]
+FIELD_MESSAGES = {  # in the form's order, top to bottom
+    "text": f"请填写来电内容（不超过 {MAX_TEXT_LENGTH} 字）",
+    "place": "地点请不超过 200 字",
+    "kind": "请从列表中选择类型",
+    "contact_name": "称呼请不超过 50 字",
+    "contact_phone": "电话号码格式不对：只填一个号码，手机 11 位，固定电话带区号，如 010-12345678",
+    "external_id": f"工单号只能有字母、数字和 - _ . / :，以字母或数字开头，不超过 {EXTERNAL_ID_LENGTH} 个字符",
+}
+NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
+_FIELD = re.compile(r"\$\.(\w+)")
+
+
+class CallForm(WebForm, kw_only=True):
+    """The residents' form (its `submission` key files a call sent twice once), and what a call adds."""
+
+    external_id: str = ""
+    key: str = ""  # the sign-in's (`suggestions.signin.form_key`)
+    do: str = "file"  # file | find
+
+
+def _channel(principal: Principal) -> str:
+    return "grid" if principal.role == "grid" else "hotline"
+
+
+CHANNEL_NAMES = {"hotline": "12345 热线", "grid": "网格"}
+
+
+def _page(
+    request: Request[Any, Any, Any],
+    principal: Principal | None,
+    form: CallForm | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    alert: str | None = None,
+    filed: dict[str, Any] | None = None,
+    cases: list[Suggestion] | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Template:
+    form = form or CallForm()
+    # A form shown again keeps its key: nothing was stored, and the corrected call is one submission.
+    submission = form.submission if SUBMISSION_TOKEN.fullmatch(form.submission) else secrets.token_urlsafe(16)
+    errors = errors or {}
+    return Template(
+        template_name="console.html",
+        context={
+            "area": CONSOLE,
+            "form_key": page_key(request, CONSOLE),
+            "form": form,
+            "submission": submission,
+            # Not known while PostgreSQL is away: the token could not be looked up.
+            "channel": CHANNEL_NAMES[_channel(principal)] if principal else None,
+            "callers": principal is None or principal.role in CALLER_ROLES,
+            "kinds": KINDS,
+            "max_length": MAX_TEXT_LENGTH,
+            "max_external_id": EXTERNAL_ID_LENGTH,
+            "errors": errors,
+            # The page opens in the first box in error, else in the text box.
+            "focus": next((name for name in FIELD_MESSAGES if name in errors), "text"),
+            "alert": alert,
+            "filed": filed,
+            "cases": cases,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+@get(PREFIX, include_in_schema=False)
+async def console_page(request: Request[Any, Any, Any], db_connection: NamedDependency[Any]) -> Template | Redirect:
+    principal = await signed_in(request, db_connection, CONSOLE)
+    if principal is None:
+        return to_sign_in(request, CONSOLE)
+    return _page(request, principal)
+
+
+def _fields(form: CallForm, channel: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"channel": channel, "text": form.text.replace("\r\n", "\n")}
+    for name in ("place", "kind", "contact_name", "contact_phone", "external_id"):
+        if value := getattr(form, name).strip():
+            fields[name] = value
+    return fields
+
+
+def _checked(fields: dict[str, Any]) -> tuple[ItemIn | None, dict[str, str]]:
+    """The call as an item, or what is wrong with it, box by box."""
+    errors: dict[str, str] = {}
+    for name, value in fields.items():
+        if name == "channel":
+            continue
+        try:
+            msgspec.convert({"channel": fields["channel"], "text": "-", name: value}, ItemIn)
+            if name == "contact_phone":
+                checked_phone(value)
+        except (msgspec.ValidationError, InvalidInput):
+            errors[name] = FIELD_MESSAGES.get(name, "请检查填写的内容")
+    if errors:
+        return None, errors
+    try:
+        return msgspec.convert(fields, ItemIn), {}
+    except msgspec.ValidationError as exc:
+        field = _FIELD.search(str(exc))
+        name = field.group(1) if field else "text"
+        return None, {name: FIELD_MESSAGES.get(name, "请检查填写的内容")}
+
+
+@post(PREFIX, include_in_schema=False)
+async def take_call(
+    request: Request[Any, Any, Any], data: URLEncodedBody[CallForm], settings: NamedDependency[Settings]
+) -> Template | Redirect:
+    try:
+        # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed.
+        async with connection(request.app.state.db_pool) as conn:
+            principal = await signed_in(request, conn, CONSOLE)
+            if principal is None:
+                return to_sign_in(request, CONSOLE)
+            return await _take_call(request, conn, principal, data, settings)
+    except NOT_STORED as exc:
+        log.warning("call not stored: %s", type(exc).__name__)
+        return _page(request, None, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
+
+
+async def _take_call(
+    request: Request[Any, Any, Any], conn: Any, principal: Principal, data: CallForm, settings: Settings
+) -> Template:
+    page = _page
+    if foreign(request, settings, data.key, CONSOLE):
+        return page(request, principal, data, alert=FOREIGN_FORM, status_code=403)
+    channel = _channel(principal)
+    fields = _fields(data, channel)
+    if data.do == "find":
+        if not fields["text"].strip():
+            return page(request, principal, data, errors={"text": "先写几句来电内容，再查相似案件"}, status_code=422)
+        phone = None
+        if principal.role in CALLER_ROLES and data.contact_phone.strip():
+            try:
+                phone = checked_phone(data.contact_phone)
+            except InvalidInput:
+                return page(
+                    request, principal, data, errors={"contact_phone": FIELD_MESSAGES["contact_phone"]}, status_code=422
+                )
+        found = await suggest_cases(
+            conn,
+            request.app.state.gazetteer,
+            text=fields["text"][:MAX_TEXT_LENGTH],
+            place=fields.get("place", ""),
+            limit=SUGGESTIONS_SHOWN,
+            phone=phone,
+        )
+        return page(request, principal, data, cases=found.cases)
+    item, errors = _checked(fields)
+    if item is None:
+        return page(request, principal, data, errors=errors, status_code=422)
+    if principal.role not in CHANNEL_ROLES[channel]:  # an admin files on the hotline
+        return page(request, principal, data, alert="这个令牌不能登记来电", status_code=403)
+    key = data.submission if SUBMISSION_TOKEN.fullmatch(data.submission) else None
+    try:
+        accepted = await accept_item(
+            conn,
+            item,
+            principal=principal,
+            gazetteer=request.app.state.gazetteer,
+            idempotency_key=key,
+            idempotency_hours=settings.idempotency_hours,
+            key_scope=f"console:{principal.token_id}",
+        )
+    except InvalidInput as exc:
+        name = exc.problems[0].field
+        return page(request, principal, data, errors={name: FIELD_MESSAGES.get(name, str(exc))}, status_code=422)
+    except Conflict as exc:
+        if exc.field == "external_id":
+            message = "这个工单号已经登记过另一通电话：请核对工单号，或留空"
+            return page(request, principal, data, errors={"external_id": message}, status_code=422)
+        # The form's key with other words: the call was changed after it was filed. A new form files it anew.
+        data = msgspec.structs.replace(data, submission="")
+        return page(
+            request, principal, data, alert="这个表单已经登记过，请再按一次“登记”作为新的来电登记。", status_code=409
+        )
+    if accepted.created:
+        ITEMS_ACCEPTED.labels(channel=channel).inc()
+        await wake_classifier(request.app.state.queue, accepted.item.id)
+    filed = {"code": accepted.item.tracking_code, "id": accepted.item.id, "again": not accepted.created}
+    return page(request, principal, filed=filed, status_code=201 if accepted.created else 200)
+
+
+routes = [*sign_in_routes(CONSOLE), console_page, take_call]

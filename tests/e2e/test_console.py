@@ -1,0 +1,186 @@
+"""The call-entry console: operators and grid workers sign in once and file one call after another in a browser."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from suggestions.auth import create_token
+from suggestions.signin import form_key
+from tests.e2e.test_outages import without_postgres
+
+LIFT = "来电人反映，龙跃苑二区3号楼电梯又坏了，老人上不了楼，请尽快维修。"
+
+
+async def signed_in(client: Any, pool: Any, role: str = "operator") -> str:
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role=role)  # type: ignore[arg-type]
+    response = await client.post("/console/login", data={"token": token})
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/console"
+    return token
+
+
+def call(token: str, **fields: str) -> dict[str, str]:
+    return {"key": form_key(token), "submission": "s" * 20, "do": "file", **fields}
+
+
+def shown_code(page: str) -> str:
+    found = re.search(r'class="code">([A-Z0-9-]+)<', page)
+    assert found is not None, page
+    return found.group(1)
+
+
+async def test_who_may_sign_in_to_the_console(client: Any, pool: Any) -> None:
+    assert (await client.get("/console")).headers["location"] == "/console/login?next=%2Fconsole"
+    for role in ("staff", "monitor"):
+        async with pool.acquire() as conn:
+            token = await create_token(conn, role=role)  # type: ignore[arg-type]
+        refused = await client.post("/console/login", data={"token": token})
+        assert refused.status_code == 403
+        assert "12345 话务员和网格员的令牌可以" in refused.text
+    await signed_in(client, pool, "grid")
+    # The console's cookie opens the console only.
+    assert (await client.get("/staff")).status_code == 303
+
+
+async def test_an_operator_files_a_call_and_reads_its_code_out_with_an_empty_form_for_the_next(
+    client: Any, pool: Any
+) -> None:
+    token = await signed_in(client, pool)
+    page = await client.get("/console")
+    assert page.status_code == 200
+    assert 'id="text" name="text"' in page.text
+    assert "autofocus" in page.text.split('id="text"')[1].split(">")[0]
+    assert "12345 热线" in page.text
+
+    filed = await client.post(
+        "/console",
+        data=call(
+            token, text=LIFT, place="龙跃苑二区", kind="complaint", contact_name="张先生", contact_phone="13912345678"
+        ),
+    )
+    assert filed.status_code == 201
+    code = shown_code(filed.text)
+    assert "已登记" in filed.text
+    assert LIFT not in filed.text  # the form is empty for the next call
+    assert "13912345678" not in filed.text
+    row = await pool.fetchrow(
+        "SELECT i.channel, i.kind, i.place, i.submitted_by IS NOT NULL AS by_token, c.phone "
+        "FROM items i JOIN contacts c ON c.item_id = i.id WHERE i.tracking_code = $1",
+        code,
+    )
+    assert dict(row) == {
+        "channel": "hotline",
+        "kind": "complaint",
+        "place": "龙跃苑二区",
+        "by_token": True,
+        "phone": "13912345678",
+    }
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+
+    # A second press of 登记 (the same form): the first call's code, nothing filed twice.
+    again = await client.post("/console", data=call(token, text=LIFT, place="龙跃苑二区", kind="complaint"))
+    assert again.status_code in (200, 409)
+    twice = await client.post(
+        "/console",
+        data=call(
+            token, text=LIFT, place="龙跃苑二区", kind="complaint", contact_name="张先生", contact_phone="13912345678"
+        ),
+    )
+    assert twice.status_code == 200
+    assert shown_code(twice.text) == code
+    assert "刚才已经登记过" in twice.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+
+
+async def test_a_grid_worker_files_on_the_grid_channel(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool, "grid")
+    filed = await client.post("/console", data=call(token, text="网格员巡查发现，白浮村南侧林地有人挖土。"))
+    assert filed.status_code == 201
+    assert await pool.fetchval("SELECT channel FROM items") == "grid"
+
+
+async def test_mistakes_are_named_box_by_box_and_the_call_is_kept(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    response = await client.post(
+        "/console", data=call(token, text=LIFT, contact_phone="12345", external_id="工单 1", kind="nonsense")
+    )
+    assert response.status_code == 422
+    assert "电话号码格式不对" in response.text
+    assert "工单号只能有字母" in response.text
+    assert "请从列表中选择类型" in response.text
+    assert "有 3 处需要改一下" in response.text
+    assert LIFT in response.text
+    assert 'name="submission" value="ssssssssssssssssssss"' in response.text  # the same call, once corrected
+    assert "<title>未登记" in response.text
+    empty = await client.post("/console", data=call(token, text="  "))
+    assert empty.status_code == 422
+    assert "请填写来电内容" in empty.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_work_order_number_filed_for_another_call_is_refused(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    first = await client.post("/console", data=call(token, text=LIFT, external_id="GD-1"))
+    assert first.status_code == 201
+    other = {**call(token, text="另一件事：路灯不亮。", external_id="GD-1"), "submission": "t" * 20}
+    response = await client.post("/console", data=other)
+    assert response.status_code == 422
+    assert "这个工单号已经登记过另一通电话" in response.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+
+
+async def test_similar_open_cases_are_shown_the_callers_own_first(
+    client: Any, pool: Any, drain: Any, operator: dict[str, str]
+) -> None:
+    token = await signed_in(client, pool)
+    nothing = await client.post("/console", data={**call(token, text=LIFT), "do": "find"})
+    assert nothing.status_code == 200
+    assert "没有相似的在办案件" in nothing.text
+    assert LIFT in nothing.text  # the call being typed stays in the form
+    for text, phone in ((LIFT, "13912345678"), ("龙跃苑二区3号楼的电梯停了两天了，没人修。", "13800000000")):
+        await client.post(
+            "/api/v1/items",
+            json={"channel": "hotline", "text": text, "place": "龙跃苑二区", "contact_phone": phone},
+            headers=operator,
+        )
+    await drain()
+    found = await client.post(
+        "/console",
+        data={**call(token, text="电梯又坏了", place="龙跃苑二区", contact_phone="13912345678"), "do": "find"},
+    )
+    assert found.status_code == 200
+    assert "可能是同一件事的在办案件" in found.text
+    assert "本人" in found.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 2  # looking files nothing
+    no_words = await client.post("/console", data={**call(token, text=""), "do": "find"})
+    assert no_words.status_code == 422
+
+
+async def test_a_form_from_elsewhere_files_nothing(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    for data, headers in (
+        ({**call(token, text=LIFT), "key": ""}, {}),
+        (call(token, text=LIFT), {"sec-fetch-site": "cross-site"}),
+    ):
+        response = await client.post("/console", data=data, headers=headers)
+        assert response.status_code == 403
+        assert LIFT in response.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+@pytest.mark.usefixtures("clean")
+async def test_while_postgres_is_away_the_call_comes_back_as_typed(
+    settings: Any, queue: Any, model: Any, gazetteer: Any
+) -> None:
+    async with without_postgres(settings, queue, model, gazetteer) as client:
+        client.cookies.set("console_token", "sgt_anything", path="/console")
+        response = await client.post("/console", data=call("sgt_anything", text=LIFT, contact_phone="13912345678"))
+        assert response.status_code == 503
+        assert response.headers["retry-after"].isdigit()
+        assert "这通电话没有登记" in response.text
+        assert LIFT in response.text
+        assert 'value="13912345678"' in response.text
