@@ -21,6 +21,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions.auth import STAFF_ROLES
+from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
@@ -63,6 +64,7 @@ DONE = {
     "merged": "已并入这个案件。",
     "case_closed": "案件已办结，答复已发给每位反映人。",
     "dismissed": "已从苗头隐患列表中移除。",
+    "classified": "已更正分类。这条更正会作为标注用于下次训练模型。",
 }
 STAFF = Area(
     prefix=PREFIX,
@@ -172,7 +174,8 @@ async def _item_page(
     view = await item_by_id(conn, item_id)
     if view is None:
         raise NotFoundException("no such item")
-    return _render(request, settings, "staff_item.html", item=view, contact=contact, **shown)
+    topics = await serving_topics(request.app.state, settings)
+    return _render(request, settings, "staff_item.html", item=view, contact=contact, topics=topics, **shown)
 
 
 @get(f"{PREFIX}/items/{{item_id:int}}", include_in_schema=False)
@@ -195,6 +198,8 @@ class ActionForm(msgspec.Struct, kw_only=True):
     audience: str = "staff"
     answer: str = ""
     case_id: str = ""  # move: the case to put the report in; empty, a case of its own
+    topic: str = ""  # classify: the topic staff judge right ("" keeps it)
+    risk_level: str = ""  # classify: 0-3 ("" keeps it)
 
 
 ACTION_ERRORS = {
@@ -202,6 +207,7 @@ ACTION_ERRORS = {
     "text": "请填写跟进记录（不超过 2000 字）",
     "answer": "请填写给群众的答复（不超过 5000 字）",
     "case_id": "请填写一个还在办理中的案件编号（数字）；留空则单独成案",
+    "topic": "请选择类别和风险等级：还没分类的事项两样都要选",
 }
 
 
@@ -219,7 +225,7 @@ async def act_on_item(
     if principal is None:
         return to_sign_in(request, STAFF)
     page = partial(_item_page, request, settings, db_connection, item_id)
-    typed = {"to": data.to, "text": data.text, "answer": data.answer, "audience": data.audience}
+    typed = msgspec.structs.asdict(data)
     if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, typed=typed, status_code=403)
     keep = request.app.state.public_phones
@@ -243,6 +249,18 @@ async def act_on_item(
             closing = msgspec.convert({"answer": data.answer.replace("\r\n", "\n").strip()}, Closing)
             found = await close(db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
             done = "closed"
+        elif action == "classify":
+            fields: dict[str, Any] = {}
+            if data.topic:
+                fields["topic"] = data.topic
+            if data.risk_level:
+                fields["risk_level"] = int(data.risk_level) if data.risk_level in ("0", "1", "2", "3") else -1
+            correction = msgspec.convert(fields, Correction)
+            topics = await serving_topics(request.app.state, settings)
+            found = await correct(
+                db_connection, item_id=item_id, correction=correction, topics=topics, who=principal.token_id
+            )
+            done = "classified"
         elif action == "case":
             target = _case_number(data.case_id)
             case_id = await move_item(db_connection, item_id=item_id, case_id=target, by=principal.token_id)
@@ -261,7 +279,7 @@ async def act_on_item(
             raise NotFoundException("no such action")
     except (msgspec.ValidationError, InvalidInput):
         # Each form has one box to fill in.
-        field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id"}[action]
+        field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id", "classify": "topic"}[action]
         error = ACTION_ERRORS[field]
         return await page(error=error, typed=typed, status_code=422)
     except StateConflict as exc:

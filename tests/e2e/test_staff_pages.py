@@ -228,3 +228,24 @@ async def test_signing_out_forgets_the_token(client: Any, pool: Any) -> None:
     response = await client.post("/staff/logout", data={"key": key_of(page.text)})
     assert response.status_code == 303
     assert (await client.get("/staff")).status_code == 303
+
+
+async def test_staff_correct_a_classification_and_it_is_kept_as_a_label(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = await client.get(f"/staff/items/{item_id}")
+    key = key_of(page.text)
+    assert "<option>劳动和社会保障</option>" in page.text
+    done = await client.post(
+        f"/staff/items/{item_id}/classify", data={"key": key, "topic": "劳动和社会保障", "risk_level": "3"}
+    )
+    assert done.headers["location"] == f"/staff/items/{item_id}?done=classified"
+    row = await pool.fetchrow("SELECT topic, risk_level FROM items WHERE id = $1", item_id)
+    assert dict(row) == {"topic": "劳动和社会保障", "risk_level": 3}
+    assert (
+        await pool.fetchval("SELECT source FROM classifications WHERE item_id = $1 AND is_current", item_id) == "staff"
+    )
+    for bad in ({"topic": "不存在的类别"}, {"risk_level": "7"}, {}):
+        refused = await client.post(f"/staff/items/{item_id}/classify", data={"key": key, **bad})
+        assert refused.status_code == 422, bad
+        assert "请选择类别和风险等级" in refused.text
