@@ -27,6 +27,7 @@ from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
+from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.settings import Settings
 from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
 from suggestions.triage.contacts import NoContact, read_contact
@@ -176,6 +177,37 @@ async def _item_page(
         raise NotFoundException("no such item")
     topics = await serving_topics(request.app.state, settings)
     return _render(request, settings, "staff_item.html", item=view, contact=contact, topics=topics, **shown)
+
+
+@get(f"{PREFIX}/find", include_in_schema=False)
+async def find_page(
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
+    q: FromQuery[str] = "",
+) -> Template | Redirect:
+    """An item by what a caller or a colleague reads out: its tracking code, its work order number, or its id."""
+    if await signed_in(request, db_connection, STAFF) is None:
+        return to_sign_in(request, STAFF)
+    typed = q.strip()[:200]
+    found: list[int] = []
+    if code := normalise_tracking_code(typed):
+        found = [r["id"] for r in await db_connection.fetch("SELECT id FROM items WHERE tracking_code = $1", code)]
+    if not found and typed:
+        found = [
+            r["id"]
+            for r in await db_connection.fetch(
+                "SELECT id FROM items WHERE external_id = $1 ORDER BY id DESC LIMIT 20", typed
+            )
+        ]
+    if not found and typed.lstrip("#＃").isdecimal() and int(typed.lstrip("#＃")) < 2**31:
+        found = [
+            r["id"] for r in await db_connection.fetch("SELECT id FROM items WHERE id = $1", int(typed.lstrip("#＃")))
+        ]
+    if len(found) == 1:
+        return Redirect(f"{PREFIX}/items/{found[0]}", status_code=303)
+    items = [view for item_id in found if (view := await item_by_id(db_connection, item_id)) is not None]
+    return _render(request, settings, "staff_find.html", q=typed, items=items, status_code=200 if items else 404)
 
 
 @get(f"{PREFIX}/items/{{item_id:int}}", include_in_schema=False)
@@ -441,6 +473,7 @@ async def dismiss_page(
 routes = [
     *sign_in_routes(STAFF),
     feed_page,
+    find_page,
     item_page,
     act_on_item,
     case_page,

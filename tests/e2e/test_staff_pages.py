@@ -249,3 +249,23 @@ async def test_staff_correct_a_classification_and_it_is_kept_as_a_label(client: 
         refused = await client.post(f"/staff/items/{item_id}/classify", data={"key": key, **bad})
         assert refused.status_code == 422, bad
         assert "请选择类别和风险等级" in refused.text
+
+
+async def test_staff_find_an_item_by_its_tracking_code_work_order_or_id(
+    client: Any, pool: Any, drain: Any, operator: dict[str, str]
+) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    code = await pool.fetchval("SELECT tracking_code FROM items WHERE id = $1", item_id)
+    for typed in (code.lower().replace("-", " "), f"查询码是{code}", str(item_id), f"#{item_id}"):
+        found = await client.get("/staff/find", params={"q": typed})
+        assert found.status_code == 303, typed
+        assert found.headers["location"] == f"/staff/items/{item_id}"
+    body = {"channel": "hotline", "text": "路灯不亮", "external_id": "GD-7"}
+    assert (await client.post("/api/v1/items", json=body, headers=operator)).status_code == 201
+    by_order = await client.get("/staff/find", params={"q": "GD-7"})
+    assert by_order.status_code == 303
+    missing = await client.get("/staff/find", params={"q": "没有这个"})
+    assert missing.status_code == 404
+    assert "没有找到" in missing.text
+    assert (await client.get("/staff/find", params={"q": "99999999999999"})).status_code == 404
