@@ -200,10 +200,8 @@ async def find_page(
                 "SELECT id FROM items WHERE external_id = $1 ORDER BY id DESC LIMIT 20", typed
             )
         ]
-    if not found and typed.lstrip("#＃").isdecimal() and int(typed.lstrip("#＃")) < 2**31:
-        found = [
-            r["id"] for r in await db_connection.fetch("SELECT id FROM items WHERE id = $1", int(typed.lstrip("#＃")))
-        ]
+    if not found and (number := _typed_number(typed, "事项")) is not None:
+        found = [r["id"] for r in await db_connection.fetch("SELECT id FROM items WHERE id = $1", number)]
     if len(found) == 1:
         return Redirect(f"{PREFIX}/items/{found[0]}", status_code=303)
     items = [view for item_id in found if (view := await item_by_id(db_connection, item_id)) is not None]
@@ -345,14 +343,20 @@ async def hotspots_page(
     return await _hotspots_page(request, settings, db_connection, done=done)
 
 
+def _typed_number(typed: str, word: str) -> int | None:
+    """A row's id as staff type it (案件 12, #12, １２); None if it is none."""
+    digits = typed.strip().removeprefix(word).strip().lstrip("#＃").strip()
+    return int(digits) if digits.isdecimal() and 0 < int(digits) < 2**31 else None
+
+
 def _case_number(typed: str) -> int | None:
-    """A case id typed in a box (案件 12, #12, １２); None for an empty box. Bad input otherwise."""
-    digits = typed.strip().lstrip("#＃").removeprefix("案件").strip()
-    if not digits:
+    """A case id typed in a box; None for an empty box. Bad input otherwise."""
+    if not typed.strip():
         return None
-    if not digits.isdecimal() or not 0 < int(digits) < 2**31:
+    number = _typed_number(typed, "案件")
+    if number is None:
         raise InvalidInput("case_id", "a case id")
-    return int(digits)
+    return number
 
 
 async def _case_page(
