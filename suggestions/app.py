@@ -31,7 +31,7 @@ from suggestions.classify.corrections import put_classification
 from suggestions.classify.serving import find_serving_model
 from suggestions.db import create_pool, provide_connection
 from suggestions.district import load_gazetteer
-from suggestions.errors import InvalidInput, exception_handlers, field_name, problem
+from suggestions.errors import DATABASE_OUTAGES, InvalidInput, exception_handlers, field_name, problem
 from suggestions.headers import security_headers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
@@ -179,6 +179,17 @@ async def _docs_404(response: Response[Any]) -> Response[Any]:
     return response
 
 
+async def open_pool(settings: Settings) -> asyncpg.Pool:
+    """The API's pool, which it starts without: after a host's reboot, or in compose, the API may come up before
+    PostgreSQL answers. It then answers 503 (`/readyz` names postgres) and each request tries to connect, so it serves
+    once PostgreSQL is back. A server that answers and refuses (a wrong password, no such database) still stops it."""
+    try:
+        return await create_pool(settings.database_url, size=settings.db_pool_size)
+    except DATABASE_OUTAGES as exc:
+        log.warning("PostgreSQL unreachable at start (%s): answering 503 until it answers", type(exc).__name__)
+    return await create_pool(settings.database_url, size=settings.db_pool_size, lazy=True)
+
+
 def _provide_pool(state: State) -> asyncpg.Pool:
     pool: asyncpg.Pool = state.db_pool
     return pool
@@ -202,7 +213,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if pool is None:
-            app.state.db_pool = await create_pool(settings.database_url, size=settings.db_pool_size)
+            app.state.db_pool = await open_pool(settings)
         if queue is None:
             app.state.queue = await open_queue(settings.redis_url, settings.queue_name)
         if gazetteer is None:

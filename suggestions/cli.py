@@ -53,14 +53,13 @@ def _database_settings() -> Settings:
     return settings
 
 
-def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work` with one PostgreSQL connection, closed afterwards; jsonb as the service's pool reads it."""
-    import asyncpg
-
+def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]], *, wait_seconds: float = 0) -> T:
+    """Run `work` with one PostgreSQL connection, closed afterwards; jsonb as the service's pool reads it. With
+    `wait_seconds`, a server that does not accept connections yet is waited for that long."""
     from suggestions.db import init_connection
 
     async def go() -> T:
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await _connect(settings.database_url, wait_seconds)
         try:
             await init_connection(conn)
             return await work(conn)
@@ -68,6 +67,37 @@ def _with_connection(settings: Settings, work: Callable[[Any], Awaitable[T]]) ->
             await conn.close()
 
     return asyncio.run(go())
+
+
+async def _connect(dsn: str, wait_seconds: float) -> Any:
+    """A connection; a server not accepting connections yet (starting, recovering, its host rebooting) is tried again
+    each second for `wait_seconds`, said once on stderr, then named in one line. A server that answers and refuses (a
+    wrong password, no such database) is not waited for."""
+    import asyncpg
+
+    from suggestions.db import CONNECT_TIMEOUT_SECONDS
+
+    not_yet = (OSError, asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError, asyncpg.ConnectionFailureError)
+    deadline = time.monotonic() + wait_seconds
+    said = False
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return await asyncpg.connect(dsn, timeout=max(1.0, min(CONNECT_TIMEOUT_SECONDS, left)))
+        except not_yet as exc:
+            if not wait_seconds:
+                raise
+            if time.monotonic() >= deadline:
+                raise click.ClickException(
+                    f"PostgreSQL did not accept connections within {wait_seconds:g} s ({type(exc).__name__})"
+                ) from None
+            if not said:
+                click.echo(
+                    f"waiting up to {wait_seconds:g} s for PostgreSQL to accept connections ({type(exc).__name__})",
+                    err=True,
+                )
+                said = True
+            await asyncio.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
 
 class _Group(click.Group):
@@ -103,12 +133,20 @@ def main() -> None:
 
 
 @main.command()
-def migrate() -> None:
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.IntRange(0, 3600),
+    default=60,
+    show_default=True,
+    help="seconds to wait for PostgreSQL to accept connections (started beside it, or a host rebooting)",
+)
+def migrate(wait_seconds: int) -> None:
     """Apply pending database migrations."""
     settings = _database_settings()
     from suggestions.migrate import migrate as apply
 
-    applied = _with_connection(settings, apply)
+    applied = _with_connection(settings, apply, wait_seconds=wait_seconds)
     click.echo(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
 
 

@@ -32,10 +32,12 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def create_pool(dsn: str, *, size: int = 10) -> asyncpg.Pool:
+async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncpg.Pool:
+    """A pool that opens its first connection now, or, when `lazy`, at its first use: a process that must start while
+    PostgreSQL is away (its host rebooting, a failover) connects once it answers."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
-        min_size=1,
+        min_size=0 if lazy else 1,
         max_size=size,
         init=init_connection,
         command_timeout=30,

@@ -33,7 +33,8 @@ PII_SCAN = pytest.StashKey[tuple[dict[str, int], list[str]]]()
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 TABLES = (
-    "hotspots, cases, place_topic_days, district_prior, idempotency_keys, classifications, contacts, items, api_tokens"
+    "hotspots, cases, place_topic_days, district_prior, idempotency_keys, classifications, contacts, items, "
+    "api_tokens, maintenance_runs"
 )
 
 

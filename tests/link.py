@@ -37,11 +37,15 @@ class Link:
         self._writers: list[asyncio.StreamWriter] = []
         self._silence_new = False
 
-    async def start(self) -> str:
-        """Start listening; returns the URL that reaches the server through the link (PostgreSQL's in plain text, so
-        that the link sees what the client sends)."""
-        self._server = await asyncio.start_server(self._connected, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
+    async def start(self, port: int = 0) -> str:
+        """Start listening (on `port`, or on one of its own); returns the URL that reaches the server through the link
+        (PostgreSQL's in plain text, so that the link sees what the client sends). A service given the URL of a link
+        not started yet finds its server away, and there once the link starts."""
+        self._server = await asyncio.start_server(self._connected, "127.0.0.1", port)
+        return self.url(self._server.sockets[0].getsockname()[1])
+
+    def url(self, port: int) -> str:
+        """The URL that reaches the server through a link listening on `port`."""
         userinfo = self._parts.netloc.rsplit("@", 1)
         host = f"127.0.0.1:{port}"
         netloc = f"{userinfo[0]}@{host}" if len(userinfo) == 2 else host

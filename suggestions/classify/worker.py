@@ -193,18 +193,67 @@ async def sweep(ctx: dict[str, Any]) -> int:
     return done
 
 
-async def purge_idempotency_keys(ctx: dict[str, Any]) -> int:
-    from suggestions.intake.store import delete_expired_idempotency_keys
-
-    async with connection(ctx["db_pool"]) as conn:
-        return await delete_expired_idempotency_keys(conn, hours=ctx["settings"].idempotency_hours)
+async def purge_idempotency_keys(ctx: dict[str, Any]) -> None:
+    """Cron: forget Idempotency-Keys older than their window."""
+    await run_if_due(ctx, "purge_idempotency_keys")
 
 
 async def hourly(ctx: dict[str, Any]) -> None:
     """Cron: refit the burst prior to the district's counts, and end hotspots that have cooled."""
-    async with connection(ctx["db_pool"]) as conn:
-        await refit_prior(conn)
-        await review_hotspots(conn)
+    await run_if_due(ctx, "hourly")
+
+
+async def _purge_idempotency_keys(conn: Any, settings: Settings) -> None:
+    from suggestions.intake.store import delete_expired_idempotency_keys
+
+    deleted = await delete_expired_idempotency_keys(conn, hours=settings.idempotency_hours)
+    log.info("deleted %d expired idempotency keys", deleted)
+
+
+async def _refit_and_review(conn: Any, settings: Settings) -> None:
+    await refit_prior(conn)
+    await review_hotspots(conn)
+
+
+# The workers' maintenance, each at this minute of every hour. arq runs it (unique: one worker for each due time)
+# while Redis answers; while it is away each worker's sweeping loop runs what is due (`run_due_maintenance`).
+MAINTENANCE: dict[str, tuple[int, Callable[[Any, Settings], Awaitable[None]]]] = {
+    "purge_idempotency_keys": (17, _purge_idempotency_keys),
+    "hourly": (7, _refit_and_review),
+}
+
+# The job's latest due time, by the server's clock (one for every worker), claimed unless it ran for it already. A
+# second worker claiming it waits for the first's transaction: it finds the job done once that commits, and runs it
+# itself if that rolled back.
+CLAIM_DUE = """
+INSERT INTO maintenance_runs AS runs (job, due_at)
+SELECT $1, date_trunc('hour', now() - make_interval(mins => $2)) + make_interval(mins => $2)
+ON CONFLICT (job) DO UPDATE SET due_at = EXCLUDED.due_at, ran_at = now() WHERE runs.due_at < EXCLUDED.due_at
+RETURNING due_at
+"""
+
+
+async def run_if_due(ctx: dict[str, Any], job: str) -> bool:
+    """Run a maintenance job unless a worker ran it for its latest due time: once per due time between all the
+    workers, whether arq started it or a worker without Redis did. Its work commits with the claim."""
+    minute, work = MAINTENANCE[job]
+    async with connection(ctx["db_pool"]) as conn, conn.transaction():
+        due = await conn.fetchval(CLAIM_DUE, job, minute)
+        if due is None:
+            return False
+        await work(conn, ctx["settings"])
+    log.info("ran %s due at %s", job, due.isoformat(timespec="minutes"))
+    return True
+
+
+async def run_due_maintenance(ctx: dict[str, Any]) -> None:
+    """What arq would have run by now, run by a worker without Redis; each job on its own, so that one failing does
+    not hold back the other."""
+    for job in MAINTENANCE:
+        try:
+            await run_if_due(ctx, job)
+        except Exception as exc:  # as arq takes a failed cron job: logged by class, tried again next round
+            log.warning("%s without Redis failed (%s)", job, type(exc).__name__)
 
 
 class JobFailed(Exception):
@@ -234,8 +283,13 @@ def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             cron(
                 unquoted(sweep), second=set(range(0, 60, SWEEP_SECONDS)), run_at_startup=True, unique=True, timeout=60
             ),
-            cron(unquoted(purge_idempotency_keys), minute={17}, second={0}, unique=True),
-            cron(unquoted(hourly), minute={7}, second={0}, unique=True, run_at_startup=True),
+            cron(
+                unquoted(purge_idempotency_keys),
+                minute={MAINTENANCE["purge_idempotency_keys"][0]},
+                second={0},
+                unique=True,
+            ),
+            cron(unquoted(hourly), minute={MAINTENANCE["hourly"][0]}, second={0}, unique=True, run_at_startup=True),
         ],
         "queue_name": settings.queue_name,
         "redis_settings": queue.redis_settings(settings.redis_url),
@@ -301,7 +355,8 @@ async def _sweep_until(
 ) -> None:
     """Sweep every SWEEP_SECONDS for `seconds`, or until SIGTERM. arq runs the sweeper only while Redis answers, and
     items accepted while it is away wait in PostgreSQL: a Redis that stays away must not leave them unclassified.
-    Workers sweeping side by side claim each item once (`store.claim_one`)."""
+    Workers sweeping side by side claim each item once (`store.claim_one`). The hourly maintenance arq would run is
+    run too, once per due time between the workers (`run_if_due`)."""
     deadline = time.monotonic() + seconds
     while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
         try:
@@ -314,6 +369,7 @@ async def _sweep_until(
                 await sweep(ctx)
             except Exception as exc:  # as arq takes a failed sweep: logged by class, and the next one tries again
                 log.warning("sweep without Redis failed (%s)", type(exc).__name__)
+            await run_due_maintenance(ctx)
         await _sleep_unless(stopping, min(SWEEP_SECONDS, left))
 
 

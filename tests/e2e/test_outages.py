@@ -23,6 +23,7 @@ from suggestions.db import create_pool, init_connection
 from suggestions.migrate import migrate
 from suggestions.settings import Settings
 from tests.link import Link
+from tests.processes import free_port
 
 DEAD_PORT = 9  # discard: nothing listens there
 # What asyncpg sends first when the pool takes a connection back (its reset): the request's own work is done by then.
@@ -90,6 +91,44 @@ def test_the_api_starts_while_redis_is_down_and_accepts_items(settings: Settings
         ready = client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["redis"] is False
+
+
+async def test_the_api_starts_while_postgres_is_down_and_reaches_it_once_it_is_back(
+    settings: Settings, staff: dict[str, str]
+) -> None:
+    """After a host's reboot or in compose, the API may come up before PostgreSQL: it starts all the same, says what
+    is missing, answers 503 rather than nothing, and serves once PostgreSQL answers, without a restart."""
+    link = Link(settings.database_url)
+    port = free_port()
+    app = create_app(msgspec.structs.replace(settings, database_url=link.url(port)))
+    try:
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+        ):
+            assert (await client.get("/healthz")).status_code == 200
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["postgres"] is False
+            for response in (
+                await client.post("/api/v1/items", json=ITEM),
+                await client.get("/api/v1/triage", headers=staff),
+            ):
+                assert response.status_code == 503, response.text
+                assert response.headers["retry-after"].isdigit()
+                assert response.headers["content-type"].startswith("application/problem+json")
+            page = await client.post("/submit", data={"text": ITEM["text"], "submission": "b" * 22})
+            assert page.status_code == 503
+            assert "没有保存" in page.text
+            assert f">\n{ITEM['text']}</textarea>" in page.text
+
+            await link.start(port)
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 201
+            assert (await client.get("/api/v1/triage", headers=staff)).status_code == 200
+    finally:
+        await link.close()
 
 
 async def test_postgres_down_gives_the_resident_the_form_back_with_what_was_typed(

@@ -233,3 +233,27 @@ async def test_items_are_classified_while_redis_stays_away(
     print(f"\nRedis away throughout: all classified {waited:.1f} s after the last 201; {accounting.line()}")
     assert set(submissions.statuses) == {201}
     assert accounting.exact, accounting.line()
+
+
+async def test_a_worker_started_while_postgres_is_away_classifies_once_it_answers(
+    clean: None, settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A host's reboot brings the worker up before PostgreSQL: it waits for it, and classifies what waits once it
+    answers, without a restart."""
+    link = Link(settings.database_url)
+    port = processes.free_port()
+    worker = processes.worker(msgspec.structs.replace(settings, database_url=link.url(port)))
+    try:
+        with processes.running(worker):
+            async with api(settings, pool, queue, model, gazetteer) as client:
+                response = await client.post("/api/v1/items", json={"channel": "web", "text": "小区南门的路灯坏了。"})
+            await asyncio.sleep(3)
+            assert worker.popen is not None
+            assert worker.popen.poll() is None, worker.output()
+            await link.start(port)
+            waited = await wait_classified(pool, within=45)
+    finally:
+        await link.close()
+    print(f"\nPostgreSQL answered after the worker started: the item was classified {waited:.1f} s later")
+    assert response.status_code == 201
+    assert await pool.fetchval("SELECT count(*) FROM items WHERE status = 'open'") == 1

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from click.testing import CliRunner
 from suggestions.auth import hash_token
 from suggestions.cli import main
 from suggestions.settings import Settings
+from tests.link import Link
 from tests.processes import free_port
 
 
@@ -21,6 +23,39 @@ def test_migrate_reports_nothing_left_to_apply(settings: Settings) -> None:
     result = CliRunner().invoke(main, ["migrate"], env=env(settings))
     assert result.exit_code == 0, result.output
     assert "applied 0 migration(s)" in result.output
+
+
+async def test_migrate_waits_for_postgresql_to_accept_connections(settings: Settings) -> None:
+    """A one-shot migration started beside PostgreSQL (a host's reboot, a deploy without compose's health checks)
+    waits for it rather than fail at once, and says so."""
+    link = Link(settings.database_url)
+    port = free_port()
+    migrating = asyncio.ensure_future(
+        asyncio.to_thread(
+            CliRunner().invoke, main, ["migrate", "--wait", "30"], env={**env(settings), "DATABASE_URL": link.url(port)}
+        )
+    )
+    try:
+        await asyncio.sleep(2)
+        assert not migrating.done()
+        await link.start(port)
+        result = await asyncio.wait_for(migrating, 20)
+    finally:
+        await link.close()
+    assert result.exit_code == 0, result.output
+    assert "waiting up to 30 s for PostgreSQL to accept connections" in result.output
+    assert "applied 0 migration(s)" in result.output
+
+
+def test_migrate_waits_a_bounded_time_and_says_for_what(settings: Settings) -> None:
+    away = f"postgresql://postgres:s3cret@127.0.0.1:{free_port()}/x"
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["migrate", "--wait", "2"], env={**env(settings), "DATABASE_URL": away})
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1, result.output
+    assert "PostgreSQL did not accept connections within 2 s (ConnectionRefusedError)" in result.output
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
 
 
 def test_token_create_prints_a_token_that_is_stored_hashed(settings: Settings) -> None:
