@@ -20,7 +20,7 @@ from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.tracker import relift
 from suggestions.intake.schema import NO_NUL, Strict
-from suggestions.metrics import RATINGS
+from suggestions.metrics import RATING_CHANGES, RATINGS
 from suggestions.privacy import mask_pii
 
 RATING_DAYS = 30
@@ -98,6 +98,8 @@ SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.re
     answer_masked = excluded.answer_masked, closed_by = excluded.closed_by, rated_at = now()
 """
 
+STANDING = "SELECT rating FROM ratings WHERE item_id = $1 AND closed_at = $2"
+
 # Each rating given, the ones it replaces in `ratings` included (a call back's, changed by the resident).
 RECORD_CHANGE = """
 INSERT INTO rating_changes (item_id, closed_at, rating, source, recorded_by) VALUES ($1, $2, $3, $4, $5)
@@ -173,6 +175,7 @@ async def _rate(
             if check["resident_rated"]:
                 raise StateConflict("the resident rated this reply themselves", current_status="closed")
         reopened = rating.rating == "dissatisfied"
+        replaced = await conn.fetchval(STANDING, item["id"], item["closed_at"])
         await conn.execute(
             RECORD,
             *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
@@ -191,7 +194,10 @@ async def _rate(
             await relift(conn, [item["id"]])
         else:
             status = await conn.fetchval(KEEP, item["id"], rating.rating)
-    RATINGS.labels(rating=rating.rating, source=source).inc()
+    if replaced is None:
+        RATINGS.labels(rating=rating.rating, source=source).inc()
+    elif replaced != rating.rating:
+        RATING_CHANGES.labels(replaced, rating.rating).inc()
     return Rated(
         tracking_code=item["tracking_code"],
         rating=rating.rating,
