@@ -96,6 +96,10 @@ COLUMNS = """
 SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
        i.assigned_to, i.reopened_at, i.reopen_count,
+       -- what the resident said when they last sent the reply back: what is still wrong (masked when stored)
+       CASE WHEN i.reopened_at IS NOT NULL THEN (
+           SELECT r.comment FROM ratings r WHERE r.item_id = i.id AND r.reopened ORDER BY r.closed_at DESC LIMIT 1
+       ) END AS sent_back_comment,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id, i.rank_xid::text::bigint AS rank_xid,
        greatest(i.rank_xid, i.status_xid)::text::bigint AS moved_in_xid,
@@ -175,6 +179,14 @@ def _waiting(received_at: datetime, now: datetime) -> str:
     return f"已等待 {minutes} 分钟"
 
 
+# As much of a resident's words as a feed entry's excerpt: the item view has them whole.
+EXCERPT_LENGTH = 120
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "…"
+
+
 def reasons_for(row: Any, now: datetime) -> list[Reason]:
     reasons: list[Reason] = []
     if row["status"] == "pending":
@@ -184,7 +196,9 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
     if row["reopened_at"] is not None and row["status"] in ("open", "assigned", "failed"):
         times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""
-        reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}"))
+        said = row["sent_back_comment"]
+        words = f"。居民说：{_excerpt(said)}" if said else ""
+        reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}{words}"))
     if row["risk_level"] is not None:
         level = row["risk_level"]
         reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))

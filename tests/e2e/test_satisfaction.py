@@ -77,7 +77,10 @@ async def test_a_dissatisfied_resident_sends_the_item_back_to_its_desk(
 
     [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
     assert (entry["id"], entry["status"], entry["assigned_to"]) == (created["id"], "assigned", "城市管理科")
-    assert entry["reasons"][0] == {"code": "dissatisfied", "message": "居民对答复不满意，退回重办"}
+    assert entry["reasons"][0] == {
+        "code": "dissatisfied",
+        "message": "居民对答复不满意，退回重办。居民说：灯还是不亮，请回电 [手机号]",
+    }
     item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
     assert (item["satisfaction"], item["reopen_count"], item["closed_at"]) == ("dissatisfied", 1, None)
     assert item["answer"] == "路灯已修复。"  # the reply that was sent back stays for staff to read
@@ -114,6 +117,36 @@ async def test_a_dissatisfied_resident_sends_the_item_back_to_its_desk(
     assert [(t["key"], t["closed"], t["dissatisfied"]) for t in report["by_desk"]] == [("城市管理科", 2, 1)]
     assert [t["key"] for t in report["by_channel"]] == ["web"]
     assert len(report["by_topic"]) == 1
+
+
+async def test_staff_read_in_the_feed_what_the_resident_says_is_still_wrong(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """The words a resident sends a reply back with say what is still wrong: the desk reads them where it works, in
+    the feed, masked as the resident's text is; a second sending back shows its own words."""
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    track = f"/api/v1/track/{created['tracking_code']}"
+    comment = "东门的灯修了，西门那盏还是不亮。我叫李秀英，电话 13912345678"
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied", "comment": comment})
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "dissatisfied"]
+    assert (
+        reason["message"]
+        == "居民对答复不满意，退回重办。居民说：东门的灯修了，西门那盏还是不亮。我叫[姓名]，电话 [手机号]"
+    )
+
+    await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "西门灯已修。"}, headers=staff)
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied", "comment": "x" * 500})
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "dissatisfied"]
+    assert reason["message"] == "居民对答复不满意，退回重办（第 2 次）。居民说：" + "x" * 120 + "…"
+
+    # Sent back without a word: the reason says so, and nothing of the earlier words.
+    await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "已再次检修。"}, headers=staff)
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied"})
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "dissatisfied"]
+    assert reason["message"] == "居民对答复不满意，退回重办（第 3 次）"
 
 
 async def test_a_dissatisfied_rating_of_an_unassigned_item_puts_it_back_in_the_open_feed(
