@@ -86,15 +86,16 @@ SELECT EXISTS (SELECT 1 FROM contacts WHERE item_id = $1 AND phone IS NOT NULL A
        EXISTS (SELECT 1 FROM ratings WHERE item_id = $1 AND closed_at = $2 AND source = 'resident') AS resident_rated
 """
 
-# With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item).
+# With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item). A rating
+# changed without words keeps the words given before: a resident who taps 满意 after 基本满意 has not taken them back.
 RECORD = """
 INSERT INTO ratings (
     item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by, answer_masked, closed_by
 )
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (item_id, closed_at) DO UPDATE
-SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, desk = excluded.desk,
-    topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by,
+SET rating = excluded.rating, comment = coalesce(excluded.comment, ratings.comment), reopened = excluded.reopened,
+    desk = excluded.desk, topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by,
     answer_masked = excluded.answer_masked, closed_by = excluded.closed_by, rated_at = now()
 """
 

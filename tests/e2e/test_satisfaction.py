@@ -695,3 +695,48 @@ async def test_a_call_back_rating_the_resident_changed_stays_on_record(
         ("basically_satisfied", "callback", tokens[1]),
         ("dissatisfied", "resident", None),
     ]
+
+
+async def test_words_left_with_a_kept_reply_reach_the_desk_and_stay(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """A resident who rates a reply 满意 or 基本满意 and writes something (the next lamp is out too) is not sending the
+    item back: the words are read by staff in the closed items of the feed, and a later change of the rating without
+    words does not erase them."""
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    track = f"/api/v1/track/{created['tracking_code']}"
+    words = "东门灯修好了，西门那盏也坏了，电话 13912345678"
+    assert (await client.post(f"{track}/rating", json={"rating": "basically_satisfied", "comment": words})).is_success
+    assert (await client.post(f"{track}/rating", json={"rating": "satisfied"})).is_success
+
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    [rating] = item["ratings"]
+    assert (rating["rating"], rating["comment"]) == ("satisfied", "东门灯修好了，西门那盏也坏了，电话 [手机号]")
+    [entry] = (await client.get("/api/v1/triage", params={"status": "closed"}, headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "resident_comment"]
+    assert reason["message"] == "居民评价满意，并说：东门灯修好了，西门那盏也坏了，电话 [手机号]"
+    # New words replace the old ones.
+    assert (await client.post(f"{track}/rating", json={"rating": "satisfied", "comment": "谢谢"})).is_success
+    [entry] = (await client.get("/api/v1/triage", params={"status": "closed"}, headers=staff)).json()["items"]
+    assert [r["message"] for r in entry["reasons"] if r["code"] == "resident_comment"] == ["居民评价满意，并说：谢谢"]
+
+
+async def test_the_tracking_page_says_where_words_with_a_kept_reply_go(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Words written with 满意 or 基本满意 do not send the item back: the page says they reach the desk, and what to do
+    about a problem not solved or a new one."""
+    created = await closed_item(client, drain, staff)
+    code = created["tracking_code"]
+    noted = await client.post(
+        "/track/rate", data={"code": code, "rating": "basically_satisfied", "comment": "西门灯也坏了"}
+    )
+    assert noted.status_code == 303
+    assert noted.headers["location"] == f"/track?code={code}&rated=noted#notice"
+    page = (await client.get(noted.headers["location"])).text
+    assert "已收到您的评价和留言" in page
+    assert "改选“不满意”" in page
+    assert '<a href="/">重新提交</a>' in page
+    # Without words, the thanks as before.
+    kept = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
+    assert kept.headers["location"] == f"/track?code={code}&rated=kept#notice"
