@@ -429,10 +429,10 @@ LOCK_OPEN_MEMBERS = """
 SELECT id FROM items WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned') ORDER BY id FOR UPDATE
 """
 
-# Every report still being worked on gets the case's reply; a report already closed keeps its own.
+# Every report still being worked on gets the case's reply, not yet rated; a report already closed keeps its own.
 ANSWER_MEMBERS = """
 UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by = $4, closed_at = now(),
-    updated_at = now()
+    satisfaction = NULL, updated_at = now()
 WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
 """
 

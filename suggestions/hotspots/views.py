@@ -38,7 +38,7 @@ class Member(msgspec.Struct, kw_only=True):
     risk_level: int | None
     case_score: float | None  # the machine's grouping score; null for the report that opened the case
     excerpt: str
-    satisfaction: str | None = None  # the reporter's last rating of a reply
+    satisfaction: str | None = None  # the reporter's rating of the reply the report stands on (`ItemView`)
     # Where and in which case: an area hotspot gathers several cases, each at its own 社区, 小区, 村 or road.
     case_id: int | None = None
     locality: str | None = None

@@ -44,9 +44,10 @@ WITH handed AS (
 INSERT INTO item_assignments (item_id, desk, assigned_by, assigned_at) SELECT * FROM handed
 """
 
+# A new reply has no rating yet: the one a resident sent back is the last reply's, kept in `ratings`.
 CLOSE = """
 UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by = $4, closed_at = now(),
-    updated_at = now()
+    satisfaction = NULL, updated_at = now()
 WHERE id = $1
 """
 

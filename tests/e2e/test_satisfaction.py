@@ -740,3 +740,24 @@ async def test_the_tracking_page_says_where_words_with_a_kept_reply_go(
     # Without words, the thanks as before.
     kept = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
     assert kept.headers["location"] == f"/track?code={code}&rated=kept#notice"
+
+
+async def test_a_reply_answered_again_is_not_shown_as_rejected_before_it_is_rated(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """`satisfaction` is the resident's rating of the reply the item stands on: answered again after a 不满意, the item
+    and its case's member list do not show the new reply as rejected before the resident has read it."""
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    track = f"/api/v1/track/{created['tracking_code']}"
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied"})
+    assert (await client.get(url, headers=staff)).json()["satisfaction"] == "dissatisfied"  # at work again
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+
+    item = (await client.get(url, headers=staff)).json()
+    assert (item["status"], item["satisfaction"]) == ("closed", None)
+    assert [r["rating"] for r in item["ratings"]] == ["dissatisfied"]  # the first reply's stays on record
+    case = (await client.get(f"/api/v1/cases/{item['case_id']}", headers=staff)).json()
+    assert [m["satisfaction"] for m in case["members"]] == [None]
+    await client.post(f"{track}/rating", json={"rating": "basically_satisfied"})
+    assert (await client.get(url, headers=staff)).json()["satisfaction"] == "basically_satisfied"
