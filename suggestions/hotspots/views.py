@@ -25,6 +25,7 @@ from suggestions.hotspots.tracker import (
     candidate_from_row,
 )
 from suggestions.intake.schema import Channel, RowId, Status
+from suggestions.triage.ratings import Tally, case_replies
 
 MEMBERS_SHOWN = 50
 
@@ -60,6 +61,9 @@ class CaseView(msgspec.Struct, kw_only=True):
     members: list[Member]  # newest first, `limit` of them
     # Where the next page of older reports starts (`before`); null on the last page.
     next_cursor: str | None = None
+    # Every reply its reports were given (the case's, their own, one sent back), each once, and how it was rated: the
+    # satisfaction report's figures for this case alone (`key` null).
+    replies: Tally
 
 
 class Hotspot(msgspec.Struct, kw_only=True):
@@ -229,6 +233,7 @@ async def case_view(
         merged_into=row["merged_into"],
         members=members,
         next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id, case_id)) if last else None,
+        replies=await case_replies(conn, case_id),
     )
 
 

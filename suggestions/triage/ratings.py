@@ -248,6 +248,22 @@ FROM closings c LEFT JOIN ratings r ON r.item_id = c.id AND r.closed_at = c.clos
 GROUP BY GROUPING SETS ((), (c.topic), (c.assigned_to), (c.channel), (r.source))
 ORDER BY closed DESC, c.topic, c.assigned_to, c.channel, r.source
 """
+
+# The same closings and counts for the reports a case holds now, whatever the period: each reply a reporter was
+# given (the case's, their own, one sent back) once, with the rating it stands on.
+CASE_REPLIES = """
+WITH closings AS (
+    SELECT i.id, i.closed_at FROM items i WHERE i.case_id = $1 AND i.status = 'closed'
+    UNION ALL
+    SELECT r.item_id, r.closed_at FROM ratings r JOIN items i ON i.id = r.item_id WHERE i.case_id = $1 AND r.reopened
+)
+SELECT count(*) AS closed, count(r.rating) AS rated,
+       count(*) FILTER (WHERE r.rating = 'satisfied') AS satisfied,
+       count(*) FILTER (WHERE r.rating = 'basically_satisfied') AS basically_satisfied,
+       count(*) FILTER (WHERE r.rating = 'dissatisfied') AS dissatisfied
+FROM closings c LEFT JOIN ratings r ON r.item_id = c.id AND r.closed_at = c.closed_at
+"""
+
 # grouping() sets a bit for each column left out: topic is the highest of the four.
 _TOTAL, _BY_TOPIC, _BY_DESK, _BY_CHANNEL, _BY_SOURCE = 0b1111, 0b0111, 0b1011, 0b1101, 0b1110
 
@@ -296,3 +312,8 @@ async def satisfaction_report(conn: Any, *, since: date, until: date, zone: Zone
         by_channel=[_tally(r, r["channel"]) for r in rows if r["set"] == _BY_CHANNEL],
         by_source=[_tally(r, r["source"]) for r in rows if r["set"] == _BY_SOURCE],
     )
+
+
+async def case_replies(conn: Any, case_id: int) -> Tally:
+    """How the replies given to a case's reporters were rated, each reply once."""
+    return _tally(await conn.fetchrow(CASE_REPLIES, case_id), None)

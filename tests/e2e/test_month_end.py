@@ -51,6 +51,7 @@ async def _month(
     await act(f"/api/v1/track/{reports[0]['tracking_code']}/rating", {"rating": "satisfied"}, {})
     await act(f"/api/v1/track/{reports[1]['tracking_code']}/rating", {"rating": "basically_satisfied"}, {})
     report: dict[str, Any] = (await client.get("/api/v1/satisfaction", headers=staff)).json()
+    report["lift_case"] = case_id
     return report
 
 
@@ -134,3 +135,26 @@ async def test_the_ratings_counter_counts_each_reply_once_and_changes_apart(
     }
     assert standing == {"satisfied": 2, "basically_satisfied": 2, "dissatisfied": 1}
     assert report["total"]["rated"] == 5  # the report: the call's first reply rated once, as it stands
+
+
+async def test_a_case_says_how_its_reporters_rated_the_replies(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+) -> None:
+    """A case answered for all its reporters: how many replies went out, how many were rated and how, each reporter's
+    rating counted once, in the case itself (its member list comes a page at a time)."""
+    report = await _month(client, drain, model, staff, operator, grid_worker)
+    url = f"/api/v1/cases/{report['lift_case']}"
+    case = (await client.get(url, params={"limit": 1}, headers=staff)).json()
+    assert _figures(case["replies"]) == (5, 2, 1, 1, 0)
+    # A reporter sends the case's reply back and is answered on their own: both replies are the case's.
+    member = case["members"][0]
+    await client.post(f"/api/v1/track/{member['tracking_code']}/rating", json={"rating": "dissatisfied"})
+    await client.post(f"/api/v1/items/{member['id']}/close", json={"answer": "已为您单独协调。"}, headers=staff)
+    case = (await client.get(url, headers=staff)).json()
+    assert _figures(case["replies"]) == (6, 3, 1, 1, 1)
+    assert case["replies"]["satisfaction_rate"] == round(2 / 3, 4)
