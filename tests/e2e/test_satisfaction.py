@@ -761,3 +761,49 @@ async def test_a_reply_answered_again_is_not_shown_as_rejected_before_it_is_rate
     assert [m["satisfaction"] for m in case["members"]] == [None]
     await client.post(f"{track}/rating", json={"rating": "basically_satisfied"})
     assert (await client.get(url, headers=staff)).json()["satisfaction"] == "basically_satisfied"
+
+
+async def test_a_case_is_handed_to_one_desk_for_all_its_reporters(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    """A case is assigned as it is closed, once for all its reports still at work, each hand-over recorded with the
+    staff token: the case's reply then counts for the desk that wrote it, not for no desk at all."""
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    await client.post(f"/api/v1/items/{ids[0]}/close", json={"answer": "已联系物业。"}, headers=staff)
+    await client.post(f"/api/v1/items/{ids[1]}/assign", json={"to": "城市管理科"}, headers=staff)
+
+    url = f"/api/v1/cases/{case_id}/assign"
+    assert problem_fields(await client.post(url, json={"to": " "}, headers=staff)) == {"to"}
+    assert (await client.post(url, json={"to": "物业科"}, headers=operator)).status_code == 403
+    assert (
+        await client.post("/api/v1/cases/999999999/assign", json={"to": "物业科"}, headers=staff)
+    ).status_code == 404
+    assigned = await client.post(url, json={"to": " 住房建设科 "}, headers=staff)
+    assert assigned.status_code == 200, assigned.text
+    statuses = {m["id"]: m["status"] for m in assigned.json()["members"]}
+    assert statuses == {ids[0]: "closed"} | dict.fromkeys(ids[1:], "assigned")
+    items = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json() for i in ids]
+    assert [i["assigned_to"] for i in items] == [None] + ["住房建设科"] * 4
+    assert [a["to"] for a in items[1]["assignments"]] == ["城市管理科", "住房建设科"]
+    by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
+    handed = await pool.fetch("SELECT assigned_by FROM item_assignments WHERE desk = '住房建设科'")
+    assert [r["assigned_by"] for r in handed] == [by] * 4
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert {e["assigned_to"] for e in feed} == {"住房建设科"}
+
+    await client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "电梯已修复。"}, headers=staff)
+    by_desk = {
+        t["key"]: t["closed"] for t in (await client.get("/api/v1/satisfaction", headers=staff)).json()["by_desk"]
+    }
+    assert by_desk == {"住房建设科": 4, None: 1}
+    again = await client.post(url, json={"to": "物业科"}, headers=staff)
+    assert again.status_code == 409
+    assert again.json()["current_status"] == "closed"
