@@ -63,6 +63,7 @@ class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     place: str | None = None
     needs_review: bool | None = None
     sent_back: bool | None = None  # a resident rated its reply dissatisfied and it went back to work
+    desk: str | None = None  # the desk the items are assigned to: a desk's own queue
 
 
 # Transactions a cursor remembers as still running (`_Cursor.late`): more than a few at once is rare, and the cursor
@@ -92,6 +93,7 @@ FILTER = """
   AND ($5::text IS NULL OR strpos(i.place, $5) > 0 OR i.street = $5 OR i.locality = $5)
   AND ($6::boolean IS NULL OR i.needs_review = $6)
   AND ($12::boolean IS NULL OR (i.reopened_at IS NOT NULL) = $12)
+  AND ($13::text IS NULL OR i.assigned_to = $13)
 """
 
 COLUMNS = """
@@ -131,7 +133,7 @@ MOVED_UP = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND ((i.rank_xid, i.id) > ($13::text::xid8, $14) OR i.rank_xid = ANY($15::text[]::xid8[]))
+    + """  AND ((i.rank_xid, i.id) > ($14::text::xid8, $15) OR i.rank_xid = ANY($16::text[]::xid8[]))
   AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY i.rank_xid, i.id
 LIMIT $11
@@ -145,8 +147,8 @@ MOVED_IN = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND ((greatest(i.rank_xid, i.status_xid), i.id) > ($13::text::xid8, $14)
-       OR greatest(i.rank_xid, i.status_xid) = ANY($15::text[]::xid8[]))
+    + """  AND ((greatest(i.rank_xid, i.status_xid), i.id) > ($14::text::xid8, $15)
+       OR greatest(i.rank_xid, i.status_xid) = ANY($16::text[]::xid8[]))
   AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY greatest(i.rank_xid, i.status_xid), i.id
 LIMIT $11
@@ -240,12 +242,14 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
         UNASSESSED_RISK,
         limit + 1,
         flt.sent_back,
+        flt.desk,
     ]
     rows = await conn.fetch(FEED, *arguments)
     moved: list[Any] = []
     more_moved = False
-    # Without some of the feed's statuses, a change of status brings an item in; among all of them, it does not.
-    narrowed = not set(OPEN_STATUSES) <= set(flt.statuses)
+    # Without some of the feed's statuses, a change of status brings an item in; among all of them, it does not. A
+    # desk's walk sees an item handed to it from another desk arrive the same way (its status_xid marks the move).
+    narrowed = not set(OPEN_STATUSES) <= set(flt.statuses) or flt.desk is not None
     moved_key = "moved_in_xid" if narrowed else "rank_xid"
     if after is not None and after.moved_xid is not None:
         arguments[10] = limit + 1

@@ -23,6 +23,7 @@ from suggestions.intake.schema import (
     PathId,
     Status,
 )
+from suggestions.intake.service import shows_anything
 from suggestions.openapi import ZERO_MINIMUM
 from suggestions.settings import Settings
 from suggestions.triage.contacts import Contact, NoContact, read_contact
@@ -63,12 +64,15 @@ async def feed(
     place: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     needs_review: FromQuery[bool | None] = None,
     sent_back: FromQuery[bool | None] = None,
+    desk: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
 ) -> Feed:
     if topic is not None and topic not in (topics := await serving_topics(request.app.state, settings)):
         # A typo would read as an empty feed: nothing to do.
         raise InvalidInput("topic", f"not one of the district's topics: {', '.join(topics)}")
+    if desk is not None and not shows_anything(desk := desk.strip()):
+        raise InvalidInput("desk", "name the desk or department, as items are assigned to it")
     flt = FeedFilter(
         statuses=tuple(status) if status else OPEN_STATUSES,
         min_risk=min_risk,
@@ -77,6 +81,7 @@ async def feed(
         place=place,
         needs_review=needs_review,
         sent_back=sent_back,
+        desk=desk,
     )
     return await triage_feed(db_connection, flt, limit=limit, cursor=cursor)
 
