@@ -87,14 +87,18 @@ SELECT EXISTS (SELECT 1 FROM contacts WHERE item_id = $1 AND phone IS NOT NULL A
 """
 
 # With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item). A rating
-# changed without words keeps the words given before: a resident who taps 满意 after 基本满意 has not taken them back.
+# changed without words keeps the words given with it before by the same hand (a resident who taps 满意 after 基本满意
+# has not taken them back); words taken down on a call are not the resident's on the page, nor the other way round.
 RECORD = """
 INSERT INTO ratings (
     item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by, answer_masked, closed_by
 )
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (item_id, closed_at) DO UPDATE
-SET rating = excluded.rating, comment = coalesce(excluded.comment, ratings.comment), reopened = excluded.reopened,
+SET rating = excluded.rating,
+    comment = CASE WHEN excluded.source = ratings.source THEN coalesce(excluded.comment, ratings.comment)
+                   ELSE excluded.comment END,
+    reopened = excluded.reopened,
     desk = excluded.desk, topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by,
     answer_masked = excluded.answer_masked, closed_by = excluded.closed_by, rated_at = now()
 """
@@ -138,9 +142,10 @@ async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime
 
 async def rate_on_call(conn: Any, *, item_id: int, rating: RatingIn, now: datetime, recorded_by: int) -> Rated | None:
     """Record the rating a resident gave on a call back, taken down by the staff token `recorded_by`; None if there is
-    no such item. A reply the resident rated themselves keeps their rating, and an item whose sender left no phone
-    (or whose phone retention erased) had nobody to call. The rating names the closing it is about: while staff were
-    on the phone, the resident may have sent the reply back and the desk answered again."""
+    no such item. A reply the resident rated themselves keeps their rating unless they now send it back (不满意), and
+    an item whose sender left no phone (or whose phone retention erased) had nobody to call. The rating names the
+    closing it is about: while staff were on the phone, the resident may have sent the reply back and the desk
+    answered again."""
     if rating.closed_at is None:
         raise InvalidInput("closed_at", "name the reply the resident rated: the item's closed_at")
     return await _rate(conn, LOCK_BY_ID, item_id, rating=rating, now=now, source="callback", recorded_by=recorded_by)
@@ -173,7 +178,9 @@ async def _rate(
             check = await conn.fetchrow(CALLABLE, item["id"], item["closed_at"])
             if not check["callable"]:
                 raise StateConflict("the sender left no phone to call back", current_status="closed")
-            if check["resident_rated"]:
+            # A resident who rated on the page and then calls to say it is not done after all (an elderly resident
+            # has no other way to send it back) is taken down; a call that would raise their own rating is not.
+            if check["resident_rated"] and rating.rating != "dissatisfied":
                 raise StateConflict("the resident rated this reply themselves", current_status="closed")
         reopened = rating.rating == "dissatisfied"
         replaced = await conn.fetchval(STANDING, item["id"], item["closed_at"])

@@ -234,7 +234,7 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
         f"(a closed item, within {RATING_DAYS} days; a dissatisfied rating sends it back to work), recorded as taken "
         "down by this staff token. `closed_at` names the reply the resident rated. 409 for an item not closed, a "
         "reply older than that, an item answered again since that reply, an item whose sender left no phone, or a "
-        "reply the resident rated themselves (their rating stands)."
+        "reply the resident rated themselves (their rating stands, unless they now send it back: dissatisfied)."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],

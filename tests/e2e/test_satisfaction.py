@@ -807,3 +807,28 @@ async def test_a_case_is_handed_to_one_desk_for_all_its_reporters(
     again = await client.post(url, json={"to": "物业科"}, headers=staff)
     assert again.status_code == 409
     assert again.json()["current_status"] == "closed"
+
+
+async def test_a_resident_who_rated_on_the_page_may_send_the_reply_back_on_the_phone(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """满意 on the tracking page, then a call: the light is out again. Staff take down 不满意 and the item goes back to
+    its desk, recorded with their token; a call cannot raise the resident's own rating, nor keep the words they wrote
+    as if said on the phone."""
+    created, url = await hotline_item(client, drain, operator)
+    await client.post(f"{url}/assign", json={"to": "城市管理科"}, headers=staff)
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    reply = {"closed_at": (await client.get(url, headers=staff)).json()["closed_at"]}
+    track = f"/api/v1/track/{created['tracking_code']}/rating"
+    assert (await client.post(track, json={"rating": "basically_satisfied", "comment": "修得慢"})).is_success
+
+    raised = await client.post(f"{url}/rating", json={"rating": "satisfied"} | reply, headers=staff)
+    assert raised.status_code == 409
+    sent_back = await client.post(f"{url}/rating", json={"rating": "dissatisfied"} | reply, headers=staff)
+    assert sent_back.status_code == 200, sent_back.text
+    assert (sent_back.json()["reopened"], sent_back.json()["status"]) == (True, "assigned")
+    item = (await client.get(url, headers=staff)).json()
+    assert [(r["rating"], r["source"], r["comment"]) for r in item["ratings"]] == [("dissatisfied", "callback", None)]
+    by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
+    given = await pool.fetch("SELECT rating, source, recorded_by FROM rating_changes ORDER BY id")
+    assert [tuple(r) for r in given] == [("basically_satisfied", "resident", None), ("dissatisfied", "callback", by)]
