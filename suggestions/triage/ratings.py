@@ -125,6 +125,17 @@ RETURNING status, topic, risk_level, case_id
 """
 
 
+async def at_work_again(conn: Any, item_id: int, back: Any) -> None:
+    """What an item closed and back at work needs: `back` is its row after the change (topic, risk_level, case_id)."""
+    if back["case_id"] is None and back["topic"] is not None:
+        # Classified by staff once closed (`corrections.correct` leaves a closed report where it is): at work again,
+        # it is placed in a case and counted, as the worker places any report it classifies.
+        await place_unplaced(conn, item_id=item_id, topic=back["topic"], risk_level=back["risk_level"])
+    # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
+    # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
+    await relift(conn, [item_id])
+
+
 def same_closing(named: datetime, current: datetime | None) -> bool:
     """Whether a rating's `closed_at` names the current closing. To the millisecond: a client that keeps the time as
     a JavaScript Date has no microseconds, and no two closings of one item come that close."""
@@ -193,13 +204,7 @@ async def _rate(
         if reopened:
             back = await conn.fetchrow(REOPEN, item["id"])
             status = back["status"]
-            if back["case_id"] is None and back["topic"] is not None:
-                # Classified by staff once closed (`corrections.correct` leaves a closed report where it is): at work
-                # again, it is placed in a case and counted, as the worker places any report it classifies.
-                await place_unplaced(conn, item_id=item["id"], topic=back["topic"], risk_level=back["risk_level"])
-            # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
-            # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
-            await relift(conn, [item["id"]])
+            await at_work_again(conn, item["id"], back)
         else:
             status = await conn.fetchval(KEEP, item["id"], rating.rating)
     if replaced is None:

@@ -40,7 +40,7 @@ from suggestions.triage.ratings import (
     rate_on_call,
     satisfaction_report,
 )
-from suggestions.triage.workflow import Assignment, Closing, assign, close
+from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
 
 STAFF_TAGS = ["staff"]
 
@@ -173,6 +173,29 @@ async def close_item(
     return await _changed_item(db_connection, item_id, found)
 
 
+@post(
+    "/api/v1/items/{item_id:int}/reopen",
+    summary="Withdraw a reply sent by mistake: the item is at work again",
+    description=(
+        "For a reply sent to the wrong item, or before the work was done, that the resident has not rated: the item "
+        "goes back to its desk (or the feed), its reply leaves it and the tracking page, and a staff note keeps who "
+        "withdrew which reply and why. An item not closed, or whose reply the resident has rated (theirs to send "
+        "back), is a 409."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def reopen_item(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[Withdrawal]
+) -> ItemView:
+    principal = guarded_principal(request)
+    found = await withdraw_reply(db_connection, item_id=item_id, withdrawal=data, who=principal.token_id)
+    return await _changed_item(db_connection, item_id, found)
+
+
 @get(
     "/api/v1/satisfaction",
     summary="How residents rated the replies of a period",
@@ -279,4 +302,15 @@ async def write_note(
     return note
 
 
-routes = [feed, item, items, assign_item, close_item, write_note, satisfaction, contact, rate_for_resident]
+routes = [
+    feed,
+    item,
+    items,
+    assign_item,
+    close_item,
+    reopen_item,
+    write_note,
+    satisfaction,
+    contact,
+    rate_for_resident,
+]
