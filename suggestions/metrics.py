@@ -41,10 +41,18 @@ LATENCY_WINDOW_MINUTES = 15
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 
 ITEMS_ACCEPTED = Counter(f"{PREFIX}_items_accepted", "Items stored by intake, by channel", ["channel"])
+# Each reply's rating counted once, when it is first given; a later change of it counted apart, from one rating to
+# the other. Ratings standing = ratings_total by rating + changes to it - changes from it: a dashboard's sums agree with
+# the satisfaction report's.
 RATINGS = Counter(
     f"{PREFIX}_ratings",
-    "Ratings of replies, by rating and by who recorded them (resident, callback)",
+    "Replies rated, by the first rating given and by who recorded it (resident, callback)",
     ["rating", "source"],
+)
+RATING_CHANGES = Counter(
+    f"{PREFIX}_rating_changes",
+    "Ratings of a reply changed, from the rating that stood to the new one",
+    ["from", "to"],
 )
 
 # Worker-side, in a registry of their own that each worker serves on its own port (API processes never show them).

@@ -263,6 +263,10 @@ MAX_TYPED_CODE = 200
 ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
+    # Words with 满意 or 基本满意 do not send the item back: say who reads them, and what does. The page ends it with
+    # the link to the form (`new_item_link`).
+    "noted": "已收到您的评价和留言，谢谢您！留言已记下，办理部门会看到。"
+    "问题还没解决的，请在下面改选“不满意”，这件事会重新办理；有新的问题，请",
     "reopened": "已收到您的评价。这件事已退回重新办理，办好后会再次答复您。",
 }
 
@@ -276,7 +280,8 @@ async def track_page(
 ) -> Template:
     if code is None:
         return Template(template_name="track.html", context={"code": "", "result": None, "error": None})
-    return await _tracking_page(db_connection, settings, code, notice=RATED_NOTICES.get(rated or ""))
+    notice = RATED_NOTICES.get(rated or "")
+    return await _tracking_page(db_connection, settings, code, notice=notice, new_item_link=rated == "noted")
 
 
 class LookUpForm(msgspec.Struct, kw_only=True):
@@ -384,7 +389,7 @@ async def _rate(
     if rated is None:
         return await _tracking_page(db_connection, settings, data.code)
     # Back to the page by GET, so that reloading it does not send the rating again.
-    outcome = "reopened" if rated.reopened else "kept"
+    outcome = "reopened" if rated.reopened else "noted" if rating.comment else "kept"
     return Redirect(f"/track?{urlencode({'code': rated.tracking_code, 'rated': outcome})}#notice", status_code=303)
 
 
@@ -403,6 +408,7 @@ async def _tracking_page(
     code: str,
     *,
     notice: str | None = None,
+    new_item_link: bool = False,
     alert: str | None = None,
     confirm: bool = False,
     about: datetime | None = None,
@@ -452,6 +458,7 @@ async def _tracking_page(
         "result": result,
         "error": None,
         "notice": notice,
+        "new_item_link": new_item_link,
         "alert": alert,
         "confirm": confirm and result["can_rate"],
         "comment": comment,

@@ -31,7 +31,7 @@ from suggestions.hotspots.tracker import (
 from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.intake.service import shows_anything
 from suggestions.privacy import mask_pii
-from suggestions.triage.workflow import Closing, reply
+from suggestions.triage.workflow import Assignment, Closing, reply
 
 MEMBERS = """
 SELECT text_masked, street, locality, locality_level, received_at, risk_level FROM items WHERE case_id = $1
@@ -429,10 +429,10 @@ LOCK_OPEN_MEMBERS = """
 SELECT id FROM items WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned') ORDER BY id FOR UPDATE
 """
 
-# Every report still being worked on gets the case's reply; a report already closed keeps its own.
+# Every report still being worked on gets the case's reply, not yet rated; a report already closed keeps its own.
 ANSWER_MEMBERS = """
 UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by = $4, closed_at = now(),
-    updated_at = now()
+    satisfaction = NULL, updated_at = now()
 WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
 """
 
@@ -459,6 +459,37 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep
         await conn.execute(ANSWER_MEMBERS, case_id, answer, masked, by)
         await conn.execute(CLOSE_CASE, case_id, by)
         await end_case_hotspots(conn, case_id)
+    return True
+
+
+# Every report still being worked on goes to the desk, each hand-over recorded as an item's own is
+# (`workflow.ASSIGN`); a report already closed keeps the desk that answered it.
+ASSIGN_MEMBERS = """
+WITH handed AS (
+    UPDATE items SET status = 'assigned', assigned_to = $2, assigned_by = $3, assigned_at = now(), updated_at = now()
+    WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
+    RETURNING id, assigned_to, assigned_by, assigned_at
+)
+INSERT INTO item_assignments (item_id, desk, assigned_by, assigned_at) SELECT * FROM handed ORDER BY id
+"""
+
+
+async def assign_case(conn: Any, *, case_id: int, assignment: Assignment, by: int) -> bool:
+    """Hand every report of a case still at work to one desk; False if there is no such case. A case's reply is then
+    the desk's, and counted for it (`ratings.satisfaction_report`), as the reply to a report assigned on its own."""
+    desk = assignment.to.strip()
+    if not shows_anything(desk):
+        raise InvalidInput("to", "name the desk or department")
+    async with conn.transaction():
+        # In the order closing a case takes its locks: the reports, then the case.
+        await conn.fetch(LOCK_OPEN_MEMBERS, case_id)
+        case = await conn.fetchrow(LOCK_CASE, case_id)
+        if case is None:
+            return False
+        if case["status"] != "open":
+            merged = f": merged into case {case['merged_into']}" if case["merged_into"] else ""
+            raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
+        await conn.execute(ASSIGN_MEMBERS, case_id, desk, by)
     return True
 
 

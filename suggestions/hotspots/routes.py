@@ -14,7 +14,15 @@ from msgspec import Meta
 
 from suggestions.auth import BEARER, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
 from suggestions.errors import problem_responses
-from suggestions.hotspots.editing import Dismissal, Dismissed, close_case, dismiss_hotspot, merge_cases, move_item
+from suggestions.hotspots.editing import (
+    Dismissal,
+    Dismissed,
+    assign_case,
+    close_case,
+    dismiss_hotspot,
+    merge_cases,
+    move_item,
+)
 from suggestions.hotspots.views import (
     MEMBERS_SHOWN,
     CaseView,
@@ -26,7 +34,7 @@ from suggestions.hotspots.views import (
 )
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Place, RowId, Strict
 from suggestions.intake.service import checked_phone
-from suggestions.triage.workflow import Closing
+from suggestions.triage.workflow import Assignment, Closing
 
 STAFF_TAGS = ["hotspots"]
 # Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to;
@@ -168,6 +176,31 @@ async def move(
 
 
 @post(
+    "/api/v1/cases/{case_id:int}/assign",
+    summary="Hand every report of a case still at work to one desk",
+    description=(
+        "Every report of the case still open, assigned or failed goes to the desk (reassigned if it had another), "
+        "each hand-over recorded with the staff token as an item's own is; a report closed before keeps the desk "
+        "that answered it. A closed or merged case is a 409."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def assign(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[Assignment]
+) -> CaseView:
+    who = guarded_principal(request).token_id
+    if not await assign_case(db_connection, case_id=case_id, assignment=data, by=who):
+        raise NotFoundException("no such case")
+    view = await case_view(db_connection, case_id)
+    assert view is not None
+    return view
+
+
+@post(
     "/api/v1/cases/{case_id:int}/close",
     summary="Close a case with one reply to all its reporters",
     description=(
@@ -220,4 +253,4 @@ async def dismiss(
     return done
 
 
-routes = [hotspots, get_case, suggest, merge, move, close, dismiss]
+routes = [hotspots, get_case, suggest, merge, move, assign, close, dismiss]

@@ -25,6 +25,7 @@ from suggestions.hotspots.tracker import (
     candidate_from_row,
 )
 from suggestions.intake.schema import Channel, RowId, Status
+from suggestions.triage.ratings import Tally, case_replies
 
 MEMBERS_SHOWN = 50
 
@@ -38,7 +39,7 @@ class Member(msgspec.Struct, kw_only=True):
     risk_level: int | None
     case_score: float | None  # the machine's grouping score; null for the report that opened the case
     excerpt: str
-    satisfaction: str | None = None  # the reporter's last rating of a reply
+    satisfaction: str | None = None  # the reporter's rating of the reply the report stands on (`ItemView`)
     # Where and in which case: an area hotspot gathers several cases, each at its own 社区, 小区, 村 or road.
     case_id: int | None = None
     locality: str | None = None
@@ -60,6 +61,9 @@ class CaseView(msgspec.Struct, kw_only=True):
     members: list[Member]  # newest first, `limit` of them
     # Where the next page of older reports starts (`before`); null on the last page.
     next_cursor: str | None = None
+    # Every reply its reports were given (the case's, their own, one sent back), each once, and how it was rated: the
+    # satisfaction report's figures for this case alone (`key` null).
+    replies: Tally
 
 
 class Hotspot(msgspec.Struct, kw_only=True):
@@ -229,6 +233,7 @@ async def case_view(
         merged_into=row["merged_into"],
         members=members,
         next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id, case_id)) if last else None,
+        replies=await case_replies(conn, case_id),
     )
 
 

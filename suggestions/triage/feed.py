@@ -11,6 +11,7 @@ from msgspec import Meta
 from suggestions import cursors
 from suggestions.hotspots.views import explain
 from suggestions.intake.schema import Channel, Kind, RowId, Status
+from suggestions.triage.ratings import RATING_TEXT
 
 OPEN_STATUSES: tuple[Status, ...] = ("pending", "open", "failed", "assigned")
 RISK_NAMES = {0: "一般", 1: "关注", 2: "预警", 3: "紧急"}
@@ -19,7 +20,8 @@ UNASSESSED_RISK = 2
 
 
 class Reason(msgspec.Struct, frozen=True):
-    code: str  # risk | unclassified | classification_failed | dissatisfied | hotspot | needs_review | waiting
+    # risk | unclassified | classification_failed | dissatisfied | hotspot | resident_comment | needs_review | waiting
+    code: str
     message: str
 
 
@@ -61,6 +63,7 @@ class FeedFilter(msgspec.Struct, frozen=True, kw_only=True):
     place: str | None = None
     needs_review: bool | None = None
     sent_back: bool | None = None  # a resident rated its reply dissatisfied and it went back to work
+    desk: str | None = None  # the desk the items are assigned to: a desk's own queue
 
 
 # Transactions a cursor remembers as still running (`_Cursor.late`): more than a few at once is rare, and the cursor
@@ -90,12 +93,20 @@ FILTER = """
   AND ($5::text IS NULL OR strpos(i.place, $5) > 0 OR i.street = $5 OR i.locality = $5)
   AND ($6::boolean IS NULL OR i.needs_review = $6)
   AND ($12::boolean IS NULL OR (i.reopened_at IS NOT NULL) = $12)
+  AND ($13::text IS NULL OR i.assigned_to = $13)
 """
 
 COLUMNS = """
 SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
-       i.assigned_to, i.reopened_at, i.reopen_count,
+       i.assigned_to, i.reopened_at, i.reopen_count, i.satisfaction,
+       -- The resident's words (masked when stored): with their rating of the reply an item closed stands on, or, for
+       -- an item at work again, when they last sent a reply back (what is still wrong).
+       CASE WHEN i.status = 'closed' THEN (
+           SELECT r.comment FROM ratings r WHERE r.item_id = i.id AND r.closed_at = i.closed_at
+       ) WHEN i.reopened_at IS NOT NULL THEN (
+           SELECT r.comment FROM ratings r WHERE r.item_id = i.id AND r.reopened ORDER BY r.closed_at DESC LIMIT 1
+       ) END AS resident_said,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id, i.rank_xid::text::bigint AS rank_xid,
        greatest(i.rank_xid, i.status_xid)::text::bigint AS moved_in_xid,
@@ -122,7 +133,7 @@ MOVED_UP = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND ((i.rank_xid, i.id) > ($13::text::xid8, $14) OR i.rank_xid = ANY($15::text[]::xid8[]))
+    + """  AND ((i.rank_xid, i.id) > ($14::text::xid8, $15) OR i.rank_xid = ANY($16::text[]::xid8[]))
   AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY i.rank_xid, i.id
 LIMIT $11
@@ -136,8 +147,8 @@ MOVED_IN = (
     COLUMNS
     + "WHERE"
     + FILTER
-    + """  AND ((greatest(i.rank_xid, i.status_xid), i.id) > ($13::text::xid8, $14)
-       OR greatest(i.rank_xid, i.status_xid) = ANY($15::text[]::xid8[]))
+    + """  AND ((greatest(i.rank_xid, i.status_xid), i.id) > ($14::text::xid8, $15)
+       OR greatest(i.rank_xid, i.status_xid) = ANY($16::text[]::xid8[]))
   AND (i.priority, i.received_at, i.id) <= ($7, $8, $9)
 ORDER BY greatest(i.rank_xid, i.status_xid), i.id
 LIMIT $11
@@ -175,6 +186,14 @@ def _waiting(received_at: datetime, now: datetime) -> str:
     return f"已等待 {minutes} 分钟"
 
 
+# As much of a resident's words as a feed entry's excerpt: the item view has them whole.
+EXCERPT_LENGTH = 120
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT_LENGTH else text[:EXCERPT_LENGTH] + "…"
+
+
 def reasons_for(row: Any, now: datetime) -> list[Reason]:
     reasons: list[Reason] = []
     if row["status"] == "pending":
@@ -184,7 +203,9 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
     if row["reopened_at"] is not None and row["status"] in ("open", "assigned", "failed"):
         times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""
-        reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}"))
+        said = row["resident_said"]
+        words = f"。居民说：{_excerpt(said)}" if said else ""
+        reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}{words}"))
     if row["risk_level"] is not None:
         level = row["risk_level"]
         reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))
@@ -195,6 +216,10 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         # An emergency ranks first already: the hotspot names why it matters, not a lift it did not get.
         lifted = "，提前一档" if row["risk_level"] != max(RISK_NAMES) else ""
         reasons.append(Reason("hotspot", f"属于热点{lifted}：{why}"))
+    if row["status"] == "closed" and row["resident_said"]:
+        # Words with a rating that kept the reply (a next lamp out too): no rework, but the desk should read them.
+        rated = RATING_TEXT.get(row["satisfaction"], "")
+        reasons.append(Reason("resident_comment", f"居民评价{rated}，并说：{_excerpt(row['resident_said'])}"))
     if row["needs_review"]:
         reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))
     if row["status"] != "closed":  # a closed item (status=closed) has its reply: it waits for nothing
@@ -217,12 +242,14 @@ async def triage_feed(conn: Any, flt: FeedFilter, *, limit: int, cursor: str | N
         UNASSESSED_RISK,
         limit + 1,
         flt.sent_back,
+        flt.desk,
     ]
     rows = await conn.fetch(FEED, *arguments)
     moved: list[Any] = []
     more_moved = False
-    # Without some of the feed's statuses, a change of status brings an item in; among all of them, it does not.
-    narrowed = not set(OPEN_STATUSES) <= set(flt.statuses)
+    # Without some of the feed's statuses, a change of status brings an item in; among all of them, it does not. A
+    # desk's walk sees an item handed to it from another desk arrive the same way (its status_xid marks the move).
+    narrowed = not set(OPEN_STATUSES) <= set(flt.statuses) or flt.desk is not None
     moved_key = "moved_in_xid" if narrowed else "rank_xid"
     if after is not None and after.moved_xid is not None:
         arguments[10] = limit + 1

@@ -60,7 +60,8 @@ class ItemView(msgspec.Struct, kw_only=True):
     assigned_at: datetime | None = None
     closed_at: datetime | None = None
     answer: str | None = None  # the reply to the resident, masked like the text; the last one, if sent back
-    satisfaction: str | None = None  # the resident's last rating of a reply
+    # the resident's rating of the reply the item stands on: a closed item's, or the one sent back while at work
+    satisfaction: str | None = None
     reopen_count: int = 0  # how often a dissatisfied resident sent it back to work
     ratings: list[RatingView] = []  # every reply's rating, oldest first
     notes: list[NoteView] = []  # staff's follow-up notes and interim replies, oldest first

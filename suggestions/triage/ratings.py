@@ -20,7 +20,7 @@ from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.tracker import relift
 from suggestions.intake.schema import NO_NUL, Strict
-from suggestions.metrics import RATINGS
+from suggestions.metrics import RATING_CHANGES, RATINGS
 from suggestions.privacy import mask_pii
 
 RATING_DAYS = 30
@@ -86,17 +86,24 @@ SELECT EXISTS (SELECT 1 FROM contacts WHERE item_id = $1 AND phone IS NOT NULL A
        EXISTS (SELECT 1 FROM ratings WHERE item_id = $1 AND closed_at = $2 AND source = 'resident') AS resident_rated
 """
 
-# With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item).
+# With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item). A rating
+# changed without words keeps the words given with it before by the same hand (a resident who taps 满意 after 基本满意
+# has not taken them back); words taken down on a call are not the resident's on the page, nor the other way round.
 RECORD = """
 INSERT INTO ratings (
     item_id, closed_at, rating, comment, reopened, desk, topic, source, recorded_by, answer_masked, closed_by
 )
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (item_id, closed_at) DO UPDATE
-SET rating = excluded.rating, comment = excluded.comment, reopened = excluded.reopened, desk = excluded.desk,
-    topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by,
+SET rating = excluded.rating,
+    comment = CASE WHEN excluded.source = ratings.source THEN coalesce(excluded.comment, ratings.comment)
+                   ELSE excluded.comment END,
+    reopened = excluded.reopened,
+    desk = excluded.desk, topic = excluded.topic, source = excluded.source, recorded_by = excluded.recorded_by,
     answer_masked = excluded.answer_masked, closed_by = excluded.closed_by, rated_at = now()
 """
+
+STANDING = "SELECT rating FROM ratings WHERE item_id = $1 AND closed_at = $2"
 
 # Each rating given, the ones it replaces in `ratings` included (a call back's, changed by the resident).
 RECORD_CHANGE = """
@@ -118,6 +125,17 @@ RETURNING status, topic, risk_level, case_id
 """
 
 
+async def at_work_again(conn: Any, item_id: int, back: Any) -> None:
+    """What an item closed and back at work needs: `back` is its row after the change (topic, risk_level, case_id)."""
+    if back["case_id"] is None and back["topic"] is not None:
+        # Classified by staff once closed (`corrections.correct` leaves a closed report where it is): at work again,
+        # it is placed in a case and counted, as the worker places any report it classifies.
+        await place_unplaced(conn, item_id=item_id, topic=back["topic"], risk_level=back["risk_level"])
+    # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
+    # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
+    await relift(conn, [item_id])
+
+
 def same_closing(named: datetime, current: datetime | None) -> bool:
     """Whether a rating's `closed_at` names the current closing. To the millisecond: a client that keeps the time as
     a JavaScript Date has no microseconds, and no two closings of one item come that close."""
@@ -135,9 +153,10 @@ async def rate(conn: Any, *, tracking_code: str, rating: RatingIn, now: datetime
 
 async def rate_on_call(conn: Any, *, item_id: int, rating: RatingIn, now: datetime, recorded_by: int) -> Rated | None:
     """Record the rating a resident gave on a call back, taken down by the staff token `recorded_by`; None if there is
-    no such item. A reply the resident rated themselves keeps their rating, and an item whose sender left no phone
-    (or whose phone retention erased) had nobody to call. The rating names the closing it is about: while staff were
-    on the phone, the resident may have sent the reply back and the desk answered again."""
+    no such item. A reply the resident rated themselves keeps their rating unless they now send it back (不满意), and
+    an item whose sender left no phone (or whose phone retention erased) had nobody to call. The rating names the
+    closing it is about: while staff were on the phone, the resident may have sent the reply back and the desk
+    answered again."""
     if rating.closed_at is None:
         raise InvalidInput("closed_at", "name the reply the resident rated: the item's closed_at")
     return await _rate(conn, LOCK_BY_ID, item_id, rating=rating, now=now, source="callback", recorded_by=recorded_by)
@@ -170,9 +189,12 @@ async def _rate(
             check = await conn.fetchrow(CALLABLE, item["id"], item["closed_at"])
             if not check["callable"]:
                 raise StateConflict("the sender left no phone to call back", current_status="closed")
-            if check["resident_rated"]:
+            # A resident who rated on the page and then calls to say it is not done after all (an elderly resident
+            # has no other way to send it back) is taken down; a call that would raise their own rating is not.
+            if check["resident_rated"] and rating.rating != "dissatisfied":
                 raise StateConflict("the resident rated this reply themselves", current_status="closed")
         reopened = rating.rating == "dissatisfied"
+        replaced = await conn.fetchval(STANDING, item["id"], item["closed_at"])
         await conn.execute(
             RECORD,
             *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
@@ -182,16 +204,13 @@ async def _rate(
         if reopened:
             back = await conn.fetchrow(REOPEN, item["id"])
             status = back["status"]
-            if back["case_id"] is None and back["topic"] is not None:
-                # Classified by staff once closed (`corrections.correct` leaves a closed report where it is): at work
-                # again, it is placed in a case and counted, as the worker places any report it classifies.
-                await place_unplaced(conn, item_id=item["id"], topic=back["topic"], risk_level=back["risk_level"])
-            # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
-            # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
-            await relift(conn, [item["id"]])
+            await at_work_again(conn, item["id"], back)
         else:
             status = await conn.fetchval(KEEP, item["id"], rating.rating)
-    RATINGS.labels(rating=rating.rating, source=source).inc()
+    if replaced is None:
+        RATINGS.labels(rating=rating.rating, source=source).inc()
+    elif replaced != rating.rating:
+        RATING_CHANGES.labels(replaced, rating.rating).inc()
     return Rated(
         tracking_code=item["tracking_code"],
         rating=rating.rating,
@@ -241,6 +260,22 @@ FROM closings c LEFT JOIN ratings r ON r.item_id = c.id AND r.closed_at = c.clos
 GROUP BY GROUPING SETS ((), (c.topic), (c.assigned_to), (c.channel), (r.source))
 ORDER BY closed DESC, c.topic, c.assigned_to, c.channel, r.source
 """
+
+# The same closings and counts for the reports a case holds now, whatever the period: each reply a reporter was
+# given (the case's, their own, one sent back) once, with the rating it stands on.
+CASE_REPLIES = """
+WITH closings AS (
+    SELECT i.id, i.closed_at FROM items i WHERE i.case_id = $1 AND i.status = 'closed'
+    UNION ALL
+    SELECT r.item_id, r.closed_at FROM ratings r JOIN items i ON i.id = r.item_id WHERE i.case_id = $1 AND r.reopened
+)
+SELECT count(*) AS closed, count(r.rating) AS rated,
+       count(*) FILTER (WHERE r.rating = 'satisfied') AS satisfied,
+       count(*) FILTER (WHERE r.rating = 'basically_satisfied') AS basically_satisfied,
+       count(*) FILTER (WHERE r.rating = 'dissatisfied') AS dissatisfied
+FROM closings c LEFT JOIN ratings r ON r.item_id = c.id AND r.closed_at = c.closed_at
+"""
+
 # grouping() sets a bit for each column left out: topic is the highest of the four.
 _TOTAL, _BY_TOPIC, _BY_DESK, _BY_CHANNEL, _BY_SOURCE = 0b1111, 0b0111, 0b1011, 0b1101, 0b1110
 
@@ -289,3 +324,8 @@ async def satisfaction_report(conn: Any, *, since: date, until: date, zone: Zone
         by_channel=[_tally(r, r["channel"]) for r in rows if r["set"] == _BY_CHANNEL],
         by_source=[_tally(r, r["source"]) for r in rows if r["set"] == _BY_SOURCE],
     )
+
+
+async def case_replies(conn: Any, case_id: int) -> Tally:
+    """How the replies given to a case's reporters were rated, each reply once."""
+    return _tally(await conn.fetchrow(CASE_REPLIES, case_id), None)

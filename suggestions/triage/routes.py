@@ -23,6 +23,7 @@ from suggestions.intake.schema import (
     PathId,
     Status,
 )
+from suggestions.intake.service import shows_anything
 from suggestions.openapi import ZERO_MINIMUM
 from suggestions.settings import Settings
 from suggestions.triage.contacts import Contact, NoContact, read_contact
@@ -39,7 +40,7 @@ from suggestions.triage.ratings import (
     rate_on_call,
     satisfaction_report,
 )
-from suggestions.triage.workflow import Assignment, Closing, assign, close
+from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
 
 STAFF_TAGS = ["staff"]
 
@@ -63,12 +64,15 @@ async def feed(
     place: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     needs_review: FromQuery[bool | None] = None,
     sent_back: FromQuery[bool | None] = None,
+    desk: Annotated[str | None, QueryParameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, QueryParameter(max_length=1000)] = None,
 ) -> Feed:
     if topic is not None and topic not in (topics := await serving_topics(request.app.state, settings)):
         # A typo would read as an empty feed: nothing to do.
         raise InvalidInput("topic", f"not one of the district's topics: {', '.join(topics)}")
+    if desk is not None and not shows_anything(desk := desk.strip()):
+        raise InvalidInput("desk", "name the desk or department, as items are assigned to it")
     flt = FeedFilter(
         statuses=tuple(status) if status else OPEN_STATUSES,
         min_risk=min_risk,
@@ -77,6 +81,7 @@ async def feed(
         place=place,
         needs_review=needs_review,
         sent_back=sent_back,
+        desk=desk,
     )
     return await triage_feed(db_connection, flt, limit=limit, cursor=cursor)
 
@@ -168,6 +173,29 @@ async def close_item(
     return await _changed_item(db_connection, item_id, found)
 
 
+@post(
+    "/api/v1/items/{item_id:int}/reopen",
+    summary="Withdraw a reply sent by mistake: the item is at work again",
+    description=(
+        "For a reply sent to the wrong item, or before the work was done, that the resident has not rated: the item "
+        "goes back to its desk (or the feed), its reply leaves it and the tracking page, and a staff note keeps who "
+        "withdrew which reply and why. An item not closed, or whose reply the resident has rated (theirs to send "
+        "back), is a 409."
+    ),
+    tags=STAFF_TAGS,
+    guards=[staff_only],
+    security=BEARER,
+    status_code=200,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def reopen_item(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[Withdrawal]
+) -> ItemView:
+    principal = guarded_principal(request)
+    found = await withdraw_reply(db_connection, item_id=item_id, withdrawal=data, who=principal.token_id)
+    return await _changed_item(db_connection, item_id, found)
+
+
 @get(
     "/api/v1/satisfaction",
     summary="How residents rated the replies of a period",
@@ -229,7 +257,7 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
         f"(a closed item, within {RATING_DAYS} days; a dissatisfied rating sends it back to work), recorded as taken "
         "down by this staff token. `closed_at` names the reply the resident rated. 409 for an item not closed, a "
         "reply older than that, an item answered again since that reply, an item whose sender left no phone, or a "
-        "reply the resident rated themselves (their rating stands)."
+        "reply the resident rated themselves (their rating stands, unless they now send it back: dissatisfied)."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -274,4 +302,15 @@ async def write_note(
     return note
 
 
-routes = [feed, item, items, assign_item, close_item, write_note, satisfaction, contact, rate_for_resident]
+routes = [
+    feed,
+    item,
+    items,
+    assign_item,
+    close_item,
+    reopen_item,
+    write_note,
+    satisfaction,
+    contact,
+    rate_for_resident,
+]

@@ -10,6 +10,7 @@ from suggestions.errors import InvalidInput, StateConflict
 from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.intake.service import shows_anything
 from suggestions.privacy import mask_pii
+from suggestions.triage.ratings import at_work_again
 
 MAX_ANSWER_LENGTH = 5000
 
@@ -32,6 +33,19 @@ class Closing(Strict):
     ]
 
 
+class Withdrawal(Strict):
+    reason: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=500,
+            pattern=NO_NUL,
+            description="why the reply is withdrawn (sent to the wrong item, before the work was done); kept in a "
+            "staff note with the reply, phone, ID and card numbers masked",
+        ),
+    ]
+
+
 LOCK_ITEM = "SELECT status FROM items WHERE id = $1 FOR UPDATE"
 
 ASSIGN = """
@@ -44,9 +58,10 @@ WITH handed AS (
 INSERT INTO item_assignments (item_id, desk, assigned_by, assigned_at) SELECT * FROM handed
 """
 
+# A new reply has no rating yet: the one a resident sent back is the last reply's, kept in `ratings`.
 CLOSE = """
 UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by = $4, closed_at = now(),
-    updated_at = now()
+    satisfaction = NULL, updated_at = now()
 WHERE id = $1
 """
 
@@ -93,3 +108,55 @@ def reply(closing: Closing, keep: frozenset[str] = frozenset()) -> tuple[str, st
 async def close(conn: Any, *, item_id: int, closing: Closing, who: int, keep: frozenset[str] = frozenset()) -> bool:
     """Close an item with the reply to the resident; False if there is no such item."""
     return await _change(conn, item_id, CLOSE, *reply(closing, keep), who)
+
+
+LOCK_CLOSED = """
+SELECT i.status, i.anonymised_at, i.answer, i.answer_masked,
+       EXISTS (SELECT 1 FROM ratings r WHERE r.item_id = i.id AND r.closed_at = i.closed_at) AS rated
+FROM items i WHERE i.id = $1 FOR UPDATE
+"""
+
+# Back to work as a reply sent back is (`ratings.REOPEN`), but no resident sent it back: not counted as such, and the
+# reply leaves the item, since nobody was meant to read it. Its closing leaves the satisfaction report with it.
+WITHDRAW = """
+UPDATE items SET
+    status = CASE WHEN classification_id IS NULL THEN 'failed' WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
+    closed_at = NULL, closed_by = NULL, answer = NULL, answer_masked = NULL, hotspot_id = NULL, updated_at = now()
+WHERE id = $1
+RETURNING status, topic, risk_level, case_id
+"""
+
+WITHDRAWAL_NOTE = """
+INSERT INTO item_notes (item_id, text, text_masked, public, written_by) VALUES ($1, $2, $3, false, $4)
+"""
+
+
+async def withdraw_reply(conn: Any, *, item_id: int, withdrawal: Withdrawal, who: int) -> bool:
+    """Take back the reply of a closed item nobody has rated yet (sent to the wrong item, or before the work was
+    done): the item is at work again, and a staff note says who withdrew which reply and why. False if there is no
+    such item. A reply the resident rated is theirs: they send it back if it does not stand."""
+    reason = withdrawal.reason.strip()
+    if not shows_anything(reason):
+        raise InvalidInput("reason", "write why the reply is withdrawn")
+    async with conn.transaction():
+        item = await conn.fetchrow(LOCK_CLOSED, item_id)
+        if item is None:
+            return False
+        if item["status"] != "closed":
+            raise StateConflict("the item has no reply to withdraw: it is not closed", current_status=item["status"])
+        if item["rated"]:
+            raise StateConflict(
+                "the resident has rated this reply: only they can send it back", current_status=item["status"]
+            )
+        # Retention passes over an item once: what it erased stays erased, and a note would keep raw text for good.
+        if item["anonymised_at"] is not None:
+            raise StateConflict(
+                "the item's personal data was erased by retention: file a new item", current_status=item["status"]
+            )
+        said, masked = f"撤回答复：{reason}。撤回的答复：", f"撤回答复：{mask_pii(reason)}。撤回的答复："
+        await conn.execute(
+            WITHDRAWAL_NOTE, item_id, said + (item["answer"] or ""), masked + (item["answer_masked"] or ""), who
+        )
+        back = await conn.fetchrow(WITHDRAW, item_id)
+        await at_work_again(conn, item_id, back)
+    return True

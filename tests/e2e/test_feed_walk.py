@@ -188,3 +188,30 @@ async def test_an_item_raised_late_while_raised_items_carry_over_is_listed(
         await tx.commit()
     walked += await _walk_on(client, staff, page["next_cursor"], limit=1)
     assert ids[2] in walked, f"walked {walked}: the item made urgent was never shown"
+
+
+async def test_a_desk_walks_its_own_items_and_sees_one_handed_to_it_meanwhile(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """`desk` keeps the items assigned to one desk, those sent back to it included. An item reassigned to it from
+    another desk keeps its status and its rank, and still arrives in the desk's walk."""
+    ids = await _items(client, drain, staff, [{"risk_level": 1}] * 4)
+    for item_id, desk in zip(ids, ["住建科", "城管科", "城管科", "城管科"], strict=True):
+        done = await client.post(f"/api/v1/items/{item_id}/assign", json={"to": desk}, headers=staff)
+        assert done.status_code == 200, done.text
+    await asyncio.sleep(READING)
+    assert _seen(await _page(client, staff, None, desk="住建科")) == [ids[0]]
+    assert _seen(await _page(client, staff, None, desk=" 城管科 ")) == ids[1:]
+    assert _seen(await _page(client, staff, None, desk="信访科")) == []
+    blank = await client.get("/api/v1/triage", params={"desk": "  "}, headers=staff)
+    assert blank.status_code == 422
+    assert [e["field"] for e in blank.json()["errors"]] == ["desk"]
+
+    first = await _page(client, staff, None, limit=1, desk="城管科")
+    walked = _seen(first)
+    assert walked == [ids[1]]
+    # While page 1 is read, the oldest item is handed over from 住建科: it now ranks first among the desk's.
+    done = await client.post(f"/api/v1/items/{ids[0]}/assign", json={"to": "城管科"}, headers=staff)
+    assert done.status_code == 200, done.text
+    walked += await _walk_on(client, staff, first["next_cursor"], limit=1, desk="城管科")
+    assert ids[0] in walked, f"walked {walked}: the item handed to the desk meanwhile was never shown"

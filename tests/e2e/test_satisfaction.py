@@ -77,7 +77,10 @@ async def test_a_dissatisfied_resident_sends_the_item_back_to_its_desk(
 
     [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
     assert (entry["id"], entry["status"], entry["assigned_to"]) == (created["id"], "assigned", "城市管理科")
-    assert entry["reasons"][0] == {"code": "dissatisfied", "message": "居民对答复不满意，退回重办"}
+    assert entry["reasons"][0] == {
+        "code": "dissatisfied",
+        "message": "居民对答复不满意，退回重办。居民说：灯还是不亮，请回电 [手机号]",
+    }
     item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
     assert (item["satisfaction"], item["reopen_count"], item["closed_at"]) == ("dissatisfied", 1, None)
     assert item["answer"] == "路灯已修复。"  # the reply that was sent back stays for staff to read
@@ -114,6 +117,36 @@ async def test_a_dissatisfied_resident_sends_the_item_back_to_its_desk(
     assert [(t["key"], t["closed"], t["dissatisfied"]) for t in report["by_desk"]] == [("城市管理科", 2, 1)]
     assert [t["key"] for t in report["by_channel"]] == ["web"]
     assert len(report["by_topic"]) == 1
+
+
+async def test_staff_read_in_the_feed_what_the_resident_says_is_still_wrong(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """The words a resident sends a reply back with say what is still wrong: the desk reads them where it works, in
+    the feed, masked as the resident's text is; a second sending back shows its own words."""
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    track = f"/api/v1/track/{created['tracking_code']}"
+    comment = "东门的灯修了，西门那盏还是不亮。我叫李秀英，电话 13912345678"
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied", "comment": comment})
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "dissatisfied"]
+    assert (
+        reason["message"]
+        == "居民对答复不满意，退回重办。居民说：东门的灯修了，西门那盏还是不亮。我叫[姓名]，电话 [手机号]"
+    )
+
+    await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "西门灯已修。"}, headers=staff)
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied", "comment": "x" * 500})
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "dissatisfied"]
+    assert reason["message"] == "居民对答复不满意，退回重办（第 2 次）。居民说：" + "x" * 120 + "…"
+
+    # Sent back without a word: the reason says so, and nothing of the earlier words.
+    await client.post(f"/api/v1/items/{created['id']}/close", json={"answer": "已再次检修。"}, headers=staff)
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied"})
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "dissatisfied"]
+    assert reason["message"] == "居民对答复不满意，退回重办（第 3 次）"
 
 
 async def test_a_dissatisfied_rating_of_an_unassigned_item_puts_it_back_in_the_open_feed(
@@ -662,3 +695,140 @@ async def test_a_call_back_rating_the_resident_changed_stays_on_record(
         ("basically_satisfied", "callback", tokens[1]),
         ("dissatisfied", "resident", None),
     ]
+
+
+async def test_words_left_with_a_kept_reply_reach_the_desk_and_stay(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """A resident who rates a reply 满意 or 基本满意 and writes something (the next lamp is out too) is not sending the
+    item back: the words are read by staff in the closed items of the feed, and a later change of the rating without
+    words does not erase them."""
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    track = f"/api/v1/track/{created['tracking_code']}"
+    words = "东门灯修好了，西门那盏也坏了，电话 13912345678"
+    assert (await client.post(f"{track}/rating", json={"rating": "basically_satisfied", "comment": words})).is_success
+    assert (await client.post(f"{track}/rating", json={"rating": "satisfied"})).is_success
+
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    [rating] = item["ratings"]
+    assert (rating["rating"], rating["comment"]) == ("satisfied", "东门灯修好了，西门那盏也坏了，电话 [手机号]")
+    [entry] = (await client.get("/api/v1/triage", params={"status": "closed"}, headers=staff)).json()["items"]
+    [reason] = [r for r in entry["reasons"] if r["code"] == "resident_comment"]
+    assert reason["message"] == "居民评价满意，并说：东门灯修好了，西门那盏也坏了，电话 [手机号]"
+    # New words replace the old ones.
+    assert (await client.post(f"{track}/rating", json={"rating": "satisfied", "comment": "谢谢"})).is_success
+    [entry] = (await client.get("/api/v1/triage", params={"status": "closed"}, headers=staff)).json()["items"]
+    assert [r["message"] for r in entry["reasons"] if r["code"] == "resident_comment"] == ["居民评价满意，并说：谢谢"]
+
+
+async def test_the_tracking_page_says_where_words_with_a_kept_reply_go(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Words written with 满意 or 基本满意 do not send the item back: the page says they reach the desk, and what to do
+    about a problem not solved or a new one."""
+    created = await closed_item(client, drain, staff)
+    code = created["tracking_code"]
+    noted = await client.post(
+        "/track/rate", data={"code": code, "rating": "basically_satisfied", "comment": "西门灯也坏了"}
+    )
+    assert noted.status_code == 303
+    assert noted.headers["location"] == f"/track?code={code}&rated=noted#notice"
+    page = (await client.get(noted.headers["location"])).text
+    assert "已收到您的评价和留言" in page
+    assert "改选“不满意”" in page
+    assert '<a href="/">重新提交</a>' in page
+    # Without words, the thanks as before.
+    kept = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
+    assert kept.headers["location"] == f"/track?code={code}&rated=kept#notice"
+
+
+async def test_a_reply_answered_again_is_not_shown_as_rejected_before_it_is_rated(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """`satisfaction` is the resident's rating of the reply the item stands on: answered again after a 不满意, the item
+    and its case's member list do not show the new reply as rejected before the resident has read it."""
+    created = await closed_item(client, drain, staff, desk="城市管理科")
+    track = f"/api/v1/track/{created['tracking_code']}"
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{track}/rating", json={"rating": "dissatisfied"})
+    assert (await client.get(url, headers=staff)).json()["satisfaction"] == "dissatisfied"  # at work again
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+
+    item = (await client.get(url, headers=staff)).json()
+    assert (item["status"], item["satisfaction"]) == ("closed", None)
+    assert [r["rating"] for r in item["ratings"]] == ["dissatisfied"]  # the first reply's stays on record
+    case = (await client.get(f"/api/v1/cases/{item['case_id']}", headers=staff)).json()
+    assert [m["satisfaction"] for m in case["members"]] == [None]
+    await client.post(f"{track}/rating", json={"rating": "basically_satisfied"})
+    assert (await client.get(url, headers=staff)).json()["satisfaction"] == "basically_satisfied"
+
+
+async def test_a_case_is_handed_to_one_desk_for_all_its_reporters(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    """A case is assigned as it is closed, once for all its reports still at work, each hand-over recorded with the
+    staff token: the case's reply then counts for the desk that wrote it, not for no desk at all."""
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    await client.post(f"/api/v1/items/{ids[0]}/close", json={"answer": "已联系物业。"}, headers=staff)
+    await client.post(f"/api/v1/items/{ids[1]}/assign", json={"to": "城市管理科"}, headers=staff)
+
+    url = f"/api/v1/cases/{case_id}/assign"
+    assert problem_fields(await client.post(url, json={"to": " "}, headers=staff)) == {"to"}
+    assert (await client.post(url, json={"to": "物业科"}, headers=operator)).status_code == 403
+    assert (
+        await client.post("/api/v1/cases/999999999/assign", json={"to": "物业科"}, headers=staff)
+    ).status_code == 404
+    assigned = await client.post(url, json={"to": " 住房建设科 "}, headers=staff)
+    assert assigned.status_code == 200, assigned.text
+    statuses = {m["id"]: m["status"] for m in assigned.json()["members"]}
+    assert statuses == {ids[0]: "closed"} | dict.fromkeys(ids[1:], "assigned")
+    items = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json() for i in ids]
+    assert [i["assigned_to"] for i in items] == [None] + ["住房建设科"] * 4
+    assert [a["to"] for a in items[1]["assignments"]] == ["城市管理科", "住房建设科"]
+    by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
+    handed = await pool.fetch("SELECT assigned_by FROM item_assignments WHERE desk = '住房建设科'")
+    assert [r["assigned_by"] for r in handed] == [by] * 4
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert {e["assigned_to"] for e in feed} == {"住房建设科"}
+
+    await client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "电梯已修复。"}, headers=staff)
+    by_desk = {
+        t["key"]: t["closed"] for t in (await client.get("/api/v1/satisfaction", headers=staff)).json()["by_desk"]
+    }
+    assert by_desk == {"住房建设科": 4, None: 1}
+    again = await client.post(url, json={"to": "物业科"}, headers=staff)
+    assert again.status_code == 409
+    assert again.json()["current_status"] == "closed"
+
+
+async def test_a_resident_who_rated_on_the_page_may_send_the_reply_back_on_the_phone(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """满意 on the tracking page, then a call: the light is out again. Staff take down 不满意 and the item goes back to
+    its desk, recorded with their token; a call cannot raise the resident's own rating, nor keep the words they wrote
+    as if said on the phone."""
+    created, url = await hotline_item(client, drain, operator)
+    await client.post(f"{url}/assign", json={"to": "城市管理科"}, headers=staff)
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    reply = {"closed_at": (await client.get(url, headers=staff)).json()["closed_at"]}
+    track = f"/api/v1/track/{created['tracking_code']}/rating"
+    assert (await client.post(track, json={"rating": "basically_satisfied", "comment": "修得慢"})).is_success
+
+    raised = await client.post(f"{url}/rating", json={"rating": "satisfied"} | reply, headers=staff)
+    assert raised.status_code == 409
+    sent_back = await client.post(f"{url}/rating", json={"rating": "dissatisfied"} | reply, headers=staff)
+    assert sent_back.status_code == 200, sent_back.text
+    assert (sent_back.json()["reopened"], sent_back.json()["status"]) == (True, "assigned")
+    item = (await client.get(url, headers=staff)).json()
+    assert [(r["rating"], r["source"], r["comment"]) for r in item["ratings"]] == [("dissatisfied", "callback", None)]
+    by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
+    given = await pool.fetch("SELECT rating, source, recorded_by FROM rating_changes ORDER BY id")
+    assert [tuple(r) for r in given] == [("basically_satisfied", "resident", None), ("dissatisfied", "callback", by)]

@@ -140,3 +140,50 @@ async def test_only_staff_change_items_that_exist(
     assert missing.status_code == 404
     problem_fields(missing)
     assert (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()["status"] == "open"
+
+
+async def test_staff_withdraw_a_reply_sent_by_mistake(
+    client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """A reply sent to the wrong resident, or before the work was done, is withdrawn: the item is back at its desk,
+    the resident's page shows it at work again, and who withdrew which reply, and why, is a note on the item. A reply
+    the resident has rated is theirs to send back."""
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}"
+    await client.post(f"{url}/assign", json={"to": "城市管理科"}, headers=staff)
+    assert (await client.post(f"{url}/reopen", json={"reason": "答复错了"}, headers=staff)).status_code == 409
+    await client.post(
+        f"{url}/close", json={"answer": "您好，您反映的噪音问题已处理，电话 13912345678。"}, headers=staff
+    )
+
+    assert problem_fields(await client.post(f"{url}/reopen", json={"reason": " "}, headers=staff)) == {"reason"}
+    assert (await client.post(f"{url}/reopen", json={"reason": "x"}, headers=operator)).status_code == 403
+    assert (await client.post("/api/v1/items/999999999/reopen", json={"reason": "x"}, headers=staff)).status_code == 404
+    withdrawn = await client.post(f"{url}/reopen", json={"reason": "答复发错了件"}, headers=staff)
+    assert withdrawn.status_code == 200, withdrawn.text
+    item = withdrawn.json()
+    assert (item["status"], item["assigned_to"], item["closed_at"], item["answer"]) == (
+        "assigned",
+        "城市管理科",
+        None,
+        None,
+    )
+    [note] = item["notes"]
+    assert (note["audience"], note["text"]) == (
+        "staff",
+        "撤回答复：答复发错了件。撤回的答复：您好，您反映的噪音问题已处理，电话 [手机号]。",
+    )
+    by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
+    assert await pool.fetchval("SELECT written_by FROM item_notes") == by
+    tracking = (await client.get(f"/api/v1/track/{created['tracking_code']}")).json()
+    assert (tracking["status_text"], tracking["answer"], tracking["can_rate"]) == ("处理中", None, False)
+    [entry] = (await client.get("/api/v1/triage", params={"desk": "城市管理科"}, headers=staff)).json()["items"]
+    assert entry["id"] == created["id"]
+    assert "dissatisfied" not in {r["code"] for r in entry["reasons"]}
+    assert (await client.get("/api/v1/satisfaction", headers=staff)).json()["total"]["closed"] == 0
+
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    await client.post(f"/api/v1/track/{created['tracking_code']}/rating", json={"rating": "satisfied"})
+    rated = await client.post(f"{url}/reopen", json={"reason": "再看看"}, headers=staff)
+    assert rated.status_code == 409
+    assert (await client.get("/api/v1/satisfaction", headers=staff)).json()["total"]["closed"] == 1
