@@ -5,7 +5,8 @@ Three limits, each a `limits` string such as "10/minute;60/hour" (empty turns it
 - public: anonymous submissions (the resident form and `POST /api/v1/items` without a token), per client address;
 - token: every request that carries a bearer token, per token;
 - address: every request to the API and the resident pages, per client address, whatever token it carries, so that
-  inventing tokens does not escape the limits.
+  inventing tokens does not escape the limits;
+- caller: look-ups of a caller's earlier items by phone, per token (they read which items a phone left).
 
 The client address is the ASGI client: behind a reverse proxy, run uvicorn with `--proxy-headers` and
 `--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses and tokens become Redis keys only
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 REST_AFTER_FAILURE_SECONDS = 5.0
 LIMITED_PREFIXES = ("/api/v1/", "/submit", "/track")
 ANONYMOUS_INTAKE = {("POST", "/api/v1/items"), ("POST", "/submit")}
+CALLER_LOOKUP = ("POST", "/api/v1/callers/items")
 # A resident form refused by the submission limit, which residents sharing an address may reach, is answered by its
 # own handler with the form filled in as it was sent (suggestions.web): the request goes on marked with this scope
 # state, holding the seconds to wait, and the handler stores nothing. Past the per-address limit a client is
@@ -56,7 +58,7 @@ REFUSED = "rate_limited_retry_after"
 class Decision:
     allowed: bool
     retry_after: int = 0
-    limit: str = ""  # which limit refused: "address", "token" or "public"
+    limit: str = ""  # which limit refused: "address", "token", "public" or "caller"
 
 
 def _limits(spec: str, name: str) -> list[RateLimitItem]:
@@ -90,8 +92,9 @@ class RateLimiter:
         self.public = _limits(settings.rate_limit_public, "public")
         self.token = _limits(settings.rate_limit_token, "token")
         self.address = _limits(settings.rate_limit_address, "address")
+        self.caller = _limits(settings.rate_limit_caller, "caller")
         # Without a Redis URL (an app built only to read its OpenAPI document) there is nothing to count in.
-        self.enabled = bool(settings.redis_url and (self.public or self.token or self.address))
+        self.enabled = bool(settings.redis_url and (self.public or self.token or self.address or self.caller))
         self._connections: ConnectionPool | None = None
         self._strategy: SlidingWindowCounterRateLimiter | None = None
         if self.enabled:
@@ -126,6 +129,8 @@ class RateLimiter:
             ]
             if token is not None:
                 checks.append(("token", self.token, _key("token", token, secret)))
+                if (method, path) == CALLER_LOOKUP:
+                    checks.append(("caller", self.caller, _key("caller", token, secret)))
             elif (method, path) in ANONYMOUS_INTAKE:
                 checks.append(("public", self.public, _key("public", address, secret)))
             for limit, items, key in checks:

@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
-from suggestions.auth import BEARER, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
+from suggestions.auth import BEARER, CALLER_ROLES, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
 from suggestions.errors import problem_responses
 from suggestions.hotspots.editing import Dismissal, Dismissed, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import (
@@ -30,9 +30,8 @@ from suggestions.triage.workflow import Closing
 
 STAFF_TAGS = ["hotspots"]
 # Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to;
-# only those who answer residents may ask by a resident's phone (a grid worker has no caller).
+# only those who answer residents may ask by a resident's phone (`auth.CALLER_ROLES`).
 SUGGEST_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
-CALLER_ROLES = frozenset({"operator", *STAFF_ROLES})
 
 
 class SuggestRequest(Strict):

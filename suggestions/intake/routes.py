@@ -8,20 +8,31 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.datastructures import ResponseHeader
+from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIResponse
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from msgspec import Meta
 
-from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, check_role, known_token, optional_principal
+from suggestions.auth import (
+    BEARER,
+    CALLER_ROLES,
+    CHANNEL_ROLES,
+    OPTIONAL_BEARER,
+    check_role,
+    guarded_principal,
+    known_token,
+    optional_principal,
+    roles_only,
+)
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.headers import from_elsewhere
 from suggestions.intake import store
-from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Strict, Tracking
-from suggestions.intake.service import accept_item
+from suggestions.intake.callers import CLOSED_SHOWN_DAYS, CallerHistory, caller_history
+from suggestions.intake.schema import NO_NUL, ContactPhone, ItemCreated, ItemIn, Progress, Strict, Tracking
+from suggestions.intake.service import accept_item, checked_phone
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.openapi import ProblemOperation
@@ -193,6 +204,43 @@ async def find_tracking(conn: Any, typed_code: str) -> Tracking | None:
         reopened_at=row["reopened_at"],
         progress=msgspec.json.decode(row["progress"], type=list[Progress]),
     )
+
+
+class CallerQuery(Strict):
+    contact_phone: ContactPhone  # the caller's, as the console has it (spaces, dashes, +86 allowed)
+
+
+CALLER_PATH = "/api/v1/callers/items"
+
+
+@post(
+    CALLER_PATH,
+    tags=["intake"],
+    summary="The caller's earlier items, by the caller's phone sent in the body",
+    description=(
+        "For an operator taking a call: the items left with this phone (not the grid's), those not closed first, "
+        f"then those closed in the last {CLOSED_SHOWN_DAYS} days, newest first in each, with status, topic, desk, "
+        "case and the first words masked; `message` says it in a sentence, and says so when there are none. POST, "
+        "so the phone never goes into a URL. Every item listed is recorded as a read of its contact, with the token. "
+        "Operators and staff only; limited per token (`SUGGESTIONS_RATE_LIMIT_CALLER`)."
+    ),
+    guards=[roles_only(CALLER_ROLES)],
+    security=BEARER,
+    status_code=200,
+    cache_control=CacheControlHeader(no_store=True),
+    responses=problem_responses(400, 401, 403, 413, 422, 503),
+)
+async def caller_items(
+    request: Request[Any, Any, Any],
+    data: JSONBody[CallerQuery],
+    db_connection: NamedDependency[Any],
+    limit: Annotated[int, QueryParameter(ge=1, le=50)] = 20,
+) -> CallerHistory:
+    phone = checked_phone(data.contact_phone)
+    if phone is None:
+        raise InvalidInput("contact_phone", "the caller's phone is needed to find their earlier items")
+    who = guarded_principal(request).token_id
+    return await caller_history(db_connection, phone=phone, who=who, limit=limit, status_text=STATUS_TEXT)
 
 
 @post(
