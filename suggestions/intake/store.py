@@ -64,6 +64,16 @@ WHERE i.tracking_code = $1
 """
 
 
+# A code as `tracking_code.reading_key` folds it (READ_ALIKE: FOLDED to FOLDED_TO), the expression the index
+# `items_tracking_reading` holds.
+READING = "translate(replace(tracking_code, '-', ''), 'ZSBPGJVTNQ', '258866UDM9')"
+SELECT_READ_ALIKE = """
+SELECT tracking_code FROM items
+WHERE translate(replace(tracking_code, '-', ''), 'ZSBPGJVTNQ', '258866UDM9') = $1
+LIMIT 2
+"""
+
+
 async def insert_item(
     conn: Any,
     *,
@@ -136,3 +146,8 @@ async def delete_expired_idempotency_keys(conn: Any, *, hours: int) -> int:
 
 async def tracking(conn: Any, tracking_code: str) -> Any:
     return await conn.fetchrow(SELECT_TRACKING, tracking_code)
+
+
+async def codes_read_alike(conn: Any, reading: str) -> list[str]:
+    """The stored codes this reading may be (`tracking_code.reading_key`), two at most: more than one is as many."""
+    return [row["tracking_code"] for row in await conn.fetch(SELECT_READ_ALIKE, reading)]

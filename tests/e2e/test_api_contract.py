@@ -188,6 +188,7 @@ async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any)
         "can_rate",
         "reopened_at",  # a dissatisfied rating sent it back to work
         "progress",  # staff's interim replies
+        "read_alike",  # found by a code read out that reads like it (a token holder's look-up)
     }
     assert tracking["answer"] is None
     assert tracking["tracking_code"] == created["tracking_code"]
