@@ -33,7 +33,7 @@ from suggestions.headers import from_elsewhere
 from suggestions.intake import store
 from suggestions.intake.callers import CLOSED_SHOWN_DAYS, CallerHistory, caller_history
 from suggestions.intake.schema import NO_NUL, ContactPhone, ItemCreated, ItemIn, Progress, Strict, Tracking
-from suggestions.intake.service import accept_item, checked_phone
+from suggestions.intake.service import accept_item, checked_phone, resent_key
 from suggestions.intake.tracking_code import normalise_tracking_code, reading_key
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.openapi import ProblemOperation
@@ -132,6 +132,7 @@ async def create_item(
         gazetteer=request.app.state.gazetteer,
         idempotency_key=idempotency_key,
         idempotency_hours=settings.idempotency_hours,
+        also_key=resent_key(data, principal, settings.idempotency_hours),
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()

@@ -117,6 +117,16 @@ def idempotency_scope(item: ItemIn, principal: Principal | None) -> str:
     return f"{item.channel}:{principal.token_id if principal else 'public'}"
 
 
+def resent_key(item: ItemIn, principal: Principal | None, hours: int) -> IdempotencyKey | None:
+    """The key under which a sender's report is found when sent again in the same body, whatever its Idempotency-Key:
+    a grid worker's app killed mid-send sends its draft again when it starts, under a key of its own or none. Only a
+    body that carries the time it was written down (`received_at`) is told apart so: without it, two calls taken down
+    in the same words may be two callers."""
+    if principal is None or item.received_at is None:
+        return None
+    return IdempotencyKey(f"resent:{idempotency_scope(item, principal)}", request_hash(item).hex(), hours)
+
+
 async def accept_item(
     conn: Any,
     item: ItemIn,
