@@ -8,6 +8,7 @@ is recorded in `contact_reads`, as `caller_history`.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,8 @@ def _message(items: list[CallerItem], open_count: int, shared: bool) -> str:
     if not items:
         return f"该号码没有未办结的诉求，近 {CLOSED_SHOWN_DAYS} 天也没有办结的诉求"
     said = f"该号码有 {open_count} 件未办结" if open_count else "该号码没有未办结的诉求"
+    repeated = Counter(item.case_id for item in items if item.status in OPEN and item.case_id is not None)
+    said += "".join(f"，其中 {n} 件是同一问题（案件 {case}）" for case, n in repeated.most_common() if n > 1)
     closed = len(items) - open_count
     said += f"，近 {CLOSED_SHOWN_DAYS} 天办结 {closed} 件" if closed else ""
     if shared:

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from suggestions.settings import Settings
+from tests.e2e.test_hotspots import FixedTopic
 from tests.e2e.test_limits import app_client, msgspec_replace
 
 PHONE = "13912340003"
@@ -27,6 +28,7 @@ async def _post(client: Any, headers: dict[str, str], channel: str, text: str, *
 async def test_an_operator_sees_the_callers_earlier_items_open_ones_first(
     client: Any,
     drain: Any,
+    model: Any,
     pool: asyncpg.Pool,
     operator: dict[str, str],
     staff: dict[str, str],
@@ -39,7 +41,7 @@ async def test_an_operator_sees_the_callers_earlier_items_open_ones_first(
     # A grid worker's own phone on a patrol report is not the caller's history; nor is another caller's item.
     await _post(client, grid_worker, "grid", LIFT_AGAIN, contact_phone=PHONE)
     await _post(client, operator, "hotline", RUBBISH, contact_phone="13912340004")
-    await drain()
+    await drain(model=FixedTopic(model, "城乡建设"))
     assigned = await client.post(f"/api/v1/items/{lift['id']}/assign", json={"to": "区住建委"}, headers=staff)
     assert assigned.status_code == 200, assigned.text
     closed = await client.post(f"/api/v1/items/{rubbish['id']}/close", json={"answer": "已协调早上清运"}, headers=staff)
@@ -64,6 +66,9 @@ async def test_an_operator_sees_the_callers_earlier_items_open_ones_first(
     assert history["open"] == 2
     assert history["shared"] is False
     assert "2 件未办结" in history["message"]
+    # The follow-up joined the caller's case: the operator is told it is one problem, reported twice.
+    assert listed[0]["case_id"] == listed[1]["case_id"]
+    assert f"其中 2 件是同一问题（案件 {listed[0]['case_id']}）" in history["message"]
     # Each item listed is a read of its contact, recorded with the operator's token.
     reads = await pool.fetch("SELECT item_id, purpose FROM contact_reads ORDER BY item_id")
     assert [(r["item_id"], r["purpose"]) for r in reads] == [
