@@ -56,8 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_public: str = "10/minute;60/hour"
     rate_limit_token: str = "600/minute"  # noqa: S105 (a limit, not a secret)
     rate_limit_address: str = "1200/minute"
-    # Look-ups of a caller's earlier items by their phone (`POST /api/v1/callers/items`), per token: an operator asks
-    # once or twice a call at 30 calls an hour; a token asking far more is reading phones out of the database.
+    # Phones looked up per token (a caller's earlier items, the open cases of their reports), each counted once in 10
+    # minutes: an operator asks about one caller a call at 30 calls an hour; a token asking about far more phones is
+    # reading them out of the database.
     rate_limit_caller: str = "20/minute;200/hour"
     # Port on which each worker serves its Prometheus counters; 0: none (the API's /metrics has the service's state).
     worker_metrics_port: Annotated[int, Meta(ge=0, le=65535)] = 0

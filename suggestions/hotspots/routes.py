@@ -26,6 +26,7 @@ from suggestions.hotspots.views import (
 )
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Place, RowId, Strict
 from suggestions.intake.service import checked_phone
+from suggestions.ratelimit import limit_phone_look_up
 from suggestions.triage.workflow import Closing
 
 STAFF_TAGS = ["hotspots"]
@@ -116,6 +117,9 @@ async def suggest(
         # Before the number is read: a role that may not look up by phone is told so, whatever the number is like.
         check_role(guarded_principal(request), CALLER_ROLES, "look up cases by contact_phone")
     phone = checked_phone(data.contact_phone)
+    if phone is not None:
+        # Which open cases a phone is on is a look-up by phone as a caller's history is, and shares its count.
+        await limit_phone_look_up(request, token_id=guarded_principal(request).token_id, phone=phone)
     return await suggest_cases(
         db_connection,
         request.app.state.gazetteer,

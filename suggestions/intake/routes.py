@@ -38,6 +38,7 @@ from suggestions.intake.tracking_code import normalise_tracking_code, reading_ke
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.openapi import ProblemOperation
 from suggestions.queue import wake_classifier
+from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
 
@@ -253,7 +254,7 @@ CALLER_PATH = "/api/v1/callers/items"
         f"then those closed in the last {CLOSED_SHOWN_DAYS} days, newest first in each, with status, topic, desk, "
         "case and the first words masked; `message` says it in a sentence, and says so when there are none. POST, "
         "so the phone never goes into a URL. Every item listed is recorded as a read of its contact, with the token. "
-        "Operators and staff only; limited per token (`SUGGESTIONS_RATE_LIMIT_CALLER`)."
+        "Operators and staff only; the phones a token looks up are limited (`SUGGESTIONS_RATE_LIMIT_CALLER`)."
     ),
     guards=[roles_only(CALLER_ROLES)],
     security=BEARER,
@@ -271,6 +272,7 @@ async def caller_items(
     if phone is None:
         raise InvalidInput("contact_phone", "the caller's phone is needed to find their earlier items")
     who = guarded_principal(request).token_id
+    await limit_phone_look_up(request, token_id=who, phone=phone)
     return await caller_history(db_connection, phone=phone, who=who, limit=limit, status_text=STATUS_TEXT)
 
 

@@ -95,17 +95,35 @@ async def test_only_those_who_answer_callers_may_look_one_up(
     assert (await client.post("/api/v1/callers/items", json={}, headers=operator)).status_code == 422
 
 
-async def test_caller_look_ups_are_limited_per_token(
+async def test_the_phones_a_token_looks_up_are_limited(
     settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any, operator: dict[str, str]
 ) -> None:
-    limited = msgspec_replace(settings, rate_limit_caller="2/minute")
+    limited = msgspec_replace(settings, rate_limit_caller="3/minute")
     async with app_client(limited, pool, queue, model, gazetteer) as client:
-        body = {"contact_phone": PHONE}
-        statuses = [
-            (await client.post("/api/v1/callers/items", json=body, headers=operator)).status_code for _ in range(3)
-        ]
-        assert statuses == [200, 200, 429]
-        # The token's other work goes on.
-        assert (
-            await client.post("/api/v1/track", json={"code": "ABCD-EFGH-JKMN"}, headers=operator)
-        ).status_code == 404
+
+        async def history(phone: str) -> int:
+            response = await client.post("/api/v1/callers/items", json={"contact_phone": phone}, headers=operator)
+            return int(response.status_code)
+
+        async def suggested(phone: str) -> int:
+            body = {"text": "来电人说上周反映的事情还没有解决", "contact_phone": phone}
+            return int((await client.post("/api/v1/cases/suggest", json=body, headers=operator)).status_code)
+
+        # The caller on the line, asked about again and again as the operator types, is one phone.
+        assert [await history(PHONE) for _ in range(3)] == [200, 200, 200]
+        assert [await suggested(PHONE) for _ in range(5)] == [200] * 5
+        # Other phones count, whichever way they are asked about; the suggestions' count is the history's.
+        assert await suggested("13912340004") == 200
+        assert await history("+86 139 1234 0005") == 200
+        refused = await client.post("/api/v1/callers/items", json={"contact_phone": "13912340006"}, headers=operator)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "13912340006" not in refused.text
+        assert await suggested("13912340007") == 429
+        # Refused, a phone was not looked up: asked again, it is refused again, not let through as seen.
+        assert await history("13912340006") == 429
+        assert await history(PHONE) == 200
+        # Suggestions without a phone, and the token's other work, go on.
+        body = {"text": "来电人说上周反映的事情还没有解决"}
+        assert (await client.post("/api/v1/cases/suggest", json=body, headers=operator)).status_code == 200
+        assert (await client.post("/api/v1/track", json={"code": "ABCD-EFGH-JKMN"}, headers=operator)).status_code == 404
