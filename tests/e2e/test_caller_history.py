@@ -126,4 +126,6 @@ async def test_the_phones_a_token_looks_up_are_limited(
         # Suggestions without a phone, and the token's other work, go on.
         body = {"text": "来电人说上周反映的事情还没有解决"}
         assert (await client.post("/api/v1/cases/suggest", json=body, headers=operator)).status_code == 200
-        assert (await client.post("/api/v1/track", json={"code": "ABCD-EFGH-JKMN"}, headers=operator)).status_code == 404
+        assert (
+            await client.post("/api/v1/track", json={"code": "ABCD-EFGH-JKMN"}, headers=operator)
+        ).status_code == 404

@@ -113,3 +113,22 @@ async def test_a_report_sent_again_under_a_new_key_after_the_app_was_killed_is_s
     statuses = [(await client.post("/api/v1/items", json=untimed, headers=operator)).status_code for _ in range(2)]
     assert statuses == [201, 201]
     assert await pool.fetchval("SELECT count(*) FROM items") == 5
+
+
+async def test_a_draft_tapped_twenty_times_at_once_under_as_many_keys_is_stored_once(
+    client: Any, pool: asyncpg.Pool, grid_worker: dict[str, str]
+) -> None:
+    draft = {
+        "channel": "grid",
+        "text": "巡查发现龙跃苑二区北门路灯不亮。",
+        "received_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+    }
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/items", json=draft, headers={**grid_worker, "Idempotency-Key": f"tap-{n}"})
+            for n in range(20)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
