@@ -32,6 +32,8 @@ CHANNEL_ROLES: dict[str, frozenset[str]] = {
     "grid": frozenset({"grid", "admin"}),
 }
 STAFF_ROLES = frozenset({"staff", "admin"})
+# Who may look a resident up by their phone: those who answer residents (a grid worker has no caller).
+CALLER_ROLES = frozenset({"operator", *STAFF_ROLES})
 # Who may read /metrics: its counts (waiting items, ratings by channel) are the centre's, not the public's, and each
 # scrape queries PostgreSQL. `monitor` is the scraper's token and opens nothing else.
 MONITOR_ROLES = frozenset({"monitor", "admin"})

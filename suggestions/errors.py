@@ -88,9 +88,13 @@ class InvalidInput(Exception):
 
 
 class Conflict(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
+    """A request that contradicts an earlier one: `field` names what ties them (a key, an external id), `also` the
+    fields in which they differ."""
+
+    def __init__(self, message: str, field: str | None = None, also: list[str] | None = None) -> None:
         super().__init__(message)
         self.field = field
+        self.also = also or []
 
 
 class StateConflict(Exception):
@@ -167,7 +171,9 @@ def _invalid(problems: list[FieldProblem]) -> Response[dict[str, Any]]:
 
 
 def on_conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[dict[str, Any]]:
-    extra: dict[str, Any] = {"errors": [{"field": exc.field, "message": str(exc)}]} if exc.field else {}
+    errors = [{"field": exc.field, "message": str(exc)}] if exc.field else []
+    errors += [{"field": field, "message": f"differs from the {field} stored under {exc.field}"} for field in exc.also]
+    extra: dict[str, Any] = {"errors": errors} if errors else {}
     return problem(HTTP_422_UNPROCESSABLE_ENTITY, "Conflicts with an earlier request", detail=str(exc), **extra)
 
 

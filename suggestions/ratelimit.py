@@ -5,7 +5,11 @@ Three limits, each a `limits` string such as "10/minute;60/hour" (empty turns it
 - public: anonymous submissions (the resident form and `POST /api/v1/items` without a token), per client address;
 - token: every request that carries a bearer token, per token;
 - address: every request to the API and the resident pages, per client address, whatever token it carries, so that
-  inventing tokens does not escape the limits.
+  inventing tokens does not escape the limits;
+- caller: phones looked up per token (a caller's earlier items, the open cases of their reports), each phone counted
+  once in `PHONE_SEEN_SECONDS`: a console asking again about the caller on the line, as the operator types, is one
+  look-up; a token going through phones is counted for each. Checked by those handlers (`phone_look_up`), which
+  alone read the phone from the body.
 
 The client address is the ASGI client: behind a reverse proxy, run uvicorn with `--proxy-headers` and
 `--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses and tokens become Redis keys only
@@ -26,16 +30,19 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import msgspec
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from litestar import Request
 from litestar.enums import ScopeType
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
-from redis.asyncio import ConnectionPool
+from redis.asyncio import ConnectionPool, Redis
 
 from suggestions.settings import Settings
 
@@ -44,6 +51,7 @@ log = logging.getLogger(__name__)
 REST_AFTER_FAILURE_SECONDS = 5.0
 LIMITED_PREFIXES = ("/api/v1/", "/submit", "/track")
 ANONYMOUS_INTAKE = {("POST", "/api/v1/items"), ("POST", "/submit")}
+PHONE_SEEN_SECONDS = 600
 # A resident form refused by the submission limit, which residents sharing an address may reach, is answered by its
 # own handler with the form filled in as it was sent (suggestions.web): the request goes on marked with this scope
 # state, holding the seconds to wait, and the handler stores nothing. Past the per-address limit a client is
@@ -56,7 +64,7 @@ REFUSED = "rate_limited_retry_after"
 class Decision:
     allowed: bool
     retry_after: int = 0
-    limit: str = ""  # which limit refused: "address", "token" or "public"
+    limit: str = ""  # which limit refused: "address", "token", "public" or "caller"
 
 
 def _limits(spec: str, name: str) -> list[RateLimitItem]:
@@ -90,8 +98,9 @@ class RateLimiter:
         self.public = _limits(settings.rate_limit_public, "public")
         self.token = _limits(settings.rate_limit_token, "token")
         self.address = _limits(settings.rate_limit_address, "address")
+        self.caller = _limits(settings.rate_limit_caller, "caller")
         # Without a Redis URL (an app built only to read its OpenAPI document) there is nothing to count in.
-        self.enabled = bool(settings.redis_url and (self.public or self.token or self.address))
+        self.enabled = bool(settings.redis_url and (self.public or self.token or self.address or self.caller))
         self._connections: ConnectionPool | None = None
         self._strategy: SlidingWindowCounterRateLimiter | None = None
         if self.enabled:
@@ -107,6 +116,7 @@ class RateLimiter:
                 connection_pool=self._connections,  # type: ignore[arg-type]
             )
             self._strategy = SlidingWindowCounterRateLimiter(storage)
+        self._prefix = f"{settings.queue_name}:limits"
         self._resting_until = 0.0
         self._secret: bytes | None = None
 
@@ -118,9 +128,7 @@ class RateLimiter:
         if self._strategy is None or time.monotonic() < self._resting_until:
             return Decision(True)
         try:
-            if self._secret is None:
-                self._secret = bytes(await pool.fetchval(INSTALLATION_KEY, timeout=2))
-            secret = self._secret
+            secret = await self._installation_secret(pool)
             checks: list[tuple[str, list[RateLimitItem], str]] = [
                 ("address", self.address, _key("addr", address, secret))
             ]
@@ -129,15 +137,61 @@ class RateLimiter:
             elif (method, path) in ANONYMOUS_INTAKE:
                 checks.append(("public", self.public, _key("public", address, secret)))
             for limit, items, key in checks:
-                for item in items:
-                    if not await self._strategy.hit(item, key):
-                        stats = await self._strategy.get_window_stats(item, key)
-                        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-                        return Decision(False, retry_after=retry_after, limit=limit)
+                if (refused := await self._hit(limit, items, key)) is not None:
+                    return refused
         except Exception as exc:  # Redis (or PostgreSQL) away: let the request through, rest a moment, say so once
-            self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
-            log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
+            self._rest(exc)
         return Decision(True)
+
+    async def phone_look_up(self, *, token_id: int, phone: str, pool: asyncpg.Pool) -> Decision:
+        """Whether this token may look this phone (canonical) up now: a phone it asked about in the last
+        PHONE_SEEN_SECONDS is not counted again. Neither the phone nor the token reaches Redis but as an HMAC."""
+        if self._strategy is None or self._connections is None or not self.caller:
+            return Decision(True)
+        if time.monotonic() < self._resting_until:
+            return Decision(True)
+        try:
+            secret = await self._installation_secret(pool)
+            redis = Redis(connection_pool=self._connections)
+            seen = f"{self._prefix}:{_key('phone', f'{token_id}:{phone}', secret)}"
+            if not await redis.set(seen, b"1", nx=True, ex=PHONE_SEEN_SECONDS):
+                return Decision(True)
+            refused = await self._hit("caller", self.caller, _key("caller", str(token_id), secret))
+            if refused is not None:
+                await redis.delete(seen)  # asked again, it is counted again: refused, it was not looked up
+                return refused
+        except Exception as exc:
+            self._rest(exc)
+        return Decision(True)
+
+    async def _installation_secret(self, pool: asyncpg.Pool) -> bytes:
+        if self._secret is None:
+            self._secret = bytes(await pool.fetchval(INSTALLATION_KEY, timeout=2))
+        return self._secret
+
+    async def _hit(self, limit: str, items: list[RateLimitItem], key: str) -> Decision | None:
+        assert self._strategy is not None
+        for item in items:
+            if not await self._strategy.hit(item, key):
+                stats = await self._strategy.get_window_stats(item, key)
+                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                return Decision(False, retry_after=retry_after, limit=limit)
+        return None
+
+    def _rest(self, exc: Exception) -> None:
+        self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
+        log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
+
+
+async def limit_phone_look_up(request: Request[Any, Any, Any], *, token_id: int, phone: str) -> None:
+    """429 with Retry-After when this token has looked up too many other phones lately (`RateLimiter.phone_look_up`)."""
+    limiter: RateLimiter = request.app.state.limiter
+    decision = await limiter.phone_look_up(token_id=token_id, phone=phone, pool=request.app.state.db_pool)
+    if not decision.allowed:
+        raise TooManyRequestsException(
+            f"too many phones looked up; try again in {decision.retry_after} s",
+            headers={"Retry-After": str(decision.retry_after)},
+        )
 
 
 class RateLimitMiddleware(ASGIMiddleware):

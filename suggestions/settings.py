@@ -56,6 +56,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_public: str = "10/minute;60/hour"
     rate_limit_token: str = "600/minute"  # noqa: S105 (a limit, not a secret)
     rate_limit_address: str = "1200/minute"
+    # Phones looked up per token (a caller's earlier items, the open cases of their reports), each counted once in 10
+    # minutes: an operator asks about one caller a call at 30 calls an hour; a token asking about far more phones is
+    # reading them out of the database.
+    rate_limit_caller: str = "20/minute;200/hour"
     # Port on which each worker serves its Prometheus counters; 0: none (the API's /metrics has the service's state).
     worker_metrics_port: Annotated[int, Meta(ge=0, le=65535)] = 0
     # The residents' pages' public origin (https://12345.example.gov.cn; several, if the pages have several names,
@@ -81,7 +85,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"timezone: {self.timezone!r} is no IANA time zone, e.g. Asia/Shanghai") from None
-        for name in ("rate_limit_public", "rate_limit_token", "rate_limit_address"):
+        for name in ("rate_limit_public", "rate_limit_token", "rate_limit_address", "rate_limit_caller"):
             spec: str = getattr(self, name)
             try:
                 if spec.strip():

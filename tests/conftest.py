@@ -120,6 +120,7 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
         rate_limit_public="",
         rate_limit_token="",
         rate_limit_address="",
+        rate_limit_caller="",
     )
 
 

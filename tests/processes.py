@@ -44,6 +44,7 @@ def service_env(settings: Settings, **overrides: str) -> dict[str, str]:
         SUGGESTIONS_RATE_LIMIT_PUBLIC=settings.rate_limit_public,
         SUGGESTIONS_RATE_LIMIT_TOKEN=settings.rate_limit_token,
         SUGGESTIONS_RATE_LIMIT_ADDRESS=settings.rate_limit_address,
+        SUGGESTIONS_RATE_LIMIT_CALLER=settings.rate_limit_caller,
         SUGGESTIONS_LOG_LEVEL="INFO",
     )
     env.update(overrides)

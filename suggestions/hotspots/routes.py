@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
-from suggestions.auth import BEARER, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
+from suggestions.auth import BEARER, CALLER_ROLES, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
 from suggestions.errors import problem_responses
 from suggestions.hotspots.editing import (
     Dismissal,
@@ -34,13 +34,13 @@ from suggestions.hotspots.views import (
 )
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Place, RowId, Strict
 from suggestions.intake.service import checked_phone
+from suggestions.ratelimit import limit_phone_look_up
 from suggestions.triage.workflow import Assignment, Closing
 
 STAFF_TAGS = ["hotspots"]
 # Operators taking calls, grid workers filing reports and staff may all ask which open cases a text may belong to;
-# only those who answer residents may ask by a resident's phone (a grid worker has no caller).
+# only those who answer residents may ask by a resident's phone (`auth.CALLER_ROLES`).
 SUGGEST_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
-CALLER_ROLES = frozenset({"operator", *STAFF_ROLES})
 
 
 class SuggestRequest(Strict):
@@ -125,6 +125,9 @@ async def suggest(
         # Before the number is read: a role that may not look up by phone is told so, whatever the number is like.
         check_role(guarded_principal(request), CALLER_ROLES, "look up cases by contact_phone")
     phone = checked_phone(data.contact_phone)
+    if phone is not None:
+        # Which open cases a phone is on is a look-up by phone as a caller's history is, and shares its count.
+        await limit_phone_look_up(request, token_id=guarded_principal(request).token_id, phone=phone)
     return await suggest_cases(
         db_connection,
         request.app.state.gazetteer,

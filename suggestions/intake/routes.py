@@ -8,24 +8,37 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.datastructures import ResponseHeader
+from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIResponse
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from msgspec import Meta
 
-from suggestions.auth import CHANNEL_ROLES, OPTIONAL_BEARER, check_role, known_token, optional_principal
+from suggestions.auth import (
+    BEARER,
+    CALLER_ROLES,
+    CHANNEL_ROLES,
+    OPTIONAL_BEARER,
+    STAFF_ROLES,
+    check_role,
+    guarded_principal,
+    known_token,
+    optional_principal,
+    roles_only,
+)
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.headers import from_elsewhere
 from suggestions.intake import store
-from suggestions.intake.schema import NO_NUL, ItemCreated, ItemIn, Progress, Strict, Tracking
-from suggestions.intake.service import accept_item
-from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.intake.callers import CLOSED_SHOWN_DAYS, CallerHistory, caller_history
+from suggestions.intake.schema import NO_NUL, ContactPhone, ItemCreated, ItemIn, Progress, Strict, Tracking
+from suggestions.intake.service import accept_item, checked_phone, resent_key
+from suggestions.intake.tracking_code import normalise_tracking_code, reading_key
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.openapi import ProblemOperation
 from suggestions.queue import wake_classifier
+from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
 
@@ -36,6 +49,9 @@ STATUS_TEXT = {
     "assigned": "处理中",
     "closed": "已办结",
 }
+
+# Who may find a code by what a caller read out (`find_tracking`'s read_alike): those who take calls and visits.
+READING_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
 
 IdempotencyKey = Annotated[
     str | None,
@@ -117,6 +133,7 @@ async def create_item(
         gazetteer=request.app.state.gazetteer,
         idempotency_key=idempotency_key,
         idempotency_hours=settings.idempotency_hours,
+        also_key=resent_key(data, principal, settings.idempotency_hours),
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()
@@ -157,30 +174,56 @@ class TrackingQuery(Strict):
     description=(
         "The same answer as `GET /api/v1/track/{tracking_code}`, for a console whose operator types what a caller "
         "reads out: what is typed (perhaps a phone number in the wrong box) stays out of the URL, and so out of "
-        "proxies' and browsers' logs."
+        "proxies' and browsers' logs. With an operator's, grid worker's or staff token, a code that no item has as "
+        "typed finds the one item whose code reads like it (B/P/8, D/T, M/N, G/J/6, Q/9, 2/Z, 5/S, U/V, and 1 for E), "
+        "marked read_alike: read the code found back to the caller."
     ),
+    guards=[known_token],
+    security=OPTIONAL_BEARER,
     status_code=200,
-    responses=problem_responses(400, 404, 413, 422, 503),
+    responses=problem_responses(400, 401, 404, 413, 422, 503),
 )
-async def look_up_item(data: JSONBody[TrackingQuery], db_connection: NamedDependency[Any]) -> Tracking:
-    return await _tracking_or_404(db_connection, data.code)
+async def look_up_item(
+    request: Request[Any, Any, Any], data: JSONBody[TrackingQuery], db_connection: NamedDependency[Any]
+) -> Tracking:
+    principal = optional_principal(request)
+    read_alike = principal is not None and principal.role in READING_ROLES
+    return await _tracking_or_404(db_connection, data.code, read_alike=read_alike)
 
 
-async def _tracking_or_404(conn: Any, typed_code: str) -> Tracking:
-    found = await find_tracking(conn, typed_code)
+async def _tracking_or_404(conn: Any, typed_code: str, *, read_alike: bool = False) -> Tracking:
+    try:
+        found = await find_tracking(conn, typed_code, read_alike=read_alike)
+    except SeveralReadAlike:
+        raise NotFoundException(
+            "no item has this tracking code, and it reads like several: ask the caller to spell it letter by letter"
+        ) from None
     if found is None:
         raise NotFoundException("no item has this tracking code")
     return found
 
 
-async def find_tracking(conn: Any, typed_code: str) -> Tracking | None:
-    """What the holder of a tracking code may see, in one query; None if the code is no item's (or no code at all).
-    The API and the resident's page both read it."""
+class SeveralReadAlike(Exception):
+    """A code read out that no item has as it is, and that reads like more than one item's."""
+
+
+async def find_tracking(conn: Any, typed_code: str, *, read_alike: bool = False) -> Tracking | None:
+    """What the holder of a tracking code may see; None if the code is no item's (or no code at all). The API and the
+    resident's page both read it. With `read_alike` (a token holder's console), a code no item has as it is finds the
+    one whose reading it is (`tracking_code.reading_key`), and several are SeveralReadAlike."""
     code = normalise_tracking_code(typed_code)
     row = await store.tracking(conn, code) if code else None
+    alike = False
+    if row is None and read_alike and (reading := reading_key(typed_code)) is not None:
+        codes = await store.codes_read_alike(conn, reading)
+        if len(codes) > 1:
+            raise SeveralReadAlike
+        row = await store.tracking(conn, codes[0]) if codes else None
+        alike = row is not None
     if row is None:
         return None
     return Tracking(
+        read_alike=alike,
         tracking_code=row["tracking_code"],
         status=row["status"],
         status_text=STATUS_TEXT[row["status"]],
@@ -193,6 +236,44 @@ async def find_tracking(conn: Any, typed_code: str) -> Tracking | None:
         reopened_at=row["reopened_at"],
         progress=msgspec.json.decode(row["progress"], type=list[Progress]),
     )
+
+
+class CallerQuery(Strict):
+    contact_phone: ContactPhone  # the caller's, as the console has it (spaces, dashes, +86 allowed)
+
+
+CALLER_PATH = "/api/v1/callers/items"
+
+
+@post(
+    CALLER_PATH,
+    tags=["intake"],
+    summary="The caller's earlier items, by the caller's phone sent in the body",
+    description=(
+        "For an operator taking a call: the items left with this phone (not the grid's), those not closed first, "
+        f"then those closed in the last {CLOSED_SHOWN_DAYS} days, newest first in each, with status, topic, desk, "
+        "case and the first words masked; `message` says it in a sentence, and says so when there are none. POST, "
+        "so the phone never goes into a URL. Every item listed is recorded as a read of its contact, with the token. "
+        "Operators and staff only; the phones a token looks up are limited (`SUGGESTIONS_RATE_LIMIT_CALLER`)."
+    ),
+    guards=[roles_only(CALLER_ROLES)],
+    security=BEARER,
+    status_code=200,
+    cache_control=CacheControlHeader(no_store=True),
+    responses=problem_responses(400, 401, 403, 413, 422, 503),
+)
+async def caller_items(
+    request: Request[Any, Any, Any],
+    data: JSONBody[CallerQuery],
+    db_connection: NamedDependency[Any],
+    limit: Annotated[int, QueryParameter(ge=1, le=50)] = 20,
+) -> CallerHistory:
+    phone = checked_phone(data.contact_phone)
+    if phone is None:
+        raise InvalidInput("contact_phone", "the caller's phone is needed to find their earlier items")
+    who = guarded_principal(request).token_id
+    await limit_phone_look_up(request, token_id=who, phone=phone)
+    return await caller_history(db_connection, phone=phone, who=who, limit=limit, status_text=STATUS_TEXT)
 
 
 @post(

@@ -88,3 +88,5 @@ class Tracking(msgspec.Struct, kw_only=True):
     can_rate: bool = False  # the reply can be rated (or the rating changed) now
     reopened_at: datetime | None = None  # when a dissatisfied rating last sent the item back to work
     progress: list[Progress] = []  # staff's interim replies, oldest first, masked
+    # Found by a code read out that reads like this one but is not it (an operator's look-up): read it back.
+    read_alike: bool = False

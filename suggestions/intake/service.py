@@ -117,6 +117,16 @@ def idempotency_scope(item: ItemIn, principal: Principal | None) -> str:
     return f"{item.channel}:{principal.token_id if principal else 'public'}"
 
 
+def resent_key(item: ItemIn, principal: Principal | None, hours: int) -> IdempotencyKey | None:
+    """The key under which a sender's report is found when sent again in the same body, whatever its Idempotency-Key:
+    a grid worker's app killed mid-send sends its draft again when it starts, under a key of its own or none. Only a
+    body that carries the time it was written down (`received_at`) is told apart so: without it, two calls taken down
+    in the same words may be two callers."""
+    if principal is None or item.received_at is None:
+        return None
+    return IdempotencyKey(f"resent:{idempotency_scope(item, principal)}", request_hash(item).hex(), hours)
+
+
 async def accept_item(
     conn: Any,
     item: ItemIn,
@@ -193,16 +203,61 @@ async def _store(
     if created is not None:
         return Accepted(item=created, created=True)
     assert item.external_id is not None  # only the external id can conflict
-    existing = await store.item_by_external_id(
-        conn,
-        channel=item.channel,
-        external_id=item.external_id,
-        text=checked.text,
-        contact_name=checked.contact_name,
-        contact_phone=checked.contact_phone,
+    stored = await store.item_by_external_id(conn, channel=item.channel, external_id=item.external_id)
+    assert stored is not None
+    if changed := differences(stored, item, checked):
+        raise Conflict(
+            f"this external_id already names an item with another {', '.join(changed)}: what was sent again is not "
+            "what was stored, and would be dropped",
+            field="external_id",
+            also=changed,
+        )
+    return Accepted(
+        item=ItemCreated(id=stored["id"], tracking_code=stored["tracking_code"], status=stored["status"]), created=False
     )
-    assert existing is not None
-    return Accepted(item=existing, created=False)
+
+
+# Two fixes this close are one spot: retention rounds coordinates to 3 decimals, moving them by up to half a
+# thousandth of a degree (about 50 m), and a phone's fix moves by less between two sends of one report.
+SAME_SPOT_DEGREES = 0.0005
+
+
+def differences(stored: Any, item: ItemIn, checked: _Checked) -> list[str]:
+    """The fields in which a request sending an external id again says something else than the item stored under it
+    (what it leaves out it does not change, except the contact: a call-back number left on a second call counts).
+
+    Retention may have replaced the text with its masked form (an item sent back to work afterwards keeps it, though it
+    loses its mark), erased the contact and rounded the coordinates. Only a text kept masked is compared masked: two
+    texts that differ in a number (a call-back number corrected) mask alike."""
+    changed = []
+    kept_masked = stored["text"] == stored["text_masked"]
+    if checked.text != stored["text"] and not (kept_masked and mask_pii(checked.text) == stored["text_masked"]):
+        changed.append("text")
+    if stored["contact_erased"] is None:
+        changed += [
+            field
+            for field, sent, kept in (
+                ("contact_name", checked.contact_name, stored["name"]),
+                ("contact_phone", checked.contact_phone, stored["phone"]),
+            )
+            if sent != kept
+        ]
+    if checked.place != stored["place"]:
+        changed.append("place")
+    if item.kind is not None and item.kind != stored["kind"]:
+        changed.append("kind")
+    if item.received_at is not None and not _same_time(item.received_at, stored["received_at"], stored["created_at"]):
+        changed.append("received_at")
+    if item.lat is not None and item.lon is not None:
+        for field, sent in (("lat", item.lat), ("lon", item.lon)):
+            if stored[field] is None or abs(sent - stored[field]) > SAME_SPOT_DEGREES + 1e-9:
+                changed.append(field)
+    return changed
+
+
+def _same_time(sent: datetime, stored: datetime, arrived: datetime) -> bool:
+    # A time ahead of the item's arrival was stored as the arrival (`store.INSERT_ITEM`): a clock running fast.
+    return sent == stored or (stored == arrived and arrived < sent <= arrived + CLOCK_SKEW)
 
 
 def _replay(earlier: tuple[bytes, ItemCreated], digest: bytes) -> Accepted:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from suggestions.errors import Conflict
 from suggestions.hotspots.places import Place
 from suggestions.intake.schema import ItemCreated
-from suggestions.privacy import mask_pii
 
 # One statement, so one round trip and atomic without an explicit transaction: the item, and its contact if any.
 INSERT_ITEM = """
@@ -28,7 +26,8 @@ SELECT id, tracking_code, status FROM item
 """
 
 SELECT_BY_EXTERNAL_ID = """
-SELECT i.id, i.tracking_code, i.status, i.text, i.text_masked, c.name, c.phone, c.anonymised_at AS contact_erased
+SELECT i.id, i.tracking_code, i.status, i.text, i.text_masked, i.place, i.kind, i.received_at, i.created_at, i.lat,
+       i.lon, c.name, c.phone, c.anonymised_at AS contact_erased
 FROM items i LEFT JOIN contacts c ON c.item_id = i.id
 WHERE i.channel = $1 AND i.external_id = $2
 """
@@ -62,6 +61,16 @@ SELECT i.tracking_code, i.status, i.received_at, i.updated_at, i.closed_at, i.re
         FROM item_notes n WHERE n.item_id = i.id AND n.public) AS progress
 FROM items i LEFT JOIN ratings r ON r.item_id = i.id AND r.closed_at = i.closed_at
 WHERE i.tracking_code = $1
+"""
+
+
+# A code as `tracking_code.reading_key` folds it (READ_ALIKE: FOLDED to FOLDED_TO), the expression the index
+# `items_tracking_reading` holds.
+READING = "translate(replace(tracking_code, '-', ''), 'ZSBPGJVTNQ', '258866UDM9')"
+SELECT_READ_ALIKE = """
+SELECT tracking_code FROM items
+WHERE translate(replace(tracking_code, '-', ''), 'ZSBPGJVTNQ', '258866UDM9') = $1
+LIMIT 2
 """
 
 
@@ -106,25 +115,10 @@ async def insert_item(
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 
 
-async def item_by_external_id(
-    conn: Any, *, channel: str, external_id: str, text: str, contact_name: str | None, contact_phone: str | None
-) -> ItemCreated | None:
-    """The item stored under this external id; Conflict naming `external_id` when it holds another text or another
-    contact (what was sent again is not what was stored: answering it as stored would drop it without a word, a
-    call-back number left on a second call among it). `contact_phone` in canonical form."""
-    row = await conn.fetchrow(SELECT_BY_EXTERNAL_ID, channel, external_id)
-    if row is None:
-        return None
-    # Retention may have replaced the text with its masked form (an item sent back to work afterwards keeps it, though
-    # it loses its mark), and erased the contact. Only a text kept masked is compared masked: two texts that differ
-    # in a number (a call-back number corrected) mask alike.
-    kept_masked = row["text"] == row["text_masked"]
-    if text != row["text"] and not (kept_masked and mask_pii(text) == row["text_masked"]):
-        raise Conflict("this external_id already names an item with another text", field="external_id")
-    erased = row["contact_erased"] is not None
-    if not erased and (contact_name, contact_phone) != (row["name"], row["phone"]):
-        raise Conflict("this external_id already names an item with another contact", field="external_id")
-    return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
+async def item_by_external_id(conn: Any, *, channel: str, external_id: str) -> Any:
+    """The item stored under this external id, with what a sender said of it and its contact (`service.differences`
+    compares them with a request sending it again); None if there is none."""
+    return await conn.fetchrow(SELECT_BY_EXTERNAL_ID, channel, external_id)
 
 
 async def claim_idempotency_key(conn: Any, *, scope: str, key: str, request_hash: bytes, item_id: int) -> bool:
@@ -152,3 +146,8 @@ async def delete_expired_idempotency_keys(conn: Any, *, hours: int) -> int:
 
 async def tracking(conn: Any, tracking_code: str) -> Any:
     return await conn.fetchrow(SELECT_TRACKING, tracking_code)
+
+
+async def codes_read_alike(conn: Any, reading: str) -> list[str]:
+    """The stored codes this reading may be (`tracking_code.reading_key`), two at most: more than one is as many."""
+    return [row["tracking_code"] for row in await conn.fetch(SELECT_READ_ALIKE, reading)]

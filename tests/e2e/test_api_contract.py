@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -188,6 +188,7 @@ async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any)
         "can_rate",
         "reopened_at",  # a dissatisfied rating sent it back to work
         "progress",  # staff's interim replies
+        "read_alike",  # found by a code read out that reads like it (a token holder's look-up)
     }
     assert tracking["answer"] is None
     assert tracking["tracking_code"] == created["tracking_code"]
@@ -248,7 +249,7 @@ async def test_items_by_external_id(client: Any, operator: dict[str, str], staff
     # The same work order sent again with another text is not what was stored: said so, not answered as stored.
     changed = await client.post("/api/v1/items", json={**body, "text": "另一件事"}, headers=operator)
     assert changed.status_code == 422
-    assert problem_fields(changed) == {"external_id"}
+    assert problem_fields(changed) == {"external_id", "text"}
     found = (
         await client.get(
             "/api/v1/items", params={"channel": "hotline", "external_id": "12345-2026-0042"}, headers=staff
@@ -268,7 +269,7 @@ async def test_a_work_order_sent_again_with_another_number_in_its_text_is_not_ta
         "/api/v1/items", json={**body, "text": "来电人反映电梯坏了，回电13912345679。"}, headers=operator
     )
     assert corrected.status_code == 422
-    assert problem_fields(corrected) == {"external_id"}
+    assert problem_fields(corrected) == {"external_id", "text"}
     assert await pool.fetchval("SELECT text FROM items WHERE id = $1", first.json()["id"]) == body["text"]
     # Once retention has kept only the masked text, the original sent again is still the item stored (sent back to
     # work since, the item has lost its mark, not its masked text).
@@ -289,7 +290,7 @@ async def test_a_work_order_sent_again_with_a_call_back_number_is_not_taken_as_s
     with_phone = {**body, "contact_phone": "13912345678", "contact_name": "王先生"}
     again = await client.post("/api/v1/items", json=with_phone, headers=operator)
     assert again.status_code == 422
-    assert problem_fields(again) == {"external_id"}
+    assert problem_fields(again) == {"external_id", "contact_name", "contact_phone"}
     assert (await client.get(f"/api/v1/items/{item_id}/contact", headers=staff)).status_code == 404
     # The same call sent again as it was stored is the item, its contact written another way too.
     second = {**body, "external_id": "12345-2026-0045"}
@@ -390,3 +391,70 @@ async def test_the_documented_problem_names_the_status_a_409_gives(client: Any, 
     declared = schema["components"]["schemas"]["Problem"]["properties"]
     assert set(refused.json()) <= set(declared)
     assert "current_status" in declared
+
+
+AMENDED = [
+    ({"place": "回龙观街道 龙禧苑"}, {"place"}),
+    ({"place": None}, {"place"}),
+    ({"kind": "suggestion"}, {"kind"}),
+    ({"received_at": "2026-11-29T08:00:00+08:00"}, {"received_at"}),
+    ({"lat": 40.1, "lon": 116.2}, {"lat", "lon"}),
+    ({"kind": "help", "text": "来电人反映电梯坏了，老人被困。"}, {"kind", "text"}),
+]
+
+
+@pytest.mark.parametrize(("change", "fields"), AMENDED)
+async def test_a_work_order_sent_again_with_another_place_kind_time_or_spot_is_not_taken_as_stored(
+    client: Any, operator: dict[str, str], pool: Any, change: dict[str, Any], fields: set[str]
+) -> None:
+    an_hour_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    body = {
+        "channel": "hotline",
+        "external_id": "12345-2026-0046",
+        "text": "来电人反映电梯坏了，三天没人修。",
+        "place": "龙泽园街道 龙跃苑二区",
+        "kind": "complaint",
+        "received_at": an_hour_ago.isoformat(),
+        "lat": 40.07512,
+        "lon": 116.3271,
+    }
+    first = await client.post("/api/v1/items", json=body, headers=operator)
+    assert first.status_code == 201, first.text
+    # The same order sent again is the item stored: its time written in another zone, its spot as a phone rounds it,
+    # or without what it said before (a re-send that leaves a field out drops nothing).
+    same = {
+        **body,
+        "received_at": an_hour_ago.astimezone(timezone(timedelta(hours=8))).isoformat(),
+        "lat": 40.0751,
+    }
+    for again in (same, {k: v for k, v in body.items() if k not in ("kind", "received_at", "lat", "lon")}):
+        retried = await client.post("/api/v1/items", json=again, headers=operator)
+        assert (retried.status_code, retried.json()["id"]) == (200, first.json()["id"]), retried.text
+    # Changed, it is not: the operator is told which field differs, rather than the change dropped without a word.
+    changed = await client.post("/api/v1/items", json={**body, **change}, headers=operator)
+    assert changed.status_code == 422, changed.text
+    assert problem_fields(changed) == {"external_id", *fields}
+    stored = await pool.fetchrow("SELECT place, kind, received_at, lat FROM items WHERE id = $1", first.json()["id"])
+    assert (stored["place"], stored["kind"], stored["received_at"], stored["lat"]) == (
+        body["place"],
+        "complaint",
+        an_hour_ago,
+        40.07512,
+    )
+
+
+async def test_a_work_order_whose_console_clock_ran_fast_is_the_item_stored_when_sent_again(
+    client: Any, operator: dict[str, str]
+) -> None:
+    ahead = (datetime.now(UTC) + timedelta(minutes=2)).isoformat()
+    body = {
+        "channel": "hotline",
+        "external_id": "12345-2026-0047",
+        "text": "来电人反映路灯不亮。",
+        "received_at": ahead,
+    }
+    first = await client.post("/api/v1/items", json=body, headers=operator)
+    assert first.status_code == 201, first.text
+    # Stored as the time it arrived, not the console's: the same order sent again is still that item.
+    again = await client.post("/api/v1/items", json=body, headers=operator)
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"]), again.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -82,3 +83,52 @@ async def test_a_record_number_needs_a_sender_with_a_token(
     # A platform that sends web items with its own token keeps its numbers.
     assert (await client.post("/api/v1/items", json=body, headers=operator)).status_code == 201
     assert (await client.post("/api/v1/items", json=body, headers=operator)).status_code == 200
+
+
+async def test_a_report_sent_again_under_a_new_key_after_the_app_was_killed_is_stored_once(
+    client: Any, pool: asyncpg.Pool, grid_worker: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A grid worker's app killed mid-send (or a phone that lost the answer) sends its draft again when it starts, the
+    time it was written down included, under a key of its own or none: it is the report already stored."""
+    draft = {
+        "channel": "grid",
+        "text": "巡查发现龙跃苑二区5号楼东侧井盖缺失，已设置临时围挡。",
+        "place": "龙泽园街道 龙跃苑二区",
+        "received_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "lat": 40.0751,
+        "lon": 116.3271,
+    }
+    first = await client.post("/api/v1/items", json=draft, headers={**grid_worker, "Idempotency-Key": "draft-1"})
+    assert first.status_code == 201, first.text
+    for key in ({"Idempotency-Key": "draft-1-after-restart"}, {}):
+        again = await client.post("/api/v1/items", json=draft, headers={**grid_worker, **key})
+        assert (again.status_code, again.json()["id"]) == (200, first.json()["id"]), again.text
+    # Another report, or the same words at another time, is one of its own; so is the same body from another sender.
+    moved = {**draft, "received_at": (datetime.now(UTC) - timedelta(minutes=20)).isoformat()}
+    assert (await client.post("/api/v1/items", json=moved, headers=grid_worker)).status_code == 201
+    hotline = {**draft, "channel": "hotline", "text": "来电人反映龙跃苑二区5号楼东侧井盖缺失。"}
+    assert (await client.post("/api/v1/items", json=hotline, headers=operator)).status_code == 201
+    # Without a time written down, two calls in the same words may be two callers: each is stored.
+    untimed = {k: v for k, v in hotline.items() if k != "received_at"}
+    statuses = [(await client.post("/api/v1/items", json=untimed, headers=operator)).status_code for _ in range(2)]
+    assert statuses == [201, 201]
+    assert await pool.fetchval("SELECT count(*) FROM items") == 5
+
+
+async def test_a_draft_tapped_twenty_times_at_once_under_as_many_keys_is_stored_once(
+    client: Any, pool: asyncpg.Pool, grid_worker: dict[str, str]
+) -> None:
+    draft = {
+        "channel": "grid",
+        "text": "巡查发现龙跃苑二区北门路灯不亮。",
+        "received_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+    }
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/items", json=draft, headers={**grid_worker, "Idempotency-Key": f"tap-{n}"})
+            for n in range(20)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1

@@ -1,0 +1,104 @@
+"""A caller's earlier items, for the operator taking their call: "item X is still open with desk Y" before a fourth.
+
+Found as `cases/suggest` finds a caller (`hotspots.views.CALLER_CASES`): the items whose contact holds the phone, in
+canonical form, compared in the database, latest first, grid reports left out (a grid worker leaves their own phone on
+the many problems they report). Listing them links a phone to items as reading their contact does: each item listed
+is recorded in `contact_reads`, as `caller_history`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from suggestions.hotspots.tracker import OWN_CASES_MAX
+from suggestions.intake.schema import Channel, Status
+
+# What an operator asks about: what the caller has open, whenever it came, and what they were answered lately.
+CLOSED_SHOWN_DAYS = 90
+# How many of the phone's latest items are read, by its index: a shared phone (a switchboard) has many.
+ITEMS_READ = 200
+SUMMARY_LENGTH = 60
+OPEN = ("pending", "open", "failed", "assigned")
+
+CALLER_ITEMS = """
+WITH theirs AS MATERIALIZED (
+    SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT $2
+)
+SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.topic, i.assigned_to, i.case_id, i.closed_at,
+       left(i.text_masked, $5) AS summary
+FROM theirs JOIN items i ON i.id = theirs.item_id
+WHERE i.channel <> 'grid' AND (i.status <> 'closed' OR i.closed_at > $3)
+ORDER BY i.status = 'closed', i.received_at DESC, i.id DESC
+LIMIT $4
+"""
+
+RECORD_READS = """
+INSERT INTO contact_reads (item_id, read_by, purpose) SELECT unnest($1::bigint[]), $2, 'caller_history'
+"""
+
+
+class CallerItem(msgspec.Struct, kw_only=True):
+    id: int
+    tracking_code: str
+    received_at: datetime
+    channel: Channel
+    status: Status
+    status_text: str
+    topic: str | None  # null while it is being classified
+    assigned_to: str | None  # the desk handling it (or that answered it)
+    case_id: int | None
+    closed_at: datetime | None
+    summary: str  # the first words, phone, ID and card numbers and names masked
+
+
+class CallerHistory(msgspec.Struct, kw_only=True):
+    items: list[CallerItem]  # open ones first, then those closed lately; newest first in each
+    open: int  # how many of those listed are not closed
+    shared: bool  # on more open cases than one resident has: a switchboard or a committee's landline, not one person
+    message: str  # the same in a sentence for the operator, and plainly so when there is nothing
+
+
+def _message(items: list[CallerItem], open_count: int, shared: bool) -> str:
+    if not items:
+        return f"该号码没有未办结的诉求，近 {CLOSED_SHOWN_DAYS} 天也没有办结的诉求"
+    said = f"该号码有 {open_count} 件未办结" if open_count else "该号码没有未办结的诉求"
+    repeated = Counter(item.case_id for item in items if item.status in OPEN and item.case_id is not None)
+    said += "".join(f"，其中 {n} 件是同一问题（案件 {case}）" for case, n in repeated.most_common() if n > 1)
+    closed = len(items) - open_count
+    said += f"，近 {CLOSED_SHOWN_DAYS} 天办结 {closed} 件" if closed else ""
+    if shared:
+        said += f"；此号码涉及 {OWN_CASES_MAX} 个以上不同问题，可能是多人共用的电话"
+    return said
+
+
+async def caller_history(conn: Any, *, phone: str, who: int, limit: int, status_text: dict[str, str]) -> CallerHistory:
+    """The items left with this phone (canonical form), the reads recorded in the same transaction."""
+    since = datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS)
+    async with conn.transaction():
+        rows = await conn.fetch(CALLER_ITEMS, phone, ITEMS_READ, since, limit, SUMMARY_LENGTH)
+        if rows:
+            await conn.execute(RECORD_READS, [row["id"] for row in rows], who)
+    items = [
+        CallerItem(
+            id=row["id"],
+            tracking_code=row["tracking_code"],
+            received_at=row["received_at"],
+            channel=row["channel"],
+            status=row["status"],
+            status_text=status_text[row["status"]],
+            topic=row["topic"],
+            assigned_to=row["assigned_to"],
+            case_id=row["case_id"],
+            closed_at=row["closed_at"],
+            summary=row["summary"],
+        )
+        for row in rows
+    ]
+    open_count = sum(item.status in OPEN for item in items)
+    open_cases = {item.case_id for item in items if item.status in OPEN and item.case_id is not None}
+    shared = len(open_cases) > OWN_CASES_MAX
+    return CallerHistory(items=items, open=open_count, shared=shared, message=_message(items, open_count, shared))

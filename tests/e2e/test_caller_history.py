@@ -1,0 +1,131 @@
+"""An operator taking a call sees the caller's earlier items before filing another."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from suggestions.settings import Settings
+from tests.e2e.test_hotspots import FixedTopic
+from tests.e2e.test_limits import app_client, msgspec_replace
+
+PHONE = "13912340003"
+LIFT = "龙跃苑二区5号楼电梯又坏了，已经停了三天，楼里好多老人上不了楼，来电人电话13912340003。"
+LIFT_AGAIN = "来电人再次反映龙跃苑二区5号楼电梯仍未修好，老人还是下不了楼。"
+RUBBISH = "龙跃苑二区门口的垃圾站每天傍晚才清运，夏天气味很大，建议早上清运一次。"
+
+
+async def _post(client: Any, headers: dict[str, str], channel: str, text: str, **extra: Any) -> dict[str, Any]:
+    body = {"channel": channel, "text": text, **extra}
+    response = await client.post("/api/v1/items", json=body, headers=headers if channel != "web" else {})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def test_an_operator_sees_the_callers_earlier_items_open_ones_first(
+    client: Any,
+    drain: Any,
+    model: Any,
+    pool: asyncpg.Pool,
+    operator: dict[str, str],
+    staff: dict[str, str],
+    grid_worker: dict[str, str],
+) -> None:
+    week_ago = (datetime.now(UTC) - timedelta(days=7)).isoformat()
+    rubbish = await _post(client, operator, "hotline", RUBBISH, contact_phone=PHONE, received_at=week_ago)
+    lift = await _post(client, operator, "hotline", LIFT, contact_phone=PHONE)
+    again = await _post(client, {}, "web", LIFT_AGAIN, contact_phone="+86 139-1234-0003")
+    # A grid worker's own phone on a patrol report is not the caller's history; nor is another caller's item.
+    await _post(client, grid_worker, "grid", LIFT_AGAIN, contact_phone=PHONE)
+    await _post(client, operator, "hotline", RUBBISH, contact_phone="13912340004")
+    await drain(model=FixedTopic(model, "城乡建设"))
+    assigned = await client.post(f"/api/v1/items/{lift['id']}/assign", json={"to": "区住建委"}, headers=staff)
+    assert assigned.status_code == 200, assigned.text
+    closed = await client.post(f"/api/v1/items/{rubbish['id']}/close", json={"answer": "已协调早上清运"}, headers=staff)
+    assert closed.status_code == 200, closed.text
+
+    response = await client.post("/api/v1/callers/items", json={"contact_phone": "139 1234 0003"}, headers=operator)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    history = response.json()
+    listed = history["items"]
+    assert [i["id"] for i in listed] == [again["id"], lift["id"], rubbish["id"]]
+    assert [i["status"] for i in listed] == ["open", "assigned", "closed"]
+    assert listed[0]["tracking_code"] == again["tracking_code"]
+    assert listed[1]["assigned_to"] == "区住建委"
+    assert listed[1]["case_id"] is not None
+    assert listed[1]["topic"] is not None
+    assert listed[2]["closed_at"] is not None
+    # The caller's number in their own words is masked, and only the first words are shown.
+    assert PHONE not in listed[1]["summary"]
+    assert listed[1]["summary"].startswith("龙跃苑二区5号楼电梯又坏了")
+    assert len(listed[1]["summary"]) <= 60
+    assert history["open"] == 2
+    assert history["shared"] is False
+    assert "2 件未办结" in history["message"]
+    # The follow-up joined the caller's case: the operator is told it is one problem, reported twice.
+    assert listed[0]["case_id"] == listed[1]["case_id"]
+    assert f"其中 2 件是同一问题（案件 {listed[0]['case_id']}）" in history["message"]
+    # Each item listed is a read of its contact, recorded with the operator's token.
+    reads = await pool.fetch("SELECT item_id, purpose FROM contact_reads ORDER BY item_id")
+    assert [(r["item_id"], r["purpose"]) for r in reads] == [
+        (i, "caller_history") for i in sorted([rubbish["id"], lift["id"], again["id"]])
+    ]
+
+    nobody = await client.post("/api/v1/callers/items", json={"contact_phone": "13700000000"}, headers=staff)
+    assert nobody.status_code == 200, nobody.text
+    assert nobody.json()["items"] == []
+    assert nobody.json()["message"].startswith("该号码没有未办结的诉求")
+
+
+async def test_only_those_who_answer_callers_may_look_one_up(
+    client: Any, operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    body = {"contact_phone": PHONE}
+    assert (await client.post("/api/v1/callers/items", json=body)).status_code == 401
+    assert (await client.post("/api/v1/callers/items", json=body, headers=grid_worker)).status_code == 403
+    for bad in ("12345", "", "   "):
+        refused = await client.post("/api/v1/callers/items", json={"contact_phone": bad}, headers=operator)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "contact_phone"
+        assert PHONE not in refused.text
+    assert (await client.post("/api/v1/callers/items", json={}, headers=operator)).status_code == 422
+
+
+async def test_the_phones_a_token_looks_up_are_limited(
+    settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any, operator: dict[str, str]
+) -> None:
+    limited = msgspec_replace(settings, rate_limit_caller="3/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+
+        async def history(phone: str) -> int:
+            response = await client.post("/api/v1/callers/items", json={"contact_phone": phone}, headers=operator)
+            return int(response.status_code)
+
+        async def suggested(phone: str) -> int:
+            body = {"text": "来电人说上周反映的事情还没有解决", "contact_phone": phone}
+            return int((await client.post("/api/v1/cases/suggest", json=body, headers=operator)).status_code)
+
+        # The caller on the line, asked about again and again as the operator types, is one phone.
+        assert [await history(PHONE) for _ in range(3)] == [200, 200, 200]
+        assert [await suggested(PHONE) for _ in range(5)] == [200] * 5
+        # Other phones count, whichever way they are asked about; the suggestions' count is the history's.
+        assert await suggested("13912340004") == 200
+        assert await history("+86 139 1234 0005") == 200
+        refused = await client.post("/api/v1/callers/items", json={"contact_phone": "13912340006"}, headers=operator)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "13912340006" not in refused.text
+        assert await suggested("13912340007") == 429
+        # Refused, a phone was not looked up: asked again, it is refused again, not let through as seen.
+        assert await history("13912340006") == 429
+        assert await history(PHONE) == 200
+        # Suggestions without a phone, and the token's other work, go on.
+        body = {"text": "来电人说上周反映的事情还没有解决"}
+        assert (await client.post("/api/v1/cases/suggest", json=body, headers=operator)).status_code == 200
+        assert (
+            await client.post("/api/v1/track", json={"code": "ABCD-EFGH-JKMN"}, headers=operator)
+        ).status_code == 404
