@@ -23,10 +23,9 @@ from litestar.di import NamedDependency
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.auth import CHANNEL_ROLES, Principal
+from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal
 from suggestions.db import connection
 from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
-from suggestions.hotspots.routes import CALLER_ROLES
 from suggestions.hotspots.views import Suggestion, suggest_cases
 from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn
 from suggestions.intake.service import accept_item, checked_phone
