@@ -15,7 +15,7 @@ from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
 from suggestions.intake.tracking_code import new_tracking_code
-from suggestions.privacy import mask_pii, normalize_phone
+from suggestions.privacy import drop_invisible, mask_pii, normalize_phone
 
 # A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -70,7 +70,8 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
 
     `history` is for imports of earlier records, which keep their own received_at on every channel.
     """
-    text = item.text.strip()
+    # Characters that draw nothing are not kept: they would hide a phone from masking, or a copy from grouping.
+    text = drop_invisible(item.text).strip()
     if not shows_anything(text):
         raise InvalidInput("text", "text must not be blank / 内容不能为空")
     if item.received_at is not None:
@@ -90,12 +91,12 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             )
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
-    name = item.contact_name.strip() if item.contact_name and shows_anything(item.contact_name) else None
+    name = drop_invisible(item.contact_name).strip() if item.contact_name else None
     return _Checked(
         text=text,
-        contact_name=name or None,
+        contact_name=name if name and shows_anything(name) else None,
         contact_phone=checked_phone(item.contact_phone),
-        place=mask_pii((item.place or "").strip()),
+        place=mask_pii(drop_invisible(item.place or "").strip()),
     )
 
 
