@@ -39,9 +39,11 @@ from suggestions.ratelimit import REFUSED
 from suggestions.settings import Settings
 from suggestions.triage.ratings import (
     MAX_COMMENT_LENGTH,
+    MAX_RATINGS_OF_A_REPLY,
     RATING_DAYS,
     RATING_TEXT,
     AnsweredAgain,
+    RatedTooOften,
     RatingIn,
     rate,
     same_closing,
@@ -261,6 +263,7 @@ async def submit(
 # What the look-up box takes (its maxlength in track.html): room for a code pasted with the chat message around it.
 MAX_TYPED_CODE = 200
 ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
+RATED_TOO_OFTEN = f"这条答复的评价已经改过 {MAX_RATINGS_OF_A_REPLY} 次，不能再改了。还有问题请拨打 12345"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
     "reopened": "已收到您的评价。这件事已退回重新办理，办好后会再次答复您。",
@@ -379,6 +382,8 @@ async def _rate(
         rated = await rate(db_connection, tracking_code=normalised, rating=rating, now=datetime.now(UTC))
     except AnsweredAgain:
         return await page(alert=ANSWERED_AGAIN, status_code=409)
+    except RatedTooOften:
+        return await page(alert=RATED_TOO_OFTEN, status_code=409)
     except StateConflict:
         return await page(alert=f"这件事现在不能评价：办结后 {RATING_DAYS} 天内可以评价", status_code=409)
     if rated is None:

@@ -6,6 +6,9 @@ from typing import Any
 
 import asyncpg
 
+from suggestions.triage.ratings import MAX_RATINGS_OF_A_REPLY
+from tests.e2e.test_satisfaction import closed_item
+
 ZERO_WIDTH_SPACE, WORD_JOINER, RIGHT_TO_LEFT_OVERRIDE = "\u200b", "\u2060", "\u202e"
 
 
@@ -31,3 +34,32 @@ async def test_characters_that_draw_nothing_hide_no_phone_from_masking(
     assert stored == "楼道灯坏了，我的电话13912345678"
     contact = await client.get(f"/api/v1/items/{created.json()['id']}/contact", headers=staff)
     assert contact.json()["phone"] == "13912345678"
+
+
+async def test_a_rating_flood_on_one_reply_is_not_recorded_without_end(
+    client: Any, drain: Any, staff: dict[str, str], pool: asyncpg.Pool
+) -> None:
+    """Whoever holds a tracking code could post ratings of one reply for ever, from many addresses: each one a row of
+    the record of ratings given and a count in the ratings the centre's dashboard shows."""
+    created = await closed_item(client, drain, staff)
+    rating = f"/api/v1/track/{created['tracking_code']}/rating"
+    changes = "SELECT count(*) FROM rating_changes WHERE item_id = $1"
+    # The same rating sent again (a second tap, a slow network's retry) is one rating given.
+    for _ in range(5):
+        assert (await client.post(rating, json={"rating": "satisfied"})).status_code == 200
+    assert await pool.fetchval(changes, created["id"]) == 1
+    # A resident may change their mind, not without end.
+    choices = ["basically_satisfied", "satisfied"] * 5
+    answers = [await client.post(rating, json={"rating": choice}) for choice in choices]
+    allowed = MAX_RATINGS_OF_A_REPLY - 1
+    assert [answer.status_code for answer in answers] == [200] * allowed + [409]
+    assert "changed" in answers[-1].json()["detail"]
+    assert await pool.fetchval(changes, created["id"]) == MAX_RATINGS_OF_A_REPLY
+    standing = (await client.get(f"/api/v1/track/{created['tracking_code']}")).json()["rating"]
+    assert standing == choices[allowed - 1]
+    # The rating standing, sent again, is still answered as given.
+    assert (await client.post(rating, json={"rating": standing})).status_code == 200
+    # The tracking page says why, not that the reply is too old to rate.
+    page = await client.post("/track/rate", data={"code": created["tracking_code"], "rating": choices[-1]})
+    assert page.status_code == 409
+    assert "改过" in page.text
