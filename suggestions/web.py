@@ -29,6 +29,7 @@ from suggestions.intake.service import (
     accept_item,
     check_item,
     checked_phone,
+    has_words,
     request_hash,
     shows_anything,
 )
@@ -156,7 +157,12 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
     # character no message can (a NUL pasted in).
     text = fields.get("text", "")
     if "text" in errors and len(text) <= MAX_TEXT_LENGTH:
-        errors["text"] = "请写下发生了什么" if not shows_anything(text) else "内容里有无法识别的字符，请删去后再提交"
+        if not shows_anything(text):
+            errors["text"] = "请写下发生了什么"
+        elif "\x00" not in text and not has_words(text):
+            errors["text"] = "请用文字写下发生了什么：只有表情或符号，工作人员看不明白"
+        else:
+            errors["text"] = "内容里有无法识别的字符，请删去后再提交"
     elif "text" in errors:
         # Many Android input methods write past the box's maxlength: say how much is over.
         over = len(text) - MAX_TEXT_LENGTH

@@ -65,6 +65,13 @@ def shows_anything(text: str) -> bool:
     return any(unicodedata.category(ch) not in _BLANK_CATEGORIES and ch not in _FILLERS for ch in text)
 
 
+def has_words(text: str) -> bool:
+    """Whether the text holds a letter or a digit of any script (a private-use character too: older input methods put
+    rare characters of names and places there). Emoji, punctuation and symbols alone tell staff nothing, and the
+    model reads nothing in them."""
+    return any(unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "Co" for ch in text)
+
+
 def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = None) -> _Checked:
     """Rules that the schema alone cannot say; each failure names its field.
 
@@ -74,6 +81,8 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
     text = drop_invisible(item.text).strip()
     if not shows_anything(text):
         raise InvalidInput("text", "text must not be blank / 内容不能为空")
+    if not has_words(text):
+        raise InvalidInput("text", "text has no words, only emoji or symbols / 请用文字写下发生了什么")
     if item.received_at is not None:
         if item.channel == "web" and not history:
             raise InvalidInput("received_at", "received_at is set by the service for web items")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import pytest
 
 from suggestions.triage.ratings import MAX_RATINGS_OF_A_REPLY
+from tests.e2e.test_api_contract import problem_fields
 from tests.e2e.test_satisfaction import closed_item
 
 ZERO_WIDTH_SPACE, WORD_JOINER, RIGHT_TO_LEFT_OVERRIDE = "\u200b", "\u2060", "\u202e"
@@ -63,3 +65,25 @@ async def test_a_rating_flood_on_one_reply_is_not_recorded_without_end(
     page = await client.post("/track/rate", data={"code": created["tracking_code"], "rating": choices[-1]})
     assert page.status_code == 409
     assert "改过" in page.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("😡" * 5000, id="5000-emoji"),
+        pytest.param("？？？！！！……", id="punctuation"),
+        pytest.param("👍\u200b" * 100, id="emoji-and-zero-width"),
+    ],
+)
+async def test_a_post_without_a_word_is_refused_naming_the_text(client: Any, pool: asyncpg.Pool, text: str) -> None:
+    """Emoji or punctuation alone tell staff nothing, and the model reads nothing in them: such a post went into the
+    feed as a warning to look at. The resident is asked for words; a post with words and emoji is taken."""
+    refused = await client.post("/api/v1/items", json={"channel": "web", "text": text})
+    assert refused.status_code == 422, refused.text
+    assert problem_fields(refused) == {"text"}
+    page = await client.post("/submit", data={"text": text})
+    assert page.status_code == 422
+    assert "请用文字写下" in page.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+    taken = await client.post("/api/v1/items", json={"channel": "web", "text": "路灯坏了😡😡😡"})
+    assert taken.status_code == 201
