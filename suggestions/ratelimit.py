@@ -64,6 +64,8 @@ ANONYMOUS_INTAKE = {("POST", "/api/v1/items"), ("POST", "/submit")}
 # flooding, and gets the short page without its body being read.
 RESIDENT_FORM = ("POST", "/submit")
 REFUSED = "rate_limited_retry_after"
+# The id of the signed cookie a request carried, in the scope's state, for the resident form (`web.repeat_key`).
+BROWSER = "browser"
 # The limits residents sharing an address may reach, whose form comes back filled in.
 SUBMISSION_LIMITS = ("public", "public_address")
 # The residents' pages, which give a browser without one its cookie. Not the API: its clients are programs, counted
@@ -260,6 +262,8 @@ class RateLimitMiddleware(ASGIMiddleware):
         browser = signed_browser(_cookie(headers, BROWSER_COOKIE), secret) if secret is not None else None
         if secret is not None and browser is None and path in RESIDENT_PAGES:
             send = _with_cookie(send, new_browser_cookie(secret), secure=scope.get("scheme") == "https")
+        if browser is not None:
+            scope.setdefault("state", {})[BROWSER] = browser
         if not limited:
             await next_app(scope, receive, send)
             return

@@ -36,7 +36,7 @@ from suggestions.intake.service import (
 from suggestions.intake.tracking_code import has_look_alikes, normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
-from suggestions.ratelimit import REFUSED
+from suggestions.ratelimit import BROWSER, REFUSED
 from suggestions.settings import Settings
 from suggestions.triage.ratings import (
     MAX_COMMENT_LENGTH,
@@ -90,19 +90,24 @@ class WebForm(msgspec.Struct, kw_only=True):
 _SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SUBMISSION_SCOPE = "web:form"  # apart from the API's keys
 # The phone's back key fetches the form anew, with a new token, and the browser puts the typed words back: the same
-# message from the same address within these hours is that message sent again. Not longer, nor from any address:
-# two residents who write the same few words (路灯不亮) may well mean two lamps. The address itself is not kept
-# (`repeat_key`).
+# message from the same browser (its cookie, `ratelimit.BROWSER`), or from the same address when it sent none, within
+# these hours is that message sent again. Not longer, nor from any browser: two residents who write the same few words
+# (路灯不亮) may well mean two lamps, and behind a carrier's shared address (CGNAT) neighbours share one address. The
+# address itself is not kept (`repeat_key`).
 REPEAT_SCOPE = "web:repeat"
 REPEAT_HOURS = 2
 
 
-def repeat_key(address: str, item: ItemIn) -> IdempotencyKey:
+def repeat_key(address: str, item: ItemIn, browser: str | None = None) -> IdempotencyKey:
     """The message, and one byte of a hash of the sender's address: enough to tell most neighbours' identical words
     apart, too little to find an anonymous resident's address again by hashing every address with the words stored
-    beside the key."""
-    bucket = hashlib.sha256(address.encode()).digest()[0]
-    return IdempotencyKey(REPEAT_SCOPE, f"{bucket:02x}:{request_hash(item).hex()}", REPEAT_HOURS)
+    beside the key. A browser's cookie is a random number, which no one can find an address or a person from: its
+    key holds four bytes of a hash of it, and tells neighbours behind one address apart."""
+    if browser is not None:
+        bucket = "b" + hashlib.sha256(f"repeat:{browser}".encode()).digest()[:4].hex()
+    else:
+        bucket = f"{hashlib.sha256(address.encode()).digest()[0]:02x}"
+    return IdempotencyKey(REPEAT_SCOPE, f"{bucket}:{request_hash(item).hex()}", REPEAT_HOURS)
 
 
 def _form_page(
@@ -246,7 +251,7 @@ async def submit(
                 idempotency_key=key,
                 idempotency_hours=settings.idempotency_hours,
                 key_scope=SUBMISSION_SCOPE,
-                also_key=repeat_key(request.client.host if request.client else "", item),
+                also_key=repeat_key(request.client.host if request.client else "", item, request.state.get(BROWSER)),
             )
     except InvalidInput as exc:
         field = exc.problems[0].field

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -255,3 +256,25 @@ async def test_addresses_of_one_ipv6_network_share_one_count(
     assert statuses == [201, 201, 429]
     assert other_home.status_code == 201
     assert mapped == [201, 201, 429]
+
+
+async def test_neighbours_behind_one_address_who_write_the_same_words_each_file_their_own(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The same words from the same address within two hours were taken for one resident's form sent again by the
+    back key: behind a carrier's shared address the second neighbour to write 停水了 got the first one's tracking
+    code, read the first one's reply and could rate it, and was not heard. The browser tells them apart; one browser
+    sending its words again still files them once."""
+    limited = msgspec_replace(settings, rate_limit_public="10/minute")
+    async with browsers(limited, pool, queue, model, gazetteer) as browser:
+        first, second = browser(), browser()
+        codes = []
+        for resident, token in [(first, "a" * 22), (second, "b" * 22), (first, "c" * 22)]:
+            await resident.get("/")
+            sent = await resident.post("/submit", data={"text": "停水了", "submission": token})
+            assert sent.status_code in (200, 201)
+            codes.append((sent.status_code, re.findall(r"<span>([A-Z0-9]{4})", sent.text)))
+    assert [status for status, _ in codes] == [201, 201, 200]
+    assert codes[0][1] != codes[1][1]
+    assert codes[2][1] == codes[0][1]
+    assert await pool.fetchval("SELECT count(*) FROM items") == 2
