@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,6 +66,23 @@ def shows_anything(text: str) -> bool:
     return any(unicodedata.category(ch) not in _BLANK_CATEGORIES and ch not in _FILLERS for ch in text)
 
 
+_LINE_BREAK = re.compile(r"\r\n?")
+# Control characters but the tab and the line break: nothing a browser draws, and an escape or a backspace rewrites
+# what a terminal shows of an export.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
+def as_text(value: str) -> str:
+    """A message as kept: its lines broken by \\n alone, without controls or characters that draw nothing."""
+    return _CONTROLS.sub("", _LINE_BREAK.sub("\n", drop_invisible(value))).strip()
+
+
+def as_one_line(value: str) -> str:
+    """A place or a name as kept: one line, each run of spaces, line breaks and controls one space."""
+    return _SPACES_AND_CONTROLS.sub(" ", drop_invisible(value)).strip()
+
+
 def has_words(text: str) -> bool:
     """Whether the text holds a letter or a digit of any script (a private-use character too: older input methods put
     rare characters of names and places there). Emoji, punctuation and symbols alone tell staff nothing, and the
@@ -78,7 +96,7 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
     `history` is for imports of earlier records, which keep their own received_at on every channel.
     """
     # Characters that draw nothing are not kept: they would hide a phone from masking, or a copy from grouping.
-    text = drop_invisible(item.text).strip()
+    text = as_text(item.text)
     if not shows_anything(text):
         raise InvalidInput("text", "text must not be blank / 内容不能为空")
     if not has_words(text):
@@ -100,12 +118,12 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             )
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
-    name = drop_invisible(item.contact_name).strip() if item.contact_name else None
+    name = as_one_line(item.contact_name) if item.contact_name else None
     return _Checked(
         text=text,
         contact_name=name if name and shows_anything(name) else None,
         contact_phone=checked_phone(item.contact_phone),
-        place=mask_pii(drop_invisible(item.place or "").strip()),
+        place=mask_pii(as_one_line(item.place or "")),
     )
 
 

@@ -87,3 +87,22 @@ async def test_a_post_without_a_word_is_refused_naming_the_text(client: Any, poo
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
     taken = await client.post("/api/v1/items", json={"channel": "web", "text": "路灯坏了😡😡😡"})
     assert taken.status_code == 201
+
+
+async def test_a_place_is_one_line_and_no_text_holds_terminal_controls(client: Any, staff: dict[str, str]) -> None:
+    """A place came in as many lines (a console pasting a block of an address book) and stood so in the feed and in
+    hotspots; a text's escape and backspace characters, which draw nothing in a browser, rewrite what a terminal shows
+    of an export."""
+    sent = {
+        "channel": "web",
+        "text": "楼道灯坏了\x08\x08\x08\x1b[2J\r\n第二行\r第三行",
+        "place": "回龙观街道\r\n\r\n龙跃苑\t\t3号楼\x07",
+        "contact_name": "张\n先生",
+    }
+    created = await client.post("/api/v1/items", json=sent)
+    assert created.status_code == 201, created.text
+    item = (await client.get(f"/api/v1/items/{created.json()['id']}", headers=staff)).json()
+    assert item["place"] == "回龙观街道 龙跃苑 3号楼"
+    assert item["text"] == "楼道灯坏了[2J\n第二行\n第三行"
+    contact = (await client.get(f"/api/v1/items/{created.json()['id']}/contact", headers=staff)).json()
+    assert contact["name"] == "张 先生"
