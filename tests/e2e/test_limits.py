@@ -278,3 +278,20 @@ async def test_neighbours_behind_one_address_who_write_the_same_words_each_file_
     assert codes[0][1] != codes[1][1]
     assert codes[2][1] == codes[0][1]
     assert await pool.fetchval("SELECT count(*) FROM items") == 2
+
+
+async def test_guesses_at_tracking_codes_count_against_the_address_whatever_the_cookie(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A tracking code opens an item's reply and its rating: a script that takes a new cookie for every guess still
+    spends its address's requests, as neighbours' look-ups and ratings do."""
+    limited = msgspec_replace(settings, rate_limit_address="4/minute")
+    async with browsers(limited, pool, queue, model, gazetteer) as browser:
+        statuses = []
+        for guess in ["ABCD-EFGH-JKMN", "ABCD-EFGH-JKMP", "ABCD-EFGH-JKMQ", "ABCD-EFGH-JKMR", "ABCD-EFGH-JKMS"]:
+            guesser = browser()
+            await guesser.get("/")  # a fresh signed cookie each time
+            statuses.append((await guesser.post("/track", data={"code": guess})).status_code)
+        other = await browser("100.64.0.8").post("/api/v1/track", json={"code": "ABCD-EFGH-JKMT"})
+    assert statuses == [404, 404, 404, 404, 429]
+    assert other.status_code == 404
