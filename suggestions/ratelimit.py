@@ -3,7 +3,7 @@
 Five limits, each a `limits` string such as "10/minute;60/hour" (empty turns it off):
 
 - public: anonymous submissions (the resident form and `POST /api/v1/items` without a token), per browser: the
-  residents' pages give each browser a signed cookie (`browser_cookie`). A client that sends none, or one the
+  residents' pages give each browser a signed cookie (`new_browser_cookie`). A client that sends none, or one the
   service did not sign, is counted by its address;
 - public_address: anonymous submissions per client address, whatever cookie they carry. Carriers put a whole
   neighbourhood's phones behind one address (CGNAT), and residents writing about the same burst problem are the
@@ -74,7 +74,7 @@ RESIDENT_PAGES = frozenset({"/", "/submit", "/track", "/track/rate"})
 BROWSER_COOKIE = "browser"
 # Long enough that a resident who opens the form one day and sends it the next keeps the count of their own browser
 # (a browser without it is counted by its address, with its neighbours); a lost cookie is only a new one at the next
-# page. The cookie identifies no one: it is not stored, and Redis sees only an HMAC of it, for an hour at most.
+# page. The cookie identifies no one: it is not stored, and Redis sees only an HMAC of it, for its longest window.
 BROWSER_COOKIE_SECONDS = 30 * 24 * 3600
 _BROWSER = re.compile(r"[A-Za-z0-9_-]{16}")
 
@@ -158,7 +158,7 @@ def _cookie(headers: Iterable[tuple[bytes, bytes]], name: str) -> str | None:
 
 
 class RateLimiter:
-    """The three limits over one Redis; `check` says whether a request may go on."""
+    """The limits over one Redis; `check` says whether a request may go on."""
 
     def __init__(self, settings: Settings) -> None:
         self.public = _limits(settings.rate_limit_public, "public")
