@@ -16,9 +16,13 @@ Decisions that apply to every pattern:
   whatever their neighbours, so an ID-like or card-like run never leaks. The one letter that belongs to a number is
   the X/x check character closing an 18-character ID.
 - Full-width digits and punctuation (全角 input) count the same as ASCII.
+- Characters that draw nothing and only steer how text is shown (zero-width spaces, joiners, byte-order marks, soft
+  hyphens, bidirectional overrides: Unicode's format characters) are dropped before matching (`drop_invisible`): a
+  phone with a zero-width space between its digits reads as a phone.
 """
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -297,6 +301,15 @@ def _mask_once(text: str, keep: frozenset[str] = frozenset()) -> str:
     return "".join(pieces)
 
 
+def drop_invisible(text: str) -> str:
+    """Text without Unicode's format characters (category Cf): nothing a reader sees, yet they hide a number from
+    masking and a word from grouping (139\u200b1234\u200b5678), or show the words after a right-to-left override
+    reversed. An emoji joined of several (a family) falls apart into its parts, which say the same."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def mask_pii(text: str, keep: frozenset[str] = frozenset()) -> str:
     """Text as staff and operators read it: `mask_personal`, and another item's tracking code masked too (it reads
     that item's reply and rates it). `keep`: phones, in `normalize_phone`'s form, left as written (the office numbers
@@ -308,6 +321,7 @@ def mask_personal(text: str, keep: frozenset[str] = frozenset()) -> str:
     """Text with each mobile, landline, 身份证 and bank card number replaced by a placeholder such as "[手机号]", and a
     mobile spelt in Chinese numerals and a name after 我叫, 姓名 or 来电人 too (`_mask_words`); the phones in `keep`
     stay."""
+    text = drop_invisible(text)
     masked = _mask_once(text, keep)
     # Repeat until nothing is left to mask, so that the result never holds anything `contains_pii` would find,
     # whatever a masked number changed about its neighbours (a kept number is left, so the loop still ends).
@@ -334,6 +348,7 @@ def public_phones(setting: str) -> frozenset[str]:
 def contains_pii(text: str) -> bool:
     """Whether `mask_personal` would change text: it holds a personal number or a name. A tracking code is no
     personal data (it stands in the API's own paths by design), though `mask_pii` masks it too."""
+    text = drop_invisible(text)
     return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or any(r.search(text) for r in _NAME_RULES))
 
 
@@ -342,7 +357,7 @@ def normalize_phone(value: str) -> str:
 
     A landline extension is kept as "010-12345678转123" so that staff can still reach the resident.
     """
-    folded = value.translate(_FOLD).strip()
+    folded = drop_invisible(value).translate(_FOLD).strip()
     if (mobile := _CONTACT_MOBILE.fullmatch(folded)) is not None:
         return _digits(mobile["mobile"])
     if (landline := _CONTACT_LANDLINE.fullmatch(folded)) is not None:

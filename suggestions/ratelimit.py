@@ -1,20 +1,29 @@
 """Rate limits per client, counted in Redis so that every API process sees the same counts.
 
-Three limits, each a `limits` string such as "10/minute;60/hour" (empty turns it off):
+Six limits, each a `limits` string such as "10/minute;60/hour" (empty turns it off):
 
-- public: anonymous submissions (the resident form and `POST /api/v1/items` without a token), per client address;
+- public: anonymous submissions (the resident form and `POST /api/v1/items` without a token), per browser: the
+  residents' pages give each browser a signed cookie (`new_browser_cookie`). A client that sends none, or one the
+  service did not sign, is counted by its address;
+- public_address: anonymous submissions per client address, whatever cookie they carry. Carriers put a whole
+  neighbourhood's phones behind one address (CGNAT), and residents writing about the same burst problem are the
+  very reports the centre needs: they are not held to one resident's limit, only to this much higher ceiling, which
+  also bounds a script that takes a new cookie for every post;
 - token: every request that carries a bearer token, per token;
 - address: every request to the API and the resident pages, per client address, whatever token it carries, so that
-  inventing tokens does not escape the limits;
+  inventing tokens does not escape the limits. Tracking codes are looked up and rated under this limit only, by
+  address and never by cookie: each guess at a code costs one of the address's requests, whatever the guesser keeps;
 - caller: phones looked up per token (a caller's earlier items, the open cases of their reports), each phone counted
   once in `PHONE_SEEN_SECONDS`: a console asking again about the caller on the line, as the operator types, is one
   look-up; a token going through phones is counted for each. Checked by those handlers (`phone_look_up`), which
   alone read the phone from the body.
 
-The client address is the ASGI client: behind a reverse proxy, run uvicorn with `--proxy-headers` and
-`--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses and tokens become Redis keys only
-as HMACs keyed with the installation's secret, which PostgreSQL keeps (`rate_limit_secret`, made by the migrations):
-a plain hash of an IPv4 address is undone by hashing all 2^32 of them. The keys expire with their window.
+An address is an IPv4 address, or an IPv6 address's /64 network: a home or a phone is given a whole /64 and may take
+any address in it. The client address is the ASGI client: behind a reverse proxy, run uvicorn with `--proxy-headers`
+and `--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses, cookies and tokens become Redis
+keys only as HMACs keyed with the installation's secret, which PostgreSQL keeps (`rate_limit_secret`, made by the
+migrations): a plain hash of an IPv4 address is undone by hashing all 2^32 of them. The keys expire with their window.
+The cookie holds a random number and its signature, nothing else, and is stored nowhere.
 
 When Redis (or, before the secret is read, PostgreSQL) cannot be reached, requests pass: intake must keep accepting
 items while the queue is away (the row is in PostgreSQL and the sweeper finds it). After a failure the limiter rests
@@ -26,9 +35,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
+import re
+import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,13 +71,26 @@ PHONE_SEEN_SECONDS = 600
 # flooding, and gets the short page without its body being read.
 RESIDENT_FORM = ("POST", "/submit")
 REFUSED = "rate_limited_retry_after"
+# The id of the signed cookie a request carried, in the scope's state, for the resident form (`web.repeat_key`).
+BROWSER = "browser"
+# The limits residents sharing an address may reach, whose form comes back filled in.
+SUBMISSION_LIMITS = ("public", "public_address")
+# The residents' pages, which give a browser without one its cookie. Not the API: its clients are programs, counted
+# by address unless they keep and send a page's cookie.
+RESIDENT_PAGES = frozenset({"/", "/submit", "/track", "/track/rate"})
+BROWSER_COOKIE = "browser"
+# Long enough that a resident who opens the form one day and sends it the next keeps the count of their own browser
+# (a browser without it is counted by its address, with its neighbours); a lost cookie is only a new one at the next
+# page. The cookie identifies no one: it is not stored, and Redis sees only an HMAC of it, for its longest window.
+BROWSER_COOKIE_SECONDS = 30 * 24 * 3600
+_BROWSER = re.compile(r"[A-Za-z0-9_-]{16}")
 
 
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     retry_after: int = 0
-    limit: str = ""  # which limit refused: "address", "token", "public" or "caller"
+    limit: str = ""  # which limit refused: "address", "token", "public", "public_address" or "caller"
 
 
 def _limits(spec: str, name: str) -> list[RateLimitItem]:
@@ -91,16 +117,66 @@ def _key(kind: str, value: str, secret: bytes) -> str:
     return kind + ":" + base64.b32encode(digest).decode().lower()
 
 
+def client_network(address: str) -> str:
+    """What the limits count by: an IPv4 address (also when written as IPv6, ::ffff:10.1.1.1, by a dual-stack
+    socket), or an IPv6 address's /64, the network one home or phone is given whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip.exploded}/64", strict=False))
+    return str(ip)
+
+
+def _signature(secret: bytes, browser: str) -> str:
+    # A key of its own, derived from the installation's: a signature is never also some address's Redis key.
+    key = hmac.new(secret, b"browser cookie", hashlib.sha256).digest()
+    digest = hmac.new(key, browser.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def new_browser_cookie(secret: bytes) -> str:
+    """A random browser id and its signature: a script cannot make up ids of its own, each with a limit of its own,
+    without fetching a page for each."""
+    browser = secrets.token_urlsafe(12)
+    return f"{browser}.{_signature(secret, browser)}"
+
+
+def signed_browser(value: str | None, secret: bytes) -> str | None:
+    """The browser id of a cookie the service signed; None for anything else."""
+    browser, _, signature = (value or "").partition(".")
+    if not _BROWSER.fullmatch(browser) or not hmac.compare_digest(signature, _signature(secret, browser)):
+        return None
+    return browser
+
+
+def _cookie(headers: Iterable[tuple[bytes, bytes]], name: str) -> str | None:
+    for header, value in headers:
+        if header.lower() != b"cookie":
+            continue
+        for pair in value.decode("latin-1").split(";"):
+            key, _, found = pair.strip().partition("=")
+            if key == name:
+                return found.strip().strip('"')
+    return None
+
+
 class RateLimiter:
-    """The three limits over one Redis; `check` says whether a request may go on."""
+    """The limits over one Redis; `check` says whether a request may go on."""
 
     def __init__(self, settings: Settings) -> None:
         self.public = _limits(settings.rate_limit_public, "public")
+        self.public_address = _limits(settings.rate_limit_public_address, "public_address")
         self.token = _limits(settings.rate_limit_token, "token")
         self.address = _limits(settings.rate_limit_address, "address")
         self.caller = _limits(settings.rate_limit_caller, "caller")
         # Without a Redis URL (an app built only to read its OpenAPI document) there is nothing to count in.
-        self.enabled = bool(settings.redis_url and (self.public or self.token or self.address or self.caller))
+        self.enabled = bool(
+            settings.redis_url and (self.public or self.public_address or self.token or self.address or self.caller)
+        )
         self._connections: ConnectionPool | None = None
         self._strategy: SlidingWindowCounterRateLimiter | None = None
         if self.enabled:
@@ -124,22 +200,50 @@ class RateLimiter:
         if self._connections is not None:
             await self._connections.aclose()
 
-    async def check(self, *, method: str, path: str, address: str, token: str | None, pool: asyncpg.Pool) -> Decision:
+    async def installation_secret(self, pool: asyncpg.Pool) -> bytes | None:
+        """The secret keys and cookies are signed with, read once; None while PostgreSQL cannot give it."""
+        if self._secret is None and time.monotonic() >= self._resting_until:
+            try:
+                self._secret = bytes(await pool.fetchval(INSTALLATION_KEY, timeout=2))
+            except Exception as exc:
+                self._rest(exc)
+        return self._secret
+
+    def _rest(self, exc: Exception) -> None:
+        # Redis (or PostgreSQL) away: let requests through, rest a moment, say so once.
+        self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
+        log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
+
+    async def check(
+        self,
+        *,
+        method: str,
+        path: str,
+        address: str,
+        token: str | None,
+        pool: asyncpg.Pool,
+        browser: str | None = None,
+    ) -> Decision:
+        """`browser`: the id of the signed cookie the request carried (`signed_browser`), if any."""
         if self._strategy is None or time.monotonic() < self._resting_until:
             return Decision(True)
+        secret = await self.installation_secret(pool)
+        if secret is None:
+            return Decision(True)
+        network = client_network(address)
+        checks: list[tuple[str, list[RateLimitItem], str]] = [("address", self.address, _key("addr", network, secret))]
+        if token is not None:
+            checks.append(("token", self.token, _key("token", token, secret)))
+        elif (method, path) in ANONYMOUS_INTAKE:
+            # The browser's own limit first: a browser past it does not use up its neighbours' ceiling.
+            own = _key("browser", browser, secret) if browser else _key("public", network, secret)
+            checks.append(("public", self.public, own))
+            checks.append(("public_address", self.public_address, _key("ceiling", network, secret)))
         try:
-            secret = await self._installation_secret(pool)
-            checks: list[tuple[str, list[RateLimitItem], str]] = [
-                ("address", self.address, _key("addr", address, secret))
-            ]
-            if token is not None:
-                checks.append(("token", self.token, _key("token", token, secret)))
-            elif (method, path) in ANONYMOUS_INTAKE:
-                checks.append(("public", self.public, _key("public", address, secret)))
             for limit, items, key in checks:
                 if (refused := await self._hit(limit, items, key)) is not None:
                     return refused
-        except Exception as exc:  # Redis (or PostgreSQL) away: let the request through, rest a moment, say so once
+        except Exception as exc:
             self._rest(exc)
         return Decision(True)
 
@@ -150,8 +254,10 @@ class RateLimiter:
             return Decision(True)
         if time.monotonic() < self._resting_until:
             return Decision(True)
+        secret = await self.installation_secret(pool)
+        if secret is None:
+            return Decision(True)
         try:
-            secret = await self._installation_secret(pool)
             redis = Redis(connection_pool=self._connections)
             seen = f"{self._prefix}:{_key('phone', f'{token_id}:{phone}', secret)}"
             if not await redis.set(seen, b"1", nx=True, ex=PHONE_SEEN_SECONDS):
@@ -164,11 +270,6 @@ class RateLimiter:
             self._rest(exc)
         return Decision(True)
 
-    async def _installation_secret(self, pool: asyncpg.Pool) -> bytes:
-        if self._secret is None:
-            self._secret = bytes(await pool.fetchval(INSTALLATION_KEY, timeout=2))
-        return self._secret
-
     async def _hit(self, limit: str, items: list[RateLimitItem], key: str) -> Decision | None:
         assert self._strategy is not None
         for item in items:
@@ -177,10 +278,6 @@ class RateLimiter:
                 retry_after = max(1, math.ceil(stats.reset_time - time.time()))
                 return Decision(False, retry_after=retry_after, limit=limit)
         return None
-
-    def _rest(self, exc: Exception) -> None:
-        self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
-        log.warning("rate limits not checked for %.0f s: %s", REST_AFTER_FAILURE_SECONDS, type(exc).__name__)
 
 
 async def limit_phone_look_up(request: Request[Any, Any, Any], *, token_id: int, phone: str) -> None:
@@ -205,27 +302,54 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path: str = scope["path"]
-        if not self.limiter.enabled or not path.startswith(LIMITED_PREFIXES):
+        limited = path.startswith(LIMITED_PREFIXES)
+        if not self.limiter.enabled or not (limited or path in RESIDENT_PAGES):
             await next_app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        headers = scope["headers"]
+        scheme, _, token = dict(headers).get(b"authorization", b"").decode("latin-1").partition(" ")
+        pool = scope["litestar_app"].state.db_pool
+        secret = await self.limiter.installation_secret(pool)
+        browser = signed_browser(_cookie(headers, BROWSER_COOKIE), secret) if secret is not None else None
+        if secret is not None and browser is None and path in RESIDENT_PAGES:
+            send = _with_cookie(send, new_browser_cookie(secret), secure=scope.get("scheme") == "https")
+        if browser is not None:
+            scope.setdefault("state", {})[BROWSER] = browser
+        if not limited:
+            await next_app(scope, receive, send)
+            return
         client = scope.get("client")
         decision = await self.limiter.check(
             method=str(scope.get("method", "")),
             path=path,
             address=client[0] if client else "unknown",
             token=token.strip() if scheme.lower() == "bearer" and token.strip() else None,
-            pool=scope["litestar_app"].state.db_pool,
+            pool=pool,
+            browser=browser,
         )
         if decision.allowed:
             await next_app(scope, receive, send)
             return
-        if (scope.get("method"), path) == RESIDENT_FORM and decision.limit == "public":
+        if (scope.get("method"), path) == RESIDENT_FORM and decision.limit in SUBMISSION_LIMITS:
             scope.setdefault("state", {})[REFUSED] = decision.retry_after
             await next_app(scope, receive, send)
             return
         await _too_many(send, path=path, retry_after=decision.retry_after)
+
+
+def _with_cookie(send: Send, cookie: str, *, secure: bool) -> Send:
+    """`send`, giving the browser its cookie with the response: sent back only to this service's own pages and forms
+    (SameSite=Lax: a link from a chat opens the form with it, another site's form posts without it), and unreadable by
+    any script."""
+    attributes = f"{BROWSER_COOKIE}={cookie}; Path=/; Max-Age={BROWSER_COOKIE_SECONDS}; HttpOnly; SameSite=Lax"
+    header = (b"set-cookie", (attributes + ("; Secure" if secure else "")).encode())
+
+    async def sending(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), header]}
+        await send(message)
+
+    return sending
 
 
 TOO_MANY_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

@@ -50,10 +50,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The district's data folder (topics, user dictionary, gazetteer); empty means the packaged default district.
     district_dir: str = ""
     # Rate limits ("10/minute;60/hour"; empty turns one off), counted in Redis across API processes. public:
-    # anonymous submissions per client address; token: requests per bearer token; address: every request per client
-    # address. A district's busiest hour is a few hundred items; these leave room for a hotline centre behind one
-    # address and stop a script.
+    # anonymous submissions per browser (the residents' pages' signed cookie), or per client address for a client
+    # without one; public_address: anonymous submissions per client address whatever the cookie, the ceiling of a
+    # neighbourhood behind one carrier address (CGNAT); token: requests per bearer token; address: every request per
+    # client address. Addresses are IPv4 addresses or IPv6 /64 networks. A district's busiest hour is a few hundred
+    # items; these leave room for a neighbourhood's burst and a hotline centre behind one address and stop a script.
     rate_limit_public: str = "10/minute;60/hour"
+    rate_limit_public_address: str = "30/minute;300/hour"
     rate_limit_token: str = "600/minute"  # noqa: S105 (a limit, not a secret)
     rate_limit_address: str = "1200/minute"
     # Phones looked up per token (a caller's earlier items, the open cases of their reports), each counted once in 10
@@ -85,7 +88,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"timezone: {self.timezone!r} is no IANA time zone, e.g. Asia/Shanghai") from None
-        for name in ("rate_limit_public", "rate_limit_token", "rate_limit_address", "rate_limit_caller"):
+        for name in (
+            "rate_limit_public",
+            "rate_limit_public_address",
+            "rate_limit_token",
+            "rate_limit_address",
+            "rate_limit_caller",
+        ):
             spec: str = getattr(self, name)
             try:
                 if spec.strip():

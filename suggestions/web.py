@@ -29,19 +29,22 @@ from suggestions.intake.service import (
     accept_item,
     check_item,
     checked_phone,
+    has_words,
     request_hash,
     shows_anything,
 )
 from suggestions.intake.tracking_code import has_look_alikes, normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
-from suggestions.ratelimit import REFUSED
+from suggestions.ratelimit import BROWSER, REFUSED
 from suggestions.settings import Settings
 from suggestions.triage.ratings import (
     MAX_COMMENT_LENGTH,
+    MAX_RATINGS_OF_A_REPLY,
     RATING_DAYS,
     RATING_TEXT,
     AnsweredAgain,
+    RatedTooOften,
     RatingIn,
     rate,
     same_closing,
@@ -87,19 +90,24 @@ class WebForm(msgspec.Struct, kw_only=True):
 SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SUBMISSION_SCOPE = "web:form"  # apart from the API's keys
 # The phone's back key fetches the form anew, with a new token, and the browser puts the typed words back: the same
-# message from the same address within these hours is that message sent again. Not longer, nor from any address:
-# two residents who write the same few words (路灯不亮) may well mean two lamps. The address itself is not kept
-# (`repeat_key`).
+# message from the same browser (its cookie, `ratelimit.BROWSER`), or from the same address when it sent none, within
+# these hours is that message sent again. Not longer, nor from any browser: two residents who write the same few words
+# (路灯不亮) may well mean two lamps, and behind a carrier's shared address (CGNAT) neighbours share one address. The
+# address itself is not kept (`repeat_key`).
 REPEAT_SCOPE = "web:repeat"
 REPEAT_HOURS = 2
 
 
-def repeat_key(address: str, item: ItemIn) -> IdempotencyKey:
+def repeat_key(address: str, item: ItemIn, browser: str | None = None) -> IdempotencyKey:
     """The message, and one byte of a hash of the sender's address: enough to tell most neighbours' identical words
     apart, too little to find an anonymous resident's address again by hashing every address with the words stored
-    beside the key."""
-    bucket = hashlib.sha256(address.encode()).digest()[0]
-    return IdempotencyKey(REPEAT_SCOPE, f"{bucket:02x}:{request_hash(item).hex()}", REPEAT_HOURS)
+    beside the key. A browser's cookie is a random number, which no one can find an address or a person from: its
+    key holds four bytes of a hash of it, and tells neighbours behind one address apart."""
+    if browser is not None:
+        bucket = "b" + hashlib.sha256(f"repeat:{browser}".encode()).digest()[:4].hex()
+    else:
+        bucket = f"{hashlib.sha256(address.encode()).digest()[0]:02x}"
+    return IdempotencyKey(REPEAT_SCOPE, f"{bucket}:{request_hash(item).hex()}", REPEAT_HOURS)
 
 
 def _form_page(
@@ -154,7 +162,12 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
     # character no message can (a NUL pasted in).
     text = fields.get("text", "")
     if "text" in errors and len(text) <= MAX_TEXT_LENGTH:
-        errors["text"] = "请写下发生了什么" if not shows_anything(text) else "内容里有无法识别的字符，请删去后再提交"
+        if not shows_anything(text):
+            errors["text"] = "请写下发生了什么"
+        elif "\x00" not in text and not has_words(text):
+            errors["text"] = "请用文字写下发生了什么：只有表情或符号，工作人员看不明白"
+        else:
+            errors["text"] = "内容里有无法识别的字符，请删去后再提交"
     elif "text" in errors:
         # Many Android input methods write past the box's maxlength: say how much is over.
         over = len(text) - MAX_TEXT_LENGTH
@@ -238,7 +251,7 @@ async def submit(
                 idempotency_key=key,
                 idempotency_hours=settings.idempotency_hours,
                 key_scope=SUBMISSION_SCOPE,
-                also_key=repeat_key(request.client.host if request.client else "", item),
+                also_key=repeat_key(request.client.host if request.client else "", item, request.state.get(BROWSER)),
             )
     except InvalidInput as exc:
         field = exc.problems[0].field
@@ -261,6 +274,7 @@ async def submit(
 # What the look-up box takes (its maxlength in track.html): room for a code pasted with the chat message around it.
 MAX_TYPED_CODE = 200
 ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
+RATED_TOO_OFTEN = f"这条答复的评价已经改过 {MAX_RATINGS_OF_A_REPLY} 次，不能再改了。还有问题请拨打 12345"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
     # Words with 满意 or 基本满意 do not send the item back: say who reads them, and what does. The page ends it with
@@ -384,6 +398,8 @@ async def _rate(
         rated = await rate(db_connection, tracking_code=normalised, rating=rating, now=datetime.now(UTC))
     except AnsweredAgain:
         return await page(alert=ANSWERED_AGAIN, status_code=409)
+    except RatedTooOften:
+        return await page(alert=RATED_TOO_OFTEN, status_code=409)
     except StateConflict:
         return await page(alert=f"这件事现在不能评价：办结后 {RATING_DAYS} 天内可以评价", status_code=409)
     if rated is None:

@@ -118,6 +118,7 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
         lease_seconds=30,
         # Tests post many items from one address; tests/e2e/test_limits.py turns the limits on.
         rate_limit_public="",
+        rate_limit_public_address="",
         rate_limit_token="",
         rate_limit_address="",
         rate_limit_caller="",

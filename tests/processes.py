@@ -42,6 +42,7 @@ def service_env(settings: Settings, **overrides: str) -> dict[str, str]:
         SUGGESTIONS_LEASE_SECONDS=str(settings.lease_seconds),
         SUGGESTIONS_SWEEP_AFTER_SECONDS=str(settings.sweep_after_seconds),
         SUGGESTIONS_RATE_LIMIT_PUBLIC=settings.rate_limit_public,
+        SUGGESTIONS_RATE_LIMIT_PUBLIC_ADDRESS=settings.rate_limit_public_address,
         SUGGESTIONS_RATE_LIMIT_TOKEN=settings.rate_limit_token,
         SUGGESTIONS_RATE_LIMIT_ADDRESS=settings.rate_limit_address,
         SUGGESTIONS_RATE_LIMIT_CALLER=settings.rate_limit_caller,

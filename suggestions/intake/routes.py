@@ -40,7 +40,7 @@ from suggestions.openapi import ProblemOperation
 from suggestions.queue import wake_classifier
 from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
-from suggestions.triage.ratings import RATING_DAYS, Rated, RatingIn, can_rate, rate
+from suggestions.triage.ratings import MAX_RATINGS_OF_A_REPLY, RATING_DAYS, Rated, RatingIn, can_rate, rate
 
 STATUS_TEXT = {
     "pending": "已受理，正在分派",
@@ -284,8 +284,9 @@ async def caller_items(
         f"Once the item is closed, and within {RATING_DAYS} days, anyone holding its tracking code may rate the reply "
         "satisfied, basically_satisfied or dissatisfied, and change the rating while the reply stands. A "
         "dissatisfied rating sends the item back to work (its desk, or the feed), with the comment for staff. "
-        "Rating an item that is not closed, too late, or answered again since the closing `closed_at` names, is a "
-        "409."
+        "The rating standing, sent again, is answered as given and not recorded twice. Rating an item that is not "
+        "closed, too late, answered again since the closing `closed_at` names, or a reply already rated "
+        f"{MAX_RATINGS_OF_A_REPLY} times, is a 409."
     ),
     status_code=200,
     responses=problem_responses(400, 403, 404, 409, 413, 422, 503),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
 from suggestions.intake.tracking_code import new_tracking_code
-from suggestions.privacy import mask_pii, normalize_phone
+from suggestions.privacy import drop_invisible, mask_pii, normalize_phone
 
 # A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -65,14 +66,41 @@ def shows_anything(text: str) -> bool:
     return any(unicodedata.category(ch) not in _BLANK_CATEGORIES and ch not in _FILLERS for ch in text)
 
 
+_LINE_BREAK = re.compile(r"\r\n?")
+# Control characters but the tab and the line break: nothing a browser draws, and an escape or a backspace rewrites
+# what a terminal shows of an export.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACES_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+
+
+def as_text(value: str) -> str:
+    """A message as kept: its lines broken by \\n alone, without controls or characters that draw nothing."""
+    return _CONTROLS.sub("", _LINE_BREAK.sub("\n", drop_invisible(value))).strip()
+
+
+def as_one_line(value: str) -> str:
+    """A place or a name as kept: one line, each run of spaces, line breaks and controls one space."""
+    return _SPACES_AND_CONTROLS.sub(" ", drop_invisible(value)).strip()
+
+
+def has_words(text: str) -> bool:
+    """Whether the text holds a letter or a digit of any script (a private-use character too: older input methods put
+    rare characters of names and places there). Emoji, punctuation and symbols alone tell staff nothing, and the
+    model reads nothing in them."""
+    return any(unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "Co" for ch in text)
+
+
 def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = None) -> _Checked:
     """Rules that the schema alone cannot say; each failure names its field.
 
     `history` is for imports of earlier records, which keep their own received_at on every channel.
     """
-    text = item.text.strip()
+    # Characters that draw nothing are not kept: they would hide a phone from masking, or a copy from grouping.
+    text = as_text(item.text)
     if not shows_anything(text):
         raise InvalidInput("text", "text must not be blank / 内容不能为空")
+    if not has_words(text):
+        raise InvalidInput("text", "text has no words, only emoji or symbols / 请用文字写下发生了什么")
     if item.received_at is not None:
         if item.channel == "web" and not history:
             raise InvalidInput("received_at", "received_at is set by the service for web items")
@@ -90,12 +118,12 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             )
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
-    name = item.contact_name.strip() if item.contact_name and shows_anything(item.contact_name) else None
+    name = as_one_line(item.contact_name) if item.contact_name else None
     return _Checked(
         text=text,
-        contact_name=name or None,
+        contact_name=name if name and shows_anything(name) else None,
         contact_phone=checked_phone(item.contact_phone),
-        place=mask_pii((item.place or "").strip()),
+        place=mask_pii(as_one_line(item.place or "")),
     )
 
 

@@ -24,6 +24,10 @@ from suggestions.metrics import RATING_CHANGES, RATINGS
 from suggestions.privacy import mask_pii
 
 RATING_DAYS = 30
+# Ratings given of one reply, changes included: a resident changes their mind once or twice, and a call back may take
+# one down. Past this the rating stands: whoever holds a tracking code could otherwise post ratings for ever, each a
+# row of `rating_changes` and a count on the centre's dashboard.
+MAX_RATINGS_OF_A_REPLY = 10
 MAX_COMMENT_LENGTH = 500
 MAX_REPORT_DAYS = 366
 # Days a report can name: anything else is a typing slip, and the far ends overflow the date arithmetic.
@@ -35,6 +39,10 @@ RATING_TEXT: dict[str, str] = {"satisfied": "满意", "basically_satisfied": "�
 
 class AnsweredAgain(StateConflict):
     """The rating names a closing that a later one replaced: the resident has not heard the current reply."""
+
+
+class RatedTooOften(StateConflict):
+    """The reply has been rated `MAX_RATINGS_OF_A_REPLY` times: its rating stands."""
 
 
 class RatingIn(Strict):
@@ -84,6 +92,14 @@ WHERE id = $1 FOR UPDATE
 CALLABLE = """
 SELECT EXISTS (SELECT 1 FROM contacts WHERE item_id = $1 AND phone IS NOT NULL AND anonymised_at IS NULL) AS callable,
        EXISTS (SELECT 1 FROM ratings WHERE item_id = $1 AND closed_at = $2 AND source = 'resident') AS resident_rated
+"""
+
+# The rating standing for the closing, and how many were given of it.
+GIVEN = """
+SELECT (SELECT count(*) FROM rating_changes WHERE item_id = $1 AND closed_at = $2) AS given,
+       r.rating, r.comment, r.source, r.recorded_by
+FROM (SELECT) AS one
+LEFT JOIN ratings r ON r.item_id = $1 AND r.closed_at = $2
 """
 
 # With the reply it is about: as the resident read it, and who wrote it (a reply sent back leaves the item). A rating
@@ -193,6 +209,21 @@ async def _rate(
             # has no other way to send it back) is taken down; a call that would raise their own rating is not.
             if check["resident_rated"] and rating.rating != "dissatisfied":
                 raise StateConflict("the resident rated this reply themselves", current_status="closed")
+        given = await conn.fetchrow(GIVEN, item["id"], item["closed_at"])
+        if (given["rating"], given["comment"], given["source"], given["recorded_by"]) == (
+            rating.rating,
+            comment,
+            source,
+            recorded_by,
+        ):
+            # The same rating again (a second tap, a retry): it is given already. (A dissatisfied one sent the item
+            # back, which is no longer closed.)
+            return _rated(item, rating, reopened=False, status=item["status"])
+        if given["given"] >= MAX_RATINGS_OF_A_REPLY:
+            raise RatedTooOften(
+                f"this reply's rating was changed {MAX_RATINGS_OF_A_REPLY} times: it stands as it is",
+                current_status="closed",
+            )
         reopened = rating.rating == "dissatisfied"
         replaced = await conn.fetchval(STANDING, item["id"], item["closed_at"])
         await conn.execute(
@@ -211,6 +242,10 @@ async def _rate(
         RATINGS.labels(rating=rating.rating, source=source).inc()
     elif replaced != rating.rating:
         RATING_CHANGES.labels(replaced, rating.rating).inc()
+    return _rated(item, rating, reopened=reopened, status=status)
+
+
+def _rated(item: Any, rating: RatingIn, *, reopened: bool, status: str) -> Rated:
     return Rated(
         tracking_code=item["tracking_code"],
         rating=rating.rating,

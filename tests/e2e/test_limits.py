@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -160,3 +161,137 @@ async def test_a_look_up_or_a_rating_over_the_limit_is_told_which_button_to_tap_
     assert "提交" not in look_up.text
     assert "评价太频繁了" in rating.text
     assert "您写的内容还在" in rating.text
+
+
+NEIGHBOURS = ["6号楼停水两天了", "7号楼也停水了", "3单元没有水", "停水了什么时候来水", "小区停水老人没法做饭"]
+
+
+@asynccontextmanager
+async def browsers(
+    settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any, address: str = "100.64.0.7"
+) -> AsyncIterator[Any]:
+    """A factory of browsers, each with its own cookies, all behind one address (a carrier's CGNAT)."""
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    clients: list[httpx.AsyncClient] = []
+
+    def browser(at: str = address) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(at, 40000 + len(clients)))
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
+        return clients[-1]
+
+    try:
+        yield browser
+    finally:
+        for client in clients:
+            await client.aclose()
+        await app.state.limiter.close()
+
+
+async def test_residents_behind_one_address_each_have_their_own_submission_limit(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """Carriers put a neighbourhood's phones behind one address: residents writing about the same burst problem are
+    not refused because their neighbours wrote first. Each browser keeps its own limit; the address has a ceiling."""
+    limited = msgspec_replace(settings, rate_limit_public="2/minute", rate_limit_public_address="6/minute")
+    async with browsers(limited, pool, queue, model, gazetteer) as browser:
+        residents = [browser() for _ in NEIGHBOURS]
+        for resident in residents:
+            form = await resident.get("/")
+            assert form.status_code == 200
+        statuses = [
+            (await r.post("/submit", data={"text": text})).status_code
+            for r, text in zip(residents, NEIGHBOURS, strict=True)
+        ]
+        assert statuses == [201] * len(NEIGHBOURS)
+        # One browser is still held to its own limit.
+        assert (await residents[0].post("/submit", data={"text": "还是没有水"})).status_code == 201
+        again = await residents[0].post("/submit", data={"text": "还是没有水，急"})
+        assert again.status_code == 429
+        assert "您写的内容还在" in again.text
+        # Past the address's ceiling (six), a new browser is refused too, its form given back filled in.
+        late = browser()
+        await late.get("/")
+        refused = await late.post("/submit", data={"text": "我家也停水"})
+        assert refused.status_code == 429
+        assert ">\n我家也停水</textarea>" in refused.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 6
+
+
+async def test_a_client_that_drops_or_forges_the_cookie_shares_its_address_count(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A script that keeps no cookies, or invents one, cannot have a limit of its own per request."""
+    limited = msgspec_replace(settings, rate_limit_public="2/minute", rate_limit_public_address="100/minute")
+    async with browsers(limited, pool, queue, model, gazetteer) as browser:
+        script = browser()
+        cookie = (await script.get("/")).headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=Lax" in cookie
+        name, _, value = cookie.split(";")[0].partition("=")
+        forged = value[:-4] + ("AAAA" if not value.endswith("AAAA") else "BBBB")
+        statuses = []
+        # Each post without the cookie it was given with the last answer, or with one made up.
+        for sent, text in [(None, "广告0"), (None, "广告1"), (forged, "广告2"), ("x.y", "广告3")]:
+            script.cookies.clear()
+            headers = {"Cookie": f"{name}={sent}"} if sent else {}
+            statuses.append((await script.post("/submit", data={"text": text}, headers=headers)).status_code)
+    assert statuses == [201, 201, 429, 429]
+
+
+async def test_addresses_of_one_ipv6_network_share_one_count(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A home or a phone is given a whole /64 and may pick any address in it: each is not a new client."""
+    limited = msgspec_replace(settings, rate_limit_public="2/minute")
+    async with browsers(limited, pool, queue, model, gazetteer) as browser:
+        statuses = [
+            (await browser(f"2408:8207:1:2::{n:x}").post("/api/v1/items", json=ITEM)).status_code for n in range(1, 4)
+        ]
+        other_home = await browser("2408:8207:1:3::1").post("/api/v1/items", json=ITEM)
+        # An IPv4 address written as IPv6 (a dual-stack server's socket) is that IPv4 address.
+        mapped = [
+            (await browser(at).post("/api/v1/items", json=ITEM)).status_code
+            for at in ("10.1.1.1", "::ffff:10.1.1.1", "10.1.1.1")
+        ]
+    assert statuses == [201, 201, 429]
+    assert other_home.status_code == 201
+    assert mapped == [201, 201, 429]
+
+
+async def test_neighbours_behind_one_address_who_write_the_same_words_each_file_their_own(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The same words from the same address within two hours were taken for one resident's form sent again by the
+    back key: behind a carrier's shared address the second neighbour to write 停水了 got the first one's tracking
+    code, read the first one's reply and could rate it, and was not heard. The browser tells them apart; one browser
+    sending its words again still files them once."""
+    limited = msgspec_replace(settings, rate_limit_public="10/minute")
+    async with browsers(limited, pool, queue, model, gazetteer) as browser:
+        first, second = browser(), browser()
+        codes = []
+        for resident, token in [(first, "a" * 22), (second, "b" * 22), (first, "c" * 22)]:
+            await resident.get("/")
+            sent = await resident.post("/submit", data={"text": "停水了", "submission": token})
+            assert sent.status_code in (200, 201)
+            codes.append((sent.status_code, re.findall(r"<span>([A-Z0-9]{4})", sent.text)))
+    assert [status for status, _ in codes] == [201, 201, 200]
+    assert codes[0][1] != codes[1][1]
+    assert codes[2][1] == codes[0][1]
+    assert await pool.fetchval("SELECT count(*) FROM items") == 2
+
+
+async def test_guesses_at_tracking_codes_count_against_the_address_whatever_the_cookie(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A tracking code opens an item's reply and its rating: a script that takes a new cookie for every guess still
+    spends its address's requests, as neighbours' look-ups and ratings do."""
+    limited = msgspec_replace(settings, rate_limit_address="4/minute")
+    async with browsers(limited, pool, queue, model, gazetteer) as browser:
+        statuses = []
+        for guess in ["ABCD-EFGH-JKMN", "ABCD-EFGH-JKMP", "ABCD-EFGH-JKMQ", "ABCD-EFGH-JKMR", "ABCD-EFGH-JKMS"]:
+            guesser = browser()
+            await guesser.get("/")  # a fresh signed cookie each time
+            statuses.append((await guesser.post("/track", data={"code": guess})).status_code)
+        other = await browser("100.64.0.8").post("/api/v1/track", json={"code": "ABCD-EFGH-JKMT"})
+    assert statuses == [404, 404, 404, 404, 429]
+    assert other.status_code == 404

@@ -249,6 +249,23 @@ async def test_copies_of_one_letter_are_one_reporter(conn: Any) -> None:
     assert await conn.fetch("SELECT id FROM hotspots WHERE case_id = $1", case_id) == []
 
 
+async def test_copies_of_one_text_with_other_numbers_are_one_reporter(conn: Any) -> None:
+    """A flood of one text from many addresses, each post with another number or string of letters in it (an
+    advertisement's contact, a script's counter), counted as many reporters: a crowd, a hotspot, and every copy lifted
+    above residents' own reports in the feed. Two residents' short reports that differ in a building's number stay
+    two."""
+    template = "免费领取养老补贴，名额有限，加微信 vx{n}88 办理，过期作废，龙跃苑二区5号楼的电梯也能修"
+    _, case_id = await placed(conn, template.format(n=0))
+    for n in range(1, 5):
+        await classify(conn, await pending(conn, template.format(n=f"{n}a{n}")))
+    assert await case_state(conn, case_id) == ("open", 5, 5)
+    assert await conn.fetch("SELECT id FROM hotspots WHERE case_id = $1", case_id) == []
+    facts = await conn.fetchrow(tracker.CASE_FACTS, case_id)
+    assert (facts["reports"], facts["reporters"]) == (5, 1)
+    short = [await pending(conn, f"{n}号楼停水了") for n in (3, 5)]
+    assert len({await conn.fetchval("SELECT copy_key FROM items WHERE id = $1", item) for item in short}) == 2
+
+
 async def test_a_copy_of_an_angry_letter_is_no_rise_in_its_case_risk(conn: Any) -> None:
     """Risk rising needs a third report: the same letter twice is one point of the trend."""
     angry = "龙跃苑二区5号楼电梯停了三天没人修，再不修我们全楼业主就去堵物业的门。"

@@ -23,8 +23,9 @@ STATISTICS = {
         SELECT topic, risk_level, channel, kind, street, place, status, count(*) AS items
         FROM items GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
     """,
-    # Every column of every item but the personal ones and the mark retention leaves.
-    "items": "SELECT to_jsonb(i) - '{text,answer,lat,lon,anonymised_at}'::text[] FROM items i ORDER BY id",
+    # Every column of every item but the personal ones, the key PostgreSQL computes from the text (`copy_key`, from
+    # the masked text once the raw one is gone) and the mark retention leaves.
+    "items": "SELECT to_jsonb(i) - '{text,answer,lat,lon,anonymised_at,copy_key}'::text[] FROM items i ORDER BY id",
     "classifications": "SELECT to_jsonb(c) FROM classifications c ORDER BY id",
     "cases": "SELECT to_jsonb(c) FROM cases c ORDER BY id",
     "place_topic_days": "SELECT to_jsonb(d) FROM place_topic_days d ORDER BY street, topic, day",

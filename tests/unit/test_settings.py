@@ -29,6 +29,7 @@ def test_a_bad_retention_period_is_refused(days: str) -> None:
         ("SUGGESTIONS_RATE_LIMIT_PUBLIC", "10 a minute", "rate_limit_public"),
         ("SUGGESTIONS_RATE_LIMIT_ADDRESS", "1200/fortnight", "rate_limit_address"),
         ("SUGGESTIONS_RATE_LIMIT_CALLER", "20 a minute", "rate_limit_caller"),
+        ("SUGGESTIONS_RATE_LIMIT_PUBLIC_ADDRESS", "300 an hour", "rate_limit_public_address"),
         ("SUGGESTIONS_PUBLIC_PHONES", "010-69712345,12345", "SUGGESTIONS_PUBLIC_PHONES"),
         ("SUGGESTIONS_LOG_LEVEL", "verbose", "log_level"),
         ("SUGGESTIONS_LOG_FORMAT", "xml", "log_format"),

@@ -1,0 +1,108 @@
+"""What a centre would not want from the public side: texts that hide what they hold, junk, floods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from suggestions.triage.ratings import MAX_RATINGS_OF_A_REPLY
+from tests.e2e.test_api_contract import problem_fields
+from tests.e2e.test_satisfaction import closed_item
+
+ZERO_WIDTH_SPACE, WORD_JOINER, RIGHT_TO_LEFT_OVERRIDE = "\u200b", "\u2060", "\u202e"
+
+
+async def test_characters_that_draw_nothing_hide_no_phone_from_masking(
+    client: Any, staff: dict[str, str], pool: asyncpg.Pool
+) -> None:
+    """A phone with zero-width characters between its digits (pasted from a chat app, or put there on purpose) read
+    as no phone: staff and operators read it unmasked. A right-to-left override made the words show reversed."""
+    phone = f"139{ZERO_WIDTH_SPACE}1234{WORD_JOINER}5678"
+    sent = {
+        "channel": "web",
+        "text": f"楼道灯坏了，{RIGHT_TO_LEFT_OVERRIDE}我的电话{phone}",
+        "place": f"龙跃苑东区{ZERO_WIDTH_SPACE}联系{phone}",
+        # Copied from a chat, the number the resident sees is a good one.
+        "contact_phone": phone,
+    }
+    created = await client.post("/api/v1/items", json=sent)
+    assert created.status_code == 201, created.text
+    item = (await client.get(f"/api/v1/items/{created.json()['id']}", headers=staff)).json()
+    assert item["text"] == "楼道灯坏了，我的电话[手机号]"
+    assert item["place"] == "龙跃苑东区联系[手机号]"
+    stored = await pool.fetchval("SELECT text FROM items WHERE id = $1", created.json()["id"])
+    assert stored == "楼道灯坏了，我的电话13912345678"
+    contact = await client.get(f"/api/v1/items/{created.json()['id']}/contact", headers=staff)
+    assert contact.json()["phone"] == "13912345678"
+
+
+async def test_a_rating_flood_on_one_reply_is_not_recorded_without_end(
+    client: Any, drain: Any, staff: dict[str, str], pool: asyncpg.Pool
+) -> None:
+    """Whoever holds a tracking code could post ratings of one reply for ever, from many addresses: each one a row of
+    the record of ratings given and a count in the ratings the centre's dashboard shows."""
+    created = await closed_item(client, drain, staff)
+    rating = f"/api/v1/track/{created['tracking_code']}/rating"
+    changes = "SELECT count(*) FROM rating_changes WHERE item_id = $1"
+    # The same rating sent again (a second tap, a slow network's retry) is one rating given.
+    for _ in range(5):
+        assert (await client.post(rating, json={"rating": "satisfied"})).status_code == 200
+    assert await pool.fetchval(changes, created["id"]) == 1
+    # A resident may change their mind, not without end.
+    choices = ["basically_satisfied", "satisfied"] * 5
+    answers = [await client.post(rating, json={"rating": choice}) for choice in choices]
+    allowed = MAX_RATINGS_OF_A_REPLY - 1
+    assert [answer.status_code for answer in answers] == [200] * allowed + [409]
+    assert "changed" in answers[-1].json()["detail"]
+    assert await pool.fetchval(changes, created["id"]) == MAX_RATINGS_OF_A_REPLY
+    standing = (await client.get(f"/api/v1/track/{created['tracking_code']}")).json()["rating"]
+    assert standing == choices[allowed - 1]
+    # The rating standing, sent again, is still answered as given.
+    assert (await client.post(rating, json={"rating": standing})).status_code == 200
+    # The tracking page says why, not that the reply is too old to rate.
+    page = await client.post("/track/rate", data={"code": created["tracking_code"], "rating": choices[-1]})
+    assert page.status_code == 409
+    assert "改过" in page.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("😡" * 5000, id="5000-emoji"),
+        pytest.param("？？？！！！……", id="punctuation"),
+        pytest.param("👍\u200b" * 100, id="emoji-and-zero-width"),
+    ],
+)
+async def test_a_post_without_a_word_is_refused_naming_the_text(client: Any, pool: asyncpg.Pool, text: str) -> None:
+    """Emoji or punctuation alone tell staff nothing, and the model reads nothing in them: such a post went into the
+    feed as a warning to look at. The resident is asked for words; a post with words and emoji is taken."""
+    refused = await client.post("/api/v1/items", json={"channel": "web", "text": text})
+    assert refused.status_code == 422, refused.text
+    assert problem_fields(refused) == {"text"}
+    page = await client.post("/submit", data={"text": text})
+    assert page.status_code == 422
+    assert "请用文字写下" in page.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+    taken = await client.post("/api/v1/items", json={"channel": "web", "text": "路灯坏了😡😡😡"})
+    assert taken.status_code == 201
+
+
+async def test_a_place_is_one_line_and_no_text_holds_terminal_controls(client: Any, staff: dict[str, str]) -> None:
+    """A place came in as many lines (a console pasting a block of an address book) and stood so in the feed and in
+    hotspots; a text's escape and backspace characters, which draw nothing in a browser, rewrite what a terminal shows
+    of an export."""
+    sent = {
+        "channel": "web",
+        "text": "楼道灯坏了\x08\x08\x08\x1b[2J\r\n第二行\r第三行",
+        "place": "回龙观街道\r\n\r\n龙跃苑\t\t3号楼\x07",
+        "contact_name": "张\n先生",
+    }
+    created = await client.post("/api/v1/items", json=sent)
+    assert created.status_code == 201, created.text
+    item = (await client.get(f"/api/v1/items/{created.json()['id']}", headers=staff)).json()
+    assert item["place"] == "回龙观街道 龙跃苑 3号楼"
+    assert item["text"] == "楼道灯坏了[2J\n第二行\n第三行"
+    contact = (await client.get(f"/api/v1/items/{created.json()['id']}/contact", headers=staff)).json()
+    assert contact["name"] == "张 先生"
