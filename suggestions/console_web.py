@@ -1,13 +1,13 @@
 """The call-entry console (`/console`): a 12345 operator types one call after another, a grid worker files what they
 found on their round, in a browser.
 
-Server-rendered and script-free like the other pages. The keyboard does it all: the page opens in the text box,
-Tab goes through the boxes in the order a call gives them, Alt+F (查相似) shows the open cases the words may belong to,
-the caller's own first, and Alt+S (登记) files the call; the form then comes back empty, in the text box, with the last
-call's tracking code above it to read out. An item is stored as `POST /api/v1/items` stores it, on the channel of the
-token's role (an operator's `hotline`, a grid worker's `grid`), and each form carries a key of its own: a second press
-of 登记, or a browser's retry, gets the first call's code instead of filing it twice. When nothing could be stored, the
-form comes back as it was typed.
+Server-rendered and script-free like the other pages. The keyboard does it all: the page opens in the text box, Tab
+goes through the boxes in the order a call gives them, Alt+F (查相似) shows the caller's earlier items and the open
+cases the words may belong to, the caller's own first, and Alt+S (登记) files the call; the form then comes back
+empty, in the text box, with the last call's tracking code above it to read out. An item is stored as
+`POST /api/v1/items` stores it, on the channel of the token's role (an operator's `hotline`, a grid worker's `grid`),
+and each form carries a key of its own: a second press of 登记, or a browser's retry, gets the first call's code
+instead of filing it twice. When nothing could be stored, the form comes back as it was typed.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import TooManyRequestsException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
@@ -27,12 +30,15 @@ from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal
 from suggestions.db import connection
 from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
 from suggestions.hotspots.views import Suggestion, suggest_cases
+from suggestions.intake.callers import CallerHistory, caller_history
+from suggestions.intake.routes import STATUS_TEXT
 from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn
 from suggestions.intake.service import accept_item, checked_phone
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
+from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
-from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
+from suggestions.signin import FOREIGN_FORM, Area, foreign, local_time, page_key, sign_in_routes, signed_in, to_sign_in
 from suggestions.web import SUBMISSION_TOKEN, WebForm
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,7 @@ CONSOLE = Area(
     role_hint="operator",
 )
 SUGGESTIONS_SHOWN = 5
+CALLER_ITEMS_SHOWN = 10
 
 KINDS = [
     ("", "不确定"),
@@ -85,6 +92,7 @@ CHANNEL_NAMES = {"hotline": "12345 热线", "grid": "网格"}
 
 def _page(
     request: Request[Any, Any, Any],
+    settings: Settings,
     principal: Principal | None,
     form: CallForm | None = None,
     *,
@@ -92,6 +100,7 @@ def _page(
     alert: str | None = None,
     filed: dict[str, Any] | None = None,
     cases: list[Suggestion] | None = None,
+    history: CallerHistory | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Template:
@@ -103,6 +112,7 @@ def _page(
         template_name="console.html",
         context={
             "area": CONSOLE,
+            "when": partial(local_time, zone=ZoneInfo(settings.timezone)),
             "form_key": page_key(request, CONSOLE),
             "form": form,
             "submission": submission,
@@ -118,6 +128,7 @@ def _page(
             "alert": alert,
             "filed": filed,
             "cases": cases,
+            "history": history,
         },
         status_code=status_code,
         headers=headers,
@@ -125,11 +136,13 @@ def _page(
 
 
 @get(PREFIX, include_in_schema=False)
-async def console_page(request: Request[Any, Any, Any], db_connection: NamedDependency[Any]) -> Template | Redirect:
+async def console_page(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
+) -> Template | Redirect:
     principal = await signed_in(request, db_connection, CONSOLE)
     if principal is None:
         return to_sign_in(request, CONSOLE)
-    return _page(request, principal)
+    return _page(request, settings, principal)
 
 
 def _fields(form: CallForm, channel: str) -> dict[str, Any]:
@@ -175,28 +188,41 @@ async def take_call(
             return await _take_call(request, conn, principal, data, settings)
     except NOT_STORED as exc:
         log.warning("call not stored: %s", type(exc).__name__)
-        return _page(request, None, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
+        return _page(request, settings, None, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
 
 
-async def _take_call(
-    request: Request[Any, Any, Any], conn: Any, principal: Principal, data: CallForm, settings: Settings
+async def _find(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    conn: Any,
+    principal: Principal,
+    data: CallForm,
+    fields: dict[str, Any],
 ) -> Template:
-    page = _page
-    if foreign(request, settings, data.key, CONSOLE):
-        return page(request, principal, data, alert=FOREIGN_FORM, status_code=403)
-    channel = _channel(principal)
-    fields = _fields(data, channel)
-    if data.do == "find":
-        if not fields["text"].strip():
-            return page(request, principal, data, errors={"text": "先写几句来电内容，再查相似案件"}, status_code=422)
-        phone = None
-        if principal.role in CALLER_ROLES and data.contact_phone.strip():
-            try:
-                phone = checked_phone(data.contact_phone)
-            except InvalidInput:
-                return page(
-                    request, principal, data, errors={"contact_phone": FIELD_MESSAGES["contact_phone"]}, status_code=422
-                )
+    """The open cases the words may belong to, and, with the caller's number (operators), the caller's own items:
+    as `POST /api/v1/cases/suggest` and `POST /api/v1/callers/items` answer, under the same count of phones."""
+    phone = None
+    if principal.role in CALLER_ROLES and data.contact_phone.strip():
+        try:
+            phone = checked_phone(data.contact_phone)
+        except InvalidInput:
+            errors = {"contact_phone": FIELD_MESSAGES["contact_phone"]}
+            return _page(request, settings, principal, data, errors=errors, status_code=422)
+    if not fields["text"].strip() and phone is None:
+        errors = {"text": "先写几句来电内容，或填上回访电话，再查"}
+        return _page(request, settings, principal, data, errors=errors, status_code=422)
+    history = None
+    if phone is not None:
+        try:
+            await limit_phone_look_up(request, token_id=principal.token_id, phone=phone)
+        except TooManyRequestsException as exc:
+            alert = "这段时间查过的号码太多了，请稍后再查；这通电话可以照常登记。"
+            return _page(request, settings, principal, data, alert=alert, status_code=429, headers=exc.headers)
+        history = await caller_history(
+            conn, phone=phone, who=principal.token_id, limit=CALLER_ITEMS_SHOWN, status_text=STATUS_TEXT
+        )
+    cases = None
+    if fields["text"].strip():
         found = await suggest_cases(
             conn,
             request.app.state.gazetteer,
@@ -205,12 +231,25 @@ async def _take_call(
             limit=SUGGESTIONS_SHOWN,
             phone=phone,
         )
-        return page(request, principal, data, cases=found.cases)
+        cases = found.cases
+    return _page(request, settings, principal, data, cases=cases, history=history)
+
+
+async def _take_call(
+    request: Request[Any, Any, Any], conn: Any, principal: Principal, data: CallForm, settings: Settings
+) -> Template:
+    page = _page
+    if foreign(request, settings, data.key, CONSOLE):
+        return page(request, settings, principal, data, alert=FOREIGN_FORM, status_code=403)
+    channel = _channel(principal)
+    fields = _fields(data, channel)
+    if data.do == "find":
+        return await _find(request, settings, conn, principal, data, fields)
     item, errors = _checked(fields)
     if item is None:
-        return page(request, principal, data, errors=errors, status_code=422)
+        return page(request, settings, principal, data, errors=errors, status_code=422)
     if principal.role not in CHANNEL_ROLES[channel]:  # an admin files on the hotline
-        return page(request, principal, data, alert="这个令牌不能登记来电", status_code=403)
+        return page(request, settings, principal, data, alert="这个令牌不能登记来电", status_code=403)
     key = data.submission if SUBMISSION_TOKEN.fullmatch(data.submission) else None
     try:
         accepted = await accept_item(
@@ -224,21 +263,22 @@ async def _take_call(
         )
     except InvalidInput as exc:
         name = exc.problems[0].field
-        return page(request, principal, data, errors={name: FIELD_MESSAGES.get(name, str(exc))}, status_code=422)
+        return page(
+            request, settings, principal, data, errors={name: FIELD_MESSAGES.get(name, str(exc))}, status_code=422
+        )
     except Conflict as exc:
         if exc.field == "external_id":
             message = "这个工单号已经登记过另一通电话：请核对工单号，或留空"
-            return page(request, principal, data, errors={"external_id": message}, status_code=422)
+            return page(request, settings, principal, data, errors={"external_id": message}, status_code=422)
         # The form's key with other words: the call was changed after it was filed. A new form files it anew.
         data = msgspec.structs.replace(data, submission="")
-        return page(
-            request, principal, data, alert="这个表单已经登记过，请再按一次“登记”作为新的来电登记。", status_code=409
-        )
+        alert = "这个表单已经登记过，请再按一次“登记”作为新的来电登记。"
+        return page(request, settings, principal, data, alert=alert, status_code=409)
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=channel).inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)
     filed = {"code": accepted.item.tracking_code, "id": accepted.item.id, "again": not accepted.created}
-    return page(request, principal, filed=filed, status_code=201 if accepted.created else 200)
+    return page(request, settings, principal, filed=filed, status_code=201 if accepted.created else 200)
 
 
 routes = [*sign_in_routes(CONSOLE), console_page, take_call]

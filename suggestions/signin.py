@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post
@@ -44,6 +46,11 @@ class Area(msgspec.Struct, frozen=True, kw_only=True):
         """Where signing in leads: a page of the area, else its first page; never another site (`//elsewhere`)."""
         pattern = re.escape(self.prefix) + r"(?:/[^\s\\?#]*)?(?:\?[^\s\\#]*)?"
         return path if re.fullmatch(pattern, path) else self.prefix
+
+
+def local_time(moment: datetime, *, zone: ZoneInfo) -> str:
+    """A time as the pages show it: the district's date, hours and minutes."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def form_key(token: str) -> str:

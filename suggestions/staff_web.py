@@ -29,7 +29,7 @@ from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.settings import Settings
-from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
+from suggestions.signin import FOREIGN_FORM, Area, foreign, local_time, page_key, sign_in_routes, signed_in, to_sign_in
 from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
 from suggestions.triage.items import item_by_id
@@ -81,7 +81,7 @@ def _context(request: Request[Any, Any, Any], settings: Settings, **values: Any)
     zone = ZoneInfo(settings.timezone)
     return {
         "area": STAFF,
-        "when": lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "when": partial(local_time, zone=zone),
         "form_key": page_key(request, STAFF),
         "risk_names": RISK_NAMES,
         "status_names": STATUS_NAMES,

@@ -184,3 +184,29 @@ async def test_while_postgres_is_away_the_call_comes_back_as_typed(
         assert "这通电话没有登记" in response.text
         assert LIFT in response.text
         assert 'value="13912345678"' in response.text
+
+
+async def test_the_callers_earlier_items_are_shown_to_an_operator_and_each_read_recorded(
+    client: Any, pool: Any, drain: Any, operator: dict[str, str]
+) -> None:
+    token = await signed_in(client, pool)
+    body = {"channel": "hotline", "text": LIFT, "place": "龙跃苑二区", "contact_phone": "13912345678"}
+    item_id = (await client.post("/api/v1/items", json=body, headers=operator)).json()["id"]
+    await drain()
+    # The number alone, as the caller gives it first: their items, before a word of the call is typed.
+    found = await client.post("/console", data={**call(token, text="", contact_phone="139 1234 5678"), "do": "find"})
+    assert found.status_code == 200
+    assert "这位来电人以前的反映" in found.text
+    assert "该号码有 1 件未办结" in found.text
+    code = await pool.fetchval("SELECT tracking_code FROM items WHERE id = $1", item_id)
+    assert code in found.text
+    assert "可能是同一件事的在办案件" not in found.text  # no words to compare yet
+    purposes = await pool.fetch("SELECT purpose FROM contact_reads WHERE item_id = $1", item_id)
+    assert [r["purpose"] for r in purposes] == ["caller_history"]
+    none = await client.post("/console", data={**call(token, text="", contact_phone="13800000000"), "do": "find"})
+    assert "该号码没有未办结的诉求" in none.text
+
+    grid = await signed_in(client, pool, "grid")
+    seen = await client.post("/console", data={**call(grid, text=LIFT, contact_phone="13912345678"), "do": "find"})
+    assert seen.status_code == 200
+    assert "这位来电人以前的反映" not in seen.text  # a grid worker has no caller
