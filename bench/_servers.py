@@ -61,7 +61,9 @@ def api_server(database_url: str, *, workers: int = 1) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "SUGGESTIONS_LOG_LEVEL": "WARNING"}
     # Benchmarks post from one address as fast as the service takes it: rate limits off.
-    env.update(SUGGESTIONS_RATE_LIMIT_PUBLIC="", SUGGESTIONS_RATE_LIMIT_TOKEN="", SUGGESTIONS_RATE_LIMIT_ADDRESS="")
+    env.update(
+        {f"SUGGESTIONS_RATE_LIMIT_{name}": "" for name in ("PUBLIC", "PUBLIC_ADDRESS", "TOKEN", "ADDRESS", "CALLER")}
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "suggestions", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
