@@ -61,6 +61,8 @@ def test_reasons_say_why() -> None:
         "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
         "reopened_at": None,
         "reopen_count": 0,
+        "resident_said": None,
+        "satisfaction": None,
     }
     codes = [r.code for r in reasons_for(row, now)]
     assert codes == ["risk", "needs_review", "waiting"]
@@ -88,6 +90,8 @@ def test_a_hotspot_reason_says_it_lifts_only_an_item_it_lifts() -> None:
         "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
         "reopened_at": None,
         "reopen_count": 0,
+        "resident_said": None,
+        "satisfaction": None,
     }
 
     def hotspot(r: dict[str, object]) -> str:
@@ -108,6 +112,8 @@ def test_a_closed_item_is_not_said_to_be_waiting() -> None:
         "received_at": datetime(2026, 10, 1, 8, 30, tzinfo=UTC),
         "reopened_at": None,
         "reopen_count": 0,
+        "resident_said": None,
+        "satisfaction": None,
     }
     assert [r.code for r in reasons_for(row, now)] == ["risk"]
     assert [r.code for r in reasons_for({**row, "status": "assigned"}, now)] == ["risk", "waiting"]
@@ -124,5 +130,7 @@ def test_an_item_assigned_without_a_classification_says_why_it_ranks_as_a_warnin
         "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
         "reopened_at": None,
         "reopen_count": 0,
+        "resident_said": None,
+        "satisfaction": None,
     }
     assert [r.code for r in reasons_for(row, now)] == ["classification_failed", "waiting"]
