@@ -2,8 +2,9 @@
 
 What staff, operators and residents read is masked when it is stored (`privacy.mask_pii`): an item's text and place,
 a reply, a follow-up note, a rating's comment and the reply it was about, a case's summary (its first report's
-masked text, cut short), and why staff dismissed a hotspot. When the masking learns a new form of a phone (spelt in
-Chinese numerals, written with dots) or of a name, what was stored before keeps the old masking until this runs:
+masked text, cut short) and the reply it was closed with, and why staff dismissed a hotspot. When the masking learns
+a new form of a phone (spelt in Chinese numerals, written with dots) or of a name, what was stored before keeps the old
+masking until this runs:
 each masked column is computed again from what it was made from (the raw text where it is kept, else the masked text
 itself; masking is idempotent, so a placeholder stays as it is). What retention kept of an anonymised item (its
 masked forms, as they were then) is masked again with them.
@@ -71,6 +72,12 @@ SELECT c.id, c.summary AS source, c.summary AS masked,
 FROM cases c WHERE c.id > $1 ORDER BY c.id LIMIT $2
 """
 UPDATE_CASE = "UPDATE cases SET summary = $3 WHERE id = $1 AND summary = $2"
+# The reply a case was closed with: stored masked only.
+CASE_ANSWERS = """
+SELECT id, answer_masked AS source, answer_masked AS masked FROM cases
+WHERE id > $1 AND answer_masked IS NOT NULL ORDER BY id LIMIT $2
+"""
+UPDATE_CASE_ANSWER = "UPDATE cases SET answer_masked = $3 WHERE id = $1 AND answer_masked = $2"
 # Why staff dismissed a hotspot: stored masked only.
 DISMISSAL_NOTES = """
 SELECT id, dismissal_note AS source, dismissal_note AS masked FROM hotspots
@@ -107,6 +114,7 @@ class RemaskReport(msgspec.Struct, kw_only=True):
     cases: int = 0
     cases_changed: int = 0
     dismissal_notes_changed: int = 0
+    case_answers_changed: int = 0
 
 
 def _masked(value: str | None, keep: frozenset[str] = frozenset()) -> str | None:
@@ -162,6 +170,9 @@ async def remask(
     report.cases_changed += untraced
     _, report.dismissal_notes_changed = await column(
         DISMISSAL_NOTES, UPDATE_DISMISSAL_NOTE, lambda r: mask_pii(r["source"])
+    )
+    _, report.case_answers_changed = await column(
+        CASE_ANSWERS, UPDATE_CASE_ANSWER, lambda r: mask_pii(r["source"], keep)
     )
     return report
 

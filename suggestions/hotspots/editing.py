@@ -436,7 +436,10 @@ UPDATE items SET status = 'closed', answer = $2, answer_masked = $3, closed_by =
 WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
 """
 
-CLOSE_CASE = "UPDATE cases SET status = 'closed', closed_at = now(), closed_by = $2, updated_at = now() WHERE id = $1"
+CLOSE_CASE = """
+UPDATE cases SET status = 'closed', closed_at = now(), closed_by = $2, answer_masked = $3, updated_at = now()
+WHERE id = $1
+"""
 
 
 async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep: frozenset[str] = frozenset()) -> bool:
@@ -457,7 +460,7 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep
             merged = f": merged into case {case['merged_into']}" if case["merged_into"] else ""
             raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
         await conn.execute(ANSWER_MEMBERS, case_id, answer, masked, by)
-        await conn.execute(CLOSE_CASE, case_id, by)
+        await conn.execute(CLOSE_CASE, case_id, by, masked)
         await end_case_hotspots(conn, case_id)
     return True
 

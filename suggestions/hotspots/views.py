@@ -57,6 +57,7 @@ class CaseView(msgspec.Struct, kw_only=True):
     max_risk: int | None
     summary: str
     closed_at: datetime | None = None  # when staff closed it with a reply (`POST /api/v1/cases/{id}/close`)
+    answer: str | None = None  # that reply, masked as its reporters read it
     merged_into: int | None = None  # merged away (by staff or the machine): the case that took its reports
     members: list[Member]  # newest first, `limit` of them
     # Where the next page of older reports starts (`before`); null on the last page.
@@ -230,6 +231,7 @@ async def case_view(
         max_risk=row["max_risk"],
         summary=row["summary"],
         closed_at=row["closed_at"],
+        answer=row["answer_masked"],
         merged_into=row["merged_into"],
         members=members,
         next_cursor=encode_cursor(_MemberCursor(last.received_at, last.id, case_id)) if last else None,

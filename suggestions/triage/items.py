@@ -35,6 +35,7 @@ class RatingView(msgspec.Struct, kw_only=True):
 class AssignmentView(msgspec.Struct, kw_only=True):
     to: str  # the desk or department
     assigned_at: datetime
+    by: int | None = None  # the staff token that handed it over, by its id (`suggestions token list`)
 
 
 class ItemView(msgspec.Struct, kw_only=True):
@@ -84,10 +85,10 @@ SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i
        (SELECT coalesce(json_agg(json_build_object(
                    'id', n.id, 'text', n.text_masked,
                    'audience', CASE WHEN n.public THEN 'resident' ELSE 'staff' END,
-                   'written_at', n.written_at
+                   'written_at', n.written_at, 'written_by', n.written_by
                ) ORDER BY n.written_at, n.id), '[]')
         FROM item_notes n WHERE n.item_id = i.id) AS notes,
-       (SELECT coalesce(json_agg(json_build_object('to', a.desk, 'assigned_at', a.assigned_at)
+       (SELECT coalesce(json_agg(json_build_object('to', a.desk, 'assigned_at', a.assigned_at, 'by', a.assigned_by)
                                  ORDER BY a.assigned_at, a.id), '[]')
         FROM item_assignments a WHERE a.item_id = i.id) AS assignments,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,

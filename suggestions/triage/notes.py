@@ -36,12 +36,13 @@ class NoteView(msgspec.Struct, kw_only=True):
     text: str  # masked
     audience: Audience
     written_at: datetime
+    written_by: int | None = None  # the staff token that wrote it, by its id (`suggestions token list`)
 
 
 LOCK_ITEM = "SELECT status, anonymised_at FROM items WHERE id = $1 FOR UPDATE"
 ADD = """
 INSERT INTO item_notes (item_id, text, text_masked, public, written_by) VALUES ($1, $2, $3, $4, $5)
-RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS audience, written_at
+RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS audience, written_at, written_by
 """
 # The resident sees the item updated when a public note is written.
 TOUCH = "UPDATE items SET updated_at = now() WHERE id = $1"
@@ -68,4 +69,10 @@ async def add_note(
         row = await conn.fetchrow(ADD, item_id, text, mask_pii(text, keep), public, who)
         if public:
             await conn.execute(TOUCH, item_id)
-    return NoteView(id=row["id"], text=row["text_masked"], audience=row["audience"], written_at=row["written_at"])
+    return NoteView(
+        id=row["id"],
+        text=row["text_masked"],
+        audience=row["audience"],
+        written_at=row["written_at"],
+        written_by=row["written_by"],
+    )

@@ -661,11 +661,16 @@ async def test_closing_a_case_records_who_closed_it_and_when(
     for item_id in ids:
         await client.post(f"/api/v1/items/{item_id}/close", json={"answer": "已联系物业。"}, headers=staff)
 
-    closed = await client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "电梯已修复。"}, headers=staff)
+    reply = {"answer": "电梯已修复，维保电话 13912345678。"}
+    closed = await client.post(f"/api/v1/cases/{case_id}/close", json=reply, headers=staff)
     assert closed.status_code == 200, closed.text
     assert closed.json()["closed_at"] is not None
     by = await pool.fetchval("SELECT id FROM api_tokens WHERE token_hash = $1", hash_token(staff["Authorization"][7:]))
     assert await pool.fetchval("SELECT closed_by FROM cases WHERE id = $1", case_id) == by
+    # The reply itself is kept with the case, masked, as its reporters would have read it: no report took it.
+    case = (await client.get(f"/api/v1/cases/{case_id}", headers=staff)).json()
+    assert case["answer"] == "电梯已修复，维保电话 [手机号]。"
+    assert await pool.fetchval("SELECT count(*) FROM cases WHERE answer_masked LIKE '%13912345678%'") == 0
 
 
 async def test_a_call_back_rating_the_resident_changed_stays_on_record(

@@ -85,6 +85,12 @@ async def test_an_assigned_item_can_be_reassigned(client: Any, drain: Any, staff
         for h in (staff, colleague)
     ]
     assert [r["assigned_by"] for r in by] == tokens
+    # Staff reading the item see who handed it to each desk (the token's id, as `suggestions token list` names it),
+    # and who wrote each note: the next shift knows whom to ask.
+    await client.post(f"/api/v1/items/{created['id']}/notes", json={"text": "已联系物业"}, headers=colleague)
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert [(a["to"], a["by"]) for a in item["assignments"]] == [("城市管理科", tokens[0]), ("住建科", tokens[1])]
+    assert [(n["text"], n["written_by"]) for n in item["notes"]] == [("已联系物业", tokens[1])]
 
 
 async def test_an_item_still_being_classified_is_not_taken_out_of_classification(

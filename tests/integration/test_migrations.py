@@ -58,3 +58,45 @@ async def test_an_edited_migration_is_refused(servers: tuple[str, str], tmp_path
         await conn.close()
     finally:
         await _drop(servers, "suggestions_test_migrate_edit")
+
+
+async def test_items_answered_again_lose_the_rating_of_the_reply_they_left(
+    servers: tuple[str, str], tmp_path: Path
+) -> None:
+    """0040: an item closed again after a 不满意 kept that rating as its satisfaction until the new reply was rated;
+    the migration clears it there, and leaves the items whose current reply has its rating, and those at work."""
+    name = "suggestions_test_migrate_0040"
+    url = await _fresh_database(servers, name)
+    try:
+        for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+            if path.name < "0040":
+                (tmp_path / path.name).write_text(path.read_text())
+        conn = await asyncpg.connect(url)
+        await migrate(conn, tmp_path)
+        ids = {}
+        for code, status, satisfaction in [
+            ("ANSWERED", "closed", "dissatisfied"),  # closed again, the new reply not rated
+            ("RATED", "closed", "satisfied"),  # closed, its reply rated
+            ("AT-WORK", "assigned", "dissatisfied"),  # sent back, at work
+        ]:
+            ids[code] = await conn.fetchval(
+                "INSERT INTO items (tracking_code, channel, text, text_masked, status, satisfaction, closed_at) "
+                "VALUES ($1, 'web', 'x', 'x', $2, $3, CASE WHEN $2 = 'closed' THEN now() END) RETURNING id",
+                code,
+                status,
+                satisfaction,
+            )
+        await conn.execute(
+            "INSERT INTO ratings (item_id, closed_at, rating) "
+            "SELECT id, closed_at, 'satisfied' FROM items WHERE id = $1",
+            ids["RATED"],
+        )
+        (tmp_path / "0040_satisfaction_of_the_standing_reply.sql").write_text(
+            (MIGRATIONS_DIR / "0040_satisfaction_of_the_standing_reply.sql").read_text()
+        )
+        assert await migrate(conn, tmp_path) == ["0040_satisfaction_of_the_standing_reply.sql"]
+        rows = await conn.fetch("SELECT tracking_code, satisfaction FROM items ORDER BY id")
+        assert [tuple(r) for r in rows] == [("ANSWERED", None), ("RATED", "satisfied"), ("AT-WORK", "dissatisfied")]
+        await conn.close()
+    finally:
+        await _drop(servers, name)

@@ -66,9 +66,10 @@ async def stored_under_old_masking(conn: Any) -> dict[str, int]:
         case_of[lift],
         f"物业经理{SPELT}已到场",
     )
+    await conn.execute("UPDATE cases SET answer_masked = $2 WHERE id = $1", case_of[lift], ANSWER)
     # The report that opened this case was moved out of it: its summary is masked as it reads.
     await conn.execute("UPDATE items SET case_id = $2 WHERE id = $1", moved, case_of[lights])
-    return {"lift": lift, "lights": lights, "moved": moved, "orphan_case": case_of[moved]}
+    return {"lift": lift, "lights": lights, "moved": moved, "orphan_case": case_of[moved], "lift_case": case_of[lift]}
 
 
 async def test_every_masked_text_is_masked_again_whole(conn: Any) -> None:
@@ -86,6 +87,8 @@ async def test_every_masked_text_is_masked_again_whole(conn: Any) -> None:
         await conn.fetchval("SELECT dismissal_note FROM hotspots WHERE status = 'dismissed'")
         == "物业经理[手机号]已到场"
     )
+    assert report.case_answers_changed == 1
+    assert await conn.fetchval("SELECT answer_masked FROM cases WHERE id = $1", ids["lift_case"]) == mask_pii(ANSWER)
 
     item = await conn.fetchrow("SELECT * FROM items WHERE id = $1", ids["lift"])
     assert item["text"] == TEXT  # the record stays as it was written
@@ -111,7 +114,13 @@ async def test_every_masked_text_is_masked_again_whole(conn: Any) -> None:
 
     again = await conn.fetchrow(EVERYTHING)
     unchanged = msgspec.structs.replace(
-        report, items_changed=0, notes_changed=0, ratings_changed=0, cases_changed=0, dismissal_notes_changed=0
+        report,
+        items_changed=0,
+        notes_changed=0,
+        ratings_changed=0,
+        cases_changed=0,
+        dismissal_notes_changed=0,
+        case_answers_changed=0,
     )
     assert await remask(conn) == unchanged
     assert await conn.fetchrow(EVERYTHING) == again

@@ -62,6 +62,7 @@ def test_reasons_say_why() -> None:
         "reopened_at": None,
         "reopen_count": 0,
         "resident_said": None,
+        "satisfaction": None,
     }
     codes = [r.code for r in reasons_for(row, now)]
     assert codes == ["risk", "needs_review", "waiting"]
@@ -90,6 +91,7 @@ def test_a_hotspot_reason_says_it_lifts_only_an_item_it_lifts() -> None:
         "reopened_at": None,
         "reopen_count": 0,
         "resident_said": None,
+        "satisfaction": None,
     }
 
     def hotspot(r: dict[str, object]) -> str:
@@ -111,6 +113,7 @@ def test_a_closed_item_is_not_said_to_be_waiting() -> None:
         "reopened_at": None,
         "reopen_count": 0,
         "resident_said": None,
+        "satisfaction": None,
     }
     assert [r.code for r in reasons_for(row, now)] == ["risk"]
     assert [r.code for r in reasons_for({**row, "status": "assigned"}, now)] == ["risk", "waiting"]
@@ -128,5 +131,6 @@ def test_an_item_assigned_without_a_classification_says_why_it_ranks_as_a_warnin
         "reopened_at": None,
         "reopen_count": 0,
         "resident_said": None,
+        "satisfaction": None,
     }
     assert [r.code for r in reasons_for(row, now)] == ["classification_failed", "waiting"]
