@@ -224,7 +224,8 @@ SAME_SPOT_DEGREES = 0.0005
 
 def differences(stored: Any, item: ItemIn, checked: _Checked) -> list[str]:
     """The fields in which a request sending an external id again says something else than the item stored under it
-    (what it leaves out it does not change, except the contact: a call-back number left on a second call counts).
+    (what it leaves out it does not change, but for the place and the contact, which it sends as they are now: an
+    address or a call-back number left on a second call counts).
 
     Retention may have replaced the text with its masked form (an item sent back to work afterwards keeps it, though it
     loses its mark), erased the contact and rounded the coordinates. Only a text kept masked is compared masked: two
