@@ -1,6 +1,6 @@
 """Rate limits per client, counted in Redis so that every API process sees the same counts.
 
-Three limits, each a `limits` string such as "10/minute;60/hour" (empty turns it off):
+Four limits, each a `limits` string such as "10/minute;60/hour" (empty turns it off):
 
 - public: anonymous submissions (the resident form and `POST /api/v1/items` without a token), per client address;
 - token: every request that carries a bearer token, per token;
