@@ -152,11 +152,14 @@ async def accept_item(
     if not keys:
         return await _store(conn, item, checked, principal, gazetteer)
     digest = request_hash(item)
+    # A key refused for another body names what it stored to its sender: a token's keys are its own (anonymous senders
+    # share theirs, and the residents' form keeps its own scope).
+    tell = principal is not None and key_scope is None
     try:
         async with conn.transaction():
             earlier = await _earlier_request(conn, keys)
             if earlier is not None:
-                return _replay(earlier, digest)
+                return _replay(earlier, digest, tell=tell)
             for key in keys:
                 await store.forget_expired_key(conn, scope=key.scope, key=key.key, hours=key.hours)
             accepted = await _store(conn, item, checked, principal, gazetteer)
@@ -169,7 +172,7 @@ async def accept_item(
     except _LostRace:
         earlier = await _earlier_request(conn, keys)
         assert earlier is not None
-        return _replay(earlier, digest)
+        return _replay(earlier, digest, tell=tell)
 
 
 async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes, ItemCreated] | None:
@@ -261,8 +264,13 @@ def _same_time(sent: datetime, stored: datetime, arrived: datetime) -> bool:
     return sent == stored or (stored == arrived and arrived < sent <= arrived + CLOCK_SKEW)
 
 
-def _replay(earlier: tuple[bytes, ItemCreated], digest: bytes) -> Accepted:
+def _replay(earlier: tuple[bytes, ItemCreated], digest: bytes, *, tell: bool) -> Accepted:
     earlier_digest, earlier_item = earlier
     if earlier_digest != digest:
-        raise Conflict("this Idempotency-Key was used with a different body", field="Idempotency-Key")
+        raise Conflict(
+            "this Idempotency-Key was used with a different body"
+            + (": it stored the item in `stored`" if tell else ""),
+            field="Idempotency-Key",
+            stored=msgspec.to_builtins(earlier_item) if tell else None,
+        )
     return Accepted(item=earlier_item, created=False)
