@@ -43,6 +43,14 @@ class FieldProblem(msgspec.Struct, frozen=True):
     message: str
 
 
+class StoredItem(msgspec.Struct, kw_only=True):
+    """The item an earlier request stored under a key sent again with another body, told to its sender."""
+
+    id: int
+    tracking_code: str
+    status: str
+
+
 class Problem(msgspec.Struct, kw_only=True):
     """How every error leaves: RFC 9457 problem details. Declared in the OpenAPI schema; built by `problem`."""
 
@@ -52,6 +60,7 @@ class Problem(msgspec.Struct, kw_only=True):
     detail: str | None = None
     errors: list[FieldProblem] | None = None  # bad input: one entry per field
     current_status: str | None = None  # 409: the status of the item, case or hotspot that does not allow the step
+    stored: StoredItem | None = None  # 422, a token's Idempotency-Key sent again with another body: what it stored
 
 
 # What each error status means here, as the OpenAPI schema says it.
@@ -62,7 +71,8 @@ PROBLEMS = {
     404: "Nothing has this id or code",
     413: "The body is larger than the service accepts",
     409: "The status of the item (or case, or hotspot) does not allow this step: `current_status` says which it is in",
-    422: "Invalid input: `errors` names each field",
+    422: "Invalid input: `errors` names each field (`stored`: the item a token's Idempotency-Key, sent again with "
+    "another body, stored)",
     429: "Too many requests from this client or token: try again after `Retry-After` seconds",
     503: "PostgreSQL is unreachable or takes no writes; nothing was saved. Try again after `Retry-After` seconds",
 }
@@ -89,12 +99,17 @@ class InvalidInput(Exception):
 
 class Conflict(Exception):
     """A request that contradicts an earlier one: `field` names what ties them (a key, an external id), `also` the
-    fields in which they differ."""
+    fields in which they differ, `stored` what the earlier one stored when its sender may be told."""
 
-    def __init__(self, message: str, field: str | None = None, also: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, also: list[str] | None = None, stored: Any = None
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.also = also or []
+        self.stored = (
+            stored  # what the earlier request stored, when its sender may be told: {"id", "tracking_code", ...}
+        )
 
 
 class StateConflict(Exception):
@@ -174,6 +189,8 @@ def on_conflict(request: Request[Any, Any, Any], exc: Conflict) -> Response[dict
     errors = [{"field": exc.field, "message": str(exc)}] if exc.field else []
     errors += [{"field": field, "message": f"differs from the {field} stored under {exc.field}"} for field in exc.also]
     extra: dict[str, Any] = {"errors": errors} if errors else {}
+    if exc.stored is not None:
+        extra["stored"] = exc.stored
     return problem(HTTP_422_UNPROCESSABLE_ENTITY, "Conflicts with an earlier request", detail=str(exc), **extra)
 
 

@@ -415,7 +415,12 @@ def _not_found(typed: str) -> str:
         return "查询码里没有 0、1、O、I、L 这几个字符，请对照提交时拿到的查询码再看一下"
     if normalise_tracking_code(typed) is None:
         return "这不是查询码：查询码由 12 个字母和数字组成，如 ABCD-EFGH-JKMN，提交成功时显示在页面上"
-    return "没有找到这个查询码，请核对后再试"
+    # A code read out over the phone is often written down as heard (B for P, D for T, N for M, 9 for Q): this page
+    # finds a code only as it is, the hotline operator's console also by how it sounds (`find_tracking`).
+    return (
+        "没有找到这个查询码，请核对后再试。如果查询码是电话里听来的，可能有字母听错"
+        "（如 B 和 P、D 和 T、M 和 N），可以拨打 12345 请话务员帮您查"
+    )
 
 
 async def _tracking_page(

@@ -71,7 +71,7 @@ def _message(items: list[CallerItem], open_count: int, shared: bool) -> str:
     closed = len(items) - open_count
     said += f"，近 {CLOSED_SHOWN_DAYS} 天办结 {closed} 件" if closed else ""
     if shared:
-        said += f"；此号码涉及 {OWN_CASES_MAX} 个以上不同问题，可能是多人共用的电话"
+        said += f"；此号码涉及超过 {OWN_CASES_MAX} 个不同问题，可能是多人共用的电话"
     return said
 
 

@@ -50,7 +50,8 @@ STATUS_TEXT = {
     "closed": "已办结",
 }
 
-# Who may find a code by what a caller read out (`find_tracking`'s read_alike): those who take calls and visits.
+# Who may find a code by what a caller read out, and read which desk has it (`find_tracking`'s taking_calls): those
+# who take calls and visits.
 READING_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
 
 IdempotencyKey = Annotated[
@@ -176,7 +177,8 @@ class TrackingQuery(Strict):
         "reads out: what is typed (perhaps a phone number in the wrong box) stays out of the URL, and so out of "
         "proxies' and browsers' logs. With an operator's, grid worker's or staff token, a code that no item has as "
         "typed finds the one item whose code reads like it (B/P/8, D/T, M/N, G/J/6, Q/9, 2/Z, 5/S, U/V, and 1 for E), "
-        "marked read_alike: read the code found back to the caller."
+        "marked read_alike: read the code found back to the caller. To them the answer names the desk (assigned_to) "
+        "and the case."
     ),
     guards=[known_token],
     security=OPTIONAL_BEARER,
@@ -187,13 +189,13 @@ async def look_up_item(
     request: Request[Any, Any, Any], data: JSONBody[TrackingQuery], db_connection: NamedDependency[Any]
 ) -> Tracking:
     principal = optional_principal(request)
-    read_alike = principal is not None and principal.role in READING_ROLES
-    return await _tracking_or_404(db_connection, data.code, read_alike=read_alike)
+    taking_calls = principal is not None and principal.role in READING_ROLES
+    return await _tracking_or_404(db_connection, data.code, taking_calls=taking_calls)
 
 
-async def _tracking_or_404(conn: Any, typed_code: str, *, read_alike: bool = False) -> Tracking:
+async def _tracking_or_404(conn: Any, typed_code: str, *, taking_calls: bool = False) -> Tracking:
     try:
-        found = await find_tracking(conn, typed_code, read_alike=read_alike)
+        found = await find_tracking(conn, typed_code, taking_calls=taking_calls)
     except SeveralReadAlike:
         raise NotFoundException(
             "no item has this tracking code, and it reads like several: ask the caller to spell it letter by letter"
@@ -207,14 +209,15 @@ class SeveralReadAlike(Exception):
     """A code read out that no item has as it is, and that reads like more than one item's."""
 
 
-async def find_tracking(conn: Any, typed_code: str, *, read_alike: bool = False) -> Tracking | None:
+async def find_tracking(conn: Any, typed_code: str, *, taking_calls: bool = False) -> Tracking | None:
     """What the holder of a tracking code may see; None if the code is no item's (or no code at all). The API and the
-    resident's page both read it. With `read_alike` (a token holder's console), a code no item has as it is finds the
-    one whose reading it is (`tracking_code.reading_key`), and several are SeveralReadAlike."""
+    resident's page both read it. `taking_calls` (an operator's, a grid worker's or staff's console): a code no item
+    has as it is finds the one whose reading it is (`tracking_code.reading_key`; several are SeveralReadAlike), and
+    the answer names the desk and the case."""
     code = normalise_tracking_code(typed_code)
     row = await store.tracking(conn, code) if code else None
     alike = False
-    if row is None and read_alike and (reading := reading_key(typed_code)) is not None:
+    if row is None and taking_calls and (reading := reading_key(typed_code)) is not None:
         codes = await store.codes_read_alike(conn, reading)
         if len(codes) > 1:
             raise SeveralReadAlike
@@ -224,6 +227,8 @@ async def find_tracking(conn: Any, typed_code: str, *, read_alike: bool = False)
         return None
     return Tracking(
         read_alike=alike,
+        assigned_to=row["assigned_to"] if taking_calls else None,
+        case_id=row["case_id"] if taking_calls else None,
         tracking_code=row["tracking_code"],
         status=row["status"],
         status_text=STATUS_TEXT[row["status"]],

@@ -90,3 +90,7 @@ class Tracking(msgspec.Struct, kw_only=True):
     progress: list[Progress] = []  # staff's interim replies, oldest first, masked
     # Found by a code read out that reads like this one but is not it (an operator's look-up): read it back.
     read_alike: bool = False
+    # For those who take calls and visits only (a token holder's look-up), null for the public: the desk handling it
+    # (or that answered it) and its case, what a caller ringing again about it is told.
+    assigned_to: str | None = None
+    case_id: int | None = None

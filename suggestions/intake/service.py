@@ -180,11 +180,14 @@ async def accept_item(
     if not keys:
         return await _store(conn, item, checked, principal, gazetteer)
     digest = request_hash(item)
+    # A key refused for another body names what it stored to its sender: a token's keys are its own (anonymous senders
+    # share theirs, and the residents' form keeps its own scope).
+    tell = principal is not None and key_scope is None
     try:
         async with conn.transaction():
             earlier = await _earlier_request(conn, keys)
             if earlier is not None:
-                return _replay(earlier, digest)
+                return _replay(earlier, digest, tell=tell)
             for key in keys:
                 await store.forget_expired_key(conn, scope=key.scope, key=key.key, hours=key.hours)
             accepted = await _store(conn, item, checked, principal, gazetteer)
@@ -197,7 +200,7 @@ async def accept_item(
     except _LostRace:
         earlier = await _earlier_request(conn, keys)
         assert earlier is not None
-        return _replay(earlier, digest)
+        return _replay(earlier, digest, tell=tell)
 
 
 async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes, ItemCreated] | None:
@@ -252,7 +255,8 @@ SAME_SPOT_DEGREES = 0.0005
 
 def differences(stored: Any, item: ItemIn, checked: _Checked) -> list[str]:
     """The fields in which a request sending an external id again says something else than the item stored under it
-    (what it leaves out it does not change, except the contact: a call-back number left on a second call counts).
+    (what it leaves out it does not change, but for the place and the contact, which it sends as they are now: an
+    address or a call-back number left on a second call counts).
 
     Retention may have replaced the text with its masked form (an item sent back to work afterwards keeps it, though it
     loses its mark), erased the contact and rounded the coordinates. Only a text kept masked is compared masked: two
@@ -288,8 +292,13 @@ def _same_time(sent: datetime, stored: datetime, arrived: datetime) -> bool:
     return sent == stored or (stored == arrived and arrived < sent <= arrived + CLOCK_SKEW)
 
 
-def _replay(earlier: tuple[bytes, ItemCreated], digest: bytes) -> Accepted:
+def _replay(earlier: tuple[bytes, ItemCreated], digest: bytes, *, tell: bool) -> Accepted:
     earlier_digest, earlier_item = earlier
     if earlier_digest != digest:
-        raise Conflict("this Idempotency-Key was used with a different body", field="Idempotency-Key")
+        raise Conflict(
+            "this Idempotency-Key was used with a different body"
+            + (": it stored the item in `stored`" if tell else ""),
+            field="Idempotency-Key",
+            stored=msgspec.to_builtins(earlier_item) if tell else None,
+        )
     return Accepted(item=earlier_item, created=False)

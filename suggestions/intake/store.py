@@ -53,7 +53,7 @@ DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(hours => 
 """
 
 SELECT_TRACKING = """
-SELECT i.tracking_code, i.status, i.received_at, i.updated_at, i.closed_at, i.reopened_at,
+SELECT i.tracking_code, i.status, i.received_at, i.updated_at, i.closed_at, i.reopened_at, i.assigned_to, i.case_id,
        CASE WHEN i.status = 'closed' THEN i.answer_masked END AS answer, r.rating,
        -- staff's interim replies (public notes), masked, oldest first
        (SELECT coalesce(json_agg(json_build_object('at', n.written_at, 'text', n.text_masked)

@@ -189,7 +189,10 @@ async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any)
         "reopened_at",  # a dissatisfied rating sent it back to work
         "progress",  # staff's interim replies
         "read_alike",  # found by a code read out that reads like it (a token holder's look-up)
+        "assigned_to",  # the desk, and the case: null but to those who take calls
+        "case_id",
     }
+    assert (tracking["assigned_to"], tracking["case_id"]) == (None, None)
     assert tracking["answer"] is None
     assert tracking["tracking_code"] == created["tracking_code"]
     assert (await client.get("/api/v1/track/ABCD-EFGH-JKMN")).status_code == 404

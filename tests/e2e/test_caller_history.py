@@ -129,3 +129,24 @@ async def test_the_phones_a_token_looks_up_are_limited(
         assert (
             await client.post("/api/v1/track", json={"code": "ABCD-EFGH-JKMN"}, headers=operator)
         ).status_code == 404
+
+
+async def test_a_phone_on_many_open_problems_is_said_to_be_shared(
+    client: Any, drain: Any, model: Any, operator: dict[str, str]
+) -> None:
+    """A committee's landline reports for many residents: the operator is told its items may be other people's."""
+    reports = [
+        "天通苑北街道天通西苑三区12号楼电梯坏了一周，物业说没有维修资金。",
+        "回龙观街道龙禧苑三区门口的路灯坏了半个月，晚上很黑。",
+        "沙河镇于辛庄村的垃圾站很久没有清运，气味很大。",
+        "城北街道西关路口的红绿灯坏了，车辆乱行很危险。",
+    ]
+    for text in reports:
+        await _post(client, operator, "hotline", text, contact_phone="010-69712345")
+    await drain(model=FixedTopic(model, "城乡建设"))
+    history = (
+        await client.post("/api/v1/callers/items", json={"contact_phone": "010 6971 2345"}, headers=operator)
+    ).json()
+    assert len({i["case_id"] for i in history["items"]}) == 4
+    assert history["shared"] is True
+    assert "多人共用的电话" in history["message"]

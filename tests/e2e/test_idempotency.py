@@ -132,3 +132,23 @@ async def test_a_draft_tapped_twenty_times_at_once_under_as_many_keys_is_stored_
     assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert await pool.fetchval("SELECT count(*) FROM items") == 1
+
+
+async def test_a_key_sent_again_with_another_body_tells_its_sender_what_the_key_stored(
+    client: Any, grid_worker: dict[str, str]
+) -> None:
+    """A grid worker's app restarted mid-send sends its key again, its spot fixed anew: refused, yet told which report
+    the key stored, so that the worker is not left to send it a third time under a new key."""
+    draft = {"channel": "grid", "text": "巡查发现龙跃苑二区北门路灯不亮。", "lat": 40.0751, "lon": 116.3271}
+    headers = {**grid_worker, "Idempotency-Key": "draft-7"}
+    first = await client.post("/api/v1/items", json=draft, headers=headers)
+    assert first.status_code == 201
+    moved = await client.post("/api/v1/items", json={**draft, "lat": 40.0763}, headers=headers)
+    assert moved.status_code == 422
+    assert moved.json()["stored"] == first.json()
+    # Anonymous senders share one set of keys: theirs tells nothing of what another stored under it.
+    web = {"channel": "web", "text": "小区北门路灯不亮。"}
+    assert (await client.post("/api/v1/items", json=web, headers={"Idempotency-Key": "k"})).status_code == 201
+    other = await client.post("/api/v1/items", json={**web, "text": "别的事"}, headers={"Idempotency-Key": "k"})
+    assert other.status_code == 422
+    assert "stored" not in other.json()

@@ -484,6 +484,8 @@ async def test_an_invisible_character_pasted_into_a_short_field_is_named_as_such
         ("ABCD-EFGH-JKM0", "没有 0、1、O、I、L"),  # a D read as a 0
         ("abcd-efgh-ikmn", "没有 0、1、O、I、L"),
         ("ABCD-EFGH-JKMN", "没有找到这个查询码"),  # a code, of no item
+        # A code an operator read out over the phone, written down as heard: the operator's look-up finds it.
+        ("ABCD-EFGH-JKMN", "拨打 12345"),
     ],
 )
 async def test_a_code_that_cannot_be_found_is_told_how_to_fix_it(client: Any, typed: str, says: str) -> None:

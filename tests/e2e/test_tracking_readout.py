@@ -68,3 +68,25 @@ async def test_the_database_reads_codes_alike_as_the_console_does(pool: asyncpg.
         await conn.execute("SET LOCAL enable_seqscan = off")
         plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + store.SELECT_READ_ALIKE, "X" * 12))
     assert "items_tracking_reading" in plan
+
+
+async def test_an_operator_looking_a_code_up_sees_the_desk_and_the_case(
+    client: Any, drain: Any, pool: asyncpg.Pool, operator: dict[str, str], staff: dict[str, str]
+) -> None:
+    """A caller who gives their code is told which desk has it, as one who gives their phone is (the caller history);
+    the public look-up names no desk."""
+    item_id = await _item_with_code(client, pool, CODE)
+    await drain()
+    assigned = await client.post(f"/api/v1/items/{item_id}/assign", json={"to": "区城管委"}, headers=staff)
+    assert assigned.status_code == 200, assigned.text
+    seen = (await client.post("/api/v1/track", json={"code": CODE}, headers=operator)).json()
+    assert (seen["status"], seen["assigned_to"], seen["case_id"]) == (
+        "assigned",
+        "区城管委",
+        assigned.json()["case_id"],
+    )
+    for public in (
+        (await client.post("/api/v1/track", json={"code": CODE})).json(),
+        (await client.get(f"/api/v1/track/{CODE}")).json(),
+    ):
+        assert (public["assigned_to"], public["case_id"]) == (None, None)
