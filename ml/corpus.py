@@ -102,7 +102,7 @@ def read_csv(
         for _, row in table.rows():
             if split_key and split and row[split_key].strip() != split:
                 continue
-            text = "\n".join(row[c] for c in text_keys if row[c])
+            text = "\n".join(_cell_text(row[c]) for c in text_keys if row[c])
             if text.strip() and row[label_key].strip():
                 rows.append(LabelledText(text=text, label=row[label_key].strip()))
     return rows
@@ -136,10 +136,20 @@ def split_heldout(
     return training, heldout
 
 
+# A cell a spreadsheet would take for a formula is exported after an apostrophe (`suggestions export corrections`):
+# the text is what follows it.
+_FORMULA_STARTS = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+
+
+def _cell_text(cell: str) -> str:
+    return cell[1:] if cell.startswith(_FORMULA_STARTS) else cell
+
+
 def read_extra(path: Path, topics: Sequence[str]) -> list[ExtraItem]:
     """A CSV of extra training rows.
 
-    Text: column `text`, or `title` and `detail` joined by a newline. Labels: `topic` (or `label`), `risk_level`
+    Text: column `text`, or `title` and `detail` joined by a newline (a cell an apostrophe kept from being a
+    spreadsheet's formula without it). Labels: `topic` (or `label`), `risk_level`
     (0–3), `kind`; any may be missing or empty, and a row with none is skipped. Rows whose `split` is `test` are
     skipped too: they are kept for evaluation.
     """
@@ -154,7 +164,7 @@ def read_extra(path: Path, topics: Sequence[str]) -> list[ExtraItem]:
         for number, row in table.rows():
             if row.get("split", "").strip() == "test":
                 continue
-            text = "\n".join(row[c] for c in text_keys if row[c])
+            text = "\n".join(_cell_text(row[c]) for c in text_keys if row[c])
             topic = row[topic_key].strip() if topic_key else ""
             risk = row.get("risk_level", "").strip()
             kind = row.get("kind", "").strip()
@@ -209,7 +219,7 @@ def write_rule_labelled(
                         key_key and row[key_key] in exclude
                     ):
                         continue
-                    text = "\n".join(row[c] for c in text_keys if row[c])
+                    text = "\n".join(_cell_text(row[c]) for c in text_keys if row[c])
                     if text.strip():
                         writer.writerow([text, row[topic_key].strip() if topic_key else "", risk_floor(text)[0]])
                         written += 1

@@ -303,8 +303,8 @@ def _mask_once(text: str, keep: frozenset[str] = frozenset()) -> str:
 
 def drop_invisible(text: str) -> str:
     """Text without Unicode's format characters (category Cf): nothing a reader sees, yet they hide a number from
-    masking and a word from grouping (139\u200b1234\u200b5678), or show the words after a right-to-left override
-    reversed. An emoji joined of several (a family) falls apart into its parts, which say the same."""
+    masking and a word from grouping (139, a zero-width space, 1234...), or show the words after a right-to-left
+    override reversed. An emoji joined of several (a family) falls apart into its parts, which say the same."""
     if text.isascii():
         return text
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")

@@ -127,7 +127,8 @@ def client_network(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip.exploded}/64", strict=False))
+        # From the number, not the text: a link-local address carries its zone (fe80::1%eth0), which no network has.
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
     return str(ip)
 
 

@@ -32,6 +32,15 @@ async def reclassify(pool: Any, model: Any, *, batch_size: int = 256) -> int:
             done += len(await store.record_classifications(conn, outcomes, replace_version=model.version))
 
 
+# What a spreadsheet takes for the start of a formula. A cell that begins so is written after an apostrophe, which a
+# spreadsheet reads as "this is text" and does not show; `ml.corpus.read_extra` takes it off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_spreadsheet_text(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 async def export_corrections(conn: Any, path: Path) -> int:
     """CSV of staff corrections (masked text, corrected labels) for `python -m ml train-seed --extra`."""
     rows = await corrections(conn)
@@ -39,7 +48,9 @@ async def export_corrections(conn: Any, path: Path) -> int:
         writer = csv.writer(out)
         writer.writerow(["text", "topic", "risk_level"])
         for row in rows:
-            writer.writerow([row.text, row.topic or "", "" if row.risk_level is None else row.risk_level])
+            # Staff open it in a spreadsheet too: a resident's text beginning with = must not run there.
+            text = as_spreadsheet_text(row.text)
+            writer.writerow([text, row.topic or "", "" if row.risk_level is None else row.risk_level])
     return len(rows)
 
 

