@@ -420,3 +420,67 @@ async def test_a_postgresql_gone_silent_is_a_503_within_seconds_when_a_connectio
         await pool.fetchval("SELECT pg_terminate_backend($1)", backend)
         linked.terminate()
         await link.close()
+
+
+@asynccontextmanager
+async def through_a_link(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> AsyncIterator[tuple[Link, Any]]:
+    """A client of the app whose pool, as the service builds it (suggestions.db.create_pool), reaches PostgreSQL
+    through a link the test can silence."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=2)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            assert (await client.get("/readyz")).status_code == 200  # both connections open
+            yield link, client
+    finally:
+        linked.terminate()
+        await link.close()
+
+
+async def timed(request: Any) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    try:
+        response = await asyncio.wait_for(request, 90)
+    except TimeoutError:
+        pytest.fail("no answer within 90 s")
+    return response, time.monotonic() - started
+
+
+async def test_a_postgresql_gone_silent_is_a_503_within_seconds_for_senders_and_staff(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+) -> None:
+    """PostgreSQL's host vanishes without closing anything: a resident's item, an operator's call, a staff request and
+    the readiness probe each answer 503 within seconds. The statements a request sends take milliseconds on a server
+    that answers; waiting the half minute a slow staff query may take kept the sender and the load balancer waiting
+    (a staff call a whole minute: its token was looked up, then the lost connection reset)."""
+    async with through_a_link(settings, queue, model, gazetteer) as (link, client):
+        link.silence(new_ones_too=True)
+        for request, within in (
+            (client.get("/readyz"), 4),
+            (client.post("/api/v1/items", json=ITEM), 10),
+            (client.get("/api/v1/triage", headers=staff), 10),
+            (client.post("/submit", data={"text": ITEM["text"]}), 10),
+        ):
+            response, waited = await timed(request)
+            assert response.status_code == 503, response.text
+            assert waited < within, f"{response.request.method} {response.request.url.path}: {waited:.1f} s"
+
+
+async def test_a_staff_step_waiting_for_a_lock_is_not_cut_short(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+) -> None:
+    """A staff step that waits on a busy server (another transaction holding the item) is not taken for an outage."""
+    async with through_a_link(settings, queue, model, gazetteer) as (_, client):
+        created = (await client.post("/api/v1/items", json=ITEM)).json()
+        await pool.execute("UPDATE items SET status = 'open' WHERE id = $1", created["id"])
+        async with pool.acquire() as other, other.transaction():
+            await other.execute("SELECT 1 FROM items WHERE id = $1 FOR UPDATE", created["id"])
+            assigning = asyncio.ensure_future(
+                client.post(f"/api/v1/items/{created['id']}/assign", json={"to": "城管科"}, headers=staff)
+            )
+            await asyncio.sleep(7)
+        response, _ = await timed(assigning)
+        assert response.status_code == 200, response.text
