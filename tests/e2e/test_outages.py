@@ -288,6 +288,32 @@ async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
         await read_only.close()
 
 
+async def test_a_full_disk_gives_503_not_500(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """PostgreSQL's disk is full ("could not extend file", 53100): nothing was stored, and the sender is told to send
+    again later rather than that the service broke. The error is raised by a trigger here, as the server raises it
+    when a table cannot grow."""
+    spare = await create_pool(spare_database, size=2)
+    await spare.execute(
+        "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$;"
+        "CREATE TRIGGER disk_full BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION disk_full()"
+    )
+    app = create_app(settings, pool=spare, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+            page = await client.post("/submit", data={"text": ITEM["text"]})
+            assert page.status_code == 503
+            assert "没有保存" in page.text
+            assert f">\n{ITEM['text']}</textarea>" in page.text
+    finally:
+        await spare.close()
+
+
 async def test_a_statement_the_server_cancels_gives_503_not_500(client: Any, pool: asyncpg.Pool) -> None:
     """A statement PostgreSQL cancels (an administrator's pg_cancel_backend, a statement_timeout or lock_timeout set on
     the server, here while a migration holds the table) has stored nothing: the sender is told to retry."""
