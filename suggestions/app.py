@@ -68,7 +68,10 @@ async def _takes_writes(pool: asyncpg.Pool) -> bool:
     # A connection of its own, closed if the deadline passes: the pool would reset it first, waiting on a server gone
     # silent as long as the statement did, and the probe would answer after half a minute.
     async with connection(pool, statement_seconds=READY_SECONDS) as conn:
-        return bool(await conn.fetchval(TAKES_WRITES))
+        if await conn.fetchval(TAKES_WRITES):
+            return True
+        conn.terminate()  # tied to a server that takes no writes: the next connection may reach one that does
+        return False
 
 
 @get("/healthz", tags=["health"], summary="The process is up", include_in_schema=True)

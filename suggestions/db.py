@@ -26,13 +26,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 QUICK_STATEMENT_SECONDS = 5
 COMMAND_TIMEOUT_SECONDS = 30
 
-# A statement that ended so leaves its connection in doubt: waiting for an answer, or cut off. So does one whose task
-# was cancelled (a request given up on, a probe's deadline).
+# A statement that ended so leaves its connection in doubt (waiting for an answer, or cut off; or its task cancelled,
+# a request given up on, a probe's deadline), or tied to the wrong server: it is closed, not kept.
 LOST = (
     TimeoutError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InternalClientError,
     asyncio.CancelledError,
+    # A server that takes no writes (a primary demoted in a failover, one made read-only): a new connection may reach
+    # the one that does now (a URL naming both hosts with target_session_attrs=read-write, a proxy that moved), and this
+    # one, kept, would refuse every write for as long as requests keep it busy.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
 
 

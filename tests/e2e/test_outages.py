@@ -288,6 +288,29 @@ async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
         await read_only.close()
 
 
+async def test_connections_to_a_server_that_takes_no_writes_are_not_kept(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """After a failover the pool's connections may still reach the server that takes no writes (the old primary, read
+    only), while a new connection reaches the one that does (a DATABASE_URL naming both hosts with
+    target_session_attrs=read-write, a proxy that moved). A request told that nothing was stored closes its connection,
+    so that the next one gets a new connection: kept, it answered 503 to every request until it sat idle for five
+    minutes, which under traffic it never does, and someone had to restart the API."""
+    name = database_name(spare_database)
+    await pool.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    stale = await create_pool(spare_database, size=1)  # its one connection opened while the server took no writes
+    await pool.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+    app = create_app(settings, pool=stale, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 503
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 201, response.text
+            assert (await client.get("/readyz")).json()["postgres"] is True
+    finally:
+        await stale.close()
+
+
 async def test_a_full_disk_gives_503_not_500(
     settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
 ) -> None:
