@@ -107,6 +107,7 @@ async def test_the_api_starts_while_postgres_is_down_and_reaches_it_once_it_is_b
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
         ):
             assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/")).status_code == 200  # the residents' form, to fill in meanwhile
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["postgres"] is False
@@ -499,14 +500,20 @@ async def timed(request: Any) -> tuple[httpx.Response, float]:
 
 
 async def test_a_postgresql_gone_silent_is_a_503_within_seconds_for_senders_and_staff(
-    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str], monitor: dict[str, str]
 ) -> None:
     """PostgreSQL's host vanishes without closing anything: a resident's item, an operator's call, a staff request and
-    the readiness probe each answer 503 within seconds. The statements a request sends take milliseconds on a server
-    that answers; waiting the half minute a slow staff query may take kept the sender and the load balancer waiting
-    (a staff call a whole minute: its token was looked up, then the lost connection reset)."""
+    the readiness probe each answer 503 within seconds, and the scraper reads its numbers marked unknown. The
+    statements a request sends take milliseconds on a server that answers; waiting the half minute a slow staff query
+    may take kept the sender and the load balancer waiting (a staff call a whole minute: its token was looked up, then
+    the lost connection reset)."""
     async with through_a_link(settings, queue, model, gazetteer) as (link, client):
+        assert (await client.get("/metrics", headers=monitor)).status_code == 200
         link.silence(new_ones_too=True)
+        scrape, waited = await timed(client.get("/metrics", headers=monitor))
+        assert scrape.status_code == 200, scrape.text
+        assert "suggestions_items_waiting -1.0" in scrape.text
+        assert waited < 10, f"/metrics: {waited:.1f} s"
         for request, within in (
             (client.get("/readyz"), 4),
             (client.post("/api/v1/items", json=ITEM), 10),
