@@ -27,9 +27,10 @@ from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.template.config import TemplateConfig
 
 from suggestions import console_web, staff_web, web
+from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import put_classification
 from suggestions.classify.serving import find_serving_model
-from suggestions.db import create_pool, provide_connection
+from suggestions.db import QUICK_STATEMENT_SECONDS, connection, create_pool
 from suggestions.district import load_gazetteer
 from suggestions.errors import DATABASE_OUTAGES, InvalidInput, exception_handlers, field_name, problem
 from suggestions.headers import security_headers
@@ -60,6 +61,19 @@ class Readiness(msgspec.Struct):
 TAKES_WRITES = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
 
 
+READY_SECONDS = 2
+
+
+async def _takes_writes(pool: asyncpg.Pool) -> bool:
+    # A connection of its own, closed if the deadline passes: the pool would reset it first, waiting on a server gone
+    # silent as long as the statement did, and the probe would answer after half a minute.
+    async with connection(pool, statement_seconds=READY_SECONDS) as conn:
+        if await conn.fetchval(TAKES_WRITES):
+            return True
+        conn.terminate()  # tied to a server that takes no writes: the next connection may reach one that does
+        return False
+
+
 @get("/healthz", tags=["health"], summary="The process is up", include_in_schema=True)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -74,11 +88,11 @@ async def healthz() -> dict[str, str]:
 async def readyz(state: State, settings: NamedDependency[Settings]) -> Response[Readiness]:
     postgres = redis = False
     try:
-        postgres = await asyncio.wait_for(state.db_pool.fetchval(TAKES_WRITES), 2)
+        postgres = await asyncio.wait_for(_takes_writes(state.db_pool), READY_SECONDS)
     except Exception:  # any failure means "not ready"; the reason is in the server's log
         log.warning("readyz: PostgreSQL unreachable")
     try:
-        redis = bool(await asyncio.wait_for(state.queue.ping(), 2))
+        redis = bool(await asyncio.wait_for(state.queue.ping(), READY_SECONDS))
     except Exception:
         log.warning("readyz: Redis unreachable")
     model = getattr(await find_serving_model(state, settings), "version", None)
@@ -188,6 +202,21 @@ async def open_pool(settings: Settings) -> asyncpg.Pool:
     except DATABASE_OUTAGES as exc:
         log.warning("PostgreSQL unreachable at start (%s): answering 503 until it answers", type(exc).__name__)
     return await create_pool(settings.database_url, size=settings.db_pool_size, lazy=True)
+
+
+async def provide_connection(
+    request: Request[Any, Any, Any], db_pool: NamedDependency[asyncpg.Pool]
+) -> AsyncIterator[Any]:
+    """A connection for one request, returned to the pool afterwards. Staff's work (the feed, reports, a case closed
+    with all its reports) may wait for a busy server as long as the pool allows; the statements of every other
+    request (a resident's, an operator's, a grid worker's) answer within QUICK_STATEMENT_SECONDS, or it answers 503."""
+    principal = getattr(request.state, "principal", None)
+    # Staff's pages (`staff_web`) check their sign-in in the handler, and do the same work as the API's staff.
+    path = request.url.path
+    on_staff_pages = path == staff_web.PREFIX or path.startswith(staff_web.PREFIX + "/")
+    staff = getattr(principal, "role", None) in STAFF_ROLES or on_staff_pages
+    async with connection(db_pool, statement_seconds=None if staff else QUICK_STATEMENT_SECONDS) as conn:
+        yield conn
 
 
 def _provide_pool(state: State) -> asyncpg.Pool:

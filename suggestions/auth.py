@@ -19,6 +19,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from suggestions.db import QUICK_STATEMENT_SECONDS
+from suggestions.db import connection as pooled
 from suggestions.errors import DATABASE_OUTAGES
 
 Role = Literal["operator", "grid", "staff", "admin", "monitor"]
@@ -97,6 +99,9 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
+PRINCIPAL_BY_HASH = "SELECT id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+
+
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any = None) -> Principal | None:
     """The caller's principal, None without a token; a token that is present but unknown is refused.
 
@@ -106,17 +111,21 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any =
     token = bearer_token(connection)
     if token is None:
         return None
-    principal = await principal_for_token(db if db is not None else connection.app.state.db_pool, token)
+    if db is not None:
+        principal = await principal_for_token(db, token)
+    else:
+        # A connection that times out is closed, not reset by the pool, which on a server gone silent would wait as
+        # long again before the request could answer.
+        async with pooled(connection.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
+            principal = await principal_for_token(conn, token)
     if principal is None:
         raise NotAuthorizedException("invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
 async def principal_for_token(db: Any, token: str) -> Principal | None:
-    """The token's principal; None for a token unknown or revoked. `db`: a connection or the pool."""
-    row = await db.fetchrow(
-        "SELECT id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", hash_token(token)
-    )
+    """The token's principal; None for a token unknown or revoked. `db`: a connection."""
+    row = await db.fetchrow(PRINCIPAL_BY_HASH, hash_token(token), timeout=QUICK_STATEMENT_SECONDS)
     return None if row is None else Principal(token_id=row["id"], role=row["role"])
 
 

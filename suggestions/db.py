@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -11,7 +12,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar.di import NamedDependency
 
 from suggestions.files import written_whole
 
@@ -19,9 +19,56 @@ log = logging.getLogger(__name__)
 
 
 CONNECT_TIMEOUT_SECONDS = 5
+# How long a statement of a request that is not staff's work may wait for its answer: a resident's item, a call an
+# operator enters, a tracking code looked up, a token checked take milliseconds on a server that answers. A server
+# that has gone silent (its host lost without closing anything) is so found out in seconds, not in the half minute
+# a staff report may take on a busy server (COMMAND_TIMEOUT_SECONDS).
+QUICK_STATEMENT_SECONDS = 5
+COMMAND_TIMEOUT_SECONDS = 30
 
-# A statement that ended so leaves its connection in doubt: waiting for an answer, or cut off.
-LOST = (TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InternalClientError)
+# A statement that ended so leaves its connection in doubt (waiting for an answer, or cut off; or its task cancelled,
+# a request given up on, a probe's deadline), or tied to the wrong server: it is closed, not kept.
+LOST = (
+    TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InternalClientError,
+    asyncio.CancelledError,
+    # A server that takes no writes (a primary demoted in a failover, one made read-only): a new connection may reach
+    # the one that does now (a URL naming both hosts with target_session_attrs=read-write, a proxy that moved), and this
+    # one, kept, would refuse every write for as long as requests keep it busy.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+)
+
+
+class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types
+    """A connection whose statements, transactions' BEGIN and COMMIT included, wait `statement_seconds` for their
+    answer while set (`connection(pool, statement_seconds=...)`), else the pool's command timeout. A statement given
+    a timeout of its own keeps it. The methods keep asyncpg's signatures, `timeout` arguments included."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.statement_seconds: float | None = None
+
+    def set_statement_seconds(self, seconds: float | None) -> None:
+        self.statement_seconds = seconds
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return self.statement_seconds if timeout is None else timeout
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        return await super().execute(query, *args, timeout=self._timeout(timeout))
+
+    async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        await super().executemany(command, args, timeout=self._timeout(timeout))
+
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:  # noqa: ASYNC109
+        return await super().fetch(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+
+    async def fetchval(self, query: str, *args: Any, column: int = 0, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        return await super().fetchval(query, *args, column=column, timeout=self._timeout(timeout))
+
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:  # noqa: ASYNC109
+        return await super().fetchrow(query, *args, timeout=self._timeout(timeout), record_class=record_class)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -40,7 +87,8 @@ async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncp
         min_size=0 if lazy else 1,
         max_size=size,
         init=init_connection,
-        command_timeout=30,
+        connection_class=Connection,
+        command_timeout=COMMAND_TIMEOUT_SECONDS,
         # Connecting takes milliseconds; a server that has not answered in this long is gone (its host lost, a
         # failover under way), and a request waiting on it gets its 503 now rather than after asyncpg's minute.
         timeout=CONNECT_TIMEOUT_SECONDS,
@@ -52,19 +100,18 @@ async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncp
     return pool
 
 
-async def provide_connection(db_pool: NamedDependency[asyncpg.Pool]) -> AsyncIterator[Any]:
-    """A connection for one request, returned to the pool afterwards."""
-    async with connection(db_pool) as conn:
-        yield conn
-
-
 @asynccontextmanager
-async def connection(pool: asyncpg.Pool) -> AsyncIterator[Any]:
+async def connection(pool: asyncpg.Pool, *, statement_seconds: float | None = None) -> AsyncIterator[Any]:
     """A connection from the pool, returned by `release` afterwards: what `pool.acquire()` gives, for the API's
-    requests and the worker's jobs alike. A connection whose statement timed out or was lost is closed instead: the
-    pool would reset it first, a round trip that waits as long as the statement did on a server that is gone (a host
+    requests and the worker's jobs alike, its statements waiting `statement_seconds` for an answer (else the pool's
+    command timeout). A connection whose statement timed out, was lost or was cancelled is closed instead: the pool
+    would reset it first, a round trip that waits as long as the statement did on a server that is gone (a host
     vanished, a failover), before the request could answer."""
     conn = await pool.acquire()
+    # A pool of plain asyncpg connections (a test's, a tool's) keeps its command timeout.
+    timed = statement_seconds is not None and hasattr(conn, "set_statement_seconds")
+    if timed:
+        conn.set_statement_seconds(statement_seconds)
     try:
         yield conn
     except LOST:
@@ -73,6 +120,10 @@ async def connection(pool: asyncpg.Pool) -> AsyncIterator[Any]:
             conn.terminate()
         raise
     finally:
+        if timed:
+            # Refused by a connection closed above, which the pool took back then.
+            with contextlib.suppress(asyncpg.InterfaceError, AttributeError):
+                conn.set_statement_seconds(None)
         await release(pool, conn)
 
 

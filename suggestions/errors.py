@@ -281,6 +281,9 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     # the server, while a migration or a long transaction held the rows), which rolled its work back.
     asyncpg.exceptions.QueryCanceledError,
     asyncpg.exceptions.LockNotAvailableError,
+    # Class 53: the server is out of a resource (disk full, "could not extend file"; out of memory; too many
+    # connections) and rolled the statement back; the request succeeds once an administrator has made room.
+    asyncpg.exceptions.InsufficientResourcesError,
     TimeoutError,
 )
 # Nothing was stored: PostgreSQL away, or a transaction it rolled back to let another through.

@@ -19,7 +19,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.db import connection
+from suggestions.db import QUICK_STATEMENT_SECONDS, connection
 from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
@@ -242,7 +242,7 @@ async def submit(
     key = f"{data.submission}:{request_hash(item)[:8].hex()}" if SUBMISSION_TOKEN.fullmatch(data.submission) else None
     try:
         # The connection is taken here, not by a dependency, so that an outage finds the form and what was typed.
-        async with connection(request.app.state.db_pool) as conn:
+        async with connection(request.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
             accepted = await accept_item(
                 conn,
                 item,
@@ -344,7 +344,7 @@ async def rate_page(
 ) -> Template | Redirect:
     try:
         # The connection is taken here, not by a dependency, so that an outage finds the rating and its words.
-        async with connection(request.app.state.db_pool) as conn:
+        async with connection(request.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
             return await _rate(request, data, conn, settings)
     except NOT_STORED as exc:
         log.warning("rating not stored: %s", type(exc).__name__)

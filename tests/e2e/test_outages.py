@@ -107,6 +107,7 @@ async def test_the_api_starts_while_postgres_is_down_and_reaches_it_once_it_is_b
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
         ):
             assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/")).status_code == 200  # the residents' form, to fill in meanwhile
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["postgres"] is False
@@ -288,6 +289,55 @@ async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
         await read_only.close()
 
 
+async def test_connections_to_a_server_that_takes_no_writes_are_not_kept(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """After a failover the pool's connections may still reach the server that takes no writes (the old primary, read
+    only), while a new connection reaches the one that does (a DATABASE_URL naming both hosts with
+    target_session_attrs=read-write, a proxy that moved). A request told that nothing was stored closes its connection,
+    so that the next one gets a new connection: kept, it answered 503 to every request until it sat idle for five
+    minutes, which under traffic it never does, and someone had to restart the API."""
+    name = database_name(spare_database)
+    await pool.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    stale = await create_pool(spare_database, size=1)  # its one connection opened while the server took no writes
+    await pool.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+    app = create_app(settings, pool=stale, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            assert (await client.post("/api/v1/items", json=ITEM)).status_code == 503
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 201, response.text
+            assert (await client.get("/readyz")).json()["postgres"] is True
+    finally:
+        await stale.close()
+
+
+async def test_a_full_disk_gives_503_not_500(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """PostgreSQL's disk is full ("could not extend file", 53100): nothing was stored, and the sender is told to send
+    again later rather than that the service broke. The error is raised by a trigger here, as the server raises it
+    when a table cannot grow."""
+    spare = await create_pool(spare_database, size=2)
+    await spare.execute(
+        "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$;"
+        "CREATE TRIGGER disk_full BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION disk_full()"
+    )
+    app = create_app(settings, pool=spare, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.post("/api/v1/items", json=ITEM)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"].isdigit()
+            page = await client.post("/submit", data={"text": ITEM["text"]})
+            assert page.status_code == 503
+            assert "没有保存" in page.text
+            assert f">\n{ITEM['text']}</textarea>" in page.text
+    finally:
+        await spare.close()
+
+
 async def test_a_statement_the_server_cancels_gives_503_not_500(client: Any, pool: asyncpg.Pool) -> None:
     """A statement PostgreSQL cancels (an administrator's pg_cancel_backend, a statement_timeout or lock_timeout set on
     the server, here while a migration holds the table) has stored nothing: the sender is told to retry."""
@@ -420,3 +470,73 @@ async def test_a_postgresql_gone_silent_is_a_503_within_seconds_when_a_connectio
         await pool.fetchval("SELECT pg_terminate_backend($1)", backend)
         linked.terminate()
         await link.close()
+
+
+@asynccontextmanager
+async def through_a_link(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> AsyncIterator[tuple[Link, Any]]:
+    """A client of the app whose pool, as the service builds it (suggestions.db.create_pool), reaches PostgreSQL
+    through a link the test can silence."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=2)
+    app = create_app(settings, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            assert (await client.get("/readyz")).status_code == 200  # both connections open
+            yield link, client
+    finally:
+        linked.terminate()
+        await link.close()
+
+
+async def timed(request: Any) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    try:
+        response = await asyncio.wait_for(request, 90)
+    except TimeoutError:
+        pytest.fail("no answer within 90 s")
+    return response, time.monotonic() - started
+
+
+async def test_a_postgresql_gone_silent_is_a_503_within_seconds_for_senders_and_staff(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str], monitor: dict[str, str]
+) -> None:
+    """PostgreSQL's host vanishes without closing anything: a resident's item, an operator's call, a staff request and
+    the readiness probe each answer 503 within seconds, and the scraper reads its numbers marked unknown. The
+    statements a request sends take milliseconds on a server that answers; waiting the half minute a slow staff query
+    may take kept the sender and the load balancer waiting (a staff call a whole minute: its token was looked up, then
+    the lost connection reset)."""
+    async with through_a_link(settings, queue, model, gazetteer) as (link, client):
+        assert (await client.get("/metrics", headers=monitor)).status_code == 200
+        link.silence(new_ones_too=True)
+        scrape, waited = await timed(client.get("/metrics", headers=monitor))
+        assert scrape.status_code == 200, scrape.text
+        assert "suggestions_items_waiting -1.0" in scrape.text
+        assert waited < 10, f"/metrics: {waited:.1f} s"
+        for request, within in (
+            (client.get("/readyz"), 4),
+            (client.post("/api/v1/items", json=ITEM), 10),
+            (client.get("/api/v1/triage", headers=staff), 10),
+            (client.post("/submit", data={"text": ITEM["text"]}), 10),
+        ):
+            response, waited = await timed(request)
+            assert response.status_code == 503, response.text
+            assert waited < within, f"{response.request.method} {response.request.url.path}: {waited:.1f} s"
+
+
+async def test_a_staff_step_waiting_for_a_lock_is_not_cut_short(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+) -> None:
+    """A staff step that waits on a busy server (another transaction holding the item) is not taken for an outage."""
+    async with through_a_link(settings, queue, model, gazetteer) as (_, client):
+        created = (await client.post("/api/v1/items", json=ITEM)).json()
+        await pool.execute("UPDATE items SET status = 'open' WHERE id = $1", created["id"])
+        async with pool.acquire() as other, other.transaction():
+            await other.execute("SELECT 1 FROM items WHERE id = $1 FOR UPDATE", created["id"])
+            assigning = asyncio.ensure_future(
+                client.post(f"/api/v1/items/{created['id']}/assign", json={"to": "城管科"}, headers=staff)
+            )
+            await asyncio.sleep(7)
+        response, _ = await timed(assigning)
+        assert response.status_code == 200, response.text

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from suggestions.db import provide_connection, release
+from suggestions.db import connection, release
 
 
 async def test_a_connection_dropped_while_it_is_returned_is_no_error(pool: asyncpg.Pool) -> None:
@@ -29,9 +29,8 @@ async def test_a_connection_dropped_while_it_is_returned_is_no_error(pool: async
 
 
 async def test_a_requests_connection_goes_back_to_the_pool(pool: asyncpg.Pool) -> None:
-    connections = provide_connection(pool)
-    conn = await anext(connections)
-    assert await conn.fetchval("SELECT 1") == 1
-    with pytest.raises(StopAsyncIteration):
-        await anext(connections)
+    async with connection(pool, statement_seconds=1) as conn:
+        assert await conn.fetchval("SELECT 1") == 1
     assert pool.get_idle_size() == pool.get_size()
+    async with connection(pool) as conn:  # the next holder waits as long as the pool allows
+        assert await conn.fetchval("SELECT pg_sleep(1.5) IS NOT NULL")
