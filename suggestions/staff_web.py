@@ -180,16 +180,33 @@ async def _item_page(
 
 
 @get(f"{PREFIX}/find", include_in_schema=False)
+async def find_box(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
+) -> Template | Redirect:
+    """The search page with nothing searched: where signing in leads back to after a search. What staff look for is
+    posted, never put in the address (`find_page`)."""
+    if await signed_in(request, db_connection, STAFF) is None:
+        return to_sign_in(request, STAFF)
+    return _render(request, settings, "staff_find.html", q="", items=[])
+
+
+class FindForm(msgspec.Struct, kw_only=True):
+    q: str = ""
+
+
+@post(f"{PREFIX}/find", include_in_schema=False, status_code=200)
 async def find_page(
     request: Request[Any, Any, Any],
     db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
-    q: FromQuery[str] = "",
+    data: URLEncodedBody[FindForm],
 ) -> Template | Redirect:
-    """An item by what a caller or a colleague reads out: its tracking code, its work order number, or its id."""
+    """An item by what a caller or a colleague reads out: its tracking code, its work order number, or its id. Posted,
+    as the residents' look-up is: a caller may read out their phone instead, which must stay out of the address bar,
+    the browser's history and any proxy's log."""
     if await signed_in(request, db_connection, STAFF) is None:
         return to_sign_in(request, STAFF)
-    typed = q.strip()[:200]
+    typed = data.q.strip()[:200]
     found: list[int] = []
     if code := normalise_tracking_code(typed):
         found = [r["id"] for r in await db_connection.fetch("SELECT id FROM items WHERE tracking_code = $1", code)]
@@ -477,6 +494,7 @@ async def dismiss_page(
 routes = [
     *sign_in_routes(STAFF),
     feed_page,
+    find_box,
     find_page,
     item_page,
     act_on_item,

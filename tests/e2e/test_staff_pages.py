@@ -258,14 +258,33 @@ async def test_staff_find_an_item_by_its_tracking_code_work_order_or_id(
     item_id = await filed(client, drain)
     code = await pool.fetchval("SELECT tracking_code FROM items WHERE id = $1", item_id)
     for typed in (code.lower().replace("-", " "), f"查询码是{code}", str(item_id), f"#{item_id}"):
-        found = await client.get("/staff/find", params={"q": typed})
+        found = await client.post("/staff/find", data={"q": typed})
         assert found.status_code == 303, typed
         assert found.headers["location"] == f"/staff/items/{item_id}"
     body = {"channel": "hotline", "text": "路灯不亮", "external_id": "GD-7"}
     assert (await client.post("/api/v1/items", json=body, headers=operator)).status_code == 201
-    by_order = await client.get("/staff/find", params={"q": "GD-7"})
+    by_order = await client.post("/staff/find", data={"q": "GD-7"})
     assert by_order.status_code == 303
-    missing = await client.get("/staff/find", params={"q": "没有这个"})
+    missing = await client.post("/staff/find", data={"q": "没有这个"})
     assert missing.status_code == 404
     assert "没有找到" in missing.text
-    assert (await client.get("/staff/find", params={"q": "99999999999999"})).status_code == 404
+    assert (await client.post("/staff/find", data={"q": "99999999999999"})).status_code == 404
+
+
+async def test_what_is_typed_in_the_search_box_stays_out_of_the_address(client: Any, pool: Any, drain: Any) -> None:
+    # A caller may read out their phone instead of the tracking code: what staff type must not reach the address bar,
+    # the browser's history or a proxy's log.
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    search = re.search(r'<form method="(\w+)" action="/staff/find"', page)
+    assert search is not None
+    assert search.group(1) == "post"
+    phone = await client.post("/staff/find", data={"q": "13912345678"})
+    assert phone.status_code == 404
+    assert "没有找到" in phone.text
+    # The address alone searches nothing: the page asks for what to look for.
+    code = await pool.fetchval("SELECT tracking_code FROM items WHERE id = $1", item_id)
+    bare = await client.get("/staff/find", params={"q": code})
+    assert bare.status_code == 200
+    assert "location" not in bare.headers
