@@ -330,10 +330,13 @@ async def act_on_item(
         error = ACTION_ERRORS[field]
         return await page(error=error, typed=typed, status_code=422)
     except StateConflict as exc:
-        error = {
-            "closed": "这件事已经办结，不能再交办或办结。",
-            "pending": "这件事还在自动分类，请稍等片刻再操作。",
-        }.get(exc.current_status, "这件事现在的状态不能这样操作，请刷新页面看看最新情况。")
+        if action == "note":  # notes are refused only once retention has erased the item's personal data
+            error = "这件事已按保存期限删除了个人信息，不能再写跟进记录。"
+        else:
+            error = {
+                "closed": "这件事已经办结，不能再交办或办结。",
+                "pending": "这件事还在自动分类，请稍等片刻再操作。",
+            }.get(exc.current_status, "这件事现在的状态不能这样操作，请刷新页面看看最新情况。")
         return await page(error=error, typed=typed, status_code=409)
     if not found:
         raise NotFoundException("no such item")
@@ -437,7 +440,7 @@ async def act_on_case(
         return await page(error=FOREIGN_FORM, status_code=403)
     try:
         if action == "merge":
-            into = _case_number(data.into)
+            into = _typed_number(data.into, "案件")
             if into is None:
                 raise InvalidInput("into", "a case id")
             if not await merge_cases(db_connection, case_id=case_id, into=into, by=principal.token_id):

@@ -288,3 +288,23 @@ async def test_what_is_typed_in_the_search_box_stays_out_of_the_address(client: 
     bare = await client.get("/staff/find", params={"q": code})
     assert bare.status_code == 200
     assert "location" not in bare.headers
+
+
+async def test_a_refused_form_says_what_went_wrong_with_that_form(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    case_id = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", item_id)
+    key = key_of((await client.get(f"/staff/cases/{case_id}")).text)
+    # A case number mistyped is a mistyped number, not a case closed or merged away.
+    typo = await client.post(f"/staff/cases/{case_id}/merge", data={"key": key, "into": "abc"})
+    assert typo.status_code == 422
+    assert "请填写要并入的案件编号" in typo.text
+    assert "已经办结" not in typo.text
+    assert 'value="abc"' in typo.text
+    # A note on an item whose personal data retention erased: said as such, not as a closing refused.
+    await pool.execute("UPDATE items SET status = 'closed', closed_at = now(), anonymised_at = now()")
+    note = await client.post(f"/staff/items/{item_id}/note", data={"key": key, "text": "回访：群众表示满意。"})
+    assert note.status_code == 409
+    assert "不能再交办或办结" not in note.text
+    assert "保存期限" in note.text
+    assert "回访：群众表示满意。" in note.text
