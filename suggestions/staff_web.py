@@ -7,6 +7,7 @@ what the API answers. Signing in, and what guards the forms: `suggestions.signin
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -23,7 +24,8 @@ from litestar.response import Redirect, Template
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
-from suggestions.errors import InvalidInput, StateConflict
+from suggestions.db import connection
+from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
@@ -107,6 +109,41 @@ def _render(
     """A page, with what its last form did (`done`, a word of DONE) or why it was refused, and what was typed."""
     context = _context(request, settings, done=DONE.get(done or ""), error=error, typed=typed or {}, **values)
     return Template(template_name=template, context=context, status_code=status_code)
+
+
+UNSAVED = "数据库暂时连不上，这次操作没有执行。您填写的内容还在下面，请过一会儿再按“再次提交”。"
+# What each form's boxes are called, shown again when nothing could be done; the others go back as they came.
+FIELD_LABELS = {
+    "to": "交办给（部门或科室）",
+    "text": "跟进记录",
+    "answer": "给群众的答复",
+    "case_id": "归入案件",
+    "into": "并入案件",
+    "note": "移除原因",
+}
+
+
+async def _unless_unavailable(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    typed: msgspec.Struct,
+    back: str,
+    work: Callable[[Any], Awaitable[Template | Redirect]],
+) -> Template | Redirect:
+    """The form's work on a connection taken here, not by a dependency, so that when PostgreSQL is away the form
+    comes back with what was typed (a reply of thousands of characters), to be sent again in a moment."""
+    try:
+        async with connection(request.app.state.db_pool) as conn:
+            return await work(conn)
+    except NOT_STORED as exc:
+        log.warning("staff form not stored: %s", type(exc).__name__)
+        fields = msgspec.structs.asdict(typed)
+        key = fields.pop("key", "")
+        if foreign(request, settings, key, STAFF):
+            raise  # a form from elsewhere is not shown back: the usual page says nothing was done
+        shown = [(name, FIELD_LABELS.get(name), value) for name, value in fields.items() if value]
+        context = _context(request, settings, action=request.url.path, fields=shown, back=back, alert=UNSAVED)
+        return Template(template_name="staff_unsaved.html", context=context, status_code=503, headers=retry_after(exc))
 
 
 def _status_filter(status: list[str] | None) -> tuple[Status, ...]:
@@ -258,16 +295,34 @@ ACTION_ERRORS = {
 }
 
 
+ITEM_ACTIONS = ("assign", "note", "close", "classify", "case", "contact")
+
+
 @post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False)
 async def act_on_item(
     request: Request[Any, Any, Any],
-    db_connection: NamedDependency[Any],
     item_id: PathId,
     action: FromPath[str],
     data: URLEncodedBody[ActionForm],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
-    """assign, note, close, or contact (the sender's contact for a call back, shown on the page, the read recorded)."""
+    """assign, note, close, classify, case (move to a case, or split off), or contact (the sender's contact for a call
+    back, shown on the page, the read recorded)."""
+    if action not in ITEM_ACTIONS:
+        raise NotFoundException("no such action")
+    work = partial(_act_on_item, request, item_id=item_id, action=action, data=data, settings=settings)
+    return await _unless_unavailable(request, settings, data, f"{PREFIX}/items/{item_id}", work)
+
+
+async def _act_on_item(
+    request: Request[Any, Any, Any],
+    db_connection: Any,
+    *,
+    item_id: int,
+    action: str,
+    data: ActionForm,
+    settings: Settings,
+) -> Template | Redirect:
     principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
         return to_sign_in(request, STAFF)
@@ -314,7 +369,7 @@ async def act_on_item(
             if case_id is None:
                 raise NotFoundException("no such item")
             return Redirect(f"{PREFIX}/cases/{case_id}?done={'moved' if target else 'split'}", status_code=303)
-        elif action == "contact":
+        else:  # contact
             try:
                 contact = await read_contact(db_connection, item_id=item_id, who=principal.token_id)
             except NoContact:
@@ -322,8 +377,6 @@ async def act_on_item(
             if contact is None:
                 raise NotFoundException("no such item")
             return await page(contact=contact)
-        else:
-            raise NotFoundException("no such action")
     except (msgspec.ValidationError, InvalidInput):
         # Each form has one box to fill in.
         field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id", "classify": "topic"}[action]
@@ -421,21 +474,33 @@ class CaseForm(msgspec.Struct, kw_only=True):
 @post(f"{PREFIX}/cases/{{case_id:int}}/{{action:str}}", include_in_schema=False)
 async def act_on_case(
     request: Request[Any, Any, Any],
-    db_connection: NamedDependency[Any],
     case_id: PathId,
     action: FromPath[str],
     data: URLEncodedBody[CaseForm],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     """merge (into another open case) or close (one reply to every reporter whose report is still open)."""
+    if action not in ("merge", "close"):
+        raise NotFoundException("no such action")
+    work = partial(_act_on_case, request, case_id=case_id, action=action, data=data, settings=settings)
+    return await _unless_unavailable(request, settings, data, f"{PREFIX}/cases/{case_id}", work)
+
+
+async def _act_on_case(
+    request: Request[Any, Any, Any],
+    db_connection: Any,
+    *,
+    case_id: int,
+    action: str,
+    data: CaseForm,
+    settings: Settings,
+) -> Template | Redirect:
     principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
         return to_sign_in(request, STAFF)
     page = partial(
         _case_page, request, settings, db_connection, case_id, typed={"into": data.into, "answer": data.answer}
     )
-    if action not in ("merge", "close"):
-        raise NotFoundException("no such action")
     if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)
     try:
@@ -471,10 +536,16 @@ class DismissForm(msgspec.Struct, kw_only=True):
 @post(f"{PREFIX}/hotspots/{{hotspot_id:int}}/dismiss", include_in_schema=False)
 async def dismiss_page(
     request: Request[Any, Any, Any],
-    db_connection: NamedDependency[Any],
     hotspot_id: PathId,
     data: URLEncodedBody[DismissForm],
     settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    work = partial(_dismiss, request, hotspot_id=hotspot_id, data=data, settings=settings)
+    return await _unless_unavailable(request, settings, data, f"{PREFIX}/hotspots", work)
+
+
+async def _dismiss(
+    request: Request[Any, Any, Any], db_connection: Any, *, hotspot_id: int, data: DismissForm, settings: Settings
 ) -> Template | Redirect:
     principal = await signed_in(request, db_connection, STAFF)
     if principal is None:

@@ -10,6 +10,7 @@ import pytest
 from suggestions.auth import create_token
 from suggestions.signin import form_key
 from suggestions.staff_web import COOKIE
+from tests.e2e.test_outages import without_postgres
 
 LIFT = "幸福小区3号楼电梯又坏了，老人上不了楼，联系电话13912345678，请尽快派人维修。"
 
@@ -308,3 +309,34 @@ async def test_a_refused_form_says_what_went_wrong_with_that_form(client: Any, p
     assert "不能再交办或办结" not in note.text
     assert "保存期限" in note.text
     assert "回访：群众表示满意。" in note.text
+
+
+@pytest.mark.parametrize(
+    ("path", "typed"),
+    [
+        ("/staff/items/7/close", {"answer": "电梯已修好，请您放心。"}),
+        ("/staff/items/7/note", {"text": "已联系物业，明天上午维修。", "audience": "resident"}),
+        ("/staff/items/7/assign", {"to": "城管科"}),
+        ("/staff/cases/3/close", {"answer": "电梯已全部修复。"}),
+        ("/staff/hotspots/5/dismiss", {"note": "已派物业处置"}),
+    ],
+)
+@pytest.mark.usefixtures("clean")
+async def test_while_postgres_is_away_what_staff_wrote_comes_back_to_send_again(
+    settings: Any, queue: Any, model: Any, gazetteer: Any, path: str, typed: dict[str, str]
+) -> None:
+    async with without_postgres(settings, queue, model, gazetteer) as client:
+        client.cookies.set(COOKIE, "sgt_anything", path="/staff")
+        key = form_key("sgt_anything")
+        response = await client.post(path, data={"key": key, **typed})
+        assert response.status_code == 503
+        assert response.headers["retry-after"].isdigit()
+        assert "没有执行" in response.text
+        assert f'action="{path}"' in response.text  # the same form, to send again
+        assert f'value="{key}"' in response.text
+        for value in typed.values():
+            assert value in response.text
+        # A form from elsewhere is not shown back.
+        foreign = await client.post(path, data={"key": "", **typed}, headers={"sec-fetch-site": "cross-site"})
+        assert foreign.status_code == 503
+        assert next(iter(typed.values())) not in foreign.text
