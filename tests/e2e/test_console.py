@@ -184,3 +184,17 @@ async def test_while_postgres_is_away_the_call_comes_back_as_typed(
         assert "这通电话没有登记" in response.text
         assert LIFT in response.text
         assert 'value="13912345678"' in response.text
+
+
+async def test_enter_in_a_box_does_not_file_a_call_half_typed(client: Any, pool: Any) -> None:
+    # Browsers submit a form when Enter is pressed in a one-line box, with its first submit button: 登记 would file
+    # the call before the caller's name and number were typed, and bring back an empty form. A disabled first button
+    # makes Enter do nothing; 登记 is pressed (Alt+S).
+    await signed_in(client, pool)
+    page = (await client.get("/console")).text
+    form = page.split('<form method="post" action="/console"', 1)[1].split("</form>", 1)[0]
+    first = re.search(r"<button[^>]*>", form)
+    assert first is not None
+    assert " disabled" in first.group(0)
+    assert 'value="file"' not in first.group(0)
+    assert 'value="file" accesskey="s"' in form
