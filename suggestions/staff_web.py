@@ -381,7 +381,7 @@ async def _act_on_item(
         # Each form has one box to fill in.
         field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id", "classify": "topic"}[action]
         error = ACTION_ERRORS[field]
-        return await page(error=error, typed=typed, status_code=422)
+        return await page(error=error, typed=typed, invalid=field, status_code=422)
     except StateConflict as exc:
         if action == "note":  # notes are refused only once retention has erased the item's personal data
             error = "这件事已按保存期限删除了个人信息，不能再写跟进记录。"
@@ -522,7 +522,7 @@ async def _act_on_case(
             error = "这个案件已经办结或已并入别的案件，不能再合并。"
         else:
             error = "请填写要并入的案件编号：一个还在办理中的别的案件。"
-        return await page(error=error, status_code=422)
+        return await page(error=error, invalid="answer" if action == "close" else "into", status_code=422)
     except StateConflict:
         return await page(error="这个案件已经办结或已并入别的案件。", status_code=409)
     return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
@@ -557,7 +557,8 @@ async def _dismiss(
         dismissal = msgspec.convert({"note": data.note.strip()}, Dismissal)
         done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=dismissal, by=principal.token_id)
     except (msgspec.ValidationError, InvalidInput):
-        return await page(error="请写明为什么移除（不超过 500 字），如：已派城管处置。", status_code=422)
+        error = "请写明为什么移除（不超过 500 字），如：已派城管处置。"
+        return await page(error=error, invalid=str(hotspot_id), status_code=422)
     except StateConflict:
         return await page(error="这条苗头隐患已经结束或已被移除。", status_code=409)
     if done is None:

@@ -340,3 +340,27 @@ async def test_while_postgres_is_away_what_staff_wrote_comes_back_to_send_again(
         foreign = await client.post(path, data={"key": "", **typed}, headers={"sec-fetch-site": "cross-site"})
         assert foreign.status_code == 503
         assert next(iter(typed.values())) not in foreign.text
+
+
+def tag(page: str, element_id: str) -> str:
+    found = re.search(rf'<(?:input|textarea)[^>]* id="{element_id}"[^>]*>', page)
+    assert found is not None, element_id
+    return found.group(0)
+
+
+async def test_the_box_a_form_was_refused_for_is_marked_and_focused(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    key = key_of(page)
+    assert "aria-invalid" not in page
+    for action, field, box in (("close", "answer", "answer"), ("assign", "to", "to"), ("note", "text", "note")):
+        refused = (await client.post(f"/staff/items/{item_id}/{action}", data={"key": key, field: " "})).text
+        assert 'aria-invalid="true"' in tag(refused, box), action
+        assert "autofocus" in tag(refused, box), action
+        assert 'aria-describedby="form-error"' in tag(refused, box), action
+        assert 'id="form-error"' in refused
+        assert refused.count("aria-invalid") == 1
+    case_id = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", item_id)
+    refused = (await client.post(f"/staff/cases/{case_id}/merge", data={"key": key, "into": "abc"})).text
+    assert 'aria-invalid="true"' in tag(refused, "into")
