@@ -30,6 +30,7 @@ from suggestions.hotspots.routes import CALLER_ROLES
 from suggestions.hotspots.views import Suggestion, suggest_cases
 from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn
 from suggestions.intake.service import accept_item, checked_phone
+from suggestions.intake.store import earlier_request
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
@@ -213,6 +214,7 @@ async def _take_call(
     if principal.role not in CHANNEL_ROLES[channel]:  # an admin files on the hotline
         return page(request, principal, data, alert="这个令牌不能登记来电", status_code=403)
     key = data.submission if SUBMISSION_TOKEN.fullmatch(data.submission) else None
+    scope = f"console:{principal.token_id}"
     try:
         accepted = await accept_item(
             conn,
@@ -221,7 +223,7 @@ async def _take_call(
             gazetteer=request.app.state.gazetteer,
             idempotency_key=key,
             idempotency_hours=settings.idempotency_hours,
-            key_scope=f"console:{principal.token_id}",
+            key_scope=scope,
         )
     except InvalidInput as exc:
         name = exc.problems[0].field
@@ -230,11 +232,12 @@ async def _take_call(
         if exc.field == "external_id":
             message = "这个工单号已经登记过另一通电话：请核对工单号，或留空"
             return page(request, principal, data, errors={"external_id": message}, status_code=422)
-        # The form's key with other words: the call was changed after it was filed. A new form files it anew.
+        # The form's key with other words: the call was changed after it was filed (登记 pressed again before the
+        # first answer came). Its code is still to be read out; a new form files the words as they are now anew.
+        earlier = await earlier_request(conn, scope=scope, key=key or "", hours=settings.idempotency_hours)
+        filed = {"code": earlier[1].tracking_code, "changed": True} if earlier else None
         data = msgspec.structs.replace(data, submission="")
-        return page(
-            request, principal, data, alert="这个表单已经登记过，请再按一次“登记”作为新的来电登记。", status_code=409
-        )
+        return page(request, principal, data, filed=filed, status_code=409)
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=channel).inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)

@@ -198,3 +198,16 @@ async def test_enter_in_a_box_does_not_file_a_call_half_typed(client: Any, pool:
     assert " disabled" in first.group(0)
     assert 'value="file"' not in first.group(0)
     assert 'value="file" accesskey="s"' in form
+
+
+async def test_a_call_changed_after_it_was_filed_tells_the_code_it_was_filed_with(client: Any, pool: Any) -> None:
+    # 登记 pressed, the answer slow to come, a word changed and 登记 pressed again: the browser shows the second
+    # answer only. The operator still needs the first call's code to read out, and must not file it twice.
+    token = await signed_in(client, pool)
+    first = await client.post("/console", data=call(token, text=LIFT, contact_phone="13912345678"))
+    code = shown_code(first.text)
+    changed = await client.post("/console", data=call(token, text=LIFT + "很着急。", contact_phone="13912345678"))
+    assert changed.status_code == 409
+    assert code in changed.text
+    assert LIFT + "很着急。" in changed.text  # the change is still there to see
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
