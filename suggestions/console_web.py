@@ -35,7 +35,7 @@ from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
 from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
-from suggestions.web import SUBMISSION_TOKEN, WebForm
+from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, WebForm, _is_utf8_form
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,9 @@ async def _take_call(
     page = _page
     if foreign(request, settings, data.key, CONSOLE):
         return page(request, principal, data, alert=FOREIGN_FORM, status_code=403)
+    if not await _is_utf8_form(request):
+        # Litestar would read another encoding as mojibake: the call would be filed garbled.
+        return page(request, principal, alert=NOT_UTF8, status_code=400)
     channel = _channel(principal)
     fields = _fields(data, channel)
     if data.do == "find":

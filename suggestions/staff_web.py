@@ -37,6 +37,7 @@ from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triag
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
 from suggestions.triage.workflow import Assignment, Closing, assign, close
+from suggestions.web import NOT_UTF8, _is_utf8_form
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,10 @@ async def _unless_unavailable(
 ) -> Template | Redirect:
     """The form's work on a connection taken here, not by a dependency, so that when PostgreSQL is away the form
     comes back with what was typed (a reply of thousands of characters), to be sent again in a moment."""
+    if not await _is_utf8_form(request):
+        # Litestar would read another encoding as mojibake, and a reply or a note would reach residents garbled.
+        context = {"heading": "页面编码有误", "message": NOT_UTF8, "home": PREFIX}
+        return Template(template_name="error.html", context=context, status_code=400)
     try:
         async with connection(request.app.state.db_pool) as conn:
             return await work(conn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 
@@ -211,3 +212,15 @@ async def test_a_call_changed_after_it_was_filed_tells_the_code_it_was_filed_wit
     assert code in changed.text
     assert LIFT + "很着急。" in changed.text  # the change is still there to see
     assert await pool.fetchval("SELECT count(*) FROM items") == 1
+
+
+async def test_a_call_not_in_utf8_is_not_filed_garbled(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    fields = "&".join(f"{name}={value}" for name, value in call(token).items())
+    body = fields.encode() + b"&text=" + quote_from_bytes("电梯坏了".encode("gbk")).encode()
+    response = await client.post(
+        "/console", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 400
+    assert "编码" in response.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 
@@ -364,3 +365,20 @@ async def test_the_box_a_form_was_refused_for_is_marked_and_focused(client: Any,
     case_id = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", item_id)
     refused = (await client.post(f"/staff/cases/{case_id}/merge", data={"key": key, "into": "abc"})).text
     assert 'aria-invalid="true"' in tag(refused, "into")
+
+
+async def test_a_form_not_in_utf8_stores_nothing_garbled(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    key = key_of((await client.get(f"/staff/items/{item_id}")).text)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    gbk = "已联系物业".encode("gbk")
+    for action, field in (("note", "text"), ("close", "answer"), ("assign", "to")):
+        body = f"key={key}&{field}=".encode() + quote_from_bytes(gbk).encode()
+        response = await client.post(f"/staff/items/{item_id}/{action}", content=body, headers=form)
+        assert response.status_code == 400, action
+        assert "编码" in response.text
+    row = await pool.fetchrow(
+        "SELECT status, (SELECT count(*) FROM item_notes) AS notes FROM items WHERE id = $1", item_id
+    )
+    assert dict(row) == {"status": "open", "notes": 0}
