@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import msgspec
 from litestar import Request, get, post
@@ -69,10 +69,17 @@ async def signed_in(request: Request[Any, Any, Any], conn: Any, area: Area) -> P
 
 
 def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect:
-    """To the sign-in page, which leads back to the page asked for."""
+    """To the sign-in page, which leads back to the page asked for; for a form, to the page it was sent from (a
+    form's address takes a POST only), else to the area's first page."""
     wanted = request.url.path
     if request.url.query:
         wanted += "?" + request.url.query
+    if request.method != "GET":
+        try:
+            sent_from = urlsplit(request.headers.get("referer", ""))
+        except ValueError:  # "http://[::1": no address a page of the service has
+            sent_from = urlsplit(area.prefix)
+        wanted = area.own_page(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))
     response = Redirect(f"{area.prefix}/login?{urlencode({'next': wanted})}", status_code=303)
     # A token revoked or of another role: the browser forgets it.
     if request.cookies.get(area.cookie):

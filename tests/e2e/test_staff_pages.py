@@ -382,3 +382,18 @@ async def test_a_form_not_in_utf8_stores_nothing_garbled(client: Any, pool: Any,
         "SELECT status, (SELECT count(*) FROM item_notes) AS notes FROM items WHERE id = $1", item_id
     )
     assert dict(row) == {"status": "open", "notes": 0}
+
+
+async def test_a_form_sent_signed_out_leads_back_to_its_page_after_signing_in(client: Any, pool: Any) -> None:
+    # The browser restarted (the sign-in ends with it) and a restored tab's form sent: signing in again leads to the
+    # page the form was on, not to the form's address, which only takes a POST.
+    page = {"referer": "http://testserver/staff/items/7"}
+    response = await client.post("/staff/items/7/close", data={"answer": "已修好"}, headers=page)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/login?next=%2Fstaff%2Fitems%2F7"
+    for headers in ({}, {"referer": "http://testserver/track"}, {"referer": "http://[::1"}):
+        response = await client.post("/staff/cases/3/close", data={"answer": "已修好"}, headers=headers)
+        assert response.headers["location"] == "/staff/login?next=%2Fstaff"
+    token = await signed_in(client, pool)
+    assert token
+    assert (await client.get("/staff/items/7/close")).status_code == 405  # what the old address led to
