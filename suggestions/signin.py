@@ -87,13 +87,16 @@ def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect:
     return response
 
 
-def foreign(request: Request[Any, Any, Any], settings: Settings, key: str, area: Area) -> bool:
-    """A form from another site, or without the sign-in's key."""
+def from_another_site(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    """A form from another site, one of the same domain (another district office's pages) included."""
     if request.headers.get("sec-fetch-site") == "same-site":
         return True
-    return from_elsewhere(request.headers, settings.public_origin) or not hmac.compare_digest(
-        key, page_key(request, area)
-    )
+    return from_elsewhere(request.headers, settings.public_origin)
+
+
+def foreign(request: Request[Any, Any, Any], settings: Settings, key: str, area: Area) -> bool:
+    """A form from another site, or without the sign-in's key."""
+    return from_another_site(request, settings) or not hmac.compare_digest(key, page_key(request, area))
 
 
 class SignInForm(msgspec.Struct, kw_only=True):
@@ -123,7 +126,8 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         db_connection: NamedDependency[Any],
         settings: NamedDependency[Settings],
     ) -> Template | Redirect:
-        if from_elsewhere(request.headers, settings.public_origin):
+        # Nor may another site sign someone in, with a token of its choosing, to read what they write under it.
+        if from_another_site(request, settings):
             return page(area.prefix, FOREIGN_FORM, 403)
         token = data.token.strip()
         principal = await principal_for_token(db_connection, token) if token else None

@@ -397,3 +397,17 @@ async def test_a_form_sent_signed_out_leads_back_to_its_page_after_signing_in(cl
     token = await signed_in(client, pool)
     assert token
     assert (await client.get("/staff/items/7/close")).status_code == 405  # what the old address led to
+
+
+async def test_signing_in_from_another_site_of_the_domain_is_refused(client: Any, pool: Any) -> None:
+    # A page of another site of the same domain could sign a colleague in with a token of its writer's choosing, and
+    # read what the colleague then writes under it.
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    for headers in ({"sec-fetch-site": "same-site"}, {"sec-fetch-site": "cross-site"}):
+        response = await client.post("/staff/login", data={"token": token}, headers=headers)
+        assert response.status_code == 403, headers
+        assert "set-cookie" not in response.headers
+    assert (
+        await client.post("/staff/login", data={"token": token}, headers={"sec-fetch-site": "same-origin"})
+    ).status_code == 303
