@@ -59,7 +59,7 @@ KINDS = [
     ("help", "求助"),
 ]
 FIELD_MESSAGES = {  # in the form's order, top to bottom
-    "text": f"请填写来电内容（不超过 {MAX_TEXT_LENGTH} 字）",
+    "text": f"请填写内容（不超过 {MAX_TEXT_LENGTH} 字）",
     "place": "地点请不超过 200 字",
     "kind": "请从列表中选择类型",
     "contact_name": "称呼请不超过 50 字",
@@ -193,7 +193,7 @@ async def _take_call(
     fields = _fields(data, channel)
     if data.do == "find":
         if not fields["text"].strip():
-            return page(request, principal, data, errors={"text": "先写几句来电内容，再查相似案件"}, status_code=422)
+            return page(request, principal, data, errors={"text": "先写几句内容，再查相似案件"}, status_code=422)
         phone = None
         if principal.role in CALLER_ROLES and data.contact_phone.strip():
             try:

@@ -119,7 +119,7 @@ async def test_mistakes_are_named_box_by_box_and_the_call_is_kept(client: Any, p
     assert "<title>未登记" in response.text
     empty = await client.post("/console", data=call(token, text="  "))
     assert empty.status_code == 422
-    assert "请填写来电内容" in empty.text
+    assert "请填写内容" in empty.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
 
 
@@ -224,3 +224,19 @@ async def test_a_call_not_in_utf8_is_not_filed_garbled(client: Any, pool: Any) -
     assert response.status_code == 400
     assert "编码" in response.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_grid_worker_is_not_asked_about_a_caller(client: Any, pool: Any) -> None:
+    # A grid worker files what they found on their round: there is no call and no caller on their side.
+    token = await signed_in(client, pool, "grid")
+    page = (await client.get("/console")).text
+    filed = (await client.post("/console", data=call(token, text="网格员巡查发现，白浮村南侧林地有人挖土。"))).text
+    for shown in (page, filed):
+        assert "来电" not in shown
+        assert "这通电话" not in shown
+    assert "情况描述" in page
+    assert "<h1>登记事项" in page
+    assert "请把查询码告诉反映情况的群众" in filed
+    operator = await signed_in(client, pool)
+    assert "来电内容" in (await client.get("/console")).text
+    assert operator
