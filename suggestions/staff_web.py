@@ -7,6 +7,7 @@ what the API answers. Signing in, and what guards the forms: `suggestions.signin
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -29,6 +30,7 @@ from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_af
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
+from suggestions.intake.store import claim_idempotency_key, earlier_request
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.settings import Settings
 from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
@@ -37,7 +39,7 @@ from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triag
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
 from suggestions.triage.workflow import Assignment, Closing, assign, close
-from suggestions.web import NOT_UTF8, _is_utf8_form
+from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, _is_utf8_form
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ PREFIX = "/staff"
 COOKIE = "staff_token"
 PAGE_SIZE = 50
 HOTSPOTS_SHOWN = 50
+FORM_HOURS = 24  # how long a page's forms are told apart from a second press of them
 
 STATUS_NAMES: dict[str, str] = {
     "pending": "待分类",
@@ -218,7 +221,11 @@ async def _item_page(
     if view is None:
         raise NotFoundException("no such item")
     topics = await serving_topics(request.app.state, settings)
-    return _render(request, settings, "staff_item.html", item=view, contact=contact, topics=topics, **shown)
+    # Each page its own key for its forms: the same form sent twice (a double click, a browser's retry) is done once.
+    submission = secrets.token_urlsafe(16)
+    return _render(
+        request, settings, "staff_item.html", item=view, contact=contact, topics=topics, submission=submission, **shown
+    )
 
 
 @get(f"{PREFIX}/find", include_in_schema=False)
@@ -282,6 +289,7 @@ async def item_page(
 
 class ActionForm(msgspec.Struct, kw_only=True):
     key: str = ""
+    submission: str = ""  # the page's key for its forms (`_once`)
     to: str = ""
     text: str = ""
     audience: str = "staff"
@@ -298,6 +306,38 @@ ACTION_ERRORS = {
     "case_id": "请填写一个还在办理中的案件编号（数字）；留空则单独成案",
     "topic": "请选择类别和风险等级：还没分类的事项两样都要选",
 }
+
+
+FORM_SCOPE = "staff-form"  # apart from the API's and the forms' keys of items (`idempotency_keys`)
+
+
+class _SentBefore(Exception):
+    """The same form, sent again while the first was being done: the first one's work stands."""
+
+
+async def _written(note: Awaitable[Any]) -> bool:
+    return await note is not None
+
+
+async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key: str, item_id: int) -> bool:
+    """Do a form's work unless the same form (its page's key) was done before: a double click or a browser's retry
+    would otherwise write an interim reply twice, or answer "already closed" to the staff who just closed the item.
+    False if there is no such item."""
+    _, _, submission = key.partition(":")
+    if not SUBMISSION_TOKEN.fullmatch(submission):
+        return await work()
+    scope = f"{FORM_SCOPE}:{who}"
+    if await earlier_request(conn, scope=scope, key=key, hours=FORM_HOURS) is not None:
+        return True
+    try:
+        async with conn.transaction():
+            if not await work():
+                return False
+            if not await claim_idempotency_key(conn, scope=scope, key=key, request_hash=b"", item_id=item_id):
+                raise _SentBefore  # sent twice at once: the other one did it
+    except _SentBefore:
+        pass
+    return True
 
 
 ITEM_ACTIONS = ("assign", "note", "close", "classify", "case", "contact")
@@ -337,24 +377,24 @@ async def _act_on_item(
         return await page(error=FOREIGN_FORM, typed=typed, status_code=403)
     keep = request.app.state.public_phones
     try:
+        once = partial(_once, db_connection, who=principal.token_id, key=f"{action}:{data.submission}", item_id=item_id)
         if action == "assign":
-            found = await assign(
-                db_connection,
-                item_id=item_id,
-                assignment=msgspec.convert({"to": data.to.strip()}, Assignment),
-                who=principal.token_id,
+            assignment = msgspec.convert({"to": data.to.strip()}, Assignment)
+            found = await once(
+                partial(assign, db_connection, item_id=item_id, assignment=assignment, who=principal.token_id)
             )
             done = "assigned"
         elif action == "note":
             audience = "resident" if data.audience == "resident" else "staff"
             note = msgspec.convert({"text": data.text.replace("\r\n", "\n"), "audience": audience}, NoteIn)
-            found = (
-                await add_note(db_connection, item_id=item_id, note=note, who=principal.token_id, keep=keep) is not None
-            )
+            write = partial(add_note, db_connection, item_id=item_id, note=note, who=principal.token_id, keep=keep)
+            found = await once(lambda: _written(write()))
             done = "replied" if audience == "resident" else "noted"
         elif action == "close":
             closing = msgspec.convert({"answer": data.answer.replace("\r\n", "\n").strip()}, Closing)
-            found = await close(db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
+            found = await once(
+                partial(close, db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
+            )
             done = "closed"
         elif action == "classify":
             fields: dict[str, Any] = {}

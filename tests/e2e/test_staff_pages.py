@@ -411,3 +411,31 @@ async def test_signing_in_from_another_site_of_the_domain_is_refused(client: Any
     assert (
         await client.post("/staff/login", data={"token": token}, headers={"sec-fetch-site": "same-origin"})
     ).status_code == 303
+
+
+async def test_a_form_pressed_twice_does_its_work_once(client: Any, pool: Any, drain: Any) -> None:
+    # A double click, or a browser's retry of a slow answer, sends the same form twice: the browser shows the second
+    # answer, which must not be an error, nor a second interim reply on the resident's tracking page.
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    key = key_of(page)
+    found = re.search(r'name="submission" value="([^"]+)"', page)
+    assert found is not None
+    form = {"key": key, "submission": found.group(1)}
+    for _ in range(2):
+        noted = await client.post(
+            f"/staff/items/{item_id}/note", data={**form, "text": "已联系物业。", "audience": "resident"}
+        )
+        assert noted.headers["location"] == f"/staff/items/{item_id}?done=replied"
+    assert await pool.fetchval("SELECT count(*) FROM item_notes") == 1
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    second = re.search(r'name="submission" value="([^"]+)"', page)
+    assert second is not None
+    assert second.group(1) != form["submission"]  # a new page: a new note
+    form["submission"] = second.group(1)
+    for _ in range(2):
+        closed = await client.post(f"/staff/items/{item_id}/close", data={**form, "answer": "电梯已修好。"})
+        assert closed.status_code == 303
+        assert closed.headers["location"] == f"/staff/items/{item_id}?done=closed"
+    assert await pool.fetchval("SELECT count(*) FROM item_notes") == 1
