@@ -32,6 +32,7 @@ from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
 from suggestions.intake.store import claim_idempotency_key, earlier_request
 from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
 from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
 from suggestions.triage.contacts import NoContact, read_contact
@@ -510,6 +511,19 @@ async def case_page(
     return await _case_page(request, settings, db_connection, case_id, before=before[:200] or None, done=done)
 
 
+# A case's merge, its closing and a hotspot's dismissal pressed twice (a double click, a browser's retry): the second
+# finds the first done, by the same staff, in the same words, and says so rather than that it cannot be done.
+MERGED_INTO = "SELECT merged_into FROM cases WHERE id = $1"
+CLOSED_SO_BY = """
+SELECT c.status = 'closed' AND c.merged_into IS NULL AND c.closed_by = $2
+       AND EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND i.closed_by = $2 AND i.answer = $3)
+FROM cases c WHERE c.id = $1
+"""
+DISMISSED_SO_BY = (
+    "SELECT status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3 FROM hotspots WHERE id = $1"
+)
+
+
 class CaseForm(msgspec.Struct, kw_only=True):
     key: str = ""
     into: str = ""
@@ -561,6 +575,10 @@ async def _act_on_case(
         if not await close_case(db_connection, case_id=case_id, closing=closing, by=principal.token_id, keep=keep):
             raise NotFoundException("no such case")
     except (msgspec.ValidationError, InvalidInput) as exc:
+        into = _typed_number(data.into, "案件")
+        if action == "merge" and into and await db_connection.fetchval(MERGED_INTO, case_id) == into:
+            # The same merge pressed twice (a double click, a browser's retry): what the first one did.
+            return Redirect(f"{PREFIX}/cases/{into}?done=merged", status_code=303)
         if action == "close":
             error = ACTION_ERRORS["answer"]
         elif isinstance(exc, InvalidInput) and exc.problems[0].field == "case_id":
@@ -569,6 +587,9 @@ async def _act_on_case(
             error = "请填写要并入的案件编号：一个还在办理中的别的案件。"
         return await page(error=error, invalid="answer" if action == "close" else "into", status_code=422)
     except StateConflict:
+        answer = data.answer.replace("\r\n", "\n").strip()
+        if await db_connection.fetchval(CLOSED_SO_BY, case_id, principal.token_id, answer):
+            return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
         return await page(error="这个案件已经办结或已并入别的案件。", status_code=409)
     return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
 
@@ -605,6 +626,8 @@ async def _dismiss(
         error = "请写明为什么移除（不超过 500 字），如：已派城管处置。"
         return await page(error=error, invalid=str(hotspot_id), status_code=422)
     except StateConflict:
+        if await db_connection.fetchval(DISMISSED_SO_BY, hotspot_id, principal.token_id, mask_pii(data.note.strip())):
+            return Redirect(f"{PREFIX}/hotspots?done=dismissed", status_code=303)
         return await page(error="这条苗头隐患已经结束或已被移除。", status_code=409)
     if done is None:
         raise NotFoundException("no such hotspot")

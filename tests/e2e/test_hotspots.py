@@ -210,6 +210,9 @@ async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_t
     assert to_itself.status_code == 422
     merged = await client.post(f"/staff/cases/{other_case}/merge", data={"key": key, "into": str(case_id)})
     assert merged.headers["location"] == f"/staff/cases/{case_id}?done=merged"
+    # Pressed twice (a double click, a browser's retry): the second answer is what the first did, not an error.
+    twice = await client.post(f"/staff/cases/{other_case}/merge", data={"key": key, "into": str(case_id)})
+    assert twice.headers["location"] == f"/staff/cases/{case_id}?done=merged"
     assert await pool.fetchval("SELECT case_id FROM items WHERE id = $1", other) == case_id
     assert f'已并入 <a href="/staff/cases/{case_id}">' in (await client.get(f"/staff/cases/{other_case}")).text
 
@@ -220,12 +223,16 @@ async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_t
     assert empty.status_code == 422
     dismissed = await client.post(f"/staff/hotspots/{hotspot_id}/dismiss", data={"key": key, "note": "已派物业处置"})
     assert dismissed.headers["location"] == "/staff/hotspots?done=dismissed"
+    twice = await client.post(f"/staff/hotspots/{hotspot_id}/dismiss", data={"key": key, "note": "已派物业处置"})
+    assert twice.headers["location"] == "/staff/hotspots?done=dismissed"
     assert await pool.fetchval("SELECT status FROM hotspots WHERE id = $1", hotspot_id) == "dismissed"
 
     closed = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "电梯已全部修复。"})
     assert closed.headers["location"] == f"/staff/cases/{case_id}?done=case_closed"
     statuses = await pool.fetch("SELECT DISTINCT status FROM items WHERE case_id = $1", case_id)
     assert [r["status"] for r in statuses] == ["closed"]
+    twice = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "电梯已全部修复。"})
+    assert twice.headers["location"] == f"/staff/cases/{case_id}?done=case_closed"
     again = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "再答复一次"})
     assert again.status_code == 409
     forged = await client.post(f"/staff/cases/{other_case}/merge", data={"key": "0" * 32, "into": str(case_id)})
