@@ -240,3 +240,16 @@ async def test_a_grid_worker_is_not_asked_about_a_caller(client: Any, pool: Any)
     operator = await signed_in(client, pool)
     assert "来电内容" in (await client.get("/console")).text
     assert operator
+
+
+async def test_the_code_to_read_out_is_read_with_the_empty_text_box(client: Any, pool: Any) -> None:
+    # The page opens in the text box for the next call: a screen reader reads the box, not the notice above it, so
+    # the box is described by the notice that holds the code.
+    token = await signed_in(client, pool)
+    page = (await client.post("/console", data=call(token, text=LIFT))).text
+    box = re.search(r'<textarea id="text"[^>]*>', page)
+    assert box is not None
+    assert 'aria-describedby="filed"' in box.group(0)
+    notice = re.search(r'<p [^>]*id="filed"[^>]*>(.*?)</p>', page)
+    assert notice is not None
+    assert shown_code(page) in notice.group(1)
