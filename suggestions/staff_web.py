@@ -69,6 +69,7 @@ DONE = {
     "closed": "已办结，答复已发给群众。",
     "moved": "已移到这个案件。",
     "split": "已从原案件移出，单独成案。",
+    "split_off": "已移出，单独成案。",
     "merged": "已并入这个案件。",
     "case_closed": "案件已办结，答复已发给每位反映人。",
     "dismissed": "已从苗头隐患列表中移除。",
@@ -296,6 +297,7 @@ class ActionForm(msgspec.Struct, kw_only=True):
     audience: str = "staff"
     answer: str = ""
     case_id: str = ""  # move: the case to put the report in; empty, a case of its own
+    from_case: str = ""  # split from a case's page: the case to go back to
     topic: str = ""  # classify: the topic staff judge right ("" keeps it)
     risk_level: str = ""  # classify: 0-3 ("" keeps it)
 
@@ -414,6 +416,10 @@ async def _act_on_item(
             case_id = await move_item(db_connection, item_id=item_id, case_id=target, by=principal.token_id)
             if case_id is None:
                 raise NotFoundException("no such item")
+            if target is None and data.from_case.isdecimal() and data.from_case != str(case_id):
+                # Split off from a case's list of its reports: back to that case, to go on with the others.
+                query = urlencode({"done": "split_off", "split": case_id})
+                return Redirect(f"{PREFIX}/cases/{int(data.from_case)}?{query}", status_code=303)
             return Redirect(f"{PREFIX}/cases/{case_id}?done={'moved' if target else 'split'}", status_code=303)
         else:  # contact
             try:
@@ -505,10 +511,12 @@ async def case_page(
     case_id: PathId,
     before: FromQuery[str] = "",
     done: FromQuery[str] = "",
+    split: FromQuery[int | None] = None,
 ) -> Template | Redirect:
     if await signed_in(request, db_connection, STAFF) is None:
         return to_sign_in(request, STAFF)
-    return await _case_page(request, settings, db_connection, case_id, before=before[:200] or None, done=done)
+    page = partial(_case_page, request, settings, db_connection, case_id, before=before[:200] or None, done=done)
+    return await page(split=split)
 
 
 # A case's merge, its closing and a hotspot's dismissal pressed twice (a double click, a browser's retry): the second

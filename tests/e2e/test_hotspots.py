@@ -198,6 +198,18 @@ async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_t
     own = int(split.headers["location"].split("/")[3].split("?")[0])
     assert own != case_id
     assert "单独成案" in (await client.get(split.headers["location"])).text
+    # Split off from the case's own page (its list of reports), staff stay on that case to go on checking the others.
+    page = (await client.get(f"/staff/cases/{case_id}")).text
+    assert f'<input type="hidden" name="from_case" value="{case_id}">' in page
+    await client.post(f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": f"{case_id}"})
+    from_list = await client.post(
+        f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": "", "from_case": str(case_id)}
+    )
+    new_case = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", ids[-1])
+    assert from_list.headers["location"] == f"/staff/cases/{case_id}?done=split_off&split={new_case}"
+    shown = (await client.get(from_list.headers["location"])).text
+    assert "已移出，单独成案" in shown
+    assert f'<a href="/staff/cases/{new_case}">案件 {new_case}</a>' in shown
     assert await pool.fetchval("SELECT size FROM cases WHERE id = $1", case_id) == 4
     back = await client.post(f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": f"#{case_id}"})
     assert back.headers["location"] == f"/staff/cases/{case_id}?done=moved"
