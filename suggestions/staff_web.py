@@ -149,6 +149,8 @@ async def _unless_unavailable(
         log.warning("staff form not stored: %s", type(exc).__name__)
         fields = msgspec.structs.asdict(typed)
         key = fields.pop("key", "")
+        if not fields.get("text"):
+            fields.pop("audience", None)  # a note's, defaulted in every other form
         if foreign(request, settings, key, STAFF):
             raise  # a form from elsewhere is not shown back: the usual page says nothing was done
         shown = [(name, FIELD_LABELS.get(name), value) for name, value in fields.items() if value]

@@ -337,6 +337,8 @@ async def test_while_postgres_is_away_what_staff_wrote_comes_back_to_send_again(
         assert f'value="{key}"' in response.text
         for value in typed.values():
             assert value in response.text
+        # Who reads it is said of a note only: a closing's reply is the resident's.
+        assert ("只给工作人员看" in response.text or "群众查询时可见" in response.text) == path.endswith("/note")
         # A form from elsewhere is not shown back.
         foreign = await client.post(path, data={"key": "", **typed}, headers={"sec-fetch-site": "cross-site"})
         assert foreign.status_code == 503
