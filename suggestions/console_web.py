@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -23,7 +24,7 @@ from litestar.di import NamedDependency
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.auth import CHANNEL_ROLES, Principal
+from suggestions.auth import CHANNEL_ROLES, Principal, principal_for_token
 from suggestions.db import connection
 from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
 from suggestions.hotspots.routes import CALLER_ROLES
@@ -34,7 +35,19 @@ from suggestions.intake.store import earlier_request
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.settings import Settings
-from suggestions.signin import FOREIGN_FORM, Area, foreign, page_key, sign_in_routes, signed_in, to_sign_in
+from suggestions.signin import (
+    FOREIGN_FORM,
+    NOT_SIGNED_IN,
+    Area,
+    foreign,
+    form_key,
+    from_another_site,
+    page_key,
+    sign_in_cookie,
+    sign_in_routes,
+    signed_in,
+    to_sign_in,
+)
 from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, WebForm, _is_utf8_form
 
 log = logging.getLogger(__name__)
@@ -67,6 +80,7 @@ FIELD_MESSAGES = {  # in the form's order, top to bottom
     "external_id": f"工单号只能有字母、数字和 - _ . / :，以字母或数字开头，不超过 {EXTERNAL_ID_LENGTH} 个字符",
 }
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
+SIGNED_OUT = "登录已失效，这通电话还没有登记。请在下面输入令牌，再按“登记”：登录后就登记，内容都还在。"
 _FIELD = re.compile(r"\$\.(\w+)")
 
 
@@ -75,6 +89,7 @@ class CallForm(WebForm, kw_only=True):
 
     external_id: str = ""
     key: str = ""  # the sign-in's (`suggestions.signin.form_key`)
+    token: str = ""  # asked for with the call once the sign-in has ended (`take_call`); never shown back
     do: str = "file"  # file | find
 
 
@@ -96,8 +111,10 @@ def _page(
     cases: list[Suggestion] | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    signed_out: bool = False,
+    token: str | None = None,
 ) -> Template:
-    form = form or CallForm()
+    form = msgspec.structs.replace(form or CallForm(), token="")
     # A form shown again keeps its key: nothing was stored, and the corrected call is one submission.
     submission = form.submission if SUBMISSION_TOKEN.fullmatch(form.submission) else secrets.token_urlsafe(16)
     errors = errors or {}
@@ -105,7 +122,9 @@ def _page(
         template_name="console.html",
         context={
             "area": CONSOLE,
-            "form_key": page_key(request, CONSOLE),
+            # Signed in by the call's own form (`take_call`): the next call's form is keyed to that token.
+            "form_key": form_key(token) if token else page_key(request, CONSOLE),
+            "signed_out": signed_out,
             "form": form,
             "submission": submission,
             # Not known while PostgreSQL is away: the token could not be looked up.
@@ -116,7 +135,7 @@ def _page(
             "max_external_id": EXTERNAL_ID_LENGTH,
             "errors": errors,
             # The page opens in the first box in error, else in the text box.
-            "focus": next((name for name in FIELD_MESSAGES if name in errors), "text"),
+            "focus": "token" if signed_out else next((name for name in FIELD_MESSAGES if name in errors), "text"),
             "alert": alert,
             "filed": filed,
             "cases": cases,
@@ -172,19 +191,42 @@ async def take_call(
         # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed.
         async with connection(request.app.state.db_pool) as conn:
             principal = await signed_in(request, conn, CONSOLE)
-            if principal is None:
-                return to_sign_in(request, CONSOLE)
-            return await _take_call(request, conn, principal, data, settings)
+            if principal is not None:
+                return await _take_call(request, conn, principal, data, settings)
+            if not data.token.strip():
+                if not data.text.strip():
+                    return to_sign_in(request, CONSOLE)
+                # The sign-in ended (the browser restarted, the token was replaced) with a call typed: the sign-in
+                # page would lose it. The token is asked for by the call, and 登记 then signs in and files it.
+                return _page(request, None, data, alert=SIGNED_OUT, signed_out=True, status_code=401)
+            # Signing in as the sign-in page does: from the service's own page, with a token of the console's roles.
+            if from_another_site(request, settings):
+                return _page(request, None, data, alert=FOREIGN_FORM, signed_out=True, status_code=403)
+            token = data.token.strip()
+            principal = await principal_for_token(conn, token)
+            if principal is None or principal.role not in CONSOLE.roles:
+                return _page(request, None, data, alert=NOT_SIGNED_IN, signed_out=True, status_code=401)
+            answer = await _take_call(request, conn, principal, data, settings, token=token)
+            answer.cookies.append(sign_in_cookie(request, CONSOLE, token))
+            return answer
     except NOT_STORED as exc:
         log.warning("call not stored: %s", type(exc).__name__)
         return _page(request, None, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
 
 
 async def _take_call(
-    request: Request[Any, Any, Any], conn: Any, principal: Principal, data: CallForm, settings: Settings
+    request: Request[Any, Any, Any],
+    conn: Any,
+    principal: Principal,
+    data: CallForm,
+    settings: Settings,
+    *,
+    token: str | None = None,
 ) -> Template:
-    page = _page
-    if foreign(request, settings, data.key, CONSOLE):
+    """`token`: the one the form itself carried to sign in with (`take_call`), which no page elsewhere could know; the
+    form is then keyed by it, not by a cookie."""
+    page = partial(_page, token=token)
+    if token is None and foreign(request, settings, data.key, CONSOLE):
         return page(request, principal, data, alert=FOREIGN_FORM, status_code=403)
     if not await _is_utf8_form(request):
         # Litestar would read another encoding as mojibake: the call would be filed garbled.

@@ -99,6 +99,13 @@ def foreign(request: Request[Any, Any, Any], settings: Settings, key: str, area:
     return from_another_site(request, settings) or not hmac.compare_digest(key, page_key(request, area))
 
 
+def sign_in_cookie(request: Request[Any, Any, Any], area: Area, token: str) -> Cookie:
+    """The cookie that keeps a sign-in: the area's pages only, no script, no other site's page, HTTPS only over
+    HTTPS, until the browser closes."""
+    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    return Cookie(key=area.cookie, value=token, path=area.prefix, httponly=True, samesite="strict", secure=https)
+
+
 class SignInForm(msgspec.Struct, kw_only=True):
     token: str = ""
     next: str = ""
@@ -136,10 +143,7 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         if principal.role not in area.roles:
             return page(data.next, f"这个令牌不能进入{area.name}（{area.who}的令牌可以）。", 403)
         response = Redirect(area.own_page(data.next), status_code=303)
-        https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-        response.set_cookie(
-            Cookie(key=area.cookie, value=token, path=area.prefix, httponly=True, samesite="strict", secure=https)
-        )
+        response.set_cookie(sign_in_cookie(request, area, token))
         return response
 
     @post(f"{area.prefix}/logout", include_in_schema=False, name=f"{area.cookie}:sign-out")

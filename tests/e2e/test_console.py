@@ -253,3 +253,36 @@ async def test_the_code_to_read_out_is_read_with_the_empty_text_box(client: Any,
     notice = re.search(r'<p [^>]*id="filed"[^>]*>(.*?)</p>', page)
     assert notice is not None
     assert shown_code(page) in notice.group(1)
+
+
+async def test_a_call_typed_once_the_sign_in_ended_is_kept_and_filed_on_signing_in_again(
+    client: Any, pool: Any
+) -> None:
+    # The browser restarted (the sign-in ends with it) or the token was replaced: the call typed in the restored tab
+    # is not lost on the way to the sign-in page; the token is asked for by the call, which 登记 then files.
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="operator")
+    typed = {"text": LIFT, "contact_phone": "13912345678", "submission": "s" * 20, "do": "file", "key": "stale"}
+    asked = await client.post("/console", data=typed)
+    assert asked.status_code == 401
+    assert LIFT in asked.text
+    assert 'value="13912345678"' in asked.text
+    assert re.search(r'<input type="password" id="token" name="token"[^>]*autofocus', asked.text)
+    wrong = await client.post("/console", data={**typed, "token": "sgt_wrong"})
+    assert wrong.status_code == 401
+    assert LIFT in wrong.text
+    elsewhere = await client.post("/console", data={**typed, "token": token}, headers={"sec-fetch-site": "cross-site"})
+    assert elsewhere.status_code == 403
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+    filed = await client.post("/console", data={**typed, "token": token})
+    assert filed.status_code == 201
+    assert shown_code(filed.text)
+    assert token not in filed.text
+    assert filed.cookies.get("console_token") == token
+    assert f'name="key" value="{form_key(token)}"' in filed.text  # the next call's form is signed in
+    assert (await client.get("/console")).status_code == 200
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+    # Nothing typed: the sign-in page, as before.
+    client.cookies.clear()
+    assert (await client.post("/console", data={"text": " "})).status_code == 303
