@@ -68,12 +68,17 @@ async def signed_in(request: Request[Any, Any, Any], conn: Any, area: Area) -> P
     return principal
 
 
-def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect:
+def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect | Template:
     """To the sign-in page, which leads back to the page asked for; for a form, to the page it was sent from (a
     form's address takes a POST only), else to the area's first page."""
     wanted = request.url.path
     if request.url.query:
         wanted += "?" + request.url.query
+    if request.method == "GET" and request.headers.get("sec-fetch-site") == "cross-site":
+        # A link followed from another site (an email, a chat message): the browser keeps the SameSite=Strict cookie
+        # back. The page reopens itself from the service's own site, which sends it; signed out indeed, that asks to
+        # sign in.
+        return Template(template_name="reopen.html", context={"url": wanted})
     if request.method != "GET":
         try:
             sent_from = urlsplit(request.headers.get("referer", ""))

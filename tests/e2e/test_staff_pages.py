@@ -441,3 +441,22 @@ async def test_a_form_pressed_twice_does_its_work_once(client: Any, pool: Any, d
         assert closed.status_code == 303
         assert closed.headers["location"] == f"/staff/items/{item_id}?done=closed"
     assert await pool.fetchval("SELECT count(*) FROM item_notes") == 1
+
+
+async def test_a_link_from_another_site_opens_the_page_signed_in(client: Any, pool: Any, drain: Any) -> None:
+    # A link in an email or a chat message comes from another site, and the SameSite=Strict cookie is not sent with
+    # it: the page reopens itself from the service's own site, with the cookie, rather than ask to sign in again.
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    cookie = client.cookies[COOKIE]
+    client.cookies.clear()  # as a browser following a link from elsewhere sends it
+    linked = await client.get(f"/staff/items/{item_id}?done=x", headers={"sec-fetch-site": "cross-site"})
+    assert linked.status_code == 200
+    assert f'<meta http-equiv="refresh" content="0;url=/staff/items/{item_id}?done=x">' in linked.text
+    client.cookies.set(COOKIE, cookie, path="/staff")
+    again = await client.get(f"/staff/items/{item_id}?done=x", headers={"sec-fetch-site": "same-origin"})
+    assert again.status_code == 200
+    client.cookies.clear()
+    # Signed out indeed: the reopened page asks to sign in, once.
+    own = await client.get(f"/staff/items/{item_id}", headers={"sec-fetch-site": "same-origin"})
+    assert own.status_code == 303
