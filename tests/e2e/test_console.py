@@ -286,3 +286,16 @@ async def test_a_call_typed_once_the_sign_in_ended_is_kept_and_filed_on_signing_
     # Nothing typed: the sign-in page, as before.
     client.cookies.clear()
     assert (await client.post("/console", data={"text": " "})).status_code == 303
+
+
+async def test_what_the_search_for_similar_cases_found_is_read_with_the_text_box(client: Any, pool: Any) -> None:
+    # 查相似案件 brings the page back in the text box, the cases below the form: a screen reader hears how many were
+    # found with the box, without leaving the call.
+    token = await signed_in(client, pool)
+    page = (await client.post("/console", data={**call(token, text=LIFT), "do": "find"})).text
+    box = re.search(r'<textarea id="text"[^>]*>', page)
+    assert box is not None
+    assert 'aria-describedby="similar"' in box.group(0)
+    said = re.search(r'<[^>]* id="similar"[^>]*>(.*?)</', page)
+    assert said is not None
+    assert "没有相似的在办案件" in said.group(1)
