@@ -299,3 +299,12 @@ async def test_what_the_search_for_similar_cases_found_is_read_with_the_text_box
     said = re.search(r'<[^>]* id="similar"[^>]*>(.*?)</', page)
     assert said is not None
     assert "没有相似的在办案件" in said.group(1)
+
+
+async def test_the_consoles_error_pages_are_the_consoles(client: Any) -> None:
+    missing = await client.get("/console/nothing-here")
+    assert missing.status_code == 404
+    assert "昌平区综治中心 · 受理台" in missing.text
+    assert "昌平区综治中心 · 工作台" not in missing.text
+    assert 'href="/console"' in missing.text
+    assert "工作台" not in missing.text
