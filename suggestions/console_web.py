@@ -1,13 +1,13 @@
 """The call-entry console (`/console`): a 12345 operator types one call after another, a grid worker files what they
 found on their round, in a browser.
 
-Server-rendered and script-free like the other pages. The keyboard does it all: the page opens in the text box, Tab
-goes through the boxes in the order a call gives them, Alt+F (查相似) shows the caller's earlier items and the open
-cases the words may belong to, the caller's own first, and Alt+S (登记) files the call; the form then comes back
-empty, in the text box, with the last call's tracking code above it to read out. An item is stored as
-`POST /api/v1/items` stores it, on the channel of the token's role (an operator's `hotline`, a grid worker's `grid`),
-and each form carries a key of its own: a second press of 登记, or a browser's retry, gets the first call's code
-instead of filing it twice. When nothing could be stored, the form comes back as it was typed.
+Server-rendered and script-free like the other pages. The keyboard does it all: the page opens in the text box,
+Tab goes through the boxes in the order a call gives them, Alt+F (查相似) shows the open cases the words may belong to,
+the caller's own first, and Alt+S (登记) files the call; the form then comes back empty, in the text box, with the last
+call's tracking code above it to read out. An item is stored as `POST /api/v1/items` stores it, on the channel of the
+token's role (an operator's `hotline`, a grid worker's `grid`), and each form carries a key of its own: a second press
+of 登记, or a browser's retry, gets the first call's code instead of filing it twice. When nothing could be stored, the
+form comes back as it was typed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal
+from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
 from suggestions.db import connection
 from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
 from suggestions.hotspots.views import Suggestion, suggest_cases
@@ -34,12 +35,26 @@ from suggestions.intake.callers import CallerHistory, caller_history
 from suggestions.intake.routes import STATUS_TEXT
 from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn
 from suggestions.intake.service import accept_item, checked_phone
+from suggestions.intake.store import earlier_request
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
 from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
-from suggestions.signin import FOREIGN_FORM, Area, foreign, local_time, page_key, sign_in_routes, signed_in, to_sign_in
-from suggestions.web import SUBMISSION_TOKEN, WebForm
+from suggestions.signin import (
+    FOREIGN_FORM,
+    NOT_SIGNED_IN,
+    Area,
+    foreign,
+    form_key,
+    from_another_site,
+    local_time,
+    page_key,
+    sign_in_cookie,
+    sign_in_routes,
+    signed_in,
+    to_sign_in,
+)
+from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, WebForm, _is_utf8_form
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +79,7 @@ KINDS = [
     ("help", "求助"),
 ]
 FIELD_MESSAGES = {  # in the form's order, top to bottom
-    "text": f"请填写来电内容（不超过 {MAX_TEXT_LENGTH} 字）",
+    "text": f"请填写内容（不超过 {MAX_TEXT_LENGTH} 字）",
     "place": "地点请不超过 200 字",
     "kind": "请从列表中选择类型",
     "contact_name": "称呼请不超过 50 字",
@@ -72,6 +87,7 @@ FIELD_MESSAGES = {  # in the form's order, top to bottom
     "external_id": f"工单号只能有字母、数字和 - _ . / :，以字母或数字开头，不超过 {EXTERNAL_ID_LENGTH} 个字符",
 }
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
+SIGNED_OUT = "登录已失效，这通电话还没有登记。请在下面输入令牌，再按“登记”：登录后就登记，内容都还在。"
 _FIELD = re.compile(r"\$\.(\w+)")
 
 
@@ -80,6 +96,7 @@ class CallForm(WebForm, kw_only=True):
 
     external_id: str = ""
     key: str = ""  # the sign-in's (`suggestions.signin.form_key`)
+    token: str = ""  # asked for with the call once the sign-in has ended (`take_call`); never shown back
     do: str = "file"  # file | find
 
 
@@ -103,8 +120,10 @@ def _page(
     history: CallerHistory | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    signed_out: bool = False,
+    token: str | None = None,
 ) -> Template:
-    form = form or CallForm()
+    form = msgspec.structs.replace(form or CallForm(), token="")
     # A form shown again keeps its key: nothing was stored, and the corrected call is one submission.
     submission = form.submission if SUBMISSION_TOKEN.fullmatch(form.submission) else secrets.token_urlsafe(16)
     errors = errors or {}
@@ -113,7 +132,9 @@ def _page(
         context={
             "area": CONSOLE,
             "when": partial(local_time, zone=ZoneInfo(settings.timezone)),
-            "form_key": page_key(request, CONSOLE),
+            # Signed in by the call's own form (`take_call`): the next call's form is keyed to that token.
+            "form_key": form_key(token) if token else page_key(request, CONSOLE),
+            "signed_out": signed_out,
             "form": form,
             "submission": submission,
             # Not known while PostgreSQL is away: the token could not be looked up.
@@ -124,7 +145,7 @@ def _page(
             "max_external_id": EXTERNAL_ID_LENGTH,
             "errors": errors,
             # The page opens in the first box in error, else in the text box.
-            "focus": next((name for name in FIELD_MESSAGES if name in errors), "text"),
+            "focus": "token" if signed_out else next((name for name in FIELD_MESSAGES if name in errors), "text"),
             "alert": alert,
             "filed": filed,
             "cases": cases,
@@ -183,9 +204,24 @@ async def take_call(
         # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed.
         async with connection(request.app.state.db_pool) as conn:
             principal = await signed_in(request, conn, CONSOLE)
-            if principal is None:
-                return to_sign_in(request, CONSOLE)
-            return await _take_call(request, conn, principal, data, settings)
+            if principal is not None:
+                return await _take_call(request, conn, principal, data, settings)
+            if not data.token.strip():
+                if not data.text.strip():
+                    return to_sign_in(request, CONSOLE)
+                # The sign-in ended (the browser restarted, the token was replaced) with a call typed: the sign-in
+                # page would lose it. The token is asked for by the call, and 登记 then signs in and files it.
+                return _page(request, settings, None, data, alert=SIGNED_OUT, signed_out=True, status_code=401)
+            # Signing in as the sign-in page does: from the service's own page, with a token of the console's roles.
+            if from_another_site(request, settings):
+                return _page(request, settings, None, data, alert=FOREIGN_FORM, signed_out=True, status_code=403)
+            token = data.token.strip()
+            principal = await principal_for_token(conn, token)
+            if principal is None or principal.role not in CONSOLE.roles:
+                return _page(request, settings, None, data, alert=NOT_SIGNED_IN, signed_out=True, status_code=401)
+            answer = await _take_call(request, conn, principal, data, settings, token=token)
+            answer.cookies.append(sign_in_cookie(request, CONSOLE, token))
+            return answer
     except NOT_STORED as exc:
         log.warning("call not stored: %s", type(exc).__name__)
         return _page(request, settings, None, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
@@ -198,6 +234,7 @@ async def _find(
     principal: Principal,
     data: CallForm,
     fields: dict[str, Any],
+    page: Callable[..., Template],
 ) -> Template:
     """The open cases the words may belong to, and, with the caller's number (operators), the caller's own items:
     as `POST /api/v1/cases/suggest` and `POST /api/v1/callers/items` answer, under the same count of phones."""
@@ -207,17 +244,21 @@ async def _find(
             phone = checked_phone(data.contact_phone)
         except InvalidInput:
             errors = {"contact_phone": FIELD_MESSAGES["contact_phone"]}
-            return _page(request, settings, principal, data, errors=errors, status_code=422)
+            return page(request, settings, principal, data, errors=errors, status_code=422)
     if not fields["text"].strip() and phone is None:
-        errors = {"text": "先写几句来电内容，或填上回访电话，再查"}
-        return _page(request, settings, principal, data, errors=errors, status_code=422)
+        errors = {
+            "text": "先写几句内容，或填上回访电话，再查"
+            if principal.role in CALLER_ROLES
+            else "先写几句内容，再查相似案件"
+        }
+        return page(request, settings, principal, data, errors=errors, status_code=422)
     history = None
     if phone is not None:
         try:
             await limit_phone_look_up(request, token_id=principal.token_id, phone=phone)
         except TooManyRequestsException as exc:
             alert = "这段时间查过的号码太多了，请稍后再查；这通电话可以照常登记。"
-            return _page(request, settings, principal, data, alert=alert, status_code=429, headers=exc.headers)
+            return page(request, settings, principal, data, alert=alert, status_code=429, headers=exc.headers)
         history = await caller_history(
             conn, phone=phone, who=principal.token_id, limit=CALLER_ITEMS_SHOWN, status_text=STATUS_TEXT
         )
@@ -232,25 +273,37 @@ async def _find(
             phone=phone,
         )
         cases = found.cases
-    return _page(request, settings, principal, data, cases=cases, history=history)
+    return page(request, settings, principal, data, cases=cases, history=history)
 
 
 async def _take_call(
-    request: Request[Any, Any, Any], conn: Any, principal: Principal, data: CallForm, settings: Settings
+    request: Request[Any, Any, Any],
+    conn: Any,
+    principal: Principal,
+    data: CallForm,
+    settings: Settings,
+    *,
+    token: str | None = None,
 ) -> Template:
-    page = _page
-    if foreign(request, settings, data.key, CONSOLE):
+    """`token`: the one the form itself carried to sign in with (`take_call`), which no page elsewhere could know; the
+    form is then keyed by it, not by a cookie."""
+    page = partial(_page, token=token)
+    if token is None and foreign(request, settings, data.key, CONSOLE):
         return page(request, settings, principal, data, alert=FOREIGN_FORM, status_code=403)
+    if not await _is_utf8_form(request):
+        # Litestar would read another encoding as mojibake: the call would be filed garbled.
+        return page(request, settings, principal, alert=NOT_UTF8, status_code=400)
     channel = _channel(principal)
     fields = _fields(data, channel)
     if data.do == "find":
-        return await _find(request, settings, conn, principal, data, fields)
+        return await _find(request, settings, conn, principal, data, fields, page)
     item, errors = _checked(fields)
     if item is None:
         return page(request, settings, principal, data, errors=errors, status_code=422)
     if principal.role not in CHANNEL_ROLES[channel]:  # an admin files on the hotline
         return page(request, settings, principal, data, alert="这个令牌不能登记来电", status_code=403)
     key = data.submission if SUBMISSION_TOKEN.fullmatch(data.submission) else None
+    scope = f"console:{principal.token_id}"
     try:
         accepted = await accept_item(
             conn,
@@ -259,7 +312,7 @@ async def _take_call(
             gazetteer=request.app.state.gazetteer,
             idempotency_key=key,
             idempotency_hours=settings.idempotency_hours,
-            key_scope=f"console:{principal.token_id}",
+            key_scope=scope,
         )
     except InvalidInput as exc:
         name = exc.problems[0].field
@@ -270,10 +323,12 @@ async def _take_call(
         if exc.field == "external_id":
             message = "这个工单号已经登记过另一通电话：请核对工单号，或留空"
             return page(request, settings, principal, data, errors={"external_id": message}, status_code=422)
-        # The form's key with other words: the call was changed after it was filed. A new form files it anew.
+        # The form's key with other words: the call was changed after it was filed (登记 pressed again before the
+        # first answer came). Its code is still to be read out; a new form files the words as they are now anew.
+        earlier = await earlier_request(conn, scope=scope, key=key or "", hours=settings.idempotency_hours)
+        filed = {"code": earlier[1].tracking_code, "changed": True} if earlier else None
         data = msgspec.structs.replace(data, submission="")
-        alert = "这个表单已经登记过，请再按一次“登记”作为新的来电登记。"
-        return page(request, settings, principal, data, alert=alert, status_code=409)
+        return page(request, settings, principal, data, filed=filed, status_code=409)
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=channel).inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)

@@ -15,7 +15,7 @@ import hmac
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -75,11 +75,23 @@ async def signed_in(request: Request[Any, Any, Any], conn: Any, area: Area) -> P
     return principal
 
 
-def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect:
-    """To the sign-in page, which leads back to the page asked for."""
+def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect | Template:
+    """To the sign-in page, which leads back to the page asked for; for a form, to the page it was sent from (a
+    form's address takes a POST only), else to the area's first page."""
     wanted = request.url.path
     if request.url.query:
         wanted += "?" + request.url.query
+    if request.method == "GET" and request.headers.get("sec-fetch-site") == "cross-site":
+        # A link followed from another site (an email, a chat message): the browser keeps the SameSite=Strict cookie
+        # back. The page reopens itself from the service's own site, which sends it; signed out indeed, that asks to
+        # sign in.
+        return Template(template_name="reopen.html", context={"url": wanted})
+    if request.method != "GET":
+        try:
+            sent_from = urlsplit(request.headers.get("referer", ""))
+        except ValueError:  # "http://[::1": no address a page of the service has
+            sent_from = urlsplit(area.prefix)
+        wanted = area.own_page(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))
     response = Redirect(f"{area.prefix}/login?{urlencode({'next': wanted})}", status_code=303)
     # A token revoked or of another role: the browser forgets it.
     if request.cookies.get(area.cookie):
@@ -87,13 +99,23 @@ def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect:
     return response
 
 
-def foreign(request: Request[Any, Any, Any], settings: Settings, key: str, area: Area) -> bool:
-    """A form from another site, or without the sign-in's key."""
+def from_another_site(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    """A form from another site, one of the same domain (another district office's pages) included."""
     if request.headers.get("sec-fetch-site") == "same-site":
         return True
-    return from_elsewhere(request.headers, settings.public_origin) or not hmac.compare_digest(
-        key, page_key(request, area)
-    )
+    return from_elsewhere(request.headers, settings.public_origin)
+
+
+def foreign(request: Request[Any, Any, Any], settings: Settings, key: str, area: Area) -> bool:
+    """A form from another site, or without the sign-in's key."""
+    return from_another_site(request, settings) or not hmac.compare_digest(key, page_key(request, area))
+
+
+def sign_in_cookie(request: Request[Any, Any, Any], area: Area, token: str) -> Cookie:
+    """The cookie that keeps a sign-in: the area's pages only, no script, no other site's page, HTTPS only over
+    HTTPS, until the browser closes."""
+    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    return Cookie(key=area.cookie, value=token, path=area.prefix, httponly=True, samesite="strict", secure=https)
 
 
 class SignInForm(msgspec.Struct, kw_only=True):
@@ -123,7 +145,8 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         db_connection: NamedDependency[Any],
         settings: NamedDependency[Settings],
     ) -> Template | Redirect:
-        if from_elsewhere(request.headers, settings.public_origin):
+        # Nor may another site sign someone in, with a token of its choosing, to read what they write under it.
+        if from_another_site(request, settings):
             return page(area.prefix, FOREIGN_FORM, 403)
         token = data.token.strip()
         principal = await principal_for_token(db_connection, token) if token else None
@@ -132,10 +155,7 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         if principal.role not in area.roles:
             return page(data.next, f"这个令牌不能进入{area.name}（{area.who}的令牌可以）。", 403)
         response = Redirect(area.own_page(data.next), status_code=303)
-        https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-        response.set_cookie(
-            Cookie(key=area.cookie, value=token, path=area.prefix, httponly=True, samesite="strict", secure=https)
-        )
+        response.set_cookie(sign_in_cookie(request, area, token))
         return response
 
     @post(f"{area.prefix}/logout", include_in_schema=False, name=f"{area.cookie}:sign-out")

@@ -7,6 +7,8 @@ what the API answers. Signing in, and what guards the forms: `suggestions.signin
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -23,11 +25,14 @@ from litestar.response import Redirect, Template
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
-from suggestions.errors import InvalidInput, StateConflict
+from suggestions.db import connection
+from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
+from suggestions.intake.store import claim_idempotency_key, earlier_request
 from suggestions.intake.tracking_code import normalise_tracking_code
+from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
 from suggestions.signin import FOREIGN_FORM, Area, foreign, local_time, page_key, sign_in_routes, signed_in, to_sign_in
 from suggestions.triage.contacts import NoContact, read_contact
@@ -35,6 +40,7 @@ from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triag
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
 from suggestions.triage.workflow import Assignment, Closing, assign, close
+from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, _is_utf8_form
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,7 @@ PREFIX = "/staff"
 COOKIE = "staff_token"
 PAGE_SIZE = 50
 HOTSPOTS_SHOWN = 50
+FORM_HOURS = 24  # how long a page's forms are told apart from a second press of them
 
 STATUS_NAMES: dict[str, str] = {
     "pending": "待分类",
@@ -62,6 +69,7 @@ DONE = {
     "closed": "已办结，答复已发给群众。",
     "moved": "已移到这个案件。",
     "split": "已从原案件移出，单独成案。",
+    "split_off": "已移出，单独成案。",
     "merged": "已并入这个案件。",
     "case_closed": "案件已办结，答复已发给每位反映人。",
     "dismissed": "已从苗头隐患列表中移除。",
@@ -107,6 +115,47 @@ def _render(
     """A page, with what its last form did (`done`, a word of DONE) or why it was refused, and what was typed."""
     context = _context(request, settings, done=DONE.get(done or ""), error=error, typed=typed or {}, **values)
     return Template(template_name=template, context=context, status_code=status_code)
+
+
+UNSAVED = "数据库暂时连不上，这次操作没有执行。您填写的内容还在下面，请过一会儿再按“再次提交”。"
+# What each form's boxes are called, shown again when nothing could be done; the others go back as they came.
+FIELD_LABELS = {
+    "to": "交办给（部门或科室）",
+    "text": "跟进记录",
+    "answer": "给群众的答复",
+    "case_id": "归入案件",
+    "into": "并入案件",
+    "note": "移除原因",
+}
+
+
+async def _unless_unavailable(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    typed: msgspec.Struct,
+    back: str,
+    work: Callable[[Any], Awaitable[Template | Redirect]],
+) -> Template | Redirect:
+    """The form's work on a connection taken here, not by a dependency, so that when PostgreSQL is away the form
+    comes back with what was typed (a reply of thousands of characters), to be sent again in a moment."""
+    if not await _is_utf8_form(request):
+        # Litestar would read another encoding as mojibake, and a reply or a note would reach residents garbled.
+        context = {"heading": "页面编码有误", "message": NOT_UTF8, "home": PREFIX}
+        return Template(template_name="error.html", context=context, status_code=400)
+    try:
+        async with connection(request.app.state.db_pool) as conn:
+            return await work(conn)
+    except NOT_STORED as exc:
+        log.warning("staff form not stored: %s", type(exc).__name__)
+        fields = msgspec.structs.asdict(typed)
+        key = fields.pop("key", "")
+        if not fields.get("text"):
+            fields.pop("audience", None)  # a note's, defaulted in every other form
+        if foreign(request, settings, key, STAFF):
+            raise  # a form from elsewhere is not shown back: the usual page says nothing was done
+        shown = [(name, FIELD_LABELS.get(name), value) for name, value in fields.items() if value]
+        context = _context(request, settings, action=request.url.path, fields=shown, back=back, alert=UNSAVED)
+        return Template(template_name="staff_unsaved.html", context=context, status_code=503, headers=retry_after(exc))
 
 
 def _status_filter(status: list[str] | None) -> tuple[Status, ...]:
@@ -176,20 +225,41 @@ async def _item_page(
     if view is None:
         raise NotFoundException("no such item")
     topics = await serving_topics(request.app.state, settings)
-    return _render(request, settings, "staff_item.html", item=view, contact=contact, topics=topics, **shown)
+    # Each page its own key for its forms: the same form sent twice (a double click, a browser's retry) is done once.
+    submission = secrets.token_urlsafe(16)
+    return _render(
+        request, settings, "staff_item.html", item=view, contact=contact, topics=topics, submission=submission, **shown
+    )
 
 
 @get(f"{PREFIX}/find", include_in_schema=False)
+async def find_box(
+    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
+) -> Template | Redirect:
+    """The search page with nothing searched: where signing in leads back to after a search. What staff look for is
+    posted, never put in the address (`find_page`)."""
+    if await signed_in(request, db_connection, STAFF) is None:
+        return to_sign_in(request, STAFF)
+    return _render(request, settings, "staff_find.html", q="", items=[])
+
+
+class FindForm(msgspec.Struct, kw_only=True):
+    q: str = ""
+
+
+@post(f"{PREFIX}/find", include_in_schema=False, status_code=200)
 async def find_page(
     request: Request[Any, Any, Any],
     db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
-    q: FromQuery[str] = "",
+    data: URLEncodedBody[FindForm],
 ) -> Template | Redirect:
-    """An item by what a caller or a colleague reads out: its tracking code, its work order number, or its id."""
+    """An item by what a caller or a colleague reads out: its tracking code, its work order number, or its id. Posted,
+    as the residents' look-up is: a caller may read out their phone instead, which must stay out of the address bar,
+    the browser's history and any proxy's log."""
     if await signed_in(request, db_connection, STAFF) is None:
         return to_sign_in(request, STAFF)
-    typed = q.strip()[:200]
+    typed = data.q.strip()[:200]
     found: list[int] = []
     if code := normalise_tracking_code(typed):
         found = [r["id"] for r in await db_connection.fetch("SELECT id FROM items WHERE tracking_code = $1", code)]
@@ -223,11 +293,13 @@ async def item_page(
 
 class ActionForm(msgspec.Struct, kw_only=True):
     key: str = ""
+    submission: str = ""  # the page's key for its forms (`_once`)
     to: str = ""
     text: str = ""
     audience: str = "staff"
     answer: str = ""
     case_id: str = ""  # move: the case to put the report in; empty, a case of its own
+    from_case: str = ""  # split from a case's page: the case to go back to
     topic: str = ""  # classify: the topic staff judge right ("" keeps it)
     risk_level: str = ""  # classify: 0-3 ("" keeps it)
 
@@ -241,16 +313,66 @@ ACTION_ERRORS = {
 }
 
 
+FORM_SCOPE = "staff-form"  # apart from the API's and the forms' keys of items (`idempotency_keys`)
+
+
+class _SentBefore(Exception):
+    """The same form, sent again while the first was being done: the first one's work stands."""
+
+
+async def _written(note: Awaitable[Any]) -> bool:
+    return await note is not None
+
+
+async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key: str, item_id: int) -> bool:
+    """Do a form's work unless the same form (its page's key) was done before: a double click or a browser's retry
+    would otherwise write an interim reply twice, or answer "already closed" to the staff who just closed the item.
+    False if there is no such item."""
+    _, _, submission = key.partition(":")
+    if not SUBMISSION_TOKEN.fullmatch(submission):
+        return await work()
+    scope = f"{FORM_SCOPE}:{who}"
+    if await earlier_request(conn, scope=scope, key=key, hours=FORM_HOURS) is not None:
+        return True
+    try:
+        async with conn.transaction():
+            if not await work():
+                return False
+            if not await claim_idempotency_key(conn, scope=scope, key=key, request_hash=b"", item_id=item_id):
+                raise _SentBefore  # sent twice at once: the other one did it
+    except _SentBefore:
+        pass
+    return True
+
+
+ITEM_ACTIONS = ("assign", "note", "close", "classify", "case", "contact")
+
+
 @post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False)
 async def act_on_item(
     request: Request[Any, Any, Any],
-    db_connection: NamedDependency[Any],
     item_id: PathId,
     action: FromPath[str],
     data: URLEncodedBody[ActionForm],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
-    """assign, note, close, or contact (the sender's contact for a call back, shown on the page, the read recorded)."""
+    """assign, note, close, classify, case (move to a case, or split off), or contact (the sender's contact for a call
+    back, shown on the page, the read recorded)."""
+    if action not in ITEM_ACTIONS:
+        raise NotFoundException("no such action")
+    work = partial(_act_on_item, request, item_id=item_id, action=action, data=data, settings=settings)
+    return await _unless_unavailable(request, settings, data, f"{PREFIX}/items/{item_id}", work)
+
+
+async def _act_on_item(
+    request: Request[Any, Any, Any],
+    db_connection: Any,
+    *,
+    item_id: int,
+    action: str,
+    data: ActionForm,
+    settings: Settings,
+) -> Template | Redirect:
     principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
         return to_sign_in(request, STAFF)
@@ -260,24 +382,24 @@ async def act_on_item(
         return await page(error=FOREIGN_FORM, typed=typed, status_code=403)
     keep = request.app.state.public_phones
     try:
+        once = partial(_once, db_connection, who=principal.token_id, key=f"{action}:{data.submission}", item_id=item_id)
         if action == "assign":
-            found = await assign(
-                db_connection,
-                item_id=item_id,
-                assignment=msgspec.convert({"to": data.to.strip()}, Assignment),
-                who=principal.token_id,
+            assignment = msgspec.convert({"to": data.to.strip()}, Assignment)
+            found = await once(
+                partial(assign, db_connection, item_id=item_id, assignment=assignment, who=principal.token_id)
             )
             done = "assigned"
         elif action == "note":
             audience = "resident" if data.audience == "resident" else "staff"
             note = msgspec.convert({"text": data.text.replace("\r\n", "\n"), "audience": audience}, NoteIn)
-            found = (
-                await add_note(db_connection, item_id=item_id, note=note, who=principal.token_id, keep=keep) is not None
-            )
+            write = partial(add_note, db_connection, item_id=item_id, note=note, who=principal.token_id, keep=keep)
+            found = await once(lambda: _written(write()))
             done = "replied" if audience == "resident" else "noted"
         elif action == "close":
             closing = msgspec.convert({"answer": data.answer.replace("\r\n", "\n").strip()}, Closing)
-            found = await close(db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
+            found = await once(
+                partial(close, db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
+            )
             done = "closed"
         elif action == "classify":
             fields: dict[str, Any] = {}
@@ -296,8 +418,12 @@ async def act_on_item(
             case_id = await move_item(db_connection, item_id=item_id, case_id=target, by=principal.token_id)
             if case_id is None:
                 raise NotFoundException("no such item")
+            if target is None and data.from_case.isdecimal() and data.from_case != str(case_id):
+                # Split off from a case's list of its reports: back to that case, to go on with the others.
+                query = urlencode({"done": "split_off", "split": case_id})
+                return Redirect(f"{PREFIX}/cases/{int(data.from_case)}?{query}", status_code=303)
             return Redirect(f"{PREFIX}/cases/{case_id}?done={'moved' if target else 'split'}", status_code=303)
-        elif action == "contact":
+        else:  # contact
             try:
                 contact = await read_contact(db_connection, item_id=item_id, who=principal.token_id)
             except NoContact:
@@ -305,18 +431,19 @@ async def act_on_item(
             if contact is None:
                 raise NotFoundException("no such item")
             return await page(contact=contact)
-        else:
-            raise NotFoundException("no such action")
     except (msgspec.ValidationError, InvalidInput):
         # Each form has one box to fill in.
         field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id", "classify": "topic"}[action]
         error = ACTION_ERRORS[field]
-        return await page(error=error, typed=typed, status_code=422)
+        return await page(error=error, typed=typed, invalid=field, status_code=422)
     except StateConflict as exc:
-        error = {
-            "closed": "这件事已经办结，不能再交办或办结。",
-            "pending": "这件事还在自动分类，请稍等片刻再操作。",
-        }.get(exc.current_status, "这件事现在的状态不能这样操作，请刷新页面看看最新情况。")
+        if action == "note":  # notes are refused only once retention has erased the item's personal data
+            error = "这件事已按保存期限删除了个人信息，不能再写跟进记录。"
+        else:
+            error = {
+                "closed": "这件事已经办结，不能再交办或办结。",
+                "pending": "这件事还在自动分类，请稍等片刻再操作。",
+            }.get(exc.current_status, "这件事现在的状态不能这样操作，请刷新页面看看最新情况。")
         return await page(error=error, typed=typed, status_code=409)
     if not found:
         raise NotFoundException("no such item")
@@ -386,10 +513,25 @@ async def case_page(
     case_id: PathId,
     before: FromQuery[str] = "",
     done: FromQuery[str] = "",
+    split: FromQuery[int | None] = None,
 ) -> Template | Redirect:
     if await signed_in(request, db_connection, STAFF) is None:
         return to_sign_in(request, STAFF)
-    return await _case_page(request, settings, db_connection, case_id, before=before[:200] or None, done=done)
+    page = partial(_case_page, request, settings, db_connection, case_id, before=before[:200] or None, done=done)
+    return await page(split=split)
+
+
+# A case's merge, its closing and a hotspot's dismissal pressed twice (a double click, a browser's retry): the second
+# finds the first done, by the same staff, in the same words, and says so rather than that it cannot be done.
+MERGED_INTO = "SELECT merged_into FROM cases WHERE id = $1"
+CLOSED_SO_BY = """
+SELECT c.status = 'closed' AND c.merged_into IS NULL AND c.closed_by = $2
+       AND EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND i.closed_by = $2 AND i.answer = $3)
+FROM cases c WHERE c.id = $1
+"""
+DISMISSED_SO_BY = (
+    "SELECT status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3 FROM hotspots WHERE id = $1"
+)
 
 
 class CaseForm(msgspec.Struct, kw_only=True):
@@ -401,26 +543,38 @@ class CaseForm(msgspec.Struct, kw_only=True):
 @post(f"{PREFIX}/cases/{{case_id:int}}/{{action:str}}", include_in_schema=False)
 async def act_on_case(
     request: Request[Any, Any, Any],
-    db_connection: NamedDependency[Any],
     case_id: PathId,
     action: FromPath[str],
     data: URLEncodedBody[CaseForm],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     """merge (into another open case) or close (one reply to every reporter whose report is still open)."""
+    if action not in ("merge", "close"):
+        raise NotFoundException("no such action")
+    work = partial(_act_on_case, request, case_id=case_id, action=action, data=data, settings=settings)
+    return await _unless_unavailable(request, settings, data, f"{PREFIX}/cases/{case_id}", work)
+
+
+async def _act_on_case(
+    request: Request[Any, Any, Any],
+    db_connection: Any,
+    *,
+    case_id: int,
+    action: str,
+    data: CaseForm,
+    settings: Settings,
+) -> Template | Redirect:
     principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
         return to_sign_in(request, STAFF)
     page = partial(
         _case_page, request, settings, db_connection, case_id, typed={"into": data.into, "answer": data.answer}
     )
-    if action not in ("merge", "close"):
-        raise NotFoundException("no such action")
     if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)
     try:
         if action == "merge":
-            into = _case_number(data.into)
+            into = _typed_number(data.into, "案件")
             if into is None:
                 raise InvalidInput("into", "a case id")
             if not await merge_cases(db_connection, case_id=case_id, into=into, by=principal.token_id):
@@ -431,14 +585,21 @@ async def act_on_case(
         if not await close_case(db_connection, case_id=case_id, closing=closing, by=principal.token_id, keep=keep):
             raise NotFoundException("no such case")
     except (msgspec.ValidationError, InvalidInput) as exc:
+        into = _typed_number(data.into, "案件")
+        if action == "merge" and into and await db_connection.fetchval(MERGED_INTO, case_id) == into:
+            # The same merge pressed twice (a double click, a browser's retry): what the first one did.
+            return Redirect(f"{PREFIX}/cases/{into}?done=merged", status_code=303)
         if action == "close":
             error = ACTION_ERRORS["answer"]
         elif isinstance(exc, InvalidInput) and exc.problems[0].field == "case_id":
             error = "这个案件已经办结或已并入别的案件，不能再合并。"
         else:
             error = "请填写要并入的案件编号：一个还在办理中的别的案件。"
-        return await page(error=error, status_code=422)
+        return await page(error=error, invalid="answer" if action == "close" else "into", status_code=422)
     except StateConflict:
+        answer = data.answer.replace("\r\n", "\n").strip()
+        if await db_connection.fetchval(CLOSED_SO_BY, case_id, principal.token_id, answer):
+            return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
         return await page(error="这个案件已经办结或已并入别的案件。", status_code=409)
     return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
 
@@ -451,10 +612,16 @@ class DismissForm(msgspec.Struct, kw_only=True):
 @post(f"{PREFIX}/hotspots/{{hotspot_id:int}}/dismiss", include_in_schema=False)
 async def dismiss_page(
     request: Request[Any, Any, Any],
-    db_connection: NamedDependency[Any],
     hotspot_id: PathId,
     data: URLEncodedBody[DismissForm],
     settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    work = partial(_dismiss, request, hotspot_id=hotspot_id, data=data, settings=settings)
+    return await _unless_unavailable(request, settings, data, f"{PREFIX}/hotspots", work)
+
+
+async def _dismiss(
+    request: Request[Any, Any, Any], db_connection: Any, *, hotspot_id: int, data: DismissForm, settings: Settings
 ) -> Template | Redirect:
     principal = await signed_in(request, db_connection, STAFF)
     if principal is None:
@@ -466,8 +633,11 @@ async def dismiss_page(
         dismissal = msgspec.convert({"note": data.note.strip()}, Dismissal)
         done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=dismissal, by=principal.token_id)
     except (msgspec.ValidationError, InvalidInput):
-        return await page(error="请写明为什么移除（不超过 500 字），如：已派城管处置。", status_code=422)
+        error = "请写明为什么移除（不超过 500 字），如：已派城管处置。"
+        return await page(error=error, invalid=str(hotspot_id), status_code=422)
     except StateConflict:
+        if await db_connection.fetchval(DISMISSED_SO_BY, hotspot_id, principal.token_id, mask_pii(data.note.strip())):
+            return Redirect(f"{PREFIX}/hotspots?done=dismissed", status_code=303)
         return await page(error="这条苗头隐患已经结束或已被移除。", status_code=409)
     if done is None:
         raise NotFoundException("no such hotspot")
@@ -477,6 +647,7 @@ async def dismiss_page(
 routes = [
     *sign_in_routes(STAFF),
     feed_page,
+    find_box,
     find_page,
     item_page,
     act_on_item,

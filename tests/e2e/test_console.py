@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 
@@ -118,7 +119,7 @@ async def test_mistakes_are_named_box_by_box_and_the_call_is_kept(client: Any, p
     assert "<title>未登记" in response.text
     empty = await client.post("/console", data=call(token, text="  "))
     assert empty.status_code == 422
-    assert "请填写来电内容" in empty.text
+    assert "请填写内容" in empty.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
 
 
@@ -210,3 +211,126 @@ async def test_the_callers_earlier_items_are_shown_to_an_operator_and_each_read_
     seen = await client.post("/console", data={**call(grid, text=LIFT, contact_phone="13912345678"), "do": "find"})
     assert seen.status_code == 200
     assert "这位来电人以前的反映" not in seen.text  # a grid worker has no caller
+
+
+async def test_enter_in_a_box_does_not_file_a_call_half_typed(client: Any, pool: Any) -> None:
+    # Browsers submit a form when Enter is pressed in a one-line box, with its first submit button: 登记 would file
+    # the call before the caller's name and number were typed, and bring back an empty form. A disabled first button
+    # makes Enter do nothing; 登记 is pressed (Alt+S).
+    await signed_in(client, pool)
+    page = (await client.get("/console")).text
+    form = page.split('<form method="post" action="/console"', 1)[1].split("</form>", 1)[0]
+    first = re.search(r"<button[^>]*>", form)
+    assert first is not None
+    assert " disabled" in first.group(0)
+    assert 'value="file"' not in first.group(0)
+    assert 'value="file" accesskey="s"' in form
+
+
+async def test_a_call_changed_after_it_was_filed_tells_the_code_it_was_filed_with(client: Any, pool: Any) -> None:
+    # 登记 pressed, the answer slow to come, a word changed and 登记 pressed again: the browser shows the second
+    # answer only. The operator still needs the first call's code to read out, and must not file it twice.
+    token = await signed_in(client, pool)
+    first = await client.post("/console", data=call(token, text=LIFT, contact_phone="13912345678"))
+    code = shown_code(first.text)
+    changed = await client.post("/console", data=call(token, text=LIFT + "很着急。", contact_phone="13912345678"))
+    assert changed.status_code == 409
+    assert code in changed.text
+    assert LIFT + "很着急。" in changed.text  # the change is still there to see
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+
+
+async def test_a_call_not_in_utf8_is_not_filed_garbled(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    fields = "&".join(f"{name}={value}" for name, value in call(token).items())
+    body = fields.encode() + b"&text=" + quote_from_bytes("电梯坏了".encode("gbk")).encode()
+    response = await client.post(
+        "/console", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 400
+    assert "编码" in response.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_grid_worker_is_not_asked_about_a_caller(client: Any, pool: Any) -> None:
+    # A grid worker files what they found on their round: there is no call and no caller on their side.
+    token = await signed_in(client, pool, "grid")
+    page = (await client.get("/console")).text
+    filed = (await client.post("/console", data=call(token, text="网格员巡查发现，白浮村南侧林地有人挖土。"))).text
+    for shown in (page, filed):
+        assert "来电" not in shown
+        assert "这通电话" not in shown
+    assert "情况描述" in page
+    assert "<h1>登记事项" in page
+    assert "请把查询码告诉反映情况的群众" in filed
+    operator = await signed_in(client, pool)
+    assert "来电内容" in (await client.get("/console")).text
+    assert operator
+
+
+async def test_the_code_to_read_out_is_read_with_the_empty_text_box(client: Any, pool: Any) -> None:
+    # The page opens in the text box for the next call: a screen reader reads the box, not the notice above it, so
+    # the box is described by the notice that holds the code.
+    token = await signed_in(client, pool)
+    page = (await client.post("/console", data=call(token, text=LIFT))).text
+    box = re.search(r'<textarea id="text"[^>]*>', page)
+    assert box is not None
+    assert 'aria-describedby="filed"' in box.group(0)
+    notice = re.search(r'<p [^>]*id="filed"[^>]*>(.*?)</p>', page)
+    assert notice is not None
+    assert shown_code(page) in notice.group(1)
+
+
+async def test_a_call_typed_once_the_sign_in_ended_is_kept_and_filed_on_signing_in_again(
+    client: Any, pool: Any
+) -> None:
+    # The browser restarted (the sign-in ends with it) or the token was replaced: the call typed in the restored tab
+    # is not lost on the way to the sign-in page; the token is asked for by the call, which 登记 then files.
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="operator")
+    typed = {"text": LIFT, "contact_phone": "13912345678", "submission": "s" * 20, "do": "file", "key": "stale"}
+    asked = await client.post("/console", data=typed)
+    assert asked.status_code == 401
+    assert LIFT in asked.text
+    assert 'value="13912345678"' in asked.text
+    assert re.search(r'<input type="password" id="token" name="token"[^>]*autofocus', asked.text)
+    wrong = await client.post("/console", data={**typed, "token": "sgt_wrong"})
+    assert wrong.status_code == 401
+    assert LIFT in wrong.text
+    elsewhere = await client.post("/console", data={**typed, "token": token}, headers={"sec-fetch-site": "cross-site"})
+    assert elsewhere.status_code == 403
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+    filed = await client.post("/console", data={**typed, "token": token})
+    assert filed.status_code == 201
+    assert shown_code(filed.text)
+    assert token not in filed.text
+    assert filed.cookies.get("console_token") == token
+    assert f'name="key" value="{form_key(token)}"' in filed.text  # the next call's form is signed in
+    assert (await client.get("/console")).status_code == 200
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
+    # Nothing typed: the sign-in page, as before.
+    client.cookies.clear()
+    assert (await client.post("/console", data={"text": " "})).status_code == 303
+
+
+async def test_what_the_search_for_similar_cases_found_is_read_with_the_text_box(client: Any, pool: Any) -> None:
+    # 查相似案件 brings the page back in the text box, the cases below the form: a screen reader hears how many were
+    # found with the box, without leaving the call.
+    token = await signed_in(client, pool)
+    page = (await client.post("/console", data={**call(token, text=LIFT), "do": "find"})).text
+    box = re.search(r'<textarea id="text"[^>]*>', page)
+    assert box is not None
+    assert 'aria-describedby="similar"' in box.group(0)
+    said = re.search(r'<[^>]* id="similar"[^>]*>(.*?)</', page)
+    assert said is not None
+    assert "没有相似的在办案件" in said.group(1)
+
+
+async def test_the_consoles_error_pages_are_the_consoles(client: Any) -> None:
+    missing = await client.get("/console/nothing-here")
+    assert missing.status_code == 404
+    assert "昌平区综治中心 · 受理台" in missing.text
+    assert "昌平区综治中心 · 工作台" not in missing.text
+    assert 'href="/console"' in missing.text
+    assert "工作台" not in missing.text

@@ -198,6 +198,18 @@ async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_t
     own = int(split.headers["location"].split("/")[3].split("?")[0])
     assert own != case_id
     assert "单独成案" in (await client.get(split.headers["location"])).text
+    # Split off from the case's own page (its list of reports), staff stay on that case to go on checking the others.
+    page = (await client.get(f"/staff/cases/{case_id}")).text
+    assert f'<input type="hidden" name="from_case" value="{case_id}">' in page
+    await client.post(f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": f"{case_id}"})
+    from_list = await client.post(
+        f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": "", "from_case": str(case_id)}
+    )
+    new_case = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", ids[-1])
+    assert from_list.headers["location"] == f"/staff/cases/{case_id}?done=split_off&split={new_case}"
+    shown = (await client.get(from_list.headers["location"])).text
+    assert "已移出，单独成案" in shown
+    assert f'<a href="/staff/cases/{new_case}">案件 {new_case}</a>' in shown
     assert await pool.fetchval("SELECT size FROM cases WHERE id = $1", case_id) == 4
     back = await client.post(f"/staff/items/{ids[-1]}/case", data={"key": key, "case_id": f"#{case_id}"})
     assert back.headers["location"] == f"/staff/cases/{case_id}?done=moved"
@@ -210,6 +222,9 @@ async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_t
     assert to_itself.status_code == 422
     merged = await client.post(f"/staff/cases/{other_case}/merge", data={"key": key, "into": str(case_id)})
     assert merged.headers["location"] == f"/staff/cases/{case_id}?done=merged"
+    # Pressed twice (a double click, a browser's retry): the second answer is what the first did, not an error.
+    twice = await client.post(f"/staff/cases/{other_case}/merge", data={"key": key, "into": str(case_id)})
+    assert twice.headers["location"] == f"/staff/cases/{case_id}?done=merged"
     assert await pool.fetchval("SELECT case_id FROM items WHERE id = $1", other) == case_id
     assert f'已并入 <a href="/staff/cases/{case_id}">' in (await client.get(f"/staff/cases/{other_case}")).text
 
@@ -220,12 +235,16 @@ async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_t
     assert empty.status_code == 422
     dismissed = await client.post(f"/staff/hotspots/{hotspot_id}/dismiss", data={"key": key, "note": "已派物业处置"})
     assert dismissed.headers["location"] == "/staff/hotspots?done=dismissed"
+    twice = await client.post(f"/staff/hotspots/{hotspot_id}/dismiss", data={"key": key, "note": "已派物业处置"})
+    assert twice.headers["location"] == "/staff/hotspots?done=dismissed"
     assert await pool.fetchval("SELECT status FROM hotspots WHERE id = $1", hotspot_id) == "dismissed"
 
     closed = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "电梯已全部修复。"})
     assert closed.headers["location"] == f"/staff/cases/{case_id}?done=case_closed"
     statuses = await pool.fetch("SELECT DISTINCT status FROM items WHERE case_id = $1", case_id)
     assert [r["status"] for r in statuses] == ["closed"]
+    twice = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "电梯已全部修复。"})
+    assert twice.headers["location"] == f"/staff/cases/{case_id}?done=case_closed"
     again = await client.post(f"/staff/cases/{case_id}/close", data={"key": key, "answer": "再答复一次"})
     assert again.status_code == 409
     forged = await client.post(f"/staff/cases/{other_case}/merge", data={"key": "0" * 32, "into": str(case_id)})

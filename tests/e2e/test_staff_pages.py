@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import pytest
 
 from suggestions.auth import create_token
 from suggestions.signin import form_key
 from suggestions.staff_web import COOKIE
+from tests.e2e.test_outages import without_postgres
 
 LIFT = "幸福小区3号楼电梯又坏了，老人上不了楼，联系电话13912345678，请尽快派人维修。"
 
@@ -258,14 +260,203 @@ async def test_staff_find_an_item_by_its_tracking_code_work_order_or_id(
     item_id = await filed(client, drain)
     code = await pool.fetchval("SELECT tracking_code FROM items WHERE id = $1", item_id)
     for typed in (code.lower().replace("-", " "), f"查询码是{code}", str(item_id), f"#{item_id}"):
-        found = await client.get("/staff/find", params={"q": typed})
+        found = await client.post("/staff/find", data={"q": typed})
         assert found.status_code == 303, typed
         assert found.headers["location"] == f"/staff/items/{item_id}"
     body = {"channel": "hotline", "text": "路灯不亮", "external_id": "GD-7"}
     assert (await client.post("/api/v1/items", json=body, headers=operator)).status_code == 201
-    by_order = await client.get("/staff/find", params={"q": "GD-7"})
+    by_order = await client.post("/staff/find", data={"q": "GD-7"})
     assert by_order.status_code == 303
-    missing = await client.get("/staff/find", params={"q": "没有这个"})
+    missing = await client.post("/staff/find", data={"q": "没有这个"})
     assert missing.status_code == 404
     assert "没有找到" in missing.text
-    assert (await client.get("/staff/find", params={"q": "99999999999999"})).status_code == 404
+    assert (await client.post("/staff/find", data={"q": "99999999999999"})).status_code == 404
+
+
+async def test_what_is_typed_in_the_search_box_stays_out_of_the_address(client: Any, pool: Any, drain: Any) -> None:
+    # A caller may read out their phone instead of the tracking code: what staff type must not reach the address bar,
+    # the browser's history or a proxy's log.
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    search = re.search(r'<form method="(\w+)" action="/staff/find"', page)
+    assert search is not None
+    assert search.group(1) == "post"
+    phone = await client.post("/staff/find", data={"q": "13912345678"})
+    assert phone.status_code == 404
+    assert "没有找到" in phone.text
+    # The address alone searches nothing: the page asks for what to look for.
+    code = await pool.fetchval("SELECT tracking_code FROM items WHERE id = $1", item_id)
+    bare = await client.get("/staff/find", params={"q": code})
+    assert bare.status_code == 200
+    assert "location" not in bare.headers
+
+
+async def test_a_refused_form_says_what_went_wrong_with_that_form(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    case_id = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", item_id)
+    key = key_of((await client.get(f"/staff/cases/{case_id}")).text)
+    # A case number mistyped is a mistyped number, not a case closed or merged away.
+    typo = await client.post(f"/staff/cases/{case_id}/merge", data={"key": key, "into": "abc"})
+    assert typo.status_code == 422
+    assert "请填写要并入的案件编号" in typo.text
+    assert "已经办结" not in typo.text
+    assert 'value="abc"' in typo.text
+    # A note on an item whose personal data retention erased: said as such, not as a closing refused.
+    await pool.execute("UPDATE items SET status = 'closed', closed_at = now(), anonymised_at = now()")
+    note = await client.post(f"/staff/items/{item_id}/note", data={"key": key, "text": "回访：群众表示满意。"})
+    assert note.status_code == 409
+    assert "不能再交办或办结" not in note.text
+    assert "保存期限" in note.text
+    assert "回访：群众表示满意。" in note.text
+
+
+@pytest.mark.parametrize(
+    ("path", "typed"),
+    [
+        ("/staff/items/7/close", {"answer": "电梯已修好，请您放心。"}),
+        ("/staff/items/7/note", {"text": "已联系物业，明天上午维修。", "audience": "resident"}),
+        ("/staff/items/7/assign", {"to": "城管科"}),
+        ("/staff/cases/3/close", {"answer": "电梯已全部修复。"}),
+        ("/staff/hotspots/5/dismiss", {"note": "已派物业处置"}),
+    ],
+)
+@pytest.mark.usefixtures("clean")
+async def test_while_postgres_is_away_what_staff_wrote_comes_back_to_send_again(
+    settings: Any, queue: Any, model: Any, gazetteer: Any, path: str, typed: dict[str, str]
+) -> None:
+    async with without_postgres(settings, queue, model, gazetteer) as client:
+        client.cookies.set(COOKIE, "sgt_anything", path="/staff")
+        key = form_key("sgt_anything")
+        response = await client.post(path, data={"key": key, **typed})
+        assert response.status_code == 503
+        assert response.headers["retry-after"].isdigit()
+        assert "没有执行" in response.text
+        assert f'action="{path}"' in response.text  # the same form, to send again
+        assert f'value="{key}"' in response.text
+        for value in typed.values():
+            assert value in response.text
+        # Who reads it is said of a note only: a closing's reply is the resident's.
+        assert ("只给工作人员看" in response.text or "群众查询时可见" in response.text) == path.endswith("/note")
+        # A form from elsewhere is not shown back.
+        foreign = await client.post(path, data={"key": "", **typed}, headers={"sec-fetch-site": "cross-site"})
+        assert foreign.status_code == 503
+        assert next(iter(typed.values())) not in foreign.text
+
+
+def tag(page: str, element_id: str) -> str:
+    found = re.search(rf'<(?:input|textarea)[^>]* id="{element_id}"[^>]*>', page)
+    assert found is not None, element_id
+    return found.group(0)
+
+
+async def test_the_box_a_form_was_refused_for_is_marked_and_focused(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    key = key_of(page)
+    assert "aria-invalid" not in page
+    for action, field, box in (("close", "answer", "answer"), ("assign", "to", "to"), ("note", "text", "note")):
+        refused = (await client.post(f"/staff/items/{item_id}/{action}", data={"key": key, field: " "})).text
+        assert 'aria-invalid="true"' in tag(refused, box), action
+        assert "autofocus" in tag(refused, box), action
+        assert 'aria-describedby="form-error"' in tag(refused, box), action
+        assert 'id="form-error"' in refused
+        assert refused.count("aria-invalid") == 1
+    case_id = await pool.fetchval("SELECT case_id FROM items WHERE id = $1", item_id)
+    refused = (await client.post(f"/staff/cases/{case_id}/merge", data={"key": key, "into": "abc"})).text
+    assert 'aria-invalid="true"' in tag(refused, "into")
+
+
+async def test_a_form_not_in_utf8_stores_nothing_garbled(client: Any, pool: Any, drain: Any) -> None:
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    key = key_of((await client.get(f"/staff/items/{item_id}")).text)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    gbk = "已联系物业".encode("gbk")
+    for action, field in (("note", "text"), ("close", "answer"), ("assign", "to")):
+        body = f"key={key}&{field}=".encode() + quote_from_bytes(gbk).encode()
+        response = await client.post(f"/staff/items/{item_id}/{action}", content=body, headers=form)
+        assert response.status_code == 400, action
+        assert "编码" in response.text
+    row = await pool.fetchrow(
+        "SELECT status, (SELECT count(*) FROM item_notes) AS notes FROM items WHERE id = $1", item_id
+    )
+    assert dict(row) == {"status": "open", "notes": 0}
+
+
+async def test_a_form_sent_signed_out_leads_back_to_its_page_after_signing_in(client: Any, pool: Any) -> None:
+    # The browser restarted (the sign-in ends with it) and a restored tab's form sent: signing in again leads to the
+    # page the form was on, not to the form's address, which only takes a POST.
+    page = {"referer": "http://testserver/staff/items/7"}
+    response = await client.post("/staff/items/7/close", data={"answer": "已修好"}, headers=page)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/staff/login?next=%2Fstaff%2Fitems%2F7"
+    for headers in ({}, {"referer": "http://testserver/track"}, {"referer": "http://[::1"}):
+        response = await client.post("/staff/cases/3/close", data={"answer": "已修好"}, headers=headers)
+        assert response.headers["location"] == "/staff/login?next=%2Fstaff"
+    token = await signed_in(client, pool)
+    assert token
+    assert (await client.get("/staff/items/7/close")).status_code == 405  # what the old address led to
+
+
+async def test_signing_in_from_another_site_of_the_domain_is_refused(client: Any, pool: Any) -> None:
+    # A page of another site of the same domain could sign a colleague in with a token of its writer's choosing, and
+    # read what the colleague then writes under it.
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    for headers in ({"sec-fetch-site": "same-site"}, {"sec-fetch-site": "cross-site"}):
+        response = await client.post("/staff/login", data={"token": token}, headers=headers)
+        assert response.status_code == 403, headers
+        assert "set-cookie" not in response.headers
+    assert (
+        await client.post("/staff/login", data={"token": token}, headers={"sec-fetch-site": "same-origin"})
+    ).status_code == 303
+
+
+async def test_a_form_pressed_twice_does_its_work_once(client: Any, pool: Any, drain: Any) -> None:
+    # A double click, or a browser's retry of a slow answer, sends the same form twice: the browser shows the second
+    # answer, which must not be an error, nor a second interim reply on the resident's tracking page.
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    key = key_of(page)
+    found = re.search(r'name="submission" value="([^"]+)"', page)
+    assert found is not None
+    form = {"key": key, "submission": found.group(1)}
+    for _ in range(2):
+        noted = await client.post(
+            f"/staff/items/{item_id}/note", data={**form, "text": "已联系物业。", "audience": "resident"}
+        )
+        assert noted.headers["location"] == f"/staff/items/{item_id}?done=replied"
+    assert await pool.fetchval("SELECT count(*) FROM item_notes") == 1
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    second = re.search(r'name="submission" value="([^"]+)"', page)
+    assert second is not None
+    assert second.group(1) != form["submission"]  # a new page: a new note
+    form["submission"] = second.group(1)
+    for _ in range(2):
+        closed = await client.post(f"/staff/items/{item_id}/close", data={**form, "answer": "电梯已修好。"})
+        assert closed.status_code == 303
+        assert closed.headers["location"] == f"/staff/items/{item_id}?done=closed"
+    assert await pool.fetchval("SELECT count(*) FROM item_notes") == 1
+
+
+async def test_a_link_from_another_site_opens_the_page_signed_in(client: Any, pool: Any, drain: Any) -> None:
+    # A link in an email or a chat message comes from another site, and the SameSite=Strict cookie is not sent with
+    # it: the page reopens itself from the service's own site, with the cookie, rather than ask to sign in again.
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    cookie = client.cookies[COOKIE]
+    client.cookies.clear()  # as a browser following a link from elsewhere sends it
+    linked = await client.get(f"/staff/items/{item_id}?done=x", headers={"sec-fetch-site": "cross-site"})
+    assert linked.status_code == 200
+    assert f'<meta http-equiv="refresh" content="0;url=/staff/items/{item_id}?done=x">' in linked.text
+    client.cookies.set(COOKIE, cookie, path="/staff")
+    again = await client.get(f"/staff/items/{item_id}?done=x", headers={"sec-fetch-site": "same-origin"})
+    assert again.status_code == 200
+    client.cookies.clear()
+    # Signed out indeed: the reopened page asks to sign in, once.
+    own = await client.get(f"/staff/items/{item_id}", headers={"sec-fetch-site": "same-origin"})
+    assert own.status_code == 303
