@@ -41,6 +41,7 @@ from suggestions.queue import wake_classifier
 from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.signin import (
+    COOKIES,
     FOREIGN_FORM,
     NOT_SIGNED_IN,
     Area,
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/console"
 CONSOLE = Area(
     prefix=PREFIX,
-    cookie="console_token",
+    cookie=COOKIES[PREFIX],
     roles=frozenset({"operator", "grid", "admin"}),
     name="受理台",
     who="12345 话务员和网格员",

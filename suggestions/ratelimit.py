@@ -58,6 +58,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 from redis.asyncio import ConnectionPool, Redis
 
 from suggestions.settings import Settings
+from suggestions.signin import COOKIES
 
 log = logging.getLogger(__name__)
 
@@ -303,12 +304,16 @@ class RateLimitMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         path: str = scope["path"]
-        limited = path.startswith(LIMITED_PREFIXES)
+        area = signed_in_area(path)
+        limited = path.startswith(LIMITED_PREFIXES) or area is not None
         if not self.limiter.enabled or not (limited or path in RESIDENT_PAGES):
             await next_app(scope, receive, send)
             return
         headers = scope["headers"]
         scheme, _, token = dict(headers).get(b"authorization", b"").decode("latin-1").partition(" ")
+        if area is not None and scheme.lower() != "bearer":
+            # Staff's pages and the console: the sign-in's token is in the area's cookie.
+            scheme, token = "bearer", _cookie(headers, COOKIES[area]) or ""
         pool = scope["litestar_app"].state.db_pool
         secret = await self.limiter.installation_secret(pool)
         browser = signed_browser(_cookie(headers, BROWSER_COOKIE), secret) if secret is not None else None
@@ -335,7 +340,12 @@ class RateLimitMiddleware(ASGIMiddleware):
             scope.setdefault("state", {})[REFUSED] = decision.retry_after
             await next_app(scope, receive, send)
             return
-        await _too_many(send, path=path, retry_after=decision.retry_after)
+        await _too_many(send, path=path, retry_after=decision.retry_after, area=area)
+
+
+def signed_in_area(path: str) -> str | None:
+    """The signed-in pages' prefix (`/staff`, `/console`) a path is under, if any."""
+    return next((prefix for prefix in COOKIES if path == prefix or path.startswith(prefix + "/")), None)
 
 
 def _with_cookie(send: Send, cookie: str, *, secure: bool) -> Send:
@@ -359,6 +369,12 @@ TOO_MANY_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"
 <p>请按手机的“返回”键回到上一页（{kept}），过 {minutes} 分钟后再点“{button}”。情况紧急请直接拨打 12345，
 危及人身安全请拨打 110。</p>
 <p><a href="/">回到首页</a></p></main></body></html>"""
+# Staff's pages and the console: what is typed in a form refused here is in the browser's previous page.
+TOO_MANY_SIGNED_IN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>操作太频繁了</title></head>
+<body style="font-size:1.1rem;line-height:1.6;margin:1.5rem"><main><h1>操作太频繁了</h1>
+<p>这次没有执行。请过 {seconds} 秒再试：按浏览器的“返回”键回到上一页，填写的内容还在。</p>
+<p><a href="{area}">回到{name}</a></p></main></body></html>"""
 # What the resident was doing on each page, and the button to tap again: a look-up told to tap 提交 is lost.
 _PAGE_ACTIONS = {
     "/track": {"what": "查询", "kept": "查询码还在", "button": "查询"},
@@ -367,8 +383,12 @@ _PAGE_ACTIONS = {
 _FORM_ACTION = {"what": "提交", "kept": "您写的内容还在", "button": "提交"}
 
 
-async def _too_many(send: Send, *, path: str, retry_after: int) -> None:
-    if path.startswith("/api/"):
+async def _too_many(send: Send, *, path: str, retry_after: int, area: str | None = None) -> None:
+    if area is not None:
+        name = "受理台" if area == "/console" else "工作台"
+        body = TOO_MANY_SIGNED_IN.format(seconds=retry_after, area=area, name=name).encode()
+        content_type = b"text/html; charset=utf-8"
+    elif path.startswith("/api/"):
         body = msgspec.json.encode(
             {
                 "type": "about:blank",

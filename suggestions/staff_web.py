@@ -34,7 +34,17 @@ from suggestions.intake.store import claim_idempotency_key, earlier_request
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
-from suggestions.signin import FOREIGN_FORM, Area, foreign, local_time, page_key, sign_in_routes, signed_in, to_sign_in
+from suggestions.signin import (
+    COOKIES,
+    FOREIGN_FORM,
+    Area,
+    foreign,
+    local_time,
+    page_key,
+    sign_in_routes,
+    signed_in,
+    to_sign_in,
+)
 from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
 from suggestions.triage.items import item_by_id
@@ -45,7 +55,7 @@ from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, _is_utf8_form
 log = logging.getLogger(__name__)
 
 PREFIX = "/staff"
-COOKIE = "staff_token"
+COOKIE = COOKIES[PREFIX]
 PAGE_SIZE = 50
 HOTSPOTS_SHOWN = 50
 FORM_HOURS = 24  # how long a page's forms are told apart from a second press of them

@@ -15,6 +15,7 @@ from arq.connections import ArqRedis
 
 from suggestions import ratelimit
 from suggestions.app import create_app
+from suggestions.auth import create_token
 from suggestions.settings import Settings
 from tests import processes
 
@@ -295,3 +296,29 @@ async def test_guesses_at_tracking_codes_count_against_the_address_whatever_the_
         other = await browser("100.64.0.8").post("/api/v1/track", json={"code": "ABCD-EFGH-JKMT"})
     assert statuses == [404, 404, 404, 404, 429]
     assert other.status_code == 404
+
+
+async def test_staff_pages_and_the_console_are_limited_by_their_sign_in_and_address(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    async with pool.acquire() as conn:
+        staff = await create_token(conn, role="staff")
+        other = await create_token(conn, role="staff")
+    limited = msgspec_replace(settings, rate_limit_token="3/minute", rate_limit_address="8/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        client.cookies.set("staff_token", staff, path="/staff")
+        statuses = [(await client.get("/staff")).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        refused = await client.get("/staff/hotspots")
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "操作太频繁了" in refused.text
+        assert 'href="/staff"' in refused.text
+        # Another sign-in from the same address has its own count, under the address's.
+        client.cookies.set("staff_token", other, path="/staff")
+        assert (await client.get("/staff")).status_code == 200
+        # Signing in, with any token or none, is counted by the address: guesses at tokens end there.
+        client.cookies.clear()
+        statuses = [(await client.post("/console/login", data={"token": f"sgt_{n}"})).status_code for n in range(5)]
+        assert 429 in statuses
+        assert "回到受理台" in (await client.post("/console/login", data={"token": "sgt_x"})).text
