@@ -419,8 +419,15 @@ async def _act_on_item(
                 fields["risk_level"] = int(data.risk_level) if data.risk_level in ("0", "1", "2", "3") else -1
             correction = msgspec.convert(fields, Correction)
             topics = await serving_topics(request.app.state, settings)
-            found = await correct(
-                db_connection, item_id=item_id, correction=correction, topics=topics, who=principal.token_id
+            found = await once(
+                partial(
+                    correct,
+                    db_connection,
+                    item_id=item_id,
+                    correction=correction,
+                    topics=topics,
+                    who=principal.token_id,
+                )
             )
             done = "classified"
         elif action == "case":

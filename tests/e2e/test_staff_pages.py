@@ -441,6 +441,20 @@ async def test_a_form_pressed_twice_does_its_work_once(client: Any, pool: Any, d
         assert closed.status_code == 303
         assert closed.headers["location"] == f"/staff/items/{item_id}?done=closed"
     assert await pool.fetchval("SELECT count(*) FROM item_notes") == 1
+    # A correction pressed twice is one correction: two would read as two staff agreeing, twice the label's weight.
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    third = re.search(
+        r'<form method="post" action="/staff/items/\d+/classify">.*?name="submission" value="([^"]+)"', page, re.S
+    )
+    assert third is not None
+    form["submission"] = third.group(1)
+    for _ in range(2):
+        corrected = await client.post(f"/staff/items/{item_id}/classify", data={**form, "risk_level": "2"})
+        assert corrected.headers["location"] == f"/staff/items/{item_id}?done=classified"
+    assert (
+        await pool.fetchval("SELECT count(*) FROM classifications WHERE item_id = $1 AND source = 'staff'", item_id)
+        == 1
+    )
 
 
 async def test_a_link_from_another_site_opens_the_page_signed_in(client: Any, pool: Any, drain: Any) -> None:
