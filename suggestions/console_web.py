@@ -55,7 +55,7 @@ from suggestions.signin import (
     signed_in,
     to_sign_in,
 )
-from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, WebForm, _is_utf8_form
+from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, WebForm, is_utf8_form
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,10 @@ CONSOLE = Area(
 SUGGESTIONS_SHOWN = 5
 CALLER_ITEMS_SHOWN = 10
 
+# Complaints first: most calls are.
 KINDS = [
     ("", "不确定"),
-    ("complaint", "投诉"),
-    ("suggestion", "建议"),
-    ("inquiry", "咨询"),
-    ("report", "反映情况"),
-    ("help", "求助"),
+    *((kind, KIND_NAMES[kind]) for kind in ("complaint", "suggestion", "inquiry", "report", "help")),
 ]
 FIELD_MESSAGES = {  # in the form's order, top to bottom
     "text": f"请填写内容（不超过 {MAX_TEXT_LENGTH} 字）",
@@ -291,7 +288,7 @@ async def _take_call(
     page = partial(_page, token=token)
     if token is None and foreign(request, settings, data.key, CONSOLE):
         return page(request, settings, principal, data, alert=FOREIGN_FORM, status_code=403)
-    if not await _is_utf8_form(request):
+    if not await is_utf8_form(request):
         # Litestar would read another encoding as mojibake: the call would be filed garbled.
         return page(request, settings, principal, alert=NOT_UTF8, status_code=400)
     channel = _channel(principal)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -49,8 +48,9 @@ from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
+from suggestions.triage.ratings import RATING_TEXT
 from suggestions.triage.workflow import Assignment, Closing, assign, close
-from suggestions.web import NOT_UTF8, SUBMISSION_TOKEN, _is_utf8_form
+from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, is_utf8_form
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,6 @@ STATUS_NAMES: dict[str, str] = {
     "closed": "已办结",
 }
 CHANNEL_NAMES = {"web": "网上", "hotline": "12345", "grid": "网格"}
-KIND_NAMES = {"suggestion": "建议", "complaint": "投诉", "inquiry": "咨询", "report": "反映情况", "help": "求助"}
-RATING_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 HOTSPOT_KINDS = {"burst": "区域集中", "case": "多人反映", "escalation": "风险升级"}
 # What a form did, told on the page it leads back to: a fixed word in the address, never what was typed.
 DONE = {
@@ -105,8 +103,7 @@ def _context(request: Request[Any, Any, Any], settings: Settings, **values: Any)
         "status_names": STATUS_NAMES,
         "channel_names": CHANNEL_NAMES,
         "kind_names": KIND_NAMES,
-        "rating_names": RATING_NAMES,
-        "now": datetime.now(UTC),
+        "rating_names": RATING_TEXT,
         **values,
     }
 
@@ -148,7 +145,7 @@ async def _unless_unavailable(
 ) -> Template | Redirect:
     """The form's work on a connection taken here, not by a dependency, so that when PostgreSQL is away the form
     comes back with what was typed (a reply of thousands of characters), to be sent again in a moment."""
-    if not await _is_utf8_form(request):
+    if not await is_utf8_form(request):
         # Litestar would read another encoding as mojibake, and a reply or a note would reach residents garbled.
         context = {"heading": "页面编码有误", "message": NOT_UTF8, "home": PREFIX}
         return Template(template_name="error.html", context=context, status_code=400)

@@ -52,12 +52,10 @@ from suggestions.triage.ratings import (
 
 log = logging.getLogger(__name__)
 
+# What each kind is called on every page: the residents' form, the console, staff's pages.
+KIND_NAMES = {"suggestion": "建议", "complaint": "投诉", "inquiry": "咨询", "report": "反映情况", "help": "求助"}
 KINDS = [
-    ("suggestion", "建议"),
-    ("complaint", "投诉"),
-    ("inquiry", "咨询"),
-    ("report", "反映情况"),
-    ("help", "求助"),
+    *KIND_NAMES.items(),
     # Radio buttons cannot be cleared, and the choice is optional: a kind tapped by mistake is taken back here.
     ("", "说不清"),
 ]
@@ -180,7 +178,7 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-async def _is_utf8_form(request: Request[Any, Any, Any]) -> bool:
+async def is_utf8_form(request: Request[Any, Any, Any]) -> bool:
     """Whether the form's bytes, raw and percent-decoded, are UTF-8: Litestar would turn any other encoding into
     mojibake or U+FFFD and the resident's words would be stored garbled."""
     try:
@@ -225,7 +223,7 @@ async def submit(
         return _form_page(settings, data, alert=alert, status_code=429, headers={"Retry-After": str(limited_for)})
     if _from_elsewhere(request, settings):
         return _form_page(settings, data, {"text": ELSEWHERE}, status_code=403)
-    if not await _is_utf8_form(request):
+    if not await is_utf8_form(request):
         return _form_page(settings, WebForm(), {"text": NOT_UTF8}, status_code=400)
     # Browsers count a line break as one character against the textarea's maxlength and send it as two (CRLF).
     data = msgspec.structs.replace(data, text=data.text.replace("\r\n", "\n"))
@@ -368,7 +366,7 @@ async def _rate(
     normalised = normalise_tracking_code(data.code)
     if normalised is not None and _from_elsewhere(request, settings):
         return await _tracking_page(db_connection, settings, data.code, alert=ELSEWHERE, status_code=403)
-    if normalised is not None and not await _is_utf8_form(request):
+    if normalised is not None and not await is_utf8_form(request):
         return await _tracking_page(db_connection, settings, data.code, alert=NOT_UTF8, status_code=400)
     if normalised is None:
         return await _tracking_page(db_connection, settings, data.code)
