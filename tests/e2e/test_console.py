@@ -225,6 +225,7 @@ async def test_enter_in_a_box_does_not_file_a_call_half_typed(client: Any, pool:
     assert " disabled" in first.group(0)
     assert 'value="file"' not in first.group(0)
     assert 'value="file" accesskey="s"' in form
+    assert 'value="find" accesskey="f"' in form
 
 
 async def test_a_call_changed_after_it_was_filed_tells_the_code_it_was_filed_with(client: Any, pool: Any) -> None:

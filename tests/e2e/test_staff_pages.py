@@ -474,3 +474,12 @@ async def test_a_link_from_another_site_opens_the_page_signed_in(client: Any, po
     # Signed out indeed: the reopened page asks to sign in, once.
     own = await client.get(f"/staff/items/{item_id}", headers={"sec-fetch-site": "same-origin"})
     assert own.status_code == 303
+
+
+async def test_the_pages_keys_are_those_the_readme_promises(client: Any, pool: Any) -> None:
+    # Alt+1 the feed, Alt+2 the hotspots, on every staff page.
+    await signed_in(client, pool)
+    for path in ("/staff", "/staff/hotspots"):
+        page = (await client.get(path)).text
+        assert '<a href="/staff" accesskey="1">' in page
+        assert '<a href="/staff/hotspots" accesskey="2">' in page
