@@ -26,7 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.template.config import TemplateConfig
 
-from suggestions import console_web, staff_web, web
+from suggestions import areas, console_web, staff_web, web
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import put_classification
 from suggestions.classify.serving import find_serving_model
@@ -212,9 +212,7 @@ async def provide_connection(
     request (a resident's, an operator's, a grid worker's) answer within QUICK_STATEMENT_SECONDS, or it answers 503."""
     principal = getattr(request.state, "principal", None)
     # Staff's pages (`staff_web`) check their sign-in in the handler, and do the same work as the API's staff.
-    path = request.url.path
-    on_staff_pages = path == staff_web.PREFIX or path.startswith(staff_web.PREFIX + "/")
-    staff = getattr(principal, "role", None) in STAFF_ROLES or on_staff_pages
+    staff = getattr(principal, "role", None) in STAFF_ROLES or areas.signed_in_area(request.url.path) == areas.STAFF
     async with connection(db_pool, statement_seconds=None if staff else QUICK_STATEMENT_SECONDS) as conn:
         yield conn
 

@@ -27,6 +27,7 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from suggestions import areas
 from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
 from suggestions.db import connection
 from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
@@ -41,7 +42,6 @@ from suggestions.queue import wake_classifier
 from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.signin import (
-    COOKIES,
     FOREIGN_FORM,
     NOT_SIGNED_IN,
     Area,
@@ -59,10 +59,10 @@ from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, WebForm, is_
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/console"
+PREFIX = areas.CONSOLE
 CONSOLE = Area(
     prefix=PREFIX,
-    cookie=COOKIES[PREFIX],
+    cookie=areas.COOKIES[PREFIX],
     roles=frozenset({"operator", "grid", "admin"}),
     name="受理台",
     who="12345 话务员和网格员",

@@ -28,6 +28,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from suggestions.areas import signed_in_area
 from suggestions.privacy import mask_pii
 
 log = logging.getLogger(__name__)
@@ -306,7 +307,6 @@ RESIDENT_MESSAGES = {
     500: ("系统出错了", "请稍后再试。情况紧急请直接拨打 12345，危及人身安全请拨打 110。"),
 }
 # Staff's and the console's pages (`staff_web`, `console_web`): what to do next, for staff rather than residents.
-SIGNED_IN_PREFIXES = ("/staff", "/console")
 STAFF_MESSAGES = {
     404: ("没有找到", "这件事或这个页面不存在，请回到工作台重新打开。"),
     503: ("系统暂时繁忙", "数据库暂时连不上，这次操作没有执行。请稍后刷新页面再试。"),
@@ -334,7 +334,7 @@ def resident_page(handler: Any) -> Any:
         if status == 503 and request.scope["path"] == LOOK_UP_PATH:
             heading, message = LOOK_UP_UNAVAILABLE
         path = request.scope["path"]
-        home = next((p for p in SIGNED_IN_PREFIXES if path == p or path.startswith(p + "/")), None)
+        home = signed_in_area(path)
         if home:
             heading, message = STAFF_MESSAGES.get(status, (heading, "请返回上一页重试。"))
         kept = {name: value for name, value in response.headers.items() if name.lower() in ("retry-after", "allow")}

@@ -57,8 +57,8 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 from redis.asyncio import ConnectionPool, Redis
 
+from suggestions.areas import COOKIES, signed_in_area
 from suggestions.settings import Settings
-from suggestions.signin import COOKIES
 
 log = logging.getLogger(__name__)
 
@@ -341,11 +341,6 @@ class RateLimitMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         await _too_many(send, path=path, retry_after=decision.retry_after, area=area)
-
-
-def signed_in_area(path: str) -> str | None:
-    """The signed-in pages' prefix (`/staff`, `/console`) a path is under, if any."""
-    return next((prefix for prefix in COOKIES if path == prefix or path.startswith(prefix + "/")), None)
 
 
 def _with_cookie(send: Send, cookie: str, *, secure: bool) -> Send:

@@ -30,8 +30,6 @@ from suggestions.auth import Principal, principal_for_token
 from suggestions.headers import from_elsewhere
 from suggestions.settings import Settings
 
-# Each area's pages and the cookie that holds their sign-in (the rate limits count a request by it too).
-COOKIES = {"/staff": "staff_token", "/console": "console_token"}
 FOREIGN_FORM = "这个表单不是从本系统的页面提交的，没有执行。请刷新页面后重试。"
 NOT_SIGNED_IN = "令牌不对，或已停用。请核对后重新输入。"
 

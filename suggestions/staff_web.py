@@ -21,6 +21,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from suggestions import areas
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
@@ -34,7 +35,6 @@ from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
 from suggestions.signin import (
-    COOKIES,
     FOREIGN_FORM,
     Area,
     foreign,
@@ -54,8 +54,8 @@ from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, is_utf8_form
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/staff"
-COOKIE = COOKIES[PREFIX]
+PREFIX = areas.STAFF
+COOKIE = areas.COOKIES[PREFIX]
 PAGE_SIZE = 50
 HOTSPOTS_SHOWN = 50
 FORM_HOURS = 24  # how long a page's forms are told apart from a second press of them
