@@ -135,7 +135,7 @@ async def replay(
             at = parse_time(message["time"]).replace(tzinfo=BEIJING)
             text = f"{message['title']}。{message['detail']}"[:5000]
             item = msgspec.convert({"channel": "web", "text": text, "received_at": at}, ItemIn)
-            accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
+            accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, area_code="010", history=True)
             ids[accepted.item.id] = message["msg_id"]
             if senders and message.get("user"):
                 # the stream's anonymised user code stands for the sender's phone, in this throwaway database only

@@ -286,7 +286,7 @@ def create_app(
                 "gazetteer": gazetteer,
                 "limiter": limiter,
                 # A bad number stops the service here rather than leaving an office number masked in every reply.
-                "public_phones": public_phones(settings.public_phones),
+                "public_phones": public_phones(settings.public_phones, area_code=settings.area_code),
             }
         ),
         dependencies={

@@ -373,7 +373,7 @@ def remask(dry_run: bool) -> None:
     from suggestions.remask import remask as remask_all
 
     settings = _database_settings()
-    keep = public_phones(settings.public_phones)  # checked when the settings were read
+    keep = public_phones(settings.public_phones, area_code=settings.area_code)  # checked when the settings were read
     report = _with_connection(settings, lambda conn: remask_all(conn, dry_run=dry_run, keep=keep))
     click.echo(msgspec.json.encode(report).decode())
 

@@ -81,7 +81,7 @@ FIELD_MESSAGES = {  # in the form's order, top to bottom
     "place": "地点请不超过 200 字",
     "kind": "请从列表中选择类型",
     "contact_name": "称呼请不超过 50 字",
-    "contact_phone": "电话号码格式不对：只填一个号码，手机 11 位，固定电话带区号，如 010-12345678",
+    "contact_phone": "电话号码格式不对：只填一个号码，手机 11 位，固定电话 7 到 8 位，外地的带区号，如 010-12345678",
     "external_id": f"工单号只能有字母、数字和 - _ . / :，以字母或数字开头，不超过 {EXTERNAL_ID_LENGTH} 个字符",
 }
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
@@ -172,7 +172,7 @@ def _fields(form: CallForm, channel: str) -> dict[str, Any]:
     return fields
 
 
-def _checked(fields: dict[str, Any]) -> tuple[ItemIn | None, dict[str, str]]:
+def _checked(fields: dict[str, Any], area_code: str) -> tuple[ItemIn | None, dict[str, str]]:
     """The call as an item, or what is wrong with it, box by box."""
     errors: dict[str, str] = {}
     for name, value in fields.items():
@@ -181,7 +181,7 @@ def _checked(fields: dict[str, Any]) -> tuple[ItemIn | None, dict[str, str]]:
         try:
             msgspec.convert({"channel": fields["channel"], "text": "-", name: value}, ItemIn)
             if name == "contact_phone":
-                checked_phone(value)
+                checked_phone(value, area_code=area_code)
         except (msgspec.ValidationError, InvalidInput):
             errors[name] = FIELD_MESSAGES.get(name, "请检查填写的内容")
     if errors:
@@ -239,7 +239,7 @@ async def _find(
     phone = None
     if principal.role in CALLER_ROLES and data.contact_phone.strip():
         try:
-            phone = checked_phone(data.contact_phone)
+            phone = checked_phone(data.contact_phone, area_code=settings.area_code)
         except InvalidInput:
             errors = {"contact_phone": FIELD_MESSAGES["contact_phone"]}
             return page(request, settings, principal, data, errors=errors, status_code=422)
@@ -295,7 +295,7 @@ async def _take_call(
     fields = _fields(data, channel)
     if data.do == "find":
         return await _find(request, settings, conn, principal, data, fields, page)
-    item, errors = _checked(fields)
+    item, errors = _checked(fields, settings.area_code)
     if item is None:
         return page(request, settings, principal, data, errors=errors, status_code=422)
     if principal.role not in CHANNEL_ROLES[channel]:  # an admin files on the hotline
@@ -311,6 +311,7 @@ async def _take_call(
             idempotency_key=key,
             idempotency_hours=settings.idempotency_hours,
             key_scope=scope,
+            area_code=settings.area_code,
         )
     except InvalidInput as exc:
         name = exc.problems[0].field

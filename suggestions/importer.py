@@ -109,7 +109,9 @@ async def _import_line(
         return None
     try:
         item = decoder.decode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
-        accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
+        accepted = await accept_item(
+            conn, item, principal=None, gazetteer=gazetteer, history=True, area_code=settings.area_code
+        )
         return Stored(accepted, keyed=item.external_id is not None)
     except msgspec.ValidationError as exc:
         return field_name(str(exc)), str(exc).split(" - at ")[0]

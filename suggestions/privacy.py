@@ -115,6 +115,11 @@ _LANDLINE = re.compile(
 # The same numbers as a whole contact-phone field.
 _CONTACT_MOBILE = re.compile(rf"(?:{_COUNTRY_CODE})?{_MOBILE_NUMBER}")
 _CONTACT_LANDLINE = re.compile(rf"{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?")
+# A landline as a caller in the district gives it, without the area code they need not dial: no local number starts
+# with 0 (a trunk prefix) or 1 (mobiles and service numbers such as 12345).
+_CONTACT_LOCAL = re.compile(rf"(?P<local>[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}){_EXTENSION}?")
+# What `normalize_phone` completes a local landline with: a code of the national plan, with its trunk 0.
+AREA_CODE = r"0(?:10|2[0-9]|[3-9][0-9]{2})"
 
 _EARLIEST_BIRTH = date(1900, 1, 1)
 
@@ -330,7 +335,7 @@ def mask_personal(text: str, keep: frozenset[str] = frozenset()) -> str:
     return _mask_words(masked)
 
 
-def public_phones(setting: str) -> frozenset[str]:
+def public_phones(setting: str, *, area_code: str = "") -> frozenset[str]:
     """The phones of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form. A value
     that is no phone raises ValueError naming it: the service does not start with a list it would silently ignore."""
     numbers = set()
@@ -339,7 +344,7 @@ def public_phones(setting: str) -> frozenset[str]:
         if not value:
             continue
         try:
-            numbers.add(normalize_phone(value))
+            numbers.add(normalize_phone(value, area_code=area_code))
         except ValueError:
             raise ValueError(f"SUGGESTIONS_PUBLIC_PHONES: {value!r} is no phone number") from None
     return frozenset(numbers)
@@ -352,20 +357,26 @@ def contains_pii(text: str) -> bool:
     return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or any(r.search(text) for r in _NAME_RULES))
 
 
-def normalize_phone(value: str) -> str:
+def normalize_phone(value: str, *, area_code: str = "") -> str:
     """A contact phone field in canonical form: "13812345678" for a mobile, "010-12345678" for a landline.
 
-    A landline extension is kept as "010-12345678转123" so that staff can still reach the resident.
+    A landline extension is kept as "010-12345678转123" so that staff can still reach the resident. `area_code` (the
+    district's, `AREA_CODE`'s form) completes a local landline written without one, so that a caller is one phone
+    however the number was typed; without it, a local landline is refused.
     """
     folded = drop_invisible(value).translate(_FOLD).strip()
     if (mobile := _CONTACT_MOBILE.fullmatch(folded)) is not None:
         return _digits(mobile["mobile"])
     if (landline := _CONTACT_LANDLINE.fullmatch(folded)) is not None:
-        number = f"0{landline['area']}-{_digits(landline['local'])}"
+        area_code = f"0{landline['area']}"
+    elif area_code:
+        landline = _CONTACT_LOCAL.fullmatch(folded)
+    if landline is not None:
+        number = f"{area_code}-{_digits(landline['local'])}"
         extension = landline["extension"]
         return number if extension is None else f"{number}转{extension}"
     # The rejected value stays out of the message: messages end up in logs.
     raise ValueError(
-        "电话号码格式不正确：请填写手机号或带区号的固定电话 / "
-        "invalid phone number: expected a Chinese mobile number or a landline number with area code"
+        "电话号码格式不正确：请填写手机号或固定电话 / "
+        "invalid phone number: expected a Chinese mobile number or a landline number"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ import msgspec
 from limits import parse_many
 from msgspec import Meta
 
-from suggestions.privacy import public_phones
+from suggestions.privacy import AREA_CODE, public_phones
 
 # A count of things (connections, bytes, items, attempts, seconds, hours) that must be at least one.
 Positive = Annotated[int, Meta(ge=1)]
@@ -72,6 +73,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The office numbers staff replies and notes tell residents to call (010-69712345, separated by commas): shown as
     # written there, where every other phone is masked. Residents' own texts are masked whatever they hold.
     public_phones: str = ""
+    # The district's telephone area code (区号, 010 for Beijing): a landline a caller gives without it, as they dial it
+    # in the district, is completed with it, so that the same phone typed either way is one caller. Empty: a landline
+    # must be given with its area code.
+    area_code: str = "010"
     # The district's time zone (IANA name): the dates residents' pages show, the days of the satisfaction report and
     # of `suggestions export classifications`.
     timezone: str = "Asia/Shanghai"
@@ -101,7 +106,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     parse_many(spec)
             except ValueError:
                 raise ValueError(f"{name}: {spec!r} is no rate limit, e.g. 10/minute;60/hour") from None
-        public_phones(self.public_phones)
+        if self.area_code and not re.fullmatch(AREA_CODE, self.area_code):
+            raise ValueError(f"area_code: {self.area_code!r} is no area code, e.g. 010 or 0591")
+        public_phones(self.public_phones, area_code=self.area_code)
         if self.log_level.upper() not in LOG_LEVELS:
             raise ValueError(f"log_level: {self.log_level!r} is none of {', '.join(LOG_LEVELS)}")
 

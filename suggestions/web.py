@@ -64,7 +64,9 @@ FIELD_MESSAGES = {
     "text": "请写下发生了什么",
     "place": "地点请不超过 200 字",
     "contact_name": "称呼请不超过 50 字",
-    "contact_phone": "电话号码格式不对：请只填一个号码，手机号是 11 位数字，固定电话要带区号，如 010-12345678",
+    "contact_phone": (
+        "电话号码格式不对：请只填一个号码，手机号是 11 位数字，固定电话是 7 到 8 位，外地的要带区号，如 010-12345678"
+    ),
     "kind": "请选择类型",
 }
 
@@ -142,8 +144,9 @@ def _form_page(
     )
 
 
-def form_errors(fields: dict[str, Any]) -> dict[str, str]:
-    """A message for each field of the form that is wrong, all at once: a resident fixes them in one go."""
+def form_errors(fields: dict[str, Any], area_code: str) -> dict[str, str]:
+    """A message for each field of the form that is wrong, all at once: a resident fixes them in one go.
+    `area_code`: the district's, completing a local landline."""
     errors: dict[str, str] = {}
     for name, value in fields.items():
         if name == "channel":
@@ -153,7 +156,7 @@ def form_errors(fields: dict[str, Any]) -> dict[str, str]:
             if name == "text":
                 check_item(alone)
             elif name == "contact_phone":
-                checked_phone(value)
+                checked_phone(value, area_code=area_code)
         except (msgspec.ValidationError, InvalidInput):
             errors[name] = FIELD_MESSAGES.get(name, "请检查填写的内容")
     # A resident who wrote nothing is asked to write, not told of a length limit; nor is one whose text holds a
@@ -231,7 +234,7 @@ async def submit(
     for name in ("place", "kind", "contact_name", "contact_phone"):
         if value := getattr(data, name).strip():
             fields[name] = value
-    errors = form_errors(fields)
+    errors = form_errors(fields, settings.area_code)
     if errors:
         return _form_page(settings, data, errors, status_code=422)
     item = msgspec.convert(fields, ItemIn)
@@ -250,6 +253,7 @@ async def submit(
                 idempotency_hours=settings.idempotency_hours,
                 key_scope=SUBMISSION_SCOPE,
                 also_key=repeat_key(request.client.host if request.client else "", item, request.state.get(BROWSER)),
+                area_code=settings.area_code,
             )
     except InvalidInput as exc:
         field = exc.problems[0].field

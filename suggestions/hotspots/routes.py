@@ -35,6 +35,7 @@ from suggestions.hotspots.views import (
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ContactPhone, PathId, Place, RowId, Strict
 from suggestions.intake.service import checked_phone
 from suggestions.ratelimit import limit_phone_look_up
+from suggestions.settings import Settings
 from suggestions.triage.workflow import Assignment, Closing
 
 STAFF_TAGS = ["hotspots"]
@@ -119,12 +120,13 @@ async def suggest(
     request: Request[Any, Any, Any],
     data: JSONBody[SuggestRequest],
     db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
     limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
 ) -> Suggestions:
     if data.contact_phone and data.contact_phone.strip():
         # Before the number is read: a role that may not look up by phone is told so, whatever the number is like.
         check_role(guarded_principal(request), CALLER_ROLES, "look up cases by contact_phone")
-    phone = checked_phone(data.contact_phone)
+    phone = checked_phone(data.contact_phone, area_code=settings.area_code)
     if phone is not None:
         # Which open cases a phone is on is a look-up by phone as a caller's history is, and shares its count.
         await limit_phone_look_up(request, token_id=guarded_principal(request).token_id, phone=phone)

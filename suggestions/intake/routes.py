@@ -135,6 +135,7 @@ async def create_item(
         idempotency_key=idempotency_key,
         idempotency_hours=settings.idempotency_hours,
         also_key=resent_key(data, principal, settings.idempotency_hours),
+        area_code=settings.area_code,
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()
@@ -271,9 +272,10 @@ async def caller_items(
     request: Request[Any, Any, Any],
     data: JSONBody[CallerQuery],
     db_connection: NamedDependency[Any],
+    settings: NamedDependency[Settings],
     limit: Annotated[int, QueryParameter(ge=1, le=50)] = 20,
 ) -> CallerHistory:
-    phone = checked_phone(data.contact_phone)
+    phone = checked_phone(data.contact_phone, area_code=settings.area_code)
     if phone is None:
         raise InvalidInput("contact_phone", "the caller's phone is needed to find their earlier items")
     who = guarded_principal(request).token_id

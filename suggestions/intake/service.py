@@ -90,10 +90,11 @@ def has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "Co" for ch in text)
 
 
-def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = None) -> _Checked:
+def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = None, area_code: str = "") -> _Checked:
     """Rules that the schema alone cannot say; each failure names its field.
 
-    `history` is for imports of earlier records, which keep their own received_at on every channel.
+    `history` is for imports of earlier records, which keep their own received_at on every channel. `area_code`: the
+    district's, completing a local landline (`checked_phone`).
     """
     # Characters that draw nothing are not kept: they would hide a phone from masking, or a copy from grouping.
     text = as_text(item.text)
@@ -122,17 +123,18 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
     return _Checked(
         text=text,
         contact_name=name if name and shows_anything(name) else None,
-        contact_phone=checked_phone(item.contact_phone),
+        contact_phone=checked_phone(item.contact_phone, area_code=area_code),
         place=mask_pii(as_one_line(item.place or "")),
     )
 
 
-def checked_phone(value: str | None) -> str | None:
-    """A `contact_phone` field in canonical form, None when left empty; InvalidInput naming the field otherwise."""
+def checked_phone(value: str | None, *, area_code: str) -> str | None:
+    """A `contact_phone` field in canonical form, None when left empty; InvalidInput naming the field otherwise.
+    `area_code`: the district's (`Settings.area_code`), which completes a local landline typed without it."""
     if not value or not value.strip():
         return None
     try:
-        return normalize_phone(value)
+        return normalize_phone(value, area_code=area_code)
     except ValueError as exc:
         raise InvalidInput("contact_phone", str(exc)) from None
 
@@ -166,13 +168,14 @@ async def accept_item(
     history: bool = False,
     key_scope: str | None = None,
     also_key: IdempotencyKey | None = None,
+    area_code: str,
 ) -> Accepted:
     """Store the item and its contact in one transaction. The caller wakes a worker after this returns.
 
     `key_scope`: where the Idempotency-Key is unique, when not the channel and the caller's token (the residents'
     form keeps its pages' tokens apart). `also_key`: a second key, claimed in the same transaction, under which an
-    earlier request is found as under the first."""
-    checked = check_item(item, history=history)
+    earlier request is found as under the first. `area_code`: the district's (`Settings.area_code`)."""
+    checked = check_item(item, history=history, area_code=area_code)
     keys = [] if also_key is None else [also_key]
     if idempotency_key is not None:
         scope = key_scope or idempotency_scope(item, principal)

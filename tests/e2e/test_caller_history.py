@@ -150,3 +150,25 @@ async def test_a_phone_on_many_open_problems_is_said_to_be_shared(
     assert len({i["case_id"] for i in history["items"]}) == 4
     assert history["shared"] is True
     assert "多人共用的电话" in history["message"]
+
+
+async def test_a_local_landline_is_one_caller_with_or_without_the_area_code(
+    client: Any, operator: dict[str, str]
+) -> None:
+    """Callers in the district give their landline without 010, as they dial it; operators type it as heard."""
+    heard = await client.post(
+        "/api/v1/items", json={"channel": "hotline", "text": RUBBISH, "contact_phone": "6971 2345"}, headers=operator
+    )
+    assert heard.status_code == 201, heard.text
+    dialled = await _post(client, operator, "hotline", LIFT_AGAIN, contact_phone="010-69712345")
+    for typed in ("69712345", "6971-2345", "01069712345", "(010) 6971 2345"):
+        response = await client.post("/api/v1/callers/items", json={"contact_phone": typed}, headers=operator)
+        assert response.status_code == 200, response.text
+        assert {i["id"] for i in response.json()["items"]} == {heard.json()["id"], dialled["id"]}
+    # What is no phone number is refused still, naming the field.
+    for bad in ("1234567", "12345678", "697123", "6971234567"):
+        refused = await client.post(
+            "/api/v1/items", json={"channel": "hotline", "text": RUBBISH, "contact_phone": bad}, headers=operator
+        )
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["errors"][0]["field"] == "contact_phone"

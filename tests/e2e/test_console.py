@@ -335,3 +335,15 @@ async def test_the_consoles_error_pages_are_the_consoles(client: Any) -> None:
     assert "昌平区综治中心 · 工作台" not in missing.text
     assert 'href="/console"' in missing.text
     assert "工作台" not in missing.text
+
+
+async def test_a_local_landline_typed_as_heard_is_filed_and_finds_the_callers_items(
+    client: Any, pool: Any, operator: dict[str, str]
+) -> None:
+    token = await signed_in(client, pool)
+    filed = await client.post("/console", data=call(token, text=LIFT, contact_phone="6971-2345"))
+    assert filed.status_code == 201, filed.text
+    assert await pool.fetchval("SELECT phone FROM contacts") == "010-69712345"
+    found = await client.post("/console", data={**call(token, text="", contact_phone="010 69712345"), "do": "find"})
+    assert found.status_code == 200
+    assert "该号码有 1 件未办结" in found.text

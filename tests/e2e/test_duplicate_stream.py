@@ -41,7 +41,7 @@ async def test_reworded_duplicates_are_grouped_with_high_precision(
             item = msgspec.convert(
                 {"channel": report["channel"], "text": report["text"], "received_at": report["at"]}, ItemIn
             )
-            accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, history=True)
+            accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, area_code="010", history=True)
             cluster_of[accepted.item.id] = report["cluster"]
     # Imported history wakes no worker: the sweeper classifies it, oldest first, as after a lost queue.
     ctx: dict[str, Any] = {

@@ -602,7 +602,7 @@ async def test_interim_replies_are_read_as_a_list_by_a_screen_reader(
     "phone",
     [
         "1380013800",  # a digit short
-        "69712345",  # a landline without its area code
+        "697123",  # a landline too short, even without its area code
         "13800138000，010-69712345",  # two numbers
         "电话13800138000",
     ],
@@ -612,8 +612,14 @@ async def test_a_phone_refused_says_what_a_phone_looks_like(client: Any, phone: 
     assert page.status_code == 422
     error = re.search(r'<p class="error" id="phone-error">([^<]*)</p>', page.text)
     assert error is not None
-    for guidance in ("只填一个号码", "11 位", "带区号", "010-"):
+    for guidance in ("只填一个号码", "11 位", "7 到 8 位", "带区号", "010-"):
         assert guidance in error.group(1), error.group(1)
+
+
+async def test_a_residents_landline_without_its_area_code_is_kept_as_the_districts(client: Any, pool: Any) -> None:
+    page = await client.post("/submit", data=form(text="楼道灯坏了", contact_phone="6971 2345"))
+    assert page.status_code == 201, page.text
+    assert await pool.fetchval("SELECT phone FROM contacts") == "010-69712345"
 
 
 async def test_a_form_not_sent_says_so_in_its_title(client: Any) -> None:

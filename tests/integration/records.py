@@ -45,6 +45,7 @@ async def classified_item(
         msgspec.convert(body, ItemIn),
         principal=None,
         gazetteer=GAZETTEER,
+        area_code="010",
         idempotency_key=f"{channel}-{text}-{days_ago}",
         history=True,  # an old record, as an import stores it
     )

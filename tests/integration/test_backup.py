@@ -113,6 +113,7 @@ async def test_a_dump_restores_every_item_contact_and_classification(
                 msgspec.convert({"channel": "web", "text": "恢复后的第一条建议"}, ItemIn),
                 principal=None,
                 gazetteer=GAZETTEER,
+                area_code="010",
             )
             assert accepted.item.id > await conn.fetchval("SELECT max(id) FROM items")
         finally:

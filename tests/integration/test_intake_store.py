@@ -23,6 +23,7 @@ async def test_contact_is_stored_apart_from_the_text(conn: asyncpg.Connection) -
         item(text="我的电话13812345678，请回电", contact_name="王阿姨", contact_phone="138 1234 5678"),
         principal=None,
         gazetteer=GAZETTEER,
+        area_code="010",
     )
     row = await conn.fetchrow("SELECT text, text_masked FROM items WHERE id = $1", accepted.item.id)
     assert "13812345678" in row["text"]
@@ -32,7 +33,7 @@ async def test_contact_is_stored_apart_from_the_text(conn: asyncpg.Connection) -
 
 
 async def test_anonymous_items_have_no_contact_row(conn: asyncpg.Connection) -> None:
-    accepted = await accept_item(conn, item(), principal=None, gazetteer=GAZETTEER)
+    accepted = await accept_item(conn, item(), principal=None, gazetteer=GAZETTEER, area_code="010")
     assert await conn.fetchval("SELECT count(*) FROM contacts WHERE item_id = $1", accepted.item.id) == 0
 
 
@@ -41,7 +42,7 @@ async def test_the_same_external_item_is_stored_once(pool: asyncpg.Pool) -> None
 
     async def send() -> Any:
         async with pool.acquire() as c:
-            return await accept_item(c, hotline, principal=None, gazetteer=GAZETTEER)
+            return await accept_item(c, hotline, principal=None, gazetteer=GAZETTEER, area_code="010")
 
     results = await asyncio.gather(*(send() for _ in range(10)))
     assert sum(r.created for r in results) == 1
@@ -49,7 +50,7 @@ async def test_the_same_external_item_is_stored_once(pool: asyncpg.Pool) -> None
     # The same number on another channel is another item.
     async with pool.acquire() as c:
         grid = await accept_item(
-            c, item(channel="grid", external_id="WO-2026-000123"), principal=None, gazetteer=GAZETTEER
+            c, item(channel="grid", external_id="WO-2026-000123"), principal=None, gazetteer=GAZETTEER, area_code="010"
         )
     assert grid.created
 
@@ -57,7 +58,9 @@ async def test_the_same_external_item_is_stored_once(pool: asyncpg.Pool) -> None
 async def test_idempotency_key_under_concurrency(pool: asyncpg.Pool) -> None:
     async def send(body: ItemIn) -> Any:
         async with pool.acquire() as c:
-            return await accept_item(c, body, principal=None, gazetteer=GAZETTEER, idempotency_key="k-1")
+            return await accept_item(
+                c, body, principal=None, gazetteer=GAZETTEER, area_code="010", idempotency_key="k-1"
+            )
 
     results = await asyncio.gather(*(send(item()) for _ in range(20)))
     assert sum(r.created for r in results) == 1
@@ -68,8 +71,10 @@ async def test_idempotency_key_under_concurrency(pool: asyncpg.Pool) -> None:
 
 
 async def test_idempotency_keys_expire(conn: asyncpg.Connection) -> None:
-    first = await accept_item(conn, item(), principal=None, gazetteer=GAZETTEER, idempotency_key="k-2")
+    first = await accept_item(conn, item(), principal=None, gazetteer=GAZETTEER, area_code="010", idempotency_key="k-2")
     await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
-    second = await accept_item(conn, item(), principal=None, gazetteer=GAZETTEER, idempotency_key="k-2")
+    second = await accept_item(
+        conn, item(), principal=None, gazetteer=GAZETTEER, area_code="010", idempotency_key="k-2"
+    )
     assert second.created
     assert second.item.id != first.item.id

@@ -278,6 +278,36 @@ def test_normalize_phone_rejects_other_values_without_echoing_them(value: str) -
         assert value not in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("value", "area_code", "expected"),
+    [
+        ("69712345", "010", "010-69712345"),
+        ("6971-2345", "010", "010-69712345"),
+        (" 6971 2345 ", "010", "010-69712345"),
+        ("８９７１２３４５", "010", "010-89712345"),
+        ("6971 2345 转 808", "010", "010-69712345转808"),
+        ("8765432", "0591", "0591-8765432"),
+        # With its own code a landline keeps it, whatever the district's.
+        ("010-69712345", "0591", "010-69712345"),
+    ],
+)
+def test_a_local_landline_is_completed_with_the_districts_area_code(value: str, area_code: str, expected: str) -> None:
+    assert normalize_phone(value, area_code=area_code) == expected
+
+
+@pytest.mark.parametrize("value", ["69712345", "8765432"])
+def test_a_local_landline_needs_an_area_code_to_complete_it(value: str) -> None:
+    with pytest.raises(ValueError, match="电话号码格式不正确"):
+        normalize_phone(value)
+
+
+# No local number starts with 0 or 1 (those are trunk and service prefixes), and a local number has 7 or 8 digits.
+@pytest.mark.parametrize("value", ["12345678", "1234567", "02345678", "123456", "697123", "697123456", "6971234a"])
+def test_what_is_no_local_landline_is_still_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="电话号码格式不正确"):
+        normalize_phone(value, area_code="010")
+
+
 def digits(count: int) -> st.SearchStrategy[str]:
     return st.text(alphabet="0123456789", min_size=count, max_size=count)
 

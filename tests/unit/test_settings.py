@@ -31,6 +31,9 @@ def test_a_bad_retention_period_is_refused(days: str) -> None:
         ("SUGGESTIONS_RATE_LIMIT_CALLER", "20 a minute", "rate_limit_caller"),
         ("SUGGESTIONS_RATE_LIMIT_PUBLIC_ADDRESS", "300 an hour", "rate_limit_public_address"),
         ("SUGGESTIONS_PUBLIC_PHONES", "010-69712345,12345", "SUGGESTIONS_PUBLIC_PHONES"),
+        ("SUGGESTIONS_AREA_CODE", "10", "area_code"),
+        ("SUGGESTIONS_AREA_CODE", "0101", "area_code"),
+        ("SUGGESTIONS_AREA_CODE", "北京", "area_code"),
         ("SUGGESTIONS_LOG_LEVEL", "verbose", "log_level"),
         ("SUGGESTIONS_LOG_FORMAT", "xml", "log_format"),
         ("SUGGESTIONS_CLASSIFY_BATCH_SIZE", "0", "classify_batch_size"),
@@ -42,6 +45,11 @@ def test_a_bad_retention_period_is_refused(days: str) -> None:
 def test_a_bad_setting_is_refused_when_read_naming_it(variable: str, value: str, field: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=field):
         load_settings({variable: value})
+
+
+def test_the_area_code_is_beijings_unless_set() -> None:
+    assert load_settings({}).area_code == "010"
+    assert load_settings({"SUGGESTIONS_AREA_CODE": "0591"}).area_code == "0591"
 
 
 def test_the_log_settings_are_settings_too() -> None:
