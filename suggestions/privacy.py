@@ -357,6 +357,16 @@ def contains_pii(text: str) -> bool:
     return bool(_personal_spans(text) or _SPELT_MOBILE.search(text) or any(r.search(text) for r in _NAME_RULES))
 
 
+_PHONE_OR_ID = frozenset({MOBILE_PLACEHOLDER, LANDLINE_PLACEHOLDER, ID_PLACEHOLDER})
+
+
+def holds_phone_or_id(text: str) -> bool:
+    """Whether text holds a mobile, a landline with its area code or a 身份证 number, as masking finds them. A
+    work-order number does not, though its digits may be shaped like a mobile after its letters (FZ18050200321); nor
+    does a long one that passes a bank card's check by chance, one in ten."""
+    return any(placeholder in _PHONE_OR_ID for _, _, placeholder in _personal_spans(drop_invisible(text)))
+
+
 def normalize_phone(value: str, *, area_code: str = "") -> str:
     """A contact phone field in canonical form: "13812345678" for a mobile, "010-12345678" for a landline.
 

@@ -16,7 +16,7 @@ from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
 from suggestions.intake.tracking_code import new_tracking_code
-from suggestions.privacy import drop_invisible, mask_pii, normalize_phone
+from suggestions.privacy import drop_invisible, holds_phone_or_id, mask_pii, normalize_phone
 
 # A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -119,6 +119,7 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
             )
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
+    checked_external_id(item.external_id)
     name = as_one_line(item.contact_name) if item.contact_name else None
     return _Checked(
         text=text,
@@ -137,6 +138,20 @@ def checked_phone(value: str | None, *, area_code: str) -> str | None:
         return normalize_phone(value, area_code=area_code)
     except ValueError as exc:
         raise InvalidInput("contact_phone", str(exc)) from None
+
+
+WORK_ORDER_HOLDS_A_NUMBER = (
+    "工单号一栏只填 12345 工单号：这里填的像是电话号码或身份证号，来电人的电话请填在回访电话（contact_phone）里 / "
+    "external_id is the work-order number: this looks like a phone or ID number; a phone goes in contact_phone"
+)
+
+
+def checked_external_id(value: str | None) -> None:
+    """A work-order number is shown to staff unmasked, exported and typed into look-ups: a caller's phone or ID number
+    typed into its box instead (as the caller reads it out) would be kept there whole. The value stays out of the
+    message, which may be logged."""
+    if value is not None and holds_phone_or_id(value):
+        raise InvalidInput("external_id", WORK_ORDER_HOLDS_A_NUMBER)
 
 
 def request_hash(item: ItemIn) -> bytes:

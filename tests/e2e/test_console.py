@@ -347,3 +347,30 @@ async def test_a_local_landline_typed_as_heard_is_filed_and_finds_the_callers_it
     found = await client.post("/console", data={**call(token, text="", contact_phone="010 69712345"), "do": "find"})
     assert found.status_code == 200
     assert "该号码有 1 件未办结" in found.text
+
+
+async def test_a_callers_number_typed_in_the_work_order_box_is_refused_and_the_call_kept(
+    client: Any, pool: Any, operator: dict[str, str]
+) -> None:
+    """The work-order number is shown to staff, exported and goes into look-ups: a phone there would never be masked."""
+    token = await signed_in(client, pool)
+    response = await client.post("/console", data=call(token, text=LIFT, external_id="13912345678"))
+    assert response.status_code == 422
+    error = re.search(r'<span class="error" id="external-error">([^<]*)</span>', response.text)
+    assert error is not None, response.text
+    assert "工单号" in error.group(1)
+    assert "回访电话" in error.group(1)
+    assert 'aria-invalid="true" aria-describedby="external-error"' in response.text
+    assert 'value="13912345678"' in response.text  # the box keeps what was typed, to be moved
+    assert LIFT in response.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+    api = await client.post(
+        "/api/v1/items",
+        json={"channel": "hotline", "text": LIFT, "external_id": "110101199003071233"},
+        headers=operator,
+    )
+    assert api.status_code == 422, api.text
+    assert [e["field"] for e in api.json()["errors"]] == ["external_id"]
+    assert "110101199003071233" not in api.text
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0

@@ -146,3 +146,37 @@ def test_the_key_of_a_form_sent_again_cannot_give_the_senders_address_back() -> 
     assert len({repeat_key(f"10.0.{b}.7", words).key for b in range(20)}) > 1
     assert repeat_key("10.0.0.7", words) == repeat_key("10.0.0.7", item(text="路灯不亮"))
     assert repeat_key("10.0.0.7", words) != repeat_key("10.0.0.7", item(text="路灯不亮了"))
+
+
+@pytest.mark.parametrize(
+    "work_order",
+    [
+        "13912345678",
+        "139-1234-5678",
+        "86-13912345678",
+        "010-69712345",
+        "01069712345",
+        "GD-13912345678",
+        "13912345678-1",
+        "110101199003071233",
+        "11010119900307123X",
+        "110101-19900307-1233",
+    ],
+)
+def test_a_phone_or_id_number_in_the_work_order_box_is_refused_by_name(work_order: str) -> None:
+    with pytest.raises(InvalidInput) as exc:
+        check_item(item(channel="hotline", external_id=work_order))
+    assert field_of(exc) == "external_id"
+    message = str(exc.value)
+    assert "工单号" in message
+    assert "contact_phone" in message
+    assert work_order not in message
+
+
+# 12345 work orders as platforms number them: letters, a date and a sequence; phone-shaped digits glued to letters are
+# a code (FZ + YYMMDD + 5 digits looks like a mobile); a local number alone is no phone either way.
+@pytest.mark.parametrize(
+    "work_order", ["FZ18050200321", "WO-2026-000123", "12345-2026-0042", "2026113000123", "GD202611300001", "69712345"]
+)
+def test_work_order_numbers_are_taken(work_order: str) -> None:
+    assert check_item(item(channel="hotline", external_id=work_order)).text
