@@ -31,7 +31,7 @@ from suggestions import areas
 from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
 from suggestions.db import connection
 from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
-from suggestions.hotspots.views import Suggestion, suggest_cases
+from suggestions.hotspots.views import CallerLookUp, Suggestion, suggest_cases
 from suggestions.intake.callers import CallerHistory, caller_history
 from suggestions.intake.routes import STATUS_TEXT
 from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn
@@ -281,7 +281,7 @@ async def _find(
             text=fields["text"][:MAX_TEXT_LENGTH],
             place=fields.get("place", ""),
             limit=SUGGESTIONS_SHOWN,
-            phone=phone,
+            caller=None if phone is None else CallerLookUp(phone=phone, reader=principal.token_id),
         )
         cases = found.cases
     return page(request, settings, principal, data, cases=cases, history=history)

@@ -25,6 +25,7 @@ from suggestions.hotspots.editing import (
 )
 from suggestions.hotspots.views import (
     MEMBERS_SHOWN,
+    CallerLookUp,
     CaseView,
     Hotspots,
     Suggestions,
@@ -108,7 +109,8 @@ async def get_case(
     summary="Open cases a text being typed may belong to",
     description=(
         "POST, not GET: the text and the caller's phone may be personal and never go into a URL. With the caller's "
-        "contact_phone (operators and staff), the open cases of the caller's own reports come first, marked caller."
+        "contact_phone (operators and staff), the open cases of the caller's own reports come first, marked caller, "
+        "and each of the caller's reports in them is recorded as a read of its contact, with the token."
     ),
     tags=STAFF_TAGS,
     guards=[roles_only(SUGGEST_ROLES)],
@@ -127,16 +129,18 @@ async def suggest(
         # Before the number is read: a role that may not look up by phone is told so, whatever the number is like.
         check_role(guarded_principal(request), CALLER_ROLES, "look up cases by contact_phone")
     phone = checked_phone(data.contact_phone, area_code=settings.area_code)
+    caller = None
     if phone is not None:
         # Which open cases a phone is on is a look-up by phone as a caller's history is, and shares its count.
-        await limit_phone_look_up(request, token_id=guarded_principal(request).token_id, phone=phone)
+        caller = CallerLookUp(phone=phone, reader=guarded_principal(request).token_id)
+        await limit_phone_look_up(request, token_id=caller.reader, phone=phone)
     return await suggest_cases(
         db_connection,
         request.app.state.gazetteer,
         text=data.text,
         place=data.place or "",
         limit=limit,
-        phone=phone,
+        caller=caller,
     )
 
 

@@ -166,11 +166,12 @@ CALLER_CASES = """
 WITH theirs AS MATERIALIZED (
     SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT $4
 ), cases_of AS MATERIALIZED (
-    SELECT DISTINCT item.case_id
+    SELECT item.case_id, array_agg(item.id ORDER BY item.id) AS reports
     FROM theirs JOIN items item ON item.id = theirs.item_id
     WHERE item.channel <> 'grid' AND item.case_id IS NOT NULL
+    GROUP BY item.case_id
 )
-SELECT c.*
+SELECT c.*, cases_of.reports
 FROM cases_of CROSS JOIN LATERAL (
     SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
            signature_facets, signature_buildings, size, summary
@@ -180,6 +181,19 @@ FROM cases_of CROSS JOIN LATERAL (
 ORDER BY c.last_activity DESC
 LIMIT $3
 """
+
+# Listing a case as the caller's own says that this phone reported it: each of the phone's reports in it is a read of
+# its contact, as the caller's history records its items (`intake.callers`).
+RECORD_READS = """
+INSERT INTO contact_reads (item_id, read_by, purpose) SELECT unnest($1::bigint[]), $2, 'case_suggestion'
+"""
+
+
+class CallerLookUp(msgspec.Struct, frozen=True):
+    """Who is calling, by their phone (canonical), and the token asking, whose reads of their contact are recorded."""
+
+    phone: str
+    reader: int
 
 
 def _member(row: Any) -> Member:
@@ -286,17 +300,20 @@ async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:
 
 
 async def suggest_cases(
-    conn: Any, gazetteer: Gazetteer, *, text: str, place: str, limit: int, phone: str | None = None
+    conn: Any, gazetteer: Gazetteer, *, text: str, place: str, limit: int, caller: CallerLookUp | None = None
 ) -> Suggestions:
     """Open cases a call being typed may belong to: its place from the words so far, then text similarity. With the
-    caller's `phone` (canonical), the open cases of the caller's own earlier reports come first, however the words
-    so far compare: a caller who rings again is most often chasing what they reported."""
+    `caller`, the open cases of the caller's own earlier reports come first, however the words so far compare: a
+    caller who rings again is most often chasing what they reported. The caller's reports in the cases listed as
+    theirs are recorded as read by `caller.reader`."""
     where = gazetteer.resolve(text, place)
     now = datetime.now(UTC)
     # The cases the tracker would still add a report to: active within the window, opened within their lifetime.
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES, now - CASE_LIFETIME)
     own_rows = (
-        await conn.fetch(CALLER_CASES, phone, now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS) if phone else []
+        await conn.fetch(CALLER_CASES, caller.phone, now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS)
+        if caller
+        else []
     )
     if len(own_rows) > OWN_CASES_MAX:
         # A phone with more open cases than one resident has is shared (a switchboard, a committee's landline): it
@@ -326,4 +343,8 @@ async def suggest_cases(
                 caller=case.id in mine,
             )
         )
+    shown = {suggestion.case_id for suggestion in suggestions if suggestion.caller}
+    if read := [item_id for row in own_rows if row["id"] in shown for item_id in row["reports"]]:
+        assert caller is not None  # own rows are found by the caller's phone only
+        await conn.execute(RECORD_READS, read, caller.reader)
     return Suggestions(street=where.street, locality=where.locality, cases=suggestions)

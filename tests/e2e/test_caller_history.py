@@ -172,3 +172,34 @@ async def test_a_local_landline_is_one_caller_with_or_without_the_area_code(
         )
         assert refused.status_code == 422, (bad, refused.text)
         assert refused.json()["errors"][0]["field"] == "contact_phone"
+
+
+async def test_the_callers_own_cases_in_the_suggestions_are_recorded_as_reads_of_their_contact(
+    client: Any, drain: Any, model: Any, pool: asyncpg.Pool, operator: dict[str, str], staff: dict[str, str]
+) -> None:
+    """Listing a case as the caller's own tells the operator that this phone reported it: a read of the reports'
+    contact, as the caller's history is."""
+    lift = await _post(client, operator, "hotline", LIFT, contact_phone=PHONE)
+    again = await _post(client, {}, "web", LIFT_AGAIN, contact_phone=PHONE)
+    other = await _post(client, operator, "hotline", LIFT, contact_phone="13912340004")
+    await drain(model=FixedTopic(model, "城乡建设"))
+
+    # Without the phone, or by a phone that reported nothing, the words alone find the case: no contact is read.
+    words = {"text": "龙跃苑二区5号楼电梯又坏了"}
+    assert (await client.post("/api/v1/cases/suggest", json=words, headers=operator)).json()["cases"]
+    stranger = {**words, "contact_phone": "13700000000"}
+    assert (await client.post("/api/v1/cases/suggest", json=stranger, headers=operator)).status_code == 200
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 0
+
+    asked = await client.post("/api/v1/cases/suggest", json={**words, "contact_phone": "139 1234 0003"}, headers=staff)
+    assert asked.status_code == 200, asked.text
+    own = [case for case in asked.json()["cases"] if case["caller"]]
+    assert own
+    reads = await pool.fetch(
+        "SELECT r.item_id, r.purpose, t.role FROM contact_reads r JOIN api_tokens t ON t.id = r.read_by ORDER BY 1"
+    )
+    # The caller's reports in the cases listed as theirs, each once, by the token that asked; not the other caller's.
+    assert [(r["item_id"], r["purpose"], r["role"]) for r in reads] == [
+        (i, "case_suggestion", "staff") for i in sorted([lift["id"], again["id"]])
+    ]
+    assert other["id"] not in {r["item_id"] for r in reads}

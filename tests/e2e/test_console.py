@@ -157,6 +157,14 @@ async def test_similar_open_cases_are_shown_the_callers_own_first(
     assert "可能是同一件事的在办案件" in found.text
     assert "本人" in found.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 2  # looking files nothing
+    # The case shown as the caller's own is a read of their report's contact, the other caller's is not.
+    reads = await pool.fetch(
+        "SELECT c.phone, r.purpose FROM contact_reads r JOIN contacts c USING (item_id) ORDER BY r.purpose"
+    )
+    assert [(r["phone"], r["purpose"]) for r in reads] == [
+        ("13912345678", "caller_history"),
+        ("13912345678", "case_suggestion"),
+    ]
     no_words = await client.post("/console", data={**call(token, text=""), "do": "find"})
     assert no_words.status_code == 422
 
