@@ -19,21 +19,27 @@ from suggestions.intake.schema import Channel, Status
 
 # What an operator asks about: what the caller has open, whenever it came, and what they were answered lately.
 CLOSED_SHOWN_DAYS = 90
-# How many of the phone's latest items are read, by its index: a shared phone (a switchboard) has many.
-ITEMS_READ = 200
 SUMMARY_LENGTH = 60
 OPEN = ("pending", "open", "failed", "assigned")
 
+# Every item of the phone is looked at, by its index: an item still open is never left out for being old, however many
+# the phone has had answered since (a frequent caller, a switchboard). Of those closed lately, the latest `$2` are
+# listed, and how many there were is counted.
 CALLER_ITEMS = """
 WITH theirs AS MATERIALIZED (
-    SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT $2
+    SELECT item_id FROM contacts WHERE phone = $1
+), kept AS (
+    SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.topic, i.assigned_to, i.case_id, i.closed_at,
+           left(i.text_masked, $4) AS summary,
+           row_number() OVER latest AS nth,
+           count(*) OVER (PARTITION BY i.status = 'closed') AS of_status
+    FROM theirs JOIN items i ON i.id = theirs.item_id
+    WHERE i.channel <> 'grid' AND (i.status <> 'closed' OR i.closed_at > $3)
+    WINDOW latest AS (PARTITION BY i.status = 'closed' ORDER BY i.received_at DESC, i.id DESC)
 )
-SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.topic, i.assigned_to, i.case_id, i.closed_at,
-       left(i.text_masked, $5) AS summary
-FROM theirs JOIN items i ON i.id = theirs.item_id
-WHERE i.channel <> 'grid' AND (i.status <> 'closed' OR i.closed_at > $3)
-ORDER BY i.status = 'closed', i.received_at DESC, i.id DESC
-LIMIT $4
+SELECT * FROM kept
+WHERE status <> 'closed' OR nth <= $2
+ORDER BY status = 'closed', received_at DESC, id DESC
 """
 
 RECORD_READS = """
@@ -56,20 +62,23 @@ class CallerItem(msgspec.Struct, kw_only=True):
 
 
 class CallerHistory(msgspec.Struct, kw_only=True):
-    items: list[CallerItem]  # open ones first, then those closed lately; newest first in each
-    open: int  # how many of those listed are not closed
+    items: list[CallerItem]  # every one not closed first, then the latest of those closed lately; newest first in each
+    open: int  # how many are not closed: every one is listed
+    closed: int  # how many were closed in the last CLOSED_SHOWN_DAYS days, listed or not
+    truncated: bool  # some of those closed are not listed (more than the limit)
     shared: bool  # on more open cases than one resident has: a switchboard or a committee's landline, not one person
     message: str  # the same in a sentence for the operator, and plainly so when there is nothing
 
 
-def _message(items: list[CallerItem], open_count: int, shared: bool) -> str:
+def _message(items: list[CallerItem], open_count: int, closed: int, shared: bool) -> str:
     if not items:
         return f"该号码没有未办结的诉求，近 {CLOSED_SHOWN_DAYS} 天也没有办结的诉求"
     said = f"该号码有 {open_count} 件未办结" if open_count else "该号码没有未办结的诉求"
     repeated = Counter(item.case_id for item in items if item.status in OPEN and item.case_id is not None)
     said += "".join(f"，其中 {n} 件是同一问题（案件 {case}）" for case, n in repeated.most_common() if n > 1)
-    closed = len(items) - open_count
     said += f"，近 {CLOSED_SHOWN_DAYS} 天办结 {closed} 件" if closed else ""
+    listed = len(items) - open_count
+    said += f"，只列出最近的 {listed} 件" if listed < closed else ""
     if shared:
         said += f"；此号码涉及超过 {OWN_CASES_MAX} 个不同问题，可能是多人共用的电话"
     return said
@@ -79,7 +88,7 @@ async def caller_history(conn: Any, *, phone: str, who: int, limit: int, status_
     """The items left with this phone (canonical form), the reads recorded in the same transaction."""
     since = datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS)
     async with conn.transaction():
-        rows = await conn.fetch(CALLER_ITEMS, phone, ITEMS_READ, since, limit, SUMMARY_LENGTH)
+        rows = await conn.fetch(CALLER_ITEMS, phone, limit, since, SUMMARY_LENGTH)
         if rows:
             await conn.execute(RECORD_READS, [row["id"] for row in rows], who)
     items = [
@@ -99,6 +108,14 @@ async def caller_history(conn: Any, *, phone: str, who: int, limit: int, status_
         for row in rows
     ]
     open_count = sum(item.status in OPEN for item in items)
+    closed = next((row["of_status"] for row in rows if row["status"] == "closed"), 0)
     open_cases = {item.case_id for item in items if item.status in OPEN and item.case_id is not None}
     shared = len(open_cases) > OWN_CASES_MAX
-    return CallerHistory(items=items, open=open_count, shared=shared, message=_message(items, open_count, shared))
+    return CallerHistory(
+        items=items,
+        open=open_count,
+        closed=closed,
+        truncated=len(items) - open_count < closed,
+        shared=shared,
+        message=_message(items, open_count, closed, shared),
+    )

@@ -256,9 +256,10 @@ CALLER_PATH = "/api/v1/callers/items"
     tags=["intake"],
     summary="The caller's earlier items, by the caller's phone sent in the body",
     description=(
-        "For an operator taking a call: the items left with this phone (not the grid's), those not closed first, "
-        f"then those closed in the last {CLOSED_SHOWN_DAYS} days, newest first in each, with status, topic, desk, "
-        "case and the first words masked; `message` says it in a sentence, and says so when there are none. POST, "
+        "For an operator taking a call: the items left with this phone (not the grid's), every one not closed first, "
+        f"then the latest `limit` of those closed in the last {CLOSED_SHOWN_DAYS} days (`closed` counts them all, "
+        "`truncated` says some are not listed), newest first in each, with status, topic, desk, case and the first "
+        "words masked; `message` says it in a sentence, and says so when there are none. POST, "
         "so the phone never goes into a URL. Every item listed is recorded as a read of its contact, with the token. "
         "Operators and staff only; the phones a token looks up are limited (`SUGGESTIONS_RATE_LIMIT_CALLER`)."
     ),

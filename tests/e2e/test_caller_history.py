@@ -203,3 +203,46 @@ async def test_the_callers_own_cases_in_the_suggestions_are_recorded_as_reads_of
         (i, "case_suggestion", "staff") for i in sorted([lift["id"], again["id"]])
     ]
     assert other["id"] not in {r["item_id"] for r in reads}
+
+
+async def test_a_frequent_callers_open_items_are_all_listed_and_closed_ones_cut_short_said_so(
+    client: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """A caller with many items answered lately still hears of the two the centre has not answered, however old."""
+    weeks_ago = (datetime.now(UTC) - timedelta(days=25)).isoformat()
+    old_open = [
+        await _post(client, operator, "hotline", text, contact_phone=PHONE, received_at=weeks_ago)
+        for text in (LIFT, RUBBISH)
+    ]
+    # Then 210 items of theirs closed yesterday, each filed after the open ones.
+    closed_ids = await pool.fetch(
+        """
+        INSERT INTO items (tracking_code, channel, text, text_masked, status, closed_at, answer, received_at)
+        SELECT 'T' || n, 'hotline', '第' || n || '次反映路灯', '第' || n || '次反映路灯', 'closed',
+               now() - interval '1 day', '已修复', now() - interval '2 days'
+        FROM generate_series(1, 210) AS n
+        RETURNING id
+        """
+    )
+    await pool.execute(
+        "INSERT INTO contacts (item_id, phone) SELECT unnest($1::bigint[]), $2", [r["id"] for r in closed_ids], PHONE
+    )
+
+    history = (
+        await client.post("/api/v1/callers/items?limit=5", json={"contact_phone": PHONE}, headers=operator)
+    ).json()
+    listed = history["items"]
+    assert [i["id"] for i in listed[:2]] == sorted((item["id"] for item in old_open), reverse=True)
+    assert history["open"] == 2
+    assert [i["status"] for i in listed[2:]] == ["closed"] * 5
+    assert history["closed"] == 210
+    assert history["truncated"] is True
+    assert "该号码有 2 件未办结" in history["message"]
+    assert "近 90 天办结 210 件，只列出最近的 5 件" in history["message"]
+    # Only what was listed was read.
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 7
+
+    # However many are open, none is left out, whatever the limit.
+    few = (await client.post("/api/v1/callers/items?limit=1", json={"contact_phone": PHONE}, headers=operator)).json()
+    assert sum(i["status"] != "closed" for i in few["items"]) == 2
+    assert len(few["items"]) == 3

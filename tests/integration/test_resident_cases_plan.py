@@ -6,11 +6,12 @@ items a second then held its street lock for seconds per report, and the worker'
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from suggestions.hotspots.tracker import CASE_LIFETIME, OWN_CASES, RESIDENT_REPORTS
 from suggestions.hotspots.views import CALLER_CASES
+from suggestions.intake.callers import CALLER_ITEMS, CLOSED_SHOWN_DAYS
 
 
 async def fill(conn: Any) -> int:
@@ -53,3 +54,14 @@ async def test_a_residents_cases_are_read_by_key(conn: Any) -> None:
         root = await plan(conn, query, *args)
         assert scans_of(root, "cases") == ["Index Scan"], query
         assert await conn.fetch(query, *args)  # and they find the resident's cases
+
+
+async def test_a_callers_items_are_read_by_key_all_of_them(conn: Any) -> None:
+    """The caller's history reads every item of the phone (an open one is never left out for being old): by the
+    phone's index and the items' keys, not by reading every item stored."""
+    await fill(conn)
+    args = ("1390000007", 20, datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS), 60)
+    root = await plan(conn, CALLER_ITEMS, *args)
+    assert scans_of(root, "items") == ["Index Scan"]
+    assert scans_of(root, "contacts") in (["Index Only Scan"], ["Index Scan"], ["Bitmap Heap Scan"])
+    assert len(await conn.fetch(CALLER_ITEMS, *args)) == 40  # every one of its items, all open
