@@ -112,8 +112,9 @@ _LANDLINE = re.compile(
     rf"{_NO_DIGIT_BEFORE}{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
 )
 
-# The same numbers as a whole contact-phone field.
-_CONTACT_MOBILE = re.compile(rf"(?:{_COUNTRY_CODE})?{_MOBILE_NUMBER}")
+# The same numbers as a whole contact-phone field. A landline's caller ID shows a mobile from another area with the
+# trunk 0 before it (013912345678), which operators type as shown: no area code starts with 01 but 010.
+_CONTACT_MOBILE = re.compile(rf"(?:{_COUNTRY_CODE}|0)?{_MOBILE_NUMBER}")
 _CONTACT_LANDLINE = re.compile(rf"{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?")
 # A landline as a caller in the district gives it, without the area code they need not dial: no local number starts
 # with 0 (a trunk prefix) or 1 (mobiles and service numbers such as 12345).

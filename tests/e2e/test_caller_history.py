@@ -246,3 +246,12 @@ async def test_a_frequent_callers_open_items_are_all_listed_and_closed_ones_cut_
     few = (await client.post("/api/v1/callers/items?limit=1", json={"contact_phone": PHONE}, headers=operator)).json()
     assert sum(i["status"] != "closed" for i in few["items"]) == 2
     assert len(few["items"]) == 3
+
+
+async def test_a_mobile_with_the_trunk_zero_of_a_caller_id_is_the_same_caller(
+    client: Any, operator: dict[str, str]
+) -> None:
+    """The hotline's phones show a mobile from outside Beijing with a 0 before it; the operator types what is shown."""
+    shown = await _post(client, operator, "hotline", LIFT, contact_phone="013912340003")
+    history = await client.post("/api/v1/callers/items", json={"contact_phone": PHONE}, headers=operator)
+    assert [i["id"] for i in history.json()["items"]] == [shown["id"]]

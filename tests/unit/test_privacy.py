@@ -251,6 +251,9 @@ def test_contains_pii() -> None:
         ("010—12345678", "010-12345678"),
         ("+86 10 6971 2345", "010-69712345"),
         ("0086-755-12345678", "0755-12345678"),
+        # A mobile from outside the district shown on a landline's caller ID, as operators read it off the screen.
+        ("013912345678", "13912345678"),
+        ("0139 1234 5678", "13912345678"),
     ],
 )
 def test_normalize_phone(value: str, expected: str) -> None:
