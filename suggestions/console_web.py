@@ -33,8 +33,8 @@ from suggestions.db import connection
 from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
 from suggestions.hotspots.views import CallerLookUp, Suggestion, suggest_cases
 from suggestions.intake.callers import CallerHistory, caller_history
-from suggestions.intake.routes import STATUS_TEXT
-from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn
+from suggestions.intake.routes import STATUS_TEXT, SeveralReadAlike, find_tracking
+from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn, Tracking
 from suggestions.intake.service import accept_item, checked_external_id, checked_phone
 from suggestions.intake.store import earlier_request
 from suggestions.metrics import ITEMS_ACCEPTED
@@ -55,6 +55,7 @@ from suggestions.signin import (
     signed_in,
     to_sign_in,
 )
+from suggestions.triage.ratings import RATING_TEXT
 from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, WebForm, is_utf8_form
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,10 @@ WORK_ORDER_HOLDS_A_NUMBER = (
 PHONE_LABELS = {"hotline": "回访电话", "grid": "联系电话"}
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
 SIGNED_OUT = "登录已失效，这通电话还没有登记。请在下面输入令牌，再按“登记”：登录后就登记，内容都还在。"
+# A code no item has: misheard, or another service's. The phone finds what the caller reported with one.
+CODE_NOT_FOUND = "没有找到这个查询码：请对方再报一遍；留过电话的，也可以填上电话按“查相似案件”查以前的反映"
+FOCUS_ORDER = [*FIELD_MESSAGES, "code"]
+CODE_READ_ALIKE = "这个查询码和好几件事的查询码读音相近：请对方一个字一个字地再报一遍"
 _FIELD = re.compile(r"\$\.(\w+)")
 
 
@@ -100,9 +105,10 @@ class CallForm(WebForm, kw_only=True):
     """The residents' form (its `submission` key files a call sent twice once), and what a call adds."""
 
     external_id: str = ""
+    code: str = ""  # a tracking code the caller reads out, to look up (`do=track`)
     key: str = ""  # the sign-in's (`suggestions.signin.form_key`)
     token: str = ""  # asked for with the call once the sign-in has ended (`take_call`); never shown back
-    do: str = "file"  # file | find
+    do: str = "file"  # file | find | track
 
 
 def _channel(principal: Principal) -> str:
@@ -123,6 +129,7 @@ def _page(
     filed: dict[str, Any] | None = None,
     cases: list[Suggestion] | None = None,
     history: CallerHistory | None = None,
+    tracking: Tracking | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
     signed_out: bool = False,
@@ -149,12 +156,17 @@ def _page(
             "max_length": MAX_TEXT_LENGTH,
             "max_external_id": EXTERNAL_ID_LENGTH,
             "errors": errors,
-            # The page opens in the first box in error, else in the text box.
-            "focus": "token" if signed_out else next((name for name in FIELD_MESSAGES if name in errors), "text"),
+            # The page opens in the first box in error; with a code looked up, in its box, which the answer describes;
+            # else in the text box.
+            "focus": "token"
+            if signed_out
+            else next((name for name in FOCUS_ORDER if name in errors), "code" if tracking else "text"),
             "alert": alert,
             "filed": filed,
             "cases": cases,
             "history": history,
+            "tracking": tracking,
+            "rating_text": RATING_TEXT,
         },
         status_code=status_code,
         headers=headers,
@@ -287,6 +299,30 @@ async def _find(
     return page(request, settings, principal, data, cases=cases, history=history)
 
 
+async def _track(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    conn: Any,
+    principal: Principal,
+    data: CallForm,
+    page: Callable[..., Template],
+) -> Template:
+    """Where the item of a tracking code a caller reads out stands, its desk and case, as `POST /api/v1/track` answers
+    those who take calls: a code misheard finds the one item whose code reads like it (`read_alike`, to read back).
+    The call being typed stays in the form."""
+    typed = data.code.strip()[:200]
+    if not typed:
+        errors = {"code": "请填上对方报的查询码，再按“查进度”"}
+        return page(request, settings, principal, data, errors=errors, status_code=422)
+    try:
+        found = await find_tracking(conn, typed, taking_calls=True)
+    except SeveralReadAlike:
+        return page(request, settings, principal, data, errors={"code": CODE_READ_ALIKE}, status_code=404)
+    if found is None:
+        return page(request, settings, principal, data, errors={"code": CODE_NOT_FOUND}, status_code=404)
+    return page(request, settings, principal, data, tracking=found)
+
+
 async def _take_call(
     request: Request[Any, Any, Any],
     conn: Any,
@@ -308,6 +344,8 @@ async def _take_call(
     fields = _fields(data, channel)
     if data.do == "find":
         return await _find(request, settings, conn, principal, data, fields, page)
+    if data.do == "track":
+        return await _track(request, settings, conn, principal, data, page)
     item, errors = _checked(fields, settings.area_code)
     if item is None:
         return page(request, settings, principal, data, errors=errors, status_code=422)

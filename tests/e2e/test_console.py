@@ -382,3 +382,50 @@ async def test_a_callers_number_typed_in_the_work_order_box_is_refused_and_the_c
     assert [e["field"] for e in api.json()["errors"]] == ["external_id"]
     assert "110101199003071233" not in api.text
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+async def test_a_code_a_caller_reads_out_is_looked_up_and_the_call_kept_as_typed(
+    client: Any, pool: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """A resident who wrote in without a phone rings about it with their tracking code: the operator reads them where
+    it stands, which desk has it, without losing the call being typed."""
+    written = await client.post("/api/v1/items", json={"channel": "web", "text": "龙跃苑二区3号楼电梯坏了，请尽快修。"})
+    item = written.json()
+    await drain()
+    assigned = await client.post(f"/api/v1/items/{item['id']}/assign", json={"to": "区住建委"}, headers=staff)
+    assert assigned.status_code == 200, assigned.text
+    token = await signed_in(client, pool)
+    page = (await client.get("/console")).text
+    assert 'value="track" accesskey="q"' in page
+
+    typed = item["tracking_code"].lower().replace("-", " ")
+    found = await client.post("/console", data={**call(token, text=LIFT, code=typed), "do": "track"})
+    assert found.status_code == 200, found.text
+    result = found.text.split('id="tracking"', 1)[1]
+    assert item["tracking_code"] in result
+    assert "处理中" in result
+    assert "区住建委" in result
+    assert LIFT in found.text  # the call being typed is still there
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1  # looking files nothing
+
+    unknown = await client.post("/console", data={**call(token, text=LIFT, code="ABCD-EFGH-JKMN"), "do": "track"})
+    assert unknown.status_code == 404
+    assert 'aria-invalid="true" aria-describedby="code-error"' in unknown.text
+    assert "没有找到" in unknown.text
+    assert LIFT in unknown.text
+    empty = await client.post("/console", data={**call(token, text=LIFT), "do": "track"})
+    assert empty.status_code == 422
+    assert 'aria-describedby="code-error"' in empty.text
+
+    # A code misheard (P for B, T for D) finds the one it can only be, said to be read back.
+    await pool.execute("UPDATE items SET tracking_code = 'BDHK-HKHK-HKHK' WHERE id = $1", item["id"])
+    heard = await client.post("/console", data={**call(token, text=LIFT, code="PTHK HKHK HKHK"), "do": "track"})
+    assert heard.status_code == 200, heard.text
+    assert "BDHK-HKHK-HKHK" in heard.text
+    assert "读音相近" in heard.text
+
+    # A grid worker asked on their round about a report looks it up too.
+    grid = await signed_in(client, pool, "grid")
+    seen = await client.post("/console", data={**call(grid, code="BDHK-HKHK-HKHK"), "do": "track"})
+    assert seen.status_code == 200
+    assert "区住建委" in seen.text
