@@ -112,6 +112,15 @@ _LANDLINE = re.compile(
     rf"{_NO_DIGIT_BEFORE}{_AREA_CODE}{_LOCAL_NUMBER}{_EXTENSION}?{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
 )
 
+# A landline without its area code, as callers in the district give it and operators write it down (座机6971 2345):
+# seven or eight digits alone are as often an amount, a date or a count, so only after a word for a phone, with at most
+# a colon, a bracket, 是 or a few spaces between. The number alone is masked, not the word.
+_PHONE_WORD = r"(?:电话|座机|固话|手机|联系方式|回电|致电|拨打|热线|(?i:tel|phone))(?:号码|号)?"
+_LOCAL_LANDLINE = re.compile(
+    rf"{_PHONE_WORD}[是为:： (]{{0,3}}(?P<number>[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}{_EXTENSION}?)"
+    rf"{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
+)
+
 # The same numbers as a whole contact-phone field. A landline's caller ID shows a mobile from another area with the
 # trunk 0 before it (013912345678), which operators type as shown: no area code starts with 01 but 010.
 _CONTACT_MOBILE = re.compile(rf"(?:{_COUNTRY_CODE}|0)?{_MOBILE_NUMBER}")
@@ -200,6 +209,8 @@ class _Rule:
     # Where the personal number in a match ends (a card may end before the match does), or None when the match is
     # an ordinary number that merely has the right shape.
     personal_end: Callable[[re.Match[str]], int | None]
+    # The group where it starts: the whole match, or the number after the word that says it is one.
+    group: int | str = 0
 
 
 # Order matters: an ID or a card may contain a run shaped like a phone, never the other way round.
@@ -210,6 +221,7 @@ _RULES = (
     _Rule(_MOBILE, MOBILE_PLACEHOLDER, _phone_end),
     _Rule(_SPACED_MOBILE, MOBILE_PLACEHOLDER, _phone_end),
     _Rule(_LANDLINE, LANDLINE_PLACEHOLDER, _phone_end),
+    _Rule(_LOCAL_LANDLINE, LANDLINE_PLACEHOLDER, lambda match: match.end("number"), group="number"),
 )
 
 # What else in free text gives a person away, masked after the numbers: a mobile spelt in Chinese numerals
@@ -279,9 +291,10 @@ def _personal_spans(text: str) -> list[tuple[int, int, str]]:
                 # separators, so look again from the next character rather than after the whole match.
                 position = match.start() + 1
                 continue
-            spans.append((match.start(), end, rule.placeholder))
+            start = match.start(rule.group)
+            spans.append((start, end, rule.placeholder))
             # Later rules must neither match inside a masked number nor see its digits as neighbours.
-            working = working[: match.start()] + _BLANK * (end - match.start()) + working[end:]
+            working = working[:start] + _BLANK * (end - start) + working[end:]
             position = end
     return sorted(spans)
 
@@ -292,7 +305,8 @@ def _kept(number: str, keep: frozenset[str]) -> bool:
     try:
         return normalize_phone(number) in keep
     except ValueError:
-        return False
+        # A local landline (`_LOCAL_LANDLINE`): an office number written as it is dialled in the district.
+        return any(kept.partition("-")[2] == _digits(number) for kept in keep)
 
 
 def _mask_once(text: str, keep: frozenset[str] = frozenset()) -> str:

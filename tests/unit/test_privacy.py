@@ -13,6 +13,7 @@ from suggestions.privacy import (
     mask_personal,
     mask_pii,
     normalize_phone,
+    public_phones,
 )
 
 FULL_WIDTH = str.maketrans("0123456789-+() ", "０１２３４５６７８９－＋（）\u3000")
@@ -145,6 +146,31 @@ def test_landline_followed_by_a_year_is_not_taken_for_a_card() -> None:
     assert mask_pii("电话0591 8765 4321 2023年") == "电话[电话] 2023年"
 
 
+# Callers in the district give their landline without its area code, and operators write it down so.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("来电人座机6971 2345，请回电", "来电人座机[电话]，请回电"),
+        ("联系电话：69712345", "联系电话：[电话]"),
+        ("电话 8971-2345 转 12，找王师傅", "电话 [电话]，找王师傅"),
+        ("家里电话是6971234", "家里电话是[电话]"),
+        ("请回电 69712345", "请回电 [电话]"),
+        ("固话（8971 2345）", "固话（[电话]）"),
+        ("Tel: 69712345", "Tel: [电话]"),
+        ("联系方式８９７１２３４５", "联系方式[电话]"),
+    ],
+)
+def test_a_local_landline_after_a_word_for_phone_is_masked(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert contains_pii(text)
+
+
+def test_an_office_number_written_as_dialled_locally_stays_in_what_staff_write() -> None:
+    keep = public_phones("010-69712345")
+    assert mask_pii("请拨打热线69712345咨询", keep) == "请拨打热线69712345咨询"
+    assert mask_pii("请拨打电话69712346咨询", keep) == "请拨打电话[电话]咨询"
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -173,6 +199,12 @@ def test_landline_followed_by_a_year_is_not_taken_for_a_card() -> None:
         "110101901307123",  # old 15-digit ID with month 13
         "6222021234567890",  # Luhn fails
         "6222 0212 3456 7890",  # Luhn fails
+        # Eight digits without a word for phone before them are an amount, a date or a number of something else
+        "金额69712345元",
+        "编号69712345",
+        "电话费69712345元",
+        "电话12345678",  # no local number starts with 1
+        "电话2023年10月15日打过",
     ],
 )
 def test_ordinary_numbers_stay(text: str) -> None:
