@@ -35,9 +35,10 @@ from suggestions.hotspots.views import CallerLookUp, Suggestion, suggest_cases
 from suggestions.intake.callers import CallerHistory, caller_history
 from suggestions.intake.routes import STATUS_TEXT, SeveralReadAlike, find_tracking
 from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn, Tracking
-from suggestions.intake.service import accept_item, checked_external_id, checked_phone
+from suggestions.intake.service import accept_item, checked_phone
 from suggestions.intake.store import earlier_request
 from suggestions.metrics import ITEMS_ACCEPTED
+from suggestions.privacy import holds_phone_or_id
 from suggestions.queue import wake_classifier
 from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
@@ -85,12 +86,16 @@ FIELD_MESSAGES = {  # in the form's order, top to bottom
     "contact_phone": "电话号码格式不对：只填一个号码，手机 11 位，固定电话 7 到 8 位，外地的带区号，如 010-12345678",
     "external_id": f"工单号只能有字母、数字和 - _ . / :，以字母或数字开头，不超过 {EXTERNAL_ID_LENGTH} 个字符",
 }
-# A caller's number typed into the work-order box, as it was read out: the box is for the 12345 work order, and the
-# number goes in the phone box, labelled as the page labels it for the channel.
-WORK_ORDER_HOLDS_A_NUMBER = (
-    "这一栏只填 12345 工单号。这里填的像是电话号码或身份证号：电话请填在“{phone}”一栏，身份证号不用登记；"
-    "没有工单号就留空"
-)
+# A caller's number typed into another box, as it was read out: into the work-order box, whose number staff read
+# unmasked (the API refuses it too, `service.checked_external_id`), or one box early into the name box, whence the
+# caller's history would never find the call and staff would have no number to call back on. It goes in the phone box,
+# labelled as the page labels it for the channel.
+NUMBER_IN_THE_WRONG_BOX = {
+    "external_id": "这一栏只填 12345 工单号。这里填的像是电话号码或身份证号：电话请填在“{phone}”一栏，"
+    "身份证号不用登记；没有工单号就留空",
+    "contact_name": "这一栏只填称呼，如王先生、李女士。这里填的像是电话号码或身份证号：电话请填在“{phone}”一栏，"
+    "身份证号不用登记",
+}
 PHONE_LABELS = {"hotline": "回访电话", "grid": "联系电话"}
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
 SIGNED_OUT = "登录已失效，这通电话还没有登记。请在下面输入令牌，再按“登记”：登录后就登记，内容都还在。"
@@ -204,11 +209,8 @@ def _checked(fields: dict[str, Any], area_code: str) -> tuple[ItemIn | None, dic
         except (msgspec.ValidationError, InvalidInput):
             errors[name] = FIELD_MESSAGES.get(name, "请检查填写的内容")
             continue
-        if name == "external_id":
-            try:
-                checked_external_id(value)
-            except InvalidInput:
-                errors[name] = WORK_ORDER_HOLDS_A_NUMBER.format(phone=PHONE_LABELS[fields["channel"]])
+        if name in NUMBER_IN_THE_WRONG_BOX and holds_phone_or_id(value):
+            errors[name] = NUMBER_IN_THE_WRONG_BOX[name].format(phone=PHONE_LABELS[fields["channel"]])
     if errors:
         return None, errors
     try:
