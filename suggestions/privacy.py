@@ -396,6 +396,9 @@ def normalize_phone(value: str, *, area_code: str = "") -> str:
         area_code = f"0{landline['area']}"
     elif area_code:
         landline = _CONTACT_LOCAL.fullmatch(folded)
+        # Where the area code has three characters (010, 02x) every local number has eight digits: seven is a slip.
+        if landline is not None and len(area_code) == 3 and len(_digits(landline["local"])) != 8:
+            landline = None
     if landline is not None:
         number = f"{area_code}-{_digits(landline['local'])}"
         extension = landline["extension"]
