@@ -255,3 +255,17 @@ async def test_a_mobile_with_the_trunk_zero_of_a_caller_id_is_the_same_caller(
     shown = await _post(client, operator, "hotline", LIFT, contact_phone="013912340003")
     history = await client.post("/api/v1/callers/items", json={"contact_phone": PHONE}, headers=operator)
     assert [i["id"] for i in history.json()["items"]] == [shown["id"]]
+
+
+async def test_a_landline_typed_with_or_without_its_area_code_counts_once_against_the_limit(
+    settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any, operator: dict[str, str]
+) -> None:
+    limited = msgspec_replace(settings, rate_limit_caller="1/minute")
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+
+        async def history(phone: str) -> int:
+            response = await client.post("/api/v1/callers/items", json={"contact_phone": phone}, headers=operator)
+            return int(response.status_code)
+
+        assert [await history(typed) for typed in ("6971 2345", "010-69712345", "01069712345")] == [200] * 3
+        assert await history("010-69712346") == 429
