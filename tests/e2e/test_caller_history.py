@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,12 @@ PHONE = "13912340003"
 LIFT = "龙跃苑二区5号楼电梯又坏了，已经停了三天，楼里好多老人上不了楼，来电人电话13912340003。"
 LIFT_AGAIN = "来电人再次反映龙跃苑二区5号楼电梯仍未修好，老人还是下不了楼。"
 RUBBISH = "龙跃苑二区门口的垃圾站每天傍晚才清运，夏天气味很大，建议早上清运一次。"
+
+
+async def looked_up(client: Any, operator: dict[str, str], phone: str) -> int:
+    """The status of an operator's look-up of a caller's history."""
+    response = await client.post("/api/v1/callers/items", json={"contact_phone": phone}, headers=operator)
+    return int(response.status_code)
 
 
 async def _post(client: Any, headers: dict[str, str], channel: str, text: str, **extra: Any) -> dict[str, Any]:
@@ -100,10 +107,7 @@ async def test_the_phones_a_token_looks_up_are_limited(
 ) -> None:
     limited = msgspec_replace(settings, rate_limit_caller="3/minute")
     async with app_client(limited, pool, queue, model, gazetteer) as client:
-
-        async def history(phone: str) -> int:
-            response = await client.post("/api/v1/callers/items", json={"contact_phone": phone}, headers=operator)
-            return int(response.status_code)
+        history = partial(looked_up, client, operator)
 
         async def suggested(phone: str) -> int:
             body = {"text": "来电人说上周反映的事情还没有解决", "contact_phone": phone}
@@ -262,10 +266,7 @@ async def test_a_landline_typed_with_or_without_its_area_code_counts_once_agains
 ) -> None:
     limited = msgspec_replace(settings, rate_limit_caller="1/minute")
     async with app_client(limited, pool, queue, model, gazetteer) as client:
-
-        async def history(phone: str) -> int:
-            response = await client.post("/api/v1/callers/items", json={"contact_phone": phone}, headers=operator)
-            return int(response.status_code)
+        history = partial(looked_up, client, operator)
 
         assert [await history(typed) for typed in ("6971 2345", "010-69712345", "01069712345")] == [200] * 3
         assert await history("010-69712346") == 429
