@@ -1,9 +1,10 @@
 """A caller's earlier items, for the operator taking their call: "item X is still open with desk Y" before a fourth.
 
 Found as `cases/suggest` finds a caller (`hotspots.views.CALLER_CASES`): the items whose contact holds the phone, in
-canonical form, compared in the database, latest first, grid reports left out (a grid worker leaves their own phone on
-the many problems they report). Listing them links a phone to items as reading their contact does: each item listed
-is recorded in `contact_reads`, as `caller_history`.
+canonical form, compared in the database, grid reports left out (a grid worker leaves their own phone on the many
+problems they report); every one, not the latest few, so that an item still open is never missed for being old.
+Listing them links a phone to items as reading their contact does: each item listed is recorded in `contact_reads`, as
+`caller_history`.
 """
 
 from __future__ import annotations
