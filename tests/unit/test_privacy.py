@@ -156,7 +156,6 @@ def test_landline_followed_by_a_year_is_not_taken_for_a_card() -> None:
         ("家里电话是6971234", "家里电话是[电话]"),
         ("请回电 69712345", "请回电 [电话]"),
         ("固话（8971 2345）", "固话（[电话]）"),
-        ("Tel: 69712345", "Tel: [电话]"),
         ("联系方式８９７１２３４５", "联系方式[电话]"),
     ],
 )
@@ -494,6 +493,9 @@ def test_rate_limit_keys_never_read_as_personal_numbers(secret: str) -> None:
     # The keys are Redis commands' arguments, which the personal-data scan reads; a hex digest sometimes held a
     # run of digits shaped like a mobile number.
     assert not contains_pii(_key("token", secret, b"installation secret"))
+    # A local landline is read only after a Chinese word for a phone: the limiter's keys of phones begin "phone:",
+    # and their base32 digits (2-7) may run seven long.
+    assert not contains_pii("phone:2345672abcdefghijk")
 
 
 @pytest.mark.parametrize(
