@@ -12,6 +12,8 @@ masked forms, as they were then) is masked again with them.
 Batches of rows by key, each committed on its own, so a large store is never locked for long. A row is written only
 if its masked form changes, and only if its source is still what was read (an answer replaced meanwhile is left to
 the next run). Running it again changes nothing.
+
+A work-order number is not masked but taken out when it is a phone or ID number (`WORK_ORDERS`): it numbers nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from suggestions.privacy import mask_pii
+from suggestions.privacy import holds_phone_or_id, mask_pii
 
 BATCH_SIZE = 500
 
@@ -84,6 +86,13 @@ SELECT id, dismissal_note AS source, dismissal_note AS masked FROM hotspots
 WHERE id > $1 AND dismissal_note IS NOT NULL ORDER BY id LIMIT $2
 """
 UPDATE_DISMISSAL_NOTE = "UPDATE hotspots SET dismissal_note = $3 WHERE id = $1 AND dismissal_note = $2"
+# A work-order number is shown to staff and exported as it is: one that holds a caller's phone or ID number, typed into
+# its box before intake refused that (`service.checked_external_id`), numbers no work order and is taken out.
+WORK_ORDERS = """
+SELECT id, external_id AS source, external_id AS masked FROM items
+WHERE id > $1 AND external_id IS NOT NULL ORDER BY id LIMIT $2
+"""
+UPDATE_WORK_ORDER = "UPDATE items SET external_id = $3 WHERE id = $1 AND external_id = $2"
 
 
 SUMMARY_LENGTH = 80  # a case's summary: left(first report's masked text, 80)
@@ -115,6 +124,7 @@ class RemaskReport(msgspec.Struct, kw_only=True):
     cases_changed: int = 0
     dismissal_notes_changed: int = 0
     case_answers_changed: int = 0
+    work_orders_removed: int = 0  # work-order numbers that were a phone or ID number (`WORK_ORDERS`)
 
 
 def _masked(value: str | None, keep: frozenset[str] = frozenset()) -> str | None:
@@ -174,11 +184,14 @@ async def remask(
     _, report.case_answers_changed = await column(
         CASE_ANSWERS, UPDATE_CASE_ANSWER, lambda r: mask_pii(r["source"], keep)
     )
+    _, report.work_orders_removed = await column(
+        WORK_ORDERS, UPDATE_WORK_ORDER, lambda r: None if holds_phone_or_id(r["source"]) else r["source"]
+    )
     return report
 
 
 async def _remask_column(
-    conn: Any, select: str, update: str, masked: Callable[[Any], str], *, batch_size: int, dry_run: bool
+    conn: Any, select: str, update: str, masked: Callable[[Any], str | None], *, batch_size: int, dry_run: bool
 ) -> tuple[int, int]:
     """Mask one column again, by id (`select` and `update` as NOTES and UPDATE_NOTE; `masked`: a row's new form).
     Returns (rows read, rows whose masked form changes)."""

@@ -226,3 +226,18 @@ async def test_a_phone_split_by_a_summarys_cut_is_left_out_when_its_report_moved
     await remask(conn)
     summary = await conn.fetchval("SELECT summary FROM cases WHERE id = $1", case_id)
     assert SPELT[:8] not in summary, f"most of a phone left in the summary: {summary[-12:]!r}"
+
+
+async def test_a_phone_or_id_number_stored_as_a_work_order_number_is_taken_out(conn: Any) -> None:
+    """Before intake refused them, a caller's number typed into the work-order box was stored there, shown to staff
+    and exported whole: it numbered no work order, and goes."""
+    wrong = await classified_item(conn, text="路灯坏了", topic="城乡建设", risk_level=0, external_id="WO-1")
+    right = await classified_item(conn, text="井盖丢了", topic="城乡建设", risk_level=0, external_id="FZ18050200321")
+    await conn.execute("UPDATE items SET external_id = '139-1234-5678' WHERE id = $1", wrong)
+
+    dry = await remask(conn, dry_run=True)
+    assert dry.work_orders_removed == 1
+    assert await conn.fetchval("SELECT external_id FROM items WHERE id = $1", wrong) == "139-1234-5678"
+    assert (await remask(conn, batch_size=1)).work_orders_removed == 1
+    assert dict(await conn.fetch("SELECT id, external_id FROM items")) == {wrong: None, right: "FZ18050200321"}
+    assert (await remask(conn)).work_orders_removed == 0
