@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 import msgspec
@@ -38,6 +39,38 @@ LOST = (
     # one, kept, would refuse every write for as long as requests keep it busy.
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
+
+
+# A migration applied while the service runs (a rolling deploy) changed what a statement prepared before it returns.
+# asyncpg then forgets the pool's prepared statements and prepares the statement again, but only outside a
+# transaction: inside one, the server has already aborted it.
+SCHEMA_CHANGED = (asyncpg.exceptions.InvalidCachedStatementError, asyncpg.exceptions.OutdatedSchemaCacheError)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def rerun_after_schema_change(
+    work: Callable[Concatenate[Any, P], Awaitable[T]],
+) -> Callable[Concatenate[Any, P], Awaitable[T]]:
+    """`work(conn, ...)`, whose transaction a migration broke (SCHEMA_CHANGED), run once more: its transaction rolled
+    back, and its statements are prepared anew. Within a caller's transaction it is the caller's to run again."""
+
+    @functools.wraps(work)
+    async def run(conn: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await work(conn, *args, **kwargs)
+        except SCHEMA_CHANGED as exc:
+            if conn.is_in_transaction():
+                raise
+            log.info(
+                "the schema changed under a prepared statement (%s): running %s again",
+                type(exc).__name__,
+                work.__name__,
+            )
+        return await work(conn, *args, **kwargs)
+
+    return run
 
 
 class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -23,7 +24,7 @@ from suggestions import queue
 from suggestions.classify import store
 from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
-from suggestions.db import connection, create_pool
+from suggestions.db import connection, create_pool, rerun_after_schema_change
 from suggestions.hotspots.tracker import refit_prior, review_hotspots
 from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
 from suggestions.settings import Settings, load_settings
@@ -236,14 +237,23 @@ RETURNING due_at
 async def run_if_due(ctx: dict[str, Any], job: str) -> bool:
     """Run a maintenance job unless a worker ran it for its latest due time: once per due time between all the
     workers, whether arq started it or a worker without Redis did. Its work commits with the claim."""
-    minute, work = MAINTENANCE[job]
-    async with connection(ctx["db_pool"]) as conn, conn.transaction():
-        due = await conn.fetchval(CLAIM_DUE, job, minute)
-        if due is None:
-            return False
-        await work(conn, ctx["settings"])
+    async with connection(ctx["db_pool"]) as conn:
+        due = await _claim_and_run(conn, job, ctx["settings"])
+    if due is None:
+        return False
     log.info("ran %s due at %s", job, due.isoformat(timespec="minutes"))
     return True
+
+
+@rerun_after_schema_change
+async def _claim_and_run(conn: Any, job: str, settings: Settings) -> datetime | None:
+    """The due time the job ran for, None if a worker ran it for that time already."""
+    minute, work = MAINTENANCE[job]
+    async with conn.transaction():
+        due: datetime | None = await conn.fetchval(CLAIM_DUE, job, minute)
+        if due is not None:
+            await work(conn, settings)
+        return due
 
 
 async def run_due_maintenance(ctx: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from suggestions.auth import Principal
+from suggestions.db import rerun_after_schema_change
 from suggestions.errors import Conflict, InvalidInput
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
@@ -155,6 +156,7 @@ def resent_key(item: ItemIn, principal: Principal | None, hours: int) -> Idempot
     return IdempotencyKey(f"resent:{idempotency_scope(item, principal)}", request_hash(item).hex(), hours)
 
 
+@rerun_after_schema_change
 async def accept_item(
     conn: Any,
     item: ItemIn,
