@@ -311,6 +311,7 @@ async def _take_call(
             idempotency_key=key,
             idempotency_hours=settings.idempotency_hours,
             key_scope=scope,
+            database_url=settings.database_url,
         )
     except InvalidInput as exc:
         name = exc.problems[0].field

@@ -250,6 +250,7 @@ async def submit(
                 idempotency_hours=settings.idempotency_hours,
                 key_scope=SUBMISSION_SCOPE,
                 also_key=repeat_key(request.client.host if request.client else "", item, request.state.get(BROWSER)),
+                database_url=settings.database_url,
             )
     except InvalidInput as exc:
         field = exc.problems[0].field

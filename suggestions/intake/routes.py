@@ -135,6 +135,7 @@ async def create_item(
         idempotency_key=idempotency_key,
         idempotency_hours=settings.idempotency_hours,
         also_key=resent_key(data, principal, settings.idempotency_hours),
+        database_url=settings.database_url,
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()

@@ -540,3 +540,41 @@ async def test_a_staff_step_waiting_for_a_lock_is_not_cut_short(
             await asyncio.sleep(7)
         response, _ = await timed(assigning)
         assert response.status_code == 200, response.text
+
+
+async def test_a_commit_whose_answer_never_came_is_answered_as_it_ended(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The commit reaches PostgreSQL and its answer never comes back within the residents' statement time (the
+    server's host lost just then, a commit that waited for a standby and was cancelled after it committed locally):
+    the item is stored, and the sender is told so with its tracking code. Told 503, "nothing was saved", a sender sends
+    it again, and without an Idempotency-Key it is stored twice. A transaction whose commit never reached the server
+    is still a 503 with nothing stored."""
+    link = Link(settings.database_url)
+    url = await link.start()
+    linked = await create_pool(url, size=1)
+    app = create_app(
+        msgspec.structs.replace(settings, database_url=url), pool=linked, queue=queue, model=model, gazetteer=gazetteer
+    )
+    texts = ["路口的红绿灯坏了三天。", "小区门口的井盖丢了。", "楼下的路灯一直不亮。"]
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            answers = []
+            for text, headers, silent_after in (
+                (texts[0], {"Idempotency-Key": "commit-unanswered"}, b"COMMIT"),
+                (texts[1], {}, texts[1].encode()),  # one statement, committed as it ends
+                (texts[2], {"Idempotency-Key": "commit-never-sent"}, texts[2].encode()),
+            ):
+                link.silence_when_sent = silent_after
+                answers.append(await client.post("/api/v1/items", json={**ITEM, "text": text}, headers=headers))
+                assert link.silence_when_sent is None
+    finally:
+        await linked.close()
+        await link.close()
+    stored = {row["text"]: row for row in await pool.fetch("SELECT text, id, tracking_code FROM items")}
+    for answer, text in zip(answers[:2], texts, strict=False):
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["tracking_code"] == stored[text]["tracking_code"]
+    assert answers[2].status_code == 503, answers[2].text
+    assert answers[2].headers["retry-after"].isdigit()
+    assert set(stored) == set(texts[:2])
