@@ -202,14 +202,16 @@ async def accept_item(
     # A key refused for another body names what it stored to its sender: a token's keys are its own (anonymous senders
     # share theirs, and the residents' form keeps its own scope).
     tell = principal is not None and key_scope is None
-    # Made before the transaction: the item is found by it when the answer to its commit never comes.
+    # Made before the transaction: the item is found by it when the answer to its commit never comes, and the session
+    # that may still commit it ended; a connection lost meanwhile no longer names it.
     tracking_code = new_tracking_code()
+    session: int = conn.get_server_pid()
     try:
         return await _accept(conn, item, checked, keys, principal, gazetteer, tracking_code, tell=tell)
     except IN_DOUBT as exc:
         if database_url is None:
             raise
-        stored = await _stored_after_all(database_url, conn.get_server_pid(), tracking_code)
+        stored = await _stored_after_all(database_url, session, tracking_code)
         if stored is None:
             raise
         log.warning("a commit went unanswered (%s), and its item is stored: answered as stored", type(exc).__name__)
