@@ -556,7 +556,7 @@ async def test_a_commit_whose_answer_never_came_is_answered_as_it_ended(
     app = create_app(
         msgspec.structs.replace(settings, database_url=url), pool=linked, queue=queue, model=model, gazetteer=gazetteer
     )
-    texts = ["路口的红绿灯坏了三天。", "小区门口的井盖丢了。", "楼下的路灯一直不亮。"]
+    texts = ["路口的红绿灯坏了三天。", "小区门口的井盖丢了。", "楼下的路灯一直不亮。", "楼道里堆满了杂物。"]
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
             answers = []
@@ -568,6 +568,9 @@ async def test_a_commit_whose_answer_never_came_is_answered_as_it_ended(
                 link.silence_when_sent = silent_after
                 answers.append(await client.post("/api/v1/items", json={**ITEM, "text": text}, headers=headers))
                 assert link.silence_when_sent is None
+            # The resident's form, its page's token its key.
+            link.silence_when_sent = b"COMMIT"
+            page = await client.post("/submit", data={"text": texts[3], "submission": "a-form-whose-answer-was-lost"})
     finally:
         await linked.close()
         await link.close()
@@ -577,4 +580,6 @@ async def test_a_commit_whose_answer_never_came_is_answered_as_it_ended(
         assert answer.json()["tracking_code"] == stored[text]["tracking_code"]
     assert answers[2].status_code == 503, answers[2].text
     assert answers[2].headers["retry-after"].isdigit()
-    assert set(stored) == set(texts[:2])
+    assert page.status_code == 201, page.text
+    assert stored[texts[3]]["tracking_code"] in page.text
+    assert set(stored) == {*texts[:2], texts[3]}
