@@ -30,7 +30,7 @@ from litestar.response import Redirect, Template
 from suggestions import areas
 from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
 from suggestions.db import connection
-from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
+from suggestions.errors import NOT_STORED, Conflict, InvalidInput, OutcomeUnknown, retry_after
 from suggestions.hotspots.views import Suggestion, suggest_cases
 from suggestions.intake.callers import CallerHistory, caller_history
 from suggestions.intake.routes import STATUS_TEXT
@@ -84,6 +84,10 @@ FIELD_MESSAGES = {  # in the form's order, top to bottom
     "contact_phone": "电话号码格式不对：只填一个号码，手机 11 位，固定电话带区号，如 010-12345678",
     "external_id": f"工单号只能有字母、数字和 - _ . / :，以字母或数字开头，不超过 {EXTERNAL_ID_LENGTH} 个字符",
 }
+MAYBE_FILED = (
+    "系统暂时繁忙，不能确定这通电话是否已经登记。内容还在下面，请过一会儿再按“登记”："
+    "已登记的不会重复登记，会显示查询码。"
+)
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
 SIGNED_OUT = "登录已失效，这通电话还没有登记。请在下面输入令牌，再按“登记”：登录后就登记，内容都还在。"
 _FIELD = re.compile(r"\$\.(\w+)")
@@ -318,6 +322,9 @@ async def _take_call(
         return page(
             request, settings, principal, data, errors={name: FIELD_MESSAGES.get(name, str(exc))}, status_code=422
         )
+    except OutcomeUnknown as exc:
+        # Perhaps filed: pressed again, the form's key finds the call and its code.
+        return page(request, settings, principal, data, alert=MAYBE_FILED, status_code=503, headers=retry_after(exc))
     except Conflict as exc:
         if exc.field == "external_id":
             message = "这个工单号已经登记过另一通电话：请核对工单号，或留空"

@@ -16,7 +16,7 @@ import msgspec
 
 from suggestions.auth import Principal
 from suggestions.db import rerun_after_schema_change
-from suggestions.errors import Conflict, InvalidInput
+from suggestions.errors import Conflict, InvalidInput, OutcomeUnknown
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
@@ -193,7 +193,8 @@ async def accept_item(
     form keeps its pages' tokens apart). `also_key`: a second key, claimed in the same transaction, under which an
     earlier request is found as under the first. `database_url`: where to find out, on a connection of its own,
     whether an item whose commit went unanswered (its statement timed out, its connection was lost) was stored after
-    all; without it, or when that cannot be told, the outage is raised."""
+    all: it is answered as stored, the outage raised when it certainly is not, and OutcomeUnknown when that cannot be
+    told. Without it, the outage is raised."""
     checked = check_item(item, history=history)
     keys = [] if also_key is None else [also_key]
     if idempotency_key is not None:
@@ -211,20 +212,20 @@ async def accept_item(
     except IN_DOUBT as exc:
         if database_url is None:
             raise
-        stored = await _stored_after_all(database_url, session, tracking_code)
-        if stored is None:
-            raise
-        log.warning("a commit went unanswered (%s), and its item is stored: answered as stored", type(exc).__name__)
-        # Its session is ended, and its connection in doubt: the pool would reset it first, waiting on a server gone
-        # silent. Refused when the connection closed and went back to the pool already.
+        # The connection is in doubt: the pool would reset it first, waiting on a server gone silent. Refused when the
+        # connection closed and went back to the pool already.
         with contextlib.suppress(asyncpg.InterfaceError):
             conn.terminate()
+        stored = await _stored_after_all(database_url, session, tracking_code)
+        if stored is None:
+            raise  # certainly not stored
+        log.warning("a commit went unanswered (%s), and its item is stored: answered as stored", type(exc).__name__)
         return Accepted(item=stored, created=True)
 
 
 async def _stored_after_all(database_url: str, session: int, tracking_code: str) -> ItemCreated | None:
-    """The item, if the session whose commit went unanswered stored it; None if it did not, or if that cannot be told
-    within IN_DOUBT_SECONDS (PostgreSQL is away, or the session outlived its ending)."""
+    """The item, if the session whose commit went unanswered stored it; None if it certainly did not. OutcomeUnknown
+    when that cannot be told within IN_DOUBT_SECONDS (PostgreSQL is away, or the session outlived its ending)."""
     try:
         async with asyncio.timeout(IN_DOUBT_SECONDS):
             conn = await asyncpg.connect(database_url, server_settings={"application_name": "suggestions"})
@@ -234,9 +235,9 @@ async def _stored_after_all(database_url: str, session: int, tracking_code: str)
                 )
             finally:
                 conn.terminate()
-    except Exception as exc:  # whatever stops the look, the sender hears of the outage it follows
+    except Exception as exc:  # whatever stops the look, the sender hears that the item may be stored
         log.warning("whether an unanswered commit stored its item cannot be told (%s)", type(exc).__name__)
-    return None
+        raise OutcomeUnknown from None
 
 
 @rerun_after_schema_change

@@ -583,3 +583,40 @@ async def test_a_commit_whose_answer_never_came_is_answered_as_it_ended(
     assert page.status_code == 201, page.text
     assert stored[texts[3]]["tracking_code"] in page.text
     assert set(stored) == {*texts[:2], texts[3]}
+
+
+async def test_a_commit_whose_outcome_cannot_be_told_says_so(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, client: httpx.AsyncClient
+) -> None:
+    """The commit went unanswered and PostgreSQL cannot be asked whether it took (its host gone just then): the
+    sender is told that the item may be stored and to send it again as it was, not that nothing was saved. Sent again
+    once PostgreSQL answers, it is the item stored, once."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=1)
+    unreachable = msgspec.structs.replace(settings, database_url=f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x")
+    app = create_app(unreachable, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    key = {"Idempotency-Key": "outcome-unknown"}
+    form = {"text": "楼道里堆满了杂物。", "submission": "a-form-whose-outcome-is-unknown"}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as lost:
+            link.silence_when_sent = b"COMMIT"
+            answer = await lost.post("/api/v1/items", json=ITEM, headers=key)
+            link.silence_when_sent = b"COMMIT"
+            page = await lost.post("/submit", data=form)
+    finally:
+        await linked.close()
+        await link.close()
+    assert answer.status_code == 503, answer.text
+    assert "may have been saved" in answer.json()["detail"]
+    assert answer.headers["retry-after"].isdigit()
+    assert page.status_code == 503
+    assert "不能确定" in page.text
+    assert form["text"] in page.text
+    again = await client.post("/api/v1/items", json=ITEM, headers=key)
+    page_again = await client.post("/submit", data=form)
+    stored = {row["text"]: row["tracking_code"] for row in await pool.fetch("SELECT text, tracking_code FROM items")}
+    assert again.status_code == 200, again.text
+    assert again.json()["tracking_code"] == stored[ITEM["text"]]
+    assert page_again.status_code == 200
+    assert stored[form["text"]] in page_again.text
+    assert len(stored) == 2
