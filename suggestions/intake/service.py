@@ -209,18 +209,26 @@ async def accept_item(
     session: int = conn.get_server_pid()
     try:
         return await _accept(conn, item, checked, keys, principal, gazetteer, tracking_code, tell=tell)
-    except IN_DOUBT as exc:
+    except _Unanswered as unanswered:
         if database_url is None:
-            raise
+            raise unanswered.outage from None
         # The connection is in doubt: the pool would reset it first, waiting on a server gone silent. Refused when the
         # connection closed and went back to the pool already.
         with contextlib.suppress(asyncpg.InterfaceError):
             conn.terminate()
         stored = await _stored_after_all(database_url, session, tracking_code)
         if stored is None:
-            raise  # certainly not stored
-        log.warning("a commit went unanswered (%s), and its item is stored: answered as stored", type(exc).__name__)
+            raise unanswered.outage from None  # certainly not stored
+        log.warning("a commit went unanswered (%s), and its item is stored", type(unanswered.outage).__name__)
         return Accepted(item=stored, created=True)
+
+
+class _Unanswered(Exception):
+    """The statement that commits the item was sent, and ended so (`outage`) that it may have committed all the same."""
+
+    def __init__(self, outage: Exception) -> None:
+        super().__init__(type(outage).__name__)
+        self.outage = outage
 
 
 async def _stored_after_all(database_url: str, session: int, tracking_code: str) -> ItemCreated | None:
@@ -253,8 +261,12 @@ async def _accept(
     tell: bool,
 ) -> Accepted:
     if not keys:
-        return await _store(conn, item, checked, principal, gazetteer, tracking_code)
+        try:
+            return await _store(conn, item, checked, principal, gazetteer, tracking_code)
+        except IN_DOUBT as exc:  # one statement, committed as it ends
+            raise _Unanswered(exc) from exc
     digest = request_hash(item)
+    committing = False
     try:
         async with conn.transaction():
             earlier = await _earlier_request(conn, keys)
@@ -268,11 +280,16 @@ async def _accept(
                     conn, scope=key.scope, key=key.key, request_hash=digest, item_id=accepted.item.id
                 ):
                     raise _LostRace
+            committing = True  # what ends the block now is the commit
             return accepted
     except _LostRace:
         earlier = await _earlier_request(conn, keys)
         assert earlier is not None
         return _replay(earlier, digest, tell=tell)
+    except IN_DOUBT as exc:
+        if committing:
+            raise _Unanswered(exc) from exc
+        raise
 
 
 async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes, ItemCreated] | None:

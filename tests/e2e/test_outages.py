@@ -590,7 +590,8 @@ async def test_a_commit_whose_outcome_cannot_be_told_says_so(
 ) -> None:
     """The commit went unanswered and PostgreSQL cannot be asked whether it took (its host gone just then): the
     sender is told that the item may be stored and to send it again as it was, not that nothing was saved. Sent again
-    once PostgreSQL answers, it is the item stored, once."""
+    once PostgreSQL answers, it is the item stored, once. A transaction that fell silent before its commit was sent
+    stored nothing, and says so."""
     link = Link(settings.database_url)
     linked = await create_pool(await link.start(), size=1)
     unreachable = msgspec.structs.replace(settings, database_url=f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x")
@@ -603,11 +604,16 @@ async def test_a_commit_whose_outcome_cannot_be_told_says_so(
             answer = await lost.post("/api/v1/items", json=ITEM, headers=key)
             link.silence_when_sent = b"COMMIT"
             page = await lost.post("/submit", data=form)
+            link.silence_when_sent = "路灯又坏了".encode()  # its statement, before its transaction commits
+            cut = await lost.post(
+                "/api/v1/items", json={**ITEM, "text": "路灯又坏了"}, headers={"Idempotency-Key": "cut"}
+            )
     finally:
         await linked.close()
         await link.close()
-    assert answer.status_code == 503, answer.text
+    assert (answer.status_code, cut.status_code) == (503, 503), (answer.text, cut.text)
     assert "may have been saved" in answer.json()["detail"]
+    assert cut.json()["detail"].startswith("Nothing was saved")
     assert answer.headers["retry-after"].isdigit()
     assert page.status_code == 503
     assert "不能确定" in page.text
