@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from suggestions.auth import Principal
-from suggestions.db import rerun_after_schema_change
+from suggestions.db import Session, rerun_after_schema_change, session
 from suggestions.errors import Conflict, InvalidInput, OutcomeUnknown
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
@@ -206,7 +206,7 @@ async def accept_item(
     # Made before the transaction: the item is found by it when the answer to its commit never comes, and the session
     # that may still commit it ended; a connection lost meanwhile no longer names it.
     tracking_code = new_tracking_code()
-    session: int = conn.get_server_pid()
+    in_doubt = session(conn)
     try:
         return await _accept(conn, item, checked, keys, principal, gazetteer, tracking_code, tell=tell)
     except _Unanswered as unanswered:
@@ -216,7 +216,7 @@ async def accept_item(
         # connection closed and went back to the pool already.
         with contextlib.suppress(asyncpg.InterfaceError):
             conn.terminate()
-        stored = await _stored_after_all(database_url, session, tracking_code)
+        stored = await _stored_after_all(database_url, in_doubt, tracking_code)
         if stored is None:
             raise unanswered.outage from None  # certainly not stored
         log.warning("a commit went unanswered (%s), and its item is stored", type(unanswered.outage).__name__)
@@ -231,7 +231,7 @@ class _Unanswered(Exception):
         self.outage = outage
 
 
-async def _stored_after_all(database_url: str, session: int, tracking_code: str) -> ItemCreated | None:
+async def _stored_after_all(database_url: str, in_doubt: Session, tracking_code: str) -> ItemCreated | None:
     """The item, if the session whose commit went unanswered stored it; None if it certainly did not. OutcomeUnknown
     when that cannot be told within IN_DOUBT_SECONDS (PostgreSQL is away, or the session outlived its ending)."""
     try:
@@ -239,7 +239,7 @@ async def _stored_after_all(database_url: str, session: int, tracking_code: str)
             conn = await asyncpg.connect(database_url, server_settings={"application_name": "suggestions"})
             try:
                 return await store.stored_after_all(
-                    conn, session=session, tracking_code=tracking_code, wait_ms=int(IN_DOUBT_SECONDS * 1000 / 2)
+                    conn, session=in_doubt, tracking_code=tracking_code, wait_ms=int(IN_DOUBT_SECONDS * 1000 / 2)
                 )
             finally:
                 conn.terminate()
