@@ -38,6 +38,8 @@ async def migration(pool: asyncpg.Pool) -> AsyncIterator[Any]:
     yield apply
     for undo in changed:
         await pool.execute(undo)
+    # The tests after this one start with statements prepared for the schema they find.
+    await pool.expire_connections()
 
 
 async def test_a_migration_applied_while_the_api_runs_fails_no_request(
