@@ -30,7 +30,7 @@ from litestar.response import Redirect, Template
 from suggestions import areas
 from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
 from suggestions.db import connection
-from suggestions.errors import NOT_STORED, Conflict, InvalidInput, retry_after
+from suggestions.errors import NOT_STORED, Conflict, InvalidInput, OutcomeUnknown, retry_after
 from suggestions.hotspots.views import CallerLookUp, Suggestion, suggest_cases
 from suggestions.intake.callers import CallerHistory, caller_history
 from suggestions.intake.routes import STATUS_TEXT, SeveralReadAlike, find_tracking
@@ -97,6 +97,10 @@ NUMBER_IN_THE_WRONG_BOX = {
     "身份证号不用登记",
 }
 PHONE_LABELS = {"hotline": "回访电话", "grid": "联系电话"}
+MAYBE_FILED = (
+    "系统暂时繁忙，不能确定这通电话是否已经登记。内容还在下面，请过一会儿再按“登记”："
+    "已登记的不会重复登记，会显示查询码。"
+)
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
 SIGNED_OUT = "登录已失效，这通电话还没有登记。请在下面输入令牌，再按“登记”：登录后就登记，内容都还在。"
 # A code no item has: misheard, or another service's. The phone finds what the caller reported with one.
@@ -365,12 +369,16 @@ async def _take_call(
             idempotency_hours=settings.idempotency_hours,
             key_scope=scope,
             area_code=settings.area_code,
+            database_url=settings.database_url,
         )
     except InvalidInput as exc:
         name = exc.problems[0].field
         return page(
             request, settings, principal, data, errors={name: FIELD_MESSAGES.get(name, str(exc))}, status_code=422
         )
+    except OutcomeUnknown as exc:
+        # Perhaps filed: pressed again, the form's key finds the call and its code.
+        return page(request, settings, principal, data, alert=MAYBE_FILED, status_code=503, headers=retry_after(exc))
     except Conflict as exc:
         if exc.field == "external_id":
             message = "这个工单号已经登记过另一通电话：请核对工单号，或留空"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg
 import msgspec
@@ -40,6 +42,54 @@ LOST = (
 )
 
 
+# A migration applied while the service runs (a rolling deploy) changed what a statement prepared before it returns.
+# asyncpg then forgets the pool's prepared statements and prepares the statement again, but only outside a
+# transaction: inside one, the server has already aborted it.
+SCHEMA_CHANGED = (asyncpg.exceptions.InvalidCachedStatementError, asyncpg.exceptions.OutdatedSchemaCacheError)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def rerun_after_schema_change(
+    work: Callable[Concatenate[Any, P], Awaitable[T]],
+) -> Callable[Concatenate[Any, P], Awaitable[T]]:
+    """`work(conn, ...)`, whose transaction a migration broke (SCHEMA_CHANGED), run once more: its transaction rolled
+    back, and its statements are prepared anew. Within a caller's transaction it is the caller's to run again."""
+
+    @functools.wraps(work)
+    async def run(conn: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await work(conn, *args, **kwargs)
+        except SCHEMA_CHANGED as exc:
+            if conn.is_in_transaction():
+                raise
+            log.info(
+                "the schema changed under a prepared statement (%s): running %s again",
+                type(exc).__name__,
+                work.__name__,
+            )
+        return await work(conn, *args, **kwargs)
+
+    return run
+
+
+class Session(msgspec.Struct, frozen=True):
+    """The server's session behind a connection: its process number and when it began, which together name it on its
+    server alone (a number is given again once the session is gone, and another server after a failover has its
+    own)."""
+
+    pid: int
+    started: datetime | None  # None: a connection opened outside the pool, whose start was not asked
+
+
+SESSION_STARTED = "SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+
+
+def session(conn: Any) -> Session:
+    return Session(pid=conn.get_server_pid(), started=getattr(conn, "session_started", None))
+
+
 class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types
     """A connection whose statements, transactions' BEGIN and COMMIT included, wait `statement_seconds` for their
     answer while set (`connection(pool, statement_seconds=...)`), else the pool's command timeout. A statement given
@@ -48,6 +98,7 @@ class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.statement_seconds: float | None = None
+        self.session_started: datetime | None = None  # set by the pool (`_init_pooled`)
 
     def set_statement_seconds(self, seconds: float | None) -> None:
         self.statement_seconds = seconds
@@ -79,6 +130,12 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _init_pooled(conn: Any) -> None:
+    await init_connection(conn)
+    if isinstance(conn, Connection):
+        conn.session_started = await conn.fetchval(SESSION_STARTED)
+
+
 async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncpg.Pool:
     """A pool that opens its first connection now, or, when `lazy`, at its first use: a process that must start while
     PostgreSQL is away (its host rebooting, a failover) connects once it answers."""
@@ -86,7 +143,7 @@ async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncp
         dsn,
         min_size=0 if lazy else 1,
         max_size=size,
-        init=init_connection,
+        init=_init_pooled,
         connection_class=Connection,
         command_timeout=COMMAND_TIMEOUT_SECONDS,
         # Connecting takes milliseconds; a server that has not answered in this long is gone (its host lost, a

@@ -75,7 +75,8 @@ PROBLEMS = {
     422: "Invalid input: `errors` names each field (`stored`: the item a token's Idempotency-Key, sent again with "
     "another body, stored)",
     429: "Too many requests from this client or token: try again after `Retry-After` seconds",
-    503: "PostgreSQL is unreachable or takes no writes; nothing was saved. Try again after `Retry-After` seconds",
+    503: "PostgreSQL is unreachable or takes no writes; nothing was saved (unless `detail` says that its answer was "
+    "lost: send it again with the same Idempotency-Key). Try again after `Retry-After` seconds",
 }
 
 
@@ -88,6 +89,11 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({*statuses, 429})
     }
+
+
+class OutcomeUnknown(Exception):
+    """A write whose commit went unanswered (its server lost or fallen silent just then), and whether it was stored
+    cannot be told until PostgreSQL answers again."""
 
 
 class InvalidInput(Exception):
@@ -253,6 +259,17 @@ def on_transaction_rollback(request: Request[Any, Any, Any], exc: Exception) -> 
     )
 
 
+def on_outcome_unknown(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.warning("outcome unknown on %s %s", request.method, _route(request))
+    return problem(
+        503,
+        "Service temporarily unavailable",
+        detail="PostgreSQL's answer was lost, and this may have been saved. Send it again with the same "
+        "Idempotency-Key: what was saved is then answered.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # Log the class and where, never the message: it may quote the resident's text.
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, _route(request), exc_info=False)
@@ -356,6 +373,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         StateConflict: on_state_conflict,
         HTTPException: on_http_exception,
         asyncpg.exceptions.TransactionRollbackError: on_transaction_rollback,
+        OutcomeUnknown: on_outcome_unknown,
         Exception: on_unexpected,
     }
     for outage in DATABASE_OUTAGES:

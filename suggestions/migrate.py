@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import itertools
 import re
+import time
 from pathlib import Path
 
 import asyncpg
@@ -61,15 +64,39 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
                 if applied[path.name] != checksum:
                     raise MigrationError(f"{path.name} has changed since it was applied; add a new migration instead")
                 continue
-            async with conn.transaction():
-                await conn.execute(path.read_text(encoding="utf-8"))
-                await conn.execute(
-                    "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", path.name, checksum
-                )
+            await _apply(conn, path.name, path.read_text(encoding="utf-8"), checksum)
             done.append(path.name)
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
+
+
+# A migration applied while the service runs (a rolling deploy) waits for a table's lock at most this long at a time.
+# While it waits, every statement on that table waits behind it: longer, and residents' requests, which wait 5 s for a
+# statement (`db.QUICK_STATEMENT_SECONDS`), would answer 503 for as long as a long report held the table.
+LOCK_WAIT = "2s"
+# Between two tries the service's statements go through; a table still held after this long is a stuck session's.
+RETRY_SECONDS = (0.5, 1, 2, 4)
+GIVE_UP_AFTER_SECONDS = 600
+
+
+async def _apply(conn: asyncpg.Connection, name: str, sql: str, checksum: str) -> None:
+    """Apply one migration in its own transaction, trying again while a table it needs is held."""
+    deadline = time.monotonic() + GIVE_UP_AFTER_SECONDS
+    for attempt in itertools.count():
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", name, checksum)
+            return
+        except asyncpg.exceptions.LockNotAvailableError:
+            if time.monotonic() > deadline:
+                raise MigrationError(
+                    f"{name}: a table it changes was held for {GIVE_UP_AFTER_SECONDS} s (a long or stuck "
+                    "transaction: see pg_stat_activity); nothing of it was applied"
+                ) from None
+            await asyncio.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
 
 
 async def pending_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:

@@ -8,6 +8,7 @@ idempotency key left (a hash of the original request, contact included).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -66,11 +67,12 @@ class RetentionReport(msgspec.Struct, kw_only=True):
 
 
 async def anonymise_closed(
-    conn: Any, *, closed_days: int, dry_run: bool = False, batch_size: int = BATCH_SIZE
+    conn: Any, *, closed_days: int, dry_run: bool = False, batch_size: int = BATCH_SIZE, until: float | None = None
 ) -> RetentionReport:
     """Anonymise items closed more than `closed_days` ago. Running it again changes nothing.
 
-    Call it outside a transaction: each batch commits on its own.
+    Call it outside a transaction: each batch commits on its own. `until` (a `time.monotonic()` time): no batch is
+    begun after it, and what is left is the next run's.
     """
     if closed_days < 0:
         raise ValueError("closed_days must be 0 or more")
@@ -81,10 +83,11 @@ async def anonymise_closed(
             closed_days=closed_days, dry_run=True, items=due["items"], contacts=due["contacts"], batches=0
         )
     report = RetentionReport(closed_days=closed_days, dry_run=False, items=0, contacts=0, batches=0)
-    while True:
+    while until is None or time.monotonic() < until:
         done = await conn.fetchrow(ANONYMISE_BATCH, cutoff, batch_size)
         if done["items"] == 0:
             return report
         report.batches += 1
         report.items += done["items"]
         report.contacts += done["contacts"]
+    return report

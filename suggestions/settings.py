@@ -80,7 +80,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The district's time zone (IANA name): the dates residents' pages show, the days of the satisfaction report and
     # of `suggestions export classifications`.
     timezone: str = "Asia/Shanghai"
-    # Days after closing that `suggestions retention` keeps an item's personal data; then it is anonymised.
+    # Days after closing that an item's personal data is kept; then the workers erase it (hourly; by hand: retention).
     retention_days: Annotated[int, Meta(ge=0, le=MAX_RETENTION_DAYS)] = 365
     # Logs: one JSON object a line, or plain lines for a person at a terminal; and the least level written.
     log_format: Literal["json", "text"] = "json"

@@ -25,7 +25,7 @@ from suggestions import areas
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
-from suggestions.db import connection
+from suggestions.db import connection, rerun_after_schema_change
 from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
@@ -331,6 +331,7 @@ async def _written(note: Awaitable[Any]) -> bool:
     return await note is not None
 
 
+@rerun_after_schema_change
 async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key: str, item_id: int) -> bool:
     """Do a form's work unless the same form (its page's key) was done before: a double click or a browser's retry
     would otherwise write an interim reply twice, or answer "already closed" to the staff who just closed the item.

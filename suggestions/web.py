@@ -20,7 +20,7 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions.db import QUICK_STATEMENT_SECONDS, connection
-from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
+from suggestions.errors import NOT_STORED, InvalidInput, OutcomeUnknown, StateConflict, retry_after
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
@@ -196,6 +196,10 @@ NOT_SAVED = (
     "系统暂时繁忙，这次没有保存。您写的内容还在下面，请过一会儿再点“提交”。"
     "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
 )
+MAYBE_SAVED = (
+    "系统暂时繁忙，不能确定刚才是否已经提交成功。您写的内容还在下面，请过一会儿再点一次“提交”："
+    "已经收到的不会重复登记，会显示您的查询码。情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
+)
 TOO_MANY = (
     "提交太频繁了，这次没有保存。您写的内容还在下面，请过 {minutes} 分钟后再点“提交”。"
     "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
@@ -254,6 +258,7 @@ async def submit(
                 key_scope=SUBMISSION_SCOPE,
                 also_key=repeat_key(request.client.host if request.client else "", item, request.state.get(BROWSER)),
                 area_code=settings.area_code,
+                database_url=settings.database_url,
             )
     except InvalidInput as exc:
         field = exc.problems[0].field
@@ -263,6 +268,9 @@ async def submit(
         # form anew and empty; the form comes back filled in, with its token, to be sent again in a moment.
         log.warning("form not stored: %s", type(exc).__name__)
         return _form_page(settings, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
+    except OutcomeUnknown as exc:
+        # Perhaps stored: sent again with its token, the form finds its item and shows its code.
+        return _form_page(settings, data, alert=MAYBE_SAVED, status_code=503, headers=retry_after(exc))
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel="web").inc()
         await wake_classifier(request.app.state.queue, accepted.item.id)

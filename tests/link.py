@@ -17,8 +17,10 @@ class Link:
     """Listens on a port of its own and forwards each connection to the server `url` names.
 
     `cut_when_sent`: the next connection whose client sends these bytes is cut there, both ways, before they reach
-    the server (once). `hold_close`: seconds a client's side stays open after the server closed its own, as when the
-    server's last message has arrived and its closing has not yet. `silence()`: the connections open now carry
+    the server (once). `silence_when_sent`: the next connection whose client sends these bytes carries them to the
+    server and then nothing more either way (once), as when the server's host is lost after a commit reached it and
+    before its answer left. `hold_close`: seconds a client's side stays open after the server closed its own, as when
+    the server's last message has arrived and its closing has not yet. `silence()`: the connections open now carry
     nothing more either way and stay open; new ones are forwarded."""
 
     def __init__(self, url: str) -> None:
@@ -29,6 +31,7 @@ class Link:
         )
         self._parts = parts
         self.cut_when_sent: bytes | None = None
+        self.silence_when_sent: bytes | None = None
         self.hold_close = 0.0
         self.cuts = 0
         self._server: asyncio.Server | None = None
@@ -104,6 +107,9 @@ class Link:
                     return
                 writer.write(chunk)
                 await writer.drain()
+                if self.silence_when_sent is not None and self.silence_when_sent in chunk:
+                    self.silence_when_sent = None
+                    silenced.add(True)
         writer.close()
 
     async def _server_to_client(

@@ -14,6 +14,7 @@ from msgspec import Meta
 from suggestions.auth import BEARER, guarded_principal, staff_only
 from suggestions.classify.serving import serving_topics
 from suggestions.classify.store import place_unplaced
+from suggestions.db import rerun_after_schema_change
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.hotspots.tracker import reassess, refresh_case_risk, retopic
 from suggestions.intake.schema import PathId, Strict
@@ -74,6 +75,7 @@ class CorrectionRow(msgspec.Struct):
     risk_level: int | None
 
 
+@rerun_after_schema_change
 async def correct(conn: Any, *, item_id: int, correction: Correction, topics: tuple[str, ...], who: int) -> bool:
     """Apply a staff correction; False if there is no such item."""
     if correction.topic is None and correction.risk_level is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from suggestions.db import rerun_after_schema_change
 from suggestions.hotspots.similarity import signature
 from suggestions.hotspots.tracker import (
     Placed,
@@ -174,6 +175,7 @@ def _claimed(row: Any) -> Claimed:
     return Claimed(id=row["id"], text=row["text_masked"], attempts=row["attempts"])
 
 
+@rerun_after_schema_change
 async def record_classifications(
     conn: Any, outcomes: Sequence[Outcome], *, replace_version: str | None = None
 ) -> list[int]:

@@ -13,7 +13,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import asyncpg
 from arq import cron
@@ -23,7 +24,7 @@ from suggestions import queue
 from suggestions.classify import store
 from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
-from suggestions.db import connection, create_pool
+from suggestions.db import connection, create_pool, rerun_after_schema_change
 from suggestions.hotspots.tracker import refit_prior, review_hotspots
 from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
 from suggestions.settings import Settings, load_settings
@@ -203,6 +204,11 @@ async def hourly(ctx: dict[str, Any]) -> None:
     await run_if_due(ctx, "hourly")
 
 
+async def retention(ctx: dict[str, Any]) -> None:
+    """Cron: anonymise the personal data of items closed longer ago than the retention period."""
+    await run_if_due(ctx, "retention")
+
+
 async def _purge_idempotency_keys(conn: Any, settings: Settings) -> None:
     from suggestions.intake.store import delete_expired_idempotency_keys
 
@@ -215,11 +221,35 @@ async def _refit_and_review(conn: Any, settings: Settings) -> None:
     await review_hotspots(conn)
 
 
-# The workers' maintenance, each at this minute of every hour. arq runs it (unique: one worker for each due time)
-# while Redis answers; while it is away each worker's sweeping loop runs what is due (`run_due_maintenance`).
-MAINTENANCE: dict[str, tuple[int, Callable[[Any, Settings], Awaitable[None]]]] = {
-    "purge_idempotency_keys": (17, _purge_idempotency_keys),
-    "hourly": (7, _refit_and_review),
+# How long one hour's retention run may take: a backlog (the first run on years of records, a retention period
+# shortened) goes on in the next hour's, within arq's timeout for a job.
+RETENTION_SECONDS = 40
+
+
+async def _anonymise_past_retention(conn: Any, settings: Settings) -> None:
+    from suggestions.retention import anonymise_closed
+
+    report = await anonymise_closed(
+        conn, closed_days=settings.retention_days, until=time.monotonic() + RETENTION_SECONDS
+    )
+    log.info("retention anonymised %d items and %d contacts", report.items, report.contacts)
+
+
+class Maintenance(NamedTuple):
+    minute: int  # of every hour
+    work: Callable[[Any, Settings], Awaitable[None]]
+    # Work that commits as it goes (a batch at a time, so that no row stays locked for long) runs once its claim has
+    # committed; a worker that dies meanwhile leaves the rest to the next due time.
+    commits_as_it_goes: bool = False
+
+
+# The workers' maintenance. arq runs it (unique: one worker for each due time) while Redis answers; while it is away
+# each worker's sweeping loop runs what is due (`run_due_maintenance`).
+MAINTENANCE: dict[str, Maintenance] = {
+    "purge_idempotency_keys": Maintenance(17, _purge_idempotency_keys),
+    "hourly": Maintenance(7, _refit_and_review),
+    # Personal data kept past the retention period (`suggestions retention` does the same by hand).
+    "retention": Maintenance(37, _anonymise_past_retention, commits_as_it_goes=True),
 }
 
 # The job's latest due time, by the server's clock (one for every worker), claimed unless it ran for it already. A
@@ -235,15 +265,27 @@ RETURNING due_at
 
 async def run_if_due(ctx: dict[str, Any], job: str) -> bool:
     """Run a maintenance job unless a worker ran it for its latest due time: once per due time between all the
-    workers, whether arq started it or a worker without Redis did. Its work commits with the claim."""
-    minute, work = MAINTENANCE[job]
-    async with connection(ctx["db_pool"]) as conn, conn.transaction():
-        due = await conn.fetchval(CLAIM_DUE, job, minute)
-        if due is None:
-            return False
-        await work(conn, ctx["settings"])
+    workers, whether arq started it or a worker without Redis did. Its work commits with the claim, or after it
+    (`Maintenance.commits_as_it_goes`)."""
+    async with connection(ctx["db_pool"]) as conn:
+        due = await _claim_and_run(conn, job, ctx["settings"])
+    if due is None:
+        return False
     log.info("ran %s due at %s", job, due.isoformat(timespec="minutes"))
     return True
+
+
+@rerun_after_schema_change
+async def _claim_and_run(conn: Any, job: str, settings: Settings) -> datetime | None:
+    """The due time the job ran for, None if a worker ran it for that time already."""
+    minute, work, commits_as_it_goes = MAINTENANCE[job]
+    async with conn.transaction():
+        due: datetime | None = await conn.fetchval(CLAIM_DUE, job, minute)
+        if due is not None and not commits_as_it_goes:
+            await work(conn, settings)
+    if due is not None and commits_as_it_goes:
+        await work(conn, settings)
+    return due
 
 
 async def run_due_maintenance(ctx: dict[str, Any]) -> None:
@@ -285,11 +327,18 @@ def worker_settings(settings: Settings, **overrides: Any) -> dict[str, Any]:
             ),
             cron(
                 unquoted(purge_idempotency_keys),
-                minute={MAINTENANCE["purge_idempotency_keys"][0]},
+                minute={MAINTENANCE["purge_idempotency_keys"].minute},
                 second={0},
                 unique=True,
             ),
-            cron(unquoted(hourly), minute={MAINTENANCE["hourly"][0]}, second={0}, unique=True, run_at_startup=True),
+            cron(unquoted(hourly), minute={MAINTENANCE["hourly"].minute}, second={0}, unique=True, run_at_startup=True),
+            cron(
+                unquoted(retention),
+                minute={MAINTENANCE["retention"].minute},
+                second={0},
+                unique=True,
+                run_at_startup=True,
+            ),
         ],
         "queue_name": settings.queue_name,
         "redis_settings": queue.redis_settings(settings.redis_url),

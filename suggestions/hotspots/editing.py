@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from suggestions.db import write_jsonl
+from suggestions.db import rerun_after_schema_change, write_jsonl
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.cases import CASE_SIGNATURE_SIZE, CaseCandidate, merge_signature
 from suggestions.hotspots.similarity import EMPTY, combine, signature
@@ -141,6 +141,7 @@ async def _count_problem(conn: Any, case: Any, change: int) -> None:
         await conn.execute(COUNT_PROBLEM, case["street"], case["topic"], day, change)
 
 
+@rerun_after_schema_change
 async def merge_cases(conn: Any, *, case_id: int, into: int, by: int | None = None) -> bool:
     """Move every report of `case_id` into `into`. False if `case_id` does not exist; an `into` that does not is bad
     input. `by`: the staff token, kept with the edit (`case_edits`)."""
@@ -255,6 +256,7 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
     return msgspec.structs.replace(into, signature=merged, size=into.size + other.size)
 
 
+@rerun_after_schema_change
 async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | None = None) -> int | None:
     """Put a report in another open case, or (case_id None) in a case of its own. Returns its case, None if no item.
     `by`: the staff token, kept with the edit (`case_edits`) when the report had a case to leave."""
@@ -442,6 +444,7 @@ WHERE id = $1
 """
 
 
+@rerun_after_schema_change
 async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep: frozenset[str] = frozenset()) -> bool:
     """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
 
@@ -477,6 +480,7 @@ INSERT INTO item_assignments (item_id, desk, assigned_by, assigned_at) SELECT * 
 """
 
 
+@rerun_after_schema_change
 async def assign_case(conn: Any, *, case_id: int, assignment: Assignment, by: int) -> bool:
     """Hand every report of a case still at work to one desk; False if there is no such case. A case's reply is then
     the desk's, and counted for it (`ratings.satisfaction_report`), as the reply to a report assigned on its own."""
@@ -527,6 +531,7 @@ RETURNING id, kind, status, case_id, ended_at, dismissal_note
 """
 
 
+@rerun_after_schema_change
 async def dismiss_hotspot(conn: Any, *, hotspot_id: int, dismissal: Dismissal, by: int) -> Dismissed | None:
     """Take a hotspot off the list and its reports' lift; None if there is no such hotspot. It is not raised again
     unless it grows (`tracker.dismissed`). A case's other hotspot (a crowd, when its escalation was dismissed) lifts

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from suggestions.db import rerun_after_schema_change
 from suggestions.hotspots.bursts import (
     DEFAULT_PRIOR,
     DayCount,
@@ -999,6 +1000,7 @@ RETURNING h.id
 ACTIVE_BURSTS = "SELECT street, topic FROM hotspots WHERE kind = 'burst' AND status = 'active'"
 
 
+@rerun_after_schema_change
 async def review_hotspots(conn: Any) -> None:
     """End hotspots that time has cooled: a burst whose window moved on, a case nobody reported for a week."""
     async with conn.transaction():

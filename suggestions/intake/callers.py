@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from suggestions.db import rerun_after_schema_change
 from suggestions.hotspots.tracker import OWN_CASES_MAX
 from suggestions.intake.schema import Channel, Status
 
@@ -85,6 +86,7 @@ def _message(items: list[CallerItem], open_count: int, closed: int, shared: bool
     return said
 
 
+@rerun_after_schema_change
 async def caller_history(conn: Any, *, phone: str, who: int, limit: int, status_text: dict[str, str]) -> CallerHistory:
     """The items left with this phone (canonical form), the reads recorded in the same transaction."""
     since = datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS)

@@ -136,6 +136,7 @@ async def create_item(
         idempotency_hours=settings.idempotency_hours,
         also_key=resent_key(data, principal, settings.idempotency_hours),
         area_code=settings.area_code,
+        database_url=settings.database_url,
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from suggestions.auth import Principal
-from suggestions.errors import Conflict, InvalidInput
+from suggestions.db import Session, rerun_after_schema_change, session
+from suggestions.errors import Conflict, InvalidInput, OutcomeUnknown
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
 from suggestions.intake.tracking_code import new_tracking_code
 from suggestions.privacy import drop_invisible, holds_phone_or_id, mask_pii, normalize_phone
+
+log = logging.getLogger(__name__)
+
+# How long a sender waits, after a commit whose answer never came, for the service to find out whether it stored the
+# item: longer, and a server that is gone keeps every sender waiting twice the statement time.
+IN_DOUBT_SECONDS = 3.0
+# How a statement ends when its transaction may have committed all the same: its answer did not come in time, or its
+# connection was lost after it was sent (08007 is the server saying so).
+IN_DOUBT = (
+    TimeoutError,
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.TransactionResolutionUnknownError,
+)
 
 # A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -184,23 +203,88 @@ async def accept_item(
     key_scope: str | None = None,
     also_key: IdempotencyKey | None = None,
     area_code: str,
+    database_url: str | None = None,
 ) -> Accepted:
     """Store the item and its contact in one transaction. The caller wakes a worker after this returns.
 
     `key_scope`: where the Idempotency-Key is unique, when not the channel and the caller's token (the residents'
     form keeps its pages' tokens apart). `also_key`: a second key, claimed in the same transaction, under which an
-    earlier request is found as under the first. `area_code`: the district's (`Settings.area_code`)."""
+    earlier request is found as under the first. `database_url`: where to find out, on a connection of its own,
+    whether an item whose commit went unanswered (its statement timed out, its connection was lost) was stored after
+    all: it is answered as stored, the outage raised when it certainly is not, and OutcomeUnknown when that cannot be
+    told. Without it, the outage is raised. `area_code`: the district's (`Settings.area_code`)."""
     checked = check_item(item, history=history, area_code=area_code)
     keys = [] if also_key is None else [also_key]
     if idempotency_key is not None:
         scope = key_scope or idempotency_scope(item, principal)
         keys.insert(0, IdempotencyKey(scope, idempotency_key, idempotency_hours))
-    if not keys:
-        return await _store(conn, item, checked, principal, gazetteer)
-    digest = request_hash(item)
     # A key refused for another body names what it stored to its sender: a token's keys are its own (anonymous senders
     # share theirs, and the residents' form keeps its own scope).
     tell = principal is not None and key_scope is None
+    # Made before the transaction: the item is found by it when the answer to its commit never comes, and the session
+    # that may still commit it ended; a connection lost meanwhile no longer names it.
+    tracking_code = new_tracking_code()
+    in_doubt = session(conn)
+    try:
+        return await _accept(conn, item, checked, keys, principal, gazetteer, tracking_code, tell=tell)
+    except _Unanswered as unanswered:
+        if database_url is None:
+            raise unanswered.outage from None
+        # The connection is in doubt: the pool would reset it first, waiting on a server gone silent. Refused when the
+        # connection closed and went back to the pool already.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+        stored = await _stored_after_all(database_url, in_doubt, tracking_code)
+        if stored is None:
+            raise unanswered.outage from None  # certainly not stored
+        log.warning("a commit went unanswered (%s), and its item is stored", type(unanswered.outage).__name__)
+        return Accepted(item=stored, created=True)
+
+
+class _Unanswered(Exception):
+    """The statement that commits the item was sent, and ended so (`outage`) that it may have committed all the same."""
+
+    def __init__(self, outage: Exception) -> None:
+        super().__init__(type(outage).__name__)
+        self.outage = outage
+
+
+async def _stored_after_all(database_url: str, in_doubt: Session, tracking_code: str) -> ItemCreated | None:
+    """The item, if the session whose commit went unanswered stored it; None if it certainly did not. OutcomeUnknown
+    when that cannot be told within IN_DOUBT_SECONDS (PostgreSQL is away, or the session outlived its ending)."""
+    try:
+        async with asyncio.timeout(IN_DOUBT_SECONDS):
+            conn = await asyncpg.connect(database_url, server_settings={"application_name": "suggestions"})
+            try:
+                return await store.stored_after_all(
+                    conn, session=in_doubt, tracking_code=tracking_code, wait_ms=int(IN_DOUBT_SECONDS * 1000 / 2)
+                )
+            finally:
+                conn.terminate()
+    except Exception as exc:  # whatever stops the look, the sender hears that the item may be stored
+        log.warning("whether an unanswered commit stored its item cannot be told (%s)", type(exc).__name__)
+        raise OutcomeUnknown from None
+
+
+@rerun_after_schema_change
+async def _accept(
+    conn: Any,
+    item: ItemIn,
+    checked: _Checked,
+    keys: list[IdempotencyKey],
+    principal: Principal | None,
+    gazetteer: Gazetteer,
+    tracking_code: str,
+    *,
+    tell: bool,
+) -> Accepted:
+    if not keys:
+        try:
+            return await _store(conn, item, checked, principal, gazetteer, tracking_code)
+        except IN_DOUBT as exc:  # one statement, committed as it ends
+            raise _Unanswered(exc) from exc
+    digest = request_hash(item)
+    committing = False
     try:
         async with conn.transaction():
             earlier = await _earlier_request(conn, keys)
@@ -208,17 +292,22 @@ async def accept_item(
                 return _replay(earlier, digest, tell=tell)
             for key in keys:
                 await store.forget_expired_key(conn, scope=key.scope, key=key.key, hours=key.hours)
-            accepted = await _store(conn, item, checked, principal, gazetteer)
+            accepted = await _store(conn, item, checked, principal, gazetteer, tracking_code)
             for key in keys if accepted.created else []:
                 if not await store.claim_idempotency_key(
                     conn, scope=key.scope, key=key.key, request_hash=digest, item_id=accepted.item.id
                 ):
                     raise _LostRace
+            committing = True  # what ends the block now is the commit
             return accepted
     except _LostRace:
         earlier = await _earlier_request(conn, keys)
         assert earlier is not None
         return _replay(earlier, digest, tell=tell)
+    except IN_DOUBT as exc:
+        if committing:
+            raise _Unanswered(exc) from exc
+        raise
 
 
 async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes, ItemCreated] | None:
@@ -230,11 +319,11 @@ async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes
 
 
 async def _store(
-    conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None, gazetteer: Gazetteer
+    conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None, gazetteer: Gazetteer, tracking_code: str
 ) -> Accepted:
     created = await store.insert_item(
         conn,
-        tracking_code=new_tracking_code(),
+        tracking_code=tracking_code,
         channel=item.channel,
         kind=item.kind,
         text=checked.text,

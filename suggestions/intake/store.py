@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from suggestions.db import Session
 from suggestions.hotspots.places import Place
 from suggestions.intake.schema import ItemCreated
 
@@ -24,6 +25,19 @@ WITH item AS (
 )
 SELECT id, tracking_code, status FROM item
 """
+
+# After a commit whose answer never came: the session that sent it (its number $1, begun at $2, as `db.Session` names
+# it) is ended, waiting up to $3 ms for it to go, so that its transaction has committed or never will.
+END_SESSION = """
+SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity
+WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
+"""
+SESSION_GONE = """
+SELECT NOT EXISTS (
+    SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
+)
+"""
+SELECT_BY_TRACKING_CODE = "SELECT id, tracking_code, status FROM items WHERE tracking_code = $1"
 
 SELECT_BY_EXTERNAL_ID = """
 SELECT i.id, i.tracking_code, i.status, i.text, i.text_masked, i.place, i.kind, i.received_at, i.created_at, i.lat,
@@ -113,6 +127,23 @@ async def insert_item(
         where.locality_level,
     )
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
+
+
+class Unknown(Exception):
+    """Whether an item was stored cannot be told: the session that may still commit it did not end in time."""
+
+
+async def stored_after_all(conn: Any, *, session: Session, tracking_code: str, wait_ms: int) -> ItemCreated | None:
+    """The item under this tracking code, once `session` (whose commit of it went unanswered) is over; None if it is
+    certainly not stored. Unknown if the session outlived `wait_ms`."""
+    await conn.fetch(END_SESSION, session.pid, session.started, wait_ms)
+    gone = await conn.fetchval(SESSION_GONE, session.pid, session.started)
+    row = await conn.fetchrow(SELECT_BY_TRACKING_CODE, tracking_code)
+    if row is not None:
+        return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
+    if not gone:
+        raise Unknown
+    return None
 
 
 async def item_by_external_id(conn: Any, *, channel: str, external_id: str) -> Any:

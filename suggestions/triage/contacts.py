@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from suggestions.db import rerun_after_schema_change
+
 READ = "SELECT name, phone, anonymised_at FROM contacts WHERE item_id = $1"
 RECORD_READ = "INSERT INTO contact_reads (item_id, read_by) VALUES ($1, $2)"
 
@@ -24,6 +26,7 @@ class NoContact(Exception):
     """The item exists but holds no contact: the sender left none, or retention erased it."""
 
 
+@rerun_after_schema_change
 async def read_contact(conn: Any, *, item_id: int, who: int) -> Contact | None:
     """The item's contact, the read recorded; None if there is no such item."""
     async with conn.transaction():

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from suggestions.db import rerun_after_schema_change
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.intake.service import shows_anything
@@ -48,6 +49,7 @@ RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS 
 TOUCH = "UPDATE items SET updated_at = now() WHERE id = $1"
 
 
+@rerun_after_schema_change
 async def add_note(
     conn: Any, *, item_id: int, note: NoteIn, who: int, keep: frozenset[str] = frozenset()
 ) -> NoteView | None:

@@ -17,6 +17,7 @@ import msgspec
 from msgspec import Meta
 
 from suggestions.classify.store import place_unplaced
+from suggestions.db import rerun_after_schema_change
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.hotspots.tracker import relift
 from suggestions.intake.schema import NO_NUL, Strict
@@ -178,6 +179,7 @@ async def rate_on_call(conn: Any, *, item_id: int, rating: RatingIn, now: dateti
     return await _rate(conn, LOCK_BY_ID, item_id, rating=rating, now=now, source="callback", recorded_by=recorded_by)
 
 
+@rerun_after_schema_change
 async def _rate(
     conn: Any,
     lock: str,

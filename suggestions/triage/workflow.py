@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta
 
+from suggestions.db import rerun_after_schema_change
 from suggestions.errors import InvalidInput, StateConflict
 from suggestions.intake.schema import NO_NUL, Strict
 from suggestions.intake.service import shows_anything
@@ -77,6 +78,7 @@ def _refuse_unless_workable(status: str) -> None:
         )
 
 
+@rerun_after_schema_change
 async def _change(conn: Any, item_id: int, statement: str, *args: Any) -> bool:
     """Apply one workflow step to an item that allows it; False if there is no such item."""
     async with conn.transaction():
@@ -131,6 +133,7 @@ INSERT INTO item_notes (item_id, text, text_masked, public, written_by) VALUES (
 """
 
 
+@rerun_after_schema_change
 async def withdraw_reply(conn: Any, *, item_id: int, withdrawal: Withdrawal, who: int) -> bool:
     """Take back the reply of a closed item nobody has rated yet (sent to the wrong item, or before the work was
     done): the item is at work again, and a staff note says who withdrew which reply and why. False if there is no

@@ -540,3 +540,89 @@ async def test_a_staff_step_waiting_for_a_lock_is_not_cut_short(
             await asyncio.sleep(7)
         response, _ = await timed(assigning)
         assert response.status_code == 200, response.text
+
+
+async def test_a_commit_whose_answer_never_came_is_answered_as_it_ended(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The commit reaches PostgreSQL and its answer never comes back within the residents' statement time (the
+    server's host lost just then, a commit that waited for a standby and was cancelled after it committed locally):
+    the item is stored, and the sender is told so with its tracking code. Told 503, "nothing was saved", a sender sends
+    it again, and without an Idempotency-Key it is stored twice. A transaction whose commit never reached the server
+    is still a 503 with nothing stored."""
+    link = Link(settings.database_url)
+    url = await link.start()
+    linked = await create_pool(url, size=1)
+    app = create_app(
+        msgspec.structs.replace(settings, database_url=url), pool=linked, queue=queue, model=model, gazetteer=gazetteer
+    )
+    texts = ["路口的红绿灯坏了三天。", "小区门口的井盖丢了。", "楼下的路灯一直不亮。", "楼道里堆满了杂物。"]
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            answers = []
+            for text, headers, silent_after in (
+                (texts[0], {"Idempotency-Key": "commit-unanswered"}, b"COMMIT"),
+                (texts[1], {}, texts[1].encode()),  # one statement, committed as it ends
+                (texts[2], {"Idempotency-Key": "commit-never-sent"}, texts[2].encode()),
+            ):
+                link.silence_when_sent = silent_after
+                answers.append(await client.post("/api/v1/items", json={**ITEM, "text": text}, headers=headers))
+                assert link.silence_when_sent is None
+            # The resident's form, its page's token its key.
+            link.silence_when_sent = b"COMMIT"
+            page = await client.post("/submit", data={"text": texts[3], "submission": "a-form-whose-answer-was-lost"})
+    finally:
+        await linked.close()
+        await link.close()
+    stored = {row["text"]: row for row in await pool.fetch("SELECT text, id, tracking_code FROM items")}
+    for answer, text in zip(answers[:2], texts, strict=False):
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["tracking_code"] == stored[text]["tracking_code"]
+    assert answers[2].status_code == 503, answers[2].text
+    assert answers[2].headers["retry-after"].isdigit()
+    assert page.status_code == 201, page.text
+    assert stored[texts[3]]["tracking_code"] in page.text
+    assert set(stored) == {*texts[:2], texts[3]}
+
+
+async def test_a_commit_whose_outcome_cannot_be_told_says_so(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, client: httpx.AsyncClient
+) -> None:
+    """The commit went unanswered and PostgreSQL cannot be asked whether it took (its host gone just then): the
+    sender is told that the item may be stored and to send it again as it was, not that nothing was saved. Sent again
+    once PostgreSQL answers, it is the item stored, once. A transaction that fell silent before its commit was sent
+    stored nothing, and says so."""
+    link = Link(settings.database_url)
+    linked = await create_pool(await link.start(), size=1)
+    unreachable = msgspec.structs.replace(settings, database_url=f"postgresql://postgres@127.0.0.1:{DEAD_PORT}/x")
+    app = create_app(unreachable, pool=linked, queue=queue, model=model, gazetteer=gazetteer)
+    key = {"Idempotency-Key": "outcome-unknown"}
+    form = {"text": "楼道里堆满了杂物。", "submission": "a-form-whose-outcome-is-unknown"}
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as lost:
+            link.silence_when_sent = b"COMMIT"
+            answer = await lost.post("/api/v1/items", json=ITEM, headers=key)
+            link.silence_when_sent = b"COMMIT"
+            page = await lost.post("/submit", data=form)
+            link.silence_when_sent = "路灯又坏了".encode()  # its statement, before its transaction commits
+            cut = await lost.post(
+                "/api/v1/items", json={**ITEM, "text": "路灯又坏了"}, headers={"Idempotency-Key": "cut"}
+            )
+    finally:
+        await linked.close()
+        await link.close()
+    assert (answer.status_code, cut.status_code) == (503, 503), (answer.text, cut.text)
+    assert "may have been saved" in answer.json()["detail"]
+    assert cut.json()["detail"].startswith("Nothing was saved")
+    assert answer.headers["retry-after"].isdigit()
+    assert page.status_code == 503
+    assert "不能确定" in page.text
+    assert form["text"] in page.text
+    again = await client.post("/api/v1/items", json=ITEM, headers=key)
+    page_again = await client.post("/submit", data=form)
+    stored = {row["text"]: row["tracking_code"] for row in await pool.fetch("SELECT text, tracking_code FROM items")}
+    assert again.status_code == 200, again.text
+    assert again.json()["tracking_code"] == stored[ITEM["text"]]
+    assert page_again.status_code == 200
+    assert stored[form["text"]] in page_again.text
+    assert len(stored) == 2

@@ -29,6 +29,9 @@ from tests.faults.accounting import account, submit_all, wait_classified
 from tests.link import Link
 
 PRODUCTION = Settings()  # lease and sweep timings as deployed, not the suite's quick ones
+# How long a worker process may take to start, load its model and classify, on a machine shared with other work: a
+# few seconds when quiet, much longer when every core is busy.
+WORKER_STARTS_WITHIN = 60
 
 
 def deployed(settings: Settings, **changes: Any) -> Settings:
@@ -64,10 +67,12 @@ async def test_workers_killed_three_times_under_load(
         for threshold in thresholds:
             while await pool.fetchval("SELECT count(*) FROM items") < threshold:
                 await asyncio.sleep(0.05)
-            # Kill it while it is working: wait until it has classified something since it (re)started.
+            # Kill it while it is working: wait until it has classified something since it (re)started, however long
+            # a busy machine takes to start it and load its model.
             before = await classified()
-            deadline = time.monotonic() + 20
-            while await classified() == before and time.monotonic() < deadline:
+            deadline = time.monotonic() + WORKER_STARTS_WITHIN
+            while await classified() == before:
+                assert time.monotonic() < deadline, f"the worker classified nothing in {WORKER_STARTS_WITHIN} s"
                 await asyncio.sleep(0.05)
             worker.kill()
             kills.append(time.monotonic())
@@ -79,7 +84,9 @@ async def test_workers_killed_three_times_under_load(
             submissions = await submit_all(client, 2000, concurrency=32, per_second=150)
             await killing
         assert len(kills) == 3
-        waited = await wait_classified(pool, within=60)
+        # The items each killed worker held wait for their lease to run out, and then for the sweeper: longer than
+        # that without an item classified, and they were lost to it.
+        await wait_classified(pool, progress_within=run.lease_seconds + run.sweep_after_seconds + WORKER_STARTS_WITHIN)
         since_last_restart = time.monotonic() - kills[-1]
 
     async with pool.acquire() as conn:
@@ -87,7 +94,6 @@ async def test_workers_killed_three_times_under_load(
     print(f"\nworker killed 3 times: {accounting.line()}; all classified {since_last_restart:.1f} s after the restart")
     assert submissions.statuses.count(201) == 2000
     assert accounting.exact, accounting.line()
-    assert waited <= 60
 
 
 async def test_redis_killed_restarted_then_wiped(
@@ -115,7 +121,7 @@ async def test_redis_killed_restarted_then_wiped(
         with processes.running(worker):
             async with api(run, pool, queue, model, gazetteer) as client:
                 submissions = await submit_all(client, 600, concurrency=8, per_second=100, on_progress=saboteur)
-            await wait_classified(pool, within=60)
+            await wait_classified(pool, progress_within=60)
     finally:
         await queue.aclose()
         redis.kill()
@@ -164,7 +170,7 @@ async def test_postgres_crashed_and_restarted(
                 submissions = await submit_all(
                     client, 500, concurrency=8, per_second=100, retry_503=True, on_progress=saboteur
                 )
-            await wait_classified(pool, within=60)
+            await wait_classified(pool, progress_within=60)
         async with pool.acquire() as conn:
             accounting = await account(conn, set(submissions.created.values()))
     finally:
@@ -198,10 +204,10 @@ async def test_a_worker_whose_redis_falls_silent_connects_again(
                 first = await client.post(
                     "/api/v1/items", json={"channel": "web", "text": "小区南门的路灯坏了一个星期。"}
                 )
-                await wait_classified(pool, within=60)
+                await wait_classified(pool, progress_within=60)
                 link.silence()
                 second = await client.post("/api/v1/items", json={"channel": "web", "text": "楼道里的声控灯又坏了。"})
-            waited = await wait_classified(pool, within=45)
+            waited = await wait_classified(pool, progress_within=45)
     finally:
         await queue.aclose()
         await link.close()
@@ -225,7 +231,7 @@ async def test_items_are_classified_while_redis_stays_away(
         with processes.running(worker):
             async with api(run, pool, queue, model, gazetteer) as client:
                 submissions = await submit_all(client, 20, concurrency=4)
-            waited = await wait_classified(pool, within=60)
+            waited = await wait_classified(pool, progress_within=60)
             async with pool.acquire() as conn:
                 accounting = await account(conn, set(submissions.created.values()))
     finally:
@@ -251,7 +257,7 @@ async def test_a_worker_started_while_postgres_is_away_classifies_once_it_answer
             assert worker.popen is not None
             assert worker.popen.poll() is None, worker.output()
             await link.start(port)
-            waited = await wait_classified(pool, within=45)
+            waited = await wait_classified(pool, progress_within=45)
     finally:
         await link.close()
     print(f"\nPostgreSQL answered after the worker started: the item was classified {waited:.1f} s later")

@@ -1,12 +1,15 @@
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 import pytest
 
+from suggestions.db import Session
 from suggestions.errors import Conflict
 from suggestions.hotspots.places import Gazetteer
+from suggestions.intake import store
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import accept_item
 
@@ -78,3 +81,14 @@ async def test_idempotency_keys_expire(conn: asyncpg.Connection) -> None:
     )
     assert second.created
     assert second.item.id != first.item.id
+
+
+async def test_only_the_session_whose_commit_went_unanswered_is_ended(pool: asyncpg.Pool) -> None:
+    """The number of a session whose commit went unanswered may name another session by the time it is ended: one on
+    the server a failover promoted, or a later one given the same number. That session, a request of the service at
+    work, is left alone, and the item in doubt is certainly not stored."""
+    async with pool.acquire() as other, pool.acquire() as conn:
+        elsewhere = Session(pid=other.get_server_pid(), started=datetime(2000, 1, 1, tzinfo=UTC))
+        found = await store.stored_after_all(conn, session=elsewhere, tracking_code="ABCD-EFGH-JKMN", wait_ms=500)
+        assert found is None
+        assert await other.fetchval("SELECT 1") == 1

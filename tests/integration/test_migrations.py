@@ -4,6 +4,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from suggestions.db import QUICK_STATEMENT_SECONDS
 from suggestions.migrate import MIGRATIONS_DIR, MigrationError, migrate, pending_migrations
 
 
@@ -98,5 +99,32 @@ async def test_items_answered_again_lose_the_rating_of_the_reply_they_left(
         rows = await conn.fetch("SELECT tracking_code, satisfaction FROM items ORDER BY id")
         assert [tuple(r) for r in rows] == [("ANSWERED", None), ("RATED", "satisfied"), ("AT-WORK", "dissatisfied")]
         await conn.close()
+    finally:
+        await _drop(servers, name)
+
+
+async def test_a_migration_waiting_for_a_lock_holds_up_no_request(servers: tuple[str, str], tmp_path: Path) -> None:
+    """A rolling deploy's migration needs a table that a long staff report is reading. Waiting for it, the migration
+    held up every statement on that table behind it, and residents' items answered 503 for as long as the report ran.
+    It now waits briefly at a time, giving way in between, and is applied once the report is done."""
+    name = "suggestions_test_migrate_lock"
+    url = await _fresh_database(servers, name)
+    try:
+        (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (x int); INSERT INTO a VALUES (1);")
+        runner, report, request = [await asyncpg.connect(url) for _ in range(3)]
+        await migrate(runner, tmp_path)
+        (tmp_path / "0002_b.sql").write_text("ALTER TABLE a ADD COLUMN y int;")
+        long_report = report.transaction()
+        await long_report.start()
+        await report.fetchval("SELECT count(*) FROM a")
+        migrating = asyncio.ensure_future(migrate(runner, tmp_path))
+        for _ in range(3):  # the report goes on for a while; requests keep coming meanwhile
+            await asyncio.sleep(1)
+            assert await request.fetchval("SELECT count(*) FROM a", timeout=QUICK_STATEMENT_SECONDS) == 1
+        assert not migrating.done()
+        await long_report.commit()
+        assert await asyncio.wait_for(migrating, 30) == ["0002_b.sql"]
+        for conn in (runner, report, request):
+            await conn.close()
     finally:
         await _drop(servers, name)
