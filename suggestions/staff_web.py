@@ -36,13 +36,13 @@ from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
 from suggestions.signin import (
     FOREIGN_FORM,
+    KEEPS_FORM,
     Area,
     foreign,
     local_time,
     page_key,
     sign_in_routes,
-    signed_in,
-    to_sign_in,
+    signed_in_principal,
 )
 from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
@@ -181,9 +181,7 @@ async def feed_page(
     needs_review: FromQuery[str] = "",
     sent_back: FromQuery[str] = "",
     cursor: FromQuery[str] = "",
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     topics = await serving_topics(request.app.state, settings)
     statuses = _status_filter(status)
     risk = int(min_risk) if min_risk in ("0", "1", "2", "3") else None
@@ -240,13 +238,9 @@ async def _item_page(
 
 
 @get(f"{PREFIX}/find", include_in_schema=False)
-async def find_box(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
-) -> Template | Redirect:
+async def find_box(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Template:
     """The search page with nothing searched: where signing in leads back to after a search. What staff look for is
     posted, never put in the address (`find_page`)."""
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
     return _render(request, settings, "staff_find.html", q="", items=[])
 
 
@@ -264,8 +258,6 @@ async def find_page(
     """An item by what a caller or a colleague reads out: its tracking code, its work order number, or its id. Posted,
     as the residents' look-up is: a caller may read out their phone instead, which must stay out of the address bar,
     the browser's history and any proxy's log."""
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
     typed = data.q.strip()[:200]
     found: list[int] = []
     if code := normalise_tracking_code(typed):
@@ -292,9 +284,7 @@ async def item_page(
     settings: NamedDependency[Settings],
     item_id: PathId,
     done: FromQuery[str] = "",
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     return await _item_page(request, settings, db_connection, item_id, done=done)
 
 
@@ -355,7 +345,7 @@ async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key
 ITEM_ACTIONS = ("assign", "note", "close", "classify", "case", "contact")
 
 
-@post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False)
+@post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False, opt={KEEPS_FORM: True})
 async def act_on_item(
     request: Request[Any, Any, Any],
     item_id: PathId,
@@ -380,9 +370,7 @@ async def _act_on_item(
     data: ActionForm,
     settings: Settings,
 ) -> Template | Redirect:
-    principal = await signed_in(request, db_connection, STAFF)
-    if principal is None:
-        return to_sign_in(request, STAFF)
+    principal = signed_in_principal(request, STAFF)
     page = partial(_item_page, request, settings, db_connection, item_id)
     typed = msgspec.structs.asdict(data)
     if foreign(request, settings, data.key, STAFF):
@@ -478,9 +466,7 @@ async def hotspots_page(
     db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
     done: FromQuery[str] = "",
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     return await _hotspots_page(request, settings, db_connection, done=done)
 
 
@@ -528,9 +514,7 @@ async def case_page(
     before: FromQuery[str] = "",
     done: FromQuery[str] = "",
     split: FromQuery[int | None] = None,
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     page = partial(_case_page, request, settings, db_connection, case_id, before=before[:200] or None, done=done)
     return await page(split=split)
 
@@ -554,7 +538,7 @@ class CaseForm(msgspec.Struct, kw_only=True):
     answer: str = ""
 
 
-@post(f"{PREFIX}/cases/{{case_id:int}}/{{action:str}}", include_in_schema=False)
+@post(f"{PREFIX}/cases/{{case_id:int}}/{{action:str}}", include_in_schema=False, opt={KEEPS_FORM: True})
 async def act_on_case(
     request: Request[Any, Any, Any],
     case_id: PathId,
@@ -578,9 +562,7 @@ async def _act_on_case(
     data: CaseForm,
     settings: Settings,
 ) -> Template | Redirect:
-    principal = await signed_in(request, db_connection, STAFF)
-    if principal is None:
-        return to_sign_in(request, STAFF)
+    principal = signed_in_principal(request, STAFF)
     page = partial(
         _case_page, request, settings, db_connection, case_id, typed={"into": data.into, "answer": data.answer}
     )
@@ -623,7 +605,7 @@ class DismissForm(msgspec.Struct, kw_only=True):
     note: str = ""
 
 
-@post(f"{PREFIX}/hotspots/{{hotspot_id:int}}/dismiss", include_in_schema=False)
+@post(f"{PREFIX}/hotspots/{{hotspot_id:int}}/dismiss", include_in_schema=False, opt={KEEPS_FORM: True})
 async def dismiss_page(
     request: Request[Any, Any, Any],
     hotspot_id: PathId,
@@ -637,9 +619,7 @@ async def dismiss_page(
 async def _dismiss(
     request: Request[Any, Any, Any], db_connection: Any, *, hotspot_id: int, data: DismissForm, settings: Settings
 ) -> Template | Redirect:
-    principal = await signed_in(request, db_connection, STAFF)
-    if principal is None:
-        return to_sign_in(request, STAFF)
+    principal = signed_in_principal(request, STAFF)
     page = partial(_hotspots_page, request, settings, db_connection, typed={str(hotspot_id): data.note})
     if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)

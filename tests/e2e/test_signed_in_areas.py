@@ -1,0 +1,106 @@
+"""Staff's pages and the console open to a valid sign-in only, whichever page: the check is the areas' own, not each
+page's, so a page added later is signed in too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar import get, post
+from litestar.routes import HTTPRoute
+
+from suggestions import areas, staff_web
+from suggestions.app import create_app
+from suggestions.auth import create_token, hash_token
+
+SECRET = "只有工作人员能看到的内容"
+# Where a browser without a sign-in must be let in: signing in, and signing out.
+OPEN_PAGES = {"/staff/login", "/staff/logout", "/console/login", "/console/logout"}
+
+
+@get("/staff/forgotten", include_in_schema=False)
+async def forgotten_page() -> str:
+    return SECRET
+
+
+@post("/console/forgotten", include_in_schema=False, status_code=200)
+async def forgotten_form() -> str:
+    return SECRET
+
+
+@pytest.fixture
+async def app_with_new_pages(
+    settings: Any, pool: Any, queue: Any, model: Any, gazetteer: Any, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[httpx.AsyncClient]:
+    # Pages written without a word about signing in, as a new page might be.
+    monkeypatch.setattr(staff_web, "routes", [*staff_web.routes, forgotten_page, forgotten_form])
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+
+
+async def test_a_page_added_without_a_check_of_its_own_still_asks_for_a_sign_in(
+    app_with_new_pages: httpx.AsyncClient,
+) -> None:
+    page = await app_with_new_pages.get("/staff/forgotten")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/staff/login?next=%2Fstaff%2Fforgotten"
+    form = await app_with_new_pages.post("/console/forgotten", headers={"referer": "http://testserver/console"})
+    assert form.status_code == 303
+    assert form.headers["location"] == "/console/login?next=%2Fconsole"
+    assert SECRET not in page.text + form.text
+
+
+def _area_routes(settings: Any, pool: Any, queue: Any, model: Any, gazetteer: Any) -> list[tuple[str, str]]:
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    found = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or areas.signed_in_area(route.path) is None:
+            continue
+        # Every path parameter of these pages is a number or an action's name.
+        path = re.sub(r"\{[^}:]+:int\}", "1", route.path)
+        path = re.sub(r"\{[^}]+\}", "assign", path)
+        found += [(method, path) for method in sorted(route.methods) if method not in ("HEAD", "OPTIONS")]
+    return found
+
+
+async def test_no_page_of_staff_or_the_console_answers_without_a_valid_sign_in(
+    client: Any, pool: Any, settings: Any, queue: Any, model: Any, gazetteer: Any
+) -> None:
+    pages = _area_routes(settings, pool, queue, model, gazetteer)
+    assert {path for _, path in pages} >= {"/staff", "/staff/items/1", "/staff/hotspots", "/console"}
+    async with pool.acquire() as conn:
+        revoked = await create_token(conn, role="staff")
+        operator = await create_token(conn, role="operator")
+        staff = await create_token(conn, role="staff")
+    await pool.execute("UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1", hash_token(revoked))
+    # Each area's cookie with a token it refuses: none, unknown, revoked, of a role of the other area, and the other
+    # area's cookie with a token that area takes.
+    cookies: list[dict[str, str]] = [
+        {},
+        {"staff_token": "sgt_unknown", "console_token": "sgt_unknown"},
+        {"staff_token": revoked, "console_token": revoked},
+        {"staff_token": operator, "console_token": staff},
+    ]
+    for method, path in pages:
+        if path in OPEN_PAGES:
+            continue
+        for jar in cookies:
+            client.cookies.clear()
+            for name, value in jar.items():
+                client.cookies.set(name, value)
+            # A form with words in it, as a form sent signed out has; the console keeps them and asks for the token.
+            data = {"text": "电梯坏了", "to": "城管科", "answer": "已修好"} if method == "POST" else None
+            response = await client.request(method, path, data=data)
+            where = f"{method} {path} with {sorted(jar)}"
+            if response.status_code == 303:
+                area = areas.signed_in_area(path)
+                assert response.headers["location"].startswith(f"{area}/login"), where
+                continue
+            # Only the console's call, which asks for the token by the call typed so as not to lose it.
+            assert (method, path, response.status_code) == ("POST", "/console", 401), where
+            assert 'name="token"' in response.text, where
+    assert await pool.fetchval("SELECT count(*) FROM items") == 0
