@@ -65,7 +65,6 @@ log = logging.getLogger(__name__)
 PREFIX = areas.CONSOLE
 CONSOLE = Area(
     prefix=PREFIX,
-    cookie=areas.COOKIES[PREFIX],
     roles=frozenset({"operator", "grid", "admin"}),
     name="受理台",
     who="12345 话务员和网格员",

@@ -85,7 +85,6 @@ DONE = {
 }
 STAFF = Area(
     prefix=PREFIX,
-    cookie=COOKIE,
     roles=STAFF_ROLES,
     name="工作台",
     who="中心工作人员",

@@ -104,3 +104,59 @@ async def test_no_page_of_staff_or_the_console_answers_without_a_valid_sign_in(
             assert (method, path, response.status_code) == ("POST", "/console", 401), where
             assert 'name="token"' in response.text, where
     assert await pool.fetchval("SELECT count(*) FROM items") == 0
+
+
+@pytest.fixture
+async def https_client(
+    settings: Any, pool: Any, queue: Any, model: Any, gazetteer: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    # As uvicorn sees a request over HTTPS, or from a proxy it trusts (FORWARDED_ALLOW_IPS) that says so.
+    app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://zzzx.example.gov.cn") as client:
+        yield client
+
+
+def _attributes(set_cookie: str) -> dict[str, str]:
+    pairs = (part.strip().partition("=") for part in set_cookie.split(";"))
+    return {name.lower(): value for name, _, value in pairs}
+
+
+async def test_over_https_the_sign_ins_are_host_only_cookies_that_a_sibling_site_cannot_set(
+    https_client: httpx.AsyncClient, pool: Any
+) -> None:
+    async with pool.acquire() as conn:
+        staff = await create_token(conn, role="staff")
+        operator = await create_token(conn, role="operator")
+    signed = await https_client.post("/staff/login", data={"token": staff, "next": "/staff"})
+    assert signed.status_code == 303
+    cookie = _attributes(signed.headers["set-cookie"])
+    assert cookie["__host-staff_token"] == staff
+    assert cookie["path"] == "/"
+    assert "secure" in cookie
+    assert "domain" not in cookie
+    assert (await https_client.get("/staff")).status_code == 200
+    # The cookie goes to every page of the site, and opens staff's only.
+    assert (await https_client.get("/console")).status_code == 303
+    console = await https_client.post("/console/login", data={"token": operator, "next": "/console"})
+    assert _attributes(console.headers["set-cookie"])["__host-console_token"] == operator
+    assert (await https_client.get("/console")).status_code == 200
+    assert (await https_client.get("/staff")).status_code == 200
+
+    # A cookie of the plain name, which a page of another subdomain could set for the whole domain, signs nobody in.
+    https_client.cookies.clear()
+    https_client.cookies.set("staff_token", staff, domain=".example.gov.cn")
+    https_client.cookies.set("console_token", operator, domain=".example.gov.cn")
+    assert (await https_client.get("/staff")).status_code == 303
+    assert (await https_client.get("/console")).status_code == 303
+
+    # Signing out, and a revoked token, forget the host-only cookie.
+    https_client.cookies.clear()
+    await https_client.post("/staff/login", data={"token": staff, "next": "/staff"})
+    await pool.execute("UPDATE api_tokens SET revoked_at = now() WHERE token_hash = $1", hash_token(staff))
+    out = await https_client.get("/staff")
+    assert out.status_code == 303
+    gone = _attributes(out.headers["set-cookie"])
+    assert "__host-staff_token" in gone
+    assert gone["path"] == "/"
+    assert "secure" in gone
