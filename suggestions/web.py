@@ -451,7 +451,8 @@ async def _tracking_page(
 
     if confirm and about is not None and not same_closing(about, found.closed_at):
         confirm, alert, status_code = False, ANSWERED_AGAIN, 409
-    reopened = found.reopened_at is not None and found.status != "closed"
+    # Sent back by the resident, unless staff have withdrawn a reply since (`reply_withdrawn` says so instead).
+    reopened = found.reopened_at is not None and found.status != "closed" and found.reply_withdrawn is None
     if reopened and alert and status_code == 409:
         # A second tap after the first sent the item back: that is news, not an error.
         alert, notice, status_code = None, RATED_NOTICES["reopened"], 200
@@ -469,6 +470,7 @@ async def _tracking_page(
         "too_late": found.status == "closed" and not found.can_rate,
         "rating_days": RATING_DAYS,
         "reopened": reopened,
+        "reply_withdrawn": found.reply_withdrawn,
         "ratings": RATING_CHOICES,
         "progress": [(local(p.at), p.text) for p in found.progress],
     }
