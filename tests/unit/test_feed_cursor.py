@@ -134,3 +134,24 @@ def test_an_item_assigned_without_a_classification_says_why_it_ranks_as_a_warnin
         "satisfaction": None,
     }
     assert [r.code for r in reasons_for(row, now)] == ["classification_failed", "waiting"]
+
+
+def test_an_item_sent_back_says_how_long_it_waits_since_it_was_sent_back_and_since_it_arrived() -> None:
+    """The desk answered after a month and the resident sent the reply back two hours ago: it has waited two hours for
+    the rework, not a month; it ranks by its first arrival, which the reason says too."""
+    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+    row = {
+        "status": "assigned",
+        "risk_level": 1,
+        "needs_review": False,
+        "hotspot_id": None,
+        "received_at": datetime(2026, 10, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": datetime(2026, 11, 1, 9, 45, tzinfo=UTC),
+        "reopen_count": 1,
+        "resident_said": None,
+        "satisfaction": None,
+    }
+    waiting = reasons_for(row, now)[-1]
+    assert waiting == Reason("waiting", "退回后已等待 2 小时 0 分（首次反映至今 31 天 3 小时）")
+    never_sent_back = {**row, "reopened_at": None, "reopen_count": 0}
+    assert reasons_for(never_sent_back, now)[-1] == Reason("waiting", "已等待 31 天 3 小时")
