@@ -235,3 +235,20 @@ async def test_a_resident_who_read_a_withdrawn_reply_is_told_it_was_withdrawn(
     assert "您对上次答复不满意" in again.text
     assert WITHDRAWN not in again.text
     assert (await client.get(f"/api/v1/track/{code}")).json()["reply_withdrawn"] is None
+
+
+async def test_a_resident_rating_a_reply_withdrawn_meanwhile_is_told_it_was_withdrawn(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """The resident has the page with the reply open; staff withdraw it; the resident taps 满意. They are told the
+    reply was withdrawn and the item is at work again, not that replies may be rated within 30 days of closing."""
+    created = await classified_item(client, drain)
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    await client.post(f"{url}/reopen", json={"reason": "还没修好"}, headers=staff)
+    for rating in ("satisfied", "dissatisfied"):
+        form = {"code": code, "rating": rating, "closed_at": closed["closed_at"], "comment": "谢谢", "confirm": "yes"}
+        tapped = await client.post("/track/rate", data=form)
+        assert tapped.status_code == 409
+        assert "答复已撤回" in tapped.text
+        assert "天内可以评价" not in tapped.text
