@@ -303,10 +303,10 @@ async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) 
     code = shown_code(created.text)
     assert code is not None
     assert "?code=" not in created.text
-    assert 'action="/track"' in created.text  # the button to the status posts the code
+    assert 'action="/track#result"' in created.text  # the button to the status posts the code
 
     page = (await client.get("/track")).text
-    assert '<form method="post" action="/track">' in page
+    assert '<form method="post" action="/track#result">' in page
     found = await client.post("/track", data={"code": code.group(1).lower()})
     assert found.status_code == 200
     assert "已受理" in found.text
@@ -651,3 +651,24 @@ async def test_the_place_box_does_not_offer_the_residents_home_address(client: A
     assert place is not None
     assert 'autocomplete="off"' in place.group(0)
     assert "street-address" not in page
+
+
+async def test_a_look_up_lands_on_what_it_found_not_on_the_box_typed_in(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """On a phone with large text the box, its hint and 查询 fill the screen: a page that opened at its top after 查询
+    would look as if nothing happened. Every look-up goes to the result, and a code not found stays by its box."""
+    item, page, _ = await replied_on_its_page(client, drain, staff)
+    result = re.search(r'<div class="box" id="result"[^>]*>', page)
+    assert result is not None
+    looked_up = re.findall(r'<form method="post" action="(/track[^"]*)"', page)
+    assert looked_up.count("/track#result") == 1  # the look-up form
+    submitted = (await client.post("/submit", data=form(text="楼道灯又坏了"))).text
+    assert 'action="/track#result"' in submitted  # 查看办理进度
+    asked = await client.post(
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": "", "rating": "dissatisfied"}
+    )
+    assert re.search(r'<form method="post" action="/track#result">.*不退回，返回', asked.text)
+    missing = await client.post("/track", data={"code": "ABCD-EFGH-JKMN"})
+    assert 'id="result"' not in missing.text
+    assert 'id="code-error"' in missing.text
