@@ -672,3 +672,11 @@ async def test_a_look_up_lands_on_what_it_found_not_on_the_box_typed_in(
     missing = await client.post("/track", data={"code": "ABCD-EFGH-JKMN"})
     assert 'id="result"' not in missing.text
     assert 'id="code-error"' in missing.text
+
+
+@pytest.mark.parametrize("path", ["/", "/track"])
+async def test_the_emergency_numbers_are_called_with_one_tap(client: Any, path: str) -> None:
+    """On a phone, an elderly resident in an emergency should not have to copy 110 into the dialler."""
+    page = (await client.get(path)).text
+    for number in ("110", "119", "120"):
+        assert f'<a href="tel:{number}">{number}</a>' in page
