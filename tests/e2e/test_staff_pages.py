@@ -483,3 +483,21 @@ async def test_the_pages_keys_are_those_the_readme_promises(client: Any, pool: A
         page = (await client.get(path)).text
         assert '<a href="/staff" accesskey="1">' in page
         assert '<a href="/staff/hotspots" accesskey="2">' in page
+
+
+async def test_the_feed_says_how_an_item_sent_back_ranks_and_how_long_it_waited_since(
+    client: Any, pool: Any, drain: Any
+) -> None:
+    """Staff read "the longest waiting first" and the waiting time of an item a resident sent back as since it was
+    sent back: the page says it ranks by its first arrival, and the item says both times."""
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    key = key_of((await client.get(f"/staff/items/{item_id}")).text)
+    await client.post(f"/staff/items/{item_id}/close", data={"key": key, "answer": "电梯已修好。"})
+    await pool.execute("UPDATE items SET received_at = now() - interval '20 days' WHERE id = $1", item_id)
+    row = await pool.fetchrow("SELECT tracking_code, closed_at FROM items WHERE id = $1", item_id)
+    rating = {"rating": "dissatisfied", "closed_at": row["closed_at"].isoformat()}
+    assert (await client.post(f"/api/v1/track/{row['tracking_code']}/rating", json=rating)).status_code == 200
+    page = (await client.get("/staff")).text
+    assert "退回重办的按第一次收到的时间" in page
+    assert "退回后已等待 0 分钟（首次反映至今 20 天 0 小时）" in page
