@@ -383,11 +383,11 @@ async def test_sending_a_reply_back_lands_on_the_question_and_its_cancel_is_a_bu
 ) -> None:
     item, page, closed_at = await replied_on_its_page(client, drain, staff)
     # The answer to 不满意 is a long page whose question sits below the fold: the browser goes to it.
-    assert 'action="/track/rate#confirm"' in page
+    assert 'action="/track/rate#said"' in page
     asked = await client.post(
         "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "dissatisfied"}
     )
-    assert 'id="confirm"' in asked.text
+    assert 'id="said"' in asked.text
     assert 'class="secondary">不退回，返回</button>' in asked.text
     rated = await client.post(
         "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "satisfied"}
@@ -563,7 +563,7 @@ async def test_a_comment_too_long_is_told_by_the_box_and_kept(client: Any, drain
         },
     )
     assert back.status_code == 422
-    assert 'id="confirm"' in back.text
+    assert 'id="said"' in back.text
     assert 'id="comment-error"' in back.text
     assert "已办结" in back.text
 
@@ -680,3 +680,23 @@ async def test_the_emergency_numbers_are_called_with_one_tap(client: Any, path: 
     page = (await client.get(path)).text
     for number in ("110", "119", "120"):
         assert f'<a href="tel:{number}">{number}</a>' in page
+
+
+async def test_a_rating_refused_lands_on_why(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    item, page, closed_at = await replied_on_its_page(client, drain, staff)
+    assert re.findall(r'<form method="post" action="(/track/rate[^"]*)"', page) == ["/track/rate#said"]
+    # Answered again while the resident's page was open: the page says so, where the browser goes.
+    await client.post(f"/api/v1/items/{item['id']}/reopen", json={"reason": "答复不完整"}, headers=staff)
+    await client.post(f"/api/v1/items/{item['id']}/close", json={"answer": "已更换灯泡，并检修了线路。"}, headers=staff)
+    rated = await client.post(
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "satisfied"}
+    )
+    assert rated.status_code == 409
+    said = re.search(r'<p [^>]*id="said"[^>]*>([^<]*)</p>', rated.text)
+    assert said is not None
+    assert "新的答复" in said.group(1)
+    asked = await client.post(
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": "", "rating": "dissatisfied"}
+    )
+    assert re.search(r'<p [^>]*id="said"[^>]*>选“不满意”', asked.text)
+    assert re.findall(r'<form method="post" action="(/track/rate[^"]*)"', asked.text) == ["/track/rate#said"]
