@@ -700,3 +700,16 @@ async def test_a_rating_refused_lands_on_why(client: Any, drain: Any, staff: dic
     )
     assert re.search(r'<p [^>]*id="said"[^>]*>选“不满意”', asked.text)
     assert re.findall(r'<form method="post" action="(/track/rate[^"]*)"', asked.text) == ["/track/rate#said"]
+
+
+async def test_a_second_tap_on_sending_back_lands_on_the_news_that_it_was_sent_back(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    item, _, closed_at = await replied_on_its_page(client, drain, staff)
+    back = {"code": item["tracking_code"], "closed_at": closed_at, "rating": "dissatisfied", "confirm": "yes"}
+    assert (await client.post("/track/rate", data=back)).status_code == 303
+    again = await client.post("/track/rate", data=back)
+    assert again.status_code == 200
+    said = re.search(r'id="said"[^>]*>(.*?)</', again.text, re.S)
+    assert said is not None
+    assert "退回重新办理" in said.group(1)
