@@ -49,7 +49,7 @@ from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triag
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
 from suggestions.triage.ratings import RATING_TEXT
-from suggestions.triage.workflow import Assignment, Closing, assign, close
+from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
 from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, is_utf8_form
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ DONE = {
     "noted": "已记下跟进记录。",
     "replied": "已发出阶段性答复，群众查询时可以看到。",
     "closed": "已办结，答复已发给群众。",
+    "withdrawn": "已撤回答复，这件事回到办理中。群众查询时会看到之前的答复已撤回（看不到答复内容和撤回原因）。",
     "moved": "已移到这个案件。",
     "split": "已从原案件移出，单独成案。",
     "split_off": "已移出，单独成案。",
@@ -132,6 +133,7 @@ FIELD_LABELS = {
     "case_id": "归入案件",
     "into": "并入案件",
     "note": "移除原因",
+    "reason": "撤回原因",
 }
 
 
@@ -296,6 +298,7 @@ class ActionForm(msgspec.Struct, kw_only=True):
     answer: str = ""
     case_id: str = ""  # move: the case to put the report in; empty, a case of its own
     from_case: str = ""  # split from a case's page: the case to go back to
+    reason: str = ""  # withdraw: why the reply is taken back
     topic: str = ""  # classify: the topic staff judge right ("" keeps it)
     risk_level: str = ""  # classify: 0-3 ("" keeps it)
 
@@ -305,6 +308,7 @@ ACTION_ERRORS = {
     "text": "请填写跟进记录（不超过 2000 字）",
     "answer": "请填写给群众的答复（不超过 5000 字）",
     "case_id": "请填写一个还在办理中的案件编号（数字）；留空则单独成案",
+    "reason": "请写明为什么撤回答复（不超过 500 字），如：答复发错了件",
     "topic": "请选择类别和风险等级：还没分类的事项两样都要选",
 }
 
@@ -341,7 +345,7 @@ async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key
     return True
 
 
-ITEM_ACTIONS = ("assign", "note", "close", "classify", "case", "contact")
+ITEM_ACTIONS = ("assign", "note", "close", "withdraw", "classify", "case", "contact")
 
 
 @post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False, opt={KEEPS_FORM: True})
@@ -352,8 +356,8 @@ async def act_on_item(
     data: URLEncodedBody[ActionForm],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
-    """assign, note, close, classify, case (move to a case, or split off), or contact (the sender's contact for a call
-    back, shown on the page, the read recorded)."""
+    """assign, note, close, withdraw (a reply sent by mistake), classify, case (move to a case, or split off), or
+    contact (the sender's contact for a call back, shown on the page, the read recorded)."""
     if action not in ITEM_ACTIONS:
         raise NotFoundException("no such action")
     work = partial(_act_on_item, request, item_id=item_id, action=action, data=data, settings=settings)
@@ -395,6 +399,12 @@ async def _act_on_item(
                 partial(close, db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
             )
             done = "closed"
+        elif action == "withdraw":
+            withdrawal = msgspec.convert({"reason": data.reason.replace("\r\n", "\n").strip()}, Withdrawal)
+            found = await once(
+                partial(withdraw_reply, db_connection, item_id=item_id, withdrawal=withdrawal, who=principal.token_id)
+            )
+            done = "withdrawn"
         elif action == "classify":
             fields: dict[str, Any] = {}
             if data.topic:
@@ -434,12 +444,25 @@ async def _act_on_item(
             return await page(contact=contact)
     except (msgspec.ValidationError, InvalidInput):
         # Each form has one box to fill in.
-        field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id", "classify": "topic"}[action]
+        field = {
+            "assign": "to",
+            "note": "text",
+            "close": "answer",
+            "withdraw": "reason",
+            "case": "case_id",
+            "classify": "topic",
+        }[action]
         error = ACTION_ERRORS[field]
         return await page(error=error, typed=typed, invalid=field, status_code=422)
     except StateConflict as exc:
         if action == "note":  # notes are refused only once retention has erased the item's personal data
             error = "这件事已按保存期限删除了个人信息，不能再写跟进记录。"
+        elif action == "withdraw":
+            error = (
+                "这条答复不能撤回：群众已经评价过（不满意可以由群众退回重办），或已按保存期限删除了个人信息。"
+                if exc.current_status == "closed"
+                else "这件事现在没有可撤回的答复，请刷新页面看看最新情况。"
+            )
         else:
             error = {
                 "closed": "这件事已经办结，不能再交办或办结。",
