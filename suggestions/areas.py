@@ -24,9 +24,15 @@ HOST_ONLY = "__Host-"
 
 
 def over_https(scope: Mapping[str, Any]) -> bool:
-    """Whether the browser reached the service over HTTPS: the ASGI scheme, which uvicorn takes from a proxy's
-    X-Forwarded-Proto only when it trusts the proxy (FORWARDED_ALLOW_IPS), never from the browser."""
-    return scope.get("scheme") == "https"
+    """Whether the browser reached the service over HTTPS: the ASGI scheme, which uvicorn takes from a proxy it trusts
+    (FORWARDED_ALLOW_IPS), or else what a proxy it does not trust says (X-Forwarded-Proto, its first value). Only the
+    browser's own cookies follow it: one that claimed HTTPS over HTTP would refuse its own host-only cookie, and a
+    deployment that forgot FORWARDED_ALLOW_IPS keeps Secure sign-ins."""
+    if scope.get("scheme") == "https":
+        return True
+    headers = dict(scope.get("headers") or [])
+    forwarded: bytes = headers.get(b"x-forwarded-proto", b"")
+    return forwarded.split(b",")[0].strip().lower() == b"https"
 
 
 def cookie_name(area: str, *, https: bool) -> str:

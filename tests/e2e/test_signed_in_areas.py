@@ -160,3 +160,20 @@ async def test_over_https_the_sign_ins_are_host_only_cookies_that_a_sibling_site
     assert "__host-staff_token" in gone
     assert gone["path"] == "/"
     assert "secure" in gone
+
+
+async def test_behind_a_proxy_uvicorn_does_not_trust_the_sign_in_is_still_host_only(client: Any, pool: Any) -> None:
+    """FORWARDED_ALLOW_IPS not set to the proxy's address: uvicorn leaves the scheme http and the proxy's word in the
+    header. The cookie follows the header, which only the browser's own sign-in depends on (a browser that lied would
+    refuse its own cookie), rather than lose Secure."""
+    async with pool.acquire() as conn:
+        staff = await create_token(conn, role="staff")
+    https = {"x-forwarded-proto": "https"}
+    signed = await client.post("/staff/login", data={"token": staff, "next": "/staff"}, headers=https)
+    cookie = _attributes(signed.headers["set-cookie"])
+    assert cookie["__host-staff_token"] == staff
+    assert "secure" in cookie
+    client.cookies.clear()
+    client.cookies.set("__Host-staff_token", staff)
+    assert (await client.get("/staff", headers=https)).status_code == 200
+    assert (await client.get("/staff")).status_code == 303  # over plain HTTP, the plain name
