@@ -26,7 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.template.config import TemplateConfig
 
-from suggestions import areas, console_web, staff_web, web
+from suggestions import console_web, staff_web, web
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import put_classification
 from suggestions.classify.serving import find_serving_model
@@ -43,6 +43,7 @@ from suggestions.privacy import public_phones
 from suggestions.queue import open_queue
 from suggestions.ratelimit import RateLimiter, RateLimitMiddleware
 from suggestions.settings import Settings
+from suggestions.signin import SignInNeeded, on_sign_in_needed, signed_in_pages
 from suggestions.triage import routes as triage_routes
 
 log = logging.getLogger(__name__)
@@ -211,8 +212,8 @@ async def provide_connection(
     with all its reports) may wait for a busy server as long as the pool allows; the statements of every other
     request (a resident's, an operator's, a grid worker's) answer within QUICK_STATEMENT_SECONDS, or it answers 503."""
     principal = getattr(request.state, "principal", None)
-    # Staff's pages (`staff_web`) check their sign-in in the handler, and do the same work as the API's staff.
-    staff = getattr(principal, "role", None) in STAFF_ROLES or areas.signed_in_area(request.url.path) == areas.STAFF
+    # Staff's pages (`staff_web`) do the same work as the API's staff; their guard leaves the principal too.
+    staff = getattr(principal, "role", None) in STAFF_ROLES
     async with connection(db_pool, statement_seconds=None if staff else QUICK_STATEMENT_SECONDS) as conn:
         yield conn
 
@@ -276,6 +277,8 @@ def create_app(
         ],
         lifespan=[lifespan],
         before_request=check_request,
+        # Every page of staff's and the console's, signed in: a page added later is too.
+        guards=[signed_in_pages(staff_web.STAFF, console_web.CONSOLE)],
         plugins=[StrictStructSchemaPlugin(), ProblemHeadersPlugin()],
         # What the caller passed in is there from the start; the lifespan opens the rest.
         state=State(
@@ -296,7 +299,7 @@ def create_app(
         },
         middleware=[http_metrics.middleware, RateLimitMiddleware(limiter)],
         before_send=[security_headers],
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), SignInNeeded: on_sign_in_needed},
         # Logging is the process's (suggestions.logs): one JSON line a record, nothing personal. Unexpected errors are
         # logged, by class, by the handlers in suggestions.errors.
         logging_config=None,

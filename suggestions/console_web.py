@@ -43,7 +43,9 @@ from suggestions.queue import wake_classifier
 from suggestions.ratelimit import limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.signin import (
+    ASKS_SIGN_IN,
     FOREIGN_FORM,
+    KEEPS_FORM,
     NOT_SIGNED_IN,
     Area,
     foreign,
@@ -51,9 +53,10 @@ from suggestions.signin import (
     from_another_site,
     local_time,
     page_key,
+    page_principal,
     sign_in_cookie,
     sign_in_routes,
-    signed_in,
+    signed_in_principal,
     to_sign_in,
 )
 from suggestions.triage.ratings import RATING_TEXT
@@ -64,7 +67,6 @@ log = logging.getLogger(__name__)
 PREFIX = areas.CONSOLE
 CONSOLE = Area(
     prefix=PREFIX,
-    cookie=areas.COOKIES[PREFIX],
     roles=frozenset({"operator", "grid", "admin"}),
     name="受理台",
     who="12345 话务员和网格员",
@@ -183,13 +185,8 @@ def _page(
 
 
 @get(PREFIX, include_in_schema=False)
-async def console_page(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
-) -> Template | Redirect:
-    principal = await signed_in(request, db_connection, CONSOLE)
-    if principal is None:
-        return to_sign_in(request, CONSOLE)
-    return _page(request, settings, principal)
+async def console_page(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Template:
+    return _page(request, settings, signed_in_principal(request, CONSOLE))
 
 
 def _fields(form: CallForm, channel: str) -> dict[str, Any]:
@@ -225,14 +222,14 @@ def _checked(fields: dict[str, Any], area_code: str) -> tuple[ItemIn | None, dic
         return None, {name: FIELD_MESSAGES.get(name, "请检查填写的内容")}
 
 
-@post(PREFIX, include_in_schema=False)
+@post(PREFIX, include_in_schema=False, opt={KEEPS_FORM: True, ASKS_SIGN_IN: True})
 async def take_call(
     request: Request[Any, Any, Any], data: URLEncodedBody[CallForm], settings: NamedDependency[Settings]
 ) -> Template | Redirect:
     try:
         # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed.
         async with connection(request.app.state.db_pool) as conn:
-            principal = await signed_in(request, conn, CONSOLE)
+            principal = page_principal(request)
             if principal is not None:
                 return await _take_call(request, conn, principal, data, settings)
             if not data.token.strip():

@@ -57,7 +57,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 from redis.asyncio import ConnectionPool, Redis
 
-from suggestions.areas import COOKIES, signed_in_area
+from suggestions.areas import cookie_name, over_https, signed_in_area
 from suggestions.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -313,12 +313,12 @@ class RateLimitMiddleware(ASGIMiddleware):
         scheme, _, token = dict(headers).get(b"authorization", b"").decode("latin-1").partition(" ")
         if area is not None and scheme.lower() != "bearer":
             # Staff's pages and the console: the sign-in's token is in the area's cookie.
-            scheme, token = "bearer", _cookie(headers, COOKIES[area]) or ""
+            scheme, token = "bearer", _cookie(headers, cookie_name(area, https=over_https(scope))) or ""
         pool = scope["litestar_app"].state.db_pool
         secret = await self.limiter.installation_secret(pool)
         browser = signed_browser(_cookie(headers, BROWSER_COOKIE), secret) if secret is not None else None
         if secret is not None and browser is None and path in RESIDENT_PAGES:
-            send = _with_cookie(send, new_browser_cookie(secret), secure=scope.get("scheme") == "https")
+            send = _with_cookie(send, new_browser_cookie(secret), secure=over_https(scope))
         if browser is not None:
             scope.setdefault("state", {})[BROWSER] = browser
         if not limited:

@@ -1,11 +1,12 @@
 """Signing in to the pages that need a token: staff's (`/staff`) and the call-entry console's (`/console`).
 
 Staff, operators and grid workers sign in once with the token the API takes. The browser keeps it in a cookie that
-only the pages of its area receive (`HttpOnly`, `SameSite=Strict`, `Secure` over HTTPS, path `/staff` or `/console`)
-and that ends with the browser session. Every request looks the token up as the API does, so a revoked token stops at
-once. A form changes something only when it carries a value derived from the token (`form_key`), which a page
-elsewhere cannot compute, and comes from the service's own page (`from_elsewhere`, stricter here than for residents:
-another site of the same domain is refused too).
+only the pages of its area read (`HttpOnly`, `SameSite=Strict`; over HTTPS `__Host-` and `Secure`, else for the path
+`/staff` or `/console`) and that ends with the browser session. Every request looks the token up as the API does, so
+a revoked token stops at once: one guard (`signed_in_pages`) checks it for every page of both areas, so that no page
+can forget to. A form changes something only when it carries a value derived from the token (`form_key`), which a
+page elsewhere cannot compute, and comes from the service's own page (`from_elsewhere`, stricter here than for
+residents: another site of the same domain is refused too).
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from suggestions.auth import Principal, principal_for_token
+from suggestions.areas import cookie_name, over_https, signed_in_area
+from suggestions.auth import Guard, Principal, principal_for_token
+from suggestions.db import QUICK_STATEMENT_SECONDS, connection
+from suggestions.errors import NOT_STORED
 from suggestions.headers import from_elsewhere
 from suggestions.settings import Settings
 
@@ -35,12 +41,15 @@ NOT_SIGNED_IN = "令牌不对，或已停用。请核对后重新输入。"
 
 
 class Area(msgspec.Struct, frozen=True, kw_only=True):
-    prefix: str  # the pages' path, and the cookie's
-    cookie: str
+    prefix: str  # the pages' path (`areas.STAFF`, `areas.CONSOLE`)
     roles: frozenset[str]
     name: str  # the pages' name, in the header and on the sign-in page
     who: str  # whose tokens sign in, said to a token of another role
     role_hint: str  # the role to create a token with
+
+    def cookie(self, request: ASGIConnection[Any, Any, Any, Any]) -> str:
+        """The name of the area's sign-in cookie, as the request arrived (`areas.cookie_name`)."""
+        return cookie_name(self.prefix, https=over_https(request.scope))
 
     def own_page(self, path: str) -> str:
         """Where signing in leads: a page of the area, else its first page; never another site (`//elsewhere`)."""
@@ -60,18 +69,77 @@ def form_key(token: str) -> str:
 
 
 def page_key(request: Request[Any, Any, Any], area: Area) -> str:
-    token = request.cookies.get(area.cookie, "")
+    token = request.cookies.get(area.cookie(request), "")
     return form_key(token) if token else ""
 
 
-async def signed_in(request: Request[Any, Any, Any], conn: Any, area: Area) -> Principal | None:
+async def signed_in(request: ASGIConnection[Any, Any, Any, Any], conn: Any, area: Area) -> Principal | None:
     """The principal of the area's cookie; None without one, or for a token revoked or of a role the area refuses."""
-    token = request.cookies.get(area.cookie)
+    token = request.cookies.get(area.cookie(request))
     if not token:
         return None
     principal = await principal_for_token(conn, token)
     if principal is None or principal.role not in area.roles:
         return None
+    return principal
+
+
+# What a page's handler says in its `opt` to be let through the guard without a sign-in.
+SIGN_IN = "sign_in"  # signing in and out
+KEEPS_FORM = "keeps_form"  # a form that comes back filled in when the sign-in cannot be looked up (PostgreSQL away)
+ASKS_SIGN_IN = "asks_sign_in"  # a form that asks for the token itself, sent signed out (the console's call)
+
+
+class SignInNeeded(Exception):
+    """A page of an area asked for without a valid sign-in: answered by `to_sign_in`."""
+
+    def __init__(self, area: Area) -> None:
+        super().__init__(f"not signed in to {area.prefix}")
+        self.area = area
+
+
+def signed_in_pages(*areas: Area) -> Guard:
+    """The app's guard of the areas' pages: one that is asked for without a sign-in of the area's roles leads to the
+    sign-in page, whichever handler serves it; the principal found stays on the request (`page_principal`). It runs
+    before the body is read, so a form sent signed out changes nothing."""
+    by_prefix = {area.prefix: area for area in areas}
+
+    async def guard(request: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        prefix = signed_in_area(request.scope["path"])
+        if prefix is None or handler.opt.get(SIGN_IN):
+            return
+        area = by_prefix[prefix]
+        try:
+            async with connection(request.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
+                principal = await signed_in(request, conn, area)
+        except NOT_STORED as exc:
+            if not handler.opt.get(KEEPS_FORM):
+                raise
+            request.state.sign_in_unknown = exc  # raised by `page_principal`, where the form is at hand
+            return
+        if principal is None and not handler.opt.get(ASKS_SIGN_IN):
+            raise SignInNeeded(area)
+        request.state.principal = principal
+
+    return guard
+
+
+def page_principal(request: Request[Any, Any, Any]) -> Principal | None:
+    """Who is signed in to the page (`signed_in_pages`); None only for a form that asks for the token itself. While
+    PostgreSQL is away, the outage that kept the guard from looking the token up, for the form to come back filled
+    in."""
+    unknown: BaseException | None = getattr(request.state, "sign_in_unknown", None)
+    if unknown is not None:
+        raise unknown
+    principal: Principal | None = request.state.principal
+    return principal
+
+
+def signed_in_principal(request: Request[Any, Any, Any], area: Area) -> Principal:
+    """`page_principal` of a page that only a sign-in opens."""
+    principal = page_principal(request)
+    if principal is None:
+        raise SignInNeeded(area)
     return principal
 
 
@@ -94,9 +162,14 @@ def to_sign_in(request: Request[Any, Any, Any], area: Area) -> Redirect | Templa
         wanted = area.own_page(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))
     response = Redirect(f"{area.prefix}/login?{urlencode({'next': wanted})}", status_code=303)
     # A token revoked or of another role: the browser forgets it.
-    if request.cookies.get(area.cookie):
-        response.delete_cookie(area.cookie, path=area.prefix)
+    if request.cookies.get(area.cookie(request)):
+        response.set_cookie(sign_in_cookie(request, area, ""))
     return response
+
+
+def on_sign_in_needed(request: Request[Any, Any, Any], exc: SignInNeeded) -> Redirect | Template:
+    """The app's exception handler of `SignInNeeded`."""
+    return to_sign_in(request, exc.area)
 
 
 def from_another_site(request: Request[Any, Any, Any], settings: Settings) -> bool:
@@ -112,10 +185,20 @@ def foreign(request: Request[Any, Any, Any], settings: Settings, key: str, area:
 
 
 def sign_in_cookie(request: Request[Any, Any, Any], area: Area, token: str) -> Cookie:
-    """The cookie that keeps a sign-in: the area's pages only, no script, no other site's page, HTTPS only over
-    HTTPS, until the browser closes."""
-    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
-    return Cookie(key=area.cookie, value=token, path=area.prefix, httponly=True, samesite="strict", secure=https)
+    """The cookie that keeps a sign-in: no script, no other site's page, until the browser closes; over HTTPS
+    host-only (`areas.cookie_name`), else the area's pages only. Without a token, the cookie forgotten."""
+    https = over_https(request.scope)
+    path = "/" if https else area.prefix
+    return Cookie(
+        key=area.cookie(request),
+        value=token,
+        path=path,
+        httponly=True,
+        samesite="strict",
+        secure=https,
+        max_age=None if token else 0,
+        expires=None if token else 0,
+    )
 
 
 class SignInForm(msgspec.Struct, kw_only=True):
@@ -134,11 +217,11 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         context = {"area": area, "next": area.own_page(next_page), "error": error}
         return Template(template_name="login.html", context=context, status_code=status_code)
 
-    @get(f"{area.prefix}/login", include_in_schema=False, name=f"{area.cookie}:login")
+    @get(f"{area.prefix}/login", include_in_schema=False, name=f"{area.prefix}:login", opt={SIGN_IN: True})
     async def sign_in_page(next: FromQuery[str] = area.prefix) -> Template:
         return page(next)
 
-    @post(f"{area.prefix}/login", include_in_schema=False, name=f"{area.cookie}:sign-in")
+    @post(f"{area.prefix}/login", include_in_schema=False, name=f"{area.prefix}:sign-in", opt={SIGN_IN: True})
     async def sign_in(
         request: Request[Any, Any, Any],
         data: URLEncodedBody[SignInForm],
@@ -158,14 +241,14 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         response.set_cookie(sign_in_cookie(request, area, token))
         return response
 
-    @post(f"{area.prefix}/logout", include_in_schema=False, name=f"{area.cookie}:sign-out")
+    @post(f"{area.prefix}/logout", include_in_schema=False, name=f"{area.prefix}:sign-out", opt={SIGN_IN: True})
     async def sign_out(
         request: Request[Any, Any, Any], data: URLEncodedBody[SignOutForm], settings: NamedDependency[Settings]
     ) -> Redirect:
         response = Redirect(f"{area.prefix}/login", status_code=303)
         # Signing out is harmless to forge, but only the area's own page may do it.
         if not foreign(request, settings, data.key, area):
-            response.delete_cookie(area.cookie, path=area.prefix)
+            response.set_cookie(sign_in_cookie(request, area, ""))
         return response
 
     return [sign_in_page, sign_in, sign_out]

@@ -36,20 +36,20 @@ from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
 from suggestions.signin import (
     FOREIGN_FORM,
+    KEEPS_FORM,
     Area,
     foreign,
     local_time,
     page_key,
     sign_in_routes,
-    signed_in,
-    to_sign_in,
+    signed_in_principal,
 )
 from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
 from suggestions.triage.ratings import RATING_TEXT
-from suggestions.triage.workflow import Assignment, Closing, assign, close
+from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
 from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, is_utf8_form
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ DONE = {
     "noted": "已记下跟进记录。",
     "replied": "已发出阶段性答复，群众查询时可以看到。",
     "closed": "已办结，答复已发给群众。",
+    "withdrawn": "已撤回答复，这件事回到办理中。群众查询时会看到之前的答复已撤回（看不到答复内容和撤回原因）。",
     "moved": "已移到这个案件。",
     "split": "已从原案件移出，单独成案。",
     "split_off": "已移出，单独成案。",
@@ -85,7 +86,6 @@ DONE = {
 }
 STAFF = Area(
     prefix=PREFIX,
-    cookie=COOKIE,
     roles=STAFF_ROLES,
     name="工作台",
     who="中心工作人员",
@@ -133,6 +133,7 @@ FIELD_LABELS = {
     "case_id": "归入案件",
     "into": "并入案件",
     "note": "移除原因",
+    "reason": "撤回原因",
 }
 
 
@@ -181,9 +182,7 @@ async def feed_page(
     needs_review: FromQuery[str] = "",
     sent_back: FromQuery[str] = "",
     cursor: FromQuery[str] = "",
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     topics = await serving_topics(request.app.state, settings)
     statuses = _status_filter(status)
     risk = int(min_risk) if min_risk in ("0", "1", "2", "3") else None
@@ -240,13 +239,9 @@ async def _item_page(
 
 
 @get(f"{PREFIX}/find", include_in_schema=False)
-async def find_box(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], settings: NamedDependency[Settings]
-) -> Template | Redirect:
+async def find_box(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Template:
     """The search page with nothing searched: where signing in leads back to after a search. What staff look for is
     posted, never put in the address (`find_page`)."""
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
     return _render(request, settings, "staff_find.html", q="", items=[])
 
 
@@ -264,8 +259,6 @@ async def find_page(
     """An item by what a caller or a colleague reads out: its tracking code, its work order number, or its id. Posted,
     as the residents' look-up is: a caller may read out their phone instead, which must stay out of the address bar,
     the browser's history and any proxy's log."""
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
     typed = data.q.strip()[:200]
     found: list[int] = []
     if code := normalise_tracking_code(typed):
@@ -292,9 +285,7 @@ async def item_page(
     settings: NamedDependency[Settings],
     item_id: PathId,
     done: FromQuery[str] = "",
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     return await _item_page(request, settings, db_connection, item_id, done=done)
 
 
@@ -307,6 +298,7 @@ class ActionForm(msgspec.Struct, kw_only=True):
     answer: str = ""
     case_id: str = ""  # move: the case to put the report in; empty, a case of its own
     from_case: str = ""  # split from a case's page: the case to go back to
+    reason: str = ""  # withdraw: why the reply is taken back
     topic: str = ""  # classify: the topic staff judge right ("" keeps it)
     risk_level: str = ""  # classify: 0-3 ("" keeps it)
 
@@ -316,6 +308,7 @@ ACTION_ERRORS = {
     "text": "请填写跟进记录（不超过 2000 字）",
     "answer": "请填写给群众的答复（不超过 5000 字）",
     "case_id": "请填写一个还在办理中的案件编号（数字）；留空则单独成案",
+    "reason": "请写明为什么撤回答复（不超过 500 字），如：答复发错了件",
     "topic": "请选择类别和风险等级：还没分类的事项两样都要选",
 }
 
@@ -353,10 +346,10 @@ async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key
     return True
 
 
-ITEM_ACTIONS = ("assign", "note", "close", "classify", "case", "contact")
+ITEM_ACTIONS = ("assign", "note", "close", "withdraw", "classify", "case", "contact")
 
 
-@post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False)
+@post(f"{PREFIX}/items/{{item_id:int}}/{{action:str}}", include_in_schema=False, opt={KEEPS_FORM: True})
 async def act_on_item(
     request: Request[Any, Any, Any],
     item_id: PathId,
@@ -364,8 +357,8 @@ async def act_on_item(
     data: URLEncodedBody[ActionForm],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
-    """assign, note, close, classify, case (move to a case, or split off), or contact (the sender's contact for a call
-    back, shown on the page, the read recorded)."""
+    """assign, note, close, withdraw (a reply sent by mistake), classify, case (move to a case, or split off), or
+    contact (the sender's contact for a call back, shown on the page, the read recorded)."""
     if action not in ITEM_ACTIONS:
         raise NotFoundException("no such action")
     work = partial(_act_on_item, request, item_id=item_id, action=action, data=data, settings=settings)
@@ -381,9 +374,7 @@ async def _act_on_item(
     data: ActionForm,
     settings: Settings,
 ) -> Template | Redirect:
-    principal = await signed_in(request, db_connection, STAFF)
-    if principal is None:
-        return to_sign_in(request, STAFF)
+    principal = signed_in_principal(request, STAFF)
     page = partial(_item_page, request, settings, db_connection, item_id)
     typed = msgspec.structs.asdict(data)
     if foreign(request, settings, data.key, STAFF):
@@ -409,6 +400,12 @@ async def _act_on_item(
                 partial(close, db_connection, item_id=item_id, closing=closing, who=principal.token_id, keep=keep)
             )
             done = "closed"
+        elif action == "withdraw":
+            withdrawal = msgspec.convert({"reason": data.reason.replace("\r\n", "\n").strip()}, Withdrawal)
+            found = await once(
+                partial(withdraw_reply, db_connection, item_id=item_id, withdrawal=withdrawal, who=principal.token_id)
+            )
+            done = "withdrawn"
         elif action == "classify":
             fields: dict[str, Any] = {}
             if data.topic:
@@ -448,12 +445,25 @@ async def _act_on_item(
             return await page(contact=contact)
     except (msgspec.ValidationError, InvalidInput):
         # Each form has one box to fill in.
-        field = {"assign": "to", "note": "text", "close": "answer", "case": "case_id", "classify": "topic"}[action]
+        field = {
+            "assign": "to",
+            "note": "text",
+            "close": "answer",
+            "withdraw": "reason",
+            "case": "case_id",
+            "classify": "topic",
+        }[action]
         error = ACTION_ERRORS[field]
         return await page(error=error, typed=typed, invalid=field, status_code=422)
     except StateConflict as exc:
         if action == "note":  # notes are refused only once retention has erased the item's personal data
             error = "这件事已按保存期限删除了个人信息，不能再写跟进记录。"
+        elif action == "withdraw":
+            error = (
+                "这条答复不能撤回：群众已经评价过（不满意可以由群众退回重办），或已按保存期限删除了个人信息。"
+                if exc.current_status == "closed"
+                else "这件事现在没有可撤回的答复，请刷新页面看看最新情况。"
+            )
         else:
             error = {
                 "closed": "这件事已经办结，不能再交办或办结。",
@@ -479,9 +489,7 @@ async def hotspots_page(
     db_connection: NamedDependency[Any],
     settings: NamedDependency[Settings],
     done: FromQuery[str] = "",
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     return await _hotspots_page(request, settings, db_connection, done=done)
 
 
@@ -529,9 +537,7 @@ async def case_page(
     before: FromQuery[str] = "",
     done: FromQuery[str] = "",
     split: FromQuery[int | None] = None,
-) -> Template | Redirect:
-    if await signed_in(request, db_connection, STAFF) is None:
-        return to_sign_in(request, STAFF)
+) -> Template:
     page = partial(_case_page, request, settings, db_connection, case_id, before=before[:200] or None, done=done)
     return await page(split=split)
 
@@ -555,7 +561,7 @@ class CaseForm(msgspec.Struct, kw_only=True):
     answer: str = ""
 
 
-@post(f"{PREFIX}/cases/{{case_id:int}}/{{action:str}}", include_in_schema=False)
+@post(f"{PREFIX}/cases/{{case_id:int}}/{{action:str}}", include_in_schema=False, opt={KEEPS_FORM: True})
 async def act_on_case(
     request: Request[Any, Any, Any],
     case_id: PathId,
@@ -579,9 +585,7 @@ async def _act_on_case(
     data: CaseForm,
     settings: Settings,
 ) -> Template | Redirect:
-    principal = await signed_in(request, db_connection, STAFF)
-    if principal is None:
-        return to_sign_in(request, STAFF)
+    principal = signed_in_principal(request, STAFF)
     page = partial(
         _case_page, request, settings, db_connection, case_id, typed={"into": data.into, "answer": data.answer}
     )
@@ -624,7 +628,7 @@ class DismissForm(msgspec.Struct, kw_only=True):
     note: str = ""
 
 
-@post(f"{PREFIX}/hotspots/{{hotspot_id:int}}/dismiss", include_in_schema=False)
+@post(f"{PREFIX}/hotspots/{{hotspot_id:int}}/dismiss", include_in_schema=False, opt={KEEPS_FORM: True})
 async def dismiss_page(
     request: Request[Any, Any, Any],
     hotspot_id: PathId,
@@ -638,9 +642,7 @@ async def dismiss_page(
 async def _dismiss(
     request: Request[Any, Any, Any], db_connection: Any, *, hotspot_id: int, data: DismissForm, settings: Settings
 ) -> Template | Redirect:
-    principal = await signed_in(request, db_connection, STAFF)
-    if principal is None:
-        return to_sign_in(request, STAFF)
+    principal = signed_in_principal(request, STAFF)
     page = partial(_hotspots_page, request, settings, db_connection, typed={str(hotspot_id): data.note})
     if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)

@@ -284,6 +284,7 @@ async def submit(
 # What the look-up box takes (its maxlength in track.html): room for a code pasted with the chat message around it.
 MAX_TYPED_CODE = 200
 ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
+WITHDRAWN_MEANWHILE = "您评价的这条答复已撤回，这件事正在重新办理，办好后会再次答复您，到时可以评价"
 RATED_TOO_OFTEN = f"这条答复的评价已经改过 {MAX_RATINGS_OF_A_REPLY} 次，不能再改了。还有问题请拨打 12345"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
@@ -410,7 +411,11 @@ async def _rate(
         return await page(alert=ANSWERED_AGAIN, status_code=409)
     except RatedTooOften:
         return await page(alert=RATED_TOO_OFTEN, status_code=409)
-    except StateConflict:
+    except StateConflict as exc:
+        if exc.current_status != "closed":
+            # Closed when the page was read, at work now: staff withdrew the reply (or it was sent back, which the
+            # page tells as news).
+            return await page(alert=WITHDRAWN_MEANWHILE, status_code=409)
         return await page(alert=f"这件事现在不能评价：办结后 {RATING_DAYS} 天内可以评价", status_code=409)
     if rated is None:
         return await _tracking_page(db_connection, settings, data.code)
@@ -463,7 +468,8 @@ async def _tracking_page(
 
     if confirm and about is not None and not same_closing(about, found.closed_at):
         confirm, alert, status_code = False, ANSWERED_AGAIN, 409
-    reopened = found.reopened_at is not None and found.status != "closed"
+    # Sent back by the resident, unless staff have withdrawn a reply since (`reply_withdrawn` says so instead).
+    reopened = found.reopened_at is not None and found.status != "closed" and found.reply_withdrawn is None
     if reopened and alert and status_code == 409:
         # A second tap after the first sent the item back: that is news, not an error.
         alert, notice, status_code = None, RATED_NOTICES["reopened"], 200
@@ -481,6 +487,7 @@ async def _tracking_page(
         "too_late": found.status == "closed" and not found.can_rate,
         "rating_days": RATING_DAYS,
         "reopened": reopened,
+        "reply_withdrawn": found.reply_withdrawn,
         "ratings": RATING_CHOICES,
         "progress": [(local(p.at), p.text) for p in found.progress],
     }

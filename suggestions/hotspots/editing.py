@@ -68,7 +68,8 @@ LOCK_CASES = (
 LOCK_MEMBERS = "SELECT id, case_id, street, topic FROM items WHERE case_id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
 
 LOCK_ITEM = """
-SELECT case_id, case_score, status, street, locality, locality_level, topic, received_at, text_masked
+SELECT case_id, case_score, status, street, locality, locality_level, topic, received_at, text_masked,
+       closed_at, closed_by, answer_masked
 FROM items WHERE id = $1 FOR UPDATE
 """
 
@@ -86,9 +87,16 @@ INSERT INTO case_edits (
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
+# A report answered already is a problem dealt with: its case is closed with its reply, as a case closed by staff
+# (`close_case`), so that no later report joins it and no operator is offered it as open.
 OWN_CASE = """
-INSERT INTO cases (street, locality, topic, opened_at, last_activity, summary, locality_level)
-VALUES ($1, $2, $3, $4, $4, left($5, 80), $6)
+INSERT INTO cases (
+    street, locality, topic, opened_at, last_activity, summary, locality_level, status, closed_at, closed_by,
+    answer_masked
+)
+VALUES (
+    $1, $2, $3, $4, $4, left($5, 80), $6, CASE WHEN $7::timestamptz IS NULL THEN 'open' ELSE 'closed' END, $7, $8, $9
+)
 RETURNING id
 """
 
@@ -258,7 +266,8 @@ async def absorb(conn: Any, *, into: CaseCandidate, other: CaseCandidate) -> Cas
 
 @rerun_after_schema_change
 async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | None = None) -> int | None:
-    """Put a report in another open case, or (case_id None) in a case of its own. Returns its case, None if no item.
+    """Put a report in another open case, or (case_id None) in a case of its own, closed with its reply if it was
+    answered. Returns its case, None if no item.
     `by`: the staff token, kept with the edit (`case_edits`) when the report had a case to leave."""
     async with conn.transaction():
         item = await conn.fetchrow(LOCK_ITEM, item_id)
@@ -285,6 +294,9 @@ async def move_item(conn: Any, *, item_id: int, case_id: int | None, by: int | N
                 item["received_at"],
                 item["text_masked"],
                 item["locality_level"],
+                *(item["closed_at"], item["closed_by"], item["answer_masked"])
+                if item["status"] == "closed"
+                else (None, None, None),
             )
             await _count_problem(
                 conn, {"street": item["street"], "topic": item["topic"], "opened_at": item["received_at"]}, 1

@@ -49,6 +49,9 @@ STATUS_TEXT = {
     "assigned": "处理中",
     "closed": "已办结",
 }
+# Said to the resident, on the tracking page and in the API's answer, while the item is at work again because staff
+# withdrew its reply: they may have read it. Neither the reply nor staff's reason: those are staff's.
+REPLY_WITHDRAWN = "之前的答复已撤回，正在重新办理，办好后会再次答复您。"
 
 # Who may find a code by what a caller read out, and read which desk has it (`find_tracking`'s taking_calls): those
 # who take calls and visits.
@@ -241,6 +244,7 @@ async def find_tracking(conn: Any, typed_code: str, *, taking_calls: bool = Fals
         rating=row["rating"],
         can_rate=can_rate(row["status"], row["closed_at"], datetime.now(UTC)),
         reopened_at=row["reopened_at"],
+        reply_withdrawn=REPLY_WITHDRAWN if row["reply_withdrawn_at"] is not None else None,
         progress=msgspec.json.decode(row["progress"], type=list[Progress]),
     )
 

@@ -87,6 +87,9 @@ class Tracking(msgspec.Struct, kw_only=True):
     rating: str | None = None  # the resident's rating of that reply, once given
     can_rate: bool = False  # the reply can be rated (or the rating changed) now
     reopened_at: datetime | None = None  # when a dissatisfied rating last sent the item back to work
+    # While the item is at work again because staff withdrew the reply it was given (sent to the wrong item, or before
+    # the work was done): a sentence saying so, to a resident who may have read it; never its words or why.
+    reply_withdrawn: str | None = None
     progress: list[Progress] = []  # staff's interim replies, oldest first, masked
     # Found by a code read out that reads like this one but is not it (an operator's look-up): read it back.
     read_alike: bool = False

@@ -69,6 +69,9 @@ DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(hours => 
 SELECT_TRACKING = """
 SELECT i.tracking_code, i.status, i.received_at, i.updated_at, i.closed_at, i.reopened_at, i.assigned_to, i.case_id,
        CASE WHEN i.status = 'closed' THEN i.answer_masked END AS answer, r.rating,
+       -- staff withdrew the reply (which the resident may have read) since it was last answered or sent back
+       CASE WHEN i.status <> 'closed' AND i.reply_withdrawn_at > coalesce(i.reopened_at, '-infinity')
+            THEN i.reply_withdrawn_at END AS reply_withdrawn_at,
        -- staff's interim replies (public notes), masked, oldest first
        (SELECT coalesce(json_agg(json_build_object('at', n.written_at, 'text', n.text_masked)
                                  ORDER BY n.written_at, n.id), '[]')

@@ -175,15 +175,23 @@ def decode_cursor(text: str) -> _Cursor:
     return cursors.decode_cursor(text, _Cursor, field="cursor", given_by="feed")
 
 
-def _waiting(received_at: datetime, now: datetime) -> str:
-    minutes = max(0, int((now - received_at).total_seconds() // 60))
+def _since(moment: datetime, now: datetime) -> str:
+    minutes = max(0, int((now - moment).total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"已等待 {days} 天 {hours} 小时"
+        return f"{days} 天 {hours} 小时"
     if hours:
-        return f"已等待 {hours} 小时 {minutes} 分"
-    return f"已等待 {minutes} 分钟"
+        return f"{hours} 小时 {minutes} 分"
+    return f"{minutes} 分钟"
+
+
+def _waiting(row: Any, now: datetime) -> str:
+    """How long the item has waited. One a resident sent back has waited for its rework since then, not since it
+    arrived (the desk may have answered after a month); it ranks by its first arrival, which is said too."""
+    if row["reopened_at"] is not None:
+        return f"退回后已等待 {_since(row['reopened_at'], now)}（首次反映至今 {_since(row['received_at'], now)}）"
+    return f"已等待 {_since(row['received_at'], now)}"
 
 
 # As much of a resident's words as a feed entry's excerpt: the item view has them whole.
@@ -223,7 +231,7 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
     if row["needs_review"]:
         reasons.append(Reason("needs_review", "模型把握不足，需人工复核"))
     if row["status"] != "closed":  # a closed item (status=closed) has its reply: it waits for nothing
-        reasons.append(Reason("waiting", _waiting(row["received_at"], now)))
+        reasons.append(Reason("waiting", _waiting(row, now)))
     return reasons
 
 

@@ -119,11 +119,14 @@ FROM items i WHERE i.id = $1 FOR UPDATE
 """
 
 # Back to work as a reply sent back is (`ratings.REOPEN`), but no resident sent it back: not counted as such, and the
-# reply leaves the item, since nobody was meant to read it. Its closing leaves the satisfaction report with it.
+# reply leaves the item, since nobody was meant to read it; the resident who did is told it was withdrawn
+# (`reply_withdrawn_at`, on the tracking page until the item is answered again). Its closing leaves the satisfaction
+# report with it.
 WITHDRAW = """
 UPDATE items SET
     status = CASE WHEN classification_id IS NULL THEN 'failed' WHEN assigned_to IS NULL THEN 'open' ELSE 'assigned' END,
-    closed_at = NULL, closed_by = NULL, answer = NULL, answer_masked = NULL, hotspot_id = NULL, updated_at = now()
+    closed_at = NULL, closed_by = NULL, answer = NULL, answer_masked = NULL, hotspot_id = NULL, updated_at = now(),
+    reply_withdrawn_at = now()
 WHERE id = $1
 RETURNING status, topic, risk_level, case_id
 """

@@ -187,6 +187,7 @@ async def test_tracking_shows_status_and_dates_and_nothing_personal(client: Any)
         "rating",  # the resident's rating of it
         "can_rate",
         "reopened_at",  # a dissatisfied rating sent it back to work
+        "reply_withdrawn",  # staff withdrew the reply given: a sentence saying so
         "progress",  # staff's interim replies
         "read_alike",  # found by a code read out that reads like it (a token holder's look-up)
         "assigned_to",  # the desk, and the case: null but to those who take calls

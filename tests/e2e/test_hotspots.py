@@ -1271,3 +1271,32 @@ async def test_a_report_moved_out_of_a_hotspots_case_leaves_its_lift(
     feed = {e["id"]: e for e in (await client.get("/api/v1/triage", headers=staff)).json()["items"]}
     assert "hotspot" not in {r["code"] for r in feed[moved]["reasons"]}
     assert "hotspot" in {r["code"] for r in feed[lift_crowd.ids[1]]["reasons"]}
+
+
+async def test_an_answered_report_split_off_its_case_is_a_case_answered_not_one_open(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A report answered on its own, split off a case it did not belong to, is a problem dealt with: its own case is
+    closed with that reply, not an open case an operator would be offered for the next caller."""
+    reports = []
+    for _, text in LIFT[:2]:
+        reports.append(await post(client, "web", text, {}))
+        await drain(model=FixedTopic(model, "城乡建设"))
+    answered, other = reports
+    shared = (await client.get(f"/api/v1/items/{answered}", headers=staff)).json()["case_id"]
+    assert (await client.get(f"/api/v1/items/{other}", headers=staff)).json()["case_id"] == shared
+    closed = await client.post(f"/api/v1/items/{answered}/close", json={"answer": "电梯已修复。"}, headers=staff)
+    item = closed.json()
+
+    split = await client.post(f"/api/v1/items/{answered}/case", json={"case_id": None}, headers=staff)
+    own = (await client.get(f"/api/v1/cases/{split.json()['case_id']}", headers=staff)).json()
+    assert (own["status"], own["closed_at"], own["answer"]) == ("closed", item["closed_at"], item["answer"])
+    typed = {"text": LIFT[3][1], "place": ""}
+    suggested = (await client.post("/api/v1/cases/suggest", json=typed, headers=operator)).json()["cases"]
+    assert [c["case_id"] for c in suggested] == [shared]
+    # The report is still the resident's to send back, and then at work again, in the case it is in.
+    await client.post(
+        f"/api/v1/track/{item['tracking_code']}/rating", json={"rating": "dissatisfied", "closed_at": item["closed_at"]}
+    )
+    back = (await client.get(f"/api/v1/items/{answered}", headers=staff)).json()
+    assert (back["status"], back["case_id"]) == ("open", own["id"])

@@ -24,11 +24,11 @@ ITEM = {"channel": "web", "text": "小区门口的路灯坏了一个多星期，
 
 @asynccontextmanager
 async def app_client(
-    settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any
+    settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any, base_url: str = "http://testserver"
 ) -> AsyncIterator[Any]:
     app = create_app(settings, pool=pool, queue=queue, model=model, gazetteer=gazetteer)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
             yield client
     finally:
         await app.state.limiter.close()
@@ -322,3 +322,15 @@ async def test_staff_pages_and_the_console_are_limited_by_their_sign_in_and_addr
         statuses = [(await client.post("/console/login", data={"token": f"sgt_{n}"})).status_code for n in range(5)]
         assert 429 in statuses
         assert "回到受理台" in (await client.post("/console/login", data={"token": "sgt_x"})).text
+
+
+async def test_over_https_staff_pages_are_limited_by_the_host_only_sign_in(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    async with pool.acquire() as conn:
+        staff = await create_token(conn, role="staff")
+    limited = msgspec_replace(settings, rate_limit_token="3/minute", rate_limit_address="8/minute")
+    async with app_client(limited, pool, queue, model, gazetteer, base_url="https://zzzx.example.gov.cn") as client:
+        client.cookies.set("__Host-staff_token", staff)
+        statuses = [(await client.get("/staff")).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]

@@ -174,7 +174,7 @@ async def test_postgres_down_keeps_a_residents_rating_and_comment_to_send_again(
     assert page.status_code == 503
     assert page.headers["retry-after"].isdigit()
     assert "没有保存" in page.text
-    form = re.search(r'<form method="post" action="/track/rate".*?</form>', page.text, re.S)
+    form = re.search(r'<form method="post" action="/track/rate#said".*?</form>', page.text, re.S)
     assert form is not None, page.text
     for name in ("code", "closed_at", "rating", "confirm"):
         assert f'name="{name}" value="{rating[name]}"' in form.group(0)
@@ -626,3 +626,17 @@ async def test_a_commit_whose_outcome_cannot_be_told_says_so(
     assert page_again.status_code == 200
     assert stored[form["text"]] in page_again.text
     assert len(stored) == 2
+
+
+async def test_postgres_down_a_rating_lands_on_the_word_that_it_was_not_saved(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """On a phone with large text the look-up box fills the top of the page: a resident who tapped 满意 and saw it
+    would take the rating as given. Every rating form goes to what the page answers it with."""
+    rating = {"code": "ABCD-EFGH-JKMN", "closed_at": "2026-11-28T09:30:00+00:00", "rating": "satisfied"}
+    async with without_postgres(settings, queue, model, gazetteer) as client:
+        page = (await client.post("/track/rate", data=rating)).text
+    said = re.search(r'<p [^>]*id="said"[^>]*>([^<]*)</p>', page)
+    assert said is not None
+    assert "没有保存" in said.group(1)
+    assert re.findall(r'<form method="post" action="(/track/rate[^"]*)"', page) == ["/track/rate#said"]

@@ -303,10 +303,10 @@ async def test_the_look_up_keeps_what_was_typed_out_of_the_address(client: Any) 
     code = shown_code(created.text)
     assert code is not None
     assert "?code=" not in created.text
-    assert 'action="/track"' in created.text  # the button to the status posts the code
+    assert 'action="/track#result"' in created.text  # the button to the status posts the code
 
     page = (await client.get("/track")).text
-    assert '<form method="post" action="/track">' in page
+    assert '<form method="post" action="/track#result">' in page
     found = await client.post("/track", data={"code": code.group(1).lower()})
     assert found.status_code == 200
     assert "已受理" in found.text
@@ -383,11 +383,11 @@ async def test_sending_a_reply_back_lands_on_the_question_and_its_cancel_is_a_bu
 ) -> None:
     item, page, closed_at = await replied_on_its_page(client, drain, staff)
     # The answer to 不满意 is a long page whose question sits below the fold: the browser goes to it.
-    assert 'action="/track/rate#confirm"' in page
+    assert 'action="/track/rate#said"' in page
     asked = await client.post(
         "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "dissatisfied"}
     )
-    assert 'id="confirm"' in asked.text
+    assert 'id="said"' in asked.text
     assert 'class="secondary">不退回，返回</button>' in asked.text
     rated = await client.post(
         "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "satisfied"}
@@ -563,7 +563,7 @@ async def test_a_comment_too_long_is_told_by_the_box_and_kept(client: Any, drain
         },
     )
     assert back.status_code == 422
-    assert 'id="confirm"' in back.text
+    assert 'id="said"' in back.text
     assert 'id="comment-error"' in back.text
     assert "已办结" in back.text
 
@@ -657,3 +657,65 @@ async def test_the_place_box_does_not_offer_the_residents_home_address(client: A
     assert place is not None
     assert 'autocomplete="off"' in place.group(0)
     assert "street-address" not in page
+
+
+async def test_a_look_up_lands_on_what_it_found_not_on_the_box_typed_in(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """On a phone with large text the box, its hint and 查询 fill the screen: a page that opened at its top after 查询
+    would look as if nothing happened. Every look-up goes to the result, and a code not found stays by its box."""
+    item, page, _ = await replied_on_its_page(client, drain, staff)
+    result = re.search(r'<div class="box" id="result"[^>]*>', page)
+    assert result is not None
+    looked_up = re.findall(r'<form method="post" action="(/track[^"]*)"', page)
+    assert looked_up.count("/track#result") == 1  # the look-up form
+    submitted = (await client.post("/submit", data=form(text="楼道灯又坏了"))).text
+    assert 'action="/track#result"' in submitted  # 查看办理进度
+    asked = await client.post(
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": "", "rating": "dissatisfied"}
+    )
+    assert re.search(r'<form method="post" action="/track#result">.*不退回，返回', asked.text)
+    missing = await client.post("/track", data={"code": "ABCD-EFGH-JKMN"})
+    assert 'id="result"' not in missing.text
+    assert 'id="code-error"' in missing.text
+
+
+@pytest.mark.parametrize("path", ["/", "/track"])
+async def test_the_emergency_numbers_are_called_with_one_tap(client: Any, path: str) -> None:
+    """On a phone, an elderly resident in an emergency should not have to copy 110 into the dialler."""
+    page = (await client.get(path)).text
+    for number in ("110", "119", "120"):
+        assert f'<a href="tel:{number}">{number}</a>' in page
+
+
+async def test_a_rating_refused_lands_on_why(client: Any, drain: Any, staff: dict[str, str]) -> None:
+    item, page, closed_at = await replied_on_its_page(client, drain, staff)
+    assert re.findall(r'<form method="post" action="(/track/rate[^"]*)"', page) == ["/track/rate#said"]
+    # Answered again while the resident's page was open: the page says so, where the browser goes.
+    await client.post(f"/api/v1/items/{item['id']}/reopen", json={"reason": "答复不完整"}, headers=staff)
+    await client.post(f"/api/v1/items/{item['id']}/close", json={"answer": "已更换灯泡，并检修了线路。"}, headers=staff)
+    rated = await client.post(
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": closed_at, "rating": "satisfied"}
+    )
+    assert rated.status_code == 409
+    said = re.search(r'<p [^>]*id="said"[^>]*>([^<]*)</p>', rated.text)
+    assert said is not None
+    assert "新的答复" in said.group(1)
+    asked = await client.post(
+        "/track/rate", data={"code": item["tracking_code"], "closed_at": "", "rating": "dissatisfied"}
+    )
+    assert re.search(r'<p [^>]*id="said"[^>]*>选“不满意”', asked.text)
+    assert re.findall(r'<form method="post" action="(/track/rate[^"]*)"', asked.text) == ["/track/rate#said"]
+
+
+async def test_a_second_tap_on_sending_back_lands_on_the_news_that_it_was_sent_back(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    item, _, closed_at = await replied_on_its_page(client, drain, staff)
+    back = {"code": item["tracking_code"], "closed_at": closed_at, "rating": "dissatisfied", "confirm": "yes"}
+    assert (await client.post("/track/rate", data=back)).status_code == 303
+    again = await client.post("/track/rate", data=back)
+    assert again.status_code == 200
+    said = re.search(r'id="said"[^>]*>(.*?)</', again.text, re.S)
+    assert said is not None
+    assert "退回重新办理" in said.group(1)

@@ -318,6 +318,7 @@ async def test_a_refused_form_says_what_went_wrong_with_that_form(client: Any, p
         ("/staff/items/7/close", {"answer": "电梯已修好，请您放心。"}),
         ("/staff/items/7/note", {"text": "已联系物业，明天上午维修。", "audience": "resident"}),
         ("/staff/items/7/assign", {"to": "城管科"}),
+        ("/staff/items/7/withdraw", {"reason": "答复发错了件"}),
         ("/staff/cases/3/close", {"answer": "电梯已全部修复。"}),
         ("/staff/hotspots/5/dismiss", {"note": "已派物业处置"}),
     ],
@@ -483,3 +484,54 @@ async def test_the_pages_keys_are_those_the_readme_promises(client: Any, pool: A
         page = (await client.get(path)).text
         assert '<a href="/staff" accesskey="1">' in page
         assert '<a href="/staff/hotspots" accesskey="2">' in page
+
+
+async def test_the_feed_says_how_an_item_sent_back_ranks_and_how_long_it_waited_since(
+    client: Any, pool: Any, drain: Any
+) -> None:
+    """Staff read "the longest waiting first" and the waiting time of an item a resident sent back as since it was
+    sent back: the page says it ranks by its first arrival, and the item says both times."""
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    key = key_of((await client.get(f"/staff/items/{item_id}")).text)
+    await client.post(f"/staff/items/{item_id}/close", data={"key": key, "answer": "电梯已修好。"})
+    await pool.execute("UPDATE items SET received_at = now() - interval '20 days' WHERE id = $1", item_id)
+    row = await pool.fetchrow("SELECT tracking_code, closed_at FROM items WHERE id = $1", item_id)
+    rating = {"rating": "dissatisfied", "closed_at": row["closed_at"].isoformat()}
+    assert (await client.post(f"/api/v1/track/{row['tracking_code']}/rating", json=rating)).status_code == 200
+    page = (await client.get("/staff")).text
+    assert "退回重办的按第一次收到的时间" in page
+    assert "退回后已等待 0 分钟（首次反映至今 20 天 0 小时）" in page
+
+
+async def test_staff_withdraw_a_reply_sent_by_mistake_on_the_items_page(client: Any, pool: Any, drain: Any) -> None:
+    """A reply closed on the page by mistake is withdrawn on the page, as the API does: the resident is told it was
+    withdrawn. A reply the resident rated is theirs: no form, and a refusal."""
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    page = (await client.get(f"/staff/items/{item_id}")).text
+    assert f'action="/staff/items/{item_id}/withdraw"' not in page  # nothing to withdraw yet
+    key = key_of(page)
+    await client.post(f"/staff/items/{item_id}/close", data={"key": key, "answer": "电梯已修好。"})
+    closed = (await client.get(f"/staff/items/{item_id}")).text
+    assert f'action="/staff/items/{item_id}/withdraw"' in closed
+    empty = await client.post(f"/staff/items/{item_id}/withdraw", data={"key": key, "reason": "  "})
+    assert empty.status_code == 422
+    assert "请写明为什么撤回" in empty.text
+    withdrawn = await client.post(f"/staff/items/{item_id}/withdraw", data={"key": key, "reason": "发错了件"})
+    assert withdrawn.status_code == 303
+    assert withdrawn.headers["location"] == f"/staff/items/{item_id}?done=withdrawn"
+    assert "已撤回答复" in (await client.get(withdrawn.headers["location"])).text
+    row = await pool.fetchrow("SELECT status, answer, tracking_code FROM items WHERE id = $1", item_id)
+    assert (row["status"], row["answer"]) == ("open", None)
+    assert "之前的答复已撤回" in (await client.get("/track", params={"code": row["tracking_code"]})).text
+
+    await client.post(f"/staff/items/{item_id}/close", data={"key": key, "answer": "电梯已于今天修好。"})
+    closed_at = await pool.fetchval("SELECT closed_at FROM items WHERE id = $1", item_id)
+    rating = {"rating": "satisfied", "closed_at": closed_at.isoformat()}
+    await client.post(f"/api/v1/track/{row['tracking_code']}/rating", json=rating)
+    rated = (await client.get(f"/staff/items/{item_id}")).text
+    assert f'action="/staff/items/{item_id}/withdraw"' not in rated
+    refused = await client.post(f"/staff/items/{item_id}/withdraw", data={"key": key, "reason": "再看看"})
+    assert refused.status_code == 409
+    assert "群众已经评价" in refused.text

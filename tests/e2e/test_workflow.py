@@ -193,3 +193,62 @@ async def test_staff_withdraw_a_reply_sent_by_mistake(
     rated = await client.post(f"{url}/reopen", json={"reason": "再看看"}, headers=staff)
     assert rated.status_code == 409
     assert (await client.get("/api/v1/satisfaction", headers=staff)).json()["total"]["closed"] == 1
+
+
+WITHDRAWN = "之前的答复已撤回，正在重新办理"
+
+
+async def test_a_resident_who_read_a_withdrawn_reply_is_told_it_was_withdrawn(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """The resident read the reply; staff withdrew it. The page and the API say so in a plain sentence, without the
+    withdrawn words or staff's reason, and stop saying it once the item is answered again."""
+    created = await classified_item(client, drain)
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    first = (await client.get(f"/api/v1/track/{code}")).json()
+    assert first["reply_withdrawn"] is None
+    await client.post(f"{url}/close", json={"answer": "路灯已修复，谢谢您的反映。"}, headers=staff)
+    read = await client.get("/track", params={"code": code})
+    assert "路灯已修复" in read.text
+    assert WITHDRAWN not in read.text
+    withdrawn = await client.post(f"{url}/reopen", json={"reason": "发错了件，是隔壁小区的"}, headers=staff)
+    assert withdrawn.status_code == 200
+
+    tracking = (await client.get(f"/api/v1/track/{code}")).json()
+    assert WITHDRAWN in tracking["reply_withdrawn"]
+    assert tracking["reopened_at"] is None  # no resident sent it back
+    page = await client.get("/track", params={"code": code})
+    assert WITHDRAWN in page.text
+    for unsaid in ("路灯已修复", "发错了件", "隔壁小区", "您对上次答复不满意"):
+        assert unsaid not in page.text
+        assert unsaid not in str(tracking)
+
+    await client.post(f"{url}/close", json={"answer": "路灯已于今天修复。"}, headers=staff)
+    answered = (await client.get(f"/api/v1/track/{code}")).json()
+    assert answered["reply_withdrawn"] is None
+    assert WITHDRAWN not in (await client.get("/track", params={"code": code})).text
+
+    # Sent back by the resident after that, the item says so, not that a reply was withdrawn.
+    closed_at = answered["closed_at"]
+    await client.post(f"/api/v1/track/{code}/rating", json={"rating": "dissatisfied", "closed_at": closed_at})
+    again = await client.get("/track", params={"code": code})
+    assert "您对上次答复不满意" in again.text
+    assert WITHDRAWN not in again.text
+    assert (await client.get(f"/api/v1/track/{code}")).json()["reply_withdrawn"] is None
+
+
+async def test_a_resident_rating_a_reply_withdrawn_meanwhile_is_told_it_was_withdrawn(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """The resident has the page with the reply open; staff withdraw it; the resident taps 满意. They are told the
+    reply was withdrawn and the item is at work again, not that replies may be rated within 30 days of closing."""
+    created = await classified_item(client, drain)
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    await client.post(f"{url}/reopen", json={"reason": "还没修好"}, headers=staff)
+    for rating in ("satisfied", "dissatisfied"):
+        form = {"code": code, "rating": rating, "closed_at": closed["closed_at"], "comment": "谢谢", "confirm": "yes"}
+        tapped = await client.post("/track/rate", data=form)
+        assert tapped.status_code == 409
+        assert "答复已撤回" in tapped.text
+        assert "天内可以评价" not in tapped.text

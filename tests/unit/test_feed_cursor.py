@@ -6,6 +6,24 @@ import pytest
 from suggestions.errors import InvalidInput
 from suggestions.triage.feed import FeedEntry, Reason, decode_cursor, encode_cursor, reasons_for
 
+NOW = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
+
+
+def feed_row(**changes: object) -> dict[str, object]:
+    """A feed row as `reasons_for` reads it: an open item of risk 1 that arrived at 8:30 today."""
+    row: dict[str, object] = {
+        "status": "open",
+        "risk_level": 1,
+        "needs_review": False,
+        "hotspot_id": None,
+        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
+        "reopened_at": None,
+        "reopen_count": 0,
+        "resident_said": None,
+        "satisfaction": None,
+    }
+    return {**row, **changes}
+
 
 def entry() -> FeedEntry:
     return FeedEntry(
@@ -52,18 +70,8 @@ def test_a_cursor_past_the_columns_ranges_is_bad_input(forged: bytes) -> None:
 
 
 def test_reasons_say_why() -> None:
-    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
-    row = {
-        "status": "open",
-        "risk_level": 3,
-        "needs_review": True,
-        "hotspot_id": None,
-        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
-        "reopened_at": None,
-        "reopen_count": 0,
-        "resident_said": None,
-        "satisfaction": None,
-    }
+    now = NOW
+    row = feed_row(risk_level=3, needs_review=True)
     codes = [r.code for r in reasons_for(row, now)]
     assert codes == ["risk", "needs_review", "waiting"]
     assert reasons_for(row, now)[-1].message == "已等待 3 小时 15 分"
@@ -76,23 +84,15 @@ def test_reasons_say_why() -> None:
 
 
 def test_a_hotspot_reason_says_it_lifts_only_an_item_it_lifts() -> None:
-    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
-    row = {
-        "status": "open",
-        "risk_level": 1,
-        "needs_review": False,
-        "hotspot_id": 4,
-        "hotspot_kind": "case",
-        "hotspot_street": "回龙观街道",
-        "hotspot_topic": "城乡建设",
-        "hotspot_why": {"reports": 7, "reporters": 6, "channels": 2, "span_days": 3},
-        "hotspot_case_id": 9,
-        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
-        "reopened_at": None,
-        "reopen_count": 0,
-        "resident_said": None,
-        "satisfaction": None,
-    }
+    now = NOW
+    row = feed_row(
+        hotspot_id=4,
+        hotspot_kind="case",
+        hotspot_street="回龙观街道",
+        hotspot_topic="城乡建设",
+        hotspot_why={"reports": 7, "reporters": 6, "channels": 2, "span_days": 3},
+        hotspot_case_id=9,
+    )
 
     def hotspot(r: dict[str, object]) -> str:
         return next(reason.message for reason in reasons_for(r, now) if reason.code == "hotspot")
@@ -103,34 +103,23 @@ def test_a_hotspot_reason_says_it_lifts_only_an_item_it_lifts() -> None:
 
 
 def test_a_closed_item_is_not_said_to_be_waiting() -> None:
-    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
-    row = {
-        "status": "closed",
-        "risk_level": 1,
-        "needs_review": False,
-        "hotspot_id": None,
-        "received_at": datetime(2026, 10, 1, 8, 30, tzinfo=UTC),
-        "reopened_at": None,
-        "reopen_count": 0,
-        "resident_said": None,
-        "satisfaction": None,
-    }
+    now = NOW
+    row = feed_row(status="closed", received_at=datetime(2026, 10, 1, 8, 30, tzinfo=UTC))
     assert [r.code for r in reasons_for(row, now)] == ["risk"]
     assert [r.code for r in reasons_for({**row, "status": "assigned"}, now)] == ["risk", "waiting"]
 
 
 def test_an_item_assigned_without_a_classification_says_why_it_ranks_as_a_warning() -> None:
     """A desk took an item the worker gave up on without setting its topic and risk: it still ranks as a warning."""
-    now = datetime(2026, 11, 1, 11, 45, tzinfo=UTC)
-    row = {
-        "status": "assigned",
-        "risk_level": None,
-        "needs_review": False,
-        "hotspot_id": None,
-        "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
-        "reopened_at": None,
-        "reopen_count": 0,
-        "resident_said": None,
-        "satisfaction": None,
-    }
+    now = NOW
+    row = feed_row(status="assigned", risk_level=None)
     assert [r.code for r in reasons_for(row, now)] == ["classification_failed", "waiting"]
+
+
+def test_an_item_sent_back_says_how_long_it_waits_since_it_was_sent_back_and_since_it_arrived() -> None:
+    """The desk answered after a month and the resident sent the reply back two hours ago: it has waited two hours for
+    the rework, not a month; it ranks by its first arrival, which the reason says too."""
+    arrived = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
+    sent_back = feed_row(status="assigned", received_at=arrived, reopened_at=datetime(2026, 11, 1, 9, 45, tzinfo=UTC))
+    assert reasons_for(sent_back, NOW)[-1] == Reason("waiting", "退回后已等待 2 小时 0 分（首次反映至今 31 天 3 小时）")
+    assert reasons_for(feed_row(received_at=arrived), NOW)[-1] == Reason("waiting", "已等待 31 天 3 小时")
