@@ -87,6 +87,9 @@ def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
         ("(+86)21-12345678转123", "[电话]"),
         ("0086 755 12345678", "[电话]"),
         ("+86 010 12345678", "[电话]"),
+        # The country code written without + or 00, as a business card or a letterhead gives it
+        ("电话：86-10-69712345", "电话：[电话]"),
+        ("86 755 1234 5678转8", "[电话]"),
     ],
 )
 def test_landline_numbers_are_masked_with_their_extension(text: str, expected: str) -> None:
@@ -285,6 +288,8 @@ def test_contains_pii() -> None:
         # A mobile from outside the district shown on a landline's caller ID, as operators read it off the screen.
         ("013912345678", "13912345678"),
         ("0139 1234 5678", "13912345678"),
+        ("86-10-69712345", "010-69712345"),
+        ("86 755 12345678", "0755-12345678"),
     ],
 )
 def test_normalize_phone(value: str, expected: str) -> None:
