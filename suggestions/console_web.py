@@ -443,8 +443,10 @@ async def _amend(
         )
     except PermissionDeniedException:
         return {"alert": "这个工单是别的账号登记的：只有登记它的账号或中心工作人员可以更正", "status_code": 403}
-    except StateConflict:
-        return {"alert": "这个工单已经办结，不能再更正：有新情况请另登记一通电话", "status_code": 409}
+    except StateConflict as exc:
+        if exc.current_status == "closed":
+            return {"alert": "这个工单已经办结，不能再更正：有新情况请另登记一通电话", "status_code": 409}
+        return {"alert": "这个工单的联系方式已按规定删除，不能再登记称呼和电话", "status_code": 409}
     assert amended is not None  # found by its work order just now, and an open item is never deleted
     said = [AMENDABLE[field] for field in amended.fields]
     return {"filed": {"code": amended.tracking_code, "id": amended.id, "amended": said}}

@@ -66,7 +66,7 @@ class Amended(msgspec.Struct, kw_only=True):
 
 LOCK_ITEM = """
 SELECT i.id, i.tracking_code, i.status, i.channel, i.submitted_by, i.place, i.kind, i.text_masked, i.street,
-       i.locality, i.locality_level, i.topic, i.risk_level, i.case_id, i.received_at, c.name, c.phone
+       i.locality, i.locality_level, i.topic, i.risk_level, i.case_id, i.received_at, i.anonymised_at, c.name, c.phone
 FROM items i LEFT JOIN contacts c ON c.item_id = i.id
 WHERE i.id = $1
 FOR UPDATE OF i
@@ -138,6 +138,12 @@ async def amend(
             raise PermissionDeniedException("only the token that filed an item, or staff, may correct it")
         if item["status"] == "closed":
             raise StateConflict("the item is closed: a correction comes too late", current_status="closed")
+        if item["anonymised_at"] is not None and {"contact_name", "contact_phone"} & wanted.keys():
+            # Retention let the contact go and will not come back for it: one written now would be kept for good.
+            raise StateConflict(
+                "retention erased this item's contact: a name or phone is no longer kept for it",
+                current_status=item["status"],
+            )
         stored = {
             "place": item["place"],
             "kind": item["kind"],

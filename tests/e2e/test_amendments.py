@@ -120,3 +120,19 @@ async def test_who_may_correct_what_and_when(
     await drain()
     await client.post(f"/api/v1/items/{item['id']}/close", json={"answer": "已修好"}, headers=staff)
     assert (await client.post(url, json={"kind": "inquiry"}, headers=operator)).status_code == 409
+
+
+async def test_a_contact_that_retention_erased_is_not_written_back(
+    client: Any, operator: dict[str, str], conn: Any
+) -> None:
+    # An item answered, erased by retention, then sent back to work by its resident's rating is open again.
+    item = await filed(client, operator)
+    await conn.execute("UPDATE items SET anonymised_at = now() WHERE id = $1", item["id"])
+    await conn.execute(
+        "UPDATE contacts SET name = NULL, phone = NULL, anonymised_at = now() WHERE item_id = $1", item["id"]
+    )
+    url = f"/api/v1/items/{item['id']}/amend"
+    refused = await client.post(url, json={"contact_phone": "13812345678"}, headers=operator)
+    assert refused.status_code == 409
+    assert await conn.fetchval("SELECT phone FROM contacts WHERE item_id = $1", item["id"]) is None
+    assert (await client.post(url, json={"kind": "help"}, headers=operator)).status_code == 200
