@@ -136,3 +136,17 @@ async def test_a_contact_that_retention_erased_is_not_written_back(
     assert refused.status_code == 409
     assert await conn.fetchval("SELECT phone FROM contacts WHERE item_id = $1", item["id"]) is None
     assert (await client.post(url, json={"kind": "help"}, headers=operator)).status_code == 200
+
+
+async def test_staff_read_the_corrections_on_the_items_page(client: Any, operator: dict[str, str], pool: Any) -> None:
+    from tests.e2e.test_staff_pages import signed_in
+
+    item = await filed(client, operator)
+    body = {"place": "霍营街道", "contact_phone": "13812345678"}
+    await client.post(f"/api/v1/items/{item['id']}/amend", json=body, headers=operator)
+    await signed_in(client, pool)
+    page = (await client.get(f"/staff/items/{item['id']}")).text
+    assert "更正记录" in page
+    assert "地点原为“城北街道”" in page
+    assert "电话原为“[手机号]”" in page
+    assert "13912345678" not in page
