@@ -114,13 +114,15 @@ _LANDLINE = re.compile(
 )
 
 # A landline without its area code, as callers in the district give it and operators write it down (座机6971 2345):
-# seven or eight digits alone are as often an amount, a date or a count, so only after a word for a phone, with at most
-# a colon, a bracket, 是 or a few spaces between. The number alone is masked, not the word. The words are Chinese ones:
-# the rate limiter's keys of looked-up phones read "phone:" and base32 (`ratelimit._key`), whose digits run on at times.
-_PHONE_WORD = r"(?:电话|座机|固话|手机|联系方式|回电|致电|拨打|热线)(?:号码|号)?"
+# seven or eight digits alone are as often an amount, a date or a count, so only after a word for a phone (来电号码: the
+# caller ID's), with at most a few of what operators type between (是, a colon, a bracket, a dash, a comma, a slash,
+# spaces), or after a number masked just before and 和, 或, 、 or / (`_BLANK`: 电话6971 2345和6971 2346). The number
+# alone is masked, not the word. The words are Chinese ones: the rate limiter's keys of looked-up phones read "phone:"
+# and base32 (`ratelimit._key`), whose digits run on at times.
+_PHONE_WORD = r"(?:电话|座机|固话|手机|联系方式|回电|致电|拨打|热线|来电)(?:号码|号|显示)?"
 _LOCAL_LANDLINE = re.compile(
-    rf"{_PHONE_WORD}[是为:： (]{{0,3}}(?P<number>[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}{_EXTENSION}?)"
-    rf"{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
+    rf"(?:{_PHONE_WORD}[是为:：()\s,，/-]{{0,4}}|(?<=\x00)[ ]?[和或、/][ ]?)"
+    rf"(?P<number>[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}{_EXTENSION}?){_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
 )
 
 # The same numbers as a whole contact-phone field. A landline's caller ID shows a mobile from another area with the

@@ -160,6 +160,17 @@ def test_landline_followed_by_a_year_is_not_taken_for_a_card() -> None:
         ("请回电 69712345", "请回电 [电话]"),
         ("固话（8971 2345）", "固话（[电话]）"),
         ("联系方式８９７１２３４５", "联系方式[电话]"),
+        # As operators type between the word and the number: a dash, a comma, a slash, spaces around a colon
+        ("座机-69712345", "座机-[电话]"),
+        ("电话 — 6971 2345", "电话 — [电话]"),
+        ("来电人电话，69712345", "来电人电话，[电话]"),
+        ("电话号码是 : 69712345", "电话号码是 : [电话]"),
+        ("联系电话/69712345", "联系电话/[电话]"),
+        # The number the caller ID showed, and a second number after the first
+        ("来电号码69712345", "来电号码[电话]"),
+        ("来电显示：6971 2345", "来电显示：[电话]"),
+        ("电话是6971 2345和6971 2346", "电话是[电话]和[电话]"),
+        ("座机69712345、89712345", "座机[电话]、[电话]"),
     ],
 )
 def test_a_local_landline_after_a_word_for_phone_is_masked(text: str, expected: str) -> None:
@@ -207,6 +218,8 @@ def test_an_office_number_written_as_dialled_locally_stays_in_what_staff_write()
         "电话费69712345元",
         "电话12345678",  # no local number starts with 1
         "电话2023年10月15日打过",
+        "电话打了3次，2000 5000元的损失",
+        "来电人反映物业费69712345元",
     ],
 )
 def test_ordinary_numbers_stay(text: str) -> None:
