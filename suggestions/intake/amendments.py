@@ -6,7 +6,8 @@ correction is kept (`item_amendments`): who, when, which fields, and what they h
 
 A new place may be another street: a report already placed leaves its case and is placed again as the worker places a
 new one (`tracker.track`), counted under its new street and no longer under its old one. A report still pending is
-placed by the worker from what it reads when it records the classification, the correction included. The text is not
+placed by the worker from what it reads when it records the classification, the correction included. A new name or
+phone is judged again in the report's case, whose crowd of reporters it counts (`tracker.judge_case`). The text is not
 amended (the classification reads it alone): a call taken down wrong is a new call.
 """
 
@@ -176,6 +177,11 @@ async def amend(
         moved = where is not None and (where.street, where.locality) != (item["street"], item["locality"])
         if moved and where is not None and item["topic"] is not None:
             await _place_again(conn, item, new_street=where.street)
+        elif item["case_id"] is not None and {"contact_name", "contact_phone"} & set(changed):
+            # A case's reporters are told apart by phone and name: corrected, the crowd may be another size.
+            await lock_streets(conn, [item["street"]])
+            await conn.fetch(LOCK_CASES, [item["case_id"]])
+            await rejudge_case(conn, item["case_id"])
     return amended
 
 

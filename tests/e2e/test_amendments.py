@@ -150,3 +150,20 @@ async def test_staff_read_the_corrections_on_the_items_page(client: Any, operato
     assert "地点原为“城北街道”" in page
     assert "电话原为“[手机号]”" in page
     assert "13912345678" not in page
+
+
+async def test_a_phone_corrected_to_another_reporters_counts_them_once_in_the_cases_hotspot(
+    client: Any, drain: Any, operator: dict[str, str], conn: Any
+) -> None:
+    # Five callers about one lift: a crowd; one call was filed with a wrong number, the second caller's.
+    for n in range(5):
+        await filed(client, operator, external_id=f"GD-{n}", contact_phone=f"1391234567{n}", place="")
+    await drain()
+    active = "SELECT count(*) FROM hotspots WHERE kind = 'case' AND status = 'active'"
+    assert await conn.fetchval(active) == 1
+    wrong = await conn.fetchval("SELECT id FROM items WHERE external_id = 'GD-0'")
+    response = await client.post(
+        f"/api/v1/items/{wrong}/amend", json={"contact_phone": "13912345671"}, headers=operator
+    )
+    assert response.status_code == 200, response.text
+    assert await conn.fetchval(active) == 0
