@@ -56,8 +56,12 @@ _MOBILE_NUMBER = rf"(?P<mobile>1[3-9][0-9](?:{_SEP}|\.)[0-9]{{4}}(?:{_SEP}|\.)[0
 # Area codes follow the national plan: 010 and 02x have three characters, every other code has four (0xxx), so a
 # run like "075512345678" splits in exactly one way.
 # Dialled from abroad (+86 10 6971 2345, 0086-755-…) the code loses its trunk 0, which is written back. A business
-# card or a letterhead may write the country code without + or 00 (86-10-69712345): then a space or a dash after it.
-_AREA_CODE = rf"(?:\(?(?:\+|00)86\)?{_SEP}\(?0?|86[ -]{{1,3}}\(?0?|\(?0)(?P<area>10|2[0-9]|[3-9][0-9]{{2}})\)?{_SEP}"
+# card or a letterhead may write the country code without + or 00: in brackets, or with a space or a dash after it
+# ((86)10-69712345, 86-10-69712345).
+_AREA_CODE = (
+    rf"(?:\(?(?:\+|00)86\)?{_SEP}\(?0?|(?:\(86\)[ -]{{0,3}}|86[ -]{{1,3}})\(?0?|\(?0)"
+    rf"(?P<area>10|2[0-9]|[3-9][0-9]{{2}})\)?{_SEP}"
+)
 _LOCAL_NUMBER = rf"(?P<local>[0-9]{{3,4}}{_SEP}[0-9]{{4}})"  # 7 or 8 digits
 _EXTENSION = r"(?:[ ]?(?:转|分机|-|(?i:ext)\.?|\#)[ ]?(?P<extension>[0-9]{1,6}))"
 

@@ -90,6 +90,7 @@ def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
         # The country code written without + or 00, as a business card or a letterhead gives it
         ("电话：86-10-69712345", "电话：[电话]"),
         ("86 755 1234 5678转8", "[电话]"),
+        ("(86)10-69712345", "[电话]"),
     ],
 )
 def test_landline_numbers_are_masked_with_their_extension(text: str, expected: str) -> None:
