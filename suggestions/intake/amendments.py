@@ -24,7 +24,7 @@ from litestar.params import JSONBody
 from suggestions.auth import BEARER, STAFF_ROLES, Principal, guarded_principal, roles_only
 from suggestions.classify.store import place_unplaced
 from suggestions.errors import InvalidInput, StateConflict, problem_responses
-from suggestions.hotspots.editing import COUNT_PROBLEM, LEAVE_CASE_LIFT, LOCK_CASES, refresh_case
+from suggestions.hotspots.editing import COUNT_PROBLEM, LOCK_CASES, refresh_case
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.tracker import (
     DISTRICT_ZONE,
@@ -193,8 +193,8 @@ async def _place_again(conn: Any, item: Any, *, new_street: str | None) -> None:
     old_case = item["case_id"]
     if old_case is not None:
         case = (await conn.fetch(LOCK_CASES, [old_case]))[0]
+        # Its lift goes with it, whatever lifted it: the hotspots of its new case and street lift it again below.
         await conn.execute(LEAVE_CASE, item["id"])
-        await relift(conn, [r["id"] for r in await conn.fetch(LEAVE_CASE_LIFT, item["id"], old_case)])
         await refresh_case(conn, old_case)
         if await conn.fetchval(CASE_SIZE, old_case) == 0 and case["street"] is not None and case["topic"] is not None:
             day = case["opened_at"].astimezone(DISTRICT_ZONE).date()
