@@ -167,3 +167,22 @@ async def test_a_phone_corrected_to_another_reporters_counts_them_once_in_the_ca
     )
     assert response.status_code == 200, response.text
     assert await conn.fetchval(active) == 0
+
+
+async def test_a_report_leaving_a_case_of_several_leaves_the_case_open_and_its_problem_counted(
+    client: Any, drain: Any, operator: dict[str, str], staff: dict[str, str], conn: Any
+) -> None:
+    first = await filed(client, operator, external_id="GD-1", contact_phone="13912345671")
+    second = await filed(client, operator, external_id="GD-2", contact_phone="13912345672")
+    await drain()
+    case_id = await conn.fetchval("SELECT case_id FROM items WHERE id = $1", first["id"])
+    assert await conn.fetchval("SELECT case_id FROM items WHERE id = $1", second["id"]) == case_id
+    assert await counts(conn, "城北街道") == (2, 1)
+
+    await client.post(f"/api/v1/items/{second['id']}/amend", json={"place": "霍营街道"}, headers=operator)
+    assert dict(await conn.fetchrow("SELECT status, size FROM cases WHERE id = $1", case_id)) == {
+        "status": "open",
+        "size": 1,
+    }
+    assert await counts(conn, "城北街道") == (1, 1)
+    assert await counts(conn, "霍营街道") == (1, 1)
