@@ -313,8 +313,8 @@ def _kept(number: str, keep: frozenset[str]) -> bool:
     try:
         return normalize_phone(number) in keep
     except ValueError:
-        # A local landline (`_LOCAL_LANDLINE`): an office number written as it is dialled in the district.
-        return any(kept.partition("-")[2] == _digits(number) for kept in keep)
+        # A local landline (`_LOCAL_LANDLINE`): an office number of the district written as it is dialled there.
+        return f"{_LOCAL}{_digits(number)}" in keep
 
 
 def _mask_once(text: str, keep: frozenset[str] = frozenset()) -> str:
@@ -358,18 +358,27 @@ def mask_personal(text: str, keep: frozenset[str] = frozenset()) -> str:
     return _mask_words(masked)
 
 
+# Marks the local form of an office number of the district in `public_phones`: its digits as dialled there.
+_LOCAL = "local:"
+
+
 def public_phones(setting: str, *, area_code: str = "") -> frozenset[str]:
-    """The phones of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form. A value
-    that is no phone raises ValueError naming it: the service does not start with a list it would silently ignore."""
+    """The phones of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form, and those of the
+    district (`area_code`) as dialled there too, without it. A value that is no phone raises ValueError naming it: the
+    service does not start with a list it would silently ignore."""
     numbers = set()
     for value in re.split(r"[,，;；]", setting):
         value = value.strip()
         if not value:
             continue
         try:
-            numbers.add(normalize_phone(value, area_code=area_code))
+            number = normalize_phone(value, area_code=area_code)
         except ValueError:
             raise ValueError(f"SUGGESTIONS_PUBLIC_PHONES: {value!r} is no phone number") from None
+        numbers.add(number)
+        code, _, local = number.partition("-")
+        if area_code and code == area_code:
+            numbers.add(f"{_LOCAL}{_digits(local)}")
     return frozenset(numbers)
 
 

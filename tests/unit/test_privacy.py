@@ -180,9 +180,16 @@ def test_a_local_landline_after_a_word_for_phone_is_masked(text: str, expected: 
 
 
 def test_an_office_number_written_as_dialled_locally_stays_in_what_staff_write() -> None:
-    keep = public_phones("010-69712345")
+    keep = public_phones("010-69712345", area_code="010")
     assert mask_pii("请拨打热线69712345咨询", keep) == "请拨打热线69712345咨询"
     assert mask_pii("请拨打电话69712346咨询", keep) == "请拨打电话[电话]咨询"
+
+
+def test_an_office_number_of_another_area_does_not_keep_a_local_number_with_its_digits() -> None:
+    # Dialled in the district, 69712345 is 010-69712345: a resident's, not the office's in 0591.
+    keep = public_phones("0591-69712345", area_code="010")
+    assert mask_pii("请拨打电话69712345咨询", keep) == "请拨打电话[电话]咨询"
+    assert mask_pii("请拨打电话0591-69712345咨询", keep) == "请拨打电话0591-69712345咨询"
 
 
 @pytest.mark.parametrize(
