@@ -424,7 +424,12 @@ async def _amend(
     stored = await item_by_external_id(conn, channel=item.channel, external_id=item.external_id)
     if stored is None:
         return {"errors": {"external_id": "没有找到这个工单号的登记：请核对工单号"}, "status_code": 404}
-    if set(differences(stored, item, check_item(item, area_code=area_code))) - set(AMENDABLE):
+    try:
+        checked = check_item(item, area_code=area_code)
+    except InvalidInput as exc:
+        name = exc.problems[0].field
+        return {"errors": {name: FIELD_MESSAGES.get(name, str(exc))}, "status_code": 422}
+    if set(differences(stored, item, checked)) - set(AMENDABLE):
         return {"errors": {"external_id": NOT_THE_SAME_CALL}, "status_code": 422}
     correction = Amendment(
         place=item.place or "",

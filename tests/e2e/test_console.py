@@ -474,3 +474,11 @@ async def test_a_call_filed_with_a_wrong_place_and_phone_is_corrected_from_the_r
     other = {**corrected, "text": "另一件事：路灯不亮。", "submission": "u" * 20}
     assert 'value="amend"' not in (await client.post("/console", data=other)).text
     assert "不能更正" in (await client.post("/console", data={**other, "do": "amend"})).text
+
+
+async def test_a_correction_of_a_call_whose_words_are_refused_names_the_box(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    await client.post("/console", data=call(token, text=LIFT, place="城北街道", external_id="GD-8"))
+    emoji_only = await client.post("/console", data={**call(token, text="😀", external_id="GD-8"), "do": "amend"})
+    assert emoji_only.status_code == 422
+    assert 'id="text-error"' in emoji_only.text
