@@ -390,13 +390,28 @@ def contains_pii(text: str) -> bool:
 
 
 _PHONE_OR_ID = frozenset({MOBILE_PLACEHOLDER, LANDLINE_PLACEHOLDER, ID_PLACEHOLDER})
+# The first two digits of a 身份证 number: its province's code (GB/T 2260; 71 Taiwan, 81 and 82 Hong Kong and Macao,
+# 83 and 91 the permits of their residents and of foreigners).
+_PROVINCES = frozenset(
+    {
+        *(str(code) for code in (*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55))),
+        *(str(code) for code in (*range(61, 66), 71, 81, 82, 83, 91)),
+    }
+)
 
 
 def holds_phone_or_id(text: str) -> bool:
     """Whether text holds a mobile, a landline with its area code or a 身份证 number, as masking finds them. A
     work-order number does not, though its digits may be shaped like a mobile after its letters (FZ18050200321); nor
-    does a long one that passes a bank card's check by chance, one in ten."""
-    return any(placeholder in _PHONE_OR_ID for _, _, placeholder in _personal_spans(drop_invisible(text)))
+    does a long one that passes a bank card's check by chance, one in ten; nor one of a date and a sequence whose
+    digits read as a birth date in an ID's place (202611300123456, one in thirty of 15 digits) but which starts with
+    no province's code. Masking, which leans towards privacy, masks that one all the same."""
+    text = drop_invisible(text)
+    return any(
+        placeholder in _PHONE_OR_ID
+        and (placeholder != ID_PLACEHOLDER or _digits(text[start:end].translate(_FOLD))[:2] in _PROVINCES)
+        for start, end, placeholder in _personal_spans(text)
+    )
 
 
 def normalize_phone(value: str, *, area_code: str = "") -> str:
