@@ -66,7 +66,7 @@ class Amended(msgspec.Struct, kw_only=True):
 
 
 LOCK_ITEM = """
-SELECT i.id, i.tracking_code, i.status, i.channel, i.submitted_by, i.place, i.kind, i.text_masked, i.street,
+SELECT i.id, i.tracking_code, i.status, i.channel, i.submitted_by, i.place, i.kind, i.text, i.street,
        i.locality, i.locality_level, i.topic, i.risk_level, i.case_id, i.received_at, i.anonymised_at, c.name, c.phone
 FROM items i LEFT JOIN contacts c ON c.item_id = i.id
 WHERE i.id = $1
@@ -157,7 +157,8 @@ async def amend(
             return amended
         now = {**stored, **wanted}
         # Placed again only for a new place: the gazetteer may have changed since, and a phone corrected moves nothing.
-        where = gazetteer.resolve(item["text_masked"], now["place"] or "") if "place" in changed else None
+        # The words as intake read them (`service._store`), or as retention kept them.
+        where = gazetteer.resolve(item["text"], now["place"] or "") if "place" in changed else None
         await conn.execute(
             UPDATE_ITEM,
             item_id,
