@@ -36,6 +36,7 @@ from suggestions.errors import DATABASE_OUTAGES, InvalidInput, exception_handler
 from suggestions.headers import security_headers
 from suggestions.hotspots import routes as hotspot_routes
 from suggestions.hotspots.places import Gazetteer
+from suggestions.intake import amendments
 from suggestions.intake.routes import caller_items, create_item, look_up_item, rate_reply, track_item
 from suggestions.metrics import http_metrics, metrics
 from suggestions.openapi import ProblemHeadersPlugin, StrictStructSchemaPlugin
@@ -268,6 +269,7 @@ def create_app(
             look_up_item,
             rate_reply,
             caller_items,
+            *amendments.routes,
             *triage_routes.routes,
             put_classification,
             *hotspot_routes.routes,

@@ -23,20 +23,22 @@ from zoneinfo import ZoneInfo
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import TooManyRequestsException
+from litestar.exceptions import PermissionDeniedException, TooManyRequestsException
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions import areas
 from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
 from suggestions.db import connection
-from suggestions.errors import NOT_STORED, Conflict, InvalidInput, OutcomeUnknown, retry_after
+from suggestions.errors import NOT_STORED, Conflict, InvalidInput, OutcomeUnknown, StateConflict, retry_after
+from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.views import CallerLookUp, Suggestion, suggest_cases
+from suggestions.intake.amendments import Amendment, amend
 from suggestions.intake.callers import CallerHistory, caller_history
 from suggestions.intake.routes import STATUS_TEXT, SeveralReadAlike, find_tracking
 from suggestions.intake.schema import EXTERNAL_ID_LENGTH, MAX_TEXT_LENGTH, ItemIn, Tracking
-from suggestions.intake.service import accept_item, checked_phone
-from suggestions.intake.store import earlier_request
+from suggestions.intake.service import accept_item, check_item, checked_phone, differences
+from suggestions.intake.store import earlier_request, item_by_external_id
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.privacy import holds_phone_or_id
 from suggestions.queue import wake_classifier
@@ -119,7 +121,7 @@ class CallForm(WebForm, kw_only=True):
     code: str = ""  # a tracking code the caller reads out, to look up (`do=track`)
     key: str = ""  # the sign-in's (`suggestions.signin.form_key`)
     token: str = ""  # asked for with the call once the sign-in has ended (`take_call`); never shown back
-    do: str = "file"  # file | find | track
+    do: str = "file"  # file | find | track | amend
 
 
 def _channel(principal: Principal) -> str:
@@ -141,6 +143,7 @@ def _page(
     cases: list[Suggestion] | None = None,
     history: CallerHistory | None = None,
     tracking: Tracking | None = None,
+    amend: bool = False,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
     signed_out: bool = False,
@@ -177,6 +180,7 @@ def _page(
             "cases": cases,
             "history": history,
             "tracking": tracking,
+            "amend": amend,
             "rating_text": RATING_TEXT,
         },
         status_code=status_code,
@@ -349,6 +353,10 @@ async def _take_call(
         return await _find(request, settings, conn, principal, data, fields, page)
     if data.do == "track":
         return await _track(request, settings, conn, principal, data, page)
+    if data.do == "amend":
+        outcome = await _amend(conn, request.app.state.gazetteer, principal, data, settings.area_code)
+        # Corrected, the form is empty for the next call; else the call stays as typed.
+        return page(request, settings, principal, None if "filed" in outcome else data, **outcome)
     item, errors = _checked(fields, settings.area_code)
     if item is None:
         return page(request, settings, principal, data, errors=errors, status_code=422)
@@ -378,8 +386,17 @@ async def _take_call(
         return page(request, settings, principal, data, alert=MAYBE_FILED, status_code=503, headers=retry_after(exc))
     except Conflict as exc:
         if exc.field == "external_id":
-            message = "这个工单号已经登记过另一通电话：请核对工单号，或留空"
-            return page(request, settings, principal, data, errors={"external_id": message}, status_code=422)
+            # A place, kind or call-back detail filed wrongly is corrected; another text is another call.
+            amendable = set(exc.also) <= set(AMENDABLE)
+            differing = "、".join(name for field, name in AMENDABLE.items() if field in exc.also)
+            message = (
+                f"这个工单号已经登记过，{differing}和登记的不同："
+                "是登记错了，按“更正登记”改成下面填的；不是同一通电话，请核对工单号"
+                if amendable
+                else "这个工单号已经登记过另一通电话：请核对工单号，或留空"
+            )
+            errors = {"external_id": message}
+            return page(request, settings, principal, data, errors=errors, amend=amendable, status_code=422)
         # The form's key with other words: the call was changed after it was filed (登记 pressed again before the
         # first answer came). Its code is still to be read out; a new form files the words as they are now anew.
         earlier = await earlier_request(conn, scope=scope, key=key or "", hours=settings.idempotency_hours)
@@ -391,6 +408,58 @@ async def _take_call(
         await wake_classifier(request.app.state.queue, accepted.item.id)
     filed = {"code": accepted.item.tracking_code, "id": accepted.item.id, "again": not accepted.created}
     return page(request, settings, principal, filed=filed, status_code=201 if accepted.created else 200)
+
+
+# What a work order filed wrongly may have said wrongly, in the form's words (`intake.amendments`).
+AMENDABLE = {"place": "地点", "kind": "类型", "contact_name": "称呼", "contact_phone": "电话"}
+NOT_THE_SAME_CALL = "这个工单号登记的是另一通电话（内容或时间不同），不能更正：请核对工单号"
+
+
+async def _amend(
+    conn: Any, gazetteer: Gazetteer, principal: Principal, call: CallForm, area_code: str
+) -> dict[str, Any]:
+    """Correct the call a work order filed to what the form says now (`do=amend`, offered when filing it again was
+    refused for a place, kind or call-back detail): the same call, its text unchanged, else nothing is corrected. What
+    the page then says (`_page`'s arguments)."""
+    item, errors = _checked(_fields(call, _channel(principal)), area_code)
+    if item is None:
+        return {"errors": errors, "status_code": 422}
+    if item.external_id is None:
+        return {"errors": {"external_id": "更正登记要填工单号"}, "status_code": 422}
+    stored = await item_by_external_id(conn, channel=item.channel, external_id=item.external_id)
+    if stored is None:
+        return {"errors": {"external_id": "没有找到这个工单号的登记：请核对工单号"}, "status_code": 404}
+    try:
+        checked = check_item(item, area_code=area_code)
+    except InvalidInput as exc:
+        name = exc.problems[0].field
+        return {"errors": {name: FIELD_MESSAGES.get(name, str(exc))}, "status_code": 422}
+    if set(differences(stored, item, checked)) - set(AMENDABLE):
+        return {"errors": {"external_id": NOT_THE_SAME_CALL}, "status_code": 422}
+    correction = Amendment(
+        place=item.place or "",
+        kind=item.kind,
+        contact_name=item.contact_name or "",
+        contact_phone=item.contact_phone or "",
+    )
+    try:
+        amended = await amend(
+            conn,
+            item_id=stored["id"],
+            amendment=correction,
+            principal=principal,
+            gazetteer=gazetteer,
+            area_code=area_code,
+        )
+    except PermissionDeniedException:
+        return {"alert": "这个工单是别的账号登记的：只有登记它的账号或中心工作人员可以更正", "status_code": 403}
+    except StateConflict as exc:
+        if exc.current_status == "closed":
+            return {"alert": "这个工单已经办结，不能再更正：有新情况请另登记一通电话", "status_code": 409}
+        return {"alert": "这个工单的联系方式已按规定删除，不能再登记称呼和电话", "status_code": 409}
+    assert amended is not None  # found by its work order just now, and an open item is never deleted
+    said = [AMENDABLE[field] for field in amended.fields]
+    return {"filed": {"code": amended.tracking_code, "id": amended.id, "amended": said}}
 
 
 routes = [*sign_in_routes(CONSOLE), console_page, take_call]

@@ -55,8 +55,13 @@ _COUNTRY_CODE = rf"\(?(?:\+|00)?86\)?{_SEP}"  # +86, 86, 0086, (+86)
 _MOBILE_NUMBER = rf"(?P<mobile>1[3-9][0-9](?:{_SEP}|\.)[0-9]{{4}}(?:{_SEP}|\.)[0-9]{{4}})"
 # Area codes follow the national plan: 010 and 02x have three characters, every other code has four (0xxx), so a
 # run like "075512345678" splits in exactly one way.
-# Dialled from abroad (+86 10 6971 2345, 0086-755-…) the code loses its trunk 0, which is written back.
-_AREA_CODE = rf"(?:\(?(?:\+|00)86\)?{_SEP}\(?0?|\(?0)(?P<area>10|2[0-9]|[3-9][0-9]{{2}})\)?{_SEP}"
+# Dialled from abroad (+86 10 6971 2345, 0086-755-…) the code loses its trunk 0, which is written back. A business
+# card or a letterhead may write the country code without + or 00: in brackets, or with a space or a dash after it
+# ((86)10-69712345, 86-10-69712345).
+_AREA_CODE = (
+    rf"(?:\(?(?:\+|00)86\)?{_SEP}\(?0?|(?:\(86\)[ -]{{0,3}}|86[ -]{{1,3}})\(?0?|\(?0)"
+    rf"(?P<area>10|2[0-9]|[3-9][0-9]{{2}})\)?{_SEP}"
+)
 _LOCAL_NUMBER = rf"(?P<local>[0-9]{{3,4}}{_SEP}[0-9]{{4}})"  # 7 or 8 digits
 _EXTENSION = r"(?:[ ]?(?:转|分机|-|(?i:ext)\.?|\#)[ ]?(?P<extension>[0-9]{1,6}))"
 
@@ -113,13 +118,15 @@ _LANDLINE = re.compile(
 )
 
 # A landline without its area code, as callers in the district give it and operators write it down (座机6971 2345):
-# seven or eight digits alone are as often an amount, a date or a count, so only after a word for a phone, with at most
-# a colon, a bracket, 是 or a few spaces between. The number alone is masked, not the word. The words are Chinese ones:
-# the rate limiter's keys of looked-up phones read "phone:" and base32 (`ratelimit._key`), whose digits run on at times.
-_PHONE_WORD = r"(?:电话|座机|固话|手机|联系方式|回电|致电|拨打|热线)(?:号码|号)?"
+# seven or eight digits alone are as often an amount, a date or a count, so only after a word for a phone (来电号码: the
+# caller ID's), with at most a few of what operators type between (是, a colon, a bracket, a dash, a comma, a slash,
+# spaces), or after a number masked just before and 和, 或, 、 or / (`_BLANK`: 电话6971 2345和6971 2346). The number
+# alone is masked, not the word. The words are Chinese ones: the rate limiter's keys of looked-up phones read "phone:"
+# and base32 (`ratelimit._key`), whose digits run on at times.
+_PHONE_WORD = r"(?:电话|座机|固话|手机|联系方式|回电|致电|拨打|热线|来电)(?:号码|号|显示)?"
 _LOCAL_LANDLINE = re.compile(
-    rf"{_PHONE_WORD}[是为:： (]{{0,3}}(?P<number>[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}{_EXTENSION}?)"
-    rf"{_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
+    rf"(?:{_PHONE_WORD}[是为:：()\s,，/-]{{0,4}}|(?<=\x00)[ ]?[和或、/][ ]?)"
+    rf"(?P<number>[2-9][0-9]{{2,3}}{_SEP}[0-9]{{4}}{_EXTENSION}?){_NO_DIGIT_AFTER}{_NO_DECIMALS_AFTER}"
 )
 
 # The same numbers as a whole contact-phone field. A landline's caller ID shows a mobile from another area with the
@@ -306,8 +313,8 @@ def _kept(number: str, keep: frozenset[str]) -> bool:
     try:
         return normalize_phone(number) in keep
     except ValueError:
-        # A local landline (`_LOCAL_LANDLINE`): an office number written as it is dialled in the district.
-        return any(kept.partition("-")[2] == _digits(number) for kept in keep)
+        # A local landline (`_LOCAL_LANDLINE`): an office number of the district written as it is dialled there.
+        return f"{_LOCAL}{_digits(number)}" in keep
 
 
 def _mask_once(text: str, keep: frozenset[str] = frozenset()) -> str:
@@ -351,18 +358,27 @@ def mask_personal(text: str, keep: frozenset[str] = frozenset()) -> str:
     return _mask_words(masked)
 
 
+# Marks the local form of an office number of the district in `public_phones`: its digits as dialled there.
+_LOCAL = "local:"
+
+
 def public_phones(setting: str, *, area_code: str = "") -> frozenset[str]:
-    """The phones of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form. A value
-    that is no phone raises ValueError naming it: the service does not start with a list it would silently ignore."""
+    """The phones of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form, and those of the
+    district (`area_code`) as dialled there too, without it. A value that is no phone raises ValueError naming it: the
+    service does not start with a list it would silently ignore."""
     numbers = set()
     for value in re.split(r"[,，;；]", setting):
         value = value.strip()
         if not value:
             continue
         try:
-            numbers.add(normalize_phone(value, area_code=area_code))
+            number = normalize_phone(value, area_code=area_code)
         except ValueError:
             raise ValueError(f"SUGGESTIONS_PUBLIC_PHONES: {value!r} is no phone number") from None
+        numbers.add(number)
+        code, _, local = number.partition("-")
+        if area_code and code == area_code:
+            numbers.add(f"{_LOCAL}{_digits(local)}")
     return frozenset(numbers)
 
 
@@ -374,13 +390,28 @@ def contains_pii(text: str) -> bool:
 
 
 _PHONE_OR_ID = frozenset({MOBILE_PLACEHOLDER, LANDLINE_PLACEHOLDER, ID_PLACEHOLDER})
+# The first two digits of a 身份证 number: its province's code (GB/T 2260; 71 Taiwan, 81 and 82 Hong Kong and Macao,
+# 83 and 91 the permits of their residents and of foreigners).
+_PROVINCES = frozenset(
+    {
+        *(str(code) for code in (*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55))),
+        *(str(code) for code in (*range(61, 66), 71, 81, 82, 83, 91)),
+    }
+)
 
 
 def holds_phone_or_id(text: str) -> bool:
     """Whether text holds a mobile, a landline with its area code or a 身份证 number, as masking finds them. A
     work-order number does not, though its digits may be shaped like a mobile after its letters (FZ18050200321); nor
-    does a long one that passes a bank card's check by chance, one in ten."""
-    return any(placeholder in _PHONE_OR_ID for _, _, placeholder in _personal_spans(drop_invisible(text)))
+    does a long one that passes a bank card's check by chance, one in ten; nor one of a date and a sequence whose
+    digits read as a birth date in an ID's place (202611300123456, one in thirty of 15 digits) but which starts with
+    no province's code. Masking, which leans towards privacy, masks that one all the same."""
+    text = drop_invisible(text)
+    return any(
+        placeholder in _PHONE_OR_ID
+        and (placeholder != ID_PLACEHOLDER or _digits(text[start:end].translate(_FOLD))[:2] in _PROVINCES)
+        for start, end, placeholder in _personal_spans(text)
+    )
 
 
 def normalize_phone(value: str, *, area_code: str = "") -> str:

@@ -14,6 +14,7 @@ if its masked form changes, and only if its source is still what was read (an an
 the next run). Running it again changes nothing.
 
 A work-order number is not masked but taken out when it is a phone or ID number (`WORK_ORDERS`): it numbers nothing.
+A phone so taken out becomes the item's call-back number when it has none.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import msgspec
 
-from suggestions.privacy import holds_phone_or_id, mask_pii
+from suggestions.privacy import holds_phone_or_id, mask_pii, normalize_phone
 
 BATCH_SIZE = 500
 
@@ -92,7 +93,16 @@ WORK_ORDERS = """
 SELECT id, external_id AS source, external_id AS masked FROM items
 WHERE id > $1 AND external_id IS NOT NULL ORDER BY id LIMIT $2
 """
-UPDATE_WORK_ORDER = "UPDATE items SET external_id = $3 WHERE id = $1 AND external_id = $2"
+# The number was the caller's, typed into the wrong box as they read it out: an item with no phone to call back on
+# (and whose contact retention has not let go) keeps it as that, in `normalize_phone`'s form ($4).
+UPDATE_WORK_ORDER = """
+WITH item AS (
+    UPDATE items SET external_id = $3 WHERE id = $1 AND external_id = $2 RETURNING id, anonymised_at
+)
+INSERT INTO contacts (item_id, phone) SELECT id, $4 FROM item WHERE $4::text IS NOT NULL AND anonymised_at IS NULL
+ON CONFLICT (item_id) DO UPDATE SET phone = excluded.phone
+WHERE contacts.phone IS NULL AND contacts.anonymised_at IS NULL
+"""
 
 
 SUMMARY_LENGTH = 80  # a case's summary: left(first report's masked text, 80)
@@ -184,14 +194,32 @@ async def remask(
     _, report.case_answers_changed = await column(
         CASE_ANSWERS, UPDATE_CASE_ANSWER, lambda r: mask_pii(r["source"], keep)
     )
-    _, report.work_orders_removed = await column(
-        WORK_ORDERS, UPDATE_WORK_ORDER, lambda r: None if holds_phone_or_id(r["source"]) else r["source"]
-    )
+    report.work_orders_removed = await _take_out_work_orders(conn, batch_size=batch_size, dry_run=dry_run)
     return report
 
 
+def _phone_in(work_order: str) -> str | None:
+    try:
+        return normalize_phone(work_order)
+    except ValueError:
+        return None  # an ID number, or a phone among other characters
+
+
+async def _take_out_work_orders(conn: Any, *, batch_size: int, dry_run: bool) -> int:
+    """Take out the work-order numbers that are a phone or ID number (`WORK_ORDERS`); how many."""
+    removed = last = 0
+    while rows := await conn.fetch(WORK_ORDERS, last, batch_size):
+        last = rows[-1]["id"]
+        wrong = [(r["id"], r["source"], None, _phone_in(r["source"])) for r in rows if holds_phone_or_id(r["source"])]
+        removed += len(wrong)
+        if wrong and not dry_run:
+            async with conn.transaction():
+                await conn.executemany(UPDATE_WORK_ORDER, wrong)
+    return removed
+
+
 async def _remask_column(
-    conn: Any, select: str, update: str, masked: Callable[[Any], str | None], *, batch_size: int, dry_run: bool
+    conn: Any, select: str, update: str, masked: Callable[[Any], str], *, batch_size: int, dry_run: bool
 ) -> tuple[int, int]:
     """Mask one column again, by id (`select` and `update` as NOTES and UPDATE_NOTE; `masked`: a row's new form).
     Returns (rows read, rows whose masked form changes)."""

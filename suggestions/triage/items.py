@@ -38,6 +38,15 @@ class AssignmentView(msgspec.Struct, kw_only=True):
     by: int | None = None  # the staff token that handed it over, by its id (`suggestions token list`)
 
 
+class AmendmentView(msgspec.Struct, kw_only=True):
+    """A correction of the call by whoever filed it or by staff (`intake.amendments`)."""
+
+    amended_at: datetime
+    by: int  # the token that made it, by its id (`suggestions token list`)
+    fields: list[str]  # place, kind, contact_name, contact_phone
+    before: dict[str, str | None]  # what each held: the place masked, a name or a phone as the placeholder masking it
+
+
 class ItemView(msgspec.Struct, kw_only=True):
     id: int
     tracking_code: str
@@ -67,6 +76,7 @@ class ItemView(msgspec.Struct, kw_only=True):
     ratings: list[RatingView] = []  # every reply's rating, oldest first
     notes: list[NoteView] = []  # staff's follow-up notes and interim replies, oldest first
     assignments: list[AssignmentView] = []  # every desk it was handed to, oldest first; the last is assigned_to
+    amendments: list[AmendmentView] = []  # corrections of its place, kind or contact, oldest first
 
 
 class ItemList(msgspec.Struct):
@@ -91,6 +101,10 @@ SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i
        (SELECT coalesce(json_agg(json_build_object('to', a.desk, 'assigned_at', a.assigned_at, 'by', a.assigned_by)
                                  ORDER BY a.assigned_at, a.id), '[]')
         FROM item_assignments a WHERE a.item_id = i.id) AS assignments,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'amended_at', m.amended_at, 'by', m.amended_by, 'fields', m.fields, 'before', m.before
+               ) ORDER BY m.amended_at, m.id), '[]')
+        FROM item_amendments m WHERE m.item_id = i.id) AS amendments,
        EXISTS (SELECT 1 FROM contacts ct WHERE ct.item_id = i.id AND ct.anonymised_at IS NULL) AS has_contact,
        c.topic, c.topic_confidence, c.risk_level, c.risk_confidence, c.model_version, c.terms, c.needs_review,
        c.source, c.created_at AS classified_at
@@ -151,6 +165,7 @@ def _view(row: Any) -> ItemView:
         ratings=msgspec.json.decode(row["ratings"], type=list[RatingView]),
         notes=msgspec.json.decode(row["notes"], type=list[NoteView]),
         assignments=msgspec.json.decode(row["assignments"], type=list[AssignmentView]),
+        amendments=msgspec.json.decode(row["amendments"], type=list[AmendmentView]),
     )
 
 

@@ -442,3 +442,43 @@ async def test_a_code_a_caller_reads_out_is_looked_up_and_the_call_kept_as_typed
     seen = await client.post("/console", data={**call(grid, code="BDHK-HKHK-HKHK"), "do": "track"})
     assert seen.status_code == 200
     assert "区住建委" in seen.text
+
+
+async def test_a_call_filed_with_a_wrong_place_and_phone_is_corrected_from_the_refusal(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    first = await client.post(
+        "/console", data=call(token, text=LIFT, place="城北街道", contact_phone="13912345678", external_id="GD-7")
+    )
+    code = shown_code(first.text)
+    corrected = {
+        **call(token, text=LIFT, place="霍营街道", contact_phone="6971 2345", external_id="GD-7"),
+        "submission": "t" * 20,
+    }
+    refused = await client.post("/console", data=corrected)
+    assert refused.status_code == 422
+    assert "地点、电话和登记的不同" in refused.text
+    assert 'value="amend"' in refused.text
+    assert "霍营街道" in refused.text  # the call as typed stays
+
+    amended = await client.post("/console", data={**corrected, "do": "amend"})
+    assert amended.status_code == 200, amended.text
+    assert "已更正登记：地点、电话" in amended.text
+    assert shown_code(amended.text) == code
+    row = await pool.fetchrow(
+        "SELECT i.place, i.street, c.phone FROM items i JOIN contacts c ON c.item_id = i.id WHERE i.tracking_code = $1",
+        code,
+    )
+    assert dict(row) == {"place": "霍营街道", "street": "霍营街道", "phone": "010-69712345"}
+
+    # Another text under the work order is another call: nothing to correct, and no button offers it.
+    other = {**corrected, "text": "另一件事：路灯不亮。", "submission": "u" * 20}
+    assert 'value="amend"' not in (await client.post("/console", data=other)).text
+    assert "不能更正" in (await client.post("/console", data={**other, "do": "amend"})).text
+
+
+async def test_a_correction_of_a_call_whose_words_are_refused_names_the_box(client: Any, pool: Any) -> None:
+    token = await signed_in(client, pool)
+    await client.post("/console", data=call(token, text=LIFT, place="城北街道", external_id="GD-8"))
+    emoji_only = await client.post("/console", data={**call(token, text="😀", external_id="GD-8"), "do": "amend"})
+    assert emoji_only.status_code == 422
+    assert 'id="text-error"' in emoji_only.text

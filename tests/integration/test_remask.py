@@ -241,3 +241,20 @@ async def test_a_phone_or_id_number_stored_as_a_work_order_number_is_taken_out(c
     assert (await remask(conn, batch_size=1)).work_orders_removed == 1
     assert dict(await conn.fetch("SELECT id, external_id FROM items")) == {wrong: None, right: "FZ18050200321"}
     assert (await remask(conn)).work_orders_removed == 0
+
+
+async def test_a_callers_phone_taken_out_of_the_work_order_box_becomes_the_call_back_number_it_was(conn: Any) -> None:
+    """The caller's number was typed into the wrong box: an item that has no phone to call back on keeps it there."""
+    without = await classified_item(conn, text="路灯坏了", topic="城乡建设", risk_level=0, external_id="WO-1")
+    with_phone = await classified_item(conn, text="井盖丢了", topic="城乡建设", risk_level=0, external_id="WO-2")
+    await conn.execute("UPDATE items SET external_id = '139-1234-5678' WHERE id = $1", without)
+    await conn.execute("UPDATE items SET external_id = '010 6971 2345' WHERE id = $1", with_phone)
+    await conn.execute("INSERT INTO contacts (item_id, phone) VALUES ($1, '13800000000')", with_phone)
+
+    assert (await remask(conn, dry_run=True)).work_orders_removed == 2
+    assert await conn.fetchval("SELECT count(*) FROM contacts WHERE item_id = $1", without) == 0
+    assert (await remask(conn)).work_orders_removed == 2
+    phones = dict(await conn.fetch("SELECT item_id, phone FROM contacts"))
+    assert phones == {without: "13912345678", with_phone: "13800000000"}
+    assert (await remask(conn)).work_orders_removed == 0
+    assert dict(await conn.fetch("SELECT item_id, phone FROM contacts")) == phones

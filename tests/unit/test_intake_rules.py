@@ -156,11 +156,13 @@ def test_the_key_of_a_form_sent_again_cannot_give_the_senders_address_back() -> 
         "86-13912345678",
         "010-69712345",
         "01069712345",
+        "86-10-69712345",
         "GD-13912345678",
         "13912345678-1",
         "110101199003071233",
         "11010119900307123X",
         "110101-19900307-1233",
+        "110101900307123",
     ],
 )
 def test_a_phone_or_id_number_in_the_work_order_box_is_refused_by_name(work_order: str) -> None:
@@ -176,7 +178,19 @@ def test_a_phone_or_id_number_in_the_work_order_box_is_refused_by_name(work_orde
 # 12345 work orders as platforms number them: letters, a date and a sequence; phone-shaped digits glued to letters are
 # a code (FZ + YYMMDD + 5 digits looks like a mobile); a local number alone is no phone either way.
 @pytest.mark.parametrize(
-    "work_order", ["FZ18050200321", "WO-2026-000123", "12345-2026-0042", "2026113000123", "GD202611300001", "69712345"]
+    "work_order",
+    [
+        "FZ18050200321",
+        "WO-2026-000123",
+        "12345-2026-0042",
+        "2026113000123",
+        "GD202611300001",
+        "69712345",
+        # A date and a sequence, shaped like a 身份证 number of 15 or 18 digits, but no province's code starts one
+        "202611300123456",
+        "GD-202611300123456",
+        "202611191990010112",
+    ],
 )
 def test_work_order_numbers_are_taken(work_order: str) -> None:
     assert check_item(item(channel="hotline", external_id=work_order)).text

@@ -87,6 +87,10 @@ def test_mobile_numbers_are_masked(text: str, expected: str) -> None:
         ("(+86)21-12345678转123", "[电话]"),
         ("0086 755 12345678", "[电话]"),
         ("+86 010 12345678", "[电话]"),
+        # The country code written without + or 00, as a business card or a letterhead gives it
+        ("电话：86-10-69712345", "电话：[电话]"),
+        ("86 755 1234 5678转8", "[电话]"),
+        ("(86)10-69712345", "[电话]"),
     ],
 )
 def test_landline_numbers_are_masked_with_their_extension(text: str, expected: str) -> None:
@@ -157,6 +161,17 @@ def test_landline_followed_by_a_year_is_not_taken_for_a_card() -> None:
         ("请回电 69712345", "请回电 [电话]"),
         ("固话（8971 2345）", "固话（[电话]）"),
         ("联系方式８９７１２３４５", "联系方式[电话]"),
+        # As operators type between the word and the number: a dash, a comma, a slash, spaces around a colon
+        ("座机-69712345", "座机-[电话]"),
+        ("电话 — 6971 2345", "电话 — [电话]"),
+        ("来电人电话，69712345", "来电人电话，[电话]"),
+        ("电话号码是 : 69712345", "电话号码是 : [电话]"),
+        ("联系电话/69712345", "联系电话/[电话]"),
+        # The number the caller ID showed, and a second number after the first
+        ("来电号码69712345", "来电号码[电话]"),
+        ("来电显示：6971 2345", "来电显示：[电话]"),
+        ("电话是6971 2345和6971 2346", "电话是[电话]和[电话]"),
+        ("座机69712345、89712345", "座机[电话]、[电话]"),
     ],
 )
 def test_a_local_landline_after_a_word_for_phone_is_masked(text: str, expected: str) -> None:
@@ -165,9 +180,16 @@ def test_a_local_landline_after_a_word_for_phone_is_masked(text: str, expected: 
 
 
 def test_an_office_number_written_as_dialled_locally_stays_in_what_staff_write() -> None:
-    keep = public_phones("010-69712345")
+    keep = public_phones("010-69712345", area_code="010")
     assert mask_pii("请拨打热线69712345咨询", keep) == "请拨打热线69712345咨询"
     assert mask_pii("请拨打电话69712346咨询", keep) == "请拨打电话[电话]咨询"
+
+
+def test_an_office_number_of_another_area_does_not_keep_a_local_number_with_its_digits() -> None:
+    # Dialled in the district, 69712345 is 010-69712345: a resident's, not the office's in 0591.
+    keep = public_phones("0591-69712345", area_code="010")
+    assert mask_pii("请拨打电话69712345咨询", keep) == "请拨打电话[电话]咨询"
+    assert mask_pii("请拨打电话0591-69712345咨询", keep) == "请拨打电话0591-69712345咨询"
 
 
 @pytest.mark.parametrize(
@@ -204,6 +226,8 @@ def test_an_office_number_written_as_dialled_locally_stays_in_what_staff_write()
         "电话费69712345元",
         "电话12345678",  # no local number starts with 1
         "电话2023年10月15日打过",
+        "电话打了3次，2000 5000元的损失",
+        "来电人反映物业费69712345元",
     ],
 )
 def test_ordinary_numbers_stay(text: str) -> None:
@@ -285,6 +309,8 @@ def test_contains_pii() -> None:
         # A mobile from outside the district shown on a landline's caller ID, as operators read it off the screen.
         ("013912345678", "13912345678"),
         ("0139 1234 5678", "13912345678"),
+        ("86-10-69712345", "010-69712345"),
+        ("86 755 12345678", "0755-12345678"),
     ],
 )
 def test_normalize_phone(value: str, expected: str) -> None:
