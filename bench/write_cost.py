@@ -9,12 +9,12 @@ hotline calls with an operator token, a 12345 work-order number and a key, and g
 time they were written down, a position and a key. One accepted item in ten is sent again with its key and body (a
 retry, answered 200). Once every item is classified and the counters have settled, it prints one JSON object: per
 accepted item, the WAL written (bytes, records, full-page images), the commits (`pg_stat_database.xact_commit`, and
-those that wrote WAL and so waited for its flush), the WAL fsyncs, and the rows inserted, updated (HOT or not) and
-deleted in each table; where the WAL went, by table and index; and with pg_stat_statements loaded, the statements
-that wrote the most.
+those that wrote WAL), the WAL fsyncs (a synchronous commit waits for one), and the rows inserted, updated (HOT or
+not) and deleted in each table; where the WAL went, by table and index; and with pg_stat_statements loaded, the
+statements that wrote the most.
 
 `pg_stat_wal` and the WAL position are the cluster's: on a PostgreSQL others use at the same time they count their
-writes too. Run it against a PostgreSQL of its own (`BENCH_DATABASE_URL`); `wal_by_relation` and `durable_commits`
+writes too. Run it against a PostgreSQL of its own (`BENCH_DATABASE_URL`); `wal_by_relation` and `wal_commits`
 are read from the WAL itself (pg_walinspect) and count this database's records only, wherever it runs. Everything is
 measured from a checkpoint taken once the service is warm, so each run pays the same full-page images.
 """
@@ -224,10 +224,10 @@ async def wal_by_relation(conn: asyncpg.Connection, start: str, end: str) -> dic
         by_table[table] += record["record_length"]
         fpi_by_table[table] += record["fpi_length"]
         kinds[f"{record['resource_manager']}/{record['record_type']}"] += record["record_length"]
-    durable = [xid for xid in commits if xid in ours]
+    writing = [xid for xid in commits if xid in ours]
     return {
-        "durable_commits": len(durable),
-        "commit_record_bytes": sum(commits[xid] for xid in durable),
+        "wal_commits": len(writing),
+        "commit_record_bytes": sum(commits[xid] for xid in writing),
         "by_table": dict(by_table.most_common()),
         "full_page_images_by_table": {k: v for k, v in fpi_by_table.most_common() if v},
         "by_relation": dict(by_relation.most_common()),
@@ -271,7 +271,7 @@ def report(before: dict[str, Any], after: dict[str, Any], walled: dict[str, Any]
         },
     }
     if walled is not None:
-        result["per_item"]["durable_commits"] = per_item(walled["durable_commits"], items)
+        result["per_item"]["wal_commits"] = per_item(walled["wal_commits"], items)
         result["per_item"]["database_wal_bytes"] = per_item(sum(walled["by_table"].values()), items)
         result["wal_per_item_by_table"] = {k: per_item(v, items) for k, v in walled["by_table"].items()}
         result["wal_per_item_by_relation"] = {k: per_item(v, items) for k, v in walled["by_relation"].items()}
