@@ -16,7 +16,7 @@ WITH item AS (
     -- A time a few minutes ahead (`service.CLOCK_SKEW`) is the sender's clock running fast: nothing was received
     -- later than it arrives here, and the sweeper, the feed and the case windows count from this time.
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, least(coalesce($11, now()), now()), $14, $15, $16)
-    ON CONFLICT (channel, external_id) DO NOTHING
+    ON CONFLICT (channel, external_id) WHERE external_id IS NOT NULL DO NOTHING
     RETURNING id, tracking_code, status
 ), contact AS (
     INSERT INTO contacts (item_id, name, phone)
