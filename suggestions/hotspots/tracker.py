@@ -230,14 +230,20 @@ SELECT received_at, risk_level FROM (
 """
 
 # Reporters: a resident's phone on the web form or to the hotline counts once however often they report (a grid
-# worker's phone may be the worker's own), every report without one as a reporter of its own but its copies.
+# worker's phone may be the worker's own). Without one, a resident who wrote in is their browser, or their address
+# when they kept no cookie (`items.sender_key`): one person sending a complaint again in other words, under new
+# Idempotency-Keys, is one reporter. The phone comes first, so that a family or an office behind one address who each
+# leave their own are as many reporters. A call taken without a phone is a reporter of its own but its copies: the
+# operator's token is on every caller's report.
 CASE_FACTS = """
 SELECT count(*) AS reports,
        -- A resident by their phone; a grid worker by their token (one worker's patrol reports of a lift are one
-       -- reporter, not a crowd); anyone else as one reporter a text (copies of one letter are one reporter).
+       -- reporter, not a crowd); a resident without one by their browser or address; anyone else as one reporter
+       -- a text (copies of one letter are one reporter).
        count(DISTINCT coalesce(
            contact.phone,
            CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
+           item.sender_key,
            'copy:' || item.copy_key
        )) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,

@@ -38,7 +38,7 @@ from suggestions.intake.tracking_code import normalise_tracking_code, reading_ke
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.openapi import ProblemOperation
 from suggestions.queue import wake_classifier
-from suggestions.ratelimit import limit_phone_look_up
+from suggestions.ratelimit import anonymous_sender, limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.triage.ratings import MAX_RATINGS_OF_A_REPLY, RATING_DAYS, Rated, RatingIn, can_rate, rate
 
@@ -135,6 +135,7 @@ async def create_item(
         idempotency_key=idempotency_key,
         idempotency_hours=settings.idempotency_hours,
         also_key=resent_key(data, principal, settings.idempotency_hours),
+        sender=await anonymous_sender(request, db_connection) if principal is None else None,
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()

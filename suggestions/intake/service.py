@@ -166,19 +166,21 @@ async def accept_item(
     history: bool = False,
     key_scope: str | None = None,
     also_key: IdempotencyKey | None = None,
+    sender: str | None = None,
 ) -> Accepted:
     """Store the item and its contact in one transaction. The caller wakes a worker after this returns.
 
     `key_scope`: where the Idempotency-Key is unique, when not the channel and the caller's token (the residents'
     form keeps its pages' tokens apart). `also_key`: a second key, claimed in the same transaction, under which an
-    earlier request is found as under the first."""
+    earlier request is found as under the first. `sender`: who sent an item without a token
+    (`ratelimit.sender_key`)."""
     checked = check_item(item, history=history)
     keys = [] if also_key is None else [also_key]
     if idempotency_key is not None:
         scope = key_scope or idempotency_scope(item, principal)
         keys.insert(0, IdempotencyKey(scope, idempotency_key, idempotency_hours))
     if not keys:
-        return await _store(conn, item, checked, principal, gazetteer)
+        return await _store(conn, item, checked, principal, gazetteer, sender)
     digest = request_hash(item)
     # A key refused for another body names what it stored to its sender: a token's keys are its own (anonymous senders
     # share theirs, and the residents' form keeps its own scope).
@@ -190,7 +192,7 @@ async def accept_item(
                 return _replay(earlier, digest, tell=tell)
             for key in keys:
                 await store.forget_expired_key(conn, scope=key.scope, key=key.key, hours=key.hours)
-            accepted = await _store(conn, item, checked, principal, gazetteer)
+            accepted = await _store(conn, item, checked, principal, gazetteer, sender)
             for key in keys if accepted.created else []:
                 if not await store.claim_idempotency_key(
                     conn, scope=key.scope, key=key.key, request_hash=digest, item_id=accepted.item.id
@@ -212,7 +214,7 @@ async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes
 
 
 async def _store(
-    conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None, gazetteer: Gazetteer
+    conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None, gazetteer: Gazetteer, sender: str | None
 ) -> Accepted:
     created = await store.insert_item(
         conn,
@@ -226,6 +228,7 @@ async def _store(
         lon=item.lon,
         external_id=item.external_id,
         submitted_by=principal.token_id if principal else None,
+        sender_key=sender,
         received_at=item.received_at,
         contact_name=checked.contact_name,
         contact_phone=checked.contact_phone,

@@ -61,9 +61,19 @@ class FixedTopic:
         return out
 
 
+async def a_browser(client: Any) -> dict[str, str]:
+    """A resident's own browser: the cookie the form's page gives it, sent with what it posts."""
+    form = await client.get("/")
+    client.cookies.delete("browser")
+    return {"Cookie": f"browser={form.cookies['browser']}"}
+
+
 async def post(client: Any, channel: str, text: str, headers: dict[str, str], **extra: Any) -> int:
+    """A report on its channel: on the web form a resident of their own, each in their own browser."""
     body = {"channel": channel, "text": text, **extra}
-    response = await client.post("/api/v1/items", json=body, headers=headers if channel != "web" else {})
+    response = await client.post(
+        "/api/v1/items", json=body, headers=headers if channel != "web" else await a_browser(client)
+    )
     assert response.status_code == 201, response.text
     item_id: int = response.json()["id"]
     return item_id
