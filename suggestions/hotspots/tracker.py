@@ -18,6 +18,7 @@ import msgspec
 
 from suggestions.hotspots.bursts import (
     DEFAULT_PRIOR,
+    BurstVerdict,
     DayCount,
     DistrictPrior,
     Escalation,
@@ -235,25 +236,46 @@ SELECT received_at, risk_level FROM (
 # Idempotency-Keys, is one reporter. The phone comes first, so that a family or an office behind one address who each
 # leave their own are as many reporters. A call taken without a phone is a reporter of its own but its copies: the
 # operator's token is on every caller's report.
-CASE_FACTS = """
+# Who sent a report, where the service can tell (`item` and its `contact`, joined as CASE_FACTS joins them): a
+# resident by their phone; a grid worker by their token (one worker's patrol reports of a lift are one reporter, not
+# a crowd); a resident without one by their browser or address. NULL for a call taken without a phone.
+SENDER = """coalesce(
+    contact.phone,
+    CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
+    item.sender_key
+)"""
+WITH_CONTACT = """
+LEFT JOIN contacts contact
+       ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
+"""
+CASE_FACTS = f"""
 SELECT count(*) AS reports,
-       -- A resident by their phone; a grid worker by their token (one worker's patrol reports of a lift are one
-       -- reporter, not a crowd); a resident without one by their browser or address; anyone else as one reporter
-       -- a text (copies of one letter are one reporter).
-       count(DISTINCT coalesce(
-           contact.phone,
-           CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
-           item.sender_key,
-           'copy:' || item.copy_key
-       )) AS reporters,
+       -- Anyone else as one reporter a text (copies of one letter are one reporter).
+       count(DISTINCT coalesce({SENDER}, 'copy:' || item.copy_key)) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
        max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street,
        (SELECT topic FROM cases WHERE id = $1) AS topic
-FROM items item
-LEFT JOIN contacts contact
-       ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
+FROM items item {WITH_CONTACT}
 WHERE item.case_id = $1
-"""
+"""  # noqa: S608 (constants put together)
+
+# The most problems one sender alone reported of those a burst counts (cases of the street and topic opened in its
+# window, $3 to $4): a grid worker's patrol files a dozen different problems of one place in a day, and a resident may
+# write about each thing wrong in their estate. Whether that sender is a grid worker. The sender is compared in the
+# database, and only the count leaves it.
+ONE_SENDERS_PROBLEMS = f"""
+WITH reports AS (
+    SELECT item.case_id, {SENDER} AS sender
+    FROM items item JOIN cases c ON c.id = item.case_id AND c.opened_at >= $3 {WITH_CONTACT}
+    WHERE item.street = $1 AND item.topic = $2 AND item.received_at >= $3 AND item.received_at <= $4
+), problems AS (
+    SELECT case_id, min(sender) AS sender FROM reports
+    GROUP BY case_id
+    HAVING count(DISTINCT sender) = 1 AND bool_and(sender IS NOT NULL)
+)
+SELECT bool_or(sender LIKE 'grid:%') AS grid, count(*) AS problems FROM problems
+GROUP BY sender ORDER BY count(*) DESC LIMIT 1
+"""  # noqa: S608 (constants put together)
 
 # One active hotspot per kind and place-topic or case: a new verdict updates its numbers.
 # A burst's numbers are as of its latest verdict (`why.as_of`): a report filed late, of days ago, judges those days,
@@ -368,6 +390,7 @@ FROM (
             UNION ALL
             SELECT h.id, h.kind, false FROM hotspots h
             WHERE h.status = 'active' AND h.kind = 'burst' AND h.street = item.street AND h.topic = item.topic
+              AND NOT h.why ? 'one_sender'  -- one sender's burst lifts nothing (`_check_burst`)
               AND item.received_at >= coalesce((h.why->>'since')::timestamptz,
                                                 (h.why->>'as_of')::timestamptz - make_interval(hours => $2))
               AND item.received_at <= (h.why->>'as_of')::timestamptz
@@ -757,13 +780,18 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     today = local.date()
     rows = await conn.fetch(SERIES, street, topic, today - timedelta(days=SERIES_DAYS))
     history_start: date | None = await conn.fetchval(FIRST_DAY)
-    verdict = burst(
-        [DayCount(day=r["day"], count=r["problems"]) for r in rows],
-        today,
-        now_fraction=(local.hour * 3600 + local.minute * 60 + local.second) / 86400,
-        history_start=history_start,
-        prior=prior,
-    )
+
+    def verdict_of(set_aside: int = 0) -> BurstVerdict:
+        return burst(
+            [DayCount(day=r["day"], count=r["problems"]) for r in rows],
+            today,
+            now_fraction=(local.hour * 3600 + local.minute * 60 + local.second) / 86400,
+            history_start=history_start,
+            prior=prior,
+            set_aside=set_aside,
+        )
+
+    verdict = verdict_of()
     if not verdict.hot:
         ended = [r["id"] for r in await conn.fetch(END_BURST, street, topic, at)]
         if ended:
@@ -782,13 +810,19 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         "baseline_days": verdict.baseline_days,
         "p_value": float(f"{verdict.score:.2g}"),
     }
+    # A burst one sender makes alone (a grid worker's patrol, a resident writing about each thing wrong in their
+    # estate) is no burst of residents' concern: it is listed, said to be one sender's, and lifts nothing.
+    one = await conn.fetchrow(ONE_SENDERS_PROBLEMS, street, topic, since, at)
+    alone = one is not None and not verdict_of(set_aside=one["problems"]).hot
+    if alone:
+        why["one_sender"] = {"grid": one["grid"], "problems": one["problems"]}
     score = verdict.observed / max(verdict.expected, 0.1)
     if await dismissed(conn, "burst", score, street=street, topic=topic):
         return
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, score)
     if hotspot_id is None:
         return  # a later verdict stands
-    members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
+    members = [] if alone else [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
     await lift_members(conn, hotspot_id, members)
 
 

@@ -115,7 +115,7 @@ ACTIVE_HOTSPOTS = """
 SELECT h.id, h.kind, h.street, h.topic, h.case_id, c.locality, h.why, h.started_at, h.updated_at
 FROM hotspots h LEFT JOIN cases c ON c.id = h.case_id
 WHERE h.status = 'active'
-ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.score DESC, h.id
+ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.why ? 'one_sender', h.score DESC, h.id
 LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
@@ -249,7 +249,17 @@ def _since(why: dict[str, Any]) -> str:
 def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any], case_id: int | None = None) -> str:
     where = f"{street or '地点不详'}·{topic or '未分类'}"
     if kind == "burst":
-        return f"{where}：{_since(why)}{why['problems']} 个不同问题，常态约 {why['expected']} 个（p={why['p_value']}）"
+        counted = (
+            f"{where}：{_since(why)}{why['problems']} 个不同问题，常态约 {why['expected']} 个（p={why['p_value']}）"
+        )
+        if "one_sender" not in why:
+            return counted
+        # One sender's burst (`tracker._check_burst`): said plainly, since it lifts nothing in the feed.
+        one = why["one_sender"]
+        sender = "一名网格员巡查上报" if one["grid"] else "同一反映人上报"
+        if one["problems"] >= why["problems"]:
+            return f"{counted}，均为{sender}，不是多方反映，未提前排序"
+        return f"{counted}，其中 {one['problems']} 个为{sender}，其余不算突增，未提前排序"
     if kind == "escalation":
         subject = "同一问题" if case_id is not None else "该区域同类问题"
         return (

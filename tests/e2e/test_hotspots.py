@@ -540,6 +540,32 @@ async def test_a_burst_of_different_problems_in_one_street_is_flagged(
     assert await pool.fetchval("SELECT count(DISTINCT case_id) FROM items") >= len(NOISES) - 1
 
 
+async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
+) -> None:
+    """A grid worker who files eleven different noise problems of one street on a day's patrol is doing their round,
+    not hearing a burst of residents' concern: the burst said "11 个不同问题" as if eleven residents had written, and
+    lifted every report above residents' own in the feed. It is still listed, said to be one worker's patrol."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    for text in NOISES:
+        await post(client, "grid", text, grid_worker)
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["one_sender"] == {"grid": True, "problems": burst["why"]["problems"]}
+    assert "一名网格员巡查上报" in burst["explanation"], burst["explanation"]
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
+
+    # Residents then write about the noises the worker found: a burst of their concern, which lifts their reports.
+    residents = [await post(client, "web", f"{text[:-1]}，已经好几天了。", {}) for text in NOISES]
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert "one_sender" not in burst["why"], burst["explanation"]
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    lifted = {e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}}
+    assert set(residents) <= lifted
+
+
 async def test_a_case_whose_risk_rises_is_an_escalation(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
