@@ -870,6 +870,7 @@ def _area_why(rows: Sequence[Any], trend: Escalation, since: datetime) -> dict[s
         "last_level": trend.last_level,
         "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
         "span_days": round(trend.span_days, 1),
+        "span_hours": round(trend.span_days * 24, 1),
         "since": since.isoformat(),  # where its window starts: its members and lift are counted from here
     }
 
@@ -974,7 +975,10 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hin
     street = facts["street"] or street_hint  # the case's: a report that names no place may have joined it
     # The case's topic, its first report's: the report that made it a hotspot may be filed under another department.
     topic = facts["topic"] or topic_hint
-    span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
+    span = (facts["last"] - facts["first"]).total_seconds()
+    span_days = round(span / 86400, 1)
+    # A crowd of a morning reads "0.0 天" in days: staff read it in hours (`views.explain`).
+    span_hours = round(span / 3600, 1)
     points = [
         RiskPoint(at=r["received_at"], risk_level=r["risk_level"])
         for r in await conn.fetch(CASE_RISKS, case_id, ESCALATION_POINTS)
@@ -991,11 +995,14 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hin
     if trend.rising and not await dismissed(conn, "escalation", float(trend.last_level), case_id=case_id):
         why = {
             "reports": facts["reports"],
+            # One resident's calls, angrier each time, are not many people's: said apart (`CASE_FACTS`).
+            "reporters": facts["reporters"],
             "first_level": trend.first_level,
             "last_level": trend.last_level,
             # Reports minutes apart have no meaningful rate per day.
             "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
             "span_days": span_days,
+            "span_hours": span_hours,
         }
         hotspots.append(
             await conn.fetchval(UPSERT_CASE_HOTSPOT, "escalation", street, topic, case_id, why, float(trend.last_level))
@@ -1006,6 +1013,7 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hin
             "reporters": facts["reporters"],
             "channels": facts["channels"],
             "span_days": span_days,
+            "span_hours": span_hours,
             "max_risk": facts["max_risk"],
         }
         hotspots.append(

@@ -260,17 +260,23 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
         if one["problems"] >= why["problems"]:
             return f"{counted}，均为{sender}，不是多方反映，未提前排序"
         return f"{counted}，其中 {one['problems']} 个为{sender}，其余不算突增，未提前排序"
+    reporters = f"（{why['reporters']} 位反映人）" if "reporters" in why else ""
     if kind == "escalation":
         subject = "同一问题" if case_id is not None else "该区域同类问题"
         return (
-            f"{where}：{subject} {why['reports']} 次反映，风险由 {why['first_level']} 级升至 {why['last_level']} 级，"
-            f"历时 {why['span_days']} 天"
+            f"{where}：{subject} {why['reports']} 次反映{reporters}，风险由 {why['first_level']} 级升至 "
+            f"{why['last_level']} 级，{_lasting(why)}"
         )
-    reporters = f"（{why['reporters']} 位反映人）" if "reporters" in why else ""
-    return (
-        f"{where}：同一问题 {why['reports']} 次反映{reporters}，来自 {why['channels']} 个渠道，"
-        f"历时 {why['span_days']} 天"
-    )
+    return f"{where}：同一问题 {why['reports']} 次反映{reporters}，来自 {why['channels']} 个渠道，{_lasting(why)}"
+
+
+def _lasting(why: dict[str, Any]) -> str:
+    """How long the reports span: in hours under a day (a crowd of one morning is no "0.0 天"); a hotspot raised before
+    hours were kept, in days."""
+    hours = why.get("span_hours")
+    if hours is None or why["span_days"] >= 1:
+        return f"历时 {why['span_days']} 天"
+    return "历时不到 1 小时" if hours < 1 else f"历时 {hours:g} 小时"
 
 
 async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:

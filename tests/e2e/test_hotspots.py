@@ -582,6 +582,28 @@ async def test_a_case_whose_risk_rises_is_an_escalation(
     assert wage[:4] in rising[0]["members"][0]["excerpt"]
 
 
+async def test_a_case_escalation_says_how_many_people_its_reports_come_from(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    """One worker calling four times about their wages, angrier each time, read as "同一问题 4 次反映": staff could not
+    tell one caller's rising anger from four people's. A crowd's reports minutes apart read "历时 0.0 天"."""
+    start = datetime.now(UTC) - timedelta(days=4)
+    for day, text in WAGE_DISPUTE:
+        at = (start + timedelta(days=day)).isoformat()
+        await post(client, "hotline", text, operator, received_at=at, contact_phone="13912340009")
+    await drain(model=graded(model))
+    [rising] = await listed_of(client, staff, "escalation")
+    assert rising["why"]["reporters"] == 1
+    assert "同一问题 4 次反映（1 位反映人）" in rising["explanation"], rising["explanation"]
+
+    await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [crowd] = await listed_of(client, staff, "case")
+    assert crowd["why"]["span_days"] == 0.0
+    assert "历时 0.0 天" not in crowd["explanation"]
+    assert "历时不到 1 小时" in crowd["explanation"], crowd["explanation"]
+
+
 # Five wage disputes of one street, at five places: five problems, each its own case, from complaints to a blockade.
 AREA_WAGES = [
     (0, "来电人反映沙河镇于辛庄村一家快递分拣站拖欠临时工三周工钱。【一】"),
