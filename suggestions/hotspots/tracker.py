@@ -866,6 +866,9 @@ def _cases(rows: Sequence[Any]) -> int:
 def _area_why(rows: Sequence[Any], trend: Escalation, since: datetime) -> dict[str, Any]:
     return {
         "reports": len(rows),
+        # Those its members list and its lift raises (`views.AREA_HOTSPOT_MEMBERS`, AREA_MEMBERS): staff read how many
+        # of the reports counted are below.
+        "warnings": sum(1 for r in rows if r["risk_level"] >= 2),
         "first_level": trend.first_level,
         "last_level": trend.last_level,
         "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,

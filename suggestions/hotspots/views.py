@@ -263,8 +263,11 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
     reporters = f"（{why['reporters']} 位反映人）" if "reporters" in why else ""
     if kind == "escalation":
         subject = "同一问题" if case_id is not None else "该区域同类问题"
+        # An area's members, listed and lifted, are its warnings and threats only: said, or "5 次反映" reads above
+        # three reports listed.
+        listed = f"，其中 {why['warnings']} 次为预警以上" if "warnings" in why else ""
         return (
-            f"{where}：{subject} {why['reports']} 次反映{reporters}，风险由 {why['first_level']} 级升至 "
+            f"{where}：{subject} {why['reports']} 次反映{reporters}{listed}，风险由 {why['first_level']} 级升至 "
             f"{why['last_level']} 级，{_lasting(why)}"
         )
     return f"{where}：同一问题 {why['reports']} 次反映{reporters}，来自 {why['channels']} 个渠道，{_lasting(why)}"

@@ -629,6 +629,9 @@ async def test_an_area_whose_risk_rises_across_problems_is_an_escalation(
     assert area[0]["why"]["last_level"] == 3
     assert "该区域同类问题" in area[0]["explanation"]
     assert len(area[0]["members"]) == 3  # the reports at warning level and above, lifted in the feed
+    # Staff read "5 次反映" above three reports listed: the explanation says which of them are listed.
+    assert (area[0]["why"]["reports"], area[0]["why"]["warnings"]) == (5, 3)
+    assert "5 次反映，其中 3 次为预警以上，" in area[0]["explanation"], area[0]["explanation"]
     assert area[0]["locality"] is None
     assert len({m["case_id"] for m in area[0]["members"]}) == 3  # each member says which case it is in
 
