@@ -184,6 +184,23 @@ async def test_staff_read_a_hotspot_with_its_reports_on_their_page(
     assert feed.count("5 次反映") >= len(ids)
 
 
+async def test_staff_are_told_when_a_hotspot_has_more_reports_than_its_page_lists(
+    client: Any, drain: Any, model: Any, pool: Any, operator: dict[str, str]
+) -> None:
+    """A lift reported 52 times listed its latest 50 under "52 次反映", without a word: staff counted the rows."""
+    from suggestions.hotspots.views import MEMBERS_SHOWN
+
+    for n in range(MEMBERS_SHOWN + 2):
+        await post(client, "hotline", LIFT[1][1], operator, contact_phone=f"139123{n:05d}")
+    await drain(model=FixedTopic(model, "城乡建设"))
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    assert (await client.post("/staff/login", data={"token": token})).status_code == 303
+    page = (await client.get("/staff/hotspots")).text
+    assert f"{MEMBERS_SHOWN + 2} 次反映" in page
+    assert f"列出最近 {MEMBERS_SHOWN} 次，共 {MEMBERS_SHOWN + 2} 次" in page
+
+
 async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_their_pages(
     client: Any, drain: Any, model: Any, pool: Any, operator: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
