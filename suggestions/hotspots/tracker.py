@@ -259,11 +259,11 @@ FROM items item {WITH_CONTACT}
 WHERE item.case_id = $1
 """  # noqa: S608 (constants put together)
 
-# The most problems one sender alone reported of those a burst counts (cases of the street and topic opened in its
-# window, $3 to $4): a grid worker's patrol files a dozen different problems of one place in a day, and a resident may
-# write about each thing wrong in their estate. Whether that sender is a grid worker. The sender is compared in the
-# database, and only the count leaves it.
-ONE_SENDERS_PROBLEMS = f"""
+# Of the problems a burst counts (cases of the street and topic opened in its window, $3 to $4), those only grid
+# workers reported, and how many workers (a patrol, alone or in pairs, files a dozen different problems of one place
+# in a day), and the most that one other sender alone reported (a resident writing about each thing wrong in their
+# estate). Senders are compared in the database, and only counts leave it.
+SENDERS_ALONE = f"""
 WITH reports AS (
     SELECT item.case_id, {SENDER} AS sender
     FROM items item JOIN cases c ON c.id = item.case_id AND c.opened_at >= $3 {WITH_CONTACT}
@@ -272,9 +272,13 @@ WITH reports AS (
     SELECT case_id, min(sender) AS sender FROM reports
     GROUP BY case_id
     HAVING count(DISTINCT sender) = 1 AND bool_and(sender IS NOT NULL)
+), senders AS (
+    SELECT sender LIKE 'grid:%' AS grid, count(*) AS problems FROM problems GROUP BY sender
 )
-SELECT bool_or(sender LIKE 'grid:%') AS grid, count(*) AS problems FROM problems
-GROUP BY sender ORDER BY count(*) DESC LIMIT 1
+SELECT count(*) FILTER (WHERE grid) AS grid_workers,
+       coalesce(sum(problems) FILTER (WHERE grid), 0)::int AS patrol,
+       coalesce(max(problems) FILTER (WHERE NOT grid), 0)::int AS one_reporter
+FROM senders
 """  # noqa: S608 (constants put together)
 
 # One active hotspot per kind and place-topic or case: a new verdict updates its numbers.
@@ -390,7 +394,7 @@ FROM (
             UNION ALL
             SELECT h.id, h.kind, false FROM hotspots h
             WHERE h.status = 'active' AND h.kind = 'burst' AND h.street = item.street AND h.topic = item.topic
-              AND NOT h.why ? 'one_sender'  -- one sender's burst lifts nothing (`_check_burst`)
+              AND NOT h.why ? 'set_aside'  -- a burst of patrols or of one resident lifts nothing (`_check_burst`)
               AND item.received_at >= coalesce((h.why->>'since')::timestamptz,
                                                 (h.why->>'as_of')::timestamptz - make_interval(hours => $2))
               AND item.received_at <= (h.why->>'as_of')::timestamptz
@@ -810,12 +814,19 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         "baseline_days": verdict.baseline_days,
         "p_value": float(f"{verdict.score:.2g}"),
     }
-    # A burst one sender makes alone (a grid worker's patrol, a resident writing about each thing wrong in their
-    # estate) is no burst of residents' concern: it is listed, said to be one sender's, and lifts nothing.
-    one = await conn.fetchrow(ONE_SENDERS_PROBLEMS, street, topic, since, at)
-    alone = one is not None and not verdict_of(set_aside=one["problems"]).hot
+    # A burst that is none without grid workers' patrols, or without one resident's list of what is wrong in their
+    # estate, is no burst of residents' concern: it is listed, said to be theirs, and lifts nothing.
+    senders = await conn.fetchrow(SENDERS_ALONE, street, topic, since, at)
+    # One problem of a resident's own is any resident's.
+    one_reporter = senders["one_reporter"] if senders["one_reporter"] > 1 else 0
+    set_aside = senders["patrol"] + one_reporter
+    alone = set_aside > 0 and not verdict_of(set_aside=set_aside).hot
     if alone:
-        why["one_sender"] = {"grid": one["grid"], "problems": one["problems"]}
+        why["set_aside"] = {
+            "grid_workers": senders["grid_workers"],
+            "patrol": senders["patrol"],
+            "one_reporter": one_reporter,
+        }
     score = verdict.observed / max(verdict.expected, 0.1)
     if await dismissed(conn, "burst", score, street=street, topic=topic):
         return

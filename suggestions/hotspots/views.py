@@ -115,7 +115,7 @@ ACTIVE_HOTSPOTS = """
 SELECT h.id, h.kind, h.street, h.topic, h.case_id, c.locality, h.why, h.started_at, h.updated_at
 FROM hotspots h LEFT JOIN cases c ON c.id = h.case_id
 WHERE h.status = 'active'
-ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.why ? 'one_sender', h.score DESC, h.id
+ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.why ? 'set_aside', h.score DESC, h.id
 LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
@@ -252,14 +252,9 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
         counted = (
             f"{where}：{_since(why)}{why['problems']} 个不同问题，常态约 {why['expected']} 个（p={why['p_value']}）"
         )
-        if "one_sender" not in why:
+        if "set_aside" not in why:
             return counted
-        # One sender's burst (`tracker._check_burst`): said plainly, since it lifts nothing in the feed.
-        one = why["one_sender"]
-        sender = "一名网格员巡查上报" if one["grid"] else "同一反映人上报"
-        if one["problems"] >= why["problems"]:
-            return f"{counted}，均为{sender}，不是多方反映，未提前排序"
-        return f"{counted}，其中 {one['problems']} 个为{sender}，其余不算突增，未提前排序"
+        return f"{counted}，{_set_aside(why['problems'], why['set_aside'])}，未提前排序"
     reporters = f"（{why['reporters']} 位反映人）" if "reporters" in why else ""
     if kind == "escalation":
         subject = "同一问题" if case_id is not None else "该区域同类问题"
@@ -271,6 +266,21 @@ def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any
             f"{why['last_level']} 级，{_lasting(why)}"
         )
     return f"{where}：同一问题 {why['reports']} 次反映{reporters}，来自 {why['channels']} 个渠道，{_lasting(why)}"
+
+
+def _set_aside(problems: int, set_aside: dict[str, int]) -> str:
+    """Whose problems make a burst that lifts nothing (`tracker._check_burst`): grid workers' patrols, one resident."""
+    workers = set_aside["grid_workers"]
+    parts = []
+    if set_aside["patrol"]:
+        parts.append((set_aside["patrol"], "一名网格员巡查上报" if workers == 1 else f" {workers} 名网格员巡查上报"))
+    if set_aside["one_reporter"]:
+        parts.append((set_aside["one_reporter"], "同一反映人上报"))
+    every = sum(count for count, _ in parts) >= problems
+    if every and len(parts) == 1:
+        return f"均为{parts[0][1]}，不是多方反映"
+    listed = "，".join(f"{count} 个为{who}" for count, who in parts)
+    return f"其中 {listed}，{'不是多方反映' if every else '其余不算突增'}"
 
 
 def _lasting(why: dict[str, Any]) -> str:

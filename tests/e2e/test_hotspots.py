@@ -568,8 +568,8 @@ async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
         await post(client, "grid", text, grid_worker)
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
-    assert burst["why"]["one_sender"] == {"grid": True, "problems": burst["why"]["problems"]}
-    assert "一名网格员巡查上报" in burst["explanation"], burst["explanation"]
+    assert burst["why"]["set_aside"] == {"grid_workers": 1, "patrol": burst["why"]["problems"], "one_reporter": 0}
+    assert "均为一名网格员巡查上报" in burst["explanation"], burst["explanation"]
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
     assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
 
@@ -577,10 +577,32 @@ async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
     residents = [await post(client, "web", f"{text[:-1]}，已经好几天了。", {}) for text in NOISES]
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
-    assert "one_sender" not in burst["why"], burst["explanation"]
+    assert "set_aside" not in burst["why"], burst["explanation"]
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
     lifted = {e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}}
     assert set(residents) <= lifted
+
+
+async def test_a_patrol_of_two_grid_workers_or_one_residents_list_of_problems_lifts_nothing(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
+) -> None:
+    """Grid workers patrol in pairs, each filing what they find; a resident may write about every noise of their
+    street in one evening. Neither is residents' concern rising: each is listed as such, and lifts nothing."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    async with pool.acquire() as conn:
+        partner = {"Authorization": f"Bearer {await create_token(conn, role='grid')}"}
+    for n, text in enumerate(NOISES[:6]):
+        await post(client, "grid", text, (grid_worker, partner)[n % 2])
+    browser = await a_browser(client)
+    for text in NOISES[6:]:
+        sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=browser)
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["set_aside"] == {"grid_workers": 2, "patrol": 6, "one_reporter": 5}, burst["explanation"]
+    assert "6 个为 2 名网格员巡查上报，5 个为同一反映人上报" in burst["explanation"], burst["explanation"]
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
 
 
 async def test_a_case_whose_risk_rises_is_an_escalation(
