@@ -249,9 +249,14 @@ def _since(why: dict[str, Any]) -> str:
 def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any], case_id: int | None = None) -> str:
     where = f"{street or '地点不详'}·{topic or '未分类'}"
     if kind == "burst":
-        counted = (
-            f"{where}：{_since(why)}{why['problems']} 个不同问题，常态约 {why['expected']} 个（p={why['p_value']}）"
-        )
+        # What the norm rests on: before the district has days of records (`bursts.burst`: history_start), the prior.
+        if why.get("baseline_days") == 0:
+            norm = f"按全区估计常态约 {why['expected']} 个（此前尚无记录，p={why['p_value']}）"
+        elif "baseline_days" in why:
+            norm = f"常态约 {why['expected']} 个（据前 {why['baseline_days']} 天，p={why['p_value']}）"
+        else:
+            norm = f"常态约 {why['expected']} 个（p={why['p_value']}）"
+        counted = f"{where}：{_since(why)}{why['problems']} 个不同问题，{norm}"
         if "set_aside" not in why:
             return counted
         return f"{counted}，{_set_aside(why['problems'], why['set_aside'])}，未提前排序"

@@ -557,6 +557,28 @@ async def test_a_burst_of_different_problems_in_one_street_is_flagged(
     assert await pool.fetchval("SELECT count(DISTINCT case_id) FROM items") >= len(NOISES) - 1
 
 
+async def test_a_burst_says_how_much_history_its_norm_rests_on(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """In a district's first days a street has no history: "常态约 1.5 个" was the district-wide guess, read by staff as
+    the street's own norm. With a month of history, the burst says so."""
+    for text in NOISES:
+        await post(client, "web", text, {})
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["baseline_days"] == 0
+    assert f"按全区估计常态约 {burst['why']['expected']} 个（此前尚无记录" in burst["explanation"], burst["explanation"]
+
+    # The month before comes in (an import of earlier records): the next verdict rests on it.
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    await post(client, "web", "城北街道北环路一家修车铺每天用电钻和气泵到晚上十一点。", {})
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    days = burst["why"]["baseline_days"]
+    assert days > 20
+    assert f"常态约 {burst['why']['expected']} 个（据前 {days} 天" in burst["explanation"], burst["explanation"]
+
+
 async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
     client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
 ) -> None:
