@@ -334,6 +334,16 @@ SELECT received_at, risk_level, case_id FROM (
 ) latest ORDER BY received_at
 """
 
+# The reporters of the reports AREA_RISKS reads, counted as a case's are (CASE_FACTS): one person's letters about
+# five sites, angrier each time, are one reporter's.
+AREA_REPORTERS = f"""
+SELECT count(DISTINCT coalesce({SENDER}, 'copy:' || item.copy_key)) FROM (
+    SELECT id, channel, submitted_by, sender_key, copy_key FROM items
+    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3
+    ORDER BY received_at DESC LIMIT $4
+) item {WITH_CONTACT}
+"""  # noqa: S608 (constants put together)
+
 # A warning or threat of the area received from $3 on and within its window of $3 (AREA_WINDOW, $4).
 WARNED_AFTER = """
 SELECT EXISTS (
@@ -855,7 +865,7 @@ async def check_area(conn: Any, street: str, topic: str, at: datetime) -> None:
         return
     if await dismissed(conn, "escalation", float(trend.last_level), street=street, topic=topic):
         return
-    why = _area_why(rows, trend, since)
+    why = await _area_why(conn, street, topic, rows, trend, since)
     hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, street, topic, why, float(trend.last_level))
     members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, street, topic, since)]
     await lift_members(conn, hotspot_id, members)
@@ -874,9 +884,12 @@ def _cases(rows: Sequence[Any]) -> int:
     return len({r["case_id"] for r in rows if r["case_id"] is not None})
 
 
-def _area_why(rows: Sequence[Any], trend: Escalation, since: datetime) -> dict[str, Any]:
+async def _area_why(
+    conn: Any, street: str, topic: str, rows: Sequence[Any], trend: Escalation, since: datetime
+) -> dict[str, Any]:
     return {
         "reports": len(rows),
+        "reporters": await conn.fetchval(AREA_REPORTERS, street, topic, since, ESCALATION_POINTS),
         # Those its members list and its lift raises (`views.AREA_HOTSPOT_MEMBERS`, AREA_MEMBERS): staff read how many
         # of the reports counted are below.
         "warnings": sum(1 for r in rows if r["risk_level"] >= 2),
@@ -914,7 +927,12 @@ async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bo
     rows = await conn.fetch(AREA_RISKS, street, topic, since, ESCALATION_POINTS)
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
     if _area_rises(rows, trend):
-        await conn.execute(UPDATE_AREA_WHY, row["id"], _area_why(rows, trend, since), float(trend.last_level))
+        await conn.execute(
+            UPDATE_AREA_WHY,
+            row["id"],
+            await _area_why(conn, street, topic, rows, trend, since),
+            float(trend.last_level),
+        )
     elif levels_changed or _cases(rows) < 2:
         await conn.execute(END_HOTSPOT, row["id"])
         await drop_lift(conn, [row["id"]])

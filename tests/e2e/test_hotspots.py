@@ -692,9 +692,24 @@ async def test_an_area_whose_risk_rises_across_problems_is_an_escalation(
     assert len(area[0]["members"]) == 3  # the reports at warning level and above, lifted in the feed
     # Staff read "5 次反映" above three reports listed: the explanation says which of them are listed.
     assert (area[0]["why"]["reports"], area[0]["why"]["warnings"]) == (5, 3)
-    assert "5 次反映，其中 3 次为预警以上，" in area[0]["explanation"], area[0]["explanation"]
+    assert "5 次反映（5 位反映人），其中 3 次为预警以上，" in area[0]["explanation"], area[0]["explanation"]
     assert area[0]["locality"] is None
     assert len({m["case_id"] for m in area[0]["members"]}) == 3  # each member says which case it is in
+
+
+async def test_an_area_rise_says_how_many_people_its_reports_come_from(
+    client: Any, drain: Any, model: Any, staff: dict[str, str]
+) -> None:
+    """One person writing about five sites' wages, angrier each time, read as "该区域同类问题 5 次反映": staff took one
+    person's letters for a street's workers rising."""
+    browser = await a_browser(client)
+    for _, text in AREA_WAGES:
+        sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=browser)
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+    [area] = [h for h in await listed_of(client, staff, "escalation") if h["case_id"] is None]
+    assert (area["why"]["reports"], area["why"]["reporters"]) == (5, 1)
+    assert "该区域同类问题 5 次反映（1 位反映人）" in area["explanation"], area["explanation"]
 
 
 async def test_an_area_rise_is_seen_when_its_earlier_complaints_are_placed_last(
