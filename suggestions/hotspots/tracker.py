@@ -230,15 +230,12 @@ SELECT received_at, risk_level FROM (
 ) latest ORDER BY received_at, id
 """
 
-# Reporters: a resident's phone on the web form or to the hotline counts once however often they report (a grid
-# worker's phone may be the worker's own). Without one, a resident who wrote in is their browser, or their address
-# when they kept no cookie (`items.sender_key`): one person sending a complaint again in other words, under new
-# Idempotency-Keys, is one reporter. The phone comes first, so that a family or an office behind one address who each
-# leave their own are as many reporters. A call taken without a phone is a reporter of its own but its copies: the
-# operator's token is on every caller's report.
-# Who sent a report, where the service can tell (`item` and its `contact`, joined as CASE_FACTS joins them): a
-# resident by their phone; a grid worker by their token (one worker's patrol reports of a lift are one reporter, not
-# a crowd); a resident without one by their browser or address. NULL for a call taken without a phone.
+# Who sent a report, where the service can tell (`item` and its `contact`, joined by WITH_CONTACT): a resident by
+# their phone on the web form or to the hotline (a grid worker's phone may be the worker's own); a grid worker by
+# their token (one worker's patrol reports of a lift are one reporter, not a crowd); a resident who left no phone by
+# their browser, or their address when they kept no cookie (`items.sender_key`). The phone comes first, so that a
+# family or an office behind one address who each leave their own are as many reporters. NULL for a call taken
+# without a phone: the operator's token is on every caller's report.
 SENDER = """coalesce(
     contact.phone,
     CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
@@ -248,9 +245,10 @@ WITH_CONTACT = """
 LEFT JOIN contacts contact
        ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
 """
+# Reporters: one sender however often they report (one person sending a complaint again in other words, under new
+# Idempotency-Keys, is one reporter), and a report whose sender is not known as one of its own but its copies.
 CASE_FACTS = f"""
 SELECT count(*) AS reports,
-       -- Anyone else as one reporter a text (copies of one letter are one reporter).
        count(DISTINCT coalesce({SENDER}, 'copy:' || item.copy_key)) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
        max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street,
