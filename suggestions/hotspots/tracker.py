@@ -257,7 +257,7 @@ FROM items item {WITH_CONTACT}
 WHERE item.case_id = $1
 """  # noqa: S608 (constants put together)
 
-# Of the problems a burst counts (cases of the street and topic opened in its window, $3 to $4), those only grid
+# Of the problems a burst counts (cases of the street and topic opened in its window's days, $3 to $4), those only grid
 # workers reported, and how many workers (a patrol, alone or in pairs, files a dozen different problems of one place
 # in a day), and the most that one other sender alone reported (a resident writing about each thing wrong in their
 # estate). Senders are compared in the database, and only counts leave it.
@@ -265,7 +265,7 @@ SENDERS_ALONE = f"""
 WITH reports AS (
     SELECT item.case_id, {SENDER} AS sender
     FROM items item JOIN cases c ON c.id = item.case_id AND c.opened_at >= $3 {WITH_CONTACT}
-    WHERE item.street = $1 AND item.topic = $2 AND item.received_at >= $3 AND item.received_at <= $4
+    WHERE item.street = $1 AND item.topic = $2 AND item.received_at >= $3 AND item.received_at < $4
 ), problems AS (
     SELECT case_id, min(sender) AS sender FROM reports
     GROUP BY case_id
@@ -824,7 +824,9 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     }
     # A burst that is none without grid workers' patrols, or without one resident's list of what is wrong in their
     # estate, is no burst of residents' concern: it is listed, said to be theirs, and lifts nothing.
-    senders = await conn.fetchrow(SENDERS_ALONE, street, topic, since, at)
+    # Its problems as the verdict counts them, by whole days: a patrol's later reports synced first are counted.
+    until = datetime.combine(today + timedelta(days=1), time(), tzinfo=DISTRICT_ZONE)
+    senders = await conn.fetchrow(SENDERS_ALONE, street, topic, since, until)
     # One problem of a resident's own is any resident's.
     one_reporter = senders["one_reporter"] if senders["one_reporter"] > 1 else 0
     set_aside = senders["patrol"] + one_reporter

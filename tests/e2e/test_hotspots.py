@@ -605,6 +605,23 @@ async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
     assert set(residents) <= lifted
 
 
+async def test_a_patrol_synced_out_of_order_is_told_whole(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
+) -> None:
+    """A grid worker's app syncs the afternoon's reports before the morning's: the burst is judged as of each morning
+    report, and the afternoon's problems, counted in the day, were not counted as the worker's."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    now = datetime.now(UTC)
+    for n, text in enumerate(NOISES[7:]):
+        await post(client, "grid", text, grid_worker, received_at=(now - timedelta(minutes=10 - n)).isoformat())
+    await drain(model=FixedTopic(model, "环境保护"))
+    for n, text in enumerate(NOISES[:7]):
+        await post(client, "grid", text, grid_worker, received_at=(now - timedelta(hours=5, minutes=-n)).isoformat())
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["set_aside"]["patrol"] == burst["why"]["problems"], burst["explanation"]
+
+
 async def test_a_patrol_of_two_grid_workers_or_one_residents_list_of_problems_lifts_nothing(
     client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
 ) -> None:
