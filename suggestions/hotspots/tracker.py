@@ -405,7 +405,8 @@ FROM (
               AND NOT h.why ? 'set_aside'  -- a burst of patrols or of one resident lifts nothing (`_check_burst`)
               AND item.received_at >= coalesce((h.why->>'since')::timestamptz,
                                                 (h.why->>'as_of')::timestamptz - make_interval(hours => $2))
-              AND item.received_at <= (h.why->>'as_of')::timestamptz
+              AND (item.received_at <= (h.why->>'as_of')::timestamptz
+                   OR item.received_at < (h.why->>'until')::timestamptz)
             UNION ALL
             SELECT h.id, h.kind, false FROM hotspots h
             WHERE h.status = 'active' AND h.kind = 'escalation' AND h.case_id IS NULL
@@ -444,7 +445,7 @@ RETURNING id
 
 BURST_MEMBERS = """
 SELECT id FROM items
-WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at <= $4 AND status <> 'closed'
+WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at < $4 AND status <> 'closed'
 """
 
 CASE_MEMBERS = "SELECT id FROM items WHERE case_id = $1 AND status <> 'closed'"
@@ -813,9 +814,13 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     # run from the first of those days' start, so that the reports listed are those of the problems counted.
     # Judged before the day is over (now_fraction < 1), the window starts `window_days` days before today.
     since = datetime.combine(today - timedelta(days=verdict.window_days), time(), tzinfo=DISTRICT_ZONE)
+    # And to the end of the verdict's day, which it counts whole: reports of the afternoon entered before the
+    # morning's, which a verdict as of a morning report counts, are listed and lifted with them.
+    until = datetime.combine(today + timedelta(days=1), time(), tzinfo=DISTRICT_ZONE)
     why = {
         "as_of": at.isoformat(),
         "since": since.isoformat(),
+        "until": until.isoformat(),
         "problems": verdict.observed,
         "expected": round(verdict.expected, 2),
         "window_days": verdict.window_days,
@@ -824,8 +829,6 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     }
     # A burst that is none without grid workers' patrols, or without one resident's list of what is wrong in their
     # estate, is no burst of residents' concern: it is listed, said to be theirs, and lifts nothing.
-    # Its problems as the verdict counts them, by whole days: a patrol's later reports synced first are counted.
-    until = datetime.combine(today + timedelta(days=1), time(), tzinfo=DISTRICT_ZONE)
     senders = await conn.fetchrow(SENDERS_ALONE, street, topic, since, until)
     # One problem of a resident's own is any resident's.
     one_reporter = senders["one_reporter"] if senders["one_reporter"] > 1 else 0
@@ -843,7 +846,7 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, score)
     if hotspot_id is None:
         return  # a later verdict stands
-    members = [] if alone else [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
+    members = [] if alone else [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, until)]
     await lift_members(conn, hotspot_id, members)
 
 

@@ -119,16 +119,16 @@ ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.
 LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
-# lists its street × topic's reports over its window up to the latest one, a burst's up to its verdict (`why.as_of`,
-# as `tracker.BURST_MEMBERS` lifts them): an item shows one hotspot in the feed but belongs to every one it is part
-# of. One query for each (a case's: CASE_MEMBERS), so that each reads its index (items_case, items_street_topic_time)
-# rather than every item stored.
+# lists its street × topic's reports over its window up to the latest one, a burst's up to the end of its verdict's
+# day (`why.until`; before it was kept, its verdict, `why.as_of`), as `tracker.BURST_MEMBERS` lifts them: an item
+# shows one hotspot in the feed but belongs to every one it is part of. One query for each (a case's: CASE_MEMBERS),
+# so that each reads its index (items_case, items_street_topic_time) rather than every item stored.
 AREA_HOTSPOT_MEMBERS = """
 SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
        left(i.text_masked, 80) AS excerpt, i.satisfaction, i.case_id, i.locality
 FROM items i, (SELECT max(received_at) AS at FROM items WHERE street = $1 AND topic = $2) latest
 WHERE i.street = $1 AND i.topic = $2 AND i.received_at >= coalesce($6::timestamptz, latest.at - $3::interval)
-  AND ($7::timestamptz IS NULL OR i.received_at <= $7)
+  AND ($7::timestamptz IS NULL OR i.received_at < $7)
   AND ($4::boolean OR i.risk_level >= 2)
 ORDER BY i.received_at DESC
 LIMIT $5
@@ -145,8 +145,12 @@ async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> li
     if since is not None and not burst:
         # An area escalation's window is open at its start (`AREA_RISKS`, `AREA_MEMBERS`, `RELIFT`: after `since`).
         since += timedelta(microseconds=1)
-    as_of = datetime.fromisoformat(row["why"]["as_of"]) if burst and "as_of" in row["why"] else None
-    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since, as_of)
+    until = None
+    if burst and "until" in row["why"]:
+        until = datetime.fromisoformat(row["why"]["until"])
+    elif burst and "as_of" in row["why"]:
+        until = datetime.fromisoformat(row["why"]["as_of"]) + timedelta(microseconds=1)
+    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since, until)
     return list(rows)
 
 

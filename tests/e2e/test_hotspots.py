@@ -605,21 +605,45 @@ async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
     assert set(residents) <= lifted
 
 
+async def post_late_ones_first(client: Any, drain: Any, model: Any, channel: str, sender: dict[str, str]) -> None:
+    """The noises of one district day, its last four entered and placed before its first seven (an app syncing the
+    afternoon first, calls typed in late): today's, or yesterday's in the first hour of the day."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
+    late = now - timedelta(minutes=15)
+    if now - midnight < timedelta(hours=1):
+        midnight, late = midnight - timedelta(days=1), midnight - timedelta(minutes=30)
+    for texts, start in ((NOISES[7:], late), (NOISES[:7], midnight + timedelta(minutes=5))):
+        for n, text in enumerate(texts):
+            await post(client, channel, text, sender, received_at=(start + timedelta(minutes=n)).isoformat())
+        await drain(model=FixedTopic(model, "环境保护"))
+
+
 async def test_a_patrol_synced_out_of_order_is_told_whole(
     client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
 ) -> None:
     """A grid worker's app syncs the afternoon's reports before the morning's: the burst is judged as of each morning
     report, and the afternoon's problems, counted in the day, were not counted as the worker's."""
     await quiet_noise_history(pool, datetime.now(UTC).date())
-    now = datetime.now(UTC)
-    for n, text in enumerate(NOISES[7:]):
-        await post(client, "grid", text, grid_worker, received_at=(now - timedelta(minutes=10 - n)).isoformat())
-    await drain(model=FixedTopic(model, "环境保护"))
-    for n, text in enumerate(NOISES[:7]):
-        await post(client, "grid", text, grid_worker, received_at=(now - timedelta(hours=5, minutes=-n)).isoformat())
-    await drain(model=FixedTopic(model, "环境保护"))
+    await post_late_ones_first(client, drain, model, "grid", grid_worker)
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["set_aside"]["patrol"] == burst["why"]["problems"], burst["explanation"]
+
+
+async def test_a_burst_lists_the_reports_of_the_days_it_counts_whatever_order_they_came_in(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """Calls taken this afternoon were entered before this morning's: the burst, judged as of each morning call,
+    counted the whole day's eleven problems and listed and lifted the reports of seven."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    await post_late_ones_first(client, drain, model, "hotline", operator)
+    [burst] = await listed_of(client, staff, "burst")
+    assert len({m["case_id"] for m in burst["members"]}) == burst["why"]["problems"] == len(NOISES)
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert len([e for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}]) == len(NOISES)
 
 
 async def test_a_patrol_of_two_grid_workers_or_one_residents_list_of_problems_lifts_nothing(
