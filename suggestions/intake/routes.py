@@ -33,7 +33,7 @@ from suggestions.headers import from_elsewhere
 from suggestions.intake import store
 from suggestions.intake.callers import CLOSED_SHOWN_DAYS, CallerHistory, caller_history
 from suggestions.intake.schema import NO_NUL, ContactPhone, ItemCreated, ItemIn, Progress, Strict, Tracking
-from suggestions.intake.service import accept_item, checked_phone, resent_key
+from suggestions.intake.service import accept_item, checked_phone, resent_key, token_sender
 from suggestions.intake.tracking_code import normalise_tracking_code, reading_key
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.openapi import ProblemOperation
@@ -135,7 +135,7 @@ async def create_item(
         idempotency_key=idempotency_key,
         idempotency_hours=settings.idempotency_hours,
         also_key=resent_key(data, principal, settings.idempotency_hours),
-        sender=await anonymous_sender(request, db_connection) if principal is None else None,
+        sender=await anonymous_sender(request, db_connection) if principal is None else token_sender(principal),
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()

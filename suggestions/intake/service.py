@@ -137,6 +137,12 @@ def checked_phone(value: str | None) -> str | None:
         raise InvalidInput("contact_phone", str(exc)) from None
 
 
+def token_sender(principal: Principal) -> str | None:
+    """Who sent an item entered with a token, as a case counts reporters (`tracker.SENDER`): a grid worker, on any
+    channel, by their token as on their own; an operator's or staff's token is on many residents' reports."""
+    return f"grid:{principal.token_id}" if principal.role == "grid" else None
+
+
 def request_hash(item: ItemIn) -> bytes:
     return hashlib.sha256(msgspec.json.encode(item, order="sorted")).digest()
 

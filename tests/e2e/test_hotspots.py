@@ -1086,6 +1086,17 @@ async def test_one_grid_workers_patrol_reports_are_one_reporter(
     assert [h["why"]["reporters"] for h in crowded] in ([], [1]), [h["explanation"] for h in crowded]
 
 
+async def test_a_grid_worker_rewording_a_report_on_the_web_channel_is_one_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    """A grid token may enter items on the web channel too: five rewordings sent so were five reporters, a crowd."""
+    for _, text in LIFT:
+        sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=grid_worker)
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "城乡建设"))
+    assert await listed_of(client, staff, "case") == []
+
+
 async def test_a_case_view_shows_its_latest_reports(client: Any, staff: dict[str, str], pool: Any) -> None:
     now = datetime.now(UTC)
     case_id = await pool.fetchval(
