@@ -914,7 +914,8 @@ UPDATE_AREA_WHY = "UPDATE hotspots SET why = $2, score = $3, updated_at = now() 
 
 
 async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bool = True) -> bool:
-    """An area's rise judged again over the window its verdict counted (`why.since`): after a report of it changed
+    """An area's rise judged again over the window its verdict counted (`why.since`), two weeks up to its latest
+    report at most: after a report of it changed
     level or topic, or once a batch is placed (its reports may have joined one case since). One still rising shows its
     numbers as they are now. One whose reports are now one case is that case's escalation only, and ends at once, its
     lift dropped; so does one a change of levels undid. One that merely calmed down ends after a quiet week
@@ -928,6 +929,12 @@ async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bo
         return True
     since = datetime.fromisoformat(row["why"]["since"])
     rows = await conn.fetch(AREA_RISKS, street, topic, since, ESCALATION_POINTS)
+    if rows and rows[-1]["received_at"] - AREA_WINDOW > since:
+        # Two weeks up to its latest report at most, as `check_area` judges: judged from the rise's start on, a street
+        # that stayed at warnings rose for ever over a window that grew with every report ("历时 258 天"), and each
+        # warning since was lifted.
+        since = rows[-1]["received_at"] - AREA_WINDOW
+        rows = [r for r in rows if r["received_at"] > since]
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
     if _area_rises(rows, trend):
         await conn.execute(

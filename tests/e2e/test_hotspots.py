@@ -753,6 +753,29 @@ async def test_an_area_rise_says_how_many_people_its_reports_come_from(
     assert "该区域同类问题 5 次反映（1 位反映人）" in area["explanation"], area["explanation"]
 
 
+# Warnings of the same street's wage disputes, weeks after the rise: the street stays at warnings.
+STANDING_WARNINGS = [
+    (12, "来电人反映沙河镇七里渠村一处工地工人被拖欠两个月工资，工人们说要去区政府讨说法。【二】"),
+    (16, "来电人反映沙河镇巩华家园旁一家装修队拖欠工钱，十几个人说再不给就去堵路。【二】"),
+    (20, "来电人反映沙河镇白各庄村物流园拖欠搬运工工资，工人扬言集体上访。【二】"),
+    (24, "来电人反映沙河镇路庄村一家工厂欠薪三个月，工人们准备去找媒体曝光。【二】"),
+    (28, "来电人反映沙河镇辛力屯村工地包工头失联，几十名工人说要去市里讨薪。【二】"),
+]
+
+
+async def test_an_area_that_stays_at_warnings_is_no_rise_past_its_two_weeks(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A street whose wage disputes rose to warnings and stayed there was judged again over a window that grew with
+    every report, from the rise's start on: "历时 28.0 天" for a rule of two weeks, and every warning since lifted."""
+    start = datetime.now(UTC) - timedelta(days=29)
+    for day, text in [*AREA_WAGES, *STANDING_WARNINGS]:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+        await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+    [area] = [h for h in await listed_of(client, staff, "escalation") if h["case_id"] is None]
+    assert area["why"]["span_days"] <= 14, area["explanation"]
+
+
 async def test_an_area_rise_is_seen_when_its_earlier_complaints_are_placed_last(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
