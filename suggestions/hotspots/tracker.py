@@ -929,10 +929,12 @@ async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bo
         return True
     since = datetime.fromisoformat(row["why"]["since"])
     rows = await conn.fetch(AREA_RISKS, street, topic, since, ESCALATION_POINTS)
-    if rows and rows[-1]["received_at"] - AREA_WINDOW > since:
+    moved = bool(rows) and rows[-1]["received_at"] - AREA_WINDOW > since
+    if moved:
         # Two weeks up to its latest report at most, as `check_area` judges: judged from the rise's start on, a street
         # that stayed at warnings rose for ever over a window that grew with every report ("历时 258 天"), and each
-        # warning since was lifted.
+        # warning since was lifted. One the moved window no longer shows rising is left to calm down: the reports
+        # its verdict counted stand.
         since = rows[-1]["received_at"] - AREA_WINDOW
         rows = [r for r in rows if r["received_at"] > since]
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
@@ -943,7 +945,7 @@ async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bo
             await _area_why(conn, street, topic, rows, trend, since),
             float(trend.last_level),
         )
-    elif levels_changed or _cases(rows) < 2:
+    elif levels_changed or (not moved and _cases(rows) < 2):
         await conn.execute(END_HOTSPOT, row["id"])
         await drop_lift(conn, [row["id"]])
     return True
