@@ -23,7 +23,8 @@ any address in it. The client address is the ASGI client: behind a reverse proxy
 and `--forwarded-allow-ips` so that it is the resident's, not the proxy's. Addresses, cookies and tokens become Redis
 keys only as HMACs keyed with the installation's secret, which PostgreSQL keeps (`rate_limit_secret`, made by the
 migrations): a plain hash of an IPv4 address is undone by hashing all 2^32 of them. The keys expire with their window.
-The cookie holds a random number and its signature, nothing else, and is stored nowhere.
+The cookie holds a random number and its signature, nothing else, and is not stored; an item sent with it keeps
+an HMAC of the number (`sender_key`), by which its case counts reporters.
 
 When Redis (or, before the secret is read, PostgreSQL) cannot be reached, requests pass: intake must keep accepting
 items while the queue is away (the row is in PostgreSQL and the sweeper finds it). After a failure the limiter rests
@@ -82,7 +83,8 @@ RESIDENT_PAGES = frozenset({"/", "/submit", "/track", "/track/rate"})
 BROWSER_COOKIE = "browser"
 # Long enough that a resident who opens the form one day and sends it the next keeps the count of their own browser
 # (a browser without it is counted by its address, with its neighbours); a lost cookie is only a new one at the next
-# page. The cookie identifies no one: it is not stored, and Redis sees only an HMAC of it, for its longest window.
+# page. The cookie identifies no one: it is not stored, Redis sees only an HMAC of it, for its longest window, and an
+# item sent with it another (`sender_key`).
 BROWSER_COOKIE_SECONDS = 30 * 24 * 3600
 _BROWSER = re.compile(r"[A-Za-z0-9_-]{16}")
 
@@ -131,6 +133,15 @@ def client_network(address: str) -> str:
         # From the number, not the text: a link-local address carries its zone (fe80::1%eth0), which no network has.
         return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
     return str(ip)
+
+
+def sender_key(secret: bytes, *, browser: str | None, address: str) -> str:
+    """Who sent an item without a token, as a case counts its reporters (`tracker.CASE_FACTS`): the browser, by the
+    id of the cookie the service signed, else the address's network (`client_network`). An HMAC under a key of its
+    own, derived from the installation's: stored with the item, it is never some Redis key, and no one reads an
+    address back from it without the secret."""
+    key = hmac.new(secret, b"sender", hashlib.sha256).digest()
+    return _key("browser", browser, key) if browser else _key("network", client_network(address), key)
 
 
 def _signature(secret: bytes, browser: str) -> str:
@@ -211,6 +222,12 @@ class RateLimiter:
                 self._rest(exc)
         return self._secret
 
+    async def secret_on(self, conn: Any) -> bytes:
+        """The installation's secret, read on the caller's connection the first time."""
+        if self._secret is None:
+            self._secret = bytes(await conn.fetchval(INSTALLATION_KEY))
+        return self._secret
+
     def _rest(self, exc: Exception) -> None:
         # Redis (or PostgreSQL) away: let requests through, rest a moment, say so once.
         self._resting_until = time.monotonic() + REST_AFTER_FAILURE_SECONDS
@@ -282,6 +299,15 @@ class RateLimiter:
         return None
 
 
+async def anonymous_sender(request: Request[Any, Any, Any], conn: Any) -> str:
+    """The `sender_key` of a request without a token, read on the connection that stores its item (`conn`): the
+    secret is read once, and a request is not held up by a second connection."""
+    limiter: RateLimiter = request.app.state.limiter
+    secret = await limiter.secret_on(conn)
+    browser = signed_browser(request.cookies.get(BROWSER_COOKIE), secret)
+    return sender_key(secret, browser=browser, address=request.client.host if request.client else "unknown")
+
+
 async def limit_phone_look_up(request: Request[Any, Any, Any], *, token_id: int, phone: str) -> None:
     """429 with Retry-After when this token has looked up too many other phones lately (`RateLimiter.phone_look_up`)."""
     limiter: RateLimiter = request.app.state.limiter
@@ -306,7 +332,11 @@ class RateLimitMiddleware(ASGIMiddleware):
         path: str = scope["path"]
         area = signed_in_area(path)
         limited = path.startswith(LIMITED_PREFIXES) or area is not None
-        if not self.limiter.enabled or not (limited or path in RESIDENT_PAGES):
+        # The residents' pages give a browser its cookie whether or not limits are on: it also tells who sent an
+        # item (`sender_key`). Without limits, only as a page is fetched: a form sent while PostgreSQL is away is
+        # not held up by a second connection.
+        counted = self.limiter.enabled and (limited or path in RESIDENT_PAGES)
+        if not (counted or (path in RESIDENT_PAGES and scope.get("method") == "GET")):
             await next_app(scope, receive, send)
             return
         headers = scope["headers"]
@@ -321,7 +351,7 @@ class RateLimitMiddleware(ASGIMiddleware):
             send = _with_cookie(send, new_browser_cookie(secret), secure=over_https(scope))
         if browser is not None:
             scope.setdefault("state", {})[BROWSER] = browser
-        if not limited:
+        if not limited or not self.limiter.enabled:
             await next_app(scope, receive, send)
             return
         client = scope.get("client")

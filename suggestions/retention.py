@@ -2,8 +2,9 @@
 
 What statistics read stays as it was: topic, risk, kind, channel, place, street, dates, classifications, cases and
 every count. What goes: the contact's name and phone, the raw text, the raw reply and the raw follow-up notes (each
-replaced by its masked form, which staff and the public already see), coordinates finer than about 100 m, and any
-idempotency key left (a hash of the original request, contact included).
+replaced by its masked form, which staff and the public already see), coordinates finer than about 100 m, the keyed
+hash of the browser or address it was sent from (`items.sender_key`), and any idempotency key left (a hash of the
+original request, contact included).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ WITH batch AS (
         answer = i.answer_masked,
         lat = round(i.lat::numeric, 3)::double precision,
         lon = round(i.lon::numeric, 3)::double precision,
+        sender_key = NULL,
         anonymised_at = now()
     FROM batch WHERE i.id = batch.id
     RETURNING i.id

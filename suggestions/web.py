@@ -36,7 +36,7 @@ from suggestions.intake.service import (
 from suggestions.intake.tracking_code import has_look_alikes, normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.queue import wake_classifier
-from suggestions.ratelimit import BROWSER, REFUSED
+from suggestions.ratelimit import BROWSER, REFUSED, anonymous_sender
 from suggestions.settings import Settings
 from suggestions.triage.ratings import (
     MAX_COMMENT_LENGTH,
@@ -259,6 +259,7 @@ async def submit(
                 also_key=repeat_key(request.client.host if request.client else "", item, request.state.get(BROWSER)),
                 area_code=settings.area_code,
                 database_url=settings.database_url,
+                sender=await anonymous_sender(request, conn),
             )
     except InvalidInput as exc:
         field = exc.problems[0].field

@@ -94,6 +94,7 @@ def burst(
     weekly_profile: Sequence[float] | None = None,
     max_p_value: float = MAX_P_VALUE,
     min_observed: int = MIN_OBSERVED,
+    set_aside: int = 0,
 ) -> BurstVerdict:
     """Whether a street × topic is a burst hotspot now, from its daily counts of distinct problems.
 
@@ -107,6 +108,7 @@ def burst(
     district's counts exist: days before it are unknown, not zero (a new district has no baseline, only the prior).
     `prior` comes from `district_prior` over the district's series. `weekly_profile` (from `weekly_profile`) says
     how busy each weekday is: without it, a window of three weekdays after a baseline with weekends in it looks busy.
+    `set_aside`: problems of the window left out of its count (one sender's, to ask whether the rest are a burst).
     """
     if not 0.0 <= now_fraction <= 1.0:
         raise ValueError(f"now_fraction must lie in [0, 1], not {now_fraction}")
@@ -123,7 +125,7 @@ def burst(
         baseline_start = max(baseline_start, history_start)
     known_since = window_start if history_start is None else max(window_start, history_start)
 
-    observed = 0
+    observed = -set_aside
     baseline_count = 0
     for entry in counts:
         if known_since <= entry.day <= today:

@@ -19,6 +19,7 @@ import msgspec
 from suggestions.db import rerun_after_schema_change
 from suggestions.hotspots.bursts import (
     DEFAULT_PRIOR,
+    BurstVerdict,
     DayCount,
     DistrictPrior,
     Escalation,
@@ -230,25 +231,54 @@ SELECT received_at, risk_level FROM (
 ) latest ORDER BY received_at, id
 """
 
-# Reporters: a resident's phone on the web form or to the hotline counts once however often they report (a grid
-# worker's phone may be the worker's own), every report without one as a reporter of its own but its copies.
-CASE_FACTS = """
+# Who sent a report, where the service can tell (`item` and its `contact`, joined by WITH_CONTACT): a resident by
+# their phone on the web form or to the hotline (a grid worker's phone may be the worker's own); a grid worker by
+# their token (one worker's patrol reports of a lift are one reporter, not a crowd); a resident who left no phone by
+# their browser, or their address when they kept no cookie (`items.sender_key`). The phone comes first, so that a
+# family or an office behind one address who each leave their own are as many reporters. NULL for a call taken
+# without a phone: the operator's token is on every caller's report.
+SENDER = """coalesce(
+    contact.phone,
+    CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
+    item.sender_key
+)"""
+WITH_CONTACT = """
+LEFT JOIN contacts contact
+       ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
+"""
+# Reporters: one sender however often they report (one person sending a complaint again in other words, under new
+# Idempotency-Keys, is one reporter), and a report whose sender is not known as one of its own but its copies.
+CASE_FACTS = f"""
 SELECT count(*) AS reports,
-       -- A resident by their phone; a grid worker by their token (one worker's patrol reports of a lift are one
-       -- reporter, not a crowd); anyone else as one reporter a text (copies of one letter are one reporter).
-       count(DISTINCT coalesce(
-           contact.phone,
-           CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
-           'copy:' || item.copy_key
-       )) AS reporters,
+       count(DISTINCT coalesce({SENDER}, 'copy:' || item.copy_key)) AS reporters,
        count(DISTINCT item.channel) AS channels, min(item.received_at) AS first, max(item.received_at) AS last,
        max(item.risk_level) AS max_risk, (SELECT street FROM cases WHERE id = $1) AS street,
        (SELECT topic FROM cases WHERE id = $1) AS topic
-FROM items item
-LEFT JOIN contacts contact
-       ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
+FROM items item {WITH_CONTACT}
 WHERE item.case_id = $1
-"""
+"""  # noqa: S608 (constants put together)
+
+# Of the problems a burst counts (cases of the street and topic opened in its window's days, $3 to $4), those only grid
+# workers reported, and how many workers (a patrol, alone or in pairs, files a dozen different problems of one place
+# in a day), and the most that one other sender alone reported (a resident writing about each thing wrong in their
+# estate). Senders are compared in the database, and only counts leave it.
+SENDERS_ALONE = f"""
+WITH reports AS (
+    SELECT item.case_id, {SENDER} AS sender
+    FROM items item JOIN cases c ON c.id = item.case_id AND c.opened_at >= $3 {WITH_CONTACT}
+    WHERE item.street = $1 AND item.topic = $2 AND item.received_at >= $3 AND item.received_at < $4
+), problems AS (
+    SELECT case_id, min(sender) AS sender FROM reports
+    GROUP BY case_id
+    HAVING count(DISTINCT sender) = 1 AND bool_and(sender IS NOT NULL)
+), senders AS (
+    SELECT sender LIKE 'grid:%' AS grid, count(*) AS problems FROM problems GROUP BY sender
+)
+SELECT count(*) FILTER (WHERE grid) AS grid_workers,
+       coalesce(sum(problems) FILTER (WHERE grid), 0)::int AS patrol,
+       coalesce(max(problems) FILTER (WHERE NOT grid), 0)::int AS one_reporter
+FROM senders
+"""  # noqa: S608 (constants put together)
 
 # One active hotspot per kind and place-topic or case: a new verdict updates its numbers.
 # A burst's numbers are as of its latest verdict (`why.as_of`): a report filed late, of days ago, judges those days,
@@ -302,6 +332,16 @@ SELECT received_at, risk_level, case_id FROM (
     ORDER BY received_at DESC LIMIT $4
 ) latest ORDER BY received_at
 """
+
+# The reporters of the reports AREA_RISKS reads, counted as a case's are (CASE_FACTS): one person's letters about
+# five sites, angrier each time, are one reporter's.
+AREA_REPORTERS = f"""
+SELECT count(DISTINCT coalesce({SENDER}, 'copy:' || item.copy_key)) FROM (
+    SELECT id, channel, submitted_by, sender_key, copy_key FROM items
+    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3
+    ORDER BY received_at DESC LIMIT $4
+) item {WITH_CONTACT}
+"""  # noqa: S608 (constants put together)
 
 # A warning or threat of the area received from $3 on and within its window of $3 (AREA_WINDOW, $4).
 WARNED_AFTER = """
@@ -363,9 +403,11 @@ FROM (
             UNION ALL
             SELECT h.id, h.kind, false FROM hotspots h
             WHERE h.status = 'active' AND h.kind = 'burst' AND h.street = item.street AND h.topic = item.topic
+              AND NOT h.why ? 'set_aside'  -- a burst of patrols or of one resident lifts nothing (`_check_burst`)
               AND item.received_at >= coalesce((h.why->>'since')::timestamptz,
                                                 (h.why->>'as_of')::timestamptz - make_interval(hours => $2))
-              AND item.received_at <= (h.why->>'as_of')::timestamptz
+              AND (item.received_at <= (h.why->>'as_of')::timestamptz
+                   OR item.received_at < (h.why->>'until')::timestamptz)
             UNION ALL
             SELECT h.id, h.kind, false FROM hotspots h
             WHERE h.status = 'active' AND h.kind = 'escalation' AND h.case_id IS NULL
@@ -404,7 +446,7 @@ RETURNING id
 
 BURST_MEMBERS = """
 SELECT id FROM items
-WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at <= $4 AND status <> 'closed'
+WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at < $4 AND status <> 'closed'
 """
 
 CASE_MEMBERS = "SELECT id FROM items WHERE case_id = $1 AND status <> 'closed'"
@@ -752,13 +794,18 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     today = local.date()
     rows = await conn.fetch(SERIES, street, topic, today - timedelta(days=SERIES_DAYS))
     history_start: date | None = await conn.fetchval(FIRST_DAY)
-    verdict = burst(
-        [DayCount(day=r["day"], count=r["problems"]) for r in rows],
-        today,
-        now_fraction=(local.hour * 3600 + local.minute * 60 + local.second) / 86400,
-        history_start=history_start,
-        prior=prior,
-    )
+
+    def verdict_of(set_aside: int = 0) -> BurstVerdict:
+        return burst(
+            [DayCount(day=r["day"], count=r["problems"]) for r in rows],
+            today,
+            now_fraction=(local.hour * 3600 + local.minute * 60 + local.second) / 86400,
+            history_start=history_start,
+            prior=prior,
+            set_aside=set_aside,
+        )
+
+    verdict = verdict_of()
     if not verdict.hot:
         ended = [r["id"] for r in await conn.fetch(END_BURST, street, topic, at)]
         if ended:
@@ -768,22 +815,39 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     # run from the first of those days' start, so that the reports listed are those of the problems counted.
     # Judged before the day is over (now_fraction < 1), the window starts `window_days` days before today.
     since = datetime.combine(today - timedelta(days=verdict.window_days), time(), tzinfo=DISTRICT_ZONE)
+    # And to the end of the verdict's day, which it counts whole: reports of the afternoon entered before the
+    # morning's, which a verdict as of a morning report counts, are listed and lifted with them.
+    until = datetime.combine(today + timedelta(days=1), time(), tzinfo=DISTRICT_ZONE)
     why = {
         "as_of": at.isoformat(),
         "since": since.isoformat(),
+        "until": until.isoformat(),
         "problems": verdict.observed,
         "expected": round(verdict.expected, 2),
         "window_days": verdict.window_days,
         "baseline_days": verdict.baseline_days,
         "p_value": float(f"{verdict.score:.2g}"),
     }
+    # A burst that is none without grid workers' patrols, or without one resident's list of what is wrong in their
+    # estate, is no burst of residents' concern: it is listed, said to be theirs, and lifts nothing.
+    senders = await conn.fetchrow(SENDERS_ALONE, street, topic, since, until)
+    # One problem of a resident's own is any resident's.
+    one_reporter = senders["one_reporter"] if senders["one_reporter"] > 1 else 0
+    set_aside = senders["patrol"] + one_reporter
+    alone = set_aside > 0 and not verdict_of(set_aside=set_aside).hot
+    if alone:
+        why["set_aside"] = {
+            "grid_workers": senders["grid_workers"],
+            "patrol": senders["patrol"],
+            "one_reporter": one_reporter,
+        }
     score = verdict.observed / max(verdict.expected, 0.1)
     if await dismissed(conn, "burst", score, street=street, topic=topic):
         return
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, score)
     if hotspot_id is None:
         return  # a later verdict stands
-    members = [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, at)]
+    members = [] if alone else [r["id"] for r in await conn.fetch(BURST_MEMBERS, street, topic, since, until)]
     await lift_members(conn, hotspot_id, members)
 
 
@@ -805,7 +869,7 @@ async def check_area(conn: Any, street: str, topic: str, at: datetime) -> None:
         return
     if await dismissed(conn, "escalation", float(trend.last_level), street=street, topic=topic):
         return
-    why = _area_why(rows, trend, since)
+    why = await _area_why(conn, street, topic, rows, trend, since)
     hotspot_id = await conn.fetchval(UPSERT_AREA_ESCALATION, street, topic, why, float(trend.last_level))
     members = [r["id"] for r in await conn.fetch(AREA_MEMBERS, street, topic, since)]
     await lift_members(conn, hotspot_id, members)
@@ -824,13 +888,20 @@ def _cases(rows: Sequence[Any]) -> int:
     return len({r["case_id"] for r in rows if r["case_id"] is not None})
 
 
-def _area_why(rows: Sequence[Any], trend: Escalation, since: datetime) -> dict[str, Any]:
+async def _area_why(
+    conn: Any, street: str, topic: str, rows: Sequence[Any], trend: Escalation, since: datetime
+) -> dict[str, Any]:
     return {
         "reports": len(rows),
+        "reporters": await conn.fetchval(AREA_REPORTERS, street, topic, since, ESCALATION_POINTS),
+        # Those its members list and its lift raises (`views.AREA_HOTSPOT_MEMBERS`, AREA_MEMBERS): staff read how many
+        # of the reports counted are below.
+        "warnings": sum(1 for r in rows if r["risk_level"] >= 2),
         "first_level": trend.first_level,
         "last_level": trend.last_level,
         "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
         "span_days": round(trend.span_days, 1),
+        "span_hours": round(trend.span_days * 24, 1),
         "since": since.isoformat(),  # where its window starts: its members and lift are counted from here
     }
 
@@ -844,7 +915,8 @@ UPDATE_AREA_WHY = "UPDATE hotspots SET why = $2, score = $3, updated_at = now() 
 
 
 async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bool = True) -> bool:
-    """An area's rise judged again over the window its verdict counted (`why.since`): after a report of it changed
+    """An area's rise judged again over the window its verdict counted (`why.since`), two weeks up to its latest
+    report at most: after a report of it changed
     level or topic, or once a batch is placed (its reports may have joined one case since). One still rising shows its
     numbers as they are now. One whose reports are now one case is that case's escalation only, and ends at once, its
     lift dropped; so does one a change of levels undid. One that merely calmed down ends after a quiet week
@@ -858,10 +930,23 @@ async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bo
         return True
     since = datetime.fromisoformat(row["why"]["since"])
     rows = await conn.fetch(AREA_RISKS, street, topic, since, ESCALATION_POINTS)
+    moved = bool(rows) and rows[-1]["received_at"] - AREA_WINDOW > since
+    if moved:
+        # Two weeks up to its latest report at most, as `check_area` judges: judged from the rise's start on, a street
+        # that stayed at warnings rose for ever over a window that grew with every report ("历时 258 天"), and each
+        # warning since was lifted. One the moved window no longer shows rising is left to calm down: the reports
+        # its verdict counted stand.
+        since = rows[-1]["received_at"] - AREA_WINDOW
+        rows = [r for r in rows if r["received_at"] > since]
     trend = escalation([RiskPoint(at=r["received_at"], risk_level=r["risk_level"]) for r in rows])
     if _area_rises(rows, trend):
-        await conn.execute(UPDATE_AREA_WHY, row["id"], _area_why(rows, trend, since), float(trend.last_level))
-    elif levels_changed or _cases(rows) < 2:
+        await conn.execute(
+            UPDATE_AREA_WHY,
+            row["id"],
+            await _area_why(conn, street, topic, rows, trend, since),
+            float(trend.last_level),
+        )
+    elif levels_changed or (not moved and _cases(rows) < 2):
         await conn.execute(END_HOTSPOT, row["id"])
         await drop_lift(conn, [row["id"]])
     return True
@@ -935,7 +1020,10 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hin
     street = facts["street"] or street_hint  # the case's: a report that names no place may have joined it
     # The case's topic, its first report's: the report that made it a hotspot may be filed under another department.
     topic = facts["topic"] or topic_hint
-    span_days = round((facts["last"] - facts["first"]).total_seconds() / 86400, 1)
+    span = (facts["last"] - facts["first"]).total_seconds()
+    span_days = round(span / 86400, 1)
+    # A crowd of a morning reads "0.0 天" in days: staff read it in hours (`views.explain`).
+    span_hours = round(span / 3600, 1)
     points = [
         RiskPoint(at=r["received_at"], risk_level=r["risk_level"])
         for r in await conn.fetch(CASE_RISKS, case_id, ESCALATION_POINTS)
@@ -952,11 +1040,14 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hin
     if trend.rising and not await dismissed(conn, "escalation", float(trend.last_level), case_id=case_id):
         why = {
             "reports": facts["reports"],
+            # One resident's calls, angrier each time, are not many people's: said apart (`CASE_FACTS`).
+            "reporters": facts["reporters"],
             "first_level": trend.first_level,
             "last_level": trend.last_level,
             # Reports minutes apart have no meaningful rate per day.
             "slope_per_day": round(trend.slope_per_day, 2) if trend.span_days >= 1 / 24 else None,
             "span_days": span_days,
+            "span_hours": span_hours,
         }
         hotspots.append(
             await conn.fetchval(UPSERT_CASE_HOTSPOT, "escalation", street, topic, case_id, why, float(trend.last_level))
@@ -967,6 +1058,7 @@ async def judge_case(conn: Any, case_id: int, street_hint: str | None, topic_hin
             "reporters": facts["reporters"],
             "channels": facts["channels"],
             "span_days": span_days,
+            "span_hours": span_hours,
             "max_risk": facts["max_risk"],
         }
         hotspots.append(

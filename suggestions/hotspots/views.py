@@ -115,20 +115,20 @@ ACTIVE_HOTSPOTS = """
 SELECT h.id, h.kind, h.street, h.topic, h.case_id, c.locality, h.why, h.started_at, h.updated_at
 FROM hotspots h LEFT JOIN cases c ON c.id = h.case_id
 WHERE h.status = 'active'
-ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.score DESC, h.id
+ORDER BY CASE h.kind WHEN 'escalation' THEN 0 WHEN 'burst' THEN 1 ELSE 2 END, h.why ? 'set_aside', h.score DESC, h.id
 LIMIT $1
 """
 # A case's hotspot lists the case's reports. An area's (burst: 72 hours; escalation: two weeks, warnings and above)
-# lists its street × topic's reports over its window up to the latest one, a burst's up to its verdict (`why.as_of`,
-# as `tracker.BURST_MEMBERS` lifts them): an item shows one hotspot in the feed but belongs to every one it is part
-# of. One query for each (a case's: CASE_MEMBERS), so that each reads its index (items_case, items_street_topic_time)
-# rather than every item stored.
+# lists its street × topic's reports over its window up to the latest one, a burst's up to the end of its verdict's
+# day (`why.until`; before it was kept, its verdict, `why.as_of`), as `tracker.BURST_MEMBERS` lifts them: an item
+# shows one hotspot in the feed but belongs to every one it is part of. One query for each (a case's: CASE_MEMBERS),
+# so that each reads its index (items_case, items_street_topic_time) rather than every item stored.
 AREA_HOTSPOT_MEMBERS = """
 SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.risk_level, i.case_score,
        left(i.text_masked, 80) AS excerpt, i.satisfaction, i.case_id, i.locality
 FROM items i, (SELECT max(received_at) AS at FROM items WHERE street = $1 AND topic = $2) latest
 WHERE i.street = $1 AND i.topic = $2 AND i.received_at >= coalesce($6::timestamptz, latest.at - $3::interval)
-  AND ($7::timestamptz IS NULL OR i.received_at <= $7)
+  AND ($7::timestamptz IS NULL OR i.received_at < $7)
   AND ($4::boolean OR i.risk_level >= 2)
 ORDER BY i.received_at DESC
 LIMIT $5
@@ -145,8 +145,12 @@ async def hotspot_members(conn: Any, row: Any, limit: int = MEMBERS_SHOWN) -> li
     if since is not None and not burst:
         # An area escalation's window is open at its start (`AREA_RISKS`, `AREA_MEMBERS`, `RELIFT`: after `since`).
         since += timedelta(microseconds=1)
-    as_of = datetime.fromisoformat(row["why"]["as_of"]) if burst and "as_of" in row["why"] else None
-    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since, as_of)
+    until = None
+    if burst and "until" in row["why"]:
+        until = datetime.fromisoformat(row["why"]["until"])
+    elif burst and "as_of" in row["why"]:
+        until = datetime.fromisoformat(row["why"]["as_of"]) + timedelta(microseconds=1)
+    rows = await conn.fetch(AREA_HOTSPOT_MEMBERS, row["street"], row["topic"], span, burst, limit, since, until)
     return list(rows)
 
 
@@ -263,18 +267,52 @@ def _since(why: dict[str, Any]) -> str:
 def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any], case_id: int | None = None) -> str:
     where = f"{street or '地点不详'}·{topic or '未分类'}"
     if kind == "burst":
-        return f"{where}：{_since(why)}{why['problems']} 个不同问题，常态约 {why['expected']} 个（p={why['p_value']}）"
+        # What the norm rests on: before the district has days of records (`bursts.burst`: history_start), the prior.
+        if why.get("baseline_days") == 0:
+            norm = f"按全区估计常态约 {why['expected']} 个（此前尚无记录，p={why['p_value']}）"
+        elif "baseline_days" in why:
+            norm = f"常态约 {why['expected']} 个（据前 {why['baseline_days']} 天，p={why['p_value']}）"
+        else:
+            norm = f"常态约 {why['expected']} 个（p={why['p_value']}）"
+        counted = f"{where}：{_since(why)}{why['problems']} 个不同问题，{norm}"
+        if "set_aside" not in why:
+            return counted
+        return f"{counted}，{_set_aside(why['problems'], why['set_aside'])}，未提前排序"
+    reporters = f"（{why['reporters']} 位反映人）" if "reporters" in why else ""
     if kind == "escalation":
         subject = "同一问题" if case_id is not None else "该区域同类问题"
+        # An area's members, listed and lifted, are its warnings and threats only: said, or "5 次反映" reads above
+        # three reports listed.
+        listed = f"，其中 {why['warnings']} 次为预警以上" if "warnings" in why else ""
         return (
-            f"{where}：{subject} {why['reports']} 次反映，风险由 {why['first_level']} 级升至 {why['last_level']} 级，"
-            f"历时 {why['span_days']} 天"
+            f"{where}：{subject} {why['reports']} 次反映{reporters}{listed}，风险由 {why['first_level']} 级升至 "
+            f"{why['last_level']} 级，{_lasting(why)}"
         )
-    reporters = f"（{why['reporters']} 位反映人）" if "reporters" in why else ""
-    return (
-        f"{where}：同一问题 {why['reports']} 次反映{reporters}，来自 {why['channels']} 个渠道，"
-        f"历时 {why['span_days']} 天"
-    )
+    return f"{where}：同一问题 {why['reports']} 次反映{reporters}，来自 {why['channels']} 个渠道，{_lasting(why)}"
+
+
+def _set_aside(problems: int, set_aside: dict[str, int]) -> str:
+    """Whose problems make a burst that lifts nothing (`tracker._check_burst`): grid workers' patrols, one resident."""
+    workers = set_aside["grid_workers"]
+    parts = []
+    if set_aside["patrol"]:
+        parts.append((set_aside["patrol"], "一名网格员巡查上报" if workers == 1 else f" {workers} 名网格员巡查上报"))
+    if set_aside["one_reporter"]:
+        parts.append((set_aside["one_reporter"], "同一反映人上报"))
+    every = sum(count for count, _ in parts) >= problems
+    if every and len(parts) == 1:
+        return f"均为{parts[0][1]}，不是多方反映"
+    listed = "，".join(f"{count} 个为{who}" for count, who in parts)
+    return f"其中 {listed}，{'不是多方反映' if every else '其余不算突增'}"
+
+
+def _lasting(why: dict[str, Any]) -> str:
+    """How long the reports span: in hours under a day (a crowd of one morning is no "0.0 天"); a hotspot raised before
+    hours were kept, in days."""
+    hours = why.get("span_hours")
+    if hours is None or why["span_days"] >= 1:
+        return f"历时 {why['span_days']} 天"
+    return "历时不到 1 小时" if hours < 1 else f"历时 {hours:g} 小时"
 
 
 async def active_hotspots(conn: Any, *, limit: int) -> Hotspots:

@@ -33,12 +33,12 @@ from suggestions.headers import from_elsewhere
 from suggestions.intake import store
 from suggestions.intake.callers import CLOSED_SHOWN_DAYS, CallerHistory, caller_history
 from suggestions.intake.schema import NO_NUL, ContactPhone, ItemCreated, ItemIn, Progress, Strict, Tracking
-from suggestions.intake.service import accept_item, checked_phone, resent_key
+from suggestions.intake.service import accept_item, checked_phone, resent_key, token_sender
 from suggestions.intake.tracking_code import normalise_tracking_code, reading_key
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.openapi import ProblemOperation
 from suggestions.queue import wake_classifier
-from suggestions.ratelimit import limit_phone_look_up
+from suggestions.ratelimit import anonymous_sender, limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.triage.ratings import MAX_RATINGS_OF_A_REPLY, RATING_DAYS, Rated, RatingIn, can_rate, rate
 
@@ -140,6 +140,7 @@ async def create_item(
         also_key=resent_key(data, principal, settings.idempotency_hours),
         area_code=settings.area_code,
         database_url=settings.database_url,
+        sender=await anonymous_sender(request, db_connection) if principal is None else token_sender(principal),
     )
     if accepted.created:
         ITEMS_ACCEPTED.labels(channel=data.channel).inc()

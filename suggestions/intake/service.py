@@ -173,6 +173,12 @@ def checked_external_id(value: str | None) -> None:
         raise InvalidInput("external_id", WORK_ORDER_HOLDS_A_NUMBER)
 
 
+def token_sender(principal: Principal) -> str | None:
+    """Who sent an item entered with a token, as a case counts reporters (`tracker.SENDER`): a grid worker, on any
+    channel, by their token as on their own; an operator's or staff's token is on many residents' reports."""
+    return f"grid:{principal.token_id}" if principal.role == "grid" else None
+
+
 def request_hash(item: ItemIn) -> bytes:
     return hashlib.sha256(msgspec.json.encode(item, order="sorted")).digest()
 
@@ -204,6 +210,7 @@ async def accept_item(
     also_key: IdempotencyKey | None = None,
     area_code: str,
     database_url: str | None = None,
+    sender: str | None = None,
 ) -> Accepted:
     """Store the item and its contact in one transaction. The caller wakes a worker after this returns.
 
@@ -212,7 +219,8 @@ async def accept_item(
     earlier request is found as under the first. `database_url`: where to find out, on a connection of its own,
     whether an item whose commit went unanswered (its statement timed out, its connection was lost) was stored after
     all: it is answered as stored, the outage raised when it certainly is not, and OutcomeUnknown when that cannot be
-    told. Without it, the outage is raised. `area_code`: the district's (`Settings.area_code`)."""
+    told. Without it, the outage is raised. `area_code`: the district's (`Settings.area_code`). `sender`: who sent an
+    item without a token (`ratelimit.sender_key`)."""
     checked = check_item(item, history=history, area_code=area_code)
     keys = [] if also_key is None else [also_key]
     if idempotency_key is not None:
@@ -226,7 +234,7 @@ async def accept_item(
     tracking_code = new_tracking_code()
     in_doubt = session(conn)
     try:
-        return await _accept(conn, item, checked, keys, principal, gazetteer, tracking_code, tell=tell)
+        return await _accept(conn, item, checked, keys, principal, gazetteer, tracking_code, sender, tell=tell)
     except _Unanswered as unanswered:
         if database_url is None:
             raise unanswered.outage from None
@@ -275,12 +283,13 @@ async def _accept(
     principal: Principal | None,
     gazetteer: Gazetteer,
     tracking_code: str,
+    sender: str | None,
     *,
     tell: bool,
 ) -> Accepted:
     if not keys:
         try:
-            return await _store(conn, item, checked, principal, gazetteer, tracking_code)
+            return await _store(conn, item, checked, principal, gazetteer, tracking_code, sender)
         except IN_DOUBT as exc:  # one statement, committed as it ends
             raise _Unanswered(exc) from exc
     digest = request_hash(item)
@@ -292,7 +301,7 @@ async def _accept(
                 return _replay(earlier, digest, tell=tell)
             for key in keys:
                 await store.forget_expired_key(conn, scope=key.scope, key=key.key, hours=key.hours)
-            accepted = await _store(conn, item, checked, principal, gazetteer, tracking_code)
+            accepted = await _store(conn, item, checked, principal, gazetteer, tracking_code, sender)
             for key in keys if accepted.created else []:
                 if not await store.claim_idempotency_key(
                     conn, scope=key.scope, key=key.key, request_hash=digest, item_id=accepted.item.id
@@ -319,7 +328,13 @@ async def _earlier_request(conn: Any, keys: list[IdempotencyKey]) -> tuple[bytes
 
 
 async def _store(
-    conn: Any, item: ItemIn, checked: _Checked, principal: Principal | None, gazetteer: Gazetteer, tracking_code: str
+    conn: Any,
+    item: ItemIn,
+    checked: _Checked,
+    principal: Principal | None,
+    gazetteer: Gazetteer,
+    tracking_code: str,
+    sender: str | None,
 ) -> Accepted:
     created = await store.insert_item(
         conn,
@@ -333,6 +348,7 @@ async def _store(
         lon=item.lon,
         external_id=item.external_id,
         submitted_by=principal.token_id if principal else None,
+        sender_key=sender,
         received_at=item.received_at,
         contact_name=checked.contact_name,
         contact_phone=checked.contact_phone,

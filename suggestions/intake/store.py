@@ -13,10 +13,10 @@ from suggestions.intake.schema import ItemCreated
 INSERT_ITEM = """
 WITH item AS (
     INSERT INTO items (tracking_code, channel, kind, text, text_masked, place, lat, lon, external_id, submitted_by,
-                       received_at, street, locality, locality_level)
+                       received_at, street, locality, locality_level, sender_key)
     -- A time a few minutes ahead (`service.CLOCK_SKEW`) is the sender's clock running fast: nothing was received
     -- later than it arrives here, and the sweeper, the feed and the case windows count from this time.
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, least(coalesce($11, now()), now()), $14, $15, $16)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, least(coalesce($11, now()), now()), $14, $15, $16, $17)
     -- Only items with a record number conflict. Said so, the conflict is found by today's unique constraint and by a
     -- unique index of those items alone, which would spare every other item's rows an index entry. The API of the
     -- release before, still serving while the migrations run, names no condition and would find no index to conflict
@@ -112,6 +112,7 @@ async def insert_item(
     contact_name: str | None,
     contact_phone: str | None,
     where: Place,
+    sender_key: str | None = None,
 ) -> ItemCreated | None:
     """The new item, or None when the channel already has an item with this external id."""
     row = await conn.fetchrow(
@@ -132,6 +133,7 @@ async def insert_item(
         where.street,
         where.locality,
         where.locality_level,
+        sender_key,
     )
     return None if row is None else ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])
 

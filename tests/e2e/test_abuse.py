@@ -9,6 +9,7 @@ import pytest
 
 from suggestions.triage.ratings import MAX_RATINGS_OF_A_REPLY
 from tests.e2e.test_api_contract import problem_fields
+from tests.e2e.test_hotspots import LIFT, FixedTopic, listed_of
 from tests.e2e.test_satisfaction import closed_item
 
 ZERO_WIDTH_SPACE, WORD_JOINER, RIGHT_TO_LEFT_OVERRIDE = "\u200b", "\u2060", "\u202e"
@@ -106,3 +107,46 @@ async def test_a_place_is_one_line_and_no_text_holds_terminal_controls(client: A
     assert item["text"] == "楼道灯坏了[2J\n第二行\n第三行"
     contact = (await client.get(f"/api/v1/items/{created.json()['id']}/contact", headers=staff)).json()
     assert contact["name"] == "张 先生"
+
+
+@pytest.mark.parametrize("keeps_cookie", [True, False], ids=["one-browser", "one-address"])
+async def test_one_sender_rewording_a_complaint_is_one_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], keeps_cookie: bool
+) -> None:
+    """One person sending the same complaint five times in other words, each under a new Idempotency-Key, from the
+    form's browser or from a script that keeps no cookie, made a case of five reporters: a crowd hotspot, and their
+    reports lifted above residents' own in the feed."""
+    form = await client.get("/")
+    cookie = {"Cookie": f"browser={form.cookies['browser']}"} if keeps_cookie else {}
+    client.cookies.clear()
+    for n, (_, text) in enumerate(LIFT):
+        sent = await client.post(
+            "/api/v1/items",
+            json={"channel": "web", "text": text},
+            headers={**cookie, "Idempotency-Key": f"reworded-{n}"},
+        )
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "城乡建设"))
+    case_ids = await client_case_ids(client, staff)
+    assert len(case_ids) == 1, "the five reworded reports are one problem"
+    assert await listed_of(client, staff, "case") == []
+
+
+async def test_neighbours_behind_one_address_who_leave_their_phones_are_each_a_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str]
+) -> None:
+    """A family or an office behind one address (a carrier's CGNAT) is not one reporter when each leaves a phone."""
+    for n, (_, text) in enumerate(LIFT):
+        sent = await client.post(
+            "/api/v1/items", json={"channel": "web", "text": text, "contact_phone": f"1391234000{n}"}
+        )
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [crowd] = await listed_of(client, staff, "case")
+    assert (crowd["why"]["reports"], crowd["why"]["reporters"]) == (5, 5)
+
+
+async def client_case_ids(client: Any, staff: dict[str, str]) -> set[int]:
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    items = [(await client.get(f"/api/v1/items/{entry['id']}", headers=staff)).json() for entry in feed]
+    return {item["case_id"] for item in items}

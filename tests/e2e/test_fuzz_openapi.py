@@ -26,7 +26,7 @@ from schemathesis.python import asgi
 from suggestions.app import create_app
 from suggestions.auth import create_token
 from suggestions.settings import Settings
-from tests.e2e.test_hotspots import LIFT, OTHER_PROBLEM_SAME_PLACE, FixedTopic
+from tests.e2e.test_hotspots import LIFT, OTHER_PROBLEM_SAME_PLACE, FixedTopic, a_browser
 
 ROLES = ("anonymous", "operator", "grid", "staff", "admin", "monitor")
 # Examples per operation in the fuzzing phase; the coverage and stateful phases add their own.
@@ -93,7 +93,9 @@ async def seeded(client: Any, drain: Any, model: Any, pool: Any) -> Seeded:
     created = []
     for number, (channel, text) in enumerate([*LIFT, ("web", OTHER_PROBLEM_SAME_PLACE)]):
         body = {"channel": channel, "text": text} | ({"external_id": f"WO-{number}"} if channel != "web" else {})
-        response = await client.post("/api/v1/items", json=body, headers=senders[channel])
+        # Each resident in a browser of their own: the two web reports from one would be one reporter.
+        headers = senders[channel] if channel != "web" else await a_browser(client)
+        response = await client.post("/api/v1/items", json=body, headers=headers)
         assert response.status_code == 201, response.text
         created.append(response.json())
     await drain(model=FixedTopic(model, "城乡建设"))

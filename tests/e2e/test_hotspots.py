@@ -61,9 +61,19 @@ class FixedTopic:
         return out
 
 
+async def a_browser(client: Any) -> dict[str, str]:
+    """A resident's own browser: the cookie the form's page gives it, sent with what it posts."""
+    form = await client.get("/")
+    client.cookies.delete("browser")
+    return {"Cookie": f"browser={form.cookies['browser']}"}
+
+
 async def post(client: Any, channel: str, text: str, headers: dict[str, str], **extra: Any) -> int:
+    """A report on its channel: on the web form a resident of their own, each in their own browser."""
     body = {"channel": channel, "text": text, **extra}
-    response = await client.post("/api/v1/items", json=body, headers=headers if channel != "web" else {})
+    response = await client.post(
+        "/api/v1/items", json=body, headers=headers if channel != "web" else await a_browser(client)
+    )
     assert response.status_code == 201, response.text
     item_id: int = response.json()["id"]
     return item_id
@@ -172,6 +182,23 @@ async def test_staff_read_a_hotspot_with_its_reports_on_their_page(
     # The feed says why each of them was lifted.
     feed = (await client.get("/staff")).text
     assert feed.count("5 次反映") >= len(ids)
+
+
+async def test_staff_are_told_when_a_hotspot_has_more_reports_than_its_page_lists(
+    client: Any, drain: Any, model: Any, pool: Any, operator: dict[str, str]
+) -> None:
+    """A lift reported 52 times listed its latest 50 under "52 次反映", without a word: staff counted the rows."""
+    from suggestions.hotspots.views import MEMBERS_SHOWN
+
+    for n in range(MEMBERS_SHOWN + 2):
+        await post(client, "hotline", LIFT[1][1], operator, contact_phone=f"139123{n:05d}")
+    await drain(model=FixedTopic(model, "城乡建设"))
+    async with pool.acquire() as conn:
+        token = await create_token(conn, role="staff")
+    assert (await client.post("/staff/login", data={"token": token})).status_code == 303
+    page = (await client.get("/staff/hotspots")).text
+    assert f"{MEMBERS_SHOWN + 2} 次反映" in page
+    assert f"列出最近 {MEMBERS_SHOWN} 次，共 {MEMBERS_SHOWN + 2} 次" in page
 
 
 async def test_staff_split_move_merge_and_close_cases_and_dismiss_a_hotspot_on_their_pages(
@@ -530,6 +557,117 @@ async def test_a_burst_of_different_problems_in_one_street_is_flagged(
     assert await pool.fetchval("SELECT count(DISTINCT case_id) FROM items") >= len(NOISES) - 1
 
 
+async def test_a_burst_says_how_much_history_its_norm_rests_on(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """In a district's first days a street has no history: "常态约 1.5 个" was the district-wide guess, read by staff as
+    the street's own norm. With a month of history, the burst says so."""
+    for text in NOISES:
+        await post(client, "web", text, {})
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["baseline_days"] == 0
+    assert f"按全区估计常态约 {burst['why']['expected']} 个（此前尚无记录" in burst["explanation"], burst["explanation"]
+
+    # The month before comes in (an import of earlier records): the next verdict rests on it.
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    await post(client, "web", "城北街道北环路一家修车铺每天用电钻和气泵到晚上十一点。", {})
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    days = burst["why"]["baseline_days"]
+    assert days > 20
+    assert f"常态约 {burst['why']['expected']} 个（据前 {days} 天" in burst["explanation"], burst["explanation"]
+
+
+async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
+) -> None:
+    """A grid worker who files eleven different noise problems of one street on a day's patrol is doing their round,
+    not hearing a burst of residents' concern: the burst said "11 个不同问题" as if eleven residents had written, and
+    lifted every report above residents' own in the feed. It is still listed, said to be one worker's patrol."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    for text in NOISES:
+        await post(client, "grid", text, grid_worker)
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["set_aside"] == {"grid_workers": 1, "patrol": burst["why"]["problems"], "one_reporter": 0}
+    assert "均为一名网格员巡查上报" in burst["explanation"], burst["explanation"]
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
+
+    # Residents then write about the noises the worker found: a burst of their concern, which lifts their reports.
+    residents = [await post(client, "web", f"{text[:-1]}，已经好几天了。", {}) for text in NOISES]
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert "set_aside" not in burst["why"], burst["explanation"]
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    lifted = {e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}}
+    assert set(residents) <= lifted
+
+
+async def post_late_ones_first(client: Any, drain: Any, model: Any, channel: str, sender: dict[str, str]) -> None:
+    """The noises of one district day, its last four entered and placed before its first seven (an app syncing the
+    afternoon first, calls typed in late): today's, or yesterday's in the first hour of the day."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime.now(UTC)
+    midnight = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
+    late = now - timedelta(minutes=15)
+    if now - midnight < timedelta(hours=1):
+        midnight, late = midnight - timedelta(days=1), midnight - timedelta(minutes=30)
+    for texts, start in ((NOISES[7:], late), (NOISES[:7], midnight + timedelta(minutes=5))):
+        for n, text in enumerate(texts):
+            await post(client, channel, text, sender, received_at=(start + timedelta(minutes=n)).isoformat())
+        await drain(model=FixedTopic(model, "环境保护"))
+
+
+async def test_a_patrol_synced_out_of_order_is_told_whole(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
+) -> None:
+    """A grid worker's app syncs the afternoon's reports before the morning's: the burst is judged as of each morning
+    report, and the afternoon's problems, counted in the day, were not counted as the worker's."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    await post_late_ones_first(client, drain, model, "grid", grid_worker)
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["set_aside"]["patrol"] == burst["why"]["problems"], burst["explanation"]
+
+
+async def test_a_burst_lists_the_reports_of_the_days_it_counts_whatever_order_they_came_in(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """Calls taken this afternoon were entered before this morning's: the burst, judged as of each morning call,
+    counted the whole day's eleven problems and listed and lifted the reports of seven."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    await post_late_ones_first(client, drain, model, "hotline", operator)
+    [burst] = await listed_of(client, staff, "burst")
+    assert len({m["case_id"] for m in burst["members"]}) == burst["why"]["problems"] == len(NOISES)
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert len([e for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}]) == len(NOISES)
+
+
+async def test_a_patrol_of_two_grid_workers_or_one_residents_list_of_problems_lifts_nothing(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str], pool: Any
+) -> None:
+    """Grid workers patrol in pairs, each filing what they find; a resident may write about every noise of their
+    street in one evening. Neither is residents' concern rising: each is listed as such, and lifts nothing."""
+    await quiet_noise_history(pool, datetime.now(UTC).date())
+    async with pool.acquire() as conn:
+        partner = {"Authorization": f"Bearer {await create_token(conn, role='grid')}"}
+    for n, text in enumerate(NOISES[:6]):
+        await post(client, "grid", text, (grid_worker, partner)[n % 2])
+    browser = await a_browser(client)
+    for text in NOISES[6:]:
+        sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=browser)
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "环境保护"))
+    [burst] = await listed_of(client, staff, "burst")
+    assert burst["why"]["set_aside"] == {"grid_workers": 2, "patrol": 6, "one_reporter": 5}, burst["explanation"]
+    assert "6 个为 2 名网格员巡查上报，5 个为同一反映人上报" in burst["explanation"], burst["explanation"]
+    feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
+
+
 async def test_a_case_whose_risk_rises_is_an_escalation(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
@@ -544,6 +682,28 @@ async def test_a_case_whose_risk_rises_is_an_escalation(
     assert (rising[0]["why"]["first_level"], rising[0]["why"]["last_level"]) == (1, 3)
     assert rising[0]["why"]["reports"] == 4
     assert wage[:4] in rising[0]["members"][0]["excerpt"]
+
+
+async def test_a_case_escalation_says_how_many_people_its_reports_come_from(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    """One worker calling four times about their wages, angrier each time, read as "同一问题 4 次反映": staff could not
+    tell one caller's rising anger from four people's. A crowd's reports minutes apart read "历时 0.0 天"."""
+    start = datetime.now(UTC) - timedelta(days=4)
+    for day, text in WAGE_DISPUTE:
+        at = (start + timedelta(days=day)).isoformat()
+        await post(client, "hotline", text, operator, received_at=at, contact_phone="13912340009")
+    await drain(model=graded(model))
+    [rising] = await listed_of(client, staff, "escalation")
+    assert rising["why"]["reporters"] == 1
+    assert "同一问题 4 次反映（1 位反映人）" in rising["explanation"], rising["explanation"]
+
+    await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [crowd] = await listed_of(client, staff, "case")
+    assert crowd["why"]["span_days"] == 0.0
+    assert "历时 0.0 天" not in crowd["explanation"]
+    assert "历时不到 1 小时" in crowd["explanation"], crowd["explanation"]
 
 
 # Five wage disputes of one street, at five places: five problems, each its own case, from complaints to a blockade.
@@ -571,8 +731,49 @@ async def test_an_area_whose_risk_rises_across_problems_is_an_escalation(
     assert area[0]["why"]["last_level"] == 3
     assert "该区域同类问题" in area[0]["explanation"]
     assert len(area[0]["members"]) == 3  # the reports at warning level and above, lifted in the feed
+    # Staff read "5 次反映" above three reports listed: the explanation says which of them are listed.
+    assert (area[0]["why"]["reports"], area[0]["why"]["warnings"]) == (5, 3)
+    assert "5 次反映（5 位反映人），其中 3 次为预警以上，" in area[0]["explanation"], area[0]["explanation"]
     assert area[0]["locality"] is None
     assert len({m["case_id"] for m in area[0]["members"]}) == 3  # each member says which case it is in
+
+
+async def test_an_area_rise_says_how_many_people_its_reports_come_from(
+    client: Any, drain: Any, model: Any, staff: dict[str, str]
+) -> None:
+    """One person writing about five sites' wages, angrier each time, read as "该区域同类问题 5 次反映": staff took one
+    person's letters for a street's workers rising."""
+    browser = await a_browser(client)
+    for _, text in AREA_WAGES:
+        sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=browser)
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+    [area] = [h for h in await listed_of(client, staff, "escalation") if h["case_id"] is None]
+    assert (area["why"]["reports"], area["why"]["reporters"]) == (5, 1)
+    assert "该区域同类问题 5 次反映（1 位反映人）" in area["explanation"], area["explanation"]
+
+
+# Warnings of the same street's wage disputes, weeks after the rise: the street stays at warnings.
+STANDING_WARNINGS = [
+    (12, "来电人反映沙河镇七里渠村一处工地工人被拖欠两个月工资，工人们说要去区政府讨说法。【二】"),
+    (16, "来电人反映沙河镇巩华家园旁一家装修队拖欠工钱，十几个人说再不给就去堵路。【二】"),
+    (20, "来电人反映沙河镇白各庄村物流园拖欠搬运工工资，工人扬言集体上访。【二】"),
+    (24, "来电人反映沙河镇路庄村一家工厂欠薪三个月，工人们准备去找媒体曝光。【二】"),
+    (28, "来电人反映沙河镇辛力屯村工地包工头失联，几十名工人说要去市里讨薪。【二】"),
+]
+
+
+async def test_an_area_that_stays_at_warnings_is_no_rise_past_its_two_weeks(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A street whose wage disputes rose to warnings and stayed there was judged again over a window that grew with
+    every report, from the rise's start on: "历时 28.0 天" for a rule of two weeks, and every warning since lifted."""
+    start = datetime.now(UTC) - timedelta(days=29)
+    for day, text in [*AREA_WAGES, *STANDING_WARNINGS]:
+        await post(client, "hotline", text, operator, received_at=(start + timedelta(days=day)).isoformat())
+        await drain(model=FixedTopic(model, "劳动和社会保障", risks={"【一】": 1, "【二】": 2, "【三】": 3}))
+    [area] = [h for h in await listed_of(client, staff, "escalation") if h["case_id"] is None]
+    assert area["why"]["span_days"] <= 14, area["explanation"]
 
 
 async def test_an_area_rise_is_seen_when_its_earlier_complaints_are_placed_last(
@@ -906,6 +1107,17 @@ async def test_one_grid_workers_patrol_reports_are_one_reporter(
     hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
     crowded = [h for h in hotspots if h["kind"] == "case"]
     assert [h["why"]["reporters"] for h in crowded] in ([], [1]), [h["explanation"] for h in crowded]
+
+
+async def test_a_grid_worker_rewording_a_report_on_the_web_channel_is_one_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str]
+) -> None:
+    """A grid token may enter items on the web channel too: five rewordings sent so were five reporters, a crowd."""
+    for _, text in LIFT:
+        sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=grid_worker)
+        assert sent.status_code == 201, sent.text
+    await drain(model=FixedTopic(model, "城乡建设"))
+    assert await listed_of(client, staff, "case") == []
 
 
 async def test_a_case_view_shows_its_latest_reports(client: Any, staff: dict[str, str], pool: Any) -> None:

@@ -23,9 +23,12 @@ STATISTICS = {
         SELECT topic, risk_level, channel, kind, street, place, status, count(*) AS items
         FROM items GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7
     """,
-    # Every column of every item but the personal ones, the key PostgreSQL computes from the text (`copy_key`, from
-    # the masked text once the raw one is gone) and the mark retention leaves.
-    "items": "SELECT to_jsonb(i) - '{text,answer,lat,lon,anonymised_at,copy_key}'::text[] FROM items i ORDER BY id",
+    # Every column of every item but the personal ones (the sender's keyed hash among them), the key PostgreSQL
+    # computes from the text (`copy_key`, from the masked text once the raw one is gone) and the mark retention leaves.
+    "items": (
+        "SELECT to_jsonb(i) - '{text,answer,lat,lon,anonymised_at,copy_key,sender_key}'::text[] "
+        "FROM items i ORDER BY id"
+    ),
     "classifications": "SELECT to_jsonb(c) FROM classifications c ORDER BY id",
     "cases": "SELECT to_jsonb(c) FROM cases c ORDER BY id",
     "place_topic_days": "SELECT to_jsonb(d) FROM place_topic_days d ORDER BY street, topic, day",
@@ -100,6 +103,8 @@ async def district(conn: Any) -> District:
                 staff,
             )
         await close_item(conn, item_id, answer=ANSWER, staff_id=staff, days_ago=400)
+    # Sent from a browser: its keyed hash (`ratelimit.sender_key`) tells that browser's other items.
+    await conn.execute("UPDATE items SET sender_key = 'browser:a2b3c4' WHERE id = ANY($1::bigint[])", old)
     recent = await classified_item(
         conn, text=f"小区门口积水，电话{PHONE}", topic="城乡建设", risk_level=1, days_ago=40, contact=contact
     )
@@ -127,7 +132,8 @@ async def test_old_closed_items_are_anonymised_and_statistics_stay(conn: Any) ->
 
     assert (report.items, report.contacts, report.batches) == (3, items.old_with_contact, 2)
     for row in await conn.fetch(
-        "SELECT i.text, i.text_masked, i.answer, i.lat, i.lon, i.anonymised_at, c.name, c.phone, c.anonymised_at "
+        "SELECT i.text, i.text_masked, i.answer, i.lat, i.lon, i.anonymised_at, i.sender_key, c.name, c.phone, "
+        "c.anonymised_at "
         "AS contact_anonymised_at, c.item_id IS NOT NULL AS had_contact "
         "FROM items i LEFT JOIN contacts c ON c.item_id = i.id WHERE i.id = ANY($1::bigint[])",
         items.old_closed,
@@ -138,6 +144,7 @@ async def test_old_closed_items_are_anonymised_and_statistics_stay(conn: Any) ->
         assert PHONE not in row["answer"]
         assert row["answer"].startswith("已修复。")
         assert row["anonymised_at"] is not None
+        assert row["sender_key"] is None
         if row["had_contact"]:
             assert (row["name"], row["phone"]) == (None, None)
             assert row["contact_anonymised_at"] is not None

@@ -41,6 +41,17 @@ def test_a_quiet_month_then_ten_problems_in_three_days_is_a_hotspot() -> None:
     assert verdict.score < 1e-4
 
 
+def test_problems_set_aside_are_judged_without_and_the_baseline_stays() -> None:
+    """One grid worker's patrol set aside (`tracker._check_burst`): the rest of the window is judged alone, against
+    the same expectation."""
+    rng = np.random.default_rng(1)
+    counts = history([*trickle(28, rng, 0.3), 3, 4, 3])
+    whole, rest = burst(counts, TODAY), burst(counts, TODAY, set_aside=8)
+    assert (whole.observed, rest.observed) == (10, 2)
+    assert rest.expected == whole.expected
+    assert (whole.hot, rest.hot) == (True, False)
+
+
 def test_a_busy_series_with_its_usual_load_is_not_a_hotspot() -> None:
     # A district where some series carry 3 a day against a mean of 0.5 fits a weak prior (see district_prior).
     verdict = burst(history([3] * 28 + [4, 3, 3]), TODAY, prior=DistrictPrior(rate=0.5, days=1.5))
