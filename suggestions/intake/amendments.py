@@ -23,6 +23,7 @@ from litestar.params import JSONBody
 
 from suggestions.auth import BEARER, STAFF_ROLES, Principal, guarded_principal, roles_only
 from suggestions.classify.store import place_unplaced
+from suggestions.db import rerun_after_schema_change
 from suggestions.errors import InvalidInput, StateConflict, problem_responses
 from suggestions.hotspots.editing import COUNT_PROBLEM, LOCK_CASES, refresh_case
 from suggestions.hotspots.places import Gazetteer
@@ -108,6 +109,7 @@ def _before(field: str, value: str | None) -> str | None:
     return NAME_PLACEHOLDER if field == "contact_name" else mask_pii(value)
 
 
+@rerun_after_schema_change
 async def amend(
     conn: Any,
     *,
