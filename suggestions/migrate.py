@@ -78,6 +78,10 @@ LOCK_WAIT = "2s"
 # Between two tries the service's statements go through; a table still held after this long is a stuck session's.
 RETRY_SECONDS = (0.5, 1, 2, 4)
 GIVE_UP_AFTER_SECONDS = 600
+# How a migration ends when it is to give way: a lock it waited for too long, or a deadlock with a request that holds
+# one table the migration needs and waits for another the migration holds (PostgreSQL ends one of the two, and it
+# may be the migration). Either way it rolled back whole.
+GIVE_WAY = (asyncpg.exceptions.LockNotAvailableError, asyncpg.exceptions.DeadlockDetectedError)
 
 
 async def _apply(conn: asyncpg.Connection, name: str, sql: str, checksum: str) -> None:
@@ -90,7 +94,7 @@ async def _apply(conn: asyncpg.Connection, name: str, sql: str, checksum: str) -
                 await conn.execute(sql)
                 await conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", name, checksum)
             return
-        except asyncpg.exceptions.LockNotAvailableError:
+        except GIVE_WAY:
             if time.monotonic() > deadline:
                 raise MigrationError(
                     f"{name}: a table it changes was held for {GIVE_UP_AFTER_SECONDS} s (a long or stuck "

@@ -201,6 +201,28 @@ def sign_in_cookie(request: Request[Any, Any, Any], area: Area, token: str) -> C
     )
 
 
+def forgotten_sign_ins(request: Request[Any, Any, Any], area: Area) -> list[Cookie]:
+    """The cookies that forget the area's sign-in: its own, and over HTTPS the plain name's too, which a browser signed
+    in before the sign-ins were host-only still holds for the area's path (until it closes: a shared computer at the
+    centre stays open for days) with the token in it."""
+    forgotten = [sign_in_cookie(request, area, "")]
+    if over_https(request.scope):
+        plain = cookie_name(area.prefix, https=False)
+        forgotten.append(
+            Cookie(
+                key=plain,
+                value="",
+                path=area.prefix,
+                httponly=True,
+                samesite="strict",
+                secure=True,
+                max_age=0,
+                expires=0,
+            )
+        )
+    return forgotten
+
+
 class SignInForm(msgspec.Struct, kw_only=True):
     token: str = ""
     next: str = ""
@@ -248,7 +270,8 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         response = Redirect(f"{area.prefix}/login", status_code=303)
         # Signing out is harmless to forge, but only the area's own page may do it.
         if not foreign(request, settings, data.key, area):
-            response.set_cookie(sign_in_cookie(request, area, ""))
+            for cookie in forgotten_sign_ins(request, area):
+                response.set_cookie(cookie)
         return response
 
     return [sign_in_page, sign_in, sign_out]

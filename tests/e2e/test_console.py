@@ -482,3 +482,23 @@ async def test_a_correction_of_a_call_whose_words_are_refused_names_the_box(clie
     emoji_only = await client.post("/console", data={**call(token, text="😀", external_id="GD-8"), "do": "amend"})
     assert emoji_only.status_code == 422
     assert 'id="text-error"' in emoji_only.text
+
+
+async def test_a_caller_whose_reply_was_withdrawn_hears_so_from_the_operator(
+    client: Any, pool: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """A resident read their reply, staff withdrew it, and the resident rings 12345 about the reply gone from their
+    page: the operator's look-up says what the resident's page says, that it was withdrawn and is being handled
+    again, rather than a bare 处理中."""
+    written = await client.post("/api/v1/items", json={"channel": "web", "text": "龙跃苑二区3号楼电梯坏了，请尽快修。"})
+    item = written.json()
+    await drain()
+    url = f"/api/v1/items/{item['id']}"
+    assert (await client.post(f"{url}/close", json={"answer": "电梯已修好。"}, headers=staff)).status_code == 200
+    assert (await client.post(f"{url}/reopen", json={"reason": "发错了件"}, headers=staff)).status_code == 200
+    token = await signed_in(client, pool)
+    found = await client.post("/console", data={**call(token, code=item["tracking_code"]), "do": "track"})
+    assert found.status_code == 200, found.text
+    result = found.text.split('id="tracking"', 1)[1]
+    assert "之前的答复已撤回" in result
+    assert "发错了件" not in result

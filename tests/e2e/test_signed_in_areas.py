@@ -15,6 +15,7 @@ from litestar.routes import HTTPRoute
 from suggestions import areas, staff_web
 from suggestions.app import create_app
 from suggestions.auth import create_token, hash_token
+from suggestions.signin import form_key
 
 SECRET = "只有工作人员能看到的内容"
 # Where a browser without a sign-in must be let in: signing in, and signing out.
@@ -177,3 +178,18 @@ async def test_behind_a_proxy_uvicorn_does_not_trust_the_sign_in_is_still_host_o
     client.cookies.set("__Host-staff_token", staff)
     assert (await client.get("/staff", headers=https)).status_code == 200
     assert (await client.get("/staff")).status_code == 303  # over plain HTTP, the plain name
+
+
+async def test_signing_out_over_https_forgets_a_sign_in_kept_under_the_plain_name_too(
+    https_client: httpx.AsyncClient, pool: Any
+) -> None:
+    """A browser signed in before the sign-ins were host-only keeps the token under the plain name (for /staff, until
+    it closes: a shared computer at the centre stays open for days). Signing out must leave no token in it."""
+    async with pool.acquire() as conn:
+        staff = await create_token(conn, role="staff")
+    https_client.cookies.set("staff_token", staff, domain="zzzx.example.gov.cn", path="/staff")
+    await https_client.post("/staff/login", data={"token": staff, "next": "/staff"})
+    assert https_client.cookies.get("__Host-staff_token") == staff
+    out = await https_client.post("/staff/logout", data={"key": form_key(staff)})
+    assert out.status_code == 303
+    assert staff not in [cookie.value for cookie in https_client.cookies.jar]

@@ -1,4 +1,6 @@
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -103,16 +105,30 @@ async def test_items_answered_again_lose_the_rating_of_the_reply_they_left(
         await _drop(servers, name)
 
 
+@asynccontextmanager
+async def _migrated(
+    servers: tuple[str, str], tmp_path: Path, name: str, first: str, sessions: int
+) -> AsyncIterator[list[asyncpg.Connection]]:
+    """A database of its own with the migration `first` applied from `tmp_path`: the runner that applied it, and
+    `sessions` other sessions."""
+    url = await _fresh_database(servers, name)
+    try:
+        (tmp_path / "0001_a.sql").write_text(first)
+        conns = [await asyncpg.connect(url) for _ in range(1 + sessions)]
+        await migrate(conns[0], tmp_path)
+        yield conns
+        for conn in conns:
+            await conn.close()
+    finally:
+        await _drop(servers, name)
+
+
 async def test_a_migration_waiting_for_a_lock_holds_up_no_request(servers: tuple[str, str], tmp_path: Path) -> None:
     """A rolling deploy's migration needs a table that a long staff report is reading. Waiting for it, the migration
     held up every statement on that table behind it, and residents' items answered 503 for as long as the report ran.
     It now waits briefly at a time, giving way in between, and is applied once the report is done."""
-    name = "suggestions_test_migrate_lock"
-    url = await _fresh_database(servers, name)
-    try:
-        (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (x int); INSERT INTO a VALUES (1);")
-        runner, report, request = [await asyncpg.connect(url) for _ in range(3)]
-        await migrate(runner, tmp_path)
+    first = "CREATE TABLE a (x int); INSERT INTO a VALUES (1);"
+    async with _migrated(servers, tmp_path, "suggestions_test_migrate_lock", first, 2) as (runner, report, request):
         (tmp_path / "0002_b.sql").write_text("ALTER TABLE a ADD COLUMN y int;")
         long_report = report.transaction()
         await long_report.start()
@@ -124,7 +140,22 @@ async def test_a_migration_waiting_for_a_lock_holds_up_no_request(servers: tuple
         assert not migrating.done()
         await long_report.commit()
         assert await asyncio.wait_for(migrating, 30) == ["0002_b.sql"]
-        for conn in (runner, report, request):
-            await conn.close()
-    finally:
-        await _drop(servers, name)
+
+
+async def test_a_migration_that_deadlocks_with_a_request_gives_way_and_is_applied(
+    servers: tuple[str, str], tmp_path: Path
+) -> None:
+    """A rolling deploy's migration changes two tables; a staff step has written to the second and reads the first,
+    which the migration holds. PostgreSQL ended the migration for the deadlock: it gave up, the deploy stopped and its
+    new API and workers never started. It now gives way, as to a lock held too long, and is applied after the step."""
+    first = "CREATE TABLE a (x int); CREATE TABLE b (x int); INSERT INTO b VALUES (1);"
+    async with _migrated(servers, tmp_path, "suggestions_test_migrate_deadlock", first, 1) as (runner, request):
+        (tmp_path / "0002_b.sql").write_text("ALTER TABLE a ADD COLUMN y int; ALTER TABLE b ADD COLUMN y int;")
+        step = request.transaction()
+        await step.start()
+        await request.execute("UPDATE b SET x = x + 1")
+        migrating = asyncio.ensure_future(migrate(runner, tmp_path))
+        await asyncio.sleep(0.3)  # the migration holds a and waits for b
+        assert await request.fetchval("SELECT count(*) FROM a", timeout=QUICK_STATEMENT_SECONDS) == 0
+        await step.commit()
+        assert await asyncio.wait_for(migrating, 30) == ["0002_b.sql"]
