@@ -540,3 +540,19 @@ async def test_staff_withdraw_a_reply_sent_by_mistake_on_the_items_page(client: 
     refused = await client.post(f"/staff/items/{item_id}/withdraw", data={"key": key, "reason": "再看看"})
     assert refused.status_code == 409
     assert "群众已经评价" in refused.text
+
+
+async def test_the_staff_pages_fit_a_phone_set_to_large_text(client: Any, pool: Any) -> None:
+    # A phone 360 pixels wide with the browser's text set large (26 px): an item's forms were laid out in columns at
+    # least 20 characters wide, 520 pixels, and the search box kept its width, so the page ran off the screen's
+    # right edge. A column is never wider than the page, nor is the search box.
+    await signed_in(client, pool)
+    page = (await client.get("/staff")).text
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    columns = re.findall(r"minmax\(([^,()]+(?:\([^()]*\))?[^,()]*),", style)
+    assert columns
+    assert all(column.startswith("min(") and column.endswith(", 100%)") for column in columns), columns
+    boxes = re.search(r"input\[type=text\], [^{]*\{([^}]*)\}", style)
+    assert boxes is not None
+    assert "max-width: 100%" in boxes.group(1)
+    assert re.search(r"header form \{[^}]*max-width: 100%", style)
