@@ -498,6 +498,10 @@ async def test_a_call_filed_with_a_wrong_place_and_phone_is_corrected_from_the_r
     refused = await client.post("/console", data=corrected)
     assert refused.status_code == 422
     assert "地点、电话和登记的不同" in refused.text
+    # The line atop the form says which button to press: 登记 again would be refused again.
+    alert = refused.text.split('<p class="alert" role="alert">', 1)[1].split("</p>", 1)[0]
+    assert "按“更正登记”（Alt+G）" in alert, alert
+    assert "再按“登记”" not in alert
     assert 'value="amend"' in refused.text
     assert "霍营街道" in refused.text  # the call as typed stays
 
