@@ -527,3 +527,17 @@ async def test_a_correction_of_a_call_whose_words_are_refused_names_the_box(clie
     emoji_only = await client.post("/console", data={**call(token, text="😀", external_id="GD-8"), "do": "amend"})
     assert emoji_only.status_code == 422
     assert 'id="text-error"' in emoji_only.text
+
+
+async def test_the_buttons_wrapped_on_a_phone_stay_apart(client: Any, pool: Any) -> None:
+    # A grid worker's phone is too narrow for the four buttons on one line: the second line touched the first, and a
+    # thumb meant for 查进度 pressed 登记. The lines are kept apart, as the buttons on a line are.
+    await signed_in(client, pool, "grid")
+    page = (await client.get("/console")).text
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    buttons = re.search(r"\.buttons \{([^}]*)\}", style)
+    assert buttons is not None
+    assert "flex-wrap: wrap" in buttons.group(1)
+    gap = re.search(r"gap: ([.0-9]+)rem ", buttons.group(1))
+    assert gap is not None
+    assert float(gap.group(1)) >= 0.5
