@@ -2,7 +2,7 @@
 found on their round, in a browser.
 
 Server-rendered and script-free like the other pages. The keyboard does it all: the page opens in the text box,
-Tab goes through the boxes in the order a call gives them, Alt+F (查相似) shows the open cases the words may belong to,
+Tab goes through the boxes in the order a call gives them, Alt+X (查相似) shows the open cases the words may belong to,
 the caller's own first, and Alt+S (登记) files the call; the form then comes back empty, in the text box, with the last
 call's tracking code above it to read out. An item is stored as `POST /api/v1/items` stores it, on the channel of the
 token's role (an operator's `hotline`, a grid worker's `grid`), and each form carries a key of its own: a second press

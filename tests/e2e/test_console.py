@@ -233,7 +233,48 @@ async def test_enter_in_a_box_does_not_file_a_call_half_typed(client: Any, pool:
     assert " disabled" in first.group(0)
     assert 'value="file"' not in first.group(0)
     assert 'value="file" accesskey="s"' in form
-    assert 'value="find" accesskey="f"' in form
+    assert 'value="find" accesskey="x"' in form
+
+
+# Chromium and Chrome (on Linux and Windows) take Alt+F and Alt+E for their own menu, Alt+D for the address bar and
+# Alt+1 to Alt+9 for the tabs, before the page sees them: an access key on one of them never fires.
+BROWSERS_KEYS = set("def0123456789")
+
+
+def access_keys(page: str) -> dict[str, str]:
+    """Each access key of the page with the visible words of its element, e.g. {"x": "查相似案件 Alt+X"}."""
+    keys = {}
+    for element in re.finditer(
+        r'<(a|button|input)\b[^>]*\baccesskey="([^"]*)"[^>]*>(.*?)</\1>|<input\b[^>]*\baccesskey="([^"]*)"', page
+    ):
+        key = element.group(2) or element.group(4)
+        keys[key] = re.sub(r"<[^>]+>", "", element.group(3) or "").strip()
+    return keys
+
+
+async def test_every_access_key_of_the_console_fires_in_chromium_and_is_labelled_as_pressed(
+    client: Any, pool: Any
+) -> None:
+    # Alt+F opened Chromium's own menu, and 查相似案件 was never pressed; Alt+1 (新来电) chose the first tab.
+    token = await signed_in(client, pool)
+    first = await client.post(
+        "/console", data=call(token, text=LIFT, place="城北街道", contact_phone="13912345678", external_id="GD-9")
+    )
+    again = {**call(token, text=LIFT, place="霍营街道", contact_phone="13912345678", external_id="GD-9")}
+    pages = [
+        (await client.get("/console")).text,
+        first.text,
+        (await client.post("/console", data={**again, "submission": "t" * 20})).text,  # with 更正登记
+    ]
+    for page in pages:
+        keys = access_keys(page)
+        assert not BROWSERS_KEYS & set(keys), keys
+        for key, words in keys.items():
+            if "Alt+" in words:
+                assert words.endswith(f"Alt+{key.upper()}"), words
+    keys = access_keys(pages[2])
+    assert {"s", "x", "q", "g"} <= set(keys)
+    assert keys["x"] == "查相似案件 Alt+X"
 
 
 async def test_a_call_changed_after_it_was_filed_tells_the_code_it_was_filed_with(client: Any, pool: Any) -> None:
@@ -457,6 +498,10 @@ async def test_a_call_filed_with_a_wrong_place_and_phone_is_corrected_from_the_r
     refused = await client.post("/console", data=corrected)
     assert refused.status_code == 422
     assert "地点、电话和登记的不同" in refused.text
+    # The line atop the form says which button to press: 登记 again would be refused again.
+    alert = refused.text.split('<p class="alert" role="alert">', 1)[1].split("</p>", 1)[0]
+    assert "按“更正登记”（Alt+G）" in alert, alert
+    assert "再按“登记”" not in alert
     assert 'value="amend"' in refused.text
     assert "霍营街道" in refused.text  # the call as typed stays
 
@@ -502,3 +547,17 @@ async def test_a_caller_whose_reply_was_withdrawn_hears_so_from_the_operator(
     result = found.text.split('id="tracking"', 1)[1]
     assert "之前的答复已撤回" in result
     assert "发错了件" not in result
+
+
+async def test_the_buttons_wrapped_on_a_phone_stay_apart(client: Any, pool: Any) -> None:
+    # A grid worker's phone is too narrow for the four buttons on one line: the second line touched the first, and a
+    # thumb meant for 查进度 pressed 登记. The lines are kept apart, as the buttons on a line are.
+    await signed_in(client, pool, "grid")
+    page = (await client.get("/console")).text
+    style = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    buttons = re.search(r"\.buttons \{([^}]*)\}", style)
+    assert buttons is not None
+    assert "flex-wrap: wrap" in buttons.group(1)
+    gap = re.search(r"gap: ([.0-9]+)rem ", buttons.group(1))
+    assert gap is not None
+    assert float(gap.group(1)) >= 0.5
