@@ -290,6 +290,8 @@ def create_app(
                 "model": model,
                 "gazetteer": gazetteer,
                 "limiter": limiter,
+                # The district's time zone, whose day of each token's use is recorded (`auth.principal_for_token`).
+                "timezone": settings.timezone,
                 # A bad number stops the service here rather than leaving an office number masked in every reply.
                 "public_phones": public_phones(settings.public_phones, area_code=settings.area_code),
             }
