@@ -26,7 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.template.config import TemplateConfig
 
-from suggestions import console_web, staff_web, web
+from suggestions import console_web, staff_tokens, staff_web, web
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import put_classification
 from suggestions.classify.serving import find_serving_model
@@ -275,6 +275,7 @@ def create_app(
             *hotspot_routes.routes,
             *web.routes,
             *staff_web.routes,
+            *staff_tokens.routes,
             *console_web.routes,
         ],
         lifespan=[lifespan],
