@@ -204,11 +204,11 @@ async def _revoke(
         return await page(error=SIGNED_IN_WITH_IT, status_code=409)
     if data.confirm != "1":
         return await page()
-    # Pressed twice, the second finds it revoked: what the first one did.
     if await revoke_token(conn, token_id, by=principal.token_id):
         log.info("token %s revoked by token %s", token_id, principal.token_id)
-    else:
-        await page()  # 404 for no such token
+    elif await conn.fetchval("SELECT 1 FROM api_tokens WHERE id = $1", token_id) is None:
+        raise NotFoundException("no such token")
+    # Pressed twice, the second finds it revoked: what the first one did.
     return Redirect(f"{TOKENS}?done=revoked", status_code=303)
 
 

@@ -37,6 +37,7 @@ async def test_only_admins_see_and_use_the_tokens_page(client: Any, pool: Any) -
     assert created.status_code == 403
     assert "sgt_" not in created.text
     other = await pool.fetchval("SELECT id FROM api_tokens")
+    assert (await client.get(f"/staff/tokens/{other}/revoke")).status_code == 403
     revoked = await client.post(f"/staff/tokens/{other}/revoke", data={"key": key, "confirm": "1"})
     assert revoked.status_code == 403
     assert await pool.fetchval("SELECT count(*) FROM api_tokens WHERE revoked_at IS NOT NULL") == 0
@@ -164,6 +165,8 @@ async def test_an_admin_cannot_revoke_the_token_they_are_signed_in_with(client: 
     assert await pool.fetchval("SELECT revoked_at FROM api_tokens WHERE id = $1", own) is None
     assert (await client.get("/staff/tokens")).status_code == 200
     assert (await client.get("/staff/tokens/999999/revoke")).status_code == 404
+    gone = await client.post("/staff/tokens/999999/revoke", data={"key": key_of(listed), "confirm": "1"})
+    assert gone.status_code == 404
 
 
 @pytest.mark.parametrize(
