@@ -21,8 +21,8 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions.auth import (
-    ROLES,
     Principal,
+    Role,
     create_token_once,
     label_problem,
     list_tokens,
@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 
 TOKENS = f"{PREFIX}/tokens"
 CHANGES_SHOWN = 50
-# The roles offered, highest last: `admin` is the highest there is, so an admin creates none above their own.
-ROLE_ORDER = ("operator", "grid", "staff", "monitor", "admin")
+# The roles an admin may create, highest last, and the only ones the form takes: `admin` is the highest there is, and a
+# role added above it later is not offered until it is listed here.
+ROLE_ORDER: tuple[Role, ...] = ("operator", "grid", "staff", "monitor", "admin")
 DONE = {"revoked": "已停用。持有人下一次点击页面或调用接口时即被退出，不能再登录。"}
 ADMINS_ONLY = "令牌管理只对管理员开放：请用管理员（admin）令牌登录。需要新建或停用令牌，请联系本中心的管理员。"
 LABEL_NEEDED = "请填写标签：这个令牌给谁、做什么用，如“话务员 王芳”（一行，不超过 100 字）。"
@@ -119,7 +120,7 @@ async def _create(request: Request[Any, Any, Any], conn: Any, *, data: CreateFor
     if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)
     label = data.label.strip()
-    if data.role not in ROLES:
+    if data.role not in ROLE_ORDER:
         return await page(error=ROLE_NEEDED, invalid="role", status_code=422)
     if not label or label_problem(label) is not None:
         return await page(error=LABEL_NEEDED, invalid="label", status_code=422)
