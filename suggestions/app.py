@@ -26,7 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_404_NOT_FOUND
 from litestar.template.config import TemplateConfig
 
-from suggestions import console_web, staff_web, web
+from suggestions import console_web, staff_tokens, staff_web, web
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import put_classification
 from suggestions.classify.serving import find_serving_model
@@ -275,6 +275,7 @@ def create_app(
             *hotspot_routes.routes,
             *web.routes,
             *staff_web.routes,
+            *staff_tokens.routes,
             *console_web.routes,
         ],
         lifespan=[lifespan],
@@ -290,6 +291,8 @@ def create_app(
                 "model": model,
                 "gazetteer": gazetteer,
                 "limiter": limiter,
+                # The district's time zone, whose day of each token's use is recorded (`auth.principal_for_token`).
+                "timezone": settings.timezone,
                 # A bad number stops the service here rather than leaving an office number masked in every reply.
                 "public_phones": public_phones(settings.public_phones, area_code=settings.area_code),
             }

@@ -11,9 +11,10 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
+import asyncpg
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -54,14 +55,58 @@ def hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def create_token(conn: Any, *, role: Role, label: str = "") -> str:
+TOKEN_LABEL_MAX = 100
+
+
+def label_problem(label: str) -> str | None:
+    """Why a token's label cannot be kept, None if it can: one line of printable text that admins read in a list."""
+    if len(label) > TOKEN_LABEL_MAX:
+        return f"at most {TOKEN_LABEL_MAX} characters"
+    if not label.isprintable():
+        return "printable characters only (no line breaks or control characters)"
+    return None
+
+
+# A statement, not a secret.
+INSERT_TOKEN = "INSERT INTO api_tokens (token_hash, role, label) VALUES ($1, $2, $3) RETURNING id"  # noqa: S105
+# `changed_by` NULL: the server's command line. `submission`: the page's key of the form that did it.
+RECORD_CHANGE = "INSERT INTO token_changes (token_id, change, changed_by, submission) VALUES ($1, $2, $3, $4)"
+
+
+class NewToken(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    token: str | None  # None: the form was sent before, and the token shown then, once
+
+
+async def _stored_token(conn: Any, *, role: Role, label: str, by: int | None, submission: str | None) -> NewToken:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await conn.execute(
-        "INSERT INTO api_tokens (token_hash, role, label) VALUES ($1, $2, $3)", hash_token(token), role, label
+    async with conn.transaction():
+        token_id: int = await conn.fetchval(INSERT_TOKEN, hash_token(token), role, label)
+        await conn.execute(RECORD_CHANGE, token_id, "created", by, submission)
+    return NewToken(id=token_id, token=token)
+
+
+async def create_token(conn: Any, *, role: Role, label: str = "", by: int | None = None) -> str:
+    """A new token, which only this answer holds (stored as its hash), its creation recorded with `by`, the admin's
+    token (None: the command line)."""
+    created = await _stored_token(conn, role=role, label=label, by=by, submission=None)
+    return str(created.token)
+
+
+async def create_token_once(conn: Any, *, role: Role, label: str, by: int, submission: str) -> NewToken:
+    """`create_token`, unless `by` created one with this form (`submission`, its page's key) before: a double click
+    or a browser's retry makes one token, and the second answer names it without showing it."""
+    try:
+        return await _stored_token(conn, role=role, label=label, by=by, submission=submission)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "token_changes_submission":
+            raise
+    earlier: int = await conn.fetchval(
+        "SELECT token_id FROM token_changes WHERE changed_by = $1 AND submission = $2", by, submission
     )
-    return token
+    return NewToken(id=earlier, token=None)
 
 
 class TokenInfo(msgspec.Struct, kw_only=True):
@@ -72,23 +117,55 @@ class TokenInfo(msgspec.Struct, kw_only=True):
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    last_used_on: date | None  # the district's day of its latest request
 
 
 async def list_tokens(conn: Any, *, revoked: bool = False) -> list[TokenInfo]:
     """The tokens in use, oldest first; with `revoked`, the revoked ones too."""
     rows = await conn.fetch(
-        "SELECT id, role, label, created_at, revoked_at FROM api_tokens WHERE $1 OR revoked_at IS NULL ORDER BY id",
+        "SELECT id, role, label, created_at, revoked_at, last_used_on FROM api_tokens"
+        " WHERE $1 OR revoked_at IS NULL ORDER BY id",
         revoked,
     )
     return [TokenInfo(**dict(row)) for row in rows]
 
 
-async def revoke_token(conn: Any, token_id: int) -> bool:
-    """Revoke the token with this id at once (a lost phone, a leaver); False if there is none in use."""
-    status: str = await conn.execute(
-        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
-    )
-    return status.endswith(" 1")
+async def revoke_token(conn: Any, token_id: int, *, by: int | None = None) -> bool:
+    """Revoke the token with this id at once (a lost phone, a leaver), recorded with `by`, the admin's token (None:
+    the command line); False if there is none in use."""
+    async with conn.transaction():
+        status: str = await conn.execute(
+            "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
+        )
+        if not status.endswith(" 1"):
+            return False
+        await conn.execute(RECORD_CHANGE, token_id, "revoked", by, None)
+    return True
+
+
+class TokenChange(msgspec.Struct, kw_only=True):
+    changed_at: datetime
+    change: str  # created, revoked
+    token_id: int
+    role: str
+    label: str
+    changed_by: int | None  # None: the server's command line
+    changed_by_label: str | None
+
+
+SELECT_CHANGES = """
+SELECT c.changed_at, c.change, c.token_id, t.role, t.label, c.changed_by, b.label AS changed_by_label
+FROM token_changes c
+JOIN api_tokens t ON t.id = c.token_id
+LEFT JOIN api_tokens b ON b.id = c.changed_by
+ORDER BY c.changed_at DESC, c.id DESC
+LIMIT $1
+"""
+
+
+async def token_changes(conn: Any, *, limit: int) -> list[TokenChange]:
+    """Who created and revoked which token, and when, the latest first."""
+    return [TokenChange(**dict(row)) for row in await conn.fetch(SELECT_CHANGES, limit)]
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -99,7 +176,17 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip()
 
 
-PRINCIPAL_BY_HASH = "SELECT id, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+# `$2`: the district's time zone, whose day is recorded.
+PRINCIPAL_BY_HASH = """
+SELECT id, role, last_used_on IS NULL OR last_used_on < (now() AT TIME ZONE $2)::date AS unrecorded
+FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL
+"""
+# Once a day per token, so that admins tell tokens in use from forgotten ones while a token looked up at every request
+# is not written at every request.
+RECORD_USE = """
+UPDATE api_tokens SET last_used_on = (now() AT TIME ZONE $2)::date
+WHERE id = $1 AND (last_used_on IS NULL OR last_used_on < (now() AT TIME ZONE $2)::date)
+"""
 
 
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any = None) -> Principal | None:
@@ -112,21 +199,27 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any =
     if token is None:
         return None
     if db is not None:
-        principal = await principal_for_token(db, token)
+        principal = await principal_for_token(db, token, zone=connection.app.state.timezone)
     else:
         # A connection that times out is closed, not reset by the pool, which on a server gone silent would wait as
         # long again before the request could answer.
         async with pooled(connection.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
-            principal = await principal_for_token(conn, token)
+            principal = await principal_for_token(conn, token, zone=connection.app.state.timezone)
     if principal is None:
         raise NotAuthorizedException("invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
-async def principal_for_token(db: Any, token: str) -> Principal | None:
-    """The token's principal; None for a token unknown or revoked. `db`: a connection."""
-    row = await db.fetchrow(PRINCIPAL_BY_HASH, hash_token(token), timeout=QUICK_STATEMENT_SECONDS)
-    return None if row is None else Principal(token_id=row["id"], role=row["role"])
+async def principal_for_token(db: Any, token: str, *, zone: str) -> Principal | None:
+    """The token's principal; None for a token unknown or revoked. `db`: a connection; `zone`: the district's time
+    zone, whose day of the token's use is recorded the first time each day (not in a transaction of the caller's,
+    which a refused write would break: the next request records it)."""
+    row = await db.fetchrow(PRINCIPAL_BY_HASH, hash_token(token), zone, timeout=QUICK_STATEMENT_SECONDS)
+    if row is None:
+        return None
+    if row["unrecorded"] and not db.is_in_transaction():
+        await db.execute(RECORD_USE, row["id"], zone, timeout=QUICK_STATEMENT_SECONDS)
+    return Principal(token_id=row["id"], role=row["role"])
 
 
 def check_role(principal: Principal | None, roles: frozenset[str], what: str = "do this") -> Principal:

@@ -203,15 +203,12 @@ def token() -> None:
     """API tokens."""
 
 
-TOKEN_LABEL_MAX = 100
-
-
 def _token_label(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """A label staff read in `token list`: a line of printable text, not a page."""
-    if len(value) > TOKEN_LABEL_MAX:
-        raise click.BadParameter(f"at most {TOKEN_LABEL_MAX} characters")
-    if not value.isprintable():
-        raise click.BadParameter("printable characters only (no line breaks or control characters)")
+    from suggestions.auth import label_problem
+
+    if (problem := label_problem(value)) is not None:
+        raise click.BadParameter(problem)
     return value
 
 
@@ -230,7 +227,8 @@ def token_create(role: str, label: str) -> None:
 @token.command("list")
 @click.option("--revoked", is_flag=True, help="the revoked tokens too")
 def token_list(revoked: bool) -> None:
-    """The tokens in use, one JSON line each: id, role, label, created_at, revoked_at (never the token itself)."""
+    """The tokens in use, one JSON line each: id, role, label, created_at, revoked_at, last_used_on (never the token
+    itself)."""
     from suggestions.auth import list_tokens
 
     settings = _database_settings()

@@ -246,7 +246,7 @@ async def take_call(
             if from_another_site(request, settings):
                 return _page(request, settings, None, data, alert=FOREIGN_FORM, signed_out=True, status_code=403)
             token = data.token.strip()
-            principal = await principal_for_token(conn, token)
+            principal = await principal_for_token(conn, token, zone=settings.timezone)
             if principal is None or principal.role not in CONSOLE.roles:
                 return _page(request, settings, None, data, alert=NOT_SIGNED_IN, signed_out=True, status_code=401)
             answer = await _take_call(request, conn, principal, data, settings, token=token)

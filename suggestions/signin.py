@@ -78,7 +78,7 @@ async def signed_in(request: ASGIConnection[Any, Any, Any, Any], conn: Any, area
     token = request.cookies.get(area.cookie(request))
     if not token:
         return None
-    principal = await principal_for_token(conn, token)
+    principal = await principal_for_token(conn, token, zone=request.app.state.timezone)
     if principal is None or principal.role not in area.roles:
         return None
     return principal
@@ -254,7 +254,7 @@ def sign_in_routes(area: Area) -> list[HTTPRouteHandler]:
         if from_another_site(request, settings):
             return page(area.prefix, FOREIGN_FORM, 403)
         token = data.token.strip()
-        principal = await principal_for_token(db_connection, token) if token else None
+        principal = await principal_for_token(db_connection, token, zone=settings.timezone) if token else None
         if principal is None:
             return page(data.next, NOT_SIGNED_IN, 401)
         if principal.role not in area.roles:

@@ -22,7 +22,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions import areas
-from suggestions.auth import STAFF_ROLES
+from suggestions.auth import STAFF_ROLES, Principal
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
 from suggestions.db import connection, rerun_after_schema_change
@@ -68,6 +68,13 @@ STATUS_NAMES: dict[str, str] = {
     "closed": "已办结",
 }
 CHANNEL_NAMES = {"web": "网上", "hotline": "12345", "grid": "网格"}
+ROLE_NAMES = {
+    "operator": "12345 话务员",
+    "grid": "网格员",
+    "staff": "中心工作人员",
+    "admin": "管理员",
+    "monitor": "监控（只读 /metrics）",
+}
 HOTSPOT_KINDS = {"burst": "区域集中", "case": "多人反映", "escalation": "风险升级"}
 # What a form did, told on the page it leads back to: a fixed word in the address, never what was typed.
 DONE = {
@@ -95,8 +102,12 @@ STAFF = Area(
 
 def _context(request: Request[Any, Any, Any], settings: Settings, **values: Any) -> dict[str, Any]:
     zone = ZoneInfo(settings.timezone)
+    principal: Principal | None = getattr(request.state, "principal", None)
     return {
         "area": STAFF,
+        # Admins' pages are linked to from admins' pages only (`staff_tokens`).
+        "is_admin": principal is not None and principal.role == "admin",
+        "role_names": ROLE_NAMES,
         "when": partial(local_time, zone=zone),
         "form_key": page_key(request, STAFF),
         "risk_names": RISK_NAMES,
@@ -108,7 +119,7 @@ def _context(request: Request[Any, Any, Any], settings: Settings, **values: Any)
     }
 
 
-def _render(
+def render(
     request: Request[Any, Any, Any],
     settings: Settings,
     template: str,
@@ -117,11 +128,12 @@ def _render(
     error: str | None = None,
     typed: dict[str, str] | None = None,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
     **values: Any,
 ) -> Template:
     """A page, with what its last form did (`done`, a word of DONE) or why it was refused, and what was typed."""
     context = _context(request, settings, done=DONE.get(done or ""), error=error, typed=typed or {}, **values)
-    return Template(template_name=template, context=context, status_code=status_code)
+    return Template(template_name=template, context=context, status_code=status_code, headers=headers)
 
 
 UNSAVED = "数据库暂时连不上，这次操作没有执行。您填写的内容还在下面，请过一会儿再按“再次提交”。"
@@ -134,10 +146,11 @@ FIELD_LABELS = {
     "into": "并入案件",
     "note": "移除原因",
     "reason": "撤回原因",
+    "label": "令牌标签（给谁用、做什么用）",
 }
 
 
-async def _unless_unavailable(
+async def unless_unavailable(
     request: Request[Any, Any, Any],
     settings: Settings,
     typed: msgspec.Struct,
@@ -233,7 +246,7 @@ async def _item_page(
     topics = await serving_topics(request.app.state, settings)
     # Each page its own key for its forms: the same form sent twice (a double click, a browser's retry) is done once.
     submission = secrets.token_urlsafe(16)
-    return _render(
+    return render(
         request, settings, "staff_item.html", item=view, contact=contact, topics=topics, submission=submission, **shown
     )
 
@@ -242,7 +255,7 @@ async def _item_page(
 async def find_box(request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Template:
     """The search page with nothing searched: where signing in leads back to after a search. What staff look for is
     posted, never put in the address (`find_page`)."""
-    return _render(request, settings, "staff_find.html", q="", items=[])
+    return render(request, settings, "staff_find.html", q="", items=[])
 
 
 class FindForm(msgspec.Struct, kw_only=True):
@@ -275,7 +288,7 @@ async def find_page(
     if len(found) == 1:
         return Redirect(f"{PREFIX}/items/{found[0]}", status_code=303)
     items = [view for item_id in found if (view := await item_by_id(db_connection, item_id)) is not None]
-    return _render(request, settings, "staff_find.html", q=typed, items=items, status_code=200 if items else 404)
+    return render(request, settings, "staff_find.html", q=typed, items=items, status_code=200 if items else 404)
 
 
 @get(f"{PREFIX}/items/{{item_id:int}}", include_in_schema=False)
@@ -362,7 +375,7 @@ async def act_on_item(
     if action not in ITEM_ACTIONS:
         raise NotFoundException("no such action")
     work = partial(_act_on_item, request, item_id=item_id, action=action, data=data, settings=settings)
-    return await _unless_unavailable(request, settings, data, f"{PREFIX}/items/{item_id}", work)
+    return await unless_unavailable(request, settings, data, f"{PREFIX}/items/{item_id}", work)
 
 
 async def _act_on_item(
@@ -478,7 +491,7 @@ async def _act_on_item(
 
 async def _hotspots_page(request: Request[Any, Any, Any], settings: Settings, conn: Any, **shown: Any) -> Template:
     found = await active_hotspots(conn, limit=HOTSPOTS_SHOWN)
-    return _render(
+    return render(
         request, settings, "staff_hotspots.html", hotspots=found.hotspots, hotspot_kinds=HOTSPOT_KINDS, **shown
     )
 
@@ -525,7 +538,7 @@ async def _case_page(
     if view is None:
         raise NotFoundException("no such case")
     older = f"{PREFIX}/cases/{case_id}?{urlencode({'before': view.next_cursor})}" if view.next_cursor else None
-    return _render(request, settings, "staff_case.html", case=view, older=older, **shown)
+    return render(request, settings, "staff_case.html", case=view, older=older, **shown)
 
 
 @get(f"{PREFIX}/cases/{{case_id:int}}", include_in_schema=False)
@@ -573,7 +586,7 @@ async def act_on_case(
     if action not in ("merge", "close"):
         raise NotFoundException("no such action")
     work = partial(_act_on_case, request, case_id=case_id, action=action, data=data, settings=settings)
-    return await _unless_unavailable(request, settings, data, f"{PREFIX}/cases/{case_id}", work)
+    return await unless_unavailable(request, settings, data, f"{PREFIX}/cases/{case_id}", work)
 
 
 async def _act_on_case(
@@ -636,7 +649,7 @@ async def dismiss_page(
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     work = partial(_dismiss, request, hotspot_id=hotspot_id, data=data, settings=settings)
-    return await _unless_unavailable(request, settings, data, f"{PREFIX}/hotspots", work)
+    return await unless_unavailable(request, settings, data, f"{PREFIX}/hotspots", work)
 
 
 async def _dismiss(

@@ -314,6 +314,10 @@ async def test_staff_pages_and_the_console_are_limited_by_their_sign_in_and_addr
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert "操作太频繁了" in refused.text
         assert 'href="/staff"' in refused.text
+        # The admins' token page too: a form sent past the limit creates nothing.
+        created = await client.post("/staff/tokens", data={"role": "staff", "label": "限流时新建"})
+        assert created.status_code == 429
+        assert await pool.fetchval("SELECT count(*) FROM api_tokens WHERE label = '限流时新建'") == 0
         # Another sign-in from the same address has its own count, under the address's.
         client.cookies.set("staff_token", other, path="/staff")
         assert (await client.get("/staff")).status_code == 200

@@ -72,7 +72,14 @@ async def test_no_page_of_staff_or_the_console_answers_without_a_valid_sign_in(
     client: Any, pool: Any, settings: Any, queue: Any, model: Any, gazetteer: Any
 ) -> None:
     pages = _area_routes(settings, pool, queue, model, gazetteer)
-    assert {path for _, path in pages} >= {"/staff", "/staff/items/1", "/staff/hotspots", "/console"}
+    assert {path for _, path in pages} >= {
+        "/staff",
+        "/staff/items/1",
+        "/staff/hotspots",
+        "/staff/tokens",
+        "/staff/tokens/1/revoke",
+        "/console",
+    }
     async with pool.acquire() as conn:
         revoked = await create_token(conn, role="staff")
         operator = await create_token(conn, role="operator")

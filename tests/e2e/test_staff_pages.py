@@ -313,6 +313,20 @@ async def test_a_refused_form_says_what_went_wrong_with_that_form(client: Any, p
     assert "回访：群众表示满意。" in note.text
 
 
+async def sent_while_postgres_is_away(client: Any, path: str, typed: dict[str, str]) -> Any:
+    """The staff form at `path` sent, signed in, to an app whose PostgreSQL is away: it comes back (503) as typed."""
+    client.cookies.set(COOKIE, "sgt_anything", path="/staff")
+    key = form_key("sgt_anything")
+    response = await client.post(path, data={"key": key, **typed})
+    assert response.status_code == 503
+    assert response.headers["retry-after"].isdigit()
+    assert f'action="{path}"' in response.text  # the same form, to send again
+    assert f'value="{key}"' in response.text
+    for value in typed.values():
+        assert value in response.text
+    return response
+
+
 @pytest.mark.parametrize(
     ("path", "typed"),
     [
@@ -329,16 +343,8 @@ async def test_while_postgres_is_away_what_staff_wrote_comes_back_to_send_again(
     settings: Any, queue: Any, model: Any, gazetteer: Any, path: str, typed: dict[str, str]
 ) -> None:
     async with without_postgres(settings, queue, model, gazetteer) as client:
-        client.cookies.set(COOKIE, "sgt_anything", path="/staff")
-        key = form_key("sgt_anything")
-        response = await client.post(path, data={"key": key, **typed})
-        assert response.status_code == 503
-        assert response.headers["retry-after"].isdigit()
+        response = await sent_while_postgres_is_away(client, path, typed)
         assert "没有执行" in response.text
-        assert f'action="{path}"' in response.text  # the same form, to send again
-        assert f'value="{key}"' in response.text
-        for value in typed.values():
-            assert value in response.text
         # Who reads it is said of a note only: a closing's reply is the resident's.
         assert ("只给工作人员看" in response.text or "群众查询时可见" in response.text) == path.endswith("/note")
         # A form from elsewhere is not shown back.

@@ -142,7 +142,7 @@ def test_tokens_are_listed_without_their_secret_and_revoked_by_id(settings: Sett
     tokens = [json.loads(line) for line in listed.output.splitlines()]
     phone = next(t for t in tokens if t["label"] == "网格员 张三的手机")
     assert (phone["role"], phone["revoked_at"]) == ("grid", None)
-    assert set(phone) == {"id", "role", "label", "created_at", "revoked_at"}
+    assert set(phone) == {"id", "role", "label", "created_at", "revoked_at", "last_used_on"}
 
     revoked = runner.invoke(main, ["token", "revoke", str(phone["id"])], env=env(settings))
     assert revoked.exit_code == 0, revoked.output
@@ -158,6 +158,20 @@ def test_tokens_are_listed_without_their_secret_and_revoked_by_id(settings: Sett
     assert f"no token in use has id {phone['id']}" in again.output
     assert runner.invoke(main, ["token", "revoke", "0"], env=env(settings)).exit_code == 2
     assert runner.invoke(main, ["token", "revoke", str(2**63)], env=env(settings)).exit_code == 2
+
+    async def recorded() -> list[tuple[str, int, Any]]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            rows = await conn.fetch("SELECT change, token_id, changed_by FROM token_changes ORDER BY id")
+            return [tuple(row) for row in rows]
+        finally:
+            await conn.close()
+
+    # What the command line did is on the admins' record too, by no admin's token.
+    changes = asyncio.run(recorded())
+    assert ("created", phone["id"], None) in changes
+    assert changes[-1] == ("revoked", phone["id"], None)
+    assert len(changes) == 3
 
 
 def test_a_database_that_is_not_there_is_one_line_not_a_traceback(settings: Settings) -> None:

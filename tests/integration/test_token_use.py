@@ -1,0 +1,37 @@
+"""The day each token was last used, for admins to tell tokens in use from forgotten ones: recorded once a day per
+token, so that looking a token up at every request does not write at every request."""
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from suggestions.auth import create_token, principal_for_token
+
+ZONE = "Asia/Shanghai"
+
+
+async def test_a_tokens_use_is_recorded_once_a_day_in_the_districts_day(conn: Any) -> None:
+    token = await create_token(conn, role="operator", label="坐席 3")
+    assert await conn.fetchval("SELECT last_used_on FROM api_tokens") is None
+    principal = await principal_for_token(conn, token, zone=ZONE)
+    assert principal is not None
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    assert await conn.fetchval("SELECT last_used_on FROM api_tokens") == today
+
+    # Used again the same day: the row is not written again.
+    written = await conn.fetchval("SELECT xmin::text FROM api_tokens")
+    for _ in range(3):
+        assert await principal_for_token(conn, token, zone=ZONE) == principal
+    assert await conn.fetchval("SELECT xmin::text FROM api_tokens") == written
+
+    # The next day's first use is.
+    await conn.execute("UPDATE api_tokens SET last_used_on = $1", today - timedelta(days=9))
+    await principal_for_token(conn, token, zone=ZONE)
+    assert await conn.fetchval("SELECT last_used_on FROM api_tokens") == today
+
+
+async def test_a_look_up_inside_a_transaction_writes_nothing(conn: Any) -> None:
+    token = await create_token(conn, role="staff")
+    async with conn.transaction():
+        assert await principal_for_token(conn, token, zone=ZONE) is not None
+    assert await conn.fetchval("SELECT last_used_on FROM api_tokens") is None
