@@ -270,3 +270,35 @@ async def test_a_landline_typed_with_or_without_its_area_code_counts_once_agains
 
         assert [await history(typed) for typed in ("6971 2345", "010-69712345", "01069712345")] == [200] * 3
         assert await history("010-69712346") == 429
+
+
+async def test_a_switchboards_open_items_are_cut_short_said_so_and_only_those_listed_read(
+    client: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """A switchboard with hundreds of open items: the operator reads the latest of them and how many more there are,
+    not a screen of hundreds, and the contact-read log records what was shown."""
+    open_ids = await pool.fetch(
+        """
+        INSERT INTO items (tracking_code, channel, text, text_masked, status, received_at)
+        SELECT 'T' || n, 'hotline', '第' || n || '次反映路灯', '第' || n || '次反映路灯', 'open',
+               now() - make_interval(hours => n)
+        FROM generate_series(1, 300) AS n
+        RETURNING id
+        """
+    )
+    await pool.execute(
+        "INSERT INTO contacts (item_id, phone) SELECT unnest($1::bigint[]), $2",
+        [r["id"] for r in open_ids],
+        "010-69712345",
+    )
+    history = (
+        await client.post("/api/v1/callers/items", json={"contact_phone": "010-69712345"}, headers=operator)
+    ).json()
+    listed = history["items"]
+    assert 0 < len(listed) <= 50
+    assert history["open"] == 300
+    assert history["open_not_listed"] == 300 - len(listed)
+    # The latest, newest first.
+    assert [i["id"] for i in listed] == [r["id"] for r in open_ids[: len(listed)]]
+    assert f"该号码有 300 件未办结，只列出最近的 {len(listed)} 件" in history["message"]
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == len(listed)
