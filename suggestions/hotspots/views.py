@@ -267,13 +267,16 @@ def _since(why: dict[str, Any]) -> str:
 def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any], case_id: int | None = None) -> str:
     where = f"{street or '地点不详'}·{topic or '未分类'}"
     if kind == "burst":
+        # Staff read a tail probability (p=1.9e-06) as nothing: the norm is said as a count over as many days, the
+        # probability stays in `why`. Every burst listed passed its bar (`bursts.MAX_P_VALUE`): far above the norm.
+        days, expected = why["window_days"], why["expected"]
+        usual = "不到 1 个" if expected < 1 else f"约 {int(expected + 0.5)} 个"
+        norm = f"远高于平常：平常 {days} 天{usual}，这 {days} 天 {why['problems']} 个"
         # What the norm rests on: before the district has days of records (`bursts.burst`: history_start), the prior.
         if why.get("baseline_days") == 0:
-            norm = f"按全区估计常态约 {why['expected']} 个（此前尚无记录，p={why['p_value']}）"
+            norm += "（平常数按全区估计，此前尚无记录）"
         elif "baseline_days" in why:
-            norm = f"常态约 {why['expected']} 个（据前 {why['baseline_days']} 天，p={why['p_value']}）"
-        else:
-            norm = f"常态约 {why['expected']} 个（p={why['p_value']}）"
+            norm += f"（平常数据前 {why['baseline_days']} 天）"
         counted = f"{where}：{_since(why)}{why['problems']} 个不同问题，{norm}"
         if "set_aside" not in why:
             return counted

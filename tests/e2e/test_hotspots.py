@@ -567,7 +567,7 @@ async def test_a_burst_says_how_much_history_its_norm_rests_on(
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["baseline_days"] == 0
-    assert f"按全区估计常态约 {burst['why']['expected']} 个（此前尚无记录" in burst["explanation"], burst["explanation"]
+    assert "（平常数按全区估计，此前尚无记录）" in burst["explanation"], burst["explanation"]
 
     # The month before comes in (an import of earlier records): the next verdict rests on it.
     await quiet_noise_history(pool, datetime.now(UTC).date())
@@ -576,7 +576,7 @@ async def test_a_burst_says_how_much_history_its_norm_rests_on(
     [burst] = await listed_of(client, staff, "burst")
     days = burst["why"]["baseline_days"]
     assert days > 20
-    assert f"常态约 {burst['why']['expected']} 个（据前 {days} 天" in burst["explanation"], burst["explanation"]
+    assert f"（平常数据前 {days} 天）" in burst["explanation"], burst["explanation"]
 
 
 async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
