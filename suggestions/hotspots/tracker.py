@@ -134,16 +134,18 @@ RESIDENT_REPORTS = 50
 OWN_CASES_MAX = 3
 OWN_CASES = """
 WITH mine AS MATERIALIZED (
-    SELECT contact.phone, item.received_at
+    SELECT split_part(contact.phone, '转', 1) AS line, item.received_at
     FROM items item JOIN contacts contact ON contact.item_id = item.id
     WHERE item.id = $1 AND item.channel <> 'grid' AND contact.phone IS NOT NULL AND contact.anonymised_at IS NULL
 ), theirs AS MATERIALIZED (
     SELECT before.item_id FROM mine CROSS JOIN LATERAL (
-        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id < $1 ORDER BY item_id DESC LIMIT $4
+        SELECT item_id FROM contacts
+        WHERE split_part(phone, '转', 1) = mine.line AND item_id < $1 ORDER BY item_id DESC LIMIT $4
     ) before
     UNION ALL
     SELECT after.item_id FROM mine CROSS JOIN LATERAL (
-        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id > $1 ORDER BY item_id LIMIT $4
+        SELECT item_id FROM contacts
+        WHERE split_part(phone, '转', 1) = mine.line AND item_id > $1 ORDER BY item_id LIMIT $4
     ) after
 ), earlier AS MATERIALIZED (
     SELECT DISTINCT item.case_id

@@ -25,6 +25,7 @@ from suggestions.hotspots.tracker import (
     candidate_from_row,
 )
 from suggestions.intake.schema import Channel, RowId, Status
+from suggestions.privacy import phone_line
 from suggestions.triage.ratings import Tally, case_replies
 
 MEMBERS_SHOWN = 50
@@ -168,7 +169,7 @@ LIMIT $3
 # phone's index; the phone is compared in the database and goes no further.
 CALLER_CASES = """
 WITH theirs AS MATERIALIZED (
-    SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT $4
+    SELECT item_id FROM contacts WHERE split_part(phone, '转', 1) = $1 ORDER BY item_id DESC LIMIT $4
 ), cases_of AS MATERIALIZED (
     SELECT item.case_id, array_agg(item.id ORDER BY item.id) AS reports
     FROM theirs JOIN items item ON item.id = theirs.item_id
@@ -352,7 +353,9 @@ async def suggest_cases(
     # The cases the tracker would still add a report to: active within the window, opened within their lifetime.
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES, now - CASE_LIFETIME)
     own_rows = (
-        await conn.fetch(CALLER_CASES, caller.phone, now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS)
+        await conn.fetch(
+            CALLER_CASES, phone_line(caller.phone), now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS
+        )
         if caller
         else []
     )

@@ -19,6 +19,7 @@ import msgspec
 from suggestions.db import rerun_after_schema_change
 from suggestions.hotspots.tracker import OWN_CASES_MAX
 from suggestions.intake.schema import Channel, Status
+from suggestions.privacy import phone_line
 
 # What an operator asks about: what the caller has open, whenever it came, and what they were answered lately.
 CLOSED_SHOWN_DAYS = 90
@@ -32,7 +33,7 @@ OPEN = ("pending", "open", "failed", "assigned")
 # closed lately are listed, and how many of each there were is counted.
 CALLER_ITEMS = """
 WITH theirs AS MATERIALIZED (
-    SELECT item_id FROM contacts WHERE phone = $1
+    SELECT item_id FROM contacts WHERE split_part(phone, '转', 1) = $1
 ), kept AS (
     SELECT i.id, i.tracking_code, i.received_at, i.channel, i.status, i.topic, i.assigned_to, i.case_id, i.closed_at,
            left(i.text_masked, $4) AS summary,
@@ -95,10 +96,11 @@ def _message(items: list[CallerItem], open_count: int, closed: int, shared: bool
 
 @rerun_after_schema_change
 async def caller_history(conn: Any, *, phone: str, who: int, limit: int, status_text: dict[str, str]) -> CallerHistory:
-    """The items left with this phone (canonical form), the reads recorded in the same transaction."""
+    """The items left with this phone (canonical form), with or without an extension (`phone_line`), the reads recorded
+    in the same transaction."""
     since = datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS)
     async with conn.transaction():
-        rows = await conn.fetch(CALLER_ITEMS, phone, limit, since, SUMMARY_LENGTH, OPEN_SHOWN)
+        rows = await conn.fetch(CALLER_ITEMS, phone_line(phone), limit, since, SUMMARY_LENGTH, OPEN_SHOWN)
         if rows:
             await conn.execute(RECORD_READS, [row["id"] for row in rows], who)
     items = [

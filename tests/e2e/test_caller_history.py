@@ -261,15 +261,16 @@ async def test_a_mobile_with_the_trunk_zero_of_a_caller_id_is_the_same_caller(
     assert [i["id"] for i in history.json()["items"]] == [shown["id"]]
 
 
-async def test_a_landline_typed_with_or_without_its_area_code_counts_once_against_the_limit(
+async def test_a_landline_typed_with_or_without_its_area_code_or_extension_counts_once_against_the_limit(
     settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any, operator: dict[str, str]
 ) -> None:
     limited = msgspec_replace(settings, rate_limit_caller="1/minute")
     async with app_client(limited, pool, queue, model, gazetteer) as client:
         history = partial(looked_up, client, operator)
 
-        assert [await history(typed) for typed in ("6971 2345", "010-69712345", "01069712345")] == [200] * 3
-        assert await history("010-69712346") == 429
+        typed = ("6971 2345", "010-69712345", "01069712345", "010-69712345转808", "6971 2345-809")
+        assert [await history(phone) for phone in typed] == [200] * 5
+        assert await history("010-69712346转808") == 429
 
 
 async def test_a_switchboards_open_items_are_cut_short_said_so_and_only_those_listed_read(
@@ -302,3 +303,22 @@ async def test_a_switchboards_open_items_are_cut_short_said_so_and_only_those_li
     assert [i["id"] for i in listed] == [r["id"] for r in open_ids[: len(listed)]]
     assert f"该号码有 300 件未办结，只列出最近的 {len(listed)} 件" in history["message"]
     assert await pool.fetchval("SELECT count(*) FROM contact_reads") == len(listed)
+
+
+async def test_a_line_given_with_or_without_its_extension_is_one_caller(
+    client: Any, drain: Any, model: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """A caller who left 转808 on the form and calls from the same line, whose caller ID shows no extension, is one
+    caller: the operator typing the caller ID finds the items and the case; the extension stays for the call back."""
+    left = await _post(client, {}, "web", LIFT, contact_phone="010-69712345转808")
+    called = await _post(client, operator, "hotline", LIFT_AGAIN, contact_phone="010-69712345")
+    await drain(model=FixedTopic(model, "城乡建设"))
+    for typed in ("010-69712345", "6971 2345", "010-69712345转808", "010-69712345-809"):
+        history = (await client.post("/api/v1/callers/items", json={"contact_phone": typed}, headers=operator)).json()
+        assert {i["id"] for i in history["items"]} == {left["id"], called["id"]}, typed
+    assert await pool.fetchval("SELECT phone FROM contacts WHERE item_id = $1", left["id"]) == "010-69712345转808"
+
+    words = {"text": "龙跃苑二区5号楼电梯又坏了", "contact_phone": "010-69712345"}
+    cases = (await client.post("/api/v1/cases/suggest", json=words, headers=operator)).json()["cases"]
+    [own] = [case for case in cases if case["caller"]]
+    assert own["case_id"] == await pool.fetchval("SELECT case_id FROM items WHERE id = $1", left["id"])

@@ -1002,6 +1002,32 @@ async def test_a_residents_follow_up_that_names_no_place_joins_their_own_case(
     assert own == {again: {case_of[first]}, patrol: set()}
 
 
+async def test_a_follow_up_from_the_caller_id_joins_the_case_reported_with_an_extension(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A resident who left their office line with 转808 and calls again, the caller ID showing the line alone, is one
+    resident: the follow-up joins their case."""
+    heating = FixedTopic(model, "城乡建设")
+    first = await post(
+        client,
+        "web",
+        "龙跃苑二区5号楼暖气一直不热，屋里只有十四度，家里有婴儿，希望供热单位上门看看。",
+        {},
+        contact_phone="010-69712345转808",
+    )
+    await drain(model=heating)
+    again = await post(
+        client,
+        "hotline",
+        "上周反映的暖气不热的事，到现在还是没人来修，屋里还是冷。",
+        operator,
+        contact_phone="010-69712345",
+    )
+    await drain(model=heating)
+    case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert case_of[0] == case_of[1]
+
+
 async def test_a_phone_many_share_is_nobodys_follow_up(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
