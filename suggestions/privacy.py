@@ -382,6 +382,11 @@ def public_phones(setting: str, *, area_code: str = "") -> frozenset[str]:
     return frozenset(numbers)
 
 
+def public_lines(phones: frozenset[str]) -> list[str]:
+    """The lines (`phone_line`) of `public_phones`' numbers, without the local forms it adds for masking."""
+    return sorted({phone_line(phone) for phone in phones if not phone.startswith(_LOCAL)})
+
+
 def contains_pii(text: str) -> bool:
     """Whether `mask_personal` would change text: it holds a personal number or a name. A tracking code is no
     personal data (it stands in the API's own paths by design), though `mask_pii` masks it too."""
