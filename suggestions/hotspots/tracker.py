@@ -124,7 +124,8 @@ LIMIT $3
 """
 
 # The open cases holding another report of the same resident, for `cases.follow_up`: the same phone on the web form
-# or to the hotline (a grid worker's reports of many problems may all carry the worker's own), received within a case's
+# or to the hotline (a grid worker's reports of many problems may all carry the worker's own; one of the district's
+# public numbers, which an operator may type for callers who give none, is nobody's), received within a case's
 # lifetime of this one, before or after it (reports are placed out of order too), rather than its 7 days: a resident may
 # chase a problem nobody else reports after a week. The phone never leaves the database. The work is bounded: the
 # phone's RESIDENT_REPORTS reports next before and next after this one in id order (ids follow intake, so these are
@@ -138,6 +139,7 @@ WITH mine AS MATERIALIZED (
     SELECT split_part(contact.phone, '转', 1) AS line, item.received_at
     FROM items item JOIN contacts contact ON contact.item_id = item.id
     WHERE item.id = $1 AND item.channel <> 'grid' AND contact.phone IS NOT NULL AND contact.anonymised_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM public_lines p WHERE p.line = split_part(contact.phone, '转', 1))
 ), theirs AS MATERIALIZED (
     SELECT before.item_id FROM mine CROSS JOIN LATERAL (
         SELECT item_id FROM contacts

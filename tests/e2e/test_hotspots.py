@@ -1029,6 +1029,34 @@ async def test_a_follow_up_from_the_caller_id_joins_the_case_reported_with_an_ex
     assert case_of[0] == case_of[1]
 
 
+async def test_the_districts_office_number_typed_for_callers_is_nobodys_follow_up(
+    client: Any, drain: Any, settings: Settings, pool: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """Callers who gave no number of their own, for whom the operator typed the centre's (SUGGESTIONS_PUBLIC_PHONES),
+    are not one resident: a later caller's words go where they lead, not to an earlier caller's case."""
+    office = msgspec.structs.replace(settings, public_phones="010-69712345")
+    heating = FixedTopic(model, "城乡建设")
+    drained = {"ctx": {"settings": office, "db_pool": pool, "model": heating}}
+    first = await post(
+        client,
+        "hotline",
+        "龙跃苑二区5号楼暖气一直不热，屋里只有十四度，家里有婴儿，希望供热单位上门看看。",
+        operator,
+        contact_phone="010-69712345",
+    )
+    await drain(**drained)
+    again = await post(
+        client,
+        "hotline",
+        "上周反映的暖气不热的事，到现在还是没人来修，屋里还是冷。",
+        operator,
+        contact_phone="6971 2345",
+    )
+    await drain(**drained)
+    case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert case_of[0] != case_of[1]
+
+
 async def test_a_phone_many_share_is_nobodys_follow_up(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
