@@ -166,10 +166,13 @@ LIMIT $3
 
 # The open cases of the caller's own reports (web form or hotline, not the grid): the phone's latest reports by id, the
 # call being taken now (the tracker reads the reports nearest the one it places instead), each step by keys and the
-# phone's index; the phone is compared in the database and goes no further.
+# phone's index; the phone is compared in the database and goes no further. One of the district's public numbers, which
+# an operator may type for callers who give none, is nobody's (`tracker.OWN_CASES`).
 CALLER_CASES = """
 WITH theirs AS MATERIALIZED (
-    SELECT item_id FROM contacts WHERE split_part(phone, '转', 1) = $1 ORDER BY item_id DESC LIMIT $4
+    SELECT item_id FROM contacts
+    WHERE split_part(phone, '转', 1) = $1 AND NOT EXISTS (SELECT 1 FROM public_lines WHERE line = $1)
+    ORDER BY item_id DESC LIMIT $4
 ), cases_of AS MATERIALIZED (
     SELECT item.case_id, array_agg(item.id ORDER BY item.id) AS reports
     FROM theirs JOIN items item ON item.id = theirs.item_id

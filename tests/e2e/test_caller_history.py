@@ -322,3 +322,18 @@ async def test_a_line_given_with_or_without_its_extension_is_one_caller(
     cases = (await client.post("/api/v1/cases/suggest", json=words, headers=operator)).json()["cases"]
     [own] = [case for case in cases if case["caller"]]
     assert own["case_id"] == await pool.fetchval("SELECT case_id FROM items WHERE id = $1", left["id"])
+
+
+async def test_the_districts_office_number_finds_no_case_of_the_callers_own(
+    client: Any, drain: Any, settings: Settings, model: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """The centre's own number (SUGGESTIONS_PUBLIC_PHONES), typed for callers who give none, is nobody's: the cases of
+    the reports left with it are not offered as the caller's own, nor are their contacts read."""
+    office = msgspec_replace(settings, public_phones="010-69712345")
+    await _post(client, operator, "hotline", LIFT, contact_phone="010-69712345")
+    await drain(ctx={"settings": office, "db_pool": pool, "model": FixedTopic(model, "城乡建设")})
+    words = {"text": "龙跃苑二区5号楼电梯又坏了", "contact_phone": "6971 2345"}
+    cases = (await client.post("/api/v1/cases/suggest", json=words, headers=operator)).json()["cases"]
+    assert cases
+    assert not [case for case in cases if case["caller"]]
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 0
