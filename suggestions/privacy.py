@@ -382,6 +382,11 @@ def public_phones(setting: str, *, area_code: str = "") -> frozenset[str]:
     return frozenset(numbers)
 
 
+def public_lines(phones: frozenset[str]) -> list[str]:
+    """The lines (`phone_line`) of `public_phones`' numbers, without the local forms it adds for masking."""
+    return sorted({phone_line(phone) for phone in phones if not phone.startswith(_LOCAL)})
+
+
 def contains_pii(text: str) -> bool:
     """Whether `mask_personal` would change text: it holds a personal number or a name. A tracking code is no
     personal data (it stands in the API's own paths by design), though `mask_pii` masks it too."""
@@ -414,6 +419,16 @@ def holds_phone_or_id(text: str) -> bool:
     )
 
 
+EXTENSION_MARK = "转"
+
+
+def phone_line(phone: str) -> str:
+    """A phone in `normalize_phone`'s form without its extension: the line a caller is known by. Their caller ID shows
+    no extension, and they give one at times and not at others; the extension is for calling them back. The database
+    compares phones so too (`split_part(phone, '转', 1)`, migration 0160)."""
+    return phone.partition(EXTENSION_MARK)[0]
+
+
 def normalize_phone(value: str, *, area_code: str = "") -> str:
     """A contact phone field in canonical form: "13812345678" for a mobile, "010-12345678" for a landline.
 
@@ -434,7 +449,7 @@ def normalize_phone(value: str, *, area_code: str = "") -> str:
     if landline is not None:
         number = f"{area_code}-{_digits(landline['local'])}"
         extension = landline["extension"]
-        return number if extension is None else f"{number}转{extension}"
+        return number if extension is None else f"{number}{EXTENSION_MARK}{extension}"
     # The rejected value stays out of the message: messages end up in logs.
     raise ValueError(
         "电话号码格式不正确：请填写手机号或固定电话 / "

@@ -59,6 +59,7 @@ from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 from redis.asyncio import ConnectionPool, Redis
 
 from suggestions.areas import cookie_name, over_https, signed_in_area
+from suggestions.privacy import phone_line
 from suggestions.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -268,7 +269,8 @@ class RateLimiter:
 
     async def phone_look_up(self, *, token_id: int, phone: str, pool: asyncpg.Pool) -> Decision:
         """Whether this token may look this phone (canonical) up now: a phone it asked about in the last
-        PHONE_SEEN_SECONDS is not counted again. Neither the phone nor the token reaches Redis but as an HMAC."""
+        PHONE_SEEN_SECONDS is not counted again, with or without an extension (`phone_line`: one caller). Neither the
+        phone nor the token reaches Redis but as an HMAC."""
         if self._strategy is None or self._connections is None or not self.caller:
             return Decision(True)
         if time.monotonic() < self._resting_until:
@@ -278,7 +280,7 @@ class RateLimiter:
             return Decision(True)
         try:
             redis = Redis(connection_pool=self._connections)
-            seen = f"{self._prefix}:{_key('phone', f'{token_id}:{phone}', secret)}"
+            seen = f"{self._prefix}:{_key('phone', f'{token_id}:{phone_line(phone)}', secret)}"
             if not await redis.set(seen, b"1", nx=True, ex=PHONE_SEEN_SECONDS):
                 return Decision(True)
             refused = await self._hit("caller", self.caller, _key("caller", str(token_id), secret))

@@ -71,7 +71,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # arrived with. Set it behind a proxy that rewrites Host.
     public_origin: str = ""
     # The office numbers staff replies and notes tell residents to call (010-69712345, separated by commas): shown as
-    # written there, where every other phone is masked. Residents' own texts are masked whatever they hold.
+    # written there, where every other phone is masked. Residents' own texts are masked whatever they hold. A report
+    # left with one is no one person's when a case counts reporters (the worker records them as it starts).
     public_phones: str = ""
     # The district's telephone area code (区号, 010 for Beijing): a landline a caller gives without it, as they dial it
     # in the district, is completed with it, so that the same phone typed either way is one caller. Empty: a landline

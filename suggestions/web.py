@@ -35,6 +35,7 @@ from suggestions.intake.service import (
 )
 from suggestions.intake.tracking_code import has_look_alikes, normalise_tracking_code
 from suggestions.metrics import ITEMS_ACCEPTED
+from suggestions.privacy import holds_phone_or_id
 from suggestions.queue import wake_classifier
 from suggestions.ratelimit import BROWSER, REFUSED, anonymous_sender
 from suggestions.settings import Settings
@@ -71,6 +72,9 @@ FIELD_MESSAGES = {
 }
 
 
+NAME_HOLDS_A_NUMBER = (
+    "称呼一栏只填称呼，如王先生、李女士。这里填的像是电话号码或身份证号：电话请填在“电话”一栏，身份证号不用填"
+)
 FOCUS_ORDER = ("text", "place", "contact_name", "contact_phone")  # the form's boxes, top to bottom
 
 RATING_CHOICES = list(RATING_TEXT.items())
@@ -178,6 +182,9 @@ def form_errors(fields: dict[str, Any], area_code: str) -> dict[str, str]:
     for name in ("place", "contact_name"):
         if name in errors and "\x00" in fields[name]:
             errors[name] = f"{FIELD_NAMES[name]}里有无法识别的字符，请删去后再提交"
+    # A phone typed one box early would be kept whole where names are shown as names (the API refuses it too).
+    if "contact_name" not in errors and holds_phone_or_id(fields.get("contact_name", "")):
+        errors["contact_name"] = NAME_HOLDS_A_NUMBER
     return errors
 
 

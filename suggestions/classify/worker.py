@@ -25,8 +25,9 @@ from suggestions.classify import store
 from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
 from suggestions.db import connection, create_pool, rerun_after_schema_change
-from suggestions.hotspots.tracker import refit_prior, review_hotspots
+from suggestions.hotspots.tracker import record_public_lines, refit_prior, review_hotspots
 from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
+from suggestions.privacy import public_phones
 from suggestions.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     if "db_pool" not in ctx:
         ctx["db_pool"] = await create_pool(settings.database_url, size=4)
         ctx["owns_pool"] = True
+    await record_public_lines(ctx["db_pool"], public_phones(settings.public_phones, area_code=settings.area_code))
     # One thread: the model's CPU work leaves the event loop free for the database and Redis.
     if "executor" not in ctx:
         ctx["executor"] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")

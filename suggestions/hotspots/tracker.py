@@ -42,6 +42,7 @@ from suggestions.hotspots.cases import (
     says_follow_up,
 )
 from suggestions.hotspots.similarity import Signature, signature, similarity
+from suggestions.privacy import public_lines
 
 # A case whose reporters (`CASE_FACTS`) reach this many is a hotspot on its own: many people see the same problem.
 CASE_HOTSPOT_REPORTS = 5
@@ -123,7 +124,8 @@ LIMIT $3
 """
 
 # The open cases holding another report of the same resident, for `cases.follow_up`: the same phone on the web form
-# or to the hotline (a grid worker's reports of many problems may all carry the worker's own), received within a case's
+# or to the hotline (a grid worker's reports of many problems may all carry the worker's own; one of the district's
+# public numbers, which an operator may type for callers who give none, is nobody's), received within a case's
 # lifetime of this one, before or after it (reports are placed out of order too), rather than its 7 days: a resident may
 # chase a problem nobody else reports after a week. The phone never leaves the database. The work is bounded: the
 # phone's RESIDENT_REPORTS reports next before and next after this one in id order (ids follow intake, so these are
@@ -134,16 +136,19 @@ RESIDENT_REPORTS = 50
 OWN_CASES_MAX = 3
 OWN_CASES = """
 WITH mine AS MATERIALIZED (
-    SELECT contact.phone, item.received_at
+    SELECT split_part(contact.phone, '转', 1) AS line, item.received_at
     FROM items item JOIN contacts contact ON contact.item_id = item.id
     WHERE item.id = $1 AND item.channel <> 'grid' AND contact.phone IS NOT NULL AND contact.anonymised_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM public_lines p WHERE p.line = split_part(contact.phone, '转', 1))
 ), theirs AS MATERIALIZED (
     SELECT before.item_id FROM mine CROSS JOIN LATERAL (
-        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id < $1 ORDER BY item_id DESC LIMIT $4
+        SELECT item_id FROM contacts
+        WHERE split_part(phone, '转', 1) = mine.line AND item_id < $1 ORDER BY item_id DESC LIMIT $4
     ) before
     UNION ALL
     SELECT after.item_id FROM mine CROSS JOIN LATERAL (
-        SELECT item_id FROM contacts WHERE phone = mine.phone AND item_id > $1 ORDER BY item_id LIMIT $4
+        SELECT item_id FROM contacts
+        WHERE split_part(phone, '转', 1) = mine.line AND item_id > $1 ORDER BY item_id LIMIT $4
     ) after
 ), earlier AS MATERIALIZED (
     SELECT DISTINCT item.case_id
@@ -232,20 +237,49 @@ SELECT received_at, risk_level FROM (
 """
 
 # Who sent a report, where the service can tell (`item` and its `contact`, joined by WITH_CONTACT): a resident by
-# their phone on the web form or to the hotline (a grid worker's phone may be the worker's own); a grid worker by
-# their token (one worker's patrol reports of a lift are one reporter, not a crowd); a resident who left no phone by
-# their browser, or their address when they kept no cookie (`items.sender_key`). The phone comes first, so that a
-# family or an office behind one address who each leave their own are as many reporters. NULL for a call taken
-# without a phone: the operator's token is on every caller's report.
+# their phone's line (with or without an extension, `privacy.phone_line`) on the web form or to the hotline (a grid
+# worker's phone may be the worker's own); a grid worker by their token (one worker's patrol reports of a lift are one
+# reporter, not a crowd); a resident who left no phone by their browser, or their address when they kept no cookie
+# (`items.sender_key`). The phone comes first, so that a family or an office behind one address who each leave their
+# own are as many reporters. NULL for a call taken without a phone: the operator's token is on every caller's report.
 SENDER = """coalesce(
-    contact.phone,
+    reporter_phone.line,
     CASE WHEN item.channel = 'grid' AND item.submitted_by IS NOT NULL THEN 'grid:' || item.submitted_by END,
     item.sender_key
 )"""
-WITH_CONTACT = """
+# A phone is no person when it is one of the district's public or office numbers (`public_lines`, which operators may
+# type for callers who give none), or when its latest RESIDENT_REPORTS reports (not the grid's) are of more than
+# OWN_CASES_MAX problems in more than one street: a switchboard, an estate office. It would make every caller it put
+# through one reporter, and a crowd would go unseen: its reports are told by the next signal instead. A resident
+# listing what is wrong in their own estate, in one street, stays one reporter (`SENDERS_ALONE`). Read by the phone's
+# index, the same lookup as OWN_CASES, once per report counted.
+WITH_CONTACT = f"""
 LEFT JOIN contacts contact
        ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
+LEFT JOIN LATERAL (
+    SELECT CASE WHEN (count(DISTINCT other.case_id) <= {OWN_CASES_MAX} OR count(DISTINCT other.street) <= 1)
+                 AND NOT EXISTS (SELECT 1 FROM public_lines p WHERE p.line = split_part(contact.phone, '转', 1))
+                THEN split_part(contact.phone, '转', 1) END AS line
+    FROM (
+        SELECT item_id FROM contacts
+        WHERE split_part(phone, '转', 1) = split_part(contact.phone, '转', 1)
+        ORDER BY item_id DESC LIMIT {RESIDENT_REPORTS}
+    ) theirs
+    JOIN items other ON other.id = theirs.item_id AND other.channel <> 'grid'
+) reporter_phone ON true
+"""  # noqa: S608 (constants put together)
+RECORD_PUBLIC_LINES = """
+WITH gone AS (DELETE FROM public_lines WHERE line <> ALL($1::text[]))
+INSERT INTO public_lines (line) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING
 """
+
+
+async def record_public_lines(conn: Any, phones: frozenset[str]) -> None:
+    """Make `public_lines` the lines of these numbers (`privacy.public_phones`' form): the settings of the worker that
+    starts, which every worker of a district shares."""
+    await conn.execute(RECORD_PUBLIC_LINES, public_lines(phones))
+
+
 # Reporters: one sender however often they report (one person sending a complaint again in other words, under new
 # Idempotency-Keys, is one reporter), and a report whose sender is not known as one of its own but its copies.
 CASE_FACTS = f"""

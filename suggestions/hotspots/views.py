@@ -25,6 +25,7 @@ from suggestions.hotspots.tracker import (
     candidate_from_row,
 )
 from suggestions.intake.schema import Channel, RowId, Status
+from suggestions.privacy import phone_line
 from suggestions.triage.ratings import Tally, case_replies
 
 MEMBERS_SHOWN = 50
@@ -165,10 +166,13 @@ LIMIT $3
 
 # The open cases of the caller's own reports (web form or hotline, not the grid): the phone's latest reports by id, the
 # call being taken now (the tracker reads the reports nearest the one it places instead), each step by keys and the
-# phone's index; the phone is compared in the database and goes no further.
+# phone's index; the phone is compared in the database and goes no further. One of the district's public numbers, which
+# an operator may type for callers who give none, is nobody's (`tracker.OWN_CASES`).
 CALLER_CASES = """
 WITH theirs AS MATERIALIZED (
-    SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT $4
+    SELECT item_id FROM contacts
+    WHERE split_part(phone, '转', 1) = $1 AND NOT EXISTS (SELECT 1 FROM public_lines WHERE line = $1)
+    ORDER BY item_id DESC LIMIT $4
 ), cases_of AS MATERIALIZED (
     SELECT item.case_id, array_agg(item.id ORDER BY item.id) AS reports
     FROM theirs JOIN items item ON item.id = theirs.item_id
@@ -267,13 +271,16 @@ def _since(why: dict[str, Any]) -> str:
 def explain(kind: str, street: str | None, topic: str | None, why: dict[str, Any], case_id: int | None = None) -> str:
     where = f"{street or '地点不详'}·{topic or '未分类'}"
     if kind == "burst":
+        # Staff read a tail probability (p=1.9e-06) as nothing: the norm is said as a count over as many days, the
+        # probability stays in `why`. Every burst listed passed its bar (`bursts.MAX_P_VALUE`): far above the norm.
+        days, expected = why["window_days"], why["expected"]
+        usual = "不到 1 个" if expected < 1 else f"约 {int(expected + 0.5)} 个"
+        norm = f"远高于平常：平常 {days} 天{usual}，这 {days} 天 {why['problems']} 个"
         # What the norm rests on: before the district has days of records (`bursts.burst`: history_start), the prior.
         if why.get("baseline_days") == 0:
-            norm = f"按全区估计常态约 {why['expected']} 个（此前尚无记录，p={why['p_value']}）"
+            norm += "（平常数按全区估计，此前尚无记录）"
         elif "baseline_days" in why:
-            norm = f"常态约 {why['expected']} 个（据前 {why['baseline_days']} 天，p={why['p_value']}）"
-        else:
-            norm = f"常态约 {why['expected']} 个（p={why['p_value']}）"
+            norm += f"（平常数据前 {why['baseline_days']} 天）"
         counted = f"{where}：{_since(why)}{why['problems']} 个不同问题，{norm}"
         if "set_aside" not in why:
             return counted
@@ -349,7 +356,9 @@ async def suggest_cases(
     # The cases the tracker would still add a report to: active within the window, opened within their lifetime.
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES, now - CASE_LIFETIME)
     own_rows = (
-        await conn.fetch(CALLER_CASES, caller.phone, now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS)
+        await conn.fetch(
+            CALLER_CASES, phone_line(caller.phone), now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS
+        )
         if caller
         else []
     )

@@ -35,7 +35,7 @@ from suggestions.hotspots.tracker import (
     relift,
 )
 from suggestions.intake.schema import ContactName, ContactPhone, ExternalId, Kind, PathId, Place, Status, Strict
-from suggestions.intake.service import as_one_line, checked_phone, shows_anything
+from suggestions.intake.service import as_one_line, checked_contact_name, checked_phone, shows_anything
 from suggestions.privacy import NAME_PLACEHOLDER, mask_pii
 from suggestions.settings import Settings
 
@@ -130,6 +130,7 @@ async def amend(
     if "kind" in sent:
         wanted["kind"] = sent["kind"]
     if "contact_name" in sent:
+        checked_contact_name(sent["contact_name"])
         wanted["contact_name"] = _as_kept(sent["contact_name"])
     if "contact_phone" in sent:
         wanted["contact_phone"] = checked_phone(sent["contact_phone"], area_code=area_code)

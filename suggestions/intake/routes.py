@@ -31,7 +31,7 @@ from suggestions.auth import (
 from suggestions.errors import InvalidInput, problem_responses
 from suggestions.headers import from_elsewhere
 from suggestions.intake import store
-from suggestions.intake.callers import CLOSED_SHOWN_DAYS, CallerHistory, caller_history
+from suggestions.intake.callers import CLOSED_SHOWN_DAYS, OPEN_SHOWN, CallerHistory, caller_history
 from suggestions.intake.schema import NO_NUL, ContactPhone, ItemCreated, ItemIn, Progress, Strict, Tracking
 from suggestions.intake.service import accept_item, checked_phone, resent_key, token_sender
 from suggestions.intake.tracking_code import normalise_tracking_code, reading_key
@@ -262,7 +262,8 @@ CALLER_PATH = "/api/v1/callers/items"
     tags=["intake"],
     summary="The caller's earlier items, by the caller's phone sent in the body",
     description=(
-        "For an operator taking a call: the items left with this phone (not the grid's), every one not closed first, "
+        "For an operator taking a call: the items left with this phone (not the grid's), the latest "
+        f"{OPEN_SHOWN} not closed first (`open` counts them all, `open_not_listed` those not listed: a switchboard), "
         f"then the latest `limit` of those closed in the last {CLOSED_SHOWN_DAYS} days (`closed` counts them all, "
         "`truncated` says some are not listed), newest first in each, with status, topic, desk, case and the first "
         "words masked; `message` says it in a sentence, and says so when there are none. POST, "

@@ -139,6 +139,7 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
     if (item.lat is None) != (item.lon is None):
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
     checked_external_id(item.external_id)
+    checked_contact_name(item.contact_name)
     name = as_one_line(item.contact_name) if item.contact_name else None
     return _Checked(
         text=text,
@@ -171,6 +172,20 @@ def checked_external_id(value: str | None) -> None:
     message, which may be logged."""
     if value is not None and holds_phone_or_id(value):
         raise InvalidInput("external_id", WORK_ORDER_HOLDS_A_NUMBER)
+
+
+NAME_HOLDS_A_NUMBER = (
+    "称呼一栏只填称呼，如王先生、李女士：这里填的像是电话号码或身份证号，"
+    "电话请填在电话（contact_phone）里，身份证号不用登记 / "
+    "contact_name is how to address the person: this looks like a phone or ID number; a phone goes in contact_phone"
+)
+
+
+def checked_contact_name(value: str | None) -> None:
+    """A name is shown to staff as a name, masked as one: a phone or ID number typed into its box would be kept there
+    whole, and the caller's history would never find the phone. The value stays out of the message."""
+    if value is not None and holds_phone_or_id(value):
+        raise InvalidInput("contact_name", NAME_HOLDS_A_NUMBER)
 
 
 def token_sender(principal: Principal) -> str | None:

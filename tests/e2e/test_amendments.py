@@ -112,6 +112,8 @@ async def test_who_may_correct_what_and_when(
     assert (empty.status_code, empty.json()["errors"][0]["field"]) == (422, "place")
     phone = await client.post(url, json={"contact_phone": "12"}, headers=operator)
     assert (phone.status_code, phone.json()["errors"][0]["field"]) == (422, "contact_phone")
+    number_as_name = await client.post(url, json={"contact_name": "13912345678"}, headers=operator)
+    assert (number_as_name.status_code, number_as_name.json()["errors"][0]["field"]) == (422, "contact_name")
     unknown = await client.post("/api/v1/work-orders/amend", json={"external_id": "GD0", "kind": "help"}, headers=staff)
     assert (unknown.status_code, unknown.json()["errors"][0]["field"]) == (422, "channel")
     by_staff = await client.post(url, json={"kind": "help"}, headers=staff)

@@ -42,6 +42,10 @@ def problem_fields(response: Any) -> set[str]:
         ({**VALID, "text": "垃圾桶\x00满了"}, "text"),
         ({**VALID, "place": "城北街道\x00"}, "place"),
         ({**VALID, "contact_name": "\x00"}, "contact_name"),
+        # A caller's number in the name box would be kept there whole, where names are shown as names.
+        ({**VALID, "contact_name": "13912345678"}, "contact_name"),
+        ({**VALID, "contact_name": "王先生 010-69712345"}, "contact_name"),
+        ({**VALID, "contact_name": "110105199003071234"}, "contact_name"),
         ([VALID], "body"),
     ],
 )

@@ -261,12 +261,79 @@ async def test_a_mobile_with_the_trunk_zero_of_a_caller_id_is_the_same_caller(
     assert [i["id"] for i in history.json()["items"]] == [shown["id"]]
 
 
-async def test_a_landline_typed_with_or_without_its_area_code_counts_once_against_the_limit(
+async def test_a_landline_typed_with_or_without_its_area_code_or_extension_counts_once_against_the_limit(
     settings: Settings, pool: asyncpg.Pool, queue: Any, model: Any, gazetteer: Any, operator: dict[str, str]
 ) -> None:
     limited = msgspec_replace(settings, rate_limit_caller="1/minute")
     async with app_client(limited, pool, queue, model, gazetteer) as client:
         history = partial(looked_up, client, operator)
 
-        assert [await history(typed) for typed in ("6971 2345", "010-69712345", "01069712345")] == [200] * 3
-        assert await history("010-69712346") == 429
+        typed = ("6971 2345", "010-69712345", "01069712345", "010-69712345转808", "6971 2345-809")
+        assert [await history(phone) for phone in typed] == [200] * 5
+        assert await history("010-69712346转808") == 429
+
+
+async def test_a_switchboards_open_items_are_cut_short_said_so_and_only_those_listed_read(
+    client: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """A switchboard with hundreds of open items: the operator reads the latest of them and how many more there are,
+    not a screen of hundreds, and the contact-read log records what was shown."""
+    open_ids = await pool.fetch(
+        """
+        INSERT INTO items (tracking_code, channel, text, text_masked, status, received_at)
+        SELECT 'T' || n, 'hotline', '第' || n || '次反映路灯', '第' || n || '次反映路灯', 'open',
+               now() - make_interval(hours => n)
+        FROM generate_series(1, 300) AS n
+        RETURNING id
+        """
+    )
+    await pool.execute(
+        "INSERT INTO contacts (item_id, phone) SELECT unnest($1::bigint[]), $2",
+        [r["id"] for r in open_ids],
+        "010-69712345",
+    )
+    history = (
+        await client.post("/api/v1/callers/items", json={"contact_phone": "010-69712345"}, headers=operator)
+    ).json()
+    listed = history["items"]
+    assert 0 < len(listed) <= 50
+    assert history["open"] == 300
+    assert history["open_not_listed"] == 300 - len(listed)
+    # The latest, newest first.
+    assert [i["id"] for i in listed] == [r["id"] for r in open_ids[: len(listed)]]
+    assert f"该号码有 300 件未办结，只列出最近的 {len(listed)} 件" in history["message"]
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == len(listed)
+
+
+async def test_a_line_given_with_or_without_its_extension_is_one_caller(
+    client: Any, drain: Any, model: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """A caller who left 转808 on the form and calls from the same line, whose caller ID shows no extension, is one
+    caller: the operator typing the caller ID finds the items and the case; the extension stays for the call back."""
+    left = await _post(client, {}, "web", LIFT, contact_phone="010-69712345转808")
+    called = await _post(client, operator, "hotline", LIFT_AGAIN, contact_phone="010-69712345")
+    await drain(model=FixedTopic(model, "城乡建设"))
+    for typed in ("010-69712345", "6971 2345", "010-69712345转808", "010-69712345-809"):
+        history = (await client.post("/api/v1/callers/items", json={"contact_phone": typed}, headers=operator)).json()
+        assert {i["id"] for i in history["items"]} == {left["id"], called["id"]}, typed
+    assert await pool.fetchval("SELECT phone FROM contacts WHERE item_id = $1", left["id"]) == "010-69712345转808"
+
+    words = {"text": "龙跃苑二区5号楼电梯又坏了", "contact_phone": "010-69712345"}
+    cases = (await client.post("/api/v1/cases/suggest", json=words, headers=operator)).json()["cases"]
+    [own] = [case for case in cases if case["caller"]]
+    assert own["case_id"] == await pool.fetchval("SELECT case_id FROM items WHERE id = $1", left["id"])
+
+
+async def test_the_districts_office_number_finds_no_case_of_the_callers_own(
+    client: Any, drain: Any, settings: Settings, model: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """The centre's own number (SUGGESTIONS_PUBLIC_PHONES), typed for callers who give none, is nobody's: the cases of
+    the reports left with it are not offered as the caller's own, nor are their contacts read."""
+    office = msgspec_replace(settings, public_phones="010-69712345")
+    await _post(client, operator, "hotline", LIFT, contact_phone="010-69712345")
+    await drain(ctx={"settings": office, "db_pool": pool, "model": FixedTopic(model, "城乡建设")})
+    words = {"text": "龙跃苑二区5号楼电梯又坏了", "contact_phone": "6971 2345"}
+    cases = (await client.post("/api/v1/cases/suggest", json=words, headers=operator)).json()["cases"]
+    assert cases
+    assert not [case for case in cases if case["caller"]]
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 0

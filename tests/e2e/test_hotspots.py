@@ -12,6 +12,7 @@ import pytest
 
 from ml.serving import Prediction
 from suggestions.auth import create_token
+from suggestions.settings import Settings
 from suggestions.signin import form_key
 
 LIFT_ROAD = "龙泽园街道 龙跃苑二区"
@@ -567,7 +568,7 @@ async def test_a_burst_says_how_much_history_its_norm_rests_on(
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["baseline_days"] == 0
-    assert f"按全区估计常态约 {burst['why']['expected']} 个（此前尚无记录" in burst["explanation"], burst["explanation"]
+    assert "（平常数按全区估计，此前尚无记录）" in burst["explanation"], burst["explanation"]
 
     # The month before comes in (an import of earlier records): the next verdict rests on it.
     await quiet_noise_history(pool, datetime.now(UTC).date())
@@ -576,7 +577,7 @@ async def test_a_burst_says_how_much_history_its_norm_rests_on(
     [burst] = await listed_of(client, staff, "burst")
     days = burst["why"]["baseline_days"]
     assert days > 20
-    assert f"常态约 {burst['why']['expected']} 个（据前 {days} 天" in burst["explanation"], burst["explanation"]
+    assert f"（平常数据前 {days} 天）" in burst["explanation"], burst["explanation"]
 
 
 async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
@@ -1002,6 +1003,60 @@ async def test_a_residents_follow_up_that_names_no_place_joins_their_own_case(
     assert own == {again: {case_of[first]}, patrol: set()}
 
 
+async def test_a_follow_up_from_the_caller_id_joins_the_case_reported_with_an_extension(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A resident who left their office line with 转808 and calls again, the caller ID showing the line alone, is one
+    resident: the follow-up joins their case."""
+    heating = FixedTopic(model, "城乡建设")
+    first = await post(
+        client,
+        "web",
+        "龙跃苑二区5号楼暖气一直不热，屋里只有十四度，家里有婴儿，希望供热单位上门看看。",
+        {},
+        contact_phone="010-69712345转808",
+    )
+    await drain(model=heating)
+    again = await post(
+        client,
+        "hotline",
+        "上周反映的暖气不热的事，到现在还是没人来修，屋里还是冷。",
+        operator,
+        contact_phone="010-69712345",
+    )
+    await drain(model=heating)
+    case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert case_of[0] == case_of[1]
+
+
+async def test_the_districts_office_number_typed_for_callers_is_nobodys_follow_up(
+    client: Any, drain: Any, settings: Settings, pool: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """Callers who gave no number of their own, for whom the operator typed the centre's (SUGGESTIONS_PUBLIC_PHONES),
+    are not one resident: a later caller's words go where they lead, not to an earlier caller's case."""
+    office = msgspec.structs.replace(settings, public_phones="010-69712345")
+    heating = FixedTopic(model, "城乡建设")
+    drained = {"ctx": {"settings": office, "db_pool": pool, "model": heating}}
+    first = await post(
+        client,
+        "hotline",
+        "龙跃苑二区5号楼暖气一直不热，屋里只有十四度，家里有婴儿，希望供热单位上门看看。",
+        operator,
+        contact_phone="010-69712345",
+    )
+    await drain(**drained)
+    again = await post(
+        client,
+        "hotline",
+        "上周反映的暖气不热的事，到现在还是没人来修，屋里还是冷。",
+        operator,
+        contact_phone="6971 2345",
+    )
+    await drain(**drained)
+    case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert case_of[0] != case_of[1]
+
+
 async def test_a_phone_many_share_is_nobodys_follow_up(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
@@ -1025,15 +1080,64 @@ async def test_a_phone_many_share_is_nobodys_follow_up(
     assert [member["id"] for member in case["members"]] == [again]
 
 
+@pytest.mark.parametrize(
+    "phones",
+    [
+        ["13912340005"] * 5,
+        # four residents, one of whom gave their office line with its extension, then called from it (the caller ID
+        # shows the line alone)
+        ["13912340005", "13912340006", "13912340007", "010-69712345转808", "6971 2345"],
+    ],
+)
 async def test_a_case_hotspot_counts_reporters_not_reports(
-    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], phones: list[str]
 ) -> None:
-    # One resident calling five times about the lift is one reporter, however often they call.
-    for _, text in LIFT:
-        await post(client, "hotline", text, operator, contact_phone="13912340005")
+    # One resident calling five times about the lift is one reporter, however often they call, from whichever
+    # extension of their line.
+    for (_, text), phone in zip(LIFT, phones, strict=True):
+        await post(client, "hotline", text, operator, contact_phone=phone)
     await drain(model=FixedTopic(model, "城乡建设"))
     hotspots = (await client.get("/api/v1/hotspots", headers=staff)).json()["hotspots"]
     assert not [h for h in hotspots if h["kind"] == "case"]
+
+
+async def test_callers_put_through_by_a_switchboard_that_reports_problems_all_over_are_each_a_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A switchboard (an estate office's, a company's) that has reported many different problems in different streets
+    is no one person: the residents it put through about one lift are as many reporters as they are, and the crowd
+    is a hotspot."""
+    switchboard = "010-69712345"
+    elsewhere = [
+        "天通苑北街道天通西苑三区12号楼暖气一直不热，屋里只有十四度。",
+        "回龙观街道龙禧苑三区门口的路灯坏了半个月，晚上很黑。",
+        "沙河镇于辛庄村的垃圾站很久没有清运，气味很大。",
+        "城北街道西关路口的红绿灯坏了，车辆乱行很危险。",
+    ]
+    for text in elsewhere:
+        await post(client, "hotline", text, operator, contact_phone=switchboard)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    phones = ["13912340005", "13912340006", switchboard, f"{switchboard}转808", switchboard]
+    for (_, text), phone in zip(LIFT, phones, strict=True):
+        await post(client, "hotline", text, operator, contact_phone=phone)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [crowd] = await listed_of(client, staff, "case")
+    assert crowd["why"]["reporters"] == 5
+
+
+async def test_callers_who_gave_the_districts_office_number_are_each_a_reporter(
+    client: Any, drain: Any, settings: Settings, pool: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """An operator who types the centre's own number (SUGGESTIONS_PUBLIC_PHONES) for callers who give none has not
+    made them one person: the crowd they are is a hotspot."""
+    office = msgspec.structs.replace(settings, public_phones="010-69712345")
+    phones = ["13912340005", "13912340006", "13912340007", "010-69712345", "6971 2345"]
+    for (_, text), phone in zip(LIFT, phones, strict=True):
+        await post(client, "hotline", text, operator, contact_phone=phone)
+    lift = FixedTopic(model, "城乡建设")
+    await drain(ctx={"settings": office, "db_pool": pool, "model": lift})
+    [crowd] = await listed_of(client, staff, "case")
+    assert crowd["why"]["reporters"] == 5
 
 
 async def test_residents_sending_one_letter_each_under_their_own_name_and_phone_are_each_a_reporter(

@@ -457,6 +457,19 @@ async def test_the_form_says_what_is_kept_and_for_how_long(
         assert 'aria-describedby="privacy"' in box.group(0)
 
 
+async def test_a_phone_typed_into_the_name_box_is_sent_back_to_the_phone_box(client: Any, pool: Any) -> None:
+    """A number in the name box would be kept whole where names are shown as names: the resident is told where it
+    goes, and nothing is stored."""
+    page = await client.post("/submit", data=form(text="楼道灯坏了", contact_name="王 13912345678"))
+    assert page.status_code == 422
+    errors = re.findall(r'class="error"[^>]*>([^<]*)', page.text)
+    assert len(errors) == 1
+    assert "电话" in errors[0]
+    assert re.search(r'<input[^>]*id="contact_name"[^>]*autofocus', page.text)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM contacts") == 0
+
+
 @pytest.mark.parametrize(("field", "box"), [("place", "place"), ("contact_name", "contact_name")])
 async def test_an_invisible_character_pasted_into_a_short_field_is_named_as_such(
     client: Any, field: str, box: str

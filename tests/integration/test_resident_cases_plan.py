@@ -9,9 +9,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from suggestions.hotspots.tracker import CASE_LIFETIME, OWN_CASES, RESIDENT_REPORTS
+from suggestions.hotspots.tracker import CASE_FACTS, CASE_LIFETIME, OWN_CASES, RESIDENT_REPORTS
 from suggestions.hotspots.views import CALLER_CASES
-from suggestions.intake.callers import CALLER_ITEMS, CLOSED_SHOWN_DAYS
+from suggestions.intake.callers import CALLER_ITEMS, CLOSED_SHOWN_DAYS, OPEN_SHOWN
 
 
 async def fill(conn: Any) -> int:
@@ -60,8 +60,17 @@ async def test_a_callers_items_are_read_by_key_all_of_them(conn: Any) -> None:
     """The caller's history reads every item of the phone (an open one is never left out for being old): by the
     phone's index and the items' keys, not by reading every item stored."""
     await fill(conn)
-    args = ("1390000007", 20, datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS), 60)
+    args = ("1390000007", 20, datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS), 60, OPEN_SHOWN)
     root = await plan(conn, CALLER_ITEMS, *args)
     assert scans_of(root, "items") == ["Index Scan"]
     assert scans_of(root, "contacts") in (["Index Only Scan"], ["Index Scan"], ["Bitmap Heap Scan"])
-    assert len(await conn.fetch(CALLER_ITEMS, *args)) == 40  # every one of its items, all open
+    assert len(await conn.fetch(CALLER_ITEMS, *args)) == min(40, OPEN_SHOWN)  # the latest of its 40, all open
+
+
+async def test_a_cases_reporters_are_told_by_the_phones_index(conn: Any) -> None:
+    """Whether a reporter's phone is shared is read by the phone's line, by its index, for each report of the case."""
+    newest = await fill(conn)
+    case_id = await conn.fetchval("SELECT case_id FROM items WHERE id = $1", newest)
+    root = await plan(conn, CASE_FACTS, case_id)
+    assert set(scans_of(root, "contacts")) <= {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
+    assert (await conn.fetchrow(CASE_FACTS, case_id))["reporters"] >= 1

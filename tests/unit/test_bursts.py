@@ -17,6 +17,7 @@ from suggestions.hotspots.bursts import (
     escalation,
     weekly_profile,
 )
+from suggestions.hotspots.views import explain
 
 TODAY = date(2026, 3, 20)
 
@@ -259,3 +260,17 @@ def test_reports_all_at_one_moment_have_no_slope() -> None:
     result = escalation(reports(1, 2, 3, hours_apart=0.0))
     assert result.slope_per_day == 0.0
     assert result.span_days == 0.0
+
+
+def test_a_bursts_explanation_says_how_far_above_the_norm_in_words_staff_read() -> None:
+    """Staff read "p=1.9e-06" as nothing: the explanation says the norm for as many days and the count, in words; the
+    number stays in `why` for those who want it."""
+    why = {"problems": 12, "expected": 1.83, "window_days": 3, "baseline_days": 28, "p_value": 1.9e-06}
+    said = explain("burst", "城北街道", "环境保护", why)
+    assert "p=" not in said
+    assert "e-0" not in said
+    assert "远高于平常：平常 3 天约 2 个，这 3 天 12 个" in said, said
+    assert "平常数据前 28 天" in said
+    first_days = explain("burst", "城北街道", "环境保护", {**why, "baseline_days": 0, "expected": 0.4})
+    assert "平常 3 天不到 1 个" in first_days, first_days
+    assert "按全区估计" in first_days, first_days
