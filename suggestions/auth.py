@@ -7,6 +7,7 @@ PostgreSQL, so a revoked token stops working in every API process at once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import secrets
 import time
@@ -26,6 +27,8 @@ from suggestions.errors import DATABASE_OUTAGES
 
 Role = Literal["operator", "grid", "staff", "admin", "monitor"]
 ROLES: tuple[Role, ...] = ("operator", "grid", "staff", "admin", "monitor")
+log = logging.getLogger(__name__)
+
 TOKEN_PREFIX = "sgt_"  # noqa: S105 (a prefix that makes leaked tokens easy to spot, not a secret)
 
 # Who may enter items on each channel. Residents use the web channel without a token.
@@ -189,6 +192,16 @@ WHERE id = $1 AND (last_used_on IS NULL OR last_used_on < (now() AT TIME ZONE $2
 """
 
 
+# Why the day of a token's use may go unrecorded while its look-up stood: the server refused or cancelled the write
+# alone, which outside a transaction leaves the connection as it was.
+UNRECORDED_USE = (
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], db: Any = None) -> Principal | None:
     """The caller's principal, None without a token; a token that is present but unknown is refused.
 
@@ -218,7 +231,12 @@ async def principal_for_token(db: Any, token: str, *, zone: str) -> Principal | 
     if row is None:
         return None
     if row["unrecorded"] and not db.is_in_transaction():
-        await db.execute(RECORD_USE, row["id"], zone, timeout=QUICK_STATEMENT_SECONDS)
+        try:
+            await db.execute(RECORD_USE, row["id"], zone, timeout=QUICK_STATEMENT_SECONDS)
+        except UNRECORDED_USE as exc:
+            # The token is known all the same: a server that takes no writes for now (a failover, a full disk) or a
+            # row held past the limit is no reason to refuse a request that may only read.
+            log.warning("the day of token %s's use is not recorded: %s", row["id"], type(exc).__name__)
     return Principal(token_id=row["id"], role=row["role"])
 
 

@@ -35,3 +35,31 @@ async def test_a_look_up_inside_a_transaction_writes_nothing(conn: Any) -> None:
     async with conn.transaction():
         assert await principal_for_token(conn, token, zone=ZONE) is not None
     assert await conn.fetchval("SELECT last_used_on FROM api_tokens") is None
+
+
+async def test_a_server_that_takes_no_writes_still_knows_the_token(conn: Any) -> None:
+    """A failover's demoted primary, or a server read-only to protect a full disk: the day of use is not recorded,
+    and the request it came with is answered as it was before days of use were recorded, not refused with a 503."""
+    token = await create_token(conn, role="staff")
+    await conn.execute("SET default_transaction_read_only = on")
+    try:
+        principal = await principal_for_token(conn, token, zone=ZONE)
+    finally:
+        await conn.execute("RESET default_transaction_read_only")
+    assert principal is not None
+    assert principal.role == "staff"
+    assert await conn.fetchval("SELECT last_used_on FROM api_tokens") is None
+
+
+async def test_a_tokens_row_held_by_a_long_transaction_does_not_hold_the_request(conn: Any, pool: Any) -> None:
+    """A transaction that holds the token's row (a migration, a revocation waiting on its commit) past the statement
+    limit: the day is recorded by a later request, and this one is answered."""
+    token = await create_token(conn, role="staff")
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM api_tokens FOR UPDATE")
+        await conn.execute("SET lock_timeout = '100ms'")
+        try:
+            principal = await principal_for_token(conn, token, zone=ZONE)
+        finally:
+            await conn.execute("RESET lock_timeout")
+    assert principal is not None
