@@ -74,3 +74,22 @@ async def test_a_cases_reporters_are_told_by_the_phones_index(conn: Any) -> None
     root = await plan(conn, CASE_FACTS, case_id)
     assert set(scans_of(root, "contacts")) <= {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
     assert (await conn.fetchrow(CASE_FACTS, case_id))["reporters"] >= 1
+
+
+# How the release before the phones' lines compared phones, whole, in the caller's history, the caller's cases and the
+# tracker's follow-ups: its API and workers run on while a rolling deploy applies this release's migrations.
+PREVIOUS_RELEASE_LOOKUPS = (
+    "SELECT item_id FROM contacts WHERE phone = $1",
+    "SELECT item_id FROM contacts WHERE phone = $1 ORDER BY item_id DESC LIMIT 50",
+    "SELECT item_id FROM contacts WHERE phone = $1 AND item_id < $2 ORDER BY item_id DESC LIMIT 50",
+    "SELECT item_id FROM contacts WHERE phone = $1 AND item_id > $2 ORDER BY item_id LIMIT 50",
+)
+
+
+async def test_the_previous_releases_phone_lookups_keep_an_index_during_a_deploy(conn: Any) -> None:
+    """Without one, each call taken and each report placed by the release still running read every contact stored."""
+    newest = await fill(conn)
+    for query in PREVIOUS_RELEASE_LOOKUPS:
+        args = ("1390000007",) if "$2" not in query else ("1390000007", newest - 1000)
+        root = await plan(conn, query, *args)
+        assert "Seq Scan" not in scans_of(root, "contacts"), query
