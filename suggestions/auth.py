@@ -11,6 +11,7 @@ import logging
 import math
 import secrets
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, Literal
@@ -65,7 +66,9 @@ def label_problem(label: str) -> str | None:
     """Why a token's label cannot be kept, None if it can: one line of printable text that admins read in a list."""
     if len(label) > TOKEN_LABEL_MAX:
         return f"at most {TOKEN_LABEL_MAX} characters"
-    if not label.isprintable():
+    # A space of any width is printable here (Python's isprintable counts only the ASCII one): a Chinese input method
+    # types U+3000 between a role and a name, a name pasted from a web page brings U+00A0.
+    if not all(char.isprintable() or unicodedata.category(char) == "Zs" for char in label):
         return "printable characters only (no line breaks or control characters)"
     return None
 

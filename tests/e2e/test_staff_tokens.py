@@ -108,8 +108,20 @@ async def test_a_token_form_is_checked_before_anything_is_created(client: Any, p
     assert elsewhere.status_code == 403
     assert await pool.fetchval("SELECT count(*) FROM api_tokens") == 1
 
+    # A full-width space, as a Chinese input method types it between a role and a name, is no control character.
+    wide = await client.post("/staff/tokens", data={**form, "role": "operator", "label": "话务员\u3000王芳"})
+    assert wide.status_code == 200, wide.text
+    assert await pool.fetchval("SELECT count(*) FROM api_tokens WHERE label = '话务员\u3000王芳'") == 1
+
     admin = await client.post(
-        "/staff/tokens", data={**form, "role": "admin", "label": "新管理员", "admin_confirmed": "1"}
+        "/staff/tokens",
+        data={
+            **form,
+            "submission": submission_of(page) + "2",
+            "role": "admin",
+            "label": "新管理员",
+            "admin_confirmed": "1",
+        },
     )
     assert admin.status_code == 200
     assert "这是管理员令牌" in admin.text
