@@ -48,6 +48,11 @@ WHERE nth <= CASE WHEN status = 'closed' THEN $2::bigint ELSE $5::bigint END
 ORDER BY status = 'closed', received_at DESC, id DESC
 """
 
+# The district's own and office numbers (`tracker.record_public_lines`), which an operator may type for a caller who
+# gives none: the items left with one are other callers', not this one's.
+PUBLIC_LINE = "SELECT EXISTS (SELECT 1 FROM public_lines WHERE line = $1)"
+PUBLIC_LINE_MESSAGE = "该号码是本区的公共号码，不是来电人自己的电话：不列出其他来电人用它登记的诉求"
+
 RECORD_READS = """
 INSERT INTO contact_reads (item_id, read_by, purpose) SELECT unnest($1::bigint[]), $2, 'caller_history'
 """
@@ -73,7 +78,7 @@ class CallerHistory(msgspec.Struct, kw_only=True):
     open_not_listed: int  # how many of those are not listed (more than OPEN_SHOWN: a switchboard)
     closed: int  # how many were closed in the last CLOSED_SHOWN_DAYS days, listed or not
     truncated: bool  # some of those closed are not listed (more than the limit)
-    shared: bool  # on more open cases than one resident has: a switchboard or a committee's landline, not one person
+    shared: bool  # no one person's: on more open cases than one resident has (a switchboard), or a public number
     message: str  # the same in a sentence for the operator, and plainly so when there is nothing
 
 
@@ -97,9 +102,13 @@ def _message(items: list[CallerItem], open_count: int, closed: int, shared: bool
 @rerun_after_schema_change
 async def caller_history(conn: Any, *, phone: str, who: int, limit: int, status_text: dict[str, str]) -> CallerHistory:
     """The items left with this phone (canonical form), with or without an extension (`phone_line`), the reads recorded
-    in the same transaction."""
+    in the same transaction; none for one of the district's public numbers (`shared`, and the message says why)."""
     since = datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS)
     async with conn.transaction():
+        if await conn.fetchval(PUBLIC_LINE, phone_line(phone)):
+            return CallerHistory(
+                items=[], open=0, open_not_listed=0, closed=0, truncated=False, shared=True, message=PUBLIC_LINE_MESSAGE
+            )
         rows = await conn.fetch(CALLER_ITEMS, phone_line(phone), limit, since, SUMMARY_LENGTH, OPEN_SHOWN)
         if rows:
             await conn.execute(RECORD_READS, [row["id"] for row in rows], who)

@@ -337,3 +337,24 @@ async def test_the_districts_office_number_finds_no_case_of_the_callers_own(
     assert cases
     assert not [case for case in cases if case["caller"]]
     assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 0
+
+
+async def test_the_districts_office_number_lists_no_earlier_callers_items_as_the_callers_own(
+    client: Any, drain: Any, settings: Settings, model: Any, pool: asyncpg.Pool, operator: dict[str, str]
+) -> None:
+    """The centre's own number, typed for a caller who gives none, is nobody's: the items other callers left with it
+    are neither listed to the operator as this caller's nor recorded as reads of those callers' contacts; the
+    operator is told why the list is empty (the suggestions already find no case of the caller's own with it)."""
+    office = msgspec_replace(settings, public_phones="010-69712345")
+    await _post(client, operator, "hotline", LIFT, contact_phone="010-69712345")
+    await _post(client, operator, "hotline", LIFT_AGAIN, contact_phone="010-69712345转808")
+    await drain(ctx={"settings": office, "db_pool": pool, "model": FixedTopic(model, "城乡建设")})
+    for phone in ("010-69712345", "6971 2345", "010-69712345转808"):
+        answer = await client.post("/api/v1/callers/items", json={"contact_phone": phone}, headers=operator)
+        assert answer.status_code == 200, answer.text
+        history = answer.json()
+        assert history["items"] == []
+        assert history["open"] == 0
+        assert history["shared"] is True
+        assert "公共号码" in history["message"]
+    assert await pool.fetchval("SELECT count(*) FROM contact_reads") == 0
