@@ -248,16 +248,19 @@ SENDER = """coalesce(
     item.sender_key
 )"""
 # A phone is no person when it is one of the district's public or office numbers (`public_lines`, which operators may
-# type for callers who give none), or when its latest RESIDENT_REPORTS reports (not the grid's) are of more than
-# OWN_CASES_MAX problems in more than one street: a switchboard, an estate office. It would make every caller it put
-# through one reporter, and a crowd would go unseen: its reports are told by the next signal instead. A resident
-# listing what is wrong in their own estate, in one street, stays one reporter (`SENDERS_ALONE`). Read by the phone's
-# index, the same lookup as OWN_CASES, once per report counted.
+# type for callers who give none), or when it is a landline whose latest RESIDENT_REPORTS reports (not the grid's) are
+# of more than OWN_CASES_MAX problems in more than one street: a switchboard, an estate office. It would make every
+# caller it put through one reporter, and a crowd would go unseen: its reports are told by the next signal instead. A
+# resident listing what is wrong in their own estate, in one street, stays one reporter (`SENDERS_ALONE`), and so does
+# a mobile (`normalize_phone`'s form: digits alone), one person's however much they report: a resident calling about
+# everything they see, counted by the next signal, would be a crowd of one. Read by the phone's index, the same lookup
+# as OWN_CASES, once per report counted.
 WITH_CONTACT = f"""
 LEFT JOIN contacts contact
        ON contact.item_id = item.id AND item.channel <> 'grid' AND contact.anonymised_at IS NULL
 LEFT JOIN LATERAL (
-    SELECT CASE WHEN (count(DISTINCT other.case_id) <= {OWN_CASES_MAX} OR count(DISTINCT other.street) <= 1)
+    SELECT CASE WHEN (count(DISTINCT other.case_id) <= {OWN_CASES_MAX} OR count(DISTINCT other.street) <= 1
+                      OR strpos(contact.phone, '-') = 0)
                  AND NOT EXISTS (SELECT 1 FROM public_lines p WHERE p.line = split_part(contact.phone, '转', 1))
                 THEN split_part(contact.phone, '转', 1) END AS line
     FROM (

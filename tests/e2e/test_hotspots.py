@@ -1101,6 +1101,15 @@ async def test_a_case_hotspot_counts_reporters_not_reports(
     assert not [h for h in hotspots if h["kind"] == "case"]
 
 
+# Four problems in four streets, as a switchboard or a resident who calls about everything passes them on.
+ELSEWHERE = [
+    "天通苑北街道天通西苑三区12号楼暖气一直不热，屋里只有十四度。",
+    "回龙观街道龙禧苑三区门口的路灯坏了半个月，晚上很黑。",
+    "沙河镇于辛庄村的垃圾站很久没有清运，气味很大。",
+    "城北街道西关路口的红绿灯坏了，车辆乱行很危险。",
+]
+
+
 async def test_callers_put_through_by_a_switchboard_that_reports_problems_all_over_are_each_a_reporter(
     client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
 ) -> None:
@@ -1108,13 +1117,7 @@ async def test_callers_put_through_by_a_switchboard_that_reports_problems_all_ov
     is no one person: the residents it put through about one lift are as many reporters as they are, and the crowd
     is a hotspot."""
     switchboard = "010-69712345"
-    elsewhere = [
-        "天通苑北街道天通西苑三区12号楼暖气一直不热，屋里只有十四度。",
-        "回龙观街道龙禧苑三区门口的路灯坏了半个月，晚上很黑。",
-        "沙河镇于辛庄村的垃圾站很久没有清运，气味很大。",
-        "城北街道西关路口的红绿灯坏了，车辆乱行很危险。",
-    ]
-    for text in elsewhere:
+    for text in ELSEWHERE:
         await post(client, "hotline", text, operator, contact_phone=switchboard)
     await drain(model=FixedTopic(model, "城乡建设"))
     phones = ["13912340005", "13912340006", switchboard, f"{switchboard}转808", switchboard]
@@ -1123,6 +1126,22 @@ async def test_callers_put_through_by_a_switchboard_that_reports_problems_all_ov
     await drain(model=FixedTopic(model, "城乡建设"))
     [crowd] = await listed_of(client, staff, "case")
     assert crowd["why"]["reporters"] == 5
+
+
+async def test_a_resident_who_reports_problems_all_over_from_their_mobile_stays_one_reporter(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """A mobile number is one person's, however many problems in however many streets they report (a resident who
+    calls about everything they see): calling five times about the lift, in other words each time, they are one
+    reporter, and one person makes no crowd. Only a landline may be a switchboard."""
+    mobile = "13912340005"
+    for text in ELSEWHERE:
+        await post(client, "hotline", text, operator, contact_phone=mobile)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    for _, text in LIFT:
+        await post(client, "hotline", text, operator, contact_phone=mobile)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    assert not await listed_of(client, staff, "case")
 
 
 async def test_callers_who_gave_the_districts_office_number_are_each_a_reporter(
