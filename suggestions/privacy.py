@@ -307,14 +307,18 @@ def _personal_spans(text: str) -> list[tuple[int, int, str]]:
     return sorted(spans)
 
 
+_TRAILING_EXTENSION = re.compile(_EXTENSION + "$")
+
+
 def _kept(number: str, keep: frozenset[str]) -> bool:
+    """Whether a number is one of `keep` (`public_phones`' lines): an office's line, with any extension, is public."""
     if not keep:
         return False
     try:
-        return normalize_phone(number) in keep
+        return phone_line(normalize_phone(number)) in keep
     except ValueError:
         # A local landline (`_LOCAL_LANDLINE`): an office number of the district written as it is dialled there.
-        return f"{_LOCAL}{_digits(number)}" in keep
+        return f"{_LOCAL}{_digits(_TRAILING_EXTENSION.sub('', number))}" in keep
 
 
 def _mask_once(text: str, keep: frozenset[str] = frozenset()) -> str:
@@ -363,9 +367,9 @@ _LOCAL = "local:"
 
 
 def public_phones(setting: str, *, area_code: str = "") -> frozenset[str]:
-    """The phones of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form, and those of the
-    district (`area_code`) as dialled there too, without it. A value that is no phone raises ValueError naming it: the
-    service does not start with a list it would silently ignore."""
+    """The lines (`phone_line`) of SUGGESTIONS_PUBLIC_PHONES (separated by commas), in `normalize_phone`'s form, and
+    those of the district (`area_code`) as dialled there too, without it. A value that is no phone raises ValueError
+    naming it: the service does not start with a list it would silently ignore."""
     numbers = set()
     for value in re.split(r"[,，;；]", setting):
         value = value.strip()
@@ -375,6 +379,8 @@ def public_phones(setting: str, *, area_code: str = "") -> frozenset[str]:
             number = normalize_phone(value, area_code=area_code)
         except ValueError:
             raise ValueError(f"SUGGESTIONS_PUBLIC_PHONES: {value!r} is no phone number") from None
+        # Its line: a department's extension of an office's number is the office's, and so is every other.
+        number = phone_line(number)
         numbers.add(number)
         code, _, local = number.partition("-")
         if area_code and code == area_code:

@@ -185,6 +185,17 @@ def test_an_office_number_written_as_dialled_locally_stays_in_what_staff_write()
     assert mask_pii("请拨打电话69712346咨询", keep) == "请拨打电话[电话]咨询"
 
 
+def test_an_office_number_with_an_extension_stays_in_what_staff_write() -> None:
+    """A reply that sends the resident to a department's extension of the district's number sends them to the
+    district, not to a resident: the office's line is public with any extension, as the hotspots count it."""
+    keep = public_phones("010-69712345", area_code="010")
+    assert mask_pii("请拨打010-69712345转808咨询", keep) == "请拨打010-69712345转808咨询"
+    assert mask_pii("请拨打69712345转808咨询", keep) == "请拨打69712345转808咨询"
+    assert mask_pii("请拨打010-69712346转808咨询", keep) == "请拨打[电话]咨询"
+    department = public_phones("010-69712345转808", area_code="010")
+    assert mask_pii("请拨打010-69712345咨询", department) == "请拨打010-69712345咨询"
+
+
 def test_an_office_number_of_another_area_does_not_keep_a_local_number_with_its_digits() -> None:
     # Dialled in the district, 69712345 is 010-69712345: a resident's, not the office's in 0591.
     keep = public_phones("0591-69712345", area_code="010")
