@@ -136,10 +136,23 @@ async def list_tokens(conn: Any, *, revoked: bool = False) -> list[TokenInfo]:
     return [TokenInfo(**dict(row)) for row in rows]
 
 
+class RevokerRevoked(Exception):
+    """The admin's own token was revoked while their revocation of another was on its way: it revokes nothing."""
+
+
 async def revoke_token(conn: Any, token_id: int, *, by: int | None = None) -> bool:
     """Revoke the token with this id at once (a lost phone, a leaver), recorded with `by`, the admin's token (None:
-    the command line); False if there is none in use."""
+    the command line); False if there is none in use. RevokerRevoked if `by` is revoked by then."""
     async with conn.transaction():
+        if by is not None:
+            # Both rows locked in one order: two admins revoking each other at once go one after the other, and the
+            # second finds their own token revoked, so that the centre is not left without an admin.
+            rows = await conn.fetch(
+                "SELECT id, revoked_at FROM api_tokens WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                [token_id, by],
+            )
+            if any(row["id"] == by and row["revoked_at"] is not None for row in rows):
+                raise RevokerRevoked(f"token {by} was revoked")
         status: str = await conn.execute(
             "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", token_id
         )

@@ -22,6 +22,7 @@ from litestar.response import Redirect, Template
 
 from suggestions.auth import (
     Principal,
+    RevokerRevoked,
     Role,
     create_token_once,
     label_problem,
@@ -31,7 +32,7 @@ from suggestions.auth import (
 )
 from suggestions.intake.schema import PathId
 from suggestions.settings import Settings
-from suggestions.signin import FOREIGN_FORM, KEEPS_FORM, foreign, signed_in_principal
+from suggestions.signin import FOREIGN_FORM, KEEPS_FORM, SignInNeeded, foreign, signed_in_principal
 from suggestions.staff_web import PREFIX, STAFF, render, unless_unavailable
 from suggestions.web import SUBMISSION_TOKEN
 
@@ -205,7 +206,11 @@ async def _revoke(
         return await page(error=SIGNED_IN_WITH_IT, status_code=409)
     if data.confirm != "1":
         return await page()
-    if await revoke_token(conn, token_id, by=principal.token_id):
+    try:
+        revoked = await revoke_token(conn, token_id, by=principal.token_id)
+    except RevokerRevoked:
+        raise SignInNeeded(STAFF) from None  # as at their next click
+    if revoked:
         log.info("token %s revoked by token %s", token_id, principal.token_id)
     elif await conn.fetchval("SELECT 1 FROM api_tokens WHERE id = $1", token_id) is None:
         raise NotFoundException("no such token")

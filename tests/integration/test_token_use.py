@@ -1,11 +1,12 @@
 """The day each token was last used, for admins to tell tokens in use from forgotten ones: recorded once a day per
 token, so that looking a token up at every request does not write at every request."""
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from suggestions.auth import create_token, principal_for_token
+from suggestions.auth import RevokerRevoked, create_token, principal_for_token, revoke_token
 
 ZONE = "Asia/Shanghai"
 
@@ -63,3 +64,25 @@ async def test_a_tokens_row_held_by_a_long_transaction_does_not_hold_the_request
         finally:
             await conn.execute("RESET lock_timeout")
     assert principal is not None
+
+
+async def test_two_admins_revoking_each_other_at_once_leave_one_of_them(pool: Any) -> None:
+    """Each may revoke the other, not both at once: the centre would be left without an admin on its pages."""
+    async with pool.acquire() as conn:
+        for label in ("管理员 甲", "管理员 乙"):
+            await create_token(conn, role="admin", label=label)
+        ids = [
+            await conn.fetchval("SELECT id FROM api_tokens WHERE label = $1", label)
+            for label in ("管理员 甲", "管理员 乙")
+        ]
+
+    async def revoke(target: int, by: int) -> bool:
+        async with pool.acquire() as conn:
+            return await revoke_token(conn, target, by=by)
+
+    for _ in range(10):
+        done = await asyncio.gather(revoke(ids[0], ids[1]), revoke(ids[1], ids[0]), return_exceptions=True)
+        assert done.count(True) == 1
+        assert [type(outcome) for outcome in done if outcome is not True] == [RevokerRevoked]
+        assert await pool.fetchval("SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL") == 1
+        await pool.execute("UPDATE api_tokens SET revoked_at = NULL")
