@@ -146,9 +146,10 @@ async def revoke_token(conn: Any, token_id: int, *, by: int | None = None) -> bo
     async with conn.transaction():
         if by is not None:
             # Both rows locked in one order: two admins revoking each other at once go one after the other, and the
-            # second finds their own token revoked, so that the centre is not left without an admin.
+            # second finds their own token revoked, so that the centre is not left without an admin. Not FOR UPDATE:
+            # the admin's own requests recording what they did (their token as a foreign key) do not wait on it.
             rows = await conn.fetch(
-                "SELECT id, revoked_at FROM api_tokens WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                "SELECT id, revoked_at FROM api_tokens WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE",
                 [token_id, by],
             )
             if any(row["id"] == by and row["revoked_at"] is not None for row in rows):
