@@ -19,6 +19,7 @@ import pytest
 from arq.connections import ArqRedis
 
 from suggestions.app import create_app
+from suggestions.auth import create_token
 from suggestions.db import create_pool, init_connection
 from suggestions.migrate import migrate
 from suggestions.settings import Settings
@@ -285,6 +286,27 @@ async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["postgres"] is False
+    finally:
+        await read_only.close()
+
+
+async def test_a_server_that_takes_no_writes_still_shows_staff_the_feed(
+    settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """A failover's demoted primary, or a server read-only to protect a full disk: what only reads is answered, the
+    first request of a token's day too (its day of use goes unrecorded, for a later request)."""
+    spare = await asyncpg.connect(spare_database)
+    try:
+        token = await create_token(spare, role="staff")
+    finally:
+        await spare.close()
+    await pool.execute(f'ALTER DATABASE "{database_name(spare_database)}" SET default_transaction_read_only = on')
+    read_only = await create_pool(spare_database, size=2)
+    app = create_app(settings, pool=read_only, queue=queue, model=model, gazetteer=gazetteer)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            feed = await client.get("/api/v1/triage", headers={"authorization": f"Bearer {token}"})
+            assert feed.status_code == 200, feed.text
     finally:
         await read_only.close()
 
