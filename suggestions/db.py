@@ -42,6 +42,34 @@ LOST = (
 )
 
 
+# How a statement ends when it may have done its work all the same: its answer did not come in time, or its connection
+# was lost after it was sent (08007 is the server saying so). For a commit, its transaction may have committed.
+IN_DOUBT = (
+    TimeoutError,
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.TransactionResolutionUnknownError,
+)
+# The note a commit that ended so (IN_DOUBT) leaves on its exception: a request answered with it may not say "nothing
+# was saved" (`commit_unanswered`).
+COMMIT_UNANSWERED = "the commit was sent and its answer never came: it may have committed"
+
+
+def commit_unanswered(exc: BaseException) -> bool:
+    """Whether `exc` ended a commit that may have committed all the same (08007 is the server saying so of any)."""
+    return isinstance(exc, asyncpg.exceptions.TransactionResolutionUnknownError) or COMMIT_UNANSWERED in getattr(
+        exc, "__notes__", ()
+    )
+
+
+def commit_settled(exc: BaseException) -> BaseException:
+    """`exc`, once it is known that the commit it ended did not commit (its session ended, and nothing of it found)."""
+    notes: list[str] = getattr(exc, "__notes__", [])
+    while COMMIT_UNANSWERED in notes:
+        notes.remove(COMMIT_UNANSWERED)
+    return exc
+
+
 # A migration applied while the service runs (a rolling deploy) changed what a statement prepared before it returns.
 # asyncpg then forgets the pool's prepared statements and prepares the statement again, but only outside a
 # transaction: inside one, the server has already aborted it.
@@ -107,7 +135,14 @@ class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no 
         return self.statement_seconds if timeout is None else timeout
 
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        return await super().execute(query, *args, timeout=self._timeout(timeout))
+        try:
+            return await super().execute(query, *args, timeout=self._timeout(timeout))
+        except IN_DOUBT as exc:
+            # A transaction's commit (asyncpg's own, `COMMIT;`): what a request that ends with it answers must say that
+            # it may have been done.
+            if query.strip().rstrip(";").upper() == "COMMIT" and not commit_unanswered(exc):
+                exc.add_note(COMMIT_UNANSWERED)
+            raise
 
     async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
         await super().executemany(command, args, timeout=self._timeout(timeout))

@@ -26,7 +26,7 @@ from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
 from suggestions.db import connection, rerun_after_schema_change
-from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
+from suggestions.errors import OUTAGES, InvalidInput, StateConflict, may_have_been_done, retry_after
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
@@ -125,6 +125,12 @@ def _render(
 
 
 UNSAVED = "数据库暂时连不上，这次操作没有执行。您填写的内容还在下面，请过一会儿再按“再次提交”。"
+# The commit was sent and its answer lost: a form of an item's page sent again is not done twice (`_once`), a case's or
+# a hotspot's finds what the first one did; the others (moving a report) are staff's to look at first.
+MAYBE_DONE = (
+    "数据库没有回应，这次操作可能已经执行了。请过一会儿先打开原来的页面看看；确实没有执行，再按下面的“再次提交”。"
+    "您填写的内容还在下面。"
+)
 # What each form's boxes are called, shown again when nothing could be done; the others go back as they came.
 FIELD_LABELS = {
     "to": "交办给（部门或科室）",
@@ -153,8 +159,9 @@ async def _unless_unavailable(
     try:
         async with connection(request.app.state.db_pool) as conn:
             return await work(conn)
-    except NOT_STORED as exc:
-        log.warning("staff form not stored: %s", type(exc).__name__)
+    except OUTAGES as exc:
+        in_doubt = may_have_been_done(request, exc)
+        log.warning("staff form %s: %s", "perhaps done" if in_doubt else "not stored", type(exc).__name__)
         fields = msgspec.structs.asdict(typed)
         key = fields.pop("key", "")
         if not fields.get("text"):
@@ -162,7 +169,8 @@ async def _unless_unavailable(
         if foreign(request, settings, key, STAFF):
             raise  # a form from elsewhere is not shown back: the usual page says nothing was done
         shown = [(name, FIELD_LABELS.get(name), value) for name, value in fields.items() if value]
-        context = _context(request, settings, action=request.url.path, fields=shown, back=back, alert=UNSAVED)
+        alert = MAYBE_DONE if in_doubt else UNSAVED
+        context = _context(request, settings, action=request.url.path, fields=shown, back=back, alert=alert)
         return Template(template_name="staff_unsaved.html", context=context, status_code=503, headers=retry_after(exc))
 
 

@@ -1,0 +1,129 @@
+"""A staff step whose connection to PostgreSQL is lost, or whose commit goes unanswered, says what became of it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+from arq.connections import ArqRedis
+
+from suggestions.app import create_app
+from suggestions.db import Connection, init_connection
+from suggestions.settings import Settings
+from suggestions.signin import form_key
+from suggestions.triage import routes
+from tests.e2e.test_staff_pages import signed_in
+from tests.link import Link
+
+ITEM = {"channel": "web", "text": "路口红绿灯坏了，车辆乱成一团。"}
+SHORT = 2.0  # staff's statement time in these tests: a commit's answer awaited this long
+
+
+@asynccontextmanager
+async def linked_app(
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+) -> AsyncIterator[tuple[Link, httpx.AsyncClient]]:
+    """The app, its pool reaching PostgreSQL through a link, staff's statements waiting SHORT for their answer."""
+    link = Link(settings.database_url)
+    url = await link.start()
+    linked = await asyncpg.create_pool(
+        url, min_size=1, max_size=2, command_timeout=SHORT, init=init_connection, connection_class=Connection
+    )
+    app = create_app(
+        msgspec.structs.replace(settings, database_url=url), pool=linked, queue=queue, model=model, gazetteer=gazetteer
+    )
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            yield link, client
+    finally:
+        linked.terminate()
+        await link.close()
+
+
+async def open_item(client: httpx.AsyncClient, pool: asyncpg.Pool) -> int:
+    item_id: int = (await client.post("/api/v1/items", json=ITEM)).json()["id"]
+    await pool.execute("UPDATE items SET status = 'open' WHERE id = $1", item_id)
+    return item_id
+
+
+NOTE = {"text": "已联系城管，明天处理。", "audience": "resident"}
+
+
+async def notes_of(pool: asyncpg.Pool, item_id: int) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM item_notes WHERE item_id = $1", item_id))
+
+
+async def test_a_staff_step_whose_commit_went_unanswered_says_it_may_have_been_done(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+) -> None:
+    """An interim reply whose commit reached PostgreSQL and whose answer never came back is stored: told "nothing was
+    saved", staff would write it again and the resident read it twice. One whose connection was lost before its
+    commit was sent stored nothing, and says so."""
+    async with linked_app(settings, queue, model, gazetteer) as (link, client):
+        item_id = await open_item(client, pool)
+        link.silence_when_sent = b"COMMIT"
+        unanswered = await client.post(f"/api/v1/items/{item_id}/notes", json=NOTE, headers=staff)
+        assert link.silence_when_sent is None
+        other = await open_item(client, pool)
+        link.cut_when_sent = NOTE["text"].encode()
+        cut = await client.post(f"/api/v1/items/{other}/notes", json=NOTE, headers=staff)
+        assert link.cuts == 1
+    assert (unanswered.status_code, cut.status_code) == (503, 503), (unanswered.text, cut.text)
+    assert "may have been done" in unanswered.json()["detail"]
+    assert unanswered.headers["retry-after"].isdigit()
+    assert await notes_of(pool, item_id) == 1
+    assert cut.json()["detail"].startswith("Nothing was saved")
+    assert await notes_of(pool, other) == 0
+
+
+async def test_a_staff_form_whose_commit_went_unanswered_says_it_may_have_been_done(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The staff page's form comes back filled in, saying that it may have been done rather than that it was not:
+    sent again, it is not done twice."""
+    async with linked_app(settings, queue, model, gazetteer) as (link, client):
+        item_id = await open_item(client, pool)
+        key = form_key(await signed_in(client, pool))
+        form = {"key": key, "submission": "a-page-whose-answer-was-lost", "text": NOTE["text"], "audience": "resident"}
+        link.silence_when_sent = b"COMMIT"
+        page = await client.post(f"/staff/items/{item_id}/note", data=form)
+        assert link.silence_when_sent is None
+        assert page.status_code == 503, page.text
+        assert "可能已经执行" in page.text
+        assert "这次操作没有执行" not in page.text
+        assert NOTE["text"] in page.text
+        again = await client.post(f"/staff/items/{item_id}/note", data=form)
+        assert again.status_code == 303, again.text
+    assert await notes_of(pool, item_id) == 1
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/items/{id}/notes"), ("GET", "/api/v1/items/{id}")])
+async def test_a_transaction_whose_outcome_the_server_cannot_tell_is_a_503(
+    client: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    staff: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+) -> None:
+    """08007, the server saying that a transaction's outcome is unknown (a connection lost during its commit), is an
+    outage whose write may have been done, not an internal error."""
+
+    async def unknown(*args: Any, **kwargs: Any) -> Any:
+        raise asyncpg.exceptions.TransactionResolutionUnknownError("outcome unknown")
+
+    item_id = await open_item(client, pool)
+    monkeypatch.setattr(routes, "add_note", unknown)
+    monkeypatch.setattr(routes, "item_by_id", unknown)
+    response = await client.request(
+        method, path.format(id=item_id), json=NOTE if method == "POST" else None, headers=staff
+    )
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"].isdigit()
+    said = response.json()["detail"]
+    assert ("may have been done" in said) == (method == "POST"), said
