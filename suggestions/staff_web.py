@@ -25,12 +25,11 @@ from suggestions import areas
 from suggestions.auth import STAFF_ROLES
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
-from suggestions.db import connection, rerun_after_schema_change
+from suggestions.db import connection
 from suggestions.errors import OUTAGES, InvalidInput, StateConflict, may_have_been_done, retry_after
 from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
-from suggestions.intake.store import claim_idempotency_key, earlier_request
 from suggestions.intake.tracking_code import normalise_tracking_code
 from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
@@ -48,6 +47,7 @@ from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
+from suggestions.triage.once import once
 from suggestions.triage.ratings import RATING_TEXT
 from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
 from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, is_utf8_form
@@ -58,7 +58,6 @@ PREFIX = areas.STAFF
 COOKIE = areas.COOKIES[PREFIX]
 PAGE_SIZE = 50
 HOTSPOTS_SHOWN = 50
-FORM_HOURS = 24  # how long a page's forms are told apart from a second press of them
 
 STATUS_NAMES: dict[str, str] = {
     "pending": "待分类",
@@ -324,34 +323,18 @@ ACTION_ERRORS = {
 FORM_SCOPE = "staff-form"  # apart from the API's and the forms' keys of items (`idempotency_keys`)
 
 
-class _SentBefore(Exception):
-    """The same form, sent again while the first was being done: the first one's work stands."""
-
-
 async def _written(note: Awaitable[Any]) -> bool:
     return await note is not None
 
 
-@rerun_after_schema_change
 async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key: str, item_id: int) -> bool:
-    """Do a form's work unless the same form (its page's key) was done before: a double click or a browser's retry
-    would otherwise write an interim reply twice, or answer "already closed" to the staff who just closed the item.
-    False if there is no such item."""
+    """Do a form's work unless the same form (its page's key) was done before (`triage.once`). False if there is no
+    such item."""
     _, _, submission = key.partition(":")
     if not SUBMISSION_TOKEN.fullmatch(submission):
         return await work()
     scope = f"{FORM_SCOPE}:{who}"
-    if await earlier_request(conn, scope=scope, key=key, hours=FORM_HOURS) is not None:
-        return True
-    try:
-        async with conn.transaction():
-            if not await work():
-                return False
-            if not await claim_idempotency_key(conn, scope=scope, key=key, request_hash=b"", item_id=item_id):
-                raise _SentBefore  # sent twice at once: the other one did it
-    except _SentBefore:
-        pass
-    return True
+    return await once(conn, work, scope=scope, key=key, request_hash=b"", item_id=item_id) != "no such item"
 
 
 ITEM_ACTIONS = ("assign", "note", "close", "withdraw", "classify", "case", "contact")

@@ -21,21 +21,27 @@ from tests.e2e.test_staff_pages import signed_in
 from tests.link import Link
 
 ITEM = {"channel": "web", "text": "路口红绿灯坏了，车辆乱成一团。"}
+DEAD = "postgresql://postgres@127.0.0.1:9/x"  # discard: nothing listens there
 SHORT = 2.0  # staff's statement time in these tests: a commit's answer awaited this long
 
 
 @asynccontextmanager
 async def linked_app(
-    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any
+    settings: Settings, queue: ArqRedis, model: Any, gazetteer: Any, *, unreachable: bool = False
 ) -> AsyncIterator[tuple[Link, httpx.AsyncClient]]:
-    """The app, its pool reaching PostgreSQL through a link, staff's statements waiting SHORT for their answer."""
+    """The app, its pool reaching PostgreSQL through a link, staff's statements waiting SHORT for their answer;
+    `unreachable`: where the app would look up what became of a commit unanswered, nothing answers."""
     link = Link(settings.database_url)
     url = await link.start()
     linked = await asyncpg.create_pool(
         url, min_size=1, max_size=2, command_timeout=SHORT, init=init_connection, connection_class=Connection
     )
     app = create_app(
-        msgspec.structs.replace(settings, database_url=url), pool=linked, queue=queue, model=model, gazetteer=gazetteer
+        msgspec.structs.replace(settings, database_url=DEAD if unreachable else url),
+        pool=linked,
+        queue=queue,
+        model=model,
+        gazetteer=gazetteer,
     )
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
@@ -127,3 +133,61 @@ async def test_a_transaction_whose_outcome_the_server_cannot_tell_is_a_503(
     assert response.headers["retry-after"].isdigit()
     said = response.json()["detail"]
     assert ("may have been done" in said) == (method == "POST"), said
+
+
+async def test_a_staff_step_sent_with_an_idempotency_key_is_done_once_and_answered_as_it_ended(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+) -> None:
+    """An interim reply whose commit went unanswered, sent with an Idempotency-Key, is looked up once the session that
+    sent the commit is ended: it was written, and the client hears so with the note. Sent again, it is that note, and
+    the resident reads it once. One whose connection was lost before its commit stored nothing, and says so; sent
+    again under its key, it is written then. A key sent again with another step is refused."""
+    async with linked_app(settings, queue, model, gazetteer) as (link, client):
+        item_id = await open_item(client, pool)
+        key = {**staff, "Idempotency-Key": "interim-reply-1"}
+        link.silence_when_sent = b"COMMIT"
+        unanswered = await client.post(f"/api/v1/items/{item_id}/notes", json=NOTE, headers=key)
+        assert link.silence_when_sent is None
+        again = await client.post(f"/api/v1/items/{item_id}/notes", json=NOTE, headers=key)
+        other = await client.post(f"/api/v1/items/{item_id}/notes", json={**NOTE, "text": "另一条。"}, headers=key)
+
+        cut_key = {**staff, "Idempotency-Key": "assign-1"}
+        link.cut_when_sent = "城管科".encode()
+        cut = await client.post(f"/api/v1/items/{item_id}/assign", json={"to": "城管科"}, headers=cut_key)
+        assert link.cuts == 1
+        assigned = await client.post(f"/api/v1/items/{item_id}/assign", json={"to": "城管科"}, headers=cut_key)
+        assigned_again = await client.post(f"/api/v1/items/{item_id}/assign", json={"to": "城管科"}, headers=cut_key)
+    assert unanswered.status_code == 200, unanswered.text
+    assert again.status_code == 200, again.text
+    assert unanswered.json()["id"] == again.json()["id"]
+    assert unanswered.json()["audience"] == "resident"
+    assert await notes_of(pool, item_id) == 1
+    assert other.status_code == 422, other.text
+    assert other.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert cut.status_code == 503, cut.text
+    assert cut.json()["detail"].startswith("Nothing was saved")
+    assert (assigned.status_code, assigned_again.status_code) == (200, 200), (assigned.text, assigned_again.text)
+    assert assigned_again.json()["assigned_to"] == "城管科"
+
+
+async def test_a_staff_step_whose_outcome_cannot_be_told_says_to_send_it_again_with_its_key(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    queue: ArqRedis,
+    model: Any,
+    gazetteer: Any,
+    staff: dict[str, str],
+    client: httpx.AsyncClient,
+) -> None:
+    """The commit went unanswered and PostgreSQL cannot be asked (its host gone just then): the step may have been
+    done, and sent again with the same key once PostgreSQL answers, it is answered as done, once."""
+    key = {**staff, "Idempotency-Key": "interim-reply-2"}
+    async with linked_app(settings, queue, model, gazetteer, unreachable=True) as (link, lost):
+        item_id = await open_item(lost, pool)
+        link.silence_when_sent = b"COMMIT"
+        unanswered = await lost.post(f"/api/v1/items/{item_id}/notes", json=NOTE, headers=key)
+    assert unanswered.status_code == 503, unanswered.text
+    assert "Idempotency-Key" in unanswered.json()["detail"]
+    again = await client.post(f"/api/v1/items/{item_id}/notes", json=NOTE, headers=key)
+    assert again.status_code == 200, again.text
+    assert await notes_of(pool, item_id) == 1
