@@ -29,7 +29,7 @@ from litestar.response import Redirect, Template
 
 from suggestions import areas
 from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
-from suggestions.db import connection
+from suggestions.db import QUICK_STATEMENT_SECONDS, connection
 from suggestions.errors import (
     OUTAGES,
     Conflict,
@@ -239,8 +239,9 @@ async def take_call(
     request: Request[Any, Any, Any], data: URLEncodedBody[CallForm], settings: NamedDependency[Settings]
 ) -> Template | Redirect:
     try:
-        # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed.
-        async with connection(request.app.state.db_pool) as conn:
+        # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed. Its
+        # statements wait as the API's calls do: an operator has the caller on the line.
+        async with connection(request.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
             principal = page_principal(request)
             if principal is not None:
                 return await _take_call(request, conn, principal, data, settings)

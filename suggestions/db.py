@@ -127,6 +127,7 @@ class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no 
         super().__init__(*args, **kwargs)
         self.statement_seconds: float | None = None
         self.session_started: datetime | None = None  # set by the pool (`_init_pooled`)
+        self.unanswered = False  # a statement's answer did not come in time: the connection is not to be trusted
 
     def set_statement_seconds(self, seconds: float | None) -> None:
         self.statement_seconds = seconds
@@ -134,27 +135,42 @@ class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no 
     def _timeout(self, timeout: float | None) -> float | None:
         return self.statement_seconds if timeout is None else timeout
 
-    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+    async def _answered(self, statement: Awaitable[T]) -> T:
         try:
-            return await super().execute(query, *args, timeout=self._timeout(timeout))
+            return await statement
+        except TimeoutError:
+            self.unanswered = True
+            raise
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        said = query.strip().rstrip(";").upper()
+        if said == "ROLLBACK" and self.unanswered:
+            # The transaction of a statement left unanswered: on a server gone silent its ROLLBACK would wait as long
+            # again before the request could answer. Closed, the connection ends its session, and so the transaction.
+            self.terminate()
+            return "ROLLBACK"
+        try:
+            return await self._answered(super().execute(query, *args, timeout=self._timeout(timeout)))
         except IN_DOUBT as exc:
             # A transaction's commit (asyncpg's own, `COMMIT;`): what a request that ends with it answers must say that
             # it may have been done.
-            if query.strip().rstrip(";").upper() == "COMMIT" and not commit_unanswered(exc):
+            if said == "COMMIT" and not commit_unanswered(exc):
                 exc.add_note(COMMIT_UNANSWERED)
             raise
 
     async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await super().executemany(command, args, timeout=self._timeout(timeout))
+        await self._answered(super().executemany(command, args, timeout=self._timeout(timeout)))
 
     async def fetch(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:  # noqa: ASYNC109
-        return await super().fetch(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        statement = super().fetch(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        return await self._answered(statement)
 
     async def fetchval(self, query: str, *args: Any, column: int = 0, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        return await super().fetchval(query, *args, column=column, timeout=self._timeout(timeout))
+        return await self._answered(super().fetchval(query, *args, column=column, timeout=self._timeout(timeout)))
 
     async def fetchrow(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:  # noqa: ASYNC109
-        return await super().fetchrow(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        statement = super().fetchrow(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        return await self._answered(statement)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:

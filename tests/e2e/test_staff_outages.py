@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,10 +14,12 @@ import pytest
 from arq.connections import ArqRedis
 
 from suggestions.app import create_app
-from suggestions.db import Connection, init_connection
+from suggestions.db import Connection, create_pool, init_connection
 from suggestions.settings import Settings
 from suggestions.signin import form_key
 from suggestions.triage import routes
+from tests.e2e.test_console import call
+from tests.e2e.test_console import signed_in as console_signed_in
 from tests.e2e.test_staff_pages import signed_in
 from tests.link import Link
 
@@ -191,3 +194,32 @@ async def test_a_staff_step_whose_outcome_cannot_be_told_says_to_send_it_again_w
     again = await client.post(f"/api/v1/items/{item_id}/notes", json=NOTE, headers=key)
     assert again.status_code == 200, again.text
     assert await notes_of(pool, item_id) == 1
+
+
+async def test_an_operators_call_on_a_postgresql_fallen_silent_is_answered_within_seconds(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The console's call, as the API's, waits the residents' statement time for PostgreSQL, not staff's half minute:
+    an operator with a caller on the line hears within seconds that it was not filed, the form filled in. The
+    transaction the silent statement was in is ended with its connection, not rolled back: its ROLLBACK would wait as
+    long again on the silent server."""
+    link = Link(settings.database_url)
+    url = await link.start()
+    linked = await create_pool(url, size=2)
+    app = create_app(
+        msgspec.structs.replace(settings, database_url=url), pool=linked, queue=queue, model=model, gazetteer=gazetteer
+    )
+    text = "小区北门的路灯坏了一个星期。"
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            token = await console_signed_in(client, pool)
+            link.silence_when_sent = text.encode()
+            started = time.monotonic()
+            page = await client.post("/console", data=call(token, text=text, channel="hotline"))
+            waited = time.monotonic() - started
+    finally:
+        linked.terminate()
+        await link.close()
+    assert page.status_code == 503, page.text
+    assert text in page.text
+    assert waited < 8, f"answered after {waited:.1f} s"  # one statement's 5 s
