@@ -156,7 +156,7 @@ async def _unless_unavailable(
         context = {"heading": "页面编码有误", "message": NOT_UTF8, "home": PREFIX}
         return Template(template_name="error.html", context=context, status_code=400)
     try:
-        async with connection(request.app.state.db_pool) as conn:
+        async with connection(request.app.state.db_pool, watched=True) as conn:
             return await work(conn)
     except OUTAGES as exc:
         in_doubt = may_have_been_done(request, exc)

@@ -223,3 +223,39 @@ async def test_an_operators_call_on_a_postgresql_fallen_silent_is_answered_withi
     assert page.status_code == 503, page.text
     assert text in page.text
     assert waited < 8, f"answered after {waited:.1f} s"  # one statement's 5 s
+
+
+async def test_a_staff_step_on_a_connection_gone_silent_is_answered_within_seconds(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+) -> None:
+    """Staff's statements may wait half a minute on a busy server (a report, a lock), but one whose connection has
+    gone silent is found out within seconds: PostgreSQL, asked on a connection of its own, says that the session is no
+    longer at work on it. An interim reply whose commit so went unanswered says that it may have been done."""
+    link = Link(settings.database_url)
+    url = await link.start()
+    linked = await create_pool(url, size=2)
+    app = create_app(
+        msgspec.structs.replace(settings, database_url=url), pool=linked, queue=queue, model=model, gazetteer=gazetteer
+    )
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            item_id = await open_item(client, pool)
+            link.silence_when_sent = b"COMMIT"
+            started = time.monotonic()
+            response = await client.post(f"/api/v1/items/{item_id}/notes", json=NOTE, headers=staff)
+            waited = time.monotonic() - started
+            form = {"key": form_key(await signed_in(client, pool)), "submission": "a-page-gone-silent", **NOTE}
+            link.silence_when_sent = b"COMMIT"
+            started = time.monotonic()
+            page = await client.post(f"/staff/items/{item_id}/note", data=form)
+            waited_page = time.monotonic() - started
+    finally:
+        linked.terminate()
+        await link.close()
+    assert response.status_code == 503, response.text
+    assert "may have been done" in response.json()["detail"]
+    assert waited < 12, f"answered after {waited:.1f} s"
+    assert page.status_code == 503, page.text
+    assert "可能已经执行" in page.text
+    assert waited_page < 12, f"the page answered after {waited_page:.1f} s"
+    assert await notes_of(pool, item_id) == 2
