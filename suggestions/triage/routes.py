@@ -11,6 +11,7 @@ from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from litestar.response import Response
 
@@ -346,7 +347,12 @@ async def rate_for_resident(
     guards=[staff_only],
     security=BEARER,
     status_code=201,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+    responses={
+        200: ResponseSpec(
+            NoteView, description="Written by an earlier request with the same Idempotency-Key", generate_examples=False
+        ),
+        **problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+    },
 )
 async def write_note(
     request: Request[Any, Any, Any],

@@ -259,3 +259,13 @@ async def test_a_staff_step_on_a_connection_gone_silent_is_answered_within_secon
     assert "可能已经执行" in page.text
     assert waited_page < 12, f"the page answered after {waited_page:.1f} s"
     assert await notes_of(pool, item_id) == 2
+
+
+async def test_the_api_document_says_that_a_note_sent_again_with_its_key_answers_200(client: httpx.AsyncClient) -> None:
+    """A client generated from the document would take the 200 of a note sent again for an error."""
+    document = (await client.get("/api/docs/openapi.json")).json()
+    steps = {path: operations["post"] for path, operations in document["paths"].items() if "post" in operations}
+    assert "200" in steps["/api/v1/items/{item_id}/notes"]["responses"]
+    for step in ("assign", "notes", "close", "reopen"):
+        parameters = steps[f"/api/v1/items/{{item_id}}/{step}"]["parameters"]
+        assert "Idempotency-Key" in [parameter["name"] for parameter in parameters], step
