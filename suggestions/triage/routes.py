@@ -44,6 +44,7 @@ from suggestions.triage.ratings import (
     SatisfactionReport,
     checked_day,
     rate_on_call,
+    rated_before,
     satisfaction_report,
 )
 from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
@@ -323,15 +324,29 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def rate_for_resident(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[RatingIn]
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    item_id: PathId,
+    data: JSONBody[RatingIn],
+    settings: NamedDependency[Settings],
+    idempotency_key: StaffIdempotencyKey = None,
 ) -> Rated:
     principal = guarded_principal(request)
-    rated = await rate_on_call(
-        db_connection, item_id=item_id, rating=data, now=datetime.now(UTC), recorded_by=principal.token_id
-    )
-    if rated is None:
+    taken: list[Rated] = []
+
+    async def work() -> bool:
+        now = datetime.now(UTC)
+        rated = await rate_on_call(db_connection, item_id=item_id, rating=data, now=now, recorded_by=principal.token_id)
+        taken[:] = [] if rated is None else [rated]
+        return rated is not None
+
+    outcome = await _step(request, db_connection, settings, item_id, data, idempotency_key, work)
+    if outcome == "no such item":
         raise NotFoundException("no such item")
-    return rated
+    if outcome == "done":
+        return taken[0]
+    async with connection(request.app.state.db_pool) as conn:
+        return await rated_before(conn, item_id=item_id, rating=data)
 
 
 @post(

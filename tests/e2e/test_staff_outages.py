@@ -266,6 +266,28 @@ async def test_the_api_document_says_that_a_note_sent_again_with_its_key_answers
     document = (await client.get("/api/docs/openapi.json")).json()
     steps = {path: operations["post"] for path, operations in document["paths"].items() if "post" in operations}
     assert "200" in steps["/api/v1/items/{item_id}/notes"]["responses"]
-    for step in ("assign", "notes", "close", "reopen"):
+    for step in ("assign", "notes", "close", "reopen", "rating"):
         parameters = steps[f"/api/v1/items/{{item_id}}/{step}"]["parameters"]
         assert "Idempotency-Key" in [parameter["name"] for parameter in parameters], step
+
+
+async def test_a_rating_taken_down_with_an_idempotency_key_is_answered_as_it_was_taken_when_sent_again(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any, staff: dict[str, str]
+) -> None:
+    """A resident's 不满意, taken down on a call back, sent the item back to work; its answer was lost. Sent again
+    with its key, it is that rating, not a 409 saying the item has no reply to rate."""
+    async with linked_app(settings, queue, model, gazetteer) as (link, client):
+        item = {**ITEM, "contact_phone": "13912345678"}
+        item_id = (await client.post("/api/v1/items", json=item)).json()["id"]
+        await pool.execute("UPDATE items SET status = 'open' WHERE id = $1", item_id)
+        closed = await client.post(f"/api/v1/items/{item_id}/close", json={"answer": "已修好。"}, headers=staff)
+        rating = {"rating": "dissatisfied", "closed_at": closed.json()["closed_at"]}
+        key = {**staff, "Idempotency-Key": "callback-1"}
+        link.silence_when_sent = b"COMMIT"
+        first = await client.post(f"/api/v1/items/{item_id}/rating", json=rating, headers=key)
+        again = await client.post(f"/api/v1/items/{item_id}/rating", json=rating, headers=key)
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    assert first.json()["reopened"] is True
+    assert await pool.fetchval("SELECT count(*) FROM ratings WHERE item_id = $1", item_id) == 1
