@@ -27,7 +27,14 @@ from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
 from suggestions.db import connection
 from suggestions.errors import OUTAGES, InvalidInput, StateConflict, may_have_been_done, retry_after
-from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
+from suggestions.hotspots.editing import (
+    Dismissal,
+    close_case,
+    closed_so_by,
+    dismiss_hotspot,
+    merge_cases,
+    move_item,
+)
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
 from suggestions.intake.tracking_code import normalise_tracking_code
@@ -536,11 +543,6 @@ async def case_page(
 # A case's merge, its closing and a hotspot's dismissal pressed twice (a double click, a browser's retry): the second
 # finds the first done, by the same staff, in the same words, and says so rather than that it cannot be done.
 MERGED_INTO = "SELECT merged_into FROM cases WHERE id = $1"
-CLOSED_SO_BY = """
-SELECT c.status = 'closed' AND c.merged_into IS NULL AND c.closed_by = $2
-       AND EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND i.closed_by = $2 AND i.answer = $3)
-FROM cases c WHERE c.id = $1
-"""
 DISMISSED_SO_BY = (
     "SELECT status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3 FROM hotspots WHERE id = $1"
 )
@@ -608,7 +610,7 @@ async def _act_on_case(
         return await page(error=error, invalid="answer" if action == "close" else "into", status_code=422)
     except StateConflict:
         answer = data.answer.replace("\r\n", "\n").strip()
-        if await db_connection.fetchval(CLOSED_SO_BY, case_id, principal.token_id, answer):
+        if await closed_so_by(db_connection, case_id=case_id, by=principal.token_id, answer=answer):
             return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
         return await page(error="这个案件已经办结或已并入别的案件。", status_code=409)
     return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)

@@ -480,6 +480,19 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep
     return True
 
 
+# The case closed by the staff token $2 with the reply $3: a closing sent again (a double click, a retry after its
+# answer was lost) finds the first one done.
+CLOSED_SO_BY = """
+SELECT c.status = 'closed' AND c.merged_into IS NULL AND c.closed_by = $2
+       AND EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND i.closed_by = $2 AND i.answer = $3)
+FROM cases c WHERE c.id = $1
+"""
+
+
+async def closed_so_by(conn: Any, *, case_id: int, by: int, answer: str) -> bool:
+    return bool(await conn.fetchval(CLOSED_SO_BY, case_id, by, answer))
+
+
 # Every report still being worked on goes to the desk, each hand-over recorded as an item's own is
 # (`workflow.ASSIGN`); a report already closed keeps the desk that answered it.
 ASSIGN_MEMBERS = """

@@ -13,12 +13,13 @@ from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
 from suggestions.auth import BEARER, CALLER_ROLES, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
-from suggestions.errors import problem_responses
+from suggestions.errors import StateConflict, problem_responses
 from suggestions.hotspots.editing import (
     Dismissal,
     Dismissed,
     assign_case,
     close_case,
+    closed_so_by,
     dismiss_hotspot,
     merge_cases,
     move_item,
@@ -216,7 +217,7 @@ async def assign(
         "Every report of the case still open, assigned or failed is closed with this reply, which each reporter reads "
         "by their own tracking code (phone, ID and card numbers masked) and can rate; a report closed before keeps its "
         "own reply. The case's hotspots end, and a later report of the problem opens a new case. Closing a closed or "
-        "merged case is a 409."
+        "merged case is a 409, unless this staff token closed it with this reply (a closing sent again): 200."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -229,8 +230,13 @@ async def close(
 ) -> CaseView:
     who = guarded_principal(request).token_id
     keep = request.app.state.public_phones
-    if not await close_case(db_connection, case_id=case_id, closing=data, by=who, keep=keep):
-        raise NotFoundException("no such case")
+    try:
+        if not await close_case(db_connection, case_id=case_id, closing=data, by=who, keep=keep):
+            raise NotFoundException("no such case")
+    except StateConflict:
+        # The same closing sent again (a retry after its answer was lost): the case is closed as it asked.
+        if not await closed_so_by(db_connection, case_id=case_id, by=who, answer=data.answer.strip()):
+            raise
     view = await case_view(db_connection, case_id)
     assert view is not None
     return view

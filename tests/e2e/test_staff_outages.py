@@ -291,3 +291,21 @@ async def test_a_rating_taken_down_with_an_idempotency_key_is_answered_as_it_was
     assert again.json() == first.json()
     assert first.json()["reopened"] is True
     assert await pool.fetchval("SELECT count(*) FROM ratings WHERE item_id = $1", item_id) == 1
+
+
+async def test_a_case_closed_again_by_the_same_staff_with_the_same_reply_is_answered_as_closed(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, staff: dict[str, str], monitor: dict[str, str]
+) -> None:
+    """A case's closing whose answer was lost (a 503 saying it may have been done), sent again as it was, finds it
+    done by the same staff with the same reply, as the staff page's form does, rather than a 409. Another staff
+    token, or another reply, still hears that the case is closed."""
+    item_id = await open_item(client, pool)
+    moved = await client.post(f"/api/v1/items/{item_id}/case", json={"case_id": None}, headers=staff)
+    assert moved.status_code == 200, moved.text
+    case_id = moved.json()["case_id"]
+    closing = {"answer": "路灯已修好。"}
+    first = await client.post(f"/api/v1/cases/{case_id}/close", json=closing, headers=staff)
+    again = await client.post(f"/api/v1/cases/{case_id}/close", json=closing, headers=staff)
+    other_reply = await client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "已处理。"}, headers=staff)
+    assert (first.status_code, again.status_code, other_reply.status_code) == (200, 200, 409), again.text
+    assert again.json()["status"] == "closed"
