@@ -33,6 +33,7 @@ from suggestions.hotspots.editing import (
     closed_so_by,
     dismiss_hotspot,
     merge_cases,
+    merged_into,
     move_item,
 )
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
@@ -542,7 +543,6 @@ async def case_page(
 
 # A case's merge, its closing and a hotspot's dismissal pressed twice (a double click, a browser's retry): the second
 # finds the first done, by the same staff, in the same words, and says so rather than that it cannot be done.
-MERGED_INTO = "SELECT merged_into FROM cases WHERE id = $1"
 DISMISSED_SO_BY = (
     "SELECT status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3 FROM hotspots WHERE id = $1"
 )
@@ -598,7 +598,7 @@ async def _act_on_case(
             raise NotFoundException("no such case")
     except (msgspec.ValidationError, InvalidInput) as exc:
         into = _typed_number(data.into, "案件")
-        if action == "merge" and into and await db_connection.fetchval(MERGED_INTO, case_id) == into:
+        if action == "merge" and into and await merged_into(db_connection, case_id) == into:
             # The same merge pressed twice (a double click, a browser's retry): what the first one did.
             return Redirect(f"{PREFIX}/cases/{into}?done=merged", status_code=303)
         if action == "close":

@@ -480,6 +480,12 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep
     return True
 
 
+async def merged_into(conn: Any, case_id: int) -> int | None:
+    """The case `case_id` was merged into, if it was: a merge sent again finds the first one done."""
+    into: int | None = await conn.fetchval("SELECT merged_into FROM cases WHERE id = $1", case_id)
+    return into
+
+
 # The case closed by the staff token $2 with the reply $3: a closing sent again (a double click, a retry after its
 # answer was lost) finds the first one done.
 CLOSED_SO_BY = """

@@ -13,7 +13,7 @@ from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
 from suggestions.auth import BEARER, CALLER_ROLES, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
-from suggestions.errors import StateConflict, problem_responses
+from suggestions.errors import InvalidInput, StateConflict, problem_responses
 from suggestions.hotspots.editing import (
     Dismissal,
     Dismissed,
@@ -22,6 +22,7 @@ from suggestions.hotspots.editing import (
     closed_so_by,
     dismiss_hotspot,
     merge_cases,
+    merged_into,
     move_item,
 )
 from suggestions.hotspots.views import (
@@ -158,8 +159,13 @@ async def merge(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[MergeRequest]
 ) -> CaseView:
     who = guarded_principal(request).token_id
-    if not await merge_cases(db_connection, case_id=case_id, into=data.into, by=who):
-        raise NotFoundException("no such case")
+    try:
+        if not await merge_cases(db_connection, case_id=case_id, into=data.into, by=who):
+            raise NotFoundException("no such case")
+    except InvalidInput:
+        # The same merge sent again (a retry after its answer was lost): the case is merged as it asked.
+        if await merged_into(db_connection, case_id) != data.into:
+            raise
     view = await case_view(db_connection, data.into)
     assert view is not None
     return view

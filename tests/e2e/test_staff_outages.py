@@ -309,3 +309,21 @@ async def test_a_case_closed_again_by_the_same_staff_with_the_same_reply_is_answ
     other_reply = await client.post(f"/api/v1/cases/{case_id}/close", json={"answer": "已处理。"}, headers=staff)
     assert (first.status_code, again.status_code, other_reply.status_code) == (200, 200, 409), again.text
     assert again.json()["status"] == "closed"
+
+
+async def test_a_merge_sent_again_is_answered_with_the_case_it_made(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, staff: dict[str, str]
+) -> None:
+    """A merge whose answer was lost, sent again, finds the case merged where it asked, as the staff page's form does,
+    rather than a 422 saying that the case is not open."""
+    cases = []
+    for _ in range(2):
+        item_id = await open_item(client, pool)
+        moved = await client.post(f"/api/v1/items/{item_id}/case", json={"case_id": None}, headers=staff)
+        cases.append(moved.json()["case_id"])
+    merge = {"into": cases[1]}
+    first = await client.post(f"/api/v1/cases/{cases[0]}/merge", json=merge, headers=staff)
+    again = await client.post(f"/api/v1/cases/{cases[0]}/merge", json=merge, headers=staff)
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    assert again.json()["id"] == cases[1]
+    assert again.json()["size"] == 2
