@@ -32,6 +32,7 @@ from suggestions.hotspots.editing import (
     close_case,
     closed_so_by,
     dismiss_hotspot,
+    dismissed_so_by,
     merge_cases,
     merged_into,
     move_item,
@@ -39,7 +40,6 @@ from suggestions.hotspots.editing import (
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
 from suggestions.intake.tracking_code import normalise_tracking_code
-from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
 from suggestions.signin import (
     FOREIGN_FORM,
@@ -543,9 +543,6 @@ async def case_page(
 
 # A case's merge, its closing and a hotspot's dismissal pressed twice (a double click, a browser's retry): the second
 # finds the first done, by the same staff, in the same words, and says so rather than that it cannot be done.
-DISMISSED_SO_BY = (
-    "SELECT status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3 FROM hotspots WHERE id = $1"
-)
 
 
 class CaseForm(msgspec.Struct, kw_only=True):
@@ -646,7 +643,7 @@ async def _dismiss(
         error = "请写明为什么移除（不超过 500 字），如：已派城管处置。"
         return await page(error=error, invalid=str(hotspot_id), status_code=422)
     except StateConflict:
-        if await db_connection.fetchval(DISMISSED_SO_BY, hotspot_id, principal.token_id, mask_pii(data.note.strip())):
+        if await dismissed_so_by(db_connection, hotspot_id=hotspot_id, by=principal.token_id, dismissal=dismissal):
             return Redirect(f"{PREFIX}/hotspots?done=dismissed", status_code=303)
         return await page(error="这条苗头隐患已经结束或已被移除。", status_code=409)
     if done is None:

@@ -584,6 +584,23 @@ async def dismiss_hotspot(conn: Any, *, hotspot_id: int, dismissal: Dismissal, b
             raise StateConflict(f"the hotspot {done}: only a current one is dismissed", current_status=status)
         row = await conn.fetchrow(DISMISS, hotspot_id, by, mask_pii(note))
         await drop_lift(conn, [hotspot_id])
+    return _dismissed(row)
+
+
+# The hotspot dismissed by the staff token $2 with the note $3 (masked): a dismissal sent again (a double click, a
+# retry after its answer was lost) finds the first one done.
+DISMISSED_SO_BY = """
+SELECT id, kind, status, case_id, ended_at, dismissal_note FROM hotspots
+WHERE id = $1 AND status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3
+"""
+
+
+async def dismissed_so_by(conn: Any, *, hotspot_id: int, by: int, dismissal: Dismissal) -> Dismissed | None:
+    row = await conn.fetchrow(DISMISSED_SO_BY, hotspot_id, by, mask_pii(dismissal.note.strip()))
+    return None if row is None else _dismissed(row)
+
+
+def _dismissed(row: Any) -> Dismissed:
     return Dismissed(
         id=row["id"],
         kind=row["kind"],

@@ -21,6 +21,7 @@ from suggestions.hotspots.editing import (
     close_case,
     closed_so_by,
     dismiss_hotspot,
+    dismissed_so_by,
     merge_cases,
     merged_into,
     move_item,
@@ -256,7 +257,8 @@ async def close(
         "in the feed. The machine does not raise it again for the same case, or the same street and topic, for a "
         "week, unless it grows to half as large again (a burst's count against expected, a case's reporters) or, "
         "for an escalation, its risk rises past the level dismissed. A case's other hotspot stays. A hotspot that "
-        "has ended or was dismissed is a 409."
+        "has ended or was dismissed is a 409, unless this staff token dismissed it with this note (a dismissal sent "
+        "again): 200."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -268,7 +270,13 @@ async def dismiss(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], hotspot_id: PathId, data: JSONBody[Dismissal]
 ) -> Dismissed:
     who = guarded_principal(request).token_id
-    done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=data, by=who)
+    try:
+        done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=data, by=who)
+    except StateConflict:
+        # The same dismissal sent again (a retry after its answer was lost): the hotspot is dismissed as it asked.
+        done = await dismissed_so_by(db_connection, hotspot_id=hotspot_id, by=who, dismissal=data)
+        if done is None:
+            raise
     if done is None:
         raise NotFoundException("no such hotspot")
     return done

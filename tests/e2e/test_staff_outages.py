@@ -327,3 +327,19 @@ async def test_a_merge_sent_again_is_answered_with_the_case_it_made(
     assert (first.status_code, again.status_code) == (200, 200), again.text
     assert again.json()["id"] == cases[1]
     assert again.json()["size"] == 2
+
+
+async def test_a_hotspot_dismissed_again_by_the_same_staff_with_the_same_note_is_answered_as_dismissed(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, staff: dict[str, str]
+) -> None:
+    """A dismissal whose answer was lost, sent again as it was, finds it done by the same staff with the same note, as
+    the staff page's form does, rather than a 409; another note still hears that it was dismissed."""
+    hotspot_id = await pool.fetchval(
+        "INSERT INTO hotspots (kind, street, topic, why) VALUES ('burst', '城北街道', '城乡建设', '{}') RETURNING id"
+    )
+    dismissal = {"note": "已派城管处置。"}
+    first = await client.post(f"/api/v1/hotspots/{hotspot_id}/dismiss", json=dismissal, headers=staff)
+    again = await client.post(f"/api/v1/hotspots/{hotspot_id}/dismiss", json=dismissal, headers=staff)
+    other = await client.post(f"/api/v1/hotspots/{hotspot_id}/dismiss", json={"note": "不是问题。"}, headers=staff)
+    assert (first.status_code, again.status_code, other.status_code) == (200, 200, 409), again.text
+    assert again.json() == first.json()
