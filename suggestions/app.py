@@ -215,7 +215,8 @@ async def provide_connection(
     principal = getattr(request.state, "principal", None)
     # Staff's pages (`staff_web`) do the same work as the API's staff; their guard leaves the principal too.
     staff = getattr(principal, "role", None) in STAFF_ROLES
-    async with connection(db_pool, statement_seconds=None if staff else QUICK_STATEMENT_SECONDS) as conn:
+    # Staff's statements are watched: one whose connection has gone silent ends within seconds (`db.WATCH_SECONDS`).
+    async with connection(db_pool, statement_seconds=None if staff else QUICK_STATEMENT_SECONDS, watched=staff) as conn:
         yield conn
 
 

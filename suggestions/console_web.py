@@ -29,8 +29,16 @@ from litestar.response import Redirect, Template
 
 from suggestions import areas
 from suggestions.auth import CALLER_ROLES, CHANNEL_ROLES, Principal, principal_for_token
-from suggestions.db import connection
-from suggestions.errors import NOT_STORED, Conflict, InvalidInput, OutcomeUnknown, StateConflict, retry_after
+from suggestions.db import QUICK_STATEMENT_SECONDS, connection
+from suggestions.errors import (
+    OUTAGES,
+    Conflict,
+    InvalidInput,
+    OutcomeUnknown,
+    StateConflict,
+    may_have_been_done,
+    retry_after,
+)
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.views import CallerLookUp, Suggestion, suggest_cases
 from suggestions.intake.amendments import Amendment, amend
@@ -231,8 +239,9 @@ async def take_call(
     request: Request[Any, Any, Any], data: URLEncodedBody[CallForm], settings: NamedDependency[Settings]
 ) -> Template | Redirect:
     try:
-        # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed.
-        async with connection(request.app.state.db_pool) as conn:
+        # The connection is taken here, not by a dependency, so that an outage finds the call and what was typed. Its
+        # statements wait as the API's calls do: an operator has the caller on the line.
+        async with connection(request.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
             principal = page_principal(request)
             if principal is not None:
                 return await _take_call(request, conn, principal, data, settings)
@@ -252,9 +261,11 @@ async def take_call(
             answer = await _take_call(request, conn, principal, data, settings, token=token)
             answer.cookies.append(sign_in_cookie(request, CONSOLE, token))
             return answer
-    except NOT_STORED as exc:
-        log.warning("call not stored: %s", type(exc).__name__)
-        return _page(request, settings, None, data, alert=NOT_SAVED, status_code=503, headers=retry_after(exc))
+    except OUTAGES as exc:
+        in_doubt = may_have_been_done(request, exc)
+        log.warning("call %s: %s", "perhaps filed" if in_doubt else "not stored", type(exc).__name__)
+        alert = MAYBE_FILED if in_doubt else NOT_SAVED
+        return _page(request, settings, None, data, alert=alert, status_code=503, headers=retry_after(exc))
 
 
 async def _find(

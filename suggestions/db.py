@@ -27,6 +27,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 # a staff report may take on a busy server (COMMAND_TIMEOUT_SECONDS).
 QUICK_STATEMENT_SECONDS = 5
 COMMAND_TIMEOUT_SECONDS = 30
+# How long a statement of staff's work (`connection(pool, watched=True)`) waits for its answer before PostgreSQL is
+# asked, on a connection of its own, whether its session is still at work on it, and again after each such while: a
+# report or a step waiting for a lock goes on, for up to COMMAND_TIMEOUT_SECONDS, and one whose answer was lost on a
+# connection gone silent, or whose server is gone, ends then rather than after the half minute.
+WATCH_SECONDS = 5
+# The session (its process number $1, begun at $2) runs a statement, or waits for a lock to run it; not idle after one
+# (its answer sent, and lost), nor blocked sending it (ClientWrite: the connection carries nothing).
+AT_WORK = """
+SELECT state = 'active' AND wait_event IS DISTINCT FROM 'ClientWrite' FROM pg_stat_activity
+WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
+"""
 
 # A statement that ended so leaves its connection in doubt (waiting for an answer, or cut off; or its task cancelled,
 # a request given up on, a probe's deadline), or tied to the wrong server: it is closed, not kept.
@@ -40,6 +51,34 @@ LOST = (
     # one, kept, would refuse every write for as long as requests keep it busy.
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
+
+
+# How a statement ends when it may have done its work all the same: its answer did not come in time, or its connection
+# was lost after it was sent (08007 is the server saying so). For a commit, its transaction may have committed.
+IN_DOUBT = (
+    TimeoutError,
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.TransactionResolutionUnknownError,
+)
+# The note a commit that ended so (IN_DOUBT) leaves on its exception: a request answered with it may not say "nothing
+# was saved" (`commit_unanswered`).
+COMMIT_UNANSWERED = "the commit was sent and its answer never came: it may have committed"
+
+
+def commit_unanswered(exc: BaseException) -> bool:
+    """Whether `exc` ended a commit that may have committed all the same (08007 is the server saying so of any)."""
+    return isinstance(exc, asyncpg.exceptions.TransactionResolutionUnknownError) or COMMIT_UNANSWERED in getattr(
+        exc, "__notes__", ()
+    )
+
+
+def commit_settled(exc: BaseException) -> BaseException:
+    """`exc`, once it is known that the commit it ended did not commit (its session ended, and nothing of it found)."""
+    notes: list[str] = getattr(exc, "__notes__", [])
+    while COMMIT_UNANSWERED in notes:
+        notes.remove(COMMIT_UNANSWERED)
+    return exc
 
 
 # A migration applied while the service runs (a rolling deploy) changed what a statement prepared before it returns.
@@ -99,27 +138,92 @@ class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no 
         super().__init__(*args, **kwargs)
         self.statement_seconds: float | None = None
         self.session_started: datetime | None = None  # set by the pool (`_init_pooled`)
+        self.unanswered = False  # a statement's answer did not come in time: the connection is not to be trusted
+        self.dsn: str | None = None  # set by the pool (`_init_pooled`): where `watched` asks after the session
+        self.watched = False  # set by `connection(pool, watched=True)`
 
     def set_statement_seconds(self, seconds: float | None) -> None:
         self.statement_seconds = seconds
 
+    def set_watched(self, watched: bool) -> None:
+        self.watched = watched
+
     def _timeout(self, timeout: float | None) -> float | None:
         return self.statement_seconds if timeout is None else timeout
 
+    async def _answered(self, statement: Awaitable[T]) -> T:
+        try:
+            if self.watched and self.dsn is not None and self.statement_seconds is None:
+                return await self._watching(statement)
+            return await statement
+        except TimeoutError:
+            self.unanswered = True
+            raise
+
+    async def _watching(self, statement: Awaitable[T]) -> T:
+        """The statement's answer, or TimeoutError as soon as its session is found no longer at work on it (its answer
+        lost on a connection gone silent, its server gone) rather than once the command timeout has passed."""
+        task = asyncio.ensure_future(statement)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=WATCH_SECONDS)
+                if done:
+                    return task.result()
+                if not await self._at_work():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    raise TimeoutError
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+
+    async def _at_work(self) -> bool:
+        """Whether PostgreSQL, asked on a connection of its own, says that this connection's session is working on a
+        statement (running, or waiting for a lock). A server that cannot be reached within WATCH_SECONDS is gone; one
+        that answers and refuses (too many connections) cannot tell, and the statement goes on waiting."""
+        assert self.dsn is not None
+        try:
+            async with asyncio.timeout(WATCH_SECONDS):
+                side = await asyncpg.connect(self.dsn, server_settings={"application_name": "suggestions"})
+                try:
+                    return bool(await side.fetchval(AT_WORK, self.get_server_pid(), self.session_started))
+                finally:
+                    side.terminate()
+        except (TimeoutError, OSError):
+            return False
+        except Exception as exc:
+            log.warning("whether a statement is still at work cannot be told (%s)", type(exc).__name__)
+            return True
+
     async def execute(self, query: str, *args: Any, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        return await super().execute(query, *args, timeout=self._timeout(timeout))
+        said = query.strip().rstrip(";").upper()
+        if said == "ROLLBACK" and self.unanswered:
+            # The transaction of a statement left unanswered: on a server gone silent its ROLLBACK would wait as long
+            # again before the request could answer. Closed, the connection ends its session, and so the transaction.
+            self.terminate()
+            return "ROLLBACK"
+        try:
+            return await self._answered(super().execute(query, *args, timeout=self._timeout(timeout)))
+        except IN_DOUBT as exc:
+            # A transaction's commit (asyncpg's own, `COMMIT;`): what a request that ends with it answers must say that
+            # it may have been done.
+            if said == "COMMIT" and not commit_unanswered(exc):
+                exc.add_note(COMMIT_UNANSWERED)
+            raise
 
     async def executemany(self, command: str, args: Any, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await super().executemany(command, args, timeout=self._timeout(timeout))
+        await self._answered(super().executemany(command, args, timeout=self._timeout(timeout)))
 
     async def fetch(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:  # noqa: ASYNC109
-        return await super().fetch(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        statement = super().fetch(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        return await self._answered(statement)
 
     async def fetchval(self, query: str, *args: Any, column: int = 0, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        return await super().fetchval(query, *args, column=column, timeout=self._timeout(timeout))
+        return await self._answered(super().fetchval(query, *args, column=column, timeout=self._timeout(timeout)))
 
     async def fetchrow(self, query: str, *args: Any, timeout: float | None = None, record_class: Any = None) -> Any:  # noqa: ASYNC109
-        return await super().fetchrow(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        statement = super().fetchrow(query, *args, timeout=self._timeout(timeout), record_class=record_class)
+        return await self._answered(statement)
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -130,10 +234,11 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def _init_pooled(conn: Any) -> None:
+async def _init_pooled(conn: Any, *, dsn: str) -> None:
     await init_connection(conn)
     if isinstance(conn, Connection):
         conn.session_started = await conn.fetchval(SESSION_STARTED)
+        conn.dsn = dsn
 
 
 async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncpg.Pool:
@@ -143,7 +248,7 @@ async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncp
         dsn,
         min_size=0 if lazy else 1,
         max_size=size,
-        init=_init_pooled,
+        init=functools.partial(_init_pooled, dsn=dsn),
         connection_class=Connection,
         command_timeout=COMMAND_TIMEOUT_SECONDS,
         # Connecting takes milliseconds; a server that has not answered in this long is gone (its host lost, a
@@ -158,13 +263,19 @@ async def create_pool(dsn: str, *, size: int = 10, lazy: bool = False) -> asyncp
 
 
 @asynccontextmanager
-async def connection(pool: asyncpg.Pool, *, statement_seconds: float | None = None) -> AsyncIterator[Any]:
+async def connection(
+    pool: asyncpg.Pool, *, statement_seconds: float | None = None, watched: bool = False
+) -> AsyncIterator[Any]:
     """A connection from the pool, returned by `release` afterwards: what `pool.acquire()` gives, for the API's
     requests and the worker's jobs alike, its statements waiting `statement_seconds` for an answer (else the pool's
     command timeout). A connection whose statement timed out, was lost or was cancelled is closed instead: the pool
     would reset it first, a round trip that waits as long as the statement did on a server that is gone (a host
-    vanished, a failover), before the request could answer."""
+    vanished, a failover), before the request could answer. `watched`: statements without `statement_seconds` (staff's)
+    are watched (`Connection._watching`, WATCH_SECONDS)."""
     conn = await pool.acquire()
+    # The pool's proxy passes methods on, not attributes set.
+    if watched and hasattr(conn, "set_watched"):
+        conn.set_watched(True)
     # A pool of plain asyncpg connections (a test's, a tool's) keeps its command timeout.
     timed = statement_seconds is not None and hasattr(conn, "set_statement_seconds")
     if timed:
@@ -177,6 +288,10 @@ async def connection(pool: asyncpg.Pool, *, statement_seconds: float | None = No
             conn.terminate()
         raise
     finally:
+        if watched and hasattr(conn, "set_watched"):
+            # Refused by a connection closed above, which the pool took back then.
+            with contextlib.suppress(asyncpg.InterfaceError, AttributeError):
+                conn.set_watched(False)
         if timed:
             # Refused by a connection closed above, which the pool took back then.
             with contextlib.suppress(asyncpg.InterfaceError, AttributeError):

@@ -29,6 +29,7 @@ from litestar.status_codes import (
 )
 
 from suggestions.areas import signed_in_area
+from suggestions.db import commit_unanswered
 from suggestions.privacy import mask_pii
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,9 @@ PROBLEMS = {
     422: "Invalid input: `errors` names each field (`stored`: the item a token's Idempotency-Key, sent again with "
     "another body, stored)",
     429: "Too many requests from this client or token: try again after `Retry-After` seconds",
-    503: "PostgreSQL is unreachable or takes no writes; nothing was saved (unless `detail` says that its answer was "
-    "lost: send it again with the same Idempotency-Key). Try again after `Retry-After` seconds",
+    503: "PostgreSQL is unreachable or takes no writes; nothing was saved, unless `detail` says that PostgreSQL's "
+    "answer to the commit was lost and it may have been done: look before doing it again, or send it again with the "
+    "same Idempotency-Key. Try again after `Retry-After` seconds",
 }
 
 
@@ -238,12 +240,28 @@ def retry_after(exc: BaseException) -> dict[str, str]:
     return {"Retry-After": "1" if busy else str(RETRY_AFTER_SECONDS)}
 
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def may_have_been_done(request: Request[Any, Any, Any], exc: BaseException) -> bool:
+    """A request that writes, ended by a commit whose answer never came (`db.commit_unanswered`): it may have been
+    done, and told "nothing was saved", its sender would do it again (an interim reply the resident reads twice)."""
+    return request.method not in READS and commit_unanswered(exc)
+
+
+MAY_HAVE_BEEN_DONE = (
+    "PostgreSQL's answer to the commit was lost: this may have been done. Look before doing it again (an "
+    "Idempotency-Key sent again with the same request answers what was done)."
+)
+
+
 def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.warning("database unavailable: %s", type(exc).__name__)
+    in_doubt = may_have_been_done(request, exc)
+    log.warning("database unavailable: %s%s", type(exc).__name__, " after the commit was sent" if in_doubt else "")
     return problem(
         503,
         "Service temporarily unavailable",
-        detail="Nothing was saved. Please try again shortly.",
+        detail=MAY_HAVE_BEEN_DONE if in_doubt else "Nothing was saved. Please try again shortly.",
         headers=retry_after(exc),
     )
 
@@ -306,6 +324,8 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
 )
 # Nothing was stored: PostgreSQL away, or a transaction it rolled back to let another through.
 NOT_STORED = (*DATABASE_OUTAGES, asyncpg.exceptions.TransactionRollbackError)
+# Every way an outage ends a request: NOT_STORED, unless its commit went unanswered (`may_have_been_done`), and 08007.
+OUTAGES = (*NOT_STORED, asyncpg.exceptions.TransactionResolutionUnknownError)
 
 
 # Paths that are not the residents' pages: the API, probes and metrics answer machines.
@@ -329,6 +349,16 @@ STAFF_MESSAGES = {
     503: ("系统暂时繁忙", "数据库暂时连不上，这次操作没有执行。请稍后刷新页面再试。"),
     500: ("系统出错了", "这次操作可能没有执行，请刷新页面查看最新情况。"),
 }
+# A write whose commit went unanswered (`may_have_been_done`): for staff, and for residents.
+STAFF_MAYBE_DONE = (
+    "系统暂时繁忙",
+    "数据库没有回应，这次操作可能已经执行了。请稍后先刷新页面看看，确实没有执行再重做。",
+)
+RESIDENT_MAYBE_SAVED = (
+    "系统暂时繁忙",
+    "系统没有回应，不能确定您这次提交的内容是否已经保存。请稍后凭查询码查询；"
+    "情况紧急请直接拨打 12345，危及人身安全请拨打 110。",
+)
 BAD_REQUEST = ("提交的内容有误", "请返回上一页，检查后重新填写提交。")
 # The look-up pages only read: a resident who looked a code up sent nothing that could be lost.
 LOOK_UP_PATH = "/track"
@@ -354,6 +384,8 @@ def resident_page(handler: Any) -> Any:
         home = signed_in_area(path)
         if home:
             heading, message = STAFF_MESSAGES.get(status, (heading, "请返回上一页重试。"))
+        if status == 503 and may_have_been_done(request, exc):
+            heading, message = STAFF_MAYBE_DONE if home else RESIDENT_MAYBE_SAVED
         kept = {name: value for name, value in response.headers.items() if name.lower() in ("retry-after", "allow")}
         return Template(
             template_name="error.html",
@@ -374,6 +406,8 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         HTTPException: on_http_exception,
         asyncpg.exceptions.TransactionRollbackError: on_transaction_rollback,
         OutcomeUnknown: on_outcome_unknown,
+        # 08007: the server says that a transaction's outcome is unknown (its commit may have been done).
+        asyncpg.exceptions.TransactionResolutionUnknownError: on_database_unavailable,
         Exception: on_unexpected,
     }
     for outage in DATABASE_OUTAGES:

@@ -25,14 +25,21 @@ from suggestions import areas
 from suggestions.auth import STAFF_ROLES, Principal
 from suggestions.classify.corrections import Correction, correct
 from suggestions.classify.serving import serving_topics
-from suggestions.db import connection, rerun_after_schema_change
-from suggestions.errors import NOT_STORED, InvalidInput, StateConflict, retry_after
-from suggestions.hotspots.editing import Dismissal, close_case, dismiss_hotspot, merge_cases, move_item
+from suggestions.db import connection
+from suggestions.errors import OUTAGES, InvalidInput, StateConflict, may_have_been_done, retry_after
+from suggestions.hotspots.editing import (
+    Dismissal,
+    close_case,
+    closed_so_by,
+    dismiss_hotspot,
+    dismissed_so_by,
+    merge_cases,
+    merged_into,
+    move_item,
+)
 from suggestions.hotspots.views import MEMBERS_SHOWN, active_hotspots, case_view
 from suggestions.intake.schema import PathId, Status
-from suggestions.intake.store import claim_idempotency_key, earlier_request
 from suggestions.intake.tracking_code import normalise_tracking_code
-from suggestions.privacy import mask_pii
 from suggestions.settings import Settings
 from suggestions.signin import (
     FOREIGN_FORM,
@@ -48,6 +55,7 @@ from suggestions.triage.contacts import NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, RISK_NAMES, FeedFilter, triage_feed
 from suggestions.triage.items import item_by_id
 from suggestions.triage.notes import NoteIn, add_note
+from suggestions.triage.once import once
 from suggestions.triage.ratings import RATING_TEXT
 from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
 from suggestions.web import KIND_NAMES, NOT_UTF8, SUBMISSION_TOKEN, is_utf8_form
@@ -58,7 +66,6 @@ PREFIX = areas.STAFF
 COOKIE = areas.COOKIES[PREFIX]
 PAGE_SIZE = 50
 HOTSPOTS_SHOWN = 50
-FORM_HOURS = 24  # how long a page's forms are told apart from a second press of them
 
 STATUS_NAMES: dict[str, str] = {
     "pending": "待分类",
@@ -137,6 +144,12 @@ def render(
 
 
 UNSAVED = "数据库暂时连不上，这次操作没有执行。您填写的内容还在下面，请过一会儿再按“再次提交”。"
+# The commit was sent and its answer lost: a form of an item's page sent again is not done twice (`_once`), a case's or
+# a hotspot's finds what the first one did; the others (moving a report) are staff's to look at first.
+MAYBE_DONE = (
+    "数据库没有回应，这次操作可能已经执行了。请过一会儿先打开原来的页面看看；确实没有执行，再按下面的“再次提交”。"
+    "您填写的内容还在下面。"
+)
 # What each form's boxes are called, shown again when nothing could be done; the others go back as they came.
 FIELD_LABELS = {
     "to": "交办给（部门或科室）",
@@ -164,10 +177,11 @@ async def unless_unavailable(
         context = {"heading": "页面编码有误", "message": NOT_UTF8, "home": PREFIX}
         return Template(template_name="error.html", context=context, status_code=400)
     try:
-        async with connection(request.app.state.db_pool) as conn:
+        async with connection(request.app.state.db_pool, watched=True) as conn:
             return await work(conn)
-    except NOT_STORED as exc:
-        log.warning("staff form not stored: %s", type(exc).__name__)
+    except OUTAGES as exc:
+        in_doubt = may_have_been_done(request, exc)
+        log.warning("staff form %s: %s", "perhaps done" if in_doubt else "not stored", type(exc).__name__)
         fields = msgspec.structs.asdict(typed)
         key = fields.pop("key", "")
         if not fields.get("text"):
@@ -175,7 +189,8 @@ async def unless_unavailable(
         if foreign(request, settings, key, STAFF):
             raise  # a form from elsewhere is not shown back: the usual page says nothing was done
         shown = [(name, FIELD_LABELS.get(name), value) for name, value in fields.items() if value]
-        context = _context(request, settings, action=request.url.path, fields=shown, back=back, alert=UNSAVED)
+        alert = MAYBE_DONE if in_doubt else UNSAVED
+        context = _context(request, settings, action=request.url.path, fields=shown, back=back, alert=alert)
         return Template(template_name="staff_unsaved.html", context=context, status_code=503, headers=retry_after(exc))
 
 
@@ -329,34 +344,18 @@ ACTION_ERRORS = {
 FORM_SCOPE = "staff-form"  # apart from the API's and the forms' keys of items (`idempotency_keys`)
 
 
-class _SentBefore(Exception):
-    """The same form, sent again while the first was being done: the first one's work stands."""
-
-
 async def _written(note: Awaitable[Any]) -> bool:
     return await note is not None
 
 
-@rerun_after_schema_change
 async def _once(conn: Any, work: Callable[[], Awaitable[bool]], *, who: int, key: str, item_id: int) -> bool:
-    """Do a form's work unless the same form (its page's key) was done before: a double click or a browser's retry
-    would otherwise write an interim reply twice, or answer "already closed" to the staff who just closed the item.
-    False if there is no such item."""
+    """Do a form's work unless the same form (its page's key) was done before (`triage.once`). False if there is no
+    such item."""
     _, _, submission = key.partition(":")
     if not SUBMISSION_TOKEN.fullmatch(submission):
         return await work()
     scope = f"{FORM_SCOPE}:{who}"
-    if await earlier_request(conn, scope=scope, key=key, hours=FORM_HOURS) is not None:
-        return True
-    try:
-        async with conn.transaction():
-            if not await work():
-                return False
-            if not await claim_idempotency_key(conn, scope=scope, key=key, request_hash=b"", item_id=item_id):
-                raise _SentBefore  # sent twice at once: the other one did it
-    except _SentBefore:
-        pass
-    return True
+    return await once(conn, work, scope=scope, key=key, request_hash=b"", item_id=item_id) != "no such item"
 
 
 ITEM_ACTIONS = ("assign", "note", "close", "withdraw", "classify", "case", "contact")
@@ -557,15 +556,6 @@ async def case_page(
 
 # A case's merge, its closing and a hotspot's dismissal pressed twice (a double click, a browser's retry): the second
 # finds the first done, by the same staff, in the same words, and says so rather than that it cannot be done.
-MERGED_INTO = "SELECT merged_into FROM cases WHERE id = $1"
-CLOSED_SO_BY = """
-SELECT c.status = 'closed' AND c.merged_into IS NULL AND c.closed_by = $2
-       AND EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND i.closed_by = $2 AND i.answer = $3)
-FROM cases c WHERE c.id = $1
-"""
-DISMISSED_SO_BY = (
-    "SELECT status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3 FROM hotspots WHERE id = $1"
-)
 
 
 class CaseForm(msgspec.Struct, kw_only=True):
@@ -618,7 +608,7 @@ async def _act_on_case(
             raise NotFoundException("no such case")
     except (msgspec.ValidationError, InvalidInput) as exc:
         into = _typed_number(data.into, "案件")
-        if action == "merge" and into and await db_connection.fetchval(MERGED_INTO, case_id) == into:
+        if action == "merge" and into and await merged_into(db_connection, case_id) == into:
             # The same merge pressed twice (a double click, a browser's retry): what the first one did.
             return Redirect(f"{PREFIX}/cases/{into}?done=merged", status_code=303)
         if action == "close":
@@ -630,7 +620,7 @@ async def _act_on_case(
         return await page(error=error, invalid="answer" if action == "close" else "into", status_code=422)
     except StateConflict:
         answer = data.answer.replace("\r\n", "\n").strip()
-        if await db_connection.fetchval(CLOSED_SO_BY, case_id, principal.token_id, answer):
+        if await closed_so_by(db_connection, case_id=case_id, by=principal.token_id, answer=answer):
             return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
         return await page(error="这个案件已经办结或已并入别的案件。", status_code=409)
     return Redirect(f"{PREFIX}/cases/{case_id}?done=case_closed", status_code=303)
@@ -666,7 +656,7 @@ async def _dismiss(
         error = "请写明为什么移除（不超过 500 字），如：已派城管处置。"
         return await page(error=error, invalid=str(hotspot_id), status_code=422)
     except StateConflict:
-        if await db_connection.fetchval(DISMISSED_SO_BY, hotspot_id, principal.token_id, mask_pii(data.note.strip())):
+        if await dismissed_so_by(db_connection, hotspot_id=hotspot_id, by=principal.token_id, dismissal=dismissal):
             return Redirect(f"{PREFIX}/hotspots?done=dismissed", status_code=303)
         return await page(error="这条苗头隐患已经结束或已被移除。", status_code=409)
     if done is None:

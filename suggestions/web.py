@@ -20,7 +20,14 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from suggestions.db import QUICK_STATEMENT_SECONDS, connection
-from suggestions.errors import NOT_STORED, InvalidInput, OutcomeUnknown, StateConflict, retry_after
+from suggestions.errors import (
+    OUTAGES,
+    InvalidInput,
+    OutcomeUnknown,
+    StateConflict,
+    may_have_been_done,
+    retry_after,
+)
 from suggestions.headers import from_elsewhere
 from suggestions.intake.routes import find_tracking
 from suggestions.intake.schema import MAX_TEXT_LENGTH, ItemIn
@@ -199,6 +206,7 @@ async def is_utf8_form(request: Request[Any, Any, Any]) -> bool:
 
 
 RATING_NOT_SAVED = "系统暂时繁忙，您的评价没有保存。您写的话还在下面，请过一会儿再点“再次发送评价”。"
+RATING_MAYBE_SAVED = "系统暂时繁忙，不能确定您的评价是否已经保存。您写的话还在下面，请过一会儿再点“再次发送评价”。"
 NOT_SAVED = (
     "系统暂时繁忙，这次没有保存。您写的内容还在下面，请过一会儿再点“提交”。"
     "情况紧急请直接拨打 12345，危及人身安全请拨打 110。"
@@ -271,7 +279,9 @@ async def submit(
     except InvalidInput as exc:
         field = exc.problems[0].field
         return _form_page(settings, data, {field: FIELD_MESSAGES.get(field, "请检查填写的内容")}, status_code=422)
-    except NOT_STORED as exc:
+    except OUTAGES as exc:
+        if may_have_been_done(request, exc):  # 08007 before the item's own commit: perhaps stored, as below
+            return _form_page(settings, data, alert=MAYBE_SAVED, status_code=503, headers=retry_after(exc))
         # Nothing was stored. An error page would leave the words to the browser's back key, which may fetch the
         # form anew and empty; the form comes back filled in, with its token, to be sent again in a moment.
         log.warning("form not stored: %s", type(exc).__name__)
@@ -365,9 +375,11 @@ async def rate_page(
         # The connection is taken here, not by a dependency, so that an outage finds the rating and its words.
         async with connection(request.app.state.db_pool, statement_seconds=QUICK_STATEMENT_SECONDS) as conn:
             return await _rate(request, data, conn, settings)
-    except NOT_STORED as exc:
-        log.warning("rating not stored: %s", type(exc).__name__)
-        # Nothing was saved: the same rating and words, ready to be sent again, rather than the back key's luck.
+    except OUTAGES as exc:
+        in_doubt = may_have_been_done(request, exc)
+        log.warning("rating %s: %s", "perhaps stored" if in_doubt else "not stored", type(exc).__name__)
+        # The same rating and words, ready to be sent again, rather than the back key's luck: sent again, a rating
+        # stored meanwhile is the same rating given again.
         retry = msgspec.structs.replace(data, comment=data.comment.replace("\r\n", "\n"))
         context = {
             "code": data.code[:MAX_TYPED_CODE],
@@ -375,7 +387,7 @@ async def rate_page(
             "error": None,
             "retry": retry,
             "rating_text": RATING_TEXT.get(data.rating),
-            "alert": RATING_NOT_SAVED,
+            "alert": RATING_MAYBE_SAVED if in_doubt else RATING_NOT_SAVED,
             "max_comment": MAX_COMMENT_LENGTH,
         }
         return Template(template_name="track.html", context=context, status_code=503, headers=retry_after(exc))

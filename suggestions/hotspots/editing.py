@@ -480,6 +480,25 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep
     return True
 
 
+async def merged_into(conn: Any, case_id: int) -> int | None:
+    """The case `case_id` was merged into, if it was: a merge sent again finds the first one done."""
+    into: int | None = await conn.fetchval("SELECT merged_into FROM cases WHERE id = $1", case_id)
+    return into
+
+
+# The case closed by the staff token $2 with the reply $3: a closing sent again (a double click, a retry after its
+# answer was lost) finds the first one done.
+CLOSED_SO_BY = """
+SELECT c.status = 'closed' AND c.merged_into IS NULL AND c.closed_by = $2
+       AND EXISTS (SELECT 1 FROM items i WHERE i.case_id = c.id AND i.closed_by = $2 AND i.answer = $3)
+FROM cases c WHERE c.id = $1
+"""
+
+
+async def closed_so_by(conn: Any, *, case_id: int, by: int, answer: str) -> bool:
+    return bool(await conn.fetchval(CLOSED_SO_BY, case_id, by, answer))
+
+
 # Every report still being worked on goes to the desk, each hand-over recorded as an item's own is
 # (`workflow.ASSIGN`); a report already closed keeps the desk that answered it.
 ASSIGN_MEMBERS = """
@@ -565,6 +584,23 @@ async def dismiss_hotspot(conn: Any, *, hotspot_id: int, dismissal: Dismissal, b
             raise StateConflict(f"the hotspot {done}: only a current one is dismissed", current_status=status)
         row = await conn.fetchrow(DISMISS, hotspot_id, by, mask_pii(note))
         await drop_lift(conn, [hotspot_id])
+    return _dismissed(row)
+
+
+# The hotspot dismissed by the staff token $2 with the note $3 (masked): a dismissal sent again (a double click, a
+# retry after its answer was lost) finds the first one done.
+DISMISSED_SO_BY = """
+SELECT id, kind, status, case_id, ended_at, dismissal_note FROM hotspots
+WHERE id = $1 AND status = 'dismissed' AND dismissed_by = $2 AND dismissal_note = $3
+"""
+
+
+async def dismissed_so_by(conn: Any, *, hotspot_id: int, by: int, dismissal: Dismissal) -> Dismissed | None:
+    row = await conn.fetchrow(DISMISSED_SO_BY, hotspot_id, by, mask_pii(dismissal.note.strip()))
+    return None if row is None else _dismissed(row)
+
+
+def _dismissed(row: Any) -> Dismissed:
     return Dismissed(
         id=row["id"],
         kind=row["kind"],

@@ -13,14 +13,17 @@ from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
 from suggestions.auth import BEARER, CALLER_ROLES, STAFF_ROLES, check_role, guarded_principal, roles_only, staff_only
-from suggestions.errors import problem_responses
+from suggestions.errors import InvalidInput, StateConflict, problem_responses
 from suggestions.hotspots.editing import (
     Dismissal,
     Dismissed,
     assign_case,
     close_case,
+    closed_so_by,
     dismiss_hotspot,
+    dismissed_so_by,
     merge_cases,
+    merged_into,
     move_item,
 )
 from suggestions.hotspots.views import (
@@ -157,8 +160,13 @@ async def merge(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], case_id: PathId, data: JSONBody[MergeRequest]
 ) -> CaseView:
     who = guarded_principal(request).token_id
-    if not await merge_cases(db_connection, case_id=case_id, into=data.into, by=who):
-        raise NotFoundException("no such case")
+    try:
+        if not await merge_cases(db_connection, case_id=case_id, into=data.into, by=who):
+            raise NotFoundException("no such case")
+    except InvalidInput:
+        # The same merge sent again (a retry after its answer was lost): the case is merged as it asked.
+        if await merged_into(db_connection, case_id) != data.into:
+            raise
     view = await case_view(db_connection, data.into)
     assert view is not None
     return view
@@ -216,7 +224,7 @@ async def assign(
         "Every report of the case still open, assigned or failed is closed with this reply, which each reporter reads "
         "by their own tracking code (phone, ID and card numbers masked) and can rate; a report closed before keeps its "
         "own reply. The case's hotspots end, and a later report of the problem opens a new case. Closing a closed or "
-        "merged case is a 409."
+        "merged case is a 409, unless this staff token closed it with this reply (a closing sent again): 200."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -229,8 +237,13 @@ async def close(
 ) -> CaseView:
     who = guarded_principal(request).token_id
     keep = request.app.state.public_phones
-    if not await close_case(db_connection, case_id=case_id, closing=data, by=who, keep=keep):
-        raise NotFoundException("no such case")
+    try:
+        if not await close_case(db_connection, case_id=case_id, closing=data, by=who, keep=keep):
+            raise NotFoundException("no such case")
+    except StateConflict:
+        # The same closing sent again (a retry after its answer was lost): the case is closed as it asked.
+        if not await closed_so_by(db_connection, case_id=case_id, by=who, answer=data.answer.strip()):
+            raise
     view = await case_view(db_connection, case_id)
     assert view is not None
     return view
@@ -244,7 +257,8 @@ async def close(
         "in the feed. The machine does not raise it again for the same case, or the same street and topic, for a "
         "week, unless it grows to half as large again (a burst's count against expected, a case's reporters) or, "
         "for an escalation, its risk rises past the level dismissed. A case's other hotspot stays. A hotspot that "
-        "has ended or was dismissed is a 409."
+        "has ended or was dismissed is a 409, unless this staff token dismissed it with this note (a dismissal sent "
+        "again): 200."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -256,7 +270,13 @@ async def dismiss(
     request: Request[Any, Any, Any], db_connection: NamedDependency[Any], hotspot_id: PathId, data: JSONBody[Dismissal]
 ) -> Dismissed:
     who = guarded_principal(request).token_id
-    done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=data, by=who)
+    try:
+        done = await dismiss_hotspot(db_connection, hotspot_id=hotspot_id, dismissal=data, by=who)
+    except StateConflict:
+        # The same dismissal sent again (a retry after its answer was lost): the hotspot is dismissed as it asked.
+        done = await dismissed_so_by(db_connection, hotspot_id=hotspot_id, by=who, dismissal=data)
+        if done is None:
+            raise
     if done is None:
         raise NotFoundException("no such hotspot")
     return done

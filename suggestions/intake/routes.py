@@ -57,16 +57,17 @@ REPLY_WITHDRAWN = "之前的答复已撤回，正在重新办理，办好后会�
 # who take calls and visits.
 READING_ROLES = frozenset({"operator", "grid", *STAFF_ROLES})
 
+
+def idempotency_key_header(description: str) -> HeaderParameter:
+    """The optional header `Idempotency-Key`, its value a key of the client's choosing, as `description` says."""
+    return HeaderParameter(
+        name="Idempotency-Key", required=False, min_length=1, max_length=200, pattern=NO_NUL, description=description
+    )
+
+
 IdempotencyKey = Annotated[
     str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        min_length=1,
-        max_length=200,
-        pattern=NO_NUL,
-        description="a key of the client's choosing; the same key and body within 24 h store one item",
-    ),
+    idempotency_key_header("a key of the client's choosing; the same key and body within 24 h store one item"),
 ]
 
 

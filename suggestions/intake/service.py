@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from suggestions.auth import Principal
-from suggestions.db import Session, rerun_after_schema_change, session
+from suggestions.db import IN_DOUBT, Session, commit_settled, rerun_after_schema_change, session
 from suggestions.errors import Conflict, InvalidInput, OutcomeUnknown
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
@@ -28,14 +28,6 @@ log = logging.getLogger(__name__)
 # How long a sender waits, after a commit whose answer never came, for the service to find out whether it stored the
 # item: longer, and a server that is gone keeps every sender waiting twice the statement time.
 IN_DOUBT_SECONDS = 3.0
-# How a statement ends when its transaction may have committed all the same: its answer did not come in time, or its
-# connection was lost after it was sent (08007 is the server saying so).
-IN_DOUBT = (
-    TimeoutError,
-    OSError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.TransactionResolutionUnknownError,
-)
 
 # A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -259,7 +251,7 @@ async def accept_item(
             conn.terminate()
         stored = await _stored_after_all(database_url, in_doubt, tracking_code)
         if stored is None:
-            raise unanswered.outage from None  # certainly not stored
+            raise commit_settled(unanswered.outage) from None  # certainly not stored
         log.warning("a commit went unanswered (%s), and its item is stored", type(unanswered.outage).__name__)
         return Accepted(item=stored, created=True)
 

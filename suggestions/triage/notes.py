@@ -45,6 +45,12 @@ ADD = """
 INSERT INTO item_notes (item_id, text, text_masked, public, written_by) VALUES ($1, $2, $3, $4, $5)
 RETURNING id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS audience, written_at, written_by
 """
+# The note a step sent under an Idempotency-Key wrote, found again when the step is sent again (`triage.once`).
+WRITTEN = """
+SELECT id, text_masked, CASE WHEN public THEN 'resident' ELSE 'staff' END AS audience, written_at, written_by
+FROM item_notes WHERE item_id = $1 AND written_by = $2 AND text = $3 AND public = $4
+ORDER BY id DESC LIMIT 1
+"""
 # The resident sees the item updated when a public note is written.
 TOUCH = "UPDATE items SET updated_at = now() WHERE id = $1"
 
@@ -71,6 +77,16 @@ async def add_note(
         row = await conn.fetchrow(ADD, item_id, text, mask_pii(text, keep), public, who)
         if public:
             await conn.execute(TOUCH, item_id)
+    return _view(row)
+
+
+async def note_written(conn: Any, *, item_id: int, note: NoteIn, who: int) -> NoteView | None:
+    """The latest note `who` wrote on the item in these words, for this audience."""
+    row = await conn.fetchrow(WRITTEN, item_id, who, note.text.strip(), note.audience == "resident")
+    return None if row is None else _view(row)
+
+
+def _view(row: Any) -> NoteView:
     return NoteView(
         id=row["id"],
         text=row["text_masked"],

@@ -247,6 +247,13 @@ async def _rate(
     return _rated(item, rating, reopened=reopened, status=status)
 
 
+async def rated_before(conn: Any, *, item_id: int, rating: RatingIn) -> Rated:
+    """What taking down `rating` answered, when it was taken down by a request sent before under the same key: a
+    dissatisfied rating sent the item back to work (one given already is refused before, the item no longer closed)."""
+    item = await conn.fetchrow("SELECT tracking_code, status FROM items WHERE id = $1", item_id)
+    return _rated(item, rating, reopened=rating.rating == "dissatisfied", status=item["status"])
+
+
 def _rated(item: Any, rating: RatingIn, *, reopened: bool, status: str) -> Rated:
     return Rated(
         tracking_code=item["tracking_code"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -10,11 +11,15 @@ from litestar import Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.response import Response
 
 from suggestions.auth import BEARER, guarded_principal, staff_only
 from suggestions.classify.serving import serving_topics
+from suggestions.db import connection
 from suggestions.errors import InvalidInput, problem_responses
+from suggestions.intake.routes import idempotency_key_header
 from suggestions.intake.schema import (
     EXTERNAL_ID_LENGTH,
     EXTERNAL_ID_PATTERN,
@@ -29,7 +34,8 @@ from suggestions.settings import Settings
 from suggestions.triage.contacts import Contact, NoContact, read_contact
 from suggestions.triage.feed import OPEN_STATUSES, Feed, FeedFilter, triage_feed
 from suggestions.triage.items import ItemList, ItemView, item_by_id, items_by_external_id
-from suggestions.triage.notes import NoteIn, NoteView, add_note
+from suggestions.triage.notes import NoteIn, NoteView, add_note, note_written
+from suggestions.triage.once import KEY_HOURS, Outcome, once_told_truly, step_hash
 from suggestions.triage.ratings import (
     FIRST_DAY,
     RATING_DAYS,
@@ -38,6 +44,7 @@ from suggestions.triage.ratings import (
     SatisfactionReport,
     checked_day,
     rate_on_call,
+    rated_before,
     satisfaction_report,
 )
 from suggestions.triage.workflow import Assignment, Closing, Withdrawal, assign, close, withdraw_reply
@@ -121,10 +128,49 @@ async def items(
     return await items_by_external_id(db_connection, channel=channel, external_id=external_id, limit=limit)
 
 
-async def _changed_item(db_connection: Any, item_id: int, found: bool) -> ItemView:
-    if not found:
+StaffIdempotencyKey = Annotated[
+    str | None,
+    idempotency_key_header(
+        f"a key of the client's choosing: the same key and request within {KEY_HOURS} h do the step once, and a step "
+        "whose answer was lost (a 503 saying it may have been done) is answered as it was done"
+    ),
+]
+API_SCOPE = "staff-api"  # apart from the staff pages' forms' keys and the items' (`idempotency_keys`)
+
+
+async def _step(
+    request: Request[Any, Any, Any],
+    db_connection: Any,
+    settings: Settings,
+    item_id: int,
+    data: Any,
+    idempotency_key: str | None,
+    work: Any,
+) -> Outcome:
+    """`work()` (False: no such item), once under the request's Idempotency-Key if it sent one (`triage.once`)."""
+    if idempotency_key is None:
+        return "done" if await work() else "no such item"
+    return await once_told_truly(
+        db_connection,
+        work,
+        scope=f"{API_SCOPE}:{guarded_principal(request).token_id}",
+        key=idempotency_key,
+        request_hash=step_hash(request.url.path, data),
+        item_id=item_id,
+        database_url=settings.database_url,
+    )
+
+
+async def _changed_item(
+    request: Request[Any, Any, Any], db_connection: Any, item_id: int, outcome: Outcome
+) -> ItemView:
+    if outcome == "no such item":
         raise NotFoundException("no such item")
-    view = await item_by_id(db_connection, item_id)
+    if not db_connection.is_closed():
+        view = await item_by_id(db_connection, item_id)
+    else:  # closed after its commit went unanswered (`triage.once`)
+        async with connection(request.app.state.db_pool) as conn:
+            view = await item_by_id(conn, item_id)
     assert view is not None
     return view
 
@@ -144,10 +190,13 @@ async def assign_item(
     db_connection: NamedDependency[Any],
     item_id: PathId,
     data: JSONBody[Assignment],
+    settings: NamedDependency[Settings],
+    idempotency_key: StaffIdempotencyKey = None,
 ) -> ItemView:
     principal = guarded_principal(request)
-    found = await assign(db_connection, item_id=item_id, assignment=data, who=principal.token_id)
-    return await _changed_item(db_connection, item_id, found)
+    work = partial(assign, db_connection, item_id=item_id, assignment=data, who=principal.token_id)
+    outcome = await _step(request, db_connection, settings, item_id, data, idempotency_key, work)
+    return await _changed_item(request, db_connection, item_id, outcome)
 
 
 @post(
@@ -166,11 +215,14 @@ async def close_item(
     db_connection: NamedDependency[Any],
     item_id: PathId,
     data: JSONBody[Closing],
+    settings: NamedDependency[Settings],
+    idempotency_key: StaffIdempotencyKey = None,
 ) -> ItemView:
     principal = guarded_principal(request)
     keep = request.app.state.public_phones
-    found = await close(db_connection, item_id=item_id, closing=data, who=principal.token_id, keep=keep)
-    return await _changed_item(db_connection, item_id, found)
+    work = partial(close, db_connection, item_id=item_id, closing=data, who=principal.token_id, keep=keep)
+    outcome = await _step(request, db_connection, settings, item_id, data, idempotency_key, work)
+    return await _changed_item(request, db_connection, item_id, outcome)
 
 
 @post(
@@ -189,11 +241,17 @@ async def close_item(
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def reopen_item(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[Withdrawal]
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    item_id: PathId,
+    data: JSONBody[Withdrawal],
+    settings: NamedDependency[Settings],
+    idempotency_key: StaffIdempotencyKey = None,
 ) -> ItemView:
     principal = guarded_principal(request)
-    found = await withdraw_reply(db_connection, item_id=item_id, withdrawal=data, who=principal.token_id)
-    return await _changed_item(db_connection, item_id, found)
+    work = partial(withdraw_reply, db_connection, item_id=item_id, withdrawal=data, who=principal.token_id)
+    outcome = await _step(request, db_connection, settings, item_id, data, idempotency_key, work)
+    return await _changed_item(request, db_connection, item_id, outcome)
 
 
 @get(
@@ -266,15 +324,29 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
 async def rate_for_resident(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[RatingIn]
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    item_id: PathId,
+    data: JSONBody[RatingIn],
+    settings: NamedDependency[Settings],
+    idempotency_key: StaffIdempotencyKey = None,
 ) -> Rated:
     principal = guarded_principal(request)
-    rated = await rate_on_call(
-        db_connection, item_id=item_id, rating=data, now=datetime.now(UTC), recorded_by=principal.token_id
-    )
-    if rated is None:
+    taken: list[Rated] = []
+
+    async def work() -> bool:
+        now = datetime.now(UTC)
+        rated = await rate_on_call(db_connection, item_id=item_id, rating=data, now=now, recorded_by=principal.token_id)
+        taken[:] = [] if rated is None else [rated]
+        return rated is not None
+
+    outcome = await _step(request, db_connection, settings, item_id, data, idempotency_key, work)
+    if outcome == "no such item":
         raise NotFoundException("no such item")
-    return rated
+    if outcome == "done":
+        return taken[0]
+    async with connection(request.app.state.db_pool) as conn:
+        return await rated_before(conn, item_id=item_id, rating=data)
 
 
 @post(
@@ -290,16 +362,39 @@ async def rate_for_resident(
     guards=[staff_only],
     security=BEARER,
     status_code=201,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+    responses={
+        200: ResponseSpec(
+            NoteView, description="Written by an earlier request with the same Idempotency-Key", generate_examples=False
+        ),
+        **problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+    },
 )
 async def write_note(
-    request: Request[Any, Any, Any], db_connection: NamedDependency[Any], item_id: PathId, data: JSONBody[NoteIn]
-) -> NoteView:
+    request: Request[Any, Any, Any],
+    db_connection: NamedDependency[Any],
+    item_id: PathId,
+    data: JSONBody[NoteIn],
+    settings: NamedDependency[Settings],
+    idempotency_key: StaffIdempotencyKey = None,
+) -> Response[NoteView]:
     who = guarded_principal(request).token_id
-    note = await add_note(db_connection, item_id=item_id, note=data, who=who, keep=request.app.state.public_phones)
-    if note is None:
+    written: list[NoteView] = []
+
+    async def work() -> bool:
+        note = await add_note(db_connection, item_id=item_id, note=data, who=who, keep=request.app.state.public_phones)
+        written[:] = [] if note is None else [note]
+        return note is not None
+
+    outcome = await _step(request, db_connection, settings, item_id, data, idempotency_key, work)
+    if outcome == "no such item":
         raise NotFoundException("no such item")
-    return note
+    if outcome == "done":
+        return Response(written[0], status_code=201)
+    # Written by the request sent first under this key: the note it wrote, 200 as for an item sent again.
+    async with connection(request.app.state.db_pool) as conn:
+        note = await note_written(conn, item_id=item_id, note=data, who=who)
+    assert note is not None
+    return Response(note, status_code=200)
 
 
 routes = [
