@@ -1381,13 +1381,15 @@ async def test_a_burst_lists_the_reports_of_the_problems_it_counts(
     now = datetime.now(UTC)
     local = now.astimezone(zone)
     today = local.date()
-    # Half past midnight, district time, three days ago: inside the burst's window (every day touching the last 72
-    # hours), more than 72 hours ago whenever the district's clock shows later than 00:30.
-    early = datetime(today.year, today.month, today.day, 0, 30, tzinfo=zone) - timedelta(days=3)
-    assert now - early > timedelta(hours=72)
+    # Inside the burst's window (every day touching the last 72 hours) and more than 72 hours ago: between the
+    # district's midnight of the day 72 hours back and that moment, whatever the clock shows now.
+    bound = (now - timedelta(hours=72)).astimezone(zone)
+    midnight = datetime(bound.year, bound.month, bound.day, tzinfo=zone)
+    early = midnight + (bound - midnight) / 2
+    step = (bound - early) / 5
     await quiet_noise_history(pool, today)
     for n, text in enumerate(NOISES[:4]):
-        await post(client, "hotline", text, operator, received_at=(early + timedelta(minutes=n)).isoformat())
+        await post(client, "hotline", text, operator, received_at=(early + step * n).isoformat())
     for text in NOISES[4:]:
         await post(client, "web", text, {})
     await drain(model=FixedTopic(model, "环境保护"))

@@ -47,12 +47,16 @@ def test_a_rolled_back_transaction_is_a_retry() -> None:
 def test_a_bug_is_not_dressed_as_an_outage() -> None:
     for exc in (
         asyncpg.exceptions.ProtocolViolationError,  # 08P01
-        asyncpg.exceptions.TransactionResolutionUnknownError,  # 08007: the commit may have happened
         asyncpg_base.DataError,  # an argument of the wrong type for a query
         asyncpg.exceptions.UndefinedColumnError,
     ):
         assert handler_for(exc) is on_unexpected, exc
         assert not issubclass(exc, DATABASE_OUTAGES) or exc is asyncpg_base.DataError
+
+
+def test_a_transaction_of_unknown_outcome_is_an_outage_that_may_have_been_done() -> None:
+    """08007: the server lost the answer to a commit, which may have happened. A 503 that says so, not a 500."""
+    assert handler_for(asyncpg.exceptions.TransactionResolutionUnknownError) is on_database_unavailable
 
 
 def test_an_error_is_logged_with_its_route_never_the_path_the_caller_typed(caplog: pytest.LogCaptureFixture) -> None:
