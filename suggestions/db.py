@@ -129,6 +129,54 @@ def session(conn: Any) -> Session:
     return Session(pid=conn.get_server_pid(), started=getattr(conn, "session_started", None))
 
 
+# How long a sender waits, after a commit whose answer never came, for the service to find out whether it was done:
+# longer, and a server that is gone keeps every sender waiting twice the statement time.
+IN_DOUBT_SECONDS = 3.0
+# How long, of that, the session that sent the commit is waited for to go once ended (`end_session`).
+IN_DOUBT_WAIT_MS = int(IN_DOUBT_SECONDS * 1000 / 2)
+
+# After a commit whose answer never came: the session that sent it (its number $1, begun at $2, as `Session` names it)
+# is ended, waiting up to $3 ms for it to go, so that its transaction has committed or never will.
+END_SESSION = """
+SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity
+WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
+"""
+SESSION_GONE = """
+SELECT NOT EXISTS (
+    SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
+)
+"""
+
+
+async def end_session(conn: Any, in_doubt: Session, *, wait_ms: int) -> bool:
+    """`in_doubt` (whose commit went unanswered) ended, waiting up to `wait_ms` for it to go; whether it is gone."""
+    await conn.fetch(END_SESSION, in_doubt.pid, in_doubt.started, wait_ms)
+    return bool(await conn.fetchval(SESSION_GONE, in_doubt.pid, in_doubt.started))
+
+
+async def look_after_unanswered_commit(
+    conn: Any, database_url: str, look: Callable[[Any], Awaitable[T]], *, what: str
+) -> T:
+    """`look(fresh)` on a connection of the service's own, after a commit on `conn` went unanswered: `conn` is
+    terminated first (the pool would reset it, waiting on a server gone silent; refused when it closed and went back
+    to the pool already). OutcomeUnknown, logged as whether `what` cannot be told, when anything stops the look within
+    IN_DOUBT_SECONDS (PostgreSQL is away, or the session outlived its ending)."""
+    from suggestions.errors import OutcomeUnknown  # errors imports this module
+
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+    try:
+        async with asyncio.timeout(IN_DOUBT_SECONDS):
+            fresh = await asyncpg.connect(database_url, server_settings={"application_name": "suggestions"})
+            try:
+                return await look(fresh)
+            finally:
+                fresh.terminate()
+    except Exception as exc:  # whatever stops the look, the sender hears that it may have been done
+        log.warning("whether %s cannot be told (%s)", what, type(exc).__name__)
+        raise OutcomeUnknown from None
+
+
 class Connection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types
     """A connection whose statements, transactions' BEGIN and COMMIT included, wait `statement_seconds` for their
     answer while set (`connection(pool, statement_seconds=...)`), else the pool's command timeout. A statement given

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from suggestions.auth import Principal
-from suggestions.db import IN_DOUBT, Session, commit_settled, rerun_after_schema_change, session
-from suggestions.errors import Conflict, InvalidInput, OutcomeUnknown
+from suggestions.db import (
+    IN_DOUBT,
+    IN_DOUBT_WAIT_MS,
+    commit_settled,
+    look_after_unanswered_commit,
+    rerun_after_schema_change,
+    session,
+)
+from suggestions.errors import Conflict, InvalidInput
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
@@ -24,10 +29,6 @@ from suggestions.intake.tracking_code import new_tracking_code
 from suggestions.privacy import drop_invisible, holds_phone_or_id, mask_pii, normalize_phone
 
 log = logging.getLogger(__name__)
-
-# How long a sender waits, after a commit whose answer never came, for the service to find out whether it stored the
-# item: longer, and a server that is gone keeps every sender waiting twice the statement time.
-IN_DOUBT_SECONDS = 3.0
 
 # A call entered a few minutes "in the future" is clock skew between the console and the server, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -245,11 +246,12 @@ async def accept_item(
     except _Unanswered as unanswered:
         if database_url is None:
             raise unanswered.outage from None
-        # The connection is in doubt: the pool would reset it first, waiting on a server gone silent. Refused when the
-        # connection closed and went back to the pool already.
-        with contextlib.suppress(asyncpg.InterfaceError):
-            conn.terminate()
-        stored = await _stored_after_all(database_url, in_doubt, tracking_code)
+        stored = await look_after_unanswered_commit(
+            conn,
+            database_url,
+            partial(store.stored_after_all, session=in_doubt, tracking_code=tracking_code, wait_ms=IN_DOUBT_WAIT_MS),
+            what="an unanswered commit stored its item",
+        )
         if stored is None:
             raise commit_settled(unanswered.outage) from None  # certainly not stored
         log.warning("a commit went unanswered (%s), and its item is stored", type(unanswered.outage).__name__)
@@ -262,23 +264,6 @@ class _Unanswered(Exception):
     def __init__(self, outage: Exception) -> None:
         super().__init__(type(outage).__name__)
         self.outage = outage
-
-
-async def _stored_after_all(database_url: str, in_doubt: Session, tracking_code: str) -> ItemCreated | None:
-    """The item, if the session whose commit went unanswered stored it; None if it certainly did not. OutcomeUnknown
-    when that cannot be told within IN_DOUBT_SECONDS (PostgreSQL is away, or the session outlived its ending)."""
-    try:
-        async with asyncio.timeout(IN_DOUBT_SECONDS):
-            conn = await asyncpg.connect(database_url, server_settings={"application_name": "suggestions"})
-            try:
-                return await store.stored_after_all(
-                    conn, session=in_doubt, tracking_code=tracking_code, wait_ms=int(IN_DOUBT_SECONDS * 1000 / 2)
-                )
-            finally:
-                conn.terminate()
-    except Exception as exc:  # whatever stops the look, the sender hears that the item may be stored
-        log.warning("whether an unanswered commit stored its item cannot be told (%s)", type(exc).__name__)
-        raise OutcomeUnknown from None
 
 
 @rerun_after_schema_change

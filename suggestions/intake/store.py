@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from suggestions.db import Session
+from suggestions.db import Session, end_session
 from suggestions.hotspots.places import Place
 from suggestions.intake.schema import ItemCreated
 
@@ -30,17 +30,6 @@ WITH item AS (
 SELECT id, tracking_code, status FROM item
 """
 
-# After a commit whose answer never came: the session that sent it (its number $1, begun at $2, as `db.Session` names
-# it) is ended, waiting up to $3 ms for it to go, so that its transaction has committed or never will.
-END_SESSION = """
-SELECT pg_terminate_backend(pid, $3) FROM pg_stat_activity
-WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
-"""
-SESSION_GONE = """
-SELECT NOT EXISTS (
-    SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
-)
-"""
 SELECT_BY_TRACKING_CODE = "SELECT id, tracking_code, status FROM items WHERE tracking_code = $1"
 
 SELECT_BY_EXTERNAL_ID = """
@@ -145,8 +134,7 @@ class Unknown(Exception):
 async def stored_after_all(conn: Any, *, session: Session, tracking_code: str, wait_ms: int) -> ItemCreated | None:
     """The item under this tracking code, once `session` (whose commit of it went unanswered) is over; None if it is
     certainly not stored. Unknown if the session outlived `wait_ms`."""
-    await conn.fetch(END_SESSION, session.pid, session.started, wait_ms)
-    gone = await conn.fetchval(SESSION_GONE, session.pid, session.started)
+    gone = await end_session(conn, session, wait_ms=wait_ms)
     row = await conn.fetchrow(SELECT_BY_TRACKING_CODE, tracking_code)
     if row is not None:
         return ItemCreated(id=row["id"], tracking_code=row["tracking_code"], status=row["status"])

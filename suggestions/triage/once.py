@@ -8,32 +8,30 @@ staff token's own.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Literal, TypeVar
 
-import asyncpg
 import msgspec
 
-from suggestions.db import Session, commit_settled, commit_unanswered, rerun_after_schema_change, session
-from suggestions.errors import Conflict, OutcomeUnknown
-from suggestions.intake.store import (
-    END_SESSION,
-    SESSION_GONE,
-    claim_idempotency_key,
-    earlier_request,
-    forget_expired_key,
+from suggestions.db import (
+    IN_DOUBT_WAIT_MS,
+    Session,
+    commit_settled,
+    commit_unanswered,
+    end_session,
+    look_after_unanswered_commit,
+    rerun_after_schema_change,
+    session,
 )
+from suggestions.errors import Conflict, OutcomeUnknown
+from suggestions.intake.store import claim_idempotency_key, earlier_request, forget_expired_key
 
 log = logging.getLogger(__name__)
 
 KEY_HOURS = 24  # how long a key tells a step sent again from a new one
-# How long a sender waits, after a commit whose answer never came, for the service to find out whether it was done
-# (as for an item, `intake.service.IN_DOUBT_SECONDS`).
-IN_DOUBT_SECONDS = 3.0
 
 Outcome = Literal["done", "done before", "no such item"]
 T = TypeVar("T")
@@ -85,35 +83,28 @@ async def once_told_truly(
     """`once`, and when its commit went unanswered, what became of it: the session that sent the commit is ended on a
     connection of the service's own (so that it has committed or never will) and the key looked up. Done, the step is
     answered as done before; certainly not, the outage is raised as one that saved nothing; OutcomeUnknown when that
-    cannot be told within IN_DOUBT_SECONDS."""
+    cannot be told within `db.IN_DOUBT_SECONDS`."""
     in_doubt = session(conn)
     try:
         return await once(conn, work, scope=scope, key=key, request_hash=request_hash, item_id=item_id)
     except Exception as exc:
         if not commit_unanswered(exc):
             raise
-        # The pool would reset the connection first, waiting on a server gone silent.
-        with contextlib.suppress(asyncpg.InterfaceError):
-            conn.terminate()
-        if await _done_after_all(database_url, in_doubt, scope=scope, key=key):
+        done, gone = await look_after_unanswered_commit(
+            conn,
+            database_url,
+            partial(_done_after_all, in_doubt=in_doubt, scope=scope, key=key),
+            what="a staff step's unanswered commit was done",
+        )
+        if not done and not gone:
+            raise OutcomeUnknown from None
+        if done:
             log.warning("a staff step's commit went unanswered (%s), and it was done", type(exc).__name__)
             return "done before"
         raise commit_settled(exc) from None
 
 
-async def _done_after_all(database_url: str, in_doubt: Session, *, scope: str, key: str) -> bool:
-    try:
-        async with asyncio.timeout(IN_DOUBT_SECONDS):
-            conn = await asyncpg.connect(database_url, server_settings={"application_name": "suggestions"})
-            try:
-                await conn.fetch(END_SESSION, in_doubt.pid, in_doubt.started, int(IN_DOUBT_SECONDS * 1000 / 2))
-                gone = await conn.fetchval(SESSION_GONE, in_doubt.pid, in_doubt.started)
-                done = await earlier_request(conn, scope=scope, key=key, hours=KEY_HOURS) is not None
-            finally:
-                conn.terminate()
-    except Exception as exc:  # whatever stops the look, the sender hears that the step may have been done
-        log.warning("whether a staff step's unanswered commit was done cannot be told (%s)", type(exc).__name__)
-        raise OutcomeUnknown from None
-    if not done and not gone:
-        raise OutcomeUnknown
-    return done
+async def _done_after_all(conn: Any, *, in_doubt: Session, scope: str, key: str) -> tuple[bool, bool]:
+    """Whether the step under the key was done, and whether `in_doubt` is gone, once it is ended."""
+    gone = await end_session(conn, in_doubt, wait_ms=IN_DOUBT_WAIT_MS)
+    return await earlier_request(conn, scope=scope, key=key, hours=KEY_HOURS) is not None, gone
