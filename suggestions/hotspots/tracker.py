@@ -832,9 +832,11 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     rows = await conn.fetch(SERIES, street, topic, today - timedelta(days=SERIES_DAYS))
     history_start: date | None = await conn.fetchval(FIRST_DAY)
 
+    days = [DayCount(day=r["day"], count=r["problems"]) for r in rows]
+
     def verdict_of(set_aside: int = 0) -> BurstVerdict:
         return burst(
-            [DayCount(day=r["day"], count=r["problems"]) for r in rows],
+            days,
             today,
             now_fraction=(local.hour * 3600 + local.minute * 60 + local.second) / 86400,
             history_start=history_start,
@@ -865,6 +867,9 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         "baseline_days": verdict.baseline_days,
         "p_value": float(f"{verdict.score:.2g}"),
     }
+    score = verdict.observed / max(verdict.expected, 0.1)
+    if await dismissed(conn, "burst", score, street=street, topic=topic):
+        return
     # A burst that is none without grid workers' patrols, or without one resident's list of what is wrong in their
     # estate, is no burst of residents' concern: it is listed, said to be theirs, and lifts nothing.
     senders = await conn.fetchrow(SENDERS_ALONE, street, topic, since, until)
@@ -878,9 +883,6 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
             "patrol": senders["patrol"],
             "one_reporter": one_reporter,
         }
-    score = verdict.observed / max(verdict.expected, 0.1)
-    if await dismissed(conn, "burst", score, street=street, topic=topic):
-        return
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, score)
     if hotspot_id is None:
         return  # a later verdict stands
