@@ -564,8 +564,10 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
             await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
             # Another report of a problem a current burst counts is judged with it too: the burst's members run up to
             # its verdict, and the report is one of them, listed and lifted, once the verdict takes it in.
-            if new_problem or await conn.fetchval(BURST_AS_OF, item.street, item.topic) is not None:
+            if new_problem:
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
+            elif (as_of := await conn.fetchval(BURST_AS_OF, item.street, item.topic)) is not None:
+                await _judge_burst(conn, item.street, item.topic, prior, at=item.received_at, judged=as_of)
         if size >= 3:
             await judge_case(conn, case_id, item.street, item.topic)
         if item.street is not None:
@@ -825,6 +827,13 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     its day, and the burst judged as of that verdict: judged as of the report's time, it ended a burst that is hot
     now, or replaced its numbers with a count that leaves the newer reports out."""
     judged: datetime | None = await conn.fetchval(BURST_AS_OF, street, topic)
+    await _judge_burst(conn, street, topic, prior, at=at, judged=judged)
+
+
+async def _judge_burst(
+    conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime, judged: datetime | None
+) -> None:
+    """`_check_burst` with the active burst's latest verdict (BURST_AS_OF) already read."""
     if judged is not None and judged > at:
         at = judged
     local = at.astimezone(DISTRICT_ZONE)
