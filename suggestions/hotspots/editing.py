@@ -456,6 +456,20 @@ WHERE id = $1
 """
 
 
+async def _lock_open_case(conn: Any, case_id: int) -> bool:
+    """Lock a case and its open reports for a change of them all; False if there is no such case, StateConflict if it
+    is closed. The reports before their case, in id order, as a move locks them. The tracker locks a case before its
+    reports only to lift them into a hotspot, and passes over those held here (`tracker.LIFT`)."""
+    await conn.fetch(LOCK_OPEN_MEMBERS, case_id)
+    case = await conn.fetchrow(LOCK_CASE, case_id)
+    if case is None:
+        return False
+    if case["status"] != "open":
+        merged = f": merged into case {case['merged_into']}" if case["merged_into"] else ""
+        raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
+    return True
+
+
 @rerun_after_schema_change
 async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep: frozenset[str] = frozenset()) -> bool:
     """Close a case with one reply to every reporter whose report is still open; False if there is no such case.
@@ -465,15 +479,8 @@ async def close_case(conn: Any, *, case_id: int, closing: Closing, by: int, keep
     is left open, and closed on its own."""
     answer, masked = reply(closing, keep)
     async with conn.transaction():
-        # The reports before their case, in id order, as a move locks them. The tracker locks a case before its
-        # reports only to lift them into a hotspot, and passes over those held here (`tracker.LIFT`).
-        await conn.fetch(LOCK_OPEN_MEMBERS, case_id)
-        case = await conn.fetchrow(LOCK_CASE, case_id)
-        if case is None:
+        if not await _lock_open_case(conn, case_id):
             return False
-        if case["status"] != "open":
-            merged = f": merged into case {case['merged_into']}" if case["merged_into"] else ""
-            raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
         await conn.execute(ANSWER_MEMBERS, case_id, answer, masked, by)
         await conn.execute(CLOSE_CASE, case_id, by, masked)
         await end_case_hotspots(conn, case_id)
@@ -519,14 +526,8 @@ async def assign_case(conn: Any, *, case_id: int, assignment: Assignment, by: in
     if not shows_anything(desk):
         raise InvalidInput("to", "name the desk or department")
     async with conn.transaction():
-        # In the order closing a case takes its locks: the reports, then the case.
-        await conn.fetch(LOCK_OPEN_MEMBERS, case_id)
-        case = await conn.fetchrow(LOCK_CASE, case_id)
-        if case is None:
+        if not await _lock_open_case(conn, case_id):
             return False
-        if case["status"] != "open":
-            merged = f": merged into case {case['merged_into']}" if case["merged_into"] else ""
-            raise StateConflict(f"the case is closed{merged}", current_status=case["status"])
         await conn.execute(ASSIGN_MEMBERS, case_id, desk, by)
     return True
 

@@ -564,8 +564,10 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
             await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
             # Another report of a problem a current burst counts is judged with it too: the burst's members run up to
             # its verdict, and the report is one of them, listed and lifted, once the verdict takes it in.
-            if new_problem or await conn.fetchval(BURST_AS_OF, item.street, item.topic) is not None:
+            if new_problem:
                 await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
+            elif (as_of := await conn.fetchval(BURST_AS_OF, item.street, item.topic)) is not None:
+                await _judge_burst(conn, item.street, item.topic, prior, at=item.received_at, judged=as_of)
         if size >= 3:
             await judge_case(conn, case_id, item.street, item.topic)
         if item.street is not None:
@@ -825,6 +827,13 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     its day, and the burst judged as of that verdict: judged as of the report's time, it ended a burst that is hot
     now, or replaced its numbers with a count that leaves the newer reports out."""
     judged: datetime | None = await conn.fetchval(BURST_AS_OF, street, topic)
+    await _judge_burst(conn, street, topic, prior, at=at, judged=judged)
+
+
+async def _judge_burst(
+    conn: Any, street: str, topic: str, prior: DistrictPrior, *, at: datetime, judged: datetime | None
+) -> None:
+    """`_check_burst` with the active burst's latest verdict (BURST_AS_OF) already read."""
     if judged is not None and judged > at:
         at = judged
     local = at.astimezone(DISTRICT_ZONE)
@@ -832,9 +841,11 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
     rows = await conn.fetch(SERIES, street, topic, today - timedelta(days=SERIES_DAYS))
     history_start: date | None = await conn.fetchval(FIRST_DAY)
 
+    days = [DayCount(day=r["day"], count=r["problems"]) for r in rows]
+
     def verdict_of(set_aside: int = 0) -> BurstVerdict:
         return burst(
-            [DayCount(day=r["day"], count=r["problems"]) for r in rows],
+            days,
             today,
             now_fraction=(local.hour * 3600 + local.minute * 60 + local.second) / 86400,
             history_start=history_start,
@@ -865,6 +876,9 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
         "baseline_days": verdict.baseline_days,
         "p_value": float(f"{verdict.score:.2g}"),
     }
+    score = verdict.observed / max(verdict.expected, 0.1)
+    if await dismissed(conn, "burst", score, street=street, topic=topic):
+        return
     # A burst that is none without grid workers' patrols, or without one resident's list of what is wrong in their
     # estate, is no burst of residents' concern: it is listed, said to be theirs, and lifts nothing.
     senders = await conn.fetchrow(SENDERS_ALONE, street, topic, since, until)
@@ -878,9 +892,6 @@ async def _check_burst(conn: Any, street: str, topic: str, prior: DistrictPrior,
             "patrol": senders["patrol"],
             "one_reporter": one_reporter,
         }
-    score = verdict.observed / max(verdict.expected, 0.1)
-    if await dismissed(conn, "burst", score, street=street, topic=topic):
-        return
     hotspot_id = await conn.fetchval(UPSERT_BURST, street, topic, why, score)
     if hotspot_id is None:
         return  # a later verdict stands

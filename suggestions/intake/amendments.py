@@ -35,7 +35,7 @@ from suggestions.hotspots.tracker import (
     relift,
 )
 from suggestions.intake.schema import ContactName, ContactPhone, ExternalId, Kind, PathId, Place, Status, Strict
-from suggestions.intake.service import as_one_line, checked_contact_name, checked_phone, shows_anything
+from suggestions.intake.service import as_one_line, checked_contact_name, checked_phone, kept_contact_name
 from suggestions.privacy import NAME_PLACEHOLDER, mask_pii
 from suggestions.settings import Settings
 
@@ -97,11 +97,6 @@ LEAVE_CASE = "UPDATE items SET case_id = NULL, case_score = NULL, hotspot_id = N
 CASE_SIZE = "SELECT size FROM cases WHERE id = $1"
 
 
-def _as_kept(name: str) -> str | None:
-    kept = as_one_line(name)
-    return kept if kept and shows_anything(kept) else None
-
-
 def _before(field: str, value: str | None) -> str | None:
     """What a field held, as the history keeps it: nothing personal."""
     if value is None or field in ("place", "kind"):
@@ -131,7 +126,7 @@ async def amend(
         wanted["kind"] = sent["kind"]
     if "contact_name" in sent:
         checked_contact_name(sent["contact_name"])
-        wanted["contact_name"] = _as_kept(sent["contact_name"])
+        wanted["contact_name"] = kept_contact_name(sent["contact_name"])
     if "contact_phone" in sent:
         wanted["contact_phone"] = checked_phone(sent["contact_phone"], area_code=area_code)
     async with conn.transaction():

@@ -104,12 +104,13 @@ async def caller_history(conn: Any, *, phone: str, who: int, limit: int, status_
     """The items left with this phone (canonical form), with or without an extension (`phone_line`), the reads recorded
     in the same transaction; none for one of the district's public numbers (`shared`, and the message says why)."""
     since = datetime.now(UTC) - timedelta(days=CLOSED_SHOWN_DAYS)
+    line = phone_line(phone)
     async with conn.transaction():
-        if await conn.fetchval(PUBLIC_LINE, phone_line(phone)):
+        if await conn.fetchval(PUBLIC_LINE, line):
             return CallerHistory(
                 items=[], open=0, open_not_listed=0, closed=0, truncated=False, shared=True, message=PUBLIC_LINE_MESSAGE
             )
-        rows = await conn.fetch(CALLER_ITEMS, phone_line(phone), limit, since, SUMMARY_LENGTH, OPEN_SHOWN)
+        rows = await conn.fetch(CALLER_ITEMS, line, limit, since, SUMMARY_LENGTH, OPEN_SHOWN)
         if rows:
             await conn.execute(RECORD_READS, [row["id"] for row in rows], who)
     items = [

@@ -133,13 +133,18 @@ def check_item(item: ItemIn, *, history: bool = False, now: datetime | None = No
         raise InvalidInput("lat" if item.lat is None else "lon", "lat and lon go together")
     checked_external_id(item.external_id)
     checked_contact_name(item.contact_name)
-    name = as_one_line(item.contact_name) if item.contact_name else None
     return _Checked(
         text=text,
-        contact_name=name if name and shows_anything(name) else None,
+        contact_name=kept_contact_name(item.contact_name),
         contact_phone=checked_phone(item.contact_phone, area_code=area_code),
         place=mask_pii(as_one_line(item.place or "")),
     )
+
+
+def kept_contact_name(value: str | None) -> str | None:
+    """A contact name as it is stored: on one line, None when it shows nothing."""
+    name = as_one_line(value) if value else None
+    return name if name and shows_anything(name) else None
 
 
 def checked_phone(value: str | None, *, area_code: str) -> str | None:
