@@ -589,13 +589,13 @@ async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
     not hearing a burst of residents' concern: the burst said "11 个不同问题" as if eleven residents had written, and
     lifted every report above residents' own in the feed. It is still listed, said to be one worker's patrol."""
     await quiet_noise_history(pool, datetime.now(UTC).date())
-    for text in NOISES:
-        await post(client, "grid", text, grid_worker)
+    patrol = [await post(client, "grid", text, grid_worker) for text in NOISES]
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["set_aside"] == {"grid_workers": 1, "patrol": burst["why"]["problems"], "one_reporter": 0}
     assert "均为一名网格员巡查上报" in burst["explanation"], burst["explanation"]
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert set(patrol) <= {e["id"] for e in feed}
     assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
 
     # Residents then write about the noises the worker found: a burst of their concern, which lifts their reports.
@@ -657,17 +657,18 @@ async def test_a_patrol_of_two_grid_workers_or_one_residents_list_of_problems_li
     await quiet_noise_history(pool, datetime.now(UTC).date())
     async with pool.acquire() as conn:
         partner = {"Authorization": f"Bearer {await create_token(conn, role='grid')}"}
-    for n, text in enumerate(NOISES[:6]):
-        await post(client, "grid", text, (grid_worker, partner)[n % 2])
+    posted = [await post(client, "grid", text, (grid_worker, partner)[n % 2]) for n, text in enumerate(NOISES[:6])]
     browser = await a_browser(client)
     for text in NOISES[6:]:
         sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=browser)
         assert sent.status_code == 201, sent.text
+        posted.append(sent.json()["id"])
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["set_aside"] == {"grid_workers": 2, "patrol": 6, "one_reporter": 5}, burst["explanation"]
     assert "6 个为 2 名网格员巡查上报，5 个为同一反映人上报" in burst["explanation"], burst["explanation"]
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert set(posted) <= {e["id"] for e in feed}
     assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
 
 
