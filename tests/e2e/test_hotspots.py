@@ -1239,10 +1239,15 @@ async def test_a_grid_worker_rewording_a_report_on_the_web_channel_is_one_report
     client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
     """A grid token may enter items on the web channel too: five rewordings sent so were five reporters, a crowd."""
+    ids = []
     for _, text in LIFT:
         sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=grid_worker)
         assert sent.status_code == 201, sent.text
+        ids.append(sent.json()["id"])
     await drain(model=FixedTopic(model, "城乡建设"))
+    # One case of five reports, not a crowd of five.
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    assert case_id is not None
     assert await listed_of(client, staff, "case") == []
 
 
