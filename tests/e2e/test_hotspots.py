@@ -1029,6 +1029,7 @@ async def test_a_follow_up_from_the_caller_id_joins_the_case_reported_with_an_ex
     )
     await drain(model=heating)
     case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert None not in case_of  # each report placed
     assert case_of[0] == case_of[1]
 
 
@@ -1057,6 +1058,7 @@ async def test_the_districts_office_number_typed_for_callers_is_nobodys_follow_u
     )
     await drain(**drained)
     case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert None not in case_of  # each report placed
     assert case_of[0] != case_of[1]
 
 
