@@ -589,13 +589,13 @@ async def test_one_grid_workers_patrol_is_listed_as_such_and_lifts_nothing(
     not hearing a burst of residents' concern: the burst said "11 个不同问题" as if eleven residents had written, and
     lifted every report above residents' own in the feed. It is still listed, said to be one worker's patrol."""
     await quiet_noise_history(pool, datetime.now(UTC).date())
-    for text in NOISES:
-        await post(client, "grid", text, grid_worker)
+    patrol = [await post(client, "grid", text, grid_worker) for text in NOISES]
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["set_aside"] == {"grid_workers": 1, "patrol": burst["why"]["problems"], "one_reporter": 0}
     assert "均为一名网格员巡查上报" in burst["explanation"], burst["explanation"]
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert set(patrol) <= {e["id"] for e in feed}
     assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
 
     # Residents then write about the noises the worker found: a burst of their concern, which lifts their reports.
@@ -657,17 +657,18 @@ async def test_a_patrol_of_two_grid_workers_or_one_residents_list_of_problems_li
     await quiet_noise_history(pool, datetime.now(UTC).date())
     async with pool.acquire() as conn:
         partner = {"Authorization": f"Bearer {await create_token(conn, role='grid')}"}
-    for n, text in enumerate(NOISES[:6]):
-        await post(client, "grid", text, (grid_worker, partner)[n % 2])
+    posted = [await post(client, "grid", text, (grid_worker, partner)[n % 2]) for n, text in enumerate(NOISES[:6])]
     browser = await a_browser(client)
     for text in NOISES[6:]:
         sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=browser)
         assert sent.status_code == 201, sent.text
+        posted.append(sent.json()["id"])
     await drain(model=FixedTopic(model, "环境保护"))
     [burst] = await listed_of(client, staff, "burst")
     assert burst["why"]["set_aside"] == {"grid_workers": 2, "patrol": 6, "one_reporter": 5}, burst["explanation"]
     assert "6 个为 2 名网格员巡查上报，5 个为同一反映人上报" in burst["explanation"], burst["explanation"]
     feed = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    assert set(posted) <= {e["id"] for e in feed}
     assert [e["id"] for e in feed if "hotspot" in {r["code"] for r in e["reasons"]}] == []
 
 
@@ -1028,6 +1029,7 @@ async def test_a_follow_up_from_the_caller_id_joins_the_case_reported_with_an_ex
     )
     await drain(model=heating)
     case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert None not in case_of  # each report placed
     assert case_of[0] == case_of[1]
 
 
@@ -1056,6 +1058,7 @@ async def test_the_districts_office_number_typed_for_callers_is_nobodys_follow_u
     )
     await drain(**drained)
     case_of = [(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in (first, again)]
+    assert None not in case_of  # each report placed
     assert case_of[0] != case_of[1]
 
 
@@ -1238,10 +1241,15 @@ async def test_a_grid_worker_rewording_a_report_on_the_web_channel_is_one_report
     client: Any, drain: Any, model: Any, staff: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
     """A grid token may enter items on the web channel too: five rewordings sent so were five reporters, a crowd."""
+    ids = []
     for _, text in LIFT:
         sent = await client.post("/api/v1/items", json={"channel": "web", "text": text}, headers=grid_worker)
         assert sent.status_code == 201, sent.text
+        ids.append(sent.json()["id"])
     await drain(model=FixedTopic(model, "城乡建设"))
+    # One case of five reports, not a crowd of five.
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    assert case_id is not None
     assert await listed_of(client, staff, "case") == []
 
 

@@ -276,6 +276,7 @@ async def test_neighbours_behind_one_address_who_write_the_same_words_each_file_
             assert sent.status_code in (200, 201)
             codes.append((sent.status_code, re.findall(r"<span>([A-Z0-9]{4})", sent.text)))
     assert [status for status, _ in codes] == [201, 201, 200]
+    assert all(shown for _, shown in codes), codes  # each page shows a tracking code
     assert codes[0][1] != codes[1][1]
     assert codes[2][1] == codes[0][1]
     assert await pool.fetchval("SELECT count(*) FROM items") == 2

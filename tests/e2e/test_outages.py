@@ -268,6 +268,17 @@ def database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
 
 
+async def nothing_stored(client: httpx.AsyncClient) -> httpx.Response:
+    """An item sent to the API and on the residents' form, neither stored: both a 503, the form saying so; the form."""
+    response = await client.post("/api/v1/items", json=ITEM)
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"].isdigit()
+    page = await client.post("/submit", data={"text": ITEM["text"]})
+    assert page.status_code == 503
+    assert "没有保存" in page.text
+    return page
+
+
 async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
     settings: Settings, pool: asyncpg.Pool, spare_database: str, queue: ArqRedis, model: Any, gazetteer: Any
 ) -> None:
@@ -277,12 +288,7 @@ async def test_a_database_that_takes_no_writes_gives_503_and_is_not_ready(
     app = create_app(settings, pool=read_only, queue=queue, model=model, gazetteer=gazetteer)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-            response = await client.post("/api/v1/items", json=ITEM)
-            assert response.status_code == 503, response.text
-            assert response.headers["retry-after"].isdigit()
-            page = await client.post("/submit", data={"text": ITEM["text"]})
-            assert page.status_code == 503
-            assert "没有保存" in page.text
+            await nothing_stored(client)
             ready = await client.get("/readyz")
             assert ready.status_code == 503
             assert ready.json()["postgres"] is False
@@ -349,12 +355,7 @@ async def test_a_full_disk_gives_503_not_500(
     app = create_app(settings, pool=spare, queue=queue, model=model, gazetteer=gazetteer)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-            response = await client.post("/api/v1/items", json=ITEM)
-            assert response.status_code == 503, response.text
-            assert response.headers["retry-after"].isdigit()
-            page = await client.post("/submit", data={"text": ITEM["text"]})
-            assert page.status_code == 503
-            assert "没有保存" in page.text
+            page = await nothing_stored(client)
             assert f">\n{ITEM['text']}</textarea>" in page.text
     finally:
         await spare.close()

@@ -271,6 +271,15 @@ async def test_a_failed_item_sent_back_is_failed_again(
     assert [r["code"] for r in entry["reasons"]][:2] == ["classification_failed", "dissatisfied"]
 
 
+async def rated_on_the_page(client: Any, code: str, rating: str, comment: str, said: str) -> str:
+    """A rating sent on the tracking page: sent on (303) to the page again, to the notice saying `said`; its text."""
+    answer = await client.post("/track/rate", data={"code": code, "rating": rating, "comment": comment})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/track?code={code}&rated={said}#notice"
+    page: str = (await client.get(answer.headers["location"])).text
+    return page
+
+
 async def test_the_resident_rates_on_the_tracking_page(client: Any, drain: Any, staff: dict[str, str]) -> None:
     created = await classified_item(client, drain)
     code = created["tracking_code"]
@@ -285,10 +294,7 @@ async def test_the_resident_rates_on_the_tracking_page(client: Any, drain: Any, 
     assert 'role="alert">请选择满意、基本满意或不满意' in bad.text
     assert "灯亮了\n谢谢</textarea>" in bad.text  # what was typed is kept
     # After rating, the page is fetched again by GET: reloading it sends nothing twice.
-    thanks = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
-    assert thanks.status_code == 303
-    assert thanks.headers["location"] == f"/track?code={code}&rated=kept#notice"
-    page = (await client.get(thanks.headers["location"])).text
+    page = await rated_on_the_page(client, code, "satisfied", "", "kept")
     assert "已收到您的评价，谢谢您！" in page
     assert "您的评价：<strong>满意</strong>" in page
     assert "想改一下评价" in page
@@ -733,18 +739,12 @@ async def test_the_tracking_page_says_where_words_with_a_kept_reply_go(
     about a problem not solved or a new one."""
     created = await closed_item(client, drain, staff)
     code = created["tracking_code"]
-    noted = await client.post(
-        "/track/rate", data={"code": code, "rating": "basically_satisfied", "comment": "西门灯也坏了"}
-    )
-    assert noted.status_code == 303
-    assert noted.headers["location"] == f"/track?code={code}&rated=noted#notice"
-    page = (await client.get(noted.headers["location"])).text
+    page = await rated_on_the_page(client, code, "basically_satisfied", "西门灯也坏了", "noted")
     assert "已收到您的评价和留言" in page
     assert "改选“不满意”" in page
     assert '<a href="/">重新提交</a>' in page
     # Without words, the thanks as before.
-    kept = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": ""})
-    assert kept.headers["location"] == f"/track?code={code}&rated=kept#notice"
+    assert "已收到您的评价，谢谢您！" in await rated_on_the_page(client, code, "satisfied", "", "kept")
 
 
 async def test_a_reply_answered_again_is_not_shown_as_rejected_before_it_is_rated(

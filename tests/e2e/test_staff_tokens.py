@@ -168,7 +168,10 @@ async def test_an_admin_revokes_a_token_after_confirming_and_its_holder_is_out_a
 async def test_an_admin_cannot_revoke_the_token_they_are_signed_in_with(client: Any, pool: Any) -> None:
     admin = await signed_in(client, pool, role="admin")
     own = await admin_id(pool, admin)
+    async with pool.acquire() as conn:
+        another = await admin_id(pool, await create_token(conn, role="admin", label="另一位管理员"))
     listed = (await client.get("/staff/tokens")).text
+    assert f'href="/staff/tokens/{another}/revoke"' in listed  # another admin's token is offered for revoking
     assert f'href="/staff/tokens/{own}/revoke"' not in listed
     assert "您现在用的" in listed
     refused = await client.post(f"/staff/tokens/{own}/revoke", data={"key": key_of(listed), "confirm": "1"})

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from suggestions.auth import RevokerRevoked, create_token, principal_for_token, revoke_token
+from suggestions.auth import Principal, RevokerRevoked, create_token, principal_for_token, revoke_token
 
 ZONE = "Asia/Shanghai"
 
@@ -38,15 +38,20 @@ async def test_a_look_up_inside_a_transaction_writes_nothing(conn: Any) -> None:
     assert await conn.fetchval("SELECT last_used_on FROM api_tokens") is None
 
 
+async def principal_with(conn: Any, token: str, setting: str, value: str) -> Principal | None:
+    """The token looked up on a connection with one setting in force, the setting reset after."""
+    await conn.execute(f"SET {setting} = {value}")
+    try:
+        return await principal_for_token(conn, token, zone=ZONE)
+    finally:
+        await conn.execute(f"RESET {setting}")
+
+
 async def test_a_server_that_takes_no_writes_still_knows_the_token(conn: Any) -> None:
     """A failover's demoted primary, or a server read-only to protect a full disk: the day of use is not recorded,
     and the request it came with is answered as it was before days of use were recorded, not refused with a 503."""
     token = await create_token(conn, role="staff")
-    await conn.execute("SET default_transaction_read_only = on")
-    try:
-        principal = await principal_for_token(conn, token, zone=ZONE)
-    finally:
-        await conn.execute("RESET default_transaction_read_only")
+    principal = await principal_with(conn, token, "default_transaction_read_only", "on")
     assert principal is not None
     assert principal.role == "staff"
     assert await conn.fetchval("SELECT last_used_on FROM api_tokens") is None
@@ -58,11 +63,7 @@ async def test_a_tokens_row_held_by_a_long_transaction_does_not_hold_the_request
     token = await create_token(conn, role="staff")
     async with pool.acquire() as holder, holder.transaction():
         await holder.execute("SELECT 1 FROM api_tokens FOR UPDATE")
-        await conn.execute("SET lock_timeout = '100ms'")
-        try:
-            principal = await principal_for_token(conn, token, zone=ZONE)
-        finally:
-            await conn.execute("RESET lock_timeout")
+        principal = await principal_with(conn, token, "lock_timeout", "'100ms'")
     assert principal is not None
 
 
