@@ -50,7 +50,7 @@ from suggestions.intake.store import earlier_request, item_by_external_id
 from suggestions.metrics import ITEMS_ACCEPTED
 from suggestions.privacy import holds_phone_or_id
 from suggestions.queue import wake_classifier
-from suggestions.ratelimit import limit_phone_look_up
+from suggestions.ratelimit import RateLimiter, limit_phone_look_up
 from suggestions.settings import Settings
 from suggestions.signin import (
     ASKS_SIGN_IN,
@@ -115,6 +115,7 @@ MAYBE_FILED = (
 )
 NOT_SAVED = "系统暂时繁忙，这通电话没有登记。内容还在下面，请过一会儿再按“登记”；情况紧急请按应急流程转办。"
 SIGNED_OUT = "登录已失效，这通电话还没有登记。请在下面输入令牌，再按“登记”：登录后就登记，内容都还在。"
+TOO_MANY = "操作太频繁了，这通电话还没有登记。内容还在下面：请过 {seconds} 秒在下面输入令牌，再按“登记”。"
 # A code no item has: misheard, or another service's. The phone finds what the caller reported with one.
 CODE_NOT_FOUND = "没有找到这个查询码：请对方再报一遍；留过电话的，也可以填上电话按“查相似案件”查以前的反映"
 FOCUS_ORDER = [*FIELD_MESSAGES, "code"]
@@ -255,6 +256,17 @@ async def take_call(
             if from_another_site(request, settings):
                 return _page(request, settings, None, data, alert=FOREIGN_FORM, signed_out=True, status_code=403)
             token = data.token.strip()
+            # The limits read the token from the sign-in's cookie, which this request does not have yet: it is counted
+            # against the token here, as every request of the sign-in it gives will be.
+            limiter: RateLimiter = request.app.state.limiter
+            decision = await limiter.token_in_form(token=token, pool=request.app.state.db_pool)
+            if not decision.allowed:
+                wait = decision.retry_after
+                headers = {"Retry-After": str(wait)}
+                alert = TOO_MANY.format(seconds=wait)
+                return _page(
+                    request, settings, None, data, alert=alert, signed_out=True, status_code=429, headers=headers
+                )
             principal = await principal_for_token(conn, token, zone=settings.timezone)
             if principal is None or principal.role not in CONSOLE.roles:
                 return _page(request, settings, None, data, alert=NOT_SIGNED_IN, signed_out=True, status_code=401)

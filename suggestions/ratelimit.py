@@ -9,7 +9,8 @@ Six limits, each a `limits` string such as "10/minute;60/hour" (empty turns it o
   neighbourhood's phones behind one address (CGNAT), and residents writing about the same burst problem are the
   very reports the centre needs: they are not held to one resident's limit, only to this much higher ceiling, which
   also bounds a script that takes a new cookie for every post;
-- token: every request that carries a bearer token, per token;
+- token: every request that carries a bearer token, per token (on staff's pages and the console, the sign-in's cookie;
+  a console call sent with the token typed in its form, by its handler: `token_in_form`);
 - address: every request to the API and the resident pages, per client address, whatever token it carries, so that
   inventing tokens does not escape the limits. Tracking codes are looked up and rated under this limit only, by
   address and never by cookie: each guess at a code costs one of the address's requests, whatever the guesser keeps;
@@ -263,6 +264,22 @@ class RateLimiter:
             for limit, items, key in checks:
                 if (refused := await self._hit(limit, items, key)) is not None:
                     return refused
+        except Exception as exc:
+            self._rest(exc)
+        return Decision(True)
+
+    async def token_in_form(self, *, token: str, pool: asyncpg.Pool) -> Decision:
+        """The token limit for a request whose token is in its body, where `check` could not read it: the console's
+        call sent with the token typed in its form (`console_web.take_call`). Counted as `check` counts a bearer token
+        or a sign-in's cookie, under the same key: the address was counted by `check` already."""
+        if self._strategy is None or not self.token or time.monotonic() < self._resting_until:
+            return Decision(True)
+        secret = await self.installation_secret(pool)
+        if secret is None:
+            return Decision(True)
+        try:
+            if (refused := await self._hit("token", self.token, _key("token", token, secret))) is not None:
+                return refused
         except Exception as exc:
             self._rest(exc)
         return Decision(True)

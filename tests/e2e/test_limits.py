@@ -339,3 +339,34 @@ async def test_over_https_staff_pages_are_limited_by_the_host_only_sign_in(
         client.cookies.set("__Host-staff_token", staff)
         statuses = [(await client.get("/staff")).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
+
+
+async def test_a_call_filed_by_signing_in_in_its_own_form_counts_against_the_token(
+    settings: Settings, pool: asyncpg.Pool, queue: ArqRedis, model: Any, gazetteer: Any
+) -> None:
+    """The console asks for the token with a call typed once the sign-in ended (`console_web.take_call`): the token is
+    in the form, not in the cookie the limits read, and that request is counted against the token all the same."""
+    async with pool.acquire() as conn:
+        operator = await create_token(conn, role="operator")
+    limited = msgspec_replace(settings, rate_limit_token="3/minute", rate_limit_address="100/minute")
+    typed = {"text": "来电人反映，龙跃苑二区路灯坏了。", "submission": "s" * 20, "do": "file", "key": "stale"}
+    async with app_client(limited, pool, queue, model, gazetteer) as client:
+        client.cookies.set("console_token", operator, path="/console")
+        assert [(await client.get("/console")).status_code for _ in range(2)] == [200, 200]
+        client.cookies.clear()
+        # The token's third request of the minute: filed, and signed in.
+        filed = await client.post("/console", data={**typed, "token": operator})
+        assert filed.status_code == 201, filed.text
+        # It was counted: the sign-in it gave is past the token's limit.
+        assert (await client.get("/console")).status_code == 429
+        # Signed out again, the next call sent with the token in its form is refused as well, and kept as typed.
+        client.cookies.clear()
+        again = {**typed, "text": "来电人反映，龙跃苑三区路灯也坏了。", "submission": "t" * 20}
+        refused = await client.post("/console", data={**again, "token": operator})
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "太频繁" in refused.text
+        assert "龙跃苑三区路灯也坏了" in refused.text
+        assert operator not in refused.text
+        assert "console_token" not in refused.cookies
+    assert await pool.fetchval("SELECT count(*) FROM items") == 1
