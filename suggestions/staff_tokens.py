@@ -51,6 +51,10 @@ ADMIN_NOT_CONFIRMED = (
     "管理员令牌可以新建和停用所有令牌（包括您的），还能做工作人员能做的一切。"
     "确实要新建，请勾选“我确认新建管理员令牌”后再提交。"
 )
+FORM_WITHOUT_KEY = (
+    "没有新建令牌：这个表单来自系统更新前打开、没有刷新过的页面，连按两次会新建两个令牌。"
+    "本页已经刷新成新的表单，填写的内容还在：请核对后再按一次“新建令牌”。"
+)
 SIGNED_IN_WITH_IT = (
     "不能停用您现在登录所用的令牌：停用后您会立即退出。要换掉它，请先新建一个管理员令牌，用新令牌登录后再停用这个。"
 )
@@ -120,6 +124,10 @@ async def _create(request: Request[Any, Any, Any], conn: Any, *, data: CreateFor
     page = partial(_tokens_page, request, settings, conn, principal, typed=msgspec.structs.asdict(data))
     if foreign(request, settings, data.key, STAFF):
         return await page(error=FOREIGN_FORM, status_code=403)
+    if not SUBMISSION_TOKEN.fullmatch(data.submission):
+        # A page of an older release, whose form has no key of its own: pressed twice, it would make two tokens, one
+        # never handed to anyone. The form comes back as today's page's, with what was typed and its own key.
+        return await page(error=FORM_WITHOUT_KEY, status_code=422)
     label = data.label.strip()
     if data.role not in ROLE_ORDER:
         return await page(error=ROLE_NEEDED, invalid="role", status_code=422)
@@ -127,14 +135,12 @@ async def _create(request: Request[Any, Any, Any], conn: Any, *, data: CreateFor
         return await page(error=LABEL_NEEDED, invalid="label", status_code=422)
     if data.role == "admin" and data.admin_confirmed != "1":
         return await page(error=ADMIN_NOT_CONFIRMED, invalid="admin_confirmed", status_code=422)
-    # A form without its page's key (an old page) is a new one each time it is sent.
-    submission = data.submission if SUBMISSION_TOKEN.fullmatch(data.submission) else secrets.token_urlsafe(16)
     created = await create_token_once(
         conn,
         role=data.role,
         label=label,
         by=principal.token_id,
-        submission=submission,
+        submission=data.submission,
     )
     log.info("token %s created by token %s", created.id, principal.token_id)
     # Shown on this answer only: never in an address, never kept by the browser or a proxy.

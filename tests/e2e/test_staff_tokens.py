@@ -128,6 +128,35 @@ async def test_a_token_form_is_checked_before_anything_is_created(client: Any, p
     assert await pool.fetchval("SELECT role FROM api_tokens WHERE label = '新管理员'") == "admin"
 
 
+async def test_a_create_form_without_its_page_key_is_refused_and_pressed_twice_makes_no_token(
+    client: Any, pool: Any
+) -> None:
+    # A page rendered by an older release has no once-only key in its create form: pressed twice, each press would be
+    # a new form, and one of two live tokens would never be handed to anyone. It is refused, saying what to do, and
+    # comes back as a form of today's page, with what was typed and a key of its own.
+    await signed_in(client, pool, role="admin")
+    page = (await client.get("/staff/tokens")).text
+    old = {"key": key_of(page), "role": "grid", "label": "网格员 李强的手机"}
+    for sent in (old, old, {**old, "submission": "short"}):
+        refused = await client.post("/staff/tokens", data=sent)
+        assert refused.status_code == 422
+        assert "sgt_" not in refused.text
+        assert "没有新建" in refused.text
+        assert "刷新" in refused.text
+        assert 'value="网格员 李强的手机"' in refused.text
+        assert '<option value="grid" selected>' in refused.text
+        fresh = submission_of(refused.text)
+        assert fresh != submission_of(page)
+    assert await pool.fetchval("SELECT count(*) FROM api_tokens") == 1
+    assert await pool.fetchval("SELECT count(*) FROM token_changes WHERE changed_by IS NOT NULL") == 0
+
+    # Sent again from the page it came back on, twice: one token.
+    resent = {**old, "submission": fresh}
+    assert "sgt_" in (await client.post("/staff/tokens", data=resent)).text
+    assert "已经提交过" in (await client.post("/staff/tokens", data=resent)).text
+    assert await pool.fetchval("SELECT count(*) FROM api_tokens WHERE label = '网格员 李强的手机'") == 1
+
+
 async def test_an_admin_revokes_a_token_after_confirming_and_its_holder_is_out_at_the_next_click(
     client: Any, pool: Any
 ) -> None:
