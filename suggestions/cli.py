@@ -291,22 +291,33 @@ def reclassify() -> None:
 def _stopped(report: ImportReport, path: Path) -> str:
     """How to go on after Ctrl-C, or after PostgreSQL went away: running the file again passes over what it stored
     only by external_id."""
-    stopped = f"stopped before line {report.stopped_before}"
-    if report.outage is not None:
-        # The statement in flight may have been committed before its answer was lost.
+    line = report.stopped_before
+    assert line is not None  # what is said of an import that stopped
+    doubt = report.in_doubt
+    stopped = f"stopped before line {line}"
+    if report.found_stored:
+        stopped += f": PostgreSQL went away ({report.outage}) as line {line - 1} was stored (looked up, it is stored)"
+    elif doubt is not None:
         stopped += (
-            f": PostgreSQL went away ({report.outage}) while line {report.stopped_before} was being stored, which may "
-            "or may not have been (without an external_id, look for it before going on)"
+            f": PostgreSQL went away ({report.outage}) while line {line} was being stored, and whether it was cannot "
+            f"be told now: it was if an item has tracking code {doubt.tracking_code} (staff's search box finds it)"
         )
-    if report.first_unkeyed is None:
+    elif report.outage is not None:
+        stopped += f": PostgreSQL went away ({report.outage}) while line {line} was being stored, which was not stored"
+    if report.first_unkeyed is None and (doubt is None or doubt.keyed):
         advice = (
             "run the same import again to go on (lines with an external_id already stored count as already present)"
         )
     else:
+        if report.first_unkeyed is not None:
+            why = f"line {report.first_unkeyed} and others stored have no external_id, and the same import again would "
+            why += "store them twice"
+        else:
+            why = f"line {line} has no external_id, and the same import again would store it twice if it was stored"
+        also = f", or from line {line + 1} if it is found" if doubt is not None and not doubt.keyed else ""
         advice = (
-            f"line {report.first_unkeyed} and others stored have no external_id, and the same import again would "
-            f"store them twice; go on with the lines from {report.stopped_before} only "
-            f"(tail -n +{report.stopped_before} {shlex.quote(str(path))} > rest.jsonl; their numbers then start at 1)"
+            f"{why}; go on with the lines from {line} only{also} "
+            f"(tail -n +{line} {shlex.quote(str(path))} > rest.jsonl; their numbers then start at 1)"
         )
     return f"{stopped}{'; ' if report.outage else ': '}{advice}"
 

@@ -95,7 +95,13 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 class OutcomeUnknown(Exception):
     """A write whose commit went unanswered (its server lost or fallen silent just then), and whether it was stored
-    cannot be told until PostgreSQL answers again."""
+    cannot be told until PostgreSQL answers again. For an item: the tracking code it is stored under if it is, and the
+    class of the outage that lost the answer."""
+
+    def __init__(self, *, tracking_code: str | None = None, outage: str | None = None) -> None:
+        super().__init__()
+        self.tracking_code = tracking_code
+        self.outage = outage
 
 
 class InvalidInput(Exception):

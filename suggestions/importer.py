@@ -13,7 +13,7 @@ import msgspec
 
 from suggestions.db import connection, create_pool
 from suggestions.district import load_gazetteer
-from suggestions.errors import DATABASE_OUTAGES, Conflict, InvalidInput, field_name
+from suggestions.errors import OUTAGES, Conflict, InvalidInput, OutcomeUnknown, field_name
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import Accepted, accept_item
@@ -21,13 +21,26 @@ from suggestions.queue import create_queue, wake_classifier
 from suggestions.settings import Settings
 
 
+class InDoubt(msgspec.Struct, frozen=True):
+    """A line whose statement reached PostgreSQL before its connection was lost, when PostgreSQL could not then be
+    asked whether it was stored: if it was, it is under `tracking_code`."""
+
+    tracking_code: str
+    keyed: bool  # it has an external_id: the same import again finds it if it was stored
+    outage: str
+
+
 class ImportReport(msgspec.Struct):
     created: int = 0
     present: int = 0
     bad: list[tuple[int, str, str]] = msgspec.field(default_factory=list)  # (line number, field, message)
     stopped_before: int | None = None  # the first line not read, when Ctrl-C stopped the import
-    # what ended the connection to PostgreSQL while line `stopped_before` was being stored, whose fate it leaves unknown
+    # What ended the connection to PostgreSQL: while line `stopped_before` was being stored, which was not stored
+    # (`in_doubt` when that cannot be told), or, with `found_stored`, once line `stopped_before - 1` had reached it,
+    # which was looked up and found stored (the answer to it was lost).
     outage: str | None = None
+    found_stored: bool = False
+    in_doubt: InDoubt | None = None
     # the first line stored that has no external_id: running the same file again would store that line again
     first_unkeyed: int | None = None
 
@@ -48,7 +61,9 @@ async def import_jsonl(
     """Import every line of `path`, each in its own transaction. `on_bad` hears of each bad line as it is read.
 
     Ctrl-C stops the import between two lines rather than cancel a statement PostgreSQL may have committed, so that
-    the counts say exactly what was stored. Losing PostgreSQL stops it too, at the line it was storing."""
+    the counts say exactly what was stored. Losing PostgreSQL stops it too, at the line it was storing: a line whose
+    statement reached PostgreSQL before its answer was lost is looked up, as intake does an item (its session ended,
+    then its tracking code found or not), so that the report says whether it was stored."""
     report = report or ImportReport()
     gazetteer = load_gazetteer(settings)
     decoder = msgspec.json.Decoder(ItemIn)
@@ -72,9 +87,12 @@ async def import_jsonl(
                         outcome = await _import_line(
                             conn, decoder, number, line, settings=settings, gazetteer=gazetteer
                         )
-                    except DATABASE_OUTAGES as exc:
-                        # What was stored stands; the report says so, and where to go on, as after Ctrl-C.
+                    except OUTAGES as exc:
+                        # Not stored. What was stored stands; the report says so, and where to go on, as after Ctrl-C.
                         report.stopped_before, report.outage = number, type(exc).__name__
+                        break
+                    if isinstance(outcome, InDoubt):
+                        report.stopped_before, report.outage, report.in_doubt = number, outcome.outage, outcome
                         break
                     if isinstance(outcome, tuple):
                         report.bad.append((number, *outcome))
@@ -85,6 +103,11 @@ async def import_jsonl(
                         if not outcome.keyed and report.first_unkeyed is None:
                             report.first_unkeyed = number
                         await wake_classifier(queue, outcome.accepted.item.id)
+                        if outcome.accepted.unanswered is not None:
+                            # Found stored after its connection was lost: the import stops after it.
+                            report.stopped_before, report.outage = number + 1, outcome.accepted.unanswered
+                            report.found_stored = True
+                            break
                     elif outcome is not None:
                         report.present += 1
     finally:
@@ -101,8 +124,9 @@ async def _import_line(
     *,
     settings: Settings,
     gazetteer: Gazetteer,
-) -> Stored | tuple[str, str] | None:
-    """The item a line stored (or found stored), (field, message) for a bad line, None for a blank one."""
+) -> Stored | InDoubt | tuple[str, str] | None:
+    """The item a line stored (or found stored), (field, message) for a bad line, None for a blank one; InDoubt when
+    its statement reached PostgreSQL and whether it was stored cannot be told."""
     if line is None:
         return "", f"longer than {settings.max_body_bytes} bytes, the largest body"
     if not line.strip():
@@ -110,9 +134,20 @@ async def _import_line(
     try:
         item = decoder.decode(line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line)
         accepted = await accept_item(
-            conn, item, principal=None, gazetteer=gazetteer, history=True, area_code=settings.area_code
+            conn,
+            item,
+            principal=None,
+            gazetteer=gazetteer,
+            history=True,
+            area_code=settings.area_code,
+            database_url=settings.database_url,
         )
         return Stored(accepted, keyed=item.external_id is not None)
+    except OutcomeUnknown as exc:
+        if exc.tracking_code is None:  # accept_item names the item's
+            raise
+        keyed = item.external_id is not None
+        return InDoubt(tracking_code=exc.tracking_code, keyed=keyed, outage=exc.outage or type(exc).__name__)
     except msgspec.ValidationError as exc:
         return field_name(str(exc)), str(exc).split(" - at ")[0]
     except msgspec.DecodeError:

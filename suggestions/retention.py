@@ -10,6 +10,7 @@ original request, contact included).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -69,12 +70,19 @@ class RetentionReport(msgspec.Struct, kw_only=True):
 
 
 async def anonymise_closed(
-    conn: Any, *, closed_days: int, dry_run: bool = False, batch_size: int = BATCH_SIZE, until: float | None = None
+    conn: Any,
+    *,
+    closed_days: int,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    until: float | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> RetentionReport:
-    """Anonymise items closed more than `closed_days` ago. Running it again changes nothing.
+    """Anonymise items closed more than `closed_days` ago, BATCH_SIZE at a time unless `batch_size`. Running it again
+    changes nothing.
 
     Call it outside a transaction: each batch commits on its own. `until` (a `time.monotonic()` time): no batch is
-    begun after it, and what is left is the next run's.
+    begun after it, nor once `stopped()` (the worker told to stop); what is left is the next run's.
     """
     if closed_days < 0:
         raise ValueError("closed_days must be 0 or more")
@@ -85,8 +93,8 @@ async def anonymise_closed(
             closed_days=closed_days, dry_run=True, items=due["items"], contacts=due["contacts"], batches=0
         )
     report = RetentionReport(closed_days=closed_days, dry_run=False, items=0, contacts=0, batches=0)
-    while until is None or time.monotonic() < until:
-        done = await conn.fetchrow(ANONYMISE_BATCH, cutoff, batch_size)
+    while (until is None or time.monotonic() < until) and not stopped():
+        done = await conn.fetchrow(ANONYMISE_BATCH, cutoff, batch_size or BATCH_SIZE)
         if done["items"] == 0:
             return report
         report.batches += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -19,8 +20,10 @@ class Link:
     `cut_when_sent`: the next connection whose client sends these bytes is cut there, both ways, before they reach
     the server (once). `silence_when_sent`: the next connection whose client sends these bytes carries them to the
     server and then nothing more either way (once), as when the server's host is lost after a commit reached it and
-    before its answer left. `hold_close`: seconds a client's side stays open after the server closed its own, as when
-    the server's last message has arrived and its closing has not yet. `silence()`: the connections open now carry
+    before its answer left. `lose_when_sent`: the same, and the client's side of that connection is then cut, as when
+    the connection is lost once the commit has reached the server; `when_lost()` is called then. `hold_close`: seconds
+    a client's side stays open after the server closed its own, as when the server's last message has arrived and its
+    closing has not yet. `silence()`: the connections open now carry
     nothing more either way and stay open; new ones are forwarded."""
 
     def __init__(self, url: str) -> None:
@@ -32,6 +35,8 @@ class Link:
         self._parts = parts
         self.cut_when_sent: bytes | None = None
         self.silence_when_sent: bytes | None = None
+        self.lose_when_sent: bytes | None = None
+        self.when_lost: Callable[[], object] | None = None
         self.hold_close = 0.0
         self.cuts = 0
         self._server: asyncio.Server | None = None
@@ -110,6 +115,12 @@ class Link:
                 if self.silence_when_sent is not None and self.silence_when_sent in chunk:
                     self.silence_when_sent = None
                     silenced.add(True)
+                if self.lose_when_sent is not None and self.lose_when_sent in chunk:
+                    self.lose_when_sent = None
+                    silenced.add(True)
+                    ends[0].transport.abort()
+                    if self.when_lost is not None:
+                        self.when_lost()
         writer.close()
 
     async def _server_to_client(

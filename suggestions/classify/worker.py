@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -198,27 +199,31 @@ async def sweep(ctx: dict[str, Any]) -> int:
 
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> None:
     """Cron: forget Idempotency-Keys older than their window."""
-    await run_if_due(ctx, "purge_idempotency_keys")
+    await run_if_due(ctx, "purge_idempotency_keys", stopping=ctx.get("stopping"))
 
 
 async def hourly(ctx: dict[str, Any]) -> None:
     """Cron: refit the burst prior to the district's counts, and end hotspots that have cooled."""
-    await run_if_due(ctx, "hourly")
+    await run_if_due(ctx, "hourly", stopping=ctx.get("stopping"))
 
 
 async def retention(ctx: dict[str, Any]) -> None:
     """Cron: anonymise the personal data of items closed longer ago than the retention period."""
-    await run_if_due(ctx, "retention")
+    await run_if_due(ctx, "retention", stopping=ctx.get("stopping"))
 
 
-async def _purge_idempotency_keys(conn: Any, settings: Settings) -> None:
+# Work that stops at its next safe point once this says so (SIGTERM), and what never does.
+Stopped = Callable[[], bool]
+
+
+async def _purge_idempotency_keys(conn: Any, settings: Settings, stopped: Stopped) -> None:
     from suggestions.intake.store import delete_expired_idempotency_keys
 
     deleted = await delete_expired_idempotency_keys(conn, hours=settings.idempotency_hours)
     log.info("deleted %d expired idempotency keys", deleted)
 
 
-async def _refit_and_review(conn: Any, settings: Settings) -> None:
+async def _refit_and_review(conn: Any, settings: Settings, stopped: Stopped) -> None:
     await refit_prior(conn)
     await review_hotspots(conn)
 
@@ -226,20 +231,25 @@ async def _refit_and_review(conn: Any, settings: Settings) -> None:
 # How long one hour's retention run may take: a backlog (the first run on years of records, a retention period
 # shortened) goes on in the next hour's, within arq's timeout for a job.
 RETENTION_SECONDS = 40
+# How long, after SIGTERM, a worker without Redis waits for the maintenance statement in hand (a retention batch held
+# up by rows another transaction holds may wait the statement time, 30 s) before giving it up (one statement, it
+# commits whole or not at all): compose kills a worker 30 s after SIGTERM.
+STOP_SECONDS = 5
 
 
-async def _anonymise_past_retention(conn: Any, settings: Settings) -> None:
+async def _anonymise_past_retention(conn: Any, settings: Settings, stopped: Stopped) -> None:
     from suggestions.retention import anonymise_closed
 
+    # Each batch commits on its own: stopped between two, the run loses nothing.
     report = await anonymise_closed(
-        conn, closed_days=settings.retention_days, until=time.monotonic() + RETENTION_SECONDS
+        conn, closed_days=settings.retention_days, until=time.monotonic() + RETENTION_SECONDS, stopped=stopped
     )
     log.info("retention anonymised %d items and %d contacts", report.items, report.contacts)
 
 
 class Maintenance(NamedTuple):
     minute: int  # of every hour
-    work: Callable[[Any, Settings], Awaitable[None]]
+    work: Callable[[Any, Settings, Stopped], Awaitable[None]]
     # Work that commits as it goes (a batch at a time, so that no row stays locked for long) runs once its claim has
     # committed; a worker that dies meanwhile leaves the rest to the next due time.
     commits_as_it_goes: bool = False
@@ -265,12 +275,13 @@ RETURNING due_at
 """
 
 
-async def run_if_due(ctx: dict[str, Any], job: str) -> bool:
+async def run_if_due(ctx: dict[str, Any], job: str, *, stopping: asyncio.Event | None = None) -> bool:
     """Run a maintenance job unless a worker ran it for its latest due time: once per due time between all the
     workers, whether arq started it or a worker without Redis did. Its work commits with the claim, or after it
-    (`Maintenance.commits_as_it_goes`)."""
+    (`Maintenance.commits_as_it_goes`), and then stops at its next safe point once `stopping` is set."""
+    stopped = stopping.is_set if stopping is not None else lambda: False
     async with connection(ctx["db_pool"]) as conn:
-        due = await _claim_and_run(conn, job, ctx["settings"])
+        due = await _claim_and_run(conn, job, ctx["settings"], stopped)
     if due is None:
         return False
     log.info("ran %s due at %s", job, due.isoformat(timespec="minutes"))
@@ -278,24 +289,26 @@ async def run_if_due(ctx: dict[str, Any], job: str) -> bool:
 
 
 @rerun_after_schema_change
-async def _claim_and_run(conn: Any, job: str, settings: Settings) -> datetime | None:
+async def _claim_and_run(conn: Any, job: str, settings: Settings, stopped: Stopped) -> datetime | None:
     """The due time the job ran for, None if a worker ran it for that time already."""
     minute, work, commits_as_it_goes = MAINTENANCE[job]
     async with conn.transaction():
         due: datetime | None = await conn.fetchval(CLAIM_DUE, job, minute)
         if due is not None and not commits_as_it_goes:
-            await work(conn, settings)
+            await work(conn, settings, stopped)
     if due is not None and commits_as_it_goes:
-        await work(conn, settings)
+        await work(conn, settings, stopped)
     return due
 
 
-async def run_due_maintenance(ctx: dict[str, Any]) -> None:
+async def run_due_maintenance(ctx: dict[str, Any], stopping: asyncio.Event) -> None:
     """What arq would have run by now, run by a worker without Redis; each job on its own, so that one failing does
-    not hold back the other."""
+    not hold back the other. None is begun once `stopping` is set."""
     for job in MAINTENANCE:
+        if stopping.is_set():
+            return
         try:
-            await run_if_due(ctx, job)
+            await run_if_due(ctx, job, stopping=stopping)
         except Exception as exc:  # as arq takes a failed cron job: logged by class, tried again next round
             log.warning("%s without Redis failed (%s)", job, type(exc).__name__)
 
@@ -378,15 +391,16 @@ def run_worker(settings: Settings) -> None:
     )
 
     serve_worker_metrics(settings.worker_metrics_port)
-    ctx: dict[str, Any] = {"settings": settings}
     stopping = asyncio.Event()
+    # Maintenance run by arq hears SIGTERM through its ctx (`run_if_due`).
+    ctx: dict[str, Any] = {"settings": settings, "stopping": stopping}
     delay = 1.0
     while not stopping.is_set():
         # A client of its own each time round, whose commands time out: on a Redis gone silent the worker would wait
         # on its connection for as long as TCP takes to give up.
         redis = queue.client(settings.redis_url, settings.queue_name)
         worker = Worker(**worker_settings(settings, ctx=ctx, redis_pool=redis))
-        worker.on_stop = lambda _signal: stopping.set()
+        _stop_on_signals(worker, stopping)
         try:
             worker.run()
             return
@@ -401,29 +415,66 @@ def run_worker(settings: Settings) -> None:
     worker.loop.run_until_complete(shutdown(ctx))
 
 
+def _stop_on_signals(worker: Any, stopping: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set `stopping` at once, then go to arq, which lets the jobs in hand finish for up to
+    `job_completion_wait`: maintenance stops at its next safe point (a retention run between two batches) rather than
+    being cancelled once that wait is over."""
+
+    def stop(signum: signal.Signals) -> None:
+        stopping.set()
+        worker.handle_sig_wait_for_completion(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # a loop without signals (Windows)
+            worker.loop.add_signal_handler(signum, stop, signum)
+    worker.on_stop = lambda _signal: stopping.set()
+
+
 async def _sweep_until(
     stopping: asyncio.Event, ctx: dict[str, Any], seconds: float, unreachable: tuple[type[Exception], ...]
 ) -> None:
     """Sweep every SWEEP_SECONDS for `seconds`, or until SIGTERM. arq runs the sweeper only while Redis answers, and
     items accepted while it is away wait in PostgreSQL: a Redis that stays away must not leave them unclassified.
     Workers sweeping side by side claim each item once (`store.claim_one`). The hourly maintenance arq would run is
-    run too, once per due time between the workers (`run_if_due`)."""
+    run too, once per due time between the workers (`run_if_due`), beside the sweep: a retention run may take
+    RETENTION_SECONDS, and the sweep goes on meanwhile (the round lasts until it ends). SIGTERM stops it at its next
+    safe point, or, after STOP_SECONDS, gives up the statement in hand."""
     deadline = time.monotonic() + seconds
-    while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-        try:
-            if not {"db_pool", "executor", "model"} <= ctx.keys():
-                await startup(ctx)  # the pool and the model, kept from one round to the next
-        except unreachable as exc:
-            log.warning("PostgreSQL unreachable (%s)", type(exc).__name__)
-        else:
+    maintenance: asyncio.Task[None] | None = None
+    try:
+        while not stopping.is_set():
+            left = deadline - time.monotonic()
+            running = maintenance is not None and not maintenance.done()
+            if left <= 0 and not running:
+                break
             try:
-                await sweep(ctx)
-            except Exception as exc:  # as arq takes a failed sweep: logged by class, and the next one tries again
-                log.warning("sweep without Redis failed (%s)", type(exc).__name__)
-            await run_due_maintenance(ctx)
-        await _sleep_unless(stopping, min(SWEEP_SECONDS, left))
+                if not {"db_pool", "executor", "model"} <= ctx.keys():
+                    await startup(ctx)  # the pool and the model, kept from one round to the next
+            except unreachable as exc:
+                log.warning("PostgreSQL unreachable (%s)", type(exc).__name__)
+            else:
+                try:
+                    await sweep(ctx)
+                except Exception as exc:  # as arq takes a failed sweep: logged by class, and the next one tries again
+                    log.warning("sweep without Redis failed (%s)", type(exc).__name__)
+                if maintenance is None or maintenance.done():
+                    maintenance = asyncio.ensure_future(run_due_maintenance(ctx, stopping))
+            if left > 0:
+                await _sleep_unless(stopping, min(SWEEP_SECONDS, left))
+            else:  # the round is over once the maintenance beside it is
+                await _sleep_unless(stopping, SWEEP_SECONDS, maintenance)
+        if maintenance is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(maintenance, STOP_SECONDS if stopping.is_set() else None)
+    finally:
+        if maintenance is not None and not maintenance.done():
+            maintenance.cancel()
 
 
-async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), seconds)
+async def _sleep_unless(stopping: asyncio.Event, seconds: float, also: asyncio.Future[Any] | None = None) -> None:
+    """Sleep `seconds`, or until `stopping` is set or `also` (work beside the sleep) is done."""
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({stopped} | ({also} if also is not None else set()), timeout=seconds)
+    finally:
+        stopped.cancel()

@@ -21,7 +21,7 @@ from suggestions.db import (
     rerun_after_schema_change,
     session,
 )
-from suggestions.errors import Conflict, InvalidInput
+from suggestions.errors import Conflict, InvalidInput, OutcomeUnknown
 from suggestions.hotspots.places import Gazetteer
 from suggestions.intake import store
 from suggestions.intake.schema import ItemCreated, ItemIn
@@ -44,6 +44,9 @@ LONGEST_DELAY = timedelta(days=30)
 class Accepted(msgspec.Struct, frozen=True):
     item: ItemCreated
     created: bool  # False: an earlier request (same Idempotency-Key, or same external id) already stored it
+    # The class of the outage that lost the answer to its commit, when it was found stored after all; its connection
+    # is then closed.
+    unanswered: str | None = None
 
 
 class _LostRace(Exception):
@@ -232,8 +235,8 @@ async def accept_item(
     earlier request is found as under the first. `database_url`: where to find out, on a connection of its own,
     whether an item whose commit went unanswered (its statement timed out, its connection was lost) was stored after
     all: it is answered as stored, the outage raised when it certainly is not, and OutcomeUnknown when that cannot be
-    told. Without it, the outage is raised. `area_code`: the district's (`Settings.area_code`). `sender`: who sent an
-    item without a token (`ratelimit.sender_key`)."""
+    told (naming the tracking code it is stored under if it is). Without it, the outage is raised. `area_code`: the
+    district's (`Settings.area_code`). `sender`: who sent an item without a token (`ratelimit.sender_key`)."""
     checked = check_item(item, history=history, area_code=area_code)
     keys = [] if also_key is None else [also_key]
     if idempotency_key is not None:
@@ -251,16 +254,22 @@ async def accept_item(
     except _Unanswered as unanswered:
         if database_url is None:
             raise unanswered.outage from None
-        stored = await look_after_unanswered_commit(
-            conn,
-            database_url,
-            partial(store.stored_after_all, session=in_doubt, tracking_code=tracking_code, wait_ms=IN_DOUBT_WAIT_MS),
-            what="an unanswered commit stored its item",
-        )
+        outage = type(unanswered.outage).__name__
+        try:
+            stored = await look_after_unanswered_commit(
+                conn,
+                database_url,
+                partial(
+                    store.stored_after_all, session=in_doubt, tracking_code=tracking_code, wait_ms=IN_DOUBT_WAIT_MS
+                ),
+                what="an unanswered commit stored its item",
+            )
+        except OutcomeUnknown:
+            raise OutcomeUnknown(tracking_code=tracking_code, outage=outage) from None
         if stored is None:
             raise commit_settled(unanswered.outage) from None  # certainly not stored
-        log.warning("a commit went unanswered (%s), and its item is stored", type(unanswered.outage).__name__)
-        return Accepted(item=stored, created=True)
+        log.warning("a commit went unanswered (%s), and its item is stored", outage)
+        return Accepted(item=stored, created=True, unanswered=outage)
 
 
 class _Unanswered(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from ml.serving import Prediction
 from suggestions.auth import create_token
+from suggestions.classify.worker import startup, sweep
 from suggestions.settings import Settings
 from suggestions.signin import form_key
 
@@ -1162,6 +1164,33 @@ async def test_callers_who_gave_the_districts_office_number_are_each_a_reporter(
     await drain(ctx={"settings": office, "db_pool": pool, "model": lift})
     [crowd] = await listed_of(client, staff, "case")
     assert crowd["why"]["reporters"] == 5
+
+
+async def test_an_office_number_listed_since_a_worker_started_is_heeded_by_it_without_a_restart(
+    client: Any, settings: Settings, pool: Any, model: Any, staff: dict[str, str], operator: dict[str, str]
+) -> None:
+    """SUGGESTIONS_PUBLIC_PHONES gains the centre's number and one worker is restarted with it (a rolling deploy): a
+    worker started before with the old list, and the API, both still running, heed the number at once. Each worker
+    writes its list to PostgreSQL (`public_lines`) as it starts, and every process reads the table there at each
+    report and look-up, holding no copy of its own."""
+    office = msgspec.structs.replace(settings, public_phones="010-69712345")
+    lift = FixedTopic(model, "城乡建设")
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        running = {"settings": settings, "db_pool": pool, "model": lift, "executor": executor}
+        await startup(running)
+        assert await pool.fetchval("SELECT count(*) FROM public_lines") == 0
+        await startup({"settings": office, "db_pool": pool, "model": lift, "executor": executor})  # restarted
+        phones = ["13912340005", "13912340006", "13912340007", "010-69712345", "6971 2345"]
+        for (_, text), phone in zip(LIFT, phones, strict=True):
+            await post(client, "hotline", text, operator, contact_phone=phone)
+        for _ in range(10):  # the worker started with the old list classifies and places them
+            if not await pool.fetchval("SELECT count(*) FROM items WHERE status = 'pending'"):
+                break
+            await sweep(running)
+    [crowd] = await listed_of(client, staff, "case")
+    assert crowd["why"]["reporters"] == 5
+    answer = await client.post("/api/v1/callers/items", json={"contact_phone": "6971 2345"}, headers=operator)
+    assert answer.json()["shared"] is True
 
 
 async def test_residents_sending_one_letter_each_under_their_own_name_and_phone_are_each_a_reporter(

@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from suggestions.importer import import_jsonl, numbered_lines
+from suggestions.cli import _stopped
+from suggestions.importer import ImportReport, import_jsonl, numbered_lines
 from tests.link import Link
 from tests.processes import Process, service_env, wait_until
 
@@ -192,3 +193,72 @@ async def test_an_import_cut_off_from_postgresql_says_what_it_stored_and_where_t
     assert "Traceback" not in said
     assert re.search(r"stopped before line 6: PostgreSQL went away \(\w+\) while line 6 was being stored", said), said
     assert f"tail -n +6 {path}" in said
+
+
+def _letters(path: Path, count: int) -> Path:
+    """A file of `count` letters without an external_id (a scanned post bag has none), numbered in their words."""
+    lines = [{"channel": "hotline", "text": f"来信反映路灯不亮第{n}封"} for n in range(1, count + 1)]
+    path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
+    return path
+
+
+async def _go_on_as_told(report: ImportReport, path: Path, settings: Any, *, found: bool) -> str:
+    """What the command says after the import stopped, and the rest imported as it says (`found`: whether the tracking
+    code it names, if any, was found)."""
+    said = _stopped(report, path)
+    hint = re.search(r"tail -n \+(\d+) ", said)
+    assert hint is not None, said
+    start = int(hint[1])
+    if (found_from := re.search(r"from line (\d+) if it is found", said)) is not None and found:
+        start = int(found_from[1])
+    await import_jsonl(settings, _lines_from(path, start))
+    return said
+
+
+def _lines_from(path: Path, start: int) -> Path:
+    """`tail -n +start path > rest.jsonl`."""
+    rest = path.with_name("rest.jsonl")
+    rest.write_bytes(b"".join(path.read_bytes().splitlines(keepends=True)[start - 1 :]))
+    return rest
+
+
+async def test_an_import_whose_commit_answer_was_lost_counts_the_line_it_stored(
+    tmp_path: Path, settings: Any, pool: Any
+) -> None:
+    """The connection to PostgreSQL is lost once a line's statement has reached it (a failover, a dropped link): the
+    line was stored. The import finds it stored, as intake does an item whose commit went unanswered, counts it, and
+    says to go on after it: lines without an external_id, which nothing else finds again, are not stored twice."""
+    path = _letters(tmp_path / "letters.jsonl", 10)
+    link = Link(settings.database_url)
+    link.lose_when_sent = "第6封".encode()
+    try:
+        report = await import_jsonl(msgspec.structs.replace(settings, database_url=await link.start()), path)
+    finally:
+        await link.close()
+    said = await _go_on_as_told(report, path, settings, found=False)
+    assert await pool.fetchval("SELECT count(*) FROM items") == 10, said
+    assert (report.created, report.stopped_before) == (6, 7)
+    assert re.search(r"stopped before line 7: PostgreSQL went away \(\w+\) as line 6 was stored", said), said
+
+
+async def test_an_import_that_cannot_tell_whether_a_line_was_stored_names_its_tracking_code(
+    tmp_path: Path, settings: Any, pool: Any
+) -> None:
+    """The connection is lost once a line's statement reached PostgreSQL, and PostgreSQL cannot be asked at once
+    whether it was stored (its host gone just then): the import says so, and names the tracking code the line was
+    stored under if it was, so that whoever goes on neither stores it twice nor leaves it out."""
+    path = _letters(tmp_path / "letters.jsonl", 10)
+    link = Link(settings.database_url)
+    link.lose_when_sent = "第6封".encode()
+    link.when_lost = lambda: link.silence(new_ones_too=True)
+    try:
+        report = await import_jsonl(msgspec.structs.replace(settings, database_url=await link.start()), path)
+    finally:
+        await link.close()
+    said = _stopped(report, path)
+    code = re.search(r"tracking code (\S+) ", said)
+    assert code is not None, said
+    assert await pool.fetchval("SELECT text FROM items WHERE tracking_code = $1", code[1]) == "来信反映路灯不亮第6封"
+    await _go_on_as_told(report, path, settings, found=True)
+    assert await pool.fetchval("SELECT count(*) FROM items") == 10, said
+    assert (report.created, report.stopped_before) == (5, 6)
