@@ -237,6 +237,43 @@ async def test_a_resident_who_read_a_withdrawn_reply_is_told_it_was_withdrawn(
     assert (await client.get(f"/api/v1/track/{code}")).json()["reply_withdrawn"] is None
 
 
+async def test_a_reply_withdrawn_after_a_sending_back_reads_as_withdrawn_in_the_feed(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """Sent back by the resident, answered again, and that reply withdrawn by staff: the feed reads the latest event,
+    the withdrawal, not the old sending back, and the item has waited since the withdrawal."""
+    created = await classified_item(client, drain)
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    await client.post(f"{url}/assign", json={"to": "城市管理科"}, headers=staff)
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    rating = {"rating": "dissatisfied", "comment": "灯还是不亮", "closed_at": closed["closed_at"]}
+    assert (await client.post(f"/api/v1/track/{code}/rating", json=rating)).json()["reopened"] is True
+    # The item arrived forty days ago and was sent back ten days ago.
+    await pool.execute(
+        "UPDATE items SET received_at = now() - interval '40 days', reopened_at = now() - interval '10 days'"
+        " WHERE id = $1",
+        created["id"],
+    )
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+    assert (await client.post(f"{url}/reopen", json={"reason": "还没换好"}, headers=staff)).status_code == 200
+
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    reasons = {r["code"]: r["message"] for r in entry["reasons"]}
+    assert "dissatisfied" not in reasons
+    assert reasons["reply_withdrawn"] == "答复已撤回，重新办理（此前群众不满意退回 1 次）"
+    assert reasons["waiting"].startswith("撤回答复后已等待 0 分钟（首次反映至今 40 天")
+
+    # Answered and sent back once more: the sending back is the latest event again.
+    again = (await client.post(f"{url}/close", json={"answer": "灯具已更换。"}, headers=staff)).json()
+    rating = {"rating": "dissatisfied", "closed_at": again["closed_at"]}
+    assert (await client.post(f"/api/v1/track/{code}/rating", json=rating)).json()["reopened"] is True
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    reasons = {r["code"]: r["message"] for r in entry["reasons"]}
+    assert "reply_withdrawn" not in reasons
+    assert reasons["dissatisfied"] == "居民对答复不满意，退回重办（第 2 次）"
+    assert reasons["waiting"].startswith("退回后已等待 0 分钟")
+
+
 async def test_a_resident_rating_a_reply_withdrawn_meanwhile_is_told_it_was_withdrawn(
     client: Any, drain: Any, staff: dict[str, str]
 ) -> None:
