@@ -178,7 +178,10 @@ async def _changed_item(
 @post(
     "/api/v1/items/{item_id:int}/assign",
     summary="Assign an item to a desk or department",
-    description="Reassigning an assigned item is allowed; a closed item, or one still being classified, is a 409.",
+    description=(
+        "Reassigning an assigned item is allowed; a closed item, or one still being classified, is a 409. The same "
+        "hand-over sent again (the item is assigned to this desk already) records nothing: 200 with the item."
+    ),
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,

@@ -814,6 +814,43 @@ async def test_a_case_is_handed_to_one_desk_for_all_its_reporters(
     assert again.json()["current_status"] == "closed"
 
 
+async def test_a_case_hand_over_sent_again_is_recorded_once(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    """A case's hand-over sent again identically (a double click, a retry after its answer was lost) finds its reports
+    with the desk already: 200, and no report records a second hand-over. A report that joined the case since, or was
+    handed elsewhere meanwhile, goes to the desk and is recorded."""
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    url = f"/api/v1/cases/{case_id}/assign"
+
+    async def handed() -> list[tuple[int, str]]:
+        rows = await pool.fetch(
+            "SELECT item_id, desk FROM item_assignments WHERE item_id = ANY($1::bigint[]) ORDER BY id", ids
+        )
+        return [(r["item_id"], r["desk"]) for r in rows]
+
+    first = await client.post(url, json={"to": "住房建设科"}, headers=staff)
+    assert first.status_code == 200, first.text
+    assert await handed() == [(i, "住房建设科") for i in ids]
+    for _ in range(2):
+        again = await client.post(url, json={"to": " 住房建设科 "}, headers=staff)
+        assert again.status_code == 200, again.text
+        assert again.json()["members"] == first.json()["members"]
+    assert await handed() == [(i, "住房建设科") for i in ids]
+
+    await client.post(f"/api/v1/items/{ids[1]}/assign", json={"to": "城市管理科"}, headers=staff)
+    assert (await client.post(url, json={"to": "住房建设科"}, headers=staff)).status_code == 200
+    assert (await handed())[len(ids) :] == [(ids[1], "城市管理科"), (ids[1], "住房建设科")]
+
+
 async def test_a_resident_who_rated_on_the_page_may_send_the_reply_back_on_the_phone(
     client: Any, drain: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
 ) -> None:

@@ -93,6 +93,30 @@ async def test_an_assigned_item_can_be_reassigned(client: Any, drain: Any, staff
     assert [(n["text"], n["written_by"]) for n in item["notes"]] == [("已联系物业", tokens[1])]
 
 
+async def test_a_hand_over_sent_again_without_a_key_is_recorded_once(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """The same hand-over sent again without an Idempotency-Key (a double click, a client's retry) finds the item with
+    the desk already: 200 with the item, and nothing recorded twice. A hand-over to another desk, and back, is one."""
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}/assign"
+    first = await client.post(url, json={"to": "城市管理科"}, headers=staff)
+    assert first.status_code == 200, first.text
+    colleague = await _token(pool, "staff")
+    for headers, desk in ((staff, "城市管理科"), (staff, " 城市管理科 "), (colleague, "城市管理科")):
+        again = await client.post(url, json={"to": desk}, headers=headers)
+        assert again.status_code == 200, again.text
+        assert (again.json()["status"], again.json()["assigned_to"]) == ("assigned", "城市管理科")
+        assert again.json()["assignments"] == first.json()["assignments"]
+        assert again.json()["assigned_at"] == first.json()["assigned_at"]
+    rows = await pool.fetch("SELECT desk FROM item_assignments WHERE item_id = $1 ORDER BY id", created["id"])
+    assert [r["desk"] for r in rows] == ["城市管理科"]
+
+    await client.post(url, json={"to": "住建科"}, headers=staff)
+    back = await client.post(url, json={"to": "城市管理科"}, headers=staff)
+    assert [a["to"] for a in back.json()["assignments"]] == ["城市管理科", "住建科", "城市管理科"]
+
+
 async def test_an_item_still_being_classified_is_not_taken_out_of_classification(
     client: Any, drain: Any, staff: dict[str, str]
 ) -> None:
