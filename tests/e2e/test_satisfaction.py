@@ -708,6 +708,27 @@ async def test_a_call_back_rating_the_resident_changed_stays_on_record(
     ]
 
 
+async def test_every_rating_given_keeps_the_words_given_with_it(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """A rating changed, with other words or none, kept the words of the rating standing only: what the resident said
+    first was lost. Each rating on record (`rating_changes`) keeps its own words, masked; none when none were given."""
+    created = await closed_item(client, drain, staff)
+    track = f"/api/v1/track/{created['tracking_code']}/rating"
+    await client.post(track, json={"rating": "satisfied", "comment": "修得快，谢谢。电话 13912345678"})
+    await client.post(track, json={"rating": "basically_satisfied", "comment": "灯是亮了，但有点暗"})
+    await client.post(track, json={"rating": "satisfied"})
+    given = await pool.fetch("SELECT rating, comment FROM rating_changes WHERE item_id = $1 ORDER BY id", created["id"])
+    assert [tuple(r) for r in given] == [
+        ("satisfied", "修得快，谢谢。电话 [手机号]"),
+        ("basically_satisfied", "灯是亮了，但有点暗"),
+        ("satisfied", None),
+    ]
+    # The rating standing keeps the words before, as it did.
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert [(r["rating"], r["comment"]) for r in item["ratings"]] == [("satisfied", "灯是亮了，但有点暗")]
+
+
 async def test_words_left_with_a_kept_reply_reach_the_desk_and_stay(
     client: Any, drain: Any, staff: dict[str, str]
 ) -> None:

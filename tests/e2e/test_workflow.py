@@ -9,6 +9,7 @@ import pytest
 from suggestions.auth import hash_token
 from tests.conftest import _token
 from tests.e2e.test_api_contract import problem_fields
+from tests.e2e.test_staff_pages import signed_in
 
 TEXT = "小区东门的路灯坏了一个多月，晚上老人出门很不安全。"
 ANSWER = "您好，路灯已于本周修复。如仍有问题，请联系社区王主任 13912345678。"
@@ -313,3 +314,82 @@ async def test_a_resident_rating_a_reply_withdrawn_meanwhile_is_told_it_was_with
         assert tapped.status_code == 409
         assert "答复已撤回" in tapped.text
         assert "天内可以评价" not in tapped.text
+
+
+async def test_words_given_with_a_rating_of_a_reply_withdrawn_meanwhile_are_kept_for_staff(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """The resident read the reply and wrote what they think of it; staff withdrew the reply before they sent it. The
+    rating of a reply that no longer stands is not counted, but the words are the resident's: kept for staff on the
+    item, masked, and the resident is told so. Sent again, they are kept once."""
+    created = await classified_item(client, drain)
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    await client.post(f"{url}/reopen", json={"reason": "还没修好"}, headers=staff)
+
+    words = "东门的灯修好了，西门那盏还不亮，电话 13912345678"
+    form = {"code": code, "rating": "satisfied", "closed_at": closed["closed_at"], "comment": words}
+    for _ in range(2):
+        tapped = await client.post("/track/rate", data=form)
+        assert tapped.status_code == 409
+        assert "答复已撤回" in tapped.text
+        assert "不计入" in tapped.text
+        assert "您写的话已转给工作人员" in tapped.text
+    # 不满意 asks first, unless there is no reply left to send back: the words are kept all the same.
+    unconfirmed = {**form, "rating": "dissatisfied", "comment": "还是不亮"}
+    tapped = await client.post("/track/rate", data=unconfirmed)
+    assert "您写的话已转给工作人员" in tapped.text
+    # By the API, and without words: the rating is refused as before, and nothing is kept.
+    api = await client.post(
+        f"/api/v1/track/{code}/rating", json={"rating": "basically_satisfied", "comment": "灯还是暗"}
+    )
+    assert api.status_code == 409
+    assert "comment was kept" in api.json()["detail"]
+    bare = await client.post(f"/api/v1/track/{code}/rating", json={"rating": "satisfied"})
+    assert bare.status_code == 409
+    assert "comment" not in bare.json()["detail"]
+
+    item = (await client.get(url, headers=staff)).json()
+    said = [(c["rating"], c["comment"], c["source"]) for c in item["resident_comments"]]
+    assert said == [
+        ("satisfied", "东门的灯修好了，西门那盏还不亮，电话 [手机号]", "resident"),
+        ("dissatisfied", "还是不亮", "resident"),
+        ("basically_satisfied", "灯还是暗", "resident"),
+    ]
+    assert item["resident_comments"][0]["closed_at"] == closed["closed_at"]
+    assert item["resident_comments"][2]["closed_at"] is None  # the API's rating named no reply
+    # Not counted: no rating of the reply, none given on record, nothing in the satisfaction report.
+    assert (item["ratings"], item["satisfaction"], item["status"]) == ([], None, "open")
+    assert await pool.fetchval("SELECT count(*) FROM rating_changes") == 0
+    assert (await client.get("/api/v1/satisfaction", headers=staff)).json()["total"]["rated"] == 0
+    assert await pool.fetchval("SELECT count(*) FROM resident_comments WHERE comment LIKE '%13912345678%'") == 0
+    # Staff read them on the item's page, apart from the ratings.
+    await signed_in(client, pool)
+    page = (await client.get(f"/staff/items/{created['id']}")).text
+    assert "群众留言" in page
+    assert "东门的灯修好了，西门那盏还不亮，电话 [手机号]" in page
+    assert "评价不计入" in page
+
+
+async def test_words_taken_down_on_a_call_about_a_reply_withdrawn_meanwhile_are_kept(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Staff on a call back take down the resident's rating and words, and a colleague withdrew the reply meanwhile:
+    409, and the words are kept on the item, with who took them down; sent again under its Idempotency-Key, the same."""
+    created = (
+        await client.post("/api/v1/items", json={"channel": "web", "text": TEXT, "contact_phone": "13912345678"})
+    ).json()
+    await drain()
+    url = f"/api/v1/items/{created['id']}"
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    await client.post(f"{url}/reopen", json={"reason": "发错了件"}, headers=staff)
+    rating = {"rating": "satisfied", "comment": "说灯修好了，但楼道里还有一盏不亮", "closed_at": closed["closed_at"]}
+    for headers in (staff, {**staff, "Idempotency-Key": "call-1"}, {**staff, "Idempotency-Key": "call-1"}):
+        taken = await client.post(f"{url}/rating", json=rating, headers=headers)
+        assert taken.status_code == 409, taken.text
+        assert "comment was kept" in taken.json()["detail"]
+    item = (await client.get(url, headers=staff)).json()
+    [said] = item["resident_comments"]
+    assert (said["rating"], said["comment"], said["source"]) == ("satisfied", rating["comment"], "callback")
+    assert said["by"] is not None
+    assert item["ratings"] == []
