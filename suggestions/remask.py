@@ -1,11 +1,11 @@
 """Masking again what was stored before the masking learnt more.
 
 What staff, operators and residents read is masked when it is stored (`privacy.mask_pii`): an item's text and place,
-a reply, a follow-up note, a rating's comment and the reply it was about, a case's summary (its first report's
-masked text, cut short) and the reply it was closed with, and why staff dismissed a hotspot. When the masking learns
-a new form of a phone (spelt in Chinese numerals, written with dots) or of a name, what was stored before keeps the old
-masking until this runs:
-each masked column is computed again from what it was made from (the raw text where it is kept, else the masked text
+a reply, a follow-up note, a rating's comment and the reply it was about (and the words of each rating given, and of
+one given of a reply withdrawn meanwhile), a case's summary (its first report's masked text, cut short) and the reply
+it was closed with, and why staff dismissed a hotspot. When the masking learns a new form of a phone (spelt in Chinese
+numerals, written with dots) or of a name, what was stored before keeps the old masking until this runs: each masked
+column is computed again from what it was made from (the raw text where it is kept, else the masked text
 itself; masking is idempotent, so a placeholder stays as it is). What retention kept of an anonymised item (its
 masked forms, as they were then) is masked again with them.
 
@@ -68,6 +68,17 @@ UPDATE_RATING = """
 UPDATE ratings SET comment = $5, answer_masked = $6
 WHERE item_id = $1 AND closed_at = $2 AND comment IS NOT DISTINCT FROM $3 AND answer_masked IS NOT DISTINCT FROM $4
 """
+# The words given with each rating on record, and those given with a rating of a reply withdrawn meanwhile: stored
+# masked only.
+RATING_CHANGE_COMMENTS = """
+SELECT id, comment AS source, comment AS masked FROM rating_changes
+WHERE id > $1 AND comment IS NOT NULL ORDER BY id LIMIT $2
+"""
+UPDATE_RATING_CHANGE_COMMENT = "UPDATE rating_changes SET comment = $3 WHERE id = $1 AND comment = $2"
+RESIDENT_COMMENTS = (
+    "SELECT id, comment AS source, comment AS masked FROM resident_comments WHERE id > $1 ORDER BY id LIMIT $2"
+)
+UPDATE_RESIDENT_COMMENT = "UPDATE resident_comments SET comment = $3 WHERE id = $1 AND comment = $2"
 # `traced`: the summary is still cut from one of its case's reports (the items' pass masked it again with that report).
 CASES = """
 SELECT c.id, c.summary AS source, c.summary AS masked,
@@ -130,6 +141,8 @@ class RemaskReport(msgspec.Struct, kw_only=True):
     notes_changed: int = 0
     ratings: int = 0
     ratings_changed: int = 0
+    rating_changes_changed: int = 0  # the words kept with each rating given (`rating_changes`)
+    resident_comments_changed: int = 0  # words given with a rating of a reply withdrawn meanwhile
     cases: int = 0
     cases_changed: int = 0
     dismissal_notes_changed: int = 0
@@ -184,6 +197,13 @@ async def remask(
         if ratings and not dry_run:
             async with conn.transaction():
                 await conn.executemany(UPDATE_RATING, ratings)
+
+    _, report.rating_changes_changed = await column(
+        RATING_CHANGE_COMMENTS, UPDATE_RATING_CHANGE_COMMENT, lambda r: mask_pii(r["source"])
+    )
+    _, report.resident_comments_changed = await column(
+        RESIDENT_COMMENTS, UPDATE_RESIDENT_COMMENT, lambda r: mask_pii(r["source"])
+    )
 
     # What the items' pass could not trace to a member (a case whose first report was moved out): masked as it reads.
     report.cases, untraced = await column(CASES, UPDATE_CASE, lambda r: _summary_masked(r["source"], r["traced"]))

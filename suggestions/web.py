@@ -54,6 +54,7 @@ from suggestions.triage.ratings import (
     AnsweredAgain,
     RatedTooOften,
     RatingIn,
+    WithdrawnMeanwhile,
     rate,
     same_closing,
 )
@@ -302,7 +303,12 @@ async def submit(
 # What the look-up box takes (its maxlength in track.html): room for a code pasted with the chat message around it.
 MAX_TYPED_CODE = 200
 ANSWERED_AGAIN = "这件事刚刚有了新的答复，请看过下面的新答复后再评价"
-WITHDRAWN_MEANWHILE = "您评价的这条答复已撤回，这件事正在重新办理，办好后会再次答复您，到时可以评价"
+WITHDRAWN_MEANWHILE = "您评价的这条答复已撤回，这次评价不计入。这件事正在重新办理，办好后会再次答复您，到时可以评价"
+# The words given with the rating of a reply withdrawn meanwhile are kept for staff (`ratings.WithdrawnMeanwhile`).
+WITHDRAWN_WORDS_KEPT = (
+    "您评价的这条答复已撤回，这次评价不计入。您写的话已转给工作人员，他们会看到。"
+    "这件事正在重新办理，办好后会再次答复您，到时可以评价"
+)
 RATED_TOO_OFTEN = f"这条答复的评价已经改过 {MAX_RATINGS_OF_A_REPLY} 次，不能再改了。还有问题请拨打 12345"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
@@ -422,7 +428,11 @@ async def _rate(
     except msgspec.ValidationError:
         alert = f"请选择满意、基本满意或不满意；想补充的话请不超过 {MAX_COMMENT_LENGTH} 字"
         return await page(alert=alert, status_code=422)
-    if rating.rating == "dissatisfied" and data.confirm != "yes":
+    if (
+        rating.rating == "dissatisfied"
+        and data.confirm != "yes"
+        and not await _withdrawn(db_connection, normalised, rating)
+    ):
         # One tap sends the item back to work: ask first, keeping what was typed, about the reply the resident read.
         return await page(confirm=True, about=rating.closed_at)
     try:
@@ -431,6 +441,10 @@ async def _rate(
         return await page(alert=ANSWERED_AGAIN, status_code=409)
     except RatedTooOften:
         return await page(alert=RATED_TOO_OFTEN, status_code=409)
+    except WithdrawnMeanwhile as exc:
+        # The page's box is gone with the reply: the resident is told whether their words reached staff.
+        alert = WITHDRAWN_WORDS_KEPT if exc.words_kept else WITHDRAWN_MEANWHILE
+        return await page(alert=alert, status_code=409)
     except StateConflict as exc:
         if exc.current_status != "closed":
             # Closed when the page was read, at work now: staff withdrew the reply (or it was sent back, which the
@@ -442,6 +456,16 @@ async def _rate(
     # Back to the page by GET, so that reloading it does not send the rating again.
     outcome = "reopened" if rated.reopened else "noted" if rating.comment else "kept"
     return Redirect(f"/track?{urlencode({'code': rated.tracking_code, 'rated': outcome})}#notice", status_code=303)
+
+
+async def _withdrawn(conn: Any, code: str, rating: RatingIn) -> bool:
+    """Whether the reply the rating names was withdrawn meanwhile: there is nothing to send back, so nothing to ask
+    first, and the words go to staff as they are (`ratings.WithdrawnMeanwhile`). Only for a rating that names its
+    reply: answered again meanwhile, the new reply is not rated without asking (`ratings.AnsweredAgain`)."""
+    if rating.closed_at is None:
+        return False
+    found = await find_tracking(conn, code)
+    return found is not None and found.reply_withdrawn is not None
 
 
 def _not_found(typed: str) -> str:

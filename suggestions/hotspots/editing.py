@@ -507,11 +507,13 @@ async def closed_so_by(conn: Any, *, case_id: int, by: int, answer: str) -> bool
 
 
 # Every report still being worked on goes to the desk, each hand-over recorded as an item's own is
-# (`workflow.ASSIGN`); a report already closed keeps the desk that answered it.
+# (`workflow.ASSIGN`); a report already closed keeps the desk that answered it, and one assigned to the desk already
+# (the same hand-over sent again) stays as it is, with no second hand-over recorded.
 ASSIGN_MEMBERS = """
 WITH handed AS (
     UPDATE items SET status = 'assigned', assigned_to = $2, assigned_by = $3, assigned_at = now(), updated_at = now()
     WHERE case_id = $1 AND status IN ('open', 'failed', 'assigned')
+        AND NOT (status = 'assigned' AND assigned_to IS NOT DISTINCT FROM $2)
     RETURNING id, assigned_to, assigned_by, assigned_at
 )
 INSERT INTO item_assignments (item_id, desk, assigned_by, assigned_at) SELECT * FROM handed ORDER BY id

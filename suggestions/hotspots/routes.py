@@ -198,7 +198,8 @@ async def move(
     description=(
         "Every report of the case still open, assigned or failed goes to the desk (reassigned if it had another), "
         "each hand-over recorded with the staff token as an item's own is; a report closed before keeps the desk "
-        "that answered it. A closed or merged case is a 409."
+        "that answered it, and one assigned to the desk already stays as it is (the same hand-over sent again "
+        "records nothing: 200). A closed or merged case is a 409."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],

@@ -20,7 +20,8 @@ UNASSESSED_RISK = 2
 
 
 class Reason(msgspec.Struct, frozen=True):
-    # risk | unclassified | classification_failed | dissatisfied | hotspot | resident_comment | needs_review | waiting
+    # risk | unclassified | classification_failed | dissatisfied | reply_withdrawn | hotspot | resident_comment |
+    # needs_review | waiting
     code: str
     message: str
 
@@ -99,7 +100,7 @@ FILTER = """
 COLUMNS = """
 SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
-       i.assigned_to, i.reopened_at, i.reopen_count, i.satisfaction,
+       i.assigned_to, i.reopened_at, i.reopen_count, i.satisfaction, i.reply_withdrawn_at,
        -- The resident's words (masked when stored): with their rating of the reply an item closed stands on, or, for
        -- an item at work again, when they last sent a reply back (what is still wrong).
        CASE WHEN i.status = 'closed' THEN (
@@ -186,11 +187,30 @@ def _since(moment: datetime, now: datetime) -> str:
     return f"{minutes} 分钟"
 
 
+def back_at_work(row: Any) -> tuple[str, datetime] | None:
+    """What last sent an item not closed back to work, and when: a resident sending its reply back ("sent_back") or
+    staff withdrawing its reply ("withdrawn"), whichever came last; None if neither did. The latest event wins: a
+    reply answered after a sending back and then withdrawn reads as withdrawn, and one withdrawn and then answered
+    and sent back reads as sent back (as the tracking page tells the resident, `intake.store.SELECT_TRACKING`)."""
+    if row["status"] == "closed":
+        return None
+    sent_back, withdrawn = row["reopened_at"], row["reply_withdrawn_at"]
+    if withdrawn is not None and (sent_back is None or withdrawn > sent_back):
+        return "withdrawn", withdrawn
+    if sent_back is not None:
+        return "sent_back", sent_back
+    return None
+
+
 def _waiting(row: Any, now: datetime) -> str:
     """How long the item has waited. One a resident sent back has waited for its rework since then, not since it
-    arrived (the desk may have answered after a month); it ranks by its first arrival, which is said too."""
-    if row["reopened_at"] is not None:
-        return f"退回后已等待 {_since(row['reopened_at'], now)}（首次反映至今 {_since(row['received_at'], now)}）"
+    arrived (the desk may have answered after a month); one whose reply staff withdrew, since the withdrawal (the
+    last event wins, `back_at_work`). It ranks by its first arrival, which is said too."""
+    back = back_at_work(row)
+    if back is not None:
+        event, moment = back
+        since = "退回后" if event == "sent_back" else "撤回答复后"
+        return f"{since}已等待 {_since(moment, now)}（首次反映至今 {_since(row['received_at'], now)}）"
     return f"已等待 {_since(row['received_at'], now)}"
 
 
@@ -209,11 +229,16 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
     elif row["status"] == "failed" or row["risk_level"] is None:
         # Given up on, and perhaps assigned or closed since without a topic and risk: it still ranks as a warning.
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
-    if row["reopened_at"] is not None and row["status"] in ("open", "assigned", "failed"):
+    back = back_at_work(row)
+    if back is not None and back[0] == "sent_back":
         times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""
         said = row["resident_said"]
         words = f"。居民说：{_excerpt(said)}" if said else ""
         reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}{words}"))
+    elif back is not None:
+        # Staff took back the reply since the resident last sent one back (if ever): that is why it is at work now.
+        before = f"（此前群众不满意退回 {row['reopen_count']} 次）" if row["reopen_count"] else ""
+        reasons.append(Reason("reply_withdrawn", f"答复已撤回，重新办理{before}"))
     if row["risk_level"] is not None:
         level = row["risk_level"]
         reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))

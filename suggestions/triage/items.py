@@ -32,6 +32,17 @@ class RatingView(msgspec.Struct, kw_only=True):
     source: str  # resident (by the tracking code) | callback (taken down by staff on a call)
 
 
+class ResidentCommentView(msgspec.Struct, kw_only=True):
+    """Words a resident gave with a rating of a reply staff had withdrawn meanwhile: the rating is not counted."""
+
+    said_at: datetime
+    closed_at: datetime | None  # the closing whose reply they rated, as they named it; null when they named none
+    rating: str  # what they chose, for the words' sake
+    comment: str  # the resident's words, masked
+    source: str  # resident (by the tracking code) | callback (taken down by staff on a call)
+    by: int | None = None  # on a call: the staff token that took them down, by its id
+
+
 class AssignmentView(msgspec.Struct, kw_only=True):
     to: str  # the desk or department
     assigned_at: datetime
@@ -74,6 +85,8 @@ class ItemView(msgspec.Struct, kw_only=True):
     satisfaction: str | None = None
     reopen_count: int = 0  # how often a dissatisfied resident sent it back to work
     ratings: list[RatingView] = []  # every reply's rating, oldest first
+    # words given with a rating of a reply withdrawn meanwhile (not counted as ratings), oldest first
+    resident_comments: list[ResidentCommentView] = []
     notes: list[NoteView] = []  # staff's follow-up notes and interim replies, oldest first
     assignments: list[AssignmentView] = []  # every desk it was handed to, oldest first; the last is assigned_to
     amendments: list[AmendmentView] = []  # corrections of its place, kind or contact, oldest first
@@ -92,6 +105,11 @@ SELECT i.id, i.tracking_code, i.text_masked, i.channel, i.kind, i.kind_source, i
                    'rated_at', r.rated_at, 'source', r.source
                ) ORDER BY r.closed_at), '[]')
         FROM ratings r WHERE r.item_id = i.id) AS ratings,
+       (SELECT coalesce(json_agg(json_build_object(
+                   'said_at', w.said_at, 'closed_at', w.closed_at, 'rating', w.rating, 'comment', w.comment,
+                   'source', w.source, 'by', w.recorded_by
+               ) ORDER BY w.said_at, w.id), '[]')
+        FROM resident_comments w WHERE w.item_id = i.id) AS resident_comments,
        (SELECT coalesce(json_agg(json_build_object(
                    'id', n.id, 'text', n.text_masked,
                    'audience', CASE WHEN n.public THEN 'resident' ELSE 'staff' END,
@@ -163,6 +181,7 @@ def _view(row: Any) -> ItemView:
         satisfaction=row["satisfaction"],
         reopen_count=row["reopen_count"],
         ratings=msgspec.json.decode(row["ratings"], type=list[RatingView]),
+        resident_comments=msgspec.json.decode(row["resident_comments"], type=list[ResidentCommentView]),
         notes=msgspec.json.decode(row["notes"], type=list[NoteView]),
         assignments=msgspec.json.decode(row["assignments"], type=list[AssignmentView]),
         amendments=msgspec.json.decode(row["amendments"], type=list[AmendmentView]),

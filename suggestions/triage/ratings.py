@@ -46,6 +46,18 @@ class RatedTooOften(StateConflict):
     """The reply has been rated `MAX_RATINGS_OF_A_REPLY` times: its rating stands."""
 
 
+class WithdrawnMeanwhile(StateConflict):
+    """Staff withdrew the reply, and the item is at work again: there is no reply to rate, and the rating is not
+    counted. `words_kept`: the words given with it were kept for staff (`resident_comments`)."""
+
+    def __init__(self, *, current_status: str, words_kept: bool) -> None:
+        message = "staff withdrew the reply and the item is at work again: the rating is not counted"
+        if words_kept:
+            message += "; the comment was kept for staff, on the item"
+        super().__init__(message, current_status=current_status)
+        self.words_kept = words_kept
+
+
 class RatingIn(Strict):
     rating: Annotated[Rating, Meta(description="满意 satisfied, 基本满意 basically_satisfied, 不满意 dissatisfied")]
     comment: (
@@ -82,12 +94,14 @@ class Rated(msgspec.Struct, kw_only=True):
 
 
 LOCK_BY_CODE = """
-SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked FROM items
-WHERE tracking_code = $1 FOR UPDATE
+SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked, reopened_at,
+       reply_withdrawn_at
+FROM items WHERE tracking_code = $1 FOR UPDATE
 """
 LOCK_BY_ID = """
-SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked FROM items
-WHERE id = $1 FOR UPDATE
+SELECT id, tracking_code, status, closed_at, closed_by, assigned_to, topic, answer_masked, reopened_at,
+       reply_withdrawn_at
+FROM items WHERE id = $1 FOR UPDATE
 """
 # What a call back needs: someone to call, and no rating of this reply that the resident gave themselves.
 CALLABLE = """
@@ -122,9 +136,25 @@ SET rating = excluded.rating,
 
 STANDING = "SELECT rating FROM ratings WHERE item_id = $1 AND closed_at = $2"
 
-# Each rating given, the ones it replaces in `ratings` included (a call back's, changed by the resident).
+# Each rating given, the ones it replaces in `ratings` included (a call back's, changed by the resident), with the
+# words given with it (none: null), which the rating standing may not keep.
 RECORD_CHANGE = """
-INSERT INTO rating_changes (item_id, closed_at, rating, source, recorded_by) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO rating_changes (item_id, closed_at, rating, source, recorded_by, comment) VALUES ($1, $2, $3, $4, $5, $6)
+"""
+
+# The words given with a rating of a reply withdrawn meanwhile, unless these words with this rating of that reply are
+# kept already (sent again: a second tap, a retry).
+WORDS_KEPT = """
+SELECT EXISTS (
+    SELECT 1 FROM resident_comments
+    WHERE item_id = $1 AND closed_at IS NOT DISTINCT FROM $2 AND rating = $3 AND comment = $4 AND source = $5
+        AND recorded_by IS NOT DISTINCT FROM $6
+) AS kept,
+(SELECT count(*) FROM resident_comments WHERE item_id = $1 AND said_at >= $7) AS since_withdrawn
+"""
+KEEP_WORDS = """
+INSERT INTO resident_comments (item_id, closed_at, rating, comment, source, recorded_by)
+VALUES ($1, $2, $3, $4, $5, $6)
 """
 
 KEEP = "UPDATE items SET satisfaction = $2, updated_at = now() WHERE id = $1 RETURNING status"
@@ -151,6 +181,37 @@ async def at_work_again(conn: Any, item_id: int, back: Any) -> None:
     # Closed, it was passed over by lifts and by the drops of those whose window moved on (`tracker.LIFT`,
     # `DROP_FORMER_MEMBERS`): back at work, it takes the lift of the hotspots it belongs to now, if any.
     await relift(conn, [item_id])
+
+
+def withdrawn_meanwhile(item: Any) -> bool:
+    """Whether an item not closed is at work again because staff withdrew its reply: the withdrawal is its latest
+    event, after any sending back (as the tracking page and the feed read it)."""
+    withdrawn, sent_back = item["reply_withdrawn_at"], item["reopened_at"]
+    return item["status"] != "closed" and withdrawn is not None and (sent_back is None or withdrawn > sent_back)
+
+
+async def _keep_words(
+    conn: Any,
+    item: Any,
+    rating: RatingIn,
+    comment: str | None,
+    *,
+    source: Literal["resident", "callback"],
+    recorded_by: int | None,
+) -> bool:
+    """Keep for staff the words given with a rating of a reply withdrawn meanwhile (`item` locked); whether they are
+    kept. Words sent again are kept once; past `MAX_RATINGS_OF_A_REPLY` words since the withdrawal, no more are: whoever
+    holds a tracking code could otherwise post words without end."""
+    if comment is None:
+        return False
+    args = (item["id"], rating.closed_at, rating.rating, comment, source, recorded_by)
+    found = await conn.fetchrow(WORDS_KEPT, *args, item["reply_withdrawn_at"])
+    if found["kept"]:
+        return True
+    if found["since_withdrawn"] >= MAX_RATINGS_OF_A_REPLY:
+        return False
+    await conn.execute(KEEP_WORDS, *args)
+    return True
 
 
 def same_closing(named: datetime, current: datetime | None) -> bool:
@@ -195,62 +256,103 @@ async def _rate(
         item = await conn.fetchrow(lock, key)
         if item is None:
             return None
-        if item["status"] != "closed":
-            raise StateConflict(
-                "the item has no reply to rate yet: it can be rated once it is closed", current_status=item["status"]
-            )
-        if rating.closed_at is not None and not same_closing(rating.closed_at, item["closed_at"]):
-            raise AnsweredAgain("the item was answered again since: rate its current reply", current_status="closed")
-        if not can_rate(item["status"], item["closed_at"], now):
-            raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")
-        if source == "callback":
-            check = await conn.fetchrow(CALLABLE, item["id"], item["closed_at"])
-            if not check["callable"]:
-                raise StateConflict("the sender left no phone to call back", current_status="closed")
-            # A resident who rated on the page and then calls to say it is not done after all (an elderly resident
-            # has no other way to send it back) is taken down; a call that would raise their own rating is not.
-            if check["resident_rated"] and rating.rating != "dissatisfied":
-                raise StateConflict("the resident rated this reply themselves", current_status="closed")
-        given = await conn.fetchrow(GIVEN, item["id"], item["closed_at"])
-        if (given["rating"], given["comment"], given["source"], given["recorded_by"]) == (
-            rating.rating,
-            comment,
-            source,
-            recorded_by,
-        ):
-            # The same rating again (a second tap, a retry): it is given already. (A dissatisfied one sent the item
-            # back, which is no longer closed.)
-            return _rated(item, rating, reopened=False, status=item["status"])
-        if given["given"] >= MAX_RATINGS_OF_A_REPLY:
-            raise RatedTooOften(
-                f"this reply's rating was changed {MAX_RATINGS_OF_A_REPLY} times: it stands as it is",
-                current_status="closed",
-            )
-        reopened = rating.rating == "dissatisfied"
-        replaced = await conn.fetchval(STANDING, item["id"], item["closed_at"])
-        await conn.execute(
-            RECORD,
-            *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
-            *(source, recorded_by, item["answer_masked"], item["closed_by"]),
-        )
-        await conn.execute(RECORD_CHANGE, item["id"], item["closed_at"], rating.rating, source, recorded_by)
-        if reopened:
-            back = await conn.fetchrow(REOPEN, item["id"])
-            status = back["status"]
-            await at_work_again(conn, item["id"], back)
+        if withdrawn_meanwhile(item):
+            # No reply to rate, but the words are the resident's: kept, and the rating refused once they are committed.
+            kept = await _keep_words(conn, item, rating, comment, source=source, recorded_by=recorded_by)
+            withdrawn = WithdrawnMeanwhile(current_status=item["status"], words_kept=kept)
         else:
-            status = await conn.fetchval(KEEP, item["id"], rating.rating)
+            withdrawn = None
+            rated, replaced = await _record(
+                conn, item, rating, comment, now=now, source=source, recorded_by=recorded_by
+            )
+    if withdrawn is not None:
+        raise withdrawn
+    if replaced == "":
+        return rated  # given already
     if replaced is None:
         RATINGS.labels(rating=rating.rating, source=source).inc()
     elif replaced != rating.rating:
         RATING_CHANGES.labels(replaced, rating.rating).inc()
-    return _rated(item, rating, reopened=reopened, status=status)
+    return rated
+
+
+async def _record(
+    conn: Any,
+    item: Any,
+    rating: RatingIn,
+    comment: str | None,
+    *,
+    now: datetime,
+    source: Literal["resident", "callback"],
+    recorded_by: int | None,
+) -> tuple[Rated, str | None]:
+    """Rate the reply of `item` (locked); with the rating it replaced (None: none, "": the same rating given again,
+    nothing recorded)."""
+    if item["status"] != "closed":
+        raise StateConflict(
+            "the item has no reply to rate yet: it can be rated once it is closed", current_status=item["status"]
+        )
+    if rating.closed_at is not None and not same_closing(rating.closed_at, item["closed_at"]):
+        raise AnsweredAgain("the item was answered again since: rate its current reply", current_status="closed")
+    if not can_rate(item["status"], item["closed_at"], now):
+        raise StateConflict(f"a reply can be rated within {RATING_DAYS} days of it", current_status="closed")
+    if source == "callback":
+        check = await conn.fetchrow(CALLABLE, item["id"], item["closed_at"])
+        if not check["callable"]:
+            raise StateConflict("the sender left no phone to call back", current_status="closed")
+        # A resident who rated on the page and then calls to say it is not done after all (an elderly resident
+        # has no other way to send it back) is taken down; a call that would raise their own rating is not.
+        if check["resident_rated"] and rating.rating != "dissatisfied":
+            raise StateConflict("the resident rated this reply themselves", current_status="closed")
+    given = await conn.fetchrow(GIVEN, item["id"], item["closed_at"])
+    if (given["rating"], given["comment"], given["source"], given["recorded_by"]) == (
+        rating.rating,
+        comment,
+        source,
+        recorded_by,
+    ):
+        # The same rating again (a second tap, a retry): it is given already. (A dissatisfied one sent the item
+        # back, which is no longer closed.)
+        return _rated(item, rating, reopened=False, status=item["status"]), ""
+    if given["given"] >= MAX_RATINGS_OF_A_REPLY:
+        raise RatedTooOften(
+            f"this reply's rating was changed {MAX_RATINGS_OF_A_REPLY} times: it stands as it is",
+            current_status="closed",
+        )
+    reopened = rating.rating == "dissatisfied"
+    replaced: str | None = await conn.fetchval(STANDING, item["id"], item["closed_at"])
+    await conn.execute(
+        RECORD,
+        *(item["id"], item["closed_at"], rating.rating, comment, reopened, item["assigned_to"], item["topic"]),
+        *(source, recorded_by, item["answer_masked"], item["closed_by"]),
+    )
+    await conn.execute(RECORD_CHANGE, item["id"], item["closed_at"], rating.rating, source, recorded_by, comment)
+    if reopened:
+        back = await conn.fetchrow(REOPEN, item["id"])
+        status = back["status"]
+        await at_work_again(conn, item["id"], back)
+    else:
+        status = await conn.fetchval(KEEP, item["id"], rating.rating)
+    return _rated(item, rating, reopened=reopened, status=status), replaced
+
+
+# Words a call back took down about a reply withdrawn meanwhile, by the request sent first under a key.
+WORDS_TAKEN_DOWN = """
+SELECT EXISTS (
+    SELECT 1 FROM resident_comments
+    WHERE item_id = $1 AND closed_at = $2 AND rating = $3 AND comment = $4 AND source = 'callback'
+)
+"""
 
 
 async def rated_before(conn: Any, *, item_id: int, rating: RatingIn) -> Rated:
     """What taking down `rating` answered, when it was taken down by a request sent before under the same key: a
-    dissatisfied rating sent the item back to work (one given already is refused before, the item no longer closed)."""
+    dissatisfied rating sent the item back to work (one given already is refused before, the item no longer closed);
+    the words of a rating of a reply withdrawn meanwhile were kept, and the rating refused (WithdrawnMeanwhile)."""
     item = await conn.fetchrow("SELECT tracking_code, status FROM items WHERE id = $1", item_id)
+    comment = mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
+    if comment is not None and await conn.fetchval(WORDS_TAKEN_DOWN, item_id, rating.closed_at, rating.rating, comment):
+        raise WithdrawnMeanwhile(current_status=item["status"], words_kept=True)
     return _rated(item, rating, reopened=rating.rating == "dissatisfied", status=item["status"])
 
 

@@ -42,6 +42,7 @@ from suggestions.triage.ratings import (
     Rated,
     RatingIn,
     SatisfactionReport,
+    WithdrawnMeanwhile,
     checked_day,
     rate_on_call,
     rated_before,
@@ -178,7 +179,10 @@ async def _changed_item(
 @post(
     "/api/v1/items/{item_id:int}/assign",
     summary="Assign an item to a desk or department",
-    description="Reassigning an assigned item is allowed; a closed item, or one still being classified, is a 409.",
+    description=(
+        "Reassigning an assigned item is allowed; a closed item, or one still being classified, is a 409. The same "
+        "hand-over sent again (the item is assigned to this desk already) records nothing: 200 with the item."
+    ),
     tags=STAFF_TAGS,
     guards=[staff_only],
     security=BEARER,
@@ -315,7 +319,9 @@ async def contact(request: Request[Any, Any, Any], db_connection: NamedDependenc
         f"(a closed item, within {RATING_DAYS} days; a dissatisfied rating sends it back to work), recorded as taken "
         "down by this staff token. `closed_at` names the reply the resident rated. 409 for an item not closed, a "
         "reply older than that, an item answered again since that reply, an item whose sender left no phone, or a "
-        "reply the resident rated themselves (their rating stands, unless they now send it back: dissatisfied)."
+        "reply the resident rated themselves (their rating stands, unless they now send it back: dissatisfied). "
+        "For a reply staff withdrew meanwhile, the rating is not counted, but the comment taken down is kept on the "
+        "item (`resident_comments`): a 409 whose detail says so."
     ),
     tags=STAFF_TAGS,
     guards=[staff_only],
@@ -333,16 +339,28 @@ async def rate_for_resident(
 ) -> Rated:
     principal = guarded_principal(request)
     taken: list[Rated] = []
+    refused: list[WithdrawnMeanwhile] = []
 
     async def work() -> bool:
         now = datetime.now(UTC)
-        rated = await rate_on_call(db_connection, item_id=item_id, rating=data, now=now, recorded_by=principal.token_id)
+        try:
+            rated = await rate_on_call(
+                db_connection, item_id=item_id, rating=data, now=now, recorded_by=principal.token_id
+            )
+        except WithdrawnMeanwhile as exc:
+            if not exc.words_kept:
+                raise
+            # The words are kept: the step is done (and its key claimed with them), its answer a 409 all the same.
+            refused[:] = [exc]
+            return True
         taken[:] = [] if rated is None else [rated]
         return rated is not None
 
     outcome = await _step(request, db_connection, settings, item_id, data, idempotency_key, work)
     if outcome == "no such item":
         raise NotFoundException("no such item")
+    if outcome == "done" and refused:
+        raise refused[0]
     if outcome == "done":
         return taken[0]
     async with connection(request.app.state.db_pool) as conn:

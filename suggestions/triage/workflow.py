@@ -49,10 +49,12 @@ class Withdrawal(Strict):
 
 LOCK_ITEM = "SELECT status FROM items WHERE id = $1 FOR UPDATE"
 
+# An item with the desk already (the same hand-over sent again: a double click, a retry without an Idempotency-Key)
+# is left as it is: no second hand-over in its record, and the time it was handed over stays the first one's.
 ASSIGN = """
 WITH handed AS (
     UPDATE items SET status = 'assigned', assigned_to = $2, assigned_by = $3, assigned_at = now(), updated_at = now()
-    WHERE id = $1
+    WHERE id = $1 AND NOT (status = 'assigned' AND assigned_to IS NOT DISTINCT FROM $2)
     RETURNING id, assigned_to, assigned_by, assigned_at
 )
 -- The record of every hand-over: the item keeps only its current desk.
@@ -91,7 +93,8 @@ async def _change(conn: Any, item_id: int, statement: str, *args: Any) -> bool:
 
 
 async def assign(conn: Any, *, item_id: int, assignment: Assignment, who: int) -> bool:
-    """Assign an open, failed or already assigned item (reassigning it); False if there is no such item."""
+    """Assign an open, failed or already assigned item (reassigning it); False if there is no such item. An item
+    assigned to this desk already stays as it is, and the step is done (`ASSIGN`)."""
     desk = assignment.to.strip()
     if not shows_anything(desk):
         raise InvalidInput("to", "name the desk or department")

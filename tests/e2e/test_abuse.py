@@ -68,6 +68,25 @@ async def test_a_rating_flood_on_one_reply_is_not_recorded_without_end(
     assert "改过" in page.text
 
 
+async def test_words_posted_about_a_withdrawn_reply_are_not_kept_without_end(
+    client: Any, drain: Any, staff: dict[str, str], pool: asyncpg.Pool
+) -> None:
+    """Words given with a rating of a reply staff withdrew are kept for staff, but whoever holds the code could post
+    them for ever: past as many as a reply's ratings, no more are kept, and the answer no longer says they were."""
+    created = await closed_item(client, drain, staff)
+    await client.post(f"/api/v1/items/{created['id']}/reopen", json={"reason": "发错了件"}, headers=staff)
+    rating = f"/api/v1/track/{created['tracking_code']}/rating"
+    answers = [
+        await client.post(rating, json={"rating": "satisfied", "comment": f"第 {n} 次留言"})
+        for n in range(MAX_RATINGS_OF_A_REPLY + 2)
+    ]
+    assert {answer.status_code for answer in answers} == {409}
+    said_kept = ["comment was kept" in answer.json()["detail"] for answer in answers]
+    assert said_kept == [True] * MAX_RATINGS_OF_A_REPLY + [False] * 2
+    kept = "SELECT count(*) FROM resident_comments WHERE item_id = $1"
+    assert await pool.fetchval(kept, created["id"]) == MAX_RATINGS_OF_A_REPLY
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -708,6 +708,27 @@ async def test_a_call_back_rating_the_resident_changed_stays_on_record(
     ]
 
 
+async def test_every_rating_given_keeps_the_words_given_with_it(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """A rating changed, with other words or none, kept the words of the rating standing only: what the resident said
+    first was lost. Each rating on record (`rating_changes`) keeps its own words, masked; none when none were given."""
+    created = await closed_item(client, drain, staff)
+    track = f"/api/v1/track/{created['tracking_code']}/rating"
+    await client.post(track, json={"rating": "satisfied", "comment": "修得快，谢谢。电话 13912345678"})
+    await client.post(track, json={"rating": "basically_satisfied", "comment": "灯是亮了，但有点暗"})
+    await client.post(track, json={"rating": "satisfied"})
+    given = await pool.fetch("SELECT rating, comment FROM rating_changes WHERE item_id = $1 ORDER BY id", created["id"])
+    assert [tuple(r) for r in given] == [
+        ("satisfied", "修得快，谢谢。电话 [手机号]"),
+        ("basically_satisfied", "灯是亮了，但有点暗"),
+        ("satisfied", None),
+    ]
+    # The rating standing keeps the words before, as it did.
+    item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
+    assert [(r["rating"], r["comment"]) for r in item["ratings"]] == [("satisfied", "灯是亮了，但有点暗")]
+
+
 async def test_words_left_with_a_kept_reply_reach_the_desk_and_stay(
     client: Any, drain: Any, staff: dict[str, str]
 ) -> None:
@@ -812,6 +833,43 @@ async def test_a_case_is_handed_to_one_desk_for_all_its_reporters(
     again = await client.post(url, json={"to": "物业科"}, headers=staff)
     assert again.status_code == 409
     assert again.json()["current_status"] == "closed"
+
+
+async def test_a_case_hand_over_sent_again_is_recorded_once(
+    client: Any,
+    drain: Any,
+    model: Any,
+    staff: dict[str, str],
+    operator: dict[str, str],
+    grid_worker: dict[str, str],
+    pool: Any,
+) -> None:
+    """A case's hand-over sent again identically (a double click, a retry after its answer was lost) finds its reports
+    with the desk already: 200, and no report records a second hand-over. A report that joined the case since, or was
+    handed elsewhere meanwhile, goes to the desk and is recorded."""
+    ids = await post_all(client, LIFT, operator, grid_worker)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    [case_id] = {(await client.get(f"/api/v1/items/{i}", headers=staff)).json()["case_id"] for i in ids}
+    url = f"/api/v1/cases/{case_id}/assign"
+
+    async def handed() -> list[tuple[int, str]]:
+        rows = await pool.fetch(
+            "SELECT item_id, desk FROM item_assignments WHERE item_id = ANY($1::bigint[]) ORDER BY id", ids
+        )
+        return [(r["item_id"], r["desk"]) for r in rows]
+
+    first = await client.post(url, json={"to": "住房建设科"}, headers=staff)
+    assert first.status_code == 200, first.text
+    assert await handed() == [(i, "住房建设科") for i in ids]
+    for _ in range(2):
+        again = await client.post(url, json={"to": " 住房建设科 "}, headers=staff)
+        assert again.status_code == 200, again.text
+        assert again.json()["members"] == first.json()["members"]
+    assert await handed() == [(i, "住房建设科") for i in ids]
+
+    await client.post(f"/api/v1/items/{ids[1]}/assign", json={"to": "城市管理科"}, headers=staff)
+    assert (await client.post(url, json={"to": "住房建设科"}, headers=staff)).status_code == 200
+    assert (await handed())[len(ids) :] == [(ids[1], "城市管理科"), (ids[1], "住房建设科")]
 
 
 async def test_a_resident_who_rated_on_the_page_may_send_the_reply_back_on_the_phone(

@@ -153,6 +153,23 @@ async def test_staff_assign_follow_up_and_close_an_item_and_the_resident_reads_t
     assert "已经办结" in again.text
 
 
+async def test_a_hand_over_sent_again_from_a_page_without_its_form_key_is_recorded_once(
+    client: Any, pool: Any, drain: Any
+) -> None:
+    """A page's assign form sent twice without the page's own form key (an older page, a script): the second finds
+    the item with the desk already, and says it is handed over, without a second hand-over in its history."""
+    await signed_in(client, pool)
+    item_id = await filed(client, drain)
+    key = key_of((await client.get(f"/staff/items/{item_id}")).text)
+    for _ in range(2):
+        assigned = await client.post(f"/staff/items/{item_id}/assign", data={"key": key, "to": "城管科"})
+        assert assigned.status_code == 303
+        assert assigned.headers["location"] == f"/staff/items/{item_id}?done=assigned"
+    assert await pool.fetchval("SELECT count(*) FROM item_assignments WHERE item_id = $1", item_id) == 1
+    shown = await client.get(f"/staff/items/{item_id}")
+    assert shown.text.count("交办给 城管科") == 2  # the status line, and the one hand-over
+
+
 async def test_a_form_without_the_sign_ins_key_or_from_another_site_changes_nothing(
     client: Any, pool: Any, drain: Any
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 from suggestions.auth import hash_token
 from tests.conftest import _token
 from tests.e2e.test_api_contract import problem_fields
+from tests.e2e.test_staff_pages import signed_in
 
 TEXT = "小区东门的路灯坏了一个多月，晚上老人出门很不安全。"
 ANSWER = "您好，路灯已于本周修复。如仍有问题，请联系社区王主任 13912345678。"
@@ -91,6 +92,30 @@ async def test_an_assigned_item_can_be_reassigned(client: Any, drain: Any, staff
     item = (await client.get(f"/api/v1/items/{created['id']}", headers=staff)).json()
     assert [(a["to"], a["by"]) for a in item["assignments"]] == [("城市管理科", tokens[0]), ("住建科", tokens[1])]
     assert [(n["text"], n["written_by"]) for n in item["notes"]] == [("已联系物业", tokens[1])]
+
+
+async def test_a_hand_over_sent_again_without_a_key_is_recorded_once(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """The same hand-over sent again without an Idempotency-Key (a double click, a client's retry) finds the item with
+    the desk already: 200 with the item, and nothing recorded twice. A hand-over to another desk, and back, is one."""
+    created = await classified_item(client, drain)
+    url = f"/api/v1/items/{created['id']}/assign"
+    first = await client.post(url, json={"to": "城市管理科"}, headers=staff)
+    assert first.status_code == 200, first.text
+    colleague = await _token(pool, "staff")
+    for headers, desk in ((staff, "城市管理科"), (staff, " 城市管理科 "), (colleague, "城市管理科")):
+        again = await client.post(url, json={"to": desk}, headers=headers)
+        assert again.status_code == 200, again.text
+        assert (again.json()["status"], again.json()["assigned_to"]) == ("assigned", "城市管理科")
+        assert again.json()["assignments"] == first.json()["assignments"]
+        assert again.json()["assigned_at"] == first.json()["assigned_at"]
+    rows = await pool.fetch("SELECT desk FROM item_assignments WHERE item_id = $1 ORDER BY id", created["id"])
+    assert [r["desk"] for r in rows] == ["城市管理科"]
+
+    await client.post(url, json={"to": "住建科"}, headers=staff)
+    back = await client.post(url, json={"to": "城市管理科"}, headers=staff)
+    assert [a["to"] for a in back.json()["assignments"]] == ["城市管理科", "住建科", "城市管理科"]
 
 
 async def test_an_item_still_being_classified_is_not_taken_out_of_classification(
@@ -237,6 +262,43 @@ async def test_a_resident_who_read_a_withdrawn_reply_is_told_it_was_withdrawn(
     assert (await client.get(f"/api/v1/track/{code}")).json()["reply_withdrawn"] is None
 
 
+async def test_a_reply_withdrawn_after_a_sending_back_reads_as_withdrawn_in_the_feed(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """Sent back by the resident, answered again, and that reply withdrawn by staff: the feed reads the latest event,
+    the withdrawal, not the old sending back, and the item has waited since the withdrawal."""
+    created = await classified_item(client, drain)
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    await client.post(f"{url}/assign", json={"to": "城市管理科"}, headers=staff)
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    rating = {"rating": "dissatisfied", "comment": "灯还是不亮", "closed_at": closed["closed_at"]}
+    assert (await client.post(f"/api/v1/track/{code}/rating", json=rating)).json()["reopened"] is True
+    # The item arrived forty days ago and was sent back ten days ago.
+    await pool.execute(
+        "UPDATE items SET received_at = now() - interval '40 days', reopened_at = now() - interval '10 days'"
+        " WHERE id = $1",
+        created["id"],
+    )
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+    assert (await client.post(f"{url}/reopen", json={"reason": "还没换好"}, headers=staff)).status_code == 200
+
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    reasons = {r["code"]: r["message"] for r in entry["reasons"]}
+    assert "dissatisfied" not in reasons
+    assert reasons["reply_withdrawn"] == "答复已撤回，重新办理（此前群众不满意退回 1 次）"
+    assert reasons["waiting"].startswith("撤回答复后已等待 0 分钟（首次反映至今 40 天")
+
+    # Answered and sent back once more: the sending back is the latest event again.
+    again = (await client.post(f"{url}/close", json={"answer": "灯具已更换。"}, headers=staff)).json()
+    rating = {"rating": "dissatisfied", "closed_at": again["closed_at"]}
+    assert (await client.post(f"/api/v1/track/{code}/rating", json=rating)).json()["reopened"] is True
+    [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+    reasons = {r["code"]: r["message"] for r in entry["reasons"]}
+    assert "reply_withdrawn" not in reasons
+    assert reasons["dissatisfied"] == "居民对答复不满意，退回重办（第 2 次）"
+    assert reasons["waiting"].startswith("退回后已等待 0 分钟")
+
+
 async def test_a_resident_rating_a_reply_withdrawn_meanwhile_is_told_it_was_withdrawn(
     client: Any, drain: Any, staff: dict[str, str]
 ) -> None:
@@ -252,3 +314,82 @@ async def test_a_resident_rating_a_reply_withdrawn_meanwhile_is_told_it_was_with
         assert tapped.status_code == 409
         assert "答复已撤回" in tapped.text
         assert "天内可以评价" not in tapped.text
+
+
+async def test_words_given_with_a_rating_of_a_reply_withdrawn_meanwhile_are_kept_for_staff(
+    client: Any, drain: Any, staff: dict[str, str], pool: Any
+) -> None:
+    """The resident read the reply and wrote what they think of it; staff withdrew the reply before they sent it. The
+    rating of a reply that no longer stands is not counted, but the words are the resident's: kept for staff on the
+    item, masked, and the resident is told so. Sent again, they are kept once."""
+    created = await classified_item(client, drain)
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    await client.post(f"{url}/reopen", json={"reason": "还没修好"}, headers=staff)
+
+    words = "东门的灯修好了，西门那盏还不亮，电话 13912345678"
+    form = {"code": code, "rating": "satisfied", "closed_at": closed["closed_at"], "comment": words}
+    for _ in range(2):
+        tapped = await client.post("/track/rate", data=form)
+        assert tapped.status_code == 409
+        assert "答复已撤回" in tapped.text
+        assert "不计入" in tapped.text
+        assert "您写的话已转给工作人员" in tapped.text
+    # 不满意 asks first, unless there is no reply left to send back: the words are kept all the same.
+    unconfirmed = {**form, "rating": "dissatisfied", "comment": "还是不亮"}
+    tapped = await client.post("/track/rate", data=unconfirmed)
+    assert "您写的话已转给工作人员" in tapped.text
+    # By the API, and without words: the rating is refused as before, and nothing is kept.
+    api = await client.post(
+        f"/api/v1/track/{code}/rating", json={"rating": "basically_satisfied", "comment": "灯还是暗"}
+    )
+    assert api.status_code == 409
+    assert "comment was kept" in api.json()["detail"]
+    bare = await client.post(f"/api/v1/track/{code}/rating", json={"rating": "satisfied"})
+    assert bare.status_code == 409
+    assert "comment" not in bare.json()["detail"]
+
+    item = (await client.get(url, headers=staff)).json()
+    said = [(c["rating"], c["comment"], c["source"]) for c in item["resident_comments"]]
+    assert said == [
+        ("satisfied", "东门的灯修好了，西门那盏还不亮，电话 [手机号]", "resident"),
+        ("dissatisfied", "还是不亮", "resident"),
+        ("basically_satisfied", "灯还是暗", "resident"),
+    ]
+    assert item["resident_comments"][0]["closed_at"] == closed["closed_at"]
+    assert item["resident_comments"][2]["closed_at"] is None  # the API's rating named no reply
+    # Not counted: no rating of the reply, none given on record, nothing in the satisfaction report.
+    assert (item["ratings"], item["satisfaction"], item["status"]) == ([], None, "open")
+    assert await pool.fetchval("SELECT count(*) FROM rating_changes") == 0
+    assert (await client.get("/api/v1/satisfaction", headers=staff)).json()["total"]["rated"] == 0
+    assert await pool.fetchval("SELECT count(*) FROM resident_comments WHERE comment LIKE '%13912345678%'") == 0
+    # Staff read them on the item's page, apart from the ratings.
+    await signed_in(client, pool)
+    page = (await client.get(f"/staff/items/{created['id']}")).text
+    assert "群众留言" in page
+    assert "东门的灯修好了，西门那盏还不亮，电话 [手机号]" in page
+    assert "评价不计入" in page
+
+
+async def test_words_taken_down_on_a_call_about_a_reply_withdrawn_meanwhile_are_kept(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Staff on a call back take down the resident's rating and words, and a colleague withdrew the reply meanwhile:
+    409, and the words are kept on the item, with who took them down; sent again under its Idempotency-Key, the same."""
+    created = (
+        await client.post("/api/v1/items", json={"channel": "web", "text": TEXT, "contact_phone": "13912345678"})
+    ).json()
+    await drain()
+    url = f"/api/v1/items/{created['id']}"
+    closed = (await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)).json()
+    await client.post(f"{url}/reopen", json={"reason": "发错了件"}, headers=staff)
+    rating = {"rating": "satisfied", "comment": "说灯修好了，但楼道里还有一盏不亮", "closed_at": closed["closed_at"]}
+    for headers in (staff, {**staff, "Idempotency-Key": "call-1"}, {**staff, "Idempotency-Key": "call-1"}):
+        taken = await client.post(f"{url}/rating", json=rating, headers=headers)
+        assert taken.status_code == 409, taken.text
+        assert "comment was kept" in taken.json()["detail"]
+    item = (await client.get(url, headers=staff)).json()
+    [said] = item["resident_comments"]
+    assert (said["rating"], said["comment"], said["source"]) == ("satisfied", rating["comment"], "callback")
+    assert said["by"] is not None
+    assert item["ratings"] == []

@@ -155,6 +155,41 @@ async def test_the_command_prints_counts_as_one_json_line(conn: Any, settings: S
     assert msgspec.json.decode((await run()).output)["items_changed"] == 0
 
 
+async def test_the_words_of_every_rating_given_and_of_a_withdrawn_replys_rating_are_masked_again(conn: Any) -> None:
+    """The words kept with each rating on record, and those given with a rating of a reply staff withdrew meanwhile,
+    are stored masked only: masked again like a rating's comment, and nothing else changes."""
+    staff = await staff_token_id(conn)
+    item = await classified_item(conn, text="路灯坏了", topic="城乡建设", risk_level=0)
+    await close_item(conn, item, answer="已修复。", staff_id=staff)
+    closed_at = await conn.fetchval("SELECT closed_at FROM items WHERE id = $1", item)
+    await conn.execute(
+        "INSERT INTO rating_changes (item_id, closed_at, rating, source, comment) VALUES "
+        "($1, $2, 'satisfied', 'resident', $3), ($1, $2, 'basically_satisfied', 'resident', NULL)",
+        item,
+        closed_at,
+        COMMENT,
+    )
+    await conn.execute(
+        "INSERT INTO resident_comments (item_id, closed_at, rating, comment, source) "
+        "VALUES ($1, $2, 'satisfied', $3, 'resident'), ($1, NULL, 'dissatisfied', '还是不亮', 'resident')",
+        item,
+        closed_at,
+        COMMENT,
+    )
+    dry = await remask(conn, dry_run=True)
+    assert (dry.rating_changes_changed, dry.resident_comments_changed) == (1, 1)
+    assert await conn.fetchval("SELECT count(*) FROM rating_changes WHERE comment = $1", COMMENT) == 1
+    report = await remask(conn)
+    assert (report.rating_changes_changed, report.resident_comments_changed) == (1, 1)
+    given = await conn.fetch("SELECT comment FROM rating_changes ORDER BY id")
+    assert [r["comment"] for r in given] == [mask_pii(COMMENT), None]
+    said = await conn.fetch("SELECT comment FROM resident_comments ORDER BY id")
+    assert [r["comment"] for r in said] == [mask_pii(COMMENT), "还是不亮"]
+    assert mask_pii(COMMENT) == "修好了，谢谢。有事打我[手机号]"
+    again = await remask(conn)
+    assert (again.rating_changes_changed, again.resident_comments_changed) == (0, 0)
+
+
 async def test_the_office_numbers_replies_may_show_stay_shown(conn: Any) -> None:
     staff = await staff_token_id(conn)
     item = await classified_item(conn, text="路灯坏了，我电话13912345678", topic="城乡建设", risk_level=0)

@@ -19,6 +19,7 @@ def feed_row(**changes: object) -> dict[str, object]:
         "received_at": datetime(2026, 11, 1, 8, 30, tzinfo=UTC),
         "reopened_at": None,
         "reopen_count": 0,
+        "reply_withdrawn_at": None,
         "resident_said": None,
         "satisfaction": None,
     }
@@ -123,3 +124,33 @@ def test_an_item_sent_back_says_how_long_it_waits_since_it_was_sent_back_and_sin
     sent_back = feed_row(status="assigned", received_at=arrived, reopened_at=datetime(2026, 11, 1, 9, 45, tzinfo=UTC))
     assert reasons_for(sent_back, NOW)[-1] == Reason("waiting", "退回后已等待 2 小时 0 分（首次反映至今 31 天 3 小时）")
     assert reasons_for(feed_row(received_at=arrived), NOW)[-1] == Reason("waiting", "已等待 31 天 3 小时")
+
+
+def test_a_reply_withdrawn_after_a_sending_back_reads_as_withdrawn_and_waits_since_the_withdrawal() -> None:
+    """Sent back a month ago, answered again, and that reply withdrawn by staff an hour ago: the latest event is the
+    withdrawal. The item reads as a reply withdrawn, not as sent back, and has waited since the withdrawal."""
+    arrived = datetime(2026, 9, 1, 8, 30, tzinfo=UTC)
+    sent_back = datetime(2026, 10, 1, 11, 45, tzinfo=UTC)
+    withdrawn = datetime(2026, 11, 1, 10, 45, tzinfo=UTC)
+    row = feed_row(
+        status="assigned",
+        received_at=arrived,
+        reopened_at=sent_back,
+        reopen_count=1,
+        resident_said="灯还是不亮",
+        reply_withdrawn_at=withdrawn,
+    )
+    reasons = reasons_for(row, NOW)
+    assert [r.code for r in reasons] == ["reply_withdrawn", "risk", "waiting"]
+    assert reasons[0] == Reason("reply_withdrawn", "答复已撤回，重新办理（此前群众不满意退回 1 次）")
+    assert reasons[-1] == Reason("waiting", "撤回答复后已等待 1 小时 0 分（首次反映至今 61 天 3 小时）")
+    # Sent back again after that: the sending back is the latest event, and the item reads so again.
+    again = {**row, "reopened_at": NOW, "reopen_count": 2}
+    assert [r.code for r in reasons_for(again, NOW)] == ["dissatisfied", "risk", "waiting"]
+    assert reasons_for(again, NOW)[-1].message.startswith("退回后已等待 0 分钟")
+    # A reply withdrawn that no resident ever sent back reads the same, without the sending back.
+    only = feed_row(status="open", received_at=arrived, reply_withdrawn_at=withdrawn)
+    assert reasons_for(only, NOW)[0] == Reason("reply_withdrawn", "答复已撤回，重新办理")
+    assert reasons_for(only, NOW)[-1].message.startswith("撤回答复后已等待 1 小时 0 分")
+    # Closed again, it waits for nothing, and nothing is said of the withdrawal.
+    assert [r.code for r in reasons_for({**row, "status": "closed", "resident_said": None}, NOW)] == ["risk"]
