@@ -16,7 +16,9 @@ How words become a `Place`, in order:
    天通 holds several estates whose residents name their parts without it; 罗兰香谷 for 保利罗兰香谷 and 恒大二区
    for 恒大幸福家园第二社区, without the developer or with it alone; but not 站前路 for 站前路社区 nor 玻璃公司 for
    玻璃公司社区: named after a road or a works, such a 社区 is that road or works without 社区, as in 火车站前路边 and
-   一家玻璃公司), and a station's as riders say it
+   一家玻璃公司), a 社区 or 村 without 社区 or 村 where that is no word of everyday Chinese, as a loose name (东辰这边
+   for 东辰社区; not 新建 for 新建村, a word, nor 西湖 for 西湖村, a place elsewhere: the reference segmenter's general
+   dictionary lists both), and a station's as riders say it
    (霍营地铁站, 霍营地铁口, 地铁霍营站, 霍营轻轨站 for 霍营站). Overlapping matches keep the longest:
    龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
    G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
@@ -48,6 +50,7 @@ How words become a `Place`, in order:
 """
 
 import csv
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
@@ -70,9 +73,11 @@ _HEADER = ["name", "level", "parent", "aliases"]
 # Evidence of a street, strongest first (module docstring, step 3).
 _ESTATE, _STREET, _MENTION = 0, 1, 2
 
-# Words that go right before a place ("住在沙河", "到南口", "昌平区城北", "我们霍营", "举报霍营某社区").
+# Words that go right before a place ("住在沙河", "到南口", "昌平区城北", "我们霍营", "举报霍营某社区"), and the
+# verbs a call's summary puts before what the caller said (来电人称水屯那边, 说中滩那边).
 _BEFORE_PLACE = ("在", "住", "于", "到", "去", "往", "回", "离", "从", "自", "至", "是", "近", "靠", "临", "和", "与",
-                 "及", "或", "经", "们", "咱", "家", "查", "访", "举报", "反映", "昌平", "区")  # fmt: skip
+                 "及", "或", "经", "们", "咱", "家", "查", "访", "举报", "反映", "昌平", "区", "称", "说", "问",
+                 )  # fmt: skip
 # Words that go right after one: position words, place suffixes, its people and offices, and what one does there
 # ("在霍营一家银行", "在沙河开了家店", "南口我们村").
 _AFTER_PLACE = ("的", "这", "那", "附近", "一", "某", "各", "几", "两", "地区", "地界", "周边", "周围", "片区", "区域",
@@ -185,13 +190,15 @@ class _Reading(msgspec.Struct, frozen=True):
 class Gazetteer:
     """The district's places and a matcher over their names; immutable once built."""
 
-    def __init__(self, entries: Sequence[_Entry], forms: dict[str, list[_Entry]]) -> None:
+    def __init__(
+        self, entries: Sequence[_Entry], forms: dict[str, list[_Entry]], bare: frozenset[str] = frozenset()
+    ) -> None:
         self._streets = tuple(entry.name for entry in entries if entry.is_street)
         levels: dict[str, set[str]] = {}
         for entry in entries:
             levels.setdefault(entry.name, set()).add(entry.level)
         self._levels = {name: next(iter(kinds)) for name, kinds in levels.items() if len(kinds) == 1}
-        self._surfaces = tuple(_surface(form, meanings) for form, meanings in forms.items())
+        self._surfaces = tuple(_surface(form, meanings, loose=form in bare) for form, meanings in forms.items())
         self._automaton = ahocorasick_rs.AhoCorasick(forms)
         # Parts named by their side (一区东) whose estate also has the part without it (一区), so that before a
         # direction (一区东门) the side may be the gate's, not the part's. Where the estate has only sided parts
@@ -290,9 +297,19 @@ class Gazetteer:
                             if entry not in meanings:
                                 meanings.append(entry)
         forms.update(short)
+        # A 社区 or 村 without its suffix, as residents name it (东辰这边, 说水屯那边), where the gazetteer has no
+        # form written so and it is no word of everyday Chinese: a loose name, counted only as a place expression.
+        bare: dict[str, list[_Entry]] = {}
+        for entry in entries:
+            stem = _bare_stem(entry)
+            if stem and stem not in forms and stem not in streets:
+                bare.setdefault(stem, []).append(entry)
+        for word in _everyday_words(frozenset(bare)):
+            del bare[word]
+        forms.update(bare)
         if not entries:
             raise ValueError(f"{source}: no places")
-        return cls(entries, forms)
+        return cls(entries, forms, frozenset(bare))
 
     def streets(self) -> tuple[str, ...]:
         """Canonical street-level names, in gazetteer order."""
@@ -354,8 +371,33 @@ class Gazetteer:
         return kept
 
 
-def _surface(form: str, meanings: Sequence[_Entry]) -> _Surface:
-    loose = _is_loose(form)
+def _bare_stem(entry: _Entry) -> str | None:
+    """A 社区's or 村's name without 社区 or 村 (东辰 for 东辰社区, 水屯 for 水屯村), when it is long enough to be a
+    name and not named after a road or a works (`_NAMED_AFTER`)."""
+    suffix = "村" if entry.level == "村" else "社区" if entry.level == "社区" else None
+    if suffix is None or not entry.name.endswith(suffix):
+        return None
+    stem = _normalise(entry.name.removesuffix(suffix))
+    return stem if len(stem) >= 2 and not stem.endswith(_NAMED_AFTER) else None
+
+
+@functools.lru_cache(maxsize=8)
+def _everyday_words(candidates: frozenset[str]) -> frozenset[str]:
+    """Those of `candidates` that the segmenter's general dictionary lists: a word of everyday Chinese (新建, 念头,
+    分水岭) or a place elsewhere in China (西湖, 龙潭, 永安). Read once per gazetteer, not kept."""
+    import jieba  # the reference segmenter: its dictionary ships with it
+
+    words = list(candidates)
+    if not words:
+        return frozenset()
+    # One line a word: "word frequency tag". One Aho–Corasick pass finds every candidate that starts a line.
+    dictionary = "\n" + (Path(jieba.__file__).parent / "dict.txt").read_text(encoding="utf-8")
+    lines = ahocorasick_rs.AhoCorasick([f"\n{word} " for word in words])
+    return frozenset(words[index] for index, _, _ in lines.find_matches_as_indexes(dictionary))
+
+
+def _surface(form: str, meanings: Sequence[_Entry], *, loose: bool = False) -> _Surface:
+    loose = loose or _is_loose(form)
     settled = len({entry.street for entry in meanings}) == 1
     return _Surface(
         text=form,
@@ -482,10 +524,10 @@ def _estate_forms(form: str, areas: frozenset[str]) -> list[str]:
     """How residents shorten a 社区's or 小区's name: 太阳城社区 → 太阳城, 龙腾苑四区 → 龙腾四区, 名佳花园三区 →
     名佳三区, 郝庄家园西区 → 郝庄西区, 天通西苑第三(社区) → 天通西苑三区, 北街家园第三(社区) → 北街家园三区 and
     北街三区, 天通北苑第二东 → 天通北苑二东 and 天通北苑二区东; and, for the parts of an estate among several of one
-    area (`areas`: 天通), without the area: 西苑三区, 北苑二东. Never a name of two characters (东辰 stays an ordinary
-    word unless the gazetteer lists it), never a 社区's named after a road or a works without 社区 (站前路, 玻璃公司:
-    `_NAMED_AFTER`), and never a village's name without 村: the stems of village names are everyday words too often
-    (发电站, 分水岭, 新建)."""
+    area (`areas`: 天通), without the area: 西苑三区, 北苑二东. Never a name of two characters, never a 社区's named
+    after a road or a works without 社区 (站前路, 玻璃公司: `_NAMED_AFTER`), and never a village's name without 村:
+    such names are everyday words too often (发电站, 分水岭, 新建), so they count only as loose names, and only
+    where the general dictionary does not list them (`_bare_stem`, `_everyday_words`)."""
     found = []
     stem = form.removesuffix("社区")
     if stem != form and len(stem) >= _SHORTEST_DERIVED and not stem.endswith(_NAMED_AFTER):

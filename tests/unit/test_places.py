@@ -194,6 +194,11 @@ def test_conflicting_streets(changping: Gazetteer, text: str, place: str, expect
         "共建幸福家园，楼道堆物要清理",
         "桃林景区的桃花开了",
         "推荐十一条景点线路",
+        # a village's name without 村 that is a word (新建村) or a place elsewhere (西湖村), and a 社区's without 社区
+        # that runs into a word (东辰科技)
+        "我们新建的小区没有物业",
+        "去杭州西湖那边旅游",
+        "东辰科技公司拖欠货款",
     ],
 )
 def test_short_names_inside_ordinary_words_do_not_count(changping: Gazetteer, text: str) -> None:
@@ -212,6 +217,11 @@ def test_short_names_inside_ordinary_words_do_not_count(changping: Gazetteer, te
         ("霍营站南口有黑车揽客", Place("霍营街道", "霍营站", "地标")),
         ("定陵景区的厕所太少", Place("十三陵镇", "定陵", "地标")),
         ("法大门口单车乱停", Place("城北街道", "中国政法大学昌平校区", "地标")),
+        # a 社区 or 村 named without 社区 or 村, and what a call's summary puts before what the caller said
+        ("东辰这边物业欠保洁工资", Place("天通苑南街道", "东辰社区", "社区")),
+        ("来电人称东辰小区车棚丢电瓶", Place("天通苑南街道", "东辰社区", "社区")),
+        ("一位老人来电哭诉，说水屯那边坟地要平", Place("城南街道", "水屯村", "村")),
+        ("市民来电称中滩那边的垃圾又烧起来了", Place("东小口镇", "中滩村", "村")),
     ],
 )
 def test_short_names_count_where_they_stand_as_places(changping: Gazetteer, text: str, expected: Place) -> None:
