@@ -55,6 +55,7 @@ from suggestions.triage.ratings import (
     RatedTooOften,
     RatingIn,
     WithdrawnMeanwhile,
+    in_utc,
     rate,
     same_closing,
 )
@@ -368,7 +369,8 @@ def _instant(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    # A time no closing can be (`ratings.in_utc`) names none either.
+    return moment if moment.tzinfo is not None and in_utc(moment) is not None else None
 
 
 @post("/track/rate", include_in_schema=False)

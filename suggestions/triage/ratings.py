@@ -9,7 +9,7 @@ is rated anew. This is 12345 practice (不满意件重办): a reply the resident
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -214,6 +214,15 @@ async def _keep_words(
     return True
 
 
+def in_utc(moment: datetime) -> datetime | None:
+    """`moment` in UTC; None for one its offset puts before year 1 or after 9999 there: no closing is such a time, and
+    PostgreSQL cannot be sent it (the words of a rating of a reply withdrawn meanwhile are kept with the time named)."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def same_closing(named: datetime, current: datetime | None) -> bool:
     """Whether a rating's `closed_at` names the current closing. To the millisecond: a client that keeps the time as
     a JavaScript Date has no microseconds, and no two closings of one item come that close."""
@@ -251,6 +260,8 @@ async def _rate(
     source: Literal["resident", "callback"],
     recorded_by: int | None,
 ) -> Rated | None:
+    if rating.closed_at is not None and in_utc(rating.closed_at) is None:
+        raise InvalidInput("closed_at", "not the time of a reply: name the item's closed_at")
     comment = mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
     async with conn.transaction():
         item = await conn.fetchrow(lock, key)

@@ -393,3 +393,31 @@ async def test_words_taken_down_on_a_call_about_a_reply_withdrawn_meanwhile_are_
     assert (said["rating"], said["comment"], said["source"]) == ("satisfied", rating["comment"], "callback")
     assert said["by"] is not None
     assert item["ratings"] == []
+
+
+async def test_a_rating_naming_a_time_no_reply_can_have_is_refused_naming_closed_at(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """A `closed_at` with an offset that puts it before year 1 or after 9999 in UTC is bad input. Kept with the words
+    of a rating of a reply withdrawn meanwhile, it could not be stored (a 500): the API says 422 and names the field,
+    and the tracking page reads it as naming no reply, as it reads one it cannot parse."""
+    created = (
+        await client.post("/api/v1/items", json={"channel": "web", "text": TEXT, "contact_phone": "13912345678"})
+    ).json()
+    await drain()
+    url, code = f"/api/v1/items/{created['id']}", created["tracking_code"]
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    await client.post(f"{url}/reopen", json={"reason": "发错了件"}, headers=staff)
+    for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        rating = {"rating": "satisfied", "comment": "灯还是不亮", "closed_at": moment}
+        resident = await client.post(f"/api/v1/track/{code}/rating", json=rating)
+        assert resident.status_code == 422, resident.text
+        assert problem_fields(resident) == {"closed_at"}
+        taken = await client.post(f"{url}/rating", json=rating, headers=staff)
+        assert taken.status_code == 422, taken.text
+        assert problem_fields(taken) == {"closed_at"}
+        tapped = await client.post("/track/rate", data={"code": code, **rating})
+        assert tapped.status_code == 409, tapped.text
+        assert "您写的话已转给工作人员" in tapped.text
+    item = (await client.get(url, headers=staff)).json()
+    assert [(c["comment"], c["closed_at"]) for c in item["resident_comments"]] == [("灯还是不亮", None)]
