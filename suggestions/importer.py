@@ -76,7 +76,8 @@ async def import_jsonl(
     try:
         async with connection(pool) as conn:
             with path.open("rb") as source, _stop_on_interrupt() as stopping:
-                for number, line in numbered_lines(source, limit=settings.max_body_bytes):
+                lines = numbered_lines(source, limit=settings.max_body_bytes)
+                for number, line in lines:
                     # A bad line never waits on the database: without a turn of the loop here, Ctrl-C would go
                     # unheard through a file of bad lines (the wrong file, a CSV) until its end.
                     await asyncio.sleep(0)
@@ -104,7 +105,10 @@ async def import_jsonl(
                             report.first_unkeyed = number
                         await wake_classifier(queue, outcome.accepted.item.id)
                         if outcome.accepted.unanswered is not None:
-                            # Found stored after its connection was lost: the import stops after it.
+                            # Found stored after its connection was lost: the import stops after it, unless it was
+                            # the file's last line (blank lines aside), which leaves nothing to go on with.
+                            if _only_blank(lines):
+                                break
                             report.stopped_before, report.outage = number + 1, outcome.accepted.unanswered
                             report.found_stored = True
                             break
@@ -156,6 +160,11 @@ async def _import_line(
         return "", f"not UTF-8 (byte {exc.start + 1} of a string)"
     except (InvalidInput, Conflict) as exc:
         return (exc.problems[0].field if isinstance(exc, InvalidInput) else exc.field or ""), str(exc)
+
+
+def _only_blank(lines: Iterator[tuple[int, bytes | None]]) -> bool:
+    """Whether the lines left are blank (or none are): read up to the first that is not."""
+    return all(line is not None and not line.strip() for _, line in lines)
 
 
 @contextmanager

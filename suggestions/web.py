@@ -310,6 +310,11 @@ WITHDRAWN_WORDS_KEPT = (
     "您评价的这条答复已撤回，这次评价不计入。您写的话已转给工作人员，他们会看到。"
     "这件事正在重新办理，办好后会再次答复您，到时可以评价"
 )
+# Past the words kept after one withdrawal (`ratings.MAX_RATINGS_OF_A_REPLY`), no more are: the resident is told so.
+WITHDRAWN_WORDS_DROPPED = (
+    "您评价的这条答复已撤回，这次评价不计入。您这次写的话没有转给工作人员：您之前的留言他们已经收到了，"
+    "有急事请拨打 12345。这件事正在重新办理，办好后会再次答复您"
+)
 RATED_TOO_OFTEN = f"这条答复的评价已经改过 {MAX_RATINGS_OF_A_REPLY} 次，不能再改了。还有问题请拨打 12345"
 RATED_NOTICES = {
     "kept": "已收到您的评价，谢谢您！",
@@ -445,7 +450,13 @@ async def _rate(
         return await page(alert=RATED_TOO_OFTEN, status_code=409)
     except WithdrawnMeanwhile as exc:
         # The page's box is gone with the reply: the resident is told whether their words reached staff.
-        alert = WITHDRAWN_WORDS_KEPT if exc.words_kept else WITHDRAWN_MEANWHILE
+        alert = (
+            WITHDRAWN_WORDS_KEPT
+            if exc.words_kept
+            else WITHDRAWN_WORDS_DROPPED
+            if exc.words_dropped
+            else WITHDRAWN_MEANWHILE
+        )
         return await page(alert=alert, status_code=409)
     except StateConflict as exc:
         if exc.current_status != "closed":

@@ -303,7 +303,8 @@ async def caller_items(
         "The rating standing, sent again, is answered as given and not recorded twice. Rating an item that is not "
         "closed, too late, answered again since the closing `closed_at` names, or a reply already rated "
         f"{MAX_RATINGS_OF_A_REPLY} times, is a 409. A reply staff withdrew meanwhile is not rated, but the comment "
-        "given with the rating is kept for staff, on the item: a 409 whose detail says so."
+        "given with the rating is kept for staff, on the item: a 409 whose detail says so (or, past "
+        f"{MAX_RATINGS_OF_A_REPLY} kept since the withdrawal, that it was not kept)."
     ),
     status_code=200,
     responses=problem_responses(400, 403, 404, 409, 413, 422, 503),

@@ -101,10 +101,15 @@ COLUMNS = """
 SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.street, i.status, i.received_at,
        i.channel, i.kind, i.needs_review, left(i.text_masked, 120) AS excerpt, i.case_id, i.hotspot_id,
        i.assigned_to, i.reopened_at, i.reopen_count, i.satisfaction, i.reply_withdrawn_at,
-       -- The resident's words (masked when stored): with their rating of the reply an item closed stands on, or, for
-       -- an item at work again, when they last sent a reply back (what is still wrong).
+       -- The resident's words (masked when stored): with their rating of the reply an item closed stands on; for an
+       -- item at work again because staff withdrew its reply (the latest event, `back_at_work`), the latest they gave
+       -- with a rating of the reply withdrawn since then (`resident_comments`); or, for one they sent back, when they
+       -- last sent a reply back (what is still wrong).
        CASE WHEN i.status = 'closed' THEN (
            SELECT r.comment FROM ratings r WHERE r.item_id = i.id AND r.closed_at = i.closed_at
+       ) WHEN i.reply_withdrawn_at > coalesce(i.reopened_at, '-infinity') THEN (
+           SELECT c.comment FROM resident_comments c WHERE c.item_id = i.id AND c.said_at >= i.reply_withdrawn_at
+           ORDER BY c.said_at DESC, c.id DESC LIMIT 1
        ) WHEN i.reopened_at IS NOT NULL THEN (
            SELECT r.comment FROM ratings r WHERE r.item_id = i.id AND r.reopened ORDER BY r.closed_at DESC LIMIT 1
        ) END AS resident_said,
@@ -230,15 +235,18 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         # Given up on, and perhaps assigned or closed since without a topic and risk: it still ranks as a warning.
         reasons.append(Reason("classification_failed", "自动分类失败，请人工研判，暂按预警排序"))
     back = back_at_work(row)
+    # What the resident said: on sending the reply back, or of the reply withdrawn (`COLUMNS`, resident_said).
+    said = row["resident_said"]
+    words = f"。居民说：{_excerpt(said)}" if said and back is not None else ""
     if back is not None and back[0] == "sent_back":
         times = f"（第 {row['reopen_count']} 次）" if row["reopen_count"] > 1 else ""
-        said = row["resident_said"]
-        words = f"。居民说：{_excerpt(said)}" if said else ""
         reasons.append(Reason("dissatisfied", f"居民对答复不满意，退回重办{times}{words}"))
     elif back is not None:
         # Staff took back the reply since the resident last sent one back (if ever): that is why it is at work now.
+        # The resident rating it meanwhile was told staff would read their words: they are quoted here, where staff
+        # work, as a sending back's are.
         before = f"（此前群众不满意退回 {row['reopen_count']} 次）" if row["reopen_count"] else ""
-        reasons.append(Reason("reply_withdrawn", f"答复已撤回，重新办理{before}"))
+        reasons.append(Reason("reply_withdrawn", f"答复已撤回，重新办理{before}{words}"))
     if row["risk_level"] is not None:
         level = row["risk_level"]
         reasons.append(Reason("risk", f"风险 {level} 级（{RISK_NAMES[level]}）"))

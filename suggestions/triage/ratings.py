@@ -48,14 +48,21 @@ class RatedTooOften(StateConflict):
 
 class WithdrawnMeanwhile(StateConflict):
     """Staff withdrew the reply, and the item is at work again: there is no reply to rate, and the rating is not
-    counted. `words_kept`: the words given with it were kept for staff (`resident_comments`)."""
+    counted. `words_kept`: the words given with it were kept for staff (`resident_comments`); `words_dropped`: words
+    were given, and not kept, as many having been kept since the withdrawal as a reply takes ratings."""
 
-    def __init__(self, *, current_status: str, words_kept: bool) -> None:
+    def __init__(self, *, current_status: str, words_kept: bool, words_dropped: bool = False) -> None:
         message = "staff withdrew the reply and the item is at work again: the rating is not counted"
         if words_kept:
             message += "; the comment was kept for staff, on the item"
+        elif words_dropped:
+            message += (
+                f"; the comment was not kept: {MAX_RATINGS_OF_A_REPLY} were kept since the withdrawal, and staff have "
+                "them. For anything urgent, the resident may call 12345"
+            )
         super().__init__(message, current_status=current_status)
         self.words_kept = words_kept
+        self.words_dropped = words_dropped
 
 
 class RatingIn(Strict):
@@ -270,7 +277,8 @@ async def _rate(
         if withdrawn_meanwhile(item):
             # No reply to rate, but the words are the resident's: kept, and the rating refused once they are committed.
             kept = await _keep_words(conn, item, rating, comment, source=source, recorded_by=recorded_by)
-            withdrawn = WithdrawnMeanwhile(current_status=item["status"], words_kept=kept)
+            dropped = comment is not None and not kept
+            withdrawn = WithdrawnMeanwhile(current_status=item["status"], words_kept=kept, words_dropped=dropped)
         else:
             withdrawn = None
             rated, replaced = await _record(

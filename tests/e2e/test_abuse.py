@@ -87,6 +87,33 @@ async def test_words_posted_about_a_withdrawn_reply_are_not_kept_without_end(
     assert await pool.fetchval(kept, created["id"]) == MAX_RATINGS_OF_A_REPLY
 
 
+async def test_a_resident_whose_words_about_a_withdrawn_reply_are_no_longer_kept_is_told_so(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """Past the words kept after one withdrawal, the resident was told only that the reply was withdrawn, as if they
+    had written nothing: the page and the API now say their words were not passed on, that staff have the earlier
+    ones, and to call 12345 for anything urgent."""
+    created = await closed_item(client, drain, staff)
+    await client.post(f"/api/v1/items/{created['id']}/reopen", json={"reason": "发错了件"}, headers=staff)
+    code = created["tracking_code"]
+    for n in range(MAX_RATINGS_OF_A_REPLY):
+        await client.post(f"/api/v1/track/{code}/rating", json={"rating": "satisfied", "comment": f"第 {n} 次留言"})
+    api = await client.post(f"/api/v1/track/{code}/rating", json={"rating": "satisfied", "comment": "还有一句"})
+    assert api.status_code == 409
+    detail = api.json()["detail"]
+    assert "comment was not kept" in detail
+    assert "12345" in detail
+    page = await client.post("/track/rate", data={"code": code, "rating": "satisfied", "comment": "再说一句"})
+    assert page.status_code == 409
+    said = [phrase in page.text for phrase in ("答复已撤回", "没有转给工作人员", "12345", "您写的话已转给工作人员")]
+    assert said == [True, True, True, False]
+    # Without words, nothing was dropped: the plain answer, as before.
+    bare = await client.post("/track/rate", data={"code": code, "rating": "satisfied"})
+    assert "没有转给工作人员" not in bare.text
+    bare_api = await client.post(f"/api/v1/track/{code}/rating", json={"rating": "satisfied"})
+    assert "comment" not in bare_api.json()["detail"]
+
+
 @pytest.mark.parametrize(
     "text",
     [

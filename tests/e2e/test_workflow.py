@@ -421,3 +421,32 @@ async def test_a_rating_naming_a_time_no_reply_can_have_is_refused_naming_closed
         assert "您写的话已转给工作人员" in tapped.text
     item = (await client.get(url, headers=staff)).json()
     assert [(c["comment"], c["closed_at"]) for c in item["resident_comments"]] == [("灯还是不亮", None)]
+
+
+async def test_staff_read_in_the_feed_what_the_resident_said_of_a_reply_withdrawn_meanwhile(
+    client: Any, drain: Any, staff: dict[str, str]
+) -> None:
+    """The resident is told their words about a withdrawn reply reach staff: the feed's reason quotes the latest of
+    them, masked and cut short as a sending back's words are, and none said about a reply withdrawn before."""
+    created = await classified_item(client, drain)
+    url, track = f"/api/v1/items/{created['id']}", f"/api/v1/track/{created['tracking_code']}/rating"
+
+    async def reason() -> str:
+        [entry] = (await client.get("/api/v1/triage", headers=staff)).json()["items"]
+        [message] = [r["message"] for r in entry["reasons"] if r["code"] == "reply_withdrawn"]
+        return str(message)
+
+    await client.post(f"{url}/close", json={"answer": "路灯已修复。"}, headers=staff)
+    await client.post(f"{url}/reopen", json={"reason": "发错了件"}, headers=staff)
+    assert await reason() == "答复已撤回，重新办理"
+    await client.post(track, json={"rating": "satisfied", "comment": "谢谢"})
+    said = "东门的灯修了，西门那盏还是不亮。我叫李秀英，电话 13912345678"
+    await client.post(track, json={"rating": "dissatisfied", "comment": said})
+    assert await reason() == "答复已撤回，重新办理。居民说：东门的灯修了，西门那盏还是不亮。我叫[姓名]，电话 [手机号]"
+    await client.post(track, json={"rating": "dissatisfied", "comment": "x" * 500})
+    assert await reason() == "答复已撤回，重新办理。居民说：" + "x" * 120 + "…"
+
+    # Answered and withdrawn again: what was said about the reply withdrawn before is not quoted.
+    await client.post(f"{url}/close", json={"answer": "已更换灯具。"}, headers=staff)
+    await client.post(f"{url}/reopen", json={"reason": "还没换好"}, headers=staff)
+    assert await reason() == "答复已撤回，重新办理"

@@ -166,6 +166,18 @@ def test_an_import_stopped_by_ctrl_c_says_how_to_go_on_without_storing_twice_lin
     assert count_items(settings) == 4000
 
 
+async def _import_through(link: Link, path: Path, settings: Any) -> tuple[int, str]:
+    """`suggestions import path` run with PostgreSQL reached through `link`: its exit status and what it said."""
+    command = [sys.executable, "-m", "suggestions", "import", str(path)]
+    run = Process("import", command, service_env(msgspec.structs.replace(settings, database_url=await link.start())))
+    assert run.popen is not None
+    try:
+        status = await asyncio.to_thread(run.popen.wait, 120)
+    finally:
+        await link.close()
+    return status, run.output()
+
+
 async def test_an_import_cut_off_from_postgresql_says_what_it_stored_and_where_to_go_on(
     tmp_path: Path, settings: Any, pool: Any
 ) -> None:
@@ -176,16 +188,7 @@ async def test_an_import_cut_off_from_postgresql_says_what_it_stored_and_where_t
     path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
     link = Link(settings.database_url)
     link.cut_when_sent = "第6封".encode()
-    command = [sys.executable, "-m", "suggestions", "import", str(path)]
-    cut_off = Process(
-        "import", command, service_env(msgspec.structs.replace(settings, database_url=await link.start()))
-    )
-    assert cut_off.popen is not None
-    try:
-        status = await asyncio.to_thread(cut_off.popen.wait, 120)
-    finally:
-        await link.close()
-    said = cut_off.output()
+    status, said = await _import_through(link, path, settings)
     assert status == 1, said
     assert link.cuts == 1
     assert await pool.fetchval("SELECT count(*) FROM items") == 5
@@ -239,6 +242,23 @@ async def test_an_import_whose_commit_answer_was_lost_counts_the_line_it_stored(
     assert await pool.fetchval("SELECT count(*) FROM items") == 10, said
     assert (report.created, report.stopped_before) == (6, 7)
     assert re.search(r"stopped before line 7: PostgreSQL went away \(\w+\) as line 6 was stored", said), said
+
+
+async def test_an_import_whose_commit_answer_was_lost_on_the_last_line_is_complete(
+    tmp_path: Path, settings: Any, pool: Any
+) -> None:
+    """The answer to the file's last line (blank lines after it aside) is lost, and the line found stored: nothing is
+    left to import. The command says what it stored and ends with status 0, not that it stopped before a line there
+    is nothing at, with advice to go on from it."""
+    path = _letters(tmp_path / "letters.jsonl", 10)
+    path.write_bytes(path.read_bytes() + b"\n  \n")
+    link = Link(settings.database_url)
+    link.lose_when_sent = "第10封".encode()
+    status, said = await _import_through(link, path, settings)
+    assert "created 10, already present 0, bad 0" in said
+    assert "stopped" not in said
+    assert status == 0, said
+    assert await pool.fetchval("SELECT count(*) FROM items") == 10
 
 
 async def test_an_import_that_cannot_tell_whether_a_line_was_stored_names_its_tracking_code(

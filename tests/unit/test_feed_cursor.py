@@ -137,7 +137,7 @@ def test_a_reply_withdrawn_after_a_sending_back_reads_as_withdrawn_and_waits_sin
         received_at=arrived,
         reopened_at=sent_back,
         reopen_count=1,
-        resident_said="灯还是不亮",
+        resident_said=None,  # the words of the sending back are not about the reply withdrawn (`COLUMNS`)
         reply_withdrawn_at=withdrawn,
     )
     reasons = reasons_for(row, NOW)
