@@ -16,7 +16,10 @@ none and a village or 社区 not at all (a district lists each under its street)
 (`cases.follow_up`); the codes stay in the replay's own database, which is dropped.
 Topics come from the serving model. Nothing is tuned on this data: the thresholds are the service's own.
 `--cases-out` writes every case of more than one report as a JSON line (`{"case": id, "members": [msg_id, ...]}`,
-members in time order) for reading them by hand: message ids only, no text.
+members in time order) for reading them by hand: message ids only, no text. `--hotspots-out` writes every hotspot
+ever raised, active or ended, as a JSON line (kind, street, topic, status, its numbers and its members' message ids in
+time order), sorted, so that two runs can be compared line by line: the same stream must give the same lines however
+the worker happened to batch it.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from bench._servers import REDIS_URL, fresh_database
 from suggestions.classify.worker import shutdown, startup, sweep
 from suggestions.db import create_pool
 from suggestions.hotspots.places import Gazetteer
-from suggestions.hotspots.views import active_hotspots
+from suggestions.hotspots.views import active_hotspots, hotspot_members
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import accept_item
 from suggestions.queue import create_queue
@@ -154,10 +157,26 @@ async def replay(
             "SELECT case_id, array_agg(id ORDER BY received_at, id) AS items FROM items WHERE case_id IS NOT NULL"
             " GROUP BY case_id HAVING count(*) > 1 ORDER BY case_id"
         )
+        raised = [
+            {
+                "kind": row["kind"],
+                "street": row["street"],
+                "topic": row["topic"],
+                "status": row["status"],
+                "why": row["why"],
+                "members": [
+                    ids[r["id"]]
+                    for r in sorted(
+                        await hotspot_members(conn, row, limit=10_000), key=lambda r: (r["received_at"], r["id"])
+                    )
+                ],
+            }
+            for row in await conn.fetch("SELECT kind, street, topic, case_id, status, why FROM hotspots")
+        ]
     await queue.aclose()
     await pool.close()
     grouped = [{"case": row["case_id"], "members": [ids[item] for item in row["items"]]} for row in members]
-    return hotspots, ids, all_hotspots, cases, grouped
+    return hotspots, ids, all_hotspots, cases, grouped, sorted(raised, key=lambda h: json.dumps(h, sort_keys=True))
 
 
 SENDER = """
@@ -172,6 +191,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=5, help="hotspots shown of each kind")
     parser.add_argument("--cases-out", type=Path, help="write the cases of more than one report here, as JSON lines")
     parser.add_argument(
+        "--hotspots-out", type=Path, help="write every hotspot ever raised here, as sorted JSON lines (msg ids only)"
+    )
+    parser.add_argument(
         "--localities", action="store_true", help="also place letters at the estates, villages and roads they name"
     )
     parser.add_argument(
@@ -180,11 +202,13 @@ def main() -> None:
     args = parser.parse_args()
     messages = read_stream(args.data)
     with fresh_database() as url:
-        hotspots, ids, counts, cases, grouped = asyncio.run(
+        hotspots, ids, counts, cases, grouped, raised = asyncio.run(
             replay(url, messages, localities=args.localities, senders=args.senders)
         )
     if args.cases_out:
         args.cases_out.write_text("".join(json.dumps(case) + "\n" for case in grouped))
+    if args.hotspots_out:
+        args.hotspots_out.write_text("".join(json.dumps(h, sort_keys=True, ensure_ascii=False) + "\n" for h in raised))
     print(f"messages: {len(messages)}; cases: {cases['cases']} ({cases['grouped']} with more than one report)")
     print("hotspots ever raised:", {r["kind"]: r["count"] for r in counts})
     print(

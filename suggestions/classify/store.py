@@ -147,11 +147,13 @@ WHERE status = 'pending' AND attempts >= $1 AND (lease_until IS NULL OR lease_un
 RETURNING id
 """
 
+# Oldest first, and items of one time in id order (`items_pending_order`): the sweeper's batches then follow the order
+# the tracker places reports in (`tracker.placing_order`).
 OVERDUE = """
 SELECT id, attempts FROM items
 WHERE status = 'pending' AND received_at < now() - make_interval(secs => $1)
   AND (lease_until IS NULL OR lease_until < now())
-ORDER BY received_at
+ORDER BY received_at, id
 LIMIT $2
 """
 

@@ -5,6 +5,12 @@ counted exactly once, or not at all. The work per item is bounded whatever the n
 scan for candidate cases of its street, one row of daily counts, at most a month of its series, at most a case's
 latest reports; and for a long letter, the latest MEMBERS_READ reports of each case it is checked against
 (`cases.needs_a_member`: three cases at most, and each case it would absorb).
+
+What it makes of the reports depends on the reports and their times, not on how a worker happened to batch them:
+a batch is placed one report at a time in (received_at, id) order, each report exactly as it would be placed on its
+own, and what is read of a street's reports (an area's risks, a burst's members) is what was placed so far. The
+batch's other reports are classified in the same transaction before any is placed; read by street and topic they
+would let a verdict count reports of its batch that were not placed yet, and none of the next batch's.
 """
 
 from __future__ import annotations
@@ -108,7 +114,7 @@ SELECT id, street, locality, locality_level, topic, last_activity, signature_key
        signature_facets, signature_buildings, size, anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND (street = $1 OR street IS NULL) AND last_activity > $2 AND opened_at > $4
-ORDER BY last_activity DESC
+ORDER BY last_activity DESC, id DESC
 LIMIT $3
 """
 
@@ -119,7 +125,7 @@ SELECT id, street, locality, locality_level, topic, last_activity, signature_key
        signature_facets, signature_buildings, size, anchor_keys, anchor_weights
 FROM cases
 WHERE status = 'open' AND topic = $1 AND last_activity > $2 AND opened_at > $4
-ORDER BY last_activity DESC
+ORDER BY last_activity DESC, id DESC
 LIMIT $3
 """
 
@@ -163,7 +169,7 @@ FROM earlier CROSS JOIN LATERAL (
     FROM cases WHERE id = earlier.case_id AND status = 'open' AND opened_at > $3
     LIMIT 1  -- one row by primary key: planned apart, so it stays a key lookup
 ) c
-ORDER BY c.last_activity DESC
+ORDER BY c.last_activity DESC, c.id DESC
 LIMIT $5
 """
 
@@ -361,13 +367,15 @@ RETURNING id
 
 # The area's latest assessed reports from the start of the escalation window on, oldest first. No upper bound: a
 # worker placing an earlier report must also see later ones another worker committed first, or an area whose
-# reports were split between two batches would never be judged whole.
+# reports were split between two batches would never be judged whole. Placed reports only (a case of their own):
+# the reports of the batch being placed are classified, but not placed yet, and a verdict that read them would
+# depend on where the worker's batch happened to end. Reports of one time in id order, as they are placed.
 AREA_RISKS = """
 SELECT received_at, risk_level, case_id FROM (
-    SELECT received_at, risk_level, case_id FROM items
-    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3
-    ORDER BY received_at DESC LIMIT $4
-) latest ORDER BY received_at
+    SELECT received_at, risk_level, case_id, id FROM items
+    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3 AND case_id IS NOT NULL
+    ORDER BY received_at DESC, id DESC LIMIT $4
+) latest ORDER BY received_at, id
 """
 
 # The reporters of the reports AREA_RISKS reads, counted as a case's are (CASE_FACTS): one person's letters about
@@ -375,22 +383,25 @@ SELECT received_at, risk_level, case_id FROM (
 AREA_REPORTERS = f"""
 SELECT count(DISTINCT coalesce({SENDER}, 'copy:' || item.copy_key)) FROM (
     SELECT id, channel, submitted_by, sender_key, copy_key FROM items
-    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3
-    ORDER BY received_at DESC LIMIT $4
+    WHERE street = $1 AND topic = $2 AND risk_level IS NOT NULL AND received_at > $3 AND case_id IS NOT NULL
+    ORDER BY received_at DESC, id DESC LIMIT $4
 ) item {WITH_CONTACT}
 """  # noqa: S608 (constants put together)
 
-# A warning or threat of the area received from $3 on and within its window of $3 (AREA_WINDOW, $4).
+# A placed warning or threat of the area received from $3 on and within its window of $3 (AREA_WINDOW, $4).
 WARNED_AFTER = """
 SELECT EXISTS (
     SELECT 1 FROM items
     WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at < $3 + $4 AND risk_level >= 2
+      AND case_id IS NOT NULL
 )
 """
 
+# The placed reports an area's rise lifts (as AREA_RISKS reads them).
 AREA_MEMBERS = """
 SELECT id FROM items
 WHERE street = $1 AND topic = $2 AND received_at > $3 AND risk_level >= 2 AND status <> 'closed'
+  AND case_id IS NOT NULL
 """
 
 BURST_AS_OF = """
@@ -481,9 +492,11 @@ WHERE id IN (
 RETURNING id
 """
 
+# The placed reports a burst lists and lifts: those of the problems its counts hold (`COUNT_DAY`, as placed).
 BURST_MEMBERS = """
 SELECT id FROM items
 WHERE street = $1 AND topic = $2 AND received_at >= $3 AND received_at < $4 AND status <> 'closed'
+  AND case_id IS NOT NULL
 """
 
 CASE_MEMBERS = "SELECT id FROM items WHERE case_id = $1 AND status <> 'closed'"
@@ -544,56 +557,53 @@ def candidate_from_row(row: Any) -> CaseCandidate:
 
 
 async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DEFAULT_PRIOR) -> None:
-    """Place each item in a case, count it, and update the hotspots it touches. Call inside a transaction."""
+    """Place each item in a case, count it, and update the hotspots it touches. Call inside a transaction.
+
+    The items are placed one at a time in (received_at, id) order, each as it would be placed on its own, so that the
+    cases and hotspots the same reports make do not depend on how a worker batched them: whatever the batch's size,
+    where it happened to end (the sweeper's deadline, the jobs that ran together) or the order its items were
+    claimed in. Reports of one time are placed in id order, the order intake stored them in."""
     # Reports of one street are placed one at a time across workers: two reports of a new problem arriving together
     # must not open two cases. Locks are taken in one order, so workers never deadlock.
     # (A report with a street may also join a case whose street nobody has named yet, under that case's own row
     # lock, which `_join` takes before it reads the case. Not taking the street-less lock as well keeps workers of
     # different streets from waiting on each other.)
     await lock_streets(conn, [item.street for item in items])
-    lower: dict[tuple[str, str], Placed] = {}  # each area's earliest report of risk below 2 in the batch
-    judged: dict[tuple[str, str], datetime] = {}  # each area's earliest report of risk 2 or more in the batch
-    # Each area's latest warning of the batch, and the areas with a report of the batch placed after it: that report
-    # was not placed yet when the warning judged the area, and `_check_area` counts the cases of placed reports only.
-    last_warning: dict[tuple[str, str], Placed] = {}
-    placed_late: set[tuple[str, str]] = set()
-    for item in sorted(items, key=lambda i: i.received_at):
-        case_id, new_problem, size = await _place(conn, item)
-        if item.street is not None:
-            day = item.received_at.astimezone(DISTRICT_ZONE).date()
-            await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
-            # Another report of a problem a current burst counts is judged with it too: the burst's members run up to
-            # its verdict, and the report is one of them, listed and lifted, once the verdict takes it in.
-            if new_problem:
-                await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
-            elif (as_of := await conn.fetchval(BURST_AS_OF, item.street, item.topic)) is not None:
-                await _judge_burst(conn, item.street, item.topic, prior, at=item.received_at, judged=as_of)
-        if size >= 3:
-            await judge_case(conn, case_id, item.street, item.topic)
-        if item.street is not None:
-            if item.risk_level >= 2:
-                await _check_area(conn, item)
-                judged.setdefault((item.street, item.topic), item.received_at)
-                last_warning[(item.street, item.topic)] = item
-            else:
-                lower.setdefault((item.street, item.topic), item)
-                if (item.street, item.topic) in last_warning:
-                    placed_late.add((item.street, item.topic))
-    for area in sorted(placed_late):
-        await _check_area(conn, last_warning[area])
-    # Reports below risk 2 judge their area only when a warning or threat was received after them, within their
-    # window, and placed before them (by another worker's batch, or a grid worker's reports synced late): they may be
-    # the complaints a rise starts from, and no later report would judge the area whole. Not when a warning of this
-    # batch, judged after them, already read them in its window.
-    for area, item in lower.items():
-        warned = judged.get(area)
-        if warned is not None and item.received_at > warned - AREA_WINDOW:
-            continue
-        if await conn.fetchval(WARNED_AFTER, *area, item.received_at, AREA_WINDOW):
-            await _check_area(conn, item)
+    for item in sorted(items, key=placing_order):
+        await _track_one(conn, item, prior)
+
+
+def placing_order(item: Placed) -> tuple[datetime, int]:
+    """The order a batch's reports are placed in: by time, and reports of one time by id."""
+    return item.received_at, item.id
+
+
+async def _track_one(conn: Any, item: Placed, prior: DistrictPrior) -> None:
+    """Place one report, count it and judge what it touches, reading only reports placed before it (and, from other
+    workers, any placed since: AREA_RISKS)."""
+    case_id, new_problem, size = await _place(conn, item)
+    if item.street is not None:
+        day = item.received_at.astimezone(DISTRICT_ZONE).date()
+        await conn.execute(COUNT_DAY, item.street, item.topic, day, 1 if new_problem else 0)
+        # Another report of a problem a current burst counts is judged with it too: the burst's members run up to
+        # its verdict, and the report is one of them, listed and lifted, once the verdict takes it in.
+        if new_problem:
+            await _check_burst(conn, item.street, item.topic, prior, at=item.received_at)
+        elif (as_of := await conn.fetchval(BURST_AS_OF, item.street, item.topic)) is not None:
+            await _judge_burst(conn, item.street, item.topic, prior, at=item.received_at, judged=as_of)
+    if size >= 3:
+        await judge_case(conn, case_id, item.street, item.topic)
+    if item.street is None:
+        return
+    if item.risk_level >= 2:
+        await _check_area(conn, item)
+    elif await conn.fetchval(WARNED_AFTER, item.street, item.topic, item.received_at, AREA_WINDOW):
+        # A report below risk 2 judges its area only when a warning or threat received after it, within its window,
+        # was placed before it (by another worker's batch, or a grid worker's reports synced late): it may be one of
+        # the complaints a rise starts from, and no later report would judge the area whole.
+        await _check_area(conn, item)
     # A report that joined or absorbed a case may have made one case of an area's rise.
-    for street, topic in sorted({(item.street, item.topic) for item in items if item.street is not None}):
-        await rejudge_area(conn, street, topic, levels_changed=False)
+    await rejudge_area(conn, item.street, item.topic, levels_changed=False)
 
 
 async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
@@ -964,13 +974,12 @@ UPDATE_AREA_WHY = "UPDATE hotspots SET why = $2, score = $3, updated_at = now() 
 
 async def rejudge_area(conn: Any, street: str, topic: str, *, levels_changed: bool = True) -> bool:
     """An area's rise judged again over the window its verdict counted (`why.since`), two weeks up to its latest
-    report at most: after a report of it changed
-    level or topic, or once a batch is placed (its reports may have joined one case since). One still rising shows its
-    numbers as they are now. One whose reports are now one case is that case's escalation only, and ends at once, its
-    lift dropped; so does one a change of levels undid. One that merely calmed down ends after a quiet week
-    (`review_hotspots`): a calm report or two between warnings is no end of a dispute, while a correction says the
-    levels were wrong. An escalation raised before its window was stored is left to its next report. Whether the
-    area had a rise standing to judge."""
+    report at most: after a report of it changed level or topic, or once a report of it is placed (its reports may
+    have joined one case since). One still rising shows its numbers as they are now. One whose reports are now one
+    case is that case's escalation only, and ends at once, its lift dropped; so does one a change of levels undid.
+    One that merely calmed down ends after a quiet week (`review_hotspots`): a calm report or two between warnings is
+    no end of a dispute, while a correction says the levels were wrong. An escalation raised before its window was
+    stored is left to its next report. Whether the area had a rise standing to judge."""
     row = await conn.fetchrow(ACTIVE_AREA_ESCALATION, street, topic)
     if row is None:
         return False

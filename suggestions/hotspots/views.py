@@ -131,7 +131,7 @@ FROM items i, (SELECT max(received_at) AS at FROM items WHERE street = $1 AND to
 WHERE i.street = $1 AND i.topic = $2 AND i.received_at >= coalesce($6::timestamptz, latest.at - $3::interval)
   AND ($7::timestamptz IS NULL OR i.received_at < $7)
   AND ($4::boolean OR i.risk_level >= 2)
-ORDER BY i.received_at DESC
+ORDER BY i.received_at DESC, i.id DESC
 LIMIT $5
 """
 

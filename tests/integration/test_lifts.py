@@ -1,4 +1,5 @@
-"""Lifts that move between hotspots, an area judged once its batch is placed, and summaries remask leaves alone."""
+"""Lifts that move between hotspots, an area judged on the reports placed up to each report whatever the batch, and
+summaries remask leaves alone."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 
 from suggestions.hotspots.editing import Dismissal, dismiss_hotspot
 from suggestions.hotspots.similarity import signature
@@ -117,13 +119,20 @@ async def area_escalation(conn: Any, why: dict[str, Any]) -> int:
 
 
 async def area_warning(conn: Any, code: str, at: datetime, channel: str = "web") -> int:
-    """A warning (risk 2) of that area, received at `at`."""
+    """A warning (risk 2) of that area, received at `at` and placed in a case of its own (an area's rise counts and
+    lifts placed reports: `tracker.AREA_MEMBERS`)."""
+    case_id = await conn.fetchval(
+        "INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk) "
+        "VALUES ('回龙观街道', '劳动和社会保障', $1, $1, 1, 2) RETURNING id",
+        at,
+    )
     item_id: int = await conn.fetchval(
         "INSERT INTO items (tracking_code, channel, text, text_masked, status, street, topic, risk_level, "
-        "received_at) VALUES ($1, $2, '', '', 'open', '回龙观街道', '劳动和社会保障', 2, $3) RETURNING id",
+        "received_at, case_id) VALUES ($1, $2, '', '', 'open', '回龙观街道', '劳动和社会保障', 2, $3, $4) RETURNING id",
         code,
         channel,
         at,
+        case_id,
     )
     return item_id
 
@@ -174,10 +183,13 @@ WAGES = "回龙观街道某工地拖欠工资，工人讨薪无果，情绪激�
 OTHER_SITE = "育知东路快递驿站的老板把快递员的押金扣了不退，社保也一直没给交。"
 
 
-async def test_an_area_escalation_is_judged_once_a_later_report_of_the_batch_is_placed(conn: Any) -> None:
-    """`_check_area` counts the cases of placed reports only, and a report of the batch received after the warning
-    is not placed yet when the warning judges the area: the area is judged again once it is. Two cases rising from
-    complaints to a threat are an area escalation."""
+@pytest.mark.parametrize("batches", [1, 2], ids=["one batch", "two batches"])
+async def test_a_complaint_after_a_threat_does_not_make_one_cases_rise_an_areas(conn: Any, batches: int) -> None:
+    """An area is judged on the reports placed up to each report, one at a time in time order, whatever the batch:
+    one site's complaints rising to a threat, and a complaint of another site an hour or two later, are that site's
+    case (`judge_case`), not an area's rise across cases, whether the complaint came in the threat's batch or the next.
+    (Judged at the end of its batch, the threat's area read the complaint's risk too, and raised a rise across two
+    cases in one batch and none in two.)"""
     now = datetime.now(UTC)
     case_a = await conn.fetchval(
         "INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, signature_keys, "
@@ -197,7 +209,7 @@ async def test_an_area_escalation_is_judged_once_a_later_report_of_the_batch_is_
             case_a,
             now - timedelta(days=days),
         )
-    batch = []
+    reports = []
     for hours, risk, text in ((3, 3, WAGES), (1, 0, OTHER_SITE)):
         at = now - timedelta(hours=hours)
         item_id = await conn.fetchval(
@@ -208,13 +220,15 @@ async def test_an_area_escalation_is_judged_once_a_later_report_of_the_batch_is_
             risk,
             at,
         )
-        batch.append(_placed(item_id, risk=risk, at=at, text=text))
-    async with conn.transaction():
-        await track(conn, batch)
+        reports.append(_placed(item_id, risk=risk, at=at, text=text))
+    for batch in [reports] if batches == 1 else [[report] for report in reports]:
+        async with conn.transaction():
+            await track(conn, batch)
     cases = await conn.fetchval("SELECT count(DISTINCT case_id) FROM items")
-    kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM hotspots WHERE case_id IS NULL")]
-    assert cases >= 2
-    assert kinds == ["escalation"], f"{cases} cases rising to threats, area hotspots: {kinds}"
+    threat_case = await conn.fetchval("SELECT case_id FROM items WHERE id = $1", reports[0].id)
+    areas = [r["kind"] for r in await conn.fetch("SELECT kind FROM hotspots WHERE case_id IS NULL")]
+    assert (cases, threat_case) == (2, case_a)
+    assert areas == [], f"in {batches} batch(es), area hotspots: {areas}"
 
 
 async def test_an_area_escalation_lists_the_reports_it_lifts_and_no_other(conn: Any) -> None:
