@@ -18,7 +18,8 @@ How words become a `Place`, in order:
    玻璃公司社区: named after a road or a works, such a 社区 is that road or works without 社区, as in 火车站前路边 and
    一家玻璃公司), a 社区 or 村 without 社区 or 村 where that is no word of everyday Chinese, as a loose name (东辰这边
    for 东辰社区; not 新建 for 新建村, a word, nor 西湖 for 西湖村, a place elsewhere: the reference segmenter's general
-   dictionary lists both), and a station's as riders say it
+   dictionary lists both) followed by what makes it the place (这边, 附近, 小区: not 新开的 nor 在店上买, everyday words
+   the dictionary does not list), and a station's as riders say it
    (霍营地铁站, 霍营地铁口, 地铁霍营站, 霍营轻轨站 for 霍营站). Overlapping matches keep the longest:
    龙跃苑二区 over 龙跃苑, 天通苑北街道 over 天通苑. A *loose* name — two characters or fewer (城北, 沙河, 王庄,
    G6), or a number with a measure word (十一条) — counts only where it stands as a place expression: with the edge of
@@ -85,6 +86,12 @@ _AFTER_PLACE = ("的", "这", "那", "附近", "一", "某", "各", "几", "两"
                 "或", "等", "到", "至", "去", "往", "之间", "交界", "方向", "路段", "边", "旁", "里", "上", "山",
                 "工作", "打工", "开", "租", "买", "住", "给", "找", "我", "咱", "派出所", "政府", "中学",
                 "小学", "幼儿园", "医院", "卫生院", "市场", "大集", "地铁", "站", "停车场", "门口")  # fmt: skip
+# What follows a 社区's or 村's name without 社区 or 村 (东辰这边, 昌园那个卫生站, 化庄附近, 东辰小区) where it names
+# the place: not 的, verbs or 一, which follow everyday words as often (新开的, 在店上买, 万龙的滑雪场). After another
+# place (小汤山汤南的), _AFTER_PLACE will do.
+_AFTER_BARE = ("这边", "那边", "这里", "那里", "这儿", "那儿", "这块", "那块", "这片", "那片", "那个", "那条", "附近",
+               "一带", "周边", "周围", "片区", "地区", "地界", "境内", "辖区", "街道", "镇", "村", "社区", "小区",
+               "居民", "村民", "老百姓", "派出所", "边上", "旁边")  # fmt: skip
 # ... and after a landmark, what one does or finds at a sight ("定陵景区", "去长陵参观").
 _AFTER_LANDMARK = ("景区", "景点", "参观")
 # A name whose last character is the first of one of these words, followed by its second, is really that word.
@@ -199,6 +206,7 @@ class Gazetteer:
             levels.setdefault(entry.name, set()).add(entry.level)
         self._levels = {name: next(iter(kinds)) for name, kinds in levels.items() if len(kinds) == 1}
         self._surfaces = tuple(_surface(form, meanings, loose=form in bare) for form, meanings in forms.items())
+        self._bare = bare
         self._automaton = ahocorasick_rs.AhoCorasick(forms)
         # Parts named by their side (一区东) whose estate also has the part without it (一区), so that before a
         # direction (一区东门) the side may be the gate's, not the part's. Where the estate has only sided parts
@@ -351,6 +359,8 @@ class Gazetteer:
             if taken.find(1, start, end) != -1:
                 continue
             if surface.loose and not _stands_alone(text, start, end, starts, ends, landmark=surface.landmark):
+                continue
+            if surface.text in self._bare and not _names_a_place(text, start, end, starts, ends):
                 continue
             if surface.text in _EXITS and _is_exit(text, start, ends):
                 continue
@@ -605,6 +615,18 @@ def _ends_as_place(text: str, end: int, place_starts: set[int], *, landmark: boo
         or end in place_starts
         or text.startswith(_AFTER_PLACE, end)
         or (landmark and text.startswith(_AFTER_LANDMARK, end))
+    )
+
+
+def _names_a_place(text: str, start: int, end: int, place_starts: set[int], place_ends: set[int]) -> bool:
+    """Whether a 社区's or 村's name without 社区 or 村 is followed by what makes it the place (`_AFTER_BARE`), by
+    the edge of a word (东辰3号楼, 水屯。) or another place, or comes right after another place."""
+    return (
+        end == len(text)
+        or not _same_word(text[end - 1], text[end])
+        or end in place_starts
+        or text.startswith(_AFTER_BARE, end)
+        or start in place_ends
     )
 
 
