@@ -49,8 +49,8 @@ from suggestions.hotspots.cases import (
     best_match,
     cases_to_absorb,
     choose_case,
+    member_floor,
     merge_signature,
-    mostly_long,
     needs_a_member,
     rank_suggestions,
     resembles_a_member,
@@ -192,9 +192,10 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
             if any(case.id == case_id for case in own) or not needs_a_member(item.text, every_case[case_id].size):
                 return True
             members = [report_id for report_id, assigned_case in assigned.items() if assigned_case == case_id]
-            if not mostly_long([texts[report_id] for report_id in members]):
-                return True
-            return resembles_a_member(signatures[item.id], (signatures[report_id] for report_id in members))
+            floor = member_floor([texts[report_id] for report_id in members])
+            return resembles_a_member(
+                signatures[item.id], (signatures[report_id] for report_id in members), floor=floor
+            )
 
         for _ in range(MEMBER_TRIES):
             match, matches = matcher(report, compared, allowed, own)

@@ -26,3 +26,12 @@ TRAFFIC_IN_GENERAL = (
     "的道路两侧停满车辆，公交车进出站都困难。建议加大公共交通投入，增加公交线路，规范路边停车管理，同时加强对违法"
     "停车的处罚力度，改善市民出行环境。" + TAIL
 )
+# Short reports of the junction's lights, as an operator sums a call up.
+JUNCTION_LIGHTS_SHORT = "城北路与建设路路口的红绿灯，城北路方向绿灯太短，早高峰车辆排长队。"
+JUNCTION_LIGHTS_SHORT_AGAIN = "建设路口信号灯时间不合理，行人过马路走到一半就变灯，请调整配时。"
+# Another problem of the same road: like the mean of a case of the junction's reports, like none of them.
+NIGHT_TRUCKS = (
+    "反映城北路夜间大货车噪音扰民的问题。我家住在城北路边上，每天晚上十一点以后，大货车、渣土车和改装摩托车在"
+    "城北路上呼啸而过，轰鸣声非常大，整夜无法入睡，家里老人和孩子都深受其害。恳请有关部门在夜间限制货车通行，对改装"
+    "车辆加强查处，并在路边加装隔音屏障。" + TAIL
+)

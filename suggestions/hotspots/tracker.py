@@ -41,8 +41,8 @@ from suggestions.hotspots.cases import (
     Report,
     cases_to_absorb,
     choose_case,
+    member_floor,
     merge_signature,
-    mostly_long,
     needs_a_member,
     resembles_a_member,
     says_follow_up,
@@ -691,15 +691,13 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
 
 async def _may_take(conn: Any, item: Placed, case: CaseCandidate, own: Mapping[int, CaseCandidate]) -> bool:
     """Whether the item may join (or absorb) the case as far as `cases.needs_a_member` goes: a short report, a case of
-    one report or the resident's own case may; a long letter may join a case mostly of long letters only when it
-    resembles one of the case's latest MEMBERS_READ reports, not only their mean."""
+    one report or the resident's own case may; a long letter may join a case only when it resembles one of the case's
+    latest MEMBERS_READ reports at the case's `cases.member_floor`, not only their mean."""
     if case.id in own or not needs_a_member(item.text, case.size):
         return True
     rows = await conn.fetch(MEMBER_TEXTS, case.id, item.id, MEMBERS_READ)
-    if not mostly_long([row["text_masked"] for row in rows]):
-        return True
     members = (signature(row["text_masked"], places=(row["street"], row["locality"])) for row in rows)
-    return resembles_a_member(item.signature, members)
+    return resembles_a_member(item.signature, members, floor=member_floor([row["text_masked"] for row in rows]))
 
 
 async def _join(conn: Any, item: Placed, case: CaseCandidate, score: float) -> CaseCandidate | None:

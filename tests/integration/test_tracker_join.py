@@ -7,11 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+import pytest
 
 from suggestions.hotspots.cases import CaseCandidate, join_threshold, merge_signature
-from suggestions.hotspots.similarity import signature, similarity
+from suggestions.hotspots.similarity import Signature, signature, similarity
 from suggestions.hotspots.tracker import Placed, _join, _may_take, _place, candidate_from_row
-from tests.letters import BUS_ROUTE, JUNCTION_LIGHTS, JUNCTION_LIGHTS_AGAIN, TRAFFIC_IN_GENERAL
+from tests.letters import (
+    BUS_ROUTE,
+    JUNCTION_LIGHTS,
+    JUNCTION_LIGHTS_AGAIN,
+    JUNCTION_LIGHTS_SHORT,
+    JUNCTION_LIGHTS_SHORT_AGAIN,
+    NIGHT_TRUCKS,
+    TRAFFIC_IN_GENERAL,
+)
 
 TEXT = "龙跃苑二区5号楼的电梯又坏了，已经停了三天。"
 
@@ -85,30 +94,54 @@ async def test_a_long_letter_is_compared_with_the_cases_reports_one_by_one(conn:
     general = await letter(conn, TRAFFIC_IN_GENERAL)
     assert not await _may_take(conn, general, letters, {})  # like their mean only
     assert await _may_take(conn, general, letters, {letters.id: letters})  # the resident's own case: a follow-up
-    # A case of short reports is not checked: a long account of its problem joins the operators' summaries.
+    # A case mostly of short reports is checked at a lower floor: a long account of its problem joins the operators'
+    # summaries when it resembles one of them that much (the bus route's letter here), not otherwise.
     assert await _may_take(conn, general, await case_of(TEXT, TEXT, BUS_ROUTE), {})
+    assert not await _may_take(conn, general, await case_of(TEXT, TEXT, JUNCTION_LIGHTS_SHORT), {})
 
 
-async def test_a_long_letter_like_only_the_cases_mean_opens_a_case_of_its_own(conn: Any) -> None:
-    """The tracker's placing: a case of two long letters whose mean a third letter matches (traffic in general), but
-    neither letter, is passed over; a letter like one of them joins it."""
-    members = [signature(text, places=("城北街道", None)) for text in (JUNCTION_LIGHTS, BUS_ROUTE)]
-    mean, first = merge_signature(members[0], members[1], 1), members[0]
-    case_id = await conn.fetchval(
-        """INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, signature_keys,
-                              signature_weights, anchor_keys, anchor_weights, summary)
-           VALUES ('城北街道', '交通运输', now(), now(), 2, 0, $1, $2, $3, $4, '') RETURNING id""",
-        mean.keys,
-        mean.weights,
-        first.keys,
-        first.weights,
-    )
-
-    await letter(conn, JUNCTION_LIGHTS, case_id)
-    await letter(conn, BUS_ROUTE, case_id)
-    general = await letter(conn, TRAFFIC_IN_GENERAL)
-    assert similarity(general.signature, mean) >= join_threshold(2)  # the mean alone would take it
-    placed_at, opened, size = await _place(conn, general)
+@pytest.mark.parametrize(
+    ("members", "other"),
+    [
+        # a case of two long letters, whose mean a third matches (traffic in general)
+        ((JUNCTION_LIGHTS, BUS_ROUTE), TRAFFIC_IN_GENERAL),
+        # a case mostly of short reports of a junction's lights, whose mean carries the long letter's wording of the
+        # road: another problem of the road (trucks at night)
+        ((JUNCTION_LIGHTS, JUNCTION_LIGHTS_SHORT, JUNCTION_LIGHTS_SHORT_AGAIN), NIGHT_TRUCKS),
+    ],
+)
+async def test_a_long_letter_like_only_the_cases_mean_opens_a_case_of_its_own(
+    conn: Any, members: tuple[str, ...], other: str
+) -> None:
+    """The tracker's placing: a long letter that matches a case's mean but none of its reports is passed over; a
+    letter like one of them (the junction's lights again) joins it."""
+    case_id, mean = await stored_case(conn, *members)
+    letter_of_another_problem = await letter(conn, other)
+    # the mean alone would take it
+    assert similarity(letter_of_another_problem.signature, mean) >= join_threshold(len(members))
+    placed_at, opened, size = await _place(conn, letter_of_another_problem)
     assert (placed_at != case_id, opened, size) == (True, True, 1)
     placed_at, opened, size = await _place(conn, await letter(conn, JUNCTION_LIGHTS_AGAIN))
-    assert (placed_at, opened, size) == (case_id, False, 3)
+    assert (placed_at, opened, size) == (case_id, False, len(members) + 1)
+
+
+async def stored_case(conn: Any, *texts: str) -> tuple[int, Signature]:
+    """A traffic case of 城北街道 holding these letters, first to last, and its mean signature."""
+    members = [signature(text, places=("城北街道", None)) for text in texts]
+    mean = members[0]
+    for size, member in enumerate(members[1:], start=1):
+        mean = merge_signature(mean, member, size)
+    case_id: int = await conn.fetchval(
+        """INSERT INTO cases (street, topic, opened_at, last_activity, size, max_risk, signature_keys,
+                              signature_weights, signature_facets, anchor_keys, anchor_weights, summary)
+           VALUES ('城北街道', '交通运输', now(), now(), $1, 0, $2, $3, $4, $5, $6, '') RETURNING id""",
+        len(texts),
+        mean.keys,
+        mean.weights,
+        mean.facets,
+        members[0].keys,
+        members[0].weights,
+    )
+    for text in texts:
+        await letter(conn, text, case_id)
+    return case_id, mean

@@ -23,6 +23,8 @@ from suggestions.hotspots.cases import (
     BACKGROUND_Z,
     CASE_SIGNATURE_SIZE,
     FOLLOW_UP_THRESHOLD,
+    MEMBER_FLOOR,
+    MIXED_MEMBER_FLOOR,
     SECOND_REPORT_THRESHOLD,
     THIRD_REPORT_THRESHOLD,
     THRESHOLD,
@@ -39,6 +41,7 @@ from suggestions.hotspots.cases import (
     follow_up,
     join_threshold,
     joinable,
+    member_floor,
     merge_signature,
     mostly_long,
     needs_a_member,
@@ -594,6 +597,9 @@ def test_a_long_letter_must_resemble_one_of_the_cases_reports_not_only_their_mea
     assert mostly_long([JUNCTION_LIGHTS, BUS_ROUTE, HEATING])
     assert not mostly_long([BUS_ROUTE, HEATING])
     assert not mostly_long([HEATING, HEATING_AGAIN, LIGHTS])
+    # A case mostly of short reports is checked too, at a lower floor: its mean carries its long letters' wording.
+    assert member_floor([JUNCTION_LIGHTS, BUS_ROUTE, HEATING]) == MEMBER_FLOOR
+    assert member_floor([JUNCTION_LIGHTS, HEATING, LIGHTS]) == MIXED_MEMBER_FLOOR < MEMBER_FLOOR
 
 
 def test_two_open_cases_of_the_reports_own_problem_do_not_raise_the_bar_above_themselves() -> None:
