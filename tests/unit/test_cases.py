@@ -36,6 +36,7 @@ from suggestions.hotspots.cases import (
     background_bar,
     best_match,
     building_factor,
+    cases_to_absorb,
     choose_case,
     facet_factor,
     follow_up,
@@ -621,3 +622,40 @@ def test_overlaid_streams_begin_together_and_keep_their_reports_and_clusters_apa
         {r.cluster for r in two if r.cluster is not None}
     )
     assert [r.at for r in busy] == sorted(r.at for r in busy)
+
+
+# A mixing plant beside an estate, and night work on the building site of another estate of the same district.
+_AFFECTS = "严重影响周边居民正常生活，请相关部门尽快处理。"
+PLANT = [
+    "小区旁边的混凝土搅拌站扬尘太大，窗户都不敢开，罐车进进出出轰隆隆，请环保部门查处。" + _AFFECTS,
+    "搅拌站粉尘污染严重，家里阳台天天一层灰，孩子咳嗽，请求搬迁这个搅拌站。" + _AFFECTS,
+    "投诉小区东侧搅拌站，罐车夜里还在运输，扬尘和噪音让居民无法休息，环保部门管不管？" + _AFFECTS,
+]
+NIGHT_WORK = [
+    "小区二期工地通宵施工，夜里打桩噪音扰民，居民无法入睡，城管和监管部门不作为。" + _AFFECTS,
+    "工地彻夜施工扰民，半夜还在浇筑，噪音刺耳，居民投诉多次无人管，监管部门请作为。",
+]
+
+
+def case_of(case_id: int, texts: list[str]) -> CaseCandidate:
+    sig = signature(texts[0], places=(STREET, None))
+    for size, text in enumerate(texts[1:], start=1):
+        sig = merge_signature(sig, signature(text, places=(STREET, None)), size)
+    return msgspec.structs.replace(case(case_id, texts[0], None), signature=sig, size=len(texts))
+
+
+def test_a_facet_two_cases_of_a_street_share_does_not_help_one_absorb_the_other() -> None:
+    # A case's facets are all its reports named: the plant's letters name its trucks (罐车), a facet of building
+    # noise, so the plant's case shares a facet with the building site's. Neither knows more than its street (a
+    # district): the shared facet does not count, and their wording alone falls short.
+    plant, site = case_of(1, PLANT), case_of(2, NIGHT_WORK)
+    assert facet_factor(plant.signature, site.signature) > 1.0
+    assert similarity(plant.signature, site.signature) < 0.28 <= similarity(plant.signature, site.signature) * 1.2
+    candidates = {1: plant, 2: site}
+    assert cases_to_absorb(plant, [Match(case_id=2, score=0.2)], candidates) == []
+    # One case that knows its estate: the facet counts.
+    placed = {**candidates, 2: msgspec.structs.replace(site, locality="华龙苑中里社区")}
+    assert cases_to_absorb(plant, [Match(case_id=2, score=0.2)], placed) == [2]
+    # Two cases of the plant are still one.
+    other_plant = case_of(3, PLANT[1:])
+    assert cases_to_absorb(plant, [Match(case_id=3, score=0.2)], {**candidates, 3: other_plant}) == [3]
