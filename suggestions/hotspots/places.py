@@ -182,6 +182,7 @@ class _Surface(msgspec.Struct, frozen=True):
     loose: bool
     residential: bool
     landmark: bool  # every place it may mean is a 地标
+    bare: bool  # a 社区's or 村's name without 社区 or 村: it needs what makes it the place after it
 
 
 class _Reading(msgspec.Struct, frozen=True):
@@ -205,8 +206,7 @@ class Gazetteer:
         for entry in entries:
             levels.setdefault(entry.name, set()).add(entry.level)
         self._levels = {name: next(iter(kinds)) for name, kinds in levels.items() if len(kinds) == 1}
-        self._surfaces = tuple(_surface(form, meanings, loose=form in bare) for form, meanings in forms.items())
-        self._bare = bare
+        self._surfaces = tuple(_surface(form, meanings, bare=form in bare) for form, meanings in forms.items())
         self._automaton = ahocorasick_rs.AhoCorasick(forms)
         # Parts named by their side (一区东) whose estate also has the part without it (一区), so that before a
         # direction (一区东门) the side may be the gate's, not the part's. Where the estate has only sided parts
@@ -360,7 +360,7 @@ class Gazetteer:
                 continue
             if surface.loose and not _stands_alone(text, start, end, starts, ends, landmark=surface.landmark):
                 continue
-            if surface.text in self._bare and not _names_a_place(text, start, end, starts, ends):
+            if surface.bare and not _names_a_place(text, start, end, starts, ends):
                 continue
             if surface.text in _EXITS and _is_exit(text, start, ends):
                 continue
@@ -384,10 +384,9 @@ class Gazetteer:
 def _bare_stem(entry: _Entry) -> str | None:
     """A 社区's or 村's name without 社区 or 村 (东辰 for 东辰社区, 水屯 for 水屯村), when it is long enough to be a
     name and not named after a road or a works (`_NAMED_AFTER`)."""
-    suffix = "村" if entry.level == "村" else "社区" if entry.level == "社区" else None
-    if suffix is None or not entry.name.endswith(suffix):
+    if entry.level not in _ONE_STREET_LEVELS or not entry.name.endswith(entry.level):
         return None
-    stem = _normalise(entry.name.removesuffix(suffix))
+    stem = _normalise(entry.name.removesuffix(entry.level))
     return stem if len(stem) >= 2 and not stem.endswith(_NAMED_AFTER) else None
 
 
@@ -406,8 +405,8 @@ def _everyday_words(candidates: frozenset[str]) -> frozenset[str]:
     return frozenset(words[index] for index, _, _ in lines.find_matches_as_indexes(dictionary))
 
 
-def _surface(form: str, meanings: Sequence[_Entry], *, loose: bool = False) -> _Surface:
-    loose = loose or _is_loose(form)
+def _surface(form: str, meanings: Sequence[_Entry], *, bare: bool = False) -> _Surface:
+    loose = bare or _is_loose(form)
     settled = len({entry.street for entry in meanings}) == 1
     return _Surface(
         text=form,
@@ -417,6 +416,7 @@ def _surface(form: str, meanings: Sequence[_Entry], *, loose: bool = False) -> _
         loose=loose,
         residential=all(entry.level in RESIDENTIAL_LEVELS for entry in meanings),
         landmark=all(entry.level == "地标" for entry in meanings),
+        bare=bare,
     )
 
 
@@ -608,12 +608,14 @@ def _stands_alone(
     return before and _ends_as_place(text, end, place_starts, landmark=landmark)
 
 
-def _ends_as_place(text: str, end: int, place_starts: set[int], *, landmark: bool = False) -> bool:
+def _ends_as_place(
+    text: str, end: int, place_starts: set[int], *, landmark: bool = False, after: tuple[str, ...] = _AFTER_PLACE
+) -> bool:
     return (
         end == len(text)
         or not _same_word(text[end - 1], text[end])
         or end in place_starts
-        or text.startswith(_AFTER_PLACE, end)
+        or text.startswith(after, end)
         or (landmark and text.startswith(_AFTER_LANDMARK, end))
     )
 
@@ -621,13 +623,7 @@ def _ends_as_place(text: str, end: int, place_starts: set[int], *, landmark: boo
 def _names_a_place(text: str, start: int, end: int, place_starts: set[int], place_ends: set[int]) -> bool:
     """Whether a 社区's or 村's name without 社区 or 村 is followed by what makes it the place (`_AFTER_BARE`), by
     the edge of a word (东辰3号楼, 水屯。) or another place, or comes right after another place."""
-    return (
-        end == len(text)
-        or not _same_word(text[end - 1], text[end])
-        or end in place_starts
-        or text.startswith(_AFTER_BARE, end)
-        or start in place_ends
-    )
+    return start in place_ends or _ends_as_place(text, end, place_starts, after=_AFTER_BARE)
 
 
 def _runs_into_common_word(text: str, end: int, residential: bool) -> bool:
