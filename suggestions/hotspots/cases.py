@@ -156,7 +156,7 @@ of 0.30), the second joined it (0.53) and matched the plant's case at 0.29 but r
 (`member_floor`); a short plant letter joining the plant's case (0.62) and the night work's case (0.21) then showed them
 to be one (`cases_to_absorb`): 0.27 case against case, raised to 0.32 by a facet they share, because a case's facets are
 all its reports have named and the plant's letters name its mixer trucks (罐车, a facet of building noise). So a shared
-facet counts for two cases only when one of them knows its estate, village or landmark; across a street (here a
+facet counts for two cases only when one of them knows its locality (an estate, village, road or landmark); across a street (here a
 district) it says little. The 23 written streams score as before (means 0.925 / 0.822 with labels, 0.913 / 0.665 from
 text; met on 9 and 3). The real replay: 3,485 cases (593 of several), 21 case hotspots, 46 escalations; 108 pairs split,
 none formed: the night work's two letters from the plant's 51, and an A7县 case of five letters about three problems (a
@@ -546,8 +546,8 @@ def cases_to_absorb(
     """
     # A case's facets are all its reports have named: a large case shares one with many a case of its kind (a
     # mixing plant's letters name its trucks' noise, an estate's building site its night work). Across a street, or
-    # a district, a shared facet says little of two cases; it counts only when one of them knows its estate, village
-    # or landmark (the module's docstring has the figures).
+    # a district, a shared facet says little of two cases; it counts only when one of them knows its locality:
+    # an estate, village, road or landmark. The module's docstring has the figures.
     plain = msgspec.structs.replace(weights, facets_agree=min(weights.facets_agree, 1.0))
     absorbed = []
     for match in report_matches:
