@@ -11,7 +11,7 @@ from msgspec import Meta
 from suggestions import cursors
 from suggestions.hotspots.views import explain
 from suggestions.intake.schema import Channel, Kind, RowId, Status
-from suggestions.triage.ratings import RATING_TEXT
+from suggestions.triage.ratings import RATING_TEXT, withdrawn_meanwhile
 
 OPEN_STATUSES: tuple[Status, ...] = ("pending", "open", "failed", "assigned")
 RISK_NAMES = {0: "一般", 1: "关注", 2: "预警", 3: "紧急"}
@@ -197,13 +197,10 @@ def back_at_work(row: Any) -> tuple[str, datetime] | None:
     staff withdrawing its reply ("withdrawn"), whichever came last; None if neither did. The latest event wins: a
     reply answered after a sending back and then withdrawn reads as withdrawn, and one withdrawn and then answered
     and sent back reads as sent back (as the tracking page tells the resident, `intake.store.SELECT_TRACKING`)."""
-    if row["status"] == "closed":
-        return None
-    sent_back, withdrawn = row["reopened_at"], row["reply_withdrawn_at"]
-    if withdrawn is not None and (sent_back is None or withdrawn > sent_back):
-        return "withdrawn", withdrawn
-    if sent_back is not None:
-        return "sent_back", sent_back
+    if withdrawn_meanwhile(row):
+        return "withdrawn", row["reply_withdrawn_at"]
+    if row["status"] != "closed" and row["reopened_at"] is not None:
+        return "sent_back", row["reopened_at"]
     return None
 
 

@@ -256,6 +256,11 @@ async def rate_on_call(conn: Any, *, item_id: int, rating: RatingIn, now: dateti
     return await _rate(conn, LOCK_BY_ID, item_id, rating=rating, now=now, source="callback", recorded_by=recorded_by)
 
 
+def _masked_comment(rating: RatingIn) -> str | None:
+    """The words given with `rating` as they are kept: trimmed and masked; None when there are none."""
+    return mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
+
+
 @rerun_after_schema_change
 async def _rate(
     conn: Any,
@@ -269,7 +274,7 @@ async def _rate(
 ) -> Rated | None:
     if rating.closed_at is not None and in_utc(rating.closed_at) is None:
         raise InvalidInput("closed_at", "not the time of a reply: name the item's closed_at")
-    comment = mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
+    comment = _masked_comment(rating)
     async with conn.transaction():
         item = await conn.fetchrow(lock, key)
         if item is None:
@@ -369,7 +374,7 @@ async def rated_before(conn: Any, *, item_id: int, rating: RatingIn) -> Rated:
     dissatisfied rating sent the item back to work (one given already is refused before, the item no longer closed);
     the words of a rating of a reply withdrawn meanwhile were kept, and the rating refused (WithdrawnMeanwhile)."""
     item = await conn.fetchrow("SELECT tracking_code, status FROM items WHERE id = $1", item_id)
-    comment = mask_pii(rating.comment.strip()) if rating.comment and rating.comment.strip() else None
+    comment = _masked_comment(rating)
     if comment is not None and await conn.fetchval(WORDS_TAKEN_DOWN, item_id, rating.closed_at, rating.rating, comment):
         raise WithdrawnMeanwhile(current_status=item["status"], words_kept=True)
     return _rated(item, rating, reopened=rating.rating == "dissatisfied", status=item["status"])
