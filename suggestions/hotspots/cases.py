@@ -156,16 +156,15 @@ of 0.30), the second joined it (0.53) and matched the plant's case at 0.29 but r
 (`member_floor`); a short plant letter joining the plant's case (0.62) and the night work's case (0.21) then showed them
 to be one (`cases_to_absorb`): 0.27 case against case, raised to 0.32 by a facet they share, because a case's facets are
 all its reports have named and the plant's letters name its mixer trucks (罐车, a facet of building noise). So a shared
-facet counts for two cases only when one of them knows its locality (an estate, village, road or landmark); across a street (here a
-district) it says little. The 23 written streams score as before (means 0.925 / 0.822 with labels, 0.913 / 0.665 from
-text; met on 9 and 3). The real replay: 3,485 cases (593 of several), 21 case hotspots, 46 escalations; 108 pairs split,
-none formed: the night work's two letters from the plant's 51, and an A7县 case of five letters about three problems (a
-bus route, a junction's hoarding, a bus terminal with a land sale) into three and two, both still mixed. Tried first,
-each the same on the replay: no facet boost case against case at all (0.925 / 0.817 and 0.913 / 0.659: streams 10, 18
-and 19 lose recall); one only when the two cases name the same facets (0.925 / 0.818, 0.913 / 0.662); one only when both
-know their locality (0.925 / 0.821, 0.913 / 0.663: stream 12 from text falls to 0.604).
-Telling the two estates apart by the names the letters give needs localities the replay's gazetteer of districts lacks.
-"""
+facet counts for two cases only when one of them knows its locality (an estate, village, road or landmark); across a
+street (here a district) it says little. The 23 written streams score as before (means 0.925 / 0.822 with labels, 0.913
+/ 0.665 from text; met on 9 and 3). The real replay: 3,485 cases (593 of several), 21 case hotspots, 46 escalations; 108
+pairs split, none formed: the night work's two letters from the plant's 51, and an A7县 case of five letters about three
+problems (a bus route, a junction's hoarding, a bus terminal with a land sale) into three and two, both still mixed.
+Tried first, each the same on the replay: no facet boost case against case at all (0.925 / 0.817 and 0.913 / 0.659:
+streams 10, 18 and 19 lose recall); one only when the two cases name the same facets (0.925 / 0.818, 0.913 / 0.662); one
+only when both know their locality (0.925 / 0.821, 0.913 / 0.663: stream 12 from text falls to 0.604). Telling the two
+estates apart by the names the letters give needs localities the replay's gazetteer of districts lacks."""
 
 from __future__ import annotations
 
