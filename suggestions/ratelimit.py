@@ -43,7 +43,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,40 +246,41 @@ class RateLimiter:
         browser: str | None = None,
     ) -> Decision:
         """`browser`: the id of the signed cookie the request carried (`signed_browser`), if any."""
-        if self._strategy is None or time.monotonic() < self._resting_until:
-            return Decision(True)
-        secret = await self.installation_secret(pool)
-        if secret is None:
-            return Decision(True)
         network = client_network(address)
-        checks: list[tuple[str, list[RateLimitItem], str]] = [("address", self.address, _key("addr", network, secret))]
-        if token is not None:
-            checks.append(("token", self.token, _key("token", token, secret)))
-        elif (method, path) in ANONYMOUS_INTAKE:
-            # The browser's own limit first: a browser past it does not use up its neighbours' ceiling.
-            own = _key("browser", browser, secret) if browser else _key("public", network, secret)
-            checks.append(("public", self.public, own))
-            checks.append(("public_address", self.public_address, _key("ceiling", network, secret)))
-        try:
-            for limit, items, key in checks:
-                if (refused := await self._hit(limit, items, key)) is not None:
-                    return refused
-        except Exception as exc:
-            self._rest(exc)
-        return Decision(True)
+
+        def checks(secret: bytes) -> list[tuple[str, list[RateLimitItem], str]]:
+            listed = [("address", self.address, _key("addr", network, secret))]
+            if token is not None:
+                listed.append(("token", self.token, _key("token", token, secret)))
+            elif (method, path) in ANONYMOUS_INTAKE:
+                # The browser's own limit first: a browser past it does not use up its neighbours' ceiling.
+                own = _key("browser", browser, secret) if browser else _key("public", network, secret)
+                listed.append(("public", self.public, own))
+                listed.append(("public_address", self.public_address, _key("ceiling", network, secret)))
+            return listed
+
+        return await self._count(pool, checks)
 
     async def token_in_form(self, *, token: str, pool: asyncpg.Pool) -> Decision:
         """The token limit for a request whose token is in its body, where `check` could not read it: the console's
         call sent with the token typed in its form (`console_web.take_call`). Counted as `check` counts a bearer token
         or a sign-in's cookie, under the same key: the address was counted by `check` already."""
-        if self._strategy is None or not self.token or time.monotonic() < self._resting_until:
+        return await self._count(pool, lambda secret: [("token", self.token, _key("token", token, secret))])
+
+    async def _count(
+        self, pool: asyncpg.Pool, checks: Callable[[bytes], list[tuple[str, list[RateLimitItem], str]]]
+    ) -> Decision:
+        """Count the request under each (limit, its items, key) `checks` lists with the installation's secret, in
+        order, stopping at the first it is past; let it through while Redis or PostgreSQL is away."""
+        if self._strategy is None or time.monotonic() < self._resting_until:
             return Decision(True)
         secret = await self.installation_secret(pool)
         if secret is None:
             return Decision(True)
         try:
-            if (refused := await self._hit("token", self.token, _key("token", token, secret))) is not None:
-                return refused
+            for limit, items, key in checks(secret):
+                if (refused := await self._hit(limit, items, key)) is not None:
+                    return refused
         except Exception as exc:
             self._rest(exc)
         return Decision(True)
