@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -24,6 +25,7 @@ from suggestions.hotspots.tracker import (
 class Claimed(msgspec.Struct, frozen=True):
     id: int
     text: str
+    received_at: datetime  # the order the tracker places reports in (`tracker.placing_order`)
     attempts: int = 1  # claims so far, this one included: more than one, and a worker died holding it before
 
 
@@ -55,13 +57,13 @@ WITH picked AS (
 )
 UPDATE items SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
 FROM picked WHERE items.id = picked.id
-RETURNING items.id, items.text_masked, items.attempts
+RETURNING items.id, items.text_masked, items.received_at, items.attempts
 """
 
 CLAIM_ONE = """
 UPDATE items SET lease_until = now() + make_interval(secs => $2), attempts = attempts + 1
 WHERE id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())
-RETURNING id, text_masked, attempts
+RETURNING id, text_masked, received_at, attempts
 """
 
 # What the tracker reads of an item to place it (`_placed`).
@@ -91,7 +93,7 @@ ORDER BY i.id FOR UPDATE OF i
 """
 
 OUTDATED_PAGE = """
-SELECT i.id, i.text_masked FROM items i JOIN classifications c ON c.id = i.classification_id
+SELECT i.id, i.text_masked, i.received_at FROM items i JOIN classifications c ON c.id = i.classification_id
 WHERE c.source = 'model' AND c.model_version <> $1 AND i.id > $2
 ORDER BY i.id
 LIMIT $3
@@ -193,7 +195,7 @@ async def claim_one(conn: Any, *, item_id: int, lease_seconds: int) -> Claimed |
 
 
 def _claimed(row: Any) -> Claimed:
-    return Claimed(id=row["id"], text=row["text_masked"], attempts=row["attempts"])
+    return Claimed(id=row["id"], text=row["text_masked"], received_at=row["received_at"], attempts=row["attempts"])
 
 
 @rerun_after_schema_change
@@ -293,4 +295,4 @@ async def overdue(conn: Any, *, older_than_seconds: int, limit: int) -> list[tup
 
 async def outdated_page(conn: Any, *, version: str, after_id: int, limit: int) -> list[Claimed]:
     rows = await conn.fetch(OUTDATED_PAGE, version, after_id, limit)
-    return [Claimed(id=r["id"], text=r["text_masked"]) for r in rows]
+    return [Claimed(id=r["id"], text=r["text_masked"], received_at=r["received_at"]) for r in rows]

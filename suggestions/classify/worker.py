@@ -100,6 +100,9 @@ async def _classify_batch(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
     """Classify claimed items in one model call; if the batch fails, item by item, so one bad item fails alone."""
     if not claimed:
         return 0
+    # In the order the tracker places a batch in (`tracker.placing_order`), not the order claimed (the item a job
+    # asked for first): outcomes recorded one at a time (`_record`) then make the cases and hotspots the batch would.
+    claimed = sorted(claimed, key=lambda c: (c.received_at, c.id))
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:
@@ -125,9 +128,10 @@ REFUSED = (asyncpg.exceptions.DataError, asyncpg.exceptions.IntegrityConstraintV
 
 
 async def _record(ctx: dict[str, Any], outcomes: list[Outcome]) -> list[int]:
-    """Record outcomes in one transaction; if the database refuses the batch, each on its own, so that one it
-    refuses (a model that gives a kind the database does not know, a value out of range) fails its own item only,
-    and the items beside it are recorded now rather than retried after their lease."""
+    """Record outcomes in one transaction; if the database refuses the batch, each on its own, in the order given
+    (time order, `_classify_batch`), so that one it refuses (a model that gives a kind the database does not know, a
+    value out of range) fails its own item only, and the items beside it are recorded now rather than retried after
+    their lease, placed as the batch would have placed them."""
     try:
         async with connection(ctx["db_pool"]) as conn:
             done: list[int] = await store.record_classifications(conn, outcomes)

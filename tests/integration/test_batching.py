@@ -201,7 +201,9 @@ async def outcome(conn: Any) -> dict[str, Any]:
 BATCHINGS = ("sweeper", "one at a time", "uneven and shuffled", "all at once")
 
 
-async def replay(pool: asyncpg.Pool, settings: Settings, reports: Sequence[Report], batching: str) -> dict[str, Any]:
+async def replay(
+    pool: asyncpg.Pool, settings: Settings, reports: Sequence[Report], batching: str, model: StubModel | None = None
+) -> dict[str, Any]:
     await pool.execute(f"TRUNCATE {TABLES} CASCADE")
     async with pool.acquire() as conn:
         await intake(conn, reports)
@@ -210,7 +212,7 @@ async def replay(pool: asyncpg.Pool, settings: Settings, reports: Sequence[Repor
     ctx: dict[str, Any] = {
         "settings": msgspec.structs.replace(settings, classify_batch_size=16),
         "db_pool": pool,
-        "model": StubModel(reports),
+        "model": model or StubModel(reports),
         "executor": executor,
     }
     rng = random.Random(batching)
@@ -270,3 +272,29 @@ async def test_reports_of_one_time_are_placed_in_id_order_whatever_order_they_we
     reports = [r for r in stream() if r.hours in (300, 310, 330, 400, 420, 421, 500, 510, 520)]
     in_order = await replay(pool, settings, reports, "one at a time")
     assert await replay(pool, settings, reports, batching) == in_order
+
+
+class RefusedModel(StubModel):
+    """The stub, except that one text gets a kind of item the database does not know, so that PostgreSQL refuses
+    any batch with it."""
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        return [
+            p._replace(kind="praise") if "毒丸" in t else p for t, p in zip(texts, super().predict(texts), strict=True)
+        ]
+
+
+async def test_a_batch_the_database_refuses_is_placed_in_time_order_whatever_order_it_was_claimed_in(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """PostgreSQL refuses a batch for one outcome in it (a kind it does not know): the others, recorded one at a
+    time, are placed in (time, id) order, as the batch would have placed them, not in the order they were claimed
+    (newest first here): the junction's threat of one second still raises the escalation its complaints end."""
+    reports = [r for r in stream() if r.hours in (300, 310, 330, 500, 510, 520)]
+    reports.append(Report(505, SOUTH, TRAFFIC, 0, "毒丸：这条内容的分类数据库不收"))
+    reports.sort(key=lambda r: r.hours)
+    model = RefusedModel(reports)
+    in_order = await replay(pool, settings, reports, "one at a time", model)
+    refused = await replay(pool, settings, reports, "all at once", model)
+    assert in_order["pending"] == refused["pending"] == 1  # the refused one, alone
+    assert refused == in_order
