@@ -25,7 +25,7 @@ from suggestions import queue
 from suggestions.classify import store
 from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
-from suggestions.db import connection, create_pool, rerun_after_schema_change
+from suggestions.db import CONNECT_TIMEOUT_SECONDS, connection, create_pool, rerun_after_schema_change
 from suggestions.hotspots.tracker import record_public_lines, refit_prior, review_hotspots
 from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
 from suggestions.privacy import public_phones
@@ -236,8 +236,8 @@ async def _refit_and_review(conn: Any, settings: Settings, stopped: Stopped) -> 
 # shortened) goes on in the next hour's, within arq's timeout for a job.
 RETENTION_SECONDS = 40
 # How long, after SIGTERM, a worker without Redis waits for the maintenance statement in hand (a retention batch held
-# up by rows another transaction holds may wait the statement time, 30 s) before giving it up (one statement, it
-# commits whole or not at all): compose kills a worker 30 s after SIGTERM.
+# up by rows another transaction holds may wait the statement time, 30 s) before giving it up, on the server too
+# (`_cancel_on_server`): compose kills a worker 30 s after SIGTERM.
 STOP_SECONDS = 5
 
 
@@ -301,8 +301,33 @@ async def _claim_and_run(conn: Any, job: str, settings: Settings, stopped: Stopp
         if due is not None and not commits_as_it_goes:
             await work(conn, settings, stopped)
     if due is not None and commits_as_it_goes:
-        await work(conn, settings, stopped)
+        try:
+            await work(conn, settings, stopped)
+        except asyncio.CancelledError:  # given up (STOP_SECONDS, arq's timeout)
+            await _cancel_on_server(settings, conn)
+            raise
     return due
+
+
+async def _cancel_on_server(settings: Settings, conn: Any) -> None:
+    """Cancel the statement in hand on the connection, which is closed next (`db.connection`). asyncpg sends a cancel
+    request of its own for a statement given up, but from a task that closing the connection drops before it has run;
+    and the server, waiting for a lock the statement needs, reads nothing from its client meanwhile: the statement
+    would wait on, then run and commit (work that commits as it goes commits each statement on its own) once the lock
+    is let go, after the worker has stopped. A server that does not answer in CONNECT_TIMEOUT_SECONDS is not waited
+    for."""
+    if conn.is_closed():  # lost: its session, and the statement, ended with it
+        return
+    pid = conn.get_server_pid()
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            side = await asyncpg.connect(settings.database_url, server_settings={"application_name": "suggestions"})
+            try:
+                await side.fetchval("SELECT pg_cancel_backend($1)", pid)
+            finally:
+                side.terminate()
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        log.warning("a statement given up could not be cancelled on the server (%s)", type(exc).__name__)
 
 
 async def run_due_maintenance(ctx: dict[str, Any], stopping: asyncio.Event) -> None:
@@ -442,7 +467,7 @@ async def _sweep_until(
     Workers sweeping side by side claim each item once (`store.claim_one`). The hourly maintenance arq would run is
     run too, once per due time between the workers (`run_if_due`), beside the sweep: a retention run may take
     RETENTION_SECONDS, and the sweep goes on meanwhile (the round lasts until it ends). SIGTERM stops it at its next
-    safe point, or, after STOP_SECONDS, gives up the statement in hand."""
+    safe point, or, after STOP_SECONDS, gives up the statement in hand, on the server too (`_cancel_on_server`)."""
     deadline = time.monotonic() + seconds
     maintenance: asyncio.Task[None] | None = None
     try:
