@@ -58,7 +58,13 @@ from suggestions.hotspots.cases import (
 )
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import Signature, signature, similarity
-from suggestions.hotspots.tracker import ANCHOR_FLOOR, CASE_LIFETIME, OWN_CASES_MAX, RESIDENT_REPORTS
+from suggestions.hotspots.tracker import (
+    ANCHOR_FLOOR,
+    CASE_LIFETIME,
+    OWN_CASES_MAX,
+    QUIET_CASES_READ,
+    RESIDENT_REPORTS,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GAZETTEER = ROOT / "ml" / "district" / "changping" / "gazetteer.csv"  # the streams' district
@@ -143,7 +149,7 @@ def tuning_half(report: StreamReport) -> bool:
 # open cases of its topic only (a report with a street meets every open case, and `match_factor` rules out those of
 # other streets).
 Matcher = Callable[
-    [Report, Sequence[CaseCandidate], Callable[[int], bool], Sequence[CaseCandidate]],
+    [Report, Sequence[CaseCandidate], Callable[[int], bool], Sequence[CaseCandidate], Sequence[CaseCandidate]],
     tuple[cases.Match | None, list[cases.Match]],
 ]
 
@@ -167,6 +173,7 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
             at=item.at,
             locality_level=item.locality_level or None,
             says_follow_up=says_follow_up(item.text),
+            says_unresolved=cases.says_unresolved(item.text),
         )
         for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
             del open_cases[case_id]
@@ -197,8 +204,26 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
                 signatures[item.id], (signatures[report_id] for report_id in members), floor=floor
             )
 
+        # As the tracker's QUIET_CASES: for a report that says its problem is still there, the cases of its street,
+        # topic and locality gone quiet past the window, opened within a case's lifetime, the latest few.
+        names = cases.same_place_names(item.locality) if item.locality else []
+        quiet = sorted(
+            (
+                c
+                for c in every_case.values()
+                if report.says_unresolved
+                and c.id not in open_cases
+                and c.street == item.street != ""
+                and c.topic == item.topic
+                and c.locality in names
+                and c.last_activity <= item.at - WINDOW
+                and opened[c.id] > item.at - CASE_LIFETIME
+            ),
+            key=lambda c: (c.last_activity, c.id),
+            reverse=True,
+        )[:QUIET_CASES_READ]
         for _ in range(MEMBER_TRIES):
-            match, matches = matcher(report, compared, allowed, own)
+            match, matches = matcher(report, compared, allowed, own, quiet)
             if match is None or may_take(match.case_id):
                 break
             excluded.add(match.case_id)
@@ -341,9 +366,17 @@ def matcher_with(setting: Setting) -> Matcher:
         compared: Sequence[CaseCandidate],
         eligible: Callable[[int], bool],
         own: Sequence[CaseCandidate] = (),
+        quiet: Sequence[CaseCandidate] = (),
     ) -> tuple[cases.Match | None, list[cases.Match]]:
         return choose_case(
-            report, compared, eligible, window=WINDOW, threshold=setting.threshold, weights=setting.weights, own=own
+            report,
+            compared,
+            eligible,
+            window=WINDOW,
+            threshold=setting.threshold,
+            weights=setting.weights,
+            own=own,
+            quiet=quiet,
         )
 
     return match

@@ -164,7 +164,12 @@ problems (a bus route, a junction's hoarding, a bus terminal with a land sale) i
 Tried first, each the same on the replay: no facet boost case against case at all (0.925 / 0.817 and 0.913 / 0.659:
 streams 10, 18 and 19 lose recall); one only when the two cases name the same facets (0.925 / 0.818, 0.913 / 0.662); one
 only when both know their locality (0.925 / 0.821, 0.913 / 0.663: stream 12 from text falls to 0.604). Telling the two
-estates apart by the names the letters give needs localities the replay's gazetteer of districts lacks."""
+estates apart by the names the letters give needs localities the replay's gazetteer of districts lacks.
+
+A problem nobody fixes is reported again weeks apart. A report that says so (`says_unresolved`: 再次反映, 至今未解决,
+复查; not 再次 or 又 alone, which tell of a new fault after a repair as often) reaches a case of its own estate and
+topic gone quiet past the window (`reopens`): stream 23's recall 0.496 → 0.586 with labels and 0.468 → 0.586 from
+text, no other stream's precision moved; `bench/README.md` has the figures and the real stream's pairs."""
 
 from __future__ import annotations
 
@@ -236,6 +241,15 @@ _FOLLOWS_UP = re.compile(
     "(?:反映|来电|投诉|打电话|打过|报修|提过|说过|找过)"
     "|都(?:俩|[0-9两一二三四五六七八九十几半多]+)个?多?(?:天|周|礼拜|星期|月)"
 )
+# What a report says when the problem it reported is still there, weeks on (`reopens`): that it reports it again
+# (再次反映, 第三次来电, 多次向物业反映), that it reported it before (反映过), that it is still not fixed (仍未, 至今,
+# 还没修, 没人管), or, for a grid worker, that this is a re-inspection (复查, 跟进). Narrower than `_FOLLOWS_UP`:
+# 再次 or 又 alone (电梯再次停运, 又坏了) tells of a new breakdown as often as of an old one.
+_UNRESOLVED = re.compile(
+    "(?:再次|第[二三四五六七八九十几]次|多次)(?:向[^，。！？,.!?；;]{0,8})?(?:反映|来电|投诉|致电|写信|求助|打电话)"
+    "|反映过|投诉过|仍未|仍然没|依然没|依旧没|还是没|还没(?:修|解决|处理|人)|至今|迄今|一直没|没人管|没人理"
+    "|没下文|没有下文|复查|跟进"
+)
 SUGGESTION_FLOOR = 0.12  # rank_suggestions: an operator glances at a list, so it reaches lower than best_match
 CASE_SIGNATURE_SIZE = 128  # a case keeps more features than one report: its members word the problem differently
 
@@ -273,6 +287,7 @@ class Report(msgspec.Struct, frozen=True):
     at: datetime
     locality_level: str | None = None  # the gazetteer's level of `locality` (社区, 小区, 村, 道路, 地标)
     says_follow_up: bool = False  # its text says it follows an earlier report (`says_follow_up`)
+    says_unresolved: bool = False  # its text says a problem reported before is still there (`says_unresolved`)
 
 
 class CaseCandidate(msgspec.Struct, frozen=True):
@@ -346,12 +361,14 @@ def choose_case(
     weights: Weights = WEIGHTS,
     floor: float = ABSORB_REPORT_FLOOR,
     own: Sequence[CaseCandidate] = (),
+    quiet: Sequence[CaseCandidate] = (),
 ) -> tuple[Match | None, list[Match]]:
     """The case to join (None: a new problem) and the eligible matches scoring at least `floor` or `threshold`,
     whichever is lower, best first (`cases_to_absorb` reads them, and reads none below its own floor). The case is
     the best match that `joinable` allows, else the best one when the report is its problem's `second_report`, else
-    the one of `own` (open cases holding another report of the same resident) that the report `follow_up`s; for a
-    report that names no place, the resident's own case comes first.
+    the one of `own` (open cases holding another report of the same resident) that the report `follow_up`s, else the
+    case of `quiet` (open cases of the report's street gone quiet past `window`) that it `reopens`; for a report that
+    names no place, the resident's own case comes first.
 
     Every candidate is scored and sets the report's `background_bar`; only the cases `eligible` (by id) may be
     joined: the tracker keeps those whose first report the new one resembles too. Eligibility is asked only of
@@ -376,6 +393,8 @@ def choose_case(
         best = second_report(report, matches[0], candidates, bar=bar)
     if best is None and own and not placeless:
         best = follow_up(report, own, eligible, bar=bar, window=window, weights=weights)
+    if best is None and quiet and report.says_unresolved:
+        best = reopens(report, quiet, eligible, bar=bar, threshold=threshold, size_step=size_step, weights=weights)
     return best, [match for match in matches if match.score >= least]
 
 
@@ -451,6 +470,43 @@ def follow_up(
     return best
 
 
+def reopens(
+    report: Report,
+    quiet: Sequence[CaseCandidate],
+    eligible: Callable[[int], bool],
+    *,
+    bar: float = 0.0,
+    threshold: float = THRESHOLD,
+    size_step: float = SIZE_STEP,
+    weights: Weights = WEIGHTS,
+) -> Match | None:
+    """The case gone quiet (past the matching window after its last report, within its lifetime) that a report
+    saying its problem is still there (`says_unresolved`: 再次反映, 至今未解决, 复查) takes up again, if any.
+
+    A problem nobody fixes is reported again weeks apart: a building's heating all winter, a village's unpaid land
+    rent. Only a report that says so reaches such a case, and only one of its own 社区, 小区, 村 or landmark (not a
+    road: it runs for kilometres) and topic, naming no other facet or building, at the ordinary bar of the case's
+    size and the report's `background_bar`. A report that only says the problem happened again (电梯又停了, 再次困人)
+    may be a new breakdown after a repair, and opens a case of its own."""
+    best: Match | None = None
+    if not report.locality or report.topic is None or report.locality_level == ROAD_LEVEL:
+        return None
+    query = as_map(report.signature)
+    for case in quiet:
+        if case.topic != report.topic or not case.locality or case.locality_level == ROAD_LEVEL:
+            continue
+        if _core(case.locality) != _core(report.locality) or _is_village(case.locality) != _is_village(report.locality):
+            continue
+        if not names_nothing_else(report.signature, case.signature, weights):
+            continue
+        score = similarity_to(query, case.signature) * match_factor(report, case, weights)
+        if score < max(bar, join_threshold(case.size, threshold=threshold, size_step=size_step)):
+            continue
+        if (best is None or score > best.score) and eligible(case.id):
+            best = Match(case_id=case.id, score=score)
+    return best
+
+
 def needs_a_member(text: str, case_size: int) -> bool:
     """Whether a report of this text may join (or absorb) a case of this size only if it `resembles_a_member` at the
     case's `member_floor`. The callers exempt a resident's own case: their follow-up (`follow_up`) is told by their
@@ -480,6 +536,11 @@ def resembles_a_member(report: Signature, members: Iterable[Signature], *, floor
 def says_follow_up(text: str) -> bool:
     """Whether the text says it follows an earlier report of its problem (再次反映, 还是没人修, 上周反映的)."""
     return _FOLLOWS_UP.search(text) is not None
+
+
+def says_unresolved(text: str) -> bool:
+    """Whether the text says that a problem reported before is still there (`reopens`)."""
+    return _UNRESOLVED.search(text) is not None
 
 
 def names_nothing_else(report: Signature, case: Signature, weights: Weights = WEIGHTS) -> bool:
@@ -667,6 +728,13 @@ def building_factor(a: Signature, b: Signature, weights: Weights = WEIGHTS) -> f
     if a.buildings and b.buildings and not set(a.buildings).intersection(b.buildings):
         return weights.buildings_disagree
     return 1.0
+
+
+def same_place_names(name: str) -> list[str]:
+    """The names a locality may be written under with each kind's suffix or none (北街家园第三社区, 北街家园第三): those
+    `place_factor` finds the same, and more (a village's name with 社区), which it tells apart."""
+    core = _core(name)
+    return [core, *(core + suffix for suffix in _KIND_SUFFIXES)]
 
 
 def _has_kind(name: str) -> bool:

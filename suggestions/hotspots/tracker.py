@@ -45,7 +45,9 @@ from suggestions.hotspots.cases import (
     merge_signature,
     needs_a_member,
     resembles_a_member,
+    same_place_names,
     says_follow_up,
+    says_unresolved,
 )
 from suggestions.hotspots.similarity import Signature, signature, similarity
 from suggestions.privacy import public_lines
@@ -128,6 +130,20 @@ WHERE status = 'open' AND topic = $1 AND last_activity > $2 AND opened_at > $4
 ORDER BY last_activity DESC, id DESC
 LIMIT $3
 """
+
+# The open cases of the report's street, topic and locality (its names with each kind's suffix: `cases.reopens`
+# compares them) gone quiet past the matching window but opened within a case's lifetime, for a report that says its
+# problem is still there (`cases.reopens`), the latest first. The street's index reads its quiet weeks only.
+QUIET_CASES = """
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size, anchor_keys, anchor_weights
+FROM cases
+WHERE status = 'open' AND street = $1 AND last_activity <= $2 AND last_activity > $3 AND opened_at > $3
+  AND topic = $4 AND locality = ANY($5::text[])
+ORDER BY last_activity DESC, id DESC
+LIMIT $6
+"""
+QUIET_CASES_READ = 5
 
 # The open cases holding another report of the same resident, for `cases.follow_up`: the same phone on the web form
 # or to the hotline (a grid worker's reports of many problems may all carry the worker's own; one of the district's
@@ -624,11 +640,6 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
     if len(own_rows) > OWN_CASES_MAX:
         own_rows = []
     own = {row["id"]: candidate_from_row(row) for row in own_rows}
-    candidates = {row["id"]: candidate_from_row(row) for row in rows}
-    anchors = {
-        row["id"]: Signature(keys=list(row["anchor_keys"]), weights=list(row["anchor_weights"]))
-        for row in [*rows, *own_rows]
-    }
     report = Report(
         signature=item.signature,
         street=item.street,
@@ -637,7 +648,21 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
         at=item.received_at,
         locality_level=item.locality_level,
         says_follow_up=says_follow_up(item.text),
+        says_unresolved=says_unresolved(item.text),
     )
+    quiet_rows = (
+        await conn.fetch(
+            QUIET_CASES, item.street, since, born_after, item.topic, same_place_names(item.locality), QUIET_CASES_READ
+        )
+        if report.says_unresolved and item.street is not None and item.locality is not None
+        else []
+    )
+    quiet = {row["id"]: candidate_from_row(row) for row in quiet_rows}
+    candidates = {row["id"]: candidate_from_row(row) for row in rows}
+    anchors = {
+        row["id"]: Signature(keys=list(row["anchor_keys"]), weights=list(row["anchor_weights"]))
+        for row in [*rows, *own_rows, *quiet_rows]
+    }
     excluded: set[int] = set()  # cases a long letter matched only by their mean (`cases.needs_a_member`)
     best: Match | None = None
     matches: list[Match] = []
@@ -648,16 +673,17 @@ async def _place(conn: Any, item: Placed) -> tuple[int, bool, int]:
             lambda case_id: case_id not in excluded and similarity(item.signature, anchors[case_id]) >= ANCHOR_FLOOR,
             window=CASE_WINDOW,
             own=list(own.values()),
+            quiet=list(quiet.values()),
         )
         if best is None:
             break
-        chosen = candidates.get(best.case_id) or own[best.case_id]
+        chosen = candidates.get(best.case_id) or own.get(best.case_id) or quiet[best.case_id]
         if await _may_take(conn, item, chosen, own):
             break
         excluded.add(chosen.id)  # the next choice's matches leave it out too (`eligible`)
         best = None
     if best is not None:
-        joined = await _join(conn, item, candidates.get(best.case_id) or own[best.case_id], best.score)
+        joined = await _join(conn, item, chosen, best.score)
         # None: another worker closed the case in the meantime (absorbed it, or staff merged it away)
         if joined is not None:
             # Only a report that names its street may show two cases to be one: without a place, resemblance alone

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from ml.serving import Prediction
 from suggestions.classify.worker import shutdown, startup, sweep
 from suggestions.intake.schema import ItemIn
 from suggestions.intake.service import accept_item
 
-STREAM = Path(__file__).resolve().parents[1] / "data" / "duplicate_stream.jsonl"
+STREAMS = Path(__file__).resolve().parents[1] / "data"
 
 
 class StreamTopics:
@@ -31,16 +34,28 @@ class StreamTopics:
         ]
 
 
+# Each stream with the precision and recall the service must keep, places resolved from the text, nobody's phone.
+# The first: 0.934 / 0.910 (`duplicates_eval --resolve-places`, which knows the senders, replays it alike). Stream 23
+# runs for ten weeks, its problems reported again weeks apart: 0.973 / 0.419 (0.965 / 0.327 before a report saying its
+# problem is still there took up its quiet case, `cases.reopens`).
+@pytest.mark.parametrize(
+    ("stream", "least_precision", "least_recall"),
+    [("duplicate_stream.jsonl", 0.93, 0.89), ("duplicate_stream_23.jsonl", 0.95, 0.40)],
+)
 async def test_reworded_duplicates_are_grouped_with_high_precision(
-    pool: Any, gazetteer: Any, model: Any, settings: Any
+    pool: Any, gazetteer: Any, model: Any, settings: Any, stream: str, least_precision: float, least_recall: float
 ) -> None:
-    reports = [msgspec.json.decode(line) for line in STREAM.read_bytes().splitlines() if line.strip()]
+    reports = [msgspec.json.decode(line) for line in (STREAMS / stream).read_bytes().splitlines() if line.strip()]
+    # A stream dated ahead is moved back whole weeks, to end before now: intake refuses a time to come.
+    last = max(datetime.fromisoformat(r["at"]) for r in reports)
+    back = timedelta(weeks=max(0, math.ceil((last - datetime.now(UTC)) / timedelta(weeks=1))))
     cluster_of: dict[int, int | None] = {}
     async with pool.acquire() as conn:
         for report in reports:
-            item = msgspec.convert(
-                {"channel": report["channel"], "text": report["text"], "received_at": report["at"]}, ItemIn
-            )
+            at = (datetime.fromisoformat(report["at"]) - back).isoformat()
+            # A report a district's own system sent through the API comes in on the web channel.
+            channel = "web" if report["channel"] == "api" else report["channel"]
+            item = msgspec.convert({"channel": channel, "text": report["text"], "received_at": at}, ItemIn)
             accepted = await accept_item(conn, item, principal=None, gazetteer=gazetteer, area_code="010", history=True)
             cluster_of[accepted.item.id] = report["cluster"]
     # Imported history wakes no worker: the sweeper classifies it, oldest first, as after a lost queue.
@@ -70,7 +85,5 @@ async def test_reworded_duplicates_are_grouped_with_high_precision(
         predicted += same_case
         hits += same_cluster and same_case
     precision, recall = hits / predicted, hits / true_pairs
-    # Through the service, places resolved from the text: precision 0.958, recall 0.876, as `duplicates_eval
-    # --resolve-places` replays it in memory (with the stream's own place labels: 0.958 / 0.888).
-    assert precision >= 0.93, (precision, recall)
-    assert recall >= 0.84, (precision, recall)
+    assert precision >= least_precision, (precision, recall)
+    assert recall >= least_recall, (precision, recall)

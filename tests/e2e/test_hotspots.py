@@ -861,6 +861,37 @@ async def test_a_case_joined_by_a_report_naming_its_street_is_weighed_for_absorb
     assert (seen[0].street, seen[0].locality) == (row["street"], row["locality"]) == ("龙泽园街道", "龙跃苑二区")
 
 
+async def test_a_report_saying_its_problem_is_still_there_weeks_on_joins_its_quiet_case(conn: Any) -> None:
+    """A building's heating nobody fixes is reported again three weeks on: a report that says it is still not fixed
+    joins the case gone quiet; one that says only that it broke again opens a case of its own, and so does one past
+    the case's lifetime."""
+    from suggestions.hotspots import tracker
+
+    at = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    first = "来电人反映龙跃苑二区5号楼暖气一直不热，屋里只有十四度，家里有婴儿，希望供热单位上门看看。"
+    still = "来电人再次反映龙跃苑二区5号楼暖气不热，屋里只有十四度，供热单位至今未上门。"
+    again = "龙跃苑二区5号楼暖气又不热了，屋里只有十四度，希望供热单位上门看看。"
+    weeks = timedelta(days=21)
+
+    def placed(item_id: int, text: str, when: datetime, street: str = "龙泽园街道") -> Any:
+        return _placed(item_id, street, "龙跃苑二区", text, when)
+
+    async with conn.transaction():
+        opened, _, _ = await tracker._place(conn, placed(1, first, at))
+        joined, new, size = await tracker._place(conn, placed(2, still, at + weeks))
+        assert (joined, new, size) == (opened, False, 2)
+        # The same words, but broken again: maybe a new fault since a repair (the same estate's name in another
+        # street, so that the case above, active again, is not met).
+        elsewhere, _, _ = await tracker._place(conn, placed(3, first, at, "回龙观街道"))
+        other, new, _ = await tracker._place(conn, placed(4, again, at + weeks, "回龙观街道"))
+        assert new
+        assert other != elsewhere
+        late = at + tracker.CASE_LIFETIME + timedelta(days=1)
+        past, new, _ = await tracker._place(conn, placed(5, still, late))
+        assert new
+        assert past != opened
+
+
 async def test_a_case_keeps_the_facets_and_buildings_of_all_its_reports(conn: Any) -> None:
     from suggestions.hotspots import tracker
     from suggestions.hotspots.similarity import facet_keys

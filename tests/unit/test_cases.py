@@ -48,8 +48,11 @@ from suggestions.hotspots.cases import (
     needs_a_member,
     place_factor,
     rank_suggestions,
+    reopens,
     resembles_a_member,
+    same_place_names,
     says_follow_up,
+    says_unresolved,
     scored_matches,
     second_report,
 )
@@ -582,6 +585,66 @@ def test_a_late_follow_up_must_say_it_follows_an_earlier_report() -> None:
     assert not says_follow_up("物业上个月说停车费要涨，之前提交的车位申请也没批。")
     # A report placed out of order (an import) before the case's last report needs no words of a follow-up.
     assert follow_up(later(colder, -21), [own], lambda _: True) is not None
+
+
+STILL_COLD = "来电人再次反映华龙苑中里社区8号楼暖气不热，室内只有十四度，供热单位至今未上门排查。"
+
+
+def test_a_report_saying_its_problem_is_still_there_takes_up_its_quiet_case() -> None:
+    def anyone(_: int) -> bool:
+        return True
+
+    def weeks_on(text: str, locality: str | None = "华龙苑中里社区", **changes: object) -> Report:
+        sent = msgspec.structs.replace(report(text, locality), at=NOW + timedelta(days=20))
+        return msgspec.structs.replace(sent, says_unresolved=says_unresolved(text), **changes)
+
+    quiet = case(2, HEATING)  # its last report 20 days before: past the window, closed to ordinary matching
+    assert choose_case(weeks_on(STILL_COLD), [quiet], anyone, window=timedelta(days=7))[0] is None
+    taken, _ = choose_case(weeks_on(STILL_COLD), [], anyone, quiet=[quiet])
+    assert taken is not None
+    assert taken.case_id == 2
+    assert taken.score >= join_threshold(1)
+    # Only a report that says so: one of the same words that does not opens a case of its own.
+    again = "华龙苑中里社区8号楼暖气又不热了，室内只有十四度，要求供热单位上门排查。"  # 又: maybe a new fault
+    assert not says_unresolved(again)
+    assert choose_case(weeks_on(again), [], anyone, quiet=[quiet])[0] is None
+    # Its own estate and topic, nothing else named, its first report resembled, the ordinary bar.
+    assert reopens(weeks_on(STILL_COLD, "蓝天园社区"), [quiet], anyone) is None
+    assert reopens(weeks_on(STILL_COLD, None), [quiet], anyone) is None  # the street only: which estate?
+    assert reopens(weeks_on(STILL_COLD, topic="环境保护"), [quiet], anyone) is None
+    assert reopens(weeks_on(STILL_COLD.replace("8号楼", "9号楼")), [quiet], anyone) is None
+    assert reopens(weeks_on(STILL_COLD), [quiet], lambda _: False) is None
+    assert reopens(weeks_on(STILL_COLD), [quiet], anyone, bar=0.99) is None  # `background_bar`
+    assert reopens(weeks_on("来电人再次反映华龙苑中里社区办居住证的事至今没人答复。"), [quiet], anyone) is None
+    road = msgspec.structs.replace(quiet, locality="回龙观西大街", locality_level="道路")
+    assert reopens(weeks_on(STILL_COLD, "回龙观西大街", locality_level="道路"), [road], anyone) is None
+    # The estate named without its suffix is the same estate.
+    assert reopens(weeks_on(STILL_COLD, "华龙苑中里"), [quiet], anyone) is not None
+    assert "华龙苑中里社区" in same_place_names("华龙苑中里")
+    assert "华龙苑中里" in same_place_names("华龙苑中里社区")
+
+
+def test_what_says_a_problem_is_still_there() -> None:
+    for text in (
+        "来电人再次反映小区暖气不热",
+        "这是我第二次写信",
+        "一月份已多次向热线和物业反映",
+        "之前反映过，到现在也没人来",
+        "问题至今未解决",
+        "路灯仍未修复",
+        "还没修好",
+        "网格员复查：室温仍偏低",
+        "网格员跟进该楼供暖问题",
+    ):
+        assert says_unresolved(text), text
+    for text in (
+        "电梯今天再次停在楼层中间",  # happened again: maybe a new breakdown after a repair
+        "电梯又坏了",
+        "希望供水站再次检查管网",
+        "上次整改后好了，这周又没人拉垃圾",
+        "工地晚上十一点仍在施工",
+    ):
+        assert not says_unresolved(text), text
 
 
 def test_a_long_letter_must_resemble_one_of_the_cases_reports_not_only_their_mean() -> None:
