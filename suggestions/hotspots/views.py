@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from suggestions.cursors import decode_cursor, encode_cursor
 from suggestions.errors import InvalidInput
-from suggestions.hotspots.cases import rank_suggestions
+from suggestions.hotspots.cases import rank_suggestions, same_place_names, says_unresolved
 from suggestions.hotspots.places import Gazetteer
 from suggestions.hotspots.similarity import signature
 from suggestions.hotspots.tracker import (
@@ -21,6 +21,7 @@ from suggestions.hotspots.tracker import (
     CASE_WINDOW,
     DISTRICT_ZONE,
     OWN_CASES_MAX,
+    QUIET_CASES_READ,
     RESIDENT_REPORTS,
     candidate_from_row,
 )
@@ -162,6 +163,18 @@ FROM cases
 WHERE status = 'open' AND last_activity > $2 AND opened_at > $4 AND ($1::text IS NULL OR street = $1 OR street IS NULL)
 ORDER BY last_activity DESC
 LIMIT $3
+"""
+
+# The cases of the call's street and locality, any topic, gone quiet past the window within their lifetime, for a
+# call that says its problem is still there: those the tracker may add it to (`tracker.QUIET_CASES`).
+QUIET_SUGGESTIONS = """
+SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
+       signature_facets, signature_buildings, size, summary
+FROM cases
+WHERE status = 'open' AND street = $1 AND last_activity <= $2 AND last_activity > $3 AND opened_at > $3
+  AND locality = ANY($4::text[])
+ORDER BY last_activity DESC, id DESC
+LIMIT $5
 """
 
 # The open cases of the caller's own reports (web form or hotline, not the grid): the phone's latest reports by id, the
@@ -353,8 +366,14 @@ async def suggest_cases(
     theirs are recorded as read by `caller.reader`."""
     where = gazetteer.resolve(text, place)
     now = datetime.now(UTC)
-    # The cases the tracker would still add a report to: active within the window, opened within their lifetime.
+    # The cases the tracker would still add a report to: active within the window, opened within their lifetime; and,
+    # for a call that says its problem is still there (再次反映, 至今没修), the place's cases gone quiet since.
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES, now - CASE_LIFETIME)
+    if where.street and where.locality and says_unresolved(text):
+        names = same_place_names(where.locality)
+        rows += await conn.fetch(
+            QUIET_SUGGESTIONS, where.street, now - CASE_WINDOW, now - CASE_LIFETIME, names, QUIET_CASES_READ
+        )
     own_rows = (
         await conn.fetch(
             CALLER_CASES, phone_line(caller.phone), now - CASE_LIFETIME, OWN_CASES_MAX + 1, RESIDENT_REPORTS

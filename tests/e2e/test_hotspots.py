@@ -305,6 +305,32 @@ async def test_operators_are_shown_the_open_case_while_typing(
     assert (await client.post("/api/v1/cases/suggest", json=unrelated, headers=operator)).json()["cases"] == []
 
 
+async def test_operators_are_shown_a_case_gone_quiet_when_the_caller_says_it_is_still_not_fixed(
+    client: Any, drain: Any, model: Any, operator: dict[str, str], pool: Any
+) -> None:
+    """Three weeks on, a caller whose estate's lift is still broken is offered the case that went quiet, as the tracker
+    would add the call to it (`cases.reopens`); a caller who says only that it broke again is not."""
+    for channel, text in LIFT[:2]:
+        await post(client, channel, text, operator)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    quiet = await pool.fetchval("SELECT id FROM cases WHERE size = 2")
+    await pool.execute(
+        "UPDATE cases SET opened_at = now() - interval '24 days', last_activity = now() - interval '21 days'"
+        " WHERE id = $1",
+        quiet,
+    )
+
+    async def offered(text: str) -> list[int]:
+        typed = {"text": text, "place": ""}
+        response = await client.post("/api/v1/cases/suggest", json=typed, headers=operator)
+        assert response.status_code == 200, response.text
+        return [c["case_id"] for c in response.json()["cases"]]
+
+    assert quiet in await offered("来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人下不了楼")
+    assert quiet not in await offered("龙跃苑二区5号楼电梯又坏了，老人下不了楼")
+    assert quiet not in await offered("来电人再次反映蓝天园5号楼电梯至今没修好")  # another estate
+
+
 async def test_a_callers_own_open_cases_are_suggested_first(
     client: Any, drain: Any, model: Any, operator: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
