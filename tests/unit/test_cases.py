@@ -635,6 +635,9 @@ def test_what_says_a_problem_is_still_there() -> None:
         "还没修好",
         "网格员复查：室温仍偏低",
         "网格员跟进该楼供暖问题",
+        "复查：垃圾站已冲洗，异味仍较重",  # a grid worker's re-inspection, headed so
+        "复查东区工地欠薪情况：已垫付一半",
+        "7号楼噪音纠纷跟进：双方已签调解协议",
     ):
         assert says_unresolved(text), text
     for text in (
@@ -643,8 +646,32 @@ def test_what_says_a_problem_is_still_there() -> None:
         "希望供水站再次检查管网",
         "上次整改后好了，这周又没人拉垃圾",
         "工地晚上十一点仍在施工",
+        # A first report: a check-up at the hospital or the dentist's, an inspection to come, a desk asked to see to it.
+        "电梯停了两天，老人下不了楼去医院复查",
+        "种植牙后一直疼，诊所不给复查",
+        "楼道私拉电线，已督促整改，下周复查",
+        "楼道堆放杂物，已告知物业跟进",
+        "请相关部门跟进处理",
     ):
         assert not says_unresolved(text), text
+
+
+def test_a_new_breakdown_reported_with_a_hospital_check_up_opens_a_case_of_its_own() -> None:
+    """A lift broken again weeks after its case went quiet may be a new fault after a repair: a resident who says
+    they cannot get to their check-up (复查) at the hospital, or asks the management to see to it (跟进), does not
+    say that the old fault is still there."""
+    lift = "来电人反映，华龙苑中里社区8号楼2单元电梯停运，老人住在高层下不了楼，要求物业尽快维修。"
+    quiet = case(2, lift)  # its last report 20 days before the new one
+
+    def weeks_on(text: str) -> Report:
+        sent = msgspec.structs.replace(report(text), at=NOW + timedelta(days=20))
+        return msgspec.structs.replace(sent, says_unresolved=says_unresolved(text))
+
+    again = "华龙苑中里社区8号楼2单元电梯又停运了，老人住在高层下不了楼{}，要求物业尽快维修。"
+    for words in ("，没法去医院复查", "，请物业跟进处理"):
+        assert choose_case(weeks_on(again.format(words)), [], lambda _: True, quiet=[quiet])[0] is None, words
+    still = "来电人再次反映华龙苑中里社区8号楼2单元电梯停运，老人住在高层下不了楼，要求物业尽快维修。"
+    assert choose_case(weeks_on(still), [], lambda _: True, quiet=[quiet])[0] is not None
 
 
 def test_a_long_letter_must_resemble_one_of_the_cases_reports_not_only_their_mean() -> None:
