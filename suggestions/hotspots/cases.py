@@ -246,11 +246,12 @@ _FOLLOWS_UP = re.compile(
 # 还没修, 没人管), or, for a grid worker, that this is a re-inspection (复查：, 网格员跟进 at its head). Narrower than
 # `_FOLLOWS_UP`: 再次 or 又 alone (电梯再次停运, 又坏了) tells of a new breakdown as often as of an old one. 复查 and
 # 跟进 elsewhere in a text are as often a first report's: a check-up at the hospital (下不了楼去医院复查), an inspection
-# to come (已督促整改，下周复查), a desk asked to see to it (告知物业跟进).
+# to come (已督促整改，下周复查), a desk asked to see to it (告知物业跟进). A phone nobody answers (电话一直没人接) is
+# said of a new question (when a vaccine comes) as often as of an old problem.
 _UNRESOLVED = re.compile(
     "(?:再次|第[二三四五六七八九十几]次|多次)(?:向[^，。！？,.!?；;]{0,8})?(?:反映|来电|投诉|致电|写信|求助|打电话)"
-    "|反映过|投诉过|仍未|仍然没|依然没|依旧没|还是没|还没(?:修|解决|处理|人)|至今|迄今|一直没|没人管|没人理"
-    "|没下文|没有下文|(?:^|网格员)(?:复查|跟进)|(?:复查|跟进)[：:]"
+    "|反映过|投诉过|仍未|仍然没|依然没|依旧没|还是没|还没(?:修|解决|处理|人(?!接))|至今|迄今|一直没(?!人接)|没人管"
+    "|没人理|没下文|没有下文|(?:^|网格员)(?:复查|跟进)|(?:复查|跟进)[：:]"
 )
 SUGGESTION_FLOOR = 0.12  # rank_suggestions: an operator glances at a list, so it reaches lower than best_match
 CASE_SIGNATURE_SIZE = 128  # a case keeps more features than one report: its members word the problem differently

@@ -638,6 +638,8 @@ def test_what_says_a_problem_is_still_there() -> None:
         "复查：垃圾站已冲洗，异味仍较重",  # a grid worker's re-inspection, headed so
         "复查东区工地欠薪情况：已垫付一半",
         "7号楼噪音纠纷跟进：双方已签调解协议",
+        "暖气一直没热过",
+        "还没人来修",
     ):
         assert says_unresolved(text), text
     for text in (
@@ -652,6 +654,9 @@ def test_what_says_a_problem_is_still_there() -> None:
         "楼道私拉电线，已督促整改，下周复查",
         "楼道堆放杂物，已告知物业跟进",
         "请相关部门跟进处理",
+        # A phone nobody answers: a new question (a vaccine) as often as an old problem.
+        "卫生站能打带状疱疹疫苗吗？打电话一直没人接",
+        "物业电话打了三次还没人接",
     ):
         assert not says_unresolved(text), text
 
