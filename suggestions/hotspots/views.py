@@ -21,7 +21,6 @@ from suggestions.hotspots.tracker import (
     CASE_WINDOW,
     DISTRICT_ZONE,
     OWN_CASES_MAX,
-    QUIET_CASES_READ,
     RESIDENT_REPORTS,
     candidate_from_row,
 )
@@ -166,7 +165,10 @@ LIMIT $3
 """
 
 # The cases of the call's street and locality, any topic, gone quiet past the window within their lifetime, for a
-# call that says its problem is still there: those the tracker may add it to (`tracker.QUIET_CASES`).
+# call that says its problem is still there: those the tracker may add it to (`tracker.QUIET_CASES`). The tracker reads
+# the latest few of the report's topic; the call has none yet, and an estate's latest few of every topic (its
+# parking, its noise, its lights, each a case of its own) would hide the one it is about: they are read as many as the
+# open cases are (CANDIDATES), and the words so far rank them.
 QUIET_SUGGESTIONS = """
 SELECT id, street, locality, locality_level, topic, last_activity, signature_keys, signature_weights,
        signature_facets, signature_buildings, size, summary
@@ -372,7 +374,7 @@ async def suggest_cases(
     if where.street and where.locality and says_unresolved(text):
         names = same_place_names(where.locality)
         rows += await conn.fetch(
-            QUIET_SUGGESTIONS, where.street, now - CASE_WINDOW, now - CASE_LIFETIME, names, QUIET_CASES_READ
+            QUIET_SUGGESTIONS, where.street, now - CASE_WINDOW, now - CASE_LIFETIME, names, CANDIDATES
         )
     own_rows = (
         await conn.fetch(

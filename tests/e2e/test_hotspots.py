@@ -305,30 +305,75 @@ async def test_operators_are_shown_the_open_case_while_typing(
     assert (await client.post("/api/v1/cases/suggest", json=unrelated, headers=operator)).json()["cases"] == []
 
 
+async def quiet_lift_case(client: Any, drain: Any, model: Any, operator: dict[str, str], pool: Any) -> Any:
+    """The lift's case of two reports, its last three weeks ago: gone quiet."""
+    for channel, text in LIFT[:2]:
+        await post(client, channel, text, operator)
+    await drain(model=FixedTopic(model, "城乡建设"))
+    quiet = await pool.fetchrow("SELECT id, street, locality, locality_level FROM cases WHERE size = 2")
+    await pool.execute(
+        "UPDATE cases SET opened_at = now() - interval '24 days', last_activity = now() - interval '21 days'"
+        " WHERE id = $1",
+        quiet["id"],
+    )
+    return quiet
+
+
+async def offered(client: Any, operator: dict[str, str], text: str) -> list[int]:
+    """The cases suggested to an operator who has typed `text`."""
+    typed = {"text": text, "place": ""}
+    response = await client.post("/api/v1/cases/suggest", json=typed, headers=operator)
+    assert response.status_code == 200, response.text
+    return [c["case_id"] for c in response.json()["cases"]]
+
+
 async def test_operators_are_shown_a_case_gone_quiet_when_the_caller_says_it_is_still_not_fixed(
     client: Any, drain: Any, model: Any, operator: dict[str, str], pool: Any
 ) -> None:
     """Three weeks on, a caller whose estate's lift is still broken is offered the case that went quiet, as the tracker
     would add the call to it (`cases.reopens`); a caller who says only that it broke again is not."""
-    for channel, text in LIFT[:2]:
-        await post(client, channel, text, operator)
-    await drain(model=FixedTopic(model, "城乡建设"))
-    quiet = await pool.fetchval("SELECT id FROM cases WHERE size = 2")
-    await pool.execute(
-        "UPDATE cases SET opened_at = now() - interval '24 days', last_activity = now() - interval '21 days'"
-        " WHERE id = $1",
-        quiet,
+    quiet = (await quiet_lift_case(client, drain, model, operator, pool))["id"]
+
+    assert quiet in await offered(client, operator, "来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人下不了楼")
+    assert quiet not in await offered(client, operator, "龙跃苑二区5号楼电梯又坏了，老人下不了楼")
+    assert quiet not in await offered(client, operator, "来电人再次反映蓝天园5号楼电梯至今没修好")  # another estate
+
+
+async def test_a_quiet_case_is_offered_though_the_estate_has_more_cases_gone_quiet_since(
+    client: Any, drain: Any, model: Any, operator: dict[str, str], pool: Any
+) -> None:
+    """The tracker reads an estate's quiet cases of the call's topic; the suggestions, not knowing the topic yet,
+    read those of every topic: a busy estate's latest few, of other problems, do not hide the one the call is
+    about."""
+    from suggestions.hotspots import tracker
+    from suggestions.hotspots.similarity import signature
+
+    lift = await quiet_lift_case(client, drain, model, operator, pool)
+    others = (
+        "龙跃苑二区东门外共享单车堆满人行道",
+        "龙跃苑二区南侧餐馆油烟直排居民窗户",
+        "龙跃苑二区12号楼楼道声控灯不亮",
+        "龙跃苑二区物业费收支明细不公示",
+        "龙跃苑二区西侧工地夜间施工噪音扰民",
+        "龙跃苑二区北门垃圾桶满溢无人清运",
     )
-
-    async def offered(text: str) -> list[int]:
-        typed = {"text": text, "place": ""}
-        response = await client.post("/api/v1/cases/suggest", json=typed, headers=operator)
-        assert response.status_code == 200, response.text
-        return [c["case_id"] for c in response.json()["cases"]]
-
-    assert quiet in await offered("来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人下不了楼")
-    assert quiet not in await offered("龙跃苑二区5号楼电梯又坏了，老人下不了楼")
-    assert quiet not in await offered("来电人再次反映蓝天园5号楼电梯至今没修好")  # another estate
+    for days, text in enumerate(others, start=8):  # each gone quiet since the lift's case did
+        sig = signature(text, places=(lift["street"], lift["locality"]))
+        await pool.execute(
+            tracker.OPEN_CASE,
+            lift["street"],
+            lift["locality"],
+            "城乡建设",
+            datetime.now(UTC) - timedelta(days=days),
+            0,
+            sig.keys,
+            sig.weights,
+            text,
+            sig.facets,
+            sig.buildings,
+            lift["locality_level"],
+        )
+    assert lift["id"] in await offered(client, operator, "来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人下不了楼")
 
 
 async def test_a_callers_own_open_cases_are_suggested_first(
