@@ -11,7 +11,7 @@ from msgspec import Meta
 from suggestions.cursors import decode_cursor, encode_cursor
 from suggestions.errors import InvalidInput
 from suggestions.hotspots.cases import rank_suggestions, same_place_names, says_unresolved
-from suggestions.hotspots.places import Gazetteer
+from suggestions.hotspots.places import ROAD_LEVEL, Gazetteer
 from suggestions.hotspots.similarity import signature
 from suggestions.hotspots.tracker import (
     AREA_WINDOW,
@@ -369,9 +369,10 @@ async def suggest_cases(
     where = gazetteer.resolve(text, place)
     now = datetime.now(UTC)
     # The cases the tracker would still add a report to: active within the window, opened within their lifetime; and,
-    # for a call that says its problem is still there (再次反映, 至今没修), the place's cases gone quiet since.
+    # for a call that says its problem is still there (再次反映, 至今没修), the place's cases gone quiet since: an
+    # estate's, a village's, a landmark's, not a road's, which runs for kilometres (`cases.reopens`).
     rows = await conn.fetch(SUGGESTION_CANDIDATES, where.street, now - CASE_WINDOW, CANDIDATES, now - CASE_LIFETIME)
-    if where.street and where.locality and says_unresolved(text):
+    if where.street and where.locality and where.locality_level != ROAD_LEVEL and says_unresolved(text):
         names = same_place_names(where.locality)
         rows += await conn.fetch(
             QUIET_SUGGESTIONS, where.street, now - CASE_WINDOW, now - CASE_LIFETIME, names, CANDIDATES

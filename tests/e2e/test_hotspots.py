@@ -376,6 +376,34 @@ async def test_a_quiet_case_is_offered_though_the_estate_has_more_cases_gone_qui
     assert lift["id"] in await offered(client, operator, "来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人下不了楼")
 
 
+async def test_a_roads_case_gone_quiet_is_not_offered(operator: dict[str, str], client: Any, pool: Any) -> None:
+    """A road runs for kilometres: the tracker adds no report to a road's case gone quiet (`cases.reopens`), and the
+    suggestions do not offer it either; while open to any report, it is offered as ever."""
+    from suggestions.hotspots import tracker
+    from suggestions.hotspots.similarity import signature
+
+    text = "回龙观西大街龙泽地铁站南侧路灯不亮，晚上过马路看不清车。"
+    sig = signature(text, places=("龙泽园街道", "回龙观西大街"))
+    road = await pool.fetchval(
+        tracker.OPEN_CASE,
+        "龙泽园街道",
+        "回龙观西大街",
+        "城乡建设",
+        datetime.now(UTC) - timedelta(days=21),
+        0,
+        sig.keys,
+        sig.weights,
+        text,
+        sig.facets,
+        sig.buildings,
+        "道路",
+    )
+    still = "来电人再次反映回龙观西大街龙泽地铁站南侧路灯至今不亮，晚上过马路看不清车"
+    assert road not in await offered(client, operator, still)
+    await pool.execute("UPDATE cases SET last_activity = now() - interval '1 day' WHERE id = $1", road)
+    assert road in await offered(client, operator, still)
+
+
 async def test_a_callers_own_open_cases_are_suggested_first(
     client: Any, drain: Any, model: Any, operator: dict[str, str], grid_worker: dict[str, str]
 ) -> None:
