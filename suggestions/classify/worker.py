@@ -25,7 +25,7 @@ from suggestions import queue
 from suggestions.classify import store
 from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
-from suggestions.db import CONNECT_TIMEOUT_SECONDS, connection, create_pool, rerun_after_schema_change
+from suggestions.db import CONNECT_TIMEOUT_SECONDS, connection, create_pool, rerun_after_schema_change, session
 from suggestions.hotspots.tracker import record_public_lines, refit_prior, review_hotspots
 from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
 from suggestions.privacy import public_phones
@@ -309,6 +309,15 @@ async def _claim_and_run(conn: Any, job: str, settings: Settings, stopped: Stopp
     return due
 
 
+# The statement of the session (its process number $1, begun at $2, as `db.Session` names it) cancelled: a number names
+# a session on its server alone, and the connection asking may have reached another server (a URL naming two hosts, a
+# proxy that moved), whose session of that number is someone else's.
+CANCEL_SESSION = """
+SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+WHERE pid = $1 AND (backend_start = $2 OR $2::timestamptz IS NULL)
+"""
+
+
 async def _cancel_on_server(settings: Settings, conn: Any) -> None:
     """Cancel the statement in hand on the connection, which is closed next (`db.connection`). asyncpg sends a cancel
     request of its own for a statement given up, but from a task that closing the connection drops before it has run;
@@ -318,12 +327,12 @@ async def _cancel_on_server(settings: Settings, conn: Any) -> None:
     for."""
     if conn.is_closed():  # lost: its session, and the statement, ended with it
         return
-    pid = conn.get_server_pid()
+    in_hand = session(conn)
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
             side = await asyncpg.connect(settings.database_url, server_settings={"application_name": "suggestions"})
             try:
-                await side.fetchval("SELECT pg_cancel_backend($1)", pid)
+                await side.fetch(CANCEL_SESSION, in_hand.pid, in_hand.started)
             finally:
                 side.terminate()
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -202,3 +202,33 @@ async def test_sigterm_does_not_wait_for_a_retention_batch_held_up_by_a_lock(
         "SELECT i.anonymised_at, c.phone FROM items i JOIN contacts c ON c.item_id = i.id WHERE i.id = $1", old
     )
     assert (row["anonymised_at"], row["phone"]) == (None, "13812345678")
+
+
+async def test_a_statement_given_up_is_cancelled_in_its_own_session_only(settings: Settings) -> None:
+    """A process number names a session on its server alone, and only while the session lasts: the connection a
+    stopping worker cancels on may reach another server (a URL naming two hosts, a proxy that moved after a failover),
+    whose session of that number is someone else's, at work on its own statement, which goes on."""
+    from datetime import UTC, datetime
+
+    from suggestions.classify.worker import _cancel_on_server
+
+    someone = await asyncpg.connect(settings.database_url)
+    try:
+        statement = asyncio.ensure_future(someone.fetchval("SELECT 1 FROM pg_sleep(1)"))
+        await asyncio.sleep(0.2)
+
+        class Elsewhere:
+            """A connection to another server whose session has the same number, begun at another time."""
+
+            session_started = datetime(2020, 1, 1, tzinfo=UTC)
+
+            def is_closed(self) -> bool:
+                return False
+
+            def get_server_pid(self) -> int:
+                return int(someone.get_server_pid())
+
+        await _cancel_on_server(settings, Elsewhere())
+        assert await statement == 1
+    finally:
+        await someone.close()
