@@ -175,7 +175,8 @@ def replay(stream: Sequence[StreamReport], signatures: dict[int, Signature], mat
             says_follow_up=says_follow_up(item.text),
             says_unresolved=cases.says_unresolved(item.text),
         )
-        for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity > WINDOW]:
+        # As the tracker's CANDIDATE_CASES: a case whose last report is the window or more before is quiet.
+        for case_id in [c.id for c in open_cases.values() if item.at - c.last_activity >= WINDOW]:
             del open_cases[case_id]
         # As the tracker's CANDIDATE_CASES: a case takes reports for CASE_LIFETIME after it opened.
         compared = [
