@@ -143,7 +143,9 @@ WHERE status = 'open' AND street = $1 AND last_activity <= $2 AND last_activity 
 ORDER BY last_activity DESC, id DESC
 LIMIT $6
 """
-QUIET_CASES_READ = 5
+# An estate's quiet cases of one topic within a case's lifetime: a busy estate's 城乡建设 holds its lift, heating, water
+# and lights, each a case of its own; the report's own must not fall out of those read.
+QUIET_CASES_READ = 20
 
 # The open cases holding another report of the same resident, for `cases.follow_up`: the same phone on the web form
 # or to the hotline (a grid worker's reports of many problems may all carry the worker's own; one of the district's
