@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from suggestions import cursors
+from suggestions.hotspots.tracker import CASE_WINDOW
 from suggestions.hotspots.views import explain
 from suggestions.intake.schema import Channel, Kind, RowId, Status
 from suggestions.triage.ratings import RATING_TEXT, withdrawn_meanwhile
@@ -20,8 +21,8 @@ UNASSESSED_RISK = 2
 
 
 class Reason(msgspec.Struct, frozen=True):
-    # risk | unclassified | classification_failed | dissatisfied | reply_withdrawn | hotspot | resident_comment |
-    # needs_review | waiting
+    # risk | unclassified | classification_failed | dissatisfied | reply_withdrawn | hotspot | reported_again |
+    # resident_comment | needs_review | waiting
     code: str
     message: str
 
@@ -113,6 +114,11 @@ SELECT i.id, i.tracking_code, i.priority, i.risk_level, i.topic, i.place, i.stre
        ) WHEN i.reopened_at IS NOT NULL THEN (
            SELECT r.comment FROM ratings r WHERE r.item_id = i.id AND r.reopened ORDER BY r.closed_at DESC LIMIT 1
        ) END AS resident_said,
+       -- When the case's report before this one came (the latest other member received before it, ties by id),
+       -- read from the case as it is now, staff's merges and splits included (`reported_again`): from items_case.
+       (SELECT p.received_at FROM items p
+        WHERE p.case_id = i.case_id AND (p.received_at, p.id) < (i.received_at, i.id)
+        ORDER BY p.received_at DESC, p.id DESC LIMIT 1) AS case_previous_at,
        h.kind AS hotspot_kind, h.street AS hotspot_street, h.topic AS hotspot_topic, h.why AS hotspot_why,
        h.case_id AS hotspot_case_id, i.rank_xid::text::bigint AS rank_xid,
        greatest(i.rank_xid, i.status_xid)::text::bigint AS moved_in_xid,
@@ -254,6 +260,12 @@ def reasons_for(row: Any, now: datetime) -> list[Reason]:
         # An emergency ranks first already: the hotspot names why it matters, not a lift it did not get.
         lifted = "，提前一档" if row["risk_level"] != max(RISK_NAMES) else ""
         reasons.append(Reason("hotspot", f"属于热点{lifted}：{why}"))
+    previous = row["case_previous_at"]
+    if previous is not None and row["received_at"] - previous > CASE_WINDOW:
+        # The case had gone quiet and the problem came back unresolved (a report saying so joins its quiet case,
+        # `tracker._place`, as a caller's follow-up does): a dispute festering. A reason only: it ranks as it did.
+        days = (row["received_at"] - previous).days
+        reasons.append(Reason("reported_again", f"同一问题 {days} 天前已有反映（案件 {row['case_id']}），现再次反映"))
     if row["status"] == "closed" and row["resident_said"]:
         # Words with a rating that kept the reply (a next lamp out too): no rework, but the desk should read them.
         rated = RATING_TEXT.get(row["satisfaction"], "")

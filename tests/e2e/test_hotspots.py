@@ -991,6 +991,55 @@ async def test_a_report_saying_its_problem_is_still_there_weeks_on_joins_its_qui
         assert past != opened
 
 
+async def test_the_feed_says_a_problem_is_reported_again_weeks_after_its_case_went_quiet(
+    client: Any, drain: Any, model: Any, staff: dict[str, str], operator: dict[str, str], pool: Any
+) -> None:
+    """A lift reported twice in two days and again three weeks on, still broken: staff see that the problem came back
+    unresolved, and how long its case was quiet; its first reports say nothing of it."""
+    start = datetime.now(UTC) - timedelta(days=25)
+    calls = [
+        (timedelta(0), LIFT[1][1]),
+        (timedelta(days=2), LIFT[4][1]),
+        (
+            timedelta(days=22, hours=3),
+            "来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人还是下不了楼，物业一直说等配件。",
+        ),
+    ]
+    ids = []
+    for after, text in calls:  # one at a time: each report joins the case its predecessors made
+        ids.append(await post(client, "hotline", text, operator, received_at=(start + after).isoformat()))
+        await drain(model=FixedTopic(model, "城乡建设"))
+    first, soon, again = ids
+
+    async def feed() -> dict[int, Any]:
+        response = await client.get("/api/v1/triage", headers=staff)
+        assert response.status_code == 200, response.text
+        return {e["id"]: e for e in response.json()["items"]}
+
+    entries = await feed()
+    case_id = entries[first]["case_id"]
+    assert case_id is not None
+    assert entries[soon]["case_id"] == entries[again]["case_id"] == case_id
+    reasons = {r["code"]: r["message"] for r in entries[again]["reasons"]}
+    assert "reported_again" in reasons, entries[again]["reasons"]
+    assert "20 天前" in reasons["reported_again"], reasons["reported_again"]
+    assert f"案件 {case_id}" in reasons["reported_again"], reasons["reported_again"]
+    for earlier in (first, soon):  # the case's first report, and one two days after it
+        assert "reported_again" not in {r["code"] for r in entries[earlier]["reasons"]}
+    # The reason reads the case as it is now: split from the case, the report is the first of its own.
+    other = await pool.fetchval(
+        "INSERT INTO cases (opened_at, last_activity, size) SELECT received_at, received_at, 1 FROM items"
+        " WHERE id = $1 RETURNING id",
+        again,
+    )
+    await pool.execute("UPDATE items SET case_id = $1 WHERE id = $2", other, again)
+    assert "reported_again" not in {r["code"] for r in (await feed())[again]["reasons"]}
+    # Joined by the report two days after the first, its case names the gap from that one.
+    await pool.execute("UPDATE items SET case_id = $1 WHERE id = $2", other, soon)
+    [message] = [r["message"] for r in (await feed())[again]["reasons"] if r["code"] == "reported_again"]
+    assert f"20 天前已有反映（案件 {other}）" in message, message
+
+
 async def test_a_case_keeps_the_facets_and_buildings_of_all_its_reports(conn: Any) -> None:
     from suggestions.hotspots import tracker
     from suggestions.hotspots.similarity import facet_keys

@@ -1,5 +1,5 @@
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,6 +22,8 @@ def feed_row(**changes: object) -> dict[str, object]:
         "reply_withdrawn_at": None,
         "resident_said": None,
         "satisfaction": None,
+        "case_id": None,
+        "case_previous_at": None,
     }
     return {**row, **changes}
 
@@ -154,3 +156,15 @@ def test_a_reply_withdrawn_after_a_sending_back_reads_as_withdrawn_and_waits_sin
     assert reasons_for(only, NOW)[-1].message.startswith("撤回答复后已等待 1 小时 0 分")
     # Closed again, it waits for nothing, and nothing is said of the withdrawal.
     assert [r.code for r in reasons_for({**row, "status": "closed", "resident_said": None}, NOW)] == ["risk"]
+
+
+def test_a_report_weeks_after_its_cases_previous_one_says_it_came_back_and_ranks_as_before() -> None:
+    """Past the case window only: a case's reports days apart are one problem still being reported."""
+    arrived = datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+    row = feed_row(case_id=41, case_previous_at=arrived - timedelta(days=20, hours=5))
+    assert reasons_for(row, NOW)[1] == Reason("reported_again", "同一问题 20 天前已有反映（案件 41），现再次反映")
+    assert [r.code for r in reasons_for(row, NOW)] == ["risk", "reported_again", "waiting"]
+    at_the_window = feed_row(case_id=41, case_previous_at=arrived - timedelta(days=7))
+    assert "reported_again" not in [r.code for r in reasons_for(at_the_window, NOW)]
+    just_past = feed_row(case_id=41, case_previous_at=arrived - timedelta(days=7, minutes=1))
+    assert "同一问题 7 天前" in reasons_for(just_past, NOW)[1].message
