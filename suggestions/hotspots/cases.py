@@ -416,11 +416,7 @@ def second_report(report: Report, top: Match, candidates: Sequence[CaseCandidate
     case = next(c for c in candidates if c.id == top.case_id)
     if case.size > 2 or (case.size == 2 and top.score < THIRD_REPORT_THRESHOLD):
         return None
-    if case.topic != report.topic or not case.locality:
-        return None
-    if _core(case.locality) != _core(report.locality) or _is_village(case.locality) != _is_village(report.locality):
-        return None
-    if ROAD_LEVEL in (report.locality_level, case.locality_level):
+    if case.topic != report.topic or not one_locality(report, case):
         return None
     # Nothing they name may disagree: another facet or another building is another problem of the estate.
     return top if names_nothing_else(report.signature, case.signature) else None
@@ -492,13 +488,9 @@ def reopens(
     size and the report's `background_bar`. A report that only says the problem happened again (电梯又停了, 再次困人)
     may be a new breakdown after a repair, and opens a case of its own."""
     best: Match | None = None
-    if not report.locality or report.topic is None or report.locality_level == ROAD_LEVEL:
-        return None
     query = as_map(report.signature)
     for case in quiet:
-        if case.topic != report.topic or not case.locality or case.locality_level == ROAD_LEVEL:
-            continue
-        if _core(case.locality) != _core(report.locality) or _is_village(case.locality) != _is_village(report.locality):
+        if report.topic is None or case.topic != report.topic or not one_locality(report, case):
             continue
         if not names_nothing_else(report.signature, case.signature, weights):
             continue
@@ -731,6 +723,15 @@ def building_factor(a: Signature, b: Signature, weights: Weights = WEIGHTS) -> f
     if a.buildings and b.buildings and not set(a.buildings).intersection(b.buildings):
         return weights.buildings_disagree
     return 1.0
+
+
+def one_locality(report: Report, case: CaseCandidate) -> bool:
+    """Whether the report and the case name one 社区, 小区, 村 or landmark (its name with or without its kind's suffix;
+    a village and a community of one name are two), not a road: a road runs for kilometres. The place of the lower
+    bars of `second_report` and of `reopens`."""
+    if not (report.locality and case.locality) or ROAD_LEVEL in (report.locality_level, case.locality_level):
+        return False
+    return _core(case.locality) == _core(report.locality) and _is_village(case.locality) == _is_village(report.locality)
 
 
 def same_place_names(name: str) -> list[str]:
