@@ -337,6 +337,9 @@ async def test_operators_are_shown_a_case_gone_quiet_when_the_caller_says_it_is_
     assert quiet in await offered(client, operator, "来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人下不了楼")
     assert quiet not in await offered(client, operator, "龙跃苑二区5号楼电梯又坏了，老人下不了楼")
     assert quiet not in await offered(client, operator, "来电人再次反映蓝天园5号楼电梯至今没修好")  # another estate
+    # Past its 60 days a case takes no more reports, and is offered no more.
+    await pool.execute("UPDATE cases SET opened_at = now() - interval '61 days' WHERE id = $1", quiet)
+    assert quiet not in await offered(client, operator, "来电人再次反映龙跃苑二区5号楼电梯至今没修好，老人下不了楼")
 
 
 async def test_a_quiet_case_is_offered_though_the_estate_has_more_cases_gone_quiet_since(
