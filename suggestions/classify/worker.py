@@ -26,7 +26,7 @@ from suggestions.classify import store
 from suggestions.classify.serving import serving_dir
 from suggestions.classify.store import Claimed, Outcome
 from suggestions.db import CONNECT_TIMEOUT_SECONDS, connection, create_pool, rerun_after_schema_change, session
-from suggestions.hotspots.tracker import record_public_lines, refit_prior, review_hotspots
+from suggestions.hotspots.tracker import placing_order, record_public_lines, refit_prior, review_hotspots
 from suggestions.metrics import BATCH_SECONDS, CLASSIFICATION_FAILURES, ITEMS_CLASSIFIED, serve_worker_metrics
 from suggestions.privacy import public_phones
 from suggestions.settings import Settings, load_settings
@@ -102,7 +102,7 @@ async def _classify_batch(ctx: dict[str, Any], claimed: list[Claimed]) -> int:
         return 0
     # In the order the tracker places a batch in (`tracker.placing_order`), not the order claimed (the item a job
     # asked for first): outcomes recorded one at a time (`_record`) then make the cases and hotspots the batch would.
-    claimed = sorted(claimed, key=lambda c: (c.received_at, c.id))
+    claimed = sorted(claimed, key=placing_order)
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -591,7 +591,17 @@ async def track(conn: Any, items: Sequence[Placed], *, prior: DistrictPrior = DE
         await _track_one(conn, item, prior)
 
 
-def placing_order(item: Placed) -> tuple[datetime, int]:
+class Received(Protocol):
+    """A report as far as its place in the order goes: a placed one, or one claimed for classifying."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def received_at(self) -> datetime: ...
+
+
+def placing_order(item: Received) -> tuple[datetime, int]:
     """The order a batch's reports are placed in: by time, and reports of one time by id."""
     return item.received_at, item.id
 
